@@ -1,0 +1,23 @@
+#pragma once
+// Small string helpers used everywhere. Pure functions; thread-safe.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strata {
+
+std::string_view trim(std::string_view s);
+std::string to_lower(std::string_view s);
+std::string to_upper(std::string_view s);
+std::vector<std::string> split(std::string_view s, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to);
+bool starts_with(std::string_view s, std::string_view prefix);
+bool ends_with(std::string_view s, std::string_view suffix);
+// Reads a whole file; false when it cannot be read.
+bool read_file(const std::string& path, std::string& out);
+// Writes a file atomically (temp file + rename); false on failure.
+bool write_file_atomic(const std::string& path, std::string_view content);
+
+}  // namespace strata
