@@ -37,11 +37,14 @@ function(strata_test_binary name)
 endfunction()
 
 # strata_module_tests(MODULE DEPS ...): tests/<MODULE>/*_test.cpp -> label unit,
-# *_itest.cpp -> label integration. Both link the test support library.
+# *_itest.cpp -> label integration, *_dtest.cpp -> label differential (against a reference oracle).
+# All link the test support library.
 function(strata_module_tests module)
   cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
   file(GLOB_RECURSE unit CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
   file(GLOB_RECURSE integ CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_itest.cpp)
   strata_test_binary(${module}_unit_tests LABEL unit SOURCES ${unit} DEPS ${ARG_DEPS} strata_test_support GTest::gtest_main)
+  file(GLOB_RECURSE diff CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_dtest.cpp)
   strata_test_binary(${module}_integration_tests LABEL integration SOURCES ${integ} DEPS ${ARG_DEPS} strata_test_support GTest::gtest_main)
+  strata_test_binary(${module}_differential_tests LABEL differential SOURCES ${diff} DEPS ${ARG_DEPS} strata_test_support GTest::gtest_main)
 endfunction()
