@@ -1,0 +1,96 @@
+#include "sql/column_batch.h"
+
+#include <gtest/gtest.h>
+
+namespace strata::sql {
+namespace {
+
+TEST(LogicalType, ToStringRoundTrips) {
+  std::vector<LogicalType> types = {LogicalType::boolean(), LogicalType::int16(), LogicalType::int32(),
+                                    LogicalType::int64(), LogicalType::float32(), LogicalType::float64(),
+                                    LogicalType::decimal(38, 10), LogicalType::decimal(9, 2), LogicalType::varchar(),
+                                    LogicalType::blob(), LogicalType::date(), LogicalType::time(),
+                                    LogicalType::timestamp(), LogicalType::timestamptz(), LogicalType::interval(),
+                                    LogicalType::uuid(), LogicalType::json(),
+                                    LogicalType::list(LogicalType::list(LogicalType::varchar()))};
+  for (const auto& t : types) {
+    LogicalType parsed;
+    ASSERT_TRUE(parse_logical_type(t.to_string(), parsed)) << t.to_string();
+    EXPECT_EQ(parsed, t);
+  }
+  LogicalType bad;
+  EXPECT_FALSE(parse_logical_type("DECIMAL(40,2)", bad));
+  EXPECT_FALSE(parse_logical_type("LIST(NOPE)", bad));
+  EXPECT_NE(LogicalType::decimal(10, 2), LogicalType::decimal(10, 3));
+  EXPECT_EQ(LogicalType::decimal(18, 2).fixed_width(), 8u);
+  EXPECT_EQ(LogicalType::decimal(19, 2).fixed_width(), 16u);
+}
+
+TEST(ColumnBatch, FixedVariableAndNulls) {
+  Schema schema = {{"id", LogicalType::int64()}, {"name", LogicalType::varchar()}, {"price", LogicalType::float64()}};
+  ColumnBatch batch(schema);
+  for (int64_t i = 0; i < 1000; ++i) {
+    batch.column(0).append<int64_t>(i);
+    if (i % 3 == 0) batch.column(1).append_null();
+    else batch.column(1).append_bytes("name-" + std::to_string(i));
+    batch.column(2).append<double>(i * 1.5);
+  }
+  ASSERT_EQ(batch.num_rows(), 1000u);
+  EXPECT_EQ(batch.column(0).get<int64_t>(999), 999);
+  EXPECT_TRUE(batch.column(1).is_null(3));
+  EXPECT_FALSE(batch.column(1).is_null(4));
+  EXPECT_EQ(batch.column(1).get_bytes(4), "name-4");
+  EXPECT_EQ(batch.column(1).get_bytes(3), "");
+  EXPECT_DOUBLE_EQ(batch.column(2).get<double>(10), 15.0);
+  EXPECT_TRUE(batch.column(1).has_nulls());
+  EXPECT_FALSE(batch.column(0).has_nulls());
+  EXPECT_EQ(batch.schema()[1].name, "name");
+  EXPECT_GT(batch.byte_size(), 1000u * 16);
+  batch.clear();
+  EXPECT_EQ(batch.num_rows(), 0u);
+  batch.column(1).append_bytes("again");
+  EXPECT_EQ(batch.column(1).get_bytes(0), "again");
+}
+
+TEST(ColumnBatch, NestedLists) {
+  // [[1,2],[]], NULL, [], [[3]]
+  Column col(LogicalType::list(LogicalType::list(LogicalType::int32())));
+  Column& inner = col.child();
+  inner.child().append<int32_t>(1);
+  inner.child().append<int32_t>(2);
+  inner.append_list();
+  inner.append_list();  // empty inner list
+  col.append_list();
+  col.append_null();
+  col.append_list();  // empty outer list
+  inner.child().append<int32_t>(3);
+  inner.append_list();
+  col.append_list();
+  ASSERT_EQ(col.size(), 4u);
+  EXPECT_EQ(col.list_range(0), (std::pair<uint64_t, uint64_t>{0, 2}));
+  EXPECT_TRUE(col.is_null(1));
+  EXPECT_EQ(col.list_range(2), (std::pair<uint64_t, uint64_t>{2, 2}));
+  EXPECT_EQ(col.list_range(3), (std::pair<uint64_t, uint64_t>{2, 3}));
+  EXPECT_EQ(inner.list_range(1), (std::pair<uint64_t, uint64_t>{2, 2}));
+  EXPECT_EQ(inner.child().get<int32_t>(inner.list_range(2).first), 3);
+  Column copy = col;  // deep copy
+  col.clear();
+  EXPECT_EQ(copy.size(), 4u);
+  EXPECT_EQ(copy.child().child().size(), 3u);
+}
+
+TEST(ColumnBatch, FixedWidthRaw) {
+  Column uuid(LogicalType::uuid());
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(i);
+  uuid.append_raw(bytes);
+  uuid.append_null();
+  EXPECT_EQ(uuid.raw(0)[15], 15);
+  EXPECT_TRUE(uuid.is_null(1));
+  Column interval(LogicalType::interval());
+  interval.append(IntervalValue{1, 2, 3});
+  EXPECT_EQ(interval.get<IntervalValue>(0).days, 2);
+}
+
+}  // namespace
+}  // namespace strata::sql
