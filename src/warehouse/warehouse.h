@@ -50,14 +50,17 @@ struct QueryResult {
   // A cell as text, for tests, previews and dbt's agate tables: NULL -> "" (check is_null),
   // integers and decimals exact ("-12.50"), doubles shortest round-trip, booleans "true"/"false",
   // DATE "2024-01-31", TIME "13:45:00.123456", TIMESTAMP "2024-01-31 13:45:00[.ffffff]",
-  // TIMESTAMPTZ the same with "+00", infinities "infinity"/"-infinity", INTERVAL
-  // "1 year 2 mons 3 days 04:05:06", UUID canonical lower-case, BLOB "\\x.." hex,
-  // LIST "[a, b, NULL]". Precondition: row < num_rows(), col < schema.size().
+  // TIMESTAMPTZ the same (UTC) with "+00", infinities "infinity"/"-infinity", INTERVAL
+  // "1 year 2 months 3 days 04:05:06", UUID canonical lower-case, BLOB "\\x.." hex, FLOAT/DOUBLE
+  // "inf"/"-inf"/"nan", LIST "[a, b, NULL]". Precondition: row < num_rows(), col < schema.size().
   std::string cell_text(size_t row, size_t col) const;
   bool is_null(size_t row, size_t col) const;
   // The batch and row within it that hold global row `row`. Precondition: row < num_rows().
   std::pair<const sql::ColumnBatch*, size_t> locate(size_t row) const;
 };
+
+// One value of a column as text, with the formats of QueryResult::cell_text ("" for NULL).
+std::string value_text(const sql::Column& column, size_t row);
 
 // Appends batches to one relation. Not thread-safe. finish() flushes; destruction without
 // finish() discards nothing already flushed but must not throw. Each batch's columns must match
