@@ -1,0 +1,318 @@
+// Round trip of every LogicalType through a DuckDB file: written with the bulk writer, read back
+// with query(), compared value by value; DuckDB's own text casts check the physical encodings.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "support/temp_dir.h"
+#include "warehouse/batch_compare.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::warehouse {
+namespace {
+
+using sql::Int128;
+using sql::IntervalValue;
+using sql::LogicalType;
+
+Int128 int128_from(__int128 v) {
+  return Int128{static_cast<uint64_t>(v), static_cast<int64_t>(v >> 64)};
+}
+
+__int128 pow10_128(int n) {
+  __int128 v = 1;
+  for (int i = 0; i < n; ++i) v *= 10;
+  return v;
+}
+
+void append_uuid(sql::Column& c, const char* hex32) {
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(std::stoi(std::string(hex32 + 2 * i, 2), nullptr, 16));
+  c.append_raw(bytes);
+}
+
+constexpr int kRows = 5;  // 0 minimum, 1 maximum, 2 NULL, 3 ordinary, 4 large/unicode/empty
+
+sql::Schema all_types_schema() {
+  return {
+      {"b", LogicalType::boolean()},
+      {"i16", LogicalType::int16()},
+      {"i32", LogicalType::int32()},
+      {"i64", LogicalType::int64()},
+      {"f32", LogicalType::float32()},
+      {"f64", LogicalType::float64()},
+      {"d4", LogicalType::decimal(4, 2)},
+      {"d9", LogicalType::decimal(9, 3)},
+      {"d18", LogicalType::decimal(18, 4)},
+      {"d38", LogicalType::decimal(38, 10)},
+      {"v", LogicalType::varchar()},
+      {"bl", LogicalType::blob()},
+      {"dt", LogicalType::date()},
+      {"tm", LogicalType::time()},
+      {"ts", LogicalType::timestamp()},
+      {"tstz", LogicalType::timestamptz()},
+      {"iv", LogicalType::interval()},
+      {"u", LogicalType::uuid()},
+      {"j", LogicalType::json()},
+      {"li", LogicalType::list(LogicalType::int32())},
+      {"ls", LogicalType::list(LogicalType::varchar())},
+      {"lli", LogicalType::list(LogicalType::list(LogicalType::int64()))},
+  };
+}
+
+template <typename T>
+void fill(sql::Column& c, T min, T max, T ordinary, T other) {
+  c.append(min);
+  c.append(max);
+  c.append_null();
+  c.append(ordinary);
+  c.append(other);
+}
+
+void fill_lists(sql::ColumnBatch& batch) {
+  sql::Column& li = batch.column(19);
+  li.child().append<int32_t>(INT32_MIN);
+  li.child().append<int32_t>(INT32_MAX);
+  li.append_list();
+  li.child().append<int32_t>(1);
+  li.child().append_null();
+  li.child().append<int32_t>(3);
+  li.append_list();
+  li.append_null();
+  li.child().append<int32_t>(42);
+  li.append_list();
+  li.append_list();  // empty
+
+  sql::Column& ls = batch.column(20);
+  ls.child().append_bytes("");
+  ls.child().append_bytes("ünï ✓ 🎉");
+  ls.child().append_null();
+  ls.append_list();
+  ls.append_list();
+  ls.append_null();
+  ls.child().append_bytes(std::string(100, 'x'));
+  ls.append_list();
+  ls.child().append_bytes("a");
+  ls.append_list();
+
+  sql::Column& lli = batch.column(21);
+  sql::Column& inner = lli.child();
+  inner.child().append<int64_t>(1);
+  inner.child().append<int64_t>(2);
+  inner.append_list();
+  inner.append_list();
+  inner.append_null();
+  inner.child().append<int64_t>(INT64_MIN);
+  inner.append_list();
+  lli.append_list();  // [[1,2],[],NULL,[min]]
+  lli.append_list();  // []
+  lli.append_null();
+  inner.append_list();
+  lli.append_list();  // [[]]
+  inner.child().append<int64_t>(INT64_MAX);
+  inner.append_list();
+  lli.append_list();  // [[max]]
+}
+
+sql::ColumnBatch all_types_batch() {
+  sql::ColumnBatch batch(all_types_schema());
+  fill<uint8_t>(batch.column(0), 0, 1, 1, 0);
+  fill<int16_t>(batch.column(1), INT16_MIN, INT16_MAX, 12, -1);
+  fill<int32_t>(batch.column(2), INT32_MIN, INT32_MAX, 123456, 0);
+  fill<int64_t>(batch.column(3), INT64_MIN, INT64_MAX, -9876543210LL, 0);
+  fill<float>(batch.column(4), std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max(), 1.5f,
+              -std::numeric_limits<float>::infinity());
+  fill<double>(batch.column(5), std::numeric_limits<double>::lowest(), std::numeric_limits<double>::max(), 0.1,
+               std::numeric_limits<double>::denorm_min());
+  fill<int64_t>(batch.column(6), -9999, 9999, 1250, 0);
+  fill<int64_t>(batch.column(7), -999999999, 999999999, 1500, -1);
+  fill<int64_t>(batch.column(8), -999999999999999999LL, 999999999999999999LL, 123456789, 5);
+  fill<Int128>(batch.column(9), int128_from(-(pow10_128(38) - 1)), int128_from(pow10_128(38) - 1),
+               int128_from(pow10_128(10) * 42 + 5), int128_from(-1));
+  sql::Column& v = batch.column(10);
+  v.append_bytes("");
+  v.append_bytes(std::string(1 << 20, 'z'));
+  v.append_null();
+  v.append_bytes("we\"ird'; --");
+  v.append_bytes("héllo wörld ✓ 日本語 🎉");
+  sql::Column& bl = batch.column(11);
+  std::string all_bytes;
+  for (int i = 0; i < 256; ++i) all_bytes += static_cast<char>(i);
+  bl.append_bytes("");
+  std::string mb(1 << 20, '\0');
+  for (size_t i = 0; i < mb.size(); ++i) mb[i] = static_cast<char>(i * 7);
+  bl.append_bytes(mb);
+  bl.append_null();
+  bl.append_bytes(all_bytes);
+  bl.append_bytes("\x01\x02");
+  fill<int32_t>(batch.column(12), -719162 /* 0001-01-01 */, 2932896 /* 9999-12-31 */, 19753, 0);
+  fill<int64_t>(batch.column(13), 0, 86400000000LL, 49500123456LL, 1);
+  fill<int64_t>(batch.column(14), sql::kTimestampNegInfinity, sql::kTimestampInfinity, 1706708700123456LL,
+                -62135596800000000LL /* 0001-01-01 */);
+  fill<int64_t>(batch.column(15), sql::kTimestampNegInfinity, sql::kTimestampInfinity, 1706708700000000LL,
+                253402300799999999LL /* 9999-12-31 23:59:59.999999 */);
+  fill<IntervalValue>(batch.column(16), IntervalValue{INT32_MIN + 1, INT32_MIN + 1, -86400000000LL * 1000},
+                      IntervalValue{INT32_MAX, INT32_MAX, INT64_MAX / 2}, IntervalValue{14, 3, 14706000000LL},
+                      IntervalValue{0, 0, 0});
+  sql::Column& u = batch.column(17);
+  append_uuid(u, "00000000000000000000000000000000");
+  append_uuid(u, "ffffffffffffffffffffffffffffffff");
+  u.append_null();
+  append_uuid(u, "550e8400e29b41d4a716446655440000");
+  append_uuid(u, "80000000000000007fffffffffffffff");
+  sql::Column& j = batch.column(18);
+  j.append_bytes("{}");
+  j.append_bytes("[1,2,3]");
+  j.append_null();
+  j.append_bytes("{\"a\": [1, 2, \"ü\"], \"b\": null}");
+  j.append_bytes("\"text\"");
+  fill_lists(batch);
+  return batch;
+}
+
+class DuckDbRoundTrip : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = open_duckdb(dir_.file("wh.duckdb"));
+    ASSERT_TRUE(db.ok()) << db.error().to_string();
+    db_ = std::move(*db);
+    auto session = db_->connect();
+    ASSERT_TRUE(session.ok()) << session.error().to_string();
+    wh_ = std::move(*session);
+  }
+  void TearDown() override {
+    wh_.reset();
+    db_.reset();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<Warehouse> wh_;
+};
+
+TEST_F(DuckDbRoundTrip, EveryLogicalTypeValueByValue) {
+  sql::ColumnBatch written = all_types_batch();
+  ASSERT_EQ(written.num_rows(), static_cast<size_t>(kRows));
+  Relation rel{"", "main", "all_types"};
+  ASSERT_TRUE(wh_->execute(create_table_sql(wh_->dialect(), rel, all_types_schema())).ok());
+  auto writer = wh_->writer(rel, all_types_schema());
+  ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+  Status appended = (*writer)->append(written);
+  ASSERT_TRUE(appended.ok()) << appended.error().to_string();
+  ASSERT_TRUE((*writer)->finish().ok());
+
+  auto result = wh_->query("SELECT * FROM main.all_types");
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  ASSERT_EQ(result->num_rows(), static_cast<size_t>(kRows));
+  ASSERT_EQ(result->schema.size(), written.num_columns());
+  for (size_t c = 0; c < written.num_columns(); ++c) {
+    EXPECT_EQ(result->schema[c].name, written.name(c));
+    EXPECT_EQ(result->schema[c].type, written.column(c).type()) << written.name(c);
+  }
+  for (size_t r = 0; r < static_cast<size_t>(kRows); ++r) {
+    auto [batch, br] = result->locate(r);
+    for (size_t c = 0; c < written.num_columns(); ++c) {
+      std::string why;
+      EXPECT_TRUE(testing::same_value(written.column(c), r, batch->column(c), br, &why))
+          << "row " << r << " column " << written.name(c) << ": " << why;
+    }
+  }
+}
+
+TEST_F(DuckDbRoundTrip, PhysicalEncodingsMatchDuckDbsOwnText) {
+  Relation rel{"", "", "all_types"};
+  ASSERT_TRUE(wh_->execute(create_table_sql(wh_->dialect(), rel, all_types_schema())).ok());
+  auto writer = wh_->writer(rel, all_types_schema());
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->append(all_types_batch()).ok());
+  ASSERT_TRUE((*writer)->finish().ok());
+
+  // Columns whose cell_text format is DuckDB's own VARCHAR cast.
+  const char* same_format[] = {"i16", "i32", "i64", "d4", "d9", "d18", "d38", "v", "dt", "tm", "ts", "u"};
+  for (const char* col : same_format) {
+    auto r = wh_->query(std::string("SELECT ") + col + ", CAST(" + col + " AS VARCHAR) FROM all_types");
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    for (size_t row = 0; row < r->num_rows(); ++row) {
+      EXPECT_EQ(r->is_null(row, 0), r->is_null(row, 1));
+      EXPECT_EQ(r->cell_text(row, 0), r->cell_text(row, 1)) << col << " row " << row;
+    }
+  }
+  auto r = wh_->query(
+      "SELECT CAST(u AS VARCHAR), CAST(d38 AS VARCHAR), CAST(ts AS VARCHAR), isinf(tstz), CAST(dt AS VARCHAR),"
+      " CAST(iv AS VARCHAR), json_extract_string(j, '$.a[2]'), li[1], lli[1][2], CAST(b AS VARCHAR)"
+      " FROM all_types");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->cell_text(3, 0), "550e8400-e29b-41d4-a716-446655440000");
+  EXPECT_EQ(r->cell_text(4, 0), "80000000-0000-0000-7fff-ffffffffffff");
+  EXPECT_EQ(r->cell_text(1, 1), "9999999999999999999999999999.9999999999");
+  EXPECT_EQ(r->cell_text(0, 1), "-9999999999999999999999999999.9999999999");
+  EXPECT_EQ(r->cell_text(3, 1), "42.0000000005");
+  EXPECT_EQ(r->cell_text(0, 2), "-infinity");
+  EXPECT_EQ(r->cell_text(1, 2), "infinity");
+  EXPECT_EQ(r->cell_text(3, 2), "2024-01-31 13:45:00.123456");
+  EXPECT_EQ(r->cell_text(0, 3), "true");
+  EXPECT_EQ(r->cell_text(3, 4), "2024-01-31");
+  EXPECT_EQ(r->cell_text(0, 4), "0001-01-01");
+  EXPECT_EQ(r->cell_text(3, 5), "1 year 2 months 3 days 04:05:06");
+  EXPECT_EQ(r->cell_text(3, 6), "ü");
+  EXPECT_EQ(r->cell_text(0, 7), "-2147483648");
+  EXPECT_TRUE(r->is_null(2, 7));
+  EXPECT_EQ(r->cell_text(0, 8), "2");  // lli[1] = [1, 2]
+  EXPECT_EQ(r->cell_text(0, 9), "false");
+}
+
+TEST_F(DuckDbRoundTrip, ManyBatchesAndChunkBoundaries) {
+  // 3 batches of 5000 rows: not multiples of DuckDB's vector size, lists crossing chunk borders.
+  sql::Schema schema{{"n", LogicalType::int64()}, {"s", LogicalType::varchar()},
+                     {"l", LogicalType::list(LogicalType::varchar())}, {"d", LogicalType::decimal(5, 1)}};
+  Relation rel{"", "", "chunks"};
+  ASSERT_TRUE(wh_->execute(create_table_sql(wh_->dialect(), rel, schema)).ok());
+  auto writer = wh_->writer(rel, schema);
+  ASSERT_TRUE(writer.ok());
+  int64_t n = 0;
+  for (int b = 0; b < 3; ++b) {
+    sql::ColumnBatch batch(schema);
+    for (int i = 0; i < 5000; ++i, ++n) {
+      batch.column(0).append<int64_t>(n);
+      if (n % 7 == 0) batch.column(1).append_null(); else batch.column(1).append_bytes("row " + std::to_string(n));
+      for (int k = 0; k < n % 4; ++k) batch.column(2).child().append_bytes(std::to_string(n * 10 + k));
+      batch.column(2).append_list();
+      batch.column(3).append<int64_t>(n % 10000 - 5000);
+    }
+    ASSERT_TRUE((*writer)->append(batch).ok());
+  }
+  ASSERT_TRUE((*writer)->finish().ok());
+  auto r = wh_->query(
+      "SELECT count(*), sum(n), count(s), sum(len(l)), sum(d), "
+      "bool_and(l[1] IS NULL OR l[1] = CAST(n * 10 AS VARCHAR)) FROM chunks");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->cell_text(0, 0), "15000");
+  EXPECT_EQ(r->cell_text(0, 1), std::to_string(14999LL * 15000 / 2));
+  EXPECT_EQ(r->cell_text(0, 2), std::to_string(15000 - (14999 / 7 + 1)));
+  int64_t lens = 0, dsum = 0;
+  for (int64_t i = 0; i < 15000; ++i) {
+    lens += i % 4;
+    dsum += i % 10000 - 5000;
+  }
+  EXPECT_EQ(r->cell_text(0, 3), std::to_string(lens));
+  EXPECT_EQ(r->cell_text(0, 4), std::to_string(dsum / 10) + "." + std::to_string(std::abs(dsum % 10)));
+  EXPECT_EQ(r->cell_text(0, 5), "true");
+
+  // query() and query_stream() see the same rows in order.
+  int64_t next = 0;
+  Status s = wh_->query_stream("SELECT n, s, l FROM chunks ORDER BY n", [&](const sql::ColumnBatch& batch) -> Status {
+    for (size_t i = 0; i < batch.num_rows(); ++i, ++next) {
+      EXPECT_EQ(batch.column(0).get<int64_t>(i), next);
+      auto [b, e] = batch.column(2).list_range(i);
+      EXPECT_EQ(static_cast<int64_t>(e - b), next % 4);
+    }
+    return ok_status();
+  });
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  EXPECT_EQ(next, 15000);
+}
+
+}  // namespace
+}  // namespace strata::warehouse
