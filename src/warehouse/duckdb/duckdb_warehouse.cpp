@@ -151,6 +151,10 @@ Result<std::unique_ptr<Database>> open_duckdb(const std::string& path_or_memory,
   if (duckdb_open_ext(memory ? nullptr : path_or_memory.c_str(), db.out(), config.get(), &message) != DuckDBSuccess) {
     std::string text = message ? message : "unknown error";
     if (message) duckdb_free(message);
+    if (text.find("not recognized") != std::string::npos || text.find("Invalid Input Error") != std::string::npos) {
+      return Error(ErrorCode::kConfig, "cannot open DuckDB database " + path_or_memory + ": " + text, SourceLocation{},
+                   "check the settings' names and values in DuckDB's configuration reference");
+    }
     return Error(ErrorCode::kConnection, "cannot open DuckDB database " + path_or_memory + ": " + text,
                  SourceLocation{}, "check that the folder exists and no other process holds the file open");
   }
