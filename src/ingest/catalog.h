@@ -1,0 +1,59 @@
+#pragma once
+// The source's catalog as discovery finds it: tables (and views, materialized views, partitioned
+// tables read through their parent, foreign tables), their columns with PostgreSQL and logical
+// types, primary keys, size estimates and suggested cursor columns. Plain data; thread-compatible.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pg/pg_types.h"
+
+namespace strata::ingest {
+
+struct CatalogColumn {
+  std::string name;
+  int attnum = 0;
+  std::string pg_type;  // format_type(): "numeric(12,2)", "character varying(40)", "integer[]"
+  uint32_t type_oid = 0;
+  int32_t typmod = -1;
+  int ndims = 0;
+  bool not_null = false;
+  pg::ColumnMapping mapping;
+};
+
+enum class TableKind { kTable, kView, kMaterializedView, kPartitioned, kForeign };
+const char* table_kind_name(TableKind kind);  // "table", "view", "materialized view", …
+
+struct CatalogTable {
+  std::string schema, name;
+  TableKind kind = TableKind::kTable;
+  std::vector<CatalogColumn> columns;
+  std::vector<std::string> primary_key;  // in key order; empty when none
+  double estimated_rows = -1;            // pg_class.reltuples (summed over partitions); -1 unknown
+  int64_t size_bytes = 0;                // heap size (summed over partitions)
+  int64_t pages = 0;                     // heap pages (relpages; for ctid ranges)
+  std::vector<std::string> suggested_cursors;
+
+  std::string full_name() const { return schema + "." + name; }
+  // nullptr when the table has no such column.
+  const CatalogColumn* column(const std::string& column_name) const;
+};
+
+struct Catalog {
+  std::vector<CatalogTable> tables;  // ordered by schema, name
+  // nullptr when absent.
+  const CatalogTable* find(const std::string& schema, const std::string& name) const;
+};
+
+// Suggested cursor columns: timestamp/date/integer columns whose names look like change markers
+// (updated_at, modified, last_modified, changed_at, …, or an *_at timestamp), best first.
+std::vector<std::string> suggest_cursors(const std::vector<CatalogColumn>& columns);
+
+// `strata discover` output.
+nlohmann::json catalog_to_json(const Catalog& catalog);
+std::string catalog_to_text(const Catalog& catalog);
+
+}  // namespace strata::ingest

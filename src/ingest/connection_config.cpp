@@ -1,0 +1,350 @@
+#include "ingest/connection_config.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "common/strings.h"
+#include "ingest/catalog.h"
+
+namespace strata::ingest {
+namespace {
+
+constexpr std::pair<SyncMode, const char*> kModes[] = {
+    {SyncMode::kFullRefreshOverwrite, "full_refresh_overwrite"},
+    {SyncMode::kFullRefreshAppend, "full_refresh_append"},
+    {SyncMode::kIncrementalAppend, "incremental_append"},
+    {SyncMode::kIncrementalDedup, "incremental_dedup"},
+};
+
+// Rejects keys of a mapping that are not in `allowed`, with the list of valid ones.
+Status check_keys(const YamlDocument& doc, const YAML::Node& map, std::string_view what,
+                  const std::vector<std::string>& allowed) {
+  for (auto kv : map) {
+    std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      return doc.error(kv.first, "unknown key '" + key + "' in " + std::string(what),
+                       "valid keys: " + join(allowed, ", "));
+    }
+  }
+  return ok_status();
+}
+
+Result<YAML::Node> require_map(const YamlDocument& doc, const YAML::Node& parent, const char* key,
+                               std::string_view what) {
+  YAML::Node node = parent[key];
+  if (!node) return doc.error(parent, std::string(what) + " needs '" + key + "'", std::string("add ") + key + ": …");
+  if (!node.IsMap()) return doc.error(node, std::string(key) + " must be a mapping", std::string(key) + ":\n  key: value");
+  return node;
+}
+
+// A string or a list of strings.
+Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YAML::Node& node, std::string_view what) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+    return out;
+  }
+  if (!node.IsSequence()) {
+    return doc.error(node, std::string(what) + " must be a list of names", std::string(what) + ": [a, b]");
+  }
+  for (auto item : node) {
+    STRATA_ASSIGN(std::string s, yaml_string(doc, item, what));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Status load_source(const YamlDocument& doc, const YAML::Node& root, SourceConfig& source,
+                   const YamlOptions& options) {
+  STRATA_ASSIGN(YAML::Node node, require_map(doc, root, "source", "a connection file"));
+  STRATA_TRY(check_keys(doc, node, "source",
+                        {"type", "host", "port", "database", "dbname", "user", "password", "sslmode", "schemas",
+                         "replication"}));
+  source.where = doc.where(node);
+  if (!node["type"]) return doc.error(node, "source needs 'type'", "type: postgres");
+  STRATA_ASSIGN(std::string type, yaml_string(doc, node["type"], "type"));
+  if (type != "postgres" && type != "postgresql") {
+    return doc.error(node["type"], "unsupported source type '" + type + "'", "type: postgres");
+  }
+  if (node["host"]) {
+    STRATA_ASSIGN(source.host, yaml_string(doc, node["host"], "host"));
+  }
+  if (node["port"]) {
+    STRATA_ASSIGN(long long port, yaml_int(doc, node["port"], "port"));
+    if (port < 1 || port > 65535) return doc.error(node["port"], "port must be between 1 and 65535", "port: 5432");
+    source.port = static_cast<int>(port);
+  }
+  YAML::Node db = node["database"] ? node["database"] : node["dbname"];
+  if (!db) return doc.error(node, "source needs 'database'", "database: mydb");
+  STRATA_ASSIGN(source.database, yaml_string(doc, db, "database"));
+  if (!node["user"]) return doc.error(node, "source needs 'user'", "user: \"{{ env_var('PG_USER') }}\"");
+  STRATA_ASSIGN(source.user, yaml_string(doc, node["user"], "user"));
+  if (node["password"]) {
+    STRATA_ASSIGN(source.password, yaml_string(doc, node["password"], "password"));
+    if (options.masker && !source.password.empty()) options.masker->add(source.password);
+  }
+  if (node["sslmode"]) {
+    STRATA_ASSIGN(source.sslmode, yaml_string(doc, node["sslmode"], "sslmode"));
+    static const std::set<std::string> kSsl = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+    if (!kSsl.count(source.sslmode)) {
+      return doc.error(node["sslmode"], "unknown sslmode '" + source.sslmode + "'",
+                       "one of disable, allow, prefer, require, verify-ca, verify-full");
+    }
+  }
+  if (node["schemas"]) {
+    STRATA_ASSIGN(source.schemas, string_list(doc, node["schemas"], "schemas"));
+  }
+  if (node["replication"]) {
+    STRATA_ASSIGN(source.replication, yaml_string(doc, node["replication"], "replication"));
+    if (source.replication == "cdc") {
+      return doc.error(node["replication"], "replication: cdc is not supported yet",
+                       "use replication: standard (cursor-based incremental streams)");
+    }
+    if (source.replication != "standard") {
+      return doc.error(node["replication"], "unknown replication '" + source.replication + "'",
+                       "replication: standard");
+    }
+  }
+  return ok_status();
+}
+
+Status load_destination(const YamlDocument& doc, const YAML::Node& root, DestinationConfig& dest) {
+  YAML::Node node = root["destination"];
+  if (!node) return ok_status();
+  if (!node.IsMap()) return doc.error(node, "destination must be a mapping", "destination:\n  schema: bronze");
+  STRATA_TRY(check_keys(doc, node, "destination", {"target", "schema", "duckdb_path"}));
+  dest.where = doc.where(node);
+  if (node["target"]) {
+    STRATA_ASSIGN(dest.target, yaml_string(doc, node["target"], "target"));
+  }
+  if (node["schema"]) {
+    STRATA_ASSIGN(dest.schema, yaml_string(doc, node["schema"], "schema"));
+  }
+  if (dest.schema.empty()) return doc.error(node["schema"], "schema must not be empty", "schema: bronze");
+  if (node["duckdb_path"]) {
+    STRATA_ASSIGN(dest.duckdb_path, yaml_string(doc, node["duckdb_path"], "duckdb_path"));
+  }
+  return ok_status();
+}
+
+Status split_stream_name(const YamlDocument& doc, const YAML::Node& node, const std::string& name, StreamConfig& s) {
+  size_t dot = name.find('.');
+  if (dot == std::string::npos) {
+    s.schema = "public";
+    s.table = name;
+  } else {
+    s.schema = name.substr(0, dot);
+    s.table = name.substr(dot + 1);
+  }
+  if (s.schema.empty() || s.table.empty()) {
+    return doc.error(node, "stream name '" + name + "' must be schema.table", "name: public.orders");
+  }
+  return ok_status();
+}
+
+Result<StreamConfig> load_stream(const YamlDocument& doc, const YAML::Node& node) {
+  StreamConfig s;
+  s.where = doc.where(node);
+  if (node.IsScalar()) {  // "- public.orders" shorthand
+    s.where_name = s.where;
+    STRATA_TRY(split_stream_name(doc, node, node.Scalar(), s));
+    return s;
+  }
+  if (!node.IsMap()) return doc.error(node, "a stream must be a mapping", "- name: public.orders\n  sync_mode: …");
+  STRATA_TRY(check_keys(doc, node, "a stream",
+                        {"name", "sync_mode", "cursor_field", "primary_key", "columns", "parallelism"}));
+  if (!node["name"]) return doc.error(node, "a stream needs 'name'", "name: public.orders");
+  STRATA_ASSIGN(std::string name, yaml_string(doc, node["name"], "name"));
+  s.where_name = doc.where(node["name"]);
+  STRATA_TRY(split_stream_name(doc, node["name"], name, s));
+  s.where_mode = s.where_cursor = s.where_key = s.where_columns = s.where_name;
+  if (node["sync_mode"]) {
+    STRATA_ASSIGN(std::string mode, yaml_string(doc, node["sync_mode"], "sync_mode"));
+    auto parsed = parse_sync_mode(mode);
+    if (!parsed) {
+      return doc.error(node["sync_mode"], "unknown sync_mode '" + mode + "'",
+                       "one of full_refresh_overwrite, full_refresh_append, incremental_append, incremental_dedup");
+    }
+    s.mode = *parsed;
+    s.where_mode = doc.where(node["sync_mode"]);
+  }
+  if (node["cursor_field"]) {
+    STRATA_ASSIGN(s.cursor_field, yaml_string(doc, node["cursor_field"], "cursor_field"));
+    s.where_cursor = doc.where(node["cursor_field"]);
+  }
+  if (node["primary_key"]) {
+    STRATA_ASSIGN(s.primary_key, string_list(doc, node["primary_key"], "primary_key"));
+    s.primary_key_given = true;
+    s.where_key = doc.where(node["primary_key"]);
+  }
+  if (node["columns"]) {
+    STRATA_ASSIGN(s.columns, string_list(doc, node["columns"], "columns"));
+    s.where_columns = doc.where(node["columns"]);
+  }
+  if (node["parallelism"]) {
+    STRATA_ASSIGN(long long p, yaml_int(doc, node["parallelism"], "parallelism"));
+    if (p < 1 || p > 64) return doc.error(node["parallelism"], "parallelism must be between 1 and 64", "parallelism: 4");
+    s.parallelism = static_cast<int>(p);
+  }
+  if (is_incremental(s.mode) && s.cursor_field.empty()) {
+    return doc.error(node, std::string(sync_mode_name(s.mode)) + " needs a cursor_field",
+                     "add cursor_field: updated_at (a column that grows when a row changes)");
+  }
+  return s;
+}
+
+Error stream_error(const SourceLocation& at, std::string message, std::string hint) {
+  return Error(ErrorCode::kConfig, std::move(message), at, std::move(hint));
+}
+
+}  // namespace
+
+const char* sync_mode_name(SyncMode mode) {
+  for (const auto& [m, name] : kModes) {
+    if (m == mode) return name;
+  }
+  return "?";
+}
+
+std::optional<SyncMode> parse_sync_mode(std::string_view name) {
+  for (const auto& [m, n] : kModes) {
+    if (name == n) return m;
+  }
+  return std::nullopt;
+}
+
+std::string SourceConfig::conninfo() const {
+  auto quote = [](const std::string& v) {
+    std::string out = "'";
+    for (char c : v) {
+      if (c == '\'' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    return out + "'";
+  };
+  std::string s = "host=" + quote(host) + " port=" + std::to_string(port) + " dbname=" + quote(database) +
+                  " user=" + quote(user) + " sslmode=" + quote(sslmode) + " application_name='strata'";
+  if (!password.empty()) s += " password=" + quote(password);
+  return s;
+}
+
+std::string connection_path(const std::string& project_dir, const std::string& name_or_path) {
+  std::filesystem::path p(name_or_path);
+  if (p.extension() == ".yml" || p.extension() == ".yaml") return name_or_path;
+  std::filesystem::path base = project_dir.empty() ? std::filesystem::path(".") : std::filesystem::path(project_dir);
+  return (base / "connections" / (name_or_path + ".yml")).string();
+}
+
+Result<ConnectionConfig> load_connection_config(const std::string& path, const YamlOptions& options) {
+  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(path, options));
+  ConnectionConfig config;
+  config.file = path;
+  std::filesystem::path p(path);
+  config.name = p.stem().string();
+  std::filesystem::path folder = p.parent_path();
+  config.project_dir = (folder.filename() == "connections" ? folder.parent_path() : folder).string();
+  if (config.project_dir.empty()) config.project_dir = ".";
+  const YAML::Node& root = doc.root;
+  if (!root.IsMap()) return doc.error(root, "a connection file must be a mapping", "source:, destination:, streams:");
+  STRATA_TRY(check_keys(doc, root, "a connection file",
+                        {"source", "destination", "streams", "schema_changes", "parallel_threshold_mb",
+                         "max_parallelism"}));
+  STRATA_TRY(load_source(doc, root, config.source, options));
+  STRATA_TRY(load_destination(doc, root, config.destination));
+  if (root["schema_changes"]) {
+    STRATA_ASSIGN(std::string v, yaml_string(doc, root["schema_changes"], "schema_changes"));
+    if (v == "propagate") {
+      config.schema_changes = SchemaChanges::kPropagate;
+    } else if (v == "fail") {
+      config.schema_changes = SchemaChanges::kFail;
+    } else {
+      return doc.error(root["schema_changes"], "unknown schema_changes '" + v + "'", "propagate or fail");
+    }
+  }
+  if (root["parallel_threshold_mb"]) {
+    STRATA_ASSIGN(long long mb, yaml_int(doc, root["parallel_threshold_mb"], "parallel_threshold_mb"));
+    if (mb < 0) return doc.error(root["parallel_threshold_mb"], "parallel_threshold_mb must be >= 0", "e.g. 256");
+    config.parallel_threshold_bytes = mb << 20;
+  }
+  if (root["max_parallelism"]) {
+    STRATA_ASSIGN(long long n, yaml_int(doc, root["max_parallelism"], "max_parallelism"));
+    if (n < 1 || n > 64) return doc.error(root["max_parallelism"], "max_parallelism must be between 1 and 64", "e.g. 4");
+    config.max_parallelism = static_cast<int>(n);
+  }
+  if (YAML::Node streams = root["streams"]) {
+    if (!streams.IsSequence()) {
+      return doc.error(streams, "streams must be a list", "streams:\n  - name: public.orders");
+    }
+    config.streams_listed = true;
+    std::set<std::string> seen;
+    for (auto item : streams) {
+      STRATA_ASSIGN(StreamConfig s, load_stream(doc, item));
+      if (!seen.insert(s.full_name()).second) {
+        return doc.error(item, "stream " + s.full_name() + " is listed twice", "keep one entry per table");
+      }
+      config.streams.push_back(std::move(s));
+    }
+  }
+  return config;
+}
+
+Status validate_streams(ConnectionConfig& config, const Catalog& catalog) {
+  if (!config.streams_listed) {
+    for (const CatalogTable& t : catalog.tables) {
+      StreamConfig s;
+      s.schema = t.schema;
+      s.table = t.name;
+      s.where = s.where_name = SourceLocation{config.file, 0, 0};
+      config.streams.push_back(std::move(s));
+    }
+  }
+  for (StreamConfig& s : config.streams) {
+    const CatalogTable* table = catalog.find(s.schema, s.table);
+    if (!table) {
+      std::vector<std::string> names;
+      for (const CatalogTable& t : catalog.tables) {
+        if (names.size() < 8) names.push_back(t.full_name());
+      }
+      return stream_error(s.where_name, "unknown table " + s.full_name() + " in the source",
+                          names.empty() ? "the source has no tables in the configured schemas"
+                                        : "tables found: " + join(names, ", ") + (catalog.tables.size() > 8 ? ", …" : ""));
+    }
+    for (const std::string& c : s.columns) {
+      if (!table->column(c)) {
+        return stream_error(s.where_columns, "column '" + c + "' is not in " + s.full_name(),
+                            "run strata discover to see its columns");
+      }
+    }
+    if (!s.cursor_field.empty()) {
+      if (!table->column(s.cursor_field)) {
+        std::string hint = table->suggested_cursors.empty()
+                               ? "run strata discover to see its columns"
+                               : "suggested cursor columns: " + join(table->suggested_cursors, ", ");
+        return stream_error(s.where_cursor,
+                            "cursor_field '" + s.cursor_field + "' is not a column of " + s.full_name(), hint);
+      }
+      if (!s.columns.empty() && std::find(s.columns.begin(), s.columns.end(), s.cursor_field) == s.columns.end()) {
+        s.columns.push_back(s.cursor_field);
+      }
+    }
+    if (!s.primary_key_given) s.primary_key = table->primary_key;
+    for (const std::string& k : s.primary_key) {
+      if (!table->column(k)) {
+        return stream_error(s.where_key, "primary_key column '" + k + "' is not in " + s.full_name(),
+                            "run strata discover to see its columns");
+      }
+      if (!s.columns.empty() && std::find(s.columns.begin(), s.columns.end(), k) == s.columns.end()) {
+        s.columns.push_back(k);
+      }
+    }
+    if (s.mode == SyncMode::kIncrementalDedup && s.primary_key.empty()) {
+      return stream_error(s.where_mode,
+                          "incremental_dedup needs a primary key, and " + s.full_name() + " has none",
+                          "add primary_key: [col, …] to the stream, or use incremental_append");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace strata::ingest

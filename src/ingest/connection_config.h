@@ -1,0 +1,92 @@
+#pragma once
+// connections/<name>.yml: a PostgreSQL source, a bronze destination and the streams to sync.
+// Every mistake is a located kConfig error (file:line:col, what is wrong, what would fix it;
+// exit code 2). Loading checks the file on its own; validate_streams() checks it against the
+// source's discovered catalog (unknown table, missing cursor column, dedup without a key).
+// Values are plain data; thread-compatible.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/result.h"
+#include "common/yaml.h"
+
+namespace strata::ingest {
+
+struct Catalog;  // discover.h
+
+enum class SyncMode { kFullRefreshOverwrite, kFullRefreshAppend, kIncrementalAppend, kIncrementalDedup };
+// "full_refresh_overwrite", …; parse returns nullopt for an unknown name.
+const char* sync_mode_name(SyncMode mode);
+std::optional<SyncMode> parse_sync_mode(std::string_view name);
+inline bool is_incremental(SyncMode m) { return m == SyncMode::kIncrementalAppend || m == SyncMode::kIncrementalDedup; }
+
+enum class SchemaChanges { kPropagate, kFail };
+
+struct SourceConfig {
+  std::string host = "localhost";
+  int port = 5432;
+  std::string database;
+  std::string user;
+  std::string password;  // a secret: registered with the masker, never printed
+  std::string sslmode = "prefer";
+  std::vector<std::string> schemas;  // empty = every non-system schema
+  std::string replication = "standard";
+  SourceLocation where;
+
+  // libpq key=value conninfo (values quoted). Contains the password: never log it.
+  std::string conninfo() const;
+};
+
+struct DestinationConfig {
+  std::string target;  // a profiles.yml target; empty = the profile's default
+  std::string schema = "bronze";
+  // Stop-gap until every caller resolves targets from profiles.yml: a DuckDB file (relative to the
+  // connection file's project folder).
+  std::string duckdb_path;
+  SourceLocation where;
+};
+
+struct StreamConfig {
+  std::string schema;  // source schema
+  std::string table;   // source table
+  SyncMode mode = SyncMode::kFullRefreshOverwrite;
+  std::string cursor_field;              // empty when none
+  std::vector<std::string> primary_key;  // empty = the table's own (filled by validate_streams)
+  bool primary_key_given = false;
+  std::vector<std::string> columns;      // empty = all
+  int parallelism = 0;                   // 0 = automatic (by table size)
+  SourceLocation where, where_name, where_mode, where_cursor, where_key, where_columns;
+
+  std::string full_name() const { return schema + "." + table; }
+};
+
+struct ConnectionConfig {
+  std::string name;       // the file's stem
+  std::string file;       // as given
+  std::string project_dir;  // the folder holding connections/ (the file's grandparent), or the file's folder
+  SourceConfig source;
+  DestinationConfig destination;
+  SchemaChanges schema_changes = SchemaChanges::kPropagate;
+  // Tables above this many bytes (pg_relation_size) are read in parallel.
+  long long parallel_threshold_bytes = 256LL << 20;
+  int max_parallelism = 4;
+  bool streams_listed = false;  // false: every discovered table, full_refresh_overwrite
+  std::vector<StreamConfig> streams;
+};
+
+// Loads a connection file. options.masker receives the password. Errors: kNotFound (unreadable),
+// kConfig (located) for every mistake in the file.
+Result<ConnectionConfig> load_connection_config(const std::string& path, const YamlOptions& options = {});
+// Resolves a CONN argument: a path to a .yml/.yaml file as is, else `<project_dir>/connections/<name>.yml`.
+std::string connection_path(const std::string& project_dir, const std::string& name_or_path);
+
+// Checks the streams against the catalog and fills defaults: without a streams list, one
+// full_refresh_overwrite stream per discovered table; primary keys from the catalog when not given.
+// Errors (kConfig, located at the stream's key): unknown table, unknown column, cursor column
+// missing, incremental without a cursor, dedup without a primary key.
+Status validate_streams(ConnectionConfig& config, const Catalog& catalog);
+
+}  // namespace strata::ingest

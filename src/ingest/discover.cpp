@@ -1,0 +1,121 @@
+#include "ingest/discover.h"
+
+#include <map>
+
+namespace strata::ingest {
+namespace {
+
+long long to_ll(std::string_view s) { return s.empty() ? 0 : std::stoll(std::string(s)); }
+
+// The WHERE clause selecting the streams' relations (alias c for pg_class, n for pg_namespace).
+std::string relation_filter(const std::vector<std::string>& schemas) {
+  std::string where =
+      "c.relkind IN ('r','v','m','p','f') AND NOT c.relispartition"
+      " AND n.nspname NOT IN ('pg_catalog','information_schema')"
+      " AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
+  if (!schemas.empty()) {
+    where += " AND n.nspname IN (";
+    for (size_t i = 0; i < schemas.size(); ++i) {
+      if (i) where += ",";
+      where += pg::Connection::quote_literal(schemas[i]);
+    }
+    where += ")";
+  }
+  return where;
+}
+
+TableKind kind_of(char relkind) {
+  switch (relkind) {
+    case 'v': return TableKind::kView;
+    case 'm': return TableKind::kMaterializedView;
+    case 'p': return TableKind::kPartitioned;
+    case 'f': return TableKind::kForeign;
+    default: return TableKind::kTable;
+  }
+}
+
+Result<pg::PgTypeMap> load_types(pg::Connection& conn) {
+  STRATA_ASSIGN(pg::PgResult r, conn.exec("SELECT oid, typname, typtype, typbasetype, typtypmod, typelem, typcategory"
+                                          " FROM pg_catalog.pg_type WHERE typtype <> 'c' OR typelem <> 0"));
+  pg::PgTypeMap types;
+  for (int i = 0; i < r.rows(); ++i) {
+    pg::PgType t;
+    t.oid = static_cast<uint32_t>(to_ll(r.value(i, 0)));
+    t.name = std::string(r.value(i, 1));
+    t.typtype = r.value(i, 2).empty() ? 'b' : r.value(i, 2)[0];
+    t.base_type = static_cast<uint32_t>(to_ll(r.value(i, 3)));
+    t.base_typmod = static_cast<int32_t>(to_ll(r.value(i, 4)));
+    t.element = static_cast<uint32_t>(to_ll(r.value(i, 5)));
+    t.category = r.value(i, 6).empty() ? 'U' : r.value(i, 6)[0];
+    types[t.oid] = std::move(t);
+  }
+  return types;
+}
+
+}  // namespace
+
+Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::string>& schemas) {
+  const std::string filter = relation_filter(schemas);
+  STRATA_ASSIGN(pg::PgTypeMap types, load_types(conn));
+  // Relations with size estimates; a partitioned table sums its leaf partitions.
+  STRATA_ASSIGN(pg::PgResult rels, conn.exec(
+      "SELECT c.oid, n.nspname, c.relname, c.relkind,"
+      " CASE WHEN c.relkind = 'p' THEN (SELECT sum(greatest(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t"
+      "   JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf) ELSE c.reltuples END,"
+      " CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_relation_size(t.relid)), 0)"
+      "   FROM pg_partition_tree(c.oid) t WHERE t.isleaf)"
+      "   WHEN c.relkind IN ('r','m') THEN pg_relation_size(c.oid) ELSE 0 END,"
+      " CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(max(pg_relation_size(t.relid)), 0)"
+      "   FROM pg_partition_tree(c.oid) t WHERE t.isleaf)"
+      "   WHEN c.relkind IN ('r','m') THEN pg_relation_size(c.oid) ELSE 0 END"
+      "   / current_setting('block_size')::int"
+      " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+      " WHERE " + filter + " ORDER BY n.nspname, c.relname"));
+  Catalog catalog;
+  std::map<std::string, size_t> by_oid;
+  for (int i = 0; i < rels.rows(); ++i) {
+    CatalogTable t;
+    t.schema = std::string(rels.value(i, 1));
+    t.name = std::string(rels.value(i, 2));
+    t.kind = kind_of(rels.value(i, 3).empty() ? 'r' : rels.value(i, 3)[0]);
+    t.estimated_rows = rels.is_null(i, 4) ? -1 : std::stod(std::string(rels.value(i, 4)));
+    t.size_bytes = to_ll(rels.value(i, 5));
+    t.pages = to_ll(rels.value(i, 6));
+    by_oid[std::string(rels.value(i, 0))] = catalog.tables.size();
+    catalog.tables.push_back(std::move(t));
+  }
+  STRATA_ASSIGN(pg::PgResult cols, conn.exec(
+      "SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), a.atttypid, a.atttypmod,"
+      " a.attndims, a.attnotnull"
+      " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+      " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+      " WHERE a.attnum > 0 AND NOT a.attisdropped AND " + filter + " ORDER BY a.attrelid, a.attnum"));
+  for (int i = 0; i < cols.rows(); ++i) {
+    auto it = by_oid.find(std::string(cols.value(i, 0)));
+    if (it == by_oid.end()) continue;
+    CatalogColumn c;
+    c.name = std::string(cols.value(i, 1));
+    c.attnum = static_cast<int>(to_ll(cols.value(i, 2)));
+    c.pg_type = std::string(cols.value(i, 3));
+    c.type_oid = static_cast<uint32_t>(to_ll(cols.value(i, 4)));
+    c.typmod = static_cast<int32_t>(to_ll(cols.value(i, 5)));
+    c.ndims = static_cast<int>(to_ll(cols.value(i, 6)));
+    c.not_null = cols.value(i, 7) == "t";
+    c.mapping = pg::map_column_type(types, c.type_oid, c.typmod, c.ndims);
+    catalog.tables[it->second].columns.push_back(std::move(c));
+  }
+  STRATA_ASSIGN(pg::PgResult keys, conn.exec(
+      "SELECT i.indrelid, a.attname FROM pg_catalog.pg_index i"
+      " JOIN pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+      " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)"
+      " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+      " WHERE i.indisprimary AND " + filter + " ORDER BY i.indrelid, k.ord"));
+  for (int i = 0; i < keys.rows(); ++i) {
+    auto it = by_oid.find(std::string(keys.value(i, 0)));
+    if (it != by_oid.end()) catalog.tables[it->second].primary_key.emplace_back(keys.value(i, 1));
+  }
+  for (CatalogTable& t : catalog.tables) t.suggested_cursors = suggest_cursors(t.columns);
+  return catalog;
+}
+
+}  // namespace strata::ingest
