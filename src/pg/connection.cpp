@@ -1,0 +1,230 @@
+#include "pg/connection.h"
+
+#include <cstdlib>
+
+#include "common/strings.h"
+#include "pg/connection_state.h"
+#include "sql/dialect.h"
+
+namespace strata::pg {
+namespace {
+
+void notice_processor(void* arg, const char* message) {
+  auto* state = static_cast<detail::ConnectionState*>(arg);
+  if (state->on_notice) state->on_notice(state->mask(trim(message)));
+}
+
+std::string value_or(const char* value, std::string_view fallback) {
+  return value && *value ? std::string(value) : std::string(fallback);
+}
+
+// "host H, port P, database D, user U" from what libpq actually used.
+std::string describe_connection(PGconn* conn, const ConnParams& params) {
+  ConnParams actual;
+  actual.set("host", value_or(PQhost(conn), params.get("host", params.get("hostaddr", "(default socket)"))));
+  actual.set("port", value_or(PQport(conn), params.get("port", "5432")));
+  actual.set("dbname", value_or(PQdb(conn), params.get("dbname")));
+  actual.set("user", value_or(PQuser(conn), params.get("user")));
+  return actual.describe();
+}
+
+// libpq's multi-line reason as one line ("…failed: Connection refused. Is the server running…").
+std::string one_line(std::string_view text) {
+  std::vector<std::string> parts;
+  for (const auto& line : split(trim(text), '\n')) {
+    std::string_view piece = trim(line);
+    if (!piece.empty()) parts.emplace_back(piece);
+  }
+  return join(parts, " ");
+}
+
+}  // namespace
+
+Status Canceller::cancel() const {
+  if (!state_) return ok_status();
+  std::lock_guard lock(state_->mutex);
+  if (!state_->cancel) return ok_status();
+  char reason[256] = {0};
+  if (PQcancel(state_->cancel, reason, sizeof reason) == 0) {
+    return Error(ErrorCode::kConnection, std::string("could not send the cancel request: ") + reason);
+  }
+  return ok_status();
+}
+
+Result<Connection> Connection::connect(std::string_view conninfo_or_url, const ConnectOptions& options) {
+  auto state = std::make_unique<detail::ConnectionState>();
+  state->secrets = password_candidates(conninfo_or_url);
+  state->masker = options.masker;
+  state->on_notice = options.on_notice;
+  STRATA_ASSIGN(ConnParams params, ConnParams::parse(conninfo_or_url));
+  if (!params.has("connect_timeout")) params.set("connect_timeout", std::to_string(options.connect_timeout.count()));
+  if (!params.has("application_name") && !options.application_name.empty()) {
+    params.set("application_name", options.application_name);
+  }
+  for (const auto& [key, value] : options.params) params.set(key, value);
+  if (const std::string* password = params.find("password")) state->secrets.push_back(*password);
+  if (state->masker) {
+    for (const auto& secret : state->secrets) state->masker->add(secret);
+  }
+
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (const auto& entry : params.entries()) {
+    keys.push_back(entry.key.c_str());
+    values.push_back(entry.value.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  state->conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/0);
+  if (!state->conn) return Error(ErrorCode::kConnection, "could not allocate a PostgreSQL connection");
+  // The password libpq used may come from PGPASSWORD or ~/.pgpass: scrub it too.
+  if (const char* used = PQpass(state->conn); used && *used) {
+    state->secrets.emplace_back(used);
+    if (state->masker) state->masker->add(used);
+  }
+  state->where = describe_connection(state->conn, params);
+  if (PQstatus(state->conn) != CONNECTION_OK) {
+    std::string message = "could not connect to PostgreSQL (" + state->where + ")";
+    std::string reason = one_line(PQerrorMessage(state->conn));
+    if (!reason.empty()) message += ": " + reason;
+    return Error(ErrorCode::kConnection, state->mask(message), {},
+                 "check that the server is running and reachable at that host and port, and that the database, "
+                 "user and password (from the environment) are right");
+  }
+  PQsetNoticeProcessor(state->conn, &notice_processor, state.get());
+  {
+    std::lock_guard lock(state->cancel->mutex);
+    state->cancel->cancel = PQgetCancel(state->conn);
+  }
+  return Connection(std::move(state));
+}
+
+Connection::Connection(std::unique_ptr<detail::ConnectionState> state) : state_(std::move(state)) {}
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
+Connection::~Connection() = default;
+
+Status Connection::check_idle() const {
+  if (!state_) return Error(ErrorCode::kInternal, "use of a moved-from pg::Connection");
+  if (state_->streaming) {
+    return Error(ErrorCode::kInternal, "a COPY stream is still open on this connection; finish it first");
+  }
+  if (state_->broken()) return state_->connection_error("the connection to PostgreSQL is lost");
+  return ok_status();
+}
+
+namespace {
+
+// Wraps a finished result: success statuses pass, COPY results are refused (and cleaned up),
+// errors become Errors.
+Result<PgResult> wrap_result(detail::ConnectionState& state, PGresult* raw) {
+  if (!raw) return state.connection_error("the statement failed");
+  PgResult result(raw);
+  switch (PQresultStatus(raw)) {
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_EMPTY_QUERY:
+      return result;
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_IN:
+    case PGRES_COPY_BOTH:
+      if (PQresultStatus(raw) == PGRES_COPY_IN) PQputCopyEnd(state.conn, "use copy_in()");
+      if (PQresultStatus(raw) == PGRES_COPY_OUT) {
+        char* buffer = nullptr;
+        while (PQgetCopyData(state.conn, &buffer, 0) > 0) PQfreemem(buffer);
+      }
+      state.drain_results();
+      return Error(ErrorCode::kInternal, "a COPY statement was run with exec(); use copy_out() or copy_in()");
+    default:
+      return state.result_error(raw);
+  }
+}
+
+}  // namespace
+
+Result<PgResult> Connection::exec(std::string_view sql) {
+  STRATA_TRY(check_idle());
+  const std::string text(sql);
+  return wrap_result(*state_, PQexec(state_->conn, text.c_str()));
+}
+
+Result<PgResult> Connection::exec_params(std::string_view sql, const std::vector<std::optional<std::string>>& params,
+                                         Format format) {
+  STRATA_TRY(check_idle());
+  const std::string text(sql);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+  PGresult* raw = PQexecParams(state_->conn, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                               nullptr, nullptr, static_cast<int>(format));
+  return wrap_result(*state_, raw);
+}
+
+Status Connection::execute(std::string_view sql) {
+  STRATA_TRY(exec(sql));
+  return ok_status();
+}
+
+Result<CopyOutStream> Connection::copy_out(std::string_view sql) {
+  STRATA_TRY(check_idle());
+  const std::string text(sql);
+  PgResult result(PQexec(state_->conn, text.c_str()));
+  if (!result.raw()) return state_->connection_error("COPY failed");
+  ExecStatusType status = PQresultStatus(result.raw());
+  if (status == PGRES_COPY_OUT) return CopyOutStream(state_.get());
+  if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) return state_->result_error(result.raw());
+  result = PgResult();
+  state_->drain_results();
+  return Error(ErrorCode::kInternal, "copy_out() needs a `COPY … TO STDOUT` statement");
+}
+
+Result<CopyInStream> Connection::copy_in(std::string_view sql) {
+  STRATA_TRY(check_idle());
+  const std::string text(sql);
+  PgResult result(PQexec(state_->conn, text.c_str()));
+  if (!result.raw()) return state_->connection_error("COPY failed");
+  ExecStatusType status = PQresultStatus(result.raw());
+  if (status == PGRES_COPY_IN) return CopyInStream(state_.get());
+  if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) return state_->result_error(result.raw());
+  if (status == PGRES_COPY_OUT) {
+    char* buffer = nullptr;
+    while (PQgetCopyData(state_->conn, &buffer, 0) > 0) PQfreemem(buffer);
+  }
+  state_->drain_results();
+  return Error(ErrorCode::kInternal, "copy_in() needs a `COPY … FROM STDIN` statement");
+}
+
+Status Connection::cancel() const { return canceller().cancel(); }
+
+Canceller Connection::canceller() const { return state_ ? Canceller(state_->cancel) : Canceller(); }
+
+int Connection::server_version() const { return state_ && state_->conn ? PQserverVersion(state_->conn) : 0; }
+
+int Connection::library_version() { return PQlibVersion(); }
+
+std::string Connection::host() const { return state_ ? value_or(PQhost(state_->conn), "") : std::string(); }
+
+int Connection::port() const { return state_ ? std::atoi(value_or(PQport(state_->conn), "0").c_str()) : 0; }
+
+std::string Connection::database() const { return state_ ? value_or(PQdb(state_->conn), "") : std::string(); }
+
+std::string Connection::user() const { return state_ ? value_or(PQuser(state_->conn), "") : std::string(); }
+
+const std::string& Connection::describe() const {
+  static const std::string kClosed = "closed connection";
+  return state_ ? state_->where : kClosed;
+}
+
+bool Connection::ok() const { return state_ && !state_->broken(); }
+
+int Connection::socket() const { return state_ && state_->conn ? PQsocket(state_->conn) : -1; }
+
+PGconn* Connection::raw() const { return state_ ? state_->conn : nullptr; }
+
+std::string Connection::quote_identifier(std::string_view name) {
+  return sql::postgres_dialect().quote_identifier(name);
+}
+
+std::string Connection::quote_literal(std::string_view value) { return sql::postgres_dialect().quote_string(value); }
+
+}  // namespace strata::pg

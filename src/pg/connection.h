@@ -1,0 +1,133 @@
+#pragma once
+// strata::pg — a thin RAII layer over libpq.
+//
+//   STRATA_ASSIGN(auto conn, pg::Connection::connect("postgresql://app@db:5432/shop", {}));
+//   STRATA_ASSIGN(auto result, conn.exec_params("select name from users where id = $1", {"42"}));
+//   STRATA_ASSIGN(auto copy, conn.copy_out("copy users to stdout (format binary)"));
+//   while (true) { STRATA_ASSIGN(auto chunk, copy.next()); if (!chunk) break; … }
+//
+// Errors: a connection that cannot be opened or is lost is ErrorCode::kConnection (exit code 3),
+// its message naming host, port, database and user but never the password; a failed statement is
+// kFailed with the SQLSTATE in Error::state() and the server's message, detail and hint; a
+// cancelled statement is kCancelled (SQLSTATE 57014).
+//
+// Thread-safety: a Connection is used by one thread at a time, except cancel() and the
+// Canceller, which any thread may call while a statement runs.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <libpq-fe.h>
+
+#include "common/result.h"
+#include "common/secrets.h"
+#include "pg/conninfo.h"
+#include "pg/copy_stream.h"
+#include "pg/pg_result.h"
+
+namespace strata::pg {
+
+namespace detail {
+struct CancelState;
+struct ConnectionState;
+}  // namespace detail
+
+struct ConnectOptions {
+  // Used when the conninfo/URL has no connect_timeout.
+  std::chrono::seconds connect_timeout{10};
+  // Used when the conninfo/URL has no application_name; empty: not set.
+  std::string application_name = "strata";
+  // Extra parameters that override the conninfo's, e.g. {"replication", "database"}.
+  std::vector<std::pair<std::string, std::string>> params;
+  // Not owned; must outlive the connection. Receives the password, so loggers mask it.
+  SecretMasker* masker = nullptr;
+  // Receives the server's NOTICE/WARNING messages (masked, without trailing newline). Default: dropped.
+  std::function<void(std::string_view)> on_notice;
+};
+
+// Cancels the statement running on a connection, from any thread. Copyable; safe to use after
+// the connection closed (then it does nothing).
+class Canceller {
+ public:
+  Canceller() = default;
+  // Asks the server to cancel the current statement (the statement then fails with kCancelled).
+  // Ok when nothing runs or the connection is closed. Errors: kConnection when the cancel request
+  // cannot be sent.
+  Status cancel() const;
+
+ private:
+  friend class Connection;
+  explicit Canceller(std::shared_ptr<detail::CancelState> state) : state_(std::move(state)) {}
+  std::shared_ptr<detail::CancelState> state_;
+};
+
+// One open libpq connection. Move-only; closes (PQfinish) on destruction.
+class Connection {
+ public:
+  // Opens a connection from key=value conninfo or a postgresql:// URL; sslmode and every other
+  // libpq parameter pass through. Errors: kConfig when the string does not parse; kConnection
+  // when the server cannot be reached or refuses the login (message: host, port, database, user
+  // and libpq's reason, with any password scrubbed).
+  static Result<Connection> connect(std::string_view conninfo_or_url, const ConnectOptions& options = {});
+
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Runs one or more statements (simple protocol); returns the last statement's result.
+  Result<PgResult> exec(std::string_view sql);
+  // Runs one statement with $1…$n parameters sent as text (nullopt = NULL); result values in `format`.
+  Result<PgResult> exec_params(std::string_view sql, const std::vector<std::optional<std::string>>& params,
+                               Format format = Format::kText);
+  // exec() for commands whose rows are not needed.
+  Status execute(std::string_view sql);
+
+  // Starts `COPY … TO STDOUT …` and returns the stream of its data.
+  Result<CopyOutStream> copy_out(std::string_view sql);
+  // Starts `COPY … FROM STDIN …` and returns the stream to write its data to.
+  Result<CopyInStream> copy_in(std::string_view sql);
+
+  // Cancels the running statement; thread-safe (see Canceller::cancel).
+  Status cancel() const;
+  // A handle other threads can keep to cancel statements of this connection.
+  Canceller canceller() const;
+
+  // The server's version as an integer, e.g. 150004 for 15.4.
+  int server_version() const;
+  // libpq's version, e.g. 150004.
+  static int library_version();
+  // The host (name, address or socket folder), port, database and user actually connected to.
+  std::string host() const;
+  int port() const;
+  std::string database() const;
+  std::string user() const;
+  // "host H, port P, database D, user U".
+  const std::string& describe() const;
+  // True while the connection is usable (not lost).
+  bool ok() const;
+  // The socket's file descriptor (for poll), -1 when closed.
+  int socket() const;
+  // The libpq handle, for features this layer does not wrap (e.g. replication). Still owned here.
+  PGconn* raw() const;
+
+  // Identifier and literal quoting for PostgreSQL (sql::postgres_dialect()).
+  static std::string quote_identifier(std::string_view name);
+  static std::string quote_literal(std::string_view value);
+
+ private:
+  explicit Connection(std::unique_ptr<detail::ConnectionState> state);
+  Status check_idle() const;
+
+  std::unique_ptr<detail::ConnectionState> state_;
+};
+
+}  // namespace strata::pg

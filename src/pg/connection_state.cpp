@@ -1,0 +1,92 @@
+#include "pg/connection_state.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "common/strings.h"
+#include "pg/conninfo.h"
+
+namespace strata::pg::detail {
+namespace {
+
+std::string field(const PGresult* result, int code) {
+  const char* value = result ? PQresultErrorField(result, code) : nullptr;
+  return value ? std::string(value) : std::string();
+}
+
+bool is_connection_state(std::string_view state) {
+  return starts_with(state, "08") || state == "57P01" || state == "57P02" || state == "57P03";
+}
+
+}  // namespace
+
+ConnectionState::~ConnectionState() {
+  {
+    std::lock_guard lock(cancel->mutex);
+    if (cancel->cancel) PQfreeCancel(cancel->cancel);
+    cancel->cancel = nullptr;
+  }
+  if (conn) PQfinish(conn);
+}
+
+std::string ConnectionState::mask(std::string_view text) const {
+  std::string out = scrub(text, secrets);
+  return masker ? masker->mask(out) : out;
+}
+
+bool ConnectionState::broken() const { return !conn || PQstatus(conn) == CONNECTION_BAD; }
+
+Error ConnectionState::result_error(const PGresult* result) const {
+  const std::string state = field(result, PG_DIAG_SQLSTATE);
+  std::string message = field(result, PG_DIAG_MESSAGE_PRIMARY);
+  if (message.empty()) {
+    // libpq's own errors (e.g. a lost connection) have no primary field.
+    const char* text = result ? PQresultErrorMessage(result) : nullptr;
+    message = std::string(trim(text && *text ? text : PQerrorMessage(conn)));
+  }
+  const std::string detail = field(result, PG_DIAG_MESSAGE_DETAIL);
+  const std::string position = field(result, PG_DIAG_STATEMENT_POSITION);
+  if (!position.empty()) message += " (at character " + position + ")";
+  if (!detail.empty()) message += "\nDETAIL: " + detail;
+
+  ErrorCode code = ErrorCode::kFailed;
+  if (broken() || is_connection_state(state)) {
+    code = ErrorCode::kConnection;
+    message = "lost the connection to PostgreSQL (" + where + "): " + message;
+  } else if (state == "57014") {
+    code = ErrorCode::kCancelled;
+  }
+  return Error(code, mask(message), {}, mask(field(result, PG_DIAG_MESSAGE_HINT))).with_state(state);
+}
+
+Error ConnectionState::connection_error(std::string_view what) const {
+  std::string reason(trim(conn ? PQerrorMessage(conn) : "no connection"));
+  ErrorCode code = broken() ? ErrorCode::kConnection : ErrorCode::kFailed;
+  std::string message = std::string(what) + " (" + where + ")";
+  if (!reason.empty()) message += ": " + reason;
+  return Error(code, mask(message));
+}
+
+std::optional<Error> ConnectionState::drain_results(int64_t* rows) {
+  std::optional<Error> first;
+  while (PGresult* result = PQgetResult(conn)) {
+    ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_COPY_OUT) {
+      // Should not happen after a finished COPY; consume its data so the loop ends.
+      char* buffer = nullptr;
+      while (PQgetCopyData(conn, &buffer, 0) > 0) PQfreemem(buffer);
+    } else if (status == PGRES_COPY_IN) {
+      PQputCopyEnd(conn, "abandoned by strata");
+    } else if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
+      if (!first) first = result_error(result);
+    } else if (rows) {
+      const char* tuples = PQcmdTuples(result);
+      if (tuples && *tuples) *rows = std::strtoll(tuples, nullptr, 10);
+    }
+    PQclear(result);
+    if (broken()) break;
+  }
+  return first;
+}
+
+}  // namespace strata::pg::detail

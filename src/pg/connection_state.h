@@ -1,0 +1,55 @@
+#pragma once
+// Internal to src/pg: the state behind a Connection, shared with its COPY streams and
+// cancellers. Not for use outside the pg module.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <libpq-fe.h>
+
+#include "common/error.h"
+#include "common/secrets.h"
+
+namespace strata::pg::detail {
+
+// The PGcancel of one connection. PQcancel is called under the mutex; the connection frees the
+// object (and sets it to null) under the same mutex when it closes.
+struct CancelState {
+  std::mutex mutex;
+  PGcancel* cancel = nullptr;
+};
+
+struct ConnectionState {
+  PGconn* conn = nullptr;
+  std::shared_ptr<CancelState> cancel = std::make_shared<CancelState>();
+  SecretMasker* masker = nullptr;  // not owned
+  std::vector<std::string> secrets;  // passwords of this connection, scrubbed from every message
+  std::function<void(std::string_view)> on_notice;
+  std::string where;  // "host H, port P, database D, user U"
+  bool streaming = false;  // a COPY stream is open
+
+  ConnectionState() = default;
+  ConnectionState(const ConnectionState&) = delete;
+  ConnectionState& operator=(const ConnectionState&) = delete;
+  ~ConnectionState();
+
+  // `text` with this connection's passwords and the masker's secrets replaced by "****".
+  std::string mask(std::string_view text) const;
+  // True when the connection to the server is gone.
+  bool broken() const;
+  // The error for a failed result (PGRES_FATAL_ERROR etc.): SQLSTATE, primary message, detail,
+  // hint, position. Code: kConnection for a lost connection (SQLSTATE 08xxx, 57P01-57P03 or a bad
+  // connection status), kCancelled for 57014, else kFailed.
+  Error result_error(const PGresult* result) const;
+  // An error from PQerrorMessage (no result available), prefixed with `what`.
+  Error connection_error(std::string_view what) const;
+  // Reads and frees every pending result; returns the first error, if any.
+  std::optional<Error> drain_results(int64_t* rows = nullptr);
+};
+
+}  // namespace strata::pg::detail
