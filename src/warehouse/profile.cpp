@@ -1,0 +1,262 @@
+#include "warehouse/profile.h"
+
+#include <filesystem>
+
+#include "common/yaml.h"
+#include "pg/conninfo.h"
+
+namespace strata::warehouse {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kTypes = "duckdb, postgres or bigquery";
+
+YamlOptions yaml_options(const ProfileOptions& options) {
+  YamlOptions y;
+  y.env = options.env;
+  y.masker = options.masker;
+  return y;
+}
+
+std::string join_keys(const YAML::Node& map, const char* skip = nullptr) {
+  std::string out;
+  for (const auto& kv : map) {
+    std::string key = kv.first.Scalar();
+    if (skip && key == skip) continue;
+    out += (out.empty() ? "" : ", ") + key;
+  }
+  return out.empty() ? "(none)" : out;
+}
+
+// The profile name from dbt_project.yml, or "" when the file or the key is absent.
+Result<std::string> project_profile(const ProfileOptions& options) {
+  fs::path file = fs::path(options.project_dir) / "dbt_project.yml";
+  if (!fs::exists(file)) return std::string();
+  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(file.string(), yaml_options(options)));
+  const YAML::Node& root = doc.root;
+  if (!root.IsMap() || !root["profile"]) return std::string();
+  return yaml_string(doc, root["profile"], "profile");
+}
+
+Result<std::string> choose_profile(const YamlDocument& doc, const ProfileOptions& options) {
+  if (!options.profile_name.empty()) return options.profile_name;
+  STRATA_ASSIGN(std::string from_project, project_profile(options));
+  if (!from_project.empty()) return from_project;
+  std::vector<std::string> names;
+  for (const auto& kv : doc.root) {
+    if (kv.first.Scalar() != "config") names.push_back(kv.first.Scalar());
+  }
+  if (names.size() == 1) return names[0];
+  return doc.error(doc.root, "cannot tell which profile to use: no dbt_project.yml with a profile: key in " +
+                                 options.project_dir + ", and this file defines " + join_keys(doc.root, "config"),
+                   "add `profile: NAME` to dbt_project.yml");
+}
+
+// Reads key as a string when present.
+Status read_string(const YamlDocument& doc, const YAML::Node& map, const char* key, std::string& out) {
+  const YAML::Node node = map[key];
+  if (!node) return ok_status();
+  STRATA_ASSIGN(out, yaml_string(doc, node, key));
+  return ok_status();
+}
+
+Status read_int(const YamlDocument& doc, const YAML::Node& map, const char* key, int& out) {
+  const YAML::Node node = map[key];
+  if (!node) return ok_status();
+  STRATA_ASSIGN(long long v, yaml_int(doc, node, key));
+  if (v < 0 || v > 1000000) return doc.error(node, std::string(key) + " is out of range", "use a positive number");
+  out = static_cast<int>(v);
+  return ok_status();
+}
+
+Status require(const YamlDocument& doc, const YAML::Node& target, const char* key, const std::string& value,
+               const std::string& type) {
+  if (!value.empty()) return ok_status();
+  return doc.error(target, "the " + type + " target has no " + key,
+                   std::string("add `") + key + ": ...` to the target (env_var() may supply it)");
+}
+
+Status parse_duckdb(const YamlDocument& doc, const YAML::Node& node, TargetConfig& t) {
+  t.schema = "main";
+  STRATA_TRY(read_string(doc, node, "path", t.path));
+  STRATA_TRY(read_string(doc, node, "schema", t.schema));
+  const YAML::Node settings = node["settings"];
+  if (settings) {
+    if (!settings.IsMap()) return doc.error(settings, "settings must be a mapping", "e.g. settings: {memory_limit: 2GB}");
+    for (const auto& kv : settings) {
+      STRATA_ASSIGN(std::string value, yaml_string(doc, kv.second, kv.first.Scalar()));
+      t.settings[kv.first.Scalar()] = value;
+    }
+  }
+  return ok_status();
+}
+
+Status parse_postgres(const YamlDocument& doc, const YAML::Node& node, TargetConfig& t,
+                      const ProfileOptions& options) {
+  STRATA_TRY(read_string(doc, node, "host", t.host));
+  STRATA_TRY(read_int(doc, node, "port", t.port));
+  STRATA_TRY(read_string(doc, node, "user", t.user));
+  STRATA_TRY(read_string(doc, node, "pass", t.password));
+  STRATA_TRY(read_string(doc, node, "password", t.password));
+  STRATA_TRY(read_string(doc, node, "database", t.dbname));
+  STRATA_TRY(read_string(doc, node, "dbname", t.dbname));
+  STRATA_TRY(read_string(doc, node, "schema", t.schema));
+  STRATA_TRY(read_string(doc, node, "sslmode", t.sslmode));
+  STRATA_TRY(read_int(doc, node, "connect_timeout", t.connect_timeout));
+  if (options.masker && !t.password.empty()) options.masker->add(t.password);
+  STRATA_TRY(require(doc, node, "host", t.host, "postgres"));
+  STRATA_TRY(require(doc, node, "user", t.user, "postgres"));
+  STRATA_TRY(require(doc, node, "dbname", t.dbname, "postgres"));
+  STRATA_TRY(require(doc, node, "schema", t.schema, "postgres"));
+  return ok_status();
+}
+
+Status parse_bigquery(const YamlDocument& doc, const YAML::Node& node, TargetConfig& t) {
+  STRATA_TRY(read_string(doc, node, "project", t.project));
+  STRATA_TRY(read_string(doc, node, "database", t.project));
+  STRATA_TRY(read_string(doc, node, "dataset", t.schema));
+  STRATA_TRY(read_string(doc, node, "schema", t.schema));
+  STRATA_TRY(read_string(doc, node, "method", t.method));
+  STRATA_TRY(read_string(doc, node, "keyfile", t.keyfile));
+  STRATA_TRY(read_string(doc, node, "location", t.location));
+  STRATA_TRY(require(doc, node, "project", t.project, "bigquery"));
+  STRATA_TRY(require(doc, node, "dataset", t.schema, "bigquery"));
+  return ok_status();
+}
+
+Result<TargetConfig> parse_document(const YamlDocument& doc, const ProfileOptions& options) {
+  if (!doc.root.IsMap()) {
+    return doc.error(doc.root, "profiles.yml must be a mapping of profile names", "see dbt's profiles.yml format");
+  }
+  STRATA_ASSIGN(std::string profile_name, choose_profile(doc, options));
+  const YAML::Node profile = doc.root[profile_name];
+  if (!profile || !profile.IsMap()) {
+    return doc.error(doc.root, "profile '" + profile_name + "' is not defined; this file defines " +
+                                   join_keys(doc.root, "config"),
+                     "add it, or set `profile:` in dbt_project.yml to one of those");
+  }
+  std::string target_name = options.target;
+  if (target_name.empty()) {
+    if (!profile["target"]) {
+      return doc.error(profile, "profile '" + profile_name + "' has no target: and no --target was given",
+                       "add `target: dev` (the output to use by default)");
+    }
+    STRATA_ASSIGN(target_name, yaml_string(doc, profile["target"], "target"));
+  }
+  const YAML::Node outputs = profile["outputs"];
+  if (!outputs || !outputs.IsMap()) {
+    return doc.error(profile, "profile '" + profile_name + "' has no outputs: mapping",
+                     "add `outputs:` with one entry per target");
+  }
+  const YAML::Node node = outputs[target_name];
+  if (!node || !node.IsMap()) {
+    const YAML::Node& at = profile["target"] && options.target.empty() ? profile["target"] : outputs;
+    return doc.error(at, "target '" + target_name + "' is not among the outputs of profile '" + profile_name +
+                             "' (" + join_keys(outputs) + ")",
+                     "use --target with one of them, or add it under outputs:");
+  }
+  TargetConfig t;
+  t.profile = profile_name;
+  t.name = target_name;
+  t.profiles_file = doc.file;
+  t.where = doc.where(node);
+  t.project_dir = options.project_dir;
+  if (!node["type"]) return doc.error(node, "target '" + target_name + "' has no type", std::string("add `type:` ") + kTypes);
+  STRATA_ASSIGN(t.type_name, yaml_string(doc, node["type"], "type"));
+  STRATA_TRY(read_int(doc, node, "threads", t.threads));
+  if (t.type_name == "duckdb") {
+    t.type = TargetType::kDuckDb;
+    STRATA_TRY(parse_duckdb(doc, node, t));
+  } else if (t.type_name == "postgres") {
+    t.type = TargetType::kPostgres;
+    STRATA_TRY(parse_postgres(doc, node, t, options));
+  } else if (t.type_name == "bigquery") {
+    t.type = TargetType::kBigQuery;
+    STRATA_TRY(parse_bigquery(doc, node, t));
+  } else {
+    return doc.error(node["type"], "unknown target type '" + t.type_name + "'", std::string("use ") + kTypes);
+  }
+  return t;
+}
+
+}  // namespace
+
+std::string TargetConfig::duckdb_path() const {
+  if (path.empty() || path == ":memory:") return ":memory:";
+  fs::path p(path);
+  if (p.is_absolute() || project_dir.empty()) return p.string();
+  return (fs::path(project_dir) / p).lexically_normal().string();
+}
+
+std::string TargetConfig::postgres_conninfo() const {
+  std::string out = "host=" + pg::quote_conninfo_value(host) + " port=" + std::to_string(port) +
+                    " user=" + pg::quote_conninfo_value(user) + " dbname=" + pg::quote_conninfo_value(dbname) +
+                    " connect_timeout=" + std::to_string(connect_timeout);
+  if (!password.empty()) out += " password=" + pg::quote_conninfo_value(password);
+  if (!sslmode.empty()) out += " sslmode=" + pg::quote_conninfo_value(sslmode);
+  return out;
+}
+
+std::string TargetConfig::describe() const {
+  switch (type) {
+    case TargetType::kDuckDb: return "duckdb target " + name + " (path " + duckdb_path() + ", schema " + schema + ")";
+    case TargetType::kPostgres:
+      return "postgres target " + name + " (host " + host + ", port " + std::to_string(port) + ", database " + dbname +
+             ", user " + user + ")";
+    case TargetType::kBigQuery: return "bigquery target " + name + " (project " + project + ", dataset " + schema + ")";
+  }
+  return name;
+}
+
+Result<std::string> find_profiles_file(const ProfileOptions& options) {
+  std::vector<std::string> folders;
+  if (!options.profiles_dir.empty()) {
+    folders.push_back(options.profiles_dir);  // an explicit folder is the only one searched
+  } else {
+    if (auto env_dir = options.env("DBT_PROFILES_DIR"); env_dir && !env_dir->empty()) folders.push_back(*env_dir);
+    folders.push_back(options.project_dir.empty() ? "." : options.project_dir);
+    if (auto home = options.env("HOME"); home && !home->empty()) folders.push_back(*home + "/.dbt");
+  }
+  std::string searched;
+  for (const auto& folder : folders) {
+    fs::path file = fs::path(folder) / "profiles.yml";
+    if (fs::is_regular_file(file)) return file.string();
+    searched += (searched.empty() ? "" : ", ") + folder;
+  }
+  return Error(ErrorCode::kNotFound, "no profiles.yml found (searched " + searched + ")", SourceLocation{},
+               "pass --profiles-dir, or put profiles.yml in the project folder or ~/.dbt");
+}
+
+Result<TargetConfig> parse_target(std::string_view yaml_text, const std::string& file_name,
+                                  const ProfileOptions& options) {
+  STRATA_ASSIGN(YamlDocument doc, load_yaml_string(yaml_text, file_name, yaml_options(options)));
+  return parse_document(doc, options);
+}
+
+Result<TargetConfig> load_target(const ProfileOptions& options) {
+  STRATA_ASSIGN(std::string file, find_profiles_file(options));
+  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(file, yaml_options(options)));
+  return parse_document(doc, options);
+}
+
+Result<std::unique_ptr<Database>> open_target(const TargetConfig& target) {
+  if (target.type != TargetType::kDuckDb) {
+    return Error(ErrorCode::kConfig, target.type_name + " targets are not supported yet (" + target.describe() + ")",
+                 target.where, "use a duckdb target for now");
+  }
+  std::string path = target.duckdb_path();
+  if (path != ":memory:") {
+    std::error_code ec;
+    fs::path parent = fs::path(path).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+  }
+  DuckDbOptions options;
+  options.settings = target.settings;
+  auto db = open_duckdb(path, options);
+  if (!db.ok()) return std::move(db).error().at(target.where);
+  return db;
+}
+
+}  // namespace strata::warehouse
