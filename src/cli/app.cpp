@@ -26,7 +26,6 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   register_debug(app, context);
   register_demo(app, context);
   register_cron(app, context);
-  register_cron(app, context);
   register_demo_source(app, context);
 
   try {

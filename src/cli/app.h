@@ -37,7 +37,6 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err);
 void register_debug(CLI::App& app, CliContext& context);
 void register_demo(CLI::App& app, CliContext& context);
 void register_cron(CLI::App& app, CliContext& context);
-void register_cron(CLI::App& app, CliContext& context);
 void register_demo_source(CLI::App& app, CliContext& context);
 
 }  // namespace strata::cli
