@@ -1,0 +1,10 @@
+-- Customers: clean names, the current address, the home dealership.
+select
+    cast(id_clientes as integer) as customer_id,
+    {{ proper_case('cliente') }} as customer_name,
+    {{ clean_text('endereco') }} as address,
+    cast(id_concessionarias as integer) as home_dealership_id,
+    data_inclusao as created_at,
+    coalesce(data_atualizacao, data_inclusao) as updated_at
+from {{ source('bronze', 'clientes') }}
+{{ latest_per_key('id_clientes') }}
