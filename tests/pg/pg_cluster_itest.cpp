@@ -61,7 +61,7 @@ bool eventually(Predicate predicate, std::chrono::seconds limit) {
 
 TEST(PgClusterTest, SharedClusterServesTcpAndUrlWithLogicalWal) {
   PgCluster& pg = shared_pg_cluster();
-  std::printf("[ figures  ] PgCluster startup (initdb + start): %.3f s\n", pg.startup_seconds());
+  std::printf("[ figures  ] PgCluster startup (data folder + start + role): %.3f s\n", pg.startup_seconds());
   EXPECT_EQ(query_one(pg.conninfo(), "show wal_level"), "logical");
   EXPECT_EQ(query_one(pg.url(), "select current_user"), pg.superuser());
   EXPECT_EQ(query_one(pg.conninfo(), "show fsync"), "off");

@@ -57,6 +57,22 @@ std::string find_bin_dir() {
   fail("no PostgreSQL binaries (initdb) in " + debian + " nor in `pg_config --bindir`; run scripts/setup");
 }
 
+// Where clusters live: $STRATA_PG_TMPDIR, else /dev/shm (a RAM disk: initdb and start-up are
+// several times faster there), else $TMPDIR, else /tmp.
+std::string pick_base_dir() {
+  if (const char* env = std::getenv("STRATA_PG_TMPDIR"); env && *env) return env;
+  if (::access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && *tmp ? tmp : "/tmp";
+}
+
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) words.push_back(word);
+  return words;
+}
+
 std::string find_runuser() {
   for (const char* candidate : {"/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"}) {
     if (::access(candidate, X_OK) == 0) return candidate;
@@ -178,10 +194,8 @@ PgCluster::PgCluster() : owner_pid_(::getpid()), password_(random_password()) {
 PgCluster::~PgCluster() {
   if (::getpid() != owner_pid_) return;  // a forked child: the cluster belongs to the parent
   if (running_) {
-    std::vector<std::string> args = {bin_dir_ + "/pg_ctl", "stop", "-D", data_dir_, "-m", "immediate", "-w", "-s"};
-    if (as_postgres_user_) args.insert(args.begin(), {find_runuser(), "-u", "postgres", "--"});
     try {
-      wait_exit(spawn(args, log_file_, root_));
+      run_pg({bin_dir_ + "/pg_ctl", "stop", "-D", data_dir_, "-m", "immediate", "-w", "-s"}, log_file_);
     } catch (const std::exception&) {
       // The reaper stops the server anyway.
     }
@@ -191,8 +205,8 @@ PgCluster::~PgCluster() {
 }
 
 void PgCluster::create_root() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/strata-pg-XXXXXX";
+  base_dir_ = pick_base_dir();
+  std::string pattern = base_dir_ + "/strata-pg-XXXXXX";
   if (!::mkdtemp(pattern.data())) fail("mkdtemp(" + pattern + ") failed: " + std::strerror(errno));
   root_ = pattern;
   data_dir_ = root_ + "/data";
@@ -203,6 +217,15 @@ void PgCluster::create_root() {
     if (!user) fail("running as root but there is no `postgres` OS user (install postgresql-15)");
     if (::chown(root_.c_str(), user->pw_uid, user->pw_gid) != 0) fail("chown " + root_ + " failed");
   }
+}
+
+std::vector<std::string> PgCluster::pg_command(std::vector<std::string> args) const {
+  if (as_postgres_user_) args.insert(args.begin(), {find_runuser(), "-u", "postgres", "--"});
+  return args;
+}
+
+int PgCluster::run_pg(std::vector<std::string> args, const std::string& log) const {
+  return wait_exit(spawn(pg_command(std::move(args)), log, root_));
 }
 
 void PgCluster::spawn_reaper() {
@@ -219,12 +242,7 @@ void PgCluster::spawn_reaper() {
       "fi\n"
       "rm -rf \"$root\"\n";
   std::vector<std::string> args = {"/bin/sh", "-c", kScript, "strata-pg-reaper", root_, data_dir_};
-  if (as_postgres_user_) {
-    for (const auto& a : {find_runuser(), std::string("-u"), std::string("postgres"), std::string("--")}) {
-      args.push_back(a);
-    }
-  }
-  args.push_back(bin_dir_ + "/pg_ctl");
+  for (auto& word : pg_command({bin_dir_ + "/pg_ctl"})) args.push_back(std::move(word));
   try {
     reaper_pid_ = spawn(args, "", "/", fds[0], /*new_session=*/true);
   } catch (...) {
@@ -236,12 +254,28 @@ void PgCluster::spawn_reaper() {
   reaper_fd_ = fds[1];
 }
 
+// initdb is the slow part of the start-up (seconds on a loaded machine), so its output is kept
+// once per machine in a template folder under the base folder and copied for each cluster.
 void PgCluster::init_data_dir() {
-  std::vector<std::string> args = {bin_dir_ + "/initdb", "-D", data_dir_, "-N", "-A", "trust", "-U", superuser_,
-                                   "-E", "UTF8", "--locale=C"};
-  if (as_postgres_user_) args.insert(args.begin(), {find_runuser(), "-u", "postgres", "--"});
+  const std::string options = "-N -A trust -U " + superuser_ + " -E UTF8 --locale=C";
+  const std::string key = bin_dir_ + "|" + options + "|" + std::to_string(::geteuid());
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(key));
+  const std::string template_dir = base_dir_ + "/strata-pg-template-" + hash;
   const std::string log = root_ + "/initdb.log";
-  if (wait_exit(spawn(args, log, root_)) != 0) fail("initdb failed:\n" + tail_of_file(log, 2000));
+  if (fs::exists(template_dir + "/PG_VERSION") && run_pg({"/bin/cp", "-a", template_dir, data_dir_}, log) == 0) {
+    return;
+  }
+  std::error_code ignored;
+  fs::remove_all(data_dir_, ignored);
+  std::vector<std::string> args = {bin_dir_ + "/initdb", "-D", data_dir_};
+  for (const auto& option : split_words(options)) args.push_back(option);
+  if (run_pg(args, log) != 0) fail("initdb failed:\n" + tail_of_file(log, 2000));
+  // Publish the template atomically: copy inside our folder, then rename; losing a race is fine.
+  const std::string staging = root_ + "/template";
+  if (run_pg({"/bin/cp", "-a", data_dir_, staging}, log) == 0 && ::rename(staging.c_str(), template_dir.c_str()) != 0) {
+    fs::remove_all(staging, ignored);
+  }
 }
 
 void PgCluster::write_config() {
@@ -256,6 +290,7 @@ void PgCluster::write_config() {
        << "synchronous_commit = off\n"
        << "full_page_writes = off\n"
        << "shared_buffers = 64MB\n"
+       << "dynamic_shared_memory_type = mmap\n"  // segments live in the data folder, removed with it
        << "max_connections = 100\n"
        << "timezone = 'UTC'\n"
        << "log_timezone = 'UTC'\n";
@@ -273,10 +308,9 @@ void PgCluster::start_server() {
   const bool first_start = port_ == 0;
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (first_start) port_ = free_port();
-    std::vector<std::string> args = {bin_dir_ + "/pg_ctl", "start", "-D", data_dir_, "-l", log_file_, "-s",
-                                     "-w", "-t", "30", "-o", "-p " + std::to_string(port_)};
-    if (as_postgres_user_) args.insert(args.begin(), {find_runuser(), "-u", "postgres", "--"});
-    if (wait_exit(spawn(args, "", root_)) == 0) {
+    if (run_pg({bin_dir_ + "/pg_ctl", "start", "-D", data_dir_, "-l", log_file_, "-s", "-w", "-t", "30", "-o",
+                "-p " + std::to_string(port_)},
+               "") == 0) {
       std::string socket_info = "host=" + socket_dir_ + " port=" + std::to_string(port_) + " user=" + superuser_ +
                                 " dbname=postgres";
       if (wait_ready(socket_info, 10)) {
@@ -341,9 +375,7 @@ void PgCluster::execute(const std::string& sql, const std::string& database) {
 
 void PgCluster::stop() {
   if (!running_) return;
-  std::vector<std::string> args = {bin_dir_ + "/pg_ctl", "stop", "-D", data_dir_, "-m", "fast", "-w", "-s"};
-  if (as_postgres_user_) args.insert(args.begin(), {find_runuser(), "-u", "postgres", "--"});
-  if (wait_exit(spawn(args, log_file_, root_)) != 0) fail("pg_ctl stop failed; log tail:\n" + server_log_tail());
+  if (run_pg({bin_dir_ + "/pg_ctl", "stop", "-D", data_dir_, "-m", "fast", "-w", "-s"}, log_file_) != 0) fail("pg_ctl stop failed; log tail:\n" + server_log_tail());
   running_ = false;
 }
 

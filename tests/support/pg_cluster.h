@@ -1,7 +1,9 @@
 #pragma once
 // PgCluster: a throwaway PostgreSQL 15 cluster for tests.
 //
-// The constructor runs initdb into a fresh folder under $TMPDIR (default /tmp), picks a free TCP
+// The constructor creates a fresh folder under $STRATA_PG_TMPDIR, else /dev/shm (RAM: fast), else
+// $TMPDIR or /tmp, fills its data directory from a cached initdb template (made by the first
+// cluster on the machine, kept as <base>/strata-pg-template-<hash>), or runs initdb, picks a free TCP
 // port on 127.0.0.1, puts the unix socket in that folder and starts the server with
 // wal_level=logical, max_wal_senders, max_replication_slots, and fsync/synchronous_commit/
 // full_page_writes off. When the process runs as root, every PostgreSQL binary runs as the
@@ -32,6 +34,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace strata::testing {
 
@@ -83,11 +86,15 @@ class PgCluster {
   bool running() const { return running_; }
   // The postmaster's pid while running, else 0.
   pid_t postmaster_pid() const;
-  // Seconds initdb + first start took (for reports).
+  // Seconds the constructor took: data folder (template copy or initdb), first start, role (for reports).
   double startup_seconds() const { return startup_seconds_; }
 
  private:
   void create_root();
+  // `args` prefixed with `runuser -u postgres --` when running as root.
+  std::vector<std::string> pg_command(std::vector<std::string> args) const;
+  // Runs a PostgreSQL binary (as pg_command) in root(); output appended to `log`; returns its exit code.
+  int run_pg(std::vector<std::string> args, const std::string& log) const;
   void init_data_dir();
   void write_config();
   void spawn_reaper();
@@ -103,7 +110,7 @@ class PgCluster {
   int port_ = 0;
   double startup_seconds_ = 0;
   std::string host_ = "127.0.0.1";
-  std::string root_, data_dir_, socket_dir_, bin_dir_, log_file_;
+  std::string base_dir_, root_, data_dir_, socket_dir_, bin_dir_, log_file_;
   std::string superuser_ = "postgres";
   std::string password_user_ = "strata_test";
   std::string password_;
