@@ -1,10 +1,11 @@
 #pragma once
 // PgCluster: a throwaway PostgreSQL 15 cluster for tests.
 //
-// The constructor creates a fresh folder under $STRATA_PG_TMPDIR, else /dev/shm (RAM: fast), else
-// $TMPDIR or /tmp, fills its data directory from a cached initdb template (made by the first
-// cluster on the machine, kept as <base>/strata-pg-template-<hash>), or runs initdb, picks a free TCP
-// port on 127.0.0.1, puts the unix socket in that folder and starts the server with
+// The constructor creates a fresh folder under $STRATA_PG_TMPDIR, else /dev/shm (RAM: fast; used
+// when it has 2 GiB free), else $TMPDIR or /tmp. It fills the data directory from a cached initdb
+// template (made by the first cluster on the machine, kept as <base>/strata-pg-template-<hash>)
+// or runs initdb, picks a free TCP port on 127.0.0.1, puts the unix socket in that folder and
+// starts the server with
 // wal_level=logical, max_wal_senders, max_replication_slots, and fsync/synchronous_commit/
 // full_page_writes off. When the process runs as root, every PostgreSQL binary runs as the
 // `postgres` OS user (runuser). Binaries come from /usr/lib/postgresql/15/bin, else
