@@ -1,0 +1,412 @@
+#include "orchestrate/executor.h"
+
+#include <chrono>
+
+#include "common/time.h"
+#include "orchestrate/trigger_rules.h"
+
+namespace strata::orchestrate {
+
+struct Executor::Node {
+  std::vector<size_t> children;
+  TaskState state = TaskState::kNone;
+  int try_number = 0;
+  int max_tries = 1;
+  int64_t start_at = 0;
+  int64_t end_at = 0;
+  int64_t next_retry_at = 0;
+  std::shared_ptr<CancelToken> cancel;
+  std::multimap<int64_t, std::pair<Executor::RunExec*, size_t>>::iterator timeout;
+  bool has_timeout = false;
+};
+
+struct Executor::RunExec {
+  std::shared_ptr<const PipelineSpec> spec;
+  RunRecord run;
+  std::vector<Node> nodes;
+  size_t unfinished = 0;
+  int running = 0;
+  bool finalized = false;
+  TemplateContext templates;
+};
+
+struct Executor::Pending {
+  std::vector<TaskInstanceRecord> task_instances;
+  std::vector<TaskEvent> events;
+  std::optional<RunRecord> finished_run;
+};
+
+Executor::Executor(MetadataStore& store, RunnerMap runners, Clock& clock, ExecutorOptions options)
+    : store_(store), runners_(std::move(runners)), clock_(clock), options_(std::move(options)),
+      logger_(options_.masker) {
+  if (!options_.pools.count("default_pool")) options_.pools["default_pool"] = 128;
+  clock_subscription_ = clock_.subscribe([this] {
+    std::lock_guard lock(mutex_);
+    timer_cv_.notify_all();
+  });
+  const int workers = std::max(1, options_.workers);
+  for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { worker_loop(); });
+  threads_.emplace_back([this] { timer_loop(); });
+}
+
+Executor::~Executor() { shutdown(); }
+
+void Executor::shutdown() {
+  std::vector<std::shared_ptr<CancelToken>> running;
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_) return;
+    stop_ = true;
+    for (auto& [id, run] : runs_)
+      for (auto& node : run->nodes)
+        if (node.state == TaskState::kRunning && node.cancel) running.push_back(node.cancel);
+  }
+  for (auto& token : running) token->cancel("the executor is shutting down");
+  work_cv_.notify_all();
+  timer_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  clock_.unsubscribe(clock_subscription_);
+  {
+    std::lock_guard lock(mutex_);
+    joined_ = true;
+  }
+  done_cv_.notify_all();
+}
+
+TaskInstanceRecord Executor::record_of(const RunExec& run, size_t i) const {
+  const TaskSpec& task = run.spec->tasks[i];
+  const Node& node = run.nodes[i];
+  TaskInstanceRecord ti;
+  ti.run_id = run.run.run_id;
+  ti.task_id = task.id;
+  ti.group = task.group;
+  ti.kind = task.kind;
+  ti.state = node.state;
+  ti.try_number = node.try_number;
+  ti.max_tries = node.max_tries;
+  ti.start_at = node.start_at;
+  ti.end_at = node.end_at;
+  ti.next_retry_at = node.next_retry_at;
+  ti.pool = task.pool;
+  ti.priority = task.priority;
+  return ti;
+}
+
+void Executor::emit(const RunExec& run, size_t i, TaskState state, int try_number, int64_t mono) {
+  if (!options_.on_task_event) return;
+  options_.on_task_event(TaskEvent{run.run.run_id, run.spec->tasks[i].id, state, try_number, mono});
+}
+
+Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord run) {
+  for (const auto& task : spec->tasks)
+    if (!options_.pools.count(task.pool))
+      return Error(ErrorCode::kConfig, "task '" + task.id + "' uses pool '" + task.pool + "', which is not defined",
+                   task.where, "define it in pools.yml (pools: {" + task.pool + ": 4}) or remove `pool:`");
+  STRATA_ASSIGN(auto existing, store_.task_instances(run.run_id));
+  auto exec = std::make_unique<RunExec>();
+  exec->spec = spec;
+  exec->templates = run_template_context(run, spec->params);
+  exec->nodes.resize(spec->tasks.size());
+  for (size_t i = 0; i < spec->tasks.size(); ++i) {
+    exec->nodes[i].max_tries = spec->tasks[i].retry.retries + 1;
+    for (size_t up : spec->tasks[i].upstream) exec->nodes[up].children.push_back(i);
+  }
+  for (const auto& ti : existing) {
+    auto index = spec->find_task(ti.task_id);
+    if (!index) continue;
+    Node& node = exec->nodes[*index];
+    node.try_number = ti.try_number;
+    node.start_at = ti.start_at;
+    node.end_at = ti.end_at;
+    node.next_retry_at = ti.next_retry_at;
+    if (is_finished(ti.state) || ti.state == TaskState::kUpForRetry) node.state = ti.state;
+  }
+  run.state = RunState::kRunning;
+  if (run.start_at == 0) run.start_at = clock_.now();
+  run.end_at = 0;
+  run.owner = options_.owner;
+  STRATA_TRY(store_.update_run(run));
+  exec->run = run;
+
+  Pending pending;
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_) return Error(ErrorCode::kFailed, "the executor is shut down");
+    if (runs_.count(run.run_id)) return Error(ErrorCode::kFailed, "run '" + run.run_id + "' is executing already");
+    finished_.erase(run.run_id);
+    RunExec& r = *exec;
+    runs_[run.run_id] = std::move(exec);
+    for (auto& node : r.nodes)
+      if (!is_finished(node.state)) ++r.unfinished;
+    for (size_t i = 0; i < r.nodes.size(); ++i) {
+      if (r.nodes[i].state == TaskState::kUpForRetry) {
+        retries_.emplace(r.nodes[i].next_retry_at, std::make_pair(&r, i));
+        timer_cv_.notify_all();
+      } else {
+        evaluate_locked(r, i, pending);
+      }
+    }
+    if (r.unfinished == 0) finish_node_locked(r, r.nodes.size(), pending);
+  }
+  flush(pending);
+  return ok_status();
+}
+
+// Decides a task whose state is none from its upstream states; cascades skips and upstream failures.
+void Executor::evaluate_locked(RunExec& run, size_t i, Pending& pending) {
+  Node& node = run.nodes[i];
+  if (node.state != TaskState::kNone) return;
+  const TaskSpec& task = run.spec->tasks[i];
+  UpstreamCounts counts;
+  for (size_t up : task.upstream) counts.add(run.nodes[up].state);
+  switch (evaluate_trigger(task.trigger_rule, counts)) {
+    case TriggerDecision::kWait:
+      return;
+    case TriggerDecision::kRun:
+      enqueue_locked(run, i);
+      return;
+    case TriggerDecision::kSkip:
+      node.state = TaskState::kSkipped;
+      break;
+    case TriggerDecision::kUpstreamFailed:
+      node.state = TaskState::kUpstreamFailed;
+      break;
+  }
+  node.end_at = clock_.now();
+  pending.task_instances.push_back(record_of(run, i));
+  pending.events.push_back(TaskEvent{run.run.run_id, task.id, node.state, node.try_number, monotonic_micros()});
+  finish_node_locked(run, i, pending);
+}
+
+void Executor::enqueue_locked(RunExec& run, size_t i) {
+  run.nodes[i].state = TaskState::kQueued;
+  ready_.insert(ReadyItem{run.spec->tasks[i].priority, next_seq_++, &run, i});
+  work_cv_.notify_one();
+}
+
+// Called when node i reached a finished state (or with i == size to check an already complete run).
+void Executor::finish_node_locked(RunExec& run, size_t i, Pending& pending) {
+  if (i < run.nodes.size()) {
+    --run.unfinished;
+    evaluate_children_locked(run, i, pending);
+  }
+  if (run.unfinished != 0 || run.running != 0 || run.finalized) return;
+  run.finalized = true;
+  bool failed = false;
+  for (size_t k = 0; k < run.nodes.size(); ++k) {
+    const bool leaf = run.nodes[k].children.empty();
+    const TaskState s = run.nodes[k].state;
+    if (leaf && (s == TaskState::kFailed || s == TaskState::kUpstreamFailed)) failed = true;
+  }
+  run.run.state = failed ? RunState::kFailed : RunState::kSuccess;
+  run.run.end_at = clock_.now();
+  pending.finished_run = run.run;
+}
+
+void Executor::evaluate_children_locked(RunExec& run, size_t i, Pending& pending) {
+  for (size_t child : run.nodes[i].children) evaluate_locked(run, child, pending);
+}
+
+void Executor::flush(Pending& pending) {
+  for (const auto& ti : pending.task_instances) {
+    Status s = store_.upsert_task_instance(ti);
+    if (!s.ok()) logger_.error("{}", s.error().to_string());
+  }
+  if (options_.on_task_event)
+    for (const auto& e : pending.events) options_.on_task_event(e);
+  if (!pending.finished_run) return;
+  const RunRecord& run = *pending.finished_run;
+  Status s = store_.update_run(run);
+  if (!s.ok()) logger_.error("{}", s.error().to_string());
+  {
+    std::lock_guard lock(mutex_);
+    finished_[run.run_id] = run.state;
+    runs_.erase(run.run_id);
+  }
+  done_cv_.notify_all();
+  if (options_.on_run_finished) options_.on_run_finished(run);
+}
+
+bool Executor::pick_locked(ReadyItem& out) {
+  for (auto it = ready_.begin(); it != ready_.end(); ++it) {
+    const std::string& pool = it->run->spec->tasks[it->node].pool;
+    if (pool_used_[pool] >= options_.pools[pool]) continue;
+    out = *it;
+    ready_.erase(it);
+    ++pool_used_[pool];
+    return true;
+  }
+  return false;
+}
+
+void Executor::worker_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    ReadyItem item{};
+    work_cv_.wait(lock, [&] { return stop_ || pick_locked(item); });
+    if (item.run == nullptr) return;  // stopping and nothing picked
+    RunExec& run = *item.run;
+    Node& node = run.nodes[item.node];
+    const TaskSpec& task = run.spec->tasks[item.node];
+    node.state = TaskState::kRunning;
+    node.try_number += 1;
+    node.start_at = clock_.now();
+    node.end_at = 0;
+    node.next_retry_at = 0;
+    node.cancel = std::make_shared<CancelToken>();
+    ++run.running;
+    if (task.retry.execution_timeout > 0) {
+      node.timeout = timeouts_.emplace(node.start_at + task.retry.execution_timeout, std::make_pair(&run, item.node));
+      node.has_timeout = true;
+      timer_cv_.notify_all();
+    }
+    const int try_number = node.try_number;
+    auto cancel = node.cancel;
+    lock.unlock();
+    run_attempt(run, item.node, try_number, cancel);
+    lock.lock();
+    Pending pending;
+    --pool_used_[task.pool];
+    --run.running;
+    if (node.has_timeout) timeouts_.erase(node.timeout);
+    node.has_timeout = false;
+    node.cancel.reset();
+    if (node.state == TaskState::kUpForRetry) {
+      retries_.emplace(node.next_retry_at, std::make_pair(&run, item.node));
+      timer_cv_.notify_all();
+    } else {
+      finish_node_locked(run, item.node, pending);
+    }
+    work_cv_.notify_all();
+    lock.unlock();
+    flush(pending);
+    lock.lock();
+  }
+}
+
+void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::shared_ptr<CancelToken>& cancel) {
+  const TaskSpec& task = run.spec->tasks[i];
+  Node& node = run.nodes[i];  // fields written here are owned by this worker while running
+  TaskInstanceRecord ti = record_of(run, i);
+  ti.state = TaskState::kRunning;
+  ti.try_number = try_number;
+  Status s = store_.upsert_task_instance(ti);
+  if (!s.ok()) logger_.error("{}", s.error().to_string());
+  AttemptRecord attempt;
+  attempt.run_id = run.run.run_id;
+  attempt.task_id = task.id;
+  attempt.try_number = try_number;
+  attempt.state = TaskState::kRunning;
+  attempt.start_at = ti.start_at;
+  attempt.log_path = task_log_path(options_.log_root, run.spec->name, run.run.run_id, task.id, try_number);
+  attempt.owner = options_.owner;
+  s = store_.upsert_attempt(attempt);
+  if (!s.ok()) logger_.error("{}", s.error().to_string());
+
+  Result<TaskOutcome> outcome = Error(ErrorCode::kInternal, "not run");
+  auto log = TaskLog::open(attempt.log_path, options_.masker);
+  if (!log.ok()) {
+    outcome = log.error();
+  } else {
+    (*log)->line("task " + task.id + " (" + std::string(task_kind_name(task.kind)) + "), try " +
+                 std::to_string(try_number) + " of " + std::to_string(node.max_tries));
+    auto command = render_task_template(task.command, run.templates, task.where);
+    auto runner = runners_.find(task.kind);
+    if (!command.ok()) {
+      outcome = command.error();
+    } else if (runner == runners_.end() || !runner->second) {
+      outcome = Error(ErrorCode::kConfig,
+                      "no runner for task kind '" + std::string(task_kind_name(task.kind)) + "' in this process",
+                      task.where, "this build or command cannot run this kind of task yet");
+    } else {
+      TaskContext ctx{*run.spec, task, run.run, try_number, *command, options_.project_dir, **log, *cancel, store_};
+      emit(run, i, TaskState::kRunning, try_number, monotonic_micros());
+      outcome = runner->second->run(ctx);
+    }
+  }
+  const int64_t mono_end = monotonic_micros();
+  const int64_t end = clock_.now();
+  attempt.end_at = end;
+  node.end_at = end;
+  if (outcome.ok()) {
+    attempt.state = node.state = *outcome == TaskOutcome::kSkipped ? TaskState::kSkipped : TaskState::kSuccess;
+  } else {
+    attempt.state = TaskState::kFailed;
+    attempt.error = options_.masker->mask(outcome.error().to_string());
+    const bool can_retry = try_number < node.max_tries && outcome.error().code() != ErrorCode::kConfig;
+    if (can_retry) {
+      node.state = TaskState::kUpForRetry;
+      node.next_retry_at = end + retry_delay_after(task.retry, try_number);
+    } else {
+      node.state = TaskState::kFailed;
+    }
+  }
+  if (log.ok()) {
+    (*log)->line(outcome.ok() ? "finished: " + std::string(task_state_name(node.state))
+                              : "failed: " + attempt.error +
+                                    (node.state == TaskState::kUpForRetry
+                                         ? " (retry at " + format_iso8601(node.next_retry_at) + ")"
+                                         : ""));
+  }
+  s = store_.upsert_attempt(attempt);
+  if (!s.ok()) logger_.error("{}", s.error().to_string());
+  TaskInstanceRecord done = record_of(run, i);
+  s = store_.upsert_task_instance(done);
+  if (!s.ok()) logger_.error("{}", s.error().to_string());
+  emit(run, i, node.state, try_number, mono_end);
+}
+
+void Executor::timer_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    const int64_t now = clock_.now();
+    while (!retries_.empty() && retries_.begin()->first <= now) {
+      auto [run, i] = retries_.begin()->second;
+      retries_.erase(retries_.begin());
+      run->nodes[i].state = TaskState::kNone;
+      enqueue_locked(*run, i);
+    }
+    std::vector<std::shared_ptr<CancelToken>> expired;
+    while (!timeouts_.empty() && timeouts_.begin()->first <= now) {
+      auto [run, i] = timeouts_.begin()->second;
+      run->nodes[i].has_timeout = false;
+      if (run->nodes[i].cancel) expired.push_back(run->nodes[i].cancel);
+      timeouts_.erase(timeouts_.begin());
+    }
+    if (!expired.empty()) {
+      lock.unlock();
+      for (auto& token : expired) token->cancel("execution_timeout exceeded");
+      lock.lock();
+      continue;
+    }
+    int64_t next = 0;
+    if (!retries_.empty()) next = retries_.begin()->first;
+    if (!timeouts_.empty() && (next == 0 || timeouts_.begin()->first < next)) next = timeouts_.begin()->first;
+    clock_.wait_until(lock, timer_cv_, next);
+  }
+}
+
+RunState Executor::wait(const std::string& run_id) {
+  std::unique_lock lock(mutex_);
+  done_cv_.wait(lock, [&] { return finished_.count(run_id) || joined_; });
+  auto it = finished_.find(run_id);
+  return it != finished_.end() ? it->second : RunState::kRunning;
+}
+
+std::optional<RunState> Executor::wait_for(const std::string& run_id, int64_t timeout_ms) {
+  std::unique_lock lock(mutex_);
+  bool done = done_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return finished_.count(run_id) > 0; });
+  if (!done) return std::nullopt;
+  return finished_[run_id];
+}
+
+int Executor::active_runs(const std::string& pipeline) const {
+  std::lock_guard lock(mutex_);
+  int n = 0;
+  for (const auto& [id, run] : runs_)
+    if (run->spec->name == pipeline) ++n;
+  return n;
+}
+
+}  // namespace strata::orchestrate

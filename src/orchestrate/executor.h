@@ -1,0 +1,128 @@
+#pragma once
+// Executor: runs the task instances of pipeline runs on an in-process thread pool.
+// - Event-driven: when a task finishes, the finishing worker evaluates its children's trigger rules
+//   at once and hands runnable ones to idle workers through a condition variable (no polling).
+// - Retries: a failed try with tries left becomes up_for_retry and is re-queued by a timer thread at
+//   end + retry_delay_after(policy, try) on the injected Clock.
+// - execution_timeout: the timer thread fires the attempt's CancelToken at the deadline; runners
+//   stop their work (process group killed, query interrupted); the try fails (and may be retried).
+// - Pools cap running tasks across all runs (`pools` option; "default_pool" has 128 slots unless
+//   set); among ready tasks the highest `priority` starts first, then first come first served.
+// - Every state change is written to the MetadataStore; one log file per attempt.
+// Thread-safety: all public methods may be called from any thread. The executor must outlive no
+// one: destroy it (or call shutdown()) before the store, runners and clock it was given.
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+#include "orchestrate/clock.h"
+#include "orchestrate/metadata_store.h"
+#include "orchestrate/pipeline.h"
+#include "orchestrate/task_runner.h"
+#include "orchestrate/task_template.h"
+
+namespace strata::orchestrate {
+
+// A task instance changed state. mono_micros is monotonic_micros() at the change: for kRunning just
+// before the runner starts, for a finished state right after it returned.
+struct TaskEvent {
+  std::string run_id;
+  std::string task_id;
+  TaskState state = TaskState::kNone;
+  int try_number = 0;
+  int64_t mono_micros = 0;
+};
+
+struct ExecutorOptions {
+  int workers = 16;
+  std::map<std::string, int> pools;     // pool -> slots
+  std::string log_root = ".strata/logs";
+  std::string project_dir = ".";
+  std::string owner = "local";          // recorded on runs and attempts
+  SecretMaskerPtr masker = std::make_shared<SecretMasker>();
+  // Observers, called from executor threads without locks held; must be thread-safe and quick.
+  std::function<void(const TaskEvent&)> on_task_event;
+  std::function<void(const RunRecord&)> on_run_finished;
+};
+
+class Executor {
+ public:
+  // clock, store and runners must outlive the executor.
+  Executor(MetadataStore& store, RunnerMap runners, Clock& clock, ExecutorOptions options);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Starts (or resumes) a run: task instances already finished in the store are kept, up_for_retry
+  // ones wait for their next_retry_at, all others are evaluated afresh. Marks the run running.
+  // Errors: kConfig for an undefined pool, kFailed when the run is already executing here or the
+  // executor is shut down.
+  Status start_run(std::shared_ptr<const PipelineSpec> pipeline, RunRecord run);
+  // Blocks until the run (started here) has finished; returns its final state.
+  RunState wait(const std::string& run_id);
+  // As wait(), but gives up after timeout_ms of real time; nullopt then.
+  std::optional<RunState> wait_for(const std::string& run_id, int64_t timeout_ms);
+  // Runs of a pipeline executing now.
+  int active_runs(const std::string& pipeline) const;
+  // Stops: cancels running attempts (they end failed or up_for_retry), joins every thread.
+  void shutdown();
+
+ private:
+  struct Node;
+  struct RunExec;
+  struct ReadyItem {
+    int priority;
+    uint64_t seq;
+    RunExec* run;
+    size_t node;
+    bool operator<(const ReadyItem& o) const {
+      return priority != o.priority ? priority > o.priority : seq < o.seq;
+    }
+  };
+  struct Pending;  // store writes and events gathered under the lock, flushed after it
+
+  void worker_loop();
+  void timer_loop();
+  bool pick_locked(ReadyItem& out);
+  void enqueue_locked(RunExec& run, size_t node);
+  void evaluate_children_locked(RunExec& run, size_t node, Pending& pending);
+  void evaluate_locked(RunExec& run, size_t node, Pending& pending);
+  void finish_node_locked(RunExec& run, size_t node, Pending& pending);
+  void flush(Pending& pending);
+  void run_attempt(RunExec& run, size_t node, int try_number, const std::shared_ptr<CancelToken>& cancel);
+  TaskInstanceRecord record_of(const RunExec& run, size_t node) const;
+  void emit(const RunExec& run, size_t node, TaskState state, int try_number, int64_t mono);
+
+  MetadataStore& store_;
+  RunnerMap runners_;
+  Clock& clock_;
+  ExecutorOptions options_;
+  Logger logger_;
+  int clock_subscription_ = 0;
+
+  mutable std::mutex mutex_;
+  std::condition_variable work_cv_;
+  std::condition_variable timer_cv_;
+  std::condition_variable done_cv_;
+  bool stop_ = false;
+  bool joined_ = false;
+  uint64_t next_seq_ = 0;
+  std::map<std::string, std::unique_ptr<RunExec>> runs_;
+  std::map<std::string, RunState> finished_;
+  std::set<ReadyItem> ready_;
+  std::map<std::string, int> pool_used_;
+  std::multimap<int64_t, std::pair<RunExec*, size_t>> retries_;
+  std::multimap<int64_t, std::pair<RunExec*, size_t>> timeouts_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace strata::orchestrate

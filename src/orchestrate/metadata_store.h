@@ -1,0 +1,130 @@
+#pragma once
+// MetadataStore: the run history behind one interface (DESIGN.md key types). Implementations:
+// SqliteStore (embedded, `.strata/strata.db`); a PostgreSQL store comes with scale-out. All times
+// are microseconds since the Unix epoch (UTC). Implementations must be thread-safe: every method
+// may be called from any thread.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "orchestrate/states.h"
+
+namespace strata::orchestrate {
+
+struct PipelineRecord {
+  std::string name;
+  bool paused = false;
+};
+
+// One run of a pipeline over a data interval [interval_start, interval_end). The logical date is
+// the interval's start. `owner` is the process executing it (see HeartbeatRecord).
+struct RunRecord {
+  std::string run_id;         // "scheduled__2026-01-01T00:00:00Z", "manual__…", "backfill__…"
+  std::string pipeline;
+  RunType type = RunType::kManual;
+  RunState state = RunState::kQueued;
+  int64_t logical_date = 0;
+  int64_t interval_start = 0;
+  int64_t interval_end = 0;
+  std::string params_json = "{}";
+  int64_t queued_at = 0;
+  int64_t start_at = 0;       // 0 = not yet
+  int64_t end_at = 0;
+  std::string owner;
+};
+
+// A task within a run. try_number counts tries started so far (0 = never started).
+struct TaskInstanceRecord {
+  std::string run_id;
+  std::string task_id;
+  std::string group;
+  TaskKind kind = TaskKind::kShell;
+  TaskState state = TaskState::kNone;
+  int try_number = 0;
+  int max_tries = 1;
+  int64_t start_at = 0;
+  int64_t end_at = 0;
+  int64_t next_retry_at = 0;  // when up_for_retry: when the next try may start
+  std::string pool;
+  int priority = 1;
+};
+
+// One try of a task instance. state: running, success, failed, skipped.
+struct AttemptRecord {
+  std::string run_id;
+  std::string task_id;
+  int try_number = 1;
+  TaskState state = TaskState::kRunning;
+  int64_t start_at = 0;
+  int64_t end_at = 0;
+  std::string log_path;
+  int exit_code = 0;
+  std::string error;
+  std::string owner;
+};
+
+// A process that owns runs: the scheduler of `strata serve`, or `strata pipeline run --wait`.
+struct HeartbeatRecord {
+  std::string owner;
+  std::string host;
+  int64_t pid = 0;
+  int64_t started_at = 0;
+  int64_t beat_at = 0;
+};
+
+// A sync task's report (the ingest module's JSON) and a data test's result.
+struct SyncReportRecord {
+  std::string run_id, task_id, connection, report_json;
+  int64_t at = 0;
+};
+struct TestResultRecord {
+  std::string run_id, task_id, test_name, status, message;
+  int64_t failures = 0;
+  int64_t at = 0;
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // Pipelines: registered on first sight, unpaused unless told otherwise.
+  virtual Status ensure_pipeline(const std::string& name) = 0;
+  virtual Status set_paused(const std::string& name, bool paused) = 0;
+  virtual Result<std::vector<PipelineRecord>> pipelines() = 0;
+
+  // Runs. create_run fails with kFailed when run_id exists already.
+  virtual Status create_run(const RunRecord& run) = 0;
+  virtual Status update_run(const RunRecord& run) = 0;
+  virtual Result<std::optional<RunRecord>> run(const std::string& run_id) = 0;
+  // The run of a pipeline at a logical date, if any.
+  virtual Result<std::optional<RunRecord>> run_at(const std::string& pipeline, int64_t logical_date) = 0;
+  // Runs of a pipeline (all pipelines when empty), newest logical date first, optionally by state.
+  virtual Result<std::vector<RunRecord>> runs(const std::string& pipeline, std::optional<RunState> state,
+                                               int limit) = 0;
+  // The latest scheduled/backfill data interval end of a pipeline, for the timetable.
+  virtual Result<std::optional<RunRecord>> latest_run(const std::string& pipeline) = 0;
+
+  // Task instances, keyed by (run_id, task_id).
+  virtual Status upsert_task_instance(const TaskInstanceRecord& ti) = 0;
+  virtual Result<std::vector<TaskInstanceRecord>> task_instances(const std::string& run_id) = 0;
+  virtual Status delete_task_instances(const std::string& run_id) = 0;
+
+  // Attempts, keyed by (run_id, task_id, try_number).
+  virtual Status upsert_attempt(const AttemptRecord& attempt) = 0;
+  virtual Result<std::vector<AttemptRecord>> attempts(const std::string& run_id, const std::string& task_id) = 0;
+  // Every attempt still in state running, across runs.
+  virtual Result<std::vector<AttemptRecord>> running_attempts() = 0;
+
+  virtual Status heartbeat(const HeartbeatRecord& beat) = 0;
+  virtual Result<std::vector<HeartbeatRecord>> heartbeats() = 0;
+
+  virtual Status add_sync_report(const SyncReportRecord& report) = 0;
+  virtual Result<std::vector<SyncReportRecord>> sync_reports(const std::string& run_id) = 0;
+  virtual Status add_test_result(const TestResultRecord& result) = 0;
+  virtual Result<std::vector<TestResultRecord>> test_results(const std::string& run_id) = 0;
+};
+
+}  // namespace strata::orchestrate

@@ -1,0 +1,425 @@
+#include "orchestrate/pipeline.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <set>
+
+#include <date/tz.h>
+
+#include "common/strings.h"
+#include "common/time.h"
+
+namespace strata::orchestrate {
+namespace {
+
+const std::set<std::string> kTopKeys{"schedule", "timezone", "start_date", "end_date", "catchup", "max_active_runs",
+                                     "default_args", "params", "tasks", "description", "tags"};
+const std::set<std::string> kRetryKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
+                                       "execution_timeout"};
+const std::set<std::string> kDefaultArgKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
+                                            "execution_timeout", "pool", "priority", "trigger_rule"};
+const std::set<std::string> kTaskKeys{"id", "sync", "build", "test", "freshness", "sql", "shell", "streams", "target",
+                                      "env", "cwd", "depends_on", "group", "trigger_rule", "retries", "retry_delay",
+                                      "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "pool",
+                                      "priority", "description"};
+
+std::string key_list(const std::set<std::string>& keys) {
+  return join(std::vector<std::string>(keys.begin(), keys.end()), ", ");
+}
+
+Status check_keys(const YamlDocument& doc, const YAML::Node& map, const std::set<std::string>& allowed,
+                  const std::string& where) {
+  for (const auto& kv : map) {
+    const std::string key = kv.first.Scalar();
+    if (!allowed.count(key))
+      return doc.error(kv.first, "unknown key '" + key + "' in " + where, "valid keys: " + key_list(allowed));
+  }
+  return ok_status();
+}
+
+bool valid_name(std::string_view s, bool allow_dot) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || (allow_dot && c == '.');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<int64_t> yaml_duration(const YamlDocument& doc, const YAML::Node& node, std::string_view what) {
+  if (node.IsScalar()) {
+    if (auto micros = parse_duration(node.Scalar())) return *micros;
+  }
+  return doc.error(node, "bad duration for " + std::string(what),
+                   "write a number of seconds or a duration such as 30s, 5m, 1h30m, 2d");
+}
+
+// Reads retry-related keys present in `map` into `policy` (keeping values not given).
+Status read_retry(const YamlDocument& doc, const YAML::Node& map, RetryPolicy& policy) {
+  if (auto n = map["retries"]) {
+    STRATA_ASSIGN(long long r, yaml_int(doc, n, "retries"));
+    if (r < 0 || r > 1000) return doc.error(n, "retries must be between 0 and 1000");
+    policy.retries = static_cast<int>(r);
+  }
+  if (auto n = map["retry_delay"]) { STRATA_ASSIGN(policy.retry_delay, yaml_duration(doc, n, "retry_delay")); }
+  if (auto n = map["retry_exponential_backoff"]) {
+    STRATA_ASSIGN(policy.exponential_backoff, yaml_bool(doc, n, "retry_exponential_backoff"));
+  }
+  if (auto n = map["max_retry_delay"]) {
+    STRATA_ASSIGN(policy.max_retry_delay, yaml_duration(doc, n, "max_retry_delay"));
+  }
+  if (auto n = map["execution_timeout"]) {
+    STRATA_ASSIGN(policy.execution_timeout, yaml_duration(doc, n, "execution_timeout"));
+  }
+  return ok_status();
+}
+
+Result<TriggerRule> read_trigger_rule(const YamlDocument& doc, const YAML::Node& node) {
+  STRATA_ASSIGN(std::string text, yaml_string(doc, node, "trigger_rule"));
+  if (auto rule = parse_trigger_rule(text)) return *rule;
+  return doc.error(node, "unknown trigger_rule '" + text + "'",
+                   "use one of all_success, all_done, all_failed, one_success, one_failed, none_failed, "
+                   "none_skipped, always");
+}
+
+Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YAML::Node& node, std::string_view what) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+    return out;
+  }
+  if (!node.IsSequence())
+    return doc.error(node, std::string(what) + " must be a name or a list of names", "e.g. [extract, load]");
+  for (const auto& item : node) {
+    STRATA_ASSIGN(std::string s, yaml_string(doc, item, what));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+nlohmann::json to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence: {
+      auto arr = nlohmann::json::array();
+      for (const auto& item : node) arr.push_back(to_json(item));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      auto obj = nlohmann::json::object();
+      for (const auto& kv : node) obj[kv.first.Scalar()] = to_json(kv.second);
+      return obj;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() == "!") return s;  // quoted in the file
+      try {
+        size_t used = 0;
+        long long v = std::stoll(s, &used);
+        if (used == s.size()) return v;
+        double d = std::stod(s, &used);
+        if (used == s.size()) return d;
+      } catch (...) {
+      }
+      if (s == "true" || s == "false") return s == "true";
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// Parses a date or timestamp; without an explicit offset it is local time in `zone`.
+Result<int64_t> read_date(const YamlDocument& doc, const YAML::Node& node, std::string_view what,
+                          const date::time_zone* zone) {
+  STRATA_ASSIGN(std::string text, yaml_string(doc, node, what));
+  auto micros = parse_iso8601(text);
+  if (!micros)
+    return doc.error(node, "bad " + std::string(what) + " '" + text + "'",
+                     "write an ISO 8601 date or timestamp, e.g. 2026-01-01 or 2026-01-01T06:00:00Z");
+  const bool has_offset = text.size() > 10 && (text.back() == 'Z' || text.find('+', 10) != std::string::npos ||
+                                                text.find('-', 10) != std::string::npos);
+  if (has_offset || zone == nullptr) return *micros;
+  auto local = date::local_time<std::chrono::microseconds>(std::chrono::microseconds(*micros));
+  auto sys = zone->to_sys(local, date::choose::earliest);
+  return static_cast<int64_t>(sys.time_since_epoch().count());
+}
+
+Result<TaskSpec> parse_task(const YamlDocument& doc, const YAML::Node& node, const TaskSpec& defaults) {
+  if (!node.IsMap()) return doc.error(node, "a task must be a mapping", "e.g. - id: load\n    shell: ./load.sh");
+  STRATA_TRY(check_keys(doc, node, kTaskKeys, "a task"));
+  TaskSpec task = defaults;
+  task.where = doc.where(node);
+  if (!node["id"]) return doc.error(node, "task without an id", "add `id: <name>` to the task");
+  STRATA_ASSIGN(task.id, yaml_string(doc, node["id"], "id"));
+  if (!valid_name(task.id, true))
+    return doc.error(node["id"], "bad task id '" + task.id + "'", "use letters, digits, '_', '-' and '.'");
+  int kinds = 0;
+  for (TaskKind kind : {TaskKind::kSync, TaskKind::kBuild, TaskKind::kTest, TaskKind::kFreshness, TaskKind::kSql,
+                        TaskKind::kShell}) {
+    auto n = node[std::string(task_kind_name(kind))];
+    if (!n) continue;
+    ++kinds;
+    task.kind = kind;
+    STRATA_ASSIGN(task.command, yaml_string(doc, n, task_kind_name(kind)));
+  }
+  if (kinds != 1)
+    return doc.error(node, "task '" + task.id + "' must have exactly one of sync, build, test, freshness, sql, shell",
+                     "e.g. shell: \"echo hello\" or sql: \"select 1\"");
+  if (auto n = node["streams"]) { STRATA_ASSIGN(task.streams, string_list(doc, n, "streams")); }
+  if (auto n = node["target"]) { STRATA_ASSIGN(task.target, yaml_string(doc, n, "target")); }
+  if (auto n = node["cwd"]) { STRATA_ASSIGN(task.cwd, yaml_string(doc, n, "cwd")); }
+  if (auto n = node["env"]) {
+    if (!n.IsMap()) return doc.error(n, "env must be a mapping of variable names to values", "e.g. env: {MODE: full}");
+    for (const auto& kv : n) {
+      STRATA_ASSIGN(std::string value, yaml_string(doc, kv.second, "env value"));
+      task.env[kv.first.Scalar()] = value;
+    }
+  }
+  if (auto n = node["depends_on"]) { STRATA_ASSIGN(task.depends_on, string_list(doc, n, "depends_on")); }
+  if (auto n = node["group"]) {
+    STRATA_ASSIGN(task.group, yaml_string(doc, n, "group"));
+    for (const auto& part : split(task.group, '.'))
+      if (!valid_name(part, false))
+        return doc.error(n, "bad group '" + task.group + "'",
+                         "a group is a name, or a dot-separated path of names for nested groups (silver.core)");
+  }
+  if (auto n = node["trigger_rule"]) { STRATA_ASSIGN(task.trigger_rule, read_trigger_rule(doc, n)); }
+  STRATA_TRY(read_retry(doc, node, task.retry));
+  if (auto n = node["pool"]) { STRATA_ASSIGN(task.pool, yaml_string(doc, n, "pool")); }
+  if (auto n = node["priority"]) {
+    STRATA_ASSIGN(long long p, yaml_int(doc, n, "priority"));
+    task.priority = static_cast<int>(p);
+  }
+  return task;
+}
+
+bool in_group(const TaskSpec& task, const std::string& group) {
+  return task.group == group || starts_with(task.group, group + ".");
+}
+
+// Resolves depends_on names into upstream indexes; a group stands for its leaves.
+Status resolve_dependencies(const YamlDocument& doc, const YAML::Node& tasks_node, std::vector<TaskSpec>& tasks) {
+  std::map<std::string, size_t> by_id;
+  for (size_t i = 0; i < tasks.size(); ++i) by_id[tasks[i].id] = i;
+  std::set<std::string> groups;
+  for (const auto& t : tasks) {
+    std::string path;
+    for (const auto& part : split(t.group, '.')) {
+      if (t.group.empty()) break;
+      path = path.empty() ? part : path + "." + part;
+      groups.insert(path);
+    }
+  }
+  auto names_task = [&](const TaskSpec& from, size_t target) {
+    for (const auto& name : from.depends_on) {
+      if (name == tasks[target].id) return true;
+      if (groups.count(name) && in_group(tasks[target], name)) return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    auto& task = tasks[i];
+    std::set<size_t> upstream;
+    const YAML::Node dep_node = tasks_node[i]["depends_on"];
+    for (const auto& name : task.depends_on) {
+      if (auto it = by_id.find(name); it != by_id.end()) {
+        if (it->second == i) return doc.error(dep_node, "task '" + task.id + "' depends on itself", "remove it");
+        upstream.insert(it->second);
+        continue;
+      }
+      if (!groups.count(name))
+        return doc.error(dep_node, "task '" + task.id + "' depends on '" + name + "', which is no task or group",
+                         "check the spelling; known ids are the `id:` of tasks and the `group:` paths");
+      if (in_group(task, name))
+        return doc.error(dep_node, "task '" + task.id + "' depends on its own group '" + name + "'",
+                         "depend on specific tasks of the group instead");
+      for (size_t j = 0; j < tasks.size(); ++j) {
+        if (!in_group(tasks[j], name)) continue;
+        bool leaf = true;
+        for (size_t k = 0; k < tasks.size() && leaf; ++k)
+          if (k != j && in_group(tasks[k], name) && names_task(tasks[k], j)) leaf = false;
+        if (leaf) upstream.insert(j);
+      }
+    }
+    task.upstream.assign(upstream.begin(), upstream.end());
+  }
+  return ok_status();
+}
+
+// Orders tasks topologically (stable: file order among ready tasks); reports a cycle.
+Status order_tasks(const YamlDocument& doc, const YAML::Node& tasks_node, std::vector<TaskSpec>& tasks) {
+  const size_t n = tasks.size();
+  std::vector<int> state(n, 0);  // 0 new, 1 on stack, 2 done
+  std::vector<size_t> order, stack;
+  std::function<Status(size_t)> visit = [&](size_t i) -> Status {
+    if (state[i] == 2) return ok_status();
+    if (state[i] == 1) {
+      std::string path;
+      auto start = std::find(stack.begin(), stack.end(), i);
+      for (auto it = start; it != stack.end(); ++it) path += tasks[*it].id + " -> ";
+      path += tasks[i].id;
+      return doc.error(tasks_node[i], "dependency cycle: " + path, "remove one of these depends_on entries");
+    }
+    state[i] = 1;
+    stack.push_back(i);
+    for (size_t up : tasks[i].upstream) STRATA_TRY(visit(up));
+    stack.pop_back();
+    state[i] = 2;
+    order.push_back(i);
+    return ok_status();
+  };
+  for (size_t i = 0; i < n; ++i) STRATA_TRY(visit(i));
+  std::vector<size_t> new_index(n);
+  for (size_t pos = 0; pos < n; ++pos) new_index[order[pos]] = pos;
+  std::vector<TaskSpec> sorted;
+  sorted.reserve(n);
+  for (size_t pos = 0; pos < n; ++pos) {
+    TaskSpec t = std::move(tasks[order[pos]]);
+    for (auto& up : t.upstream) up = new_index[up];
+    std::sort(t.upstream.begin(), t.upstream.end());
+    sorted.push_back(std::move(t));
+  }
+  tasks = std::move(sorted);
+  return ok_status();
+}
+
+// Checks a schedule's shape. TODO(orch): replace with the cron module's CronExpression::parse once it
+// lands, for column-precise errors.
+Status check_schedule(const std::string& text, const SourceLocation& where) {
+  static const std::set<std::string> kPresets{"@hourly", "@daily", "@midnight", "@weekly", "@monthly",
+                                              "@quarterly", "@yearly", "@annually", "@once"};
+  if (starts_with(text, "@")) {
+    if (kPresets.count(to_lower(text))) return ok_status();
+    return Error(ErrorCode::kConfig, "unknown schedule preset '" + text + "'", where,
+                 "use @hourly, @daily, @weekly, @monthly, @quarterly, @yearly or @once");
+  }
+  size_t fields = 0;
+  for (const auto& part : split(std::string(trim(text)), ' '))
+    if (!part.empty()) ++fields;
+  if (fields != 5)
+    return Error(ErrorCode::kConfig, "bad cron expression '" + text + "': expected 5 fields, found " +
+                 std::to_string(fields), where, "minute hour day-of-month month day-of-week, e.g. \"0 * * * *\"");
+  return ok_status();
+}
+
+Status parse_top(const YamlDocument& doc, PipelineSpec& spec, const date::time_zone*& zone) {
+  const YAML::Node& root = doc.root;
+  if (auto n = root["timezone"]) {
+    STRATA_ASSIGN(spec.timezone, yaml_string(doc, n, "timezone"));
+    try {
+      zone = date::locate_zone(spec.timezone);
+    } catch (const std::exception&) {
+      return doc.error(n, "unknown time zone '" + spec.timezone + "'",
+                       "use an IANA name such as UTC, Europe/Berlin or America/New_York");
+    }
+  } else {
+    zone = date::locate_zone("UTC");
+  }
+  if (auto n = root["schedule"]; n && !n.IsNull()) {
+    STRATA_ASSIGN(std::string text, yaml_string(doc, n, "schedule"));
+    if (to_lower(text) != "none" && !text.empty()) {
+      spec.schedule = text;
+      spec.schedule_where = doc.where(n);
+      STRATA_TRY(check_schedule(text, spec.schedule_where));
+    }
+  }
+  if (auto n = root["start_date"]) { STRATA_ASSIGN(spec.start_date, read_date(doc, n, "start_date", zone)); }
+  if (auto n = root["end_date"]) { STRATA_ASSIGN(spec.end_date, read_date(doc, n, "end_date", zone)); }
+  if (spec.start_date && spec.end_date && *spec.end_date < *spec.start_date)
+    return doc.error(root["end_date"], "end_date is before start_date", "swap them or remove end_date");
+  if (auto n = root["catchup"]) { STRATA_ASSIGN(spec.catchup, yaml_bool(doc, n, "catchup")); }
+  if (auto n = root["max_active_runs"]) {
+    STRATA_ASSIGN(long long m, yaml_int(doc, n, "max_active_runs"));
+    if (m < 1) return doc.error(n, "max_active_runs must be at least 1", "e.g. max_active_runs: 1");
+    spec.max_active_runs = static_cast<int>(m);
+  }
+  if (auto n = root["params"]) {
+    if (!n.IsMap()) return doc.error(n, "params must be a mapping", "e.g. params: {full_refresh: false}");
+    spec.params = to_json(n);
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+int64_t retry_delay_after(const RetryPolicy& policy, int failed_try) {
+  int64_t delay = policy.retry_delay;
+  if (policy.exponential_backoff) {
+    for (int i = 1; i < failed_try; ++i) {
+      if (delay > (int64_t{1} << 52)) break;
+      delay *= 2;
+    }
+  }
+  if (policy.max_retry_delay > 0) delay = std::min(delay, policy.max_retry_delay);
+  return delay;
+}
+
+std::optional<size_t> PipelineSpec::find_task(const std::string& id) const {
+  for (size_t i = 0; i < tasks.size(); ++i)
+    if (tasks[i].id == id) return i;
+  return std::nullopt;
+}
+
+Result<PipelineSpec> parse_pipeline(const YamlDocument& doc, const std::string& name) {
+  PipelineSpec spec;
+  spec.name = name;
+  spec.file = doc.file;
+  if (!doc.root.IsMap())
+    return doc.error(doc.root, "a pipeline file must be a mapping", "start with `schedule:` and `tasks:`");
+  STRATA_TRY(check_keys(doc, doc.root, kTopKeys, "a pipeline"));
+  const date::time_zone* zone = nullptr;
+  STRATA_TRY(parse_top(doc, spec, zone));
+  TaskSpec defaults;
+  if (auto n = doc.root["default_args"]) {
+    if (!n.IsMap()) return doc.error(n, "default_args must be a mapping", "e.g. default_args: {retries: 2}");
+    STRATA_TRY(check_keys(doc, n, kDefaultArgKeys, "default_args"));
+    STRATA_TRY(read_retry(doc, n, defaults.retry));
+    if (auto p = n["pool"]) { STRATA_ASSIGN(defaults.pool, yaml_string(doc, p, "pool")); }
+    if (auto p = n["priority"]) {
+      STRATA_ASSIGN(long long v, yaml_int(doc, p, "priority"));
+      defaults.priority = static_cast<int>(v);
+    }
+    if (auto p = n["trigger_rule"]) { STRATA_ASSIGN(defaults.trigger_rule, read_trigger_rule(doc, p)); }
+  }
+  spec.default_retry = defaults.retry;
+  const YAML::Node tasks = doc.root["tasks"];
+  if (!tasks || !tasks.IsSequence() || tasks.size() == 0)
+    return doc.error(tasks ? tasks : doc.root, "a pipeline needs a non-empty list `tasks:`",
+                     "e.g. tasks:\n  - id: hello\n    shell: echo hello");
+  std::set<std::string> ids;
+  for (const auto& node : tasks) {
+    STRATA_ASSIGN(TaskSpec task, parse_task(doc, node, defaults));
+    if (!ids.insert(task.id).second)
+      return doc.error(node["id"], "duplicate task id '" + task.id + "'", "every task id must be unique");
+    spec.tasks.push_back(std::move(task));
+  }
+  STRATA_TRY(resolve_dependencies(doc, tasks, spec.tasks));
+  STRATA_TRY(order_tasks(doc, tasks, spec.tasks));
+  return spec;
+}
+
+Result<PipelineSpec> load_pipeline_file(const std::string& path, const YamlOptions& options) {
+  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(path, options));
+  return parse_pipeline(doc, std::filesystem::path(path).stem().string());
+}
+
+Result<std::vector<PipelineSpec>> load_pipelines(const std::string& project_dir, const YamlOptions& options) {
+  std::vector<PipelineSpec> out;
+  std::filesystem::path dir = std::filesystem::path(project_dir) / "pipelines";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return out;
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    auto ext = entry.path().extension().string();
+    if (entry.is_regular_file() && (ext == ".yml" || ext == ".yaml")) files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    STRATA_ASSIGN(PipelineSpec spec, load_pipeline_file(f, options));
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+}  // namespace strata::orchestrate

@@ -1,0 +1,81 @@
+#pragma once
+// Pipeline files `pipelines/<name>.yml`: a DAG of tasks with a schedule, retry defaults, params and
+// task groups. Parsing validates everything it can (unknown keys, ids, cycles, durations, trigger
+// rules, cron expressions) and reports located errors (file:line:col + hint). The result is an
+// immutable value; thread-safe to share once built.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/result.h"
+#include "common/yaml.h"
+#include "orchestrate/states.h"
+
+namespace strata::orchestrate {
+
+// Retry and timeout settings of a task; times in microseconds.
+struct RetryPolicy {
+  int retries = 0;
+  int64_t retry_delay = 300'000'000;  // Airflow's default: 5 minutes
+  bool exponential_backoff = false;
+  int64_t max_retry_delay = 0;        // 0: no cap
+  int64_t execution_timeout = 0;      // 0: none
+};
+
+// The delay after failed try `failed_try` (1-based) before the next one: retry_delay, or
+// retry_delay × 2^(failed_try-1) with exponential backoff, capped by max_retry_delay when set.
+int64_t retry_delay_after(const RetryPolicy& policy, int failed_try);
+
+// One task of a pipeline. `command` holds the kind's argument: the connection (sync), the selector
+// (build/test/freshness), the SQL text (sql) or the shell command (shell); it may contain templates.
+struct TaskSpec {
+  std::string id;
+  TaskKind kind = TaskKind::kShell;
+  std::string command;
+  std::vector<std::string> streams;          // sync: the streams to copy; empty = all
+  std::string target;                        // sql: the profile target; empty = the default
+  std::map<std::string, std::string> env;    // shell: extra environment
+  std::string cwd;                           // shell: working folder, relative to the project
+  std::vector<std::string> depends_on;       // as written: task ids or group paths
+  std::vector<size_t> upstream;              // resolved: indexes into PipelineSpec::tasks
+  std::string group;                         // "outer.inner" (dot-separated path) or empty
+  TriggerRule trigger_rule = TriggerRule::kAllSuccess;
+  RetryPolicy retry;
+  std::string pool = "default_pool";
+  int priority = 1;
+  SourceLocation where;
+};
+
+// A parsed pipeline file. Tasks are in a topological order (every task after its upstream tasks).
+struct PipelineSpec {
+  std::string name;
+  std::string file;
+  std::optional<std::string> schedule;      // cron expression or preset; nullopt = manual only
+  std::string timezone = "UTC";
+  std::optional<int64_t> start_date;        // micros since epoch (UTC)
+  std::optional<int64_t> end_date;
+  bool catchup = true;                      // Airflow 2's default
+  int max_active_runs = 16;
+  RetryPolicy default_retry;
+  nlohmann::json params = nlohmann::json::object();
+  std::vector<TaskSpec> tasks;
+  SourceLocation schedule_where;
+
+  // Index of a task by id; nullopt when absent.
+  std::optional<size_t> find_task(const std::string& id) const;
+};
+
+// Parses a pipeline from a loaded YAML document; `name` is the file's stem.
+Result<PipelineSpec> parse_pipeline(const YamlDocument& doc, const std::string& name);
+// Loads and parses one file. Errors: kNotFound, kConfig (located).
+Result<PipelineSpec> load_pipeline_file(const std::string& path, const YamlOptions& options = {});
+// Every `<project>/pipelines/*.yml` (and .yaml), sorted by name. A missing folder gives none.
+Result<std::vector<PipelineSpec>> load_pipelines(const std::string& project_dir, const YamlOptions& options = {});
+
+}  // namespace strata::orchestrate
