@@ -27,6 +27,8 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   register_demo(app, context);
   register_cron(app, context);
   register_demo_source(app, context);
+  register_discover(app, context);
+  register_sync(app, context);
 
   try {
     app.parse(argc, argv);

@@ -38,5 +38,7 @@ void register_debug(CLI::App& app, CliContext& context);
 void register_demo(CLI::App& app, CliContext& context);
 void register_cron(CLI::App& app, CliContext& context);
 void register_demo_source(CLI::App& app, CliContext& context);
+void register_discover(CLI::App& app, CliContext& context);
+void register_sync(CLI::App& app, CliContext& context);
 
 }  // namespace strata::cli
