@@ -382,6 +382,7 @@ Status CopyBinaryDecoder::finish() {
 }
 
 Status CopyBinaryDecoder::flush() {
+  batch_payload_ = 0;
   if (batch_.num_rows() == 0) return ok_status();
   sql::ColumnBatch full(schema_);
   std::swap(full, batch_);
@@ -436,8 +437,9 @@ size_t CopyBinaryDecoder::consume(const uint8_t* data, size_t size, Status& stat
     }
     status = decode_tuple(data + pos + 2, at - pos - 2);
     if (!status.ok()) return pos;
+    batch_payload_ += at - pos;
     pos = at;
-    if (batch_.num_rows() >= options_.batch_rows) {
+    if (batch_.num_rows() >= options_.batch_rows || batch_payload_ >= options_.batch_bytes) {
       status = flush();
       if (!status.ok()) return pos;
     }

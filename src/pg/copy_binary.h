@@ -58,6 +58,9 @@ using BatchSink = std::function<Status(sql::ColumnBatch&& batch)>;
 
 struct CopyDecoderOptions {
   size_t batch_rows = sql::kBatchRows;
+  // A batch is also handed over once its values reach this many wire bytes (bounds memory for
+  // wide rows such as 1 MB texts).
+  size_t batch_bytes = 16u << 20;
   // Adds a trailing JSON column `_strata_meta`: NULL, or {"changes":[{column,change,reason},…]}.
   bool meta_column = true;
 };
@@ -98,6 +101,7 @@ class CopyBinaryDecoder {
   std::string pending_;  // an incomplete header or tuple carried over to the next chunk
   bool header_seen_ = false;
   bool trailer_seen_ = false;
+  size_t batch_payload_ = 0;
   uint64_t rows_ = 0;
   uint64_t bytes_ = 0;
   uint64_t notes_ = 0;

@@ -1,0 +1,229 @@
+#include "ingest/bronze.h"
+
+#include <cstdio>
+
+namespace strata::ingest {
+namespace {
+
+using sql::TypeId;
+
+std::string list_columns(const sql::Dialect& d, const std::vector<std::string>& columns, const std::string& prefix = "") {
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) out += ", ";
+    out += prefix + d.quote_identifier(columns[i]);
+  }
+  return out;
+}
+
+// "a.k1 IS NOT DISTINCT FROM b.k1 AND …"
+std::string match_columns(const sql::Dialect& d, const std::vector<std::string>& columns, const std::string& left,
+                          const std::string& right) {
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) out += " AND ";
+    std::string c = d.quote_identifier(columns[i]);
+    out += left + "." + c + " IS NOT DISTINCT FROM " + right + "." + c;
+  }
+  return out;
+}
+
+int rank_int(TypeId id) {
+  switch (id) {
+    case TypeId::kInt16: return 1;
+    case TypeId::kInt32: return 2;
+    case TypeId::kInt64: return 3;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+warehouse::Relation bronze_relation(const std::string& bronze_schema, const std::string& source_schema,
+                                    const std::string& source_table) {
+  std::string name = source_schema == "public" ? source_table : source_schema + "_" + source_table;
+  return warehouse::Relation{"", bronze_schema, name};
+}
+
+warehouse::Relation staging_relation(const warehouse::Relation& bronze) {
+  return warehouse::Relation{bronze.database, bronze.schema, "_strata_stage_" + bronze.name};
+}
+
+std::string schema_hash(const sql::Schema& schema) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  auto mix = [&](const std::string& s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xFF;
+    h *= 1099511628211ULL;
+  };
+  for (const sql::ColumnSchema& c : schema) {
+    mix(c.name);
+    mix(c.type.to_string());
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema) {
+  const sql::Dialect& d = wh.dialect();
+  STRATA_TRY(wh.execute(warehouse::create_schema_sql(d, "", bronze_schema)));
+  sql::Schema state = {
+      {"stream", sql::LogicalType::varchar(), false},      {"mode", sql::LogicalType::varchar(), true},
+      {"cursor_field", sql::LogicalType::varchar(), true}, {"cursor_value", sql::LogicalType::varchar(), true},
+      {"schema_hash", sql::LogicalType::varchar(), true},  {"sync_id", sql::LogicalType::varchar(), true},
+      {"rows", sql::LogicalType::int64(), true},           {"updated_at", sql::LogicalType::timestamptz(), true},
+  };
+  return wh.execute(warehouse::create_table_sql(d, {"", bronze_schema, kStateTable}, state, true));
+}
+
+Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const std::string& bronze_schema,
+                                              const std::string& stream) {
+  const sql::Dialect& d = wh.dialect();
+  STRATA_ASSIGN(warehouse::QueryResult r,
+                wh.query("SELECT mode, cursor_field, cursor_value, schema_hash, sync_id, rows FROM " +
+                         d.qualify("", bronze_schema, kStateTable) + " WHERE stream = " + d.quote_string(stream)));
+  if (r.num_rows() == 0) return std::optional<StreamState>();
+  StreamState s;
+  s.stream = stream;
+  s.mode = r.cell_text(0, 0);
+  s.cursor_field = r.cell_text(0, 1);
+  if (!r.is_null(0, 2)) s.cursor_value = r.cell_text(0, 2);
+  s.schema_hash = r.cell_text(0, 3);
+  s.sync_id = r.cell_text(0, 4);
+  s.rows = r.is_null(0, 5) ? 0 : std::stoll(r.cell_text(0, 5));
+  return std::optional<StreamState>(std::move(s));
+}
+
+std::string write_state_sql(const sql::Dialect& d, const std::string& bronze_schema, const StreamState& s) {
+  const std::string table = d.qualify("", bronze_schema, kStateTable);
+  auto text = [&](const std::string& v) { return d.quote_string(v); };
+  return "DELETE FROM " + table + " WHERE stream = " + text(s.stream) + ";\nINSERT INTO " + table +
+         " (stream, mode, cursor_field, cursor_value, schema_hash, sync_id, rows, updated_at) VALUES (" +
+         text(s.stream) + ", " + text(s.mode) + ", " + text(s.cursor_field) + ", " +
+         (s.cursor_value ? text(*s.cursor_value) : "NULL") + ", " + text(s.schema_hash) + ", " + text(s.sync_id) +
+         ", " + std::to_string(s.rows) + ", CURRENT_TIMESTAMP);\n";
+}
+
+bool can_widen(const sql::LogicalType& from, const sql::LogicalType& to) {
+  if (from == to) return true;
+  if (to.id() == TypeId::kVarchar) return from.id() != TypeId::kList && from.id() != TypeId::kBlob;
+  if (rank_int(from.id()) && rank_int(to.id())) return rank_int(from.id()) < rank_int(to.id());
+  if (from.id() == TypeId::kFloat && to.id() == TypeId::kDouble) return true;
+  if (rank_int(from.id()) && to.id() == TypeId::kDecimal) {
+    int digits = from.id() == TypeId::kInt16 ? 5 : from.id() == TypeId::kInt32 ? 10 : 19;
+    return to.precision() - to.scale() >= digits;
+  }
+  if (from.id() == TypeId::kDecimal && to.id() == TypeId::kDecimal) {
+    return to.scale() >= from.scale() && to.precision() - to.scale() >= from.precision() - from.scale();
+  }
+  if (from.id() == TypeId::kTimestamp && to.id() == TypeId::kTimestampTz) return false;  // meaning changes
+  if (from.id() == TypeId::kList && to.id() == TypeId::kList) return from.child() == to.child();
+  return false;
+}
+
+Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Schema& incoming,
+                                      const std::vector<warehouse::ColumnInfo>& existing, SchemaChanges policy,
+                                      bool replacing) {
+  SchemaPlan plan;
+  for (const sql::ColumnSchema& c : incoming) {
+    const warehouse::ColumnInfo* old = nullptr;
+    for (const auto& e : existing) {
+      if (e.name == c.name) old = &e;
+    }
+    if (!old) {
+      if (policy == SchemaChanges::kFail) {
+        return Error(ErrorCode::kFailed, "stream " + stream + ": the source has a new column '" + c.name + "' (" +
+                                             c.type.to_string() + ") and schema_changes is fail",
+                     {}, "set schema_changes: propagate to add it to bronze, or leave it out with columns: […]");
+      }
+      plan.add.push_back(c);
+      continue;
+    }
+    if (old->type == c.type) continue;
+    if (replacing) {
+      plan.widen.push_back(c);
+      continue;
+    }
+    std::string what = "stream " + stream + ": column '" + c.name + "' changed type from " + old->type.to_string() +
+                       " to " + c.type.to_string();
+    if (!can_widen(old->type, c.type)) {
+      return Error(ErrorCode::kFailed, what + ", which bronze cannot widen to",
+                   {}, "run a full refresh (strata sync --full-refresh) to rebuild the bronze table");
+    }
+    if (policy == SchemaChanges::kFail) {
+      return Error(ErrorCode::kFailed, what + " and schema_changes is fail", {},
+                   "set schema_changes: propagate to widen the bronze column");
+    }
+    plan.widen.push_back(c);
+  }
+  for (const auto& e : existing) {
+    bool present = false;
+    for (const auto& c : incoming) present = present || c.name == e.name;
+    if (!present) plan.kept.push_back({e.name, e.type, true});
+  }
+  return plan;
+}
+
+std::string apply_schema_plan_sql(const sql::Dialect& d, const warehouse::Relation& table, const SchemaPlan& plan) {
+  const std::string name = warehouse::qualified_name(d, table);
+  std::string sql;
+  for (const auto& c : plan.add) {
+    sql += "ALTER TABLE " + name + " ADD COLUMN " + d.quote_identifier(c.name) + " " + d.type_name(c.type) + ";\n";
+  }
+  for (const auto& c : plan.widen) {
+    sql += "ALTER TABLE " + name + " ALTER COLUMN " + d.quote_identifier(c.name) + " TYPE " + d.type_name(c.type) +
+           ";\n";
+  }
+  return sql;
+}
+
+std::string merge_sql(const sql::Dialect& d, const warehouse::Relation& stage, const warehouse::Relation& bronze,
+                      const MergeSpec& spec, bool bronze_exists) {
+  const std::string stage_name = warehouse::qualified_name(d, stage);
+  const std::string bronze_name = warehouse::qualified_name(d, bronze);
+  if (spec.mode == SyncMode::kFullRefreshOverwrite || !bronze_exists) {
+    std::string sql;
+    if (bronze_exists) sql += "DROP TABLE " + bronze_name + ";\n";
+    return sql + "ALTER TABLE " + stage_name + " RENAME TO " + d.quote_identifier(bronze.name) + ";\n";
+  }
+  const std::string cols = list_columns(d, spec.columns);
+  const std::string insert = "INSERT INTO " + bronze_name + " (" + cols + ") ";
+  switch (spec.mode) {
+    case SyncMode::kFullRefreshOverwrite:
+    case SyncMode::kFullRefreshAppend:
+      return insert + "SELECT " + cols + " FROM " + stage_name + ";\n";
+    case SyncMode::kIncrementalAppend: {
+      std::string sql = insert + "SELECT " + cols + " FROM " + stage_name + " s";
+      if (spec.previous_cursor_literal) {
+        // The cursor comparison is inclusive: rows at the previous cursor value were read again;
+        // skip those bronze already holds (matched by key, or by every source column without one).
+        const std::string cur = d.quote_identifier(spec.cursor_field);
+        std::vector<std::string> match = spec.primary_key;
+        if (match.empty()) {
+          for (const auto& c : spec.columns) {
+            if (c.rfind("_strata_", 0) != 0) match.push_back(c);
+          }
+        }
+        sql += " WHERE NOT (s." + cur + " = " + *spec.previous_cursor_literal + " AND EXISTS (SELECT 1 FROM " +
+               bronze_name + " b WHERE b." + cur + " = " + *spec.previous_cursor_literal + " AND " +
+               match_columns(d, match, "b", "s") + "))";
+      }
+      return sql + ";\n";
+    }
+    case SyncMode::kIncrementalDedup: {
+      const std::string keys = list_columns(d, spec.primary_key);
+      return "DELETE FROM " + bronze_name + " AS b WHERE EXISTS (SELECT 1 FROM " + stage_name + " s WHERE " +
+             match_columns(d, spec.primary_key, "s", "b") + ");\n" + insert + "SELECT " + cols + " FROM (SELECT " +
+             cols + ", row_number() OVER (PARTITION BY " + keys + " ORDER BY " +
+             d.quote_identifier(spec.cursor_field) + " DESC NULLS LAST) AS _strata_rn FROM " + stage_name +
+             ") t WHERE _strata_rn = 1;\n";
+    }
+  }
+  return "";
+}
+
+}  // namespace strata::ingest

@@ -1,0 +1,85 @@
+#pragma once
+// The bronze side of a sync, written once for every warehouse through its Dialect: table names,
+// the `_strata_state` table (cursor, schema hash, sync id per stream), schema-change planning, and
+// the statements that swap, append or merge a staging table into a bronze table.
+// Functions are pure (SQL text) except those taking a Warehouse&, which run statements on it.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "ingest/connection_config.h"
+#include "sql/column_batch.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::ingest {
+
+inline constexpr const char* kExtractedAtColumn = "_strata_extracted_at";
+inline constexpr const char* kSyncIdColumn = "_strata_sync_id";
+inline constexpr const char* kStateTable = "_strata_state";
+
+// A stream's committed state, one row of <bronze>._strata_state.
+struct StreamState {
+  std::string stream;        // "schema.table" in the source
+  std::string mode;          // sync mode name
+  std::string cursor_field;  // empty when none
+  std::optional<std::string> cursor_value;  // text the source and warehouse parse; nullopt: none yet
+  std::string schema_hash;
+  std::string sync_id;
+  int64_t rows = 0;  // rows loaded by that sync
+};
+
+// The bronze table for a source table: its name for schema "public", else "<schema>_<table>".
+warehouse::Relation bronze_relation(const std::string& bronze_schema, const std::string& source_schema,
+                                    const std::string& source_table);
+// The staging table used while loading `bronze`.
+warehouse::Relation staging_relation(const warehouse::Relation& bronze);
+
+// A stable hash (hex) of a schema's names and logical types.
+std::string schema_hash(const sql::Schema& schema);
+
+// Creates the bronze schema and the state table when missing.
+Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema);
+// The stream's committed state, or nullopt when it was never synced.
+Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const std::string& bronze_schema,
+                                              const std::string& stream);
+// Statements replacing the stream's state row (run them inside the data transaction).
+std::string write_state_sql(const sql::Dialect& dialect, const std::string& bronze_schema, const StreamState& state);
+
+// What must happen to an existing bronze table before new rows fit.
+struct SchemaPlan {
+  std::vector<sql::ColumnSchema> add;     // source columns missing in bronze
+  std::vector<sql::ColumnSchema> widen;   // bronze columns to change to the given (wider) type
+  std::vector<sql::ColumnSchema> kept;    // bronze columns no longer in the source (stay, NULL)
+};
+// Compares the stream's schema with the bronze table's columns. Errors (kFailed, naming the column
+// and both types): schema_changes fail and a column was added or changed; a type change that
+// cannot widen. `replacing` (full_refresh_overwrite rebuilds the table): type changes are taken
+// as they are and never fail.
+Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Schema& incoming,
+                                      const std::vector<warehouse::ColumnInfo>& existing, SchemaChanges policy,
+                                      bool replacing);
+// True when a column of type `from` can hold every value of `to`'s old values after
+// ALTER … TYPE to `to` (integers and floats to wider ones, DECIMAL with more room, anything to VARCHAR).
+bool can_widen(const sql::LogicalType& from, const sql::LogicalType& to);
+// ALTER statements applying a plan to `table` (adds and widens; kept columns need nothing).
+std::string apply_schema_plan_sql(const sql::Dialect& dialect, const warehouse::Relation& table, const SchemaPlan& plan);
+
+// How staged rows reach bronze.
+struct MergeSpec {
+  SyncMode mode = SyncMode::kFullRefreshOverwrite;
+  std::vector<std::string> columns;      // the staged columns (all of them)
+  std::vector<std::string> primary_key;  // may be empty (except dedup)
+  std::string cursor_field;              // incremental modes
+  // incremental_append: the previous cursor as a SQL literal of the cursor's warehouse type
+  // (e.g. CAST('…' AS TIMESTAMPTZ)); rows at exactly this value already loaded are skipped.
+  std::optional<std::string> previous_cursor_literal;
+};
+// The statements (to run in one transaction with the state) that move `stage` into `bronze`.
+// full_refresh_overwrite: drop bronze and rename stage; the others: insert (append) or delete the
+// staged keys then insert the latest row per key (dedup).
+std::string merge_sql(const sql::Dialect& dialect, const warehouse::Relation& stage, const warehouse::Relation& bronze,
+                      const MergeSpec& spec, bool bronze_exists);
+
+}  // namespace strata::ingest

@@ -1,0 +1,37 @@
+#include "ingest/destination.h"
+
+#include <filesystem>
+
+#include "warehouse/profile.h"
+
+namespace strata::ingest {
+
+Result<std::unique_ptr<warehouse::Database>> open_destination(const ConnectionConfig& config, const EnvLookup& env,
+                                                              SecretMasker* masker,
+                                                              const std::string& target_override) {
+  if (!config.destination.duckdb_path.empty() && target_override.empty()) {
+    std::filesystem::path p(config.destination.duckdb_path);
+    if (p.is_relative() && config.destination.duckdb_path != ":memory:") p = std::filesystem::path(config.project_dir) / p;
+    std::error_code ec;
+    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+    return warehouse::open_duckdb(p.string());
+  }
+  warehouse::ProfileOptions options;
+  options.project_dir = config.project_dir;
+  options.target = target_override.empty() ? config.destination.target : target_override;
+  options.env = env;
+  options.masker = masker;
+  auto target = warehouse::load_target(options);
+  if (!target.ok()) {
+    Error e = std::move(target).error();
+    if (e.code() == ErrorCode::kNotFound) {
+      return Error(ErrorCode::kConfig, "connection " + config.name + " has no destination: " + e.message(),
+                   config.destination.where.empty() ? SourceLocation{config.file, 0, 0} : config.destination.where,
+                   "add a profiles.yml next to dbt_project.yml, or destination: {duckdb_path: .strata/warehouse.duckdb}");
+    }
+    return e;
+  }
+  return warehouse::open_target(*target);
+}
+
+}  // namespace strata::ingest

@@ -1,0 +1,196 @@
+#include "ingest/extract.h"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "pg/connection.h"
+
+namespace strata::ingest {
+namespace {
+
+constexpr const char* kBeginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+// A bounded multi-producer, single-consumer queue of batches; close() wakes everyone.
+class BatchQueue {
+ public:
+  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
+
+  // False when the queue was closed (the consumer gave up).
+  bool push(sql::ColumnBatch&& batch) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    if (closed_) return false;
+    items_.push_back(std::move(batch));
+    not_empty_.notify_one();
+    return true;
+  }
+  // nullopt when every producer finished (or the queue was closed) and nothing is left.
+  std::optional<sql::ColumnBatch> pop() {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return closed_ || !items_.empty() || producers_ == 0; });
+    if (items_.empty()) return std::nullopt;
+    sql::ColumnBatch b = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return b;
+  }
+  void add_producer() {
+    std::lock_guard lock(mutex_);
+    ++producers_;
+  }
+  void producer_done() {
+    std::lock_guard lock(mutex_);
+    --producers_;
+    not_empty_.notify_all();
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    items_.clear();
+    not_full_.notify_all();
+    not_empty_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<sql::ColumnBatch> items_;
+  size_t capacity_;
+  int producers_ = 0;
+  bool closed_ = false;
+};
+
+Result<pg::Connection> open_source(const ReadOptions& options) {
+  pg::ConnectOptions connect;
+  connect.masker = options.masker;
+  connect.application_name = "strata sync";
+  return pg::Connection::connect(options.conninfo, connect);
+}
+
+// Runs one COPY on an open connection inside its transaction, handing batches to `sink`.
+Status copy_into(pg::Connection& conn, const std::string& statement, const ReadPlan& plan,
+                 const ReadOptions& options, const pg::BatchSink& sink) {
+  pg::CopyBinaryDecoder decoder(plan.columns, sink, options.decoder);
+  STRATA_ASSIGN(pg::CopyOutStream copy, conn.copy_out(statement));
+  while (true) {
+    STRATA_ASSIGN(std::optional<std::string_view> chunk, copy.next());
+    if (!chunk) break;
+    STRATA_TRY(decoder.feed(*chunk));
+    if (options.progress) options.progress->bytes.fetch_add(chunk->size(), std::memory_order_relaxed);
+  }
+  return decoder.finish();
+}
+
+pg::BatchSink counting(const ReadOptions& options, pg::BatchSink sink) {
+  return [&options, sink = std::move(sink)](sql::ColumnBatch&& batch) -> Status {
+    if (options.progress) options.progress->rows.fetch_add(batch.num_rows(), std::memory_order_relaxed);
+    return sink(std::move(batch));
+  };
+}
+
+Status read_sequential(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
+  STRATA_ASSIGN(pg::Connection conn, open_source(options));
+  STRATA_TRY(conn.execute(kBeginSnapshot));
+  STRATA_TRY(copy_into(conn, copy_statement(plan), plan, options, counting(options, consumer)));
+  return conn.execute("COMMIT");
+}
+
+// One ctid range read by one worker thread on its own connection in the exported snapshot.
+struct RangeWorker {
+  int64_t first = 0, end = -1;
+  std::thread thread;
+  Status status;
+  pg::Canceller canceller;
+  std::mutex mutex;  // guards canceller
+};
+
+Status read_parallel(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
+  STRATA_ASSIGN(pg::Connection coordinator, open_source(options));
+  STRATA_TRY(coordinator.execute(kBeginSnapshot));
+  STRATA_ASSIGN(pg::PgResult snap, coordinator.exec("SELECT pg_export_snapshot()"));
+  const std::string snapshot(snap.value(0, 0));
+
+  const int n = plan.parallelism;
+  const int64_t step = std::max<int64_t>(1, (plan.pages + n - 1) / n);
+  BatchQueue queue(static_cast<size_t>(2 * n));
+  std::vector<std::unique_ptr<RangeWorker>> workers;
+  for (int i = 0; i < n; ++i) {
+    auto w = std::make_unique<RangeWorker>();
+    w->first = i * step;
+    w->end = i + 1 == n ? -1 : (i + 1) * step;  // the last range is open-ended: the table may have grown
+    workers.push_back(std::move(w));
+  }
+  for (auto& wp : workers) {
+    RangeWorker* w = wp.get();
+    queue.add_producer();
+    w->thread = std::thread([&, w] {
+      w->status = [&]() -> Status {
+        STRATA_ASSIGN(pg::Connection conn, open_source(options));
+        {
+          std::lock_guard lock(w->mutex);
+          w->canceller = conn.canceller();
+        }
+        STRATA_TRY(conn.execute(kBeginSnapshot));
+        STRATA_TRY(conn.execute("SET TRANSACTION SNAPSHOT " + pg::Connection::quote_literal(snapshot)));
+        auto sink = counting(options, [&](sql::ColumnBatch&& batch) -> Status {
+          if (!queue.push(std::move(batch))) return Error(ErrorCode::kCancelled, "read stopped");
+          return ok_status();
+        });
+        STRATA_TRY(copy_into(conn, copy_statement(plan, w->first, w->end), plan, options, sink));
+        return conn.execute("COMMIT");
+      }();
+      if (!w->status.ok()) queue.close();
+      queue.producer_done();
+    });
+  }
+  Status consumed;
+  while (auto batch = queue.pop()) {
+    consumed = consumer(std::move(*batch));
+    if (!consumed.ok()) {
+      queue.close();
+      for (auto& w : workers) {
+        std::lock_guard lock(w->mutex);
+        (void)w->canceller.cancel();
+      }
+      break;
+    }
+  }
+  for (auto& w : workers) w->thread.join();
+  if (!consumed.ok()) return consumed;
+  // Report the first real failure (a worker stopped because another failed says "read stopped").
+  for (auto& w : workers) {
+    if (!w->status.ok() && w->status.error().code() != ErrorCode::kCancelled) return w->status;
+  }
+  for (auto& w : workers) {
+    if (!w->status.ok()) return w->status;
+  }
+  return coordinator.execute("COMMIT");
+}
+
+}  // namespace
+
+std::string copy_statement(const ReadPlan& plan, int64_t first_page, int64_t end_page) {
+  std::string sql = "COPY (SELECT ";
+  for (size_t i = 0; i < plan.expressions.size(); ++i) {
+    if (i) sql += ", ";
+    sql += plan.expressions[i];
+  }
+  sql += " FROM " + plan.relation;
+  std::vector<std::string> predicates;
+  if (first_page > 0) predicates.push_back("ctid >= '(" + std::to_string(first_page) + ",0)'::tid");
+  if (end_page >= 0) predicates.push_back("ctid < '(" + std::to_string(end_page) + ",0)'::tid");
+  if (!plan.where.empty()) predicates.push_back("(" + plan.where + ")");
+  for (size_t i = 0; i < predicates.size(); ++i) sql += (i ? " AND " : " WHERE ") + predicates[i];
+  sql += ") TO STDOUT (FORMAT binary)";
+  return sql;
+}
+
+Status read_stream(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
+  if (plan.parallelism > 1) return read_parallel(plan, options, consumer);
+  return read_sequential(plan, options, consumer);
+}
+
+}  // namespace strata::ingest

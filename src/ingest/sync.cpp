@@ -1,0 +1,384 @@
+#include "ingest/sync.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "common/time.h"
+#include "ingest/bronze.h"
+#include "ingest/discover.h"
+#include "ingest/extract.h"
+#include "pg/connection.h"
+
+namespace strata::ingest {
+namespace {
+
+using sql::LogicalType;
+using sql::TypeId;
+
+std::string new_sync_id() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(now_micros()));
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(gen()));
+  std::string stamp = format_iso8601(now_micros() / 1000000 * 1000000);
+  stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
+  return stamp + "-" + std::string(buf, 8);
+}
+
+void append2(std::string& out, int64_t v) {
+  out.push_back(static_cast<char>('0' + v / 10 % 10));
+  out.push_back(static_cast<char>('0' + v % 10));
+}
+
+std::string format_date(int64_t days) {
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  std::string out = y < 0 ? "-" : "";
+  std::string year = std::to_string(y < 0 ? -y : y);
+  if (year.size() < 4) out.append(4 - year.size(), '0');
+  out += year + "-";
+  append2(out, m);
+  out += "-";
+  append2(out, d);
+  return out;
+}
+
+// Everything one stream's sync needs.
+struct StreamJob {
+  const ConnectionConfig& config;
+  const CatalogTable& table;
+  const StreamConfig& stream;
+  warehouse::Warehouse& wh;
+  const SyncOptions& options;
+  const std::string& sync_id;
+};
+
+// The source columns the stream reads, in table order.
+std::vector<const CatalogColumn*> selected_columns(const StreamJob& job) {
+  std::vector<const CatalogColumn*> out;
+  for (const CatalogColumn& c : job.table.columns) {
+    if (job.stream.columns.empty() ||
+        std::find(job.stream.columns.begin(), job.stream.columns.end(), c.name) != job.stream.columns.end()) {
+      out.push_back(&c);
+    }
+  }
+  return out;
+}
+
+int choose_parallelism(const StreamJob& job) {
+  bool has_ctid = job.table.kind == TableKind::kTable || job.table.kind == TableKind::kMaterializedView ||
+                  job.table.kind == TableKind::kPartitioned;
+  if (!has_ctid || job.table.pages < 2) return 1;
+  if (job.stream.parallelism > 0) return static_cast<int>(std::min<int64_t>(job.stream.parallelism, job.table.pages));
+  if (job.table.size_bytes >= job.config.parallel_threshold_bytes) return job.config.max_parallelism;
+  return 1;
+}
+
+// Tracks the largest cursor value seen (physical value widened to int64).
+struct CursorTracker {
+  int column = -1;
+  LogicalType type;
+  std::optional<int64_t> max;
+
+  void observe(const sql::ColumnBatch& batch) {
+    if (column < 0) return;
+    const sql::Column& col = batch.column(static_cast<size_t>(column));
+    for (size_t r = 0; r < col.size(); ++r) {
+      if (col.is_null(r)) continue;
+      int64_t v = 0;
+      switch (type.id()) {
+        case TypeId::kInt16: v = col.get<int16_t>(r); break;
+        case TypeId::kInt32:
+        case TypeId::kDate: v = col.get<int32_t>(r); break;
+        default: v = col.get<int64_t>(r); break;
+      }
+      if (!max || v > *max) max = v;
+    }
+  }
+};
+
+// Adds the constant bronze columns to a decoded batch.
+void add_sync_columns(sql::ColumnBatch& batch, int64_t extracted_at, const std::string& sync_id) {
+  size_t n = batch.num_rows();
+  batch.add_column(kExtractedAtColumn, LogicalType::timestamptz());
+  batch.add_column(kSyncIdColumn, LogicalType::varchar());
+  sql::Column& at = batch.column(batch.num_columns() - 2);
+  sql::Column& id = batch.column(batch.num_columns() - 1);
+  at.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    at.append<int64_t>(extracted_at);
+    id.append_bytes(sync_id);
+  }
+}
+
+Status rollback_after(warehouse::Warehouse& wh, Status failure) {
+  (void)wh.rollback();
+  return failure;
+}
+
+std::string describe_plan(const SchemaPlan& plan, bool replacing) {
+  std::string out;
+  for (const auto& c : plan.add) out += (out.empty() ? "" : "; ") + std::string("added column ") + c.name;
+  for (const auto& c : plan.widen) {
+    out += (out.empty() ? "" : "; ") + std::string(replacing ? "column " : "widened column ") + c.name + " to " +
+           c.type.to_string();
+  }
+  for (const auto& c : plan.kept) out += (out.empty() ? "" : "; ") + std::string("kept dropped column ") + c.name;
+  return out;
+}
+
+Status sync_one(const StreamJob& job, StreamReport& report) {
+  const int64_t started = monotonic_micros();
+  const sql::Dialect& d = job.wh.dialect();
+  const bool overwrite = job.options.full_refresh || job.stream.mode == SyncMode::kFullRefreshOverwrite;
+  const std::string stream_name = job.stream.full_name();
+
+  // What to read and the staged schema: source columns, _strata_meta, _strata_extracted_at, _strata_sync_id.
+  ReadPlan plan;
+  plan.relation = pg::Connection::quote_identifier(job.table.schema) + "." +
+                  pg::Connection::quote_identifier(job.table.name);
+  plan.pages = job.table.pages;
+  CursorTracker cursor;
+  const CatalogColumn* cursor_column = nullptr;
+  for (const CatalogColumn* c : selected_columns(job)) {
+    if (c->name == job.stream.cursor_field) {
+      cursor.column = static_cast<int>(plan.columns.size());
+      cursor.type = c->mapping.type;
+      cursor_column = c;
+    }
+    plan.expressions.push_back(pg::copy_select_expression(pg::Connection::quote_identifier(c->name), c->mapping));
+    plan.columns.push_back({c->name, c->mapping.kind, c->mapping.array_depth, c->mapping.type});
+  }
+  sql::Schema staged;
+  for (const auto& c : plan.columns) staged.push_back({c.name, c.type, true});
+  staged.push_back({pg::kMetaColumn, LogicalType::json(), true});
+  staged.push_back({kExtractedAtColumn, LogicalType::timestamptz(), true});
+  staged.push_back({kSyncIdColumn, LogicalType::varchar(), true});
+
+  const warehouse::Relation bronze = bronze_relation(job.config.destination.schema, job.table.schema, job.table.name);
+  const warehouse::Relation stage = staging_relation(bronze);
+  report.bronze = bronze.schema + "." + bronze.name;
+
+  STRATA_ASSIGN(std::optional<StreamState> state, read_state(job.wh, job.config.destination.schema, stream_name));
+  std::optional<std::string> previous_cursor;
+  if (state && state->cursor_value && state->cursor_field == job.stream.cursor_field) previous_cursor = state->cursor_value;
+  report.cursor_before = previous_cursor;
+  const bool resume = is_incremental(job.stream.mode) && !job.options.full_refresh && previous_cursor;
+  if (resume && cursor_column) {
+    plan.where = pg::Connection::quote_identifier(cursor_column->name) + " >= " +
+                 pg::Connection::quote_literal(*previous_cursor) + "::" + cursor_column->pg_type;
+  }
+  plan.parallelism = choose_parallelism(job);
+  report.parallelism = plan.parallelism;
+
+  STRATA_ASSIGN(std::vector<warehouse::ColumnInfo> existing, job.wh.columns(bronze));
+  const bool bronze_exists = !existing.empty();
+  SchemaPlan schema_plan;
+  if (bronze_exists) {
+    STRATA_ASSIGN(schema_plan, plan_schema_change(stream_name, staged, existing, job.config.schema_changes, overwrite));
+    std::string changes = describe_plan(schema_plan, overwrite);
+    if (!changes.empty()) report.schema_changes.push_back(changes);
+  }
+
+  // 1. Stage: every row of this read, committed on its own (invisible to bronze and state).
+  STRATA_TRY(job.wh.execute("DROP TABLE IF EXISTS " + warehouse::qualified_name(d, stage)));
+  STRATA_TRY(job.wh.begin());
+  Status staged_ok = [&]() -> Status {
+    STRATA_TRY(job.wh.execute(warehouse::create_table_sql(d, stage, staged)));
+    STRATA_ASSIGN(std::unique_ptr<warehouse::BulkWriter> writer, job.wh.writer(stage, staged));
+    ReadProgress progress;
+    ReadOptions read;
+    read.conninfo = job.config.source.conninfo();
+    read.masker = job.options.masker;
+    read.progress = &progress;
+    const int64_t extracted_at = now_micros();
+    int64_t last_report = 0;
+    auto emit = [&](bool done) {
+      if (!job.options.on_progress) return;
+      double secs = static_cast<double>(monotonic_micros() - started) / 1e6;
+      job.options.on_progress(stream_name, progress.rows.load(), progress.bytes.load(), secs,
+                              job.table.estimated_rows, done);
+    };
+    STRATA_TRY(read_stream(plan, read, [&](sql::ColumnBatch&& batch) -> Status {
+      cursor.observe(batch);
+      const sql::Column& meta = batch.column(plan.columns.size());
+      for (size_t r = 0; r < meta.size(); ++r) report.notes += meta.is_null(r) ? 0 : 1;
+      add_sync_columns(batch, extracted_at, job.sync_id);
+      STRATA_TRY(writer->append(batch));
+      if (monotonic_micros() - last_report > 500000) {
+        last_report = monotonic_micros();
+        emit(false);
+      }
+      return ok_status();
+    }));
+    STRATA_TRY(writer->finish());
+    report.rows = progress.rows.load();
+    report.bytes = progress.bytes.load();
+    emit(true);
+    return ok_status();
+  }();
+  if (!staged_ok.ok()) return rollback_after(job.wh, std::move(staged_ok));
+  STRATA_TRY(job.wh.commit());
+
+  // 2. One transaction: schema changes, the rows, and the state that covers them.
+  // Resuming, every row read is at or above the previous cursor, so the new maximum never goes back.
+  std::optional<std::string> new_cursor = resume ? previous_cursor : std::nullopt;
+  if (cursor.max) new_cursor = format_cursor(cursor.type, *cursor.max);
+  MergeSpec merge;
+  merge.mode = overwrite ? SyncMode::kFullRefreshOverwrite : job.stream.mode;
+  for (const auto& c : staged) merge.columns.push_back(c.name);
+  merge.primary_key = job.stream.primary_key;
+  merge.cursor_field = job.stream.cursor_field;
+  if (resume && job.stream.mode == SyncMode::kIncrementalAppend) {
+    merge.previous_cursor_literal =
+        "CAST(" + d.quote_string(*previous_cursor) + " AS " + d.type_name(cursor.type) + ")";
+  }
+  StreamState next;
+  next.stream = stream_name;
+  next.mode = sync_mode_name(job.stream.mode);
+  next.cursor_field = job.stream.cursor_field;
+  next.cursor_value = new_cursor;
+  next.schema_hash = schema_hash(staged);
+  next.sync_id = job.sync_id;
+  next.rows = static_cast<int64_t>(report.rows);
+
+  std::string sql;
+  if (bronze_exists && overwrite) {
+    SchemaPlan keep;
+    keep.add = schema_plan.kept;  // dropped source columns stay (NULL) in the rebuilt table
+    sql += apply_schema_plan_sql(d, stage, keep);
+  } else if (bronze_exists) {
+    sql += apply_schema_plan_sql(d, bronze, schema_plan);
+  }
+  sql += merge_sql(d, stage, bronze, merge, bronze_exists);
+  if (bronze_exists && !overwrite) sql += "DROP TABLE " + warehouse::qualified_name(d, stage) + ";\n";
+  sql += write_state_sql(d, job.config.destination.schema, next);
+  STRATA_TRY(job.wh.begin());
+  Status merged = job.wh.execute(sql);
+  if (!merged.ok()) return rollback_after(job.wh, std::move(merged));
+  STRATA_TRY(job.wh.commit());
+  report.cursor_after = new_cursor;
+  report.seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
+  return ok_status();
+}
+
+// Keeps only the streams named by --stream ("schema.table" or a unique "table").
+Status filter_streams(ConnectionConfig& config, const std::vector<std::string>& only) {
+  if (only.empty()) return ok_status();
+  std::vector<StreamConfig> kept;
+  for (const std::string& want : only) {
+    auto match = [&](const StreamConfig& s) { return s.full_name() == want || s.table == want; };
+    auto it = std::find_if(config.streams.begin(), config.streams.end(), match);
+    if (it == config.streams.end()) {
+      std::vector<std::string> names;
+      for (const auto& s : config.streams) names.push_back(s.full_name());
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      return Error(ErrorCode::kUsage, "--stream " + want + " is not a stream of connection " + config.name, {},
+                   "streams: " + list);
+    }
+    kept.push_back(*it);
+  }
+  config.streams = std::move(kept);
+  return ok_status();
+}
+
+Status check_cursor_types(const ConnectionConfig& config, const Catalog& catalog) {
+  for (const StreamConfig& s : config.streams) {
+    if (s.cursor_field.empty()) continue;
+    const CatalogColumn* c = catalog.find(s.schema, s.table)->column(s.cursor_field);
+    if (!cursor_type_supported(c->mapping.type) || c->mapping.array_depth > 0) {
+      return Error(ErrorCode::kConfig,
+                   "cursor_field '" + s.cursor_field + "' has type " + c->pg_type +
+                       "; a cursor must be an integer, date or timestamp column",
+                   s.where_cursor, "pick a column that grows when a row changes, e.g. updated_at");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+bool SyncReport::ok() const {
+  return std::all_of(streams.begin(), streams.end(), [](const StreamReport& s) { return s.ok; });
+}
+
+bool cursor_type_supported(const LogicalType& type) {
+  switch (type.id()) {
+    case TypeId::kInt16:
+    case TypeId::kInt32:
+    case TypeId::kInt64:
+    case TypeId::kDate:
+    case TypeId::kTimestamp:
+    case TypeId::kTimestampTz: return true;
+    default: return false;
+  }
+}
+
+std::string format_cursor(const LogicalType& type, int64_t value) {
+  switch (type.id()) {
+    case TypeId::kDate: return format_date(value);
+    case TypeId::kTimestamp:
+    case TypeId::kTimestampTz: {
+      if (value == sql::kTimestampInfinity) return "infinity";
+      if (value == sql::kTimestampNegInfinity) return "-infinity";
+      int64_t days = value >= 0 ? value / 86400000000LL : -((-value + 86400000000LL - 1) / 86400000000LL);
+      int64_t micros = value - days * 86400000000LL;
+      std::string out = format_date(days) + " ";
+      int64_t secs = micros / 1000000;
+      append2(out, secs / 3600);
+      out += ":";
+      append2(out, secs / 60 % 60);
+      out += ":";
+      append2(out, secs % 60);
+      if (int64_t frac = micros % 1000000) {
+        std::string f = std::to_string(frac);
+        out += "." + std::string(6 - f.size(), '0') + f;
+      }
+      if (type.id() == TypeId::kTimestampTz) out += "+00";
+      return out;
+    }
+    default: return std::to_string(value);
+  }
+}
+
+Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options) {
+  Catalog catalog;
+  {
+    pg::ConnectOptions connect;
+    connect.masker = options.masker;
+    connect.application_name = "strata discover";
+    STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(config.source.conninfo(), connect));
+    STRATA_ASSIGN(catalog, discover_catalog(conn, config.source.schemas));
+  }
+  STRATA_TRY(validate_streams(config, catalog));
+  STRATA_TRY(check_cursor_types(config, catalog));
+  STRATA_TRY(filter_streams(config, options.only_streams));
+
+  SyncReport report;
+  report.sync_id = new_sync_id();
+  report.connection = config.name;
+  report.started_at = format_iso8601(now_micros());
+  STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
+  STRATA_TRY(ensure_bronze(*wh, config.destination.schema));
+  for (const StreamConfig& stream : config.streams) {
+    StreamReport sr;
+    sr.stream = stream.full_name();
+    sr.mode = options.full_refresh ? "full_refresh_overwrite" : sync_mode_name(stream.mode);
+    StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, options, report.sync_id};
+    Status st = sync_one(job, sr);
+    sr.ok = st.ok();
+    if (!st.ok()) {
+      std::string message = st.error().message();
+      sr.error = options.masker ? options.masker->mask(message) : message;
+    }
+    report.streams.push_back(std::move(sr));
+  }
+  report.finished_at = format_iso8601(now_micros());
+  return report;
+}
+
+}  // namespace strata::ingest

@@ -1,0 +1,80 @@
+#pragma once
+// `strata sync`: runs a connection's streams from PostgreSQL into bronze, exactly once.
+//
+// Per stream: COPY (binary) → decoder → bulk writer into a staging table (committed on its own),
+// then ONE warehouse transaction applies schema changes, swaps/appends/merges the staged rows per
+// sync mode and writes the stream's `_strata_state` row (cursor, schema hash, sync id). A crash at
+// any point leaves bronze and state consistent; the next sync resumes from the last commit (a
+// leftover staging table is replaced). A failed stream commits nothing; other streams' commits
+// stand.
+
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "common/secrets.h"
+#include "ingest/catalog.h"
+#include "ingest/connection_config.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::ingest {
+
+struct StreamReport {
+  std::string stream;   // source "schema.table"
+  std::string bronze;   // "bronze.table"
+  std::string mode;
+  bool ok = false;
+  std::string error;    // masked; empty when ok
+  uint64_t rows = 0;    // rows read from the source
+  uint64_t bytes = 0;   // COPY bytes received
+  uint64_t notes = 0;   // values replaced by NULL (see _strata_meta)
+  double seconds = 0;
+  int parallelism = 1;
+  std::optional<std::string> cursor_before, cursor_after;
+  std::vector<std::string> schema_changes;  // human-readable
+};
+
+struct SyncReport {
+  std::string sync_id;
+  std::string connection;
+  std::string started_at, finished_at;  // ISO 8601 UTC
+  std::vector<StreamReport> streams;
+  bool ok() const;
+};
+
+struct SyncOptions {
+  std::vector<std::string> only_streams;  // --stream (schema.table or table); empty = all
+  bool full_refresh = false;              // ignore cursors; rebuild every selected stream
+  SecretMasker* masker = nullptr;
+  // Called about twice a second while a stream reads (for a terminal progress line), and once
+  // with done=true when it ends. May be empty.
+  std::function<void(const std::string& stream, uint64_t rows, uint64_t bytes, double seconds, double estimated_rows,
+                     bool done)>
+      on_progress;
+};
+
+// Runs the sync. Errors (returned, nothing synced): kConfig for streams that do not match the
+// catalog or an unknown --stream (located in the connection file), kConnection when the source
+// cannot be reached for discovery, warehouse errors preparing bronze. Stream failures are in the
+// report (ok == false) instead.
+Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options);
+
+// The report as JSON (the stored and --json form) and as a text table.
+nlohmann::json report_to_json(const SyncReport& report);
+std::string report_to_text(const SyncReport& report);
+// Writes <dir>/<sync_id>.json (creating dir). Errors: kFailed when the file cannot be written.
+Status store_report(const SyncReport& report, const std::string& dir);
+
+// A cursor value of a logical type (INT16/32/64, DATE, TIMESTAMP, TIMESTAMPTZ; physical value as
+// int64) as text that PostgreSQL and the warehouses parse: "42", "2024-01-31",
+// "2024-01-31 13:45:00.5", "… +00", "infinity".
+std::string format_cursor(const sql::LogicalType& type, int64_t value);
+// True for the types a cursor column may have.
+bool cursor_type_supported(const sql::LogicalType& type);
+
+}  // namespace strata::ingest
