@@ -1,0 +1,49 @@
+#pragma once
+// dbt's artifact files in the target folder: manifest.json (schema v12), run_results.json (v5),
+// sources.json (v3), catalog.json (v1). Writers build JSON from the graph and run results and
+// write atomically. Pure functions except the write_* calls (filesystem).
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "transform/graph.h"
+
+namespace strata::transform {
+
+// Identifies one invocation in every artifact's metadata.
+struct InvocationInfo {
+  std::string invocation_id;
+  std::string generated_at;      // ISO 8601
+  std::string command = "build";
+  std::string adapter_type = "duckdb";
+  std::string strata_version = "0.1.0";
+};
+
+// The manifest.json document: nodes, sources, macros, docs, parent_map, child_map, metadata...
+// `compiled` maps node index → compiled SQL for nodes compiled in this invocation (may be empty).
+Json manifest_json(const Graph& graph, const InvocationInfo& info,
+                   const std::vector<std::string>& compiled = {});
+
+// The outcome of one node in a run (run_results.json "results" item).
+struct NodeResult {
+  std::string unique_id;
+  std::string status;           // success|error|skipped|pass|fail|warn|runtime error
+  std::string message;
+  double execution_time = 0;    // seconds
+  std::string started_at, completed_at;           // ISO 8601
+  std::string compile_started_at, compile_completed_at;
+  long long failures = -1;      // tests: failing rows; -1 → null
+  long long rows_affected = -1; // -1 → unknown
+  std::string compiled_code;
+  std::string relation_name;
+  std::string code;             // adapter_response._message ("OK", "CREATE VIEW"...)
+};
+
+Json run_results_json(const InvocationInfo& info, const std::vector<NodeResult>& results, double elapsed_seconds,
+                      const std::vector<std::string>& args);
+
+// Writes `doc` to <target_dir>/<name> atomically, creating the folder. kFailed on I/O errors.
+Status write_artifact(const std::string& target_dir, const std::string& name, const Json& doc);
+
+}  // namespace strata::transform

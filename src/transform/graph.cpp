@@ -1,0 +1,203 @@
+#include "transform/graph.h"
+
+#include <algorithm>
+#include <queue>
+
+namespace strata::transform {
+
+namespace {
+
+bool is_refable(ResourceType t) {
+  return t == ResourceType::kModel || t == ResourceType::kSeed || t == ResourceType::kSnapshot ||
+         t == ResourceType::kAnalysis;
+}
+
+// The location of `needle` inside a node's SQL (its file), for errors.
+SourceLocation locate(const Node& node, const std::string& needle) {
+  SourceLocation where = node.where;
+  size_t at = node.raw_code.find(needle);
+  if (at == std::string::npos || node.resource_type == ResourceType::kTest || node.is_yaml_snapshot) return where;
+  int line = where.line > 0 ? where.line : 1, col = 1;
+  for (size_t i = 0; i < at; ++i) {
+    if (node.raw_code[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  where.line = line;
+  where.column = col;
+  return where;
+}
+
+const char* describe(ResourceType t) {
+  switch (t) {
+    case ResourceType::kModel: return "Model";
+    case ResourceType::kSeed: return "Seed";
+    case ResourceType::kSnapshot: return "Snapshot";
+    case ResourceType::kTest: return "Test";
+    case ResourceType::kSource: return "Source";
+    case ResourceType::kAnalysis: return "Analysis";
+  }
+  return "Node";
+}
+
+}  // namespace
+
+std::optional<size_t> Graph::find(const std::string& unique_id) const {
+  auto it = by_id_.find(unique_id);
+  if (it == by_id_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<size_t> Graph::resolve_ref(const RefCall& ref, const std::string& from_package) const {
+  auto it = by_ref_name_.find(ref.name);
+  if (it == by_ref_name_.end()) return std::nullopt;
+  std::optional<size_t> fallback;
+  for (size_t i : it->second) {
+    const Node& n = project_.nodes[i];
+    if (!ref.package.empty()) {
+      if (n.package_name == ref.package) return i;
+      continue;
+    }
+    if (n.package_name == from_package) return i;
+    if (!fallback) fallback = i;
+  }
+  return fallback;
+}
+
+std::optional<size_t> Graph::resolve_source(const SourceCall& source) const {
+  auto it = by_source_.find(source.source_name + "." + source.table_name);
+  if (it == by_source_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<Graph> Graph::build(ParsedProject project) {
+  Graph g;
+  g.project_ = std::move(project);
+  // Drop generic tests attached to nodes that do not exist (e.g. disabled ones).
+  std::unordered_map<std::string, bool> exists;
+  for (const auto& n : g.project_.nodes) exists[n.unique_id] = true;
+  std::vector<Node> kept;
+  kept.reserve(g.project_.nodes.size());
+  for (auto& n : g.project_.nodes) {
+    if (n.is_test() && !n.attached_node.empty() && !exists.count(n.attached_node)) {
+      g.project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + n.attached_node +
+                                    " is disabled or missing");
+      continue;
+    }
+    kept.push_back(std::move(n));
+  }
+  g.project_.nodes = std::move(kept);
+  g.project_.needs_render.clear();
+  STRATA_TRY(g.refresh_edges());
+  return g;
+}
+
+Status Graph::refresh_edges() {
+  by_id_.clear();
+  by_ref_name_.clear();
+  by_source_.clear();
+  for (size_t i = 0; i < project_.nodes.size(); ++i) {
+    const Node& n = project_.nodes[i];
+    by_id_[n.unique_id] = i;
+    if (is_refable(n.resource_type)) by_ref_name_[n.name].push_back(i);
+    if (n.resource_type == ResourceType::kSource) by_source_[n.source_name + "." + n.name] = i;
+  }
+  STRATA_TRY(link());
+  return sort();
+}
+
+Status Graph::link() {
+  const size_t n = project_.nodes.size();
+  parents_.assign(n, {});
+  children_.assign(n, {});
+  for (size_t i = 0; i < n; ++i) {
+    Node& node = project_.nodes[i];
+    node.depends_on.clear();
+    std::vector<size_t>& ps = parents_[i];
+    for (const auto& ref : node.refs) {
+      auto target = resolve_ref(ref, node.package_name);
+      if (!target) {
+        bool disabled = false;
+        for (const auto& d : project_.disabled) disabled |= d.name == ref.name && is_refable(d.resource_type);
+        std::string what = (ref.package.empty() ? "" : ref.package + ".") + ref.name;
+        return Error(ErrorCode::kConfig,
+                     std::string(describe(node.resource_type)) + " '" + node.unique_id + "' (" +
+                         node.original_file_path + ") depends on a node named '" + what + "' which " +
+                         (disabled ? "is disabled" : "was not found"),
+                     locate(node, "'" + ref.name + "'"),
+                     disabled ? "enable '" + ref.name + "' or remove the ref"
+                              : "check the name in ref('" + ref.name + "'), or add the model/seed/snapshot");
+      }
+      ps.push_back(*target);
+    }
+    for (const auto& src : node.sources) {
+      auto target = resolve_source(src);
+      if (!target)
+        return Error(ErrorCode::kConfig,
+                     std::string(describe(node.resource_type)) + " '" + node.unique_id + "' (" +
+                         node.original_file_path + ") depends on a source named '" + src.source_name + "." +
+                         src.table_name + "' which was not found",
+                     locate(node, "'" + src.table_name + "'"),
+                     "declare it under `sources:` in a property file, with table '" + src.table_name + "'");
+      ps.push_back(*target);
+    }
+    // Keep the order refs were written in (dbt's depends_on order); drop repeats and self-refs.
+    std::vector<size_t> unique;
+    for (size_t p : ps)
+      if (p != i && std::find(unique.begin(), unique.end(), p) == unique.end()) unique.push_back(p);
+    ps = std::move(unique);
+    for (size_t p : ps) {
+      children_[p].push_back(i);
+      node.depends_on.push_back(project_.nodes[p].unique_id);
+    }
+  }
+  return ok_status();
+}
+
+Status Graph::sort() {
+  const size_t n = project_.nodes.size();
+  std::vector<size_t> indegree(n);
+  for (size_t i = 0; i < n; ++i) indegree[i] = parents_[i].size();
+  auto later = [this](size_t a, size_t b) { return project_.nodes[a].unique_id > project_.nodes[b].unique_id; };
+  std::priority_queue<size_t, std::vector<size_t>, decltype(later)> ready(later);
+  for (size_t i = 0; i < n; ++i)
+    if (indegree[i] == 0) ready.push(i);
+  order_.clear();
+  order_.reserve(n);
+  while (!ready.empty()) {
+    size_t i = ready.top();
+    ready.pop();
+    order_.push_back(i);
+    for (size_t c : children_[i])
+      if (--indegree[c] == 0) ready.push(c);
+  }
+  if (order_.size() == n) return ok_status();
+  // A cycle: walk parents among the unsorted nodes until one repeats.
+  size_t start = 0;
+  while (indegree[start] == 0) ++start;
+  std::vector<size_t> path;
+  std::vector<long> seen_at(n, -1);
+  size_t cur = start;
+  while (seen_at[cur] < 0) {
+    seen_at[cur] = static_cast<long>(path.size());
+    path.push_back(cur);
+    for (size_t p : parents_[cur])
+      if (indegree[p] > 0) {
+        cur = p;
+        break;
+      }
+  }
+  std::vector<size_t> cycle(path.begin() + seen_at[cur], path.end());
+  std::reverse(cycle.begin(), cycle.end());
+  std::string text;
+  for (size_t i : cycle) text += project_.nodes[i].unique_id + " --> ";
+  text += project_.nodes[cycle.front()].unique_id;
+  const Node& first = project_.nodes[cycle.front()];
+  return Error(ErrorCode::kConfig, "found a cycle: " + text, first.where,
+               "remove one of the ref() calls so the models no longer depend on each other");
+}
+
+}  // namespace strata::transform

@@ -1,0 +1,513 @@
+#include "transform/parser.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <openssl/evp.h>
+
+#include "common/strings.h"
+#include "transform/parser_internal.h"
+#include "transform/static_parser.h"
+
+namespace strata::transform {
+
+namespace fs = std::filesystem;
+using detail::ParseState;
+
+namespace detail {
+
+void split_path(const std::string& relative, std::vector<std::string>& folders, std::string& stem) {
+  folders = split(relative, '/');
+  stem = folders.empty() ? "" : folders.back();
+  if (!folders.empty()) folders.pop_back();
+  auto dot = stem.rfind('.');
+  if (dot != std::string::npos) stem = stem.substr(0, dot);
+}
+
+Json default_config(ResourceType type) {
+  Json c = Json::object();
+  c["enabled"] = true;
+  c["alias"] = nullptr;
+  c["schema"] = nullptr;
+  c["database"] = nullptr;
+  c["tags"] = Json::array();
+  c["meta"] = Json::object();
+  switch (type) {
+    case ResourceType::kModel:
+    case ResourceType::kAnalysis:
+      c["materialized"] = "view";
+      c["persist_docs"] = Json::object();
+      c["post-hook"] = Json::array();
+      c["pre-hook"] = Json::array();
+      c["quoting"] = Json::object();
+      c["column_types"] = Json::object();
+      c["full_refresh"] = nullptr;
+      c["unique_key"] = nullptr;
+      c["on_schema_change"] = "ignore";
+      break;
+    case ResourceType::kSeed:
+      c["materialized"] = "seed";
+      c["persist_docs"] = Json::object();
+      c["post-hook"] = Json::array();
+      c["pre-hook"] = Json::array();
+      c["quoting"] = Json::object();
+      c["column_types"] = Json::object();
+      c["full_refresh"] = nullptr;
+      c["delimiter"] = ",";
+      break;
+    case ResourceType::kSnapshot:
+      c["materialized"] = "snapshot";
+      c["persist_docs"] = Json::object();
+      c["post-hook"] = Json::array();
+      c["pre-hook"] = Json::array();
+      c["strategy"] = nullptr;
+      c["unique_key"] = nullptr;
+      break;
+    case ResourceType::kTest:
+      c["materialized"] = "test";
+      c["severity"] = "ERROR";
+      c["store_failures"] = nullptr;
+      c["where"] = nullptr;
+      c["limit"] = nullptr;
+      c["fail_calc"] = "count(*)";
+      c["warn_if"] = "!= 0";
+      c["error_if"] = "!= 0";
+      break;
+    case ResourceType::kSource:
+      c = Json::object({{"enabled", true}});
+      break;
+  }
+  return c;
+}
+
+void add_node(ParseState& state, Node node) {
+  std::string key = std::string(resource_type_name(node.resource_type)) + ":" + node.name;
+  state.by_name.emplace(key, static_cast<long>(state.out.nodes.size()));
+  state.out.nodes.push_back(std::move(node));
+}
+
+}  // namespace detail
+
+std::string md5_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), digest, &len, EVP_md5(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+std::string generic_test_name(const std::string& test_name, const std::string& target_name, const Json& args) {
+  std::vector<std::string> keys;
+  for (auto it = args.begin(); it != args.end(); ++it)
+    if (it.key() != "model") keys.push_back(it.key());
+  std::sort(keys.begin(), keys.end());
+  auto text = [](const Json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_boolean()) return std::string(v.get<bool>() ? "True" : "False");
+    if (v.is_null()) return std::string("None");
+    return v.dump();
+  };
+  std::vector<std::string> flat;
+  for (const auto& k : keys) {
+    const Json& v = args[k];
+    if (v.is_object() || v.is_array()) {
+      for (const auto& part : v) flat.push_back(text(part));
+    } else {
+      flat.push_back(text(v));
+    }
+  }
+  for (auto& part : flat) {
+    std::string clean;
+    bool in_run = false;
+    for (char c : part) {
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+        clean += c;
+        in_run = false;
+      } else if (!in_run) {
+        clean += '_';
+        in_run = true;
+      }
+    }
+    part = clean;
+  }
+  std::string identifier = test_name + "_" + target_name;
+  std::string full = identifier + "_" + join(flat, "__");
+  if (full.size() >= 64) return identifier.substr(0, 30) + "_" + md5_hex(full);
+  return full;
+}
+
+namespace {
+
+// Every file under root/dir (recursively) whose name ends with one of `exts`, as paths relative to
+// root/dir, sorted.
+std::vector<std::string> list_files(const std::string& root, const std::string& dir,
+                                    std::initializer_list<std::string_view> exts) {
+  std::vector<std::string> out;
+  fs::path base = fs::path(root) / dir;
+  std::error_code ec;
+  if (!fs::is_directory(base, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(base, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (!it->is_regular_file(ec)) continue;
+    std::string name = it->path().filename().string();
+    for (auto e : exts)
+      if (ends_with(name, e)) {
+        out.push_back(fs::relative(it->path(), base, ec).generic_string());
+        break;
+      }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string join_path(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
+
+SourceLocation locate_in(const std::string& file, std::string_view text, size_t offset) {
+  int line = 1, col = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return {file, line, col};
+}
+
+// Checks the keys of an in-file config() call; errors point at the key in the file.
+Status check_file_config(const Node& node, const Json& config, const std::string& kind, const std::string& absolute) {
+  for (auto it = config.begin(); it != config.end(); ++it) {
+    std::string key = normalize_config_key(it.key());
+    if (is_known_config_key(key, kind)) continue;
+    size_t at = node.raw_code.find(it.key());
+    std::string suggestion = suggest_config_key(key, kind);
+    return Error(ErrorCode::kConfig, "unknown config key '" + it.key() + "' in config() of " + node.name,
+                 locate_in(absolute, node.raw_code, at == std::string::npos ? 0 : at),
+                 suggestion.empty() ? "remove it or use a config dbt knows" : "did you mean '" + suggestion + "'?");
+  }
+  return ok_status();
+}
+
+// Applies the static scan of a SQL node: refs, sources, in-file configs.
+Status apply_scan(ParseState& state, Node& node, const std::string& kind, const std::string& absolute,
+                  Json& file_config) {
+  StaticScan scan = static_scan(node.raw_code);
+  if (!scan.error.empty())
+    return Error(ErrorCode::kConfig, scan.error, {absolute, scan.error_line, scan.error_column});
+  node.refs = std::move(scan.refs);
+  node.sources = std::move(scan.sources);
+  Json normalized = Json::object();
+  for (auto it = scan.config.begin(); it != scan.config.end(); ++it)
+    normalized[normalize_config_key(it.key())] = it.value();
+  STRATA_TRY(check_file_config(node, scan.config, kind, absolute));
+  file_config = std::move(normalized);
+  if (!scan.exact) state.out.needs_render.push_back(state.out.nodes.size());
+  return ok_status();
+}
+
+struct NodeFiles {
+  ResourceType type;
+  std::string kind;  // config tree name
+  const std::vector<std::string>* dirs;
+};
+
+Status parse_sql_nodes(ParseState& state, const NodeFiles& spec, std::vector<Json>& file_configs) {
+  const ProjectConfig& p = state.out.project;
+  for (const auto& dir : *spec.dirs) {
+    for (const auto& rel : list_files(p.root, dir, {".sql"})) {
+      if (spec.type == ResourceType::kTest && starts_with(rel, "generic/")) continue;
+      Node node;
+      node.resource_type = spec.type;
+      node.package_name = p.name;
+      std::vector<std::string> folders;
+      detail::split_path(rel, folders, node.name);
+      node.path = rel;
+      node.original_file_path = join_path(dir, rel);
+      std::string absolute = p.root + "/" + node.original_file_path;
+      if (!read_file(absolute, node.raw_code))
+        return Error(ErrorCode::kNotFound, "cannot read " + absolute);
+      node.where = {absolute, 1, 1};
+      node.fqn.push_back(p.name);
+      node.fqn.insert(node.fqn.end(), folders.begin(), folders.end());
+      node.fqn.push_back(node.name);
+      node.unique_id = std::string(resource_type_name(spec.type)) + "." + p.name + "." + node.name;
+      node.config = detail::default_config(spec.type);
+      auto tree = p.config_trees.find(spec.kind);
+      if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+      Json file_config;
+      STRATA_TRY(apply_scan(state, node, spec.kind, absolute, file_config));
+      file_configs.push_back(std::move(file_config));
+      detail::add_node(state, std::move(node));
+    }
+  }
+  return ok_status();
+}
+
+// `{% snapshot name %} … {% endsnapshot %}` blocks of one file.
+Status parse_snapshot_file(ParseState& state, const std::string& dir, const std::string& rel,
+                           std::vector<Json>& file_configs) {
+  const ProjectConfig& p = state.out.project;
+  std::string original = join_path(dir, rel);
+  std::string absolute = p.root + "/" + original;
+  std::string text;
+  if (!read_file(absolute, text)) return Error(ErrorCode::kNotFound, "cannot read " + absolute);
+  size_t pos = 0;
+  while (true) {
+    size_t open = text.find("{%", pos);
+    if (open == std::string::npos) break;
+    size_t close = text.find("%}", open);
+    if (close == std::string::npos) break;
+    std::string_view tag = trim(std::string_view(text).substr(open + 2, close - open - 2));
+    if (!tag.empty() && tag.front() == '-') tag = trim(tag.substr(1));
+    if (!tag.empty() && tag.back() == '-') tag = trim(tag.substr(0, tag.size() - 1));
+    if (!starts_with(tag, "snapshot ")) {
+      pos = close + 2;
+      continue;
+    }
+    std::string name(trim(tag.substr(9)));
+    size_t end = text.find("endsnapshot", close);
+    if (end == std::string::npos)
+      return Error(ErrorCode::kConfig, "snapshot '" + name + "' has no {% endsnapshot %}",
+                   locate_in(absolute, text, open), "close the block with {% endsnapshot %}");
+    size_t end_open = text.rfind("{%", end);
+    size_t end_close = text.find("%}", end);
+    Node node;
+    node.resource_type = ResourceType::kSnapshot;
+    node.name = name;
+    node.package_name = p.name;
+    node.path = rel;
+    node.original_file_path = original;
+    node.raw_code = text.substr(close + 2, end_open - close - 2);
+    node.where = locate_in(absolute, text, open);
+    std::vector<std::string> folders;
+    std::string stem;
+    detail::split_path(rel, folders, stem);
+    node.fqn.push_back(p.name);
+    node.fqn.insert(node.fqn.end(), folders.begin(), folders.end());
+    node.fqn.push_back(stem);
+    node.fqn.push_back(name);
+    node.unique_id = "snapshot." + p.name + "." + name;
+    node.config = detail::default_config(ResourceType::kSnapshot);
+    auto tree = p.config_trees.find("snapshots");
+    if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+    Json file_config;
+    STRATA_TRY(apply_scan(state, node, "snapshots", absolute, file_config));
+    file_configs.push_back(std::move(file_config));
+    detail::add_node(state, std::move(node));
+    pos = end_close == std::string::npos ? text.size() : end_close + 2;
+  }
+  return ok_status();
+}
+
+Status parse_seeds(ParseState& state, std::vector<Json>& file_configs) {
+  const ProjectConfig& p = state.out.project;
+  for (const auto& dir : p.seed_paths) {
+    for (const auto& rel : list_files(p.root, dir, {".csv"})) {
+      Node node;
+      node.resource_type = ResourceType::kSeed;
+      node.package_name = p.name;
+      std::vector<std::string> folders;
+      detail::split_path(rel, folders, node.name);
+      node.path = rel;
+      node.original_file_path = join_path(dir, rel);
+      node.where = {p.root + "/" + node.original_file_path, 1, 1};
+      node.fqn.push_back(p.name);
+      node.fqn.insert(node.fqn.end(), folders.begin(), folders.end());
+      node.fqn.push_back(node.name);
+      node.unique_id = "seed." + p.name + "." + node.name;
+      node.config = detail::default_config(ResourceType::kSeed);
+      auto tree = p.config_trees.find("seeds");
+      if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+      file_configs.push_back(Json::object());
+      detail::add_node(state, std::move(node));
+    }
+  }
+  return ok_status();
+}
+
+// Macros ({% macro %}, {% test %}, {% materialization %}) and docs blocks of one file.
+void scan_blocks(ParseState& state, const std::string& original, const std::string& text, bool docs_only) {
+  const ProjectConfig& p = state.out.project;
+  size_t pos = 0;
+  while (true) {
+    size_t open = text.find("{%", pos);
+    if (open == std::string::npos) break;
+    size_t close = text.find("%}", open);
+    if (close == std::string::npos) break;
+    std::string_view tag = trim(std::string_view(text).substr(open + 2, close - open - 2));
+    if (!tag.empty() && tag.front() == '-') tag = trim(tag.substr(1));
+    pos = close + 2;
+    if (starts_with(tag, "docs ")) {
+      std::string name(trim(tag.substr(5)));
+      if (!name.empty() && name.back() == '-') name = std::string(trim(name.substr(0, name.size() - 1)));
+      size_t end = text.find("enddocs", close);
+      if (end == std::string::npos) break;
+      size_t end_open = text.rfind("{%", end);
+      state.out.docs.push_back({"doc." + p.name + "." + name, name, p.name, original,
+                                std::string(trim(std::string_view(text).substr(close + 2, end_open - close - 2)))});
+      continue;
+    }
+    if (docs_only) continue;
+    bool is_macro = starts_with(tag, "macro ");
+    bool is_test = starts_with(tag, "test ");
+    bool is_mat = starts_with(tag, "materialization ");
+    if (!is_macro && !is_test && !is_mat) continue;
+    std::string_view rest = trim(tag.substr(tag.find(' ') + 1));
+    size_t paren = rest.find_first_of("(,");
+    std::string name(trim(rest.substr(0, paren)));
+    if (is_test) name = "test_" + name;
+    if (is_mat) {
+      std::string adapter = "default";
+      size_t a = rest.find("adapter");
+      if (a != std::string::npos) {
+        size_t q = rest.find_first_of("'\"", a);
+        size_t q2 = q == std::string::npos ? q : rest.find(rest[q], q + 1);
+        if (q2 != std::string::npos) adapter = std::string(rest.substr(q + 1, q2 - q - 1));
+      }
+      name = "materialization_" + name + "_" + adapter;
+    }
+    MacroDef m;
+    m.name = name;
+    m.package_name = p.name;
+    m.unique_id = "macro." + p.name + "." + name;
+    m.original_file_path = original;
+    m.path = original;
+    m.line = locate_in("", text, open).line;
+    if (paren != std::string::npos && rest[paren] == '(') {
+      size_t end = rest.rfind(')');
+      for (auto& arg : split(rest.substr(paren + 1, end == std::string_view::npos ? 0 : end - paren - 1), ',')) {
+        std::string a(trim(arg));
+        auto eq = a.find('=');
+        if (eq != std::string::npos) a = std::string(trim(a.substr(0, eq)));
+        if (!a.empty()) m.arguments.push_back(a);
+      }
+    }
+    state.out.macros.push_back(std::move(m));
+  }
+}
+
+Status parse_macros_and_docs(ParseState& state) {
+  const ProjectConfig& p = state.out.project;
+  std::vector<std::pair<std::string, std::string>> macro_dirs;
+  for (const auto& d : p.macro_paths) macro_dirs.emplace_back(d, "");
+  for (const auto& d : p.test_paths) macro_dirs.emplace_back(d + "/generic", "");
+  for (const auto& [dir, unused] : macro_dirs) {
+    for (const auto& rel : list_files(p.root, dir, {".sql", ".jinja"})) {
+      MacroFile file{p.name, join_path(dir, rel), p.root + "/" + join_path(dir, rel), ""};
+      if (!read_file(file.absolute_path, file.contents))
+        return Error(ErrorCode::kNotFound, "cannot read " + file.absolute_path);
+      scan_blocks(state, file.original_file_path, file.contents, false);
+      state.out.macro_files.push_back(std::move(file));
+    }
+  }
+  for (const auto& dir : p.docs_paths) {
+    for (const auto& rel : list_files(p.root, dir, {".md"})) {
+      std::string text;
+      if (read_file(p.root + "/" + join_path(dir, rel), text)) scan_blocks(state, join_path(dir, rel), text, true);
+    }
+  }
+  return ok_status();
+}
+
+Status parse_selectors(ParseState& state) {
+  std::string file = state.out.project.root + "/selectors.yml";
+  if (!fs::exists(file)) return ok_status();
+  YamlOptions options;
+  options.env = state.env;
+  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(file, options));
+  const YAML::Node list = doc.root["selectors"];
+  if (!list || !list.IsSequence())
+    return doc.error(doc.root, "selectors.yml must have a `selectors:` list", "see dbt's YAML selectors reference");
+  for (const auto& item : list) {
+    if (!item.IsMap() || !item["name"] || !item["definition"])
+      return doc.error(item, "a selector needs `name` and `definition`");
+    SelectorDef def;
+    def.name = item["name"].Scalar();
+    if (item["description"]) def.description = item["description"].Scalar();
+    if (item["default"]) {
+      STRATA_ASSIGN(def.is_default, yaml_bool(doc, item["default"], "default"));
+    }
+    def.definition = yaml_to_json(item["definition"]);
+    def.where = doc.where(item);
+    state.out.selectors.push_back(std::move(def));
+  }
+  return ok_status();
+}
+
+Status parse_property_files(ParseState& state) {
+  const ProjectConfig& p = state.out.project;
+  for (const auto* dirs : {&p.model_paths, &p.seed_paths, &p.snapshot_paths, &p.analysis_paths, &p.macro_paths,
+                           &p.test_paths}) {
+    for (const auto& dir : *dirs)
+      for (const auto& rel : list_files(p.root, dir, {".yml", ".yaml"}))
+        STRATA_TRY(detail::parse_property_file(state, p.root + "/" + join_path(dir, rel), dir, rel));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env) {
+  ParseState state;
+  state.env = env;
+  state.out.project = std::move(project);
+  const ProjectConfig& p = state.out.project;
+  std::vector<Json> file_configs;
+  STRATA_TRY(parse_sql_nodes(state, {ResourceType::kModel, "models", &p.model_paths}, file_configs));
+  STRATA_TRY(parse_sql_nodes(state, {ResourceType::kAnalysis, "analyses", &p.analysis_paths}, file_configs));
+  STRATA_TRY(parse_sql_nodes(state, {ResourceType::kTest, "tests", &p.test_paths}, file_configs));
+  for (const auto& dir : p.snapshot_paths)
+    for (const auto& rel : list_files(p.root, dir, {".sql"}))
+      STRATA_TRY(parse_snapshot_file(state, dir, rel, file_configs));
+  STRATA_TRY(parse_seeds(state, file_configs));
+  STRATA_TRY(parse_macros_and_docs(state));
+  size_t file_node_count = state.out.nodes.size();
+  STRATA_TRY(parse_property_files(state));
+  // In-file config() wins over property files and the project tree.
+  for (size_t i = 0; i < file_node_count; ++i) merge_configs(state.out.nodes[i].config, file_configs[i]);
+  STRATA_TRY(parse_selectors(state));
+
+  // Duplicate names within a resource type are an error, as in dbt.
+  std::unordered_map<std::string, size_t> seen;
+  for (size_t i = 0; i < state.out.nodes.size(); ++i) {
+    const Node& n = state.out.nodes[i];
+    if (!n.enabled()) continue;
+    auto [it, inserted] = seen.emplace(n.unique_id, i);
+    if (!inserted)
+      return Error(ErrorCode::kConfig,
+                   "two resources share the unique id " + n.unique_id + ": " +
+                       state.out.nodes[it->second].original_file_path + " and " + n.original_file_path,
+                   n.where, "rename one of them");
+  }
+  // Split off disabled nodes; keep needs_render indexes pointing at the right nodes.
+  std::vector<Node> enabled;
+  std::vector<long> remap(state.out.nodes.size(), -1);
+  for (size_t i = 0; i < state.out.nodes.size(); ++i) {
+    Node& n = state.out.nodes[i];
+    n.tags.clear();
+    if (n.config.contains("tags"))
+      for (const auto& t : n.config["tags"])
+        if (t.is_string()) n.tags.push_back(t.get<std::string>());
+    if (n.config.contains("meta") && n.config["meta"].is_object()) n.meta.update(n.config["meta"]);
+    if (n.enabled()) {
+      remap[i] = static_cast<long>(enabled.size());
+      enabled.push_back(std::move(n));
+    } else {
+      state.out.disabled.push_back(std::move(n));
+    }
+  }
+  std::vector<size_t> render;
+  for (size_t i : state.out.needs_render)
+    if (remap[i] >= 0) render.push_back(static_cast<size_t>(remap[i]));
+  state.out.needs_render = std::move(render);
+  state.out.nodes = std::move(enabled);
+  state.out.warnings.insert(state.out.warnings.end(), p.warnings.begin(), p.warnings.end());
+  return std::move(state.out);
+}
+
+}  // namespace strata::transform

@@ -1,0 +1,61 @@
+#pragma once
+// Parses a whole dbt project from disk into nodes, macros and doc blocks: models (.sql), seeds
+// (.csv), snapshots ({% snapshot %} blocks and YAML-defined), singular tests, analyses, property
+// files (version: 2 — models, columns, tests, seeds, snapshots, sources, macros), docs blocks, and
+// selectors.yml. Needs no warehouse connection. Errors are located (file:line:col) and kConfig.
+// parse_project is a pure function of the files on disk; the result is an immutable value.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/env.h"
+#include "common/result.h"
+#include "transform/node.h"
+#include "transform/project.h"
+
+namespace strata::transform {
+
+// A selector from selectors.yml: `definition` is kept as JSON (a string or a method/union/
+// intersection tree) and evaluated by the selection module.
+struct SelectorDef {
+  std::string name;
+  std::string description;
+  bool is_default = false;
+  Json definition;
+  SourceLocation where;
+};
+
+// The text of a macro file, for the Jinja layer to load.
+struct MacroFile {
+  std::string package_name;
+  std::string original_file_path;  // relative to the project root
+  std::string absolute_path;
+  std::string contents;
+};
+
+struct ParsedProject {
+  ProjectConfig project;
+  std::vector<Node> nodes;          // enabled nodes (models, seeds, snapshots, tests, analyses, sources)
+  std::vector<Node> disabled;       // nodes with enabled=false
+  std::vector<MacroDef> macros;
+  std::vector<MacroFile> macro_files;
+  std::vector<DocBlock> docs;
+  std::vector<SelectorDef> selectors;
+  std::vector<std::string> warnings;
+  // Nodes whose SQL the static scan could not read exactly; the Jinja layer re-renders them to find
+  // their refs/sources/configs.
+  std::vector<size_t> needs_render;
+};
+
+// Parses the project rooted at project.root. Errors (kConfig, located): invalid YAML, property
+// files with wrong shapes, unknown config keys in `config:` blocks or config() calls, malformed
+// ref()/source() calls, duplicate node names, snapshot blocks without end.
+Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env);
+
+// The name dbt gives a generic test: "<test>_<model>_<args…>" (≥ 64 characters → truncated + md5).
+std::string generic_test_name(const std::string& test_name, const std::string& target_name, const Json& args);
+// Lower-case hex md5 of text.
+std::string md5_hex(std::string_view text);
+
+}  // namespace strata::transform

@@ -1,0 +1,38 @@
+#pragma once
+// Internal to the parser: shared between parser.cpp and properties.cpp. Not a public API.
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/yaml.h"
+#include "transform/parser.h"
+
+namespace strata::transform::detail {
+
+// Parse state: the project being built and indexes into it.
+struct ParseState {
+  ParsedProject out;
+  EnvLookup env;
+  // "model:name" → index into out.nodes (or disabled, encoded as ~index) for patching.
+  std::unordered_map<std::string, long> by_name;
+};
+
+// Splits "a/b/c.sql" into folders ["a","b"] and stem "c".
+void split_path(const std::string& relative, std::vector<std::string>& folders, std::string& stem);
+
+// Reads one property file (version: 2) and applies it. `resource_dir` is the resource folder the
+// file lives in (e.g. "models"), `relative` its path inside it.
+Status parse_property_file(ParseState& state, const std::string& absolute, const std::string& resource_dir,
+                           const std::string& relative);
+
+// Checks that every key of a `config:` mapping is known for `kind`; located error otherwise.
+Status check_config_keys(const YamlDocument& doc, const YAML::Node& config, const std::string& kind);
+
+// Defaults dbt gives every node of a type (materialized, enabled, tags, ...).
+Json default_config(ResourceType type);
+
+// Adds a node (enabled or disabled) and indexes it by name.
+void add_node(ParseState& state, Node node);
+
+}  // namespace strata::transform::detail

@@ -1,0 +1,383 @@
+// Property files (`version: 2`): patches for models/seeds/snapshots/analyses, YAML snapshots,
+// sources, macro docs, and the generic tests they declare.
+#include <set>
+
+#include "common/strings.h"
+#include "transform/parser_internal.h"
+#include "transform/static_parser.h"
+
+namespace strata::transform::detail {
+
+namespace {
+
+constexpr const char* kTestConfigKeys[] = {"severity", "where", "limit", "warn_if", "error_if", "store_failures",
+                                           "store_failures_as", "tags", "meta", "enabled", "fail_calc", "alias",
+                                           "schema", "database"};
+
+bool is_test_config_key(std::string_view key) {
+  for (auto k : kTestConfigKeys)
+    if (key == k) return true;
+  return false;
+}
+
+std::string scalar_or(const YAML::Node& node, const char* key, std::string fallback = {}) {
+  const YAML::Node v = node[key];
+  return v && v.IsScalar() ? v.Scalar() : fallback;
+}
+
+// What a generic test is attached to.
+struct TestTarget {
+  const Node* node = nullptr;   // the model/seed/snapshot, or the source node
+  std::string column;           // empty for node-level tests
+};
+
+struct FileContext {
+  const YamlDocument* doc;
+  std::string original_file_path;
+  std::vector<std::string> folders;  // folders of the property file inside its resource dir
+};
+
+Status config_into(const YamlDocument& doc, const YAML::Node& config, const std::string& kind, Json& out) {
+  if (!config) return ok_status();
+  if (!config.IsMap()) return doc.error(config, "`config` must be a mapping");
+  STRATA_TRY(check_config_keys(doc, config, kind));
+  Json c = Json::object();
+  for (const auto& kv : config) c[normalize_config_key(kv.first.Scalar())] = yaml_to_json(kv.second);
+  merge_configs(out, c);
+  return ok_status();
+}
+
+void collect_refs_from_args(const Json& value, Node& test) {
+  if (value.is_string()) {
+    std::string text = value.get<std::string>();
+    if (text.find("ref(") == std::string::npos && text.find("source(") == std::string::npos) return;
+    StaticScan scan = static_scan("{{ " + text + " }}");
+    test.refs.insert(test.refs.end(), scan.refs.begin(), scan.refs.end());
+    test.sources.insert(test.sources.end(), scan.sources.begin(), scan.sources.end());
+  } else if (value.is_array() || value.is_object()) {
+    for (const auto& v : value) collect_refs_from_args(v, test);
+  }
+}
+
+Status add_generic_test(ParseState& state, const FileContext& ctx, const YAML::Node& entry, const TestTarget& target) {
+  const YamlDocument& doc = *ctx.doc;
+  const ProjectConfig& p = state.out.project;
+  std::string test_name;
+  YAML::Node body;
+  if (entry.IsScalar()) {
+    test_name = entry.Scalar();
+  } else if (entry.IsMap() && entry["test_name"]) {
+    test_name = entry["test_name"].Scalar();
+    body = entry;
+  } else if (entry.IsMap() && entry.size() == 1) {
+    auto kv = *entry.begin();
+    test_name = kv.first.Scalar();
+    body = kv.second;
+  } else {
+    return doc.error(entry, "a test must be a name (`- unique`) or a mapping with one test name",
+                     "write e.g. `- accepted_values: {values: ['a', 'b']}`");
+  }
+  if (body && !body.IsNull() && !body.IsMap())
+    return doc.error(body, "the arguments of test '" + test_name + "' must be a mapping");
+
+  Node test;
+  test.resource_type = ResourceType::kTest;
+  test.package_name = p.name;
+  test.original_file_path = ctx.original_file_path;
+  test.path = ctx.original_file_path;
+  test.where = doc.where(entry);
+  TestMetadata meta;
+  auto dot = test_name.find('.');
+  meta.name = dot == std::string::npos ? test_name : test_name.substr(dot + 1);
+  if (dot != std::string::npos) meta.namespace_ = test_name.substr(0, dot);
+  Json args = Json::object();
+  Json config = Json::object();
+  std::string custom_name;
+  if (body && body.IsMap()) {
+    for (const auto& kv : body) {
+      const std::string key = kv.first.Scalar();
+      if (key == "test_name" || key == "description") continue;
+      if (key == "name") {
+        custom_name = kv.second.Scalar();
+      } else if (key == "config") {
+        STRATA_TRY(config_into(doc, kv.second, "tests", config));
+      } else if (key == "arguments") {
+        if (!kv.second.IsMap()) return doc.error(kv.second, "`arguments` must be a mapping");
+        for (const auto& a : kv.second) args[a.first.Scalar()] = yaml_to_json(a.second);
+      } else if (is_test_config_key(key)) {
+        config[normalize_config_key(key)] = yaml_to_json(kv.second);
+      } else {
+        args[key] = yaml_to_json(kv.second);
+      }
+    }
+  }
+  const Node& on = *target.node;
+  bool is_source = on.resource_type == ResourceType::kSource;
+  std::string target_name = is_source ? on.source_name + "_" + on.name : on.name;
+  if (!target.column.empty()) args["column_name"] = target.column;
+  std::string name_prefix = is_source ? "source_" + meta.name : meta.name;
+  if (!meta.namespace_.empty()) name_prefix = meta.namespace_ + "_" + name_prefix;
+  test.name = custom_name.empty() ? generic_test_name(name_prefix, target_name, args) : custom_name;
+  if (is_source) {
+    test.sources.push_back({on.source_name, on.name});
+    args["model"] = "{{ get_where_subquery(source('" + on.source_name + "', '" + on.name + "')) }}";
+  } else {
+    test.refs.push_back({"", on.name, ""});
+    args["model"] = "{{ get_where_subquery(ref('" + on.name + "')) }}";
+  }
+  for (auto it = args.begin(); it != args.end(); ++it)
+    if (it.key() != "model") collect_refs_from_args(it.value(), test);
+  meta.kwargs = std::move(args);
+  test.test_metadata = std::move(meta);
+  test.column_name = target.column;
+  test.attached_node = on.unique_id;
+  test.file_key_name = (is_source ? "sources." + on.source_name : std::string(resource_type_name(on.resource_type)) +
+                                                                      "s." + on.name);
+  test.raw_code = "{{ " + (test.test_metadata->namespace_.empty() ? "" : test.test_metadata->namespace_ + ".") +
+                  "test_" + test.test_metadata->name + "(**_dbt_generic_test_kwargs) }}";
+  test.fqn.push_back(p.name);
+  test.fqn.insert(test.fqn.end(), ctx.folders.begin(), ctx.folders.end());
+  test.fqn.push_back(test.name);
+  test.unique_id = "test." + p.name + "." + test.name + "." +
+                   md5_hex(test.name + "|" + on.unique_id + "|" + target.column + "|" + test.test_metadata->kwargs.dump())
+                       .substr(0, 10);
+  test.config = default_config(ResourceType::kTest);
+  auto tree = p.config_trees.find("tests");
+  if (tree != p.config_trees.end()) apply_config_tree(tree->second, test.fqn, test.config);
+  merge_configs(test.config, config);
+  add_node(state, std::move(test));
+  return ok_status();
+}
+
+Status add_tests(ParseState& state, const FileContext& ctx, const YAML::Node& holder, const TestTarget& target) {
+  for (const char* key : {"tests", "data_tests"}) {
+    const YAML::Node list = holder[key];
+    if (!list || list.IsNull()) continue;
+    if (!list.IsSequence()) return ctx.doc->error(list, std::string("`") + key + "` must be a list");
+    for (const auto& entry : list) STRATA_TRY(add_generic_test(state, ctx, entry, target));
+  }
+  return ok_status();
+}
+
+Result<std::vector<ColumnDoc>> parse_columns(ParseState& state, const FileContext& ctx, const YAML::Node& list,
+                                             const Node* target, std::vector<std::pair<std::string, YAML::Node>>& tests) {
+  std::vector<ColumnDoc> out;
+  if (!list || list.IsNull()) return out;
+  if (!list.IsSequence()) return ctx.doc->error(list, "`columns` must be a list of {name, description, tests}");
+  (void)state;
+  (void)target;
+  for (const auto& col : list) {
+    if (!col.IsMap() || !col["name"]) return ctx.doc->error(col, "a column needs a `name`");
+    ColumnDoc c;
+    c.name = col["name"].Scalar();
+    c.description = scalar_or(col, "description");
+    c.data_type = scalar_or(col, "data_type");
+    if (col["meta"]) c.meta = yaml_to_json(col["meta"]);
+    if (col["tags"] && col["tags"].IsSequence())
+      for (const auto& t : col["tags"]) c.tags.push_back(t.Scalar());
+    tests.emplace_back(c.name, col);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& list, ResourceType type,
+                   const std::string& kind) {
+  const YamlDocument& doc = *ctx.doc;
+  if (!list.IsSequence()) return doc.error(list, "`" + kind + "` must be a list of {name: …}");
+  for (const auto& entry : list) {
+    if (!entry.IsMap() || !entry["name"])
+      return doc.error(entry, "each entry of `" + kind + "` needs a `name`");
+    const std::string name = entry["name"].Scalar();
+    auto found = state.by_name.find(std::string(resource_type_name(type)) + ":" + name);
+    if (found == state.by_name.end() && type == ResourceType::kSnapshot && entry["relation"]) {
+      // A snapshot defined in YAML (dbt ≥ 1.9): select * from its relation.
+      Node node;
+      node.resource_type = ResourceType::kSnapshot;
+      node.name = name;
+      node.package_name = state.out.project.name;
+      node.original_file_path = ctx.original_file_path;
+      node.path = ctx.original_file_path;
+      node.where = doc.where(entry);
+      node.is_yaml_snapshot = true;
+      node.raw_code = "select * from {{ " + entry["relation"].Scalar() + " }}";
+      StaticScan scan = static_scan(node.raw_code);
+      node.refs = scan.refs;
+      node.sources = scan.sources;
+      node.fqn = {state.out.project.name};
+      node.fqn.insert(node.fqn.end(), ctx.folders.begin(), ctx.folders.end());
+      node.fqn.push_back(name);
+      node.unique_id = "snapshot." + node.package_name + "." + name;
+      node.config = default_config(ResourceType::kSnapshot);
+      auto tree = state.out.project.config_trees.find("snapshots");
+      if (tree != state.out.project.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+      add_node(state, std::move(node));
+      found = state.by_name.find("snapshot:" + name);
+    }
+    if (found == state.by_name.end()) {
+      state.out.warnings.push_back(doc.where(entry).to_string() + ": did not find a " + resource_type_name(type) +
+                                   " named '" + name + "' for these properties; they are ignored");
+      continue;
+    }
+    size_t index = static_cast<size_t>(found->second);
+    {
+      Node& node = state.out.nodes[index];
+      node.patch_path = state.out.project.name + "://" + ctx.original_file_path;
+      node.description = scalar_or(entry, "description", node.description);
+      STRATA_TRY(config_into(doc, entry["config"], kind, node.config));
+      if (entry["meta"]) merge_configs(node.config, Json{{"meta", yaml_to_json(entry["meta"])}});
+      if (entry["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(entry["tags"])}});
+      if (entry["docs"]) merge_configs(node.config, Json{{"docs", yaml_to_json(entry["docs"])}});
+    }
+    std::vector<std::pair<std::string, YAML::Node>> column_tests;
+    STRATA_ASSIGN(auto columns, parse_columns(state, ctx, entry["columns"], &state.out.nodes[index], column_tests));
+    state.out.nodes[index].columns = std::move(columns);
+    if (!state.out.nodes[index].enabled()) continue;
+    // add_generic_test appends to nodes: copy the target so the reference stays valid.
+    Node target = state.out.nodes[index];
+    STRATA_TRY(add_tests(state, ctx, entry, {&target, ""}));
+    for (const auto& [column, col] : column_tests) STRATA_TRY(add_tests(state, ctx, col, {&target, column}));
+  }
+  return ok_status();
+}
+
+Json merged_freshness(const Json& source_level, const YAML::Node& table_node, bool& disabled) {
+  disabled = false;
+  if (table_node && table_node.IsNull()) {
+    disabled = true;
+    return nullptr;
+  }
+  Json f = source_level;
+  if (table_node && table_node.IsMap()) {
+    if (!f.is_object()) f = Json::object();
+    f.update(yaml_to_json(table_node));
+  }
+  return f;
+}
+
+Status parse_sources(ParseState& state, const FileContext& ctx, const YAML::Node& list) {
+  const YamlDocument& doc = *ctx.doc;
+  const ProjectConfig& p = state.out.project;
+  if (!list.IsSequence()) return doc.error(list, "`sources` must be a list of {name, schema, tables}");
+  for (const auto& src : list) {
+    if (!src.IsMap() || !src["name"]) return doc.error(src, "a source needs a `name`");
+    const std::string source_name = src["name"].Scalar();
+    Json source_config = Json::object();
+    STRATA_TRY(config_into(doc, src["config"], "sources", source_config));
+    Json source_freshness = src["freshness"] ? yaml_to_json(src["freshness"]) : Json(nullptr);
+    if (source_config.contains("freshness")) source_freshness = source_config["freshness"];
+    std::string source_loaded_at = scalar_or(src, "loaded_at_field");
+    const YAML::Node tables = src["tables"];
+    if (!tables) continue;
+    if (!tables.IsSequence()) return doc.error(tables, "`tables` must be a list of {name: …}");
+    for (const auto& tbl : tables) {
+      if (!tbl.IsMap() || !tbl["name"]) return doc.error(tbl, "a source table needs a `name`");
+      Node node;
+      node.resource_type = ResourceType::kSource;
+      node.name = tbl["name"].Scalar();
+      node.source_name = source_name;
+      node.package_name = p.name;
+      node.original_file_path = ctx.original_file_path;
+      node.path = ctx.original_file_path;
+      node.where = doc.where(tbl);
+      node.unique_id = "source." + p.name + "." + source_name + "." + node.name;
+      node.fqn = {p.name};
+      node.fqn.insert(node.fqn.end(), ctx.folders.begin(), ctx.folders.end());
+      node.fqn.push_back(source_name);
+      node.fqn.push_back(node.name);
+      node.database = scalar_or(src, "database", scalar_or(src, "catalog"));
+      node.schema = scalar_or(src, "schema", source_name);
+      node.identifier = scalar_or(tbl, "identifier", node.name);
+      node.alias = node.identifier;
+      node.description = scalar_or(tbl, "description");
+      node.source_description = scalar_or(src, "description");
+      node.loaded_at_field = scalar_or(tbl, "loaded_at_field", source_loaded_at);
+      if (src["quoting"]) node.quoting = yaml_to_json(src["quoting"]);
+      if (tbl["quoting"]) node.quoting.update(yaml_to_json(tbl["quoting"]));
+      node.config = default_config(ResourceType::kSource);
+      auto tree = p.config_trees.find("sources");
+      if (tree != p.config_trees.end()) apply_config_tree(tree->second, {p.name, source_name, node.name}, node.config);
+      merge_configs(node.config, source_config);
+      STRATA_TRY(config_into(doc, tbl["config"], "sources", node.config));
+      bool disabled = false;
+      YAML::Node table_fresh = tbl["freshness"];
+      if (tbl["config"] && tbl["config"]["freshness"]) table_fresh = tbl["config"]["freshness"];
+      node.freshness = merged_freshness(source_freshness, table_fresh, disabled);
+      if (disabled) node.freshness = nullptr;
+      if (src["meta"]) node.meta.update(yaml_to_json(src["meta"]));
+      if (tbl["meta"]) node.meta.update(yaml_to_json(tbl["meta"]));
+      if (src["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(src["tags"])}});
+      if (tbl["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(tbl["tags"])}});
+      std::vector<std::pair<std::string, YAML::Node>> column_tests;
+      STRATA_ASSIGN(node.columns, parse_columns(state, ctx, tbl["columns"], nullptr, column_tests));
+      Node target = node;
+      add_node(state, std::move(node));
+      if (!target.enabled()) continue;
+      STRATA_TRY(add_tests(state, ctx, tbl, {&target, ""}));
+      for (const auto& [column, col] : column_tests) STRATA_TRY(add_tests(state, ctx, col, {&target, column}));
+    }
+  }
+  return ok_status();
+}
+
+Status parse_macro_docs(ParseState& state, const FileContext& ctx, const YAML::Node& list) {
+  if (!list.IsSequence()) return ctx.doc->error(list, "`macros` must be a list of {name, description}");
+  for (const auto& entry : list) {
+    if (!entry.IsMap() || !entry["name"]) return ctx.doc->error(entry, "a macro entry needs a `name`");
+    for (auto& m : state.out.macros)
+      if (m.name == entry["name"].Scalar()) m.description = scalar_or(entry, "description");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status check_config_keys(const YamlDocument& doc, const YAML::Node& config, const std::string& kind) {
+  for (const auto& kv : config) {
+    std::string key = normalize_config_key(kv.first.Scalar());
+    if (is_known_config_key(key, kind)) continue;
+    std::string suggestion = suggest_config_key(key, kind);
+    return doc.error(kv.first, "unknown config key '" + kv.first.Scalar() + "'",
+                     suggestion.empty() ? "remove it or use a config dbt knows" : "did you mean '" + suggestion + "'?");
+  }
+  return ok_status();
+}
+
+Status parse_property_file(ParseState& state, const std::string& absolute, const std::string& resource_dir,
+                           const std::string& relative) {
+  YamlOptions options;
+  options.env = state.env;
+  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(absolute, options));
+  if (!doc.root || doc.root.IsNull()) return ok_status();
+  if (!doc.root.IsMap()) return doc.error(doc.root, "a property file must be a mapping with `version: 2`");
+  FileContext ctx{&doc, resource_dir + "/" + relative, {}};
+  std::string stem;
+  split_path(relative, ctx.folders, stem);
+  static const std::set<std::string> kIgnored = {"exposures", "metrics", "semantic_models", "saved_queries",
+                                                 "groups", "unit_tests", "data_tests"};
+  for (const auto& kv : doc.root) {
+    const std::string key = kv.first.Scalar();
+    if (key == "version") continue;
+    if (key == "models") {
+      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kModel, "models"));
+    } else if (key == "seeds") {
+      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kSeed, "seeds"));
+    } else if (key == "snapshots") {
+      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kSnapshot, "snapshots"));
+    } else if (key == "analyses") {
+      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kAnalysis, "analyses"));
+    } else if (key == "sources") {
+      STRATA_TRY(parse_sources(state, ctx, kv.second));
+    } else if (key == "macros") {
+      STRATA_TRY(parse_macro_docs(state, ctx, kv.second));
+    } else if (kIgnored.count(key)) {
+      state.out.warnings.push_back(doc.where(kv.first).to_string() + ": `" + key + "` is not supported yet; ignored");
+    } else {
+      return doc.error(kv.first, "unknown key '" + key + "' in property file",
+                       "expected models, seeds, snapshots, sources, analyses or macros");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace strata::transform::detail

@@ -1,0 +1,37 @@
+#pragma once
+// Node selection with dbt's syntax: `model`, `+model`, `model+`, `2+model`, `model+3`, `@model`,
+// methods `tag:`, `path:`, `file:`, `fqn:`, `config.X:`, `resource_type:`, `source:`,
+// `test_type:`, `test_name:`, `package:`, wildcards (* ? [..]); union by space, intersection by
+// comma; `--exclude`; named selectors from selectors.yml. Tests are selected indirectly ("eager"):
+// a test is selected when any node it tests is. Linear in graph size per selector term.
+// Pure functions over an immutable Graph; thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "transform/graph.h"
+
+namespace strata::transform {
+
+struct SelectionRequest {
+  std::vector<std::string> select;    // each item may hold several space-separated terms
+  std::vector<std::string> exclude;
+  std::string selector;               // a selector name from selectors.yml; "" for none
+  std::vector<ResourceType> resource_types;  // keep only these; empty = all
+  bool indirect_tests = true;         // add tests of selected nodes (dbt's eager mode)
+};
+
+// The selected nodes in topological order. With no select and no selector, every node (or the
+// selector marked `default: true`). Errors (kUsage): unknown method, malformed term, unknown
+// selector name.
+Result<std::vector<size_t>> select_nodes(const Graph& graph, const SelectionRequest& request);
+
+// One term or a space-separated union of terms, without indirect test selection: a mask over
+// graph nodes.
+Result<std::vector<bool>> evaluate_selection(const Graph& graph, const std::string& spec);
+
+// Shell-style wildcard match (*, ?, [abc]) of a whole string.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+}  // namespace strata::transform
