@@ -57,7 +57,7 @@ Status run_cron(const CronOptions& options, CliContext& context) {
     if (!next) {
       if (i == 0) {
         return Error(ErrorCode::kUsage, "\"" + cron.text() + "\" never fires within 50 years", {},
-                     "check the day-of-month and month fields, e.g. 30 2 never exists as February 30");
+                     "check the day-of-month and month fields: dates such as February 30 or April 31 never exist");
       }
       break;
     }

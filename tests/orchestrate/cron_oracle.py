@@ -3,7 +3,8 @@
 
 Usage: cron_oracle.py CASES.json RESULTS.json
 
-Each case is {"expr", "tz", "start" (Unix seconds, may be fractional), "n", "prev" (bool)}. For each
+Each case is {"expr", "tz", "start" (Unix seconds, may be fractional), "n", "prev" (bool)}, or
+{"validate": expr}, answered with {"valid": croniter.is_valid(expr)}. For each
 case croniter iterates from the aware start time (zoneinfo) and this script records the fire times
 as Unix seconds, plus what the caller needs to skip croniter's known bugs (see cron_dtest.cpp):
   "lag_steps": steps at which croniter applied its DST "lag" adjustment,
@@ -20,6 +21,14 @@ from croniter import croniter, CroniterBadDateError
 
 
 def run_case(case):
+    if "validate" in case:
+        # is_valid itself can crash: croniter re-raises some ValueErrors through exec() in the
+        # caller's frame, which ends in a NameError. Any exception means "rejected".
+        try:
+            croniter.expand(case["validate"])
+            return {"valid": True}
+        except Exception:  # pylint: disable=broad-except
+            return {"valid": False}
     zone = ZoneInfo(case["tz"])
     start = datetime.datetime.fromtimestamp(case["start"], zone)
     result = {"times": [], "lag_steps": [], "stop": None}
