@@ -91,13 +91,6 @@ pg::BatchSink counting(const ReadOptions& options, pg::BatchSink sink) {
   };
 }
 
-Status read_sequential(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
-  STRATA_ASSIGN(pg::Connection conn, open_source(options));
-  STRATA_TRY(conn.execute(kBeginSnapshot));
-  STRATA_TRY(copy_into(conn, copy_statement(plan), plan, options, counting(options, consumer)));
-  return conn.execute("COMMIT");
-}
-
 // One ctid range read by one worker thread on its own connection in the exported snapshot.
 struct RangeWorker {
   int64_t first = 0, end = -1;
@@ -107,20 +100,30 @@ struct RangeWorker {
   std::mutex mutex;  // guards canceller
 };
 
-Status read_parallel(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
-  STRATA_ASSIGN(pg::Connection coordinator, open_source(options));
-  STRATA_TRY(coordinator.execute(kBeginSnapshot));
-  STRATA_ASSIGN(pg::PgResult snap, coordinator.exec("SELECT pg_export_snapshot()"));
-  const std::string snapshot(snap.value(0, 0));
+// Reader threads decode (one per range; one for a sequential read) while the calling thread hands
+// batches to the consumer (the warehouse writer), so reading and writing overlap.
+Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
+  const int n = std::max(1, plan.parallelism);
+  // Several readers share one exported snapshot, held by the coordinator's open transaction.
+  std::optional<pg::Connection> coordinator;
+  std::string snapshot;
+  if (n > 1) {
+    STRATA_ASSIGN(pg::Connection c, open_source(options));
+    coordinator.emplace(std::move(c));
+    STRATA_TRY(coordinator->execute(kBeginSnapshot));
+    STRATA_ASSIGN(pg::PgResult snap, coordinator->exec("SELECT pg_export_snapshot()"));
+    snapshot = std::string(snap.value(0, 0));
+  }
 
-  const int n = plan.parallelism;
   const int64_t step = std::max<int64_t>(1, (plan.pages + n - 1) / n);
-  BatchQueue queue(static_cast<size_t>(2 * n));
+  BatchQueue queue(static_cast<size_t>(2 * n + 1));
   std::vector<std::unique_ptr<RangeWorker>> workers;
   for (int i = 0; i < n; ++i) {
     auto w = std::make_unique<RangeWorker>();
-    w->first = i * step;
-    w->end = i + 1 == n ? -1 : (i + 1) * step;  // the last range is open-ended: the table may have grown
+    if (n > 1) {
+      w->first = i * step;
+      w->end = i + 1 == n ? -1 : (i + 1) * step;  // the last range is open-ended: the table may have grown
+    }
     workers.push_back(std::move(w));
   }
   for (auto& wp : workers) {
@@ -134,7 +137,9 @@ Status read_parallel(const ReadPlan& plan, const ReadOptions& options, const Bat
           w->canceller = conn.canceller();
         }
         STRATA_TRY(conn.execute(kBeginSnapshot));
-        STRATA_TRY(conn.execute("SET TRANSACTION SNAPSHOT " + pg::Connection::quote_literal(snapshot)));
+        if (!snapshot.empty()) {
+          STRATA_TRY(conn.execute("SET TRANSACTION SNAPSHOT " + pg::Connection::quote_literal(snapshot)));
+        }
         auto sink = counting(options, [&](sql::ColumnBatch&& batch) -> Status {
           if (!queue.push(std::move(batch))) return Error(ErrorCode::kCancelled, "read stopped");
           return ok_status();
@@ -167,7 +172,7 @@ Status read_parallel(const ReadPlan& plan, const ReadOptions& options, const Bat
   for (auto& w : workers) {
     if (!w->status.ok()) return w->status;
   }
-  return coordinator.execute("COMMIT");
+  return coordinator ? coordinator->execute("COMMIT") : ok_status();
 }
 
 }  // namespace
@@ -189,8 +194,7 @@ std::string copy_statement(const ReadPlan& plan, int64_t first_page, int64_t end
 }
 
 Status read_stream(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
-  if (plan.parallelism > 1) return read_parallel(plan, options, consumer);
-  return read_sequential(plan, options, consumer);
+  return read_threaded(plan, options, consumer);
 }
 
 }  // namespace strata::ingest

@@ -279,6 +279,10 @@ Outcome decode_scalar(WireKind kind, sql::Column& col, const uint8_t* p, size_t 
         col.append<int64_t>(sql::kTimestampInfinity);
       } else if (v == std::numeric_limits<int64_t>::min()) {
         col.append<int64_t>(sql::kTimestampNegInfinity);
+      } else if (v > std::numeric_limits<int64_t>::max() - kPgEpochMicros - 1) {
+        // PostgreSQL allows years up to 294276; microseconds since 1970 end in 294247.
+        reason = "timestamp beyond 294247-01-10, the largest microsecond count since 1970";
+        return Outcome::kUnrepresentable;
       } else {
         col.append<int64_t>(v + kPgEpochMicros);
       }
@@ -357,6 +361,7 @@ CopyBinaryDecoder::CopyBinaryDecoder(std::vector<CopyColumn> columns, BatchSink 
   for (const CopyColumn& c : columns_) schema_.push_back({c.name, c.type, true});
   if (options_.meta_column) schema_.push_back({kMetaColumn, sql::LogicalType::json(), true});
   batch_ = sql::ColumnBatch(schema_);
+  for (size_t c = 0; c < batch_.num_columns(); ++c) batch_.column(c).reserve(options_.batch_rows);
 }
 
 Status CopyBinaryDecoder::feed(std::string_view chunk) {
@@ -385,6 +390,7 @@ Status CopyBinaryDecoder::flush() {
   batch_payload_ = 0;
   if (batch_.num_rows() == 0) return ok_status();
   sql::ColumnBatch full(schema_);
+  for (size_t c = 0; c < full.num_columns(); ++c) full.column(c).reserve(options_.batch_rows);
   std::swap(full, batch_);
   return sink_(std::move(full));
 }

@@ -1,0 +1,67 @@
+// Discovery against a real PostgreSQL: relation kinds, partitions read through their parent,
+// columns and their logical types, primary keys, row estimates and suggested cursors; and the
+// `strata discover` command.
+
+#include "ingest/discover.h"
+
+#include "ingest_fixture.h"
+
+namespace strata::ingest::testing {
+namespace {
+
+class Discover : public IngestTest {};
+
+TEST_F(Discover, FindsKindsKeysTypesAndCursors) {
+  source(R"sql(
+    CREATE DOMAIN cents AS bigint;
+    CREATE TABLE orders (id bigint, line int, total numeric(12,2), amount cents, tags text[], updated_at timestamptz,
+                         created_at timestamptz, PRIMARY KEY (line, id));
+    INSERT INTO orders SELECT g, 1, g, g, '{a}', now(), now() FROM generate_series(1, 1000) g;
+    ANALYZE orders;
+    CREATE VIEW recent AS SELECT id FROM orders;
+    CREATE MATERIALIZED VIEW totals AS SELECT sum(total) AS s FROM orders;
+    CREATE TABLE parted (id int, modified date) PARTITION BY RANGE (modified);
+    CREATE TABLE parted_2020 PARTITION OF parted FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+    CREATE SCHEMA other; CREATE TABLE other.hidden (x int);
+  )sql");
+  auto conn = pg::Connection::connect(pg_->conninfo(db_name_));
+  ASSERT_TRUE(conn.ok());
+  auto catalog = discover_catalog(*conn, {"public"});
+  ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
+  std::vector<std::string> names;
+  for (const auto& t : catalog->tables) names.push_back(t.full_name() + ":" + table_kind_name(t.kind));
+  EXPECT_EQ(names, (std::vector<std::string>{"public.orders:table", "public.parted:partitioned table",
+                                             "public.recent:view", "public.totals:materialized view"}));
+  const CatalogTable* orders = catalog->find("public", "orders");
+  ASSERT_NE(orders, nullptr);
+  EXPECT_EQ(orders->primary_key, (std::vector<std::string>{"line", "id"}));
+  EXPECT_EQ(orders->estimated_rows, 1000);
+  EXPECT_GT(orders->size_bytes, 0);
+  EXPECT_EQ(orders->column("total")->mapping.type, sql::LogicalType::decimal(12, 2));
+  EXPECT_EQ(orders->column("amount")->mapping.type, sql::LogicalType::int64());  // domain → base
+  EXPECT_EQ(orders->column("tags")->mapping.type, sql::LogicalType::list(sql::LogicalType::varchar()));
+  EXPECT_EQ(orders->column("total")->pg_type, "numeric(12,2)");
+  EXPECT_EQ(orders->suggested_cursors, (std::vector<std::string>{"updated_at", "created_at"}));
+  EXPECT_EQ(catalog->find("public", "parted")->suggested_cursors, (std::vector<std::string>{"modified"}));
+  auto all = discover_catalog(*conn, {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_NE(all->find("other", "hidden"), nullptr);
+  EXPECT_EQ(all->find("public", "parted_2020"), nullptr);
+}
+
+TEST_F(Discover, CommandPrintsTextAndJson) {
+  source("CREATE TABLE t (id int PRIMARY KEY, updated_at timestamp)");
+  std::string conn = write_connection("");
+  std::string out, err;
+  ASSERT_EQ(run_strata({"discover", conn}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("public.t  (table"), std::string::npos) << out;
+  EXPECT_NE(out.find("suggested cursor: updated_at"), std::string::npos) << out;
+  ASSERT_EQ(run_strata({"discover", "--json", "--project-dir", dir_.path(), "src"}, &out, &err), 0) << err;
+  auto json = nlohmann::json::parse(out);
+  ASSERT_EQ(json["tables"].size(), 1u);
+  EXPECT_EQ(json["tables"][0]["primary_key"][0], "id");
+  EXPECT_EQ(json["tables"][0]["columns"][1]["logical_type"], "TIMESTAMP");
+}
+
+}  // namespace
+}  // namespace strata::ingest::testing

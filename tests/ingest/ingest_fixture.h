@@ -1,0 +1,136 @@
+#pragma once
+// Helpers shared by the ingest integration tests: a fresh source database in the shared test
+// cluster, a project folder with a connection file and a DuckDB destination, running a sync
+// through the library or the `strata` binary, and reading rows from both sides as text.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ingest/connection_config.h"
+#include "ingest/sync.h"
+#include "pg/connection.h"
+#include "support/pg_cluster.h"
+#include "support/temp_dir.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::ingest::testing {
+
+using Rows = std::vector<std::vector<std::string>>;
+
+inline const char* kNull = "<NULL>";
+
+class IngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pg_ = &strata::testing::shared_pg_cluster();
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    db_name_ = "ingest_" + std::string(info->name());
+    for (char& c : db_name_) c = std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+    db_name_ = db_name_.substr(0, 60);
+    pg_->create_database(db_name_);
+    std::filesystem::create_directories(dir_.path() + "/connections");
+    std::filesystem::create_directories(dir_.path() + "/.strata");
+  }
+
+  // Runs SQL on the source database.
+  void source(const std::string& sql) { pg_->execute(sql, db_name_); }
+
+  std::string duckdb_path() const { return dir_.path() + "/.strata/warehouse.duckdb"; }
+
+  // Writes connections/<name>.yml with the source block filled in, then `body` (destination,
+  // streams …). Returns its path.
+  std::string write_connection(const std::string& body, const std::string& name = "src",
+                               const std::string& extra_source = "") {
+    std::string path = dir_.path() + "/connections/" + name + ".yml";
+    std::ofstream f(path);
+    f << "source:\n  type: postgres\n  host: 127.0.0.1\n  port: " << pg_->port() << "\n  database: " << db_name_
+      << "\n  user: postgres\n  sslmode: disable\n" << extra_source
+      << "destination:\n  schema: bronze\n  duckdb_path: .strata/warehouse.duckdb\n" << body;
+    return path;
+  }
+
+  // Loads the connection file and runs a sync through the library.
+  Result<SyncReport> sync(const std::string& path, SyncOptions options = {}) {
+    STRATA_ASSIGN(ConnectionConfig config, load_connection_config(path));
+    STRATA_ASSIGN(auto db, warehouse::open_duckdb(duckdb_path()));
+    return run_sync(config, *db, options);
+  }
+
+  // Runs `sql` on the source as text rows (NULL as <NULL>), with TimeZone UTC.
+  Rows source_rows(const std::string& sql) {
+    auto conn = pg::Connection::connect(pg_->conninfo(db_name_));
+    EXPECT_TRUE(conn.ok()) << conn.error().to_string();
+    EXPECT_TRUE(conn->execute("SET TimeZone = 'UTC'; SET extra_float_digits = 1").ok());
+    auto r = conn->exec(sql);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().to_string());
+    Rows rows;
+    if (!r.ok()) return rows;
+    for (int i = 0; i < r->rows(); ++i) {
+      std::vector<std::string> row;
+      for (int c = 0; c < r->columns(); ++c) row.push_back(r->is_null(i, c) ? kNull : std::string(r->value(i, c)));
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  // Runs `sql` on the DuckDB destination as text rows (QueryResult::cell_text; NULL as <NULL>).
+  Rows bronze_rows(const std::string& sql) {
+    Rows rows;
+    auto db = warehouse::open_duckdb(duckdb_path());
+    EXPECT_TRUE(db.ok()) << db.error().to_string();
+    if (!db.ok()) return rows;
+    auto wh = (*db)->connect();
+    EXPECT_TRUE(wh.ok());
+    auto r = (*wh)->query(sql);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().to_string());
+    if (!r.ok()) return rows;
+    for (size_t i = 0; i < r->num_rows(); ++i) {
+      std::vector<std::string> row;
+      for (size_t c = 0; c < r->schema.size(); ++c) row.push_back(r->is_null(i, c) ? kNull : r->cell_text(i, c));
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  // Runs the strata binary with args; returns its exit status and fills stdout/stderr.
+  int run_strata(const std::vector<std::string>& args, std::string* out = nullptr, std::string* err = nullptr) {
+    std::string cmd = std::string(STRATA_BINARY_DIR) + "/strata";
+    for (const auto& a : args) cmd += " '" + a + "'";
+    std::string out_file = dir_.file("cli.out"), err_file = dir_.file("cli.err");
+    cmd += " >" + out_file + " 2>" + err_file;
+    int status = std::system(cmd.c_str());
+    if (out) *out = slurp(out_file);
+    if (err) *err = slurp(err_file);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  static std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+
+  strata::testing::PgCluster* pg_ = nullptr;
+  std::string db_name_;
+  strata::testing::TempDir dir_;
+};
+
+inline std::string dump(const Rows& rows, size_t limit = 20) {
+  std::string out;
+  for (size_t i = 0; i < rows.size() && i < limit; ++i) {
+    for (const auto& v : rows[i]) out += v.substr(0, 80) + " | ";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace strata::ingest::testing

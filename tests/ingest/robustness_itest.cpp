@@ -1,0 +1,235 @@
+// Consistency and failure handling: a parallel read under concurrent updates, SIGKILL of the sync
+// process at many points, hostile names, bad configuration files (located errors, exit code 2), and
+// the source going away mid-sync.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "ingest_fixture.h"
+
+extern char** environ;
+
+namespace strata::ingest::testing {
+namespace {
+
+class Robustness : public IngestTest {};
+
+TEST_F(Robustness, ParallelReadUnderConcurrentUpdatesEqualsOneSnapshot) {
+  constexpr int kRows = 60000;
+  source("CREATE TABLE accounts (id int PRIMARY KEY, bal int NOT NULL, pad text);"
+         "INSERT INTO accounts SELECT g, 1000, repeat('p', 200) FROM generate_series(1, " + std::to_string(kRows) +
+         ") g;");
+  source("VACUUM ANALYZE accounts");
+  std::string conn = write_connection("streams:\n  - name: public.accounts\n    parallelism: 4\n");
+  // A writer moves money between random accounts (the sum never changes) and so moves rows to
+  // other pages while the parallel read runs.
+  std::atomic<bool> stop{false};
+  std::atomic<int> updates{0};
+  std::thread writer([&] {
+    auto c = pg::Connection::connect(pg_->conninfo(db_name_));
+    ASSERT_TRUE(c.ok());
+    unsigned seed = 7;
+    while (!stop.load()) {
+      int a = static_cast<int>(rand_r(&seed) % kRows) + 1, b = static_cast<int>(rand_r(&seed) % kRows) + 1;
+      auto s = c->execute("BEGIN; UPDATE accounts SET bal = bal - 1 WHERE id = " + std::to_string(a) +
+                          "; UPDATE accounts SET bal = bal + 1 WHERE id = " + std::to_string(b) + "; COMMIT;");
+      if (s.ok()) updates.fetch_add(1);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int before = updates.load();
+  auto r = sync(conn);
+  int during = updates.load() - before;
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  EXPECT_EQ(r->streams[0].parallelism, 4);
+  EXPECT_GT(during, 0) << "the writer made no update during the read";
+  Rows got = bronze_rows("SELECT count(*), count(DISTINCT id), sum(bal), min(id), max(id) FROM bronze.accounts");
+  EXPECT_EQ(got[0], (std::vector<std::string>{std::to_string(kRows), std::to_string(kRows),
+                                              std::to_string(kRows * 1000), "1", std::to_string(kRows)}));
+}
+
+// Starts `strata` with args, stdout/stderr to /dev/null; returns its pid.
+pid_t spawn_strata(const std::vector<std::string>& args) {
+  std::string bin = std::string(STRATA_BINARY_DIR) + "/strata";
+  std::vector<char*> argv;
+  argv.push_back(bin.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+TEST_F(Robustness, SigkillAtManyPointsLosesAndDuplicatesNothing) {
+  source("CREATE TABLE items (id int PRIMARY KEY, v int, note text, updated_at timestamptz NOT NULL DEFAULT now());"
+         "INSERT INTO items SELECT g, g, repeat('n', 50), now() FROM generate_series(1, 40000) g;"
+         "CREATE TABLE log (id int PRIMARY KEY, v int, updated_at timestamptz NOT NULL DEFAULT now());"
+         "INSERT INTO log SELECT g, g, now() FROM generate_series(1, 20000) g;"
+         "CREATE TABLE snap (id int, v int); INSERT INTO snap SELECT g, g FROM generate_series(1, 20000) g;");
+  std::string conn = write_connection(
+      "streams:\n"
+      "  - name: public.items\n    sync_mode: incremental_dedup\n    cursor_field: updated_at\n"
+      "  - name: public.log\n    sync_mode: incremental_append\n    cursor_field: updated_at\n"
+      "  - name: public.snap\n    sync_mode: full_refresh_overwrite\n");
+  const std::vector<std::string> args = {"sync", conn};
+  // How long an uninterrupted sync takes (the first one loads everything).
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(run_strata(args), 0);
+  double full_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  constexpr int kTrials = 22;
+  int killed_running = 0;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    // Change the source: updates, inserts, deletes, and a full table rewrite for the snapshot stream.
+    source("UPDATE items SET v = v + 1, updated_at = clock_timestamp() WHERE id % 7 = " + std::to_string(trial % 7) +
+           "; INSERT INTO items VALUES (" + std::to_string(100000 + trial) + ", 0, 'new', clock_timestamp());"
+           "UPDATE log SET v = v + 1, updated_at = clock_timestamp() WHERE id % 11 = " + std::to_string(trial % 11) +
+           "; UPDATE snap SET v = v + 1 WHERE id % 5 = " + std::to_string(trial % 5) + ";");
+    // A fresh full refresh every few trials so the kill also lands in the longer phases.
+    std::vector<std::string> a = args;
+    if (trial % 4 == 3) a.push_back("--full-refresh");
+    pid_t pid = spawn_strata(a);
+    int delay_ms = static_cast<int>(full_ms * (0.05 + 0.95 * trial / kTrials));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    if (::kill(pid, SIGKILL) == 0) ++killed_running;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    // Every few kills, re-run to completion and check; otherwise the next trial runs on top.
+    if (trial % 2 == 1 || trial == kTrials - 1) {
+      ASSERT_EQ(run_strata(args), 0) << "trial " << trial;
+      EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"),
+                source_rows("SELECT id, v FROM items ORDER BY id")) << "trial " << trial;
+      EXPECT_EQ(bronze_rows("SELECT count(*) - count(DISTINCT (id, updated_at)) FROM bronze.log")[0][0], "0")
+          << "duplicate rows in the append stream, trial " << trial;
+      EXPECT_EQ(bronze_rows("SELECT count(*) FROM (SELECT DISTINCT id, v FROM bronze.log) t")[0][0],
+                bronze_rows("SELECT count(*) FROM bronze.log")[0][0]);
+      EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.snap ORDER BY id"),
+                source_rows("SELECT id, v FROM snap ORDER BY id")) << "trial " << trial;
+      // Every current source version of the append stream is in bronze (nothing lost).
+      Rows latest = bronze_rows("SELECT id, max(v) FROM bronze.log GROUP BY id ORDER BY id");
+      EXPECT_EQ(latest, source_rows("SELECT id, v FROM log ORDER BY id")) << "trial " << trial;
+    }
+  }
+  EXPECT_GE(killed_running, 20) << "too few kills hit a running sync";
+}
+
+TEST_F(Robustness, HostileNames) {
+  source(R"sql(
+    CREATE SCHEMA "we""ird; sch";
+    CREATE TABLE "we""ird; sch"."tab le;""x""" ("co""l ü;" int PRIMARY KEY, "Sel ect" text, "upd;at" timestamp);
+    INSERT INTO "we""ird; sch"."tab le;""x""" VALUES (1, 'a', '2024-01-01'), (2, 'b''; DROP TABLE x; --', '2024-01-02');
+  )sql");
+  std::string conn = write_connection(
+      "streams:\n  - name: \"we\\\"ird; sch.tab le;\\\"x\\\"\"\n    sync_mode: incremental_dedup\n"
+      "    cursor_field: \"upd;at\"\n");
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  source(R"sql(UPDATE "we""ird; sch"."tab le;""x""" SET "Sel ect" = 'c', "upd;at" = '2024-02-01' WHERE "co""l ü;" = 1)sql");
+  auto r2 = sync(conn);
+  ASSERT_TRUE(r2.ok() && r2->ok());
+  EXPECT_EQ(bronze_rows(R"sql(SELECT "co""l ü;", "Sel ect", "upd;at" FROM bronze."we""ird; sch_tab le;""x""" ORDER BY 1)sql"),
+            source_rows(R"sql(SELECT "co""l ü;", "Sel ect", "upd;at" FROM "we""ird; sch"."tab le;""x""" ORDER BY 1)sql"));
+}
+
+struct BadConfig {
+  std::string body;
+  std::string message;  // expected in stderr
+  int line;             // expected position
+};
+
+TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
+  source("CREATE TABLE t (id int PRIMARY KEY, ts timestamptz, n text); CREATE TABLE nokey (a int, ts timestamptz)");
+  const std::vector<BadConfig> cases = {
+      {"streams:\n  - name: public.missing\n", "unknown table public.missing", 12},
+      {"streams:\n  - name: public.t\n    sync_mode: incremental_append\n    cursor_field: nope\n",
+       "cursor_field 'nope' is not a column", 14},
+      {"streams:\n  - name: public.nokey\n    sync_mode: incremental_dedup\n    cursor_field: ts\n",
+       "needs a primary key", 13},
+      {"streams:\n  - name: public.t\n    sync_mode: incremental_sometimes\n", "unknown sync_mode", 13},
+      {"streams:\n  - name: public.t\n    sync_mod: full_refresh_append\n", "unknown key 'sync_mod'", 13},
+      {"streams:\n  - name: public.t\n    sync_mode: incremental_append\n", "needs a cursor_field", 12},
+      {"streams:\n  - name: public.t\n    sync_mode: incremental_append\n    cursor_field: n\n",
+       "a cursor must be an integer, date or timestamp", 14},
+      {"schema_changes: sometimes\n", "unknown schema_changes", 11},
+  };
+  for (const BadConfig& c : cases) {
+    std::string path = write_connection(c.body);
+    std::string out, err;
+    EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << c.body << err;
+    EXPECT_NE(err.find(c.message), std::string::npos) << err;
+    EXPECT_NE(err.find("src.yml:" + std::to_string(c.line) + ":"), std::string::npos) << c.body << "\n" << err;
+    EXPECT_EQ(err.find("terminate"), std::string::npos) << err;
+  }
+  // A password never shows, even in a connection error.
+  std::string bad_port = dir_.file("connections/bad.yml");
+  {
+    std::ofstream f(bad_port);
+    f << "source:\n  type: postgres\n  host: 127.0.0.1\n  port: 1\n  database: x\n  user: u\n"
+         "  password: \"{{ env_var('STRATA_TEST_PG_PASSWORD') }}\"\n"
+         "destination:\n  duckdb_path: .strata/w.duckdb\n";
+  }
+  ::setenv("STRATA_TEST_PG_PASSWORD", "s3cret-Pa55word", 1);
+  std::string out, err;
+  EXPECT_EQ(run_strata({"sync", bad_port}, &out, &err), 3) << err;
+  EXPECT_EQ((out + err).find("s3cret-Pa55word"), std::string::npos) << err;
+}
+
+TEST_F(Robustness, SourceGoneMidSyncCommitsNothingForThatStream) {
+  source("CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 10);"
+         "CREATE TABLE big (id int PRIMARY KEY, pad text);"
+         "INSERT INTO big SELECT g, repeat('x', 500) FROM generate_series(1, 300000) g;");
+  std::string conn = write_connection("streams:\n  - name: public.small\n  - name: public.big\n");
+  std::mutex m;
+  std::condition_variable cv;
+  bool reading_big = false;
+  SyncOptions options;
+  options.on_progress = [&](const std::string& stream, uint64_t rows, uint64_t, double, double, bool done) {
+    if (stream == "public.big" && rows > 0 && !done) {
+      std::lock_guard lock(m);
+      reading_big = true;
+      cv.notify_all();
+    }
+  };
+  Result<SyncReport> report = Error(ErrorCode::kInternal, "not run");
+  std::thread syncer([&] { report = sync(conn, options); });
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return reading_big; }));
+  }
+  pg_->restart();
+  syncer.join();
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  ASSERT_EQ(report->streams.size(), 2u);
+  EXPECT_TRUE(report->streams[0].ok);
+  EXPECT_FALSE(report->streams[1].ok);
+  EXPECT_FALSE(report->streams[1].error.empty());
+  // The small stream's commit stands; nothing of the big one was committed.
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.small")[0][0], "10");
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'bronze'"
+                        " AND table_name = 'big'")[0][0], "0");
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze._strata_state WHERE stream = 'public.big'")[0][0], "0");
+  auto again = sync(conn);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  ASSERT_TRUE(again->ok()) << report_to_text(*again);
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.big")[0],
+            (std::vector<std::string>{"300000", "300000"}));
+}
+
+}  // namespace
+}  // namespace strata::ingest::testing

@@ -1,0 +1,182 @@
+// Sync modes against a real PostgreSQL and a real DuckDB file: full refresh (overwrite, append),
+// incremental append and dedup, with updates between syncs, equal cursor values, tables without a
+// primary key, schema changes and the exactly-once state.
+
+#include "ingest_fixture.h"
+
+namespace strata::ingest::testing {
+namespace {
+
+class SyncModes : public IngestTest {
+ protected:
+  void make_orders() {
+    source(
+        "CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2), note text, updated_at timestamptz NOT NULL);"
+        "INSERT INTO orders SELECT g, g * 1.5, 'n' || g, timestamptz '2024-01-01 00:00:00+00' + (g % 5) * interval '1 hour'"
+        " FROM generate_series(1, 50) g;");
+  }
+  std::string orders_stream(const std::string& mode) {
+    return "streams:\n  - name: public.orders\n    sync_mode: " + mode + "\n    cursor_field: updated_at\n";
+  }
+  Rows source_orders() { return source_rows("SELECT id, amount, note, updated_at FROM orders ORDER BY id"); }
+  Rows bronze_orders() { return bronze_rows("SELECT id, amount, note, updated_at FROM bronze.orders ORDER BY id"); }
+};
+
+TEST_F(SyncModes, FullRefreshOverwriteReplacesAndKeepsState) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("full_refresh_overwrite"));
+  auto r1 = sync(conn);
+  ASSERT_TRUE(r1.ok()) << r1.error().to_string();
+  ASSERT_TRUE(r1->ok()) << report_to_text(*r1);
+  EXPECT_EQ(r1->streams[0].rows, 50u);
+  EXPECT_EQ(bronze_orders(), source_orders());
+  source("DELETE FROM orders WHERE id > 40; UPDATE orders SET note = 'changed' WHERE id = 1");
+  auto r2 = sync(conn);
+  ASSERT_TRUE(r2.ok() && r2->ok());
+  EXPECT_EQ(bronze_orders(), source_orders());
+  Rows state = bronze_rows("SELECT stream, mode, sync_id, \"rows\" FROM bronze._strata_state");
+  ASSERT_EQ(state.size(), 1u);
+  EXPECT_EQ(state[0][0], "public.orders");
+  EXPECT_EQ(state[0][2], r2->sync_id);
+  EXPECT_EQ(state[0][3], "40");
+  Rows meta = bronze_rows("SELECT count(*), count(DISTINCT _strata_sync_id), min(_strata_sync_id) FROM bronze.orders"
+                          " WHERE _strata_extracted_at IS NOT NULL");
+  EXPECT_EQ(meta[0][0], "40");
+  EXPECT_EQ(meta[0][1], "1");
+  EXPECT_EQ(meta[0][2], r2->sync_id);
+  // No staging table is left behind.
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE '_strata_stage%'")[0][0],
+            "0");
+}
+
+TEST_F(SyncModes, FullRefreshAppendAddsEverySync) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("full_refresh_append"));
+  ASSERT_TRUE(sync(conn).ok());
+  auto r2 = sync(conn);
+  ASSERT_TRUE(r2.ok() && r2->ok());
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id), count(DISTINCT _strata_sync_id) FROM bronze.orders")[0],
+            (std::vector<std::string>{"100", "50", "2"}));
+}
+
+TEST_F(SyncModes, IncrementalDedupKeepsLatestPerKey) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  auto r1 = sync(conn);
+  ASSERT_TRUE(r1.ok() && r1->ok());
+  EXPECT_EQ(r1->streams[0].cursor_after.value_or(""), "2024-01-01 04:00:00+00");
+  EXPECT_EQ(bronze_orders(), source_orders());
+  // Updates move rows to the current max cursor value (equal cursors) and beyond; inserts too.
+  source("UPDATE orders SET note = 'same-cursor', updated_at = '2024-01-01 04:00:00+00' WHERE id IN (1, 2);"
+         "UPDATE orders SET note = 'later', updated_at = '2024-01-02 00:00:00+00' WHERE id = 3;"
+         "INSERT INTO orders VALUES (51, 7.25, 'new', '2024-01-01 04:00:00+00');");
+  auto r2 = sync(conn);
+  ASSERT_TRUE(r2.ok() && r2->ok()) << report_to_text(*r2);
+  EXPECT_EQ(r2->streams[0].cursor_before.value_or(""), "2024-01-01 04:00:00+00");
+  EXPECT_EQ(r2->streams[0].cursor_after.value_or(""), "2024-01-02 00:00:00+00");
+  // Only rows at or after the cursor were read: 10 at 04:00 + ids 1, 2 moved there + 51 + id 3.
+  EXPECT_EQ(r2->streams[0].rows, 14u);
+  EXPECT_EQ(bronze_orders(), source_orders());
+  // A third sync with no change re-reads the boundary row only and changes nothing.
+  auto r3 = sync(conn);
+  ASSERT_TRUE(r3.ok() && r3->ok());
+  EXPECT_EQ(r3->streams[0].rows, 1u);
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(bronze_rows("SELECT cursor_value FROM bronze._strata_state")[0][0], "2024-01-02 00:00:00+00");
+}
+
+TEST_F(SyncModes, IncrementalAppendNeverDuplicatesBoundaryRows) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_append"));
+  ASSERT_TRUE(sync(conn).ok());
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "50");
+  // Same sync again: the 10 rows at the boundary are read again but not appended again.
+  auto r2 = sync(conn);
+  ASSERT_TRUE(r2.ok() && r2->ok());
+  EXPECT_EQ(r2->streams[0].rows, 10u);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "50");
+  // A new row at the boundary value and an update after it are appended (history is kept).
+  source("INSERT INTO orders VALUES (60, 1, 'at-boundary', '2024-01-01 04:00:00+00');"
+         "UPDATE orders SET note = 'v2', updated_at = '2024-01-03 00:00:00+00' WHERE id = 7;");
+  auto r3 = sync(conn);
+  ASSERT_TRUE(r3.ok() && r3->ok());
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.orders")[0],
+            (std::vector<std::string>{"52", "51"}));
+  EXPECT_EQ(bronze_rows("SELECT note FROM bronze.orders WHERE id = 7 ORDER BY updated_at"),
+            (Rows{{"n7"}, {"v2"}}));
+}
+
+TEST_F(SyncModes, IncrementalAppendWithoutPrimaryKey) {
+  source("CREATE TABLE events (kind text, seq bigint, payload jsonb);"
+         "INSERT INTO events SELECT 'k' || (g % 3), g / 4, jsonb_build_object('g', g) FROM generate_series(1, 40) g;");
+  std::string conn = write_connection(
+      "streams:\n  - name: public.events\n    sync_mode: incremental_append\n    cursor_field: seq\n");
+  ASSERT_TRUE(sync(conn).ok());
+  source("INSERT INTO events VALUES ('k9', 10, '{\"g\": 99}'), ('k9', 11, '{\"g\": 100}')");
+  auto r2 = sync(conn);
+  ASSERT_TRUE(r2.ok() && r2->ok()) << report_to_text(*r2);
+  EXPECT_EQ(bronze_rows("SELECT kind, seq, payload FROM bronze.events ORDER BY seq, payload::varchar"),
+            source_rows("SELECT kind, seq, payload FROM events ORDER BY seq, payload::text"));
+}
+
+TEST_F(SyncModes, DedupWithoutKeyIsAConfigError) {
+  source("CREATE TABLE nokey (a int, ts timestamp)");
+  std::string conn = write_connection(
+      "streams:\n  - name: public.nokey\n    sync_mode: incremental_dedup\n    cursor_field: ts\n");
+  auto r = sync(conn);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().exit_code(), 2);
+  EXPECT_EQ(r.error().where().line, 13);
+  EXPECT_NE(r.error().message().find("primary key"), std::string::npos);
+}
+
+TEST_F(SyncModes, SchemaChangesPropagateOrFail) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  ASSERT_TRUE(sync(conn).ok());
+  source("ALTER TABLE orders ADD COLUMN region text; ALTER TABLE orders DROP COLUMN note;"
+         "UPDATE orders SET region = 'eu', updated_at = '2024-02-01 00:00:00+00' WHERE id = 5;");
+  auto r2 = sync(conn);
+  ASSERT_TRUE(r2.ok() && r2->ok()) << report_to_text(*r2);
+  ASSERT_FALSE(r2->streams[0].schema_changes.empty());
+  Rows rows = bronze_rows("SELECT id, region, note FROM bronze.orders WHERE id IN (1, 5) ORDER BY id");
+  EXPECT_EQ(rows, (Rows{{"1", kNull, "n1"}, {"5", "eu", kNull}}));
+  // A type change that cannot widen stops the stream with a clear message; nothing is committed.
+  source("ALTER TABLE orders ALTER COLUMN amount TYPE text USING amount::text;"
+         "ALTER TABLE orders ALTER COLUMN region TYPE int USING 1;");
+  auto r3 = sync(conn);
+  ASSERT_TRUE(r3.ok());
+  ASSERT_FALSE(r3->ok());
+  EXPECT_NE(r3->streams[0].error.find("region"), std::string::npos) << r3->streams[0].error;
+  EXPECT_NE(r3->streams[0].error.find("cannot widen"), std::string::npos) << r3->streams[0].error;
+  // schema_changes: fail stops on a new column.
+  std::string strict = write_connection(orders_stream("incremental_dedup") + "schema_changes: fail\n", "strict");
+  source("ALTER TABLE orders DROP COLUMN region; ALTER TABLE orders ADD COLUMN extra int");
+  auto r4 = sync(strict);
+  ASSERT_TRUE(r4.ok());
+  ASSERT_FALSE(r4->ok());
+  EXPECT_NE(r4->streams[0].error.find("schema_changes is fail"), std::string::npos) << r4->streams[0].error;
+}
+
+TEST_F(SyncModes, NoStreamsListSyncsEveryTableAndViews) {
+  source("CREATE SCHEMA sales; CREATE TABLE sales.items (id int PRIMARY KEY, v int);"
+         "INSERT INTO sales.items SELECT g, g FROM generate_series(1, 10) g;"
+         "CREATE VIEW sales.big_items AS SELECT * FROM sales.items WHERE v > 5;"
+         "CREATE MATERIALIZED VIEW sales.item_count AS SELECT count(*) AS n FROM sales.items;"
+         "CREATE TABLE sales.parted (id int, d date) PARTITION BY RANGE (d);"
+         "CREATE TABLE sales.parted_a PARTITION OF sales.parted FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');"
+         "CREATE TABLE sales.parted_b PARTITION OF sales.parted FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');"
+         "INSERT INTO sales.parted VALUES (1, '2020-05-05'), (2, '2021-05-05');");
+  std::string conn = write_connection("", "src", "  schemas: [sales]\n");
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  ASSERT_EQ(r->streams.size(), 4u);  // items, big_items, item_count, parted (not its partitions)
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.sales_big_items")[0][0], "5");
+  EXPECT_EQ(bronze_rows("SELECT n FROM bronze.sales_item_count")[0][0], "10");
+  EXPECT_EQ(bronze_rows("SELECT id, d FROM bronze.sales_parted ORDER BY id"),
+            (Rows{{"1", "2020-05-05"}, {"2", "2021-05-05"}}));
+}
+
+}  // namespace
+}  // namespace strata::ingest::testing

@@ -1,0 +1,151 @@
+// Every PostgreSQL type the issue lists, with values, NULLs and extremes, synced into DuckDB and
+// compared value by value with PostgreSQL's own text output (TimeZone UTC).
+
+#include <regex>
+
+#include "ingest_fixture.h"
+
+namespace strata::ingest::testing {
+namespace {
+
+class Types : public IngestTest {
+ protected:
+  // Syncs table `t` (full refresh) and compares `pg_expr` on the source with `duck_expr` in bronze.
+  void expect_same(const std::string& pg_select, const std::string& duck_select, size_t interval_column) {
+    Rows want = source_rows(pg_select);
+    // PostgreSQL spells interval units "mons" and "-1 days"; the warehouse "months" and "-1 day".
+    for (auto& row : want) {
+      std::string& iv = row[interval_column];
+      iv = std::regex_replace(iv, std::regex(" mons\\b"), " months");
+      iv = std::regex_replace(iv, std::regex(" mon\\b"), " month");
+      iv = std::regex_replace(iv, std::regex("(^|[^0-9])(-?1) days\\b"), "$1$2 day");
+    }
+    Rows got = bronze_rows(duck_select);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t r = 0; r < want.size(); ++r) {
+      ASSERT_EQ(got[r].size(), want[r].size());
+      for (size_t c = 0; c < want[r].size(); ++c) {
+        EXPECT_EQ(got[r][c].substr(0, 200), want[r][c].substr(0, 200)) << "row " << r << " column " << c;
+        EXPECT_EQ(got[r][c], want[r][c]) << "row " << r << " column " << c << " (long values differ past 200 chars)";
+      }
+    }
+  }
+  void sync_table(const std::string& table) {
+    std::string conn = write_connection("streams:\n  - name: public." + table + "\n");
+    auto r = sync(conn);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  }
+};
+
+TEST_F(Types, ScalarsValueByValue) {
+  source(R"sql(
+    CREATE TYPE mood AS ENUM ('sad', 'happy');
+    CREATE DOMAIN price AS numeric(12,3);
+    CREATE EXTENSION IF NOT EXISTS citext;
+    CREATE TABLE t (
+      id int PRIMARY KEY, b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8,
+      n numeric(38,10), n2 numeric(5,2), nu numeric, m money, tx text, vc varchar(20), ch char(5), nm name,
+      ci citext, e mood, p price, bya bytea, d date, tm time, ttz timetz, ts timestamp, tstz timestamptz,
+      iv interval, u uuid, j json, jb jsonb, ip inet, cidr_ cidr, mac macaddr, tsv tsvector, pt point, rng int4range);
+    INSERT INTO t VALUES
+      (1, true, -32768, -2147483648, -9223372036854775808, 1.5, -2.25e300,
+       -9999999999999999999999999999.9999999999, -999.99, 123456789012345678901234567890123456789012345.678901, -92233720368547758.08,
+       'héllo wörld ✓', 'varchar', 'ab', 'nm', 'CaseLess', 'happy', 12.345, '\x00ff10', '0001-01-01', '00:00:00', '23:59:59.999999+14',
+       '1970-01-01 00:00:00', '2024-02-29 12:34:56.789012+00', '-178000000 years', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+       '{"a": [1, 2, {"b": null}]}', '{"z": 1, "a": "ü"}', '192.168.0.1/24', '10.0.0.0/8', '08:00:2b:01:02:03',
+       'a fat cat', '(1.5,2)', '[1,10)'),
+      (2, false, 32767, 2147483647, 9223372036854775807, 'Infinity', 'NaN',
+       9999999999999999999999999999.9999999999, 999.99, 'NaN', 92233720368547758.07,
+       '', '', '', '', '', 'sad', -0.001, '', '9999-12-31', '24:00:00', '00:00:00-15:59',
+       '294276-12-31 23:59:59.999999', 'infinity', '1 year 2 mons 3 days 04:05:06.5', '00000000-0000-0000-0000-000000000000',
+       '[]', '{}', '::1', '::/0', 'ff:ff:ff:ff:ff:ff', '', '(0,0)', 'empty'),
+      (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, '-infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (4, true, 0, 0, 0, '-Infinity', 0, 0, 0, 0.000000000000000000001, 0, repeat('x', 1048576), 'x', 'x', 'x', 'x', 'sad', 0,
+       decode(repeat('ab', 1048576), 'hex'), '2000-01-01', '12:00:00', '12:00:00+00', '2000-01-01 00:00:00',
+       '1999-12-31 23:59:59.5-01', '-1 days -00:00:00.000001', 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+       'null', '[1, 2.5, "x"]', '0.0.0.0', '0.0.0.0/0', '00:00:00:00:00:00', 'x:1 y:2', '(-1,-1)', '(,5]');
+  )sql");
+  sync_table("t");
+  expect_same(
+      "SELECT id, CASE WHEN b THEN 'true' WHEN NOT b THEN 'false' END, i2, i4, i8, n, n2, nu, m::numeric, tx, vc, ch, nm,"
+      " ci::text, e::text, p, encode(bya, 'hex'), d, tm, ttz, ts, tstz, iv, u, j, jb, ip::text, cidr_::text, mac, tsv,"
+      " pt, rng FROM t WHERE id <> 2 ORDER BY id",
+      "SELECT id, b, i2, i4, i8, n, n2, nu, m, tx, vc, ch, nm, ci, e, p, lower(hex(bya)), d, tm, ttz, ts, tstz, iv, u, j,"
+      " jb, ip, cidr_, mac, tsv, pt, rng FROM bronze.t WHERE id <> 2 ORDER BY id", 22);
+  // Row 2 holds the extremes; its timestamp 294276-12-31 is past what microseconds since 1970 hold.
+  expect_same(
+      "SELECT id, i2, i4, i8, n, n2, nu, m::numeric, tx, d, tm, ttz, tstz, iv, u, j, jb FROM t WHERE id = 2",
+      "SELECT id, i2, i4, i8, n, n2, nu, m, tx, d, tm, ttz, tstz, iv, u, j, jb FROM bronze.t WHERE id = 2", 13);
+  Rows extreme = bronze_rows("SELECT ts, _strata_meta FROM bronze.t WHERE id = 2");
+  EXPECT_EQ(extreme[0][0], kNull);
+  EXPECT_NE(extreme[0][1].find("\"column\":\"ts\""), std::string::npos) << extreme[0][1];
+  // Floats: compare as numbers (text forms differ between engines); NaN and infinities by class.
+  Rows floats = bronze_rows(
+      "SELECT f4 = 1.5, isinf(f4) AND f4 > 0, isinf(f4) AND f4 < 0, f8 = -2.25e300, isnan(f8) FROM bronze.t ORDER BY id");
+  ASSERT_EQ(floats.size(), 4u);
+  EXPECT_EQ(floats[0][0], "true");
+  EXPECT_EQ(floats[0][3], "true");
+  EXPECT_EQ(floats[1][1], "true");
+  EXPECT_EQ(floats[1][4], "true");
+  EXPECT_EQ(floats[3][2], "true");
+  // The bronze types.
+  Rows types = bronze_rows(
+      "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'bronze' AND table_name = 't'"
+      " AND column_name IN ('n', 'n2', 'nu', 'm', 'j', 'u', 'tstz', 'iv', 'bya', 'ip') ORDER BY column_name");
+  EXPECT_EQ(dump(types), "bya | BLOB | \nip | VARCHAR | \niv | INTERVAL | \nj | JSON | \nm | DECIMAL(19,2) | \n"
+                         "n | DECIMAL(38,10) | \nn2 | DECIMAL(5,2) | \nnu | VARCHAR | \ntstz | TIMESTAMP WITH TIME ZONE | \n"
+                         "u | UUID | \n");
+}
+
+TEST_F(Types, UnrepresentableValuesBecomeNullWithMetaNotes) {
+  source("CREATE TABLE t (id int, n numeric(10,2), d date);"
+         "INSERT INTO t VALUES (1, 'NaN', 'infinity'), (2, NULL, '-infinity'), (3, 1.5, '2020-01-01')");
+  sync_table("t");
+  Rows rows = bronze_rows("SELECT id, n, d, _strata_meta FROM bronze.t ORDER BY id");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0][1], kNull);
+  EXPECT_EQ(rows[0][2], kNull);
+  EXPECT_NE(rows[0][3].find("\"column\":\"n\""), std::string::npos) << rows[0][3];
+  EXPECT_NE(rows[0][3].find("NaN"), std::string::npos) << rows[0][3];
+  EXPECT_NE(rows[0][3].find("\"column\":\"d\""), std::string::npos) << rows[0][3];
+  EXPECT_NE(rows[1][3].find("-infinity"), std::string::npos) << rows[1][3];
+  EXPECT_EQ(rows[1][3].find("\"column\":\"n\""), std::string::npos) << rows[1][3];
+  EXPECT_EQ(rows[2][1], "1.50");
+  EXPECT_EQ(rows[2][3], kNull);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.t WHERE json_extract_string(_strata_meta, '$.changes[0].change')"
+                        " = 'NULLED'")[0][0], "2");
+  // An unconstrained numeric keeps NaN and infinities in its exact text form.
+  source("CREATE TABLE u (id int, n numeric); INSERT INTO u VALUES (1, 'NaN'), (2, 'Infinity'), (3, '-Infinity')");
+  sync_table("u");
+  EXPECT_EQ(bronze_rows("SELECT n, _strata_meta FROM bronze.u ORDER BY id"),
+            (Rows{{"NaN", kNull}, {"Infinity", kNull}, {"-Infinity", kNull}}));
+}
+
+TEST_F(Types, ArraysIncludingEmptyNestedAndNullElements) {
+  source("CREATE TABLE t (id int, ai int[], txa text[], an numeric(6,2)[], nested int[][], ts timestamptz[], ips inet[]);"
+         "INSERT INTO t VALUES"
+         " (1, '{1,NULL,-3}', '{\"a b\",\"\",NULL,\"ü\"}', '{1.5,-2.25}', '{{1,2},{3,4}}', '{\"2024-01-01 00:00:00+00\"}',"
+         "  '{10.0.0.1,::1}'),"
+         " (2, '{}', '{}', '{}', '{}', '{}', '{}'),"
+         " (3, NULL, NULL, NULL, '{{NULL}}', NULL, NULL)");
+  sync_table("t");
+  Rows rows = bronze_rows("SELECT id, ai, txa, an, nested, ts, ips, len(ai), len(nested) FROM bronze.t ORDER BY id");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0][1], "[1, NULL, -3]");
+  EXPECT_EQ(bronze_rows("SELECT txa[1], txa[2], txa[3] IS NULL, txa[4] FROM bronze.t WHERE id = 1")[0],
+            (std::vector<std::string>{"a b", "", "true", "ü"}));
+  EXPECT_EQ(rows[0][3], "[1.50, -2.25]");
+  EXPECT_EQ(rows[0][4], "[[1, 2], [3, 4]]");
+  EXPECT_EQ(rows[0][5], "[2024-01-01 00:00:00+00]");
+  EXPECT_EQ(rows[0][6], "[10.0.0.1/32, ::1/128]");  // inet travels as its text cast
+  EXPECT_EQ(rows[1][1], "[]");
+  EXPECT_EQ(rows[1][4], "[]");
+  EXPECT_EQ(rows[1][7], "0");
+  EXPECT_EQ(rows[2][1], kNull);
+  EXPECT_EQ(rows[2][4], "[[NULL]]");
+}
+
+}  // namespace
+}  // namespace strata::ingest::testing
