@@ -120,11 +120,12 @@ Status ThrowawayPostgres::spawn_reaper() {
 
 Status ThrowawayPostgres::init_cluster() {
   SpawnOptions options;
-  options.output_path = log_file_;
+  options.output_path = root_ + "/initdb.log";
   STRATA_ASSIGN(int rc, run_process(as_postgres_user({bin_dir_ + "/initdb", "-D", data_dir_, "-U", "postgres", "-A",
                                                       "trust", "-E", "UTF8", "--locale=C", "--no-sync"}),
                                     options));
-  if (rc != 0) return Error(ErrorCode::kFailed, "initdb failed (exit " + std::to_string(rc) + "):\n" + log_tail());
+  if (rc != 0)
+    return Error(ErrorCode::kFailed, "initdb failed (exit " + std::to_string(rc) + "):\n" + log_tail(options.output_path));
   STRATA_ASSIGN(port_, free_port());
   std::ofstream conf(data_dir_ + "/postgresql.conf", std::ios::app);
   conf << "\n# strata demo\nlisten_addresses = '127.0.0.1'\nport = " << port_ << "\nunix_socket_directories = '"
@@ -142,13 +143,13 @@ Status ThrowawayPostgres::start_server() {
                                     options));
   if (rc != 0)
     return Error(ErrorCode::kFailed, "the throwaway PostgreSQL did not start (pg_ctl exit " + std::to_string(rc) +
-                                         "):\n" + log_tail());
+                                         "):\n" + log_tail(log_file_));
   return ok_status();
 }
 
-std::string ThrowawayPostgres::log_tail() const {
+std::string ThrowawayPostgres::log_tail(const std::string& path) const {
   std::string text;
-  if (!read_file(log_file_, text)) return "(no server log)";
+  if (!read_file(path, text)) return "(no log at " + path + ")";
   constexpr size_t kTail = 2000;
   return text.size() > kTail ? text.substr(text.size() - kTail) : text;
 }

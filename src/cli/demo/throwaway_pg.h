@@ -49,7 +49,7 @@ class ThrowawayPostgres {
   Status init_cluster();
   Status spawn_reaper();
   Status start_server();
-  std::string log_tail() const;
+  std::string log_tail(const std::string& path) const;
 
   std::string host_ = "127.0.0.1";
   int port_ = 0;
