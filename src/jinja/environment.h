@@ -46,6 +46,8 @@ class Context {
   explicit Context(std::shared_ptr<const Context> parent) : parent_(std::move(parent)) {}
   // A context from a JSON object; an error when `json` is not an object.
   static Result<Context> from_json(const nlohmann::json& json);
+  // Same, keeping the JSON objects' key order in dicts.
+  static Result<Context> from_json(const nlohmann::ordered_json& json);
 
   void set(std::string name, Value value);
   // The variable, or nullptr.
@@ -158,6 +160,8 @@ struct CustomTag {
 class Environment {
  public:
   explicit Environment(Options options = {});
+  // A handle on existing state (used by the engine to hand CallContext::environment()).
+  explicit Environment(std::shared_ptr<EnvironmentState> state) : state_(std::move(state)) {}
 
   const Options& options() const;
   // Registers a global variable/function/filter/test; replaces an existing one of the same name.

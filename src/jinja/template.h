@@ -61,4 +61,9 @@ class Template : public std::enable_shared_from_this<Template> {
   std::unique_ptr<detail::Program> program_;
 };
 
+// Calls a callable Value (e.g. a macro from Template::macro) from C++ outside any render; `context`
+// provides the variables its free names resolve to (then the environment's globals). A macro that
+// uses `return(x)` yields x; otherwise its rendered text.
+Result<Value> call_function(const Environment& env, const Context& context, const Value& fn, CallArgs args);
+
 }  // namespace strata::jinja

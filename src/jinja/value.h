@@ -71,6 +71,8 @@ class Value {
   static Value object(std::shared_ptr<Object> obj);
   // Converts JSON: object -> dict, array -> list, number -> int/float, null -> none.
   static Value from_json(const nlohmann::json& json);
+  // Same, keeping the object's key order (parse with nlohmann::ordered_json to preserve it).
+  static Value from_json(const nlohmann::ordered_json& json);
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }
@@ -101,8 +103,8 @@ class Value {
   // The items of a list or tuple; shared with every copy of this Value.
   ValueList& as_list() const;
   Dict& as_dict() const;
-  const std::shared_ptr<const Callable>& as_callable() const;
-  const std::shared_ptr<Object>& as_object() const;
+  std::shared_ptr<const Callable> as_callable() const;
+  std::shared_ptr<Object> as_object() const;
   // The message of an undefined value ("'x' is undefined").
   const std::string& undefined_hint() const;
 
@@ -149,9 +151,16 @@ class Dict {
   const Value* find(const Value& key) const;
   Value* find(const Value& key);
   const Value* find(std::string_view key) const;
+  Value* find(std::string_view key);
+  const Value* find(const char* key) const { return find(std::string_view(key)); }
+  Value* find(const char* key) { return find(std::string_view(key)); }
+  const Value* find(const std::string& key) const { return find(std::string_view(key)); }
+  Value* find(const std::string& key) { return find(std::string_view(key)); }
   // Inserts or replaces (keeping the original position on replace).
   void set(Value key, Value value);
   void set(std::string_view key, Value value) { set(Value(key), std::move(value)); }
+  void set(const char* key, Value value) { set(Value(key), std::move(value)); }
+  void set(const std::string& key, Value value) { set(Value(key), std::move(value)); }
   // Removes key; false when it was not there.
   bool erase(const Value& key);
   const std::vector<Entry>& entries() const { return entries_; }

@@ -1,0 +1,235 @@
+#pragma once
+// The syntax tree of a parsed template. Nodes are immutable after parsing; evaluation
+// (eval/exec, defined in eval_*.cpp) takes all mutable state from the Renderer. Internal.
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "jinja/environment.h"
+#include "jinja/value.h"
+
+namespace strata::jinja::detail {
+
+class Renderer;
+
+struct Pos {
+  int line = 0;
+  int column = 0;
+};
+
+struct Expr {
+  Pos pos;
+  virtual ~Expr() = default;
+  virtual Result<Value> eval(Renderer& r) const = 0;
+  // A literal's value (for constant folding of tag headers); nullptr otherwise.
+  virtual const Value* constant() const { return nullptr; }
+};
+using ExprPtr = std::unique_ptr<Expr>;
+
+// Arguments of a call, filter or test.
+struct Args {
+  std::vector<ExprPtr> positional;
+  std::vector<std::pair<std::string, ExprPtr>> keyword;
+  ExprPtr star;         // *args
+  ExprPtr double_star;  // **kwargs
+};
+
+struct Literal : Expr {
+  Value value;
+  Result<Value> eval(Renderer& r) const override;
+  const Value* constant() const override { return &value; }
+};
+struct Name : Expr {
+  std::string name;
+  Result<Value> eval(Renderer& r) const override;
+};
+struct ListExpr : Expr {
+  std::vector<ExprPtr> items;
+  bool tuple = false;
+  Result<Value> eval(Renderer& r) const override;
+};
+struct DictExpr : Expr {
+  std::vector<std::pair<ExprPtr, ExprPtr>> items;
+  Result<Value> eval(Renderer& r) const override;
+};
+enum class UnaryOp { kNeg, kPos, kNot };
+struct Unary : Expr {
+  UnaryOp op;
+  ExprPtr operand;
+  Result<Value> eval(Renderer& r) const override;
+};
+enum class BinOp { kAdd, kSub, kMul, kDiv, kFloorDiv, kMod, kPow, kConcat, kAnd, kOr };
+struct Binary : Expr {
+  BinOp op;
+  ExprPtr left, right;
+  Result<Value> eval(Renderer& r) const override;
+};
+enum class CmpOp { kEq, kNe, kLt, kLe, kGt, kGe, kIn, kNotIn };
+struct Compare : Expr {
+  ExprPtr first;
+  std::vector<std::pair<CmpOp, ExprPtr>> rest;
+  Result<Value> eval(Renderer& r) const override;
+};
+struct CondExpr : Expr {
+  ExprPtr test, yes, no;  // no may be null (undefined)
+  Result<Value> eval(Renderer& r) const override;
+};
+struct GetAttr : Expr {
+  ExprPtr object;
+  std::string name;
+  Result<Value> eval(Renderer& r) const override;
+};
+struct SliceExpr : Expr {
+  ExprPtr start, stop, step;  // each may be null
+  Result<Value> eval(Renderer& r) const override;
+};
+struct GetItem : Expr {
+  ExprPtr object;
+  ExprPtr key;  // may be a SliceExpr
+  Result<Value> eval(Renderer& r) const override;
+};
+struct Call : Expr {
+  ExprPtr callee;
+  Args args;
+  Result<Value> eval(Renderer& r) const override;
+};
+struct FilterExpr : Expr {
+  ExprPtr input;  // null inside a {% filter %} block chain (input supplied by the block)
+  std::string name;
+  Args args;
+  Result<Value> eval(Renderer& r) const override;
+  Result<Value> apply(Renderer& r, const Value& input) const;
+};
+struct TestExpr : Expr {
+  ExprPtr input;
+  std::string name;
+  Args args;
+  bool negated = false;
+  Result<Value> eval(Renderer& r) const override;
+};
+
+struct Stmt;
+using StmtPtr = std::unique_ptr<Stmt>;
+using Body = std::vector<StmtPtr>;
+
+struct Stmt {
+  Pos pos;
+  virtual ~Stmt() = default;
+  virtual Status exec(Renderer& r, std::string& out) const = 0;
+};
+
+// Assignment target: a name, a tuple of targets, or `ns.attr`.
+struct Target {
+  std::string name;
+  std::string attr;              // non-empty for `ns.attr`
+  std::vector<Target> items;     // non-empty for unpacking
+  bool is_tuple = false;
+  Pos pos;
+};
+
+struct TextStmt : Stmt {
+  std::string text;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct OutputStmt : Stmt {
+  ExprPtr expr;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct IfStmt : Stmt {
+  std::vector<std::pair<ExprPtr, Body>> branches;
+  Body else_body;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct ForStmt : Stmt {
+  Target target;
+  ExprPtr iter;
+  ExprPtr filter;  // `for x in y if cond`
+  Body body, else_body;
+  bool recursive = false;
+  Status exec(Renderer& r, std::string& out) const override;
+  Status run(Renderer& r, std::string& out, const Value& iterable, int depth) const;
+};
+struct SetStmt : Stmt {
+  Target target;
+  ExprPtr value;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct SetBlockStmt : Stmt {
+  Target target;
+  std::vector<std::unique_ptr<FilterExpr>> filters;
+  Body body;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct MacroParam {
+  std::string name;
+  ExprPtr default_value;  // may be null
+};
+// A macro definition; shared by the Macro callables made from it.
+struct MacroDef {
+  std::string name;
+  std::vector<MacroParam> params;
+  Body body;
+  bool uses_caller = false, uses_varargs = false, uses_kwargs = false;
+  Pos pos;
+};
+struct MacroStmt : Stmt {
+  std::shared_ptr<MacroDef> def;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct CallBlockStmt : Stmt {
+  std::shared_ptr<MacroDef> caller;  // the block body as the `caller` macro
+  std::unique_ptr<Call> call;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct DoStmt : Stmt {
+  ExprPtr expr;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct FilterBlockStmt : Stmt {
+  std::vector<std::unique_ptr<FilterExpr>> filters;
+  Body body;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct WithStmt : Stmt {
+  std::vector<std::pair<Target, ExprPtr>> assignments;
+  Body body;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct IncludeStmt : Stmt {
+  ExprPtr name;
+  bool ignore_missing = false;
+  bool with_context = true;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct ImportStmt : Stmt {
+  ExprPtr name;
+  std::string alias;                                       // `import x as alias`
+  std::vector<std::pair<std::string, std::string>> names;  // `from x import a as b`
+  bool with_context = false;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+enum class LoopControl { kNone, kBreak, kContinue };
+struct LoopControlStmt : Stmt {
+  LoopControl kind;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct BlockStmt : Stmt {  // {% block %} without inheritance: renders its body in place
+  Body body;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+struct CustomBodyStmt : Stmt {  // host body tag; index into Program::custom_blocks
+  std::size_t index = 0;
+  Status exec(Renderer& r, std::string& out) const override;
+};
+
+// A parsed template.
+struct Program {
+  Body body;
+  std::vector<std::shared_ptr<MacroDef>> macros;  // top-level macros, in source order
+  std::vector<CustomBlock> custom_blocks;
+};
+
+}  // namespace strata::jinja::detail

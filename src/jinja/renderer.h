@@ -1,0 +1,122 @@
+#pragma once
+// Renderer: the mutable state of one render (scopes, loop control, return values, recursion
+// depth) and the Python value semantics shared by the evaluator, filters and methods. Internal.
+// Not thread-safe: one Renderer per render (per thread).
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "jinja/ast.h"
+#include "jinja/env_state.h"
+#include "jinja/template.h"
+
+namespace strata::jinja::detail {
+
+// A variable scope; macros keep the scope they were defined in (closures), hence shared.
+struct Scope {
+  std::vector<std::pair<std::string, Value>> vars;
+  std::shared_ptr<Scope> parent;
+
+  Value* find(std::string_view name) {
+    for (auto& [k, v] : vars)
+      if (k == name) return &v;
+    return nullptr;
+  }
+  void set(std::string_view name, Value value) {
+    if (Value* v = find(name)) {
+      *v = std::move(value);
+      return;
+    }
+    vars.emplace_back(std::string(name), std::move(value));
+  }
+};
+
+class Renderer final : public CallContext {
+ public:
+  Renderer(const Environment& env, const Context& context, const Template& tmpl);
+
+  // ---- CallContext
+  Value lookup(std::string_view name) const override;
+  Result<Value> call(const Value& callee, CallArgs args) override;
+  const Environment& environment() const override { return env_; }
+  SourceLocation location() const override;
+  void* user_data() const override { return context_->user_data; }
+
+  const EnvironmentState& state() const { return *state_; }
+  const Options& options() const { return state_->options; }
+  bool strict() const { return state_->options.undefined == UndefinedMode::kStrict; }
+  const Template& current_template() const { return *template_; }
+
+  // An error at `pos` of the current template, in ErrorCode::kFailed.
+  Error error(Pos pos, std::string message) const;
+  // Adds the current template and `pos` to an error that has no location yet.
+  Error locate(Error e, Pos pos) const;
+  // Strict mode: an error for using an undefined value; lenient: ok.
+  Status check_defined(const Value& v, Pos pos) const;
+  // The error for using an undefined value regardless of mode (attribute of undefined, call...).
+  Error undefined_error(const Value& v, Pos pos) const;
+
+  // Runs statements, stopping early on break/continue/return.
+  Status exec_body(const Body& body, std::string& out);
+  // Calls a value with evaluated arguments at `pos`.
+  Result<Value> call_value(const Value& callee, CallArgs& args, Pos pos);
+  // Evaluates call arguments (positional, *args, keyword, **kwargs).
+  Result<CallArgs> eval_args(const Args& args);
+  // Items of an iterable value (for loops, filters); strings iterate by code point.
+  Result<ValueList> iterate(const Value& v, Pos pos) const;
+  // `obj.name` / `obj[key]` with Jinja2's rules; undefined (with hint) when absent.
+  Value get_attr(const Value& obj, std::string_view name) const;
+  Value get_item(const Value& obj, const Value& key) const;
+  // Loads a template through the environment's loader.
+  Result<std::shared_ptr<const Template>> load(const Value& name, Pos pos) const;
+  // Runs a template as a module (import): its exports, output discarded.
+  Result<Module> run_module(const Template& tmpl, bool with_context, Pos pos);
+  // Renders another template's body in place (include), sharing or not the current scopes.
+  Status run_included(const Template& tmpl, bool with_context, std::string& out, Pos pos);
+
+  // Scope management.
+  std::shared_ptr<Scope> scope;
+  // Loop control and macro return state.
+  LoopControl loop_control = LoopControl::kNone;
+  bool returning = false;
+  Value return_value;
+  // Current position (for CallContext::location) and recursion depth.
+  Pos pos;
+  int depth = 0;
+
+  // Switches the current template for the duration of a macro call or include.
+  const Template* swap_template(const Template* t) {
+    const Template* old = template_;
+    template_ = t;
+    return old;
+  }
+
+ private:
+  const Environment& env_;
+  const EnvironmentState* state_;
+  const Context* context_;
+  const Template* template_;
+};
+
+// ---- Python semantics (eval_ops.cpp)
+Result<Value> binary_op(Renderer& r, BinOp op, const Value& a, const Value& b, Pos pos);
+Result<bool> compare_op(Renderer& r, CmpOp op, const Value& a, const Value& b, Pos pos);
+// Total order used by sort/min/max/dictsort: -1, 0, 1; an error for unorderable types.
+Result<int> compare_values(const Value& a, const Value& b, bool case_sensitive);
+// Python's type name without " object": "int", "str", "NoneType".
+std::string short_type_name(const Value& v);
+// `value in container`.
+Result<bool> contains(const Value& container, const Value& item);
+
+// ---- Python methods of str/list/dict (methods.cpp). Sets found=false when no such method.
+Result<Value> call_builtin_method(Renderer& r, const Value& obj, std::string_view name, CallArgs& args, bool& found);
+bool has_builtin_method(const Value& obj, std::string_view name);
+
+// ---- A macro as a callable value (eval_stmt.cpp).
+Value make_macro(std::shared_ptr<const MacroDef> def, std::shared_ptr<const Template> owner,
+                 std::shared_ptr<Scope> closure);
+
+}  // namespace strata::jinja::detail
