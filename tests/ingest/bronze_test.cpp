@@ -1,0 +1,92 @@
+// Unit tests of the bronze SQL helpers: widening rules, schema-change plans, merge statements.
+
+#include "ingest/bronze.h"
+#include "ingest/sync.h"
+
+#include <gtest/gtest.h>
+
+namespace strata::ingest {
+namespace {
+
+using sql::LogicalType;
+
+TEST(Bronze, WideningRules) {
+  EXPECT_TRUE(can_widen(LogicalType::int16(), LogicalType::int64()));
+  EXPECT_FALSE(can_widen(LogicalType::int64(), LogicalType::int32()));
+  EXPECT_TRUE(can_widen(LogicalType::float32(), LogicalType::float64()));
+  EXPECT_TRUE(can_widen(LogicalType::decimal(10, 2), LogicalType::decimal(12, 3)));
+  EXPECT_FALSE(can_widen(LogicalType::decimal(10, 2), LogicalType::decimal(10, 3)));
+  EXPECT_TRUE(can_widen(LogicalType::int32(), LogicalType::decimal(12, 2)));
+  EXPECT_TRUE(can_widen(LogicalType::date(), LogicalType::varchar()));
+  EXPECT_FALSE(can_widen(LogicalType::varchar(), LogicalType::int32()));
+  EXPECT_FALSE(can_widen(LogicalType::timestamp(), LogicalType::timestamptz()));
+}
+
+TEST(Bronze, SchemaPlan) {
+  sql::Schema incoming = {{"id", LogicalType::int64(), true}, {"new", LogicalType::varchar(), true}};
+  std::vector<warehouse::ColumnInfo> existing = {{"id", LogicalType::int32(), "INTEGER", true},
+                                                 {"gone", LogicalType::date(), "DATE", true}};
+  auto plan = plan_schema_change("s.t", incoming, existing, SchemaChanges::kPropagate, false);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->add.size(), 1u);
+  EXPECT_EQ(plan->add[0].name, "new");
+  ASSERT_EQ(plan->widen.size(), 1u);
+  EXPECT_EQ(plan->widen[0].type, LogicalType::int64());
+  ASSERT_EQ(plan->kept.size(), 1u);
+  EXPECT_EQ(plan->kept[0].name, "gone");
+  auto strict = plan_schema_change("s.t", incoming, existing, SchemaChanges::kFail, false);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_NE(strict.error().message().find("schema_changes is fail"), std::string::npos);
+  std::vector<warehouse::ColumnInfo> wide = {{"id", LogicalType::varchar(), "VARCHAR", true}};
+  auto narrowing = plan_schema_change("s.t", {{"id", LogicalType::int32(), true}}, wide, SchemaChanges::kPropagate, false);
+  ASSERT_FALSE(narrowing.ok());
+  EXPECT_NE(narrowing.error().message().find("cannot widen"), std::string::npos);
+  EXPECT_TRUE(plan_schema_change("s.t", {{"id", LogicalType::int32(), true}}, wide, SchemaChanges::kPropagate, true).ok());
+}
+
+TEST(Bronze, MergeStatementsQuoteEverything) {
+  const sql::Dialect& d = sql::duckdb_dialect();
+  warehouse::Relation bronze = bronze_relation("bronze", "we\"ird", "t;x");
+  EXPECT_EQ(bronze.name, "we\"ird_t;x");
+  EXPECT_EQ(bronze_relation("bronze", "public", "orders").name, "orders");
+  warehouse::Relation stage = staging_relation(bronze);
+  MergeSpec spec;
+  spec.mode = SyncMode::kIncrementalDedup;
+  spec.columns = {"k\"1", "v"};
+  spec.primary_key = {"k\"1"};
+  spec.cursor_field = "v";
+  std::string sql = merge_sql(d, stage, bronze, spec, true);
+  EXPECT_NE(sql.find("\"k\"\"1\""), std::string::npos) << sql;
+  EXPECT_NE(sql.find("DELETE FROM \"bronze\".\"we\"\"ird_t;x\""), std::string::npos) << sql;
+  EXPECT_NE(sql.find("row_number() OVER (PARTITION BY \"k\"\"1\" ORDER BY \"v\" DESC"), std::string::npos) << sql;
+  spec.mode = SyncMode::kFullRefreshOverwrite;
+  EXPECT_EQ(merge_sql(d, stage, bronze, spec, false),
+            "ALTER TABLE \"bronze\".\"_strata_stage_we\"\"ird_t;x\" RENAME TO \"we\"\"ird_t;x\";\n");
+  StreamState state;
+  state.stream = "o'brien.t";
+  state.cursor_value = "2024-01-01 00:00:00+00";
+  std::string w = write_state_sql(d, "bronze", state);
+  EXPECT_NE(w.find("'o''brien.t'"), std::string::npos) << w;
+}
+
+TEST(Bronze, SchemaHashIsStableAndTypeSensitive) {
+  sql::Schema a = {{"id", LogicalType::int32(), true}};
+  sql::Schema b = {{"id", LogicalType::int64(), true}};
+  EXPECT_EQ(schema_hash(a), schema_hash(a));
+  EXPECT_NE(schema_hash(a), schema_hash(b));
+  EXPECT_EQ(schema_hash(a).size(), 16u);
+}
+
+TEST(Bronze, CursorText) {
+  EXPECT_EQ(format_cursor(LogicalType::timestamptz(), 0), "1970-01-01 00:00:00+00");
+  EXPECT_EQ(format_cursor(LogicalType::timestamp(), -1), "1969-12-31 23:59:59.999999");
+  EXPECT_EQ(format_cursor(LogicalType::timestamp(), 1704067200500000), "2024-01-01 00:00:00.500000");
+  EXPECT_EQ(format_cursor(LogicalType::date(), 19723), "2024-01-01");
+  EXPECT_EQ(format_cursor(LogicalType::int64(), -42), "-42");
+  EXPECT_EQ(format_cursor(LogicalType::timestamptz(), sql::kTimestampInfinity), "infinity");
+  EXPECT_TRUE(cursor_type_supported(LogicalType::date()));
+  EXPECT_FALSE(cursor_type_supported(LogicalType::varchar()));
+}
+
+}  // namespace
+}  // namespace strata::ingest
