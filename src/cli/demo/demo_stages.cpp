@@ -62,7 +62,9 @@ bool has_subcommand(const std::string& strata_binary, const std::string& name) {
 }
 
 std::vector<Stage> pipeline_stages(const std::string& strata_binary, const std::string& /*project_dir*/) {
-  if (has_subcommand(strata_binary, "pipeline")) return {{"pipeline", {"pipeline", "run", "novadrive_hourly"}}};
+  // The orchestrator runs build tasks through the transform module, so it needs `build` too.
+  if (has_subcommand(strata_binary, "pipeline") && has_subcommand(strata_binary, "build"))
+    return {{"pipeline", {"pipeline", "run", "novadrive_hourly", "--wait"}}};
   return {
       {"sync", {"sync", "novadrive"}},
       {"silver", {"build", "--select", "tag:silver"}},

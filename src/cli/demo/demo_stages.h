@@ -48,8 +48,8 @@ struct StageResult {
 // True when `strata --help` lists the subcommand `name`.
 bool has_subcommand(const std::string& strata_binary, const std::string& name);
 
-// The stages of one pipeline run: `strata pipeline run novadrive_hourly` when the binary has the
-// pipeline command, else sync, build of the silver models, build of the gold models.
+// The stages of one pipeline run: `strata pipeline run novadrive_hourly --wait` when the binary has
+// the pipeline and build commands, else sync, build of the silver models, build of the gold models.
 std::vector<Stage> pipeline_stages(const std::string& strata_binary, const std::string& project_dir);
 
 // Runs one stage with `env` added to the environment; output goes to `log_path`. On Ctrl-C the
