@@ -25,6 +25,7 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
 
   register_debug(app, context);
   register_demo(app, context);
+  register_render(app, context);
   register_cron(app, context);
   register_demo_source(app, context);
   register_discover(app, context);

@@ -36,6 +36,7 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err);
 // Registration of subcommands, one per cmd_*.cpp.
 void register_debug(CLI::App& app, CliContext& context);
 void register_demo(CLI::App& app, CliContext& context);
+void register_render(CLI::App& app, CliContext& context);
 void register_cron(CLI::App& app, CliContext& context);
 void register_demo_source(CLI::App& app, CliContext& context);
 void register_discover(CLI::App& app, CliContext& context);
