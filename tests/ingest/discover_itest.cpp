@@ -63,5 +63,25 @@ TEST_F(Discover, CommandPrintsTextAndJson) {
   EXPECT_EQ(json["tables"][0]["columns"][1]["logical_type"], "TIMESTAMP");
 }
 
+TEST_F(Discover, SyncCommandPrintsAndStoresItsReport) {
+  source("CREATE TABLE t (id int PRIMARY KEY, updated_at timestamp); INSERT INTO t SELECT g, '2024-01-01' FROM"
+         " generate_series(1, 25) g");
+  std::string conn = write_connection("streams:\n  - name: public.t\n    sync_mode: incremental_dedup\n"
+                                      "    cursor_field: updated_at\n");
+  std::string out, err;
+  ASSERT_EQ(run_strata({"sync", conn}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("public.t -> bronze.t  [incremental_dedup]  25 rows"), std::string::npos) << out;
+  ASSERT_EQ(run_strata({"sync", "--json", "--project-dir", dir_.path(), "src", "--stream", "t"}, &out, &err), 0) << err;
+  auto json = nlohmann::json::parse(out);
+  EXPECT_EQ(json["status"], "success");
+  EXPECT_EQ(json["streams"][0]["cursor_before"], "2024-01-01 00:00:00");
+  EXPECT_EQ(json["streams"][0]["rows"], 25);
+  std::string stored = dir_.path() + "/.strata/syncs/" + json["sync_id"].get<std::string>() + ".json";
+  ASSERT_TRUE(std::filesystem::exists(stored));
+  EXPECT_EQ(nlohmann::json::parse(slurp(stored))["sync_id"], json["sync_id"]);
+  EXPECT_EQ(run_strata({"sync", conn, "--stream", "public.nope"}, &out, &err), 2);
+  EXPECT_NE(err.find("--stream public.nope is not a stream"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace strata::ingest::testing
