@@ -98,6 +98,9 @@ class MetadataStore {
   // Runs. create_run fails with kFailed when run_id exists already.
   virtual Status create_run(const RunRecord& run) = 0;
   virtual Status update_run(const RunRecord& run) = 0;
+  // Atomically moves a queued run to running under `owner`; false when it was not queued any more
+  // (another process claimed it first).
+  virtual Result<bool> claim_run(const std::string& run_id, const std::string& owner, int64_t at) = 0;
   virtual Result<std::optional<RunRecord>> run(const std::string& run_id) = 0;
   // The run of a pipeline at a logical date, if any.
   virtual Result<std::optional<RunRecord>> run_at(const std::string& pipeline, int64_t logical_date) = 0;

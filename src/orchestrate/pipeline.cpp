@@ -9,6 +9,7 @@
 
 #include "common/strings.h"
 #include "common/time.h"
+#include "orchestrate/timetable.h"
 
 namespace strata::orchestrate {
 namespace {
@@ -284,22 +285,11 @@ Status order_tasks(const YamlDocument& doc, const YAML::Node& tasks_node, std::v
   return ok_status();
 }
 
-// Checks a schedule's shape. TODO(orch): replace with the cron module's CronExpression::parse once it
-// lands, for column-precise errors.
-Status check_schedule(const std::string& text, const SourceLocation& where) {
-  static const std::set<std::string> kPresets{"@hourly", "@daily", "@midnight", "@weekly", "@monthly",
-                                              "@quarterly", "@yearly", "@annually", "@once"};
-  if (starts_with(text, "@")) {
-    if (kPresets.count(to_lower(text))) return ok_status();
-    return Error(ErrorCode::kConfig, "unknown schedule preset '" + text + "'", where,
-                 "use @hourly, @daily, @weekly, @monthly, @quarterly, @yearly or @once");
-  }
-  size_t fields = 0;
-  for (const auto& part : split(std::string(trim(text)), ' '))
-    if (!part.empty()) ++fields;
-  if (fields != 5)
-    return Error(ErrorCode::kConfig, "bad cron expression '" + text + "': expected 5 fields, found " +
-                 std::to_string(fields), where, "minute hour day-of-month month day-of-week, e.g. \"0 * * * *\"");
+// Checks the schedule and time zone through the cron module's timetable (located errors).
+Status check_schedule(const std::string& text, const std::string& zone, const SourceLocation& where,
+                      const SourceLocation& zone_where) {
+  auto timetable = Timetable::create(text, zone, where, zone_where);
+  if (!timetable.ok()) return timetable.error();
   return ok_status();
 }
 
@@ -321,7 +311,8 @@ Status parse_top(const YamlDocument& doc, PipelineSpec& spec, const date::time_z
     if (to_lower(text) != "none" && !text.empty()) {
       spec.schedule = text;
       spec.schedule_where = doc.where(n);
-      STRATA_TRY(check_schedule(text, spec.schedule_where));
+      SourceLocation zone_where = root["timezone"] ? doc.where(root["timezone"]) : SourceLocation{};
+      STRATA_TRY(check_schedule(text, spec.timezone, spec.schedule_where, zone_where));
     }
   }
   if (auto n = root["start_date"]) { STRATA_ASSIGN(spec.start_date, read_date(doc, n, "start_date", zone)); }

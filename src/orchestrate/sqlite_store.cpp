@@ -312,6 +312,18 @@ Status SqliteStore::update_run(const RunRecord& r) {
                       run_type_name(r.type), r.run_id);
 }
 
+Result<bool> SqliteStore::claim_run(const std::string& run_id, const std::string& owner, int64_t at) {
+  std::lock_guard lock(mutex_);
+  STRATA_ASSIGN(sqlite3_stmt * stmt,
+                prepare_locked("UPDATE runs SET state = 'running', owner = ?, start_at = CASE WHEN start_at = 0 "
+                               "THEN ? ELSE start_at END WHERE run_id = ? AND state = 'queued'"));
+  bind_all(stmt, owner, at, run_id);
+  int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  if (rc != SQLITE_DONE) return error_locked("claim run");
+  return sqlite3_changes(db_) == 1;
+}
+
 Result<std::optional<RunRecord>> SqliteStore::run(const std::string& run_id) {
   static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?";
   std::vector<RunRecord> out;

@@ -35,6 +35,7 @@ class SqliteStore final : public MetadataStore {
   Result<std::vector<PipelineRecord>> pipelines() override;
   Status create_run(const RunRecord& run) override;
   Status update_run(const RunRecord& run) override;
+  Result<bool> claim_run(const std::string& run_id, const std::string& owner, int64_t at) override;
   Result<std::optional<RunRecord>> run(const std::string& run_id) override;
   Result<std::optional<RunRecord>> run_at(const std::string& pipeline, int64_t logical_date) override;
   Result<std::vector<RunRecord>> runs(const std::string& pipeline, std::optional<RunState> state, int limit) override;

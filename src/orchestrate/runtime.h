@@ -1,0 +1,64 @@
+#pragma once
+// Runtime: everything `strata pipeline …` and `strata serve` need for one project folder: the
+// metadata store (`.strata/strata.db`), the parsed pipelines, pools (`pools.yml`: `pools: {name:
+// slots}`), the task runners (shell; sql on DuckDB targets of profiles.yml; other kinds can be
+// added with add_runner before start()), the executor and the scheduler.
+// Thread-safety: build and start from one thread; afterwards as Executor and Scheduler.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "orchestrate/clock.h"
+#include "orchestrate/executor.h"
+#include "orchestrate/scheduler.h"
+#include "orchestrate/sqlite_store.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::orchestrate {
+
+struct RuntimeOptions {
+  std::string project_dir = ".";
+  int workers = 16;
+  SecretMaskerPtr masker = std::make_shared<SecretMasker>();
+  std::function<void(const TaskEvent&)> on_task_event;
+};
+
+class Runtime {
+ public:
+  // Opens the store and parses every pipeline and pools.yml. Errors: located kConfig errors of
+  // the project's files, kConnection when the store cannot be opened.
+  static Result<std::unique_ptr<Runtime>> open(const RuntimeOptions& options);
+  ~Runtime();
+
+  // Plugs in a runner for a kind (sync, build, test, freshness) before start().
+  void add_runner(TaskKind kind, std::shared_ptr<TaskRunner> runner) { runners_[kind] = std::move(runner); }
+  // Creates the executor and scheduler. Call once.
+  Status start();
+
+  MetadataStore& store() { return *store_; }
+  Executor& executor() { return *executor_; }
+  Scheduler& scheduler() { return *scheduler_; }
+  const std::vector<std::shared_ptr<const PipelineSpec>>& pipelines() const { return pipelines_; }
+  const PipelineSpec* pipeline(const std::string& name) const;
+  const std::string& project_dir() const { return options_.project_dir; }
+
+ private:
+  explicit Runtime(RuntimeOptions options) : options_(std::move(options)) {}
+  Result<warehouse::Database*> database(const std::string& target);
+
+  RuntimeOptions options_;
+  SystemClock clock_;
+  std::unique_ptr<SqliteStore> store_;
+  std::vector<std::shared_ptr<const PipelineSpec>> pipelines_;
+  std::map<std::string, int> pools_;
+  RunnerMap runners_;
+  std::mutex databases_mutex_;
+  std::map<std::string, std::unique_ptr<warehouse::Database>> databases_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+}  // namespace strata::orchestrate

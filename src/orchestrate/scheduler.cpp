@@ -1,0 +1,300 @@
+#include "orchestrate/scheduler.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "common/strings.h"
+#include "common/time.h"
+
+namespace strata::orchestrate {
+namespace {
+
+std::string host_name() {
+  char buffer[256] = {0};
+  if (::gethostname(buffer, sizeof buffer - 1) != 0) return "localhost";
+  return buffer;
+}
+
+constexpr int kMaxRunsPerTick = 1000;  // bounds one tick's catch-up; the next tick continues
+
+}  // namespace
+
+std::string default_owner() {
+  return host_name() + ":" + std::to_string(::getpid()) + ":" + std::to_string(now_micros());
+}
+
+Scheduler::Scheduler(MetadataStore& store, Executor& executor, Clock& clock,
+                     std::vector<std::shared_ptr<const PipelineSpec>> pipelines, SchedulerOptions options)
+    : store_(store), executor_(executor), clock_(clock), options_(std::move(options)), started_at_(clock.now()) {
+  if (options_.owner.empty()) options_.owner = default_owner();
+  for (auto& spec : pipelines) {
+    Entry entry{spec, std::nullopt};
+    if (spec->schedule) {
+      auto timetable = Timetable::create(*spec->schedule, spec->timezone, spec->schedule_where);
+      if (timetable.ok()) entry.timetable = std::move(timetable).value();
+    }
+    pipelines_[spec->name] = std::move(entry);
+  }
+}
+
+const PipelineSpec* Scheduler::pipeline(const std::string& name) const {
+  auto it = pipelines_.find(name);
+  return it == pipelines_.end() ? nullptr : it->second.spec.get();
+}
+
+Status Scheduler::heartbeat() {
+  return store_.heartbeat(
+      HeartbeatRecord{options_.owner, host_name(), static_cast<int64_t>(::getpid()), started_at_, clock_.now()});
+}
+
+Result<bool> Scheduler::owner_alive(const std::string& owner, const std::vector<HeartbeatRecord>& beats, int64_t now) {
+  if (owner.empty()) return false;
+  if (owner == options_.owner) return true;
+  for (const auto& beat : beats) {
+    if (beat.owner != owner) continue;
+    if (beat.host == host_name() && beat.pid > 0 && ::kill(static_cast<pid_t>(beat.pid), 0) != 0 && errno == ESRCH)
+      return false;
+    return beat.beat_at + options_.dead_after >= now;
+  }
+  return false;
+}
+
+Status Scheduler::fail_stale_task_instances(const PipelineSpec* spec, const RunRecord& run, int64_t now) {
+  STRATA_ASSIGN(auto tis, store_.task_instances(run.run_id));
+  for (auto ti : tis) {
+    if (ti.state != TaskState::kRunning && ti.state != TaskState::kQueued) continue;
+    STRATA_ASSIGN(auto attempts, store_.attempts(run.run_id, ti.task_id));
+    for (auto attempt : attempts) {
+      if (attempt.state != TaskState::kRunning) continue;
+      attempt.state = TaskState::kFailed;
+      attempt.end_at = now;
+      attempt.error = "the process running this attempt (" + attempt.owner + ") died";
+      STRATA_TRY(store_.upsert_attempt(attempt));
+    }
+    const TaskSpec* task = nullptr;
+    if (spec)
+      if (auto i = spec->find_task(ti.task_id)) task = &spec->tasks[*i];
+    ti.end_at = now;
+    if (ti.try_number == 0) {
+      ti.state = TaskState::kNone;
+    } else if (task && ti.try_number < task->retry.retries + 1) {
+      ti.state = TaskState::kUpForRetry;
+      ti.next_retry_at = now + retry_delay_after(task->retry, ti.try_number);
+    } else {
+      ti.state = TaskState::kFailed;
+    }
+    STRATA_TRY(store_.upsert_task_instance(ti));
+  }
+  return ok_status();
+}
+
+Result<int> Scheduler::recover() {
+  const int64_t now = clock_.now();
+  STRATA_ASSIGN(auto beats, store_.heartbeats());
+  STRATA_ASSIGN(auto running, store_.runs("", RunState::kRunning, 100000));
+  int recovered = 0;
+  for (auto run : running) {
+    STRATA_ASSIGN(bool alive, owner_alive(run.owner, beats, now));
+    if (alive) continue;
+    const PipelineSpec* spec = pipeline(run.pipeline);
+    STRATA_TRY(fail_stale_task_instances(spec, run, now));
+    run.state = spec ? RunState::kQueued : RunState::kFailed;  // a deleted pipeline cannot resume
+    if (!spec) run.end_at = now;
+    run.owner.clear();
+    STRATA_TRY(store_.update_run(run));
+    ++recovered;
+  }
+  // Attempts still marked running in runs that are not (e.g. a crash between two writes).
+  STRATA_ASSIGN(auto attempts, store_.running_attempts());
+  for (auto attempt : attempts) {
+    STRATA_ASSIGN(auto run, store_.run(attempt.run_id));
+    if (run && run->state == RunState::kRunning) continue;
+    attempt.state = TaskState::kFailed;
+    attempt.end_at = now;
+    attempt.error = "the process running this attempt (" + attempt.owner + ") died";
+    STRATA_TRY(store_.upsert_attempt(attempt));
+  }
+  return recovered;
+}
+
+Result<int64_t> Scheduler::create_due_runs(const Entry& entry, int64_t now) {
+  if (!entry.timetable || !entry.timetable->schedules_runs()) return int64_t{0};
+  const PipelineSpec& spec = *entry.spec;
+  TimeRestriction restriction{spec.start_date, spec.end_date, spec.catchup};
+  for (int i = 0; i < kMaxRunsPerTick; ++i) {
+    STRATA_ASSIGN(auto latest, store_.latest_run(spec.name));
+    std::optional<DataInterval> last;
+    if (latest) last = DataInterval{latest->interval_start, latest->interval_end};
+    auto next = entry.timetable->next_run(last, restriction, now);
+    if (!next) return int64_t{0};
+    if (next->run_after > now) return next->run_after;
+    RunRecord run;
+    run.run_id = "scheduled__" + format_iso8601(next->logical_date());
+    run.pipeline = spec.name;
+    run.type = RunType::kScheduled;
+    run.logical_date = next->logical_date();
+    run.interval_start = next->interval.start;
+    run.interval_end = next->interval.end;
+    run.queued_at = now;
+    STRATA_TRY(store_.create_run(run));
+  }
+  return now;  // more to create: come back at once
+}
+
+Status Scheduler::start_claimed(const Entry& entry, const std::string& run_id) {
+  STRATA_ASSIGN(auto run, store_.run(run_id));
+  if (!run) return Error(ErrorCode::kNotFound, "run '" + run_id + "' does not exist");
+  Status started = executor_.start_run(entry.spec, *run);
+  if (!started.ok()) {
+    run->state = RunState::kFailed;
+    run->end_at = clock_.now();
+    STRATA_TRY(store_.update_run(*run));
+    return started;
+  }
+  return ok_status();
+}
+
+Status Scheduler::start_queued(const Entry& entry) {
+  const PipelineSpec& spec = *entry.spec;
+  STRATA_ASSIGN(auto running, store_.runs(spec.name, RunState::kRunning, spec.max_active_runs + 1));
+  int active = static_cast<int>(running.size());
+  if (active >= spec.max_active_runs) return ok_status();
+  STRATA_ASSIGN(auto queued, store_.runs(spec.name, RunState::kQueued, 100000));
+  std::reverse(queued.begin(), queued.end());  // oldest logical date first
+  for (const auto& run : queued) {
+    if (active >= spec.max_active_runs) break;
+    STRATA_ASSIGN(bool claimed, store_.claim_run(run.run_id, options_.owner, clock_.now()));
+    if (!claimed) continue;
+    ++active;
+    Status s = start_claimed(entry, run.run_id);
+    if (!s.ok()) return s;
+  }
+  return ok_status();
+}
+
+Result<int64_t> Scheduler::tick() {
+  const int64_t now = clock_.now();
+  STRATA_ASSIGN(auto records, store_.pipelines());
+  std::map<std::string, bool> paused;
+  for (const auto& r : records) paused[r.name] = r.paused;
+  int64_t next_due = 0;
+  for (auto& [name, entry] : pipelines_) {
+    if (!paused.count(name)) STRATA_TRY(store_.ensure_pipeline(name));
+    if (paused[name]) continue;
+    STRATA_ASSIGN(int64_t due, create_due_runs(entry, now));
+    if (due > 0 && (next_due == 0 || due < next_due)) next_due = due;
+    STRATA_TRY(start_queued(entry));
+  }
+  return next_due;
+}
+
+Result<RunRecord> Scheduler::trigger(const std::string& name, const std::string& params_json) {
+  auto it = pipelines_.find(name);
+  if (it == pipelines_.end())
+    return Error(ErrorCode::kNotFound, "no pipeline named '" + name + "'", {},
+                 "pipelines are the files pipelines/<name>.yml; see `strata pipeline list`");
+  STRATA_TRY(store_.ensure_pipeline(name));
+  const int64_t now = clock_.now();
+  RunRecord run;
+  run.run_id = "manual__" + format_iso8601(now);
+  run.pipeline = name;
+  run.type = RunType::kManual;
+  run.logical_date = now;
+  DataInterval interval{now, now};
+  if (it->second.timetable) interval = it->second.timetable->interval_for(now);
+  run.interval_start = interval.start;
+  run.interval_end = interval.end;
+  run.params_json = params_json.empty() ? "{}" : params_json;
+  run.queued_at = now;
+  STRATA_TRY(store_.create_run(run));
+  return run;
+}
+
+Status Scheduler::start_now(const std::string& run_id) {
+  STRATA_ASSIGN(auto run, store_.run(run_id));
+  if (!run) return Error(ErrorCode::kNotFound, "run '" + run_id + "' does not exist");
+  auto it = pipelines_.find(run->pipeline);
+  if (it == pipelines_.end()) return Error(ErrorCode::kNotFound, "no pipeline named '" + run->pipeline + "'");
+  STRATA_ASSIGN(bool claimed, store_.claim_run(run_id, options_.owner, clock_.now()));
+  if (!claimed) return Error(ErrorCode::kFailed, "run '" + run_id + "' is not queued (another process took it)");
+  return start_claimed(it->second, run_id);
+}
+
+Result<std::vector<RunRecord>> Scheduler::backfill(const std::string& name, int64_t from, int64_t to,
+                                                   bool rerun_failed) {
+  auto it = pipelines_.find(name);
+  if (it == pipelines_.end())
+    return Error(ErrorCode::kNotFound, "no pipeline named '" + name + "'", {}, "see `strata pipeline list`");
+  if (!it->second.timetable || !it->second.timetable->schedules_runs())
+    return Error(ErrorCode::kUsage, "pipeline '" + name + "' has no schedule, so it has no intervals to backfill",
+                 it->second.spec->schedule_where, "trigger it with `strata pipeline run " + name + "` instead");
+  if (to < from) return Error(ErrorCode::kUsage, "--to is before --from", {}, "swap the two dates");
+  STRATA_TRY(store_.ensure_pipeline(name));
+  std::vector<RunRecord> out;
+  const int64_t now = clock_.now();
+  for (const auto& info : it->second.timetable->intervals_between(from, to)) {
+    STRATA_ASSIGN(auto existing, store_.run_at(name, info.logical_date()));
+    if (existing) {
+      if (existing->state == RunState::kFailed && rerun_failed) {
+        STRATA_TRY(store_.delete_task_instances(existing->run_id));
+        existing->state = RunState::kQueued;
+        existing->start_at = existing->end_at = 0;
+        existing->owner.clear();
+        STRATA_TRY(store_.update_run(*existing));
+        out.push_back(*existing);
+      }
+      continue;
+    }
+    RunRecord run;
+    run.run_id = "backfill__" + format_iso8601(info.logical_date());
+    run.pipeline = name;
+    run.type = RunType::kBackfill;
+    run.logical_date = info.logical_date();
+    run.interval_start = info.interval.start;
+    run.interval_end = info.interval.end;
+    run.queued_at = now;
+    STRATA_TRY(store_.create_run(run));
+    out.push_back(run);
+  }
+  return out;
+}
+
+void Scheduler::notify() {
+  std::lock_guard lock(mutex_);
+  poked_ = true;
+  cv_.notify_all();
+}
+
+void Scheduler::stop() {
+  std::lock_guard lock(mutex_);
+  stop_ = true;
+  cv_.notify_all();
+}
+
+void Scheduler::serve() {
+  Logger logger;
+  logger.add_sink(Logger::file_sink(stderr));
+  int64_t next_beat = 0;
+  for (;;) {
+    const int64_t now = clock_.now();
+    if (now >= next_beat) {
+      if (Status s = heartbeat(); !s.ok()) logger.error("{}", s.error().to_string());
+      if (auto r = recover(); !r.ok()) logger.error("{}", r.error().to_string());
+      next_beat = now + options_.heartbeat_interval;
+    }
+    auto due = tick();
+    if (!due.ok()) logger.error("{}", due.error().to_string());
+    int64_t wake = next_beat;
+    if (due.ok() && *due > 0 && *due < wake) wake = *due;
+    std::unique_lock lock(mutex_);
+    if (stop_) return;
+    if (!poked_) clock_.wait_until(lock, cv_, wake);
+    poked_ = false;
+    if (stop_) return;
+  }
+}
+
+}  // namespace strata::orchestrate

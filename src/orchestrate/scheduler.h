@@ -1,0 +1,94 @@
+#pragma once
+// Scheduler: turns pipeline schedules into runs and runs into executor work.
+// - tick(): for every unpaused pipeline, creates the scheduled runs that are due (the cron module's
+//   Timetable: catchup, start/end dates), then claims and starts queued runs (scheduled, manual,
+//   backfill; oldest logical date first) while fewer than max_active_runs of that pipeline run.
+// - trigger(): a manual run with params; backfill(): runs over a range (failed ones re-queued with
+//   rerun_failed).
+// - Heartbeat: this process's row in `heartbeats`, renewed every heartbeat_interval.
+// - recover(): runs left running by a dead owner (no heartbeat for dead_after, or its pid is gone
+//   on this host) are taken over: their running attempts become failed, their task instances
+//   up_for_retry (tries left, after the retry delay) or failed, and the runs are re-queued so the
+//   next tick resumes them. Runs are never left stuck.
+// - serve(): tick + heartbeat + recover in a loop, sleeping until the next due run, a finished run
+//   (notify()) or stop().
+// Thread-safety: notify() and stop() may be called from any thread; other methods from one
+// thread at a time.
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orchestrate/clock.h"
+#include "orchestrate/executor.h"
+#include "orchestrate/metadata_store.h"
+#include "orchestrate/pipeline.h"
+#include "orchestrate/timetable.h"
+
+namespace strata::orchestrate {
+
+struct SchedulerOptions {
+  std::string owner;                          // unique per process (see default_owner())
+  int64_t heartbeat_interval = 5'000'000;
+  int64_t dead_after = 30'000'000;
+};
+
+// "host:pid:start-micros" — unique for this process.
+std::string default_owner();
+
+class Scheduler {
+ public:
+  // Store, executor and clock must outlive the scheduler. Errors in schedules were caught when the
+  // pipelines were parsed.
+  Scheduler(MetadataStore& store, Executor& executor, Clock& clock,
+            std::vector<std::shared_ptr<const PipelineSpec>> pipelines, SchedulerOptions options);
+
+  Status heartbeat();
+  // Takes over the runs of dead owners (see above); returns how many runs were recovered.
+  Result<int> recover();
+  // Creates due runs and starts queued ones. Returns the next time a scheduled run becomes due (0
+  // when none).
+  Result<int64_t> tick();
+  // A queued manual run at now (params_json: overrides of the pipeline's params, a JSON object).
+  Result<RunRecord> trigger(const std::string& pipeline, const std::string& params_json);
+  // Claims and starts one queued run at once (ignores max_active_runs: an explicit request).
+  Status start_now(const std::string& run_id);
+  // Queued backfill runs for logical dates in [from, to]. Existing runs are kept, except failed
+  // ones when rerun_failed (their task instances are cleared and the run re-queued).
+  Result<std::vector<RunRecord>> backfill(const std::string& pipeline, int64_t from, int64_t to, bool rerun_failed);
+  // Loops until stop(): recover, heartbeat, tick; sleeps until something is due or notify().
+  void serve();
+  void notify();
+  void stop();
+
+  const PipelineSpec* pipeline(const std::string& name) const;
+
+ private:
+  struct Entry {
+    std::shared_ptr<const PipelineSpec> spec;
+    std::optional<Timetable> timetable;
+  };
+  Result<int64_t> create_due_runs(const Entry& entry, int64_t now);
+  Status start_queued(const Entry& entry);
+  Status start_claimed(const Entry& entry, const std::string& run_id);
+  Result<bool> owner_alive(const std::string& owner, const std::vector<HeartbeatRecord>& beats, int64_t now);
+  Status fail_stale_task_instances(const PipelineSpec* spec, const RunRecord& run, int64_t now);
+
+  MetadataStore& store_;
+  Executor& executor_;
+  Clock& clock_;
+  SchedulerOptions options_;
+  std::map<std::string, Entry> pipelines_;
+  int64_t started_at_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool poked_ = false;
+};
+
+}  // namespace strata::orchestrate

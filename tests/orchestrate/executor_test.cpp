@@ -1,0 +1,283 @@
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/strings.h"
+#include "orchestrate/clock.h"
+#include "orchestrate_harness.h"
+
+namespace strata::orchestrate {
+namespace {
+
+using testing::Harness;
+using testing::new_run;
+using testing::parse_spec;
+using testing::shell_runners;
+
+TEST(ExecutorTest, TriggerRulesWithRealFailuresAndSkips) {
+  // ok succeeds, bad fails, skip exits 99 (skipped). Each rule is wired to a pair of upstreams.
+  auto spec = parse_spec(R"(
+tasks:
+  - {id: ok, shell: "true"}
+  - {id: bad, shell: "exit 3"}
+  - {id: skip, shell: "exit 99"}
+  - {id: all_success_fail, shell: "true", depends_on: [ok, bad]}
+  - {id: all_success_skip, shell: "true", depends_on: [ok, skip]}
+  - {id: all_success_ok, shell: "true", depends_on: [ok]}
+  - {id: all_failed_yes, shell: "true", depends_on: [bad, all_success_fail], trigger_rule: all_failed}
+  - {id: all_failed_no, shell: "true", depends_on: [bad, ok], trigger_rule: all_failed}
+  - {id: all_done, shell: "true", depends_on: [ok, bad, skip], trigger_rule: all_done}
+  - {id: one_success_yes, shell: "true", depends_on: [ok, bad], trigger_rule: one_success}
+  - {id: one_success_uf, shell: "true", depends_on: [bad, skip], trigger_rule: one_success}
+  - {id: one_success_skip, shell: "true", depends_on: [skip], trigger_rule: one_success}
+  - {id: one_failed_yes, shell: "true", depends_on: [ok, bad], trigger_rule: one_failed}
+  - {id: one_failed_no, shell: "true", depends_on: [ok, skip], trigger_rule: one_failed}
+  - {id: none_failed_yes, shell: "true", depends_on: [ok, skip], trigger_rule: none_failed}
+  - {id: none_failed_no, shell: "true", depends_on: [ok, bad], trigger_rule: none_failed}
+  - {id: none_skipped_yes, shell: "true", depends_on: [ok, bad], trigger_rule: none_skipped}
+  - {id: none_skipped_no, shell: "true", depends_on: [ok, skip], trigger_rule: none_skipped}
+  - {id: always, shell: "true", depends_on: [all_success_fail], trigger_rule: always}
+  - {id: after_skip, shell: "true", depends_on: [all_success_skip]}
+  - {id: after_uf, shell: "true", depends_on: [all_success_fail]}
+)");
+  Harness h;
+  SystemClock clock;
+  Executor executor(*h.store, shell_runners(), clock, h.options());
+  EXPECT_EQ(h.run(executor, spec, new_run("p", "r1")), RunState::kFailed);
+  auto st = h.states("r1");
+  const std::map<std::string, TaskState> want{
+      {"ok", TaskState::kSuccess},
+      {"bad", TaskState::kFailed},
+      {"skip", TaskState::kSkipped},
+      {"all_success_fail", TaskState::kUpstreamFailed},
+      {"all_success_skip", TaskState::kSkipped},
+      {"all_success_ok", TaskState::kSuccess},
+      {"all_failed_yes", TaskState::kSuccess},
+      {"all_failed_no", TaskState::kSkipped},
+      {"all_done", TaskState::kSuccess},
+      {"one_success_yes", TaskState::kSuccess},
+      {"one_success_uf", TaskState::kUpstreamFailed},
+      {"one_success_skip", TaskState::kSkipped},
+      {"one_failed_yes", TaskState::kSuccess},
+      {"one_failed_no", TaskState::kSkipped},
+      {"none_failed_yes", TaskState::kSuccess},
+      {"none_failed_no", TaskState::kUpstreamFailed},
+      {"none_skipped_yes", TaskState::kSuccess},
+      {"none_skipped_no", TaskState::kSkipped},
+      {"always", TaskState::kSuccess},
+      {"after_skip", TaskState::kSkipped},
+      {"after_uf", TaskState::kUpstreamFailed},
+  };
+  for (const auto& [task, state] : want) {
+    ASSERT_TRUE(st.count(task)) << task;
+    EXPECT_EQ(task_state_name(st[task].state), task_state_name(state)) << task;
+  }
+  // Tasks never run have no try.
+  EXPECT_EQ(st["after_uf"].try_number, 0);
+  EXPECT_EQ(st["ok"].try_number, 1);
+}
+
+TEST(ExecutorTest, LogsPerAttemptWithTemplatesAndMaskedSecrets) {
+  auto spec = parse_spec(R"(
+params: {who: world}
+tasks:
+  - id: hello
+    shell: "echo hello {{ params.who }} {{ ds }} $STRATA_TASK_ID $TOKEN; pwd"
+    env: {TOKEN: hunter2secret}
+)");
+  Harness h;
+  SystemClock clock;
+  auto options = h.options();
+  options.masker->add("hunter2secret");
+  Executor executor(*h.store, shell_runners(), clock, options);
+  auto run = new_run("p", "manual__1", 1767225600LL * 1000000);  // 2026-01-01
+  run.params_json = R"({"who": "strata"})";
+  EXPECT_EQ(h.run(executor, spec, run), RunState::kSuccess);
+  auto attempts = h.store->attempts("manual__1", "hello");
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].log_path, h.dir.file(".strata/logs/p/manual__1/hello/1.log"));
+  std::string log;
+  ASSERT_TRUE(read_file((*attempts)[0].log_path, log));
+  EXPECT_NE(log.find("hello strata 2026-01-01 hello ****"), std::string::npos) << log;
+  EXPECT_EQ(log.find("hunter2secret"), std::string::npos) << log;
+  EXPECT_NE(log.find(h.dir.path()), std::string::npos) << log;  // working folder = project
+}
+
+TEST(ExecutorTest, RetriesWithExponentialBackoffOnAFakeClock) {
+  auto spec = parse_spec(R"(
+tasks:
+  - id: flaky
+    shell: "echo try $STRATA_TRY_NUMBER; test $STRATA_TRY_NUMBER -ge 4"
+    retries: 4
+    retry_delay: 10s
+    retry_exponential_backoff: true
+    max_retry_delay: 25s
+)");
+  Harness h;
+  FakeClock clock(1'000'000'000'000'000LL);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<TaskEvent> events;
+  auto options = h.options();
+  options.on_task_event = [&](const TaskEvent& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e);
+    cv.notify_all();
+  };
+  Executor executor(*h.store, shell_runners(), clock, options);
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r")).ok());
+  ASSERT_TRUE(executor.start_run(spec, new_run("p", "r")).ok());
+  auto wait_retry = [&](int n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(20), [&] {
+      int c = 0;
+      for (auto& e : events) c += e.state == TaskState::kUpForRetry;
+      return c >= n;
+    });
+  };
+  const int64_t expected_delays[] = {10'000'000, 20'000'000, 25'000'000};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(wait_retry(i + 1));
+    auto ti = h.states("r")["flaky"];
+    EXPECT_EQ(ti.state, TaskState::kUpForRetry);
+    EXPECT_EQ(ti.try_number, i + 1);
+    EXPECT_EQ(ti.next_retry_at - ti.end_at, expected_delays[i]) << "after try " << i + 1;
+    // One microsecond short of the delay: the task must not start again.
+    clock.advance(ti.next_retry_at - clock.now() - 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(h.states("r")["flaky"].try_number, i + 1);
+    clock.advance(1);
+  }
+  EXPECT_EQ(executor.wait("r"), RunState::kSuccess);
+  auto ti = h.states("r")["flaky"];
+  EXPECT_EQ(ti.try_number, 4);
+  EXPECT_EQ(ti.state, TaskState::kSuccess);
+  auto attempts = h.store->attempts("r", "flaky");
+  ASSERT_EQ(attempts->size(), 4u);
+  EXPECT_EQ((*attempts)[0].state, TaskState::kFailed);
+  EXPECT_EQ((*attempts)[3].state, TaskState::kSuccess);
+}
+
+TEST(ExecutorTest, ExecutionTimeoutKillsTheProcessGroup) {
+  Harness h;
+  const std::string pid_file = h.dir.file("child.pid");
+  auto spec = parse_spec(R"(
+tasks:
+  - id: sleepy
+    shell: "sleep 300 & echo $! > )" + pid_file + R"(; wait"
+    execution_timeout: 1s
+    retries: 1
+    retry_delay: 0
+)");
+  SystemClock clock;
+  Executor executor(*h.store, shell_runners(), clock, h.options());
+  const int64_t start = monotonic_micros();
+  EXPECT_EQ(h.run(executor, spec, new_run("p", "r")), RunState::kFailed);
+  const int64_t elapsed = monotonic_micros() - start;
+  EXPECT_LT(elapsed, 10'000'000);  // two tries of 1 s, not 300 s
+  EXPECT_GE(elapsed, 2'000'000);
+  auto ti = h.states("r")["sleepy"];
+  EXPECT_EQ(ti.state, TaskState::kFailed);
+  EXPECT_EQ(ti.try_number, 2);
+  auto attempts = h.store->attempts("r", "sleepy");
+  EXPECT_NE((*attempts)[0].error.find("execution_timeout"), std::string::npos) << (*attempts)[0].error;
+  // The background sleep (same process group) is gone.
+  std::string pid_text;
+  ASSERT_TRUE(read_file(pid_file, pid_text));
+  const pid_t pid = std::stoi(pid_text);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Gone, or a zombie waiting for init to reap it (no longer running).
+  std::string stat;
+  const bool exists = read_file("/proc/" + std::to_string(pid) + "/stat", stat);
+  const bool running = exists && stat.find(") Z") == std::string::npos;
+  EXPECT_FALSE(running) << "sleep " << pid << " still alive: " << stat;
+}
+
+TEST(ExecutorTest, PoolsCapConcurrencyAcrossRunsAndPriorityOrders) {
+  Harness h;
+  const std::string trace = h.dir.file("trace");
+  std::string cmd = "echo start $STRATA_RUN_ID $STRATA_TASK_ID >> " + trace + "; sleep 0.2; echo end >> " + trace;
+  auto spec = parse_spec("tasks:\n"
+                         "  - {id: a, shell: \"" + cmd + "\", pool: narrow, priority: 1}\n"
+                         "  - {id: b, shell: \"" + cmd + "\", pool: narrow, priority: 1}\n"
+                         "  - {id: c, shell: \"" + cmd + "\", pool: narrow, priority: 9}\n");
+  SystemClock clock;
+  auto options = h.options(8);
+  options.pools["narrow"] = 1;
+  std::atomic<int> running{0}, peak{0};
+  options.on_task_event = [&](const TaskEvent& e) {
+    if (e.state == TaskState::kRunning) {
+      int now = ++running;
+      int p = peak.load();
+      while (now > p && !peak.compare_exchange_weak(p, now)) {
+      }
+    } else if (is_finished(e.state)) {
+      --running;
+    }
+  };
+  Executor executor(*h.store, shell_runners(), clock, options);
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r2")).ok());
+  ASSERT_TRUE(executor.start_run(spec, new_run("p", "r1")).ok());
+  ASSERT_TRUE(executor.start_run(spec, new_run("p", "r2")).ok());
+  EXPECT_EQ(executor.wait("r1"), RunState::kSuccess);
+  EXPECT_EQ(executor.wait("r2"), RunState::kSuccess);
+  EXPECT_EQ(peak.load(), 1);
+  std::string text;
+  ASSERT_TRUE(read_file(trace, text));
+  // Never two starts without an end between them.
+  int open = 0;
+  for (const auto& line : split(text, '\n')) {
+    if (starts_with(line, "start")) {
+      EXPECT_EQ(++open, 1) << text;
+    }
+    if (starts_with(line, "end")) --open;
+  }
+  // The high-priority task of the second run starts before the low-priority tasks still waiting.
+  auto lines = split(text, '\n');
+  std::vector<std::string> starts;
+  for (auto& l : lines) {
+    if (starts_with(l, "start")) starts.push_back(l.substr(6));
+  }
+  ASSERT_EQ(starts.size(), 6u);
+  EXPECT_EQ(starts[1], "r2 c") << text;
+}
+
+TEST(ExecutorTest, UndefinedPoolIsAConfigError) {
+  auto spec = parse_spec("tasks:\n  - {id: a, shell: \"true\", pool: nowhere}\n");
+  Harness h;
+  SystemClock clock;
+  Executor executor(*h.store, shell_runners(), clock, h.options());
+  Status s = executor.start_run(spec, new_run("p", "r"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message().find("nowhere"), std::string::npos);
+  EXPECT_EQ(s.error().where().line, 2);
+}
+
+TEST(ExecutorTest, ResumesARunKeepingFinishedTasks) {
+  Harness h;
+  const std::string trace = h.dir.file("trace");
+  auto spec = parse_spec("tasks:\n  - {id: a, shell: \"echo a >> " + trace + "\"}\n  - {id: b, shell: \"echo b >> " +
+                         trace + "\", depends_on: a}\n");
+  TaskInstanceRecord done;
+  done.run_id = "r";
+  done.task_id = "a";
+  done.state = TaskState::kSuccess;
+  done.try_number = 1;
+  ASSERT_TRUE(h.store->upsert_task_instance(done).ok());
+  SystemClock clock;
+  Executor executor(*h.store, shell_runners(), clock, h.options());
+  EXPECT_EQ(h.run(executor, spec, new_run("p", "r")), RunState::kSuccess);
+  std::string text;
+  ASSERT_TRUE(read_file(trace, text));
+  EXPECT_EQ(text, "b\n");
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
