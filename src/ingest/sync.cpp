@@ -9,6 +9,7 @@
 #include "ingest/bronze.h"
 #include "ingest/discover.h"
 #include "ingest/extract.h"
+#include "ingest/stage_writer.h"
 #include "pg/connection.h"
 
 namespace strata::ingest {
@@ -52,6 +53,7 @@ struct StreamJob {
   const CatalogTable& table;
   const StreamConfig& stream;
   warehouse::Warehouse& wh;
+  warehouse::Database& db;  // for the staging writers' extra sessions
   const SyncOptions& options;
   const std::string& sync_id;
 };
@@ -183,12 +185,15 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     if (!changes.empty()) report.schema_changes.push_back(changes);
   }
 
-  // 1. Stage: every row of this read, committed on its own (invisible to bronze and state).
-  STRATA_TRY(job.wh.execute("DROP TABLE IF EXISTS " + warehouse::qualified_name(d, stage)));
-  STRATA_TRY(job.wh.begin());
+  // 1. Stage: every row of this read, committed on its own (invisible to bronze and state), written
+  //    through several sessions so the warehouse's encoding runs in parallel with the read.
+  const std::string stage_name = warehouse::qualified_name(d, stage);
+  STRATA_TRY(job.wh.execute("DROP TABLE IF EXISTS " + stage_name));
+  STRATA_TRY(job.wh.execute(warehouse::create_table_sql(d, stage, staged)));
+  const int writers = std::max(1, std::min(job.config.max_parallelism, std::max(2, plan.parallelism)));
   Status staged_ok = [&]() -> Status {
-    STRATA_TRY(job.wh.execute(warehouse::create_table_sql(d, stage, staged)));
-    STRATA_ASSIGN(std::unique_ptr<warehouse::BulkWriter> writer, job.wh.writer(stage, staged));
+    StageWriter writer;
+    STRATA_TRY(writer.open(job.db, stage, staged, writers));
     ReadProgress progress;
     ReadOptions read;
     read.conninfo = job.config.source.conninfo();
@@ -207,21 +212,23 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
       const sql::Column& meta = batch.column(plan.columns.size());
       for (size_t r = 0; r < meta.size(); ++r) report.notes += meta.is_null(r) ? 0 : 1;
       add_sync_columns(batch, extracted_at, job.sync_id);
-      STRATA_TRY(writer->append(batch));
+      STRATA_TRY(writer.append(std::move(batch)));
       if (monotonic_micros() - last_report > 500000) {
         last_report = monotonic_micros();
         emit(false);
       }
       return ok_status();
     }));
-    STRATA_TRY(writer->finish());
+    STRATA_TRY(writer.finish());
     report.rows = progress.rows.load();
     report.bytes = progress.bytes.load();
     emit(true);
     return ok_status();
   }();
-  if (!staged_ok.ok()) return rollback_after(job.wh, std::move(staged_ok));
-  STRATA_TRY(job.wh.commit());
+  if (!staged_ok.ok()) {
+    (void)job.wh.execute("DROP TABLE IF EXISTS " + stage_name);
+    return staged_ok;
+  }
 
   // 2. One transaction: schema changes, the rows, and the state that covers them.
   // Resuming, every row read is at or above the previous cursor, so the new maximum never goes back.
@@ -368,7 +375,7 @@ Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, c
     StreamReport sr;
     sr.stream = stream.full_name();
     sr.mode = options.full_refresh ? "full_refresh_overwrite" : sync_mode_name(stream.mode);
-    StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, options, report.sync_id};
+    StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, db, options, report.sync_id};
     Status st = sync_one(job, sr);
     sr.ok = st.ok();
     if (!st.ok()) {
