@@ -44,6 +44,7 @@ struct Literal : Expr {
 };
 struct Name : Expr {
   std::string name;
+  std::shared_ptr<const std::string> undefined_hint;  // "'name' is undefined", built by the parser
   Result<Value> eval(Renderer& r) const override;
 };
 struct ListExpr : Expr {
@@ -80,6 +81,7 @@ struct CondExpr : Expr {
 struct GetAttr : Expr {
   ExprPtr object;
   std::string name;
+  std::shared_ptr<const std::string> dict_hint;  // "'dict object' has no attribute 'name'", built by the parser
   Result<Value> eval(Renderer& r) const override;
 };
 struct SliceExpr : Expr {
@@ -228,6 +230,7 @@ struct CustomBodyStmt : Stmt {  // host body tag; index into Program::custom_blo
 // A parsed template.
 struct Program {
   Body body;
+  std::size_t text_size = 0;  // bytes of literal text (to reserve output)
   std::vector<std::shared_ptr<MacroDef>> macros;  // top-level macros, in source order
   std::vector<CustomBlock> custom_blocks;
 };

@@ -54,12 +54,17 @@ bool is_ascii(const std::string& s) {
 Renderer::Renderer(const Environment& env, const Context& context, const Template& tmpl)
     : scope(std::make_shared<Scope>()), env_(env), state_(env.state().get()), context_(&context), template_(&tmpl) {}
 
-Value Renderer::lookup(std::string_view name) const {
+const Value* Renderer::find(std::string_view name) const {
   for (Scope* s = scope.get(); s; s = s->parent.get())
-    if (Value* v = s->find(name)) return *v;
-  if (const Value* v = context_->find(name)) return *v;
+    if (Value* v = s->find(name)) return v;
+  if (const Value* v = context_->find(name)) return v;
   auto it = state_->globals.find(name);
-  if (it != state_->globals.end()) return it->second;
+  if (it != state_->globals.end()) return &it->second;
+  return nullptr;
+}
+
+Value Renderer::lookup(std::string_view name) const {
+  if (const Value* v = find(name)) return *v;
   return Value::undefined("'" + std::string(name) + "' is undefined");
 }
 
@@ -216,7 +221,10 @@ Value Renderer::get_item(const Value& obj, const Value& key) const {
 
 Result<Value> Literal::eval(Renderer&) const { return value; }
 
-Result<Value> Name::eval(Renderer& r) const { return r.lookup(name); }
+Result<Value> Name::eval(Renderer& r) const {
+  if (const Value* v = r.find(name)) return *v;
+  return Value::undefined(undefined_hint);
+}
 
 Result<Value> ListExpr::eval(Renderer& r) const {
   ValueList values;
@@ -292,6 +300,10 @@ Result<Value> CondExpr::eval(Renderer& r) const {
 Result<Value> GetAttr::eval(Renderer& r) const {
   STRATA_ASSIGN(Value obj, object->eval(r));
   if (obj.is_undefined()) return r.undefined_error(obj, pos);
+  if (obj.is_dict()) {
+    if (const Value* v = obj.as_dict().find(std::string_view(name))) return *v;
+    if (!has_builtin_method(obj, name)) return Value::undefined(dict_hint);
+  }
   return r.get_attr(obj, name);
 }
 

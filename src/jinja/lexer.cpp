@@ -236,7 +236,7 @@ class Lexer {
           finish_tag(q, q + 2, is_variable);
           if (!is_variable && tokens_.size() > first_token && tokens_[first_token].type == Tok::kName &&
               raw_tags_.count(tokens_[first_token].value))
-            return lex_raw_body(tokens_[first_token].value, start);
+            return lex_raw_body(std::string(tokens_[first_token].value), start);  // a copy: emit() reallocates
           return ok_status();
         }
       }
@@ -329,7 +329,7 @@ class Lexer {
   }
 
   // After `{% raw %}` (or a host raw-body tag): the body up to `{% end<tag> %}` as one text token.
-  Status lex_raw_body(const std::string& tag, std::size_t tag_start) {
+  Status lex_raw_body(std::string tag, std::size_t tag_start) {
     std::string end_word = "end" + tag;
     std::size_t from = pos_;
     while (true) {

@@ -97,6 +97,7 @@ class Parser {
       if (t.type == Tok::kText) {
         auto s = node<TextStmt>(t);
         s->text = t.value;
+        program_->text_size += t.value.size();
         body.push_back(std::move(s));
         advance();
       } else if (t.type == Tok::kVarBegin) {
@@ -789,6 +790,7 @@ class Parser {
         if (v == "none" || v == "None") return literal(t, Value::none());
         auto n = node<Name>(t);
         n->name = v;
+        n->undefined_hint = std::make_shared<const std::string>("'" + v + "' is undefined");
         advance();
         return ExprPtr(std::move(n));
       }
@@ -896,6 +898,7 @@ class Parser {
           auto g = node<GetAttr>(at);
           g->object = std::move(n);
           g->name = cur().value;
+          g->dict_hint = std::make_shared<const std::string>("'dict object' has no attribute '" + g->name + "'");
           advance();
           n = std::move(g);
         } else if (cur().type == Tok::kInt) {

@@ -40,6 +40,8 @@ class Renderer final : public CallContext {
 
   // ---- CallContext
   Value lookup(std::string_view name) const override;
+  // The variable (scopes, context, globals) or nullptr; valid until the scope changes.
+  const Value* find(std::string_view name) const;
   Result<Value> call(const Value& callee, CallArgs args) override;
   const Environment& environment() const override { return env_; }
   SourceLocation location() const override;

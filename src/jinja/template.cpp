@@ -46,6 +46,7 @@ Result<std::string> Template::render(const Context& context) const {
 Status Template::render_to(const Context& context, std::string& out) const {
   Environment env(env_);
   detail::Renderer r(env, context, *this);
+  out.reserve(out.size() + program_->text_size * 2);
   return r.exec_body(program_->body, out);
 }
 

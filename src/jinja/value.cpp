@@ -74,6 +74,11 @@ Value Value::undefined(std::string hint) {
   v.ptr_ = std::make_shared<const std::string>(std::move(hint));
   return v;
 }
+Value Value::undefined(std::shared_ptr<const std::string> hint) {
+  Value v;
+  v.ptr_ = std::move(hint);
+  return v;
+}
 Value Value::safe_string(std::string s) {
   Value v(std::move(s));
   v.safe_ = true;

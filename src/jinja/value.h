@@ -64,6 +64,8 @@ class Value {
   // An undefined value; `hint` is the Jinja2 message used when it is used in strict mode or
   // called, e.g. "'foo' is undefined" or "'dict object' has no attribute 'bar'".
   static Value undefined(std::string hint);
+  // Same with a shared, prebuilt message (no allocation per use).
+  static Value undefined(std::shared_ptr<const std::string> hint);
   // A string marked safe (Markup): `safe` filter, `escape` output.
   static Value safe_string(std::string s);
   static Value tuple(ValueList items);
