@@ -291,8 +291,6 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   TaskInstanceRecord ti = record_of(run, i);
   ti.state = TaskState::kRunning;
   ti.try_number = try_number;
-  Status s = store_.upsert_task_instance(ti);
-  if (!s.ok()) logger_.error("{}", s.error().to_string());
   AttemptRecord attempt;
   attempt.run_id = run.run.run_id;
   attempt.task_id = task.id;
@@ -301,7 +299,7 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   attempt.start_at = ti.start_at;
   attempt.log_path = task_log_path(options_.log_root, run.spec->name, run.run.run_id, task.id, try_number);
   attempt.owner = options_.owner;
-  s = store_.upsert_attempt(attempt);
+  Status s = store_.save_attempt(ti, attempt);
   if (!s.ok()) logger_.error("{}", s.error().to_string());
 
   Result<TaskOutcome> outcome = Error(ErrorCode::kInternal, "not run");
@@ -349,10 +347,7 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
                                          ? " (retry at " + format_iso8601(node.next_retry_at) + ")"
                                          : ""));
   }
-  s = store_.upsert_attempt(attempt);
-  if (!s.ok()) logger_.error("{}", s.error().to_string());
-  TaskInstanceRecord done = record_of(run, i);
-  s = store_.upsert_task_instance(done);
+  s = store_.save_attempt(record_of(run, i), attempt);
   if (!s.ok()) logger_.error("{}", s.error().to_string());
   emit(run, i, node.state, try_number, mono_end);
 }

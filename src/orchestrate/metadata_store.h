@@ -117,6 +117,9 @@ class MetadataStore {
 
   // Attempts, keyed by (run_id, task_id, try_number).
   virtual Status upsert_attempt(const AttemptRecord& attempt) = 0;
+  // Saves an attempt and its task instance in one transaction (what the executor does at each
+  // attempt's start and end).
+  virtual Status save_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt) = 0;
   virtual Result<std::vector<AttemptRecord>> attempts(const std::string& run_id, const std::string& task_id) = 0;
   // Every attempt still in state running, across runs.
   virtual Result<std::vector<AttemptRecord>> running_attempts() = 0;

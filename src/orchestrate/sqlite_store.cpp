@@ -251,6 +251,15 @@ int SqliteStore::schema_version() {
   return v;
 }
 
+// Runs one statement that returns no rows; the caller holds mutex_.
+#define STRATA_SQLITE_WRITE_LOCKED(sql, what, ...)                  \
+  STRATA_ASSIGN(sqlite3_stmt * stmt, prepare_locked(sql));          \
+  bind_all(stmt __VA_OPT__(,) __VA_ARGS__);                         \
+  int rc = sqlite3_step(stmt);                                      \
+  sqlite3_reset(stmt);                                              \
+  if (rc != SQLITE_DONE) return error_locked(what);                 \
+  return ok_status()
+
 // Runs one statement that returns no rows.
 #define STRATA_SQLITE_WRITE(sql, what, ...)                         \
   std::lock_guard lock(mutex_);                                     \
@@ -365,7 +374,29 @@ Result<std::optional<RunRecord>> SqliteStore::latest_run(const std::string& pipe
 }
 
 Status SqliteStore::upsert_task_instance(const TaskInstanceRecord& t) {
-  STRATA_SQLITE_WRITE(
+  std::lock_guard lock(mutex_);
+  return upsert_task_instance_locked(t);
+}
+
+Status SqliteStore::upsert_attempt(const AttemptRecord& a) {
+  std::lock_guard lock(mutex_);
+  return upsert_attempt_locked(a);
+}
+
+Status SqliteStore::save_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt) {
+  std::lock_guard lock(mutex_);
+  STRATA_TRY(exec_locked("BEGIN IMMEDIATE"));
+  Status s = upsert_task_instance_locked(ti);
+  if (s.ok()) s = upsert_attempt_locked(attempt);
+  if (!s.ok()) {
+    (void)exec_locked("ROLLBACK");
+    return s;
+  }
+  return exec_locked("COMMIT");
+}
+
+Status SqliteStore::upsert_task_instance_locked(const TaskInstanceRecord& t) {
+  STRATA_SQLITE_WRITE_LOCKED(
       "INSERT INTO task_instances (run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, "
       "end_at, next_retry_at, pool, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (run_id, task_id) DO UPDATE SET task_group = excluded.task_group, kind = excluded.kind, "
@@ -405,8 +436,8 @@ Status SqliteStore::delete_task_instances(const std::string& run_id) {
   STRATA_SQLITE_WRITE("DELETE FROM task_instances WHERE run_id = ?", "delete task instances", run_id);
 }
 
-Status SqliteStore::upsert_attempt(const AttemptRecord& a) {
-  STRATA_SQLITE_WRITE(
+Status SqliteStore::upsert_attempt_locked(const AttemptRecord& a) {
+  STRATA_SQLITE_WRITE_LOCKED(
       "INSERT INTO attempts (run_id, task_id, try_number, state, start_at, end_at, log_path, exit_code, error, owner) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET "
       "state = excluded.state, start_at = excluded.start_at, end_at = excluded.end_at, log_path = excluded.log_path, "

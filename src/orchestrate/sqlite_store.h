@@ -44,6 +44,7 @@ class SqliteStore final : public MetadataStore {
   Result<std::vector<TaskInstanceRecord>> task_instances(const std::string& run_id) override;
   Status delete_task_instances(const std::string& run_id) override;
   Status upsert_attempt(const AttemptRecord& attempt) override;
+  Status save_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt) override;
   Result<std::vector<AttemptRecord>> attempts(const std::string& run_id, const std::string& task_id) override;
   Result<std::vector<AttemptRecord>> running_attempts() override;
   Status heartbeat(const HeartbeatRecord& beat) override;
@@ -60,6 +61,8 @@ class SqliteStore final : public MetadataStore {
   // A cached prepared statement, reset and ready for binding. Caller holds mutex_.
   Result<sqlite3_stmt*> prepare_locked(const char* sql);
   Error error_locked(const std::string& what);
+  Status upsert_task_instance_locked(const TaskInstanceRecord& ti);
+  Status upsert_attempt_locked(const AttemptRecord& attempt);
 
   std::mutex mutex_;
   sqlite3* db_;
