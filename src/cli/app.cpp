@@ -30,6 +30,8 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   register_demo_source(app, context);
   register_discover(app, context);
   register_sync(app, context);
+  register_pipeline(app, context);
+  register_serve(app, context);
 
   try {
     app.parse(argc, argv);

@@ -41,5 +41,7 @@ void register_cron(CLI::App& app, CliContext& context);
 void register_demo_source(CLI::App& app, CliContext& context);
 void register_discover(CLI::App& app, CliContext& context);
 void register_sync(CLI::App& app, CliContext& context);
+void register_pipeline(CLI::App& app, CliContext& context);
+void register_serve(CLI::App& app, CliContext& context);
 
 }  // namespace strata::cli

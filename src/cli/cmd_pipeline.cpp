@@ -1,0 +1,251 @@
+// `strata pipeline list | show | run | backfill | pause | unpause | runs | logs`.
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/app.h"
+#include "common/strings.h"
+#include "common/time.h"
+#include "orchestrate/runtime.h"
+
+namespace strata::cli {
+namespace {
+
+using namespace strata::orchestrate;
+
+struct PipelineArgs {
+  std::string project_dir = ".";
+  std::string name;
+  std::vector<std::string> params;
+  bool wait = false;
+  std::string from, to;
+  bool rerun_failed = false;
+  std::string run_id, task_id;
+  int try_number = 0;
+  bool follow = false;
+  int limit = 25;
+};
+
+Result<std::unique_ptr<Runtime>> open_runtime(const PipelineArgs& args, CliContext& ctx) {
+  RuntimeOptions options;
+  options.project_dir = args.project_dir;
+  options.masker = ctx.logger.masker();
+  return Runtime::open(options);
+}
+
+Result<const PipelineSpec*> find_pipeline(Runtime& rt, const std::string& name) {
+  if (const PipelineSpec* spec = rt.pipeline(name)) return spec;
+  std::string known;
+  for (const auto& p : rt.pipelines()) known += (known.empty() ? "" : ", ") + p->name;
+  return Error(ErrorCode::kNotFound, "no pipeline named '" + name + "'", {},
+               known.empty() ? "create pipelines/" + name + ".yml" : "known pipelines: " + known);
+}
+
+Result<std::string> params_json(const std::vector<std::string>& params) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& p : params) {
+    auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Error(ErrorCode::kUsage, "bad --param '" + p + "'", {}, "write --param name=value");
+    std::string value = p.substr(eq + 1);
+    auto parsed = nlohmann::json::parse(value, nullptr, false);
+    out[p.substr(0, eq)] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
+  }
+  return out.dump();
+}
+
+std::string when(int64_t micros) { return micros == 0 ? "-" : format_iso8601(micros); }
+
+void print_task_states(Runtime& rt, const std::string& run_id, std::ostream& out) {
+  auto tis = rt.store().task_instances(run_id);
+  if (!tis.ok()) return;
+  for (const auto& ti : *tis)
+    out << "  " << std::left << std::setw(32) << ti.task_id << std::setw(16) << task_state_name(ti.state) << "try "
+        << ti.try_number << "\n";
+}
+
+Status cmd_list(const PipelineArgs& args, CliContext& ctx) {
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  STRATA_ASSIGN(auto records, rt->store().pipelines());
+  ctx.out << std::left << std::setw(28) << "PIPELINE" << std::setw(20) << "SCHEDULE" << std::setw(8) << "PAUSED"
+          << "LAST RUN\n";
+  for (const auto& spec : rt->pipelines()) {
+    bool paused = false;
+    for (const auto& r : records)
+      if (r.name == spec->name) paused = r.paused;
+    STRATA_ASSIGN(auto runs, rt->store().runs(spec->name, std::nullopt, 1));
+    std::string last = runs.empty() ? "-" : runs[0].run_id + " " + std::string(run_state_name(runs[0].state));
+    ctx.out << std::setw(28) << spec->name << std::setw(20) << spec->schedule.value_or("none") << std::setw(8)
+            << (paused ? "yes" : "no") << last << "\n";
+  }
+  return ok_status();
+}
+
+Status cmd_show(const PipelineArgs& args, CliContext& ctx) {
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  STRATA_ASSIGN(const PipelineSpec* spec, find_pipeline(*rt, args.name));
+  ctx.out << "pipeline: " << spec->name << "\nfile: " << spec->file << "\nschedule: " << spec->schedule.value_or("none")
+          << "\ntimezone: " << spec->timezone << "\nstart_date: " << (spec->start_date ? when(*spec->start_date) : "-")
+          << "\nend_date: " << (spec->end_date ? when(*spec->end_date) : "-")
+          << "\ncatchup: " << (spec->catchup ? "true" : "false") << "\nmax_active_runs: " << spec->max_active_runs
+          << "\nparams: " << spec->params.dump() << "\ntasks:\n";
+  for (const auto& task : spec->tasks) {
+    std::vector<std::string> ups;
+    for (size_t up : task.upstream) ups.push_back(spec->tasks[up].id);
+    ctx.out << "  " << task.id << " [" << task_kind_name(task.kind) << "]"
+            << (task.group.empty() ? "" : " group=" + task.group) << " trigger_rule="
+            << trigger_rule_name(task.trigger_rule) << " retries=" << task.retry.retries << " pool=" << task.pool
+            << " priority=" << task.priority << (ups.empty() ? "" : " after " + join(ups, ", ")) << "\n";
+  }
+  return ok_status();
+}
+
+Status cmd_run(const PipelineArgs& args, CliContext& ctx) {
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  STRATA_TRY(find_pipeline(*rt, args.name));
+  STRATA_ASSIGN(std::string params, params_json(args.params));
+  STRATA_TRY(rt->start());
+  STRATA_ASSIGN(RunRecord run, rt->scheduler().trigger(args.name, params));
+  if (!args.wait) {
+    ctx.out << run.run_id << " queued; `strata serve` runs it (or use --wait to run it here)\n";
+    return ok_status();
+  }
+  STRATA_TRY(rt->scheduler().heartbeat());
+  STRATA_TRY(rt->scheduler().start_now(run.run_id));
+  RunState state = rt->executor().wait(run.run_id);
+  ctx.out << run.run_id << " " << run_state_name(state) << "\n";
+  print_task_states(*rt, run.run_id, ctx.out);
+  if (state != RunState::kSuccess) return Error(ErrorCode::kFailed, "run " + run.run_id + " failed");
+  return ok_status();
+}
+
+Result<int64_t> parse_date_arg(const std::string& text, const char* flag) {
+  auto micros = parse_iso8601(text);
+  if (!micros)
+    return Error(ErrorCode::kUsage, std::string("bad ") + flag + " '" + text + "'",
+                 {}, "write an ISO 8601 date such as 2026-01-01 or 2026-01-01T06:00:00Z");
+  return *micros;
+}
+
+Status cmd_backfill(const PipelineArgs& args, CliContext& ctx) {
+  STRATA_ASSIGN(int64_t from, parse_date_arg(args.from, "--from"));
+  STRATA_ASSIGN(int64_t to, parse_date_arg(args.to, "--to"));
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  STRATA_TRY(find_pipeline(*rt, args.name));
+  STRATA_TRY(rt->start());
+  STRATA_ASSIGN(auto runs, rt->scheduler().backfill(args.name, from, to, args.rerun_failed));
+  ctx.out << runs.size() << " run(s) queued\n";
+  STRATA_TRY(rt->scheduler().heartbeat());
+  bool failed = false;
+  for (const auto& run : runs) {
+    for (;;) {
+      STRATA_TRY(rt->scheduler().tick());
+      if (rt->executor().wait_for(run.run_id, 200)) break;
+      STRATA_ASSIGN(auto current, rt->store().run(run.run_id));
+      if (current && (current->state == RunState::kSuccess || current->state == RunState::kFailed)) break;
+    }
+    STRATA_ASSIGN(auto done, rt->store().run(run.run_id));
+    const RunState state = done ? done->state : RunState::kFailed;
+    failed = failed || state != RunState::kSuccess;
+    ctx.out << run.run_id << " " << run_state_name(state) << "\n";
+  }
+  if (failed) return Error(ErrorCode::kFailed, "some backfill runs failed", {}, "re-run them with --rerun-failed");
+  return ok_status();
+}
+
+Status cmd_pause(const PipelineArgs& args, CliContext& ctx, bool paused) {
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  STRATA_TRY(find_pipeline(*rt, args.name));
+  STRATA_TRY(rt->store().set_paused(args.name, paused));
+  ctx.out << args.name << (paused ? " paused\n" : " unpaused\n");
+  return ok_status();
+}
+
+Status cmd_runs(const PipelineArgs& args, CliContext& ctx) {
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  STRATA_TRY(find_pipeline(*rt, args.name));
+  STRATA_ASSIGN(auto runs, rt->store().runs(args.name, std::nullopt, args.limit));
+  ctx.out << std::left << std::setw(44) << "RUN" << std::setw(10) << "TYPE" << std::setw(10) << "STATE"
+          << std::setw(30) << "START" << "END\n";
+  for (const auto& r : runs)
+    ctx.out << std::setw(44) << r.run_id << std::setw(10) << run_type_name(r.type) << std::setw(10)
+            << run_state_name(r.state) << std::setw(30) << when(r.start_at) << when(r.end_at) << "\n";
+  return ok_status();
+}
+
+Status cmd_logs(const PipelineArgs& args, CliContext& ctx) {
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  STRATA_ASSIGN(auto attempts, rt->store().attempts(args.run_id, args.task_id));
+  if (attempts.empty())
+    return Error(ErrorCode::kNotFound, "no attempts of task '" + args.task_id + "' in run '" + args.run_id + "'", {},
+                 "see `strata pipeline runs NAME` for run ids");
+  const AttemptRecord* chosen = &attempts.back();
+  for (const auto& a : attempts)
+    if (a.try_number == args.try_number) chosen = &a;
+  if (args.try_number > 0 && chosen->try_number != args.try_number)
+    return Error(ErrorCode::kNotFound, "no try " + std::to_string(args.try_number), {},
+                 "the task has " + std::to_string(attempts.size()) + " tries");
+  std::ifstream in(chosen->log_path, std::ios::binary);
+  if (!in) return Error(ErrorCode::kNotFound, "cannot read the log '" + chosen->log_path + "'");
+  std::string line;
+  for (;;) {
+    while (std::getline(in, line)) ctx.out << line << "\n";
+    ctx.out.flush();
+    if (!args.follow) break;
+    STRATA_ASSIGN(auto now, rt->store().attempts(args.run_id, args.task_id));
+    bool running = false;
+    for (const auto& a : now)
+      if (a.try_number == chosen->try_number) running = a.state == TaskState::kRunning;
+    if (!running && in.eof()) {
+      in.clear();
+      while (std::getline(in, line)) ctx.out << line << "\n";
+      break;
+    }
+    in.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+void register_pipeline(CLI::App& app, CliContext& context) {
+  auto args = std::make_shared<PipelineArgs>();
+  auto* cmd = app.add_subcommand("pipeline", "List, run, backfill and inspect pipelines (pipelines/*.yml)");
+  cmd->require_subcommand(1);
+  cmd->add_option("--project-dir", args->project_dir, "The project folder")->capture_default_str();
+  auto add = [&](const char* name, const char* help, auto body) {
+    auto* sub = cmd->add_subcommand(name, help);
+    bind_action(*sub, context, [args, &context, body] { return body(*args, context); });
+    return sub;
+  };
+  add("list", "Every pipeline with its schedule and last run", cmd_list);
+  add("show", "A pipeline's settings and tasks", cmd_show)->add_option("NAME", args->name)->required();
+  auto* run = add("run", "Trigger a manual run", cmd_run);
+  run->add_option("NAME", args->name)->required();
+  run->add_option("--param", args->params, "A param override name=value (repeatable)");
+  run->add_flag("--wait", args->wait, "Run it in this process and wait for the end");
+  auto* backfill = add("backfill", "Run every interval between two dates", cmd_backfill);
+  backfill->add_option("NAME", args->name)->required();
+  backfill->add_option("--from", args->from, "First logical date (ISO 8601)")->required();
+  backfill->add_option("--to", args->to, "Last logical date (ISO 8601)")->required();
+  backfill->add_flag("--rerun-failed", args->rerun_failed, "Re-run runs of the range that failed");
+  add("pause", "Stop scheduling a pipeline", [](const PipelineArgs& a, CliContext& c) { return cmd_pause(a, c, true); })
+      ->add_option("NAME", args->name)->required();
+  add("unpause", "Resume scheduling a pipeline",
+      [](const PipelineArgs& a, CliContext& c) { return cmd_pause(a, c, false); })
+      ->add_option("NAME", args->name)->required();
+  auto* runs = add("runs", "The runs of a pipeline, newest first", cmd_runs);
+  runs->add_option("NAME", args->name)->required();
+  runs->add_option("--limit", args->limit, "How many")->capture_default_str();
+  auto* logs = add("logs", "A task attempt's log", cmd_logs);
+  logs->add_option("RUN", args->run_id)->required();
+  logs->add_option("TASK", args->task_id)->required();
+  logs->add_option("--try", args->try_number, "Which try (default: the latest)");
+  logs->add_flag("--follow", args->follow, "Keep printing while the attempt runs");
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,54 @@
+// `strata serve`: the scheduler and executor in one process until SIGINT/SIGTERM.
+#include <signal.h>
+
+#include <thread>
+
+#include "cli/app.h"
+#include "orchestrate/runtime.h"
+
+namespace strata::cli {
+
+// Hook for the HTTP API and UI (a later issue): called with the running runtime and the port;
+// returns when the server stops. Empty here.
+using ServeHook = std::function<Status(orchestrate::Runtime&, int port)>;
+
+void register_serve(CLI::App& app, CliContext& context) {
+  struct Args {
+    std::string project_dir = ".";
+    int port = 8080;
+    int workers = 16;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("serve", "Run the scheduler and executor (and later the web UI and API)");
+  cmd->add_option("--project-dir", args->project_dir, "The project folder")->capture_default_str();
+  cmd->add_option("--port", args->port, "HTTP port for the API and UI")->capture_default_str();
+  cmd->add_option("--workers", args->workers, "Executor threads")->capture_default_str();
+  bind_action(*cmd, context, [args, &context]() -> Status {
+    // Block the stop signals in every thread; one thread waits for them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    orchestrate::RuntimeOptions options;
+    options.project_dir = args->project_dir;
+    options.workers = args->workers;
+    options.masker = context.logger.masker();
+    STRATA_ASSIGN(auto rt, orchestrate::Runtime::open(options));
+    STRATA_TRY(rt->start());
+    STRATA_ASSIGN(int recovered, rt->scheduler().recover());
+    context.logger.info("serving {} pipeline(s) from {}; {} run(s) recovered; HTTP API on port {} comes with the UI "
+                        "issue", rt->pipelines().size(), args->project_dir, recovered, args->port);
+    std::thread waiter([&rt, signals] {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      rt->scheduler().stop();
+    });
+    rt->scheduler().serve();
+    waiter.join();
+    context.logger.info("stopping: running attempts are cancelled and retried by the next start");
+    return ok_status();
+  });
+}
+
+}  // namespace strata::cli
