@@ -22,6 +22,7 @@ struct Pos {
 
 struct Expr {
   Pos pos;
+  int depth = 1;  // height of this subtree (the parser refuses very deep trees)
   virtual ~Expr() = default;
   virtual Result<Value> eval(Renderer& r) const = 0;
   // A literal's value (for constant folding of tag headers); nullptr otherwise.

@@ -36,10 +36,11 @@ Result<Value> builtin_range(CallArgs& args, CallContext& ctx) {
   }
   if (step == 0) return ctx.error("range() arg 3 must not be zero");
   ValueList out;
-  for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+  for (std::int64_t i = start; step > 0 ? i < stop : i > stop;) {
     if (static_cast<std::int64_t>(out.size()) >= kMaxRange)
       return ctx.error("range too big, maximum size for range is " + std::to_string(kMaxRange));
     out.emplace_back(i);
+    if (__builtin_add_overflow(i, step, &i)) break;
   }
   return Value(std::move(out));
 }

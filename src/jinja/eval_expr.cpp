@@ -52,7 +52,9 @@ bool is_ascii(const std::string& s) {
 }  // namespace
 
 Renderer::Renderer(const Environment& env, const Context& context, const Template& tmpl)
-    : scope(std::make_shared<Scope>()), env_(env), state_(env.state().get()), context_(&context), template_(&tmpl) {}
+    : scope(std::make_shared<Scope>()), env_(env), state_(env.state().get()), context_(&context), template_(&tmpl) {
+  stack_base_ = static_cast<const char*>(__builtin_frame_address(0));
+}
 
 const Value* Renderer::find(std::string_view name) const {
   for (Scope* s = scope.get(); s; s = s->parent.get())
@@ -92,6 +94,7 @@ Status Renderer::check_defined(const Value& v, Pos at) const {
 }
 
 Result<Value> Renderer::call_value(const Value& callee, CallArgs& args, Pos at) {
+  STRATA_TRY(check_stack(at));
   Pos saved = pos;
   pos = at;
   Result<Value> result = Value();
@@ -248,6 +251,7 @@ Result<Value> DictExpr::eval(Renderer& r) const {
 }
 
 Result<Value> Unary::eval(Renderer& r) const {
+  STRATA_TRY(r.check_stack(pos));
   STRATA_ASSIGN(Value v, operand->eval(r));
   if (op == UnaryOp::kNot) {
     STRATA_TRY(r.check_defined(v, pos));
@@ -266,6 +270,7 @@ Result<Value> Unary::eval(Renderer& r) const {
 }
 
 Result<Value> Binary::eval(Renderer& r) const {
+  STRATA_TRY(r.check_stack(pos));
   STRATA_ASSIGN(Value a, left->eval(r));
   if (op == BinOp::kAnd || op == BinOp::kOr) {
     STRATA_TRY(r.check_defined(a, pos));
@@ -298,6 +303,7 @@ Result<Value> CondExpr::eval(Renderer& r) const {
 }
 
 Result<Value> GetAttr::eval(Renderer& r) const {
+  STRATA_TRY(r.check_stack(pos));
   STRATA_ASSIGN(Value obj, object->eval(r));
   if (obj.is_undefined()) return r.undefined_error(obj, pos);
   if (obj.is_dict()) {
@@ -323,6 +329,7 @@ Result<std::optional<std::int64_t>> slice_bound(Renderer& r, const ExprPtr& e) {
 }  // namespace
 
 Result<Value> GetItem::eval(Renderer& r) const {
+  STRATA_TRY(r.check_stack(pos));
   STRATA_ASSIGN(Value obj, object->eval(r));
   if (obj.is_undefined()) return r.undefined_error(obj, pos);
   const auto* slice = dynamic_cast<const SliceExpr*>(key.get());
@@ -356,7 +363,10 @@ Result<Value> GetItem::eval(Renderer& r) const {
     e = clamp(stop, -1, -1, n - 1);
   }
   ValueList out;
-  for (std::int64_t i = s; step > 0 ? i < e : i > e; i += step) out.push_back(items[static_cast<std::size_t>(i)]);
+  for (std::int64_t i = s; step > 0 ? i < e : i > e;) {
+    out.push_back(items[static_cast<std::size_t>(i)]);
+    if (__builtin_add_overflow(i, step, &i)) break;
+  }
   if (is_str) {
     std::string joined;
     for (const auto& c : out) joined += c.as_string();
@@ -391,6 +401,7 @@ Result<Value> Call::eval(Renderer& r) const {
 }
 
 Result<Value> FilterExpr::eval(Renderer& r) const {
+  STRATA_TRY(r.check_stack(pos));
   STRATA_ASSIGN(Value v, input->eval(r));
   return apply(r, v);
 }
@@ -409,6 +420,7 @@ Result<Value> FilterExpr::apply(Renderer& r, const Value& value) const {
 }
 
 Result<Value> TestExpr::eval(Renderer& r) const {
+  STRATA_TRY(r.check_stack(pos));
   STRATA_ASSIGN(Value v, input->eval(r));
   auto it = r.state().tests.find(name);
   if (it == r.state().tests.end()) return r.error(pos, "No test named '" + name + "'.");

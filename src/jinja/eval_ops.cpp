@@ -27,14 +27,16 @@ Result<Value> repeat(const Value& seq, std::int64_t times, Renderer& r, Pos pos)
   if (times <= 0) return seq.is_string() ? Value(std::string()) : (seq.is_tuple() ? Value::tuple({}) : Value(ValueList{}));
   if (seq.is_string()) {
     const std::string& s = seq.as_string();
-    if (s.size() * static_cast<std::size_t>(times) > (64u << 20)) return r.error(pos, "string repetition too large");
+    if (!s.empty() && static_cast<std::uint64_t>(times) > (64u << 20) / s.size())
+      return r.error(pos, "string repetition too large");
     std::string out;
     out.reserve(s.size() * static_cast<std::size_t>(times));
     for (std::int64_t i = 0; i < times; ++i) out += s;
     return Value(std::move(out));
   }
   const ValueList& items = seq.as_list();
-  if (items.size() * static_cast<std::size_t>(times) > (8u << 20)) return r.error(pos, "list repetition too large");
+  if (!items.empty() && static_cast<std::uint64_t>(times) > (8u << 20) / items.size())
+    return r.error(pos, "list repetition too large");
   ValueList out;
   for (std::int64_t i = 0; i < times; ++i) out.insert(out.end(), items.begin(), items.end());
   return seq.is_tuple() ? Value::tuple(std::move(out)) : Value(std::move(out));

@@ -220,6 +220,7 @@ Value make_namespace(const CallArgs& args) {
 }
 
 Status Renderer::exec_body(const Body& body, std::string& out) {
+  if (!body.empty()) STRATA_TRY(check_stack(body.front()->pos));
   for (const auto& s : body) {
     STRATA_TRY(s->exec(*this, out));
     if (loop_control != LoopControl::kNone || returning) break;

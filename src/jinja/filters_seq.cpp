@@ -289,7 +289,7 @@ Result<Value> do_join(const Value& v, CallArgs& args, CallContext& ctx) {
 Result<Value> do_batch(const Value& v, CallArgs& args, CallContext& ctx) {
   STRATA_ASSIGN(ValueList items, items_of(ctx, v));
   std::int64_t n = args.get_or(0, "linecount", Value(1)).as_int();
-  if (n <= 0) return ctx.error("batch size must be positive");
+  if (n <= 0 || n > 1000000) return ctx.error("batch size must be between 1 and 1000000");
   Value fill = args.get_or(1, "fill_with", Value::none());
   ValueList out, tmp;
   for (const auto& item : items) {

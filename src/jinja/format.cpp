@@ -158,6 +158,7 @@ Result<std::string> format_number(const Value& value, const Spec& spec) {
         return format_error("Unknown format code '" + std::string(1, type) + "' for object of type 'float'");
     }
   }
+  if (body.empty()) return format_error("cannot format number");
   if (spec.grouping) body = group_thousands(body, spec.grouping);
   if (body[0] != '-' && spec.sign != '-') body = std::string(1, spec.sign) + body;
   char align = spec.align ? spec.align : '>';

@@ -278,6 +278,7 @@ Result<Value> str_method(Renderer& r, const std::string& s, std::string_view nam
     std::int64_t width = int_arg(args, 0, "width", 0);
     std::int64_t len = static_cast<std::int64_t>(utf8_length(s));
     if (width <= len) return Value(s);
+    if (width > 1000000) return method_error("width too large");
     std::size_t sign = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
     return Value(s.substr(0, sign) + std::string(static_cast<std::size_t>(width - len), '0') + s.substr(sign));
   }

@@ -647,8 +647,18 @@ class Parser {
     return expr;
   }
 
+  static constexpr int kMaxExprDepth = 1000;
+  // Sets parent's height from its children; an error past kMaxExprDepth.
+  Status deepen(Expr& parent, std::initializer_list<const Expr*> children) const {
+    for (const Expr* c : children)
+      if (c) parent.depth = std::max(parent.depth, c->depth + 1);
+    if (parent.depth > kMaxExprDepth) return error(cur(), "expression too deeply nested");
+    return ok_status();
+  }
+
   Result<ExprPtr> binary(BinOp op, ExprPtr left, ExprPtr right, const Token& at) {
     auto b = node<Binary>(at);
+    STRATA_TRY(deepen(*b, {left.get(), right.get()}));
     b->op = op;
     b->left = std::move(left);
     b->right = std::move(right);
@@ -770,6 +780,7 @@ class Parser {
       u->op = is_op("-") ? UnaryOp::kNeg : UnaryOp::kPos;
       advance();
       STRATA_ASSIGN(u->operand, parse_unary(false));
+      STRATA_TRY(deepen(*u, {u->operand.get()}));
       n = std::move(u);
     } else {
       STRATA_ASSIGN(n, parse_primary());
@@ -896,6 +907,7 @@ class Parser {
         advance();
         if (cur().type == Tok::kName) {
           auto g = node<GetAttr>(at);
+          STRATA_TRY(deepen(*g, {n.get()}));
           g->object = std::move(n);
           g->name = cur().value;
           g->dict_hint = std::make_shared<const std::string>("'dict object' has no attribute '" + g->name + "'");
@@ -912,6 +924,7 @@ class Parser {
       } else if (is_op("[")) {
         advance();
         auto g = node<GetItem>(at);
+        STRATA_TRY(deepen(*g, {n.get()}));
         g->object = std::move(n);
         STRATA_ASSIGN(g->key, parse_subscripts());
         STRATA_TRY(expect_op("]"));
@@ -993,6 +1006,7 @@ class Parser {
 
   Result<ExprPtr> parse_call(ExprPtr callee) {
     auto c = node<Call>(cur());
+    STRATA_TRY(deepen(*c, {callee.get()}));
     c->pos = callee->pos;
     c->callee = std::move(callee);
     STRATA_ASSIGN(c->args, parse_call_args());
@@ -1004,6 +1018,7 @@ class Parser {
       if (is_op("|")) {
         advance();
         STRATA_ASSIGN(auto f, parse_filter_name_args());
+        STRATA_TRY(deepen(*f, {n.get()}));
         f->input = std::move(n);
         n = std::move(f);
       } else if (is_name("is")) {
@@ -1026,6 +1041,7 @@ class Parser {
       t->name += "." + cur().value;
       advance();
     }
+    STRATA_TRY(deepen(*t, {n.get()}));
     t->input = std::move(n);
     if (is_op("(")) {
       STRATA_ASSIGN(t->args, parse_call_args());

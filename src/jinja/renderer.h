@@ -89,6 +89,17 @@ class Renderer final : public CallContext {
   Pos pos;
   int depth = 0;
 
+  // An error once the render has used more than kStackLimit bytes of stack (deeply nested
+  // expressions inside recursive macros...), so no input can overflow the thread's stack.
+  Status check_stack(Pos at) const {
+    const char* here = static_cast<const char*>(__builtin_frame_address(0));
+    if (stack_base_ - here > kStackLimit) return error(at, "template too deeply nested (stack limit reached)");
+    return ok_status();
+  }
+  // Sub-renders (include without context, import) share the stack budget of their parent.
+  void inherit_stack(const Renderer& parent) { stack_base_ = parent.stack_base_; }
+  static constexpr std::ptrdiff_t kStackLimit = 1 << 20;
+
   // Switches the current template for the duration of a macro call or include.
   const Template* swap_template(const Template* t) {
     const Template* old = template_;
@@ -101,6 +112,7 @@ class Renderer final : public CallContext {
   const EnvironmentState* state_;
   const Context* context_;
   const Template* template_;
+  const char* stack_base_;
 };
 
 // ---- Python semantics (eval_ops.cpp)

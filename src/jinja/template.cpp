@@ -106,6 +106,7 @@ Result<Module> Renderer::run_module(const Template& tmpl, bool with_context, Pos
   if (depth >= options().max_depth) return error(at, "maximum recursion depth exceeded");
   static const Context kEmpty;
   Renderer sub(env_, with_context ? *context_ : kEmpty, tmpl);
+  sub.inherit_stack(*this);
   sub.depth = depth + 1;
   Module module;
   STRATA_TRY(sub.exec_body(tmpl.program().body, module.output));
@@ -118,6 +119,7 @@ Status Renderer::run_included(const Template& tmpl, bool with_context, std::stri
   if (!with_context) {
     static const Context kEmpty;
     Renderer sub(env_, kEmpty, tmpl);
+    sub.inherit_stack(*this);
     sub.depth = depth + 1;
     return sub.exec_body(tmpl.program().body, out);
   }

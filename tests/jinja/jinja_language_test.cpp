@@ -116,5 +116,21 @@ TEST(JinjaLanguage, FiltersAndTests) {
   EXPECT_EQ(render("{{ 1|nope }}"), "ERROR: t.sql:1:6: error: No filter named 'nope'.");
 }
 
+TEST(JinjaLanguage, HugeExpressionsAndDeepRecursionAreErrors) {
+  std::string chain = "1";
+  for (int i = 0; i < 5000; ++i) chain += " + 1";
+  EXPECT_NE(render("{{ " + chain + " }}").find("too deeply nested"), std::string::npos);
+  std::string attrs = "x";
+  for (int i = 0; i < 3000; ++i) attrs += ".a";
+  EXPECT_NE(render("{{ " + attrs + " }}").find("too deeply nested"), std::string::npos);
+  std::string nested_ifs, closes;
+  for (int i = 0; i < 200; ++i) {
+    nested_ifs += "{% if true %}";
+    closes += "{% endif %}";
+  }
+  EXPECT_NE(render("{% macro f(n) %}" + nested_ifs + "{{ f(n + 1) }}" + closes + "{% endmacro %}{{ f(0) }}").find("ERROR"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace strata::jinja
