@@ -15,6 +15,11 @@ namespace strata::jinja::detail {
 
 class Renderer;
 
+// Statement results: Result<Done> costs nothing on success (unlike Status, which builds an Error).
+struct Done {};
+using Exec = Result<Done>;
+inline Exec done() { return Exec(Done{}); }
+
 struct Pos {
   int line = 0;
   int column = 0;
@@ -121,7 +126,7 @@ using Body = std::vector<StmtPtr>;
 struct Stmt {
   Pos pos;
   virtual ~Stmt() = default;
-  virtual Status exec(Renderer& r, std::string& out) const = 0;
+  virtual Exec exec(Renderer& r, std::string& out) const = 0;
 };
 
 // Assignment target: a name, a tuple of targets, or `ns.attr`.
@@ -135,16 +140,16 @@ struct Target {
 
 struct TextStmt : Stmt {
   std::string text;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct OutputStmt : Stmt {
   ExprPtr expr;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct IfStmt : Stmt {
   std::vector<std::pair<ExprPtr, Body>> branches;
   Body else_body;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct ForStmt : Stmt {
   Target target;
@@ -152,19 +157,19 @@ struct ForStmt : Stmt {
   ExprPtr filter;  // `for x in y if cond`
   Body body, else_body;
   bool recursive = false;
-  Status exec(Renderer& r, std::string& out) const override;
-  Status run(Renderer& r, std::string& out, const Value& iterable, int depth) const;
+  Exec exec(Renderer& r, std::string& out) const override;
+  Exec run(Renderer& r, std::string& out, const Value& iterable, int depth) const;
 };
 struct SetStmt : Stmt {
   Target target;
   ExprPtr value;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct SetBlockStmt : Stmt {
   Target target;
   std::vector<std::unique_ptr<FilterExpr>> filters;
   Body body;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct MacroParam {
   std::string name;
@@ -180,52 +185,52 @@ struct MacroDef {
 };
 struct MacroStmt : Stmt {
   std::shared_ptr<MacroDef> def;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct CallBlockStmt : Stmt {
   std::shared_ptr<MacroDef> caller;  // the block body as the `caller` macro
   std::unique_ptr<Call> call;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct DoStmt : Stmt {
   ExprPtr expr;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct FilterBlockStmt : Stmt {
   std::vector<std::unique_ptr<FilterExpr>> filters;
   Body body;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct WithStmt : Stmt {
   std::vector<std::pair<Target, ExprPtr>> assignments;
   Body body;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct IncludeStmt : Stmt {
   ExprPtr name;
   bool ignore_missing = false;
   bool with_context = true;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct ImportStmt : Stmt {
   ExprPtr name;
   std::string alias;                                       // `import x as alias`
   std::vector<std::pair<std::string, std::string>> names;  // `from x import a as b`
   bool with_context = false;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 enum class LoopControl { kNone, kBreak, kContinue };
 struct LoopControlStmt : Stmt {
   LoopControl kind;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct BlockStmt : Stmt {  // {% block %} without inheritance: renders its body in place
   Body body;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 struct CustomBodyStmt : Stmt {  // host body tag; index into Program::custom_blocks
   std::size_t index = 0;
-  Status exec(Renderer& r, std::string& out) const override;
+  Exec exec(Renderer& r, std::string& out) const override;
 };
 
 // A parsed template.

@@ -88,13 +88,13 @@ Error Renderer::undefined_error(const Value& v, Pos at) const {
   return error(at, hint.empty() ? "undefined value" : hint);
 }
 
-Status Renderer::check_defined(const Value& v, Pos at) const {
+Exec Renderer::check_defined(const Value& v, Pos at) const {
   if (v.is_undefined() && strict()) return undefined_error(v, at);
-  return ok_status();
+  return done();
 }
 
 Result<Value> Renderer::call_value(const Value& callee, CallArgs& args, Pos at) {
-  STRATA_TRY(check_stack(at));
+  if (stack_exceeded()) return stack_error(at);
   Pos saved = pos;
   pos = at;
   Result<Value> result = Value();
@@ -251,7 +251,7 @@ Result<Value> DictExpr::eval(Renderer& r) const {
 }
 
 Result<Value> Unary::eval(Renderer& r) const {
-  STRATA_TRY(r.check_stack(pos));
+  if (r.stack_exceeded()) return r.stack_error(pos);
   STRATA_ASSIGN(Value v, operand->eval(r));
   if (op == UnaryOp::kNot) {
     STRATA_TRY(r.check_defined(v, pos));
@@ -270,7 +270,7 @@ Result<Value> Unary::eval(Renderer& r) const {
 }
 
 Result<Value> Binary::eval(Renderer& r) const {
-  STRATA_TRY(r.check_stack(pos));
+  if (r.stack_exceeded()) return r.stack_error(pos);
   STRATA_ASSIGN(Value a, left->eval(r));
   if (op == BinOp::kAnd || op == BinOp::kOr) {
     STRATA_TRY(r.check_defined(a, pos));
@@ -303,7 +303,7 @@ Result<Value> CondExpr::eval(Renderer& r) const {
 }
 
 Result<Value> GetAttr::eval(Renderer& r) const {
-  STRATA_TRY(r.check_stack(pos));
+  if (r.stack_exceeded()) return r.stack_error(pos);
   STRATA_ASSIGN(Value obj, object->eval(r));
   if (obj.is_undefined()) return r.undefined_error(obj, pos);
   if (obj.is_dict()) {
@@ -329,7 +329,7 @@ Result<std::optional<std::int64_t>> slice_bound(Renderer& r, const ExprPtr& e) {
 }  // namespace
 
 Result<Value> GetItem::eval(Renderer& r) const {
-  STRATA_TRY(r.check_stack(pos));
+  if (r.stack_exceeded()) return r.stack_error(pos);
   STRATA_ASSIGN(Value obj, object->eval(r));
   if (obj.is_undefined()) return r.undefined_error(obj, pos);
   const auto* slice = dynamic_cast<const SliceExpr*>(key.get());
@@ -401,7 +401,7 @@ Result<Value> Call::eval(Renderer& r) const {
 }
 
 Result<Value> FilterExpr::eval(Renderer& r) const {
-  STRATA_TRY(r.check_stack(pos));
+  if (r.stack_exceeded()) return r.stack_error(pos);
   STRATA_ASSIGN(Value v, input->eval(r));
   return apply(r, v);
 }
@@ -420,7 +420,7 @@ Result<Value> FilterExpr::apply(Renderer& r, const Value& value) const {
 }
 
 Result<Value> TestExpr::eval(Renderer& r) const {
-  STRATA_TRY(r.check_stack(pos));
+  if (r.stack_exceeded()) return r.stack_error(pos);
   STRATA_ASSIGN(Value v, input->eval(r));
   auto it = r.state().tests.find(name);
   if (it == r.state().tests.end()) return r.error(pos, "No test named '" + name + "'.");

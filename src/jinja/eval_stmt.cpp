@@ -24,9 +24,9 @@ class Macro final : public Callable {
     const Template* saved_template = r->swap_template(owner_.get());
     Pos saved_pos = r->pos;
     ++r->depth;
-    Status defaults = bind_defaults(*r, *scope, args);
+    Exec defaults = bind_defaults(*r, *scope, args);
     std::string out;
-    Status st = defaults.ok() ? r->exec_body(def_->body, out) : defaults;
+    Exec st = defaults.ok() ? r->exec_body(def_->body, out) : defaults;
     --r->depth;
     r->pos = saved_pos;
     r->swap_template(saved_template);
@@ -41,7 +41,7 @@ class Macro final : public Callable {
   }
 
  private:
-  Status bind(Renderer& r, Scope& scope, CallArgs& args) const {
+  Exec bind(Renderer& r, Scope& scope, CallArgs& args) const {
     const auto& params = def_->params;
     ValueList extra;
     for (std::size_t i = 0; i < args.positional.size(); ++i) {
@@ -68,10 +68,10 @@ class Macro final : public Callable {
     }
     scope.set("varargs", Value::tuple(std::move(extra)));
     scope.set("kwargs", Value(std::move(kwargs)));
-    return ok_status();
+    return done();
   }
 
-  Status bind_defaults(Renderer& r, Scope& scope, const CallArgs&) const {
+  Exec bind_defaults(Renderer& r, Scope& scope, const CallArgs&) const {
     for (const auto& p : def_->params) {
       if (scope.find(p.name)) continue;
       if (p.default_value) {
@@ -81,7 +81,7 @@ class Macro final : public Callable {
         scope.set(p.name, Value::undefined("parameter '" + p.name + "' was not provided"));
       }
     }
-    return ok_status();
+    return done();
   }
 
   std::shared_ptr<const MacroDef> def_;
@@ -174,17 +174,17 @@ class NamespaceObject final : public Object {
   Dict attrs_;
 };
 
-Status bind_target(Renderer& r, Scope& scope, const Target& t, const Value& v) {
+Exec bind_target(Renderer& r, Scope& scope, const Target& t, const Value& v) {
   if (!t.is_tuple) {
     if (t.attr.empty()) {
       scope.set(t.name, v);
-      return ok_status();
+      return done();
     }
     Value ns = r.lookup(t.name);
     auto* obj = ns.is_object() ? dynamic_cast<NamespaceObject*>(ns.as_object().get()) : nullptr;
     if (!obj) return r.error(t.pos, "cannot assign attribute on non-namespace object");
     obj->attrs_.set(Value(t.attr), v);
-    return ok_status();
+    return done();
   }
   STRATA_ASSIGN(ValueList items, r.iterate(v, t.pos));
   if (items.size() > t.items.size())
@@ -193,7 +193,7 @@ Status bind_target(Renderer& r, Scope& scope, const Target& t, const Value& v) {
     return r.error(t.pos, "not enough values to unpack (expected " + std::to_string(t.items.size()) + ", got " +
                               std::to_string(items.size()) + ")");
   for (std::size_t i = 0; i < items.size(); ++i) STRATA_TRY(bind_target(r, scope, t.items[i], items[i]));
-  return ok_status();
+  return done();
 }
 
 Result<Value> apply_filters(Renderer& r, const std::vector<std::unique_ptr<FilterExpr>>& filters, Value v) {
@@ -219,28 +219,28 @@ Value make_namespace(const CallArgs& args) {
   return Value::object(std::move(ns));
 }
 
-Status Renderer::exec_body(const Body& body, std::string& out) {
-  if (!body.empty()) STRATA_TRY(check_stack(body.front()->pos));
+Exec Renderer::exec_body(const Body& body, std::string& out) {
+  if (!body.empty() && stack_exceeded()) return stack_error(body.front()->pos);
   for (const auto& s : body) {
     STRATA_TRY(s->exec(*this, out));
     if (loop_control != LoopControl::kNone || returning) break;
   }
-  return ok_status();
+  return done();
 }
 
-Status TextStmt::exec(Renderer&, std::string& out) const {
+Exec TextStmt::exec(Renderer&, std::string& out) const {
   out += text;
-  return ok_status();
+  return done();
 }
 
-Status OutputStmt::exec(Renderer& r, std::string& out) const {
+Exec OutputStmt::exec(Renderer& r, std::string& out) const {
   STRATA_ASSIGN(Value v, expr->eval(r));
   if (v.is_undefined() && r.strict()) return r.undefined_error(v, expr->pos);
   v.append_to(out);
-  return ok_status();
+  return done();
 }
 
-Status IfStmt::exec(Renderer& r, std::string& out) const {
+Exec IfStmt::exec(Renderer& r, std::string& out) const {
   for (const auto& [cond, body] : branches) {
     STRATA_ASSIGN(Value v, cond->eval(r));
     STRATA_TRY(r.check_defined(v, cond->pos));
@@ -249,12 +249,12 @@ Status IfStmt::exec(Renderer& r, std::string& out) const {
   return r.exec_body(else_body, out);
 }
 
-Status ForStmt::exec(Renderer& r, std::string& out) const {
+Exec ForStmt::exec(Renderer& r, std::string& out) const {
   STRATA_ASSIGN(Value iterable, iter->eval(r));
   return run(r, out, iterable, 0);
 }
 
-Status ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int depth0) const {
+Exec ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int depth0) const {
   if (depth0 >= r.options().max_depth) return r.error(pos, "maximum recursion depth exceeded");
   STRATA_ASSIGN(ValueList items, r.iterate(iterable, iter->pos));
   auto loop_scope = std::make_shared<Scope>();
@@ -278,7 +278,7 @@ Status ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int de
     else_scope->parent = r.scope;
     std::shared_ptr<Scope> saved = std::move(r.scope);
     r.scope = else_scope;
-    Status st = r.exec_body(else_body, out);
+    Exec st = r.exec_body(else_body, out);
     r.scope = std::move(saved);
     return st;
   }
@@ -286,7 +286,7 @@ Status ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int de
   Value loop_value = Value::object(loop);
   std::shared_ptr<Scope> saved = std::move(r.scope);
   r.scope = loop_scope;
-  Status st;
+  Exec st = done();
   for (std::size_t i = 0; i < items.size(); ++i) {
     loop_scope->vars.clear();
     loop->set_index(static_cast<std::int64_t>(i));
@@ -306,24 +306,24 @@ Status ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int de
   return st;
 }
 
-Status SetStmt::exec(Renderer& r, std::string&) const {
+Exec SetStmt::exec(Renderer& r, std::string&) const {
   STRATA_ASSIGN(Value v, value->eval(r));
   return bind_target(r, *r.scope, target, v);
 }
 
-Status SetBlockStmt::exec(Renderer& r, std::string&) const {
+Exec SetBlockStmt::exec(Renderer& r, std::string&) const {
   std::string captured;
   STRATA_TRY(r.exec_body(body, captured));
   STRATA_ASSIGN(Value v, apply_filters(r, filters, Value(std::move(captured))));
   return bind_target(r, *r.scope, target, v);
 }
 
-Status MacroStmt::exec(Renderer& r, std::string&) const {
+Exec MacroStmt::exec(Renderer& r, std::string&) const {
   r.scope->set(def->name, make_macro(def, r.current_template().shared_from_this(), r.scope));
-  return ok_status();
+  return done();
 }
 
-Status CallBlockStmt::exec(Renderer& r, std::string& out) const {
+Exec CallBlockStmt::exec(Renderer& r, std::string& out) const {
   Value caller_macro = make_macro(caller, r.current_template().shared_from_this(), r.scope);
   Value fn;
   if (const auto* attr = dynamic_cast<const GetAttr*>(call->callee.get())) {
@@ -337,24 +337,24 @@ Status CallBlockStmt::exec(Renderer& r, std::string& out) const {
   args.keyword.emplace_back("caller", std::move(caller_macro));
   STRATA_ASSIGN(Value v, r.call_value(fn, args, call->pos));
   v.append_to(out);
-  return ok_status();
+  return done();
 }
 
-Status DoStmt::exec(Renderer& r, std::string&) const {
+Exec DoStmt::exec(Renderer& r, std::string&) const {
   STRATA_ASSIGN(Value v, expr->eval(r));
   (void)v;
-  return ok_status();
+  return done();
 }
 
-Status FilterBlockStmt::exec(Renderer& r, std::string& out) const {
+Exec FilterBlockStmt::exec(Renderer& r, std::string& out) const {
   std::string captured;
   STRATA_TRY(r.exec_body(body, captured));
   STRATA_ASSIGN(Value v, apply_filters(r, filters, Value(std::move(captured))));
   v.append_to(out);
-  return ok_status();
+  return done();
 }
 
-Status WithStmt::exec(Renderer& r, std::string& out) const {
+Exec WithStmt::exec(Renderer& r, std::string& out) const {
   auto scope = std::make_shared<Scope>();
   scope->parent = r.scope;
   for (const auto& [target, expr] : assignments) {
@@ -363,28 +363,28 @@ Status WithStmt::exec(Renderer& r, std::string& out) const {
   }
   std::shared_ptr<Scope> saved = std::move(r.scope);
   r.scope = scope;
-  Status st = r.exec_body(body, out);
+  Exec st = r.exec_body(body, out);
   r.scope = std::move(saved);
   return st;
 }
 
-Status IncludeStmt::exec(Renderer& r, std::string& out) const {
+Exec IncludeStmt::exec(Renderer& r, std::string& out) const {
   STRATA_ASSIGN(Value n, name->eval(r));
   auto tmpl = r.load(n, pos);
   if (!tmpl.ok()) {
-    if (ignore_missing && tmpl.error().code() == ErrorCode::kNotFound) return ok_status();
+    if (ignore_missing && tmpl.error().code() == ErrorCode::kNotFound) return done();
     return std::move(tmpl).error();
   }
   return r.run_included(**tmpl, with_context, out, pos);
 }
 
-Status ImportStmt::exec(Renderer& r, std::string&) const {
+Exec ImportStmt::exec(Renderer& r, std::string&) const {
   STRATA_ASSIGN(Value n, name->eval(r));
   STRATA_ASSIGN(auto tmpl, r.load(n, pos));
   STRATA_ASSIGN(Module module, r.run_module(*tmpl, with_context, pos));
   if (!alias.empty()) {
     r.scope->set(alias, module.as_value());
-    return ok_status();
+    return done();
   }
   for (const auto& [from, to] : names) {
     const Value* v = module.exports.find(std::string_view(from));
@@ -393,27 +393,27 @@ Status ImportStmt::exec(Renderer& r, std::string&) const {
                               ") does not export the requested name '" + from + "'");
     r.scope->set(to, *v);
   }
-  return ok_status();
+  return done();
 }
 
-Status LoopControlStmt::exec(Renderer& r, std::string&) const {
+Exec LoopControlStmt::exec(Renderer& r, std::string&) const {
   r.loop_control = kind;
-  return ok_status();
+  return done();
 }
 
-Status BlockStmt::exec(Renderer& r, std::string& out) const { return r.exec_body(body, out); }
+Exec BlockStmt::exec(Renderer& r, std::string& out) const { return r.exec_body(body, out); }
 
-Status CustomBodyStmt::exec(Renderer& r, std::string& out) const {
+Exec CustomBodyStmt::exec(Renderer& r, std::string& out) const {
   const CustomBlock& block = r.current_template().custom_blocks()[index];
   auto it = r.state().tags.find(block.header.tag);
-  if (it == r.state().tags.end() || !it->second.on_render) return ok_status();
+  if (it == r.state().tags.end() || !it->second.on_render) return done();
   Pos saved = r.pos;
   r.pos = pos;
   auto text = it->second.on_render(block, r);
   r.pos = saved;
   if (!text.ok()) return r.locate(std::move(text).error(), pos);
   out += *text;
-  return ok_status();
+  return done();
 }
 
 }  // namespace strata::jinja::detail

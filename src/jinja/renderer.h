@@ -57,12 +57,12 @@ class Renderer final : public CallContext {
   // Adds the current template and `pos` to an error that has no location yet.
   Error locate(Error e, Pos pos) const;
   // Strict mode: an error for using an undefined value; lenient: ok.
-  Status check_defined(const Value& v, Pos pos) const;
+  Exec check_defined(const Value& v, Pos pos) const;
   // The error for using an undefined value regardless of mode (attribute of undefined, call...).
   Error undefined_error(const Value& v, Pos pos) const;
 
   // Runs statements, stopping early on break/continue/return.
-  Status exec_body(const Body& body, std::string& out);
+  Exec exec_body(const Body& body, std::string& out);
   // Calls a value with evaluated arguments at `pos`.
   Result<Value> call_value(const Value& callee, CallArgs& args, Pos pos);
   // Evaluates call arguments (positional, *args, keyword, **kwargs).
@@ -77,7 +77,7 @@ class Renderer final : public CallContext {
   // Runs a template as a module (import): its exports, output discarded.
   Result<Module> run_module(const Template& tmpl, bool with_context, Pos pos);
   // Renders another template's body in place (include), sharing or not the current scopes.
-  Status run_included(const Template& tmpl, bool with_context, std::string& out, Pos pos);
+  Exec run_included(const Template& tmpl, bool with_context, std::string& out, Pos pos);
 
   // Scope management.
   std::shared_ptr<Scope> scope;
@@ -91,11 +91,10 @@ class Renderer final : public CallContext {
 
   // An error once the render has used more than kStackLimit bytes of stack (deeply nested
   // expressions inside recursive macros...), so no input can overflow the thread's stack.
-  Status check_stack(Pos at) const {
-    const char* here = static_cast<const char*>(__builtin_frame_address(0));
-    if (stack_base_ - here > kStackLimit) return error(at, "template too deeply nested (stack limit reached)");
-    return ok_status();
+  bool stack_exceeded() const {
+    return stack_base_ - static_cast<const char*>(__builtin_frame_address(0)) > kStackLimit;
   }
+  Error stack_error(Pos at) const { return error(at, "template too deeply nested (stack limit reached)"); }
   // Sub-renders (include without context, import) share the stack budget of their parent.
   void inherit_stack(const Renderer& parent) { stack_base_ = parent.stack_base_; }
   static constexpr std::ptrdiff_t kStackLimit = 1 << 20;

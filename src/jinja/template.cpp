@@ -47,7 +47,8 @@ Status Template::render_to(const Context& context, std::string& out) const {
   Environment env(env_);
   detail::Renderer r(env, context, *this);
   out.reserve(out.size() + program_->text_size * 2);
-  return r.exec_body(program_->body, out);
+  STRATA_TRY(r.exec_body(program_->body, out));
+  return ok_status();
 }
 
 Result<Module> Template::make_module(const Context& context) const {
@@ -114,7 +115,7 @@ Result<Module> Renderer::run_module(const Template& tmpl, bool with_context, Pos
   return module;
 }
 
-Status Renderer::run_included(const Template& tmpl, bool with_context, std::string& out, Pos at) {
+Exec Renderer::run_included(const Template& tmpl, bool with_context, std::string& out, Pos at) {
   if (depth >= options().max_depth) return error(at, "maximum recursion depth exceeded");
   if (!with_context) {
     static const Context kEmpty;
@@ -129,7 +130,7 @@ Status Renderer::run_included(const Template& tmpl, bool with_context, std::stri
   scope = inner;
   const Template* saved_template = swap_template(&tmpl);
   ++depth;
-  Status st = exec_body(tmpl.program().body, out);
+  Exec st = exec_body(tmpl.program().body, out);
   --depth;
   swap_template(saved_template);
   scope = std::move(saved);
