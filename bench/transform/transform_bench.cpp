@@ -1,5 +1,6 @@
 // Benchmark: generated dbt projects of 1,000 / 10,000 / 100,000 models (layered, each referring to
-// 1–3 upstream models, half with tests). Prints parse + link + relation-resolution time for each.
+// 1–3 upstream models, half with tests). Prints parse, link + relation resolution, and compile
+// (Jinja render of every model and test) time for each. The machine's load is printed alongside.
 // Usage: transform_bench [BUILD_DIR] [--sizes 1000,10000,100000]
 #include <chrono>
 #include <cstdio>
@@ -10,10 +11,17 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "transform/compiler.h"
 #include "transform/graph.h"
 #include "transform/parser.h"
 #include "transform/project.h"
 #include "transform/relations.h"
+#include "transform/runner.h"
+#include "transform/selection.h"
+#include "warehouse/warehouse.h"
+#include <sstream>
+#include <thread>
+#include <cstdlib>
 
 namespace fs = std::filesystem;
 using namespace strata;
@@ -65,6 +73,8 @@ int main(int argc, char** argv) {
     }
   std::string base = (fs::temp_directory_path() / ("strata-transform-bench-" + std::to_string(getpid()))).string();
   EnvLookup env = map_env({});
+  double load[3] = {0, 0, 0};
+  if (getloadavg(load, 3) > 0) std::printf("machine load average: %.1f (%u cores)\n", load[0], std::thread::hardware_concurrency());
   for (int n : sizes) {
     std::string dir = base + "/p" + std::to_string(n);
     generate(dir, n);
@@ -81,8 +91,46 @@ int main(int argc, char** argv) {
     auto st = resolve_relations(*graph, target, sql::duckdb_dialect(), nullptr);
     if (!st.ok()) { std::fprintf(stderr, "%s\n", st.error().to_string().c_str()); return 1; }
     double link_ms = ms_since(t1);
-    std::printf("models=%-7d nodes=%-7zu parse=%.1f ms  graph+relations=%.1f ms  total=%.1f ms\n", n, graph->size(),
-                parse_ms, link_ms, parse_ms + link_ms);
+    // Compile: render every model and test through the Jinja engine (execute=False, no warehouse).
+    auto t2 = std::chrono::steady_clock::now();
+    CompilerOptions copts;
+    copts.target = target;
+    copts.env = env;
+    auto compiler = Compiler::create(*graph, copts);
+    if (!compiler.ok()) { std::fprintf(stderr, "%s\n", compiler.error().to_string().c_str()); return 1; }
+    RenderOptions ro;
+    ro.execute = false;
+    size_t bytes = 0;
+    for (size_t i = 0; i < graph->size(); ++i) {
+      const Node& node = graph->node(i);
+      if (node.resource_type != ResourceType::kModel && node.resource_type != ResourceType::kTest) continue;
+      auto sql = (*compiler)->compile(i, ro);
+      if (!sql.ok()) { std::fprintf(stderr, "%s\n", sql.error().to_string().c_str()); return 1; }
+      bytes += sql->size();
+    }
+    double compile_ms = ms_since(t2);
+    std::printf("models=%-7d nodes=%-7zu parse=%.1f ms  graph+relations=%.1f ms  compile=%.1f ms  total=%.1f ms"
+                "  (%zu bytes of SQL)\n", n, graph->size(), parse_ms, link_ms, compile_ms,
+                parse_ms + link_ms + compile_ms, bytes);
+    std::fflush(stdout);
+    if (n != 1000) continue;
+    // Per-model overhead of a run: every model is a view (layer 0 selects constants), one thread.
+    auto db = warehouse::open_duckdb(dir + "/bench.duckdb");
+    if (!db.ok()) { std::fprintf(stderr, "%s\n", db.error().to_string().c_str()); return 1; }
+    SelectionRequest request;
+    request.resource_types = {ResourceType::kModel};
+    auto selected = select_nodes(*graph, request);
+    if (!selected.ok()) return 1;
+    RunOptions ro_run;
+    ro_run.command = RunCommand::kRun;
+    ro_run.threads = 1;
+    std::ostringstream sink;
+    auto t3 = std::chrono::steady_clock::now();
+    auto summary = run_nodes(*graph, **compiler, **db, *selected, ro_run, sink);
+    double run_ms = ms_since(t3);
+    if (!summary.ok()) { std::fprintf(stderr, "%s\n", summary.error().to_string().c_str()); return 1; }
+    std::printf("run models=%zu pass=%d error=%d wall=%.1f ms  per-model=%.2f ms\n", selected->size(),
+                summary->pass, summary->error, run_ms, run_ms / static_cast<double>(selected->size()));
     std::fflush(stdout);
   }
   fs::remove_all(base);

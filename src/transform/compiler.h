@@ -1,0 +1,90 @@
+#pragma once
+// The dbt Jinja context on the jinja engine, and compilation of nodes to SQL: ref, source,
+// config, var, env_var, this, target, model, is_incremental(), execute, log, print, exceptions,
+// fromjson/tojson/fromyaml/toyaml, run_started_at, invocation_id, adapter (quote, type,
+// get_relation, get_columns_in_relation, dispatch), statement/load_result, run_query; project
+// macros (overriding built-ins such as generate_schema_name and test macros); ephemeral models
+// inlined as CTEs.
+//
+// Thread-safety: after create(), compile()/render() may run concurrently on many threads, each
+// with its own RenderOptions (and warehouse session). The Graph must outlive the Compiler and
+// must not change while renders run.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/env.h"
+#include "common/log.h"
+#include "common/result.h"
+#include "transform/graph.h"
+#include "transform/relations.h"
+
+namespace strata::warehouse {
+class Warehouse;
+}
+
+namespace strata::transform {
+
+struct CompilerOptions {
+  TargetInfo target;
+  Json cli_vars = Json::object();   // --vars
+  EnvLookup env;
+  std::string invocation_id;
+  std::string run_started_at;       // ISO 8601
+  Logger logger;
+};
+
+// One render: which node, whether SQL may run (execute), whether the model is incremental now,
+// and the warehouse session for run_query/adapter calls (null → those fail when executed).
+struct RenderOptions {
+  bool execute = true;
+  bool is_incremental = false;
+  warehouse::Warehouse* warehouse = nullptr;
+};
+
+// What a parse-mode render found (dbt parses by rendering with execute=False).
+struct ParseCapture {
+  std::vector<RefCall> refs;
+  std::vector<SourceCall> sources;
+  Json config = Json::object();
+};
+
+class Compiler {
+ public:
+  // Loads every project macro file into a Jinja environment. Errors: Jinja syntax errors in
+  // macro files (kConfig, located).
+  static Result<std::unique_ptr<Compiler>> create(const Graph& graph, CompilerOptions options);
+  ~Compiler();
+
+  // Renders the nodes the static scan could not read exactly with execute=False and records the
+  // refs, sources and configs found; then re-links the graph. Errors: Jinja errors (located).
+  Status parse_render(Graph& graph);
+
+  // A NameMacro calling the project's generate_*_name macros when defined.
+  NameMacro name_macro();
+
+  // The compiled SQL of node i: rendered with ref/source resolved, ephemeral parents injected as
+  // CTEs. For generic tests, the test query. Errors: Jinja errors (kConfig, located at the node).
+  Result<std::string> compile(size_t i, const RenderOptions& options);
+
+  // Renders any text (a hook, `compile --inline`) in the context of node i (npos: no node).
+  Result<std::string> render(const std::string& text, size_t i, const RenderOptions& options,
+                             const std::string& name = "<inline>");
+
+  // The test query wrapped as dbt does: one row with failures, should_warn, should_error.
+  Result<std::string> test_summary_sql(size_t i, const std::string& compiled) const;
+
+  const Graph& graph() const;
+
+ private:
+  struct Impl;
+  explicit Compiler(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Injects `with __dbt__cte__x as (...)` CTEs in front of a query (merging with a leading WITH).
+std::string inject_ctes(const std::string& sql, const std::vector<std::pair<std::string, std::string>>& ctes);
+
+}  // namespace strata::transform

@@ -1,0 +1,277 @@
+#include "transform/invocation.h"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <ostream>
+#include <random>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/strings.h"
+#include "common/time.h"
+#include "transform/artifacts.h"
+#include "transform/compiler.h"
+#include "transform/parser.h"
+#include "transform/project.h"
+#include "transform/runner.h"
+#include "transform/selection.h"
+#include "warehouse/profile.h"
+
+namespace strata::transform {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string new_invocation_id() {
+  std::random_device rd;
+  std::mt19937_64 rng(rd());
+  std::string hex = md5_hex(std::to_string(rng()) + std::to_string(now_micros()));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-4" + hex.substr(13, 3) + "-a" + hex.substr(17, 3) + "-" +
+         hex.substr(20, 12);
+}
+
+Result<Json> parse_vars(const std::string& text) {
+  if (trim(text).empty()) return Json::object();
+  try {
+    YAML::Node node = YAML::Load(text);
+    Json j = yaml_to_json(node);
+    if (!j.is_object())
+      return Error(ErrorCode::kUsage, "--vars must be a YAML or JSON mapping", {}, "e.g. --vars '{key: value}'");
+    return j;
+  } catch (const YAML::Exception& e) {
+    return Error(ErrorCode::kUsage, std::string("--vars is not valid YAML/JSON: ") + e.what(), {},
+                 "e.g. --vars '{\"key\": \"value\"}'");
+  }
+}
+
+RunCommand run_command(const std::string& c) {
+  if (c == "run") return RunCommand::kRun;
+  if (c == "test") return RunCommand::kTest;
+  if (c == "seed") return RunCommand::kSeed;
+  if (c == "snapshot") return RunCommand::kSnapshot;
+  if (c == "compile") return RunCommand::kCompile;
+  return RunCommand::kBuild;
+}
+
+std::vector<ResourceType> types_for(const std::string& c) {
+  if (c == "run") return {ResourceType::kModel};
+  if (c == "test") return {ResourceType::kTest};
+  if (c == "seed") return {ResourceType::kSeed};
+  if (c == "snapshot") return {ResourceType::kSnapshot};
+  if (c == "freshness") return {ResourceType::kSource};
+  return {};
+}
+
+Status source_freshness(const Graph& g, const std::vector<size_t>& selected, warehouse::Database& db,
+                        const InvocationInfo& info, const std::string& target_dir, std::ostream& out, int& failures) {
+  STRATA_ASSIGN(auto wh, db.connect());
+  Json results = Json::array();
+  int64_t now = now_micros();
+  auto period_micros = [](const Json& spec) -> int64_t {
+    if (!spec.is_object() || !spec.contains("count") || !spec["count"].is_number()) return -1;
+    std::string p = spec.value("period", std::string("hour"));
+    int64_t unit = p == "minute" ? 60 : p == "day" ? 86400 : 3600;
+    return spec["count"].get<int64_t>() * unit * 1000000;
+  };
+  for (size_t i : selected) {
+    const Node& n = g.node(i);
+    if (n.resource_type != ResourceType::kSource || n.freshness.is_null() || n.loaded_at_field.empty()) continue;
+    std::string sql = "select cast(max(" + n.loaded_at_field + ") as varchar) from " + n.relation_name;
+    auto r = wh->query(sql);
+    Json item{{"unique_id", n.unique_id}};
+    std::string status;
+    if (!r.ok() || r->num_rows() == 0 || r->is_null(0, 0)) {
+      status = "runtime error";
+      item["error"] = r.ok() ? "no rows" : r.error().message();
+    } else {
+      std::string text = r->cell_text(0, 0);
+      std::string iso = text;
+      if (iso.size() > 10) iso[10] = 'T';
+      auto loaded = parse_iso8601(iso);
+      double age = loaded ? static_cast<double>(now - *loaded) / 1e6 : 0;
+      int64_t warn = period_micros(n.freshness.value("warn_after", Json()));
+      int64_t err = period_micros(n.freshness.value("error_after", Json()));
+      status = (err >= 0 && age * 1e6 > static_cast<double>(err)) ? "error"
+               : (warn >= 0 && age * 1e6 > static_cast<double>(warn)) ? "warn"
+                                                                      : "pass";
+      item["max_loaded_at"] = text;
+      item["snapshotted_at"] = format_iso8601(now);
+      item["max_loaded_at_time_ago_in_s"] = age;
+      item["criteria"] = n.freshness;
+    }
+    item["status"] = status;
+    if (status != "pass") ++failures;
+    out << fmt::format("{} freshness of {}.{} [{}]\n", status == "pass" ? "PASS" : to_upper(status), n.source_name,
+                       n.name, to_upper(status));
+    results.push_back(item);
+  }
+  Json doc{{"metadata", {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/sources/v3.json"},
+                         {"generated_at", info.generated_at},
+                         {"invocation_id", info.invocation_id}}},
+           {"results", results},
+           {"elapsed_time", static_cast<double>(now_micros() - now) / 1e6}};
+  return write_artifact(target_dir, "sources.json", doc);
+}
+
+Status docs_generate(const Graph& g, warehouse::Database& db, const InvocationInfo& info,
+                     const std::string& target_dir) {
+  STRATA_ASSIGN(auto wh, db.connect());
+  Json nodes = Json::object(), sources = Json::object();
+  for (size_t i = 0; i < g.size(); ++i) {
+    const Node& n = g.node(i);
+    if (n.is_test() || n.resource_type == ResourceType::kAnalysis || n.materialized() == "ephemeral") continue;
+    std::string name = n.resource_type == ResourceType::kSource ? n.identifier : n.alias;
+    auto cols = wh->columns({"", n.schema, name});
+    if (!cols.ok() || cols->empty()) continue;
+    Json columns = Json::object();
+    int index = 1;
+    for (const auto& c : *cols)
+      columns[c.name] = Json{{"type", c.native_type}, {"index", index++}, {"name", c.name}, {"comment", nullptr}};
+    Json entry{{"metadata", {{"type", n.materialized() == "view" ? "VIEW" : "BASE TABLE"},
+                             {"schema", n.schema},
+                             {"name", name},
+                             {"database", n.database},
+                             {"comment", nullptr},
+                             {"owner", nullptr}}},
+               {"columns", columns},
+               {"stats", {{"has_stats", {{"id", "has_stats"}, {"label", "Has Stats?"}, {"value", false},
+                                         {"include", false}, {"description", ""}}}}},
+               {"unique_id", n.unique_id}};
+    (n.resource_type == ResourceType::kSource ? sources : nodes)[n.unique_id] = entry;
+  }
+  Json doc{{"metadata", {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/catalog/v1.json"},
+                         {"dbt_version", "1.9.0"},
+                         {"generated_at", info.generated_at},
+                         {"invocation_id", info.invocation_id},
+                         {"env", Json::object()}}},
+           {"nodes", nodes},
+           {"sources", sources},
+           {"errors", nullptr}};
+  return write_artifact(target_dir, "catalog.json", doc);
+}
+
+}  // namespace
+
+Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
+  EnvLookup env = o.env ? o.env : process_env();
+  STRATA_ASSIGN(ProjectConfig project, load_project(o.project_dir, env));
+  const std::string root = project.root;
+  const std::string target_dir = root + "/" + project.target_path;
+  if (o.command == "clean") {
+    for (const auto& t : project.clean_targets) {
+      fs::path p = fs::weakly_canonical(fs::path(root) / t);
+      if (p.string().rfind(root + "/", 0) != 0)
+        return Error(ErrorCode::kConfig, "clean-target '" + t + "' is outside the project", {project.file},
+                     "list only folders inside the project in clean-targets");
+      std::error_code ec;
+      fs::remove_all(p, ec);
+      out << "Cleaned " << p.string() << "\n";
+    }
+    return 0;
+  }
+  STRATA_ASSIGN(Json cli_vars, parse_vars(o.vars));
+  warehouse::ProfileOptions popts;
+  popts.project_dir = root;
+  popts.profiles_dir = o.profiles_dir;
+  popts.profile_name = project.profile;
+  popts.target = o.target;
+  popts.env = env;
+  popts.masker = o.logger.masker().get();
+  STRATA_ASSIGN(warehouse::TargetConfig tcfg, warehouse::load_target(popts));
+  TargetInfo target;
+  target.name = tcfg.name;
+  target.type = tcfg.type_name;
+  target.profile_name = tcfg.profile;
+  target.schema = tcfg.schema.empty() ? "main" : tcfg.schema;
+  target.threads = o.threads > 0 ? o.threads : std::max(1, tcfg.threads);
+  if (tcfg.type == warehouse::TargetType::kDuckDb) {
+    std::string path = tcfg.duckdb_path();
+    target.database = path == ":memory:" || path.empty() ? "memory" : fs::path(path).stem().string();
+  } else {
+    target.database = tcfg.dbname;
+  }
+
+  STRATA_ASSIGN(ParsedProject parsed, parse_project(std::move(project), env));
+  for (const auto& w : parsed.warnings) o.logger.warn("{}", w);
+  STRATA_ASSIGN(Graph graph, Graph::build(std::move(parsed)));
+  InvocationInfo info;
+  info.invocation_id = new_invocation_id();
+  info.generated_at = format_iso8601(now_micros());
+  info.command = o.command;
+  info.adapter_type = target.type;
+  info.strata_version = o.version;
+  CompilerOptions copts{target, cli_vars, env, info.invocation_id, info.generated_at, o.logger};
+  STRATA_ASSIGN(auto compiler, Compiler::create(graph, copts));
+  STRATA_TRY(compiler->parse_render(graph));
+  const sql::Dialect& dialect = target.type == "postgres" ? sql::postgres_dialect() : sql::duckdb_dialect();
+  STRATA_TRY(resolve_relations(graph, target, dialect, compiler->name_macro()));
+
+  SelectionRequest request;
+  request.select = o.select;
+  request.exclude = o.exclude;
+  request.selector = o.selector;
+  request.resource_types = types_for(o.command);
+  for (const auto& t : o.resource_types) {
+    auto rt = parse_resource_type(t);
+    if (!rt) return Error(ErrorCode::kUsage, "unknown --resource-type '" + t + "'");
+    request.resource_types.push_back(*rt);
+  }
+  STRATA_ASSIGN(std::vector<size_t> selected, select_nodes(graph, request));
+
+  if (o.command == "ls") {
+    for (size_t i : selected) {
+      const Node& n = graph.node(i);
+      if (o.output == "name") out << n.name << "\n";
+      else if (o.output == "path") out << n.original_file_path << "\n";
+      else if (o.output == "json")
+        out << Json{{"name", n.name}, {"resource_type", resource_type_name(n.resource_type)},
+                    {"unique_id", n.unique_id}, {"original_file_path", n.original_file_path}}.dump() << "\n";
+      else if (n.resource_type == ResourceType::kSource)
+        out << "source:" << n.package_name << "." << n.source_name << "." << n.name << "\n";
+      else out << join(n.fqn, ".") << "\n";
+    }
+    return 0;
+  }
+  if (o.command == "parse") {
+    STRATA_TRY(write_artifact(target_dir, "manifest.json", manifest_json(graph, info)));
+    out << "Parsed " << graph.size() << " nodes; wrote " << target_dir << "/manifest.json\n";
+    return 0;
+  }
+  if (o.command == "compile" && !o.inline_sql.empty()) {
+    RenderOptions ro;
+    ro.execute = false;
+    STRATA_ASSIGN(std::string sql, compiler->render(o.inline_sql, static_cast<size_t>(-1), ro, "<inline>"));
+    out << sql << "\n";
+    return 0;
+  }
+  STRATA_ASSIGN(auto database, warehouse::open_target(tcfg));
+  if (o.command == "freshness") {
+    int failures = 0;
+    STRATA_TRY(source_freshness(graph, selected, *database, info, target_dir, out, failures));
+    return failures > 0 ? 1 : 0;
+  }
+  if (o.command == "docs") {
+    STRATA_TRY(write_artifact(target_dir, "manifest.json", manifest_json(graph, info)));
+    STRATA_TRY(docs_generate(graph, *database, info, target_dir));
+    out << "Catalog written to " << target_dir << "/catalog.json\n";
+    return 0;
+  }
+  RunOptions ropts;
+  ropts.command = run_command(o.command);
+  ropts.threads = target.threads;
+  ropts.full_refresh = o.full_refresh;
+  ropts.fail_fast = o.fail_fast;
+  ropts.target_dir = target_dir;
+  ropts.run_started_at = info.generated_at;
+  STRATA_ASSIGN(RunSummary summary, run_nodes(graph, *compiler, *database, selected, ropts, out));
+  if (o.command == "compile" && selected.size() == 1 && !summary.compiled[selected[0]].empty())
+    out << summary.compiled[selected[0]] << "\n";
+  STRATA_TRY(write_artifact(target_dir, "manifest.json", manifest_json(graph, info, summary.compiled)));
+  std::vector<std::string> args = {o.command};
+  STRATA_TRY(write_artifact(target_dir, "run_results.json",
+                            run_results_json(info, summary.results, summary.elapsed_seconds, args)));
+  return summary.failed() ? 1 : 0;
+}
+
+}  // namespace strata::transform

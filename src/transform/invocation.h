@@ -1,0 +1,41 @@
+#pragma once
+// One dbt-style invocation (`strata build|run|test|seed|snapshot|compile|ls|parse|docs generate|
+// source freshness|clean`): loads the project and profile, parses, selects, runs, writes the
+// artifacts and prints what dbt prints. Used by the CLI and by the orchestrator's build tasks.
+// Not thread-safe; one invocation at a time per object.
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "common/env.h"
+#include "common/log.h"
+#include "common/result.h"
+
+namespace strata::transform {
+
+struct InvocationOptions {
+  std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean
+  std::string project_dir = ".";
+  std::string profiles_dir;
+  std::string target;
+  std::string vars;               // --vars YAML/JSON text
+  std::vector<std::string> select;
+  std::vector<std::string> exclude;
+  std::string selector;
+  std::vector<std::string> resource_types;  // ls --resource-type
+  std::string output = "selector";          // ls --output: selector|name|path|json
+  std::string inline_sql;                   // compile --inline
+  int threads = 0;                          // 0 → the profile's
+  bool full_refresh = false;
+  bool fail_fast = false;
+  EnvLookup env;
+  Logger logger;
+  std::string version = "0.1.0";
+};
+
+// Runs the invocation. Returns the exit code for the outcome of the run (0 ok, 1 a node failed);
+// an Error for bad usage/configuration (exit 2) or an unreachable database (exit 3).
+Result<int> run_invocation(const InvocationOptions& options, std::ostream& out);
+
+}  // namespace strata::transform

@@ -1,0 +1,231 @@
+// Materializations written in C++ through the dialect: view, table, incremental, snapshot, tests.
+#include <algorithm>
+
+#include "common/strings.h"
+#include "transform/runner_internal.h"
+
+namespace strata::transform::detail {
+
+namespace {
+
+std::vector<std::string> unique_key_list(const Json& key) {
+  std::vector<std::string> out;
+  if (key.is_string()) out.push_back(key.get<std::string>());
+  if (key.is_array())
+    for (const auto& k : key)
+      if (k.is_string()) out.push_back(k.get<std::string>());
+  return out;
+}
+
+std::string cfg_string(const Node& n, const char* key, const std::string& fallback = {}) {
+  auto it = n.config.find(key);
+  return it != n.config.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+}  // namespace
+
+Result<bool> relation_exists(NodeContext& ctx, bool& is_view) {
+  STRATA_ASSIGN(auto rels, ctx.wh.relations(ctx.node.schema));
+  for (const auto& r : rels)
+    if (r.relation.name == ctx.node.alias) {
+      is_view = r.kind == warehouse::RelationKind::kView;
+      return true;
+    }
+  return false;
+}
+
+Result<std::string> materialize_view(NodeContext& ctx) {
+  bool is_view = false;
+  STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
+  if (exists && !is_view) STRATA_TRY(ctx.execute("drop table if exists " + ctx.node.relation_name));
+  STRATA_TRY(ctx.execute("create or replace view " + ctx.node.relation_name + " as (\n" + ctx.compiled + "\n)"));
+  return std::string("CREATE VIEW");
+}
+
+Result<std::string> materialize_table(NodeContext& ctx) {
+  bool is_view = false;
+  STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
+  if (exists && is_view) STRATA_TRY(ctx.execute("drop view if exists " + ctx.node.relation_name));
+  STRATA_TRY(ctx.execute("create or replace table " + ctx.node.relation_name + " as (\n" + ctx.compiled + "\n)"));
+  return std::string("CREATE TABLE");
+}
+
+Result<std::string> materialize_incremental(NodeContext& ctx) {
+  const Node& n = ctx.node;
+  const sql::Dialect& d = ctx.wh.dialect();
+  bool is_view = false;
+  STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
+  bool full_refresh = ctx.options.full_refresh;
+  if (n.config.contains("full_refresh") && n.config["full_refresh"].is_boolean())
+    full_refresh = n.config["full_refresh"].get<bool>();
+  if (!exists || is_view || full_refresh) {
+    if (exists && is_view) STRATA_TRY(ctx.execute("drop view if exists " + n.relation_name));
+    STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));
+    return std::string("CREATE TABLE");
+  }
+  const warehouse::Relation tmp_rel{n.database, n.schema, n.alias + "__dbt_tmp"};
+  std::string tmp = warehouse::qualified_name(d, tmp_rel);
+  STRATA_TRY(ctx.execute("create or replace table " + tmp + " as (\n" + ctx.compiled + "\n)"));
+  STRATA_ASSIGN(auto target_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
+  STRATA_ASSIGN(auto new_cols, ctx.wh.columns(tmp_rel));
+  auto has = [](const std::vector<warehouse::ColumnInfo>& cols, const std::string& name) {
+    return std::any_of(cols.begin(), cols.end(), [&](const auto& c) { return to_lower(c.name) == to_lower(name); });
+  };
+  std::vector<warehouse::ColumnInfo> added, removed;
+  for (const auto& c : new_cols)
+    if (!has(target_cols, c.name)) added.push_back(c);
+  for (const auto& c : target_cols)
+    if (!has(new_cols, c.name)) removed.push_back(c);
+  std::string on_change = cfg_string(n, "on_schema_change", "ignore");
+  if ((!added.empty() || !removed.empty()) && on_change == "fail")
+    return Error(ErrorCode::kFailed,
+                 "The source and target schemas on this incremental model are out of sync; on_schema_change is "
+                 "'fail'",
+                 n.where, "run with --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns");
+  if (on_change == "append_new_columns" || on_change == "sync_all_columns") {
+    for (const auto& c : added)
+      STRATA_TRY(ctx.execute("alter table " + n.relation_name + " add column " + d.quote_identifier(c.name) + " " +
+                             c.native_type));
+    if (on_change == "sync_all_columns")
+      for (const auto& c : removed)
+        STRATA_TRY(ctx.execute("alter table " + n.relation_name + " drop column " + d.quote_identifier(c.name)));
+  }
+  // The columns written: the target's columns present in the new rows.
+  STRATA_ASSIGN(auto dest_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
+  std::string cols;
+  for (const auto& c : dest_cols)
+    if (has(new_cols, c.name)) cols += (cols.empty() ? "" : ", ") + d.quote_identifier(c.name);
+  std::string strategy = cfg_string(n, "incremental_strategy", "");
+  auto keys = unique_key_list(n.config.value("unique_key", Json(nullptr)));
+  if (strategy.empty()) strategy = keys.empty() ? "append" : "delete+insert";
+  if ((strategy == "merge" || strategy == "delete+insert") && keys.empty())
+    return Error(ErrorCode::kFailed, "incremental_strategy '" + strategy + "' needs a unique_key", n.where,
+                 "set unique_key in the model's config, or use incremental_strategy='append'");
+  if (strategy != "append" && strategy != "merge" && strategy != "delete+insert")
+    return Error(ErrorCode::kFailed, "unknown incremental_strategy '" + strategy + "'", n.where,
+                 "use append, delete+insert or merge");
+  STRATA_TRY(ctx.wh.begin());
+  auto body = [&]() -> Status {
+    if (strategy != "append") {
+      std::string match;
+      for (const auto& k : keys)
+        match += (match.empty() ? "" : " and ") + std::string("dbt_new.") + d.quote_identifier(k) + " = " +
+                 n.relation_name + "." + d.quote_identifier(k);
+      STRATA_TRY(ctx.execute("delete from " + n.relation_name + " where exists (select 1 from " + tmp +
+                             " as dbt_new where " + match + ")"));
+    }
+    return ctx.execute("insert into " + n.relation_name + " (" + cols + ") select " + cols + " from " + tmp);
+  };
+  Status st = body();
+  if (!st.ok()) {
+    (void)ctx.wh.rollback();
+    return std::move(st).error();
+  }
+  STRATA_TRY(ctx.wh.commit());
+  STRATA_TRY(ctx.execute("drop table if exists " + tmp));
+  return std::string(strategy == "append" ? "INSERT" : "MERGE");
+}
+
+Result<std::string> materialize_snapshot(NodeContext& ctx) {
+  const Node& n = ctx.node;
+  const sql::Dialect& d = ctx.wh.dialect();
+  std::string strategy = cfg_string(n, "strategy");
+  auto keys = unique_key_list(n.config.value("unique_key", Json(nullptr)));
+  if (keys.empty() || (strategy != "timestamp" && strategy != "check"))
+    return Error(ErrorCode::kConfig, "snapshot " + n.name + " needs unique_key and strategy 'timestamp' or 'check'",
+                 n.where, "add them to the snapshot's config()");
+  std::string key_expr;
+  for (const auto& k : keys) key_expr += (key_expr.empty() ? "" : " || '|' || ") + std::string("cast(") + k + " as varchar)";
+  std::string now = "cast(" + d.quote_string(ctx.options.run_started_at.substr(0, 19)) + " as timestamp)";
+  std::string updated = strategy == "timestamp" ? "cast(" + cfg_string(n, "updated_at") + " as timestamp)" : now;
+  if (strategy == "timestamp" && cfg_string(n, "updated_at").empty())
+    return Error(ErrorCode::kConfig, "snapshot " + n.name + " uses strategy 'timestamp' but has no updated_at",
+                 n.where, "add updated_at='column' to its config()");
+  std::string source = "(\n" + ctx.compiled + "\n)";
+  std::string staged = "select *, " + key_expr + " as dbt_unique_key, " + updated + " as dbt_updated_at, " + updated +
+                       " as dbt_valid_from, md5(" + key_expr + " || '|' || cast(" + updated +
+                       " as varchar)) as dbt_scd_id from " + source + " as snapshot_query";
+  bool is_view = false;
+  STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
+  if (!exists) {
+    STRATA_TRY(ctx.execute("create table " + n.relation_name + " as select * exclude (dbt_unique_key), "
+                           "cast(null as timestamp) as dbt_valid_to from (" + staged + ") s"));
+    return std::string("CREATE TABLE");
+  }
+  std::string t = n.relation_name;
+  const warehouse::Relation stage_rel{n.database, n.schema, n.alias + "__dbt_snap_stage"};
+  std::string tmp = warehouse::qualified_name(d, stage_rel);
+  STRATA_TRY(ctx.execute("create or replace table " + tmp + " as " + staged));
+  // Columns compared by the check strategy.
+  std::string changed;
+  if (strategy == "timestamp") {
+    changed = "s.dbt_updated_at > c.dbt_updated_at";
+  } else {
+    std::vector<std::string> check_cols;
+    Json cc = n.config.value("check_cols", Json("all"));
+    if (cc.is_array()) {
+      check_cols = unique_key_list(cc);
+    } else {
+      STRATA_ASSIGN(auto cols, ctx.wh.columns(stage_rel));
+      for (const auto& c : cols)
+        if (!starts_with(c.name, "dbt_")) check_cols.push_back(c.name);
+    }
+    for (const auto& c : check_cols)
+      changed += (changed.empty() ? "" : " or ") + std::string("s.") + d.quote_identifier(c) +
+                 " is distinct from c." + d.quote_identifier(c);
+    if (changed.empty()) changed = "false";
+  }
+  std::string current_key = key_expr;  // evaluated against the snapshot table's columns
+  STRATA_TRY(ctx.wh.begin());
+  auto body = [&]() -> Status {
+    // Close changed rows.
+    STRATA_TRY(ctx.execute("update " + t + " as c set dbt_valid_to = s.dbt_updated_at from " + tmp +
+                           " as s where c.dbt_valid_to is null and s.dbt_unique_key = (" +
+                           replace_all(current_key, "cast(", "cast(c.") + ") and (" + changed + ")"));
+    // Hard deletes.
+    std::string hard = cfg_string(n, "hard_deletes", "");
+    bool invalidate = hard == "invalidate" ||
+                      (n.config.contains("invalidate_hard_deletes") && n.config["invalidate_hard_deletes"] == true);
+    if (invalidate)
+      STRATA_TRY(ctx.execute("update " + t + " as c set dbt_valid_to = " + now +
+                             " where c.dbt_valid_to is null and not exists (select 1 from " + tmp +
+                             " s where s.dbt_unique_key = (" + replace_all(current_key, "cast(", "cast(c.") + "))"));
+    // Insert new and changed rows: keys without a current version.
+    return ctx.execute("insert into " + t + " by name select * exclude (dbt_unique_key), cast(null as timestamp) as "
+                       "dbt_valid_to from " + tmp + " s where not exists (select 1 from " + t +
+                       " c where c.dbt_valid_to is null and s.dbt_unique_key = (" +
+                       replace_all(current_key, "cast(", "cast(c.") + "))");
+  };
+  Status st = body();
+  if (!st.ok()) {
+    (void)ctx.wh.rollback();
+    return std::move(st).error();
+  }
+  STRATA_TRY(ctx.wh.commit());
+  STRATA_TRY(ctx.execute("drop table if exists " + tmp));
+  return std::string("SNAPSHOT");
+}
+
+Result<std::string> run_test(NodeContext& ctx) {
+  const Node& n = ctx.node;
+  bool store = n.config.contains("store_failures") && n.config["store_failures"] == true;
+  if (store) {
+    STRATA_TRY(ctx.execute("create schema if not exists " + ctx.wh.dialect().quote_identifier(n.schema)));
+    STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));
+  }
+  STRATA_ASSIGN(std::string summary, ctx.compiler.test_summary_sql(ctx.index, ctx.compiled));
+  ctx.run_sql += summary + ";\n";
+  STRATA_ASSIGN(auto result, ctx.wh.query(summary));
+  if (result.num_rows() != 1 || result.schema.size() < 3)
+    return Error(ErrorCode::kFailed, "the test query did not return one summary row");
+  ctx.failures = result.is_null(0, 0) ? 0 : std::stoll(result.cell_text(0, 0));
+  bool should_error = result.cell_text(0, 2) == "true";
+  bool should_warn = result.cell_text(0, 1) == "true";
+  std::string severity = to_lower(cfg_string(n, "severity", "error"));
+  if (should_error && severity == "error") ctx.test_status = "fail";
+  else if (should_warn || should_error) ctx.test_status = "warn";
+  else ctx.test_status = "pass";
+  return std::string("SELECT 1");
+}
+
+}  // namespace strata::transform::detail

@@ -1,0 +1,55 @@
+#pragma once
+// Executes selected nodes against a warehouse: a DAG scheduler over N threads (one warehouse
+// session per thread), materializations written in C++ through the dialect (view, table,
+// incremental, ephemeral), seeds, snapshots, data tests, hooks; per-node lines with timing, a
+// PASS/WARN/ERROR/SKIP/TOTAL summary, compiled and run SQL under target/. An error in a node
+// skips its descendants only; in `build`, a failing test skips the children of the node it tests.
+// run() is called from one thread; it owns its worker threads and joins them before returning.
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "common/result.h"
+#include "transform/artifacts.h"
+#include "transform/compiler.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::transform {
+
+enum class RunCommand { kBuild, kRun, kTest, kSeed, kSnapshot, kCompile };
+
+struct RunOptions {
+  RunCommand command = RunCommand::kBuild;
+  int threads = 1;
+  bool full_refresh = false;
+  bool fail_fast = false;
+  std::string target_dir;       // absolute path of target/; "" → no compiled/run files
+  std::string run_started_at;   // ISO 8601, for snapshots
+};
+
+struct RunSummary {
+  int pass = 0, warn = 0, error = 0, skip = 0, total = 0;
+  double elapsed_seconds = 0;
+  std::vector<NodeResult> results;  // in completion order
+  // compiled SQL per graph node index ("" when not compiled), for the manifest.
+  std::vector<std::string> compiled;
+  bool failed() const { return error > 0; }
+};
+
+// Runs `selected` (graph indexes in topological order). Per-node failures are reported in the
+// summary, not as an Error. Errors: the warehouse cannot be reached (kConnection), on-run-start
+// hooks fail (kFailed).
+Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::Database& database,
+                             const std::vector<size_t>& selected, const RunOptions& options, std::ostream& out);
+
+// dbt's seed type inference for one column's values (empty = NULL): "integer", "double",
+// "boolean", "date", "timestamp" or "varchar".
+std::string infer_seed_type(const std::vector<std::string>& values);
+// Parses CSV text (LF or CRLF, quoted fields with "" escapes); first row = header.
+// Errors (kConfig, located at file:line) for unterminated quotes and ragged rows.
+Result<std::vector<std::vector<std::string>>> parse_csv(std::string_view text, const std::string& file,
+                                                         char delimiter = ',');
+
+}  // namespace strata::transform
