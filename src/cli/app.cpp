@@ -24,6 +24,7 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   app.fallthrough(false);
 
   register_debug(app, context);
+  register_dbt(app, context);
   register_demo(app, context);
   register_render(app, context);
   register_cron(app, context);

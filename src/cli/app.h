@@ -35,6 +35,7 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err);
 
 // Registration of subcommands, one per cmd_*.cpp.
 void register_debug(CLI::App& app, CliContext& context);
+void register_dbt(CLI::App& app, CliContext& context);
 void register_demo(CLI::App& app, CliContext& context);
 void register_render(CLI::App& app, CliContext& context);
 void register_cron(CLI::App& app, CliContext& context);

@@ -1,0 +1,73 @@
+// dbt's verbs: strata build | run | test | seed | snapshot | compile | ls | parse | docs generate |
+// source freshness | clean, with dbt's flags.
+#include <memory>
+
+#include "cli/app.h"
+#include "transform/invocation.h"
+
+namespace strata::cli {
+
+namespace {
+
+struct DbtFlags {
+  transform::InvocationOptions options;
+};
+
+void add_common(CLI::App& cmd, DbtFlags& f, bool selection) {
+  auto& o = f.options;
+  cmd.add_option("--project-dir", o.project_dir, "Folder holding dbt_project.yml");
+  cmd.add_option("--profiles-dir", o.profiles_dir, "Folder holding profiles.yml");
+  cmd.add_option("-t,--target", o.target, "Target in profiles.yml");
+  cmd.add_option("--vars", o.vars, "Variables as YAML or JSON, e.g. '{key: value}'");
+  if (!selection) return;
+  cmd.add_option("-s,--select,-m,--models", o.select, "Nodes to select (dbt selection syntax)")->expected(1, -1);
+  cmd.add_option("--exclude", o.exclude, "Nodes to exclude")->expected(1, -1);
+  cmd.add_option("--selector", o.selector, "A selector from selectors.yml");
+  cmd.add_option("--threads", o.threads, "Number of threads");
+  cmd.add_flag("--full-refresh", o.full_refresh, "Rebuild incremental models and seeds from scratch");
+  cmd.add_flag("-x,--fail-fast", o.fail_fast, "Stop at the first failure");
+}
+
+void add_verb(CLI::App& parent, CliContext& context, const std::string& name, const std::string& command,
+              const std::string& help, bool selection = true) {
+  auto flags = std::make_shared<DbtFlags>();
+  auto* cmd = parent.add_subcommand(name, help);
+  add_common(*cmd, *flags, selection);
+  if (command == "compile") cmd->add_option("--inline", flags->options.inline_sql, "Compile this SQL with Jinja");
+  if (command == "ls") {
+    cmd->add_option("--resource-type,--resource-types", flags->options.resource_types, "Only these resource types");
+    cmd->add_option("--output", flags->options.output, "selector, name, path or json");
+  }
+  bind_action(*cmd, context, [flags, command, &context]() -> Status {
+    transform::InvocationOptions o = flags->options;
+    o.command = command;
+    o.env = context.env;
+    o.logger = context.logger;
+    o.version = context.version;
+    auto code = transform::run_invocation(o, context.out);
+    if (!code.ok()) return std::move(code).error();
+    if (*code != 0) context.exit_code = *code;
+    return ok_status();
+  });
+}
+
+}  // namespace
+
+void register_dbt(CLI::App& app, CliContext& context) {
+  add_verb(app, context, "build", "build", "Seed, run, snapshot and test the selected nodes in DAG order");
+  add_verb(app, context, "run", "run", "Run the selected models");
+  add_verb(app, context, "test", "test", "Run the selected data tests");
+  add_verb(app, context, "seed", "seed", "Load the selected CSV seeds");
+  add_verb(app, context, "snapshot", "snapshot", "Run the selected snapshots");
+  add_verb(app, context, "compile", "compile", "Compile the selected nodes (or --inline SQL) to target/compiled");
+  add_verb(app, context, "ls", "ls", "List the selected nodes");
+  add_verb(app, context, "list", "ls", "List the selected nodes");
+  add_verb(app, context, "parse", "parse", "Parse the project and write target/manifest.json", false);
+  add_verb(app, context, "clean", "clean", "Delete the project's clean-targets", false);
+  auto* docs = app.add_subcommand("docs", "Documentation artifacts");
+  add_verb(*docs, context, "generate", "docs", "Write target/catalog.json and manifest.json");
+  auto* source = app.add_subcommand("source", "Sources");
+  add_verb(*source, context, "freshness", "freshness", "Check source freshness and write target/sources.json");
+}
+
+}  // namespace strata::cli
