@@ -35,6 +35,14 @@ std::vector<DuckColumnType> describe_columns(duckdb_prepared_statement prepared)
   return out;
 }
 
+// The C API hands out a malloc'd copy of the name; the caller frees it.
+std::string column_name(duckdb_prepared_statement prepared, idx_t index) {
+  char* name = const_cast<char*>(duckdb_prepared_statement_column_name(prepared, index));
+  std::string out = name ? name : "";
+  if (name) duckdb_free(name);
+  return out;
+}
+
 std::string_view trim_statement(std::string_view sql) {
   while (!sql.empty() && (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back())))) {
     sql.remove_suffix(1);
@@ -211,7 +219,7 @@ Status DuckDbWarehouse::make_readable(std::string_view sql, bool single_statemen
   if (readable) return ok_status();
   std::string first_bad;
   for (idx_t i = 0; i < types.size() && first_bad.empty(); ++i) {
-    if (!types[i].supported) first_bad = duckdb_prepared_statement_column_name(prepared.get(), i);
+    if (!types[i].supported) first_bad = column_name(prepared.get(), i);
   }
   if (!single_statement || duckdb_prepared_statement_type(prepared.get()) != DUCKDB_STATEMENT_TYPE_SELECT) {
     return Error(ErrorCode::kFailed, "column " + first_bad + " has a DuckDB type Strata cannot read",
@@ -223,7 +231,7 @@ Status DuckDbWarehouse::make_readable(std::string_view sql, bool single_statemen
     if (i > 0) rewritten += ", ";
     std::string ref = "#" + std::to_string(i + 1);
     rewritten += types[i].supported ? ref : "CAST(" + ref + " AS VARCHAR)";
-    rewritten += " AS " + d.quote_identifier(duckdb_prepared_statement_column_name(prepared.get(), i));
+    rewritten += " AS " + d.quote_identifier(column_name(prepared.get(), i));
   }
   rewritten += " FROM (" + std::string(trim_statement(sql)) + ") AS strata_readable";
   PreparedHandle again;
@@ -240,7 +248,7 @@ Status DuckDbWarehouse::stream_prepared(PreparedHandle& prepared, const ChunkSin
   std::vector<DuckColumnType> types = describe_columns(prepared.get());
   sql::Schema schema;
   for (idx_t i = 0; i < types.size(); ++i) {
-    schema.push_back({duckdb_prepared_statement_column_name(prepared.get(), i), types[i].logical, true});
+    schema.push_back({column_name(prepared.get(), i), types[i].logical, true});
   }
   PendingHandle pending;
   if (duckdb_pending_prepared_streaming(prepared.get(), pending.out()) != DuckDBSuccess) {
