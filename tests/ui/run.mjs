@@ -1,0 +1,325 @@
+// Browser tests of Strata's web UI. Usage: node run.mjs STRATA_BINARY OUTPUT_DIR
+// Copies tests/ui/project to a temporary folder, prepares it with the real CLI (dbt compile, one
+// run of each pipeline), starts a real `strata serve` on a free loopback port, and drives Debian's
+// Chromium (headless, fresh profile) with playwright-core through every page: trigger a run and see
+// it turn green in the grid, open a task's log (live tail, search, download), the graph, the gantt,
+// connections, lineage (node details) and data quality. Fails on any console error. Screenshots of
+// each page go to OUTPUT_DIR. Bounded: every wait has a timeout and a watchdog ends it all at 4 min.
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, openSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const [strataArg, outArg] = process.argv.slice(2);
+if (!strataArg || !outArg) {
+  console.error("usage: node run.mjs STRATA_BINARY OUTPUT_DIR");
+  process.exit(2);
+}
+const strata = resolve(strataArg);
+const outDir = resolve(outArg);
+const chromiumPath = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
+const SECRET = "uitest-Pa55word-never-shown";
+
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(outDir, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), "strata-ui-"));
+const project = join(work, "project");
+cpSync(join(here, "project"), project, { recursive: true });
+const env = { ...process.env, UITEST_PG_PASSWORD: SECRET, NO_COLOR: "1" };
+
+let server = null;
+let browser = null;
+const results = [];
+const consoleErrors = [];
+
+const watchdog = setTimeout(() => {
+  console.error("ui tests: watchdog: still running after 240 s, giving up");
+  void cleanup().then(() => process.exit(1));
+}, 240_000);
+
+async function cleanup() {
+  try {
+    await browser?.close();
+  } catch {
+    /* already gone */
+  }
+  if (server && server.exitCode === null) {
+    server.kill("SIGTERM");
+    const exited = await Promise.race([
+      new Promise((r) => server.once("exit", () => r(true))),
+      new Promise((r) => setTimeout(() => r(false), 10_000)),
+    ]);
+    if (!exited) server.kill("SIGKILL");
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
+function cli(args, { allowFail = false } = {}) {
+  const res = spawnSync(strata, args, { env, encoding: "utf8", timeout: 120_000 });
+  if (res.status !== 0 && !allowFail) {
+    throw new Error(`strata ${args.join(" ")} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
+  }
+  return res;
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 200) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (err) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name} (${Date.now() - t0} ms): ${err.message}`);
+  }
+}
+
+async function main() {
+  // The project: a manifest for lineage, and one run of each pipeline in the history.
+  cli(["compile", "--project-dir", project]);
+  const medallion = cli(["pipeline", "--project-dir", project, "run", "medallion", "--wait"], { allowFail: true });
+  console.log(`prepare: medallion run exited ${medallion.status}`);
+  cli(["pipeline", "--project-dir", project, "run", "ui_demo", "--wait"]);
+
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = openSync(join(outDir, "serve.log"), "w");
+  server = spawn(strata, ["serve", "--project-dir", project, "--port", String(port), "--workers", "4"], {
+    env,
+    stdio: ["ignore", log, log],
+  });
+  await waitFor("strata serve /healthz", async () => (await fetch(`${base}/healthz`)).ok, 30_000);
+  const api = async (path) => {
+    const res = await fetch(`${base}/api/v1${path}`);
+    if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+    return res.json();
+  };
+
+  const profile = mkdtempSync(join(work, "chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+    timeout: 60_000,
+  });
+  browser = context;
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  page.on("console", (msg) => {
+    if (msg.type() === "error") consoleErrors.push(`${page.url()}: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => consoleErrors.push(`${page.url()}: uncaught ${err.message}`));
+  const shot = (name) => page.screenshot({ path: join(outDir, `${name}.png`), fullPage: true });
+  const noSecret = async () => check(!(await page.content()).includes(SECRET), "a secret appears in the page");
+
+  await step("pipelines page lists the pipelines with schedule, toggle and recent runs", async () => {
+    await page.goto(`${base}/`);
+    await page.locator('[data-testid=pipelines] tr[data-pipeline="ui_demo"]').waitFor();
+    await page.locator('tr[data-pipeline="medallion"]').waitFor();
+    const squares = await page.locator('tr[data-pipeline="ui_demo"] [data-testid=recent-runs] .sq').count();
+    check(squares >= 1, `expected the earlier run as a square, saw ${squares}`);
+    check(await page.locator('tr[data-pipeline="ui_demo"] .sq.st-success').count() >= 1, "the earlier run is not green");
+    await noSecret();
+    await shot("01-pipelines");
+  });
+
+  await step("pause toggle pauses and unpauses through the API", async () => {
+    const toggle = page.locator('tr[data-pipeline="medallion"] [data-testid=pause-toggle]');
+    await toggle.waitFor({ state: "attached" });
+    await page.locator('tr[data-pipeline="medallion"] .slider').click();
+    await waitFor("medallion paused", async () => (await api("/pipelines/medallion")).paused === true, 10_000);
+    await page.locator('tr[data-pipeline="medallion"] .slider').click();
+    await waitFor("medallion unpaused", async () => (await api("/pipelines/medallion")).paused === false, 10_000);
+  });
+
+  let runId = null;
+  await step("trigger form is built from the params and starts a run", async () => {
+    await page.goto(`${base}/#/pipelines/ui_demo/trigger`);
+    await page.locator("[data-testid=trigger-form]").waitFor();
+    check(await page.locator("#param-label").getAttribute("type") === "text", "label is not a text field");
+    check(await page.locator("#param-rows").getAttribute("type") === "number", "rows is not a number field");
+    check(await page.locator("#param-loud").getAttribute("type") === "checkbox", "loud is not a checkbox");
+    await page.fill("#param-label", "from-the-browser");
+    await page.fill("#param-rows", "7");
+    await shot("02-trigger");
+    await page.click("[data-testid=trigger-form] button[type=submit]");
+    await page.waitForURL(/#\/pipelines\/ui_demo\/grid\?run=/);
+    runId = new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("run");
+    check(runId && runId.startsWith("manual__"), `unexpected run id ${runId}`);
+    const run = (await api(`/runs/${encodeURIComponent(runId)}`)).run;
+    check(run.params.label === "from-the-browser" && run.params.rows === 7, `params not passed: ${JSON.stringify(run.params)}`);
+  });
+
+  await step("the triggered run turns green in the grid without a reload", async () => {
+    check(runId, "no run");
+    const cell = (task, state) => page.locator(`[data-testid=grid] td.cell[data-run="${runId}"][data-task="${task}"][data-state="${state}"]`);
+    await cell("report", "success").waitFor({ timeout: 60_000 });
+    for (const task of ["announce", "load_bronze", "count_orders", "check_customers", "check_orders"]) {
+      check(await cell(task, "success").count() === 1, `${task} is not green`);
+    }
+    check(await page.locator(`button[data-run="${runId}"] .bar.st-success`).count() === 1, "the run's duration bar is not green");
+    await shot("03-grid");
+  });
+
+  await step("groups in the grid collapse and expand", async () => {
+    await page.click('button.group-toggle[data-group="load"]');
+    await page.locator(`td.cell[data-run="${runId}"][data-task="load_bronze"]`).waitFor({ state: "detached" });
+    check(await page.locator(`td.cell[data-run="${runId}"][data-task="load"][data-state="success"]`).count() === 1, "the collapsed group has no summary cell");
+    await page.click('button.group-toggle[data-group="load"]');
+    await page.locator(`td.cell[data-run="${runId}"][data-task="load_bronze"]`).waitFor();
+  });
+
+  await step("a grid cell shows the attempt, its log and the actions", async () => {
+    await page.click(`td.cell[data-run="${runId}"][data-task="announce"] button`);
+    await page.locator("[data-testid=log-tail]", { hasText: "starting from-the-browser" }).waitFor();
+    const detail = await page.locator("[data-testid=detail]").innerText();
+    for (const label of ["Clear", "Mark success", "Mark failed", "Try"]) check(detail.includes(label), `detail lacks ${label}`);
+    await shot("04-grid-task");
+  });
+
+  await step("the logs page shows the full log with search and download", async () => {
+    await page.click("[data-testid=detail] a:has-text('open full log')");
+    await page.waitForURL(/#\/logs\//);
+    await page.locator("[data-testid=log]", { hasText: "progress line 6" }).waitFor();
+    await page.fill("[data-testid=log-search]", "progress line 3");
+    await page.locator("[data-testid=log] mark", { hasText: "progress line 3" }).waitFor();
+    check(await page.locator("[data-testid=log] mark").count() === 1, "search should match one line");
+    const href = await page.locator("[data-testid=log-download]").getAttribute("href");
+    const res = await page.request.get(`${base}${href}`);
+    check(res.ok() && (await res.text()).includes("progress line 6"), "the download has not the whole log");
+    await shot("05-logs");
+  });
+
+  await step("a running task's log is tailed live over SSE", async () => {
+    await page.goto(`${base}/#/pipelines/ui_demo/trigger`);
+    await page.locator("[data-testid=trigger-form]").waitFor();
+    await page.click("[data-testid=trigger-form] button[type=submit]");
+    await page.waitForURL(/grid\?run=/);
+    const live = new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("run");
+    await waitFor("announce's first attempt", async () =>
+      (await api(`/runs/${encodeURIComponent(live)}/tasks/announce`)).attempts.length > 0, 20_000, 100);
+    await page.goto(`${base}/#/logs/${encodeURIComponent(live)}/announce/1`);
+    await page.locator("[data-testid=log]", { hasText: "starting" }).waitFor();
+    const status = await page.locator("[data-testid=log-status]").innerText();
+    await page.locator("[data-testid=log]", { hasText: "progress line 6" }).waitFor({ timeout: 20_000 });
+    await page.locator("[data-testid=log-status]", { hasText: "finished" }).waitFor({ timeout: 20_000 });
+    console.log(`     (log status when opened: "${status}")`);
+    await waitFor("the second run to finish", async () => (await api(`/runs/${encodeURIComponent(live)}`)).run.state === "success", 30_000);
+  });
+
+  await step("graph shows the run's DAG left to right with states; groups collapse", async () => {
+    await page.goto(`${base}/#/pipelines/ui_demo/graph?run=${encodeURIComponent(runId)}`);
+    await page.locator('[data-testid=graph] g.node[data-id="report"]').waitFor();
+    check(await page.locator("[data-testid=graph] g.node").count() === 6, "expected 6 task nodes");
+    check(await page.locator("[data-testid=graph] g.node rect.st-success").count() === 6, "not every node is green");
+    const x = async (id) => (await page.locator(`g.node[data-id="${id}"]`).getAttribute("transform")).match(/translate\(([\d.]+)/)[1] * 1;
+    check(await x("announce") < await x("load_bronze") && await x("load_bronze") < await x("count_orders") && await x("count_orders") < await x("report"),
+      "nodes are not laid out left to right");
+    await shot("06-graph");
+    await page.click('button.chip[data-group="checks"]');
+    await page.locator('[data-testid=graph] g.node[data-id="group:checks"]').waitFor();
+    check(await page.locator('g.node[data-id="check_orders"]').count() === 0, "a collapsed group's task is still drawn");
+    await shot("06b-graph-collapsed");
+  });
+
+  await step("gantt shows a bar per task", async () => {
+    await page.goto(`${base}/#/pipelines/ui_demo/gantt?run=${encodeURIComponent(runId)}`);
+    await page.locator('[data-testid=gantt] rect[data-task="report"]').waitFor();
+    check(await page.locator("[data-testid=gantt] rect[data-task]").count() === 6, "expected 6 bars");
+    await shot("07-gantt");
+  });
+
+  await step("connections page lists the connection and its streams, without secrets", async () => {
+    await page.goto(`${base}/#/connections`);
+    await page.locator('section[data-connection="erp"] [data-stream="public.orders"]').waitFor();
+    await noSecret();
+    await shot("08-connections");
+  });
+
+  await step("lineage shows bronze → silver → gold and a node's SQL, columns and tests", async () => {
+    await page.goto(`${base}/#/lineage`);
+    await page.locator('[data-testid=lineage] g.node[data-id="model.uitest.revenue_by_country"]').waitFor();
+    for (const id of ["model.uitest.customers", "model.uitest.orders", "source.uitest.bronze.customers"]) {
+      check(await page.locator(`g.node[data-id="${id}"]`).count() === 1, `no node ${id}`);
+    }
+    const x = async (id) => (await page.locator(`g.node[data-id="${id}"]`).getAttribute("transform")).match(/translate\(([\d.]+)/)[1] * 1;
+    check(await x("source.uitest.bronze.orders") < await x("model.uitest.orders") && await x("model.uitest.orders") < await x("model.uitest.revenue_by_country"),
+      "layers are not left to right");
+    await page.click('g.node[data-id="model.uitest.revenue_by_country"]');
+    await page.locator("[data-testid=node-sql]", { hasText: "sum(" }).waitFor();
+    const detail = await page.locator("[data-testid=node-detail]").innerText();
+    check(detail.includes("country") && detail.includes("not_null_revenue_by_country_revenue"), "columns or tests missing");
+    await shot("09-lineage");
+  });
+
+  await step("data quality page shows the tests over runs", async () => {
+    await page.goto(`${base}/#/quality`);
+    await page.locator("h1", { hasText: "Data quality" }).waitFor();
+    await page.locator(".summary").waitFor();
+    await shot("10-quality");
+  });
+
+  await step("no console errors on any page", async () => {
+    check(consoleErrors.length === 0, `console errors:\n  ${consoleErrors.join("\n  ")}`);
+  });
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (err) {
+  console.log(`FAIL setup: ${err.message}`);
+  results.push({ name: "setup", ok: false });
+} finally {
+  clearTimeout(watchdog);
+  await cleanup();
+}
+const failed = results.filter((r) => !r.ok).length;
+if (failed) {
+  exitCode = 1;
+  try {
+    console.log(`--- strata serve output (last 40 lines) ---\n${readFileSync(join(outDir, "serve.log"), "utf8").split("\n").slice(-40).join("\n")}`);
+  } catch {
+    /* no log */
+  }
+}
+console.log(`screenshots: ${outDir}`);
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(exitCode);
