@@ -80,11 +80,13 @@ export function gridPage(ctx: PageContext): Page {
         ? `${row.id} · ${ti.state}\ntry ${ti.try_number} · ${fmtDuration(ti.duration_seconds)}`
         : `${row.id} · ${state ?? "no status"}`;
       return h("td", { class: `cell ${selected ? "sel" : ""}`, "data-run": r.run_id, "data-task": row.id, "data-state": state ?? "none" },
-        h("button", {
-          class: `sq ${stateClass(state)} ${state ? "" : "empty"}`,
-          title,
-          onclick: () => (row.kind === "task" ? select(r.run_id, row.id) : toggleGroup(row.id)),
-        }));
+        row.kind === "task" && !ti
+          ? h("span", { class: "sq empty", title: `${row.id} · not created yet` })
+          : h("button", {
+              class: `sq ${stateClass(state)} ${state ? "" : "empty"}`,
+              title,
+              onclick: () => (row.kind === "task" ? select(r.run_id, row.id) : toggleGroup(row.id)),
+            }));
     };
     const rowHead = (row: Row) =>
       h("th", { class: `row-head ${row.kind}`, style: `padding-left:${8 + row.depth * 16}px` },

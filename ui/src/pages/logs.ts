@@ -1,5 +1,5 @@
 // Logs: one attempt's log with a live tail (Server-Sent Events), search and download.
-import { enc, get, type Attempt, type LogChunk, type TaskInstance } from "../api";
+import { enc, get, type Attempt, type LogChunk, type RunSummary, type TaskInstance } from "../api";
 import { errorBox, fmtBytes, h, mount, stateLabel } from "../dom";
 import type { Page, PageContext } from "../router";
 
@@ -76,10 +76,12 @@ export function logsPage(ctx: PageContext): Page {
   const page: Page = {
     interval: 0, // the SSE stream is the live part
     async refresh() {
-      const [info, chunk] = await Promise.all([
+      const [info, chunk, runInfo] = await Promise.all([
         get<{ task_instance: TaskInstance; attempts: Attempt[] }>(base),
         get<LogChunk>(`${base}/logs/${tryNumber}`),
+        get<{ run: RunSummary }>(`/runs/${enc(run)}`),
       ]);
+      const pipeline = runInfo.run.pipeline;
       text = chunk.content;
       finished = chunk.finished;
       const attempts = info.attempts.map((a) =>
@@ -87,7 +89,9 @@ export function logsPage(ctx: PageContext): Page {
           `try ${a.try_number} `, stateLabel(a.state)));
       mount(ctx.root,
         h("div", { class: "page-head" },
-          h("h1", null, h("a", { href: "#/", class: "crumb" }, "Pipelines"), " / ", h("span", { class: "muted" }, run), " / ", task),
+          h("h1", null, h("a", { href: "#/", class: "crumb" }, "Pipelines"), " / ",
+            h("a", { href: `#/pipelines/${enc(pipeline)}/grid?run=${enc(run)}&task=${enc(task)}`, class: "crumb" }, pipeline), " / ",
+            h("span", { class: "muted small" }, run), " / ", task, " ", stateLabel(info.task_instance.state)),
           h("nav", { class: "tabs" }, attempts)),
         h("div", { class: "toolbar" }, search, count,
           h("label", { class: "small" }, followBox, " follow"),
