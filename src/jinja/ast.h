@@ -30,6 +30,13 @@ struct Expr {
   int depth = 1;  // height of this subtree (the parser refuses very deep trees)
   virtual ~Expr() = default;
   virtual Result<Value> eval(Renderer& r) const = 0;
+  // Evaluates without copying when the value already lives somewhere (a variable, a dict item):
+  // returns a pointer to it, else evaluates into `scratch` and returns &scratch. The pointer is
+  // valid until the renderer evaluates anything else or changes scopes: use it at once.
+  virtual Result<const Value*> eval_ref(Renderer& r, Value& scratch) const;
+  // True when evaluating this expression cannot run code (calls, filters) that may mutate
+  // containers, so references from eval_ref stay valid while it is evaluated.
+  virtual bool pure() const { return false; }
   // A literal's value (for constant folding of tag headers); nullptr otherwise.
   virtual const Value* constant() const { return nullptr; }
 };
@@ -47,11 +54,17 @@ struct Literal : Expr {
   Value value;
   Result<Value> eval(Renderer& r) const override;
   const Value* constant() const override { return &value; }
+  Result<const Value*> eval_ref(Renderer&, Value&) const override { return &value; }
+  bool pure() const override { return true; }
 };
 struct Name : Expr {
   std::string name;
+  std::size_t hash = 0;  // std::hash of name, computed by the parser
   std::shared_ptr<const std::string> undefined_hint;  // "'name' is undefined", built by the parser
+  HashedName key() const { return HashedName(name, hash); }
   Result<Value> eval(Renderer& r) const override;
+  Result<const Value*> eval_ref(Renderer& r, Value& scratch) const override;
+  bool pure() const override { return true; }
 };
 struct ListExpr : Expr {
   std::vector<ExprPtr> items;
@@ -87,8 +100,12 @@ struct CondExpr : Expr {
 struct GetAttr : Expr {
   ExprPtr object;
   std::string name;
+  std::size_t hash = 0;  // std::hash of name, computed by the parser
   std::shared_ptr<const std::string> dict_hint;  // "'dict object' has no attribute 'name'", built by the parser
+  HashedName key() const { return HashedName(name, hash); }
   Result<Value> eval(Renderer& r) const override;
+  Result<const Value*> eval_ref(Renderer& r, Value& scratch) const override;
+  bool pure() const override { return object->pure(); }
 };
 struct SliceExpr : Expr {
   ExprPtr start, stop, step;  // each may be null
@@ -108,6 +125,10 @@ struct FilterExpr : Expr {
   ExprPtr input;  // null inside a {% filter %} block chain (input supplied by the block)
   std::string name;
   Args args;
+  // Resolved by the parser when the filter is registered by then (else looked up per call).
+  const FilterFunction* fn = nullptr;
+  bool keeps_undefined = false;  // `default`/`d`: accepts undefined input in strict mode
+  bool args_pure = false;        // every argument is pure(): the input may be passed by reference
   Result<Value> eval(Renderer& r) const override;
   Result<Value> apply(Renderer& r, const Value& input) const;
 };
@@ -115,6 +136,8 @@ struct TestExpr : Expr {
   ExprPtr input;
   std::string name;
   Args args;
+  const TestFunction* fn = nullptr;  // resolved by the parser when registered by then
+  bool args_pure = false;
   bool negated = false;
   Result<Value> eval(Renderer& r) const override;
 };
@@ -132,6 +155,7 @@ struct Stmt {
 // Assignment target: a name, a tuple of targets, or `ns.attr`.
 struct Target {
   std::string name;
+  std::size_t hash = 0;          // std::hash of name
   std::string attr;              // non-empty for `ns.attr`
   std::vector<Target> items;     // non-empty for unpacking
   bool is_tuple = false;
@@ -173,6 +197,7 @@ struct SetBlockStmt : Stmt {
 };
 struct MacroParam {
   std::string name;
+  std::size_t hash = 0;  // std::hash of name
   ExprPtr default_value;  // may be null
 };
 // A macro definition; shared by the Macro callables made from it.

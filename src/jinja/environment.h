@@ -51,7 +51,8 @@ class Context {
 
   void set(std::string name, Value value);
   // The variable, or nullptr.
-  const Value* find(std::string_view name) const;
+  const Value* find(std::string_view name) const { return find(HashedName(name)); }
+  const Value* find(HashedName name) const;
   // Opaque pointer the host may set to reach per-render state from its C++ functions
   // (CallContext::user_data). Not owned.
   void* user_data = nullptr;
@@ -60,6 +61,7 @@ class Context {
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(const HashedName& n) const { return n.hash; }
   };
   std::unordered_map<std::string, Value, Hash, std::equal_to<>> vars_;
   std::shared_ptr<const Context> parent_;

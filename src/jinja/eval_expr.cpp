@@ -56,7 +56,7 @@ Renderer::Renderer(const Environment& env, const Context& context, const Templat
   stack_base_ = static_cast<const char*>(__builtin_frame_address(0));
 }
 
-const Value* Renderer::find(std::string_view name) const {
+const Value* Renderer::find(HashedName name) const {
   for (Scope* s = scope.get(); s; s = s->parent.get())
     if (Value* v = s->find(name)) return v;
   if (const Value* v = context_->find(name)) return v;
@@ -99,8 +99,8 @@ Result<Value> Renderer::call_value(const Value& callee, CallArgs& args, Pos at) 
   pos = at;
   Result<Value> result = Value();
   switch (callee.kind()) {
-    case Kind::kCallable: result = callee.as_callable()->call(args, *this); break;
-    case Kind::kObject: result = callee.as_object()->call(args, *this); break;
+    case Kind::kCallable: result = callee.callable_ref().call(args, *this); break;
+    case Kind::kObject: result = callee.object_ref().call(args, *this); break;
     case Kind::kUndefined: result = undefined_error(callee, at); break;
     default: result = error(at, "'" + callee.type_name() + "' is not callable");
   }
@@ -109,12 +109,13 @@ Result<Value> Renderer::call_value(const Value& callee, CallArgs& args, Pos at) 
   return result;
 }
 
-Result<CallArgs> Renderer::eval_args(const Args& args) {
-  CallArgs out;
+Exec Renderer::eval_args(const Args& args, CallArgs& out) {
   out.positional.reserve(args.positional.size());
+  Value scratch;
   for (const auto& e : args.positional) {
-    STRATA_ASSIGN(Value v, e->eval(*this));
-    out.positional.push_back(std::move(v));
+    STRATA_ASSIGN(const Value* v, e->eval_ref(*this, scratch));
+    if (v == &scratch) out.positional.push_back(std::move(scratch));
+    else out.positional.push_back(*v);
   }
   if (args.star) {
     STRATA_ASSIGN(Value v, args.star->eval(*this));
@@ -133,7 +134,20 @@ Result<CallArgs> Renderer::eval_args(const Args& args) {
       out.keyword.emplace_back(k.as_string(), val);
     }
   }
-  return out;
+  return done();
+}
+
+std::unique_ptr<CallArgs> Renderer::acquire_args() {
+  if (args_pool_.empty()) return std::make_unique<CallArgs>();
+  std::unique_ptr<CallArgs> a = std::move(args_pool_.back());
+  args_pool_.pop_back();
+  return a;
+}
+
+void Renderer::release_args(std::unique_ptr<CallArgs> a) {
+  a->positional.clear();
+  a->keyword.clear();
+  args_pool_.push_back(std::move(a));
 }
 
 Result<ValueList> Renderer::iterate(const Value& v, Pos at) const {
@@ -166,7 +180,7 @@ Value Renderer::get_attr(const Value& obj, std::string_view name) const {
       break;
     }
     case Kind::kObject: {
-      auto v = obj.as_object()->get_attr(name);
+      auto v = obj.object_ref().get_attr(name);
       if (v) return std::move(*v);
       return attr_undefined(obj, name);
     }
@@ -222,11 +236,22 @@ Value Renderer::get_item(const Value& obj, const Value& key) const {
 
 // ---- expressions
 
+Result<const Value*> Expr::eval_ref(Renderer& r, Value& scratch) const {
+  STRATA_ASSIGN(scratch, eval(r));
+  return &scratch;
+}
+
 Result<Value> Literal::eval(Renderer&) const { return value; }
 
 Result<Value> Name::eval(Renderer& r) const {
-  if (const Value* v = r.find(name)) return *v;
+  if (const Value* v = r.find(key())) return *v;
   return Value::undefined(undefined_hint);
+}
+
+Result<const Value*> Name::eval_ref(Renderer& r, Value& scratch) const {
+  if (const Value* v = r.find(key())) return v;
+  scratch = Value::undefined(undefined_hint);
+  return &scratch;
 }
 
 Result<Value> ListExpr::eval(Renderer& r) const {
@@ -252,11 +277,13 @@ Result<Value> DictExpr::eval(Renderer& r) const {
 
 Result<Value> Unary::eval(Renderer& r) const {
   if (r.stack_exceeded()) return r.stack_error(pos);
-  STRATA_ASSIGN(Value v, operand->eval(r));
   if (op == UnaryOp::kNot) {
-    STRATA_TRY(r.check_defined(v, pos));
-    return Value(!v.truthy());
+    Value scratch;
+    STRATA_ASSIGN(const Value* ref, operand->eval_ref(r, scratch));
+    STRATA_TRY(r.check_defined(*ref, pos));
+    return Value(!ref->truthy());
   }
+  STRATA_ASSIGN(Value v, operand->eval(r));
   if (v.is_undefined()) return r.undefined_error(v, pos);
   if (v.is_float()) return Value(op == UnaryOp::kNeg ? -v.as_float() : v.as_float());
   if (v.is_int() || v.is_bool()) {
@@ -303,14 +330,30 @@ Result<Value> CondExpr::eval(Renderer& r) const {
 }
 
 Result<Value> GetAttr::eval(Renderer& r) const {
+  Value scratch;
+  STRATA_ASSIGN(const Value* v, eval_ref(r, scratch));
+  if (v == &scratch) return scratch;
+  return *v;
+}
+
+Result<const Value*> GetAttr::eval_ref(Renderer& r, Value& scratch) const {
   if (r.stack_exceeded()) return r.stack_error(pos);
-  STRATA_ASSIGN(Value obj, object->eval(r));
-  if (obj.is_undefined()) return r.undefined_error(obj, pos);
-  if (obj.is_dict()) {
-    if (const Value* v = obj.as_dict().find(std::string_view(name))) return *v;
-    if (!has_builtin_method(obj, name)) return Value::undefined(dict_hint);
+  Value holder;  // keeps the object alive when it is a temporary
+  STRATA_ASSIGN(const Value* obj, object->eval_ref(r, holder));
+  if (obj->is_undefined()) return r.undefined_error(*obj, pos);
+  if (obj->is_dict()) {
+    if (const Value* v = obj->as_dict().find(key())) {
+      if (obj != &holder) return v;
+      scratch = *v;
+      return &scratch;
+    }
+    if (!has_builtin_method(*obj, name)) {
+      scratch = Value::undefined(dict_hint);
+      return &scratch;
+    }
   }
-  return r.get_attr(obj, name);
+  scratch = r.get_attr(*obj, name);
+  return &scratch;
 }
 
 Result<Value> SliceExpr::eval(Renderer& r) const { return r.error(pos, "slice outside of a subscript"); }
@@ -376,44 +419,62 @@ Result<Value> GetItem::eval(Renderer& r) const {
 }
 
 Result<Value> Call::eval(Renderer& r) const {
+  PooledArgs args(r);
   if (const auto* attr = dynamic_cast<const GetAttr*>(callee.get())) {
     STRATA_ASSIGN(Value obj, attr->object->eval(r));
     if (obj.is_undefined()) return r.undefined_error(obj, attr->object->pos);
-    const Value* member = obj.is_dict() ? obj.as_dict().find(std::string_view(attr->name)) : nullptr;
+    const Value* member = obj.is_dict() ? obj.as_dict().find(attr->key()) : nullptr;
     if (obj.is_object() || (!member && has_builtin_method(obj, attr->name))) {
-      STRATA_ASSIGN(CallArgs args, r.eval_args(this->args));
+      STRATA_TRY(r.eval_args(this->args, *args));
       Pos saved = r.pos;
       r.pos = pos;
       bool found = true;
-      auto result = obj.is_object() ? obj.as_object()->call_method(attr->name, args, r)
-                                    : call_builtin_method(r, obj, attr->name, args, found);
+      auto result = obj.is_object() ? obj.object_ref().call_method(attr->name, *args, r)
+                                    : call_builtin_method(r, obj, attr->name, *args, found);
       r.pos = saved;
       if (!result.ok()) return r.locate(std::move(result).error(), pos);
       return result;
     }
     Value fn = member ? *member : r.get_attr(obj, attr->name);
-    STRATA_ASSIGN(CallArgs args, r.eval_args(this->args));
-    return r.call_value(fn, args, pos);
+    STRATA_TRY(r.eval_args(this->args, *args));
+    return r.call_value(fn, *args, pos);
   }
-  STRATA_ASSIGN(Value fn, callee->eval(r));
-  STRATA_ASSIGN(CallArgs args, r.eval_args(this->args));
-  return r.call_value(fn, args, pos);
+  // A variable's value stays in place while the arguments are evaluated and the call runs
+  // (expressions never assign variables), so the callee is used by reference.
+  Value scratch;
+  STRATA_ASSIGN(const Value* fn, callee->eval_ref(r, scratch));
+  if (fn != &scratch && !callee->pure()) {
+    scratch = *fn;
+    fn = &scratch;
+  }
+  STRATA_TRY(r.eval_args(this->args, *args));
+  return r.call_value(*fn, *args, pos);
 }
 
 Result<Value> FilterExpr::eval(Renderer& r) const {
   if (r.stack_exceeded()) return r.stack_error(pos);
-  STRATA_ASSIGN(Value v, input->eval(r));
-  return apply(r, v);
+  Value scratch;
+  if (!args_pure) {  // the arguments may run code that changes the container the input lives in
+    STRATA_ASSIGN(scratch, input->eval(r));
+    return apply(r, scratch);
+  }
+  STRATA_ASSIGN(const Value* v, input->eval_ref(r, scratch));
+  return apply(r, *v);
 }
 
 Result<Value> FilterExpr::apply(Renderer& r, const Value& value) const {
-  auto it = r.state().filters.find(name);
-  if (it == r.state().filters.end()) return r.error(pos, "No filter named '" + name + "'.");
-  if (value.is_undefined() && r.strict() && name != "default" && name != "d") return r.undefined_error(value, pos);
-  STRATA_ASSIGN(CallArgs args, r.eval_args(this->args));
+  const FilterFunction* f = fn;
+  if (!f) {
+    auto it = r.state().filters.find(name);
+    if (it == r.state().filters.end()) return r.error(pos, "No filter named '" + name + "'.");
+    f = &it->second;
+  }
+  if (value.is_undefined() && !keeps_undefined && r.strict()) return r.undefined_error(value, pos);
+  PooledArgs args(r);
+  STRATA_TRY(r.eval_args(this->args, *args));
   Pos saved = r.pos;
   r.pos = pos;
-  auto result = it->second(value, args, r);
+  auto result = (*f)(value, *args, r);
   r.pos = saved;
   if (!result.ok()) return r.locate(std::move(result).error(), pos);
   return result;
@@ -421,13 +482,24 @@ Result<Value> FilterExpr::apply(Renderer& r, const Value& value) const {
 
 Result<Value> TestExpr::eval(Renderer& r) const {
   if (r.stack_exceeded()) return r.stack_error(pos);
-  STRATA_ASSIGN(Value v, input->eval(r));
-  auto it = r.state().tests.find(name);
-  if (it == r.state().tests.end()) return r.error(pos, "No test named '" + name + "'.");
-  STRATA_ASSIGN(CallArgs args, r.eval_args(this->args));
+  Value scratch;
+  const Value* v = &scratch;
+  if (args_pure) {
+    STRATA_ASSIGN(v, input->eval_ref(r, scratch));
+  } else {
+    STRATA_ASSIGN(scratch, input->eval(r));
+  }
+  const TestFunction* t = fn;
+  if (!t) {
+    auto it = r.state().tests.find(name);
+    if (it == r.state().tests.end()) return r.error(pos, "No test named '" + name + "'.");
+    t = &it->second;
+  }
+  PooledArgs args(r);
+  STRATA_TRY(r.eval_args(this->args, *args));
   Pos saved = r.pos;
   r.pos = pos;
-  auto result = it->second(v, args, r);
+  auto result = (*t)(*v, *args, r);
   r.pos = saved;
   if (!result.ok()) return r.locate(std::move(result).error(), pos);
   return Value(negated ? !*result : *result);

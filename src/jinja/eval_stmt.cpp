@@ -45,7 +45,7 @@ class Macro final : public Callable {
     const auto& params = def_->params;
     ValueList extra;
     for (std::size_t i = 0; i < args.positional.size(); ++i) {
-      if (i < params.size()) scope.vars.emplace_back(params[i].name, std::move(args.positional[i]));
+      if (i < params.size()) scope.add(HashedName(params[i].name, params[i].hash), std::move(args.positional[i]));
       else if (def_->uses_varargs) extra.push_back(std::move(args.positional[i]));
       else
         return r.error(r.pos, "macro '" + def_->name + "' takes not more than " + std::to_string(params.size()) +
@@ -57,7 +57,7 @@ class Macro final : public Callable {
       for (const auto& p : params) is_param = is_param || p.name == k;
       if (is_param) {
         if (scope.find(k)) return r.error(r.pos, "macro '" + def_->name + "' got multiple values for argument '" + k + "'");
-        scope.vars.emplace_back(k, std::move(v));
+        scope.add(HashedName(k), std::move(v));
       } else if (k == "caller") {
         scope.set("caller", std::move(v));
       } else if (def_->uses_kwargs) {
@@ -73,12 +73,13 @@ class Macro final : public Callable {
 
   Exec bind_defaults(Renderer& r, Scope& scope, const CallArgs&) const {
     for (const auto& p : def_->params) {
-      if (scope.find(p.name)) continue;
+      HashedName key(p.name, p.hash);
+      if (scope.find(key)) continue;
       if (p.default_value) {
         STRATA_ASSIGN(Value v, p.default_value->eval(r));
-        scope.set(p.name, std::move(v));
+        scope.set(key, std::move(v));
       } else {
-        scope.set(p.name, Value::undefined("parameter '" + p.name + "' was not provided"));
+        scope.set(key, Value::undefined("parameter '" + p.name + "' was not provided"));
       }
     }
     return done();
@@ -177,7 +178,7 @@ class NamespaceObject final : public Object {
 Exec bind_target(Renderer& r, Scope& scope, const Target& t, const Value& v) {
   if (!t.is_tuple) {
     if (t.attr.empty()) {
-      scope.set(t.name, v);
+      scope.set(HashedName(t.name, t.hash), v);
       return done();
     }
     Value ns = r.lookup(t.name);
@@ -234,17 +235,19 @@ Exec TextStmt::exec(Renderer&, std::string& out) const {
 }
 
 Exec OutputStmt::exec(Renderer& r, std::string& out) const {
-  STRATA_ASSIGN(Value v, expr->eval(r));
-  if (v.is_undefined() && r.strict()) return r.undefined_error(v, expr->pos);
-  v.append_to(out);
+  Value scratch;
+  STRATA_ASSIGN(const Value* v, expr->eval_ref(r, scratch));
+  if (v->is_undefined() && r.strict()) return r.undefined_error(*v, expr->pos);
+  v->append_to(out);
   return done();
 }
 
 Exec IfStmt::exec(Renderer& r, std::string& out) const {
   for (const auto& [cond, body] : branches) {
-    STRATA_ASSIGN(Value v, cond->eval(r));
-    STRATA_TRY(r.check_defined(v, cond->pos));
-    if (v.truthy()) return r.exec_body(body, out);
+    Value scratch;
+    STRATA_ASSIGN(const Value* v, cond->eval_ref(r, scratch));
+    STRATA_TRY(r.check_defined(*v, cond->pos));
+    if (v->truthy()) return r.exec_body(body, out);
   }
   return r.exec_body(else_body, out);
 }
@@ -287,11 +290,23 @@ Exec ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int dept
   std::shared_ptr<Scope> saved = std::move(r.scope);
   r.scope = loop_scope;
   Exec st = done();
+  static const HashedName kLoop("loop");
+  // Each iteration starts with only `loop` and the target bound; for a plain name target the
+  // two variables are kept and reassigned (same bindings as clearing the scope, no allocation).
+  bool plain = !target.is_tuple && target.attr.empty() && target.name != "loop";
   for (std::size_t i = 0; i < items.size(); ++i) {
-    loop_scope->vars.clear();
     loop->set_index(static_cast<std::int64_t>(i));
-    loop_scope->vars.emplace_back("loop", loop_value);
-    st = bind_target(r, *loop_scope, target, items[i]);
+    if (plain && loop_scope->vars.size() >= 2) {
+      loop_scope->vars.resize(2);
+      Value& lv = loop_scope->vars[0].value;
+      if (!lv.is_object() || &lv.object_ref() != loop.get()) lv = loop_value;
+      loop_scope->vars[1].value = items[i];
+      st = done();
+    } else {
+      loop_scope->vars.clear();
+      loop_scope->add(kLoop, loop_value);
+      st = bind_target(r, *loop_scope, target, items[i]);
+    }
     if (!st.ok()) break;
     st = r.exec_body(body, out);
     if (!st.ok() || r.returning) break;
@@ -333,9 +348,10 @@ Exec CallBlockStmt::exec(Renderer& r, std::string& out) const {
   } else {
     STRATA_ASSIGN(fn, call->callee->eval(r));
   }
-  STRATA_ASSIGN(CallArgs args, r.eval_args(call->args));
-  args.keyword.emplace_back("caller", std::move(caller_macro));
-  STRATA_ASSIGN(Value v, r.call_value(fn, args, call->pos));
+  PooledArgs args(r);
+  STRATA_TRY(r.eval_args(call->args, *args));
+  args->keyword.emplace_back("caller", std::move(caller_macro));
+  STRATA_ASSIGN(Value v, r.call_value(fn, *args, call->pos));
   v.append_to(out);
   return done();
 }

@@ -329,8 +329,13 @@ void register_builtin_filters(EnvironmentState& state) {
     return R(ctx).get_attr(v, name);
   };
   f["default"] = [](const Value& v, CallArgs& args, CallContext&) -> Result<Value> {
-    bool boolean = args.get_or(1, "boolean", Value(false)).truthy();
-    if (v.is_undefined() || (boolean && !v.truthy())) return args.get_or(0, "default_value", Value(""));
+    if (v.is_undefined() || (!v.truthy() && [&] {
+          const Value* b = args.get(1, "boolean");
+          return b && b->truthy();
+        }())) {
+      const Value* fallback = args.get(0, "default_value");
+      return fallback ? *fallback : Value(std::string());
+    }
     return v;
   };
   f["d"] = f["default"];

@@ -265,6 +265,7 @@ class Parser {
     }
     if (cur().type != Tok::kName) return error(cur(), "can't assign to '" + describe(cur()) + "'");
     t.name = cur().value;
+    t.hash = std::hash<std::string_view>{}(t.name);
     if (t.name == "true" || t.name == "false" || t.name == "none" || t.name == "True" || t.name == "False" ||
         t.name == "None")
       return error(cur(), "Can't assign to special constant '" + t.name + "'.");
@@ -319,6 +320,10 @@ class Parser {
     if (is_op("(")) {
       STRATA_ASSIGN(f->args, parse_call_args());
     }
+    auto it = env_->filters.find(f->name);
+    if (it != env_->filters.end()) f->fn = &it->second;
+    f->keeps_undefined = f->name == "default" || f->name == "d";
+    f->args_pure = args_pure(f->args);
     return f;
   }
 
@@ -329,6 +334,7 @@ class Parser {
       if (is_op(")")) break;
       MacroParam p;
       STRATA_ASSIGN(p.name, expect_name());
+      p.hash = std::hash<std::string_view>{}(p.name);
       if (skip_op("=")) {
         STRATA_ASSIGN(p.default_value, parse_expression(true));
       } else if (!def.params.empty() && def.params.back().default_value) {
@@ -801,6 +807,7 @@ class Parser {
         if (v == "none" || v == "None") return literal(t, Value::none());
         auto n = node<Name>(t);
         n->name = v;
+        n->hash = std::hash<std::string_view>{}(v);
         n->undefined_hint = std::make_shared<const std::string>("'" + v + "' is undefined");
         advance();
         return ExprPtr(std::move(n));
@@ -910,6 +917,7 @@ class Parser {
           STRATA_TRY(deepen(*g, {n.get()}));
           g->object = std::move(n);
           g->name = cur().value;
+          g->hash = std::hash<std::string_view>{}(g->name);
           g->dict_hint = std::make_shared<const std::string>("'dict object' has no attribute '" + g->name + "'");
           advance();
           n = std::move(g);
@@ -1053,7 +1061,19 @@ class Parser {
       STRATA_ASSIGN(arg, parse_postfix(std::move(arg)));
       t->args.positional.push_back(std::move(arg));
     }
+    auto it = env_->tests.find(t->name);
+    if (it != env_->tests.end()) t->fn = &it->second;
+    t->args_pure = args_pure(t->args);
     return ExprPtr(std::move(t));
+  }
+
+  static bool args_pure(const Args& args) {
+    if (args.star || args.double_star) return false;
+    for (const auto& e : args.positional)
+      if (!e->pure()) return false;
+    for (const auto& [k, e] : args.keyword)
+      if (!e->pure()) return false;
+    return true;
   }
 
   std::vector<Token> toks_;

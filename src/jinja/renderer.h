@@ -16,22 +16,32 @@
 namespace strata::jinja::detail {
 
 // A variable scope; macros keep the scope they were defined in (closures), hence shared.
+// Names carry their hash so lookups compare hashes before strings.
 struct Scope {
-  std::vector<std::pair<std::string, Value>> vars;
+  struct Var {
+    std::string name;
+    std::size_t hash;
+    Value value;
+  };
+  std::vector<Var> vars;
   std::shared_ptr<Scope> parent;
 
-  Value* find(std::string_view name) {
-    for (auto& [k, v] : vars)
-      if (k == name) return &v;
+  Value* find(HashedName name) {
+    for (auto& v : vars)
+      if (v.hash == name.hash && v.name == name.name) return &v.value;
     return nullptr;
   }
-  void set(std::string_view name, Value value) {
+  Value* find(std::string_view name) { return find(HashedName(name)); }
+  void set(HashedName name, Value value) {
     if (Value* v = find(name)) {
       *v = std::move(value);
       return;
     }
-    vars.emplace_back(std::string(name), std::move(value));
+    add(name, std::move(value));
   }
+  void set(std::string_view name, Value value) { set(HashedName(name), std::move(value)); }
+  // Appends without looking for an existing variable of that name.
+  void add(HashedName name, Value value) { vars.push_back(Var{std::string(name.name), name.hash, std::move(value)}); }
 };
 
 class Renderer final : public CallContext {
@@ -41,7 +51,8 @@ class Renderer final : public CallContext {
   // ---- CallContext
   Value lookup(std::string_view name) const override;
   // The variable (scopes, context, globals) or nullptr; valid until the scope changes.
-  const Value* find(std::string_view name) const;
+  const Value* find(std::string_view name) const { return find(HashedName(name)); }
+  const Value* find(HashedName name) const;
   Result<Value> call(const Value& callee, CallArgs args) override;
   const Environment& environment() const override { return env_; }
   SourceLocation location() const override;
@@ -65,8 +76,11 @@ class Renderer final : public CallContext {
   Exec exec_body(const Body& body, std::string& out);
   // Calls a value with evaluated arguments at `pos`.
   Result<Value> call_value(const Value& callee, CallArgs& args, Pos pos);
-  // Evaluates call arguments (positional, *args, keyword, **kwargs).
-  Result<CallArgs> eval_args(const Args& args);
+  // Evaluates call arguments (positional, *args, keyword, **kwargs), appending to `out`.
+  Exec eval_args(const Args& args, CallArgs& out);
+  // Empty CallArgs reused between calls (their vectors keep their capacity); see PooledArgs.
+  std::unique_ptr<CallArgs> acquire_args();
+  void release_args(std::unique_ptr<CallArgs> args);
   // Items of an iterable value (for loops, filters); strings iterate by code point.
   Result<ValueList> iterate(const Value& v, Pos pos) const;
   // `obj.name` / `obj[key]` with Jinja2's rules; undefined (with hint) when absent.
@@ -107,11 +121,27 @@ class Renderer final : public CallContext {
   }
 
  private:
+  std::vector<std::unique_ptr<CallArgs>> args_pool_;
   const Environment& env_;
   const EnvironmentState* state_;
   const Context* context_;
   const Template* template_;
   const char* stack_base_;
+};
+
+// CallArgs borrowed from a Renderer's pool for one call, given back (emptied) when it ends.
+class PooledArgs {
+ public:
+  explicit PooledArgs(Renderer& r) : r_(r), args_(r.acquire_args()) {}
+  ~PooledArgs() { r_.release_args(std::move(args_)); }
+  PooledArgs(const PooledArgs&) = delete;
+  PooledArgs& operator=(const PooledArgs&) = delete;
+  CallArgs& operator*() { return *args_; }
+  CallArgs* operator->() { return args_.get(); }
+
+ private:
+  Renderer& r_;
+  std::unique_ptr<CallArgs> args_;
 };
 
 // ---- Python semantics (eval_ops.cpp)

@@ -23,8 +23,8 @@ class ModuleObject final : public Object {
 
 Dict exports_of(const detail::Scope& root) {
   Dict exports;
-  for (const auto& [k, v] : root.vars)
-    if (!k.empty() && k[0] != '_') exports.set(Value(k), v);
+  for (const auto& var : root.vars)
+    if (!var.name.empty() && var.name[0] != '_') exports.set(Value(var.name), var.value);
   return exports;
 }
 

@@ -11,11 +11,6 @@
 namespace strata::jinja {
 namespace {
 
-const std::string& empty_string() {
-  static const std::string kEmpty;
-  return kEmpty;
-}
-
 class NativeCallable final : public Callable {
  public:
   NativeCallable(std::string name, NativeFunction fn) : name_(std::move(name)), fn_(std::move(fn)) {}
@@ -26,6 +21,15 @@ class NativeCallable final : public Callable {
   std::string name_;
   NativeFunction fn_;
 };
+
+}  // namespace
+
+const std::string& Value::empty_string() {
+  static const std::string kEmpty;
+  return kEmpty;
+}
+
+namespace {
 
 void hash_combine(std::size_t& seed, std::size_t h) { seed ^= h + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2); }
 
@@ -60,7 +64,10 @@ Value value_from_json(const Json& json) {
 }
 
 
-Value::Value(std::string s) : kind_(Kind::kString), ptr_(std::make_shared<const std::string>(std::move(s))) {}
+// The empty string has no storage (as_string() hands out a shared static one): no allocation.
+Value::Value(std::string s) : kind_(Kind::kString) {
+  if (!s.empty()) ptr_ = std::make_shared<const std::string>(std::move(s));
+}
 Value::Value(ValueList items) : kind_(Kind::kList), ptr_(std::make_shared<ValueList>(std::move(items))) {}
 Value::Value(Dict dict) : kind_(Kind::kDict), ptr_(std::make_shared<Dict>(std::move(dict))) {}
 
@@ -126,7 +133,6 @@ double Value::as_float() const {
   if (kind_ == Kind::kFloat) return scalar_.f;
   return static_cast<double>(as_int());
 }
-const std::string& Value::as_string() const { return *static_cast<const std::string*>(ptr_.get()); }
 ValueList& Value::as_list() const { return *const_cast<ValueList*>(static_cast<const ValueList*>(ptr_.get())); }
 Dict& Value::as_dict() const { return *const_cast<Dict*>(static_cast<const Dict*>(ptr_.get())); }
 std::shared_ptr<const Callable> Value::as_callable() const { return std::static_pointer_cast<const Callable>(ptr_); }
@@ -306,23 +312,56 @@ std::size_t Value::hash() const {
       for (const auto& item : as_list()) hash_combine(seed, item.hash());
       return seed;
     }
+    case Kind::kUndefined: return 0x5bd1e995;  // every undefined equals every other
     default: return std::hash<const void*>{}(ptr_.get()) ^ static_cast<std::size_t>(kind_);
   }
 }
 
 // ---- Dict
 
+template <typename Eq>
+std::ptrdiff_t Dict::probe(std::size_t hash, Eq&& eq) const {
+  if (slots_.empty()) {
+    for (std::size_t i = 0; i < hashes_.size(); ++i)
+      if (hashes_[i] == hash && eq(entries_[i].first)) return static_cast<std::ptrdiff_t>(i);
+    return -1;
+  }
+  std::size_t mask = slots_.size() - 1;
+  for (std::size_t s = (hash * 0x9E3779B97F4A7C15ULL) >> (64 - slot_bits_);; s = (s + 1) & mask) {
+    std::int32_t e = slots_[s];
+    if (e < 0) return -1;
+    if (hashes_[static_cast<std::size_t>(e)] == hash && eq(entries_[static_cast<std::size_t>(e)].first)) return e;
+  }
+}
+
 std::ptrdiff_t Dict::index_of(const Value& key) const {
   if (key.is_string()) {
     const std::string& s = key.as_string();
-    for (std::size_t i = 0; i < entries_.size(); ++i)
-      if (entries_[i].first.is_string() && entries_[i].first.as_string() == s) return static_cast<std::ptrdiff_t>(i);
+    return probe(std::hash<std::string_view>{}(s), [&](const Value& k) { return k.is_string() && k.as_string() == s; });
+  }
+  if (!key.hashable()) {  // never stored; a list never equals a stored (hashable) key
     return -1;
   }
-  for (std::size_t i = 0; i < entries_.size(); ++i)
-    if (entries_[i].first.equals(key)) return static_cast<std::ptrdiff_t>(i);
-  return -1;
+  return probe(key.hash(), [&](const Value& k) { return k.equals(key); });
 }
+
+void Dict::index_insert(std::size_t hash, std::size_t position) {
+  std::size_t mask = slots_.size() - 1;
+  std::size_t s = (hash * 0x9E3779B97F4A7C15ULL) >> (64 - slot_bits_);
+  while (slots_[s] >= 0) s = (s + 1) & mask;
+  slots_[s] = static_cast<std::int32_t>(position);
+}
+
+void Dict::rebuild_index() {
+  slots_.clear();
+  slot_bits_ = 0;
+  if (entries_.size() < kIndexFrom) return;
+  slot_bits_ = 4;
+  while ((std::size_t{1} << slot_bits_) < entries_.size() * 2) ++slot_bits_;
+  slots_.assign(std::size_t{1} << slot_bits_, -1);
+  for (std::size_t i = 0; i < entries_.size(); ++i) index_insert(hashes_[i], i);
+}
+
 const Value* Dict::find(const Value& key) const {
   auto i = index_of(key);
   return i < 0 ? nullptr : &entries_[static_cast<std::size_t>(i)].second;
@@ -331,27 +370,27 @@ Value* Dict::find(const Value& key) {
   auto i = index_of(key);
   return i < 0 ? nullptr : &entries_[static_cast<std::size_t>(i)].second;
 }
-const Value* Dict::find(std::string_view key) const {
-  for (const auto& e : entries_)
-    if (e.first.is_string() && e.first.as_string() == key) return &e.second;
-  return nullptr;
-}
-Value* Dict::find(std::string_view key) {
-  for (auto& e : entries_)
-    if (e.first.is_string() && e.first.as_string() == key) return &e.second;
-  return nullptr;
+const Value* Dict::find(HashedName key) const {
+  auto i = probe(key.hash, [&](const Value& k) { return k.is_string() && k.as_string() == key.name; });
+  return i < 0 ? nullptr : &entries_[static_cast<std::size_t>(i)].second;
 }
 void Dict::set(Value key, Value value) {
   if (Value* existing = find(key)) {
     *existing = std::move(value);
     return;
   }
+  std::size_t hash = key.hash();
   entries_.emplace_back(std::move(key), std::move(value));
+  hashes_.push_back(hash);
+  if (slots_.empty() ? entries_.size() >= kIndexFrom : entries_.size() * 2 > slots_.size()) rebuild_index();
+  else if (!slots_.empty()) index_insert(hash, entries_.size() - 1);
 }
 bool Dict::erase(const Value& key) {
   auto i = index_of(key);
   if (i < 0) return false;
   entries_.erase(entries_.begin() + i);
+  hashes_.erase(hashes_.begin() + i);
+  rebuild_index();
   return true;
 }
 

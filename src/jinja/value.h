@@ -31,6 +31,17 @@ class CallContext;
 
 using ValueList = std::vector<Value>;
 
+// A name with its hash (std::hash<std::string_view>) computed once, for repeated lookups of the
+// same name (the parser hashes every variable and attribute name of a template).
+struct HashedName {
+  std::string_view name;
+  std::size_t hash;
+
+  explicit HashedName(std::string_view n) : name(n), hash(std::hash<std::string_view>{}(n)) {}
+  HashedName(std::string_view n, std::size_t h) : name(n), hash(h) {}
+  friend bool operator==(const HashedName& a, const std::string& b) { return a.name == b; }
+};
+
 // The type of a Value, as Jinja2 tests (`is string`, `is mapping`, ...) see it.
 enum class Kind : std::uint8_t {
   kUndefined,
@@ -101,12 +112,17 @@ class Value {
   std::int64_t as_int() const { return kind_ == Kind::kBool ? static_cast<std::int64_t>(scalar_.b) : scalar_.i; }
   // Int, bool or float as a double.
   double as_float() const;
-  const std::string& as_string() const;
+  const std::string& as_string() const {
+    return ptr_ ? *static_cast<const std::string*>(ptr_.get()) : empty_string();
+  }
   // The items of a list or tuple; shared with every copy of this Value.
   ValueList& as_list() const;
   Dict& as_dict() const;
   std::shared_ptr<const Callable> as_callable() const;
   std::shared_ptr<Object> as_object() const;
+  // The same without touching the reference count (valid while this Value lives).
+  const Callable& callable_ref() const { return *static_cast<const Callable*>(ptr_.get()); }
+  Object& object_ref() const { return *const_cast<Object*>(static_cast<const Object*>(ptr_.get())); }
   // The message of an undefined value ("'x' is undefined").
   const std::string& undefined_hint() const;
 
@@ -130,6 +146,8 @@ class Value {
   bool hashable() const;
 
  private:
+  static const std::string& empty_string();
+
   Kind kind_ = Kind::kUndefined;
   bool safe_ = false;
   union Scalar {
@@ -142,7 +160,8 @@ class Value {
 };
 
 // An insertion-ordered dictionary with Python semantics (keys compared with Value::equals).
-// Not thread-safe for concurrent mutation.
+// Lookups are O(1): each key's hash is kept, small dicts scan the hashes, larger ones also keep an
+// open-addressing index. Not thread-safe for concurrent mutation.
 class Dict {
  public:
   using Entry = std::pair<Value, Value>;
@@ -152,12 +171,15 @@ class Dict {
   // The value stored under key, or nullptr.
   const Value* find(const Value& key) const;
   Value* find(const Value& key);
-  const Value* find(std::string_view key) const;
-  Value* find(std::string_view key);
+  const Value* find(std::string_view key) const { return find(HashedName(key)); }
+  Value* find(std::string_view key) { return find(HashedName(key)); }
   const Value* find(const char* key) const { return find(std::string_view(key)); }
   Value* find(const char* key) { return find(std::string_view(key)); }
   const Value* find(const std::string& key) const { return find(std::string_view(key)); }
   Value* find(const std::string& key) { return find(std::string_view(key)); }
+  // Same with the key's hash precomputed (std::hash<std::string_view>, as Value::hash).
+  const Value* find(HashedName key) const;
+  Value* find(HashedName key) { return const_cast<Value*>(static_cast<const Dict*>(this)->find(key)); }
   // Inserts or replaces (keeping the original position on replace).
   void set(Value key, Value value);
   void set(std::string_view key, Value value) { set(Value(key), std::move(value)); }
@@ -168,8 +190,17 @@ class Dict {
   const std::vector<Entry>& entries() const { return entries_; }
 
  private:
+  static constexpr std::size_t kIndexFrom = 8;  // dicts this large get a hash index
   std::ptrdiff_t index_of(const Value& key) const;
+  template <typename Eq>
+  std::ptrdiff_t probe(std::size_t hash, Eq&& eq) const;
+  void index_insert(std::size_t hash, std::size_t position);
+  void rebuild_index();
+
   std::vector<Entry> entries_;
+  std::vector<std::size_t> hashes_;  // hash of each key, parallel to entries_
+  std::vector<std::int32_t> slots_;  // index into entries_ or -1; empty below kIndexFrom entries
+  int slot_bits_ = 0;
 };
 
 // Arguments of a call: positional then keyword, in source order.
