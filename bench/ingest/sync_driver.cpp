@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   }
   ingest::SyncOptions options;
   options.masker = &masker;
+  options.staging_threads = 1;  // as strata sync: the process owns the database
   auto report = ingest::run_sync(*config, **db, options);
   if (!report.ok()) {
     std::cerr << masker.mask(report.error().to_string()) << "\n";

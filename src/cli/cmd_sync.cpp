@@ -46,6 +46,7 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context) {
   options.only_streams = flags.streams;
   options.full_refresh = flags.full_refresh;
   options.masker = yaml.masker;
+  options.staging_threads = 1;  // this process owns the database (see SyncOptions)
   if (!flags.json && ::isatty(STDERR_FILENO)) options.on_progress = print_progress;
   STRATA_ASSIGN(ingest::SyncReport report, ingest::run_sync(config, *db, options));
   std::string dir = (std::filesystem::path(config.project_dir) / ".strata" / "syncs").string();

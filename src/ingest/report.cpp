@@ -34,6 +34,8 @@ nlohmann::json report_to_json(const SyncReport& report) {
                        {"bytes", s.bytes},
                        {"nulled_values", s.notes},
                        {"seconds", s.seconds},
+                       {"stage_seconds", s.stage_seconds},
+                       {"merge_seconds", s.merge_seconds},
                        {"rows_per_second", s.seconds > 0 ? static_cast<double>(s.rows) / s.seconds : 0.0},
                        {"parallelism", s.parallelism},
                        {"cursor_before", optional_text(s.cursor_before)},
@@ -57,7 +59,10 @@ std::string report_to_text(const SyncReport& report) {
     }
     double mb = static_cast<double>(s.bytes) / 1e6;
     out << s.rows << " rows, " << fixed(mb, 1) << " MB, " << fixed(s.seconds, 2) << " s";
-    if (s.seconds > 0) out << " (" << fixed(mb / s.seconds, 1) << " MB/s)";
+    if (s.seconds > 0) {
+      out << " (" << fixed(mb / s.seconds, 1) << " MB/s; stage " << fixed(s.stage_seconds, 2) << " s, merge "
+          << fixed(s.merge_seconds, 2) << " s)";
+    }
     if (s.parallelism > 1) out << ", " << s.parallelism << " readers";
     if (s.cursor_before || s.cursor_after) {
       out << ", cursor " << s.cursor_before.value_or("(none)") << " -> " << s.cursor_after.value_or("(none)");

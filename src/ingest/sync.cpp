@@ -102,19 +102,46 @@ struct CursorTracker {
   }
 };
 
-// Adds the constant bronze columns to a decoded batch.
-void add_sync_columns(sql::ColumnBatch& batch, int64_t extracted_at, const std::string& sync_id) {
-  size_t n = batch.num_rows();
-  batch.add_column(kExtractedAtColumn, LogicalType::timestamptz());
-  batch.add_column(kSyncIdColumn, LogicalType::varchar());
-  sql::Column& at = batch.column(batch.num_columns() - 2);
-  sql::Column& id = batch.column(batch.num_columns() - 1);
-  at.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    at.append<int64_t>(extracted_at);
-    id.append_bytes(sync_id);
-  }
+// The constant bronze columns are the staging table's DEFAULTs while it is written, so the writer
+// sends no value per row for them (DuckDB fills constant vectors).
+std::string sync_column_defaults_sql(const sql::Dialect& d, const warehouse::Relation& stage, int64_t extracted_at,
+                                     const std::string& sync_id) {
+  const std::string name = warehouse::qualified_name(d, stage);
+  return "ALTER TABLE " + name + " ALTER COLUMN " + d.quote_identifier(kExtractedAtColumn) + " SET DEFAULT CAST(" +
+         d.quote_string(format_cursor(LogicalType::timestamptz(), extracted_at)) + " AS " +
+         d.type_name(LogicalType::timestamptz()) + ");\nALTER TABLE " + name + " ALTER COLUMN " +
+         d.quote_identifier(kSyncIdColumn) + " SET DEFAULT " + d.quote_string(sync_id) + ";\n";
 }
+
+std::string drop_sync_column_defaults_sql(const sql::Dialect& d, const warehouse::Relation& stage) {
+  const std::string name = warehouse::qualified_name(d, stage);
+  std::string sql;
+  for (const char* c : {kExtractedAtColumn, kSyncIdColumn}) {
+    sql += "ALTER TABLE " + name + " ALTER COLUMN " + d.quote_identifier(c) + " DROP DEFAULT;\n";
+  }
+  return sql;
+}
+
+// Sets DuckDB's worker threads for the staging and puts the previous value back when destroyed.
+class StagingThreads {
+ public:
+  StagingThreads(warehouse::Warehouse& wh, int threads) : wh_(wh) {
+    if (threads <= 0 || wh.dialect().id() != sql::DialectId::kDuckDb) return;
+    auto current = wh.query("SELECT current_setting('threads')");
+    if (!current.ok() || current->num_rows() != 1) return;
+    previous_ = current->cell_text(0, 0);
+    if (!wh.execute("SET threads = " + std::to_string(threads)).ok()) previous_.clear();
+  }
+  ~StagingThreads() {
+    if (!previous_.empty()) (void)wh_.execute("SET threads = " + previous_);
+  }
+  StagingThreads(const StagingThreads&) = delete;
+  StagingThreads& operator=(const StagingThreads&) = delete;
+
+ private:
+  warehouse::Warehouse& wh_;
+  std::string previous_;
+};
 
 Status rollback_after(warehouse::Warehouse& wh, Status failure) {
   (void)wh.rollback();
@@ -157,6 +184,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   sql::Schema staged;
   for (const auto& c : plan.columns) staged.push_back({c.name, c.type, true});
   staged.push_back({pg::kMetaColumn, LogicalType::json(), true});
+  const sql::Schema written = staged;  // what the decoder produces; the rest are stage DEFAULTs
   staged.push_back({kExtractedAtColumn, LogicalType::timestamptz(), true});
   staged.push_back({kSyncIdColumn, LogicalType::varchar(), true});
 
@@ -191,16 +219,18 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   const std::string stage_name = warehouse::qualified_name(d, stage);
   STRATA_TRY(job.wh.execute("DROP TABLE IF EXISTS " + stage_name));
   STRATA_TRY(job.wh.execute(warehouse::create_table_sql(d, stage, staged)));
+  const int64_t extracted_at = now_micros();
+  STRATA_TRY(job.wh.execute(sync_column_defaults_sql(d, stage, extracted_at, job.sync_id)));
   const int writers = 1;
   Status staged_ok = [&]() -> Status {
+    StagingThreads threads(job.wh, job.options.staging_threads);
     StageWriter writer;
-    STRATA_TRY(writer.open(job.db, stage, staged, writers));
+    STRATA_TRY(writer.open(job.db, stage, written, writers));
     ReadProgress progress;
     ReadOptions read;
     read.conninfo = job.config.source.conninfo();
     read.masker = job.options.masker;
     read.progress = &progress;
-    const int64_t extracted_at = now_micros();
     int64_t last_report = 0;
     auto emit = [&](bool done) {
       if (!job.options.on_progress) return;
@@ -212,7 +242,6 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
       cursor.observe(batch);
       const sql::Column& meta = batch.column(plan.columns.size());
       for (size_t r = 0; r < meta.size(); ++r) report.notes += meta.is_null(r) ? 0 : 1;
-      add_sync_columns(batch, extracted_at, job.sync_id);
       STRATA_TRY(writer.append(std::move(batch)));
       if (monotonic_micros() - last_report > 500000) {
         last_report = monotonic_micros();
@@ -253,7 +282,8 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   next.sync_id = job.sync_id;
   next.rows = static_cast<int64_t>(report.rows);
 
-  std::string sql;
+  // The stage becomes bronze (renamed) when overwriting or creating it: without the defaults.
+  std::string sql = overwrite || !bronze_exists ? drop_sync_column_defaults_sql(d, stage) : "";
   if (bronze_exists && overwrite) {
     SchemaPlan keep;
     keep.add = schema_plan.kept;  // dropped source columns stay (NULL) in the rebuilt table
@@ -264,12 +294,14 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   sql += merge_sql(d, stage, bronze, merge, bronze_exists);
   if (bronze_exists && !overwrite) sql += "DROP TABLE " + warehouse::qualified_name(d, stage) + ";\n";
   sql += write_state_sql(d, job.config.destination.schema, next);
+  report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   STRATA_TRY(job.wh.begin());
   Status merged = job.wh.execute(sql);
   if (!merged.ok()) return rollback_after(job.wh, std::move(merged));
   STRATA_TRY(job.wh.commit());
   report.cursor_after = new_cursor;
   report.seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
+  report.merge_seconds = report.seconds - report.stage_seconds;
   return ok_status();
 }
 

@@ -441,8 +441,11 @@ size_t CopyBinaryDecoder::consume(const uint8_t* data, size_t size, Status& stat
         at += static_cast<size_t>(len);
       }
     }
-    status = decode_tuple(data + pos + 2, at - pos - 2);
-    if (!status.ok()) return pos;
+    Status decoded = decode_tuple(data + pos + 2, at - pos - 2);
+    if (!decoded.ok()) {
+      status = std::move(decoded);
+      return pos;
+    }
     batch_payload_ += at - pos;
     pos = at;
     if (batch_.num_rows() >= options_.batch_rows || batch_payload_ >= options_.batch_bytes) {

@@ -310,9 +310,21 @@ Result<std::unique_ptr<BulkWriter>> DuckDbWarehouse::writer(const Relation& rela
     return Error(ErrorCode::kFailed, message, SourceLocation{}, "create the table before writing to it");
   }
   idx_t table_columns = duckdb_appender_column_count(appender.get());
-  if (table_columns != schema.size()) {
+  if (table_columns < schema.size()) {
     return Error(ErrorCode::kFailed, table + " has " + std::to_string(table_columns) + " columns but " +
                                          std::to_string(schema.size()) + " were given to its writer");
+  }
+  if (table_columns > schema.size()) {
+    // A subset: the named columns are written, the others get their DEFAULT (or NULL), which
+    // DuckDB fills as constant vectors — much cheaper than a value per row.
+    for (const auto& column : schema) {
+      if (duckdb_appender_add_column(appender.get(), column.name.c_str()) != DuckDBSuccess) {
+        duckdb_error_data data = duckdb_appender_error_data(appender.get());
+        std::string detail = duckdb_error_data_has_error(data) ? duckdb_error_data_message(data) : "unknown column";
+        duckdb_destroy_error_data(&data);
+        return Error(ErrorCode::kFailed, "cannot write column " + column.name + " of " + table + ": " + detail);
+      }
+    }
   }
   std::vector<LogicalTypeHandle> owned;
   std::vector<duckdb_logical_type> types;
