@@ -46,6 +46,18 @@ export function gridPage(ctx: PageContext): Page {
   const table = h("div", { class: "grid-wrap" });
   const detail = h("aside", { class: "detail", "data-testid": "detail" });
   let lastGrid: Grid | null = null;
+  let limit = Number(ctx.query.get("limit") ?? 25) || 25;
+  const limitSelect = h("select", { "aria-label": "Runs shown", "data-testid": "grid-limit" },
+    [25, 50, 100, 200].map((n) => {
+      const opt = h("option", { value: String(n) }, `${n} runs`);
+      opt.selected = n === limit;
+      return opt;
+    }));
+  limitSelect.addEventListener("change", () => {
+    limit = Number(limitSelect.value);
+    setQuery({ limit: String(limit) });
+    void page.refresh();
+  });
 
   const select = (run: string | null, task: string | null) => {
     selRun = run;
@@ -195,11 +207,11 @@ export function gridPage(ctx: PageContext): Page {
     }
   };
 
-  const header = pipelineHeader(name, "grid");
+  const header = pipelineHeader(name, "grid", h("label", { class: "picker" }, limitSelect));
   const page: Page = {
     interval: 2000,
     async refresh() {
-      const grid = await get<Grid>(`/pipelines/${enc(name)}/grid?limit=25`);
+      const grid = await get<Grid>(`/pipelines/${enc(name)}/grid?limit=${limit}`);
       lastGrid = grid;
       if (!ctx.root.contains(table)) mount(ctx.root, header, h("div", { class: "split" }, table, detail));
       drawGrid(grid);
