@@ -20,6 +20,15 @@ struct Done {};
 using Exec = Result<Done>;
 inline Exec done() { return Exec(Done{}); }
 
+// The kinds (bit 1 << Kind) having a built-in Python method `name` (methods.cpp); computed once
+// per attribute node by the parser.
+std::uint16_t builtin_method_kinds(std::string_view name);
+
+// The built-in `default` filter, and whether a registered filter is it (not a host override):
+// the evaluator runs `x | default(y)` inline then (filters.cpp).
+Result<Value> filter_default(const Value& v, CallArgs& args, CallContext& context);
+bool is_builtin_default_filter(const FilterFunction& f);
+
 struct Pos {
   int line = 0;
   int column = 0;
@@ -37,6 +46,11 @@ struct Expr {
   // True when evaluating this expression cannot run code (calls, filters) that may mutate
   // containers, so references from eval_ref stay valid while it is evaluated.
   virtual bool pure() const { return false; }
+  // The fast path of eval_ref for variables, dict items and literals: no errors, no copies.
+  // nullptr means "take the full path" (eval_ref), which then also produces any error.
+  virtual const Value* try_ref(Renderer&, Value&) const { return nullptr; }
+  // Truthiness without building a Value: 0 or 1, or -1 for "take the full path".
+  virtual int try_truthy(Renderer& r) const;
   // A literal's value (for constant folding of tag headers); nullptr otherwise.
   virtual const Value* constant() const { return nullptr; }
 };
@@ -56,15 +70,17 @@ struct Literal : Expr {
   const Value* constant() const override { return &value; }
   Result<const Value*> eval_ref(Renderer&, Value&) const override { return &value; }
   bool pure() const override { return true; }
+  const Value* try_ref(Renderer&, Value&) const override { return &value; }
 };
 struct Name : Expr {
   std::string name;
   std::size_t hash = 0;  // std::hash of name, computed by the parser
-  std::shared_ptr<const std::string> undefined_hint;  // "'name' is undefined", built by the parser
+  Value undefined_value;  // undefined with the hint "'name' is undefined", built by the parser
   HashedName key() const { return HashedName(name, hash); }
   Result<Value> eval(Renderer& r) const override;
   Result<const Value*> eval_ref(Renderer& r, Value& scratch) const override;
   bool pure() const override { return true; }
+  const Value* try_ref(Renderer& r, Value& scratch) const override;
 };
 struct ListExpr : Expr {
   std::vector<ExprPtr> items;
@@ -80,6 +96,7 @@ struct Unary : Expr {
   UnaryOp op;
   ExprPtr operand;
   Result<Value> eval(Renderer& r) const override;
+  int try_truthy(Renderer& r) const override;
 };
 enum class BinOp { kAdd, kSub, kMul, kDiv, kFloorDiv, kMod, kPow, kConcat, kAnd, kOr };
 struct Binary : Expr {
@@ -101,11 +118,13 @@ struct GetAttr : Expr {
   ExprPtr object;
   std::string name;
   std::size_t hash = 0;  // std::hash of name, computed by the parser
-  std::shared_ptr<const std::string> dict_hint;  // "'dict object' has no attribute 'name'", built by the parser
+  std::uint16_t method_kinds = 0;  // builtin_method_kinds(name), computed by the parser
+  Value dict_missing;  // undefined: "'dict object' has no attribute 'name'", built by the parser
   HashedName key() const { return HashedName(name, hash); }
   Result<Value> eval(Renderer& r) const override;
   Result<const Value*> eval_ref(Renderer& r, Value& scratch) const override;
   bool pure() const override { return object->pure(); }
+  const Value* try_ref(Renderer& r, Value& scratch) const override;
 };
 struct SliceExpr : Expr {
   ExprPtr start, stop, step;  // each may be null
@@ -118,6 +137,7 @@ struct GetItem : Expr {
 };
 struct Call : Expr {
   ExprPtr callee;
+  const GetAttr* method = nullptr;  // callee as `obj.name` (a method call), set by the parser
   Args args;
   Result<Value> eval(Renderer& r) const override;
 };
@@ -128,6 +148,7 @@ struct FilterExpr : Expr {
   // Resolved by the parser when the filter is registered by then (else looked up per call).
   const FilterFunction* fn = nullptr;
   bool keeps_undefined = false;  // `default`/`d`: accepts undefined input in strict mode
+  bool inline_default = false;   // the built-in default with at most one positional argument
   bool args_pure = false;        // every argument is pure(): the input may be passed by reference
   Result<Value> eval(Renderer& r) const override;
   Result<Value> apply(Renderer& r, const Value& input) const;

@@ -164,7 +164,7 @@ Result<Context> Context::from_json(const nlohmann::ordered_json& json) { return 
 
 void Context::set(std::string name, Value value) { vars_[std::move(name)] = std::move(value); }
 
-const Value* Context::find(HashedName name) const {
+const Value* Context::find(const HashedName& name) const {
   auto it = vars_.find(name);
   if (it != vars_.end()) return &it->second;
   return parent_ ? parent_->find(name) : nullptr;

@@ -52,7 +52,7 @@ class Context {
   void set(std::string name, Value value);
   // The variable, or nullptr.
   const Value* find(std::string_view name) const { return find(HashedName(name)); }
-  const Value* find(HashedName name) const;
+  const Value* find(const HashedName& name) const;
   // Opaque pointer the host may set to reach per-render state from its C++ functions
   // (CallContext::user_data). Not owned.
   void* user_data = nullptr;

@@ -56,7 +56,7 @@ Renderer::Renderer(const Environment& env, const Context& context, const Templat
   stack_base_ = static_cast<const char*>(__builtin_frame_address(0));
 }
 
-const Value* Renderer::find(HashedName name) const {
+const Value* Renderer::find(const HashedName& name) const {
   for (Scope* s = scope.get(); s; s = s->parent.get())
     if (Value* v = s->find(name)) return v;
   if (const Value* v = context_->find(name)) return v;
@@ -113,7 +113,10 @@ Exec Renderer::eval_args(const Args& args, CallArgs& out) {
   out.positional.reserve(args.positional.size());
   Value scratch;
   for (const auto& e : args.positional) {
-    STRATA_ASSIGN(const Value* v, e->eval_ref(*this, scratch));
+    const Value* v = e->try_ref(*this, scratch);
+    if (!v) {
+      STRATA_ASSIGN(v, e->eval_ref(*this, scratch));
+    }
     if (v == &scratch) out.positional.push_back(std::move(scratch));
     else out.positional.push_back(*v);
   }
@@ -135,19 +138,6 @@ Exec Renderer::eval_args(const Args& args, CallArgs& out) {
     }
   }
   return done();
-}
-
-std::unique_ptr<CallArgs> Renderer::acquire_args() {
-  if (args_pool_.empty()) return std::make_unique<CallArgs>();
-  std::unique_ptr<CallArgs> a = std::move(args_pool_.back());
-  args_pool_.pop_back();
-  return a;
-}
-
-void Renderer::release_args(std::unique_ptr<CallArgs> a) {
-  a->positional.clear();
-  a->keyword.clear();
-  args_pool_.push_back(std::move(a));
 }
 
 Result<ValueList> Renderer::iterate(const Value& v, Pos at) const {
@@ -243,15 +233,26 @@ Result<const Value*> Expr::eval_ref(Renderer& r, Value& scratch) const {
 
 Result<Value> Literal::eval(Renderer&) const { return value; }
 
-Result<Value> Name::eval(Renderer& r) const {
-  if (const Value* v = r.find(key())) return *v;
-  return Value::undefined(undefined_hint);
+int Expr::try_truthy(Renderer& r) const {
+  Value scratch;
+  const Value* v = try_ref(r, scratch);
+  if (!v || (v->is_undefined() && r.strict())) return -1;
+  return v->truthy() ? 1 : 0;
 }
 
-Result<const Value*> Name::eval_ref(Renderer& r, Value& scratch) const {
+Result<Value> Name::eval(Renderer& r) const {
+  if (const Value* v = r.find(key())) return *v;
+  return undefined_value;
+}
+
+Result<const Value*> Name::eval_ref(Renderer& r, Value&) const {
   if (const Value* v = r.find(key())) return v;
-  scratch = Value::undefined(undefined_hint);
-  return &scratch;
+  return &undefined_value;
+}
+
+const Value* Name::try_ref(Renderer& r, Value&) const {
+  if (const Value* v = r.find(key())) return v;
+  return &undefined_value;
 }
 
 Result<Value> ListExpr::eval(Renderer& r) const {
@@ -273,6 +274,12 @@ Result<Value> DictExpr::eval(Renderer& r) const {
     d.set(std::move(k), std::move(v));
   }
   return Value(std::move(d));
+}
+
+int Unary::try_truthy(Renderer& r) const {
+  if (op != UnaryOp::kNot) return Expr::try_truthy(r);
+  int t = operand->try_truthy(r);
+  return t < 0 ? t : 1 - t;
 }
 
 Result<Value> Unary::eval(Renderer& r) const {
@@ -347,13 +354,31 @@ Result<const Value*> GetAttr::eval_ref(Renderer& r, Value& scratch) const {
       scratch = *v;
       return &scratch;
     }
-    if (!has_builtin_method(*obj, name)) {
-      scratch = Value::undefined(dict_hint);
-      return &scratch;
-    }
+    if (!has_method_kind(method_kinds, *obj)) return &dict_missing;
   }
   scratch = r.get_attr(*obj, name);
   return &scratch;
+}
+
+const Value* GetAttr::try_ref(Renderer& r, Value& scratch) const {
+  Value holder;
+  const Value* obj = object->try_ref(r, holder);
+  if (!obj) return nullptr;
+  if (obj->is_dict()) {
+    if (const Value* v = obj->as_dict().find(key())) {
+      if (obj != &holder) return v;
+      scratch = *v;
+      return &scratch;
+    }
+    return has_method_kind(method_kinds, *obj) ? nullptr : &dict_missing;
+  }
+  if (obj->is_object()) {
+    auto v = obj->object_ref().get_attr(name);
+    if (!v) return nullptr;
+    scratch = std::move(*v);
+    return &scratch;
+  }
+  return nullptr;
 }
 
 Result<Value> SliceExpr::eval(Renderer& r) const { return r.error(pos, "slice outside of a subscript"); }
@@ -420,11 +445,11 @@ Result<Value> GetItem::eval(Renderer& r) const {
 
 Result<Value> Call::eval(Renderer& r) const {
   PooledArgs args(r);
-  if (const auto* attr = dynamic_cast<const GetAttr*>(callee.get())) {
+  if (const GetAttr* attr = method) {
     STRATA_ASSIGN(Value obj, attr->object->eval(r));
     if (obj.is_undefined()) return r.undefined_error(obj, attr->object->pos);
     const Value* member = obj.is_dict() ? obj.as_dict().find(attr->key()) : nullptr;
-    if (obj.is_object() || (!member && has_builtin_method(obj, attr->name))) {
+    if (obj.is_object() || (!member && has_method_kind(attr->method_kinds, obj))) {
       STRATA_TRY(r.eval_args(this->args, *args));
       Pos saved = r.pos;
       r.pos = pos;
@@ -442,7 +467,10 @@ Result<Value> Call::eval(Renderer& r) const {
   // A variable's value stays in place while the arguments are evaluated and the call runs
   // (expressions never assign variables), so the callee is used by reference.
   Value scratch;
-  STRATA_ASSIGN(const Value* fn, callee->eval_ref(r, scratch));
+  const Value* fn = callee->try_ref(r, scratch);
+  if (!fn) {
+    STRATA_ASSIGN(fn, callee->eval_ref(r, scratch));
+  }
   if (fn != &scratch && !callee->pure()) {
     scratch = *fn;
     fn = &scratch;
@@ -454,11 +482,21 @@ Result<Value> Call::eval(Renderer& r) const {
 Result<Value> FilterExpr::eval(Renderer& r) const {
   if (r.stack_exceeded()) return r.stack_error(pos);
   Value scratch;
+  if (inline_default) {  // `x | default(y)`: both evaluated (as Jinja2 does), no call machinery
+    static const Value kEmpty{std::string()};
+    Value arg_scratch;
+    const Value* v = input->try_ref(r, scratch);
+    const Value* fallback = args.positional.empty() ? &kEmpty : args.positional[0]->try_ref(r, arg_scratch);
+    if (v && fallback) return v->is_undefined() ? *fallback : *v;
+  }
   if (!args_pure) {  // the arguments may run code that changes the container the input lives in
     STRATA_ASSIGN(scratch, input->eval(r));
     return apply(r, scratch);
   }
-  STRATA_ASSIGN(const Value* v, input->eval_ref(r, scratch));
+  const Value* v = input->try_ref(r, scratch);
+  if (!v) {
+    STRATA_ASSIGN(v, input->eval_ref(r, scratch));
+  }
   return apply(r, *v);
 }
 

@@ -99,6 +99,8 @@ class LoopObject final : public Object {
   std::string type_name() const override { return "LoopContext"; }
   std::optional<Value> get_attr(std::string_view name) const override {
     std::int64_t n = items_ ? static_cast<std::int64_t>(items_->size()) : 0;
+    if (name.size() == 4 && name == "last") return Value(index0_ == n - 1);  // the common ones first
+    if (name.size() == 5 && name == "first") return Value(index0_ == 0);
     if (name == "index") return Value(index0_ + 1);
     if (name == "index0") return Value(index0_);
     if (name == "revindex") return Value(n - index0_);
@@ -236,7 +238,10 @@ Exec TextStmt::exec(Renderer&, std::string& out) const {
 
 Exec OutputStmt::exec(Renderer& r, std::string& out) const {
   Value scratch;
-  STRATA_ASSIGN(const Value* v, expr->eval_ref(r, scratch));
+  const Value* v = expr->try_ref(r, scratch);
+  if (!v) {
+    STRATA_ASSIGN(v, expr->eval_ref(r, scratch));
+  }
   if (v->is_undefined() && r.strict()) return r.undefined_error(*v, expr->pos);
   v->append_to(out);
   return done();
@@ -244,6 +249,11 @@ Exec OutputStmt::exec(Renderer& r, std::string& out) const {
 
 Exec IfStmt::exec(Renderer& r, std::string& out) const {
   for (const auto& [cond, body] : branches) {
+    int t = cond->try_truthy(r);
+    if (t >= 0) {
+      if (t) return r.exec_body(body, out);
+      continue;
+    }
     Value scratch;
     STRATA_ASSIGN(const Value* v, cond->eval_ref(r, scratch));
     STRATA_TRY(r.check_defined(*v, cond->pos));

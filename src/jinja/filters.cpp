@@ -310,6 +310,22 @@ Result<Value> do_tojson(const Value& v, CallArgs& args, CallContext& ctx) {
 
 }  // namespace
 
+Result<Value> filter_default(const Value& v, CallArgs& args, CallContext&) {
+  if (v.is_undefined() || (!v.truthy() && [&] {
+        const Value* b = args.get(1, "boolean");
+        return b && b->truthy();
+      }())) {
+    const Value* fallback = args.get(0, "default_value");
+    return fallback ? *fallback : Value(std::string());
+  }
+  return v;
+}
+
+bool is_builtin_default_filter(const FilterFunction& f) {
+  auto* target = f.target<Result<Value> (*)(const Value&, CallArgs&, CallContext&)>();
+  return target && *target == &filter_default;
+}
+
 void register_builtin_filters(EnvironmentState& state) {
   auto& f = state.filters;
   f["abs"] = [](const Value& v, CallArgs&, CallContext& ctx) -> Result<Value> {
@@ -328,17 +344,8 @@ void register_builtin_filters(EnvironmentState& state) {
     }
     return R(ctx).get_attr(v, name);
   };
-  f["default"] = [](const Value& v, CallArgs& args, CallContext&) -> Result<Value> {
-    if (v.is_undefined() || (!v.truthy() && [&] {
-          const Value* b = args.get(1, "boolean");
-          return b && b->truthy();
-        }())) {
-      const Value* fallback = args.get(0, "default_value");
-      return fallback ? *fallback : Value(std::string());
-    }
-    return v;
-  };
-  f["d"] = f["default"];
+  f["default"] = &filter_default;
+  f["d"] = &filter_default;
   f["capitalize"] = str_method_filter("capitalize");
   f["lower"] = str_method_filter("lower");
   f["upper"] = str_method_filter("upper");

@@ -501,6 +501,16 @@ bool in(const std::string_view (&names)[N], std::string_view name) {
 
 }  // namespace
 
+std::uint16_t builtin_method_kinds(std::string_view name) {
+  std::uint16_t kinds = 0;
+  auto bit = [](Kind k) { return static_cast<std::uint16_t>(1u << static_cast<unsigned>(k)); };
+  if (in(kStrMethods, name)) kinds |= bit(Kind::kString);
+  if (in(kListMethods, name)) kinds |= bit(Kind::kList);
+  if (name == "index" || name == "count") kinds |= bit(Kind::kTuple);
+  if (in(kDictMethods, name)) kinds |= bit(Kind::kDict);
+  return kinds;
+}
+
 bool has_builtin_method(const Value& obj, std::string_view name) {
   switch (obj.kind()) {
     case Kind::kString: return in(kStrMethods, name);

@@ -324,6 +324,8 @@ class Parser {
     if (it != env_->filters.end()) f->fn = &it->second;
     f->keeps_undefined = f->name == "default" || f->name == "d";
     f->args_pure = args_pure(f->args);
+    f->inline_default = f->fn && f->keeps_undefined && is_builtin_default_filter(*f->fn) && f->args_pure &&
+                        f->args.positional.size() <= 1 && f->args.keyword.empty();
     return f;
   }
 
@@ -808,7 +810,7 @@ class Parser {
         auto n = node<Name>(t);
         n->name = v;
         n->hash = std::hash<std::string_view>{}(v);
-        n->undefined_hint = std::make_shared<const std::string>("'" + v + "' is undefined");
+        n->undefined_value = Value::undefined("'" + v + "' is undefined");
         advance();
         return ExprPtr(std::move(n));
       }
@@ -918,7 +920,8 @@ class Parser {
           g->object = std::move(n);
           g->name = cur().value;
           g->hash = std::hash<std::string_view>{}(g->name);
-          g->dict_hint = std::make_shared<const std::string>("'dict object' has no attribute '" + g->name + "'");
+          g->method_kinds = builtin_method_kinds(g->name);
+          g->dict_missing = Value::undefined("'dict object' has no attribute '" + g->name + "'");
           advance();
           n = std::move(g);
         } else if (cur().type == Tok::kInt) {
@@ -1017,6 +1020,7 @@ class Parser {
     STRATA_TRY(deepen(*c, {callee.get()}));
     c->pos = callee->pos;
     c->callee = std::move(callee);
+    c->method = dynamic_cast<const GetAttr*>(c->callee.get());
     STRATA_ASSIGN(c->args, parse_call_args());
     return ExprPtr(std::move(c));
   }

@@ -26,13 +26,13 @@ struct Scope {
   std::vector<Var> vars;
   std::shared_ptr<Scope> parent;
 
-  Value* find(HashedName name) {
+  Value* find(const HashedName& name) {
     for (auto& v : vars)
-      if (v.hash == name.hash && v.name == name.name) return &v.value;
+      if (v.hash == name.hash && same_chars(v.name, name.name)) return &v.value;
     return nullptr;
   }
   Value* find(std::string_view name) { return find(HashedName(name)); }
-  void set(HashedName name, Value value) {
+  void set(const HashedName& name, Value value) {
     if (Value* v = find(name)) {
       *v = std::move(value);
       return;
@@ -41,7 +41,7 @@ struct Scope {
   }
   void set(std::string_view name, Value value) { set(HashedName(name), std::move(value)); }
   // Appends without looking for an existing variable of that name.
-  void add(HashedName name, Value value) { vars.push_back(Var{std::string(name.name), name.hash, std::move(value)}); }
+  void add(const HashedName& name, Value value) { vars.push_back(Var{std::string(name.name), name.hash, std::move(value)}); }
 };
 
 class Renderer final : public CallContext {
@@ -52,7 +52,7 @@ class Renderer final : public CallContext {
   Value lookup(std::string_view name) const override;
   // The variable (scopes, context, globals) or nullptr; valid until the scope changes.
   const Value* find(std::string_view name) const { return find(HashedName(name)); }
-  const Value* find(HashedName name) const;
+  const Value* find(const HashedName& name) const;
   Result<Value> call(const Value& callee, CallArgs args) override;
   const Environment& environment() const override { return env_; }
   SourceLocation location() const override;
@@ -78,9 +78,17 @@ class Renderer final : public CallContext {
   Result<Value> call_value(const Value& callee, CallArgs& args, Pos pos);
   // Evaluates call arguments (positional, *args, keyword, **kwargs), appending to `out`.
   Exec eval_args(const Args& args, CallArgs& out);
-  // Empty CallArgs reused between calls (their vectors keep their capacity); see PooledArgs.
-  std::unique_ptr<CallArgs> acquire_args();
-  void release_args(std::unique_ptr<CallArgs> args);
+  // Empty CallArgs reused between calls (their vectors keep their capacity), taken and given
+  // back in LIFO order; see PooledArgs.
+  CallArgs& acquire_args() {
+    if (args_used_ == args_stack_.size()) args_stack_.push_back(std::make_unique<CallArgs>());
+    return *args_stack_[args_used_++];
+  }
+  void release_args() {
+    CallArgs& a = *args_stack_[--args_used_];
+    a.positional.clear();
+    a.keyword.clear();
+  }
   // Items of an iterable value (for loops, filters); strings iterate by code point.
   Result<ValueList> iterate(const Value& v, Pos pos) const;
   // `obj.name` / `obj[key]` with Jinja2's rules; undefined (with hint) when absent.
@@ -121,7 +129,8 @@ class Renderer final : public CallContext {
   }
 
  private:
-  std::vector<std::unique_ptr<CallArgs>> args_pool_;
+  std::vector<std::unique_ptr<CallArgs>> args_stack_;
+  std::size_t args_used_ = 0;
   const Environment& env_;
   const EnvironmentState* state_;
   const Context* context_;
@@ -133,15 +142,15 @@ class Renderer final : public CallContext {
 class PooledArgs {
  public:
   explicit PooledArgs(Renderer& r) : r_(r), args_(r.acquire_args()) {}
-  ~PooledArgs() { r_.release_args(std::move(args_)); }
+  ~PooledArgs() { r_.release_args(); }
   PooledArgs(const PooledArgs&) = delete;
   PooledArgs& operator=(const PooledArgs&) = delete;
-  CallArgs& operator*() { return *args_; }
-  CallArgs* operator->() { return args_.get(); }
+  CallArgs& operator*() { return args_; }
+  CallArgs* operator->() { return &args_; }
 
  private:
   Renderer& r_;
-  std::unique_ptr<CallArgs> args_;
+  CallArgs& args_;
 };
 
 // ---- Python semantics (eval_ops.cpp)
@@ -157,6 +166,9 @@ Result<bool> contains(const Value& container, const Value& item);
 // ---- Python methods of str/list/dict (methods.cpp). Sets found=false when no such method.
 Result<Value> call_builtin_method(Renderer& r, const Value& obj, std::string_view name, CallArgs& args, bool& found);
 bool has_builtin_method(const Value& obj, std::string_view name);
+inline bool has_method_kind(std::uint16_t kinds, const Value& obj) {
+  return (kinds >> static_cast<unsigned>(obj.kind())) & 1u;
+}
 
 // ---- A macro as a callable value (eval_stmt.cpp).
 Value make_macro(std::shared_ptr<const MacroDef> def, std::shared_ptr<const Template> owner,

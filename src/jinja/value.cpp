@@ -133,8 +133,6 @@ double Value::as_float() const {
   if (kind_ == Kind::kFloat) return scalar_.f;
   return static_cast<double>(as_int());
 }
-ValueList& Value::as_list() const { return *const_cast<ValueList*>(static_cast<const ValueList*>(ptr_.get())); }
-Dict& Value::as_dict() const { return *const_cast<Dict*>(static_cast<const Dict*>(ptr_.get())); }
 std::shared_ptr<const Callable> Value::as_callable() const { return std::static_pointer_cast<const Callable>(ptr_); }
 std::shared_ptr<Object> Value::as_object() const {
   return std::const_pointer_cast<Object>(std::static_pointer_cast<const Object>(ptr_));
@@ -370,8 +368,8 @@ Value* Dict::find(const Value& key) {
   auto i = index_of(key);
   return i < 0 ? nullptr : &entries_[static_cast<std::size_t>(i)].second;
 }
-const Value* Dict::find(HashedName key) const {
-  auto i = probe(key.hash, [&](const Value& k) { return k.is_string() && k.as_string() == key.name; });
+const Value* Dict::find(const HashedName& key) const {
+  auto i = probe(key.hash, [&](const Value& k) { return k.is_string() && same_chars(k.as_string(), key.name); });
   return i < 0 ? nullptr : &entries_[static_cast<std::size_t>(i)].second;
 }
 void Dict::set(Value key, Value value) {

@@ -31,6 +31,36 @@ class CallContext;
 
 using ValueList = std::vector<Value>;
 
+// String equality inlined for short names (no call to memcmp): variable and key lookups.
+inline bool same_chars(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  std::size_t n = a.size();
+  if (n >= 8) {  // 8-byte words, the last one overlapping
+    std::uint64_t x, y;
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+      __builtin_memcpy(&x, p + i, 8);
+      __builtin_memcpy(&y, q + i, 8);
+      if (x != y) return false;
+    }
+    __builtin_memcpy(&x, p + n - 8, 8);
+    __builtin_memcpy(&y, q + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {  // two overlapping 4-byte words
+    std::uint32_t x, y, u, w;
+    __builtin_memcpy(&x, p, 4);
+    __builtin_memcpy(&y, q, 4);
+    __builtin_memcpy(&u, p + n - 4, 4);
+    __builtin_memcpy(&w, q + n - 4, 4);
+    return x == y && u == w;
+  }
+  for (; n; --n)
+    if (*p++ != *q++) return false;
+  return true;
+}
+
 // A name with its hash (std::hash<std::string_view>) computed once, for repeated lookups of the
 // same name (the parser hashes every variable and attribute name of a template).
 struct HashedName {
@@ -39,7 +69,7 @@ struct HashedName {
 
   explicit HashedName(std::string_view n) : name(n), hash(std::hash<std::string_view>{}(n)) {}
   HashedName(std::string_view n, std::size_t h) : name(n), hash(h) {}
-  friend bool operator==(const HashedName& a, const std::string& b) { return a.name == b; }
+  friend bool operator==(const HashedName& a, const std::string& b) { return same_chars(a.name, b); }
 };
 
 // The type of a Value, as Jinja2 tests (`is string`, `is mapping`, ...) see it.
@@ -116,8 +146,8 @@ class Value {
     return ptr_ ? *static_cast<const std::string*>(ptr_.get()) : empty_string();
   }
   // The items of a list or tuple; shared with every copy of this Value.
-  ValueList& as_list() const;
-  Dict& as_dict() const;
+  ValueList& as_list() const { return *const_cast<ValueList*>(static_cast<const ValueList*>(ptr_.get())); }
+  Dict& as_dict() const { return *const_cast<Dict*>(static_cast<const Dict*>(ptr_.get())); }
   std::shared_ptr<const Callable> as_callable() const;
   std::shared_ptr<Object> as_object() const;
   // The same without touching the reference count (valid while this Value lives).
@@ -178,8 +208,8 @@ class Dict {
   const Value* find(const std::string& key) const { return find(std::string_view(key)); }
   Value* find(const std::string& key) { return find(std::string_view(key)); }
   // Same with the key's hash precomputed (std::hash<std::string_view>, as Value::hash).
-  const Value* find(HashedName key) const;
-  Value* find(HashedName key) { return const_cast<Value*>(static_cast<const Dict*>(this)->find(key)); }
+  const Value* find(const HashedName& key) const;
+  Value* find(const HashedName& key) { return const_cast<Value*>(static_cast<const Dict*>(this)->find(key)); }
   // Inserts or replaces (keeping the original position on replace).
   void set(Value key, Value value);
   void set(std::string_view key, Value value) { set(Value(key), std::move(value)); }
