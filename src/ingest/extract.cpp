@@ -178,6 +178,11 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
 }  // namespace
 
 std::string copy_statement(const ReadPlan& plan, int64_t first_page, int64_t end_page) {
+  if (plan.plain_table && plan.where.empty() && first_page <= 0 && end_page < 0) {
+    std::string sql = "COPY " + plan.relation + " (";
+    for (size_t i = 0; i < plan.expressions.size(); ++i) sql += (i ? ", " : "") + plan.expressions[i];
+    return sql + ") TO STDOUT (FORMAT binary)";
+  }
   std::string sql = "COPY (SELECT ";
   for (size_t i = 0; i < plan.expressions.size(); ++i) {
     if (i) sql += ", ";

@@ -24,6 +24,9 @@ struct ReadPlan {
   std::vector<std::string> expressions;  // quoted select expressions, one per column
   std::vector<pg::CopyColumn> columns;   // how each arrives (same order)
   std::string where;                     // a predicate (the cursor's), or empty
+  // True when relation is a plain table and every expression is a bare column: a whole-table read
+  // then uses `COPY table (columns) TO`, which PostgreSQL serves without the executor.
+  bool plain_table = false;
   int parallelism = 1;                   // > 1: ctid ranges (tables, matviews, partitioned tables)
   int64_t pages = 0;                     // heap pages of the (largest) relation, for the ranges
 };

@@ -6,79 +6,54 @@ StageWriter::~StageWriter() {
   {
     std::lock_guard lock(mutex_);
     closed_ = true;
-    failed_ = true;  // not finished: drop what is queued
-    queue_.clear();
+    queue_.clear();  // not finished: drop what is queued
   }
   changed_.notify_all();
-  for (auto& s : sessions_) {
-    if (s->thread.joinable()) s->thread.join();
-    if (s->wh) (void)s->wh->rollback();
-  }
+  if (thread_.joinable()) thread_.join();
+  writer_.reset();
+  if (in_transaction_) (void)wh_->rollback();
 }
 
-Status StageWriter::open(warehouse::Database& db, const warehouse::Relation& stage, const sql::Schema& schema,
-                         int sessions) {
-  capacity_ = static_cast<size_t>(2 * sessions);
-  for (int i = 0; i < sessions; ++i) {
-    auto s = std::make_unique<Session>();
-    STRATA_ASSIGN(s->wh, db.connect());
-    STRATA_TRY(s->wh->begin());
-    STRATA_ASSIGN(s->writer, s->wh->writer(stage, schema));
-    sessions_.push_back(std::move(s));
-  }
-  for (auto& s : sessions_) {
-    Session* session = s.get();
-    s->thread = std::thread([this, session] { run(*session); });
-  }
+Status StageWriter::open(warehouse::Database& db, const std::string& setup_sql, const warehouse::Relation& stage,
+                         const sql::Schema& schema) {
+  STRATA_ASSIGN(wh_, db.connect());
+  STRATA_TRY(wh_->begin());
+  in_transaction_ = true;
+  STRATA_TRY(wh_->execute(setup_sql));
+  STRATA_ASSIGN(writer_, wh_->writer(stage, schema));
+  thread_ = std::thread([this] { run(); });
   return ok_status();
 }
 
-void StageWriter::run(Session& session) {
+void StageWriter::run() {
   while (true) {
     sql::ColumnBatch batch;
     {
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return !queue_.empty() || closed_; });
-      if (queue_.empty()) break;
+      if (queue_.empty()) return;
       batch = std::move(queue_.front());
       queue_.pop_front();
     }
     changed_.notify_all();
-    Status st = session.writer->append(batch);
+    Status st = writer_->append(batch);
     if (!st.ok()) {
       std::lock_guard lock(mutex_);
-      session.status = std::move(st);
-      failed_ = true;
+      status_ = std::move(st);
+      closed_ = true;
       queue_.clear();
       changed_.notify_all();
       return;
     }
   }
-  {
-    std::lock_guard lock(mutex_);
-    if (failed_) return;
-  }
-  Status st = session.writer->finish();
-  if (!st.ok()) {
-    std::lock_guard lock(mutex_);
-    session.status = std::move(st);
-    failed_ = true;
-  }
-}
-
-// Called with mutex_ held or after every thread was joined.
-Status StageWriter::first_error() {
-  for (auto& s : sessions_) {
-    if (!s->status.ok()) return s->status;
-  }
-  return Error(ErrorCode::kFailed, "writing the staging table failed");
 }
 
 Status StageWriter::append(sql::ColumnBatch&& batch) {
   {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return queue_.size() < capacity_ || failed_; });
-    if (failed_) return first_error();
+    changed_.wait(lock, [&] { return queue_.size() < kCapacity || closed_; });
+    if (!status_.ok()) return status_;
+    if (closed_) return Error(ErrorCode::kInternal, "append() after finish() on a stage writer");
     queue_.push_back(std::move(batch));
   }
   changed_.notify_all();
@@ -91,17 +66,20 @@ Status StageWriter::finish() {
     closed_ = true;
   }
   changed_.notify_all();
-  for (auto& s : sessions_) s->thread.join();
-  for (auto& s : sessions_) {
-    if (!s->status.ok()) return s->status;
-  }
-  if (failed_) return first_error();
-  for (auto& s : sessions_) {
-    s->writer.reset();
-    STRATA_TRY(s->wh->commit());
-  }
-  sessions_.clear();
-  return ok_status();
+  if (thread_.joinable()) thread_.join();
+  if (!status_.ok()) return status_;
+  if (!writer_) return Error(ErrorCode::kInternal, "finish() on a stage writer that is not open");
+  Status flushed = writer_->finish();
+  writer_.reset();
+  return flushed;
+}
+
+Status StageWriter::commit(const std::string& sql) {
+  if (!in_transaction_ || writer_) return Error(ErrorCode::kInternal, "commit() before finish() on a stage writer");
+  Status applied = wh_->execute(sql);
+  if (!applied.ok()) return applied;  // the destructor rolls back
+  in_transaction_ = false;
+  return wh_->commit();
 }
 
 }  // namespace strata::ingest

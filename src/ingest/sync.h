@@ -1,12 +1,11 @@
 #pragma once
 // `strata sync`: runs a connection's streams from PostgreSQL into bronze, exactly once.
 //
-// Per stream: COPY (binary) → decoder → bulk writer into a staging table (committed on its own),
-// then ONE warehouse transaction applies schema changes, swaps/appends/merges the staged rows per
-// sync mode and writes the stream's `_strata_state` row (cursor, schema hash, sync id). A crash at
-// any point leaves bronze and state consistent; the next sync resumes from the last commit (a
-// leftover staging table is replaced). A failed stream commits nothing; other streams' commits
-// stand.
+// Per stream, ONE warehouse transaction: create a staging table, COPY (binary) → decoder → bulk
+// writer into it, apply schema changes, swap/append/merge the staged rows into bronze per sync mode
+// and write the stream's `_strata_state` row (cursor, schema hash, sync id), commit. A crash at any
+// point leaves bronze and state consistent; the next sync resumes from the last commit. A failed
+// stream commits nothing; other streams' commits stand.
 
 #include <functional>
 #include <iosfwd>

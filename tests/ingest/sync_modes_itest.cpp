@@ -44,6 +44,9 @@ TEST_F(SyncModes, FullRefreshOverwriteReplacesAndKeepsState) {
   EXPECT_EQ(meta[0][0], "40");
   EXPECT_EQ(meta[0][1], "1");
   EXPECT_EQ(meta[0][2], r2->sync_id);
+  // The stage's DEFAULTs for the constant columns do not survive into bronze.
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders'"
+                        " AND column_default IS NOT NULL")[0][0], "0");
   // No staging table is left behind.
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE '_strata_stage%'")[0][0],
             "0");
@@ -135,10 +138,15 @@ TEST_F(SyncModes, SchemaChangesPropagateOrFail) {
   std::string conn = write_connection(orders_stream("incremental_dedup"));
   ASSERT_TRUE(sync(conn).ok());
   source("ALTER TABLE orders ADD COLUMN region text; ALTER TABLE orders DROP COLUMN note;"
+         "ALTER TABLE orders ALTER COLUMN id TYPE bigint;"
          "UPDATE orders SET region = 'eu', updated_at = '2024-02-01 00:00:00+00' WHERE id = 5;");
   auto r2 = sync(conn);
   ASSERT_TRUE(r2.ok() && r2->ok()) << report_to_text(*r2);
   ASSERT_FALSE(r2->streams[0].schema_changes.empty());
+  // A widening type change (int → bigint) is applied to bronze.
+  EXPECT_EQ(bronze_rows("SELECT data_type FROM information_schema.columns WHERE table_name = 'orders'"
+                        " AND column_name = 'id'")[0][0], "BIGINT");
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "50");
   Rows rows = bronze_rows("SELECT id, region, note FROM bronze.orders WHERE id IN (1, 5) ORDER BY id");
   EXPECT_EQ(rows, (Rows{{"1", kNull, "n1"}, {"5", "eu", kNull}}));
   // A type change that cannot widen stops the stream with a clear message; nothing is committed.

@@ -147,5 +147,48 @@ TEST_F(Types, ArraysIncludingEmptyNestedAndNullElements) {
   EXPECT_EQ(rows[2][4], "[[NULL]]");
 }
 
+TEST_F(Types, ArraysOfEveryElementKindValueByValue) {
+  // Each array column compared element by element as text; NULL elements, empty and NULL arrays.
+  const std::vector<std::pair<std::string, std::string>> columns = {
+      {"bo", "bool[]"},      {"s", "int2[]"},     {"b", "int8[]"},        {"f", "float8[]"},
+      {"nu", "numeric[]"},   {"d", "date[]"},     {"ts", "timestamp[]"},  {"u", "uuid[]"},
+      {"jb", "jsonb[]"},     {"vc", "varchar[]"}, {"tm", "time[]"},       {"ba", "bytea[]"}};
+  std::string create = "CREATE TABLE t (id int";
+  for (const auto& [name, type] : columns) create += ", " + name + " " + type;
+  source(create + ");"
+         "INSERT INTO t VALUES (1, '{true,NULL,false}', '{-32768,32767}', '{-9223372036854775808,NULL,9223372036854775807}',"
+         " '{1.5,-0.25,NULL}', '{NaN,-1.5e-20,123456789012345678901234567890.5}', '{2024-02-29,NULL,0001-01-01}',"
+         " '{\"2024-01-01 12:00:00.5\",\"1970-01-01 00:00:00\"}', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,NULL}',"
+         " ARRAY['{\"a\": [1, 2]}'::jsonb, 'null'::jsonb, NULL], '{\"ü ✓\",\"\",NULL,\"a,b\"}', '{00:00:00,23:59:59.999999}',"
+         " ARRAY['\\x00ff'::bytea, '', NULL]),"
+         " (2, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'),"
+         " (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
+  std::string conn = write_connection("streams:\n  - name: public.t\n");
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  std::string pg = "SELECT id", duck = "SELECT id";
+  for (const auto& [name, type] : columns) {
+    std::string pg_elem = name == "ba" ? "encode(x, 'hex')" : "x::text";
+    std::string duck_elem = name == "ba" ? "lower(hex(x))" : "x::varchar";
+    pg += ", CASE WHEN " + name + " IS NULL THEN 'null array' ELSE coalesce((SELECT string_agg(coalesce(" + pg_elem +
+          ", 'NULL'), '|' ORDER BY o) FROM unnest(" + name + ") WITH ORDINALITY u(x, o)), '') END";
+    duck += ", CASE WHEN " + name + " IS NULL THEN 'null array' ELSE coalesce(array_to_string(list_transform(" + name +
+            ", x -> coalesce(" + duck_elem + ", 'NULL')), '|'), '') END";
+  }
+  Rows want = source_rows(pg + " FROM t ORDER BY id");
+  Rows got = bronze_rows(duck + " FROM bronze.t ORDER BY id");
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t row = 0; row < want.size(); ++row) {
+    for (size_t c = 1; c < want[row].size(); ++c) {
+      EXPECT_EQ(got[row][c], want[row][c]) << "row " << row << " column " << columns[c - 1].first;
+    }
+  }
+  // The element types in bronze.
+  EXPECT_EQ(bronze_rows("SELECT data_type FROM information_schema.columns WHERE table_name = 't' AND column_name IN"
+                        " ('b', 'nu', 'u', 'jb') ORDER BY column_name"),
+            (Rows{{"BIGINT[]"}, {"JSON[]"}, {"VARCHAR[]"}, {"UUID[]"}}));
+}
+
 }  // namespace
 }  // namespace strata::ingest::testing
