@@ -151,6 +151,7 @@ struct FilterExpr : Expr {
   bool inline_default = false;   // the built-in default with at most one positional argument
   bool args_pure = false;        // every argument is pure(): the input may be passed by reference
   Result<Value> eval(Renderer& r) const override;
+  const Value* try_ref(Renderer& r, Value& scratch) const override;  // inline_default only
   Result<Value> apply(Renderer& r, const Value& input) const;
 };
 struct TestExpr : Expr {

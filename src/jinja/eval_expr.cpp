@@ -482,12 +482,9 @@ Result<Value> Call::eval(Renderer& r) const {
 Result<Value> FilterExpr::eval(Renderer& r) const {
   if (r.stack_exceeded()) return r.stack_error(pos);
   Value scratch;
-  if (inline_default) {  // `x | default(y)`: both evaluated (as Jinja2 does), no call machinery
-    static const Value kEmpty{std::string()};
-    Value arg_scratch;
-    const Value* v = input->try_ref(r, scratch);
-    const Value* fallback = args.positional.empty() ? &kEmpty : args.positional[0]->try_ref(r, arg_scratch);
-    if (v && fallback) return v->is_undefined() ? *fallback : *v;
+  if (inline_default) {
+    Value result_scratch;
+    if (const Value* v = try_ref(r, result_scratch)) return *v;
   }
   if (!args_pure) {  // the arguments may run code that changes the container the input lives in
     STRATA_ASSIGN(scratch, input->eval(r));
@@ -498,6 +495,24 @@ Result<Value> FilterExpr::eval(Renderer& r) const {
     STRATA_ASSIGN(v, input->eval_ref(r, scratch));
   }
   return apply(r, *v);
+}
+
+const Value* FilterExpr::try_ref(Renderer& r, Value& scratch) const {
+  if (!inline_default) return nullptr;
+  // `x | default(y)`: both evaluated (as Jinja2 does), neither can fail or run code; no call.
+  static const Value kEmpty{std::string()};
+  Value input_scratch;
+  const Value* v = input->try_ref(r, input_scratch);
+  if (!v) return nullptr;
+  const Value* fallback = args.positional.empty() ? &kEmpty : args.positional[0]->try_ref(r, scratch);
+  if (!fallback) return nullptr;
+  if (!v->is_undefined()) {
+    if (v != &input_scratch) return v;
+    scratch = std::move(input_scratch);
+  } else if (fallback != &scratch) {
+    return fallback;
+  }
+  return &scratch;
 }
 
 Result<Value> FilterExpr::apply(Renderer& r, const Value& value) const {

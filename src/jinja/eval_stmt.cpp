@@ -271,6 +271,7 @@ Exec ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int dept
   if (depth0 >= r.options().max_depth) return r.error(pos, "maximum recursion depth exceeded");
   STRATA_ASSIGN(ValueList items, r.iterate(iterable, iter->pos));
   auto loop_scope = std::make_shared<Scope>();
+  loop_scope->vars.reserve(4);
   loop_scope->parent = r.scope;
   if (filter) {
     ValueList kept;
