@@ -76,6 +76,9 @@ struct Name : Expr {
   std::string name;
   std::size_t hash = 0;  // std::hash of name, computed by the parser
   Value undefined_value;  // undefined with the hint "'name' is undefined", built by the parser
+  // Where the variable probably is in the innermost scope (a for loop's `loop` and target), or -1.
+  // Only a hint: used when that slot holds this very name, else the scopes are searched.
+  int slot_hint = -1;
   HashedName key() const { return HashedName(name, hash); }
   Result<Value> eval(Renderer& r) const override;
   Result<const Value*> eval_ref(Renderer& r, Value& scratch) const override;

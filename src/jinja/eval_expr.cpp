@@ -251,6 +251,12 @@ Result<const Value*> Name::eval_ref(Renderer& r, Value&) const {
 }
 
 const Value* Name::try_ref(Renderer& r, Value&) const {
+  if (slot_hint >= 0) {
+    // The innermost scope holds each name once; a match there is what find() would return.
+    auto& vars = r.scope->vars;
+    auto slot = static_cast<std::size_t>(slot_hint);
+    if (slot < vars.size() && vars[slot].hash == hash && same_chars(vars[slot].name, name)) return &vars[slot].value;
+  }
   if (const Value* v = r.find(key())) return v;
   return &undefined_value;
 }

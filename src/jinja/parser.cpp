@@ -214,7 +214,12 @@ class Parser {
     STRATA_TRY(expect_block_end());
     ++loop_depth_;
     ++block_depth_;
+    // Inside the body, `loop` and a plain target are at slots 0 and 1 of the loop scope.
+    const std::string* saved_target = loop_target_;
+    loop_target_ = (!s->target.is_tuple && s->target.attr.empty() && s->target.name != "loop") ? &s->target.name
+                                                                                               : nullptr;
     auto body = parse_body({"endfor", "else"}, "for");
+    loop_target_ = saved_target;
     --block_depth_;
     --loop_depth_;
     if (!body.ok()) return std::move(body).error();
@@ -810,6 +815,7 @@ class Parser {
         auto n = node<Name>(t);
         n->name = v;
         n->hash = std::hash<std::string_view>{}(v);
+        if (loop_target_) n->slot_hint = v == "loop" ? 0 : v == *loop_target_ ? 1 : -1;
         n->undefined_value = Value::undefined("'" + v + "' is undefined");
         advance();
         return ExprPtr(std::move(n));
@@ -1088,6 +1094,7 @@ class Parser {
   int depth_ = 0;
   int loop_depth_ = 0;
   int block_depth_ = 0;
+  const std::string* loop_target_ = nullptr;  // target of the for loop whose body is being parsed
   std::unique_ptr<Program> program_;
 };
 
