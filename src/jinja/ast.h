@@ -29,6 +29,9 @@ std::uint16_t builtin_method_kinds(std::string_view name);
 Result<Value> filter_default(const Value& v, CallArgs& args, CallContext& context);
 bool is_builtin_default_filter(const FilterFunction& f);
 
+// Counters of the `loop` variable the evaluator reads without a call (see Renderer::innermost_loop).
+enum class LoopAttr : std::uint8_t { kNone, kIndex, kIndex0, kRevindex, kRevindex0, kFirst, kLast, kLength };
+
 struct Pos {
   int line = 0;
   int column = 0;
@@ -122,6 +125,7 @@ struct GetAttr : Expr {
   std::string name;
   std::size_t hash = 0;  // std::hash of name, computed by the parser
   std::uint16_t method_kinds = 0;  // builtin_method_kinds(name), computed by the parser
+  LoopAttr loop_attr = LoopAttr::kNone;  // when name is one of the loop variable's counters
   Value dict_missing;  // undefined: "'dict object' has no attribute 'name'", built by the parser
   HashedName key() const { return HashedName(name, hash); }
   Result<Value> eval(Renderer& r) const override;

@@ -379,6 +379,20 @@ const Value* GetAttr::try_ref(Renderer& r, Value& scratch) const {
     return has_method_kind(method_kinds, *obj) ? nullptr : &dict_missing;
   }
   if (obj->is_object()) {
+    const auto& loop = r.innermost_loop;
+    if (loop_attr != LoopAttr::kNone && &obj->object_ref() == loop.object) {
+      switch (loop_attr) {
+        case LoopAttr::kIndex: scratch = Value(loop.index0 + 1); break;
+        case LoopAttr::kIndex0: scratch = Value(loop.index0); break;
+        case LoopAttr::kRevindex: scratch = Value(loop.length - loop.index0); break;
+        case LoopAttr::kRevindex0: scratch = Value(loop.length - loop.index0 - 1); break;
+        case LoopAttr::kFirst: scratch = Value(loop.index0 == 0); break;
+        case LoopAttr::kLast: scratch = Value(loop.index0 == loop.length - 1); break;
+        case LoopAttr::kLength: scratch = Value(loop.length); break;
+        case LoopAttr::kNone: break;
+      }
+      return &scratch;
+    }
     auto v = obj->object_ref().get_attr(name);
     if (!v) return nullptr;
     scratch = std::move(*v);

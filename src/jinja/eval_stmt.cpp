@@ -297,6 +297,8 @@ Exec ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int dept
     return st;
   }
   auto loop = std::make_shared<LoopObject>(&items, depth0, &r, this);
+  Renderer::LoopCounters saved_loop = r.innermost_loop;
+  r.innermost_loop = {loop.get(), 0, static_cast<std::int64_t>(items.size())};
   Value loop_value = Value::object(loop);
   std::shared_ptr<Scope> saved = std::move(r.scope);
   r.scope = loop_scope;
@@ -307,6 +309,7 @@ Exec ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int dept
   bool plain = !target.is_tuple && target.attr.empty() && target.name != "loop";
   for (std::size_t i = 0; i < items.size(); ++i) {
     loop->set_index(static_cast<std::int64_t>(i));
+    r.innermost_loop.index0 = static_cast<std::int64_t>(i);
     if (plain && loop_scope->vars.size() >= 2) {
       loop_scope->vars.resize(2);
       Value& lv = loop_scope->vars[0].value;
@@ -328,6 +331,7 @@ Exec ForStmt::run(Renderer& r, std::string& out, const Value& iterable, int dept
     r.loop_control = LoopControl::kNone;
   }
   loop->deactivate();
+  r.innermost_loop = saved_loop;
   r.scope = std::move(saved);
   return st;
 }

@@ -927,6 +927,7 @@ class Parser {
           g->name = cur().value;
           g->hash = std::hash<std::string_view>{}(g->name);
           g->method_kinds = builtin_method_kinds(g->name);
+          g->loop_attr = loop_attr_of(g->name);
           g->dict_missing = Value::undefined("'dict object' has no attribute '" + g->name + "'");
           advance();
           n = std::move(g);
@@ -1075,6 +1076,17 @@ class Parser {
     if (it != env_->tests.end()) t->fn = &it->second;
     t->args_pure = args_pure(t->args);
     return ExprPtr(std::move(t));
+  }
+
+  static LoopAttr loop_attr_of(std::string_view name) {
+    if (name == "index") return LoopAttr::kIndex;
+    if (name == "index0") return LoopAttr::kIndex0;
+    if (name == "revindex") return LoopAttr::kRevindex;
+    if (name == "revindex0") return LoopAttr::kRevindex0;
+    if (name == "first") return LoopAttr::kFirst;
+    if (name == "last") return LoopAttr::kLast;
+    if (name == "length") return LoopAttr::kLength;
+    return LoopAttr::kNone;
   }
 
   static bool args_pure(const Args& args) {

@@ -103,6 +103,13 @@ class Renderer final : public CallContext {
 
   // Scope management.
   std::shared_ptr<Scope> scope;
+  // The innermost running for loop: its `loop` object and counters, so `loop.index`, `loop.last`...
+  // are read without calling the object (set and restored by ForStmt).
+  struct LoopCounters {
+    const Object* object = nullptr;
+    std::int64_t index0 = 0;
+    std::int64_t length = 0;
+  } innermost_loop;
   // Loop control and macro return state.
   LoopControl loop_control = LoopControl::kNone;
   bool returning = false;
