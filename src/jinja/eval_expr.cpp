@@ -165,7 +165,8 @@ Result<ValueList> Renderer::iterate(const Value& v, Pos at) const {
 
 Value Renderer::get_attr(const Value& obj, std::string_view name) const {
   switch (obj.kind()) {
-    case Kind::kDict: {
+    case Kind::kDict: {  // as Python's getattr: the dict's methods first, then its items
+      if (has_builtin_method(obj, name)) break;
       if (const Value* v = obj.as_dict().find(name)) return *v;
       break;
     }
@@ -354,13 +355,13 @@ Result<const Value*> GetAttr::eval_ref(Renderer& r, Value& scratch) const {
   Value holder;  // keeps the object alive when it is a temporary
   STRATA_ASSIGN(const Value* obj, object->eval_ref(r, holder));
   if (obj->is_undefined()) return r.undefined_error(*obj, pos);
-  if (obj->is_dict()) {
+  if (obj->is_dict() && !has_method_kind(method_kinds, *obj)) {
     if (const Value* v = obj->as_dict().find(key())) {
       if (obj != &holder) return v;
       scratch = *v;
       return &scratch;
     }
-    if (!has_method_kind(method_kinds, *obj)) return &dict_missing;
+    return &dict_missing;
   }
   scratch = r.get_attr(*obj, name);
   return &scratch;
@@ -371,12 +372,13 @@ const Value* GetAttr::try_ref(Renderer& r, Value& scratch) const {
   const Value* obj = object->try_ref(r, holder);
   if (!obj) return nullptr;
   if (obj->is_dict()) {
+    if (has_method_kind(method_kinds, *obj)) return nullptr;  // `d.items`: the method (full path)
     if (const Value* v = obj->as_dict().find(key())) {
       if (obj != &holder) return v;
       scratch = *v;
       return &scratch;
     }
-    return has_method_kind(method_kinds, *obj) ? nullptr : &dict_missing;
+    return &dict_missing;
   }
   if (obj->is_object()) {
     const auto& loop = r.innermost_loop;
@@ -468,8 +470,9 @@ Result<Value> Call::eval(Renderer& r) const {
   if (const GetAttr* attr = method) {
     STRATA_ASSIGN(Value obj, attr->object->eval(r));
     if (obj.is_undefined()) return r.undefined_error(obj, attr->object->pos);
-    const Value* member = obj.is_dict() ? obj.as_dict().find(attr->key()) : nullptr;
-    if (obj.is_object() || (!member && has_method_kind(attr->method_kinds, obj))) {
+    bool is_method = has_method_kind(attr->method_kinds, obj);  // methods win over dict keys
+    const Value* member = obj.is_dict() && !is_method ? obj.as_dict().find(attr->key()) : nullptr;
+    if (obj.is_object() || is_method) {
       STRATA_TRY(r.eval_args(this->args, *args));
       Pos saved = r.pos;
       r.pos = pos;

@@ -202,6 +202,13 @@ class Parser {
   }
 
   Result<StmtPtr> parse_for() {
+    ++for_nesting_;
+    auto result = parse_for_statement();
+    --for_nesting_;
+    return result;
+  }
+
+  Result<StmtPtr> parse_for_statement() {
     auto s = node<ForStmt>(cur());
     advance();
     STRATA_ASSIGN(s->target, parse_target(false));
@@ -270,6 +277,9 @@ class Parser {
     }
     if (cur().type != Tok::kName) return error(cur(), "can't assign to '" + describe(cur()) + "'");
     t.name = cur().value;
+    // Jinja2: anywhere inside a for statement (target, body, else), `loop` cannot be assigned.
+    if (for_nesting_ > 0 && t.name == "loop" && !(allow_attr && peek().type == Tok::kOp && peek().value == "."))
+      return error(cur(), "Can't assign to special loop variable in for-loop target");
     t.hash = std::hash<std::string_view>{}(t.name);
     if (t.name == "true" || t.name == "false" || t.name == "none" || t.name == "True" || t.name == "False" ||
         t.name == "None")
@@ -1106,6 +1116,7 @@ class Parser {
   int depth_ = 0;
   int loop_depth_ = 0;
   int block_depth_ = 0;
+  int for_nesting_ = 0;  // for statements (target to endfor) being parsed, macros included
   const std::string* loop_target_ = nullptr;  // target of the for loop whose body is being parsed
   std::unique_ptr<Program> program_;
 };
