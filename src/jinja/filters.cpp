@@ -9,6 +9,7 @@
 #include "jinja/filter_support.h"
 #include "jinja/format.h"
 #include "jinja/renderer.h"
+#include "jinja/unicode_case.h"
 
 namespace strata::jinja::detail {
 namespace {
@@ -31,24 +32,6 @@ Fn str_method_filter(std::string method) {
 bool is_word_char(char c) {
   unsigned char u = static_cast<unsigned char>(c);
   return std::isalnum(u) || c == '_' || u >= 0x80;
-}
-
-std::string jinja_title(const std::string& s) {
-  std::string out;
-  bool at_start = true;
-  for (char c : s) {
-    bool sep = c == '-' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '(' ||
-               c == '{' || c == '[' || c == '<';
-    if (sep) {
-      out += c;
-      at_start = true;
-    } else {
-      unsigned char u = static_cast<unsigned char>(c);
-      out += static_cast<char>(at_start ? std::toupper(u) : std::tolower(u));
-      at_start = false;
-    }
-  }
-  return out;
 }
 
 std::string html_escape(const std::string& s) {

@@ -4,6 +4,7 @@
 
 #include "jinja/format.h"
 #include "jinja/renderer.h"
+#include "jinja/unicode_case.h"
 
 namespace strata::jinja::detail {
 namespace {
@@ -12,14 +13,6 @@ Error method_error(std::string message) { return Error(ErrorCode::kFailed, std::
 
 bool is_py_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-std::string ascii_lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string ascii_upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Byte offset -> code point index.
 std::int64_t cp_index(const std::string& s, std::size_t byte_offset) {
@@ -138,22 +131,7 @@ std::string py_replace(const std::string& s, const std::string& from, const std:
   return out;
 }
 
-std::string py_title(const std::string& s) {
-  std::string out = s;
-  bool prev_cased = false;
-  for (auto& c : out) {
-    bool alpha = std::isalpha(static_cast<unsigned char>(c)) != 0;
-    if (alpha) c = static_cast<char>(prev_cased ? std::tolower(static_cast<unsigned char>(c)) : std::toupper(static_cast<unsigned char>(c)));
-    prev_cased = alpha;
-  }
-  return out;
-}
 
-std::string py_capitalize(const std::string& s) {
-  std::string out = ascii_lower(s);
-  if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
-  return out;
-}
 
 bool all_of_chars(const std::string& s, int (*pred)(int)) {
   if (s.empty()) return false;
@@ -162,16 +140,6 @@ bool all_of_chars(const std::string& s, int (*pred)(int)) {
   return true;
 }
 
-// islower/isupper: at least one cased character and none of the other case.
-bool cased_check(const std::string& s, bool lower) {
-  bool any = false;
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (std::islower(u)) { if (!lower) return false; any = true; }
-    if (std::isupper(u)) { if (lower) return false; any = true; }
-  }
-  return any;
-}
 
 std::string pad_center(const std::string& s, std::int64_t width, const std::string& fill) {
   std::int64_t len = static_cast<std::int64_t>(utf8_length(s));
@@ -216,18 +184,11 @@ Result<Value> str_method(Renderer& r, const std::string& s, std::string_view nam
   if (name == "strip") return Value(strip(s, args.get(0, "chars"), true, true));
   if (name == "lstrip") return Value(strip(s, args.get(0, "chars"), true, false));
   if (name == "rstrip") return Value(strip(s, args.get(0, "chars"), false, true));
-  if (name == "lower" || name == "casefold") return Value(ascii_lower(s));
-  if (name == "upper") return Value(ascii_upper(s));
-  if (name == "title") return Value(py_title(s));
-  if (name == "capitalize") return Value(py_capitalize(s));
-  if (name == "swapcase") {
-    std::string out = s;
-    for (auto& c : out) {
-      unsigned char u = static_cast<unsigned char>(c);
-      c = static_cast<char>(std::islower(u) ? std::toupper(u) : std::tolower(u));
-    }
-    return Value(std::move(out));
-  }
+  if (name == "lower" || name == "casefold") return Value(unicode_lower(s));
+  if (name == "upper") return Value(unicode_upper(s));
+  if (name == "title") return Value(python_title(s));
+  if (name == "capitalize") return Value(python_capitalize(s));
+  if (name == "swapcase") return Value(unicode_swapcase(s));
   if (name == "replace") {
     STRATA_ASSIGN(std::string from, string_arg(args, 0, "old", "replace"));
     STRATA_ASSIGN(std::string to, string_arg(args, 1, "new", "replace"));
@@ -272,8 +233,8 @@ Result<Value> str_method(Renderer& r, const std::string& s, std::string_view nam
   if (name == "isalpha") return Value(all_of_chars(s, ::isalpha));
   if (name == "isalnum") return Value(all_of_chars(s, ::isalnum));
   if (name == "isspace") return Value(all_of_chars(s, ::isspace));
-  if (name == "islower") return Value(cased_check(s, true));
-  if (name == "isupper") return Value(cased_check(s, false));
+  if (name == "islower") return Value(unicode_is_lower(s));
+  if (name == "isupper") return Value(unicode_is_upper(s));
   if (name == "zfill") {
     std::int64_t width = int_arg(args, 0, "width", 0);
     std::int64_t len = static_cast<std::int64_t>(utf8_length(s));

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "jinja/renderer.h"
+#include "jinja/unicode_case.h"
 
 namespace strata::jinja::detail {
 namespace {
@@ -24,13 +25,8 @@ Fn compare_test(CmpOp op, const char* name) {
 }
 
 bool cased(const Value& v, bool lower) {
-  bool any = false;
-  for (char c : v.to_string()) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (std::islower(u)) { if (!lower) return false; any = true; }
-    if (std::isupper(u)) { if (lower) return false; any = true; }
-  }
-  return any;
+  std::string s = v.to_string();
+  return lower ? unicode_is_lower(s) : unicode_is_upper(s);
 }
 
 }  // namespace

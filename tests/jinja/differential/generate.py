@@ -130,9 +130,37 @@ def whitespace_cases(rng):
     return out
 
 
+UNICODE_INPUTS = ["'Élan ça VA'", "'straße ÄÖÜ'", "'Привет, МИР'", "'ελληνικά Γράμματα'", "'mIxEd ñandú-éclair'",
+                  "'日本語 abc'", "'İstanbul ǅ'"]
+CASE_OPS = [".lower()", ".upper()", ".title()", ".capitalize()", ".swapcase()", ".islower()", ".isupper()",
+            "|lower", "|upper", "|title", "|capitalize", " is lower", " is upper"]
+ACCESS_SNIPPETS = [
+    "{% set d = {'items': 1, 'get': 2, 'n': 3} %}{{ d['items'] }} {{ d.n }} {{ d.get('n') }} {{ d.items()|list }}",
+    "{% set d = {'values': [1], 'keys': 'k'} %}{{ d.values()|list }} {{ d['keys'] }} {{ d|length }}",
+    "{% set d = {'update': 1} %}{% do d.update({'x': 2}) %}{{ d }}",
+]
+
+
+def unicode_and_access_cases():
+    out = []
+    for n, (s, op) in enumerate((s, op) for s in UNICODE_INPUTS for op in CASE_OPS):
+        out.append({"name": f"gen-case-{n}", "template": "{{ " + s + op + " }}"})
+    for n, snippet in enumerate(ACCESS_SNIPPETS):
+        out.append({"name": f"gen-access-{n}", "template": snippet})
+    # loop counters over lengths 0..3, nested, with a filter and with `else`
+    for length in range(4):
+        out.append({"name": f"gen-loop-{length}", "template":
+                    "{% for x in range(" + str(length) + ") %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}"
+                    "{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}"
+                    "{% for y in range(2) if y >= x %}<{{ loop.index }}/{{ loop.length }}>{% else %}-{% endfor %}"
+                    "{% if not loop.last %},{% endif %}{% else %}empty{% endfor %}"})
+    return out
+
+
 def cases():
     rng = random.Random(20261128)
     generated = literal_cases(rng) + filter_cases(rng) + test_cases(rng) + method_cases() + whitespace_cases(rng)
+    generated += unicode_and_access_cases()
     for c in generated:
         c.setdefault("context", {})
         c.setdefault("options", [])
