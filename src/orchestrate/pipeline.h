@@ -42,6 +42,11 @@ struct TaskSpec {
   std::string target;                        // sql: the profile target; empty = the default
   std::map<std::string, std::string> env;    // shell: extra environment
   std::string cwd;                           // shell: working folder, relative to the project
+  // Set on the tasks a `build:` expands into (build_expansion.h): the dbt node a build task runs
+  // ("model.shop.orders"), or, on its test task, the node whose tests it runs; `dbt_tests` lists
+  // those tests' unique ids. Empty on tasks written in the file.
+  std::string dbt_node;
+  std::vector<std::string> dbt_tests;
   std::vector<std::string> depends_on;       // as written: task ids or group paths
   std::vector<size_t> upstream;              // resolved: indexes into PipelineSpec::tasks
   std::string group;                         // "outer.inner" (dot-separated path) or empty

@@ -3,8 +3,10 @@
 #include <filesystem>
 
 #include "common/yaml.h"
+#include "orchestrate/build_expansion.h"
 #include "orchestrate/shell_runner.h"
 #include "orchestrate/sql_runner.h"
+#include "orchestrate/sync_runner.h"
 
 namespace strata::orchestrate {
 namespace {
@@ -31,22 +33,65 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& options) {
   std::unique_ptr<Runtime> rt(new Runtime(options));
   YamlOptions yaml_options;
   yaml_options.masker = options.masker.get();
+  rt->databases_ = std::make_unique<Databases>(options.project_dir, options.masker);
+  rt->dbt_ = std::make_unique<DbtProjects>(options.project_dir, *rt->databases_, Logger(options.masker));
   STRATA_ASSIGN(auto specs, load_pipelines(options.project_dir, yaml_options));
+  STRATA_TRY(rt->expand_pipelines(specs));
   for (auto& spec : specs) rt->pipelines_.push_back(std::make_shared<const PipelineSpec>(std::move(spec)));
   STRATA_ASSIGN(rt->pools_, load_pools(options.project_dir, yaml_options));
   STRATA_ASSIGN(rt->store_, SqliteStore::open(options.project_dir + "/.strata/strata.db"));
+  Databases* databases = rt->databases_.get();
   rt->runners_[TaskKind::kShell] = std::make_shared<ShellRunner>();
-  Runtime* raw = rt.get();
-  rt->runners_[TaskKind::kSql] =
-      std::make_shared<SqlRunner>([raw](const std::string& target) { return raw->database(target); });
+  rt->runners_[TaskKind::kSql] = std::make_shared<SqlRunner>(
+      [databases](const std::string& target) -> Result<warehouse::Database*> {
+        STRATA_ASSIGN(ResolvedTarget resolved, databases->target(target));
+        if (resolved.database == nullptr)
+          return Error(ErrorCode::kInternal, "target '" + target + "' is not a DuckDB target");
+        return resolved.database;
+      },
+      [databases](const std::string& target) -> Result<std::optional<std::string>> {
+        STRATA_ASSIGN(ResolvedTarget resolved, databases->target(target));
+        if (resolved.postgres_conninfo.empty()) return std::optional<std::string>();
+        return std::optional<std::string>(resolved.postgres_conninfo);
+      },
+      options.masker);
+  rt->runners_[TaskKind::kSync] = std::make_shared<SyncRunner>(*databases, options.masker);
+  auto dbt = std::make_shared<DbtRunner>(*rt->dbt_);
+  for (TaskKind kind : {TaskKind::kBuild, TaskKind::kTest, TaskKind::kFreshness}) rt->runners_[kind] = dbt;
   return rt;
+}
+
+// Expands the build tasks of every pipeline; the dbt project is loaded once, with placeholder
+// vars (each run compiles it again with its own).
+Status Runtime::expand_pipelines(std::vector<PipelineSpec>& specs) {
+  const PipelineSpec* first = nullptr;
+  for (const auto& spec : specs)
+    if (!first && has_unexpanded_builds(spec)) first = &spec;
+  if (!first) return ok_status();
+  RunRecord placeholder;
+  placeholder.run_id = "expansion";
+  auto project = dbt_->load(run_dbt_vars(placeholder, first->params));
+  if (!project.ok()) {
+    Error e = std::move(project).error();
+    if (e.code() != ErrorCode::kNotFound) return e;
+    const TaskSpec* build = nullptr;
+    for (const auto& t : first->tasks)
+      if (!build && t.kind == TaskKind::kBuild) build = &t;
+    return Error(ErrorCode::kConfig, "pipeline " + first->name + " has build tasks, but " + e.message(),
+                 build ? build->where : SourceLocation{first->file, 0, 0},
+                 "put the pipeline in a dbt project (dbt_project.yml and profiles.yml next to pipelines/)");
+  }
+  for (auto& spec : specs) STRATA_TRY(expand_builds(spec, **project));
+  return ok_status();
 }
 
 Runtime::~Runtime() {
   scheduler_.reset();
   if (executor_) executor_->shutdown();
   executor_.reset();
-  databases_.clear();
+  runners_.clear();
+  dbt_.reset();
+  databases_.reset();
 }
 
 const PipelineSpec* Runtime::pipeline(const std::string& name) const {
@@ -72,44 +117,6 @@ Status Runtime::start() {
   executor_ = std::make_unique<Executor>(*store_, runners_, clock_, eo);
   scheduler_ = std::make_unique<Scheduler>(*store_, *executor_, clock_, pipelines_, so);
   return ok_status();
-}
-
-// The warehouse of a profiles.yml target (DuckDB only for now; PostgreSQL targets come with the
-// warehouse module's adapter). Empty target = the profile's `target:`.
-Result<warehouse::Database*> Runtime::database(const std::string& target) {
-  std::lock_guard lock(databases_mutex_);
-  if (auto it = databases_.find(target); it != databases_.end()) return it->second.get();
-  YamlOptions yaml_options;
-  yaml_options.masker = options_.masker.get();
-  const std::string path = options_.project_dir + "/profiles.yml";
-  std::string db_path = options_.project_dir + "/.strata/warehouse.duckdb";
-  if (std::filesystem::exists(path)) {
-    STRATA_ASSIGN(YamlDocument doc, load_yaml_file(path, yaml_options));
-    for (const auto& profile : doc.root) {
-      const YAML::Node outputs = profile.second["outputs"];
-      if (!outputs) continue;
-      std::string name = target;
-      if (name.empty() && profile.second["target"]) name = profile.second["target"].Scalar();
-      const YAML::Node output = outputs[name];
-      if (!output)
-        return Error(ErrorCode::kConfig, "profiles.yml has no target '" + name + "'", doc.where(outputs),
-                     "add it under outputs: or set `target:` on the task");
-      const std::string type = output["type"] ? output["type"].Scalar() : "";
-      if (type != "duckdb")
-        return Error(ErrorCode::kConfig, "sql tasks on '" + type + "' targets are not supported yet",
-                     doc.where(output), "use a duckdb target");
-      if (output["path"]) {
-        db_path = output["path"].Scalar();
-        if (!db_path.empty() && db_path[0] != '/' && db_path != ":memory:")
-          db_path = options_.project_dir + "/" + db_path;
-      }
-      break;
-    }
-  }
-  STRATA_ASSIGN(auto db, warehouse::open_duckdb(db_path));
-  auto* raw = db.get();
-  databases_[target] = std::move(db);
-  return raw;
 }
 
 }  // namespace strata::orchestrate

@@ -1,8 +1,10 @@
 #pragma once
 // Runtime: everything `strata pipeline …` and `strata serve` need for one project folder: the
-// metadata store (`.strata/strata.db`), the parsed pipelines, pools (`pools.yml`: `pools: {name:
-// slots}`), the task runners (shell; sql on DuckDB targets of profiles.yml; other kinds can be
-// added with add_runner before start()), the executor and the scheduler.
+// metadata store (`.strata/strata.db`), the parsed pipelines (their `build:` tasks expanded into
+// one task per dbt node, see build_expansion.h), pools (`pools.yml`: `pools: {name: slots}`), the
+// task runners of every kind — shell, sql (DuckDB and PostgreSQL targets of profiles.yml), sync
+// (ingest), build/test/freshness (transform) — sharing one Databases, the executor and the
+// scheduler. add_runner() replaces a kind's runner before start().
 // Thread-safety: build and start from one thread; afterwards as Executor and Scheduler.
 
 #include <memory>
@@ -12,6 +14,8 @@
 
 #include "common/log.h"
 #include "orchestrate/clock.h"
+#include "orchestrate/databases.h"
+#include "orchestrate/dbt_runners.h"
 #include "orchestrate/executor.h"
 #include "orchestrate/scheduler.h"
 #include "orchestrate/sqlite_store.h"
@@ -28,8 +32,9 @@ struct RuntimeOptions {
 
 class Runtime {
  public:
-  // Opens the store and parses every pipeline and pools.yml. Errors: located kConfig errors of
-  // the project's files, kConnection when the store cannot be opened.
+  // Opens the store, parses every pipeline and pools.yml, and expands build tasks (loading the dbt
+  // project when a pipeline has one). Errors: located kConfig errors of the project's files
+  // (pipelines, pools.yml, dbt_project.yml, models), kConnection when the store cannot be opened.
   static Result<std::unique_ptr<Runtime>> open(const RuntimeOptions& options);
   ~Runtime();
 
@@ -47,7 +52,7 @@ class Runtime {
 
  private:
   explicit Runtime(RuntimeOptions options) : options_(std::move(options)) {}
-  Result<warehouse::Database*> database(const std::string& target);
+  Status expand_pipelines(std::vector<PipelineSpec>& specs);
 
   RuntimeOptions options_;
   SystemClock clock_;
@@ -55,8 +60,8 @@ class Runtime {
   std::vector<std::shared_ptr<const PipelineSpec>> pipelines_;
   std::map<std::string, int> pools_;
   RunnerMap runners_;
-  std::mutex databases_mutex_;
-  std::map<std::string, std::unique_ptr<warehouse::Database>> databases_;
+  std::unique_ptr<Databases> databases_;
+  std::unique_ptr<DbtProjects> dbt_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Scheduler> scheduler_;
 };

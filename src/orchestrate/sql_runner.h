@@ -1,13 +1,18 @@
 #pragma once
-// SqlRunner: runs a `sql:` task's statements on a warehouse session of the task's target (empty =
-// the default target). execution_timeout interrupts the running query (Warehouse::interrupt(): DuckDB
-// interrupt, PostgreSQL cancel). The target resolver is injected (the CLI maps profile targets to
-// opened databases; tests pass an in-memory DuckDB). Thread-safe: each attempt opens its own session.
+// SqlRunner: runs a `sql:` task's statements on the task's target (empty = the default target).
+// DuckDB (any warehouse::Database): on a session of its own; execution_timeout interrupts the
+// running query (Warehouse::interrupt()). PostgreSQL targets: on a libpq connection of the pg
+// module; execution_timeout sends a cancel request (pg::Canceller), the statement fails, and the
+// connection is closed, so the backend ends. Target resolvers are injected (the runtime maps
+// profile targets to opened databases; tests pass an in-memory DuckDB or a test cluster).
+// Thread-safe: each attempt opens its own session.
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "common/secrets.h"
 #include "orchestrate/task_runner.h"
 #include "warehouse/warehouse.h"
 
@@ -15,14 +20,21 @@ namespace strata::orchestrate {
 
 // Returns the database of a target name; the database must outlive every run. Thread-safe.
 using TargetResolver = std::function<Result<warehouse::Database*>(const std::string& target)>;
+// Returns the libpq conninfo of a target when it is a PostgreSQL target, nullopt otherwise.
+using PostgresResolver = std::function<Result<std::optional<std::string>>(const std::string& target)>;
 
 class SqlRunner final : public TaskRunner {
  public:
-  explicit SqlRunner(TargetResolver resolver) : resolver_(std::move(resolver)) {}
+  explicit SqlRunner(TargetResolver resolver, PostgresResolver postgres = {}, SecretMaskerPtr masker = {})
+      : resolver_(std::move(resolver)), postgres_(std::move(postgres)), masker_(std::move(masker)) {}
   Result<TaskOutcome> run(TaskContext& context) override;
 
  private:
+  Result<TaskOutcome> run_postgres(TaskContext& context, const std::string& conninfo);
+
   TargetResolver resolver_;
+  PostgresResolver postgres_;
+  SecretMaskerPtr masker_;
 };
 
 }  // namespace strata::orchestrate

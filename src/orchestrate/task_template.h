@@ -1,30 +1,38 @@
 #pragma once
-// Rendering of task commands: `{{ data_interval_start }}`, `{{ data_interval_end }}`,
-// `{{ logical_date }}`, `{{ ds }}` (YYYY-MM-DD of the logical date), `{{ ts }}`, `{{ run_id }}`,
-// `{{ params.x }}` (nested: params.a.b). Dates render as ISO 8601 UTC. This is a plain
-// substitution of `{{ name }}` expressions; other text is left untouched.
-// TODO(orch): render through the jinja module once it lands, so filters and logic work too.
+// Rendering of task commands through the jinja module (Jinja2 semantics: filters, tests, `if`,
+// `for`, macros). Variables: `data_interval_start`, `data_interval_end`, `logical_date`, `ts`
+// (ISO 8601 UTC strings), `ds` (YYYY-MM-DD of the logical date), `ds_nodash`, `ts_nodash`,
+// `run_id`, `params` (the pipeline's params overridden by the run's: `{{ params.x }}`,
+// `{{ params.a.b }}`). Undefined names are errors (StrictUndefined), so typos do not run as empty
+// text. Text without `{{`, `{%` or `{#` is returned unchanged without parsing.
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "jinja/environment.h"
 #include "orchestrate/metadata_store.h"
 
 namespace strata::orchestrate {
 
+// The variables of one run, and the Jinja environment that renders its commands. Copies share
+// the environment; read-only after creation, so renders may run on many threads at once.
 struct TemplateContext {
   std::map<std::string, std::string> vars;
   nlohmann::json params = nlohmann::json::object();
+  std::shared_ptr<const jinja::Context> jinja_context;  // vars + params as Jinja values
+  jinja::Environment environment{jinja::Options{false, false, true, jinja::UndefinedMode::kStrict, 256}};
 };
 
 // The variables of a run: its dates, run id and params (the pipeline's params overridden by the run's).
 TemplateContext run_template_context(const RunRecord& run, const nlohmann::json& pipeline_params);
 
-// Renders text. Errors (kConfig, located at `where`): an unknown variable or param, an unclosed `{{`.
+// Renders text. Errors (kConfig, located at `where`, with Jinja's own line and column in the
+// message): syntax errors, undefined variables or params, failing filters.
 Result<std::string> render_task_template(std::string_view text, const TemplateContext& context,
                                          const SourceLocation& where = {});
 

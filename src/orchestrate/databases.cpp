@@ -1,0 +1,63 @@
+#include "orchestrate/databases.h"
+
+#include <filesystem>
+
+namespace strata::orchestrate {
+
+namespace fs = std::filesystem;
+
+Databases::Databases(std::string project_dir, SecretMaskerPtr masker, EnvLookup env)
+    : project_dir_(std::move(project_dir)), masker_(std::move(masker)), env_(env ? env : process_env()) {}
+
+Databases::~Databases() = default;
+
+Result<warehouse::Database*> Databases::duckdb_at(const std::string& path) {
+  std::string key = path;
+  if (path != ":memory:" && !path.empty()) {
+    fs::path p(path);
+    if (p.is_relative()) p = fs::path(project_dir_) / p;
+    std::error_code ec;
+    if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+    key = fs::weakly_canonical(p, ec).string();
+    if (ec) key = p.lexically_normal().string();
+  }
+  std::lock_guard lock(mutex_);
+  if (auto it = by_path_.find(key); it != by_path_.end()) return it->second.get();
+  STRATA_ASSIGN(auto db, warehouse::open_duckdb(key));
+  auto* raw = db.get();
+  by_path_[key] = std::move(db);
+  return raw;
+}
+
+Result<ResolvedTarget> Databases::target(const std::string& name) {
+  warehouse::ProfileOptions options;
+  options.project_dir = project_dir_;
+  options.target = name;
+  options.env = env_;
+  options.masker = masker_.get();
+  ResolvedTarget out;
+  auto config = warehouse::load_target(options);
+  if (!config.ok()) {
+    if (config.error().code() != ErrorCode::kNotFound || !name.empty()) return config.error();
+    STRATA_ASSIGN(out.database, duckdb_at(".strata/warehouse.duckdb"));
+    out.config.name = "default";
+    out.config.type_name = "duckdb";
+    return out;
+  }
+  out.config = std::move(config).value();
+  switch (out.config.type) {
+    case warehouse::TargetType::kDuckDb: {
+      STRATA_ASSIGN(out.database, duckdb_at(out.config.duckdb_path()));
+      return out;
+    }
+    case warehouse::TargetType::kPostgres:
+      out.postgres_conninfo = out.config.postgres_conninfo();
+      return out;
+    case warehouse::TargetType::kBigQuery:
+      break;
+  }
+  return Error(ErrorCode::kConfig, "tasks on " + out.config.type_name + " targets are not supported yet",
+               out.config.where, "use a duckdb or postgres target");
+}
+
+}  // namespace strata::orchestrate

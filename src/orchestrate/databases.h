@@ -1,0 +1,54 @@
+#pragma once
+// Databases: the warehouses one process's tasks use, opened once and shared. A DuckDB file may be
+// opened only once per process, so sync tasks (the connection's bronze destination), build/test
+// tasks (the dbt profile's target) and sql tasks (a profiles.yml target) all get the same
+// warehouse::Database for the same file. PostgreSQL targets are not opened here: sql tasks on
+// them get the target's conninfo and use the pg module directly.
+// Thread-safety: every method may be called from any thread. Databases handed out live as long
+// as this object.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/env.h"
+#include "common/result.h"
+#include "common/secrets.h"
+#include "warehouse/profile.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::orchestrate {
+
+// A profiles.yml target resolved for a task: a DuckDB database, or a PostgreSQL conninfo (which
+// holds the password: pass it to libpq only).
+struct ResolvedTarget {
+  warehouse::TargetConfig config;
+  warehouse::Database* database = nullptr;
+  std::string postgres_conninfo;
+};
+
+class Databases {
+ public:
+  // project_dir: where dbt_project.yml / profiles.yml live; masker receives passwords.
+  Databases(std::string project_dir, SecretMaskerPtr masker, EnvLookup env = {});
+  ~Databases();
+
+  // The DuckDB file at `path` (relative paths against the project folder), opened on first use
+  // (creating its folder). Errors: kConnection when DuckDB cannot open it.
+  Result<warehouse::Database*> duckdb_at(const std::string& path);
+  // A profiles.yml target ("" = the profile's default). Without any profiles.yml, "" resolves to
+  // `.strata/warehouse.duckdb` in the project. Errors: located kConfig errors of profiles.yml,
+  // kNotFound for a named target without profiles.yml, kConfig for BigQuery (not supported yet).
+  Result<ResolvedTarget> target(const std::string& name);
+
+ private:
+  std::string project_dir_;
+  SecretMaskerPtr masker_;
+  EnvLookup env_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<warehouse::Database>> by_path_;
+};
+
+}  // namespace strata::orchestrate

@@ -1,0 +1,68 @@
+#include "orchestrate/sync_runner.h"
+
+#include <filesystem>
+
+#include "common/time.h"
+#include "ingest/sync.h"
+#include "orchestrate/cancellable_database.h"
+
+namespace strata::orchestrate {
+
+namespace {
+
+// The warehouse a connection's bronze goes to.
+Result<warehouse::Database*> destination(Databases& databases, const ingest::ConnectionConfig& config) {
+  if (!config.destination.duckdb_path.empty()) {
+    std::filesystem::path p(config.destination.duckdb_path);
+    if (p.is_relative() && config.destination.duckdb_path != ":memory:") p = std::filesystem::path(config.project_dir) / p;
+    return databases.duckdb_at(p.string());
+  }
+  STRATA_ASSIGN(ResolvedTarget target, databases.target(config.destination.target));
+  if (target.database == nullptr)
+    return Error(ErrorCode::kConfig,
+                 "connection " + config.name + " loads into " + target.config.type_name +
+                     " target '" + target.config.name + "', which sync tasks cannot write yet",
+                 config.destination.where.empty() ? SourceLocation{config.file, 0, 0} : config.destination.where,
+                 "use a duckdb target or destination: {duckdb_path: .strata/warehouse.duckdb}");
+  return target.database;
+}
+
+}  // namespace
+
+Result<TaskOutcome> SyncRunner::run(TaskContext& ctx) {
+  YamlOptions yaml;
+  yaml.env = env_;
+  yaml.masker = masker_.get();
+  const std::string path = ingest::connection_path(ctx.project_dir, ctx.command);
+  STRATA_ASSIGN(ingest::ConnectionConfig config, ingest::load_connection_config(path, yaml));
+  STRATA_ASSIGN(warehouse::Database * db, destination(databases_, config));
+  CancellableDatabase cancellable(*db, ctx.cancel);
+  ingest::SyncOptions options;
+  options.only_streams = ctx.task.streams;
+  options.masker = masker_.get();
+  options.on_progress = [&ctx](const std::string& stream, uint64_t rows, uint64_t bytes, double seconds, double,
+                               bool done) {
+    if (done)
+      ctx.log.line("stream " + stream + ": " + std::to_string(rows) + " rows, " + std::to_string(bytes) +
+                   " bytes in " + std::to_string(seconds) + " s");
+  };
+  ctx.log.line("syncing connection " + config.name + " (" + path + ")");
+  auto report = ingest::run_sync(config, cancellable, options);
+  if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "sync stopped: " + ctx.cancel.reason());
+  if (!report.ok()) return report.error();
+  const nlohmann::json json = ingest::report_to_json(*report);
+  ctx.log.write(ingest::report_to_text(*report));
+  SyncReportRecord record{ctx.run.run_id, ctx.task.id, config.name, json.dump(), now_micros()};
+  STRATA_TRY(ctx.store.add_sync_report(record));
+  Status stored = ingest::store_report(*report, ctx.project_dir + "/.strata/syncs");
+  if (!stored.ok()) ctx.log.line("warning: " + stored.error().message());
+  if (!report->ok()) {
+    size_t failed = 0;
+    for (const auto& s : report->streams) failed += s.ok ? 0 : 1;
+    return Error(ErrorCode::kFailed, std::to_string(failed) + " of " + std::to_string(report->streams.size()) +
+                                         " streams of " + config.name + " failed; their bronze tables are unchanged");
+  }
+  return TaskOutcome::kSuccess;
+}
+
+}  // namespace strata::orchestrate

@@ -1,0 +1,32 @@
+#pragma once
+// SyncRunner: a `sync: CONNECTION` task (optionally `streams:`) as a library call into the ingest
+// module. The connection file is `<project>/connections/<CONNECTION>.yml` (or a path); its bronze
+// destination is its `duckdb_path` or its profiles.yml target, shared through Databases. The
+// per-stream report goes to the metadata store (add_sync_report, the ingest module's JSON, which
+// the UI shows), to `.strata/syncs/<sync_id>.json` and to the task log. execution_timeout stops
+// the sync for real: warehouse sessions are interrupted and the bulk writer fails, which makes the
+// ingest module cancel the PostgreSQL COPY and close its connections; the stream commits nothing.
+// A failed stream fails the task (kFailed; retried by policy), and so does an unreachable source
+// (kConnection). Thread-safe: concurrent syncs of different connections are fine; ingest
+// serialises nothing, so two syncs of one connection must not overlap (pools can ensure it).
+
+#include "common/env.h"
+#include "orchestrate/databases.h"
+#include "orchestrate/task_runner.h"
+
+namespace strata::orchestrate {
+
+class SyncRunner final : public TaskRunner {
+ public:
+  // `databases` must outlive the runner.
+  SyncRunner(Databases& databases, SecretMaskerPtr masker, EnvLookup env = {})
+      : databases_(databases), masker_(std::move(masker)), env_(env ? env : process_env()) {}
+  Result<TaskOutcome> run(TaskContext& context) override;
+
+ private:
+  Databases& databases_;
+  SecretMaskerPtr masker_;
+  EnvLookup env_;
+};
+
+}  // namespace strata::orchestrate
