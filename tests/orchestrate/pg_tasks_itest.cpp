@@ -1,0 +1,160 @@
+// Tasks against a real PostgreSQL (the shared test cluster): execution_timeout cancelling a long
+// PostgreSQL query for real (the backend is gone from pg_stat_activity), a sync task copying a
+// connection into a DuckDB bronze with its report in the store, and a sync stopped by its
+// timeout mid-COPY (the COPY backend is gone, bronze holds nothing of the stopped stream).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/time.h"
+#include "orchestrate/databases.h"
+#include "orchestrate/sql_runner.h"
+#include "orchestrate/sync_runner.h"
+#include "orchestrate_harness.h"
+#include "pg/connection.h"
+#include "support/pg_cluster.h"
+
+namespace strata::orchestrate {
+namespace {
+
+using testing::Harness;
+using testing::parse_spec;
+
+int count_pg(const std::string& conninfo, const std::string& sql) {
+  auto conn = pg::Connection::connect(conninfo);
+  EXPECT_TRUE(conn.ok()) << conn.error().to_string();
+  auto r = conn->exec(sql);
+  EXPECT_TRUE(r.ok()) << r.error().to_string();
+  return std::stoi(std::string(r->value(0, 0)));
+}
+
+// Waits up to 5 s for a count to reach zero (a cancelled backend takes a moment to exit).
+int wait_zero(const std::string& conninfo, const std::string& sql) {
+  int n = 0;
+  for (int i = 0; i < 50; ++i) {
+    n = count_pg(conninfo, sql);
+    if (n == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return n;
+}
+
+TEST(PgTimeoutTest, ExecutionTimeoutCancelsALongPostgresQuery) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  const std::string conninfo = cluster.create_database("orch_timeout");
+  Harness h;
+  auto unused = warehouse::open_duckdb(":memory:");
+  ASSERT_TRUE(unused.ok());
+  warehouse::Database* raw = unused->get();
+  auto runner = std::make_shared<SqlRunner>(
+      [raw](const std::string&) { return Result<warehouse::Database*>(raw); },
+      [conninfo](const std::string& target) -> Result<std::optional<std::string>> {
+        if (target == "pg") return std::optional<std::string>(conninfo);
+        return std::optional<std::string>();
+      });
+  auto spec = parse_spec(R"yaml(
+tasks:
+  - id: sleepy
+    sql: "select pg_sleep(60)"
+    target: pg
+    execution_timeout: 1s
+)yaml");
+  SystemClock clock;
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSql, runner}}, clock, h.options());
+  const int64_t t0 = monotonic_micros();
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  const int64_t elapsed = monotonic_micros() - t0;
+  EXPECT_GE(elapsed, 900'000);
+  EXPECT_LT(elapsed, 20'000'000);
+  auto attempt = (*h.store->attempts("r", "sleepy"))[0];
+  EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
+  EXPECT_EQ(wait_zero(conninfo, "select count(*) from pg_stat_activity where query like '%pg_sleep(60)%' "
+                                "and pid <> pg_backend_pid()"),
+            0);
+}
+
+// A project folder with a connection file to `database` and a DuckDB bronze inside it.
+struct SyncProject {
+  strata::testing::TempDir dir;
+  explicit SyncProject(const strata::testing::PgCluster& cluster, const std::string& database) {
+    std::filesystem::create_directories(dir.file("connections"));
+    std::ofstream(dir.file("connections/src.yml"))
+        << "source:\n  type: postgres\n  host: " << cluster.host() << "\n  port: " << cluster.port()
+        << "\n  database: " << database << "\n  user: postgres\n  schemas: [public]\n"
+        << "destination:\n  schema: bronze\n  duckdb_path: .strata/warehouse.duckdb\n";
+  }
+};
+
+TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync");
+  cluster.execute("create table items(id int primary key, name text); "
+                  "insert into items select g, 'item ' || g from generate_series(1, 1000) g",
+                  "orch_sync");
+  SyncProject project(cluster, "orch_sync");
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kSuccess);
+  auto reports = h.store->sync_reports("r");
+  ASSERT_TRUE(reports.ok());
+  ASSERT_EQ(reports->size(), 1u);
+  auto json = nlohmann::json::parse((*reports)[0].report_json);
+  EXPECT_EQ(json["status"], "success");
+  EXPECT_EQ(json["streams"][0]["rows"], 1000);
+  EXPECT_EQ((*reports)[0].connection, "src");
+  auto db = databases.duckdb_at(".strata/warehouse.duckdb");
+  ASSERT_TRUE(db.ok());
+  auto session = (*db)->connect();
+  auto q = (*session)->query("select count(*), count(distinct id) from bronze.items");
+  ASSERT_TRUE(q.ok()) << q.error().to_string();
+  EXPECT_EQ(q->cell_text(0, 0), "1000");
+  EXPECT_EQ(q->cell_text(0, 1), "1000");
+}
+
+TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  const std::string conninfo = cluster.create_database("orch_sync_slow");
+  // A view whose rows come slowly: the COPY streams for ~20 s unless it is stopped.
+  cluster.execute("create table slow_src(id int primary key, pad text); "
+                  "insert into slow_src select g, repeat('x', 100) from generate_series(1, 200000) g; "
+                  "create function slow(i int) returns int language plpgsql as "
+                  "$$ begin if i % 10000 = 0 then perform pg_sleep(1); end if; return i; end $$; "
+                  "create view slow_rows as select slow(id) as id, pad from slow_src",
+                  "orch_sync_slow");
+  SyncProject project(cluster, "orch_sync_slow");
+  std::ofstream(project.dir.file("connections/src.yml"), std::ios::app)
+      << "streams:\n  - name: public.slow_rows\n    sync_mode: full_refresh_overwrite\n";
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 3s\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  const int64_t t0 = monotonic_micros();
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  const int64_t elapsed = monotonic_micros() - t0;
+  EXPECT_LT(elapsed, 15'000'000);
+  auto attempt = (*h.store->attempts("r", "load"))[0];
+  EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
+  EXPECT_EQ(wait_zero(conninfo, "select count(*) from pg_stat_activity where application_name = 'strata sync'"), 0);
+  auto db = databases.duckdb_at(".strata/warehouse.duckdb");
+  ASSERT_TRUE(db.ok());
+  auto session = (*db)->connect();
+  auto q = (*session)->query("select count(*) from information_schema.tables where table_schema = 'bronze' "
+                             "and table_name = 'slow_rows'");
+  ASSERT_TRUE(q.ok()) << q.error().to_string();
+  EXPECT_EQ(q->cell_text(0, 0), "0");
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
