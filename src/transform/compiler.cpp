@@ -97,20 +97,10 @@ Value table_value(const std::vector<std::string>& names, const std::vector<std::
 
 namespace {
 
-constexpr size_t kNoNode = static_cast<size_t>(-1);
-
-RenderState& state_of(CallContext& ctx) { return *static_cast<RenderState*>(ctx.user_data()); }
-
-std::string arg_string(const CallArgs& args, size_t pos, std::string_view name) {
-  const Value* v = args.get(pos, name);
-  return v && v->is_string() ? v->as_string() : (v ? v->to_string() : std::string());
-}
-
-Result<Json> value_json(const Value& v) {
-  auto j = v.to_json();
-  if (!j.ok()) return std::move(j).error();
-  return Json::parse(j->dump());
-}
+using detail::arg_string;
+using detail::kNoNode;
+using detail::state_of;
+using detail::value_json;
 
 Value yaml_value(const YAML::Node& node) { return Value::from_json(nlohmann::json::parse(yaml_to_json(node).dump())); }
 
@@ -142,32 +132,46 @@ Value relation_of(const sql::Dialect& dialect, const Node& n) {
   return Value::object(std::make_shared<RelationObject>(dialect, n.database, n.schema, n.alias, type));
 }
 
-Json model_json(const Node& n) {
-  Json j = Json::object();
-  j["unique_id"] = n.unique_id;
-  j["name"] = n.name;
-  j["resource_type"] = resource_type_name(n.resource_type);
-  j["package_name"] = n.package_name;
-  j["original_file_path"] = n.original_file_path;
-  j["path"] = n.path;
-  j["fqn"] = n.fqn;
-  j["alias"] = n.alias;
-  j["schema"] = n.schema;
-  j["database"] = n.database;
-  j["config"] = n.config;
-  j["tags"] = n.tags;
-  j["raw_code"] = n.raw_code;
-  j["description"] = n.description;
-  j["meta"] = n.meta;
-  j["depends_on"] = Json{{"nodes", n.depends_on}};
-  j["relation_name"] = n.relation_name;
-  if (n.test_metadata) j["test_metadata"] = Json{{"name", n.test_metadata->name}, {"kwargs", n.test_metadata->kwargs}};
-  if (n.resource_type == ResourceType::kSource) {
-    j["source_name"] = n.source_name;
-    j["identifier"] = n.identifier;
-    j["loaded_at_field"] = n.loaded_at_field;
+// The `model` variable: the node as dbt's context shows it, built straight into Jinja values.
+Value model_value(const Node& n) {
+  auto strings = [](const std::vector<std::string>& list) {
+    jinja::ValueList out;
+    out.reserve(list.size());
+    for (const auto& s : list) out.emplace_back(s);
+    return Value(std::move(out));
+  };
+  jinja::Dict j;
+  j.set("unique_id", Value(n.unique_id));
+  j.set("name", Value(n.name));
+  j.set("resource_type", Value(std::string(resource_type_name(n.resource_type))));
+  j.set("package_name", Value(n.package_name));
+  j.set("original_file_path", Value(n.original_file_path));
+  j.set("path", Value(n.path));
+  j.set("fqn", strings(n.fqn));
+  j.set("alias", Value(n.alias));
+  j.set("schema", Value(n.schema));
+  j.set("database", Value(n.database));
+  j.set("config", Value::from_json(n.config));
+  j.set("tags", strings(n.tags));
+  j.set("raw_code", Value(n.raw_code));
+  j.set("description", Value(n.description));
+  j.set("meta", Value::from_json(n.meta));
+  jinja::Dict depends;
+  depends.set("nodes", strings(n.depends_on));
+  j.set("depends_on", Value(std::move(depends)));
+  j.set("relation_name", Value(n.relation_name));
+  if (n.test_metadata) {
+    jinja::Dict meta;
+    meta.set("name", Value(n.test_metadata->name));
+    meta.set("kwargs", Value::from_json(n.test_metadata->kwargs));
+    j.set("test_metadata", Value(std::move(meta)));
   }
-  return j;
+  if (n.resource_type == ResourceType::kSource) {
+    j.set("source_name", Value(n.source_name));
+    j.set("identifier", Value(n.identifier));
+    j.set("loaded_at_field", Value(n.loaded_at_field));
+  }
+  return Value(std::move(j));
 }
 
 Error as_config_error(Error e) {
@@ -184,6 +188,7 @@ struct Compiler::Impl {
   jinja::Environment env;
   std::shared_ptr<const jinja::Context> base;
   std::unordered_set<std::string> user_macros;
+  bool fast_paths = true;
   std::mutex cache_mutex;
   std::vector<std::shared_ptr<const jinja::Template>> cache;
 
@@ -191,6 +196,10 @@ struct Compiler::Impl {
   Result<std::string> render_text(const std::string& text, size_t node, RenderState& state, const std::string& name);
   Result<std::string> compile(size_t i, const RenderOptions& options, std::vector<size_t>& stack);
   Result<std::string> generic_test_text(size_t i) const;
+  std::optional<std::string> fast_compile(size_t i, std::vector<size_t>& ephemerals) const;
+  std::optional<std::string> plain_relation(const detail::PlainCall& call, const Node& from,
+                                            std::vector<size_t>& ephemerals) const;
+  bool overridden(const char* name) const { return user_macros.count(name) > 0; }
   void register_functions();
   Json var_lookup_scope(size_t node) const;
 };
@@ -260,6 +269,16 @@ void Compiler::Impl::register_functions() {
     }
     if (const Value* def = args.get(1, "default")) return *def;
     return ctx.error("Env var required but not provided: '" + name + "'");
+  });
+  env.add_function("doc", [self](CallArgs& args, CallContext& ctx) -> Result<Value> {
+    std::string package, name = arg_string(args, 0, "name");
+    if (args.positional.size() >= 2) {
+      package = name;
+      name = arg_string(args, 1, "");
+    }
+    for (const auto& d : self->graph->project().docs)
+      if (d.name == name && (package.empty() || d.package_name == package)) return Value(d.contents);
+    return ctx.error("doc('" + name + "') names no {% docs " + name + " %} block in the project's .md files");
   });
   env.add_function("is_incremental", [](CallArgs&, CallContext& ctx) -> Result<Value> {
     return Value(state_of(ctx).options.is_incremental);
@@ -378,141 +397,6 @@ Json Compiler::Impl::var_lookup_scope(size_t node) const {
   return scope;
 }
 
-// Host objects that need the Impl: config, adapter, exceptions.
-namespace {
-
-class ConfigObject : public jinja::Object {
- public:
-  explicit ConfigObject(const Graph& g) : graph_(g) {}
-  std::string type_name() const override { return "Config"; }
-  Result<Value> call(CallArgs& args, CallContext& ctx) const override {
-    RenderState& st = state_of(ctx);
-    if (st.parse_mode) {
-      for (const auto& [k, v] : args.keyword) {
-        auto j = value_json(v);
-        if (j.ok()) st.capture.config[normalize_config_key(k)] = *j;
-      }
-      if (!args.positional.empty() && args.positional[0].is_dict()) {
-        auto j = value_json(args.positional[0]);
-        if (j.ok())
-          for (auto it = j->begin(); it != j->end(); ++it) st.capture.config[normalize_config_key(it.key())] = it.value();
-      }
-    }
-    return Value(std::string());
-  }
-  std::optional<Value> get_attr(std::string_view name) const override {
-    if (name != "get" && name != "require") return std::nullopt;
-    const Graph* g = &graph_;
-    bool require = name == "require";
-    return jinja::make_function(std::string(name), [g, require](CallArgs& args, CallContext& ctx) -> Result<Value> {
-      std::string key = normalize_config_key(arg_string(args, 0, "name"));
-      RenderState& st = state_of(ctx);
-      if (st.node != kNoNode) {
-        const Json& cfg = g->node(st.node).config;
-        auto it = cfg.find(key);
-        if (it != cfg.end() && !it->is_null()) return Value::from_json(nlohmann::json::parse(it->dump()));
-      }
-      if (const Value* def = args.get(1, "default")) return *def;
-      if (require && !st.parse_mode) return ctx.error("config '" + key + "' is required");
-      return Value::none();
-    });
-  }
-
- private:
-  const Graph& graph_;
-};
-
-class ExceptionsObject : public jinja::Object {
- public:
-  explicit ExceptionsObject(Logger logger) : logger_(std::move(logger)) {}
-  std::string type_name() const override { return "Exceptions"; }
-  std::optional<Value> get_attr(std::string_view name) const override {
-    if (name == "raise_compiler_error" || name == "raise_not_implemented")
-      return jinja::make_function(std::string(name), [](CallArgs& args, CallContext& ctx) -> Result<Value> {
-        return Error(ErrorCode::kConfig, "Compilation Error: " + arg_string(args, 0, "msg"), ctx.location());
-      });
-    if (name == "warn") {
-      Logger logger = logger_;
-      return jinja::make_function("warn", [logger](CallArgs& args, CallContext& ctx) -> Result<Value> {
-        logger.warn("{}: {}", ctx.location().to_string(), arg_string(args, 0, "msg"));
-        return Value(std::string());
-      });
-    }
-    return std::nullopt;
-  }
-
- private:
-  Logger logger_;
-};
-
-class AdapterObject : public jinja::Object {
- public:
-  AdapterObject(const sql::Dialect& dialect, std::string type) : dialect_(dialect), type_(std::move(type)) {}
-  std::string type_name() const override { return "Adapter"; }
-  std::optional<Value> get_attr(std::string_view name) const override {
-    const sql::Dialect& d = dialect_;
-    std::string type = type_;
-    if (name == "quote")
-      return jinja::make_function("quote", [&d](CallArgs& args, CallContext&) -> Result<Value> {
-        return Value(d.quote_identifier(arg_string(args, 0, "identifier")));
-      });
-    if (name == "type")
-      return jinja::make_function("type", [type](CallArgs&, CallContext&) -> Result<Value> { return Value(type); });
-    if (name == "dispatch")
-      return jinja::make_function("dispatch", [type](CallArgs& args, CallContext& ctx) -> Result<Value> {
-        std::string macro = arg_string(args, 0, "macro_name");
-        for (const std::string& candidate : {type + "__" + macro, "default__" + macro, macro}) {
-          Value v = ctx.lookup(candidate);
-          if (v.is_callable()) return v;
-        }
-        return ctx.error("no macro named '" + macro + "' for adapter.dispatch (looked for " + type + "__" + macro +
-                         ", default__" + macro + ")");
-      });
-    if (name == "get_relation")
-      return jinja::make_function("get_relation", [&d](CallArgs& args, CallContext& ctx) -> Result<Value> {
-        RenderState& st = state_of(ctx);
-        if (st.parse_mode || !st.options.warehouse) return Value::none();
-        std::string database = arg_string(args, 0, "database"), schema = arg_string(args, 1, "schema"),
-                    identifier = arg_string(args, 2, "identifier");
-        auto rels = st.options.warehouse->relations(schema);
-        if (!rels.ok()) return ctx.error(rels.error().message());
-        for (const auto& r : *rels)
-          if (to_lower(r.relation.name) == to_lower(identifier))
-            return Value::object(std::make_shared<RelationObject>(
-                d, database == "None" ? "" : database, schema, r.relation.name,
-                r.kind == warehouse::RelationKind::kView ? "view" : "table"));
-        return Value::none();
-      });
-    if (name == "get_columns_in_relation")
-      return jinja::make_function("get_columns_in_relation", [](CallArgs& args, CallContext& ctx) -> Result<Value> {
-        RenderState& st = state_of(ctx);
-        if (st.parse_mode || !st.options.warehouse) return Value(jinja::ValueList{});
-        const Value* rel = args.get(0, "relation");
-        if (!rel || !rel->is_object()) return ctx.error("get_columns_in_relation() needs a relation");
-        auto* r = dynamic_cast<RelationObject*>(rel->as_object().get());
-        if (!r) return ctx.error("get_columns_in_relation() needs a relation");
-        auto cols = st.options.warehouse->columns({r->database(), r->schema(), r->identifier()});
-        if (!cols.ok()) return ctx.error(cols.error().message());
-        jinja::ValueList out;
-        for (const auto& c : *cols) {
-          jinja::Dict col;
-          col.set("name", Value(c.name));
-          col.set("column", Value(c.name));
-          col.set("data_type", Value(c.native_type));
-          col.set("dtype", Value(c.native_type));
-          out.emplace_back(std::move(col));
-        }
-        return Value(std::move(out));
-      });
-    return std::nullopt;
-  }
-
- private:
-  const sql::Dialect& dialect_;
-  std::string type_;
-};
-
-}  // namespace
 
 Result<std::shared_ptr<const jinja::Template>> Compiler::Impl::node_template(size_t i) {
   {
@@ -571,6 +455,64 @@ Result<std::string> Compiler::Impl::generic_test_text(size_t i) const {
   return text + ") }}";
 }
 
+// What ref()/source() print for a literal call, or nullopt when the Jinja path must decide (an
+// unknown target, a dependency the parser did not record).
+std::optional<std::string> Compiler::Impl::plain_relation(const detail::PlainCall& call, const Node& from,
+                                                          std::vector<size_t>& ephemerals) const {
+  std::optional<size_t> target;
+  if (call.kind == detail::PlainCall::Kind::kRef) target = graph->resolve_ref(call.ref, from.package_name);
+  else if (call.kind == detail::PlainCall::Kind::kSource) target = graph->resolve_source(call.source);
+  if (!target) return std::nullopt;
+  const Node& t = graph->node(*target);
+  if (std::find(from.depends_on.begin(), from.depends_on.end(), t.unique_id) == from.depends_on.end())
+    return std::nullopt;
+  if (t.resource_type == ResourceType::kSource) return dialect->qualify(t.database, t.schema, t.identifier);
+  if (t.materialized() == "ephemeral") {
+    if (std::find(ephemerals.begin(), ephemerals.end(), *target) == ephemerals.end()) ephemerals.push_back(*target);
+    return "__dbt__cte__" + t.name;
+  }
+  return dialect->qualify(t.database, t.schema, t.alias);
+}
+
+// Node i compiled without Jinja when its text allows it (see fast_compile.cpp); nullopt otherwise.
+std::optional<std::string> Compiler::Impl::fast_compile(size_t i, std::vector<size_t>& ephemerals) const {
+  if (!fast_paths || overridden("ref") || overridden("source") || overridden("config")) return std::nullopt;
+  const Node& n = graph->node(i);
+  if (n.is_test() && n.test_metadata) {
+    const TestMetadata& meta = *n.test_metadata;
+    if (!meta.namespace_.empty() || overridden(("test_" + meta.name).c_str()) || overridden("get_where_subquery"))
+      return std::nullopt;
+    auto model_arg = meta.kwargs.find("model");
+    if (model_arg == meta.kwargs.end() || !model_arg->is_string()) return std::nullopt;
+    std::string_view m = trim(std::string_view(model_arg->get_ref<const std::string&>()));
+    constexpr std::string_view kOpen = "{{ get_where_subquery(", kClose = ") }}";
+    if (!starts_with(m, kOpen) || !ends_with(m, kClose)) return std::nullopt;
+    auto call = detail::parse_plain_call(m.substr(kOpen.size(), m.size() - kOpen.size() - kClose.size()));
+    if (!call) return std::nullopt;
+    auto model = plain_relation(*call, n, ephemerals);
+    if (!model) return std::nullopt;
+    auto where = n.config.find("where");
+    if (where != n.config.end() && where->is_string())
+      *model = "(select * from " + *model + " where " + where->get<std::string>() + ") dbt_subquery";
+    return detail::builtin_test_sql(meta, *model, [&](std::string_view text) -> std::optional<std::string> {
+      auto c = detail::parse_plain_call(text);
+      if (!c) return std::nullopt;
+      return plain_relation(*c, n, ephemerals);
+    });
+  }
+  auto parts = detail::plain_template(n.raw_code);
+  if (!parts) return std::nullopt;
+  std::string out;
+  for (const auto& part : *parts) {
+    out += part.text;
+    if (part.call.kind == detail::PlainCall::Kind::kNone) continue;
+    auto rel = plain_relation(part.call, n, ephemerals);
+    if (!rel) return std::nullopt;
+    out += *rel;
+  }
+  return out;
+}
+
 Result<std::string> Compiler::Impl::render_text(const std::string& text, size_t node, RenderState& state,
                                                 const std::string& name) {
   auto parsed = env.parse(text, name);
@@ -581,7 +523,7 @@ Result<std::string> Compiler::Impl::render_text(const std::string& text, size_t 
   if (node != kNoNode) {
     const Node& n = graph->node(node);
     if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
-    ctx.set("model", Value::from_json(nlohmann::json::parse(model_json(n).dump())));
+    ctx.set("model", model_value(n));
   }
   auto out = (*parsed)->render(ctx);
   if (!out.ok()) return as_config_error(std::move(out).error());
@@ -589,18 +531,25 @@ Result<std::string> Compiler::Impl::render_text(const std::string& text, size_t 
 }
 
 Result<std::string> Compiler::Impl::compile(size_t i, const RenderOptions& options, std::vector<size_t>& stack) {
-  STRATA_ASSIGN(auto tmpl, node_template(i));
   RenderState state;
   state.node = i;
   state.options = options;
-  jinja::Context ctx(base);
-  ctx.user_data = &state;
-  ctx.set("execute", Value(options.execute));
-  const Node& n = graph->node(i);
-  if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
-  ctx.set("model", Value::from_json(nlohmann::json::parse(model_json(n).dump())));
-  auto sql = tmpl->render(ctx);
-  if (!sql.ok()) return as_config_error(std::move(sql).error());
+  std::optional<std::string> fast = fast_compile(i, state.ephemerals);
+  Result<std::string> sql = std::string();
+  if (fast) {
+    sql = std::move(*fast);
+  } else {
+    state.ephemerals.clear();
+    STRATA_ASSIGN(auto tmpl, node_template(i));
+    jinja::Context ctx(base);
+    ctx.user_data = &state;
+    ctx.set("execute", Value(options.execute));
+    const Node& n = graph->node(i);
+    if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
+    ctx.set("model", model_value(n));
+    sql = tmpl->render(ctx);
+    if (!sql.ok()) return as_config_error(std::move(sql).error());
+  }
   if (state.ephemerals.empty()) return std::move(*sql);
   std::vector<std::pair<std::string, std::string>> ctes;
   stack.push_back(i);
@@ -655,6 +604,7 @@ Compiler::Compiler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Compiler::~Compiler() = default;
 
 const Graph& Compiler::graph() const { return *impl_->graph; }
+void Compiler::set_fast_paths(bool enabled) { impl_->fast_paths = enabled; }
 
 Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerOptions options) {
   auto impl = std::make_unique<Impl>();
@@ -683,9 +633,9 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
                  return block.body ? block.body->render(inner) : Result<std::string>(out);
                }});
   impl->register_functions();
-  env.add_global("config", Value::object(std::make_shared<ConfigObject>(graph)));
-  env.add_global("exceptions", Value::object(std::make_shared<ExceptionsObject>(impl->options.logger)));
-  env.add_global("adapter", Value::object(std::make_shared<AdapterObject>(*impl->dialect, type)));
+  env.add_global("config", detail::config_object(graph));
+  env.add_global("exceptions", detail::exceptions_object(impl->options.logger));
+  env.add_global("adapter", detail::adapter_object(*impl->dialect, type));
   const TargetInfo& t = impl->options.target;
   jinja::Dict target;
   target.set("name", Value(t.name));
@@ -696,7 +646,9 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   target.set("profile_name", Value(t.profile_name));
   env.add_global("target", Value(std::move(target)));
   env.add_global("invocation_id", Value(impl->options.invocation_id));
-  env.add_global("run_started_at", Value(impl->options.run_started_at));
+  env.add_global("run_started_at", detail::run_started_at_value(impl->options.run_started_at));
+  env.add_global("modules", detail::modules_value());
+  env.add_global("graph", detail::graph_value(graph, model_value));
   env.add_global("flags", Value(jinja::Dict{}));
 
   // Built-in macros first, then the project's (which override them).
@@ -739,6 +691,21 @@ Status Compiler::parse_render(Graph& graph) {
     merge_configs(m.config, state.capture.config);
   }
   if (changed) STRATA_TRY(graph.refresh_edges());
+  // Descriptions are Jinja too: `{{ doc('name') }}`.
+  for (size_t i = 0; i < graph.size(); ++i) {
+    Node& m = graph.mutable_node(i);
+    auto render_description = [&](std::string& text) -> Status {
+      if (text.find("{{") == std::string::npos && text.find("{%") == std::string::npos) return ok_status();
+      RenderState state;
+      state.node = i;
+      state.parse_mode = true;
+      state.options.execute = false;
+      STRATA_ASSIGN(text, impl_->render_text(text, i, state, m.patch_path.empty() ? m.where.file : m.patch_path));
+      return ok_status();
+    };
+    STRATA_TRY(render_description(m.description));
+    for (auto& c : m.columns) STRATA_TRY(render_description(c.description));
+  }
   return ok_status();
 }
 

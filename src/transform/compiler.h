@@ -78,6 +78,11 @@ class Compiler {
 
   const Graph& graph() const;
 
+  // Simple models (text + literal ref/source/config) and built-in generic tests compile without
+  // the Jinja engine, to the same SQL (on by default). false → always render through Jinja (used
+  // by tests comparing both). Call before compiling starts.
+  void set_fast_paths(bool enabled);
+
  private:
   struct Impl;
   explicit Compiler(std::unique_ptr<Impl> impl);

@@ -1,8 +1,10 @@
 #pragma once
 // Internal to the compiler: host objects of the dbt Jinja context. Not a public API.
 
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,8 @@ class RelationObject : public jinja::Object {
   std::string database_, schema_, identifier_, type_;
 };
 
+constexpr size_t kNoNode = static_cast<size_t>(-1);
+
 // State of one render, reached through CallContext::user_data().
 struct RenderState {
   size_t node = static_cast<size_t>(-1);
@@ -45,6 +49,60 @@ struct RenderState {
   std::vector<size_t> ephemerals;  // ephemeral nodes referenced, in order
   std::map<std::string, jinja::Value> statements;
 };
+
+// The render state behind a call (the Context's user_data is always a RenderState).
+inline RenderState& state_of(jinja::CallContext& ctx) { return *static_cast<RenderState*>(ctx.user_data()); }
+
+// Argument `pos` / keyword `name` as text ("" when absent).
+inline std::string arg_string(const jinja::CallArgs& args, size_t pos, std::string_view name) {
+  const jinja::Value* v = args.get(pos, name);
+  return v && v->is_string() ? v->as_string() : (v ? v->to_string() : std::string());
+}
+
+// A template value as JSON (ordered).
+inline Result<Json> value_json(const jinja::Value& v) {
+  auto j = v.to_json();
+  if (!j.ok()) return std::move(j).error();
+  return Json::parse(j->dump());
+}
+
+// The `config`, `exceptions` and `adapter` context objects (context_objects.cpp).
+jinja::Value config_object(const Graph& graph);
+jinja::Value exceptions_object(Logger logger);
+jinja::Value adapter_object(const sql::Dialect& dialect, std::string type);
+
+// A `ref(...)`, `source(...)` or `config(...)` call with literal arguments (fast_compile.cpp).
+struct PlainCall {
+  enum class Kind { kNone, kRef, kSource, kConfig } kind = Kind::kNone;
+  RefCall ref;
+  SourceCall source;
+};
+// Parses the inside of `{{ ... }}` as one such call; nullopt for anything else.
+std::optional<PlainCall> parse_plain_call(std::string_view expr);
+
+// A template split into text and calls: text, call, text, call, ..., text (the last part's call
+// is kNone). config() calls are dropped (they print nothing).
+struct PlainPart {
+  std::string text;
+  PlainCall call;
+};
+// nullopt unless the template is only SQL text plus {{ ref/source/config }} expressions with
+// literal arguments (no {% %} tags, no CR). Applies Jinja's whitespace control and its removal of
+// one trailing newline, so joining the parts gives what the Jinja engine renders.
+std::optional<std::vector<PlainPart>> plain_template(std::string_view raw);
+
+// The SQL of a built-in generic test (unique, not_null, accepted_values, relationships) exactly as
+// the built-in macros render it, with `model` the tested relation text; `relation` resolves a
+// "ref('x')"/"source('a','b')" argument to its relation text. nullopt → use the Jinja path.
+std::optional<std::string> builtin_test_sql(
+    const TestMetadata& meta, const std::string& model,
+    const std::function<std::optional<std::string>(std::string_view)>& relation);
+
+// `modules` (datetime, re), `run_started_at` as a UTC datetime object, and the lazily built
+// `graph` variable (node_value gives each node's dict) — context_modules.cpp.
+jinja::Value modules_value();
+jinja::Value run_started_at_value(const std::string& iso8601);
+jinja::Value graph_value(const Graph& graph, std::function<jinja::Value(const Node&)> node_value);
 
 // Converts a query result into dbt's agate-like table value (rows, columns, column_names).
 jinja::Value table_value(const std::vector<std::string>& names, const std::vector<std::vector<jinja::Value>>& rows);

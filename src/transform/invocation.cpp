@@ -101,7 +101,7 @@ Status source_freshness(const Graph& g, const std::vector<size_t>& selected, war
       item["criteria"] = n.freshness;
     }
     item["status"] = status;
-    if (status != "pass") ++failures;
+    if (status == "error" || status == "runtime error") ++failures;  // warn exits 0, as in dbt
     out << fmt::format("{} freshness of {}.{} [{}]\n", status == "pass" ? "PASS" : to_upper(status), n.source_name,
                        n.name, to_upper(status));
     results.push_back(item);
@@ -151,6 +151,20 @@ Status docs_generate(const Graph& g, warehouse::Database& db, const InvocationIn
   return write_artifact(target_dir, "catalog.json", doc);
 }
 
+// Configs Strata accepts but does not act on: persist_docs (relation/column comments).
+void warn_ignored_configs(const Graph& g, const Logger& logger) {
+  for (size_t i = 0; i < g.size(); ++i) {
+    const Json& pd = g.node(i).config.value("persist_docs", Json::object());
+    if (!pd.is_object()) continue;
+    for (auto it = pd.begin(); it != pd.end(); ++it)
+      if (it.value() == true) {
+        logger.warn("{}: persist_docs is ignored by Strata ({} comments are not written)", g.node(i).unique_id,
+                    it.key());
+        break;
+      }
+  }
+}
+
 }  // namespace
 
 Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
@@ -195,6 +209,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   STRATA_ASSIGN(ParsedProject parsed, parse_project(std::move(project), env));
   for (const auto& w : parsed.warnings) o.logger.warn("{}", w);
   STRATA_ASSIGN(Graph graph, Graph::build(std::move(parsed)));
+  warn_ignored_configs(graph, o.logger);
   InvocationInfo info;
   info.invocation_id = new_invocation_id();
   info.generated_at = format_iso8601(now_micros());

@@ -22,9 +22,59 @@ std::string cfg_string(const Node& n, const char* key, const std::string& fallba
   return it != n.config.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
+// `merge into target using new rows on keys`: matched rows updated, new rows inserted (dbt's merge
+// strategy; MERGE exists in DuckDB ≥ 1.4 and PostgreSQL ≥ 15).
+std::string merge_sql(const sql::Dialect& d, const std::string& target, const std::string& source,
+                      const std::vector<std::string>& keys, const std::vector<std::string>& columns) {
+  std::string on, set, names, values;
+  for (const auto& k : keys)
+    on += (on.empty() ? "" : " and ") + std::string("dbt_internal_dest.") + d.quote_identifier(k) +
+          " = dbt_internal_source." + d.quote_identifier(k);
+  for (const auto& c : columns) {
+    std::string q = d.quote_identifier(c);
+    set += (set.empty() ? "" : ", ") + q + " = dbt_internal_source." + q;
+    names += (names.empty() ? "" : ", ") + q;
+    values += (values.empty() ? "" : ", ") + std::string("dbt_internal_source.") + q;
+  }
+  return "merge into " + target + " as dbt_internal_dest\nusing " + source + " as dbt_internal_source\non (" + on +
+         ")\nwhen matched then update set " + set + "\nwhen not matched then insert (" + names + ") values (" +
+         values + ")";
+}
+
 }  // namespace
 
+Result<std::optional<warehouse::RelationKind>> RelationCache::find(warehouse::Warehouse& wh, const std::string& schema,
+                                                                  const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (listed_.insert(schema).second) {
+    auto rels = wh.relations(schema);
+    if (!rels.ok()) {
+      listed_.erase(schema);
+      return std::move(rels).error();
+    }
+    for (const auto& r : *rels) kinds_[{schema, r.relation.name}] = r.kind;
+  }
+  auto it = kinds_.find({schema, name});
+  if (it == kinds_.end()) return std::optional<warehouse::RelationKind>();
+  return std::optional<warehouse::RelationKind>(it->second);
+}
+
+void RelationCache::put(const std::string& schema, const std::string& name, warehouse::RelationKind kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  kinds_[{schema, name}] = kind;
+}
+
+void RelationCache::erase(const std::string& schema, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  kinds_.erase({schema, name});
+}
+
 Result<bool> relation_exists(NodeContext& ctx, bool& is_view) {
+  if (ctx.relations) {
+    STRATA_ASSIGN(auto kind, ctx.relations->find(ctx.wh, ctx.node.schema, ctx.node.alias));
+    is_view = kind == warehouse::RelationKind::kView;
+    return kind.has_value();
+  }
   STRATA_ASSIGN(auto rels, ctx.wh.relations(ctx.node.schema));
   for (const auto& r : rels)
     if (r.relation.name == ctx.node.alias) {
@@ -34,11 +84,18 @@ Result<bool> relation_exists(NodeContext& ctx, bool& is_view) {
   return false;
 }
 
+void relation_changed(NodeContext& ctx, std::optional<warehouse::RelationKind> kind) {
+  if (!ctx.relations) return;
+  if (kind) ctx.relations->put(ctx.node.schema, ctx.node.alias, *kind);
+  else ctx.relations->erase(ctx.node.schema, ctx.node.alias);
+}
+
 Result<std::string> materialize_view(NodeContext& ctx) {
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   if (exists && !is_view) STRATA_TRY(ctx.execute("drop table if exists " + ctx.node.relation_name));
   STRATA_TRY(ctx.execute("create or replace view " + ctx.node.relation_name + " as (\n" + ctx.compiled + "\n)"));
+  relation_changed(ctx, warehouse::RelationKind::kView);
   return std::string("CREATE VIEW");
 }
 
@@ -47,6 +104,7 @@ Result<std::string> materialize_table(NodeContext& ctx) {
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   if (exists && is_view) STRATA_TRY(ctx.execute("drop view if exists " + ctx.node.relation_name));
   STRATA_TRY(ctx.execute("create or replace table " + ctx.node.relation_name + " as (\n" + ctx.compiled + "\n)"));
+  relation_changed(ctx, warehouse::RelationKind::kTable);
   return std::string("CREATE TABLE");
 }
 
@@ -61,6 +119,7 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   if (!exists || is_view || full_refresh) {
     if (exists && is_view) STRATA_TRY(ctx.execute("drop view if exists " + n.relation_name));
     STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));
+    relation_changed(ctx, warehouse::RelationKind::kTable);
     return std::string("CREATE TABLE");
   }
   const warehouse::Relation tmp_rel{n.database, n.schema, n.alias + "__dbt_tmp"};
@@ -104,8 +163,12 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   if (strategy != "append" && strategy != "merge" && strategy != "delete+insert")
     return Error(ErrorCode::kFailed, "unknown incremental_strategy '" + strategy + "'", n.where,
                  "use append, delete+insert or merge");
+  std::vector<std::string> dest_names;
+  for (const auto& c : dest_cols)
+    if (has(new_cols, c.name)) dest_names.push_back(c.name);
   STRATA_TRY(ctx.wh.begin());
   auto body = [&]() -> Status {
+    if (strategy == "merge") return ctx.execute(merge_sql(d, n.relation_name, tmp, keys, dest_names));
     if (strategy != "append") {
       std::string match;
       for (const auto& k : keys)
@@ -123,7 +186,8 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   }
   STRATA_TRY(ctx.wh.commit());
   STRATA_TRY(ctx.execute("drop table if exists " + tmp));
-  return std::string(strategy == "append" ? "INSERT" : "MERGE");
+  relation_changed(ctx, warehouse::RelationKind::kTable);
+  return std::string(strategy == "append" ? "INSERT" : strategy == "merge" ? "MERGE" : "DELETE+INSERT");
 }
 
 Result<std::string> materialize_snapshot(NodeContext& ctx) {
@@ -150,6 +214,7 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   if (!exists) {
     STRATA_TRY(ctx.execute("create table " + n.relation_name + " as select * exclude (dbt_unique_key), "
                            "cast(null as timestamp) as dbt_valid_to from (" + staged + ") s"));
+    relation_changed(ctx, warehouse::RelationKind::kTable);
     return std::string("CREATE TABLE");
   }
   std::string t = n.relation_name;

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/strings.h"
 #include "transform/parser_internal.h"
@@ -148,6 +151,7 @@ std::vector<std::string> list_files(const std::string& root, const std::string& 
                                     std::initializer_list<std::string_view> exts) {
   std::vector<std::string> out;
   fs::path base = fs::path(root) / dir;
+  const size_t prefix = base.generic_string().size() + 1;
   std::error_code ec;
   if (!fs::is_directory(base, ec)) return out;
   for (auto it = fs::recursive_directory_iterator(base, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -156,12 +160,35 @@ std::vector<std::string> list_files(const std::string& root, const std::string& 
     std::string name = it->path().filename().string();
     for (auto e : exts)
       if (ends_with(name, e)) {
-        out.push_back(fs::relative(it->path(), base, ec).generic_string());
+        out.push_back(it->path().generic_string().substr(prefix));
         break;
       }
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// Reads a whole file with one read() when possible (the parser reads thousands of small files).
+bool read_source(const std::string& path, std::string& out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0;
+  out.clear();
+  if (ok) {
+    out.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < out.size()) {
+      ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+    char extra[4096];
+    for (ssize_t n; (n = ::read(fd, extra, sizeof extra)) > 0;) out.append(extra, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return ok;
 }
 
 std::string join_path(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
@@ -218,6 +245,7 @@ struct NodeFiles {
 
 Status parse_sql_nodes(ParseState& state, const NodeFiles& spec, std::vector<Json>& file_configs) {
   const ProjectConfig& p = state.out.project;
+  const Json defaults = detail::default_config(spec.type);
   for (const auto& dir : *spec.dirs) {
     for (const auto& rel : list_files(p.root, dir, {".sql"})) {
       if (spec.type == ResourceType::kTest && starts_with(rel, "generic/")) continue;
@@ -229,14 +257,14 @@ Status parse_sql_nodes(ParseState& state, const NodeFiles& spec, std::vector<Jso
       node.path = rel;
       node.original_file_path = join_path(dir, rel);
       std::string absolute = p.root + "/" + node.original_file_path;
-      if (!read_file(absolute, node.raw_code))
+      if (!read_source(absolute, node.raw_code))
         return Error(ErrorCode::kNotFound, "cannot read " + absolute);
       node.where = {absolute, 1, 1};
       node.fqn.push_back(p.name);
       node.fqn.insert(node.fqn.end(), folders.begin(), folders.end());
       node.fqn.push_back(node.name);
       node.unique_id = std::string(resource_type_name(spec.type)) + "." + p.name + "." + node.name;
-      node.config = detail::default_config(spec.type);
+      node.config = defaults;
       auto tree = p.config_trees.find(spec.kind);
       if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
       Json file_config;
@@ -486,6 +514,7 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
   }
   // Split off disabled nodes; keep needs_render indexes pointing at the right nodes.
   std::vector<Node> enabled;
+  enabled.reserve(state.out.nodes.size());
   std::vector<long> remap(state.out.nodes.size(), -1);
   for (size_t i = 0; i < state.out.nodes.size(); ++i) {
     Node& n = state.out.nodes[i];

@@ -124,6 +124,7 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
     if (!st.ok()) return std::move(st).error().context("on-run-start hook failed");
   }
 
+  detail::RelationCache relations;
   std::mutex mu;
   std::condition_variable cv;
   std::deque<size_t> ready;
@@ -176,7 +177,7 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
   auto execute_one = [&](warehouse::Warehouse& wh, size_t k) {
     size_t i = work[k];
     const Node& n = graph.node(i);
-    NodeContext ctx{graph, compiler, wh, n, i, options, {}, {}, -1, -1, {}};
+    NodeContext ctx{graph, compiler, wh, n, i, options, {}, {}, -1, -1, {}, &relations};
     NodeResult r;
     r.unique_id = n.unique_id;
     r.relation_name = n.relation_name;

@@ -1,6 +1,10 @@
 #pragma once
 // Internal to the runner: what one node's execution sees. Not a public API.
 
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 
 #include "transform/compiler.h"
@@ -9,6 +13,22 @@
 #include "warehouse/warehouse.h"
 
 namespace strata::transform::detail {
+
+// The relations of the schemas a run touches, listed once per schema (one catalog query) and kept
+// up to date by the materializations, so no node lists its schema again. Thread-safe.
+class RelationCache {
+ public:
+  // The kind of schema.name, nullopt when it does not exist. Lists the schema on first use.
+  Result<std::optional<warehouse::RelationKind>> find(warehouse::Warehouse& wh, const std::string& schema,
+                                                      const std::string& name);
+  void put(const std::string& schema, const std::string& name, warehouse::RelationKind kind);
+  void erase(const std::string& schema, const std::string& name);
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> listed_;
+  std::map<std::pair<std::string, std::string>, warehouse::RelationKind> kinds_;
+};
 
 struct NodeContext {
   const Graph& graph;
@@ -22,6 +42,7 @@ struct NodeContext {
   long long rows_affected = -1;
   long long failures = -1;    // tests
   std::string test_status;    // tests: pass|warn|fail
+  RelationCache* relations = nullptr;  // null → ask the warehouse each time
 
   Status execute(const std::string& sql) {
     run_sql += sql + ";\n\n";
@@ -37,7 +58,9 @@ Result<std::string> materialize_snapshot(NodeContext& ctx);
 Result<std::string> run_test(NodeContext& ctx);
 Result<std::string> load_seed(NodeContext& ctx);
 
-// True when the relation exists; `is_view` tells which kind.
+// True when the node's relation exists; `is_view` tells which kind.
 Result<bool> relation_exists(NodeContext& ctx, bool& is_view);
+// Records that the node's relation now exists as `kind` (or no longer exists: nullopt).
+void relation_changed(NodeContext& ctx, std::optional<warehouse::RelationKind> kind);
 
 }  // namespace strata::transform::detail

@@ -187,8 +187,33 @@ Result<std::string> load_seed(NodeContext& ctx) {
     select += "cast(" + src + " as " + types[c] + ") as " + col_name(header[c]);
   }
   select += " from " + staging_name;
-  STRATA_TRY(ctx.execute("drop view if exists " + n.relation_name));
-  STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as " + select));
+  bool is_view = false;
+  STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
+  if (exists && !is_view && !ctx.options.full_refresh) {
+    // As dbt: without --full-refresh the table is kept and its rows replaced; a changed header
+    // needs --full-refresh.
+    STRATA_ASSIGN(auto current, ctx.wh.columns({n.database, n.schema, n.alias}));
+    std::vector<std::string> have, want;
+    for (const auto& c : current) have.push_back(to_lower(c.name));
+    for (const auto& h : header) want.push_back(to_lower(h));
+    if (have != want)
+      return Error(ErrorCode::kFailed,
+                   "the columns of seed " + n.name + " changed (table has " + join(have, ", ") + "; file has " +
+                       join(want, ", ") + ")",
+                   n.where, "run `strata seed --full-refresh` to recreate the table");
+    STRATA_TRY(ctx.wh.begin());
+    Status replaced = ctx.execute("delete from " + n.relation_name);
+    if (replaced.ok()) replaced = ctx.execute("insert into " + n.relation_name + " " + select);
+    if (!replaced.ok()) {
+      (void)ctx.wh.rollback();
+      return std::move(replaced).error();
+    }
+    STRATA_TRY(ctx.wh.commit());
+  } else {
+    if (exists && is_view) STRATA_TRY(ctx.execute("drop view if exists " + n.relation_name));
+    STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as " + select));
+    relation_changed(ctx, warehouse::RelationKind::kTable);
+  }
   STRATA_TRY(ctx.execute("drop table if exists " + staging_name));
   ctx.rows_affected = static_cast<long long>(rows.size() - 1);
   return std::string("INSERT " + std::to_string(rows.size() - 1));

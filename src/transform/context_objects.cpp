@@ -1,0 +1,164 @@
+// Host objects of the dbt Jinja context: config, exceptions, adapter.
+#include "common/strings.h"
+#include "transform/compiler_internal.h"
+#include "transform/project.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::transform::detail {
+
+using jinja::CallArgs;
+using jinja::CallContext;
+using jinja::Value;
+
+namespace {
+
+class ConfigObject : public jinja::Object {
+ public:
+  explicit ConfigObject(const Graph& g) : graph_(g) {}
+  std::string type_name() const override { return "Config"; }
+  Result<Value> call(CallArgs& args, CallContext& ctx) const override {
+    RenderState& st = state_of(ctx);
+    if (st.parse_mode) {
+      for (const auto& [k, v] : args.keyword) {
+        auto j = value_json(v);
+        if (j.ok()) st.capture.config[normalize_config_key(k)] = *j;
+      }
+      if (!args.positional.empty() && args.positional[0].is_dict()) {
+        auto j = value_json(args.positional[0]);
+        if (j.ok())
+          for (auto it = j->begin(); it != j->end(); ++it) st.capture.config[normalize_config_key(it.key())] = it.value();
+      }
+    }
+    return Value(std::string());
+  }
+  std::optional<Value> get_attr(std::string_view name) const override {
+    if (name != "get" && name != "require") return std::nullopt;
+    const Graph* g = &graph_;
+    bool require = name == "require";
+    return jinja::make_function(std::string(name), [g, require](CallArgs& args, CallContext& ctx) -> Result<Value> {
+      std::string key = normalize_config_key(arg_string(args, 0, "name"));
+      RenderState& st = state_of(ctx);
+      if (st.node != kNoNode) {
+        const Json& cfg = g->node(st.node).config;
+        auto it = cfg.find(key);
+        if (it != cfg.end() && !it->is_null()) return Value::from_json(nlohmann::json::parse(it->dump()));
+      }
+      if (const Value* def = args.get(1, "default")) return *def;
+      if (require && !st.parse_mode) return ctx.error("config '" + key + "' is required");
+      return Value::none();
+    });
+  }
+
+ private:
+  const Graph& graph_;
+};
+
+class ExceptionsObject : public jinja::Object {
+ public:
+  explicit ExceptionsObject(Logger logger) : logger_(std::move(logger)) {}
+  std::string type_name() const override { return "Exceptions"; }
+  std::optional<Value> get_attr(std::string_view name) const override {
+    if (name == "raise_compiler_error" || name == "raise_not_implemented")
+      return jinja::make_function(std::string(name), [](CallArgs& args, CallContext& ctx) -> Result<Value> {
+        return Error(ErrorCode::kConfig, "Compilation Error: " + arg_string(args, 0, "msg"), ctx.location());
+      });
+    if (name == "warn") {
+      Logger logger = logger_;
+      return jinja::make_function("warn", [logger](CallArgs& args, CallContext& ctx) -> Result<Value> {
+        logger.warn("{}: {}", ctx.location().to_string(), arg_string(args, 0, "msg"));
+        return Value(std::string());
+      });
+    }
+    return std::nullopt;
+  }
+
+ private:
+  Logger logger_;
+};
+
+class AdapterObject : public jinja::Object {
+ public:
+  AdapterObject(const sql::Dialect& dialect, std::string type) : dialect_(dialect), type_(std::move(type)) {}
+  std::string type_name() const override { return "Adapter"; }
+  std::optional<Value> get_attr(std::string_view name) const override {
+    const sql::Dialect& d = dialect_;
+    std::string type = type_;
+    if (name == "quote")
+      return jinja::make_function("quote", [&d](CallArgs& args, CallContext&) -> Result<Value> {
+        return Value(d.quote_identifier(arg_string(args, 0, "identifier")));
+      });
+    if (name == "type")
+      return jinja::make_function("type", [type](CallArgs&, CallContext&) -> Result<Value> { return Value(type); });
+    if (name == "dispatch")
+      return jinja::make_function("dispatch", [type](CallArgs& args, CallContext& ctx) -> Result<Value> {
+        std::string macro = arg_string(args, 0, "macro_name");
+        // dbt's order: the adapter's prefix, its parent adapters' (dbt-duckdb inherits from
+        // postgres), then default__. Project macros are global here, so every namespace of the
+        // search order resolves to the same names.
+        std::vector<std::string> prefixes{type};
+        if (type == "duckdb") prefixes.push_back("postgres");
+        prefixes.push_back("default");
+        std::string tried;
+        for (const auto& prefix : prefixes) {
+          std::string candidate = prefix + "__" + macro;
+          Value v = ctx.lookup(candidate);
+          if (v.is_callable()) return v;
+          tried += (tried.empty() ? "" : ", ") + candidate;
+        }
+        Value plain = ctx.lookup(macro);
+        if (plain.is_callable()) return plain;
+        return ctx.error("no macro named '" + macro + "' for adapter.dispatch (looked for " + tried + ")");
+      });
+    if (name == "get_relation")
+      return jinja::make_function("get_relation", [&d](CallArgs& args, CallContext& ctx) -> Result<Value> {
+        RenderState& st = state_of(ctx);
+        if (st.parse_mode || !st.options.warehouse) return Value::none();
+        std::string database = arg_string(args, 0, "database"), schema = arg_string(args, 1, "schema"),
+                    identifier = arg_string(args, 2, "identifier");
+        auto rels = st.options.warehouse->relations(schema);
+        if (!rels.ok()) return ctx.error(rels.error().message());
+        for (const auto& r : *rels)
+          if (to_lower(r.relation.name) == to_lower(identifier))
+            return Value::object(std::make_shared<RelationObject>(
+                d, database == "None" ? "" : database, schema, r.relation.name,
+                r.kind == warehouse::RelationKind::kView ? "view" : "table"));
+        return Value::none();
+      });
+    if (name == "get_columns_in_relation")
+      return jinja::make_function("get_columns_in_relation", [](CallArgs& args, CallContext& ctx) -> Result<Value> {
+        RenderState& st = state_of(ctx);
+        if (st.parse_mode || !st.options.warehouse) return Value(jinja::ValueList{});
+        const Value* rel = args.get(0, "relation");
+        if (!rel || !rel->is_object()) return ctx.error("get_columns_in_relation() needs a relation");
+        auto* r = dynamic_cast<RelationObject*>(rel->as_object().get());
+        if (!r) return ctx.error("get_columns_in_relation() needs a relation");
+        auto cols = st.options.warehouse->columns({r->database(), r->schema(), r->identifier()});
+        if (!cols.ok()) return ctx.error(cols.error().message());
+        jinja::ValueList out;
+        for (const auto& c : *cols) {
+          jinja::Dict col;
+          col.set("name", Value(c.name));
+          col.set("column", Value(c.name));
+          col.set("data_type", Value(c.native_type));
+          col.set("dtype", Value(c.native_type));
+          out.emplace_back(std::move(col));
+        }
+        return Value(std::move(out));
+      });
+    return std::nullopt;
+  }
+
+ private:
+  const sql::Dialect& dialect_;
+  std::string type_;
+};
+
+}  // namespace
+
+Value config_object(const Graph& graph) { return Value::object(std::make_shared<ConfigObject>(graph)); }
+Value exceptions_object(Logger logger) { return Value::object(std::make_shared<ExceptionsObject>(std::move(logger))); }
+Value adapter_object(const sql::Dialect& dialect, std::string type) {
+  return Value::object(std::make_shared<AdapterObject>(dialect, std::move(type)));
+}
+
+}  // namespace strata::transform::detail

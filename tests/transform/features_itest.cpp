@@ -1,0 +1,246 @@
+// dbt features on a real DuckDB file, one small project: incremental merge / delete+insert /
+// on_schema_change, seeds with and without --full-refresh, a check-strategy snapshot,
+// store_failures, --fail-fast, source freshness, docs generate, modules/graph/doc()/dispatch.
+#include <filesystem>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "common/strings.h"
+#include "common/time.h"
+#include "support/temp_dir.h"
+#include "test_util.h"
+#include "transform/invocation.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::transform {
+namespace {
+
+namespace fs = std::filesystem;
+
+class LabProject : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    project_ = dir_.path() + "/lab";
+    db_path_ = dir_.path() + "/lab.duckdb";
+    testing::write_files(project_, {
+        {"dbt_project.yml", "name: lab\nprofile: lab\nconfig-version: 2\nmodels:\n  lab:\n    +materialized: table\n"},
+        {"profiles.yml", "lab:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+                         "      path: \"{{ env_var('LAB_DB') }}\"\n      schema: main\n      threads: 2\n"},
+        {"seeds/people.csv", "id,name\n1,Ada\n2,Alan\n"},
+        {"models/sources.yml",
+         "version: 2\nsources:\n  - name: bronze\n    schema: bronze\n    tables:\n      - name: events\n"
+         "        loaded_at_field: ts\n        freshness:\n          warn_after: {count: 1, period: hour}\n"
+         "          error_after: {count: 2, period: day}\n"},
+        {"models/inc_merge.sql",
+         "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\n"
+         "select id, k2, val from {{ source('bronze', 'events') }}\n"
+         "{% if is_incremental() %}where ts > (select max(ts) from {{ source('bronze', 'events') }}) - interval 1 hour"
+         "{% endif %}\n"},
+        {"models/inc_di.sql",
+         "{{ config(materialized='incremental', unique_key=['id', 'k2'], incremental_strategy='delete+insert') }}\n"
+         "select id, k2, val from {{ source('bronze', 'events') }}\n"},
+        {"models/inc_fail.sql",
+         "{{ config(materialized='incremental', on_schema_change='fail') }}\n"
+         "select id{% if var('extra', false) %}, 1 as extra{% endif %} from {{ source('bronze', 'events') }}\n"},
+        {"models/inc_sync.sql",
+         "{{ config(materialized='incremental', on_schema_change='sync_all_columns') }}\n"
+         "select id, {% if var('extra', false) %}2 as extra{% else %}val{% endif %} from {{ source('bronze', 'events') }}"
+         "\n"},
+        {"models/context.sql",
+         "{{ config(persist_docs={'relation': true}) }}\n"
+         "select '{{ modules.datetime.date(2024, 1, 31).strftime('%Y/%m/%d') }}' as d,\n"
+         "  '{{ modules.re.sub('[0-9]+', 'N', 'a1b22') }}' as r,\n"
+         "  {{ graph.nodes | length }} as n_nodes,\n"
+         "  {{ greet() }} as greeting,\n"
+         "  '{{ 'yes' if modules.re.match('inc_', 'inc_merge') else 'no' }}' as matched,\n"
+         "  '{{ run_started_at.strftime('%Y') | length }}' as year_len\n"},
+        {"models/docs.md", "{% docs context_doc %}Context values, rendered.{% enddocs %}\n"},
+        {"models/schema.yml",
+         "version: 2\nmodels:\n  - name: context\n    description: \"{{ doc('context_doc') }}\"\n"
+         "  - name: inc_merge\n    columns:\n      - name: val\n        tests:\n"
+         "          - not_null:\n              config: {store_failures: true, severity: warn}\n"},
+        {"macros/greet.sql",
+         "{% macro greet() %}{{ adapter.dispatch('greet')() }}{% endmacro %}\n"
+         "{% macro postgres__greet() %}'postgres'{% endmacro %}\n"
+         "{% macro default__greet() %}'default'{% endmacro %}\n"},
+        {"snapshots/check_snap.sql",
+         "{% snapshot check_snap %}\n{{ config(target_schema='snapshots', unique_key='id', strategy='check',"
+         " check_cols=['val']) }}\nselect id, val, k2 from {{ source('bronze', 'events') }}\n{% endsnapshot %}\n"},
+    });
+    exec("create schema bronze; create table bronze.events (id integer, k2 integer, val varchar, ts timestamp);"
+         "insert into bronze.events values (1, 1, 'a', " + ago(3) + "), (2, 1, 'b', " + ago(3) + "), (3, 1, null, " +
+         ago(3) + ")");
+  }
+
+  // A UTC timestamp literal `hours` before now (freshness compares in UTC, whatever the local zone).
+  static std::string ago(int hours) {
+    std::string iso = format_iso8601(now_micros() - static_cast<int64_t>(hours) * 3600 * 1000000);
+    return "cast('" + iso.substr(0, 10) + " " + iso.substr(11, 8) + "' as timestamp)";
+  }
+
+  void exec(const std::string& sql) {
+    auto db = warehouse::open_duckdb(db_path_);
+    ASSERT_TRUE(db.ok()) << db.error().to_string();
+    auto wh = (*db)->connect();
+    ASSERT_TRUE(wh.ok());
+    auto st = (*wh)->execute(sql);
+    ASSERT_TRUE(st.ok()) << st.error().to_string();
+  }
+
+  std::vector<std::string> rows(const std::string& sql) {
+    std::vector<std::string> out;
+    auto db = warehouse::open_duckdb(db_path_);
+    if (!db.ok()) return {"open failed"};
+    auto wh = (*db)->connect();
+    auto r = (*wh)->query(sql);
+    EXPECT_TRUE(r.ok()) << sql << ": " << r.error().to_string();
+    if (!r.ok()) return out;
+    for (size_t i = 0; i < r->num_rows(); ++i) {
+      std::string line;
+      for (size_t c = 0; c < r->schema.size(); ++c)
+        line += (c ? "|" : "") + (r->is_null(i, c) ? std::string("NULL") : r->cell_text(i, c));
+      out.push_back(line);
+    }
+    return out;
+  }
+
+  int invoke(const std::string& command, std::vector<std::string> select = {}, bool full_refresh = false,
+             const std::string& vars = "", bool fail_fast = false, int threads = 2) {
+    InvocationOptions o;
+    o.command = command;
+    o.project_dir = project_;
+    o.profiles_dir = project_;
+    o.select = std::move(select);
+    o.full_refresh = full_refresh;
+    o.vars = vars;
+    o.fail_fast = fail_fast;
+    o.threads = threads;
+    o.env = map_env({{"LAB_DB", db_path_}});
+    std::ostringstream out;
+    auto r = run_invocation(o, out);
+    output_ = out.str() + (r.ok() ? "" : r.error().to_string());
+    return r.ok() ? *r : 2;
+  }
+
+  Json artifact(const std::string& name) {
+    std::string text;
+    EXPECT_TRUE(read_file(project_ + "/target/" + name, text)) << name;
+    return text.empty() ? Json() : Json::parse(text);
+  }
+
+  strata::testing::TempDir dir_;
+  std::string project_, db_path_, output_;
+};
+
+TEST_F(LabProject, IncrementalStrategiesAndSchemaChanges) {
+  ASSERT_EQ(invoke("run", {"inc_merge", "inc_di", "inc_fail", "inc_sync"}), 0) << output_;
+  exec("update bronze.events set val = 'a2', ts = " + ago(0) + " where id = 1;"
+       "insert into bronze.events values (4, 1, 'd', " + ago(0) + "), (2, 2, 'b2', " + ago(0) + ")");
+  ASSERT_EQ(invoke("run", {"inc_merge", "inc_di"}), 0) << output_;
+  // merge: id 1 updated in place, id 2's newest row wins, 4 added; no duplicates of a key.
+  EXPECT_EQ(rows("select id, val from main.inc_merge order by id"),
+            (std::vector<std::string>{"1|a2", "2|b2", "3|NULL", "4|d"}));
+  // delete+insert on (id, k2): every changed key pair replaced.
+  EXPECT_EQ(rows("select id, k2, val from main.inc_di order by id, k2"),
+            (std::vector<std::string>{"1|1|a2", "2|1|b", "2|2|b2", "3|1|NULL", "4|1|d"}));
+  // on_schema_change: fail → the node errors with a hint; sync_all_columns → columns follow the model.
+  EXPECT_EQ(invoke("run", {"inc_fail"}, false, "{extra: true}"), 1) << output_;
+  EXPECT_NE(output_.find("out of sync"), std::string::npos) << output_;
+  EXPECT_EQ(invoke("run", {"inc_sync"}, false, "{extra: true}"), 0) << output_;
+  EXPECT_EQ(rows("select column_name from information_schema.columns where table_name = 'inc_sync' order by 1"),
+            (std::vector<std::string>{"extra", "id"}));
+  // --full-refresh rebuilds from scratch.
+  EXPECT_EQ(invoke("run", {"inc_fail"}, true, "{extra: true}"), 0) << output_;
+  EXPECT_EQ(rows("select count(*), min(extra) from main.inc_fail"), (std::vector<std::string>{"5|1"}));
+}
+
+TEST_F(LabProject, SeedsKeepTheTableUnlessFullRefresh) {
+  ASSERT_EQ(invoke("seed"), 0) << output_;
+  exec("comment on table main.people is 'kept'");
+  testing::write_files(project_, {{"seeds/people.csv", "id,name\n1,Ada\n2,Alan\n3,Grace\n"}});
+  ASSERT_EQ(invoke("seed"), 0) << output_;
+  EXPECT_EQ(rows("select count(*) from main.people"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(rows("select comment from duckdb_tables() where table_name = 'people'"),
+            (std::vector<std::string>{"kept"}));  // rows replaced, table kept
+  testing::write_files(project_, {{"seeds/people.csv", "id,full_name\n1,Ada Lovelace\n"}});
+  EXPECT_EQ(invoke("seed"), 1) << output_;
+  EXPECT_NE(output_.find("--full-refresh"), std::string::npos) << output_;
+  ASSERT_EQ(invoke("seed", {}, true), 0) << output_;
+  EXPECT_EQ(rows("select id, full_name from main.people"), (std::vector<std::string>{"1|Ada Lovelace"}));
+}
+
+TEST_F(LabProject, CheckStrategySnapshot) {
+  ASSERT_EQ(invoke("snapshot"), 0) << output_;
+  exec("update bronze.events set val = 'a2' where id = 1; update bronze.events set k2 = 9 where id = 2");
+  ASSERT_EQ(invoke("snapshot"), 0) << output_;
+  // Only a change in a check column (val) opens a new version; k2 is not checked.
+  EXPECT_EQ(rows("select id, val, dbt_valid_to is null from snapshots.check_snap order by id, dbt_valid_to nulls last"),
+            (std::vector<std::string>{"1|a|false", "1|a2|true", "2|b|true", "3|NULL|true"}));
+}
+
+TEST_F(LabProject, StoreFailuresContextModulesDocsAndDispatch) {
+  ASSERT_EQ(invoke("build", {"inc_merge", "context"}), 0) << output_;
+  EXPECT_NE(output_.find("WARN=1"), std::string::npos) << output_;
+  EXPECT_EQ(rows("select count(*) from main_dbt_test__audit.not_null_inc_merge_val"), (std::vector<std::string>{"1"}));
+  auto results = artifact("run_results.json");
+  bool saw_test = false;
+  for (const auto& r : results["results"])
+    if (r["unique_id"].get<std::string>().rfind("test.", 0) == 0) {
+      saw_test = true;
+      EXPECT_EQ(r["status"], "warn");
+      EXPECT_EQ(r["failures"], 1);
+    }
+  EXPECT_TRUE(saw_test);
+  // graph.nodes: 5 models, the seed, the snapshot and the test (sources are in graph.sources).
+  EXPECT_EQ(rows("select d, r, n_nodes, greeting, matched, year_len from main.context"),
+            (std::vector<std::string>{"2024/01/31|aNbN|8|postgres|yes|4"}));
+  auto manifest = artifact("manifest.json");
+  EXPECT_EQ(manifest["nodes"]["model.lab.context"]["description"], "Context values, rendered.");
+}
+
+TEST_F(LabProject, FailFastSkipsEverythingAfterTheFirstFailure) {
+  testing::write_files(project_, {{"models/a_broken.sql", "select no_such_column from {{ source('bronze', 'events') }}"}});
+  EXPECT_EQ(invoke("run", {}, false, "", true, 1), 1) << output_;
+  auto results = artifact("run_results.json");
+  ASSERT_EQ(results["results"].size(), 6u);
+  // Results are in completion order: one error, and nothing but skips after it.
+  size_t error_at = results["results"].size();
+  int skipped = 0;
+  for (size_t k = 0; k < results["results"].size(); ++k) {
+    std::string status = results["results"][k]["status"];
+    if (status == "error") {
+      EXPECT_EQ(error_at, results["results"].size()) << "two errors";
+      error_at = k;
+    } else if (k > error_at) {
+      EXPECT_EQ(status, "skipped") << results["results"][k]["unique_id"];
+    }
+    skipped += status == "skipped";
+  }
+  EXPECT_LT(error_at, results["results"].size());
+  EXPECT_GE(skipped, 4);
+  EXPECT_NE(output_.find("ERROR=1"), std::string::npos) << output_;
+}
+
+TEST_F(LabProject, SourceFreshnessAndDocsGenerate) {
+  EXPECT_EQ(invoke("freshness"), 0) << output_;  // 3 hours old: warn (exit 0, as dbt)
+  auto sources = artifact("sources.json");
+  ASSERT_EQ(sources["results"].size(), 1u);
+  EXPECT_EQ(sources["results"][0]["status"], "warn");
+  EXPECT_GT(sources["results"][0]["max_loaded_at_time_ago_in_s"].get<double>(), 3 * 3600 - 120);
+  exec("update bronze.events set ts = " + ago(72));
+  EXPECT_EQ(invoke("freshness"), 1) << output_;
+  EXPECT_EQ(artifact("sources.json")["results"][0]["status"], "error");
+
+  ASSERT_EQ(invoke("run", {"inc_merge"}), 0) << output_;
+  ASSERT_EQ(invoke("docs"), 0) << output_;
+  auto catalog = artifact("catalog.json");
+  const Json& node = catalog["nodes"]["model.lab.inc_merge"];
+  EXPECT_EQ(node["metadata"]["type"], "BASE TABLE");
+  EXPECT_EQ(node["columns"]["val"]["index"], 3);
+  EXPECT_TRUE(catalog["sources"].contains("source.lab.bronze.events"));
+  EXPECT_FALSE(catalog["nodes"].contains("model.lab.inc_di"));  // not built
+}
+
+}  // namespace
+}  // namespace strata::transform
