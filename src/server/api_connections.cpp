@@ -1,0 +1,126 @@
+// Connections and their sync history (per stream: rows, bytes, seconds, cursor, errors).
+#include <algorithm>
+#include <filesystem>
+
+#include "common/strings.h"
+#include "ingest/connection_config.h"
+#include "server/api.h"
+
+namespace strata::server {
+namespace {
+
+// connections/<name>.yml or .yaml; names are plain file stems (no separators).
+std::vector<std::string> connection_files(const Api& api) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  const auto dir = std::filesystem::path(api.ctx.project_dir) / "connections";
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const auto ext = entry.path().extension().string();
+    if (entry.is_regular_file() && (ext == ".yml" || ext == ".yaml")) out.push_back(entry.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::string> require_connection(const Api& api, const std::string& name) {
+  for (const auto& file : connection_files(api))
+    if (std::filesystem::path(file).stem().string() == name) return file;
+  return Error(ErrorCode::kNotFound, "no connection named '" + name + "'", {},
+               "connections are the files connections/<name>.yml; GET /api/v1/connections lists them");
+}
+
+Json stream_json(const Api& api, const Json& s) {
+  auto field = [&](const char* key) { return s.contains(key) ? s[key] : Json(nullptr); };
+  Json error = field("error");
+  if (error.is_string()) error = api.mask(error.get<std::string>());
+  return {{"stream", field("stream")},   {"bronze", field("bronze")},
+          {"mode", field("mode")},       {"status", field("status")},
+          {"rows", field("rows")},       {"bytes", field("bytes")},
+          {"seconds", field("seconds")}, {"cursor_before", field("cursor_before")},
+          {"cursor_after", field("cursor_after")}, {"error", error}};
+}
+
+Json sync_json(const Api& api, const orchestrate::SyncReportRecord& r) {
+  Json report = Json::parse(r.report_json, nullptr, false);
+  if (!report.is_object()) report = Json::object();
+  Json streams = Json::array();
+  if (report.contains("streams") && report["streams"].is_array())
+    for (const auto& s : report["streams"]) streams.push_back(stream_json(api, s));
+  auto field = [&](const char* key) { return report.contains(key) ? report[key] : Json(nullptr); };
+  return {{"run_id", r.run_id},
+          {"task_id", r.task_id},
+          {"at", time_json(r.at)},
+          {"status", field("status")},
+          {"started_at", field("started_at")},
+          {"finished_at", field("finished_at")},
+          {"streams", streams}};
+}
+
+Result<Json> connection_json(Api& api, const std::string& file) {
+  const std::string name = std::filesystem::path(file).stem().string();
+  Json j = {{"name", name}, {"file", "connections/" + std::filesystem::path(file).filename().string()}};
+  YamlOptions yaml_options;
+  yaml_options.masker = api.ctx.masker.get();
+  auto config = ingest::load_connection_config(file, yaml_options);
+  if (!config.ok()) {
+    j["error"] = api.mask(config.error().message());
+  } else {
+    j["source"] = {{"host", config->source.host}, {"port", config->source.port},
+                   {"database", config->source.database}};
+    j["destination"] = {{"schema", config->destination.schema}, {"target", config->destination.target}};
+    Json streams = Json::array();
+    for (const auto& s : config->streams)
+      streams.push_back({{"name", s.full_name()},
+                         {"mode", ingest::sync_mode_name(s.mode)},
+                         {"cursor_field", s.cursor_field.empty() ? Json(nullptr) : Json(s.cursor_field)}});
+    j["streams"] = streams;
+  }
+  STRATA_ASSIGN(auto last, api.history->sync_reports(name, 1));
+  j["last_sync"] = nullptr;
+  if (!last.empty()) {
+    Json s = sync_json(api, last.front());
+    j["last_sync"] = {{"run_id", s["run_id"]}, {"at", s["at"]}, {"status", s["status"]}};
+  }
+  return j;
+}
+
+}  // namespace
+
+void add_connection_routes(Routes& routes, Api& api) {
+  routes.get("/api/v1/connections", [&api](const httplib::Request&) -> ApiResult {
+    Json list = Json::array();
+    for (const auto& file : connection_files(api)) {
+      STRATA_ASSIGN(Json j, connection_json(api, file));
+      list.push_back(std::move(j));
+    }
+    return Reply{{{"connections", list}}};
+  });
+  routes.get(R"(/api/v1/connections/([^/]+)/syncs)", [&api](const httplib::Request& req) -> ApiResult {
+    const std::string name = capture(req, 1);
+    STRATA_TRY(require_connection(api, name));
+    STRATA_ASSIGN(int limit, int_param(req, "limit", 25, 1, 500));
+    STRATA_ASSIGN(auto reports, api.history->sync_reports(name, limit));
+    Json syncs = Json::array();
+    for (const auto& r : reports) syncs.push_back(sync_json(api, r));
+    return Reply{{{"connection", name}, {"syncs", syncs}}};
+  });
+  routes.get(R"(/api/v1/connections/([^/]+)/streams/([^/]+)/history)", [&api](const httplib::Request& req) -> ApiResult {
+    const std::string name = capture(req, 1), stream = capture(req, 2);
+    STRATA_TRY(require_connection(api, name));
+    STRATA_ASSIGN(int limit, int_param(req, "limit", 50, 1, 1000));
+    STRATA_ASSIGN(auto reports, api.history->sync_reports(name, limit));
+    Json points = Json::array();
+    for (auto it = reports.rbegin(); it != reports.rend(); ++it) {
+      Json sync = sync_json(api, *it);
+      for (const auto& s : sync["streams"]) {
+        if (s["stream"] != stream) continue;
+        points.push_back({{"run_id", it->run_id}, {"at", time_json(it->at)}, {"status", s["status"]},
+                          {"rows", s["rows"]}, {"bytes", s["bytes"]}, {"seconds", s["seconds"]},
+                          {"cursor", s["cursor_after"]}, {"error", s["error"]}});
+      }
+    }
+    return Reply{{{"connection", name}, {"stream", stream}, {"points", points}}};
+  });
+}
+
+}  // namespace strata::server

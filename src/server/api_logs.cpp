@@ -1,0 +1,185 @@
+// Attempt logs: full, tail, text download and live Server-Sent Events.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/time.h"
+#include "server/api.h"
+
+namespace strata::server {
+namespace {
+
+constexpr size_t kMaxJsonLog = 8u << 20;
+constexpr size_t kStreamChunk = 256u << 10;
+constexpr int64_t kPingEvery = 10'000'000;
+
+struct LogRef {
+  std::string run_id, task_id, path;
+  int try_number = 0;
+};
+
+// The attempt's log file, checked to lie inside the log root (no traversal through stored paths).
+Result<LogRef> find_log(Api& api, const httplib::Request& req) {
+  LogRef ref{capture(req, 1), capture(req, 2), "", 0};
+  const std::string try_text = capture(req, 3);
+  if (try_text.empty() || try_text.size() > 6)
+    return Error(ErrorCode::kUsage, "the try number must be a positive integer", {}, "…/logs/1");
+  ref.try_number = std::stoi(try_text);
+  STRATA_ASSIGN(auto run, api.ctx.store->run(ref.run_id));
+  if (!run) return Error(ErrorCode::kNotFound, "no run '" + ref.run_id + "'");
+  STRATA_ASSIGN(auto attempts, api.ctx.store->attempts(ref.run_id, ref.task_id));
+  for (const auto& a : attempts) {
+    if (a.try_number != ref.try_number) continue;
+    std::error_code ec;
+    const auto root = std::filesystem::weakly_canonical(api.ctx.log_root, ec);
+    const auto file = std::filesystem::weakly_canonical(a.log_path, ec);
+    const std::string r = root.string() + "/";
+    if (ec || file.string().compare(0, r.size(), r) != 0)
+      return Error(ErrorCode::kNotFound, "the log of this attempt is not under the log folder");
+    ref.path = file.string();
+    return ref;
+  }
+  return Error(ErrorCode::kNotFound, "task '" + ref.task_id + "' of run '" + ref.run_id + "' has no try " + try_text,
+               {}, "GET /api/v1/runs/" + ref.run_id + "/tasks/" + ref.task_id + " lists its attempts");
+}
+
+// Reads [offset, offset + max) of a file; empty when nothing is there.
+std::string read_range(const std::string& path, uint64_t offset, size_t max) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string out(max, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(max));
+  out.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
+  return out;
+}
+
+uint64_t file_size_or_zero(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+// The last `lines` lines of text.
+std::string tail_lines(const std::string& text, int lines) {
+  size_t pos = text.size();
+  if (pos > 0 && text[pos - 1] == '\n') --pos;
+  for (int n = 0; n < lines; ++n) {
+    const size_t nl = pos == 0 ? std::string::npos : text.rfind('\n', pos - 1);
+    if (nl == std::string::npos) return text;
+    pos = nl;
+  }
+  return text.substr(pos + 1);
+}
+
+Result<bool> attempt_finished(Api& api, const LogRef& ref) {
+  STRATA_ASSIGN(auto attempts, api.ctx.store->attempts(ref.run_id, ref.task_id));
+  for (const auto& a : attempts)
+    if (a.try_number == ref.try_number) return a.state != orchestrate::TaskState::kRunning;
+  return true;
+}
+
+std::string sse_event(const char* event, const Json& data, int64_t id) {
+  std::string out;
+  if (id >= 0) out += "id: " + std::to_string(id) + "\n";
+  out += std::string("event: ") + event + "\ndata: " + data.dump(-1, ' ', false, Json::error_handler_t::replace) +
+         "\n\n";
+  return out;
+}
+
+// One live log stream: each call of step() sends what is new, or waits a poll interval.
+struct LogStream {
+  Api& api;
+  LogRef ref;
+  uint64_t offset = 0;
+  int64_t last_write = 0;
+
+  bool write(httplib::DataSink& sink, const std::string& text) {
+    last_write = monotonic_micros();
+    return sink.write(text.data(), text.size());
+  }
+
+  bool step(httplib::DataSink& sink) {
+    if (api.stopping) {
+      sink.done();
+      return true;
+    }
+    auto finished = attempt_finished(api, ref);
+    const bool done = !finished.ok() || *finished;
+    std::string chunk = read_range(ref.path, offset, kStreamChunk);
+    const size_t nl = chunk.rfind('\n');
+    if (nl != std::string::npos || (done && !chunk.empty())) {
+      // Only whole lines while the attempt runs, so a secret is never split across two events.
+      if (!done || chunk.size() == kStreamChunk) chunk.resize(nl == std::string::npos ? chunk.size() : nl + 1);
+      offset += chunk.size();
+      return write(sink, sse_event("log", {{"text", api.mask(chunk)}}, static_cast<int64_t>(offset)));
+    }
+    if (done) {
+      auto state = api.ctx.store->attempts(ref.run_id, ref.task_id);
+      std::string name = "unknown";
+      if (state.ok())
+        for (const auto& a : *state)
+          if (a.try_number == ref.try_number) name = orchestrate::task_state_name(a.state);
+      if (!write(sink, sse_event("end", {{"state", name}}, static_cast<int64_t>(offset)))) return false;
+      sink.done();
+      return true;
+    }
+    if (monotonic_micros() - last_write > kPingEvery && !write(sink, ": ping\n\n")) return false;
+    const int64_t deadline = monotonic_micros() + api.options.sse_poll_ms * 1000;
+    while (!api.stopping && monotonic_micros() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return true;
+  }
+};
+
+Result<uint64_t> stream_start(const httplib::Request& req) {
+  std::string text = req.has_param("offset") ? req.get_param_value("offset") : req.get_header_value("Last-Event-ID");
+  if (text.empty()) return uint64_t{0};
+  if (text.size() > 15 || text.find_first_not_of("0123456789") != std::string::npos)
+    return Error(ErrorCode::kUsage, "the offset must be a byte count", {}, "offset=0");
+  return static_cast<uint64_t>(std::stoll(text));
+}
+
+}  // namespace
+
+void add_log_routes(Routes& routes, Api& api) {
+  const std::string base = R"(/api/v1/runs/([^/]+)/tasks/([^/]+)/logs/([0-9]+))";
+  routes.get_raw(base, [&api](const httplib::Request& req, httplib::Response& res) {
+    auto ref = find_log(api, req);
+    if (!ref.ok()) return write_error(res, http_status_of(ref.error()), ref.error().message(), ref.error().hint(), api);
+    auto tail = int_param(req, "tail", 0, 0, 1'000'000);
+    if (!tail.ok()) return write_error(res, 400, tail.error().message(), tail.error().hint(), api);
+    const uint64_t size = file_size_or_zero(ref->path);
+    if (req.get_param_value("format") == "text") {
+      const std::string name = ref->task_id + "." + std::to_string(ref->try_number) + ".log";
+      res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+      std::string text = api.mask(read_range(ref->path, 0, static_cast<size_t>(size)));
+      if (*tail > 0) text = tail_lines(text, *tail);
+      res.set_content(text, "text/plain; charset=utf-8");
+      return;
+    }
+    const uint64_t from = size > kMaxJsonLog ? size - kMaxJsonLog : 0;
+    std::string text = read_range(ref->path, from, static_cast<size_t>(size - from));
+    if (*tail > 0) text = tail_lines(text, *tail);
+    auto finished = attempt_finished(api, *ref);
+    Json body = {{"run_id", ref->run_id},       {"task_id", ref->task_id},
+                 {"try_number", ref->try_number}, {"content", api.mask(text)},
+                 {"size", size},                 {"truncated", from > 0},
+                 {"finished", finished.ok() && *finished}};
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+  });
+  routes.get_raw(base + "/stream", [&api](const httplib::Request& req, httplib::Response& res) {
+    auto ref = find_log(api, req);
+    if (!ref.ok()) return write_error(res, http_status_of(ref.error()), ref.error().message(), ref.error().hint(), api);
+    auto start = stream_start(req);
+    if (!start.ok()) return write_error(res, 400, start.error().message(), start.error().hint(), api);
+    auto stream = std::make_shared<LogStream>(LogStream{api, *ref, *start, monotonic_micros()});
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider("text/event-stream",
+                                     [stream](size_t, httplib::DataSink& sink) { return stream->step(sink); });
+  });
+}
+
+}  // namespace strata::server

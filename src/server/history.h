@@ -1,0 +1,90 @@
+#pragma once
+// History: read-only queries the API needs beyond the MetadataStore interface (paged and filtered
+// runs, the grid, sync reports per connection, test results over time, metrics), run directly
+// against the store's SQLite file through read-only connections (WAL lets them read while the
+// store writes). Thread-safe: a small pool of connections, one per concurrent caller.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "orchestrate/metadata_store.h"
+
+struct sqlite3;
+
+namespace strata::server {
+
+struct RunFilter {
+  std::string pipeline;                // empty = all
+  std::optional<std::string> state;    // run state name
+  std::optional<std::string> type;     // run type name
+  std::optional<int64_t> from, to;     // logical date bounds, inclusive
+};
+
+struct RunPage {
+  std::vector<orchestrate::RunRecord> runs;
+  int64_t total = 0;
+};
+
+// A count by (pipeline, state).
+struct StateCount {
+  std::string pipeline, state;
+  int64_t count = 0;
+};
+
+// Task durations of one pipeline as cumulative histogram buckets (seconds upper bounds).
+struct DurationHistogram {
+  std::string pipeline;
+  std::vector<int64_t> cumulative;  // one per History::kDurationBuckets entry, then +Inf
+  double sum = 0;
+  int64_t count = 0;
+};
+
+struct RowsSynced {
+  std::string connection, stream;
+  int64_t rows = 0;
+};
+
+class History {
+ public:
+  static constexpr double kDurationBuckets[] = {0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600};
+
+  // Opens read-only connections to the store's file lazily. Errors: kConnection when it cannot be
+  // opened.
+  static Result<std::unique_ptr<History>> open(const std::string& path);
+  ~History();
+  History(const History&) = delete;
+  History& operator=(const History&) = delete;
+
+  // Runs matching the filter, newest logical date first, and how many match in all.
+  Result<RunPage> runs(const RunFilter& filter, int limit, int offset);
+  // Every task instance of the given runs.
+  Result<std::vector<orchestrate::TaskInstanceRecord>> task_instances(const std::vector<std::string>& run_ids);
+  // Task instance counts by state of one run.
+  Result<std::map<std::string, int64_t>> task_counts(const std::string& run_id);
+  // Sync reports of a connection, newest first.
+  Result<std::vector<orchestrate::SyncReportRecord>> sync_reports(const std::string& connection, int limit);
+  // Test results of the latest `runs` runs that recorded any, oldest first.
+  Result<std::vector<orchestrate::TestResultRecord>> recent_test_results(int runs);
+  Result<std::vector<StateCount>> run_counts();
+  Result<std::vector<StateCount>> task_counts_by_pipeline();
+  Result<std::vector<DurationHistogram>> task_durations();
+  Result<std::vector<RowsSynced>> rows_synced();
+
+ private:
+  class Lease;
+  explicit History(std::string path) : path_(std::move(path)) {}
+  Result<sqlite3*> acquire();
+  void release(sqlite3* db);
+
+  std::string path_;
+  std::mutex mutex_;
+  std::vector<sqlite3*> idle_;
+};
+
+}  // namespace strata::server
