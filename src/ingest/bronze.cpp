@@ -185,12 +185,20 @@ std::string merge_sql(const sql::Dialect& d, const warehouse::Relation& stage, c
                       const MergeSpec& spec, bool bronze_exists) {
   const std::string stage_name = warehouse::qualified_name(d, stage);
   const std::string bronze_name = warehouse::qualified_name(d, bronze);
+  const std::string cols = list_columns(d, spec.columns);
+  // The latest staged row per key (a configured key may repeat within one read).
+  const std::string latest = "SELECT " + cols + " FROM (SELECT " + cols + ", row_number() OVER (PARTITION BY " +
+                             list_columns(d, spec.primary_key) + " ORDER BY " + d.quote_identifier(spec.cursor_field) +
+                             " DESC NULLS LAST) AS _strata_rn FROM " + stage_name + ") t WHERE _strata_rn = 1";
+  const bool rank = spec.mode == SyncMode::kIncrementalDedup && !spec.key_is_source_primary_key;
+  if (!bronze_exists && rank) {
+    return "CREATE TABLE " + bronze_name + " AS " + latest + ";\nDROP TABLE " + stage_name + ";\n";
+  }
   if (spec.mode == SyncMode::kFullRefreshOverwrite || !bronze_exists) {
     std::string sql;
     if (bronze_exists) sql += "DROP TABLE " + bronze_name + ";\n";
     return sql + "ALTER TABLE " + stage_name + " RENAME TO " + d.quote_identifier(bronze.name) + ";\n";
   }
-  const std::string cols = list_columns(d, spec.columns);
   const std::string insert = "INSERT INTO " + bronze_name + " (" + cols + ") ";
   switch (spec.mode) {
     case SyncMode::kFullRefreshOverwrite:
@@ -215,12 +223,18 @@ std::string merge_sql(const sql::Dialect& d, const warehouse::Relation& stage, c
       return sql + ";\n";
     }
     case SyncMode::kIncrementalDedup: {
-      const std::string keys = list_columns(d, spec.primary_key);
+      if (spec.key_is_source_primary_key) {
+        // Each key appears once in the stage: no ranking, and = is exact for NOT NULL keys.
+        std::string match;
+        for (const auto& k : spec.primary_key) {
+          match += (match.empty() ? "" : " AND ") + std::string("s.") + d.quote_identifier(k) + " = b." +
+                   d.quote_identifier(k);
+        }
+        return "DELETE FROM " + bronze_name + " AS b WHERE EXISTS (SELECT 1 FROM " + stage_name + " s WHERE " +
+               match + ");\n" + insert + "SELECT " + cols + " FROM " + stage_name + ";\n";
+      }
       return "DELETE FROM " + bronze_name + " AS b WHERE EXISTS (SELECT 1 FROM " + stage_name + " s WHERE " +
-             match_columns(d, spec.primary_key, "s", "b") + ");\n" + insert + "SELECT " + cols + " FROM (SELECT " +
-             cols + ", row_number() OVER (PARTITION BY " + keys + " ORDER BY " +
-             d.quote_identifier(spec.cursor_field) + " DESC NULLS LAST) AS _strata_rn FROM " + stage_name +
-             ") t WHERE _strata_rn = 1;\n";
+             match_columns(d, spec.primary_key, "s", "b") + ");\n" + insert + latest + ";\n";
     }
   }
   return "";

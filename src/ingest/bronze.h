@@ -75,10 +75,14 @@ struct MergeSpec {
   // incremental_append: the previous cursor as a SQL literal of the cursor's warehouse type
   // (e.g. CAST('…' AS TIMESTAMPTZ)); rows at exactly this value already loaded are skipped.
   std::optional<std::string> previous_cursor_literal;
+  // True when the key is the source table's own primary key (unique and NOT NULL in one snapshot):
+  // dedup then matches keys with = and inserts the staged rows without ranking them.
+  bool key_is_source_primary_key = false;
 };
 // The statements (to run in one transaction with the state) that move `stage` into `bronze`.
-// full_refresh_overwrite: drop bronze and rename stage; the others: insert (append) or delete the
-// staged keys then insert the latest row per key (dedup).
+// full_refresh_overwrite (or a new bronze table): drop bronze and rename stage; the others: insert
+// (append) or delete the staged keys then insert the latest row per key (dedup; a new bronze table
+// for a configured key that may repeat is created from the latest rows).
 std::string merge_sql(const sql::Dialect& dialect, const warehouse::Relation& stage, const warehouse::Relation& bronze,
                       const MergeSpec& spec, bool bronze_exists);
 

@@ -266,7 +266,12 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   std::optional<std::string> new_cursor = resume ? previous_cursor : std::nullopt;
   if (cursor.max) new_cursor = format_cursor(cursor.type, *cursor.max);
   MergeSpec merge;
-  merge.mode = overwrite ? SyncMode::kFullRefreshOverwrite : job.stream.mode;
+  merge.key_is_source_primary_key = !job.table.primary_key.empty() && job.stream.primary_key == job.table.primary_key;
+  // A dedup stream whose configured key may repeat is rebuilt from its latest rows, also when
+  // fully refreshed.
+  const bool rebuild_ranked =
+      overwrite && job.stream.mode == SyncMode::kIncrementalDedup && !merge.key_is_source_primary_key;
+  merge.mode = overwrite && !rebuild_ranked ? SyncMode::kFullRefreshOverwrite : job.stream.mode;
   for (const auto& c : staged) merge.columns.push_back(c.name);
   merge.primary_key = job.stream.primary_key;
   merge.cursor_field = job.stream.cursor_field;
@@ -292,7 +297,12 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   } else if (bronze_exists) {
     sql += apply_schema_plan_sql(d, bronze, schema_plan);
   }
-  sql += merge_sql(d, stage, bronze, merge, bronze_exists);
+  if (rebuild_ranked) {
+    if (bronze_exists) sql += "DROP TABLE " + warehouse::qualified_name(d, bronze) + ";\n";
+    sql += merge_sql(d, stage, bronze, merge, false);
+  } else {
+    sql += merge_sql(d, stage, bronze, merge, bronze_exists);
+  }
   if (bronze_exists && !overwrite) sql += "DROP TABLE " + stage_name + ";\n";
   sql += write_state_sql(d, job.config.destination.schema, next);
   report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;

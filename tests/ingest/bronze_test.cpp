@@ -59,6 +59,14 @@ TEST(Bronze, MergeStatementsQuoteEverything) {
   EXPECT_NE(sql.find("\"k\"\"1\""), std::string::npos) << sql;
   EXPECT_NE(sql.find("DELETE FROM \"bronze\".\"we\"\"ird_t;x\""), std::string::npos) << sql;
   EXPECT_NE(sql.find("row_number() OVER (PARTITION BY \"k\"\"1\" ORDER BY \"v\" DESC"), std::string::npos) << sql;
+  // The source's own primary key: unique in one snapshot, so no ranking and an equality match.
+  spec.key_is_source_primary_key = true;
+  std::string unique = merge_sql(d, stage, bronze, spec, true);
+  EXPECT_EQ(unique.find("row_number()"), std::string::npos) << unique;
+  EXPECT_NE(unique.find("s.\"k\"\"1\" = b.\"k\"\"1\""), std::string::npos) << unique;
+  EXPECT_NE(unique.find("INSERT INTO \"bronze\".\"we\"\"ird_t;x\" (\"k\"\"1\", \"v\") SELECT \"k\"\"1\", \"v\" FROM "
+                        "\"bronze\".\"_strata_stage_we\"\"ird_t;x\";"),
+            std::string::npos) << unique;
   spec.mode = SyncMode::kFullRefreshOverwrite;
   EXPECT_EQ(merge_sql(d, stage, bronze, spec, false),
             "ALTER TABLE \"bronze\".\"_strata_stage_we\"\"ird_t;x\" RENAME TO \"we\"\"ird_t;x\";\n");

@@ -122,6 +122,29 @@ TEST_F(SyncModes, IncrementalAppendWithoutPrimaryKey) {
             source_rows("SELECT kind, seq, payload FROM events ORDER BY seq, payload::text"));
 }
 
+TEST_F(SyncModes, DedupWithAGivenKeyKeepsTheLatestOfDuplicateRows) {
+  // No primary key in the source: the configured key may repeat within one read; the row with
+  // the highest cursor wins, also against what bronze already holds.
+  source("CREATE TABLE readings (sensor text, v int, at timestamp NOT NULL);"
+         "INSERT INTO readings VALUES ('a', 1, '2024-01-01 00:00'), ('a', 2, '2024-01-01 02:00'),"
+         " ('b', 3, '2024-01-01 01:00'), ('a', 9, '2024-01-01 01:00')");
+  std::string conn = write_connection("streams:\n  - name: public.readings\n    sync_mode: incremental_dedup\n"
+                                      "    cursor_field: at\n    primary_key: [sensor]\n");
+  auto r1 = sync(conn);
+  ASSERT_TRUE(r1.ok()) << r1.error().to_string();
+  ASSERT_TRUE(r1->ok()) << report_to_text(*r1);
+  EXPECT_EQ(bronze_rows("SELECT sensor, v FROM bronze.readings ORDER BY sensor"), (Rows{{"a", "2"}, {"b", "3"}}));
+  source("INSERT INTO readings VALUES ('b', 4, '2024-01-01 03:00'), ('b', 5, '2024-01-01 02:30')");
+  auto r2 = sync(conn);
+  ASSERT_TRUE(r2.ok() && r2->ok());
+  EXPECT_EQ(bronze_rows("SELECT sensor, v FROM bronze.readings ORDER BY sensor"), (Rows{{"a", "2"}, {"b", "4"}}));
+  SyncOptions full;
+  full.full_refresh = true;
+  auto r3 = sync(conn, full);
+  ASSERT_TRUE(r3.ok() && r3->ok());
+  EXPECT_EQ(bronze_rows("SELECT sensor, v FROM bronze.readings ORDER BY sensor"), (Rows{{"a", "2"}, {"b", "4"}}));
+}
+
 TEST_F(SyncModes, DedupWithoutKeyIsAConfigError) {
   source("CREATE TABLE nokey (a int, ts timestamp)");
   std::string conn = write_connection(
