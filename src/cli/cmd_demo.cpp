@@ -15,6 +15,7 @@
 #include "cli/demo/demo_summary.h"
 #include "cli/demo/erp_source.h"
 #include "cli/demo/interrupt_watcher.h"
+#include "cli/demo/pipeline_report.h"
 #include "cli/demo/process.h"
 #include "cli/demo/throwaway_pg.h"
 
@@ -80,17 +81,14 @@ Status create_source(CliContext& context, const std::string& url, const DemoArgs
   });
 }
 
-void print_summary(CliContext& context, const std::vector<demo::StageResult>& stages, double source_seconds,
-                   const std::string& duckdb_path) {
-  context.out << "\nTime per stage\n" << fmt::format("  {:<10} {:>8.2f} s\n", "source", source_seconds);
-  demo::TestTally tests;
-  for (const auto& s : stages) {
-    context.out << fmt::format("  {:<10} {:>8.2f} s\n", s.name, s.seconds);
-    tests.add(s.tests);
-  }
+void print_summary(CliContext& context, const std::vector<demo::StageResult>& stages, const demo::TestTally& tests,
+                   double source_seconds, const std::string& duckdb_path) {
+  context.out << "\nTime per stage\n" << fmt::format("  {:<12} {:>8.2f} s\n", "source", source_seconds);
+  for (const auto& s : stages) context.out << fmt::format("  {:<12} {:>8.2f} s\n", s.name, s.seconds);
   if (auto counts = demo::count_layers(duckdb_path); counts.ok()) {
     context.out << "\nRows per layer\n";
-    for (const auto& [layer, tables] : *counts) {
+    for (const std::string layer : {"bronze", "silver", "gold"}) {
+      const auto& tables = (*counts)[layer];
       std::int64_t total = 0;
       std::string detail;
       for (const auto& [table, rows] : tables) {
@@ -162,6 +160,7 @@ Status run_demo(CliContext& context, const DemoArgs& args) {
   std::error_code ignored;
   fs::remove(duckdb_path, ignored);
   fs::remove(duckdb_path + ".wal", ignored);
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(project + "/.strata/strata.db" + suffix, ignored);
   fs::create_directories(project + "/.strata/demo", ignored);
   STRATA_ASSIGN(auto env, demo::source_env(*url));
   env["NOVADRIVE_DUCKDB_PATH"] = duckdb_path;
@@ -187,7 +186,16 @@ Status run_demo(CliContext& context, const DemoArgs& args) {
                                            std::to_string(result->exit_code) + "); its log: " + log);
     }
   }
-  print_summary(context, results, source_seconds, duckdb_path);
+  // A pipeline run is one child process: its stages and tests come from the metadata store.
+  demo::TestTally tests;
+  for (const auto& r : results) tests.add(r.tests);
+  if (results.size() == 1 && results.front().name == "pipeline") {
+    if (auto report = demo::read_pipeline_report(project, "novadrive_hourly"); report.ok()) {
+      results = report->stages;
+      tests = report->tests;
+    }
+  }
+  print_summary(context, results, tests, source_seconds, duckdb_path);
   if (args.serve) {
     Status served = serve(context, args, *url, env, project, watcher);
     if (server) server->stop();
