@@ -5,6 +5,7 @@
 
 #include "cli/app.h"
 #include "orchestrate/runtime.h"
+#include "server/serve.h"
 
 namespace strata::cli {
 
@@ -15,6 +16,7 @@ using ServeHook = std::function<Status(orchestrate::Runtime&, int port)>;
 void register_serve(CLI::App& app, CliContext& context) {
   struct Args {
     std::string project_dir = ".";
+    std::string host = "127.0.0.1";
     int port = 8080;
     int workers = 16;
   };
@@ -22,6 +24,8 @@ void register_serve(CLI::App& app, CliContext& context) {
   auto* cmd = app.add_subcommand("serve", "Run the scheduler and executor (and later the web UI and API)");
   cmd->add_option("--project-dir", args->project_dir, "The project folder")->capture_default_str();
   cmd->add_option("--port", args->port, "HTTP port for the API and UI")->capture_default_str();
+  cmd->add_option("--host", args->host, "Address to bind; other than loopback needs a token (STRATA_API_TOKEN)")
+      ->capture_default_str();
   cmd->add_option("--workers", args->workers, "Executor threads")->capture_default_str();
   bind_action(*cmd, context, [args, &context]() -> Status {
     // Block the stop signals in every thread; one thread waits for them.
@@ -37,8 +41,9 @@ void register_serve(CLI::App& app, CliContext& context) {
     STRATA_ASSIGN(auto rt, orchestrate::Runtime::open(options));
     STRATA_TRY(rt->start());
     STRATA_ASSIGN(int recovered, rt->scheduler().recover());
-    context.logger.info("serving {} pipeline(s) from {}; {} run(s) recovered; HTTP API on port {} comes with the UI "
-                        "issue", rt->pipelines().size(), args->project_dir, recovered, args->port);
+    context.logger.info("serving {} pipeline(s) from {}; {} run(s) recovered", rt->pipelines().size(),
+                        args->project_dir, recovered);
+    STRATA_ASSIGN(auto http, server::start_for_runtime(*rt, args->host, args->port, context.logger));
     std::thread waiter([&rt, signals] {
       int sig = 0;
       sigwait(&signals, &sig);

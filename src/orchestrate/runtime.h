@@ -49,6 +49,8 @@ class Runtime {
   const std::vector<std::shared_ptr<const PipelineSpec>>& pipelines() const { return pipelines_; }
   const PipelineSpec* pipeline(const std::string& name) const;
   const std::string& project_dir() const { return options_.project_dir; }
+  // The warehouses the tasks share (the HTTP server's data preview reads through them).
+  Databases& databases() { return *databases_; }
 
  private:
   explicit Runtime(RuntimeOptions options) : options_(std::move(options)) {}

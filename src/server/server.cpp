@@ -121,7 +121,13 @@ ServerContext context_from_runtime(orchestrate::Runtime& runtime) {
   ctx.pipelines = runtime.pipelines();
   ctx.project_dir = runtime.project_dir();
   ctx.log_root = runtime.project_dir() + "/.strata/logs";
-  // The data preview's warehouse is not exposed by Runtime yet; callers may set ctx.warehouse.
+  ctx.warehouse = [&runtime]() -> Result<warehouse::Database*> {
+    STRATA_ASSIGN(orchestrate::ResolvedTarget target, runtime.databases().target(""));
+    if (!target.database)
+      return Error(ErrorCode::kConnection, "the data preview needs a DuckDB target", {},
+                   "make the default target of profiles.yml a duckdb one");
+    return target.database;
+  };
   return ctx;
 }
 

@@ -58,8 +58,8 @@ struct ServerContext {
   SecretMaskerPtr masker = std::make_shared<SecretMasker>();
 };
 
-// The context of a started Runtime (store, scheduler, executor, pipelines; system time). The
-// preview's warehouse is left empty: Runtime does not expose its databases yet.
+// The context of a started Runtime (store, scheduler, executor, pipelines, the default target's
+// DuckDB for previews; system time).
 ServerContext context_from_runtime(orchestrate::Runtime& runtime);
 
 // A random token of 32 hex characters from the system's random source.
