@@ -1,6 +1,7 @@
 // strata sync CONN [--stream S …] [--full-refresh] [--json] [--project-dir D] [--target T]: copies
 // the connection's streams into bronze, exactly once. Shows progress on a terminal (stderr),
-// prints a per-stream report and stores it as JSON in <project>/.strata/syncs/. Exit codes: 0 all
+// prints a per-stream report and stores it as JSON in <project>/.strata/syncs/ and in the
+// metadata store (.strata/strata.db, where the UI's sync history reads it). Exit codes: 0 all
 // streams succeeded, 1 a stream failed, 2 bad configuration or usage, 3 source unreachable.
 #include <unistd.h>
 
@@ -9,8 +10,10 @@
 #include <memory>
 
 #include "cli/app.h"
+#include "common/time.h"
 #include "ingest/destination.h"
 #include "ingest/sync.h"
+#include "orchestrate/sqlite_store.h"
 
 namespace strata::cli {
 namespace {
@@ -35,6 +38,18 @@ void print_progress(const std::string& stream, uint64_t rows, uint64_t bytes, do
   std::fflush(stderr);
 }
 
+// Stores the report where the UI reads sync history: the project's metadata store
+// (.strata/strata.db, created if missing), as a sync outside any pipeline run (run_id "",
+// task_id "cli"). Errors: the store's (open, write).
+Status store_in_metadata(const ingest::SyncReport& report, const std::string& project_dir) {
+  std::filesystem::path strata_dir = std::filesystem::path(project_dir) / ".strata";
+  std::error_code ec;
+  std::filesystem::create_directories(strata_dir, ec);
+  STRATA_ASSIGN(auto store, orchestrate::SqliteStore::open((strata_dir / "strata.db").string()));
+  orchestrate::SyncReportRecord record{"", "cli", report.connection, ingest::report_to_json(report).dump(), now_micros()};
+  return store->add_sync_report(record);
+}
+
 Status run_sync_command(const SyncFlags& flags, CliContext& context) {
   YamlOptions yaml;
   yaml.env = context.env;
@@ -51,6 +66,7 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context) {
   STRATA_ASSIGN(ingest::SyncReport report, ingest::run_sync(config, *db, options));
   std::string dir = (std::filesystem::path(config.project_dir) / ".strata" / "syncs").string();
   Status stored = ingest::store_report(report, dir);
+  if (stored.ok()) stored = store_in_metadata(report, config.project_dir);
   if (flags.json) {
     context.out << ingest::report_to_json(report).dump(2) << "\n";
   } else {

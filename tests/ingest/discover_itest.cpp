@@ -4,6 +4,8 @@
 
 #include "ingest/discover.h"
 
+#include <sqlite3.h>
+
 #include "ingest_fixture.h"
 
 namespace strata::ingest::testing {
@@ -63,6 +65,28 @@ TEST_F(Discover, CommandPrintsTextAndJson) {
   EXPECT_EQ(json["tables"][0]["columns"][1]["logical_type"], "TIMESTAMP");
 }
 
+// The report JSON of every sync of `connection` in a metadata store file, oldest first.
+std::vector<std::string> metadata_sync_reports(const std::string& path, const std::string& connection) {
+  std::vector<std::string> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << "cannot open " << path;
+    sqlite3_close(db);
+    return out;
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT report FROM sync_reports WHERE connection = ? AND task_id = 'cli' ORDER BY at",
+                         -1, &stmt, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(stmt, 1, connection.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(stmt) == SQLITE_ROW) out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+  } else {
+    ADD_FAILURE() << sqlite3_errmsg(db);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
 TEST_F(Discover, SyncCommandPrintsAndStoresItsReport) {
   source("CREATE TABLE t (id int PRIMARY KEY, updated_at timestamp); INSERT INTO t SELECT g, '2024-01-01' FROM"
          " generate_series(1, 25) g");
@@ -79,6 +103,10 @@ TEST_F(Discover, SyncCommandPrintsAndStoresItsReport) {
   std::string stored = dir_.path() + "/.strata/syncs/" + json["sync_id"].get<std::string>() + ".json";
   ASSERT_TRUE(std::filesystem::exists(stored));
   EXPECT_EQ(nlohmann::json::parse(slurp(stored))["sync_id"], json["sync_id"]);
+  // Also in the metadata store, where the UI's sync history reads it.
+  std::vector<std::string> reports = metadata_sync_reports(dir_.path() + "/.strata/strata.db", "src");
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(reports[1])["sync_id"], json["sync_id"]);
   EXPECT_EQ(run_strata({"sync", conn, "--stream", "public.nope"}, &out, &err), 2);
   EXPECT_NE(err.find("--stream public.nope is not a stream"), std::string::npos) << err;
 }
