@@ -96,7 +96,8 @@ Status cmd_show(const PipelineArgs& args, CliContext& ctx) {
     std::vector<std::string> ups;
     for (size_t up : task.upstream) ups.push_back(spec->tasks[up].id);
     ctx.out << "  " << task.id << " [" << task_kind_name(task.kind) << "]"
-            << (task.group.empty() ? "" : " group=" + task.group) << " trigger_rule="
+            << (task.group.empty() ? "" : " group=" + task.group)
+            << (task.dbt_node.empty() ? "" : " node=" + task.dbt_node) << " trigger_rule="
             << trigger_rule_name(task.trigger_rule) << " retries=" << task.retry.retries << " pool=" << task.pool
             << " priority=" << task.priority << (ups.empty() ? "" : " after " + join(ups, ", ")) << "\n";
   }

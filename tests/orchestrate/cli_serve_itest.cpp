@@ -1,5 +1,6 @@
 // `strata serve` killed with SIGKILL mid-run and restarted: the run ends, every task retried or
-// failed, none left running. Drives the real binary on a temp project.
+// failed, none left running; a sync task killed mid-COPY is retried and bronze holds every row
+// exactly once. Drives the real binary on a temp project.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -14,7 +15,9 @@
 
 #include "common/strings.h"
 #include "orchestrate/sqlite_store.h"
+#include "support/pg_cluster.h"
 #include "support/temp_dir.h"
+#include "warehouse/warehouse.h"
 
 extern char** environ;
 
@@ -111,6 +114,82 @@ tasks:
   EXPECT_NE(log.find("after"), std::string::npos) << log;
   std::string bad = run_cli("pipeline --project-dir " + dir.path() + " show nope", &code);
   EXPECT_EQ(code, 2) << bad;
+}
+
+// Polls the store until the run ends (or `seconds` pass); returns its last state.
+RunState wait_run_end(SqliteStore& store, const std::string& run_id, int seconds) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto run = store.run(run_id);
+    if (run.ok() && *run && ((*run)->state == RunState::kSuccess || (*run)->state == RunState::kFailed))
+      return (*run)->state;
+  }
+  return RunState::kRunning;
+}
+
+TEST(CliServeTest, SyncKilledMidCopyIsRetriedWithoutDuplicates) {
+  ASSERT_TRUE(std::filesystem::exists(kStrata)) << "build the strata target first";
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_crash_sync");
+  // A source whose rows come slowly (a pause every 5,000 rows): each sync takes ~10 s.
+  cluster.execute("create table src(id int primary key, updated_at timestamp not null, pad text); "
+                  "insert into src select g, now(), repeat('x', 50) from generate_series(1, 50000) g; "
+                  "create function slow(i int) returns int language plpgsql as "
+                  "$$ begin if i % 5000 = 0 then perform pg_sleep(1); end if; return i; end $$; "
+                  "create view slow_src as select slow(id) as id, updated_at, pad from src",
+                  "orch_crash_sync");
+  strata::testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("pipelines"));
+  std::filesystem::create_directories(dir.file("connections"));
+  ASSERT_TRUE(write_file_atomic(dir.file("connections/src.yml"),
+                                "source:\n  type: postgres\n  host: 127.0.0.1\n  port: " +
+                                    std::to_string(cluster.port()) +
+                                    "\n  database: orch_crash_sync\n  user: postgres\n  schemas: [public]\n"
+                                    "destination:\n  schema: bronze\n  duckdb_path: .strata/warehouse.duckdb\n"
+                                    "streams:\n  - name: public.slow_src\n    sync_mode: incremental_dedup\n"
+                                    "    cursor_field: updated_at\n    primary_key: [id]\n"));
+  ASSERT_TRUE(write_file_atomic(dir.file("pipelines/p.yml"),
+                                "tasks:\n  - {id: load, sync: src, retries: 1, retry_delay: 0}\n"));
+  int code = -1;
+  std::string queued = run_cli("pipeline --project-dir " + dir.path() + " run p", &code);
+  ASSERT_EQ(code, 0) << queued;
+  const std::string run_id = queued.substr(0, queued.find(' '));
+
+  pid_t serve = start_serve(dir.path());
+  auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
+  bool running = false;
+  for (int i = 0; i < 400 && !running; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto attempts = store->running_attempts();
+    running = attempts.ok() && attempts->size() == 1 && (*attempts)[0].task_id == "load";
+  }
+  ASSERT_TRUE(running) << "serve never started the sync";
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // mid-COPY
+  ASSERT_EQ(::kill(serve, SIGKILL), 0);
+  int status = 0;
+  ::waitpid(serve, &status, 0);
+
+  serve = start_serve(dir.path());
+  const RunState state = wait_run_end(*store, run_id, 90);
+  ::kill(serve, SIGTERM);
+  ::waitpid(serve, &status, 0);
+  EXPECT_EQ(state, RunState::kSuccess);
+  auto tis = store->task_instances(run_id);
+  ASSERT_TRUE(tis.ok());
+  ASSERT_EQ(tis->size(), 1u);
+  EXPECT_EQ((*tis)[0].try_number, 2);
+  auto reports = store->sync_reports(run_id);
+  ASSERT_TRUE(reports.ok());
+  EXPECT_EQ(reports->size(), 1u);  // only the retry finished
+
+  auto db = warehouse::open_duckdb(dir.file(".strata/warehouse.duckdb"));
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  auto session = (*db)->connect();
+  ASSERT_TRUE(session.ok());
+  auto q = (*session)->query("select count(*), count(distinct id) from bronze.slow_src");
+  ASSERT_TRUE(q.ok()) << q.error().to_string();
+  EXPECT_EQ(q->cell_text(0, 0), "50000");
+  EXPECT_EQ(q->cell_text(0, 1), "50000");
 }
 
 }  // namespace
