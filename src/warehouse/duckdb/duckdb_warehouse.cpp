@@ -50,6 +50,27 @@ std::string_view trim_statement(std::string_view sql) {
   return sql;
 }
 
+// True when every column of the table that `schema` leaves out has a DEFAULT (a writer may then
+// write only the named columns).
+bool omitted_columns_have_defaults(duckdb_connection conn, const Relation& relation, const sql::Schema& schema,
+                                   idx_t table_columns) {
+  if (table_columns < schema.size()) return false;
+  duckdb_table_description description = nullptr;
+  bool ok = duckdb_table_description_create_ext(conn, relation.database.empty() ? nullptr : relation.database.c_str(),
+                                                relation.schema.empty() ? nullptr : relation.schema.c_str(),
+                                                relation.name.c_str(), &description) == DuckDBSuccess;
+  for (idx_t i = 0; ok && i < table_columns; ++i) {
+    char* name = duckdb_table_description_get_column_name(description, i);
+    bool named = false;
+    for (const auto& column : schema) named = named || (name && column.name == name);
+    if (name) duckdb_free(name);
+    bool has_default = false;
+    ok = named || (duckdb_column_has_default(description, i, &has_default) == DuckDBSuccess && has_default);
+  }
+  duckdb_table_description_destroy(&description);
+  return ok;
+}
+
 // ---- the bulk writer ----
 
 class DuckDbBulkWriter final : public BulkWriter {
@@ -310,12 +331,12 @@ Result<std::unique_ptr<BulkWriter>> DuckDbWarehouse::writer(const Relation& rela
     return Error(ErrorCode::kFailed, message, SourceLocation{}, "create the table before writing to it");
   }
   idx_t table_columns = duckdb_appender_column_count(appender.get());
-  if (table_columns < schema.size()) {
+  if (table_columns != schema.size() && !omitted_columns_have_defaults(conn_.get(), relation, schema, table_columns)) {
     return Error(ErrorCode::kFailed, table + " has " + std::to_string(table_columns) + " columns but " +
                                          std::to_string(schema.size()) + " were given to its writer");
   }
   if (table_columns > schema.size()) {
-    // A subset: the named columns are written, the others get their DEFAULT (or NULL), which
+    // A subset: the named columns are written, the others get their DEFAULT, which
     // DuckDB fills as constant vectors — much cheaper than a value per row.
     for (const auto& column : schema) {
       if (duckdb_appender_add_column(appender.get(), column.name.c_str()) != DuckDBSuccess) {

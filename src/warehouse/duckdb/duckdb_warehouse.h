@@ -39,8 +39,8 @@ class DuckDbWarehouse final : public Warehouse {
   Status begin() override;
   Status commit() override;
   Status rollback() override;
-  // schema may also name a subset of the table's columns (matched by name, in the table's order
-  // or not): the others are filled with their DEFAULT or NULL without a value per row.
+  // schema may also name a subset of the table's columns (matched by name) when every column it
+  // leaves out has a DEFAULT: those are filled with it, without a value per row.
   Result<std::unique_ptr<BulkWriter>> writer(const Relation& relation, const sql::Schema& schema) override;
   Result<std::vector<RelationInfo>> relations(std::string_view schema) override;
   Result<std::vector<ColumnInfo>> columns(const Relation& relation) override;
