@@ -27,6 +27,7 @@ struct Executor::RunExec {
   size_t unfinished = 0;
   int running = 0;
   bool finalized = false;
+  bool cancelled = false;
   TemplateContext templates;
 };
 
@@ -199,7 +200,7 @@ void Executor::finish_node_locked(RunExec& run, size_t i, Pending& pending) {
     const TaskState s = run.nodes[k].state;
     if (leaf && (s == TaskState::kFailed || s == TaskState::kUpstreamFailed)) failed = true;
   }
-  run.run.state = failed ? RunState::kFailed : RunState::kSuccess;
+  run.run.state = failed || run.cancelled ? RunState::kFailed : RunState::kSuccess;
   run.run.end_at = clock_.now();
   pending.finished_run = run.run;
 }
@@ -272,6 +273,11 @@ void Executor::worker_loop() {
     if (node.has_timeout) timeouts_.erase(node.timeout);
     node.has_timeout = false;
     node.cancel.reset();
+    if (run.cancelled && node.state == TaskState::kUpForRetry) {
+      node.state = TaskState::kFailed;
+      node.next_retry_at = 0;
+      pending.task_instances.push_back(record_of(run, item.node));
+    }
     if (node.state == TaskState::kUpForRetry) {
       retries_.emplace(node.next_retry_at, std::make_pair(&run, item.node));
       timer_cv_.notify_all();
@@ -380,6 +386,51 @@ void Executor::timer_loop() {
     if (!timeouts_.empty() && (next == 0 || timeouts_.begin()->first < next)) next = timeouts_.begin()->first;
     clock_.wait_until(lock, timer_cv_, next);
   }
+}
+
+// Removes a queued or up_for_retry node from the ready set or the retry timers.
+void Executor::drop_waiting_locked(RunExec& run, size_t i) {
+  for (auto it = ready_.begin(); it != ready_.end(); ++it)
+    if (it->run == &run && it->node == i) {
+      ready_.erase(it);
+      return;
+    }
+  for (auto it = retries_.begin(); it != retries_.end(); ++it)
+    if (it->second.first == &run && it->second.second == i) {
+      retries_.erase(it);
+      return;
+    }
+}
+
+bool Executor::cancel_run(const std::string& run_id, const std::string& reason) {
+  std::vector<std::shared_ptr<CancelToken>> running;
+  Pending pending;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = runs_.find(run_id);
+    if (found == runs_.end() || found->second->finalized) return false;
+    RunExec& run = *found->second;
+    run.cancelled = true;
+    const int64_t now = clock_.now();
+    for (size_t i = 0; i < run.nodes.size(); ++i) {
+      Node& node = run.nodes[i];
+      if (node.cancel) {  // set while an attempt runs; its worker owns node.state until then
+        running.push_back(node.cancel);
+        continue;
+      }
+      if (is_finished(node.state)) continue;
+      drop_waiting_locked(run, i);
+      node.state = TaskState::kSkipped;
+      node.end_at = now;
+      --run.unfinished;
+      pending.task_instances.push_back(record_of(run, i));
+      pending.events.push_back(TaskEvent{run_id, run.spec->tasks[i].id, node.state, node.try_number, monotonic_micros()});
+    }
+    finish_node_locked(run, run.nodes.size(), pending);
+  }
+  for (auto& token : running) token->cancel(reason);
+  flush(pending);
+  return true;
 }
 
 RunState Executor::wait(const std::string& run_id) {

@@ -73,6 +73,11 @@ class Executor {
   std::optional<RunState> wait_for(const std::string& run_id, int64_t timeout_ms);
   // Runs of a pipeline executing now.
   int active_runs(const std::string& pipeline) const;
+  // Cancels a run executing here, as Airflow's "mark run failed": running attempts are cancelled
+  // and end failed without retry, tasks not yet finished end skipped, the run ends failed. Returns
+  // at once (wait() sees the end); false when the run is not executing in this executor.
+  // Thread-safe.
+  bool cancel_run(const std::string& run_id, const std::string& reason);
   // Stops: cancels running attempts (they end failed or up_for_retry), joins every thread.
   void shutdown();
 
@@ -97,6 +102,7 @@ class Executor {
   void evaluate_children_locked(RunExec& run, size_t node, Pending& pending);
   void evaluate_locked(RunExec& run, size_t node, Pending& pending);
   void finish_node_locked(RunExec& run, size_t node, Pending& pending);
+  void drop_waiting_locked(RunExec& run, size_t node);
   void flush(Pending& pending);
   void run_attempt(RunExec& run, size_t node, int try_number, const std::shared_ptr<CancelToken>& cancel);
   TaskInstanceRecord record_of(const RunExec& run, size_t node) const;

@@ -100,6 +100,8 @@ RunState final_state(const PipelineSpec& spec, const std::vector<TaskInstanceRec
   return RunState::kSuccess;
 }
 
+constexpr int64_t kCancelWaitMs = 10'000;
+
 Result<Reply> cancel_run(Api& api, RunRecord run) {
   const int64_t now = api.now();
   if (run.state == RunState::kQueued) {
@@ -113,9 +115,15 @@ Result<Reply> cancel_run(Api& api, RunRecord run) {
     }
     STRATA_ASSIGN(run, require_run(api, run.run_id));
   }
-  if (run.state == RunState::kRunning)
-    return Error(ErrorCode::kFailed, "run '" + run.run_id + "' is running; cancelling a running run is not supported "
-                                     "by the executor yet", {}, "wait for it to finish, or stop `strata serve`");
+  if (run.state == RunState::kRunning) {
+    if (api.ctx.executor == nullptr || !api.ctx.executor->cancel_run(run.run_id, "the run was cancelled through the API"))
+      return Error(ErrorCode::kFailed, "run '" + run.run_id + "' is running in another worker (" + run.owner + ")", {},
+                   "cancel it through the API of the `strata serve` that runs it, or try again in a moment");
+    // Running attempts stop within their runner's cancel latency; answer with the final state when it comes soon.
+    const bool ended = api.ctx.executor->wait_for(run.run_id, kCancelWaitMs).has_value();
+    STRATA_ASSIGN(run, require_run(api, run.run_id));
+    return Reply{{{"run", run_json(run)}}, ended ? 200 : 202};
+  }
   return Error(ErrorCode::kFailed, "run '" + run.run_id + "' has finished already (" +
                                        std::string(orchestrate::run_state_name(run.state)) + ")");
 }

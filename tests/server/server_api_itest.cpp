@@ -12,11 +12,11 @@ TEST(ServerApi, HealthPipelinesAndGraph) {
   auto c = h.client();
   Json health = json_of(c.Get("/healthz"));
   ASSERT_TRUE(health.is_object());
-  EXPECT_EQ(health["pipelines"], 3);
+  EXPECT_EQ(health["pipelines"], 4);
   EXPECT_TRUE(health["status"] == "ok");
 
   Json list = json_of(c.Get("/api/v1/pipelines"));
-  ASSERT_EQ(list["pipelines"].size(), 3u);
+  ASSERT_EQ(list["pipelines"].size(), 4u);
   EXPECT_EQ(list["pipelines"][0]["name"], "broken");
   EXPECT_EQ(list["pipelines"][1]["name"], "demo");
   EXPECT_EQ(list["pipelines"][1]["paused"], false);
@@ -170,6 +170,29 @@ TEST(ServerApi, MarkClearCancelAndPause) {
   EXPECT_EQ(post(c, s, "/api/v1/runs/nope/cancel")->status, 404);
   EXPECT_EQ(json_of(post(c, s, "/api/v1/pipelines/demo/unpause"))["paused"], false);
   EXPECT_EQ(post(c, s, "/api/v1/pipelines/ghost/pause")->status, 404);
+}
+
+TEST(ServerApi, CancelOfARunningRunStopsItsTasksWithoutRetry) {
+  ServerHarness h;
+  auto c = h.client();
+  auto s = BrowserSession::open(c);
+  const std::string run_id = trigger(c, s, "long");
+  ASSERT_FALSE(run_id.empty());
+  const std::string sleeper = "/api/v1/runs/" + run_id + "/tasks/sleeper";
+  ASSERT_TRUE(eventually([&] {
+    Json t = json_of(c.Get(sleeper.c_str()));
+    return t.is_object() && t["task_instance"]["state"] == "running";
+  }));
+  const auto started = std::chrono::steady_clock::now();
+  auto r = post(c, s, "/api/v1/runs/" + run_id + "/cancel");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  EXPECT_EQ(json_of(r)["run"]["state"], "failed");
+  Json t = json_of(c.Get(sleeper.c_str()));
+  EXPECT_EQ(t["task_instance"]["state"], "failed") << t.dump();
+  EXPECT_EQ(t["attempts"].size(), 1u) << "a cancelled attempt is not retried";
+  EXPECT_EQ(json_of(c.Get(("/api/v1/runs/" + run_id + "/tasks/after").c_str()))["task_instance"]["state"], "skipped");
+  EXPECT_EQ(post(c, s, "/api/v1/runs/" + run_id + "/cancel")->status, 409);
 }
 
 TEST(ServerApi, ConnectionsAndSyncHistory) {

@@ -45,6 +45,13 @@ tasks:
   - {id: ticker, shell: "for i in 1 2 3 4; do echo tick$i; sleep 0.3; done"}
 )";
 
+inline const char* kLongPipeline = R"(
+tasks:
+  - {id: sleeper, shell: "echo sleeping; sleep 60", retries: 2, retry_delay: 0}
+  - {id: waiting, shell: "sleep 60"}
+  - {id: after, shell: "echo after", depends_on: sleeper}
+)";
+
 class ServerHarness {
  public:
   explicit ServerHarness(AuthConfig auth = {}, std::string host = "127.0.0.1") {
@@ -53,6 +60,7 @@ class ServerHarness {
     write_file_atomic(dir_.file("pipelines/demo.yml"), kDemoPipeline);
     write_file_atomic(dir_.file("pipelines/broken.yml"), kBrokenPipeline);
     write_file_atomic(dir_.file("pipelines/slow.yml"), kSlowPipeline);
+    write_file_atomic(dir_.file("pipelines/long.yml"), kLongPipeline);
     masker_->add(kSecret);
     orchestrate::RuntimeOptions options;
     options.project_dir = dir_.path();
