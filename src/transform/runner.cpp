@@ -117,6 +117,7 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
   // on-run-start hooks.
   STRATA_ASSIGN(auto main_session, database.connect());
   std::set<std::string> schemas;
+  std::mutex schema_mu;
   if (options.command != RunCommand::kCompile) {
     Json start = Json::array();
     for (const auto& h : graph.project().project.on_run_start) start.push_back(h);
@@ -199,12 +200,14 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
       if (options.command == RunCommand::kCompile || n.resource_type == ResourceType::kAnalysis)
         return std::string("COMPILED");
       if (!n.is_test()) {
-        bool fresh = false;
         {
-          std::lock_guard<std::mutex> lock(mu);
-          fresh = schemas.insert(n.database + "." + n.schema).second;
+          // Held across the create: a node must not see the schema as created before its creation has committed.
+          std::lock_guard<std::mutex> lock(schema_mu);
+          if (!schemas.count(n.database + "." + n.schema)) {
+            STRATA_TRY(ctx.execute("create schema if not exists " + wh.dialect().quote_identifier(n.schema)));
+            schemas.insert(n.database + "." + n.schema);
+          }
         }
-        if (fresh) STRATA_TRY(ctx.execute("create schema if not exists " + wh.dialect().quote_identifier(n.schema)));
         STRATA_TRY(run_hooks(compiler, wh, n.config.value("pre-hook", Json::array()), i, options, &ctx.run_sql));
       }
       Result<std::string> message = std::string();

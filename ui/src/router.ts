@@ -87,13 +87,18 @@ export async function navigate(root: HTMLElement, onNav: (nav: string) => void):
     const params: Record<string, string> = {};
     r.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1])));
     onNav(r.nav);
-    const page = r.factory({ root, params, query });
+    // Each page draws into its own container: a refresh of a page left behind that completes late
+    // then draws into a detached element and cannot overwrite the page now on screen.
+    const view = document.createElement("div");
+    view.className = "view";
+    root.replaceChildren(view);
+    const page = r.factory({ root: view, params, query });
     current = page;
     try {
       await page.refresh();
       setLive(true);
     } catch (err) {
-      if (gen === generation) mount(root, errorBox(err));
+      if (gen === generation) mount(view, errorBox(err));
     }
     if (gen === generation) schedule(page, gen);
     return;
