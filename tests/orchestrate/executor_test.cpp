@@ -249,6 +249,55 @@ TEST(ExecutorTest, PoolsCapConcurrencyAcrossRunsAndPriorityOrders) {
   EXPECT_EQ(starts[1], "r2 c") << text;
 }
 
+TEST(ExecutorTest, CancelRunStopsRunningAttemptsWithoutRetryAndSkipsTheRest) {
+  Harness h;
+  const std::string pid_file = h.dir.file("child.pid");
+  auto spec = parse_spec(R"(
+tasks:
+  - id: slow
+    shell: "sleep 300 & echo $! > )" + pid_file + R"(; wait"
+    retries: 3
+    retry_delay: 0
+  - {id: after, shell: "true", depends_on: [slow]}
+  - {id: beside, shell: "true", depends_on: [slow], trigger_rule: all_done}
+)");
+  SystemClock clock;
+  Executor executor(*h.store, shell_runners(), clock, h.options());
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r")).ok());
+  ASSERT_TRUE(executor.start_run(spec, new_run("p", "r")).ok());
+  EXPECT_FALSE(executor.cancel_run("not-a-run", "test"));
+  std::string pid_text;
+  const int64_t deadline = monotonic_micros() + 20'000'000;
+  while (!read_file(pid_file, pid_text) || pid_text.empty()) {
+    ASSERT_LT(monotonic_micros(), deadline) << "the slow task never started";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const int64_t cancelled_at = monotonic_micros();
+  EXPECT_TRUE(executor.cancel_run("r", "cancelled by the test"));
+  auto end = executor.wait_for("r", 20'000);
+  ASSERT_TRUE(end.has_value()) << "the run did not end after cancel";
+  EXPECT_EQ(*end, RunState::kFailed);
+  EXPECT_LT(monotonic_micros() - cancelled_at, 10'000'000);
+  auto st = h.states("r");
+  EXPECT_EQ(task_state_name(st["slow"].state), task_state_name(TaskState::kFailed));
+  EXPECT_EQ(st["slow"].try_number, 1);  // retries: 3, but a cancelled run is not retried
+  // Neither the all_success child nor the all_done one runs after a cancel.
+  EXPECT_EQ(task_state_name(st["after"].state), task_state_name(TaskState::kSkipped));
+  EXPECT_EQ(task_state_name(st["beside"].state), task_state_name(TaskState::kSkipped));
+  auto attempts = h.store->attempts("r", "slow");
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].state, TaskState::kFailed);
+  auto run = h.store->run("r");
+  ASSERT_TRUE(run.ok() && run->has_value());
+  EXPECT_EQ((*run)->state, RunState::kFailed);
+  // The shell's process group is gone (or a zombie for init to reap).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string stat;
+  const bool exists = read_file("/proc/" + std::to_string(std::stoi(pid_text)) + "/stat", stat);
+  EXPECT_FALSE(exists && stat.find(") Z") == std::string::npos) << "sleep still alive: " << stat;
+}
+
 TEST(ExecutorTest, UndefinedPoolIsAConfigError) {
   auto spec = parse_spec("tasks:\n  - {id: a, shell: \"true\", pool: nowhere}\n");
   Harness h;
