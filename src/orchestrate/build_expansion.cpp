@@ -37,6 +37,7 @@ struct Expander {
   std::map<size_t, size_t> node_task, final_task;   // graph index -> new task index
   std::map<size_t, size_t> owner_build;             // new task index -> old build index
   std::map<size_t, std::vector<size_t>> test_waits; // test task -> graph nodes it also waits for
+  std::set<size_t> selected_tests;                  // graph indexes of tests picked by any build selector
 
   size_t add(TaskSpec t, std::optional<size_t> build) {
     tasks.push_back(std::move(t));
@@ -76,10 +77,7 @@ struct Expander {
       return ok_status();
     }
     const std::string group = build.group.empty() ? build.id : build.group;
-    std::map<size_t, size_t> position;  // graph index -> topological position within the selection
-    for (size_t k = 0; k < selected->size(); ++k) position[(*selected)[k]] = k;
     Expansion& exp = expanded[old];
-    std::map<size_t, std::vector<size_t>> tests_of;  // owner node -> its tests
     for (size_t i : nodes) {
       const auto& n = graph.node(i);
       if (node_task.count(i))
@@ -96,14 +94,26 @@ struct Expander {
       node_task[i] = final_task[i] = add(std::move(t), old);
       exp.members.push_back(node_task[i]);
     }
-    for (size_t test : tests) {
+    selected_tests.insert(tests.begin(), tests.end());
+    return ok_status();
+  }
+
+  // Gives every selected test to the build task of its last parent (in the dbt graph's topological
+  // order) among the nodes built by the pipeline: a relationships test from a gold model to a silver
+  // one runs after the gold model, whichever build task's selector picked it.
+  void add_tests() {
+    std::vector<size_t> position(graph.size(), 0);
+    const auto& order = graph.topological_order();
+    for (size_t k = 0; k < order.size(); ++k) position[order[k]] = k;
+    std::map<size_t, std::vector<size_t>> tests_of;  // owner node -> its tests
+    for (size_t test : selected_tests) {
       std::optional<size_t> owner;
       for (size_t p : graph.parents(test))
-        if (node_task.count(p) && owner_build[node_task[p]] == old && (!owner || position[p] > position[*owner]))
-          owner = p;
+        if (node_task.count(p) && (!owner || position[p] > position[*owner])) owner = p;
       if (owner) tests_of[*owner].push_back(test);
     }
     for (auto& [owner, list] : tests_of) {
+      const size_t old = owner_build[node_task[owner]];
       const TaskSpec& node = tasks[node_task[owner]];
       TaskSpec t = node;
       t.id = node.id + ".test";
@@ -116,9 +126,8 @@ struct Expander {
         for (size_t p : graph.parents(test))
           if (p != owner) test_waits[index].push_back(p);
       final_task[owner] = index;
-      exp.members.push_back(index);
+      expanded[old].members.push_back(index);
     }
-    return ok_status();
   }
 
   // Upstream of a task written in the file, in new indexes.
@@ -224,7 +233,7 @@ bool has_unexpanded_builds(const PipelineSpec& spec) {
 
 Status expand_builds(PipelineSpec& spec, const LoadedProject& project) {
   if (!has_unexpanded_builds(spec)) return ok_status();
-  Expander x{spec, project, project.graph(), {}, {}, {}, {}, {}, {}, {}, {}};
+  Expander x{spec, project, project.graph(), {}, {}, {}, {}, {}, {}, {}, {}, {}};
   for (size_t old = 0; old < spec.tasks.size(); ++old) {
     if (is_unexpanded_build(spec.tasks[old])) {
       STRATA_TRY(x.expand(old));
@@ -232,6 +241,7 @@ Status expand_builds(PipelineSpec& spec, const LoadedProject& project) {
       x.kept[old] = x.add(spec.tasks[old], std::nullopt);
     }
   }
+  x.add_tests();
   std::map<std::string, size_t> ids;
   for (size_t i = 0; i < x.tasks.size(); ++i) {
     auto [it, fresh] = ids.emplace(x.tasks[i].id, i);

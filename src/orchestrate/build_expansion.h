@@ -7,8 +7,9 @@
 // pipeline. They sit in the build task's `group` (the build task's id when it has none), inherit
 // its retries, timeout, pool and priority; the roots get its upstream tasks and trigger rule, and
 // whatever depended on the build task (or on its group) depends on the expansion's leaves.
-// A test that tests several nodes goes with the last of them (topological order) and also waits
-// for the others. A build whose selector picks no model, seed or snapshot stays one task.
+// A test that tests several nodes goes with the last of them (topological order) among the nodes
+// the pipeline builds, whichever build task's selector picked it, and also waits for the others.
+// A build whose selector picks no model, seed or snapshot stays one task.
 // Pure function of its inputs; thread-compatible.
 
 #include "common/result.h"

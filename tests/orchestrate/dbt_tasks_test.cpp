@@ -4,6 +4,7 @@
 // a failing test stopping downstream models, Jinja task templates.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -150,6 +151,55 @@ TEST(DbtTasksTest, RunsModelsWithRunVarsAndStoresTestResults) {
   ASSERT_EQ(gold->num_rows(), 2u);
   EXPECT_EQ(gold->cell_text(0, 1), "2");
   EXPECT_EQ(gold->cell_text(1, 2), "1.0");
+}
+
+TEST(DbtTasksTest, AGoldTestReferringToSilverRunsWithTheGoldModel) {
+  // A relationships test from the gold model to a silver one is selected by both build tasks (dbt's
+  // eager selection): it goes with the gold model, the last of its parents, not with stg_customers
+  // (which would make silver wait for gold: a cycle).
+  ShopProject project(kPipeline);
+  std::ofstream(project.dir + "/models/gold/schema.yml") << R"yml(version: 2
+models:
+  - name: customer_revenue
+    columns:
+      - name: customer_id
+        tests:
+          - unique
+          - relationships: {to: "ref('stg_customers')", field: id}
+)yml";
+  RuntimeOptions options;
+  options.project_dir = project.dir;
+  options.workers = 4;
+  auto rt = Runtime::open(options);
+  ASSERT_TRUE(rt.ok()) << rt.error().to_string();
+  const PipelineSpec* spec = (*rt)->pipeline("p");
+  ASSERT_NE(spec, nullptr);
+  auto tasks = by_id(*spec);
+  ASSERT_TRUE(tasks.count("model.customer_revenue.test"));
+  const auto& gold_tests = tasks["model.customer_revenue.test"]->dbt_tests;
+  EXPECT_EQ(gold_tests.size(), 2u);
+  EXPECT_TRUE(std::any_of(gold_tests.begin(), gold_tests.end(),
+                          [](const std::string& id) { return id.find("relationships") != std::string::npos; }));
+  for (const auto& id : tasks["model.stg_customers.test"]->dbt_tests)
+    EXPECT_EQ(id.find("relationships_customer_revenue"), std::string::npos) << id;
+  EXPECT_EQ(tasks["model.customer_revenue.test"]->group, "marts");
+  EXPECT_EQ(upstream_ids(*spec, *tasks["model.customer_revenue.test"]),
+            (std::set<std::string>{"model.customer_revenue", "model.stg_customers"}));
+
+  ASSERT_TRUE((*rt)->start().ok());
+  auto run = (*rt)->scheduler().trigger("p", "{}");
+  ASSERT_TRUE(run.ok()) << run.error().to_string();
+  ASSERT_TRUE((*rt)->scheduler().start_now(run->run_id).ok());
+  EXPECT_EQ((*rt)->executor().wait(run->run_id), RunState::kSuccess);
+  auto results = (*rt)->store().test_results(run->run_id);
+  ASSERT_TRUE(results.ok());
+  int relationships = 0;
+  for (const auto& r : *results)
+    if (r.test_name.find("relationships_customer_revenue") != std::string::npos) {
+      ++relationships;
+      EXPECT_EQ(r.status, "pass");
+    }
+  EXPECT_EQ(relationships, 1);
 }
 
 TEST(DbtTasksTest, FailingTestStopsDownstreamModels) {
