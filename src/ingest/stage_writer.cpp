@@ -1,5 +1,7 @@
 #include "ingest/stage_writer.h"
 
+#include <algorithm>
+
 namespace strata::ingest {
 
 StageWriter::~StageWriter() {
@@ -7,6 +9,7 @@ StageWriter::~StageWriter() {
     std::lock_guard lock(mutex_);
     closed_ = true;
     queue_.clear();  // not finished: drop what is queued
+    queue_bytes_ = 0;
   }
   changed_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -34,6 +37,7 @@ void StageWriter::run() {
       if (queue_.empty()) return;
       batch = std::move(queue_.front());
       queue_.pop_front();
+      queue_bytes_ -= std::min(queue_bytes_, batch.byte_size());
     }
     changed_.notify_all();
     Status st = writer_->append(batch);
@@ -42,6 +46,7 @@ void StageWriter::run() {
       status_ = std::move(st);
       closed_ = true;
       queue_.clear();
+      queue_bytes_ = 0;
       changed_.notify_all();
       return;
     }
@@ -49,12 +54,14 @@ void StageWriter::run() {
 }
 
 Status StageWriter::append(sql::ColumnBatch&& batch) {
+  const size_t bytes = batch.byte_size();
   {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return queue_.size() < kCapacity || closed_; });
+    changed_.wait(lock, [&] { return queue_.empty() || queue_bytes_ + bytes <= kQueueBytes || closed_; });
     if (!status_.ok()) return status_;
     if (closed_) return Error(ErrorCode::kInternal, "append() after finish() on a stage writer");
     queue_.push_back(std::move(batch));
+    queue_bytes_ += bytes;
   }
   changed_.notify_all();
   return ok_status();

@@ -5,6 +5,9 @@
 // overlap the source read), finish() flushes, commit() runs the merge SQL (stage → bronze, sync
 // state) and commits. Nothing is visible or durable before that commit; a failure or a crash at
 // any point leaves bronze and its state as they were (destruction without commit() rolls back).
+// The queue holds up to kQueueBytes of batches (always at least one): DuckDB compresses a whole
+// row group (122,880 rows) at a time, and a deep queue lets the source keep streaming meanwhile
+// instead of stalling the COPY; memory stays bounded by that budget.
 // One session: measured with pgbench scale 50, several DuckDB sessions were slower and used more
 // memory. append() is called by one thread; the writer thread is internal. Not copyable.
 
@@ -50,7 +53,8 @@ class StageWriter {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<sql::ColumnBatch> queue_;
-  static constexpr size_t kCapacity = 2;
+  size_t queue_bytes_ = 0;  // byte_size() of the queued batches
+  static constexpr size_t kQueueBytes = size_t{32} << 20;
   bool closed_ = false;
   Status status_;  // the writer thread's failure; guarded by mutex_
   bool in_transaction_ = false;

@@ -370,7 +370,7 @@ Status CopyBinaryDecoder::feed(std::string_view chunk) {
   if (pending_.empty()) {
     size_t used = consume(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size(), status);
     if (!status.ok()) return status;
-    pending_.assign(chunk.substr(used));
+    if (used < chunk.size()) pending_.assign(chunk.substr(used));
     return status;
   }
   pending_.append(chunk);
@@ -389,10 +389,13 @@ Status CopyBinaryDecoder::finish() {
 Status CopyBinaryDecoder::flush() {
   batch_payload_ = 0;
   if (batch_.num_rows() == 0) return ok_status();
-  sql::ColumnBatch full(schema_);
-  for (size_t c = 0; c < full.num_columns(); ++c) full.column(c).reserve(options_.batch_rows);
-  std::swap(full, batch_);
-  return sink_(std::move(full));
+  sql::ColumnBatch next(schema_);
+  for (size_t c = 0; c < next.num_columns(); ++c) {
+    // Sized like the batch just filled, so the next one's values are not copied as it grows.
+    next.column(c).reserve(options_.batch_rows, batch_.column(c).heap_size());
+  }
+  std::swap(next, batch_);
+  return sink_(std::move(next));
 }
 
 // Returns how many bytes of data were used; stops at an incomplete header or tuple.
@@ -441,11 +444,7 @@ size_t CopyBinaryDecoder::consume(const uint8_t* data, size_t size, Status& stat
         at += static_cast<size_t>(len);
       }
     }
-    Status decoded = decode_tuple(data + pos + 2, at - pos - 2);
-    if (!decoded.ok()) {
-      status = std::move(decoded);
-      return pos;
-    }
+    if (!decode_tuple(data + pos + 2, status)) return pos;
     batch_payload_ += at - pos;
     pos = at;
     if (batch_.num_rows() >= options_.batch_rows || batch_payload_ >= options_.batch_bytes) {
@@ -456,7 +455,11 @@ size_t CopyBinaryDecoder::consume(const uint8_t* data, size_t size, Status& stat
   return pos;
 }
 
-Status CopyBinaryDecoder::decode_tuple(const uint8_t* fields, size_t) {
+bool CopyBinaryDecoder::decode_tuple(const uint8_t* fields, Status& status) {
+  auto fail = [&](const std::string& what) {
+    status = malformed(what);
+    return false;
+  };
   row_notes_.clear();
   auto add_note = [&](const std::string& column, const char* change, const std::string& reason) {
     nlohmann::json note = {{"column", column}, {"change", change}, {"reason", reason}};
@@ -465,6 +468,7 @@ Status CopyBinaryDecoder::decode_tuple(const uint8_t* fields, size_t) {
     ++notes_;
   };
   const uint8_t* p = fields;
+  std::string reason;  // why a value became NULL; set only then
   for (size_t f = 0; f < columns_.size(); ++f) {
     const CopyColumn& spec = columns_[f];
     sql::Column& col = batch_.column(f);
@@ -477,9 +481,8 @@ Status CopyBinaryDecoder::decode_tuple(const uint8_t* fields, size_t) {
     const uint8_t* value = p;
     p += len;
     if (spec.array_depth == 0) {
-      std::string reason;
       Outcome o = decode_scalar(spec.kind, col, value, static_cast<size_t>(len), reason);
-      if (o == Outcome::kMalformed) return malformed("bad value for column " + spec.name);
+      if (o == Outcome::kMalformed) return fail("bad value for column " + spec.name);
       if (o == Outcome::kUnrepresentable) {
         col.append_null();
         add_note(spec.name, "NULLED", reason);
@@ -487,13 +490,13 @@ Status CopyBinaryDecoder::decode_tuple(const uint8_t* fields, size_t) {
       continue;
     }
     // Array: ndim, flags, element oid, (size, lower bound) per dimension, elements.
-    if (len < 12) return malformed("bad array header for column " + spec.name);
+    if (len < 12) return fail("bad array header for column " + spec.name);
     int32_t ndim = read_i32(value);
     if (ndim == 0) {
       col.append_list();
       continue;
     }
-    if (ndim < 0 || len < 12 + 8 * ndim) return malformed("bad array header for column " + spec.name);
+    if (ndim < 0 || len < 12 + 8 * ndim) return fail("bad array header for column " + spec.name);
     if (ndim != spec.array_depth) {
       col.append_null();
       add_note(spec.name, "NULLED",
@@ -505,11 +508,11 @@ Status CopyBinaryDecoder::decode_tuple(const uint8_t* fields, size_t) {
     ArrayReader reader{spec.kind, value + 12 + 8 * ndim, value + len, {}, &element_notes};
     for (int32_t d = 0; d < ndim; ++d) {
       int32_t dim = read_i32(value + 12 + 8 * d);
-      if (dim < 0) return malformed("bad array dimension for column " + spec.name);
+      if (dim < 0) return fail("bad array dimension for column " + spec.name);
       reader.dims.push_back(dim);
     }
     if (!reader.read_level(0, col) || reader.p != reader.end) {
-      return malformed("bad array value for column " + spec.name);
+      return fail("bad array value for column " + spec.name);
     }
     col.append_list();
     for (const std::string& reason : element_notes) add_note(spec.name, "ELEMENT_NULLED", reason);
@@ -523,7 +526,7 @@ Status CopyBinaryDecoder::decode_tuple(const uint8_t* fields, size_t) {
     }
   }
   ++rows_;
-  return ok_status();
+  return true;
 }
 
 }  // namespace strata::pg

@@ -90,7 +90,8 @@ class CopyBinaryDecoder {
 
  private:
   size_t consume(const uint8_t* data, size_t size, Status& status);
-  Status decode_tuple(const uint8_t* fields, size_t size);
+  // Appends one complete tuple's fields to batch_; false (and status set) when malformed.
+  bool decode_tuple(const uint8_t* fields, Status& status);
   Status flush();
 
   std::vector<CopyColumn> columns_;

@@ -24,29 +24,11 @@ Column& Column::operator=(const Column& other) {
 }
 
 bool Column::has_nulls() const {
-  return std::find(validity_.begin(), validity_.end(), 0) != validity_.end();
-}
-
-void Column::append_null() {
-  validity_.push_back(0);
-  if (width_ > 0) {
-    fixed_.resize(fixed_.size() + width_, 0);
-  } else {
-    offsets_.push_back(offsets_.back());
-  }
+  return !validity_.empty() && std::memchr(validity_.data(), 0, validity_.size()) != nullptr;
 }
 
 void Column::append_raw(const void* data) {
-  size_t at = fixed_.size();
-  fixed_.resize(at + width_);
-  std::memcpy(fixed_.data() + at, data, width_);
-  validity_.push_back(1);
-}
-
-void Column::append_bytes(std::string_view bytes) {
-  assert(type_.is_variable_width());
-  heap_.append(bytes);
-  offsets_.push_back(heap_.size());
+  fixed_.append(data, width_);
   validity_.push_back(1);
 }
 
@@ -70,10 +52,14 @@ void Column::clear() {
   if (child_) child_->clear();
 }
 
-void Column::reserve(size_t rows) {
-  validity_.reserve(rows);
-  if (width_ > 0) fixed_.reserve(rows * width_);
-  else offsets_.reserve(rows + 1);
+void Column::reserve(size_t rows, size_t heap_bytes) {
+  validity_.reserve(validity_.size() + rows);
+  if (width_ > 0) {
+    fixed_.reserve(fixed_.size() + rows * width_);
+  } else {
+    offsets_.reserve(offsets_.size() + rows);
+    if (heap_bytes > 0) heap_.reserve(heap_.size() + heap_bytes);
+  }
 }
 
 ColumnBatch::ColumnBatch(const Schema& schema) {

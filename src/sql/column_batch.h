@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "sql/byte_buffer.h"
 #include "sql/logical_type.h"
 
 namespace strata::sql {
@@ -34,25 +35,35 @@ class Column {
 
   const LogicalType& type() const { return type_; }
   size_t size() const { return validity_.size(); }
-  bool is_null(size_t row) const { return validity_[row] == 0; }
+  bool is_null(size_t row) const { return validity_.data()[row] == 0; }
   bool has_nulls() const;
   // 1 byte per row: 1 valid, 0 NULL.
   const uint8_t* validity() const { return validity_.data(); }
 
-  void append_null();
+  void append_null() {
+    validity_.push_back(0);
+    if (width_ > 0) {
+      fixed_.append_zeros(width_);
+    } else {
+      offsets_.push_back(offsets_.back());
+    }
+  }
   // Fixed-width value; T must have the type's fixed_width() (see logical_type.h).
   template <typename T>
   void append(const T& value) {
     assert(sizeof(T) == width_);
-    size_t at = fixed_.size();
-    fixed_.resize(at + sizeof(T));
-    std::memcpy(fixed_.data() + at, &value, sizeof(T));
+    fixed_.append(&value, sizeof(T));
     validity_.push_back(1);
   }
   // Fixed-width value given as raw bytes of the type's width.
   void append_raw(const void* data);
   // Variable-width value (VARCHAR, JSON, BLOB).
-  void append_bytes(std::string_view bytes);
+  void append_bytes(std::string_view bytes) {
+    assert(type_.is_variable_width());
+    heap_.append(bytes.data(), bytes.size());
+    offsets_.push_back(heap_.size());
+    validity_.push_back(1);
+  }
   // LIST: append the elements to child() first, then call append_list() to close the row; it takes
   // every child element appended since the previous row.
   void append_list();
@@ -66,10 +77,13 @@ class Column {
     std::memcpy(&out, fixed_.data() + row * width_, sizeof(T));
     return out;
   }
-  const uint8_t* raw(size_t row) const { return fixed_.data() + row * width_; }
+  const uint8_t* raw(size_t row) const { return fixed_data() + row * width_; }
   const uint8_t* fixed_data() const { return fixed_.data(); }
+  // The variable-width values of every row, back to back (row r is [offsets[r], offsets[r+1])).
+  const char* heap_data() const { return reinterpret_cast<const char*>(heap_.data()); }
+  const uint64_t* offsets() const { return offsets_.data(); }
   std::string_view get_bytes(size_t row) const {
-    return std::string_view(heap_.data() + offsets_[row], offsets_[row + 1] - offsets_[row]);
+    return std::string_view(heap_data() + offsets_[row], offsets_[row + 1] - offsets_[row]);
   }
   // [begin, end) rows of child() for a LIST row.
   std::pair<uint64_t, uint64_t> list_range(size_t row) const { return {offsets_[row], offsets_[row + 1]}; }
@@ -77,15 +91,18 @@ class Column {
   // Approximate bytes held, for progress and memory bounds.
   size_t byte_size() const;
   void clear();
-  void reserve(size_t rows);
+  // Room for `rows` more rows without reallocation; `heap_bytes` for their variable-width values.
+  void reserve(size_t rows, size_t heap_bytes = 0);
+  // Bytes of variable-width values held (the heap), e.g. to size the next batch's reserve().
+  size_t heap_size() const { return heap_.size(); }
 
  private:
   LogicalType type_;
   size_t width_ = 0;
-  std::vector<uint8_t> validity_;
-  std::vector<uint8_t> fixed_;
+  ByteBuffer validity_;
+  ByteBuffer fixed_;               // fixed-width values back to back
   std::vector<uint64_t> offsets_;  // variable-width and LIST: size()+1 entries
-  std::string heap_;
+  ByteBuffer heap_;                // variable-width values back to back
   std::unique_ptr<Column> child_;
 };
 

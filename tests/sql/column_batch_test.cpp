@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 namespace strata::sql {
 namespace {
 
@@ -50,6 +52,52 @@ TEST(ColumnBatch, FixedVariableAndNulls) {
   EXPECT_EQ(batch.num_rows(), 0u);
   batch.column(1).append_bytes("again");
   EXPECT_EQ(batch.column(1).get_bytes(0), "again");
+}
+
+TEST(ByteBuffer, AppendsCopiesAndMoves) {
+  ByteBuffer a;
+  EXPECT_TRUE(a.empty());
+  for (int i = 0; i < 10000; ++i) a.push_back(static_cast<uint8_t>(i));
+  a.append("xyz", 3);
+  a.append_zeros(2);
+  ASSERT_EQ(a.size(), 10005u);
+  EXPECT_EQ(a.data()[255], 255);
+  EXPECT_EQ(a.data()[10002], 'z');
+  EXPECT_EQ(a.data()[10004], 0);
+  ByteBuffer copy(a);
+  ASSERT_EQ(copy.size(), a.size());
+  EXPECT_NE(copy.data(), a.data());
+  EXPECT_EQ(std::memcmp(copy.data(), a.data(), a.size()), 0);
+  ByteBuffer moved(std::move(a));
+  EXPECT_EQ(moved.size(), 10005u);
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): a moved-from buffer is empty
+  a.append("k", 1);
+  EXPECT_EQ(a.size(), 1u);
+  copy = moved;
+  EXPECT_EQ(copy.size(), 10005u);
+  copy = std::move(a);
+  EXPECT_EQ(copy.size(), 1u);
+  copy.reserve(1 << 20);
+  EXPECT_EQ(copy.data()[0], 'k');
+  copy.clear();
+  EXPECT_TRUE(copy.empty());
+}
+
+TEST(ColumnBatch, CopiesAreDeepAndReserveKeepsValues) {
+  Column c(LogicalType::varchar());
+  c.append_bytes("first");
+  c.reserve(2048, 1 << 16);
+  c.append_null();
+  c.append_bytes(std::string(100, 'q'));
+  Column copy(c);
+  c.clear();
+  c.append_bytes("other");
+  ASSERT_EQ(copy.size(), 3u);
+  EXPECT_EQ(copy.get_bytes(0), "first");
+  EXPECT_TRUE(copy.is_null(1));
+  EXPECT_EQ(copy.get_bytes(2), std::string(100, 'q'));
+  EXPECT_EQ(copy.heap_size(), 105u);
+  EXPECT_EQ(c.get_bytes(0), "other");
 }
 
 TEST(ColumnBatch, NestedLists) {

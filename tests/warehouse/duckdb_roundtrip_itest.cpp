@@ -314,5 +314,41 @@ TEST_F(DuckDbRoundTrip, ManyBatchesAndChunkBoundaries) {
   EXPECT_EQ(next, 15000);
 }
 
+TEST_F(DuckDbRoundTrip, StringsAroundTheInlineLimitSurviveTheirBatch) {
+  // The writer points DuckDB's strings into the batch (≤ 12 bytes are inlined); the batch is
+  // destroyed right after append(), so every value must have been copied by then.
+  sql::Schema schema{{"n", LogicalType::int64()}, {"s", LogicalType::varchar()}, {"b", LogicalType::blob()}};
+  Relation rel{"", "", "inline_limit"};
+  ASSERT_TRUE(wh_->execute(create_table_sql(wh_->dialect(), rel, schema)).ok());
+  auto writer = wh_->writer(rel, schema);
+  ASSERT_TRUE(writer.ok());
+  auto text = [](int64_t n) { return std::string(static_cast<size_t>(n % 30), static_cast<char>('a' + n % 26)); };
+  for (int64_t base = 0; base < 6000; base += 3000) {
+    sql::ColumnBatch batch(schema);
+    for (int64_t n = base; n < base + 3000; ++n) {
+      batch.column(0).append<int64_t>(n);
+      batch.column(1).append_bytes(text(n));
+      batch.column(2).append_bytes(std::string(static_cast<size_t>(n % 17), '\0'));
+    }
+    ASSERT_TRUE((*writer)->append(batch).ok());
+  }
+  ASSERT_TRUE((*writer)->finish().ok());
+  int64_t next = 0;
+  Status s = wh_->query_stream("SELECT n, s, b FROM inline_limit ORDER BY n", [&](const sql::ColumnBatch& batch) -> Status {
+    for (size_t i = 0; i < batch.num_rows(); ++i, ++next) {
+      EXPECT_EQ(batch.column(1).get_bytes(i), text(next)) << next;
+      EXPECT_EQ(batch.column(2).get_bytes(i), std::string(static_cast<size_t>(next % 17), '\0')) << next;
+    }
+    return ok_status();
+  });
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  EXPECT_EQ(next, 6000);
+  // DuckDB's own comparisons agree (an inlined string's unused bytes must be zero for that).
+  auto r = wh_->query(
+      "SELECT count(*) FROM inline_limit WHERE s = repeat(chr(CAST(97 + n % 26 AS INTEGER)), CAST(n % 30 AS BIGINT))");
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->cell_text(0, 0), "6000");
+}
+
 }  // namespace
 }  // namespace strata::warehouse

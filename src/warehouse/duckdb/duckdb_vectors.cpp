@@ -225,12 +225,27 @@ void write_uuids(const sql::Column& col, uint64_t begin, uint64_t count, duckdb_
   for (uint64_t i = 0; i < count; ++i) data[i] = uuid_to_hugeint(col.raw(begin + i));
 }
 
+// Points each string_t at the column's own bytes instead of copying them into the vector's heap:
+// the appender copies them once when the chunk is appended (see write_vector's contract).
 void write_strings(const sql::Column& col, uint64_t begin, uint64_t count, duckdb_vector v) {
-  const uint8_t* valid = col.validity();
+  auto* data = static_cast<duckdb_string_t*>(duckdb_vector_get_data(v));
+  const uint8_t* valid = col.validity() + begin;
+  const uint64_t* offsets = col.offsets() + begin;
+  const char* heap = col.heap_data();
   for (uint64_t i = 0; i < count; ++i) {
-    if (valid[begin + i] == 0) continue;
-    std::string_view s = col.get_bytes(begin + i);
-    duckdb_vector_assign_string_element_len(v, i, s.data(), s.size());
+    if (valid[i] == 0) continue;
+    const char* bytes = heap + offsets[i];
+    const auto length = static_cast<uint32_t>(offsets[i + 1] - offsets[i]);
+    duckdb_string_t& out = data[i];
+    if (length <= sizeof out.value.inlined.inlined) {
+      std::memset(&out, 0, sizeof out);  // an inlined string's unused bytes must be zero
+      out.value.inlined.length = length;
+      if (length > 0) std::memcpy(out.value.inlined.inlined, bytes, length);
+    } else {
+      out.value.pointer.length = length;
+      std::memcpy(out.value.pointer.prefix, bytes, sizeof out.value.pointer.prefix);
+      out.value.pointer.ptr = const_cast<char*>(bytes);
+    }
   }
 }
 

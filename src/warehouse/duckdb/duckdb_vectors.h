@@ -18,8 +18,10 @@ void read_vector(duckdb_vector v, const DuckColumnType& type, uint64_t begin, ui
 
 // Writes rows [begin, begin+count) of col to positions 0..count-1 of v, whose DuckDB type is
 // to_duckdb_type(col.type()). v must have room for count rows (data-chunk vectors hold
-// duckdb_vector_size()); list children are reserved here. Errors: kFailed when DuckDB refuses to
-// grow a list's child vector.
+// duckdb_vector_size()); list children are reserved here. Strings are not copied: VARCHAR, BLOB
+// and JSON values of v point into col's memory, so col must stay alive and unchanged until the
+// chunk holding v was appended (the appender copies them) or reset. Errors: kFailed when DuckDB
+// refuses to grow a list's child vector.
 Status write_vector(const sql::Column& col, uint64_t begin, uint64_t count, duckdb_vector v);
 
 // UUID: DuckDB's hugeint (upper half with its sign bit flipped) <-> 16 big-endian bytes.

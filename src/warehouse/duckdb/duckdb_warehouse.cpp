@@ -92,6 +92,7 @@ class DuckDbBulkWriter final : public BulkWriter {
       duckdb_data_chunk_set_size(chunk_.get(), count);
       if (duckdb_append_data_chunk(appender_.get(), chunk_.get()) != DuckDBSuccess) return appender_error();
     }
+    duckdb_data_chunk_reset(chunk_.get());  // its strings point into batch (see write_vector)
     return ok_status();
   }
 
