@@ -93,6 +93,14 @@ class DuckDbBulkWriter final : public BulkWriter {
       if (duckdb_append_data_chunk(appender_.get(), chunk_.get()) != DuckDBSuccess) return appender_error();
     }
     duckdb_data_chunk_reset(chunk_.get());  // its strings point into batch (see write_vector)
+    // The appender buffers up to 204,800 rows and moves them into the table (where full row groups
+    // are compressed) only when that buffer fills or at finish(); flushing more often spreads that
+    // work over the appends, so finish() (the end of a load, when nothing overlaps it) has little left.
+    unflushed_rows_ += rows;
+    if (unflushed_rows_ >= kFlushRows) {
+      unflushed_rows_ = 0;
+      if (duckdb_appender_flush(appender_.get()) != DuckDBSuccess) return appender_error();
+    }
     return ok_status();
   }
 
@@ -131,10 +139,13 @@ class DuckDbBulkWriter final : public BulkWriter {
     return std::move(error).context("appending to " + table_);
   }
 
+  static constexpr uint64_t kFlushRows = 16384;
+
   AppenderHandle appender_;
   sql::Schema schema_;
   DataChunkHandle chunk_;
   std::string table_;
+  uint64_t unflushed_rows_ = 0;
 };
 
 }  // namespace
