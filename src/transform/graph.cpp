@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <queue>
+#include <string_view>
+#include <unordered_set>
 
 namespace strata::transform {
 
@@ -76,20 +78,30 @@ std::optional<size_t> Graph::resolve_source(const SourceCall& source) const {
 Result<Graph> Graph::build(ParsedProject project) {
   Graph g;
   g.project_ = std::move(project);
-  // Drop generic tests attached to nodes that do not exist (e.g. disabled ones).
-  std::unordered_map<std::string, bool> exists;
-  for (const auto& n : g.project_.nodes) exists[n.unique_id] = true;
-  std::vector<Node> kept;
-  kept.reserve(g.project_.nodes.size());
-  for (auto& n : g.project_.nodes) {
-    if (n.is_test() && !n.attached_node.empty() && !exists.count(n.attached_node)) {
-      g.project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + n.attached_node +
-                                    " is disabled or missing");
-      continue;
+  // Drop generic tests attached to nodes that do not exist (e.g. disabled ones), compacting in place
+  // (nodes move only after the first dropped one).
+  std::vector<Node>& nodes = g.project_.nodes;
+  std::vector<bool> drop(nodes.size(), false);
+  {
+    std::unordered_set<std::string_view> exists;
+    exists.reserve(nodes.size());
+    for (const auto& n : nodes) exists.insert(n.unique_id);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const Node& n = nodes[i];
+      if (n.is_test() && !n.attached_node.empty() && !exists.count(n.attached_node)) {
+        g.project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + n.attached_node +
+                                      " is disabled or missing");
+        drop[i] = true;
+      }
     }
-    kept.push_back(std::move(n));
   }
-  g.project_.nodes = std::move(kept);
+  size_t kept = 0;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (drop[i]) continue;
+    if (kept != i) nodes[kept] = std::move(nodes[i]);
+    ++kept;
+  }
+  nodes.erase(nodes.begin() + static_cast<std::ptrdiff_t>(kept), nodes.end());
   g.project_.needs_render.clear();
   STRATA_TRY(g.refresh_edges());
   return g;

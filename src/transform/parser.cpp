@@ -1,6 +1,7 @@
 #include "transform/parser.h"
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -26,7 +27,9 @@ void split_path(const std::string& relative, std::vector<std::string>& folders, 
   if (dot != std::string::npos) stem = stem.substr(0, dot);
 }
 
-Json default_config(ResourceType type) {
+namespace {
+
+Json build_default_config(ResourceType type) {
   Json c = Json::object();
   c["enabled"] = true;
   c["alias"] = nullptr;
@@ -80,6 +83,17 @@ Json default_config(ResourceType type) {
       break;
   }
   return c;
+}
+
+}  // namespace
+
+const Json& default_config(ResourceType type) {
+  // Built once: every node of a type starts from a copy of the same defaults.
+  static const std::array<Json, 6> kDefaults = {
+      build_default_config(ResourceType::kModel),    build_default_config(ResourceType::kSeed),
+      build_default_config(ResourceType::kSnapshot), build_default_config(ResourceType::kTest),
+      build_default_config(ResourceType::kSource),   build_default_config(ResourceType::kAnalysis)};
+  return kDefaults[static_cast<size_t>(type)];
 }
 
 void add_node(ParseState& state, Node node) {
@@ -245,7 +259,7 @@ struct NodeFiles {
 
 Status parse_sql_nodes(ParseState& state, const NodeFiles& spec, std::vector<Json>& file_configs) {
   const ProjectConfig& p = state.out.project;
-  const Json defaults = detail::default_config(spec.type);
+  const Json& defaults = detail::default_config(spec.type);
   for (const auto& dir : *spec.dirs) {
     for (const auto& rel : list_files(p.root, dir, {".sql"})) {
       if (spec.type == ResourceType::kTest && starts_with(rel, "generic/")) continue;

@@ -29,8 +29,8 @@ Status parse_property_file(ParseState& state, const std::string& absolute, const
 // Checks that every key of a `config:` mapping is known for `kind`; located error otherwise.
 Status check_config_keys(const YamlDocument& doc, const YAML::Node& config, const std::string& kind);
 
-// Defaults dbt gives every node of a type (materialized, enabled, tags, ...).
-Json default_config(ResourceType type);
+// Defaults dbt gives every node of a type (materialized, enabled, tags, ...); built once, shared.
+const Json& default_config(ResourceType type);
 
 // Adds a node (enabled or disabled) and indexes it by name.
 void add_node(ParseState& state, Node node);

@@ -25,10 +25,18 @@ std::string scalar_or(const YAML::Node& node, const char* key, std::string fallb
   return v && v.IsScalar() ? v.Scalar() : fallback;
 }
 
-// What a generic test is attached to.
+// What a generic test is attached to: the few fields of the tested node (model/seed/snapshot or
+// source) a test needs, copied so that adding nodes (which may move the node vector) keeps them valid.
 struct TestTarget {
-  const Node* node = nullptr;   // the model/seed/snapshot, or the source node
-  std::string column;           // empty for node-level tests
+  ResourceType resource_type = ResourceType::kModel;
+  std::string name;
+  std::string source_name;  // sources only
+  std::string unique_id;
+  std::string column;       // empty for node-level tests
+
+  static TestTarget of(const Node& n, std::string column = {}) {
+    return {n.resource_type, n.name, n.source_name, n.unique_id, std::move(column)};
+  }
 };
 
 struct FileContext {
@@ -111,7 +119,7 @@ Status add_generic_test(ParseState& state, const FileContext& ctx, const YAML::N
       }
     }
   }
-  const Node& on = *target.node;
+  const TestTarget& on = target;
   bool is_source = on.resource_type == ResourceType::kSource;
   std::string target_name = is_source ? on.source_name + "_" + on.name : on.name;
   if (!target.column.empty()) args["column_name"] = target.column;
@@ -233,10 +241,11 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& 
     STRATA_ASSIGN(auto columns, parse_columns(state, ctx, entry["columns"], &state.out.nodes[index], column_tests));
     state.out.nodes[index].columns = std::move(columns);
     if (!state.out.nodes[index].enabled()) continue;
-    // add_generic_test appends to nodes: copy the target so the reference stays valid.
-    Node target = state.out.nodes[index];
-    STRATA_TRY(add_tests(state, ctx, entry, {&target, ""}));
-    for (const auto& [column, col] : column_tests) STRATA_TRY(add_tests(state, ctx, col, {&target, column}));
+    // add_generic_test appends to nodes: take what the tests need before the vector can move.
+    TestTarget target = TestTarget::of(state.out.nodes[index]);
+    STRATA_TRY(add_tests(state, ctx, entry, target));
+    for (const auto& [column, col] : column_tests)
+      STRATA_TRY(add_tests(state, ctx, col, TestTarget::of(state.out.nodes[index], column)));
   }
   return ok_status();
 }
@@ -310,11 +319,15 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YAML::Node
       if (tbl["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(tbl["tags"])}});
       std::vector<std::pair<std::string, YAML::Node>> column_tests;
       STRATA_ASSIGN(node.columns, parse_columns(state, ctx, tbl["columns"], nullptr, column_tests));
-      Node target = node;
+      const bool enabled = node.enabled();
+      TestTarget target = TestTarget::of(node);
       add_node(state, std::move(node));
-      if (!target.enabled()) continue;
-      STRATA_TRY(add_tests(state, ctx, tbl, {&target, ""}));
-      for (const auto& [column, col] : column_tests) STRATA_TRY(add_tests(state, ctx, col, {&target, column}));
+      if (!enabled) continue;
+      STRATA_TRY(add_tests(state, ctx, tbl, target));
+      for (const auto& [column, col] : column_tests) {
+        target.column = column;
+        STRATA_TRY(add_tests(state, ctx, col, target));
+      }
     }
   }
   return ok_status();
