@@ -111,6 +111,8 @@ Status Graph::refresh_edges() {
   by_id_.clear();
   by_ref_name_.clear();
   by_source_.clear();
+  by_id_.reserve(project_.nodes.size());
+  by_ref_name_.reserve(project_.nodes.size());
   for (size_t i = 0; i < project_.nodes.size(); ++i) {
     const Node& n = project_.nodes[i];
     by_id_[n.unique_id] = i;
