@@ -20,6 +20,34 @@ bool is_test_config_key(std::string_view key) {
   return false;
 }
 
+// A mapping's values by key, read in one pass. yaml-cpp's `map[key]` scans the mapping and, for a
+// missing key, formats the key through a stringstream for its error text; a large property file asks
+// every entry and column for several absent keys (description, meta, tags, config, tests...).
+class Fields {
+ public:
+  explicit Fields(const YAML::Node& map) {
+    if (!map || !map.IsMap()) return;
+    for (const auto& kv : map)
+      if (kv.first.IsScalar()) items_.emplace_back(kv.first.Scalar(), kv.second);
+  }
+  // The value of `key` (the first one when repeated, as yaml-cpp); an undefined node (false in a
+  // boolean context) when absent.
+  const YAML::Node& operator[](std::string_view key) const {
+    for (const auto& [k, v] : items_)
+      if (k == key) return v;
+    static const YAML::Node kMissing(YAML::NodeType::Undefined);
+    return kMissing;
+  }
+
+ private:
+  std::vector<std::pair<std::string, YAML::Node>> items_;
+};
+
+std::string scalar_or(const Fields& fields, const char* key, std::string fallback = {}) {
+  const YAML::Node& v = fields[key];
+  return v && v.IsScalar() ? v.Scalar() : fallback;
+}
+
 std::string scalar_or(const YAML::Node& node, const char* key, std::string fallback = {}) {
   const YAML::Node v = node[key];
   return v && v.IsScalar() ? v.Scalar() : fallback;
@@ -157,9 +185,9 @@ Status add_generic_test(ParseState& state, const FileContext& ctx, const YAML::N
   return ok_status();
 }
 
-Status add_tests(ParseState& state, const FileContext& ctx, const YAML::Node& holder, const TestTarget& target) {
+Status add_tests(ParseState& state, const FileContext& ctx, const Fields& holder, const TestTarget& target) {
   for (const char* key : {"tests", "data_tests"}) {
-    const YAML::Node list = holder[key];
+    const YAML::Node& list = holder[key];
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) return ctx.doc->error(list, std::string("`") + key + "` must be a list");
     for (const auto& entry : list) STRATA_TRY(add_generic_test(state, ctx, entry, target));
@@ -168,14 +196,15 @@ Status add_tests(ParseState& state, const FileContext& ctx, const YAML::Node& ho
 }
 
 Result<std::vector<ColumnDoc>> parse_columns(ParseState& state, const FileContext& ctx, const YAML::Node& list,
-                                             const Node* target, std::vector<std::pair<std::string, YAML::Node>>& tests) {
+                                             const Node* target, std::vector<std::pair<std::string, Fields>>& tests) {
   std::vector<ColumnDoc> out;
   if (!list || list.IsNull()) return out;
   if (!list.IsSequence()) return ctx.doc->error(list, "`columns` must be a list of {name, description, tests}");
   (void)state;
   (void)target;
-  for (const auto& col : list) {
-    if (!col.IsMap() || !col["name"]) return ctx.doc->error(col, "a column needs a `name`");
+  for (const auto& node : list) {
+    Fields col(node);
+    if (!node.IsMap() || !col["name"]) return ctx.doc->error(node, "a column needs a `name`");
     ColumnDoc c;
     c.name = col["name"].Scalar();
     c.description = scalar_or(col, "description");
@@ -183,7 +212,7 @@ Result<std::vector<ColumnDoc>> parse_columns(ParseState& state, const FileContex
     if (col["meta"]) c.meta = yaml_to_json(col["meta"]);
     if (col["tags"] && col["tags"].IsSequence())
       for (const auto& t : col["tags"]) c.tags.push_back(t.Scalar());
-    tests.emplace_back(c.name, col);
+    tests.emplace_back(c.name, std::move(col));
     out.push_back(std::move(c));
   }
   return out;
@@ -193,9 +222,10 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& 
                    const std::string& kind) {
   const YamlDocument& doc = *ctx.doc;
   if (!list.IsSequence()) return doc.error(list, "`" + kind + "` must be a list of {name: …}");
-  for (const auto& entry : list) {
-    if (!entry.IsMap() || !entry["name"])
-      return doc.error(entry, "each entry of `" + kind + "` needs a `name`");
+  for (const auto& node_yaml : list) {
+    const Fields entry(node_yaml);
+    if (!node_yaml.IsMap() || !entry["name"])
+      return doc.error(node_yaml, "each entry of `" + kind + "` needs a `name`");
     const std::string name = entry["name"].Scalar();
     auto found = state.by_name.find(std::string(resource_type_name(type)) + ":" + name);
     if (found == state.by_name.end() && type == ResourceType::kSnapshot && entry["relation"]) {
@@ -206,7 +236,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& 
       node.package_name = state.out.project.name;
       node.original_file_path = ctx.original_file_path;
       node.path = ctx.original_file_path;
-      node.where = doc.where(entry);
+      node.where = doc.where(node_yaml);
       node.is_yaml_snapshot = true;
       node.raw_code = "select * from {{ " + entry["relation"].Scalar() + " }}";
       StaticScan scan = static_scan(node.raw_code);
@@ -223,7 +253,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& 
       found = state.by_name.find("snapshot:" + name);
     }
     if (found == state.by_name.end()) {
-      state.out.warnings.push_back(doc.where(entry).to_string() + ": did not find a " + resource_type_name(type) +
+      state.out.warnings.push_back(doc.where(node_yaml).to_string() + ": did not find a " + resource_type_name(type) +
                                    " named '" + name + "' for these properties; they are ignored");
       continue;
     }
@@ -237,7 +267,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& 
       if (entry["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(entry["tags"])}});
       if (entry["docs"]) merge_configs(node.config, Json{{"docs", yaml_to_json(entry["docs"])}});
     }
-    std::vector<std::pair<std::string, YAML::Node>> column_tests;
+    std::vector<std::pair<std::string, Fields>> column_tests;
     STRATA_ASSIGN(auto columns, parse_columns(state, ctx, entry["columns"], &state.out.nodes[index], column_tests));
     state.out.nodes[index].columns = std::move(columns);
     if (!state.out.nodes[index].enabled()) continue;
@@ -317,13 +347,13 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YAML::Node
       if (tbl["meta"]) node.meta.update(yaml_to_json(tbl["meta"]));
       if (src["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(src["tags"])}});
       if (tbl["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(tbl["tags"])}});
-      std::vector<std::pair<std::string, YAML::Node>> column_tests;
+      std::vector<std::pair<std::string, Fields>> column_tests;
       STRATA_ASSIGN(node.columns, parse_columns(state, ctx, tbl["columns"], nullptr, column_tests));
       const bool enabled = node.enabled();
       TestTarget target = TestTarget::of(node);
       add_node(state, std::move(node));
       if (!enabled) continue;
-      STRATA_TRY(add_tests(state, ctx, tbl, target));
+      STRATA_TRY(add_tests(state, ctx, Fields(tbl), target));
       for (const auto& [column, col] : column_tests) {
         target.column = column;
         STRATA_TRY(add_tests(state, ctx, col, target));
