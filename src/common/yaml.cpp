@@ -88,7 +88,11 @@ Result<YamlDocument> parse(std::string_view text, std::string file, const YamlOp
     return Error(ErrorCode::kConfig, "invalid YAML: " + e.msg, where,
                  "check indentation, colons and quoting near this position");
   }
-  if (options.substitute_env) STRATA_TRY(substitute_tree(doc.root, doc, options));
+  // A scalar can only hold an env_var call when the text spells it, or builds it from escapes in a
+  // double-quoted scalar; otherwise walking the tree (costly in yaml-cpp for big files) finds nothing.
+  const bool may_hold_env_var =
+      text.find("env_var") != std::string_view::npos || text.find('\\') != std::string_view::npos;
+  if (options.substitute_env && may_hold_env_var) STRATA_TRY(substitute_tree(doc.root, doc, options));
   return doc;
 }
 

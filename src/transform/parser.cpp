@@ -107,7 +107,10 @@ void add_node(ParseState& state, Node node) {
 std::string md5_hex(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_md5(), nullptr);
+  // Fetched once: EVP_md5() makes OpenSSL 3 look the algorithm up in its provider on every digest,
+  // which cost more than hashing a test's name (one per generic test).
+  static EVP_MD* const kMd5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  EVP_Digest(text.data(), text.size(), digest, &len, kMd5 ? kMd5 : EVP_md5(), nullptr);
   static const char* kHex = "0123456789abcdef";
   std::string out;
   for (unsigned i = 0; i < len; ++i) {
