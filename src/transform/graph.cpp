@@ -175,7 +175,14 @@ Status Graph::sort() {
   const size_t n = project_.nodes.size();
   std::vector<size_t> indegree(n);
   for (size_t i = 0; i < n; ++i) indegree[i] = parents_[i].size();
-  auto later = [this](size_t a, size_t b) { return project_.nodes[a].unique_id > project_.nodes[b].unique_id; };
+  // Ties go in unique_id order: rank the ids once, so the queue compares integers rather than
+  // reaching into two nodes for their ids on every comparison.
+  std::vector<std::pair<std::string_view, size_t>> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = {project_.nodes[i].unique_id, i};
+  std::sort(ids.begin(), ids.end());
+  std::vector<size_t> rank(n);
+  for (size_t r = 0; r < n; ++r) rank[ids[r].second] = r;
+  auto later = [&rank](size_t a, size_t b) { return rank[a] > rank[b]; };
   std::priority_queue<size_t, std::vector<size_t>, decltype(later)> ready(later);
   for (size_t i = 0; i < n; ++i)
     if (indegree[i] == 0) ready.push(i);
