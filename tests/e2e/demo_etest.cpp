@@ -1,5 +1,6 @@
-// `strata demo` itself: at a small scale it runs to the end and exits 0; Ctrl-C (SIGINT) while it
-// works leaves no PostgreSQL server running and removes the throwaway folder.
+// `strata demo` itself: at a small scale it runs to the end and exits 0; with NOVADRIVE_PG_URL it
+// uses that server instead of a throwaway one; Ctrl-C (SIGINT) while it works leaves no PostgreSQL
+// server running and removes the throwaway folder.
 
 #include <signal.h>
 #include <unistd.h>
@@ -11,9 +12,11 @@
 
 #include <gtest/gtest.h>
 
+#include "cli/demo/erp_sql.h"
 #include "cli/demo/process.h"
 #include "common/strings.h"
 #include "e2e/e2e_support.h"
+#include "support/pg_cluster.h"
 
 namespace strata::testing {
 namespace {
@@ -54,6 +57,23 @@ TEST(StrataDemo, RunsToTheEndAtASmallScaleAndExitsZero) {
   ASSERT_FALSE(root.empty()) << run.output;
   EXPECT_FALSE(fs::exists(root)) << root;
   EXPECT_EQ(processes_mentioning(root), 0);
+}
+
+TEST(StrataDemo, UsesNovadrivePgUrlInsteadOfAThrowawayServer) {
+  auto& pg = shared_pg_cluster();
+  const std::string conninfo = pg.create_database("nd_demo_url");
+  ProjectCopy project;
+  auto run = run_strata({"demo", "--scale", "0.01", "--project", project.dir()},
+                        {{"NOVADRIVE_PG_URL", pg.url("nd_demo_url")}}, project.dir(), 900);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("Source: NOVADRIVE_PG_URL"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("Starting a throwaway PostgreSQL"), std::string::npos) << run.output;
+  EXPECT_TRUE(throwaway_root(run.output).empty()) << run.output;
+  EXPECT_NE(run.output.find("0 failed"), std::string::npos) << run.output;
+  // The ERP is in the database the user named, and stays there; gold counts every one of its sales.
+  const auto sales = pg_rows(conninfo, "SELECT count(*) FROM vendas");
+  ASSERT_EQ(sales, std::vector<std::string>{std::to_string(cli::demo::erp_sizes(0.01).vendas)});
+  EXPECT_EQ(duck_rows(project.duckdb_path(), "SELECT sum(sales_count) FROM gold.revenue_by_dealership"), sales);
 }
 
 TEST(StrataDemo, SigintStopsEverythingAndRemovesTheThrowawayServer) {
