@@ -167,7 +167,7 @@ void add_log_routes(Routes& routes, Api& api) {
                  {"size", size},                 {"truncated", from > 0},
                  {"finished", finished.ok() && *finished}};
     res.set_header("Cache-Control", "no-store");
-    res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+    res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), kJsonContentType);
   });
   routes.get_raw(base + "/stream", [&api](const httplib::Request& req, httplib::Response& res) {
     auto ref = find_log(api, req);

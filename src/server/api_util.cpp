@@ -63,7 +63,7 @@ void write_error(httplib::Response& res, int status, const std::string& message,
   Json e = {{"status", status}, {"code", code_name(status)}, {"message", api.mask(message)}};
   if (!hint.empty()) e["hint"] = api.mask(hint);
   res.status = status;
-  res.set_content(Json{{"error", e}}.dump(), "application/json");
+  res.set_content(Json{{"error", e}}.dump(), kJsonContentType);
 }
 
 Json time_json(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(format_iso8601(micros)); }
@@ -153,7 +153,7 @@ httplib::Server::Handler Routes::wrap(JsonHandler handler) {
     }
     res.status = r->status;
     res.set_header("Cache-Control", "no-store");
-    res.set_content(r->body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+    res.set_content(r->body.dump(-1, ' ', false, Json::error_handler_t::replace), kJsonContentType);
   };
 }
 
