@@ -18,10 +18,10 @@ constexpr std::pair<SyncMode, const char*> kModes[] = {
 };
 
 // Rejects keys of a mapping that are not in `allowed`, with the list of valid ones.
-Status check_keys(const YamlDocument& doc, const YAML::Node& map, std::string_view what,
+Status check_keys(const YamlDocument& doc, const YamlNode& map, std::string_view what,
                   const std::vector<std::string>& allowed) {
   for (auto kv : map) {
-    std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    std::string key = kv.first.is_scalar() ? kv.first.scalar() : "?";
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       return doc.error(kv.first, "unknown key '" + key + "' in " + std::string(what),
                        "valid keys: " + join(allowed, ", "));
@@ -30,22 +30,22 @@ Status check_keys(const YamlDocument& doc, const YAML::Node& map, std::string_vi
   return ok_status();
 }
 
-Result<YAML::Node> require_map(const YamlDocument& doc, const YAML::Node& parent, const char* key,
+Result<YamlNode> require_map(const YamlDocument& doc, const YamlNode& parent, const char* key,
                                std::string_view what) {
-  YAML::Node node = parent[key];
+  YamlNode node = parent[key];
   if (!node) return doc.error(parent, std::string(what) + " needs '" + key + "'", std::string("add ") + key + ": …");
-  if (!node.IsMap()) return doc.error(node, std::string(key) + " must be a mapping", std::string(key) + ":\n  key: value");
+  if (!node.is_map()) return doc.error(node, std::string(key) + " must be a mapping", std::string(key) + ":\n  key: value");
   return node;
 }
 
 // A string or a list of strings.
-Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YAML::Node& node, std::string_view what) {
+Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YamlNode& node, std::string_view what) {
   std::vector<std::string> out;
-  if (node.IsScalar()) {
-    out.push_back(node.Scalar());
+  if (node.is_scalar()) {
+    out.push_back(node.scalar());
     return out;
   }
-  if (!node.IsSequence()) {
+  if (!node.is_sequence()) {
     return doc.error(node, std::string(what) + " must be a list of names", std::string(what) + ": [a, b]");
   }
   for (auto item : node) {
@@ -55,9 +55,9 @@ Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YAML
   return out;
 }
 
-Status load_source(const YamlDocument& doc, const YAML::Node& root, SourceConfig& source,
+Status load_source(const YamlDocument& doc, const YamlNode& root, SourceConfig& source,
                    const YamlOptions& options) {
-  STRATA_ASSIGN(YAML::Node node, require_map(doc, root, "source", "a connection file"));
+  STRATA_ASSIGN(YamlNode node, require_map(doc, root, "source", "a connection file"));
   STRATA_TRY(check_keys(doc, node, "source",
                         {"type", "host", "port", "database", "dbname", "user", "password", "sslmode", "schemas",
                          "replication"}));
@@ -75,7 +75,7 @@ Status load_source(const YamlDocument& doc, const YAML::Node& root, SourceConfig
     if (port < 1 || port > 65535) return doc.error(node["port"], "port must be between 1 and 65535", "port: 5432");
     source.port = static_cast<int>(port);
   }
-  YAML::Node db = node["database"] ? node["database"] : node["dbname"];
+  YamlNode db = node["database"] ? node["database"] : node["dbname"];
   if (!db) return doc.error(node, "source needs 'database'", "database: mydb");
   STRATA_ASSIGN(source.database, yaml_string(doc, db, "database"));
   if (!node["user"]) return doc.error(node, "source needs 'user'", "user: \"{{ env_var('PG_USER') }}\"");
@@ -109,10 +109,10 @@ Status load_source(const YamlDocument& doc, const YAML::Node& root, SourceConfig
   return ok_status();
 }
 
-Status load_destination(const YamlDocument& doc, const YAML::Node& root, DestinationConfig& dest) {
-  YAML::Node node = root["destination"];
+Status load_destination(const YamlDocument& doc, const YamlNode& root, DestinationConfig& dest) {
+  YamlNode node = root["destination"];
   if (!node) return ok_status();
-  if (!node.IsMap()) return doc.error(node, "destination must be a mapping", "destination:\n  schema: bronze");
+  if (!node.is_map()) return doc.error(node, "destination must be a mapping", "destination:\n  schema: bronze");
   STRATA_TRY(check_keys(doc, node, "destination", {"target", "schema", "duckdb_path"}));
   dest.where = doc.where(node);
   if (node["target"]) {
@@ -128,7 +128,7 @@ Status load_destination(const YamlDocument& doc, const YAML::Node& root, Destina
   return ok_status();
 }
 
-Status split_stream_name(const YamlDocument& doc, const YAML::Node& node, const std::string& name, StreamConfig& s) {
+Status split_stream_name(const YamlDocument& doc, const YamlNode& node, const std::string& name, StreamConfig& s) {
   size_t dot = name.find('.');
   if (dot == std::string::npos) {
     s.schema = "public";
@@ -143,15 +143,15 @@ Status split_stream_name(const YamlDocument& doc, const YAML::Node& node, const 
   return ok_status();
 }
 
-Result<StreamConfig> load_stream(const YamlDocument& doc, const YAML::Node& node) {
+Result<StreamConfig> load_stream(const YamlDocument& doc, const YamlNode& node) {
   StreamConfig s;
   s.where = doc.where(node);
-  if (node.IsScalar()) {  // "- public.orders" shorthand
+  if (node.is_scalar()) {  // "- public.orders" shorthand
     s.where_name = s.where;
-    STRATA_TRY(split_stream_name(doc, node, node.Scalar(), s));
+    STRATA_TRY(split_stream_name(doc, node, node.scalar(), s));
     return s;
   }
-  if (!node.IsMap()) return doc.error(node, "a stream must be a mapping", "- name: public.orders\n  sync_mode: …");
+  if (!node.is_map()) return doc.error(node, "a stream must be a mapping", "- name: public.orders\n  sync_mode: …");
   STRATA_TRY(check_keys(doc, node, "a stream",
                         {"name", "sync_mode", "cursor_field", "primary_key", "columns", "parallelism"}));
   if (!node["name"]) return doc.error(node, "a stream needs 'name'", "name: public.orders");
@@ -245,8 +245,8 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
   std::filesystem::path folder = p.parent_path();
   config.project_dir = (folder.filename() == "connections" ? folder.parent_path() : folder).string();
   if (config.project_dir.empty()) config.project_dir = ".";
-  const YAML::Node& root = doc.root;
-  if (!root.IsMap()) return doc.error(root, "a connection file must be a mapping", "source:, destination:, streams:");
+  const YamlNode& root = doc.root;
+  if (!root.is_map()) return doc.error(root, "a connection file must be a mapping", "source:, destination:, streams:");
   STRATA_TRY(check_keys(doc, root, "a connection file",
                         {"source", "destination", "streams", "schema_changes", "parallel_threshold_mb",
                          "max_parallelism"}));
@@ -272,8 +272,8 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
     if (n < 1 || n > 64) return doc.error(root["max_parallelism"], "max_parallelism must be between 1 and 64", "e.g. 4");
     config.max_parallelism = static_cast<int>(n);
   }
-  if (YAML::Node streams = root["streams"]) {
-    if (!streams.IsSequence()) {
+  if (YamlNode streams = root["streams"]) {
+    if (!streams.is_sequence()) {
       return doc.error(streams, "streams must be a list", "streams:\n  - name: public.orders");
     }
     config.streams_listed = true;

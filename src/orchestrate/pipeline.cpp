@@ -29,10 +29,10 @@ std::string key_list(const std::set<std::string>& keys) {
   return join(std::vector<std::string>(keys.begin(), keys.end()), ", ");
 }
 
-Status check_keys(const YamlDocument& doc, const YAML::Node& map, const std::set<std::string>& allowed,
+Status check_keys(const YamlDocument& doc, const YamlNode& map, const std::set<std::string>& allowed,
                   const std::string& where) {
   for (const auto& kv : map) {
-    const std::string key = kv.first.Scalar();
+    const std::string key = kv.first.scalar();
     if (!allowed.count(key))
       return doc.error(kv.first, "unknown key '" + key + "' in " + where, "valid keys: " + key_list(allowed));
   }
@@ -48,16 +48,16 @@ bool valid_name(std::string_view s, bool allow_dot) {
   return true;
 }
 
-Result<int64_t> yaml_duration(const YamlDocument& doc, const YAML::Node& node, std::string_view what) {
-  if (node.IsScalar()) {
-    if (auto micros = parse_duration(node.Scalar())) return *micros;
+Result<int64_t> yaml_duration(const YamlDocument& doc, const YamlNode& node, std::string_view what) {
+  if (node.is_scalar()) {
+    if (auto micros = parse_duration(node.scalar())) return *micros;
   }
   return doc.error(node, "bad duration for " + std::string(what),
                    "write a number of seconds or a duration such as 30s, 5m, 1h30m, 2d");
 }
 
 // Reads retry-related keys present in `map` into `policy` (keeping values not given).
-Status read_retry(const YamlDocument& doc, const YAML::Node& map, RetryPolicy& policy) {
+Status read_retry(const YamlDocument& doc, const YamlNode& map, RetryPolicy& policy) {
   if (auto n = map["retries"]) {
     STRATA_ASSIGN(long long r, yaml_int(doc, n, "retries"));
     if (r < 0 || r > 1000) return doc.error(n, "retries must be between 0 and 1000");
@@ -76,7 +76,7 @@ Status read_retry(const YamlDocument& doc, const YAML::Node& map, RetryPolicy& p
   return ok_status();
 }
 
-Result<TriggerRule> read_trigger_rule(const YamlDocument& doc, const YAML::Node& node) {
+Result<TriggerRule> read_trigger_rule(const YamlDocument& doc, const YamlNode& node) {
   STRATA_ASSIGN(std::string text, yaml_string(doc, node, "trigger_rule"));
   if (auto rule = parse_trigger_rule(text)) return *rule;
   return doc.error(node, "unknown trigger_rule '" + text + "'",
@@ -84,13 +84,13 @@ Result<TriggerRule> read_trigger_rule(const YamlDocument& doc, const YAML::Node&
                    "none_skipped, always");
 }
 
-Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YAML::Node& node, std::string_view what) {
+Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YamlNode& node, std::string_view what) {
   std::vector<std::string> out;
-  if (node.IsScalar()) {
-    out.push_back(node.Scalar());
+  if (node.is_scalar()) {
+    out.push_back(node.scalar());
     return out;
   }
-  if (!node.IsSequence())
+  if (!node.is_sequence())
     return doc.error(node, std::string(what) + " must be a name or a list of names", "e.g. [extract, load]");
   for (const auto& item : node) {
     STRATA_ASSIGN(std::string s, yaml_string(doc, item, what));
@@ -99,39 +99,8 @@ Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YAML
   return out;
 }
 
-nlohmann::json to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence: {
-      auto arr = nlohmann::json::array();
-      for (const auto& item : node) arr.push_back(to_json(item));
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      auto obj = nlohmann::json::object();
-      for (const auto& kv : node) obj[kv.first.Scalar()] = to_json(kv.second);
-      return obj;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() == "!") return s;  // quoted in the file
-      try {
-        size_t used = 0;
-        long long v = std::stoll(s, &used);
-        if (used == s.size()) return v;
-        double d = std::stod(s, &used);
-        if (used == s.size()) return d;
-      } catch (...) {
-      }
-      if (s == "true" || s == "false") return s == "true";
-      return s;
-    }
-    default:
-      return nullptr;
-  }
-}
-
 // Parses a date or timestamp; without an explicit offset it is local time in `zone`.
-Result<int64_t> read_date(const YamlDocument& doc, const YAML::Node& node, std::string_view what,
+Result<int64_t> read_date(const YamlDocument& doc, const YamlNode& node, std::string_view what,
                           const date::time_zone* zone) {
   STRATA_ASSIGN(std::string text, yaml_string(doc, node, what));
   auto micros = parse_iso8601(text);
@@ -146,8 +115,8 @@ Result<int64_t> read_date(const YamlDocument& doc, const YAML::Node& node, std::
   return static_cast<int64_t>(sys.time_since_epoch().count());
 }
 
-Result<TaskSpec> parse_task(const YamlDocument& doc, const YAML::Node& node, const TaskSpec& defaults) {
-  if (!node.IsMap()) return doc.error(node, "a task must be a mapping", "e.g. - id: load\n    shell: ./load.sh");
+Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const TaskSpec& defaults) {
+  if (!node.is_map()) return doc.error(node, "a task must be a mapping", "e.g. - id: load\n    shell: ./load.sh");
   STRATA_TRY(check_keys(doc, node, kTaskKeys, "a task"));
   TaskSpec task = defaults;
   task.where = doc.where(node);
@@ -171,10 +140,10 @@ Result<TaskSpec> parse_task(const YamlDocument& doc, const YAML::Node& node, con
   if (auto n = node["target"]) { STRATA_ASSIGN(task.target, yaml_string(doc, n, "target")); }
   if (auto n = node["cwd"]) { STRATA_ASSIGN(task.cwd, yaml_string(doc, n, "cwd")); }
   if (auto n = node["env"]) {
-    if (!n.IsMap()) return doc.error(n, "env must be a mapping of variable names to values", "e.g. env: {MODE: full}");
+    if (!n.is_map()) return doc.error(n, "env must be a mapping of variable names to values", "e.g. env: {MODE: full}");
     for (const auto& kv : n) {
       STRATA_ASSIGN(std::string value, yaml_string(doc, kv.second, "env value"));
-      task.env[kv.first.Scalar()] = value;
+      task.env[kv.first.scalar()] = value;
     }
   }
   if (auto n = node["depends_on"]) { STRATA_ASSIGN(task.depends_on, string_list(doc, n, "depends_on")); }
@@ -200,7 +169,7 @@ bool in_group(const TaskSpec& task, const std::string& group) {
 }
 
 // Resolves depends_on names into upstream indexes; a group stands for its leaves.
-Status resolve_dependencies(const YamlDocument& doc, const YAML::Node& tasks_node, std::vector<TaskSpec>& tasks) {
+Status resolve_dependencies(const YamlDocument& doc, const YamlNode& tasks_node, std::vector<TaskSpec>& tasks) {
   std::map<std::string, size_t> by_id;
   for (size_t i = 0; i < tasks.size(); ++i) by_id[tasks[i].id] = i;
   std::set<std::string> groups;
@@ -222,7 +191,7 @@ Status resolve_dependencies(const YamlDocument& doc, const YAML::Node& tasks_nod
   for (size_t i = 0; i < tasks.size(); ++i) {
     auto& task = tasks[i];
     std::set<size_t> upstream;
-    const YAML::Node dep_node = tasks_node[i]["depends_on"];
+    const YamlNode dep_node = tasks_node[i]["depends_on"];
     for (const auto& name : task.depends_on) {
       if (auto it = by_id.find(name); it != by_id.end()) {
         if (it->second == i) return doc.error(dep_node, "task '" + task.id + "' depends on itself", "remove it");
@@ -249,7 +218,7 @@ Status resolve_dependencies(const YamlDocument& doc, const YAML::Node& tasks_nod
 }
 
 // Orders tasks topologically (stable: file order among ready tasks); reports a cycle.
-Status order_tasks(const YamlDocument& doc, const YAML::Node& tasks_node, std::vector<TaskSpec>& tasks) {
+Status order_tasks(const YamlDocument& doc, const YamlNode& tasks_node, std::vector<TaskSpec>& tasks) {
   const size_t n = tasks.size();
   std::vector<int> state(n, 0);  // 0 new, 1 on stack, 2 done
   std::vector<size_t> order, stack;
@@ -294,7 +263,7 @@ Status check_schedule(const std::string& text, const std::string& zone, const So
 }
 
 Status parse_top(const YamlDocument& doc, PipelineSpec& spec, const date::time_zone*& zone) {
-  const YAML::Node& root = doc.root;
+  const YamlNode& root = doc.root;
   if (auto n = root["timezone"]) {
     STRATA_ASSIGN(spec.timezone, yaml_string(doc, n, "timezone"));
     try {
@@ -306,7 +275,7 @@ Status parse_top(const YamlDocument& doc, PipelineSpec& spec, const date::time_z
   } else {
     zone = date::locate_zone("UTC");
   }
-  if (auto n = root["schedule"]; n && !n.IsNull()) {
+  if (auto n = root["schedule"]; n && !n.is_null()) {
     STRATA_ASSIGN(std::string text, yaml_string(doc, n, "schedule"));
     if (to_lower(text) != "none" && !text.empty()) {
       spec.schedule = text;
@@ -326,8 +295,8 @@ Status parse_top(const YamlDocument& doc, PipelineSpec& spec, const date::time_z
     spec.max_active_runs = static_cast<int>(m);
   }
   if (auto n = root["params"]) {
-    if (!n.IsMap()) return doc.error(n, "params must be a mapping", "e.g. params: {full_refresh: false}");
-    spec.params = to_json(n);
+    if (!n.is_map()) return doc.error(n, "params must be a mapping", "e.g. params: {full_refresh: false}");
+    spec.params = nlohmann::json(yaml_to_json(n));
   }
   return ok_status();
 }
@@ -356,14 +325,14 @@ Result<PipelineSpec> parse_pipeline(const YamlDocument& doc, const std::string& 
   PipelineSpec spec;
   spec.name = name;
   spec.file = doc.file;
-  if (!doc.root.IsMap())
+  if (!doc.root.is_map())
     return doc.error(doc.root, "a pipeline file must be a mapping", "start with `schedule:` and `tasks:`");
   STRATA_TRY(check_keys(doc, doc.root, kTopKeys, "a pipeline"));
   const date::time_zone* zone = nullptr;
   STRATA_TRY(parse_top(doc, spec, zone));
   TaskSpec defaults;
   if (auto n = doc.root["default_args"]) {
-    if (!n.IsMap()) return doc.error(n, "default_args must be a mapping", "e.g. default_args: {retries: 2}");
+    if (!n.is_map()) return doc.error(n, "default_args must be a mapping", "e.g. default_args: {retries: 2}");
     STRATA_TRY(check_keys(doc, n, kDefaultArgKeys, "default_args"));
     STRATA_TRY(read_retry(doc, n, defaults.retry));
     if (auto p = n["pool"]) { STRATA_ASSIGN(defaults.pool, yaml_string(doc, p, "pool")); }
@@ -374,8 +343,8 @@ Result<PipelineSpec> parse_pipeline(const YamlDocument& doc, const std::string& 
     if (auto p = n["trigger_rule"]) { STRATA_ASSIGN(defaults.trigger_rule, read_trigger_rule(doc, p)); }
   }
   spec.default_retry = defaults.retry;
-  const YAML::Node tasks = doc.root["tasks"];
-  if (!tasks || !tasks.IsSequence() || tasks.size() == 0)
+  const YamlNode tasks = doc.root["tasks"];
+  if (!tasks || !tasks.is_sequence() || tasks.size() == 0)
     return doc.error(tasks ? tasks : doc.root, "a pipeline needs a non-empty list `tasks:`",
                      "e.g. tasks:\n  - id: hello\n    shell: echo hello");
   std::set<std::string> ids;

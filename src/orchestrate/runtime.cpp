@@ -16,13 +16,13 @@ Result<std::map<std::string, int>> load_pools(const std::string& project_dir, co
   const std::string path = project_dir + "/pools.yml";
   if (!std::filesystem::exists(path)) return pools;
   STRATA_ASSIGN(YamlDocument doc, load_yaml_file(path, yaml_options));
-  const YAML::Node node = doc.root["pools"];
-  if (!node || !node.IsMap())
+  const YamlNode node = doc.root["pools"];
+  if (!node || !node.is_map())
     return doc.error(doc.root, "pools.yml needs a mapping `pools:` of pool names to slots", "pools: {warehouse: 4}");
   for (const auto& kv : node) {
     STRATA_ASSIGN(long long slots, yaml_int(doc, kv.second, "slots"));
     if (slots < 1) return doc.error(kv.second, "a pool needs at least 1 slot", "e.g. warehouse: 4");
-    pools[kv.first.Scalar()] = static_cast<int>(slots);
+    pools[kv.first.scalar()] = static_cast<int>(slots);
   }
   return pools;
 }

@@ -102,7 +102,7 @@ using detail::kNoNode;
 using detail::state_of;
 using detail::value_json;
 
-Value yaml_value(const YAML::Node& node) { return Value::from_json(nlohmann::json::parse(yaml_to_json(node).dump())); }
+Value yaml_value(const YamlNode& node) { return Value::from_json(nlohmann::json::parse(yaml_to_json(node).dump())); }
 
 void emit_yaml(YAML::Emitter& out, const Json& j) {
   if (j.is_object()) {
@@ -310,11 +310,11 @@ void Compiler::Impl::register_functions() {
     return Value(j->dump());
   });
   env.add_function("fromyaml", [](CallArgs& args, CallContext& ctx) -> Result<Value> {
-    try {
-      return yaml_value(YAML::Load(arg_string(args, 0, "value")));
-    } catch (const std::exception& e) {
-      return ctx.error(std::string("fromyaml: ") + e.what());
-    }
+    YamlOptions options;
+    options.substitute_env = false;
+    auto doc = load_yaml_string(arg_string(args, 0, "value"), "fromyaml()", options);
+    if (!doc.ok()) return ctx.error("fromyaml: " + doc.error().message());
+    return yaml_value(doc->root);
   });
   env.add_function("toyaml", [](CallArgs& args, CallContext& ctx) -> Result<Value> {
     const Value* v = args.get(0, "value");

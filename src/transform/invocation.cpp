@@ -5,7 +5,6 @@
 #include <ostream>
 #include <random>
 
-#include <yaml-cpp/yaml.h>
 
 #include "common/strings.h"
 #include "common/time.h"
@@ -33,16 +32,16 @@ std::string new_invocation_id() {
 
 Result<Json> parse_vars(const std::string& text) {
   if (trim(text).empty()) return Json::object();
-  try {
-    YAML::Node node = YAML::Load(text);
-    Json j = yaml_to_json(node);
-    if (!j.is_object())
-      return Error(ErrorCode::kUsage, "--vars must be a YAML or JSON mapping", {}, "e.g. --vars '{key: value}'");
-    return j;
-  } catch (const YAML::Exception& e) {
-    return Error(ErrorCode::kUsage, std::string("--vars is not valid YAML/JSON: ") + e.what(), {},
+  YamlOptions options;
+  options.substitute_env = false;
+  auto doc = load_yaml_string(text, "--vars", options);
+  if (!doc.ok())
+    return Error(ErrorCode::kUsage, "--vars is not valid YAML/JSON: " + doc.error().message(), {},
                  "e.g. --vars '{\"key\": \"value\"}'");
-  }
+  Json j = yaml_to_json(doc->root);
+  if (!j.is_object())
+    return Error(ErrorCode::kUsage, "--vars must be a YAML or JSON mapping", {}, "e.g. --vars '{key: value}'");
+  return j;
 }
 
 RunCommand run_command(const std::string& c) {

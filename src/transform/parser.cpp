@@ -465,15 +465,15 @@ Status parse_selectors(ParseState& state) {
   YamlOptions options;
   options.env = state.env;
   STRATA_ASSIGN(YamlDocument doc, load_yaml_file(file, options));
-  const YAML::Node list = doc.root["selectors"];
-  if (!list || !list.IsSequence())
+  const YamlNode list = doc.root["selectors"];
+  if (!list || !list.is_sequence())
     return doc.error(doc.root, "selectors.yml must have a `selectors:` list", "see dbt's YAML selectors reference");
   for (const auto& item : list) {
-    if (!item.IsMap() || !item["name"] || !item["definition"])
+    if (!item.is_map() || !item["name"] || !item["definition"])
       return doc.error(item, "a selector needs `name` and `definition`");
     SelectorDef def;
-    def.name = item["name"].Scalar();
-    if (item["description"]) def.description = item["description"].Scalar();
+    def.name = item["name"].scalar();
+    if (item["description"]) def.description = item["description"].scalar();
     if (item["default"]) {
       STRATA_ASSIGN(def.is_default, yaml_bool(doc, item["default"], "default"));
     }

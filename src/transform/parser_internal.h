@@ -27,7 +27,7 @@ Status parse_property_file(ParseState& state, const std::string& absolute, const
                            const std::string& relative);
 
 // Checks that every key of a `config:` mapping is known for `kind`; located error otherwise.
-Status check_config_keys(const YamlDocument& doc, const YAML::Node& config, const std::string& kind);
+Status check_config_keys(const YamlDocument& doc, const YamlNode& config, const std::string& kind);
 
 // Defaults dbt gives every node of a type (materialized, enabled, tags, ...); built once, shared.
 const Json& default_config(ResourceType type);

@@ -59,16 +59,16 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YAML::Node& node, std::string_view what) {
+Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YamlNode& node, std::string_view what) {
   std::vector<std::string> out;
-  if (node.IsScalar()) {
-    out.push_back(node.Scalar());
+  if (node.is_scalar()) {
+    out.push_back(node.scalar());
     return out;
   }
-  if (!node.IsSequence()) return doc.error(node, std::string(what) + " must be a string or a list of strings");
+  if (!node.is_sequence()) return doc.error(node, std::string(what) + " must be a string or a list of strings");
   for (const auto& item : node) {
-    if (!item.IsScalar()) return doc.error(item, std::string(what) + " must contain only strings");
-    out.push_back(item.Scalar());
+    if (!item.is_scalar()) return doc.error(item, std::string(what) + " must contain only strings");
+    out.push_back(item.scalar());
   }
   return out;
 }
@@ -114,43 +114,6 @@ std::string suggest_config_key(std::string_view key, const std::string& kind) {
   return best;
 }
 
-Json yaml_to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() == "!") return s;  // quoted scalar: always a string
-      if (s == "true" || s == "True" || s == "TRUE") return true;
-      if (s == "false" || s == "False" || s == "FALSE") return false;
-      if (s == "null" || s == "Null" || s == "NULL" || s == "~") return nullptr;
-      if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+')) {
-        try {
-          size_t used = 0;
-          long long v = std::stoll(s, &used);
-          if (used == s.size()) return v;
-          double d = std::stod(s, &used);
-          if (used == s.size()) return d;
-        } catch (...) {
-        }
-      }
-      return s;
-    }
-    case YAML::NodeType::Sequence: {
-      Json out = Json::array();
-      for (const auto& item : node) out.push_back(yaml_to_json(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      Json out = Json::object();
-      for (const auto& kv : node) out[kv.first.Scalar()] = yaml_to_json(kv.second);
-      return out;
-    }
-  }
-  return nullptr;
-}
-
 void merge_configs(Json& base, const Json& overlay) {
   for (auto it = overlay.begin(); it != overlay.end(); ++it) {
     const std::string& key = it.key();
@@ -180,13 +143,13 @@ void apply_config_tree(const ConfigTree& tree, const std::vector<std::string>& p
   }
 }
 
-Result<ConfigTree> parse_config_tree(const YamlDocument& doc, const YAML::Node& node, const std::string& kind) {
+Result<ConfigTree> parse_config_tree(const YamlDocument& doc, const YamlNode& node, const std::string& kind) {
   ConfigTree tree;
   tree.where = doc.where(node);
-  if (node.IsNull()) return tree;
-  if (!node.IsMap()) return doc.error(node, "'" + kind + "' must be a mapping of configs and folders");
+  if (node.is_null()) return tree;
+  if (!node.is_map()) return doc.error(node, "'" + kind + "' must be a mapping of configs and folders");
   for (const auto& kv : node) {
-    const std::string raw_key = kv.first.Scalar();
+    const std::string raw_key = kv.first.scalar();
     const std::string key = normalize_config_key(raw_key);
     const bool plus = !raw_key.empty() && raw_key[0] == '+';
     if (plus || is_known_config_key(key, kind)) {
@@ -199,7 +162,7 @@ Result<ConfigTree> parse_config_tree(const YamlDocument& doc, const YAML::Node& 
       tree.configs[key] = yaml_to_json(kv.second);
       continue;
     }
-    if (!kv.second.IsMap() && !kv.second.IsNull()) {
+    if (!kv.second.is_map() && !kv.second.is_null()) {
       std::string suggestion = suggest_config_key(key, kind);
       return doc.error(kv.first, "unknown config key '" + raw_key + "' for " + kind,
                        suggestion.empty()
@@ -225,19 +188,19 @@ Result<ProjectConfig> load_project(const std::string& project_dir, const EnvLook
   YamlOptions options;
   options.env = env;
   STRATA_ASSIGN(YamlDocument doc, load_yaml_file(project.file, options));
-  const YAML::Node& top = doc.root;
-  if (!top.IsMap()) return doc.error(top, "dbt_project.yml must be a mapping", "start with `name: my_project`");
+  const YamlNode& top = doc.root;
+  if (!top.is_map()) return doc.error(top, "dbt_project.yml must be a mapping", "start with `name: my_project`");
 
   static const std::set<std::string> kResourceSections = {"models", "seeds", "snapshots", "tests", "data_tests",
                                                           "sources", "analyses", "saved-queries", "semantic-models",
                                                           "metrics", "exposures", "unit_tests"};
   for (const auto& kv : top) {
-    const std::string key = kv.first.Scalar();
-    const YAML::Node& value = kv.second;
+    const std::string key = kv.first.scalar();
+    const YamlNode& value = kv.second;
     if (key == "name") {
       STRATA_ASSIGN(project.name, yaml_string(doc, value, "name"));
     } else if (key == "version") {
-      project.version = value.IsScalar() ? value.Scalar() : "";
+      project.version = value.is_scalar() ? value.scalar() : "";
     } else if (key == "config-version") {
       STRATA_ASSIGN(long long v, yaml_int(doc, value, "config-version"));
       if (v != 2) return doc.error(value, "config-version must be 2", "set `config-version: 2`");
@@ -270,20 +233,20 @@ Result<ProjectConfig> load_project(const std::string& project_dir, const EnvLook
                key == "dbt-cloud") {
       // Accepted, not used by strata.
     } else if (key == "vars") {
-      if (!value.IsMap() && !value.IsNull()) return doc.error(value, "vars must be a mapping");
-      if (value.IsMap()) project.vars = yaml_to_json(value);
+      if (!value.is_map() && !value.is_null()) return doc.error(value, "vars must be a mapping");
+      if (value.is_map()) project.vars = yaml_to_json(value);
     } else if (key == "on-run-start" || key == "on-run-end") {
-      if (!value.IsNull()) {
+      if (!value.is_null()) {
         STRATA_ASSIGN(auto hooks, string_list(doc, value, key));
         (key == "on-run-start" ? project.on_run_start : project.on_run_end) = std::move(hooks);
       }
     } else if (key == "dispatch") {
-      if (!value.IsSequence()) return doc.error(value, "dispatch must be a list of {macro_namespace, search_order}");
+      if (!value.is_sequence()) return doc.error(value, "dispatch must be a list of {macro_namespace, search_order}");
       project.dispatch = yaml_to_json(value);
     } else if (key == "quoting") {
       project.quoting = yaml_to_json(value);
     } else if (key == "query-comment") {
-      project.query_comment = value.IsScalar() ? value.Scalar() : "";
+      project.query_comment = value.is_scalar() ? value.scalar() : "";
     } else if (kResourceSections.count(key)) {
       std::string kind = key == "data_tests" ? "tests" : key;
       STRATA_ASSIGN(auto tree, parse_config_tree(doc, value, kind));

@@ -56,7 +56,7 @@ Result<ProjectConfig> load_project(const std::string& project_dir, const EnvLook
 
 // Builds a ConfigTree from a YAML mapping (a `models:` section, or nested). `kind` chooses which
 // config keys are known. Errors: unknown `+key` (with a "did you mean" hint), non-mapping values.
-Result<ConfigTree> parse_config_tree(const YamlDocument& doc, const YAML::Node& node, const std::string& kind);
+Result<ConfigTree> parse_config_tree(const YamlDocument& doc, const YamlNode& node, const std::string& kind);
 
 // Normalises a config key: strips '+', maps "pre_hook"/"post_hook" to "pre-hook"/"post-hook".
 std::string normalize_config_key(std::string_view key);
@@ -72,7 +72,5 @@ void merge_configs(Json& base, const Json& overlay);
 // Applies the configs of a tree along `path` (package, folders..., name) to `out`, root first.
 void apply_config_tree(const ConfigTree& tree, const std::vector<std::string>& path, Json& out);
 
-// A YAML node as JSON (scalars keep YAML's implicit typing: ints, floats, booleans, null).
-Json yaml_to_json(const YAML::Node& node);
 
 }  // namespace strata::transform

@@ -20,37 +20,9 @@ bool is_test_config_key(std::string_view key) {
   return false;
 }
 
-// A mapping's values by key, read in one pass. yaml-cpp's `map[key]` scans the mapping and, for a
-// missing key, formats the key through a stringstream for its error text; a large property file asks
-// every entry and column for several absent keys (description, meta, tags, config, tests...).
-class Fields {
- public:
-  explicit Fields(const YAML::Node& map) {
-    if (!map || !map.IsMap()) return;
-    for (const auto& kv : map)
-      if (kv.first.IsScalar()) items_.emplace_back(kv.first.Scalar(), kv.second);
-  }
-  // The value of `key` (the first one when repeated, as yaml-cpp); an undefined node (false in a
-  // boolean context) when absent.
-  const YAML::Node& operator[](std::string_view key) const {
-    for (const auto& [k, v] : items_)
-      if (k == key) return v;
-    static const YAML::Node kMissing(YAML::NodeType::Undefined);
-    return kMissing;
-  }
-
- private:
-  std::vector<std::pair<std::string, YAML::Node>> items_;
-};
-
-std::string scalar_or(const Fields& fields, const char* key, std::string fallback = {}) {
-  const YAML::Node& v = fields[key];
-  return v && v.IsScalar() ? v.Scalar() : fallback;
-}
-
-std::string scalar_or(const YAML::Node& node, const char* key, std::string fallback = {}) {
-  const YAML::Node v = node[key];
-  return v && v.IsScalar() ? v.Scalar() : fallback;
+std::string scalar_or(const YamlNode& node, const char* key, std::string fallback = {}) {
+  const YamlNode v = node[key];
+  return v && v.is_scalar() ? v.scalar() : fallback;
 }
 
 // What a generic test is attached to: the few fields of the tested node (model/seed/snapshot or
@@ -73,12 +45,12 @@ struct FileContext {
   std::vector<std::string> folders;  // folders of the property file inside its resource dir
 };
 
-Status config_into(const YamlDocument& doc, const YAML::Node& config, const std::string& kind, Json& out) {
+Status config_into(const YamlDocument& doc, const YamlNode& config, const std::string& kind, Json& out) {
   if (!config) return ok_status();
-  if (!config.IsMap()) return doc.error(config, "`config` must be a mapping");
+  if (!config.is_map()) return doc.error(config, "`config` must be a mapping");
   STRATA_TRY(check_config_keys(doc, config, kind));
   Json c = Json::object();
-  for (const auto& kv : config) c[normalize_config_key(kv.first.Scalar())] = yaml_to_json(kv.second);
+  for (const auto& kv : config) c[normalize_config_key(kv.first.scalar())] = yaml_to_json(kv.second);
   merge_configs(out, c);
   return ok_status();
 }
@@ -95,25 +67,25 @@ void collect_refs_from_args(const Json& value, Node& test) {
   }
 }
 
-Status add_generic_test(ParseState& state, const FileContext& ctx, const YAML::Node& entry, const TestTarget& target) {
+Status add_generic_test(ParseState& state, const FileContext& ctx, const YamlNode& entry, const TestTarget& target) {
   const YamlDocument& doc = *ctx.doc;
   const ProjectConfig& p = state.out.project;
   std::string test_name;
-  YAML::Node body;
-  if (entry.IsScalar()) {
-    test_name = entry.Scalar();
-  } else if (entry.IsMap() && entry["test_name"]) {
-    test_name = entry["test_name"].Scalar();
+  YamlNode body;
+  if (entry.is_scalar()) {
+    test_name = entry.scalar();
+  } else if (entry.is_map() && entry["test_name"]) {
+    test_name = entry["test_name"].scalar();
     body = entry;
-  } else if (entry.IsMap() && entry.size() == 1) {
+  } else if (entry.is_map() && entry.size() == 1) {
     auto kv = *entry.begin();
-    test_name = kv.first.Scalar();
+    test_name = kv.first.scalar();
     body = kv.second;
   } else {
     return doc.error(entry, "a test must be a name (`- unique`) or a mapping with one test name",
                      "write e.g. `- accepted_values: {values: ['a', 'b']}`");
   }
-  if (body && !body.IsNull() && !body.IsMap())
+  if (body && !body.is_null() && !body.is_map())
     return doc.error(body, "the arguments of test '" + test_name + "' must be a mapping");
 
   Node test;
@@ -129,17 +101,17 @@ Status add_generic_test(ParseState& state, const FileContext& ctx, const YAML::N
   Json args = Json::object();
   Json config = Json::object();
   std::string custom_name;
-  if (body && body.IsMap()) {
+  if (body && body.is_map()) {
     for (const auto& kv : body) {
-      const std::string key = kv.first.Scalar();
+      const std::string key = kv.first.scalar();
       if (key == "test_name" || key == "description") continue;
       if (key == "name") {
-        custom_name = kv.second.Scalar();
+        custom_name = kv.second.scalar();
       } else if (key == "config") {
         STRATA_TRY(config_into(doc, kv.second, "tests", config));
       } else if (key == "arguments") {
-        if (!kv.second.IsMap()) return doc.error(kv.second, "`arguments` must be a mapping");
-        for (const auto& a : kv.second) args[a.first.Scalar()] = yaml_to_json(a.second);
+        if (!kv.second.is_map()) return doc.error(kv.second, "`arguments` must be a mapping");
+        for (const auto& a : kv.second) args[a.first.scalar()] = yaml_to_json(a.second);
       } else if (is_test_config_key(key)) {
         config[normalize_config_key(key)] = yaml_to_json(kv.second);
       } else {
@@ -185,48 +157,48 @@ Status add_generic_test(ParseState& state, const FileContext& ctx, const YAML::N
   return ok_status();
 }
 
-Status add_tests(ParseState& state, const FileContext& ctx, const Fields& holder, const TestTarget& target) {
+Status add_tests(ParseState& state, const FileContext& ctx, const YamlNode& holder, const TestTarget& target) {
   for (const char* key : {"tests", "data_tests"}) {
-    const YAML::Node& list = holder[key];
-    if (!list || list.IsNull()) continue;
-    if (!list.IsSequence()) return ctx.doc->error(list, std::string("`") + key + "` must be a list");
+    const YamlNode& list = holder[key];
+    if (!list || list.is_null()) continue;
+    if (!list.is_sequence()) return ctx.doc->error(list, std::string("`") + key + "` must be a list");
     for (const auto& entry : list) STRATA_TRY(add_generic_test(state, ctx, entry, target));
   }
   return ok_status();
 }
 
-Result<std::vector<ColumnDoc>> parse_columns(ParseState& state, const FileContext& ctx, const YAML::Node& list,
-                                             const Node* target, std::vector<std::pair<std::string, Fields>>& tests) {
+Result<std::vector<ColumnDoc>> parse_columns(ParseState& state, const FileContext& ctx, const YamlNode& list,
+                                             const Node* target, std::vector<std::pair<std::string, YamlNode>>& tests) {
   std::vector<ColumnDoc> out;
-  if (!list || list.IsNull()) return out;
-  if (!list.IsSequence()) return ctx.doc->error(list, "`columns` must be a list of {name, description, tests}");
+  if (!list || list.is_null()) return out;
+  if (!list.is_sequence()) return ctx.doc->error(list, "`columns` must be a list of {name, description, tests}");
   (void)state;
   (void)target;
   for (const auto& node : list) {
-    Fields col(node);
-    if (!node.IsMap() || !col["name"]) return ctx.doc->error(node, "a column needs a `name`");
+    const YamlNode& col = node;
+    if (!node.is_map() || !col["name"]) return ctx.doc->error(node, "a column needs a `name`");
     ColumnDoc c;
-    c.name = col["name"].Scalar();
+    c.name = col["name"].scalar();
     c.description = scalar_or(col, "description");
     c.data_type = scalar_or(col, "data_type");
     if (col["meta"]) c.meta = yaml_to_json(col["meta"]);
-    if (col["tags"] && col["tags"].IsSequence())
-      for (const auto& t : col["tags"]) c.tags.push_back(t.Scalar());
+    if (col["tags"] && col["tags"].is_sequence())
+      for (const auto& t : col["tags"]) c.tags.push_back(t.scalar());
     tests.emplace_back(c.name, std::move(col));
     out.push_back(std::move(c));
   }
   return out;
 }
 
-Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& list, ResourceType type,
+Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& list, ResourceType type,
                    const std::string& kind) {
   const YamlDocument& doc = *ctx.doc;
-  if (!list.IsSequence()) return doc.error(list, "`" + kind + "` must be a list of {name: …}");
+  if (!list.is_sequence()) return doc.error(list, "`" + kind + "` must be a list of {name: …}");
   for (const auto& node_yaml : list) {
-    const Fields entry(node_yaml);
-    if (!node_yaml.IsMap() || !entry["name"])
+    const YamlNode& entry = node_yaml;
+    if (!node_yaml.is_map() || !entry["name"])
       return doc.error(node_yaml, "each entry of `" + kind + "` needs a `name`");
-    const std::string name = entry["name"].Scalar();
+    const std::string name = entry["name"].scalar();
     auto found = state.by_name.find(std::string(resource_type_name(type)) + ":" + name);
     if (found == state.by_name.end() && type == ResourceType::kSnapshot && entry["relation"]) {
       // A snapshot defined in YAML (dbt ≥ 1.9): select * from its relation.
@@ -238,7 +210,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& 
       node.path = ctx.original_file_path;
       node.where = doc.where(node_yaml);
       node.is_yaml_snapshot = true;
-      node.raw_code = "select * from {{ " + entry["relation"].Scalar() + " }}";
+      node.raw_code = "select * from {{ " + entry["relation"].scalar() + " }}";
       StaticScan scan = static_scan(node.raw_code);
       node.refs = scan.refs;
       node.sources = scan.sources;
@@ -267,7 +239,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& 
       if (entry["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(entry["tags"])}});
       if (entry["docs"]) merge_configs(node.config, Json{{"docs", yaml_to_json(entry["docs"])}});
     }
-    std::vector<std::pair<std::string, Fields>> column_tests;
+    std::vector<std::pair<std::string, YamlNode>> column_tests;
     STRATA_ASSIGN(auto columns, parse_columns(state, ctx, entry["columns"], &state.out.nodes[index], column_tests));
     state.out.nodes[index].columns = std::move(columns);
     if (!state.out.nodes[index].enabled()) continue;
@@ -280,40 +252,40 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YAML::Node& 
   return ok_status();
 }
 
-Json merged_freshness(const Json& source_level, const YAML::Node& table_node, bool& disabled) {
+Json merged_freshness(const Json& source_level, const YamlNode& table_node, bool& disabled) {
   disabled = false;
-  if (table_node && table_node.IsNull()) {
+  if (table_node && table_node.is_null()) {
     disabled = true;
     return nullptr;
   }
   Json f = source_level;
-  if (table_node && table_node.IsMap()) {
+  if (table_node && table_node.is_map()) {
     if (!f.is_object()) f = Json::object();
     f.update(yaml_to_json(table_node));
   }
   return f;
 }
 
-Status parse_sources(ParseState& state, const FileContext& ctx, const YAML::Node& list) {
+Status parse_sources(ParseState& state, const FileContext& ctx, const YamlNode& list) {
   const YamlDocument& doc = *ctx.doc;
   const ProjectConfig& p = state.out.project;
-  if (!list.IsSequence()) return doc.error(list, "`sources` must be a list of {name, schema, tables}");
+  if (!list.is_sequence()) return doc.error(list, "`sources` must be a list of {name, schema, tables}");
   for (const auto& src : list) {
-    if (!src.IsMap() || !src["name"]) return doc.error(src, "a source needs a `name`");
-    const std::string source_name = src["name"].Scalar();
+    if (!src.is_map() || !src["name"]) return doc.error(src, "a source needs a `name`");
+    const std::string source_name = src["name"].scalar();
     Json source_config = Json::object();
     STRATA_TRY(config_into(doc, src["config"], "sources", source_config));
     Json source_freshness = src["freshness"] ? yaml_to_json(src["freshness"]) : Json(nullptr);
     if (source_config.contains("freshness")) source_freshness = source_config["freshness"];
     std::string source_loaded_at = scalar_or(src, "loaded_at_field");
-    const YAML::Node tables = src["tables"];
+    const YamlNode tables = src["tables"];
     if (!tables) continue;
-    if (!tables.IsSequence()) return doc.error(tables, "`tables` must be a list of {name: …}");
+    if (!tables.is_sequence()) return doc.error(tables, "`tables` must be a list of {name: …}");
     for (const auto& tbl : tables) {
-      if (!tbl.IsMap() || !tbl["name"]) return doc.error(tbl, "a source table needs a `name`");
+      if (!tbl.is_map() || !tbl["name"]) return doc.error(tbl, "a source table needs a `name`");
       Node node;
       node.resource_type = ResourceType::kSource;
-      node.name = tbl["name"].Scalar();
+      node.name = tbl["name"].scalar();
       node.source_name = source_name;
       node.package_name = p.name;
       node.original_file_path = ctx.original_file_path;
@@ -339,7 +311,7 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YAML::Node
       merge_configs(node.config, source_config);
       STRATA_TRY(config_into(doc, tbl["config"], "sources", node.config));
       bool disabled = false;
-      YAML::Node table_fresh = tbl["freshness"];
+      YamlNode table_fresh = tbl["freshness"];
       if (tbl["config"] && tbl["config"]["freshness"]) table_fresh = tbl["config"]["freshness"];
       node.freshness = merged_freshness(source_freshness, table_fresh, disabled);
       if (disabled) node.freshness = nullptr;
@@ -347,13 +319,13 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YAML::Node
       if (tbl["meta"]) node.meta.update(yaml_to_json(tbl["meta"]));
       if (src["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(src["tags"])}});
       if (tbl["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(tbl["tags"])}});
-      std::vector<std::pair<std::string, Fields>> column_tests;
+      std::vector<std::pair<std::string, YamlNode>> column_tests;
       STRATA_ASSIGN(node.columns, parse_columns(state, ctx, tbl["columns"], nullptr, column_tests));
       const bool enabled = node.enabled();
       TestTarget target = TestTarget::of(node);
       add_node(state, std::move(node));
       if (!enabled) continue;
-      STRATA_TRY(add_tests(state, ctx, Fields(tbl), target));
+      STRATA_TRY(add_tests(state, ctx, tbl, target));
       for (const auto& [column, col] : column_tests) {
         target.column = column;
         STRATA_TRY(add_tests(state, ctx, col, target));
@@ -363,24 +335,24 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YAML::Node
   return ok_status();
 }
 
-Status parse_macro_docs(ParseState& state, const FileContext& ctx, const YAML::Node& list) {
-  if (!list.IsSequence()) return ctx.doc->error(list, "`macros` must be a list of {name, description}");
+Status parse_macro_docs(ParseState& state, const FileContext& ctx, const YamlNode& list) {
+  if (!list.is_sequence()) return ctx.doc->error(list, "`macros` must be a list of {name, description}");
   for (const auto& entry : list) {
-    if (!entry.IsMap() || !entry["name"]) return ctx.doc->error(entry, "a macro entry needs a `name`");
+    if (!entry.is_map() || !entry["name"]) return ctx.doc->error(entry, "a macro entry needs a `name`");
     for (auto& m : state.out.macros)
-      if (m.name == entry["name"].Scalar()) m.description = scalar_or(entry, "description");
+      if (m.name == entry["name"].scalar()) m.description = scalar_or(entry, "description");
   }
   return ok_status();
 }
 
 }  // namespace
 
-Status check_config_keys(const YamlDocument& doc, const YAML::Node& config, const std::string& kind) {
+Status check_config_keys(const YamlDocument& doc, const YamlNode& config, const std::string& kind) {
   for (const auto& kv : config) {
-    std::string key = normalize_config_key(kv.first.Scalar());
+    std::string key = normalize_config_key(kv.first.scalar());
     if (is_known_config_key(key, kind)) continue;
     std::string suggestion = suggest_config_key(key, kind);
-    return doc.error(kv.first, "unknown config key '" + kv.first.Scalar() + "'",
+    return doc.error(kv.first, "unknown config key '" + kv.first.scalar() + "'",
                      suggestion.empty() ? "remove it or use a config dbt knows" : "did you mean '" + suggestion + "'?");
   }
   return ok_status();
@@ -391,15 +363,15 @@ Status parse_property_file(ParseState& state, const std::string& absolute, const
   YamlOptions options;
   options.env = state.env;
   STRATA_ASSIGN(YamlDocument doc, load_yaml_file(absolute, options));
-  if (!doc.root || doc.root.IsNull()) return ok_status();
-  if (!doc.root.IsMap()) return doc.error(doc.root, "a property file must be a mapping with `version: 2`");
+  if (!doc.root || doc.root.is_null()) return ok_status();
+  if (!doc.root.is_map()) return doc.error(doc.root, "a property file must be a mapping with `version: 2`");
   FileContext ctx{&doc, resource_dir + "/" + relative, {}};
   std::string stem;
   split_path(relative, ctx.folders, stem);
   static const std::set<std::string> kIgnored = {"exposures", "metrics", "semantic_models", "saved_queries",
                                                  "groups", "unit_tests", "data_tests"};
   for (const auto& kv : doc.root) {
-    const std::string key = kv.first.Scalar();
+    const std::string key = kv.first.scalar();
     if (key == "version") continue;
     if (key == "models") {
       STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kModel, "models"));

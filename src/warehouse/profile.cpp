@@ -20,10 +20,10 @@ YamlOptions yaml_options(const ProfileOptions& options) {
   return y;
 }
 
-std::string join_keys(const YAML::Node& map, const char* skip = nullptr) {
+std::string join_keys(const YamlNode& map, const char* skip = nullptr) {
   std::string out;
   for (const auto& kv : map) {
-    std::string key = kv.first.Scalar();
+    std::string key = kv.first.scalar();
     if (skip && key == skip) continue;
     out += (out.empty() ? "" : ", ") + key;
   }
@@ -35,8 +35,8 @@ Result<std::string> project_profile(const ProfileOptions& options) {
   fs::path file = fs::path(options.project_dir) / "dbt_project.yml";
   if (!fs::exists(file)) return std::string();
   STRATA_ASSIGN(YamlDocument doc, load_yaml_file(file.string(), yaml_options(options)));
-  const YAML::Node& root = doc.root;
-  if (!root.IsMap() || !root["profile"]) return std::string();
+  const YamlNode& root = doc.root;
+  if (!root.is_map() || !root["profile"]) return std::string();
   return yaml_string(doc, root["profile"], "profile");
 }
 
@@ -46,7 +46,7 @@ Result<std::string> choose_profile(const YamlDocument& doc, const ProfileOptions
   if (!from_project.empty()) return from_project;
   std::vector<std::string> names;
   for (const auto& kv : doc.root) {
-    if (kv.first.Scalar() != "config") names.push_back(kv.first.Scalar());
+    if (kv.first.scalar() != "config") names.push_back(kv.first.scalar());
   }
   if (names.size() == 1) return names[0];
   return doc.error(doc.root, "cannot tell which profile to use: no dbt_project.yml with a profile: key in " +
@@ -55,15 +55,15 @@ Result<std::string> choose_profile(const YamlDocument& doc, const ProfileOptions
 }
 
 // Reads key as a string when present.
-Status read_string(const YamlDocument& doc, const YAML::Node& map, const char* key, std::string& out) {
-  const YAML::Node node = map[key];
+Status read_string(const YamlDocument& doc, const YamlNode& map, const char* key, std::string& out) {
+  const YamlNode node = map[key];
   if (!node) return ok_status();
   STRATA_ASSIGN(out, yaml_string(doc, node, key));
   return ok_status();
 }
 
-Status read_int(const YamlDocument& doc, const YAML::Node& map, const char* key, int& out) {
-  const YAML::Node node = map[key];
+Status read_int(const YamlDocument& doc, const YamlNode& map, const char* key, int& out) {
+  const YamlNode node = map[key];
   if (!node) return ok_status();
   STRATA_ASSIGN(long long v, yaml_int(doc, node, key));
   if (v < 0 || v > 1000000) return doc.error(node, std::string(key) + " is out of range", "use a positive number");
@@ -71,29 +71,29 @@ Status read_int(const YamlDocument& doc, const YAML::Node& map, const char* key,
   return ok_status();
 }
 
-Status require(const YamlDocument& doc, const YAML::Node& target, const char* key, const std::string& value,
+Status require(const YamlDocument& doc, const YamlNode& target, const char* key, const std::string& value,
                const std::string& type) {
   if (!value.empty()) return ok_status();
   return doc.error(target, "the " + type + " target has no " + key,
                    std::string("add `") + key + ": ...` to the target (env_var() may supply it)");
 }
 
-Status parse_duckdb(const YamlDocument& doc, const YAML::Node& node, TargetConfig& t) {
+Status parse_duckdb(const YamlDocument& doc, const YamlNode& node, TargetConfig& t) {
   t.schema = "main";
   STRATA_TRY(read_string(doc, node, "path", t.path));
   STRATA_TRY(read_string(doc, node, "schema", t.schema));
-  const YAML::Node settings = node["settings"];
+  const YamlNode settings = node["settings"];
   if (settings) {
-    if (!settings.IsMap()) return doc.error(settings, "settings must be a mapping", "e.g. settings: {memory_limit: 2GB}");
+    if (!settings.is_map()) return doc.error(settings, "settings must be a mapping", "e.g. settings: {memory_limit: 2GB}");
     for (const auto& kv : settings) {
-      STRATA_ASSIGN(std::string value, yaml_string(doc, kv.second, kv.first.Scalar()));
-      t.settings[kv.first.Scalar()] = value;
+      STRATA_ASSIGN(std::string value, yaml_string(doc, kv.second, kv.first.scalar()));
+      t.settings[kv.first.scalar()] = value;
     }
   }
   return ok_status();
 }
 
-Status parse_postgres(const YamlDocument& doc, const YAML::Node& node, TargetConfig& t,
+Status parse_postgres(const YamlDocument& doc, const YamlNode& node, TargetConfig& t,
                       const ProfileOptions& options) {
   STRATA_TRY(read_string(doc, node, "host", t.host));
   STRATA_TRY(read_int(doc, node, "port", t.port));
@@ -113,7 +113,7 @@ Status parse_postgres(const YamlDocument& doc, const YAML::Node& node, TargetCon
   return ok_status();
 }
 
-Status parse_bigquery(const YamlDocument& doc, const YAML::Node& node, TargetConfig& t) {
+Status parse_bigquery(const YamlDocument& doc, const YamlNode& node, TargetConfig& t) {
   STRATA_TRY(read_string(doc, node, "project", t.project));
   STRATA_TRY(read_string(doc, node, "database", t.project));
   STRATA_TRY(read_string(doc, node, "dataset", t.schema));
@@ -127,12 +127,12 @@ Status parse_bigquery(const YamlDocument& doc, const YAML::Node& node, TargetCon
 }
 
 Result<TargetConfig> parse_document(const YamlDocument& doc, const ProfileOptions& options) {
-  if (!doc.root.IsMap()) {
+  if (!doc.root.is_map()) {
     return doc.error(doc.root, "profiles.yml must be a mapping of profile names", "see dbt's profiles.yml format");
   }
   STRATA_ASSIGN(std::string profile_name, choose_profile(doc, options));
-  const YAML::Node profile = doc.root[profile_name];
-  if (!profile || !profile.IsMap()) {
+  const YamlNode profile = doc.root[profile_name];
+  if (!profile || !profile.is_map()) {
     return doc.error(doc.root, "profile '" + profile_name + "' is not defined; this file defines " +
                                    join_keys(doc.root, "config"),
                      "add it, or set `profile:` in dbt_project.yml to one of those");
@@ -145,14 +145,14 @@ Result<TargetConfig> parse_document(const YamlDocument& doc, const ProfileOption
     }
     STRATA_ASSIGN(target_name, yaml_string(doc, profile["target"], "target"));
   }
-  const YAML::Node outputs = profile["outputs"];
-  if (!outputs || !outputs.IsMap()) {
+  const YamlNode outputs = profile["outputs"];
+  if (!outputs || !outputs.is_map()) {
     return doc.error(profile, "profile '" + profile_name + "' has no outputs: mapping",
                      "add `outputs:` with one entry per target");
   }
-  const YAML::Node node = outputs[target_name];
-  if (!node || !node.IsMap()) {
-    const YAML::Node& at = profile["target"] && options.target.empty() ? profile["target"] : outputs;
+  const YamlNode node = outputs[target_name];
+  if (!node || !node.is_map()) {
+    const YamlNode& at = profile["target"] && options.target.empty() ? profile["target"] : outputs;
     return doc.error(at, "target '" + target_name + "' is not among the outputs of profile '" + profile_name +
                              "' (" + join_keys(outputs) + ")",
                      "use --target with one of them, or add it under outputs:");

@@ -45,10 +45,10 @@ TEST(Yaml, EnvVarSubstitutionWithValueAndDefault) {
       "other: \"{{ target.name }}\"\n",
       "p.yml", env_with({{"PG_HOST", "db.internal"}}));
   ASSERT_TRUE(doc.ok()) << doc.error().to_string();
-  EXPECT_EQ(doc->root["host"].Scalar(), "db.internal");
-  EXPECT_EQ(doc->root["port"].Scalar(), "5432");
-  EXPECT_EQ(doc->root["url"].Scalar(), "postgres://db.internal:1/db");
-  EXPECT_EQ(doc->root["other"].Scalar(), "{{ target.name }}");  // other Jinja is left for later
+  EXPECT_EQ(doc->root["host"].scalar(), "db.internal");
+  EXPECT_EQ(doc->root["port"].scalar(), "5432");
+  EXPECT_EQ(doc->root["url"].scalar(), "postgres://db.internal:1/db");
+  EXPECT_EQ(doc->root["other"].scalar(), "{{ target.name }}");  // other Jinja is left for later
   EXPECT_EQ(doc->where(doc->root["host"]).line, 1);  // positions survive substitution
 }
 
@@ -80,6 +80,61 @@ TEST(Yaml, TypedAccessorsGiveLocatedErrors) {
   EXPECT_EQ(port.error().to_string().substr(0, 9), "x.yml:1:7");
   EXPECT_TRUE(*yaml_bool(*doc, doc->root["ok"], "ok"));
   EXPECT_FALSE(yaml_string(*doc, doc->root["list"], "list").ok());
+}
+
+TEST(Yaml, AnchorsAliasesAndMergeKeys) {
+  auto doc = load_yaml_string(
+      "base: &base\n  materialized: table\n  tags: [a]\nextra: &extra {schema: s}\n"
+      "model:\n  <<: [*base, *extra]\n  tags: [b]\nsame: *base\n",
+      "m.yml");
+  ASSERT_TRUE(doc.ok()) << doc.error().to_string();
+  const YamlNode model = doc->root["model"];
+  EXPECT_EQ(model["materialized"].scalar(), "table");
+  EXPECT_EQ(model["schema"].scalar(), "s");
+  ASSERT_EQ(model["tags"].size(), 1u);
+  EXPECT_EQ(model["tags"][0].scalar(), "b");  // explicit keys win over merged ones
+  EXPECT_FALSE(model["<<"]);
+  EXPECT_EQ(doc->root["same"]["materialized"].scalar(), "table");
+}
+
+TEST(Yaml, RepeatedKeyKeepsTheLastValue) {
+  auto doc = load_yaml_string("a: 1\nb: 2\na: 3\n", "d.yml");
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ(doc->root.size(), 2u);
+  EXPECT_EQ(doc->root["a"].scalar(), "3");
+}
+
+TEST(Yaml, BadDocumentsAreLocatedErrors) {
+  struct Case {
+    std::string text;
+    int line;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"a: 1\n---\nb: 2\n", 2, "second"},
+      {"a: *nowhere\n", 1, "unknown alias"},
+      {"a: 1\n  b: 2\n", 2, "invalid YAML"},
+      {"a:\n\t- tab\n", 2, "invalid YAML"},
+      {"[a, b]: 1\n", 1, "map key"},
+      {"m: {a: 1}\nn:\n  <<: 5\n", 3, "merge"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    auto doc = load_yaml_string(c.text, "bad.yml");
+    ASSERT_FALSE(doc.ok());
+    EXPECT_EQ(doc.error().code(), ErrorCode::kConfig);
+    EXPECT_EQ(doc.error().where().file, "bad.yml");
+    EXPECT_EQ(doc.error().where().line, c.line);
+    EXPECT_GT(doc.error().where().column, 0);
+    EXPECT_NE(doc.error().message().find(c.says), std::string::npos) << doc.error().message();
+  }
+}
+
+TEST(Yaml, ToJsonTypesPlainScalarsAndKeepsQuotedOnesAsText) {
+  auto doc = load_yaml_string("i: 42\nf: 1.5\nb: True\nn: ~\nq: '42'\ns: hello\nl: [1, x]\nm: {k: v}\n", "j.yml");
+  ASSERT_TRUE(doc.ok());
+  auto j = yaml_to_json(doc->root);
+  EXPECT_EQ(j.dump(), R"({"i":42,"f":1.5,"b":true,"n":null,"q":"42","s":"hello","l":[1,"x"],"m":{"k":"v"}})");
 }
 
 }  // namespace
