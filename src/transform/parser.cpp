@@ -4,6 +4,8 @@
 #include <array>
 #include <filesystem>
 #include <fcntl.h>
+#include <optional>
+#include <thread>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -201,11 +203,32 @@ bool read_source(const std::string& path, std::string& out) {
       got += static_cast<size_t>(n);
     }
     out.resize(got);
-    char extra[4096];
-    for (ssize_t n; (n = ::read(fd, extra, sizeof extra)) > 0;) out.append(extra, static_cast<size_t>(n));
+    // A file that reports no size (a pipe, procfs) is read to its end; a sized one needs no extra call.
+    if (st.st_size == 0) {
+      char extra[4096];
+      for (ssize_t n; (n = ::read(fd, extra, sizeof extra)) > 0;) out.append(extra, static_cast<size_t>(n));
+    }
   }
   ::close(fd);
   return ok;
+}
+
+// Reads many files on a few threads (system calls dominate for small files); a file that cannot
+// be read is left without a value.
+std::vector<std::optional<std::string>> read_sources(const std::vector<std::string>& paths) {
+  std::vector<std::optional<std::string>> out(paths.size());
+  auto read_range = [&](size_t begin, size_t step) {
+    for (size_t i = begin; i < paths.size(); i += step) {
+      std::string text;
+      if (read_source(paths[i], text)) out[i] = std::move(text);
+    }
+  };
+  const size_t threads = paths.size() < 64 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(read_range, t, threads);
+  read_range(0, threads);
+  for (auto& th : pool) th.join();
+  return out;
 }
 
 std::string join_path(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
@@ -264,8 +287,15 @@ Status parse_sql_nodes(ParseState& state, const NodeFiles& spec, std::vector<Jso
   const ProjectConfig& p = state.out.project;
   const Json& defaults = detail::default_config(spec.type);
   for (const auto& dir : *spec.dirs) {
-    for (const auto& rel : list_files(p.root, dir, {".sql"})) {
-      if (spec.type == ResourceType::kTest && starts_with(rel, "generic/")) continue;
+    std::vector<std::string> files;
+    for (auto& rel : list_files(p.root, dir, {".sql"}))
+      if (spec.type != ResourceType::kTest || !starts_with(rel, "generic/")) files.push_back(std::move(rel));
+    std::vector<std::string> absolute_paths;
+    absolute_paths.reserve(files.size());
+    for (const auto& rel : files) absolute_paths.push_back(p.root + "/" + join_path(dir, rel));
+    std::vector<std::optional<std::string>> texts = read_sources(absolute_paths);
+    for (size_t f = 0; f < files.size(); ++f) {
+      const std::string& rel = files[f];
       Node node;
       node.resource_type = spec.type;
       node.package_name = p.name;
@@ -273,9 +303,9 @@ Status parse_sql_nodes(ParseState& state, const NodeFiles& spec, std::vector<Jso
       detail::split_path(rel, folders, node.name);
       node.path = rel;
       node.original_file_path = join_path(dir, rel);
-      std::string absolute = p.root + "/" + node.original_file_path;
-      if (!read_source(absolute, node.raw_code))
-        return Error(ErrorCode::kNotFound, "cannot read " + absolute);
+      const std::string& absolute = absolute_paths[f];
+      if (!texts[f]) return Error(ErrorCode::kNotFound, "cannot read " + absolute);
+      node.raw_code = std::move(*texts[f]);
       node.where = {absolute, 1, 1};
       node.fqn.push_back(p.name);
       node.fqn.insert(node.fqn.end(), folders.begin(), folders.end());
