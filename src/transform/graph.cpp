@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <queue>
 #include <string_view>
-#include <unordered_set>
 
 namespace strata::transform {
 
@@ -79,21 +78,25 @@ Result<Graph> Graph::build(ParsedProject project) {
   Graph g;
   g.project_ = std::move(project);
   // Drop generic tests attached to nodes that do not exist (e.g. disabled ones), compacting in place
-  // (nodes move only after the first dropped one).
+  // (nodes move only after the first dropped one). The id index built for linking answers "exists".
+  g.index();
   std::vector<Node>& nodes = g.project_.nodes;
   std::vector<bool> drop(nodes.size(), false);
-  {
-    std::unordered_set<std::string_view> exists;
-    exists.reserve(nodes.size());
-    for (const auto& n : nodes) exists.insert(n.unique_id);
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      const Node& n = nodes[i];
-      if (n.is_test() && !n.attached_node.empty() && !exists.count(n.attached_node)) {
-        g.project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + n.attached_node +
-                                      " is disabled or missing");
-        drop[i] = true;
-      }
+  bool any_dropped = false;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = nodes[i];
+    if (n.is_test() && !n.attached_node.empty() && !g.by_id_.count(n.attached_node)) {
+      g.project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + n.attached_node +
+                                    " is disabled or missing");
+      drop[i] = true;
+      any_dropped = true;
     }
+  }
+  g.project_.needs_render.clear();
+  if (!any_dropped) {
+    STRATA_TRY(g.link());
+    STRATA_TRY(g.sort());
+    return g;
   }
   size_t kept = 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -102,12 +105,17 @@ Result<Graph> Graph::build(ParsedProject project) {
     ++kept;
   }
   nodes.erase(nodes.begin() + static_cast<std::ptrdiff_t>(kept), nodes.end());
-  g.project_.needs_render.clear();
   STRATA_TRY(g.refresh_edges());
   return g;
 }
 
 Status Graph::refresh_edges() {
+  index();
+  STRATA_TRY(link());
+  return sort();
+}
+
+void Graph::index() {
   by_id_.clear();
   by_ref_name_.clear();
   by_source_.clear();
@@ -119,8 +127,6 @@ Status Graph::refresh_edges() {
     if (is_refable(n.resource_type)) by_ref_name_[n.name].push_back(i);
     if (n.resource_type == ResourceType::kSource) by_source_[n.source_name + "." + n.name] = i;
   }
-  STRATA_TRY(link());
-  return sort();
 }
 
 Status Graph::link() {

@@ -40,6 +40,8 @@ class Graph {
   Status refresh_edges();
 
  private:
+  // Rebuilds the id, ref-name and source indexes from project_.nodes.
+  void index();
   Status link();
   Status sort();
 

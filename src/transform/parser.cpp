@@ -551,7 +551,8 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
   STRATA_TRY(parse_selectors(state));
 
   // Duplicate names within a resource type are an error, as in dbt.
-  std::unordered_map<std::string, size_t> seen;
+  std::unordered_map<std::string_view, size_t> seen;
+  seen.reserve(state.out.nodes.size());
   for (size_t i = 0; i < state.out.nodes.size(); ++i) {
     const Node& n = state.out.nodes[i];
     if (!n.enabled()) continue;
@@ -562,29 +563,35 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
                        state.out.nodes[it->second].original_file_path + " and " + n.original_file_path,
                    n.where, "rename one of them");
   }
-  // Split off disabled nodes; keep needs_render indexes pointing at the right nodes.
-  std::vector<Node> enabled;
-  enabled.reserve(state.out.nodes.size());
-  std::vector<long> remap(state.out.nodes.size(), -1);
-  for (size_t i = 0; i < state.out.nodes.size(); ++i) {
-    Node& n = state.out.nodes[i];
+  bool any_disabled = false;
+  for (Node& n : state.out.nodes) {
     n.tags.clear();
     if (n.config.contains("tags"))
       for (const auto& t : n.config["tags"])
         if (t.is_string()) n.tags.push_back(t.get<std::string>());
     if (n.config.contains("meta") && n.config["meta"].is_object()) n.meta.update(n.config["meta"]);
-    if (n.enabled()) {
-      remap[i] = static_cast<long>(enabled.size());
-      enabled.push_back(std::move(n));
-    } else {
-      state.out.disabled.push_back(std::move(n));
-    }
+    any_disabled = any_disabled || !n.enabled();
   }
-  std::vector<size_t> render;
-  for (size_t i : state.out.needs_render)
-    if (remap[i] >= 0) render.push_back(static_cast<size_t>(remap[i]));
-  state.out.needs_render = std::move(render);
-  state.out.nodes = std::move(enabled);
+  // Split off disabled nodes; keep needs_render indexes pointing at the right nodes.
+  if (any_disabled) {
+    std::vector<Node> enabled;
+    enabled.reserve(state.out.nodes.size());
+    std::vector<long> remap(state.out.nodes.size(), -1);
+    for (size_t i = 0; i < state.out.nodes.size(); ++i) {
+      Node& n = state.out.nodes[i];
+      if (n.enabled()) {
+        remap[i] = static_cast<long>(enabled.size());
+        enabled.push_back(std::move(n));
+      } else {
+        state.out.disabled.push_back(std::move(n));
+      }
+    }
+    std::vector<size_t> render;
+    for (size_t i : state.out.needs_render)
+      if (remap[i] >= 0) render.push_back(static_cast<size_t>(remap[i]));
+    state.out.needs_render = std::move(render);
+    state.out.nodes = std::move(enabled);
+  }
   state.out.warnings.insert(state.out.warnings.end(), p.warnings.begin(), p.warnings.end());
   return std::move(state.out);
 }
