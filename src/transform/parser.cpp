@@ -294,6 +294,10 @@ Status parse_sql_nodes(ParseState& state, const NodeFiles& spec, std::vector<Jso
     absolute_paths.reserve(files.size());
     for (const auto& rel : files) absolute_paths.push_back(p.root + "/" + join_path(dir, rel));
     std::vector<std::optional<std::string>> texts = read_sources(absolute_paths);
+    // Room for these nodes and about as many generic tests saves moving every node (a large struct)
+    // each time the vector grows.
+    if (state.out.nodes.capacity() < state.out.nodes.size() + files.size())
+      state.out.nodes.reserve(2 * (state.out.nodes.size() + files.size()) + 16);
     for (size_t f = 0; f < files.size(); ++f) {
       const std::string& rel = files[f];
       Node node;
