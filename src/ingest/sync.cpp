@@ -122,7 +122,8 @@ std::string drop_sync_column_defaults_sql(const sql::Dialect& d, const warehouse
   return sql;
 }
 
-// Sets DuckDB's worker threads for the staging and puts the previous value back when destroyed.
+// Sets DuckDB's worker threads for the staging and the merge and puts the previous value back
+// when destroyed.
 class StagingThreads {
  public:
   StagingThreads(warehouse::Warehouse& wh, int threads) : wh_(wh) {
@@ -230,8 +231,8 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
                             warehouse::create_table_sql(d, stage, staged) + ";\n" +
                             sync_column_defaults_sql(d, stage, extracted_at, job.sync_id);
   StageWriter writer;
+  StagingThreads threads(job.wh, job.options.staging_threads);  // until the commit: see SyncOptions
   {
-    StagingThreads threads(job.wh, job.options.staging_threads);
     STRATA_TRY(writer.open(job.db, setup, stage, written));
     ReadProgress progress;
     ReadOptions read;
