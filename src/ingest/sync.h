@@ -57,12 +57,12 @@ struct SyncOptions {
   // sync): the staging session then compresses on its own thread instead of waking workers that
   // compete with the source read for the cores (measured: ~25 % less CPU, 15 % less wall time at
   // pgbench scale 10 on 2 busy cores), and a small incremental merge skips the parallel insert's
-  // per-thread collections and the client thread's spinning on them (measured: ~10 % less wall
-  // and CPU for the incremental sync at scale 50). Not for a database shared with concurrent work
-  // (strata serve). > 0 also declares that the process closes the database after the sync (which
-  // checkpoints it): the last stream's commit then checkpoints at once instead of logging its
-  // rows to the WAL first (measured: commit + close ~35 % shorter for the incremental sync at
-  // scale 50).
+  // per-thread collections and the client thread's spinning on them (measured: 1-10 % less wall
+  // time and 2-10 % less CPU for the incremental sync at scale 50, near the noise). Not for a
+  // database shared with concurrent work (strata serve). > 0 also declares that the process
+  // closes the database after the sync (which checkpoints it): the last stream's commit then
+  // checkpoints at once instead of logging its rows to the WAL first (measured: the incremental
+  // sync at scale 50 ~15 % shorter).
   int staging_threads = 0;
   // Called about twice a second while a stream reads (for a terminal progress line), and once
   // with done=true when it ends. May be empty.
