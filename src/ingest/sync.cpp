@@ -56,6 +56,7 @@ struct StreamJob {
   warehouse::Database& db;  // for the staging writers' extra sessions
   const SyncOptions& options;
   const std::string& sync_id;
+  bool last = false;  // the sync's last stream
 };
 
 // The source columns the stream reads, in table order.
@@ -122,27 +123,29 @@ std::string drop_sync_column_defaults_sql(const sql::Dialect& d, const warehouse
   return sql;
 }
 
-// Sets DuckDB's worker threads for the staging and puts the previous value back when destroyed.
-class StagingThreads {
+// Sets a DuckDB setting and puts the previous value back when destroyed; does nothing for an
+// empty value or another warehouse, and leaves the setting alone when it cannot be read.
+class ScopedSetting {
  public:
-  StagingThreads(warehouse::Warehouse& wh, int threads) : wh_(wh) {
-    if (threads <= 0 || wh.dialect().id() != sql::DialectId::kDuckDb) return;
-    auto current = wh.query("SELECT current_setting('threads')");
+  ScopedSetting(warehouse::Warehouse& wh, std::string name, const std::string& value)
+      : wh_(wh), name_(std::move(name)) {
+    if (value.empty() || wh.dialect().id() != sql::DialectId::kDuckDb) return;
+    auto current = wh.query("SELECT current_setting(" + wh.dialect().quote_string(name_) + ")");
     if (!current.ok() || current->num_rows() != 1) return;
     previous_ = current->cell_text(0, 0);
-    if (!wh.execute("SET threads = " + std::to_string(threads)).ok()) previous_.clear();
+    if (!wh.execute("SET " + name_ + " = " + wh.dialect().quote_string(value)).ok()) previous_.clear();
   }
-  ~StagingThreads() {
-    if (!previous_.empty()) (void)wh_.execute("SET threads = " + previous_);
+  ~ScopedSetting() {
+    if (!previous_.empty()) (void)wh_.execute("SET " + name_ + " = " + wh_.dialect().quote_string(previous_));
   }
-  StagingThreads(const StagingThreads&) = delete;
-  StagingThreads& operator=(const StagingThreads&) = delete;
+  ScopedSetting(const ScopedSetting&) = delete;
+  ScopedSetting& operator=(const ScopedSetting&) = delete;
 
  private:
   warehouse::Warehouse& wh_;
+  std::string name_;
   std::string previous_;
 };
-
 
 std::string describe_plan(const SchemaPlan& plan, bool replacing) {
   std::string out;
@@ -230,8 +233,14 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
                             warehouse::create_table_sql(d, stage, staged) + ";\n" +
                             sync_column_defaults_sql(d, stage, extracted_at, job.sync_id);
   StageWriter writer;
+  // Until the commit (see SyncOptions::staging_threads). A process that owns the database
+  // checkpoints it when closing it after the sync; the last stream's commit checkpoints at once
+  // instead (DuckDB then skips writing its rows to the WAL first, as it does for any commit
+  // beyond the threshold), and the close has nothing left to do.
+  const bool owns_database = job.options.staging_threads > 0;
+  ScopedSetting threads(job.wh, "threads", owns_database ? std::to_string(job.options.staging_threads) : "");
+  ScopedSetting checkpoint(job.wh, "checkpoint_threshold", owns_database && job.last ? "1KB" : "");
   {
-    StagingThreads threads(job.wh, job.options.staging_threads);
     STRATA_TRY(writer.open(job.db, setup, stage, written));
     ReadProgress progress;
     ReadOptions read;
@@ -416,7 +425,8 @@ Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, c
     StreamReport sr;
     sr.stream = stream.full_name();
     sr.mode = options.full_refresh ? "full_refresh_overwrite" : sync_mode_name(stream.mode);
-    StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, db, options, report.sync_id};
+    StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, db, options, report.sync_id,
+                  &stream == &config.streams.back()};
     Status st = sync_one(job, sr);
     sr.ok = st.ok();
     if (!st.ok()) {

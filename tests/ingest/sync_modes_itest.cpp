@@ -88,6 +88,41 @@ TEST_F(SyncModes, IncrementalDedupKeepsLatestPerKey) {
   EXPECT_EQ(bronze_rows("SELECT cursor_value FROM bronze._strata_state")[0][0], "2024-01-02 00:00:00+00");
 }
 
+// strata sync's options (the process owns the database): the merge runs on one DuckDB thread and
+// the last stream's commit checkpoints, leaving no WAL behind; the settings come back afterwards.
+TEST_F(SyncModes, ProcessOwnedDatabaseCheckpointsAtTheLastCommit) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  SyncOptions options;
+  options.staging_threads = 1;
+  ASSERT_TRUE(sync(conn, options).ok());
+  source("UPDATE orders SET note = 'later', updated_at = '2024-01-02 00:00:00+00' WHERE id IN (3, 30);"
+         "INSERT INTO orders VALUES (51, 7.25, 'new', '2024-01-03 00:00:00+00');");
+  auto config = load_connection_config(conn);
+  ASSERT_TRUE(config.ok());
+  auto db = warehouse::open_duckdb(duckdb_path());
+  ASSERT_TRUE(db.ok());
+  auto wh = (*db)->connect();
+  ASSERT_TRUE(wh.ok());
+  const std::string settings = "SELECT current_setting('threads'), current_setting('checkpoint_threshold')";
+  auto before = (*wh)->query(settings);
+  ASSERT_TRUE(before.ok());
+  auto report = run_sync(*config, **db, options);
+  ASSERT_TRUE(report.ok() && report->ok());
+  EXPECT_EQ(report->streams[0].rows, 13u);  // 10 at the old cursor (re-read), ids 3, 30 and 51
+  auto after = (*wh)->query(settings);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->cell_text(0, 0), before->cell_text(0, 0));
+  EXPECT_EQ(after->cell_text(0, 1), before->cell_text(0, 1));
+  std::error_code ec;
+  EXPECT_EQ(std::filesystem::exists(duckdb_path() + ".wal", ec) ? std::filesystem::file_size(duckdb_path() + ".wal", ec)
+                                                                : 0u,
+            0u);
+  wh->reset();
+  db->reset();
+  EXPECT_EQ(bronze_orders(), source_orders());
+}
+
 TEST_F(SyncModes, IncrementalAppendNeverDuplicatesBoundaryRows) {
   make_orders();
   std::string conn = write_connection(orders_stream("incremental_append"));
