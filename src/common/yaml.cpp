@@ -307,7 +307,10 @@ Result<YamlNode> YamlBuilder::build() {
     LibyamlEvent ev;
     if (!yaml_parser_parse(&p.parser, &ev.event)) {
       std::string message = std::string("invalid YAML: ") + (p.parser.problem ? p.parser.problem : "syntax error");
-      if (p.parser.context) message += std::string(" (") + p.parser.context + ")";
+      if (p.parser.context)
+        message += std::string(" (") + p.parser.context + " that starts at line " +
+                   std::to_string(p.parser.context_mark.line + 1) + ", column " +
+                   std::to_string(p.parser.context_mark.column + 1) + ")";
       return error_at(p.parser.problem_mark, std::move(message), kYamlHint);
     }
     ev.filled = true;

@@ -137,5 +137,12 @@ TEST(Yaml, ToJsonTypesPlainScalarsAndKeepsQuotedOnesAsText) {
   EXPECT_EQ(j.dump(), R"({"i":42,"f":1.5,"b":true,"n":null,"q":"42","s":"hello","l":[1,"x"],"m":{"k":"v"}})");
 }
 
+TEST(Yaml, UnterminatedQuoteNamesWhereTheQuoteStarts) {
+  auto doc = load_yaml_string("version: 2\nmodels:\n  - name: a\n    description: \"x\n", "s.yml");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_NE(doc.error().message().find("quoted scalar that starts at line 4, column 18"), std::string::npos)
+      << doc.error().message();
+}
+
 }  // namespace
 }  // namespace strata
