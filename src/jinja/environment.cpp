@@ -195,6 +195,8 @@ Result<std::string> FileSystemLoader::load(const std::string& name) const {
 
 // ---- Environment
 
+void Environment::clear_globals() { state_->globals.clear(); }
+
 Environment::Environment(Options options) : state_(std::make_shared<EnvironmentState>()) {
   state_->options = options;
   register_globals(*state_);

@@ -168,6 +168,10 @@ class Environment {
   const Options& options() const;
   // Registers a global variable/function/filter/test; replaces an existing one of the same name.
   void add_global(std::string name, Value value);
+  // Drops every global. A macro made a global (Template::macro) holds its template, which holds
+  // this state: the owner of a long-lived environment calls this when done with it, or the three
+  // keep each other alive. Not while a render is running.
+  void clear_globals();
   void add_function(std::string name, NativeFunction fn);
   void add_filter(std::string name, FilterFunction fn);
   void add_test(std::string name, TestFunction fn);

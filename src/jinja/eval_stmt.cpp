@@ -8,6 +8,17 @@ class Macro final : public Callable {
  public:
   Macro(std::shared_ptr<const MacroDef> def, std::shared_ptr<const Template> owner, std::shared_ptr<Scope> closure)
       : def_(std::move(def)), owner_(std::move(owner)), closure_(std::move(closure)) {}
+  Macro(std::shared_ptr<const MacroDef> def, std::shared_ptr<const Template> owner, std::weak_ptr<Scope> closure)
+      : def_(std::move(def)), owner_(std::move(owner)), weak_closure_(std::move(closure)) {}
+
+  // This macro holding its defining scope (for a value that leaves that scope), or nullptr when it
+  // already does or the scope has ended.
+  std::shared_ptr<const Macro> pinned() const {
+    if (closure_) return nullptr;
+    auto scope = weak_closure_.lock();
+    if (!scope) return nullptr;
+    return std::make_shared<Macro>(def_, owner_, std::move(scope));
+  }
 
   const std::string& name() const override { return def_->name; }
   bool is_macro() const override { return true; }
@@ -17,7 +28,7 @@ class Macro final : public Callable {
     if (!r) return Error(ErrorCode::kFailed, "macro '" + def_->name + "' called outside a render");
     if (r->depth >= r->options().max_depth) return r->error(r->pos, "maximum recursion depth exceeded");
     auto scope = std::make_shared<Scope>();
-    scope->parent = closure_;
+    scope->parent = closure_ ? closure_ : weak_closure_.lock();
     STRATA_TRY(bind(*r, *scope, args));
     std::shared_ptr<Scope> saved_scope = std::move(r->scope);
     r->scope = scope;
@@ -88,6 +99,9 @@ class Macro final : public Callable {
   std::shared_ptr<const MacroDef> def_;
   std::shared_ptr<const Template> owner_;
   std::shared_ptr<Scope> closure_;
+  // A macro stored in the scope it closes over refers to it weakly, or the two would keep each
+  // other alive after the render (a leak per macro definition).
+  std::weak_ptr<Scope> weak_closure_;
 };
 
 // The `loop` variable of a for loop.
@@ -211,6 +225,14 @@ Result<Value> apply_filters(Renderer& r, const std::vector<std::unique_ptr<Filte
 Value make_macro(std::shared_ptr<const MacroDef> def, std::shared_ptr<const Template> owner,
                  std::shared_ptr<Scope> closure) {
   return Value::callable(std::make_shared<Macro>(std::move(def), std::move(owner), std::move(closure)));
+}
+
+Value pin_macro(const Value& value) {
+  if (!value.is_callable()) return value;
+  const auto* macro = dynamic_cast<const Macro*>(value.as_callable().get());
+  if (!macro) return value;
+  auto pinned = macro->pinned();
+  return pinned ? Value::callable(std::move(pinned)) : value;
 }
 
 Value make_namespace(const CallArgs& args) {
@@ -349,7 +371,8 @@ Exec SetBlockStmt::exec(Renderer& r, std::string&) const {
 }
 
 Exec MacroStmt::exec(Renderer& r, std::string&) const {
-  r.scope->set(def->name, make_macro(def, r.current_template().shared_from_this(), r.scope));
+  r.scope->set(def->name, Value::callable(std::make_shared<Macro>(def, r.current_template().shared_from_this(),
+                                                                  std::weak_ptr<Scope>(r.scope))));
   return done();
 }
 

@@ -180,5 +180,8 @@ inline bool has_method_kind(std::uint16_t kinds, const Value& obj) {
 // ---- A macro as a callable value (eval_stmt.cpp).
 Value make_macro(std::shared_ptr<const MacroDef> def, std::shared_ptr<const Template> owner,
                  std::shared_ptr<Scope> closure);
+// A macro defined with `{% macro %}` refers weakly to the scope it is stored in; a copy that leaves
+// that scope (a module's exports) must hold it. Returns other values unchanged.
+Value pin_macro(const Value& value);
 
 }  // namespace strata::jinja::detail

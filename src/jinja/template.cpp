@@ -24,7 +24,7 @@ class ModuleObject final : public Object {
 Dict exports_of(const detail::Scope& root) {
   Dict exports;
   for (const auto& var : root.vars)
-    if (!var.name.empty() && var.name[0] != '_') exports.set(Value(var.name), var.value);
+    if (!var.name.empty() && var.name[0] != '_') exports.set(Value(var.name), detail::pin_macro(var.value));
   return exports;
 }
 

@@ -185,6 +185,38 @@ TEST(JinjaHostApi, LoaderIncludeImportAndModules) {
   EXPECT_TRUE(module->exports.find("hi")->is_callable());
 }
 
+TEST(JinjaHostApi, ImportedMacrosKeepTheirModuleAndCallSiblings) {
+  Environment env;
+  env.set_loader(std::make_shared<MapLoader>(std::unordered_map<std::string, std::string>{
+      {"m.sql", "{% set suffix = '!' %}{% macro inner(x) %}<{{ x }}{{ suffix }}>{% endmacro %}"
+                "{% macro outer(x) %}{{ inner(x) }}{% endmacro %}"}}));
+  auto m = env.get_template("m.sql");
+  ASSERT_TRUE(m.ok());
+  auto module = (*m)->make_module({});
+  ASSERT_TRUE(module.ok());
+  Context ctx;
+  ctx.set("m", module->as_value());
+  m->reset();  // the module alone keeps what its macros need
+  EXPECT_EQ(render(env, "{{ m.outer(1) }}", ctx), "<1!>");
+  EXPECT_EQ(render(env, "{% from 'm.sql' import outer %}{{ outer(2) }}"), "<2!>");
+}
+
+TEST(JinjaHostApi, AnEnvironmentWithMacroGlobalsIsFreedAfterClearGlobals) {
+  std::weak_ptr<EnvironmentState> state;
+  {
+    Environment env;
+    state = env.state();
+    auto t = env.parse("{% macro hi() %}hi{% endmacro %}", "macros.sql");
+    ASSERT_TRUE(t.ok());
+    auto hi = (*t)->macro("hi");
+    ASSERT_TRUE(hi.has_value());
+    env.add_global("hi", *hi);
+    EXPECT_EQ(render(env, "{{ hi() }}"), "hi");
+    env.clear_globals();
+  }
+  EXPECT_TRUE(state.expired());
+}
+
 TEST(JinjaHostApi, ValuesConvertFromJsonAndKeepDictOrder) {
   auto ctx = Context::from_json(nlohmann::ordered_json::parse(R"({"z": 1, "a": [true, null, 2.5, "s"], "m": {"b": 1, "a": 2}})"));
   ASSERT_TRUE(ctx.ok());

@@ -95,7 +95,12 @@ TEST(JinjaLanguage, DeepNestingIsAnErrorNotACrash) {
   std::string ifs;
   for (int i = 0; i < 2000; ++i) ifs += "{% if true %}";
   EXPECT_NE(render(ifs).find("ERROR"), std::string::npos);
-  EXPECT_NE(render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").find("maximum recursion depth"), std::string::npos);
+  // Endless recursion stops at the depth limit, or first at the stack budget where frames are
+  // larger (a sanitizer build).
+  std::string endless = render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}");
+  EXPECT_TRUE(endless.find("maximum recursion depth") != std::string::npos ||
+              endless.find("stack limit reached") != std::string::npos)
+      << endless;
 }
 
 TEST(JinjaLanguage, PythonStringListDictMethods) {
