@@ -195,9 +195,27 @@ Result<std::string> FileSystemLoader::load(const std::string& name) const {
 
 // ---- Environment
 
-void Environment::clear_globals() { state_->globals.clear(); }
+void Environment::clear_globals() {
+  if (!state_) return;
+  state_->globals.clear();
+  std::lock_guard<std::mutex> lock(state_->cache_mutex);
+  state_->cache.clear();
+}
 
-Environment::Environment(Options options) : state_(std::make_shared<EnvironmentState>()) {
+Environment::~Environment() {
+  if (owner_) clear_globals();
+}
+
+Environment& Environment::operator=(Environment&& other) noexcept {
+  if (this == &other) return *this;
+  if (owner_) clear_globals();
+  state_ = std::move(other.state_);
+  owner_ = other.owner_;
+  other.owner_ = false;
+  return *this;
+}
+
+Environment::Environment(Options options) : state_(std::make_shared<EnvironmentState>()), owner_(true) {
   state_->options = options;
   register_globals(*state_);
   detail::register_builtin_filters(*state_);

@@ -159,18 +159,27 @@ struct CustomTag {
   std::function<Result<std::string>(const CustomBlock&, CallContext&)> on_render;
 };
 
+// An environment made with Options owns its state: destroying it drops the globals and the cached
+// templates, which would otherwise keep the state alive through the templates and macros that point
+// back at it. Templates that outlive their environment still render, without those. Movable, not
+// copyable; a handle made from existing state owns nothing.
 class Environment {
  public:
   explicit Environment(Options options = {});
   // A handle on existing state (used by the engine to hand CallContext::environment()).
   explicit Environment(std::shared_ptr<EnvironmentState> state) : state_(std::move(state)) {}
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+  Environment(Environment&& other) noexcept : state_(std::move(other.state_)), owner_(other.owner_) {
+    other.owner_ = false;
+  }
+  Environment& operator=(Environment&& other) noexcept;
 
   const Options& options() const;
   // Registers a global variable/function/filter/test; replaces an existing one of the same name.
   void add_global(std::string name, Value value);
-  // Drops every global. A macro made a global (Template::macro) holds its template, which holds
-  // this state: the owner of a long-lived environment calls this when done with it, or the three
-  // keep each other alive. Not while a render is running.
+  // Drops every global and cached template now (see the class comment). Not while a render runs.
   void clear_globals();
   void add_function(std::string name, NativeFunction fn);
   void add_filter(std::string name, FilterFunction fn);
@@ -195,6 +204,7 @@ class Environment {
 
  private:
   std::shared_ptr<EnvironmentState> state_;
+  bool owner_ = false;
 };
 
 }  // namespace strata::jinja
