@@ -165,7 +165,10 @@ class YamlBuilder {
   }
   bool expecting_key() const { return !stack_.empty() && stack_.back().data->type == YamlNode::Type::kMap && !stack_.back().key; }
   Result<YamlNode> scalar(const yaml_event_t& event);
-  Status remember(const yaml_char_t* anchor, const YamlNode& node);
+  void remember(const yaml_char_t* anchor, const YamlNode& node);
+  Error key_error(const yaml_mark_t& mark) const {
+    return error_at(mark, "a map key must be a plain value, not a list or a map", "write the key as text, e.g. name: value");
+  }
   Status add(YamlNode node, const yaml_mark_t& mark);
   Status close(const yaml_mark_t& mark);
   Status apply_merges(Frame& frame);
@@ -223,9 +226,8 @@ Result<YamlNode> YamlBuilder::scalar(const yaml_event_t& event) {
   return YamlNode(std::move(d));
 }
 
-Status YamlBuilder::remember(const yaml_char_t* anchor, const YamlNode& node) {
+void YamlBuilder::remember(const yaml_char_t* anchor, const YamlNode& node) {
   if (anchor) anchors_[reinterpret_cast<const char*>(anchor)] = node;
-  return ok_status();
 }
 
 Status YamlBuilder::add(YamlNode node, const yaml_mark_t& mark) {
@@ -242,9 +244,7 @@ Status YamlBuilder::add(YamlNode node, const yaml_mark_t& mark) {
     return ok_status();
   }
   if (!parent.key) {
-    if (!node.is_scalar() && !node.is_null())
-      return error_at(mark, "a map key must be a plain value, not a list or a map",
-                      "write the key as text, e.g. name: value");
+    if (!node.is_scalar() && !node.is_null()) return key_error(mark);  // an alias to a collection
     parent.key = std::move(node);
     return ok_status();
   }
@@ -323,7 +323,7 @@ Result<YamlNode> YamlBuilder::build() {
         break;
       case YAML_SCALAR_EVENT: {
         STRATA_ASSIGN(YamlNode node, scalar(e));
-        STRATA_TRY(remember(e.data.scalar.anchor, node));
+        remember(e.data.scalar.anchor, node);
         STRATA_TRY(add(std::move(node), e.start_mark));
         break;
       }
@@ -342,9 +342,7 @@ Result<YamlNode> YamlBuilder::build() {
         Frame frame;
         frame.data = new_data(seq ? YamlNode::Type::kSequence : YamlNode::Type::kMap, e.start_mark);
         if (anchor) frame.anchor = reinterpret_cast<const char*>(anchor);
-        if (expecting_key())
-          return error_at(e.start_mark, "a map key must be a plain value, not a list or a map",
-                          "write the key as text, e.g. name: value");
+        if (expecting_key()) return key_error(e.start_mark);
         stack_.push_back(std::move(frame));
         break;
       }

@@ -195,7 +195,7 @@ Result<std::string> FileSystemLoader::load(const std::string& name) const {
 
 // ---- Environment
 
-void Environment::clear_globals() {
+void Environment::clear() {
   if (!state_) return;
   state_->globals.clear();
   std::lock_guard<std::mutex> lock(state_->cache_mutex);
@@ -203,12 +203,12 @@ void Environment::clear_globals() {
 }
 
 Environment::~Environment() {
-  if (owner_) clear_globals();
+  if (owner_) clear();
 }
 
 Environment& Environment::operator=(Environment&& other) noexcept {
   if (this == &other) return *this;
-  if (owner_) clear_globals();
+  if (owner_) clear();
   state_ = std::move(other.state_);
   owner_ = other.owner_;
   other.owner_ = false;

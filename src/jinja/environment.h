@@ -180,7 +180,7 @@ class Environment {
   // Registers a global variable/function/filter/test; replaces an existing one of the same name.
   void add_global(std::string name, Value value);
   // Drops every global and cached template now (see the class comment). Not while a render runs.
-  void clear_globals();
+  void clear();
   void add_function(std::string name, NativeFunction fn);
   void add_filter(std::string name, FilterFunction fn);
   void add_test(std::string name, TestFunction fn);

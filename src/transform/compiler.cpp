@@ -182,12 +182,6 @@ Error as_config_error(Error e) {
 }  // namespace
 
 struct Compiler::Impl {
-  Impl() = default;
-  // The project's macros are globals of env and hold their templates, which hold env's state.
-  ~Impl() { env.clear_globals(); }
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
-
   const Graph* graph = nullptr;
   CompilerOptions options;
   const sql::Dialect* dialect = nullptr;
