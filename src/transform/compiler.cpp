@@ -711,6 +711,9 @@ Status Compiler::parse_render(Graph& graph) {
 
 NameMacro Compiler::name_macro() {
   Impl* impl = impl_.get();
+  const bool any = impl->user_macros.count("generate_database_name") ||
+                   impl->user_macros.count("generate_schema_name") || impl->user_macros.count("generate_alias_name");
+  if (!any) return {};
   return [impl](const std::string& macro, const Json& custom, const Node& node) -> Result<std::optional<std::string>> {
     if (!impl->user_macros.count(macro)) return std::optional<std::string>();
     RenderState state;

@@ -62,7 +62,8 @@ class Compiler {
   // refs, sources and configs found; then re-links the graph. Errors: Jinja errors (located).
   Status parse_render(Graph& graph);
 
-  // A NameMacro calling the project's generate_*_name macros when defined.
+  // A NameMacro calling the project's generate_*_name macros; empty when the project defines none
+  // of them (resolve_relations then uses dbt's defaults on a few threads).
   NameMacro name_macro();
 
   // The compiled SQL of node i: rendered with ref/source resolved, ephemeral parents injected as

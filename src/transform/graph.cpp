@@ -4,6 +4,8 @@
 #include <queue>
 #include <string_view>
 
+#include "common/parallel.h"
+
 namespace strata::transform {
 
 namespace {
@@ -129,50 +131,59 @@ void Graph::index() {
   }
 }
 
+Status Graph::link_node(size_t i) {
+  Node& node = project_.nodes[i];
+  node.depends_on.clear();
+  std::vector<size_t>& ps = parents_[i];
+  for (const auto& ref : node.refs) {
+    auto target = resolve_ref(ref, node.package_name);
+    if (!target) {
+      bool disabled = false;
+      for (const auto& d : project_.disabled) disabled |= d.name == ref.name && is_refable(d.resource_type);
+      std::string what = (ref.package.empty() ? "" : ref.package + ".") + ref.name;
+      return Error(ErrorCode::kConfig,
+                   std::string(describe(node.resource_type)) + " '" + node.unique_id + "' (" +
+                       node.original_file_path + ") depends on a node named '" + what + "' which " +
+                       (disabled ? "is disabled" : "was not found"),
+                   locate(node, "'" + ref.name + "'"),
+                   disabled ? "enable '" + ref.name + "' or remove the ref"
+                            : "check the name in ref('" + ref.name + "'), or add the model/seed/snapshot");
+    }
+    ps.push_back(*target);
+  }
+  for (const auto& src : node.sources) {
+    auto target = resolve_source(src);
+    if (!target)
+      return Error(ErrorCode::kConfig,
+                   std::string(describe(node.resource_type)) + " '" + node.unique_id + "' (" +
+                       node.original_file_path + ") depends on a source named '" + src.source_name + "." +
+                       src.table_name + "' which was not found",
+                   locate(node, "'" + src.table_name + "'"),
+                   "declare it under `sources:` in a property file, with table '" + src.table_name + "'");
+    ps.push_back(*target);
+  }
+  // Keep the order refs were written in (dbt's depends_on order); drop repeats and self-refs.
+  std::vector<size_t> unique;
+  unique.reserve(ps.size());
+  for (size_t p : ps)
+    if (p != i && std::find(unique.begin(), unique.end(), p) == unique.end()) unique.push_back(p);
+  ps = std::move(unique);
+  node.depends_on.reserve(ps.size());
+  for (size_t p : ps) node.depends_on.push_back(project_.nodes[p].unique_id);
+  return ok_status();
+}
+
 Status Graph::link() {
   const size_t n = project_.nodes.size();
   parents_.assign(n, {});
   children_.assign(n, {});
+  // Each node's parents are resolved on its own (reads of the indexes, writes to its own slots), so
+  // large graphs resolve on a few threads; the first error in node order is the one reported.
+  std::vector<Status> linked(n);
+  parallel_for(n, [&](size_t i) { linked[i] = link_node(i); });
   for (size_t i = 0; i < n; ++i) {
-    Node& node = project_.nodes[i];
-    node.depends_on.clear();
-    std::vector<size_t>& ps = parents_[i];
-    for (const auto& ref : node.refs) {
-      auto target = resolve_ref(ref, node.package_name);
-      if (!target) {
-        bool disabled = false;
-        for (const auto& d : project_.disabled) disabled |= d.name == ref.name && is_refable(d.resource_type);
-        std::string what = (ref.package.empty() ? "" : ref.package + ".") + ref.name;
-        return Error(ErrorCode::kConfig,
-                     std::string(describe(node.resource_type)) + " '" + node.unique_id + "' (" +
-                         node.original_file_path + ") depends on a node named '" + what + "' which " +
-                         (disabled ? "is disabled" : "was not found"),
-                     locate(node, "'" + ref.name + "'"),
-                     disabled ? "enable '" + ref.name + "' or remove the ref"
-                              : "check the name in ref('" + ref.name + "'), or add the model/seed/snapshot");
-      }
-      ps.push_back(*target);
-    }
-    for (const auto& src : node.sources) {
-      auto target = resolve_source(src);
-      if (!target)
-        return Error(ErrorCode::kConfig,
-                     std::string(describe(node.resource_type)) + " '" + node.unique_id + "' (" +
-                         node.original_file_path + ") depends on a source named '" + src.source_name + "." +
-                         src.table_name + "' which was not found",
-                     locate(node, "'" + src.table_name + "'"),
-                     "declare it under `sources:` in a property file, with table '" + src.table_name + "'");
-      ps.push_back(*target);
-    }
-    // Keep the order refs were written in (dbt's depends_on order); drop repeats and self-refs.
-    std::vector<size_t> unique;
-    for (size_t p : ps)
-      if (p != i && std::find(unique.begin(), unique.end(), p) == unique.end()) unique.push_back(p);
-    ps = std::move(unique);
-    for (size_t p : ps) {
-      children_[p].push_back(i);
-      node.depends_on.push_back(project_.nodes[p].unique_id);
-    }
+    STRATA_TRY(std::move(linked[i]));
+    for (size_t p : parents_[i]) children_[p].push_back(i);
   }
   return ok_status();
 }

@@ -43,6 +43,9 @@ class Graph {
   // Rebuilds the id, ref-name and source indexes from project_.nodes.
   void index();
   Status link();
+  // Resolves node i's refs and sources into parents_[i] and its depends_on. Safe to run for many
+  // nodes at once (each writes only its own slots).
+  Status link_node(size_t i);
   Status sort();
 
   ParsedProject project_;

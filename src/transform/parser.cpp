@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <dirent.h>
 #include <fcntl.h>
+#include <map>
 #include <optional>
 #include <thread>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/parallel.h"
 #include "common/strings.h"
 #include "transform/parser_internal.h"
 #include "transform/static_parser.h"
@@ -99,8 +102,11 @@ const Json& default_config(ResourceType type) {
 }
 
 void add_node(ParseState& state, Node node) {
-  std::string key = std::string(resource_type_name(node.resource_type)) + ":" + node.name;
-  state.by_name.emplace(key, static_cast<long>(state.out.nodes.size()));
+  // Property files patch models, seeds, snapshots and analyses by name; never tests.
+  if (!node.is_test()) {
+    std::string key = std::string(resource_type_name(node.resource_type)) + ":" + node.name;
+    state.by_name.emplace(std::move(key), static_cast<long>(state.out.nodes.size()));
+  }
   state.out.nodes.push_back(std::move(node));
 }
 
@@ -164,28 +170,65 @@ std::string generic_test_name(const std::string& test_name, const std::string& t
 
 namespace {
 
-// Every file under root/dir (recursively) whose name ends with one of `exts`, as paths relative to
-// root/dir, sorted.
-std::vector<std::string> list_files(const std::string& root, const std::string& dir,
-                                    std::initializer_list<std::string_view> exts) {
-  std::vector<std::string> out;
-  fs::path base = fs::path(root) / dir;
-  const size_t prefix = base.generic_string().size() + 1;
-  std::error_code ec;
-  if (!fs::is_directory(base, ec)) return out;
-  for (auto it = fs::recursive_directory_iterator(base, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    if (!it->is_regular_file(ec)) continue;
-    std::string name = it->path().filename().string();
-    for (auto e : exts)
-      if (ends_with(name, e)) {
-        out.push_back(it->path().generic_string().substr(prefix));
-        break;
-      }
+// The files of a project's folders, each folder walked once: the models folder alone is searched
+// for .sql, .yml and .md files, and with 100,000 models every walk costs tens of milliseconds.
+class ProjectFiles {
+ public:
+  explicit ProjectFiles(std::string root) : root_(std::move(root)) {}
+
+  // Every regular file under root/dir (recursively, not following symlinked folders) whose name
+  // ends with one of `exts`, relative to root/dir, sorted. A missing folder has no files.
+  std::vector<std::string> list(const std::string& dir, std::initializer_list<std::string_view> exts) {
+    auto found = walked_.find(dir);
+    if (found == walked_.end()) {
+      std::vector<std::string> all;
+      std::string relative;
+      walk(root_ + "/" + dir, relative, all);
+      std::sort(all.begin(), all.end());
+      found = walked_.emplace(dir, std::move(all)).first;
+    }
+    std::vector<std::string> out;
+    for (const auto& rel : found->second)
+      for (auto e : exts)
+        if (ends_with(rel, e)) {
+          out.push_back(rel);
+          break;
+        }
+    return out;
   }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+
+ private:
+  // Appends the regular files under `absolute` (as `relative` + name) to out.
+  static void walk(const std::string& absolute, std::string& relative, std::vector<std::string>& out) {
+    DIR* dir = ::opendir(absolute.c_str());
+    if (!dir) return;
+    const size_t base = relative.size();
+    while (const dirent* entry = ::readdir(dir)) {
+      std::string_view name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      unsigned char type = entry->d_type;
+      if (type == DT_UNKNOWN || type == DT_LNK) {
+        struct stat st {};
+        const int flags = type == DT_LNK ? 0 : AT_SYMLINK_NOFOLLOW;
+        if (::fstatat(::dirfd(dir), entry->d_name, &st, flags) != 0) continue;
+        if (S_ISREG(st.st_mode)) type = DT_REG;
+        else if (S_ISDIR(st.st_mode) && type == DT_UNKNOWN) type = DT_DIR;
+      }
+      relative.append(name);
+      if (type == DT_REG) {
+        out.push_back(relative);
+      } else if (type == DT_DIR) {
+        relative.push_back('/');
+        walk(absolute + "/" + entry->d_name, relative, out);
+      }
+      relative.resize(base);
+    }
+    ::closedir(dir);
+  }
+
+  std::string root_;
+  std::map<std::string, std::vector<std::string>> walked_;
+};
 
 // Reads a whole file with one read() when possible (the parser reads thousands of small files).
 bool read_source(const std::string& path, std::string& out) {
@@ -211,24 +254,6 @@ bool read_source(const std::string& path, std::string& out) {
   }
   ::close(fd);
   return ok;
-}
-
-// Reads many files on a few threads (system calls dominate for small files); a file that cannot
-// be read is left without a value.
-std::vector<std::optional<std::string>> read_sources(const std::vector<std::string>& paths) {
-  std::vector<std::optional<std::string>> out(paths.size());
-  auto read_range = [&](size_t begin, size_t step) {
-    for (size_t i = begin; i < paths.size(); i += step) {
-      std::string text;
-      if (read_source(paths[i], text)) out[i] = std::move(text);
-    }
-  };
-  const size_t threads = paths.size() < 64 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(read_range, t, threads);
-  read_range(0, threads);
-  for (auto& th : pool) th.join();
-  return out;
 }
 
 std::string join_path(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
@@ -260,9 +285,10 @@ Status check_file_config(const Node& node, const Json& config, const std::string
   return ok_status();
 }
 
-// Applies the static scan of a SQL node: refs, sources, in-file configs.
-Status apply_scan(ParseState& state, Node& node, const std::string& kind, const std::string& absolute,
-                  Json& file_config) {
+// Applies the static scan of a SQL node: refs, sources, in-file configs. Sets `exact` to false
+// when the scan could not see everything (the node is rendered once to find its refs).
+Status apply_scan(Node& node, const std::string& kind, const std::string& absolute, Json& file_config,
+                  bool& exact) {
   StaticScan scan = static_scan(node.raw_code);
   if (!scan.error.empty())
     return Error(ErrorCode::kConfig, scan.error, {absolute, scan.error_line, scan.error_column});
@@ -273,8 +299,23 @@ Status apply_scan(ParseState& state, Node& node, const std::string& kind, const 
     normalized[normalize_config_key(it.key())] = it.value();
   STRATA_TRY(check_file_config(node, scan.config, kind, absolute));
   file_config = std::move(normalized);
-  if (!scan.exact) state.out.needs_render.push_back(state.out.nodes.size());
+  exact = scan.exact;
   return ok_status();
+}
+
+// A node parsed from its file on a worker thread, added to the project afterwards in file order.
+struct ParsedFile {
+  Node node;
+  Json file_config;
+  bool exact = true;
+  Status status;
+};
+
+// Adds a parsed file's node: remembers whether it needs a render and its in-file config.
+void add_parsed(ParseState& state, ParsedFile&& parsed, std::vector<Json>& file_configs) {
+  if (!parsed.exact) state.out.needs_render.push_back(state.out.nodes.size());
+  file_configs.push_back(std::move(parsed.file_config));
+  detail::add_node(state, std::move(parsed.node));
 }
 
 struct NodeFiles {
@@ -283,45 +324,48 @@ struct NodeFiles {
   const std::vector<std::string>* dirs;
 };
 
-Status parse_sql_nodes(ParseState& state, const NodeFiles& spec, std::vector<Json>& file_configs) {
+// Reads and scans one model/analysis/test file (`rel` inside `dir`); touches nothing shared.
+Status parse_sql_file(const ProjectConfig& p, const NodeFiles& spec, const std::string& dir, const std::string& rel,
+                      ParsedFile& out) {
+  Node& node = out.node;
+  node.resource_type = spec.type;
+  node.package_name = p.name;
+  std::vector<std::string> folders;
+  detail::split_path(rel, folders, node.name);
+  node.path = rel;
+  node.original_file_path = join_path(dir, rel);
+  const std::string absolute = p.root + "/" + node.original_file_path;
+  if (!read_source(absolute, node.raw_code)) return Error(ErrorCode::kNotFound, "cannot read " + absolute);
+  node.where = {absolute, 1, 1};
+  node.fqn.reserve(folders.size() + 2);
+  node.fqn.push_back(p.name);
+  node.fqn.insert(node.fqn.end(), folders.begin(), folders.end());
+  node.fqn.push_back(node.name);
+  node.unique_id = std::string(resource_type_name(spec.type)) + "." + p.name + "." + node.name;
+  node.config = detail::default_config(spec.type);
+  auto tree = p.config_trees.find(spec.kind);
+  if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+  return apply_scan(node, spec.kind, absolute, out.file_config, out.exact);
+}
+
+// Every .sql file of a resource's folders, parsed on a few threads (system calls and per-node
+// allocations dominate) and added in sorted path order; the first error in that order wins.
+Status parse_sql_nodes(ParseState& state, ProjectFiles& listing, const NodeFiles& spec,
+                       std::vector<Json>& file_configs) {
   const ProjectConfig& p = state.out.project;
-  const Json& defaults = detail::default_config(spec.type);
   for (const auto& dir : *spec.dirs) {
     std::vector<std::string> files;
-    for (auto& rel : list_files(p.root, dir, {".sql"}))
+    for (auto& rel : listing.list(dir, {".sql"}))
       if (spec.type != ResourceType::kTest || !starts_with(rel, "generic/")) files.push_back(std::move(rel));
-    std::vector<std::string> absolute_paths;
-    absolute_paths.reserve(files.size());
-    for (const auto& rel : files) absolute_paths.push_back(p.root + "/" + join_path(dir, rel));
-    std::vector<std::optional<std::string>> texts = read_sources(absolute_paths);
+    std::vector<ParsedFile> parsed(files.size());
+    parallel_for(files.size(), [&](size_t f) { parsed[f].status = parse_sql_file(p, spec, dir, files[f], parsed[f]); });
     // Room for these nodes and about as many generic tests saves moving every node (a large struct)
     // each time the vector grows.
     if (state.out.nodes.capacity() < state.out.nodes.size() + files.size())
       state.out.nodes.reserve(2 * (state.out.nodes.size() + files.size()) + 16);
-    for (size_t f = 0; f < files.size(); ++f) {
-      const std::string& rel = files[f];
-      Node node;
-      node.resource_type = spec.type;
-      node.package_name = p.name;
-      std::vector<std::string> folders;
-      detail::split_path(rel, folders, node.name);
-      node.path = rel;
-      node.original_file_path = join_path(dir, rel);
-      const std::string& absolute = absolute_paths[f];
-      if (!texts[f]) return Error(ErrorCode::kNotFound, "cannot read " + absolute);
-      node.raw_code = std::move(*texts[f]);
-      node.where = {absolute, 1, 1};
-      node.fqn.push_back(p.name);
-      node.fqn.insert(node.fqn.end(), folders.begin(), folders.end());
-      node.fqn.push_back(node.name);
-      node.unique_id = std::string(resource_type_name(spec.type)) + "." + p.name + "." + node.name;
-      node.config = defaults;
-      auto tree = p.config_trees.find(spec.kind);
-      if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
-      Json file_config;
-      STRATA_TRY(apply_scan(state, node, spec.kind, absolute, file_config));
-      file_configs.push_back(std::move(file_config));
-      detail::add_node(state, std::move(node));
+    for (ParsedFile& one : parsed) {
+      STRATA_TRY(std::move(one.status));
+      add_parsed(state, std::move(one), file_configs);
     }
   }
   return ok_status();
@@ -374,19 +418,18 @@ Status parse_snapshot_file(ParseState& state, const std::string& dir, const std:
     node.config = detail::default_config(ResourceType::kSnapshot);
     auto tree = p.config_trees.find("snapshots");
     if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
-    Json file_config;
-    STRATA_TRY(apply_scan(state, node, "snapshots", absolute, file_config));
-    file_configs.push_back(std::move(file_config));
-    detail::add_node(state, std::move(node));
+    ParsedFile parsed{std::move(node), {}, true, {}};
+    STRATA_TRY(apply_scan(parsed.node, "snapshots", absolute, parsed.file_config, parsed.exact));
+    add_parsed(state, std::move(parsed), file_configs);
     pos = end_close == std::string::npos ? text.size() : end_close + 2;
   }
   return ok_status();
 }
 
-Status parse_seeds(ParseState& state, std::vector<Json>& file_configs) {
+Status parse_seeds(ParseState& state, ProjectFiles& listing, std::vector<Json>& file_configs) {
   const ProjectConfig& p = state.out.project;
   for (const auto& dir : p.seed_paths) {
-    for (const auto& rel : list_files(p.root, dir, {".csv"})) {
+    for (const auto& rel : listing.list(dir, {".csv"})) {
       Node node;
       node.resource_type = ResourceType::kSeed;
       node.package_name = p.name;
@@ -470,13 +513,13 @@ void scan_blocks(ParseState& state, const std::string& original, const std::stri
   }
 }
 
-Status parse_macros_and_docs(ParseState& state) {
+Status parse_macros_and_docs(ParseState& state, ProjectFiles& listing) {
   const ProjectConfig& p = state.out.project;
   std::vector<std::pair<std::string, std::string>> macro_dirs;
   for (const auto& d : p.macro_paths) macro_dirs.emplace_back(d, "");
   for (const auto& d : p.test_paths) macro_dirs.emplace_back(d + "/generic", "");
   for (const auto& [dir, unused] : macro_dirs) {
-    for (const auto& rel : list_files(p.root, dir, {".sql", ".jinja"})) {
+    for (const auto& rel : listing.list(dir, {".sql", ".jinja"})) {
       MacroFile file{p.name, join_path(dir, rel), p.root + "/" + join_path(dir, rel), ""};
       if (!read_file(file.absolute_path, file.contents))
         return Error(ErrorCode::kNotFound, "cannot read " + file.absolute_path);
@@ -485,7 +528,7 @@ Status parse_macros_and_docs(ParseState& state) {
     }
   }
   for (const auto& dir : p.docs_paths) {
-    for (const auto& rel : list_files(p.root, dir, {".md"})) {
+    for (const auto& rel : listing.list(dir, {".md"})) {
       std::string text;
       if (read_file(p.root + "/" + join_path(dir, rel), text)) scan_blocks(state, join_path(dir, rel), text, true);
     }
@@ -518,12 +561,12 @@ Status parse_selectors(ParseState& state) {
   return ok_status();
 }
 
-Status parse_property_files(ParseState& state) {
+Status parse_property_files(ParseState& state, ProjectFiles& listing) {
   const ProjectConfig& p = state.out.project;
   for (const auto* dirs : {&p.model_paths, &p.seed_paths, &p.snapshot_paths, &p.analysis_paths, &p.macro_paths,
                            &p.test_paths}) {
     for (const auto& dir : *dirs)
-      for (const auto& rel : list_files(p.root, dir, {".yml", ".yaml"}))
+      for (const auto& rel : listing.list(dir, {".yml", ".yaml"}))
         STRATA_TRY(detail::parse_property_file(state, p.root + "/" + join_path(dir, rel), dir, rel));
   }
   return ok_status();
@@ -537,21 +580,22 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
   state.out.project = std::move(project);
   const ProjectConfig& p = state.out.project;
   std::vector<Json> file_configs;
-  STRATA_TRY(parse_sql_nodes(state, {ResourceType::kModel, "models", &p.model_paths}, file_configs));
-  STRATA_TRY(parse_sql_nodes(state, {ResourceType::kAnalysis, "analyses", &p.analysis_paths}, file_configs));
-  STRATA_TRY(parse_sql_nodes(state, {ResourceType::kTest, "tests", &p.test_paths}, file_configs));
+  ProjectFiles listing(p.root);
+  STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kModel, "models", &p.model_paths}, file_configs));
+  STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kAnalysis, "analyses", &p.analysis_paths}, file_configs));
+  STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kTest, "tests", &p.test_paths}, file_configs));
   for (const auto& dir : p.snapshot_paths)
-    for (const auto& rel : list_files(p.root, dir, {".sql"}))
+    for (const auto& rel : listing.list(dir, {".sql"}))
       STRATA_TRY(parse_snapshot_file(state, dir, rel, file_configs));
-  STRATA_TRY(parse_seeds(state, file_configs));
-  STRATA_TRY(parse_macros_and_docs(state));
+  STRATA_TRY(parse_seeds(state, listing, file_configs));
+  STRATA_TRY(parse_macros_and_docs(state, listing));
   size_t file_node_count = state.out.nodes.size();
   // Property files add generic tests; room for about one per node saves moving every node (a large
   // struct) when the vector grows. It still grows when there are more.
   state.out.nodes.reserve(2 * file_node_count + 16);
-  STRATA_TRY(parse_property_files(state));
+  STRATA_TRY(parse_property_files(state, listing));
   // In-file config() wins over property files and the project tree.
-  for (size_t i = 0; i < file_node_count; ++i) merge_configs(state.out.nodes[i].config, file_configs[i]);
+  parallel_for(file_node_count, [&](size_t i) { merge_configs(state.out.nodes[i].config, file_configs[i]); });
   STRATA_TRY(parse_selectors(state));
 
   // Duplicate names within a resource type are an error, as in dbt.
@@ -567,15 +611,18 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
                        state.out.nodes[it->second].original_file_path + " and " + n.original_file_path,
                    n.where, "rename one of them");
   }
-  bool any_disabled = false;
-  for (Node& n : state.out.nodes) {
+  parallel_for(state.out.nodes.size(), [&](size_t i) {
+    Node& n = state.out.nodes[i];
     n.tags.clear();
-    if (n.config.contains("tags"))
-      for (const auto& t : n.config["tags"])
+    auto tags = n.config.find("tags");
+    if (tags != n.config.end())
+      for (const auto& t : *tags)
         if (t.is_string()) n.tags.push_back(t.get<std::string>());
-    if (n.config.contains("meta") && n.config["meta"].is_object()) n.meta.update(n.config["meta"]);
-    any_disabled = any_disabled || !n.enabled();
-  }
+    auto meta = n.config.find("meta");
+    if (meta != n.config.end() && meta->is_object()) n.meta.update(*meta);
+  });
+  const bool any_disabled =
+      std::any_of(state.out.nodes.begin(), state.out.nodes.end(), [](const Node& n) { return !n.enabled(); });
   // Split off disabled nodes; keep needs_render indexes pointing at the right nodes.
   if (any_disabled) {
     std::vector<Node> enabled;

@@ -14,7 +14,7 @@ namespace strata::transform::detail {
 struct ParseState {
   ParsedProject out;
   EnvLookup env;
-  // "model:name" → index into out.nodes (or disabled, encoded as ~index) for patching.
+  // "model:name" → index into out.nodes for patching (models, seeds, snapshots, analyses; not tests).
   std::unordered_map<std::string, long> by_name;
 };
 

@@ -2,6 +2,7 @@
 // sources, macro docs, and the generic tests they declare.
 #include <set>
 
+#include "common/parallel.h"
 #include "common/strings.h"
 #include "transform/parser_internal.h"
 #include "transform/static_parser.h"
@@ -67,9 +68,10 @@ void collect_refs_from_args(const Json& value, Node& test) {
   }
 }
 
-Status add_generic_test(ParseState& state, const FileContext& ctx, const YamlNode& entry, const TestTarget& target) {
+// Builds the test node of one entry of a `tests:` list; touches nothing shared.
+Status build_generic_test(const ProjectConfig& p, const FileContext& ctx, const YamlNode& entry,
+                          const TestTarget& target, Node& test) {
   const YamlDocument& doc = *ctx.doc;
-  const ProjectConfig& p = state.out.project;
   std::string test_name;
   YamlNode body;
   if (entry.is_scalar()) {
@@ -88,7 +90,6 @@ Status add_generic_test(ParseState& state, const FileContext& ctx, const YamlNod
   if (body && !body.is_null() && !body.is_map())
     return doc.error(body, "the arguments of test '" + test_name + "' must be a mapping");
 
-  Node test;
   test.resource_type = ResourceType::kTest;
   test.package_name = p.name;
   test.original_file_path = ctx.original_file_path;
@@ -153,19 +154,51 @@ Status add_generic_test(ParseState& state, const FileContext& ctx, const YamlNod
   auto tree = p.config_trees.find("tests");
   if (tree != p.config_trees.end()) apply_config_tree(tree->second, test.fqn, test.config);
   merge_configs(test.config, config);
-  add_node(state, std::move(test));
   return ok_status();
 }
 
-Status add_tests(ParseState& state, const FileContext& ctx, const YamlNode& holder, const TestTarget& target) {
-  for (const char* key : {"tests", "data_tests"}) {
-    const YamlNode& list = holder[key];
-    if (!list || list.is_null()) continue;
-    if (!list.is_sequence()) return ctx.doc->error(list, std::string("`") + key + "` must be a list");
-    for (const auto& entry : list) STRATA_TRY(add_generic_test(state, ctx, entry, target));
+// The generic tests of one property file, in declaration order. They are built on a few threads
+// when flushed (a file may declare thousands) and then added in that order. Flush before adding
+// any other node, so that nodes keep the order they are declared in, and before returning an
+// error, so that the first error in the file is the one reported.
+class TestBatch {
+ public:
+  explicit TestBatch(const FileContext& ctx) : ctx_(ctx) {}
+
+  // Queues the entries of holder's `tests:` / `data_tests:` lists. Errors: a list that is not one.
+  Status add(const YamlNode& holder, const TestTarget& target) {
+    for (const char* key : {"tests", "data_tests"}) {
+      const YamlNode list = holder[key];
+      if (!list || list.is_null()) continue;
+      if (!list.is_sequence()) return ctx_.doc->error(list, std::string("`") + key + "` must be a list");
+      for (const auto& entry : list) pending_.push_back({entry, target});
+    }
+    return ok_status();
   }
-  return ok_status();
-}
+
+  // Builds and adds the queued tests. Errors: the first bad test entry, in declaration order.
+  Status flush(ParseState& state) {
+    std::vector<Node> built(pending_.size());
+    std::vector<Status> status(pending_.size());
+    parallel_for(pending_.size(), [&](size_t i) {
+      status[i] = build_generic_test(state.out.project, ctx_, pending_[i].entry, pending_[i].target, built[i]);
+    });
+    pending_.clear();
+    for (size_t i = 0; i < built.size(); ++i) {
+      STRATA_TRY(std::move(status[i]));
+      add_node(state, std::move(built[i]));
+    }
+    return ok_status();
+  }
+
+ private:
+  struct Pending {
+    YamlNode entry;
+    TestTarget target;
+  };
+  const FileContext& ctx_;
+  std::vector<Pending> pending_;
+};
 
 Result<std::vector<ColumnDoc>> parse_columns(ParseState& state, const FileContext& ctx, const YamlNode& list,
                                              const Node* target, std::vector<std::pair<std::string, YamlNode>>& tests) {
@@ -191,7 +224,7 @@ Result<std::vector<ColumnDoc>> parse_columns(ParseState& state, const FileContex
 }
 
 Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& list, ResourceType type,
-                   const std::string& kind) {
+                   const std::string& kind, TestBatch& tests) {
   const YamlDocument& doc = *ctx.doc;
   if (!list.is_sequence()) return doc.error(list, "`" + kind + "` must be a list of {name: …}");
   for (const auto& node_yaml : list) {
@@ -221,6 +254,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& li
       node.config = default_config(ResourceType::kSnapshot);
       auto tree = state.out.project.config_trees.find("snapshots");
       if (tree != state.out.project.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+      STRATA_TRY(tests.flush(state));
       add_node(state, std::move(node));
       found = state.by_name.find("snapshot:" + name);
     }
@@ -243,11 +277,10 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& li
     STRATA_ASSIGN(auto columns, parse_columns(state, ctx, entry["columns"], &state.out.nodes[index], column_tests));
     state.out.nodes[index].columns = std::move(columns);
     if (!state.out.nodes[index].enabled()) continue;
-    // add_generic_test appends to nodes: take what the tests need before the vector can move.
-    TestTarget target = TestTarget::of(state.out.nodes[index]);
-    STRATA_TRY(add_tests(state, ctx, entry, target));
+    // Flushing tests appends to nodes: take what the tests need before the vector can move.
+    STRATA_TRY(tests.add(entry, TestTarget::of(state.out.nodes[index])));
     for (const auto& [column, col] : column_tests)
-      STRATA_TRY(add_tests(state, ctx, col, TestTarget::of(state.out.nodes[index], column)));
+      STRATA_TRY(tests.add(col, TestTarget::of(state.out.nodes[index], column)));
   }
   return ok_status();
 }
@@ -266,7 +299,7 @@ Json merged_freshness(const Json& source_level, const YamlNode& table_node, bool
   return f;
 }
 
-Status parse_sources(ParseState& state, const FileContext& ctx, const YamlNode& list) {
+Status parse_sources(ParseState& state, const FileContext& ctx, const YamlNode& list, TestBatch& tests) {
   const YamlDocument& doc = *ctx.doc;
   const ProjectConfig& p = state.out.project;
   if (!list.is_sequence()) return doc.error(list, "`sources` must be a list of {name, schema, tables}");
@@ -323,12 +356,13 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YamlNode& 
       STRATA_ASSIGN(node.columns, parse_columns(state, ctx, tbl["columns"], nullptr, column_tests));
       const bool enabled = node.enabled();
       TestTarget target = TestTarget::of(node);
+      STRATA_TRY(tests.flush(state));
       add_node(state, std::move(node));
       if (!enabled) continue;
-      STRATA_TRY(add_tests(state, ctx, tbl, target));
+      STRATA_TRY(tests.add(tbl, target));
       for (const auto& [column, col] : column_tests) {
         target.column = column;
-        STRATA_TRY(add_tests(state, ctx, col, target));
+        STRATA_TRY(tests.add(col, target));
       }
     }
   }
@@ -341,6 +375,36 @@ Status parse_macro_docs(ParseState& state, const FileContext& ctx, const YamlNod
     if (!entry.is_map() || !entry["name"]) return ctx.doc->error(entry, "a macro entry needs a `name`");
     for (auto& m : state.out.macros)
       if (m.name == entry["name"].scalar()) m.description = scalar_or(entry, "description");
+  }
+  return ok_status();
+}
+
+// The top-level sections of a property file, in order.
+Status parse_sections(ParseState& state, const FileContext& ctx, TestBatch& tests) {
+  const YamlDocument& doc = *ctx.doc;
+  static const std::set<std::string> kIgnored = {"exposures", "metrics", "semantic_models", "saved_queries",
+                                                 "groups", "unit_tests", "data_tests"};
+  for (const auto& kv : doc.root) {
+    const std::string key = kv.first.scalar();
+    if (key == "version") continue;
+    if (key == "models") {
+      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kModel, "models", tests));
+    } else if (key == "seeds") {
+      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kSeed, "seeds", tests));
+    } else if (key == "snapshots") {
+      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kSnapshot, "snapshots", tests));
+    } else if (key == "analyses") {
+      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kAnalysis, "analyses", tests));
+    } else if (key == "sources") {
+      STRATA_TRY(parse_sources(state, ctx, kv.second, tests));
+    } else if (key == "macros") {
+      STRATA_TRY(parse_macro_docs(state, ctx, kv.second));
+    } else if (kIgnored.count(key)) {
+      state.out.warnings.push_back(doc.where(kv.first).to_string() + ": `" + key + "` is not supported yet; ignored");
+    } else {
+      return doc.error(kv.first, "unknown key '" + key + "' in property file",
+                       "expected models, seeds, snapshots, sources, analyses or macros");
+    }
   }
   return ok_status();
 }
@@ -368,31 +432,10 @@ Status parse_property_file(ParseState& state, const std::string& absolute, const
   FileContext ctx{&doc, resource_dir + "/" + relative, {}};
   std::string stem;
   split_path(relative, ctx.folders, stem);
-  static const std::set<std::string> kIgnored = {"exposures", "metrics", "semantic_models", "saved_queries",
-                                                 "groups", "unit_tests", "data_tests"};
-  for (const auto& kv : doc.root) {
-    const std::string key = kv.first.scalar();
-    if (key == "version") continue;
-    if (key == "models") {
-      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kModel, "models"));
-    } else if (key == "seeds") {
-      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kSeed, "seeds"));
-    } else if (key == "snapshots") {
-      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kSnapshot, "snapshots"));
-    } else if (key == "analyses") {
-      STRATA_TRY(patch_nodes(state, ctx, kv.second, ResourceType::kAnalysis, "analyses"));
-    } else if (key == "sources") {
-      STRATA_TRY(parse_sources(state, ctx, kv.second));
-    } else if (key == "macros") {
-      STRATA_TRY(parse_macro_docs(state, ctx, kv.second));
-    } else if (kIgnored.count(key)) {
-      state.out.warnings.push_back(doc.where(kv.first).to_string() + ": `" + key + "` is not supported yet; ignored");
-    } else {
-      return doc.error(kv.first, "unknown key '" + key + "' in property file",
-                       "expected models, seeds, snapshots, sources, analyses or macros");
-    }
-  }
-  return ok_status();
+  TestBatch tests(ctx);
+  Status sections = parse_sections(state, ctx, tests);
+  STRATA_TRY(tests.flush(state));  // its tests come before the section that failed, if any
+  return sections;
 }
 
 }  // namespace strata::transform::detail

@@ -30,8 +30,9 @@ using NameMacro = std::function<Result<std::optional<std::string>>(const std::st
 // dbt's default generate_schema_name: none → target.schema, else target.schema + "_" + custom.
 std::string default_schema_name(const TargetInfo& target, const Json& custom);
 
-// Fills database, schema, alias and relation_name of every node. `user_macro` may be null.
-// Errors: those of the user macros.
+// Fills database, schema, alias and relation_name of every node. `user_macro` may be null (the
+// project overrides none of the generate_*_name macros); then nodes are resolved on a few threads.
+// Errors: those of the user macros (the first in node order).
 Status resolve_relations(Graph& graph, const TargetInfo& target, const sql::Dialect& dialect,
                          const NameMacro& user_macro);
 
