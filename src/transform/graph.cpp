@@ -10,6 +10,9 @@ namespace strata::transform {
 
 namespace {
 
+// Below this many nodes, index() and sort() stay on one thread (starting one costs more).
+constexpr size_t kParallelNodes = 4096;
+
 bool is_refable(ResourceType t) {
   return t == ResourceType::kModel || t == ResourceType::kSeed || t == ResourceType::kSnapshot ||
          t == ResourceType::kAnalysis;
@@ -121,14 +124,24 @@ void Graph::index() {
   by_id_.clear();
   by_ref_name_.clear();
   by_source_.clear();
-  by_id_.reserve(project_.nodes.size());
-  by_ref_name_.reserve(project_.nodes.size());
-  for (size_t i = 0; i < project_.nodes.size(); ++i) {
-    const Node& n = project_.nodes[i];
-    by_id_[n.unique_id] = i;
-    if (is_refable(n.resource_type)) by_ref_name_[n.name].push_back(i);
-    if (n.resource_type == ResourceType::kSource) by_source_[n.source_name + "." + n.name] = i;
-  }
+  const size_t n = project_.nodes.size();
+  // The id index on one thread, the name indexes on another: each is a pass over every node.
+  parallel_for(
+      2,
+      [&](size_t which) {
+        if (which == 0) {
+          by_id_.reserve(n);
+          for (size_t i = 0; i < n; ++i) by_id_[project_.nodes[i].unique_id] = i;
+          return;
+        }
+        by_ref_name_.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+          const Node& node = project_.nodes[i];
+          if (is_refable(node.resource_type)) by_ref_name_[node.name].push_back(i);
+          if (node.resource_type == ResourceType::kSource) by_source_[node.source_name + "." + node.name] = i;
+        }
+      },
+      n >= kParallelNodes ? 2 : 1, 1);
 }
 
 Status Graph::link_node(size_t i) {
@@ -196,7 +209,11 @@ Status Graph::sort() {
   // reaching into two nodes for their ids on every comparison.
   std::vector<std::pair<std::string_view, size_t>> ids(n);
   for (size_t i = 0; i < n; ++i) ids[i] = {project_.nodes[i].unique_id, i};
-  std::sort(ids.begin(), ids.end());
+  // Large graphs: two halves sorted on two threads, then merged.
+  const auto middle = ids.begin() + static_cast<std::ptrdiff_t>(n >= kParallelNodes ? n / 2 : n);
+  parallel_for(
+      2, [&](size_t half) { half == 0 ? std::sort(ids.begin(), middle) : std::sort(middle, ids.end()); }, 2, 1);
+  std::inplace_merge(ids.begin(), middle, ids.end());
   std::vector<size_t> rank(n);
   for (size_t r = 0; r < n; ++r) rank[ids[r].second] = r;
   auto later = [&rank](size_t a, size_t b) { return rank[a] > rank[b]; };

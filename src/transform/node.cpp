@@ -22,9 +22,10 @@ std::optional<ResourceType> parse_resource_type(std::string_view name) {
   return std::nullopt;
 }
 
-std::string Node::materialized() const {
+const std::string& Node::materialized() const {
+  static const std::string kNone;
   auto it = config.find("materialized");
-  return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
+  return it != config.end() && it->is_string() ? it->get_ref<const std::string&>() : kNone;
 }
 
 bool Node::enabled() const {

@@ -102,8 +102,9 @@ struct Node {
   bool is_yaml_snapshot = false;
 
   bool is_test() const { return resource_type == ResourceType::kTest; }
-  // The configured materialization (config.materialized), "" when none.
-  std::string materialized() const;
+  // The configured materialization (config.materialized), "" when none. Valid while config is
+  // unchanged.
+  const std::string& materialized() const;
   bool enabled() const;
 };
 
