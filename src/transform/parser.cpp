@@ -561,16 +561,43 @@ Status parse_selectors(ParseState& state) {
   return ok_status();
 }
 
-Status parse_property_files(ParseState& state, ProjectFiles& listing) {
-  const ProjectConfig& p = state.out.project;
-  for (const auto* dirs : {&p.model_paths, &p.seed_paths, &p.snapshot_paths, &p.analysis_paths, &p.macro_paths,
-                           &p.test_paths}) {
-    for (const auto& dir : *dirs)
-      for (const auto& rel : listing.list(dir, {".yml", ".yaml"}))
-        STRATA_TRY(detail::parse_property_file(state, p.root + "/" + join_path(dir, rel), dir, rel));
+// The property files (.yml/.yaml) of every resource folder, read as YAML on a thread of their own
+// while the SQL files are parsed; applied afterwards in folder and path order.
+class PropertyFiles {
+ public:
+  PropertyFiles(const ProjectConfig& p, ProjectFiles& listing, const EnvLookup& env) {
+    for (const auto* dirs : {&p.model_paths, &p.seed_paths, &p.snapshot_paths, &p.analysis_paths, &p.macro_paths,
+                             &p.test_paths})
+      for (const auto& dir : *dirs)
+        for (auto& rel : listing.list(dir, {".yml", ".yaml"})) files_.push_back({dir, std::move(rel), std::nullopt});
+    YamlOptions options;
+    options.env = env;
+    reader_ = std::jthread([this, root = p.root, options] {
+      for (File& f : files_) f.doc = load_yaml_file(root + "/" + join_path(f.dir, f.rel), options);
+    });
   }
-  return ok_status();
-}
+  PropertyFiles(const PropertyFiles&) = delete;  // the reader thread points at this object
+  PropertyFiles& operator=(const PropertyFiles&) = delete;
+
+  // Waits for the reader, then applies each file. Errors: the first file's YAML or property error.
+  Status apply(ParseState& state) {
+    reader_.join();
+    for (File& f : files_) {
+      STRATA_TRY(*f.doc);
+      STRATA_TRY(detail::parse_property_file(state, **f.doc, f.dir, f.rel));
+    }
+    return ok_status();
+  }
+
+ private:
+  struct File {
+    std::string dir;
+    std::string rel;
+    std::optional<Result<YamlDocument>> doc;
+  };
+  std::vector<File> files_;
+  std::jthread reader_;  // last: joined (by its destructor) before files_ goes
+};
 
 }  // namespace
 
@@ -581,6 +608,7 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
   const ProjectConfig& p = state.out.project;
   std::vector<Json> file_configs;
   ProjectFiles listing(p.root);
+  PropertyFiles property_files(p, listing, env);
   STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kModel, "models", &p.model_paths}, file_configs));
   STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kAnalysis, "analyses", &p.analysis_paths}, file_configs));
   STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kTest, "tests", &p.test_paths}, file_configs));
@@ -593,7 +621,7 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
   // Property files add generic tests; room for about one per node saves moving every node (a large
   // struct) when the vector grows. It still grows when there are more.
   state.out.nodes.reserve(2 * file_node_count + 16);
-  STRATA_TRY(parse_property_files(state, listing));
+  STRATA_TRY(property_files.apply(state));
   // In-file config() wins over property files and the project tree.
   parallel_for(file_node_count, [&](size_t i) { merge_configs(state.out.nodes[i].config, file_configs[i]); });
   STRATA_TRY(parse_selectors(state));

@@ -21,9 +21,9 @@ struct ParseState {
 // Splits "a/b/c.sql" into folders ["a","b"] and stem "c".
 void split_path(const std::string& relative, std::vector<std::string>& folders, std::string& stem);
 
-// Reads one property file (version: 2) and applies it. `resource_dir` is the resource folder the
-// file lives in (e.g. "models"), `relative` its path inside it.
-Status parse_property_file(ParseState& state, const std::string& absolute, const std::string& resource_dir,
+// Applies one property file (version: 2), already read as YAML. `resource_dir` is the resource
+// folder the file lives in (e.g. "models"), `relative` its path inside it.
+Status parse_property_file(ParseState& state, const YamlDocument& doc, const std::string& resource_dir,
                            const std::string& relative);
 
 // Checks that every key of a `config:` mapping is known for `kind`; located error otherwise.

@@ -422,11 +422,8 @@ Status check_config_keys(const YamlDocument& doc, const YamlNode& config, const 
   return ok_status();
 }
 
-Status parse_property_file(ParseState& state, const std::string& absolute, const std::string& resource_dir,
+Status parse_property_file(ParseState& state, const YamlDocument& doc, const std::string& resource_dir,
                            const std::string& relative) {
-  YamlOptions options;
-  options.env = state.env;
-  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(absolute, options));
   if (!doc.root || doc.root.is_null()) return ok_status();
   if (!doc.root.is_map()) return doc.error(doc.root, "a property file must be a mapping with `version: 2`");
   FileContext ctx{&doc, resource_dir + "/" + relative, {}};

@@ -1,4 +1,8 @@
 // Loading and parsing the shop project, and located errors for bad projects.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.h"
@@ -254,6 +258,111 @@ TEST(BadProject, DisabledModelsAndTheirTests) {
   auto r2 = broken_project(dir2, {{"models/b.sql", "{{ config(enabled=false) }} select 1 as id"},
                                   {"models/c.sql", "select * from {{ ref('b') }}"}});
   expect_located(r2, "models/c.sql", 1, "which is disabled");
+}
+
+// A project large enough for the parser, linker and name resolution to use several threads:
+// `models` models in 4 folders, model k refers to model k-1, each with two column tests.
+std::map<std::string, std::string> large_project(int models) {
+  std::map<std::string, std::string> files = {{"dbt_project.yml", "name: big\nconfig-version: 2\nprofile: big\n"}};
+  std::string schema = "version: 2\nmodels:\n";
+  char name[16], prev[16];
+  for (int k = 0; k < models; ++k) {
+    std::snprintf(name, sizeof name, "m%04d", k);
+    std::snprintf(prev, sizeof prev, "m%04d", k - 1);
+    std::string sql = k == 0 ? "select 1 as id\n" : "select id from {{ ref('" + std::string(prev) + "') }}\n";
+    files["models/f" + std::to_string(k % 4) + "/" + name + ".sql"] = sql;
+    schema += std::string("  - name: ") + name + "\n    columns:\n      - name: id\n        tests: [unique, not_null]\n";
+  }
+  files["models/schema.yml"] = schema;
+  return files;
+}
+
+TEST(LargeProject, ParsesInPathOrderAndLinksEveryNode) {
+  strata::testing::TempDir dir;
+  const int models = 2000;
+  write_files(dir.path(), large_project(models));
+  auto g = load_graph(dir.path());
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  ASSERT_EQ(g->size(), size_t{3 * models});
+  // Models first, in sorted path order (folder f0 first), then the tests in declaration order.
+  std::vector<std::string> paths;
+  for (int i = 0; i < models; ++i) {
+    const Node& n = g->node(static_cast<size_t>(i));
+    ASSERT_EQ(n.resource_type, ResourceType::kModel) << i;
+    paths.push_back(n.original_file_path);
+  }
+  EXPECT_TRUE(std::is_sorted(paths.begin(), paths.end()));
+  EXPECT_EQ(paths.front(), "models/f0/m0000.sql");
+  EXPECT_EQ(paths.back(), "models/f3/m1999.sql");
+  for (int k = 0; k < models; ++k) {
+    const Node& unique = g->node(static_cast<size_t>(models + 2 * k));
+    const Node& not_null = g->node(static_cast<size_t>(models + 2 * k + 1));
+    char name[16];
+    std::snprintf(name, sizeof name, "m%04d", k);
+    ASSERT_EQ(unique.name, std::string("unique_") + name + "_id");
+    ASSERT_EQ(not_null.name, std::string("not_null_") + name + "_id");
+    ASSERT_EQ(unique.depends_on, std::vector<std::string>{std::string("model.big.") + name});
+  }
+  for (int i = 0; i < models; ++i) {
+    const Node& n = g->node(static_cast<size_t>(i));
+    const int k = std::stoi(n.name.substr(1));
+    if (k == 0) {
+      EXPECT_TRUE(n.depends_on.empty());
+      continue;
+    }
+    char prev[32];
+    std::snprintf(prev, sizeof prev, "model.big.m%04d", k - 1);
+    ASSERT_EQ(n.depends_on, std::vector<std::string>{prev}) << n.unique_id;
+    ASSERT_EQ(g->parents(static_cast<size_t>(i)).size(), 1u);
+  }
+  // Every model's children: the next model and its two tests (the last model: only its tests).
+  size_t edges = 0;
+  for (size_t i = 0; i < g->size(); ++i) edges += g->children(i).size();
+  EXPECT_EQ(edges, size_t{(models - 1) + 2 * models});
+  EXPECT_EQ(g->topological_order().size(), g->size());
+}
+
+TEST(LargeProject, ReportsTheFirstErrorInFileOrder) {
+  const int models = 1200;
+  {
+    strata::testing::TempDir dir;
+    auto files = large_project(models);
+    files["models/f1/m0901.sql"] = "{{ config(materialzed='table') }} select 1 as id";
+    files["models/f2/m0302.sql"] = "select 1 as id\n{{ config(materialzed='table') }}";
+    files["models/f3/m0003.sql"] = "select 1\n\n{{ config(matrialized='table') }}";
+    write_files(dir.path(), files);
+    auto r = load_graph(dir.path());
+    expect_located(r, "models/f1/m0901.sql", 1, "unknown config key 'materialzed'");
+  }
+  {
+    strata::testing::TempDir dir;
+    auto files = large_project(models);
+    std::string& schema = files["models/schema.yml"];
+    // Entries 700 and 1100 declare a test that is neither a name nor a one-key mapping.
+    for (int k : {1100, 700}) {
+      char entry[64];
+      std::snprintf(entry, sizeof entry, "  - name: m%04d\n", k);
+      const size_t at = schema.find(entry);
+      ASSERT_NE(at, std::string::npos);
+      const std::string tests = "tests: [unique, not_null]";
+      const size_t list = schema.find(tests, at);
+      schema.replace(list, tests.size(), "tests: [[x], not_null]");
+    }
+    write_files(dir.path(), files);
+    auto r = load_graph(dir.path());
+    const int line_of_700 = 2 + 4 * 700 + 4;  // "version", "models:", 4 lines per entry; its tests line
+    expect_located(r, "models/schema.yml", line_of_700, "a test must be a name");
+  }
+  {
+    strata::testing::TempDir dir;
+    auto files = large_project(models);
+    files["models/f2/m0502.sql"] = "select 1 as id from {{ ref('nope_a') }}";
+    files["models/f0/m0800.sql"] = "select 1 as id from {{ ref('nope_b') }}";
+    write_files(dir.path(), files);
+    auto r = load_graph(dir.path());
+    // Nodes link in path order: folder f0 comes before f2.
+    expect_located(r, "models/f0/m0800.sql", 1, "'nope_b' which was not found");
+  }
 }
 
 }  // namespace
