@@ -19,5 +19,8 @@ bool ends_with(std::string_view s, std::string_view suffix);
 bool read_file(const std::string& path, std::string& out);
 // Writes a file atomically (temp file + rename); false on failure.
 bool write_file_atomic(const std::string& path, std::string_view content);
+// Writes (creates or truncates) a file in place: for many small files that are rewritten on every
+// run and never read while being written (a rename costs ~0.2 ms each on ext4). False on failure.
+bool write_file(const std::string& path, std::string_view content);
 
 }  // namespace strata

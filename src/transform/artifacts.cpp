@@ -2,9 +2,21 @@
 
 #include <filesystem>
 
+#include "common/parallel.h"
 #include "common/strings.h"
 
 namespace strata::transform {
+
+void append_member(Json& object, std::string key, Json value) {
+  object.get_ref<Json::object_t&>().emplace_back(std::move(key), std::move(value));
+}
+
+Json object_with_capacity(size_t members) {
+  Json object = Json::object();
+  object.get_ref<Json::object_t&>().reserve(members);
+  return object;
+}
+
 
 namespace {
 
@@ -64,7 +76,7 @@ Json config_json(const Node& n) {
 
 Json node_json(const Graph& g, size_t i, const std::string& compiled) {
   const Node& n = g.node(i);
-  Json j = Json::object();
+  Json j = object_with_capacity(48);
   j["database"] = n.database.empty() ? Json(nullptr) : Json(n.database);
   j["schema"] = n.schema;
   j["name"] = n.name;
@@ -98,10 +110,10 @@ Json node_json(const Graph& g, size_t i, const std::string& compiled) {
     refs.push_back(Json{{"name", r.name},
                         {"package", r.package.empty() ? Json(nullptr) : Json(r.package)},
                         {"version", r.version.empty() ? Json(nullptr) : Json(r.version)}});
-  j["refs"] = refs;
+  j["refs"] = std::move(refs);
   Json sources = Json::array();
   for (const auto& s : n.sources) sources.push_back(Json::array({s.source_name, s.table_name}));
-  j["sources"] = sources;
+  j["sources"] = std::move(sources);
   j["metrics"] = Json::array();
   j["depends_on"] = Json{{"macros", string_array(n.depends_on_macros)}, {"nodes", string_array(n.depends_on)}};
   j["compiled_path"] = nullptr;
@@ -134,7 +146,7 @@ Json node_json(const Graph& g, size_t i, const std::string& compiled) {
 }
 
 Json source_json(const Node& n) {
-  Json j = Json::object();
+  Json j = object_with_capacity(32);
   j["database"] = n.database.empty() ? Json(nullptr) : Json(n.database);
   j["schema"] = n.schema;
   j["name"] = n.name;
@@ -170,28 +182,34 @@ Json source_json(const Node& n) {
 }  // namespace
 
 Json manifest_json(const Graph& g, const InvocationInfo& info, const std::vector<std::string>& compiled) {
-  Json doc = Json::object();
+  Json doc = object_with_capacity(24);
   Json meta = metadata(info, kManifestSchema);
   meta["project_name"] = g.project().project.name;
   meta["project_id"] = md5_hex(g.project().project.name);
   meta["user_id"] = nullptr;
   meta["send_anonymous_usage_stats"] = false;
   meta["adapter_type"] = info.adapter_type;
-  doc["metadata"] = meta;
-  Json nodes = Json::object(), sources = Json::object();
-  Json parent_map = Json::object(), child_map = Json::object();
+  doc["metadata"] = std::move(meta);
+  // Each node's entries are built on a few threads, then added in node order.
+  struct Entries {
+    Json node, parents = Json::array(), children = Json::array();
+  };
+  std::vector<Entries> built(g.size());
+  parallel_for(g.size(), [&](size_t i) {
+    const Node& n = g.node(i);
+    built[i].node = n.resource_type == ResourceType::kSource
+                        ? source_json(n)
+                        : node_json(g, i, i < compiled.size() ? compiled[i] : std::string());
+    for (size_t p : g.parents(i)) built[i].parents.push_back(g.node(p).unique_id);
+    for (size_t c : g.children(i)) built[i].children.push_back(g.node(c).unique_id);
+  });
+  Json nodes = object_with_capacity(g.size()), sources = Json::object();
+  Json parent_map = object_with_capacity(g.size()), child_map = object_with_capacity(g.size());
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.node(i);
-    if (n.resource_type == ResourceType::kSource) {
-      sources[n.unique_id] = source_json(n);
-    } else {
-      nodes[n.unique_id] = node_json(g, i, i < compiled.size() ? compiled[i] : std::string());
-    }
-    Json parents = Json::array(), children = Json::array();
-    for (size_t p : g.parents(i)) parents.push_back(g.node(p).unique_id);
-    for (size_t c : g.children(i)) children.push_back(g.node(c).unique_id);
-    parent_map[n.unique_id] = parents;
-    child_map[n.unique_id] = children;
+    append_member(n.resource_type == ResourceType::kSource ? sources : nodes, n.unique_id, std::move(built[i].node));
+    append_member(parent_map, n.unique_id, std::move(built[i].parents));
+    append_member(child_map, n.unique_id, std::move(built[i].children));
   }
   doc["nodes"] = std::move(nodes);
   doc["sources"] = std::move(sources);

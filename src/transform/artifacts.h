@@ -46,4 +46,12 @@ Json run_results_json(const InvocationInfo& info, const std::vector<NodeResult>&
 // Writes `doc` to <target_dir>/<name> atomically, creating the folder. kFailed on I/O errors.
 Status write_artifact(const std::string& target_dir, const std::string& name, const Json& doc);
 
+// Adds `key: value` to a JSON object without looking for the key first: ordered_json finds keys
+// by a linear scan, so filling a 100,000-entry map with operator[] is quadratic. The caller
+// guarantees that `key` is not in `object` yet (e.g. the unique ids of enabled nodes).
+void append_member(Json& object, std::string key, Json value);
+// An empty JSON object with room for `members` members. Growing an ordered_json object copies
+// every member (its keys are const, so they cannot be moved), values included.
+Json object_with_capacity(size_t members);
+
 }  // namespace strata::transform

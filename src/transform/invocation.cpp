@@ -116,7 +116,7 @@ Status source_freshness(const Graph& g, const std::vector<size_t>& selected, war
 Status docs_generate(const Graph& g, warehouse::Database& db, const InvocationInfo& info,
                      const std::string& target_dir) {
   STRATA_ASSIGN(auto wh, db.connect());
-  Json nodes = Json::object(), sources = Json::object();
+  Json nodes = object_with_capacity(g.size()), sources = object_with_capacity(g.size());
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.node(i);
     if (n.is_test() || n.resource_type == ResourceType::kAnalysis || n.materialized() == "ephemeral") continue;
@@ -137,7 +137,7 @@ Status docs_generate(const Graph& g, warehouse::Database& db, const InvocationIn
                {"stats", {{"has_stats", {{"id", "has_stats"}, {"label", "Has Stats?"}, {"value", false},
                                          {"include", false}, {"description", ""}}}}},
                {"unique_id", n.unique_id}};
-    (n.resource_type == ResourceType::kSource ? sources : nodes)[n.unique_id] = entry;
+    append_member(n.resource_type == ResourceType::kSource ? sources : nodes, n.unique_id, std::move(entry));
   }
   Json doc{{"metadata", {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/catalog/v1.json"},
                          {"dbt_version", "1.9.0"},

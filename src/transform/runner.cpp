@@ -48,7 +48,7 @@ void write_sql_file(const RunOptions& o, const char* kind, const Node& n, const 
                                              n.original_file_path + "/" + n.name + ".sql";
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  write_file_atomic(path, sql);
+  write_file(path, sql);
 }
 
 Status run_hooks(Compiler& compiler, warehouse::Warehouse& wh, const Json& hooks, size_t node, const RunOptions& o,
