@@ -125,7 +125,9 @@ struct DuckDbOptions {
 };
 
 // Opens (creating if missing, unless read_only) a DuckDB file, or an in-memory database for
-// ":memory:" or "". Extensions are never downloaded (autoinstall/autoload disabled).
+// ":memory:" or "". Extensions are never downloaded (autoinstall/autoload disabled). A file it
+// creates uses DuckDB 1.3's storage format (DuckDB >= 1.3 reads it) unless settings name another
+// `storage_compatibility_version`; an existing file keeps its format.
 // Errors: kConnection when the file cannot be opened (locked, bad path), kConfig for a bad setting.
 Result<std::unique_ptr<Database>> open_duckdb(const std::string& path_or_memory, const DuckDbOptions& options = {});
 

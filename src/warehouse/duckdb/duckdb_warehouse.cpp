@@ -164,6 +164,13 @@ Result<std::unique_ptr<Warehouse>> DuckDbDatabase::connect() {
 
 namespace {
 
+// DuckDB writes new files in its 0.10.2 format unless told otherwise. The 1.3 format's string
+// compression (DICT_FSST) analyses each segment once instead of once per method: measured
+// loading 5 million pgbench rows on one thread, ~15 % less CPU for a file of the same size.
+// DuckDB keeps an existing file in the format it was created with.
+constexpr const char* kStorageVersionSetting = "storage_compatibility_version";
+constexpr const char* kNewFileStorageVersion = "v1.3.0";
+
 Status set_config(ConfigHandle& config, const std::string& name, const std::string& value) {
   if (duckdb_set_config(config.get(), name.c_str(), value.c_str()) != DuckDBSuccess) {
     return Error(ErrorCode::kConfig, "DuckDB rejected the setting " + name + " = '" + value + "'",
@@ -184,6 +191,9 @@ Result<std::unique_ptr<Database>> open_duckdb(const std::string& path_or_memory,
   if (options.threads > 0) STRATA_TRY(set_config(config, "threads", std::to_string(options.threads)));
   if (!options.memory_limit.empty()) STRATA_TRY(set_config(config, "memory_limit", options.memory_limit));
   if (options.read_only) STRATA_TRY(set_config(config, "access_mode", "READ_ONLY"));
+  if (!options.settings.contains(kStorageVersionSetting)) {
+    STRATA_TRY(set_config(config, kStorageVersionSetting, kNewFileStorageVersion));
+  }
   for (const auto& [name, value] : options.settings) STRATA_TRY(set_config(config, name, value));
 
   bool memory = path_or_memory.empty() || path_or_memory == ":memory:";
