@@ -18,7 +18,9 @@ struct LoadFunction::Pending {
   const sql::Schema& schema;
   const BatchSource& next;
   // The batch being scanned and its first row not yet handed to DuckDB. The strings of the chunk
-  // last handed over point into it: DuckDB has consumed that chunk before it asks for the next.
+  // last handed over point into it. DuckDB has copied that chunk into the table before it asks
+  // for the next one, because the load's plan is this scan straight into the INSERT: no filter,
+  // join or other operator that holds chunks back (see DuckDbWarehouse::load).
   std::optional<sql::ColumnBatch> batch;
   size_t offset = 0;
   Status failure;

@@ -372,6 +372,8 @@ Status DuckDbWarehouse::load(const Relation& relation, const sql::Schema& schema
   std::string columns;
   for (const auto& column : schema) columns += (columns.empty() ? "" : ", ") + d.quote_identifier(column.name);
   LoadFunction::Registration registration(load_, schema, next);
+  // Keep this statement a bare scan into the INSERT: the scan's chunks point into the batch it
+  // holds until the next call (duckdb_load.cpp).
   Status inserted = execute("INSERT INTO " + qualified_name(d, relation) + " (" + columns + ") SELECT * FROM " +
                             registration.call_sql());
   // The source's own error (its code and context) rather than DuckDB's rendering of it.
