@@ -100,30 +100,32 @@ struct RangeWorker {
   std::mutex mutex;  // guards canceller
 };
 
-// Reader threads decode (one per range; one for a sequential read) while the calling thread hands
-// batches to the consumer (the warehouse writer), so reading and writing overlap.
+// One range: the calling thread reads, decodes and hands each batch to the consumer itself (the
+// consumer, a StageWriter, passes the warehouse's work to its own thread).
+Status read_single(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
+  STRATA_ASSIGN(pg::Connection conn, open_source(options));
+  STRATA_TRY(conn.execute(kBeginSnapshot));
+  STRATA_TRY(copy_into(conn, copy_statement(plan), plan, options, counting(options, consumer)));
+  return conn.execute("COMMIT");
+}
+
+// Several ranges: reader threads decode (one per range) while the calling thread hands batches to
+// the consumer.
 Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
-  const int n = std::max(1, plan.parallelism);
-  // Several readers share one exported snapshot, held by the coordinator's open transaction.
-  std::optional<pg::Connection> coordinator;
-  std::string snapshot;
-  if (n > 1) {
-    STRATA_ASSIGN(pg::Connection c, open_source(options));
-    coordinator.emplace(std::move(c));
-    STRATA_TRY(coordinator->execute(kBeginSnapshot));
-    STRATA_ASSIGN(pg::PgResult snap, coordinator->exec("SELECT pg_export_snapshot()"));
-    snapshot = std::string(snap.value(0, 0));
-  }
+  const int n = plan.parallelism;
+  // The readers share one exported snapshot, held by the coordinator's open transaction.
+  STRATA_ASSIGN(pg::Connection coordinator, open_source(options));
+  STRATA_TRY(coordinator.execute(kBeginSnapshot));
+  STRATA_ASSIGN(pg::PgResult snap, coordinator.exec("SELECT pg_export_snapshot()"));
+  const std::string snapshot(snap.value(0, 0));
 
   const int64_t step = std::max<int64_t>(1, (plan.pages + n - 1) / n);
   BatchQueue queue(static_cast<size_t>(2 * n + 1));
   std::vector<std::unique_ptr<RangeWorker>> workers;
   for (int i = 0; i < n; ++i) {
     auto w = std::make_unique<RangeWorker>();
-    if (n > 1) {
-      w->first = i * step;
-      w->end = i + 1 == n ? -1 : (i + 1) * step;  // the last range is open-ended: the table may have grown
-    }
+    w->first = i * step;
+    w->end = i + 1 == n ? -1 : (i + 1) * step;  // the last range is open-ended: the table may have grown
     workers.push_back(std::move(w));
   }
   for (auto& wp : workers) {
@@ -137,9 +139,7 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
           w->canceller = conn.canceller();
         }
         STRATA_TRY(conn.execute(kBeginSnapshot));
-        if (!snapshot.empty()) {
-          STRATA_TRY(conn.execute("SET TRANSACTION SNAPSHOT " + pg::Connection::quote_literal(snapshot)));
-        }
+        STRATA_TRY(conn.execute("SET TRANSACTION SNAPSHOT " + pg::Connection::quote_literal(snapshot)));
         auto sink = counting(options, [&](sql::ColumnBatch&& batch) -> Status {
           if (!queue.push(std::move(batch))) return Error(ErrorCode::kCancelled, "read stopped");
           return ok_status();
@@ -172,7 +172,7 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
   for (auto& w : workers) {
     if (!w->status.ok()) return w->status;
   }
-  return coordinator ? coordinator->execute("COMMIT") : ok_status();
+  return coordinator.execute("COMMIT");
 }
 
 }  // namespace
@@ -199,7 +199,7 @@ std::string copy_statement(const ReadPlan& plan, int64_t first_page, int64_t end
 }
 
 Status read_stream(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
-  return read_threaded(plan, options, consumer);
+  return plan.parallelism > 1 ? read_threaded(plan, options, consumer) : read_single(plan, options, consumer);
 }
 
 }  // namespace strata::ingest

@@ -8,12 +8,12 @@ StageWriter::~StageWriter() {
   {
     std::lock_guard lock(mutex_);
     closed_ = true;
+    abandoned_ = true;
     queue_.clear();  // not finished: drop what is queued
     queue_bytes_ = 0;
   }
   changed_.notify_all();
   if (thread_.joinable()) thread_.join();
-  writer_.reset();
   if (in_transaction_) (void)wh_->rollback();
 }
 
@@ -23,34 +23,35 @@ Status StageWriter::open(warehouse::Database& db, const std::string& setup_sql, 
   STRATA_TRY(wh_->begin());
   in_transaction_ = true;
   STRATA_TRY(wh_->execute(setup_sql));
-  STRATA_ASSIGN(writer_, wh_->writer(stage, schema));
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this, stage, schema] { run(stage, schema); });
   return ok_status();
 }
 
-void StageWriter::run() {
-  while (true) {
-    sql::ColumnBatch batch;
-    {
-      std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return !queue_.empty() || closed_; });
-      if (queue_.empty()) return;
-      batch = std::move(queue_.front());
-      queue_.pop_front();
-      queue_bytes_ -= std::min(queue_bytes_, batch.byte_size());
-    }
-    changed_.notify_all();
-    Status st = writer_->append(batch);
-    if (!st.ok()) {
-      std::lock_guard lock(mutex_);
-      status_ = std::move(st);
-      closed_ = true;
-      queue_.clear();
-      queue_bytes_ = 0;
-      changed_.notify_all();
-      return;
-    }
+void StageWriter::run(const warehouse::Relation& stage, const sql::Schema& schema) {
+  Status loaded = wh_->load(stage, schema, [this] { return take(); });
+  {
+    std::lock_guard lock(mutex_);
+    if (!loaded.ok() && status_.ok()) status_ = std::move(loaded);
+    closed_ = true;
+    queue_.clear();
+    queue_bytes_ = 0;
   }
+  changed_.notify_all();
+}
+
+Result<std::optional<sql::ColumnBatch>> StageWriter::take() {
+  std::optional<sql::ColumnBatch> batch;
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    if (abandoned_) return Error(ErrorCode::kCancelled, "the stage load was abandoned");
+    if (queue_.empty()) return batch;
+    batch = std::move(queue_.front());
+    queue_.pop_front();
+    queue_bytes_ -= std::min(queue_bytes_, batch->byte_size());
+  }
+  changed_.notify_all();
+  return batch;
 }
 
 Status StageWriter::append(sql::ColumnBatch&& batch) {
@@ -68,21 +69,20 @@ Status StageWriter::append(sql::ColumnBatch&& batch) {
 }
 
 Status StageWriter::finish() {
+  if (!thread_.joinable()) return Error(ErrorCode::kInternal, "finish() on a stage writer that is not loading");
   {
     std::lock_guard lock(mutex_);
     closed_ = true;
   }
   changed_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  if (!status_.ok()) return status_;
-  if (!writer_) return Error(ErrorCode::kInternal, "finish() on a stage writer that is not open");
-  Status flushed = writer_->finish();
-  writer_.reset();
-  return flushed;
+  thread_.join();
+  return status_;
 }
 
 Status StageWriter::commit(const std::string& sql) {
-  if (!in_transaction_ || writer_) return Error(ErrorCode::kInternal, "commit() before finish() on a stage writer");
+  if (!in_transaction_ || thread_.joinable()) {
+    return Error(ErrorCode::kInternal, "commit() before finish() on a stage writer");
+  }
   Status applied = wh_->execute(sql);
   if (!applied.ok()) return applied;  // the destructor rolls back
   in_transaction_ = false;

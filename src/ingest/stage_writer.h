@@ -1,10 +1,12 @@
 #pragma once
 // StageWriter: loads one stream's rows into a staging table and moves them into bronze in ONE
-// warehouse transaction on its own session: open() begins it and runs the setup SQL (create the
-// stage), append() queues batches for a writer thread (so the warehouse's encoding and compression
-// overlap the source read), finish() flushes, commit() runs the merge SQL (stage → bronze, sync
-// state) and commits. Nothing is visible or durable before that commit; a failure or a crash at
-// any point leaves bronze and its state as they were (destruction without commit() rolls back).
+// warehouse transaction on its own session: open() begins it, runs the setup SQL (create the
+// stage) and starts a writer thread running the session's bulk load (Warehouse::load) into the
+// stage, append() queues batches for that load (so the warehouse's encoding and compression
+// overlap the source read), finish() ends the load, commit() runs the merge SQL (stage → bronze,
+// sync state) and commits. Nothing is visible or durable before that commit; a failure or a
+// crash at any point leaves bronze and its state as they were (destruction without commit()
+// stops the load and rolls back).
 // The queue holds up to kQueueBytes of batches (always at least one): DuckDB compresses a whole
 // row group (122,880 rows) at a time, and a deep queue lets the source keep streaming meanwhile
 // instead of stalling the COPY; memory stays bounded by that budget.
@@ -15,6 +17,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -32,31 +35,35 @@ class StageWriter {
   StageWriter& operator=(const StageWriter&) = delete;
 
   // Opens a session on db, begins its transaction, runs setup_sql (which must create `stage`) and
-  // starts a bulk writer into `stage` for the columns of `schema` (a subset of the stage's columns
-  // is allowed; the others get their defaults). Errors: the warehouse's.
+  // starts loading into `stage` the columns of `schema` (a subset of the stage's columns is
+  // allowed; the others get their defaults). Errors: the warehouse's.
   Status open(warehouse::Database& db, const std::string& setup_sql, const warehouse::Relation& stage,
               const sql::Schema& schema);
-  // Queues a batch (blocks while the queue is full). Errors: the writer's first failure.
+  // Queues a batch (blocks while the queue is full). Errors: the load's failure.
   Status append(sql::ColumnBatch&& batch);
-  // Waits for the queued batches and flushes the writer. Errors: the writer's first failure.
+  // Waits until the load has written every queued batch. Errors: the load's failure.
   Status finish();
   // After finish(): runs sql in the same transaction and commits. Errors: the statement's (rolled
   // back) or the commit's.
   Status commit(const std::string& sql);
 
  private:
-  void run();
+  // The writer thread: runs the load, which pulls batches through take().
+  void run(const warehouse::Relation& stage, const sql::Schema& schema);
+  // The next queued batch (waits for one); nullopt once finish() was called and the queue is
+  // empty; an error once the writer is being destroyed unfinished.
+  Result<std::optional<sql::ColumnBatch>> take();
 
   std::unique_ptr<warehouse::Warehouse> wh_;
-  std::unique_ptr<warehouse::BulkWriter> writer_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<sql::ColumnBatch> queue_;
   size_t queue_bytes_ = 0;  // byte_size() of the queued batches
   static constexpr size_t kQueueBytes = size_t{32} << 20;
-  bool closed_ = false;
-  Status status_;  // the writer thread's failure; guarded by mutex_
+  bool closed_ = false;     // no more batches: finish() was called, or the load ended
+  bool abandoned_ = false;  // destroyed before finish(): the load must stop
+  Status status_;           // the load's failure; guarded by mutex_
   bool in_transaction_ = false;
 };
 

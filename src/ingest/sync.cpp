@@ -89,19 +89,35 @@ struct CursorTracker {
   void observe(const sql::ColumnBatch& batch) {
     if (column < 0) return;
     const sql::Column& col = batch.column(static_cast<size_t>(column));
-    for (size_t r = 0; r < col.size(); ++r) {
-      if (col.is_null(r)) continue;
-      int64_t v = 0;
-      switch (type.id()) {
-        case TypeId::kInt16: v = col.get<int16_t>(r); break;
-        case TypeId::kInt32:
-        case TypeId::kDate: v = col.get<int32_t>(r); break;
-        default: v = col.get<int64_t>(r); break;
-      }
-      if (!max || v > *max) max = v;
+    switch (type.id()) {
+      case TypeId::kInt16: observe_as<int16_t>(col); break;
+      case TypeId::kInt32:
+      case TypeId::kDate: observe_as<int32_t>(col); break;
+      default: observe_as<int64_t>(col); break;
     }
   }
+
+ private:
+  template <typename T>
+  void observe_as(const sql::Column& col) {
+    const uint8_t* valid = col.validity();
+    bool seen = false;
+    T top{};
+    for (size_t r = 0; r < col.size(); ++r) {
+      if (valid[r] == 0) continue;
+      const T v = col.get<T>(r);
+      if (!seen || v > top) top = v;
+      seen = true;
+    }
+    if (seen && (!max || top > *max)) max = top;
+  }
 };
+
+// Rows of the batch whose column holds a value (not NULL).
+uint64_t count_values(const sql::Column& col) {
+  const uint8_t* valid = col.validity();
+  return static_cast<uint64_t>(col.size() - static_cast<size_t>(std::count(valid, valid + col.size(), uint8_t{0})));
+}
 
 // The constant bronze columns are the staging table's DEFAULTs while it is written, so the writer
 // sends no value per row for them (DuckDB fills constant vectors).
@@ -256,8 +272,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     };
     STRATA_TRY(read_stream(plan, read, [&](sql::ColumnBatch&& batch) -> Status {
       cursor.observe(batch);
-      const sql::Column& meta = batch.column(plan.columns.size());
-      for (size_t r = 0; r < meta.size(); ++r) report.notes += meta.is_null(r) ? 0 : 1;
+      report.notes += count_values(batch.column(plan.columns.size()));
       STRATA_TRY(writer.append(std::move(batch)));
       if (monotonic_micros() - last_report > 500000) {
         last_report = monotonic_micros();

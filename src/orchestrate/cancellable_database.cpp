@@ -87,6 +87,14 @@ class CancellableSession final : public warehouse::Warehouse {
     STRATA_ASSIGN(auto w, inner_->writer(relation, schema));
     return std::unique_ptr<warehouse::BulkWriter>(std::make_unique<CancellableWriter>(std::move(w), shared_));
   }
+  Status load(const warehouse::Relation& relation, const sql::Schema& schema,
+              const warehouse::BatchSource& next) override {
+    if (shared_->is_cancelled()) return cancelled_error();
+    return inner_->load(relation, schema, [&]() -> Result<std::optional<sql::ColumnBatch>> {
+      if (shared_->is_cancelled()) return cancelled_error();
+      return next();
+    });
+  }
   Result<std::vector<warehouse::RelationInfo>> relations(std::string_view schema) override {
     if (shared_->is_cancelled()) return cancelled_error();
     return inner_->relations(schema);

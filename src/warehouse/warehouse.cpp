@@ -205,4 +205,14 @@ std::string create_table_sql(const sql::Dialect& dialect, const Relation& relati
   return out + ")";
 }
 
+Status Warehouse::load(const Relation& relation, const sql::Schema& schema, const BatchSource& next) {
+  STRATA_ASSIGN(std::unique_ptr<BulkWriter> bulk, writer(relation, schema));
+  while (true) {
+    STRATA_ASSIGN(std::optional<sql::ColumnBatch> batch, next());
+    if (!batch) break;
+    STRATA_TRY(bulk->append(*batch));
+  }
+  return bulk->finish();
+}
+
 }  // namespace strata::warehouse

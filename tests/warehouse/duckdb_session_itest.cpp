@@ -302,6 +302,40 @@ TEST(DuckDbOpen, BadPathAndBadSettingAreClearErrors) {
   EXPECT_EQ(duckdb_library_version(), "v1.4.4");
 }
 
+// The compression DuckDB chose for a table's string column `s` (one method, or several joined).
+std::string string_compression(Warehouse& wh, const std::string& table) {
+  auto r = wh.query("SELECT string_agg(DISTINCT compression, ',' ORDER BY compression) FROM pragma_storage_info('" +
+                    table + "') WHERE column_name = 's' AND compression <> 'Constant'");
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().to_string());
+  return r.ok() && r->num_rows() == 1 ? r->cell_text(0, 0) : "<none>";
+}
+
+TEST(DuckDbOpen, NewFilesGetTheNewerStorageFormatExistingFilesKeepTheirs) {
+  testing::TempDir dir;
+  const std::string fill = "CREATE TABLE t AS SELECT 'customer-' || (i % 50) AS s FROM range(20000) r(i); CHECKPOINT";
+  {
+    auto db = open_duckdb(dir.file("new.duckdb"));
+    ASSERT_TRUE(db.ok()) << db.error().to_string();
+    auto s = (*db)->connect();
+    ASSERT_TRUE((*s)->execute(fill).ok());
+    EXPECT_EQ(string_compression(**s, "t"), "DICT_FSST");  // the 1.3 format's string compression
+  }
+  DuckDbOptions old_format;
+  old_format.settings["storage_compatibility_version"] = "v0.10.2";
+  {
+    auto db = open_duckdb(dir.file("old.duckdb"), old_format);
+    ASSERT_TRUE(db.ok()) << db.error().to_string();
+    auto s = (*db)->connect();
+    ASSERT_TRUE((*s)->execute(fill).ok());
+    EXPECT_EQ(string_compression(**s, "t"), "Dictionary");
+  }
+  auto db = open_duckdb(dir.file("old.duckdb"));
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  auto s = (*db)->connect();
+  ASSERT_TRUE((*s)->execute("CREATE TABLE u AS SELECT * FROM t; CHECKPOINT").ok());
+  EXPECT_EQ(string_compression(**s, "u"), "Dictionary");  // still readable by DuckDB 0.10.2
+}
+
 TEST(DuckDbOpen, ReadOnlyRefusesWrites) {
   testing::TempDir dir;
   {

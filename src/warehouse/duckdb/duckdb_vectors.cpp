@@ -268,6 +268,22 @@ Status write_list(const sql::Column& col, uint64_t begin, uint64_t count, duckdb
 
 }  // namespace
 
+Status check_batch(const sql::ColumnBatch& batch, const sql::Schema& schema, const std::string& table) {
+  if (batch.num_columns() != schema.size()) {
+    return Error(ErrorCode::kInternal, "a batch with " + std::to_string(batch.num_columns()) +
+                                           " columns was written to " + table + ", which takes " +
+                                           std::to_string(schema.size()));
+  }
+  for (size_t c = 0; c < schema.size(); ++c) {
+    if (batch.column(c).type() != schema[c].type) {
+      return Error(ErrorCode::kInternal, "column " + std::to_string(c + 1) + " of a batch for " + table + " is " +
+                                             batch.column(c).type().to_string() + ", the writer expects " +
+                                             schema[c].type.to_string());
+    }
+  }
+  return ok_status();
+}
+
 Status write_vector(const sql::Column& col, uint64_t begin, uint64_t count, duckdb_vector v) {
   write_validity(col, begin, count, v);
   const sql::LogicalType& type = col.type();

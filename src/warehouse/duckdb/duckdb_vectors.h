@@ -5,6 +5,7 @@
 #include <duckdb.h>
 
 #include <cstdint>
+#include <string>
 
 #include "common/result.h"
 #include "sql/column_batch.h"
@@ -23,6 +24,10 @@ void read_vector(duckdb_vector v, const DuckColumnType& type, uint64_t begin, ui
 // chunk holding v was appended (the appender copies them) or reset. Errors: kFailed when DuckDB
 // refuses to grow a list's child vector.
 Status write_vector(const sql::Column& col, uint64_t begin, uint64_t count, duckdb_vector v);
+
+// Ok when batch's columns match schema (count and logical types); otherwise kInternal, naming
+// `table` and the first column that differs.
+Status check_batch(const sql::ColumnBatch& batch, const sql::Schema& schema, const std::string& table);
 
 // UUID: DuckDB's hugeint (upper half with its sign bit flipped) <-> 16 big-endian bytes.
 void uuid_from_hugeint(const duckdb_hugeint& h, uint8_t out[16]);

@@ -80,7 +80,7 @@ class DuckDbBulkWriter final : public BulkWriter {
 
   Status append(const sql::ColumnBatch& batch) override {
     if (!appender_) return Error(ErrorCode::kInternal, "append() after finish() on the writer for " + table_);
-    STRATA_TRY(check_batch(batch));
+    STRATA_TRY(check_batch(batch, schema_, table_));
     const uint64_t rows = batch.num_rows();
     const uint64_t step = duckdb_vector_size();
     for (uint64_t begin = 0; begin < rows; begin += step) {
@@ -116,22 +116,6 @@ class DuckDbBulkWriter final : public BulkWriter {
   }
 
  private:
-  Status check_batch(const sql::ColumnBatch& batch) const {
-    if (batch.num_columns() != schema_.size()) {
-      return Error(ErrorCode::kInternal, "a batch with " + std::to_string(batch.num_columns()) +
-                                             " columns was appended to the writer for " + table_ + ", which has " +
-                                             std::to_string(schema_.size()));
-    }
-    for (size_t c = 0; c < schema_.size(); ++c) {
-      if (batch.column(c).type() != schema_[c].type) {
-        return Error(ErrorCode::kInternal, "column " + std::to_string(c + 1) + " of a batch for " + table_ + " is " +
-                                               batch.column(c).type().to_string() + ", the writer expects " +
-                                               schema_[c].type.to_string());
-      }
-    }
-    return ok_status();
-  }
-
   Error appender_error() const {
     duckdb_error_data data = duckdb_appender_error_data(appender_.get());
     Error error = duckdb_error(duckdb_error_data_message(data), duckdb_error_data_error_type(data));
@@ -152,17 +136,25 @@ class DuckDbBulkWriter final : public BulkWriter {
 
 // ---- database ----
 
-DuckDbDatabase::DuckDbDatabase(DatabaseHandle db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+DuckDbDatabase::DuckDbDatabase(DatabaseHandle db, std::string path, std::unique_ptr<LoadFunction> load)
+    : load_(std::move(load)), db_(std::move(db)), path_(std::move(path)) {}
 
 Result<std::unique_ptr<Warehouse>> DuckDbDatabase::connect() {
   ConnectionHandle conn;
   if (duckdb_connect(db_.get(), conn.out()) != DuckDBSuccess) {
     return Error(ErrorCode::kConnection, "cannot open a connection to DuckDB database " + path_);
   }
-  return std::unique_ptr<Warehouse>(std::make_unique<DuckDbWarehouse>(std::move(conn)));
+  return std::unique_ptr<Warehouse>(std::make_unique<DuckDbWarehouse>(std::move(conn), *load_));
 }
 
 namespace {
+
+// DuckDB writes new files in its 0.10.2 format unless told otherwise. The 1.3 format's string
+// compression (DICT_FSST) analyses each segment once instead of once per method: measured
+// loading 5 million pgbench rows on one thread, ~15 % less CPU for a file of the same size.
+// DuckDB keeps an existing file in the format it was created with.
+constexpr const char* kStorageVersionSetting = "storage_compatibility_version";
+constexpr const char* kNewFileStorageVersion = "v1.3.0";
 
 Status set_config(ConfigHandle& config, const std::string& name, const std::string& value) {
   if (duckdb_set_config(config.get(), name.c_str(), value.c_str()) != DuckDBSuccess) {
@@ -184,6 +176,9 @@ Result<std::unique_ptr<Database>> open_duckdb(const std::string& path_or_memory,
   if (options.threads > 0) STRATA_TRY(set_config(config, "threads", std::to_string(options.threads)));
   if (!options.memory_limit.empty()) STRATA_TRY(set_config(config, "memory_limit", options.memory_limit));
   if (options.read_only) STRATA_TRY(set_config(config, "access_mode", "READ_ONLY"));
+  if (!options.settings.contains(kStorageVersionSetting)) {
+    STRATA_TRY(set_config(config, kStorageVersionSetting, kNewFileStorageVersion));
+  }
   for (const auto& [name, value] : options.settings) STRATA_TRY(set_config(config, name, value));
 
   bool memory = path_or_memory.empty() || path_or_memory == ":memory:";
@@ -199,14 +194,16 @@ Result<std::unique_ptr<Database>> open_duckdb(const std::string& path_or_memory,
     return Error(ErrorCode::kConnection, "cannot open DuckDB database " + path_or_memory + ": " + text,
                  SourceLocation{}, "check that the folder exists and no other process holds the file open");
   }
-  return std::unique_ptr<Database>(std::make_unique<DuckDbDatabase>(std::move(db), memory ? ":memory:" : path_or_memory));
+  STRATA_ASSIGN(std::unique_ptr<LoadFunction> load, LoadFunction::register_in(db.get()));
+  return std::unique_ptr<Database>(
+      std::make_unique<DuckDbDatabase>(std::move(db), memory ? ":memory:" : path_or_memory, std::move(load)));
 }
 
 std::string duckdb_library_version() { return ::duckdb_library_version(); }
 
 // ---- session ----
 
-DuckDbWarehouse::DuckDbWarehouse(ConnectionHandle conn) : conn_(std::move(conn)) {}
+DuckDbWarehouse::DuckDbWarehouse(ConnectionHandle conn, LoadFunction& load) : conn_(std::move(conn)), load_(load) {}
 
 Status DuckDbWarehouse::execute(std::string_view sql) {
   std::string text(sql);
@@ -368,6 +365,20 @@ Result<std::unique_ptr<BulkWriter>> DuckDbWarehouse::writer(const Relation& rela
   DataChunkHandle chunk(duckdb_create_data_chunk(types.data(), types.size()));
   return std::unique_ptr<BulkWriter>(
       std::make_unique<DuckDbBulkWriter>(std::move(appender), schema, std::move(chunk), std::move(table)));
+}
+
+Status DuckDbWarehouse::load(const Relation& relation, const sql::Schema& schema, const BatchSource& next) {
+  const sql::Dialect& d = dialect();
+  std::string columns;
+  for (const auto& column : schema) columns += (columns.empty() ? "" : ", ") + d.quote_identifier(column.name);
+  LoadFunction::Registration registration(load_, schema, next);
+  // Keep this statement a bare scan into the INSERT: the scan's chunks point into the batch it
+  // holds until the next call (duckdb_load.cpp).
+  Status inserted = execute("INSERT INTO " + qualified_name(d, relation) + " (" + columns + ") SELECT * FROM " +
+                            registration.call_sql());
+  // The source's own error (its code and context) rather than DuckDB's rendering of it.
+  if (!registration.failure().ok()) return registration.failure();
+  return inserted;
 }
 
 }  // namespace strata::warehouse

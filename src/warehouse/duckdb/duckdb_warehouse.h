@@ -9,6 +9,7 @@
 #include <string>
 
 #include "warehouse/duckdb/duckdb_handles.h"
+#include "warehouse/duckdb/duckdb_load.h"
 #include "warehouse/duckdb/duckdb_types.h"
 #include "warehouse/warehouse.h"
 
@@ -16,20 +17,23 @@ namespace strata::warehouse {
 
 class DuckDbDatabase final : public Database {
  public:
-  // Takes ownership of an open database.
-  DuckDbDatabase(duckdb_detail::DatabaseHandle db, std::string path);
+  // Takes ownership of an open database and of the bulk load function registered in it.
+  DuckDbDatabase(duckdb_detail::DatabaseHandle db, std::string path,
+                 std::unique_ptr<duckdb_detail::LoadFunction> load);
   const sql::Dialect& dialect() const override { return sql::duckdb_dialect(); }
   Result<std::unique_ptr<Warehouse>> connect() override;
   const std::string& path() const { return path_; }
 
  private:
+  std::unique_ptr<duckdb_detail::LoadFunction> load_;  // declared first: outlives db_, which calls it
   duckdb_detail::DatabaseHandle db_;
   std::string path_;
 };
 
 class DuckDbWarehouse final : public Warehouse {
  public:
-  explicit DuckDbWarehouse(duckdb_detail::ConnectionHandle conn);
+  // load: the database's bulk load function (outlives the session).
+  DuckDbWarehouse(duckdb_detail::ConnectionHandle conn, duckdb_detail::LoadFunction& load);
 
   const sql::Dialect& dialect() const override { return sql::duckdb_dialect(); }
   Status execute(std::string_view sql) override;
@@ -42,6 +46,8 @@ class DuckDbWarehouse final : public Warehouse {
   // schema may also name a subset of the table's columns (matched by name) when every column it
   // leaves out has a DEFAULT: those are filled with it, without a value per row.
   Result<std::unique_ptr<BulkWriter>> writer(const Relation& relation, const sql::Schema& schema) override;
+  // One INSERT … SELECT from the strata_load table function (see duckdb_load.h).
+  Status load(const Relation& relation, const sql::Schema& schema, const BatchSource& next) override;
   Result<std::vector<RelationInfo>> relations(std::string_view schema) override;
   Result<std::vector<ColumnInfo>> columns(const Relation& relation) override;
   void interrupt() override;
@@ -58,6 +64,7 @@ class DuckDbWarehouse final : public Warehouse {
   Status make_readable(std::string_view sql, bool single_statement, duckdb_detail::PreparedHandle& prepared);
 
   duckdb_detail::ConnectionHandle conn_;
+  duckdb_detail::LoadFunction& load_;
 };
 
 }  // namespace strata::warehouse
