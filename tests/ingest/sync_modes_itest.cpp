@@ -2,6 +2,8 @@
 // incremental append and dedup, with updates between syncs, equal cursor values, tables without a
 // primary key, schema changes and the exactly-once state.
 
+#include <algorithm>
+
 #include "ingest_fixture.h"
 
 namespace strata::ingest::testing {
@@ -86,6 +88,43 @@ TEST_F(SyncModes, IncrementalDedupKeepsLatestPerKey) {
   EXPECT_EQ(r3->streams[0].rows, 1u);
   EXPECT_EQ(bronze_orders(), source_orders());
   EXPECT_EQ(bronze_rows("SELECT cursor_value FROM bronze._strata_state")[0][0], "2024-01-02 00:00:00+00");
+}
+
+// Sync ids are numbers that read as their UTC start time, stored in bronze as BIGINT. A bronze
+// table whose sync id column is text (written by an earlier Strata) keeps that column until a full
+// refresh rebuilds it.
+TEST_F(SyncModes, SyncIdsAreTimestampNumbersAndTextColumnsStayUsable) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  auto sync_id_type = [&] {
+    return bronze_rows("SELECT data_type FROM information_schema.columns WHERE table_name = 'orders'"
+                       " AND column_name = '_strata_sync_id'")[0][0];
+  };
+  auto r1 = sync(conn);
+  ASSERT_TRUE(r1.ok() && r1->ok());
+  ASSERT_EQ(r1->sync_id.size(), 19u) << r1->sync_id;
+  EXPECT_EQ(r1->sync_id.find_first_not_of("0123456789"), std::string::npos) << r1->sync_id;
+  std::string started = r1->started_at;  // 2026-11-29T12:55:00...
+  started.erase(std::remove_if(started.begin(), started.end(), [](char c) { return c == '-'; }), started.end());
+  EXPECT_EQ(r1->sync_id.substr(0, 8), started.substr(0, 8));
+  EXPECT_EQ(sync_id_type(), "BIGINT");
+  EXPECT_EQ(bronze_rows("SELECT DISTINCT _strata_sync_id FROM bronze.orders")[0][0], r1->sync_id);
+
+  bronze_rows("ALTER TABLE bronze.orders ALTER COLUMN _strata_sync_id TYPE VARCHAR");
+  source("UPDATE orders SET note = 'later', updated_at = '2024-01-02 00:00:00+00' WHERE id = 3");
+  auto r2 = sync(conn);
+  ASSERT_TRUE(r2.ok() && r2->ok()) << (r2.ok() ? report_to_text(*r2) : r2.error().to_string());
+  EXPECT_GT(r2->sync_id, r1->sync_id);
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(sync_id_type(), "VARCHAR");
+  EXPECT_EQ(bronze_rows("SELECT _strata_sync_id FROM bronze.orders WHERE id = 3")[0][0], r2->sync_id);
+
+  SyncOptions full;
+  full.full_refresh = true;
+  auto r3 = sync(conn, full);
+  ASSERT_TRUE(r3.ok() && r3->ok()) << (r3.ok() ? report_to_text(*r3) : r3.error().to_string());
+  EXPECT_EQ(sync_id_type(), "BIGINT");
+  EXPECT_EQ(bronze_orders(), source_orders());
 }
 
 // strata sync's options (the process owns the database): the merge runs on one DuckDB thread and
