@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/result.h"
+
 namespace strata {
 
 // How many threads parallel_for uses for `count` items: one per `min_items` items, at most
@@ -44,6 +46,18 @@ void parallel_for(size_t count, Fn&& fn, size_t max_threads = 4, size_t min_item
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (auto& th : pool) th.join();
+}
+
+// parallel_for over work that may fail: calls fn(i) -> Status for every i (all of them, also after
+// a failure) and returns the error of the lowest failing index, or ok. So the error reported is
+// the one a loop in index order would have stopped at.
+template <typename Fn>
+Status parallel_for_status(size_t count, Fn&& fn) {
+  std::vector<Status> status(count);
+  parallel_for(count, [&](size_t i) { status[i] = fn(i); });
+  for (Status& st : status)
+    if (!st.ok()) return st;
+  return ok_status();
 }
 
 }  // namespace strata

@@ -25,8 +25,8 @@ using sql::TypeId;
 std::string new_sync_id() {
   const int64_t micros = now_micros();
   std::string stamp = format_iso8601(micros / 1000000 * 1000000);
-  stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return !std::isdigit(static_cast<unsigned char>(c)); }),
-              stamp.end());
+  auto not_digit = [](char c) { return !std::isdigit(static_cast<unsigned char>(c)); };
+  stamp.erase(std::remove_if(stamp.begin(), stamp.end(), not_digit), stamp.end());
   char ticks[8];
   std::snprintf(ticks, sizeof ticks, "%05lld", static_cast<long long>(micros % 1000000 / 10));
   return stamp.substr(0, 14) + ticks;
@@ -211,6 +211,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   const sql::Schema written = staged;  // what the decoder produces; the rest are stage DEFAULTs
   staged.push_back({kExtractedAtColumn, LogicalType::timestamptz(), true});
   staged.push_back({kSyncIdColumn, LogicalType::int64(), true});
+  LogicalType& sync_id_type = staged.back().type;  // staged gets no more columns
 
   const warehouse::Relation bronze = bronze_relation(job.config.destination.schema, job.table.schema, job.table.name);
   const warehouse::Relation stage = staging_relation(bronze);
@@ -239,7 +240,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // A bronze table written when sync ids were text keeps its VARCHAR column (rows are appended or
   // merged into it); a rebuilt one gets the BIGINT column.
   for (const auto& e : existing)
-    if (!overwrite && e.name == kSyncIdColumn && e.type.id() == TypeId::kVarchar) staged.back().type = e.type;
+    if (!overwrite && e.name == kSyncIdColumn && e.type.id() == TypeId::kVarchar) sync_id_type = e.type;
   const bool bronze_exists = same_schema || !existing.empty();
   SchemaPlan schema_plan;
   if (!existing.empty()) {
@@ -256,7 +257,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   const int64_t extracted_at = now_micros();
   const std::string setup = "DROP TABLE IF EXISTS " + stage_name + ";\n" +
                             warehouse::create_table_sql(d, stage, staged) + ";\n" +
-                            sync_column_defaults_sql(d, stage, extracted_at, job.sync_id, staged.back().type);
+                            sync_column_defaults_sql(d, stage, extracted_at, job.sync_id, sync_id_type);
   StageWriter writer;
   // Until the commit (see SyncOptions::staging_threads). A process that owns the database
   // checkpoints it when closing it after the sync; the last stream's commit checkpoints at once

@@ -17,7 +17,6 @@ Json object_with_capacity(size_t members) {
   return object;
 }
 
-
 namespace {
 
 constexpr const char* kManifestSchema = "https://schemas.getdbt.com/dbt/manifest/v12.json";

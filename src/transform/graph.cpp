@@ -192,12 +192,9 @@ Status Graph::link() {
   children_.assign(n, {});
   // Each node's parents are resolved on its own (reads of the indexes, writes to its own slots), so
   // large graphs resolve on a few threads; the first error in node order is the one reported.
-  std::vector<Status> linked(n);
-  parallel_for(n, [&](size_t i) { linked[i] = link_node(i); });
-  for (size_t i = 0; i < n; ++i) {
-    STRATA_TRY(std::move(linked[i]));
+  STRATA_TRY(parallel_for_status(n, [&](size_t i) { return link_node(i); }));
+  for (size_t i = 0; i < n; ++i)
     for (size_t p : parents_[i]) children_[p].push_back(i);
-  }
   return ok_status();
 }
 
@@ -210,9 +207,11 @@ Status Graph::sort() {
   std::vector<std::pair<std::string_view, size_t>> ids(n);
   for (size_t i = 0; i < n; ++i) ids[i] = {project_.nodes[i].unique_id, i};
   // Large graphs: two halves sorted on two threads, then merged.
-  const auto middle = ids.begin() + static_cast<std::ptrdiff_t>(n >= kParallelNodes ? n / 2 : n);
+  const bool halves = n >= kParallelNodes;
+  const auto middle = ids.begin() + static_cast<std::ptrdiff_t>(halves ? n / 2 : n);
   parallel_for(
-      2, [&](size_t half) { half == 0 ? std::sort(ids.begin(), middle) : std::sort(middle, ids.end()); }, 2, 1);
+      2, [&](size_t half) { half == 0 ? std::sort(ids.begin(), middle) : std::sort(middle, ids.end()); },
+      halves ? 2 : 1, 1);
   std::inplace_merge(ids.begin(), middle, ids.end());
   std::vector<size_t> rank(n);
   for (size_t r = 0; r < n; ++r) rank[ids[r].second] = r;

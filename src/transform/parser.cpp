@@ -308,7 +308,6 @@ struct ParsedFile {
   Node node;
   Json file_config;
   bool exact = true;
-  Status status;
 };
 
 // Adds a parsed file's node: remembers whether it needs a render and its in-file config.
@@ -358,15 +357,12 @@ Status parse_sql_nodes(ParseState& state, ProjectFiles& listing, const NodeFiles
     for (auto& rel : listing.list(dir, {".sql"}))
       if (spec.type != ResourceType::kTest || !starts_with(rel, "generic/")) files.push_back(std::move(rel));
     std::vector<ParsedFile> parsed(files.size());
-    parallel_for(files.size(), [&](size_t f) { parsed[f].status = parse_sql_file(p, spec, dir, files[f], parsed[f]); });
+    STRATA_TRY(parallel_for_status(files.size(), [&](size_t f) { return parse_sql_file(p, spec, dir, files[f], parsed[f]); }));
     // Room for these nodes and about as many generic tests saves moving every node (a large struct)
     // each time the vector grows.
     if (state.out.nodes.capacity() < state.out.nodes.size() + files.size())
       state.out.nodes.reserve(2 * (state.out.nodes.size() + files.size()) + 16);
-    for (ParsedFile& one : parsed) {
-      STRATA_TRY(std::move(one.status));
-      add_parsed(state, std::move(one), file_configs);
-    }
+    for (ParsedFile& one : parsed) add_parsed(state, std::move(one), file_configs);
   }
   return ok_status();
 }
@@ -418,7 +414,7 @@ Status parse_snapshot_file(ParseState& state, const std::string& dir, const std:
     node.config = detail::default_config(ResourceType::kSnapshot);
     auto tree = p.config_trees.find("snapshots");
     if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
-    ParsedFile parsed{std::move(node), {}, true, {}};
+    ParsedFile parsed{std::move(node), {}, true};
     STRATA_TRY(apply_scan(parsed.node, "snapshots", absolute, parsed.file_config, parsed.exact));
     add_parsed(state, std::move(parsed), file_configs);
     pos = end_close == std::string::npos ? text.size() : end_close + 2;

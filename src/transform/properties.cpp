@@ -179,15 +179,12 @@ class TestBatch {
   // Builds and adds the queued tests. Errors: the first bad test entry, in declaration order.
   Status flush(ParseState& state) {
     std::vector<Node> built(pending_.size());
-    std::vector<Status> status(pending_.size());
-    parallel_for(pending_.size(), [&](size_t i) {
-      status[i] = build_generic_test(state.out.project, ctx_, pending_[i].entry, pending_[i].target, built[i]);
+    Status status = parallel_for_status(pending_.size(), [&](size_t i) {
+      return build_generic_test(state.out.project, ctx_, pending_[i].entry, pending_[i].target, built[i]);
     });
     pending_.clear();
-    for (size_t i = 0; i < built.size(); ++i) {
-      STRATA_TRY(std::move(status[i]));
-      add_node(state, std::move(built[i]));
-    }
+    STRATA_TRY(status);
+    for (Node& test : built) add_node(state, std::move(test));
     return ok_status();
   }
 

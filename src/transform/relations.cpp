@@ -71,10 +71,8 @@ Status resolve_relations(Graph& graph, const TargetInfo& target, const sql::Dial
     return ok_status();
   }
   // dbt's default names depend on the node alone: large projects resolve on a few threads.
-  std::vector<Status> resolved(graph.size());
-  parallel_for(graph.size(), [&](size_t i) { resolved[i] = resolve_node(graph.mutable_node(i), target, dialect, {}); });
-  for (Status& st : resolved) STRATA_TRY(std::move(st));
-  return ok_status();
+  return parallel_for_status(graph.size(),
+                             [&](size_t i) { return resolve_node(graph.mutable_node(i), target, dialect, {}); });
 }
 
 }  // namespace strata::transform

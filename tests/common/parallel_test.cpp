@@ -2,6 +2,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -44,6 +45,20 @@ TEST(ParallelFor, LargeWorkUsesUpToTheCapOfThreads) {
   EXPECT_EQ(sum.load(), size_t{100000} * 99999 / 2);
   EXPECT_LE(seen.size(), std::min<size_t>(4, cores));
   EXPECT_GE(seen.size(), 1u);
+}
+
+TEST(ParallelForStatus, ReturnsTheErrorOfTheLowestFailingIndexAfterRunningEveryItem) {
+  std::atomic<size_t> ran{0};
+  Status st = parallel_for_status(5000, [&](size_t i) -> Status {
+    ++ran;
+    if (i == 4000 || i == 1234 || i == 2500) return Error(ErrorCode::kConfig, "item " + std::to_string(i));
+    return ok_status();
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message(), "item 1234");
+  EXPECT_EQ(ran.load(), 5000u);
+  EXPECT_TRUE(parallel_for_status(300, [](size_t) { return ok_status(); }).ok());
+  EXPECT_TRUE(parallel_for_status(0, [](size_t) -> Status { return Error(ErrorCode::kConfig, "never"); }).ok());
 }
 
 }  // namespace
