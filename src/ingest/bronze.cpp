@@ -16,18 +16,6 @@ std::string list_columns(const sql::Dialect& d, const std::vector<std::string>& 
   return out;
 }
 
-// "a.k1 IS NOT DISTINCT FROM b.k1 AND …"
-std::string match_columns(const sql::Dialect& d, const std::vector<std::string>& columns, const std::string& left,
-                          const std::string& right) {
-  std::string out;
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (i) out += " AND ";
-    std::string c = d.quote_identifier(columns[i]);
-    out += left + "." + c + " IS NOT DISTINCT FROM " + right + "." + c;
-  }
-  return out;
-}
-
 int rank_int(TypeId id) {
   switch (id) {
     case TypeId::kInt16: return 1;
@@ -38,6 +26,25 @@ int rank_int(TypeId id) {
 }
 
 }  // namespace
+
+std::string key_match_sql(const sql::Dialect& d, const std::vector<std::string>& columns, const std::string& left,
+                          const std::string& right, bool exact) {
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) out += " AND ";
+    std::string c = d.quote_identifier(columns[i]);
+    out += left + "." + c + (exact ? " = " : " IS NOT DISTINCT FROM ") + right + "." + c;
+  }
+  return out;
+}
+
+std::string rank_per_key_sql(const sql::Dialect& d, const std::vector<std::string>& key, const std::string& order_by) {
+  return "row_number() OVER (PARTITION BY " + list_columns(d, key) + " ORDER BY " + order_by + ")";
+}
+
+std::string latest_first_sql(const sql::Dialect& d, const std::string& cursor_field) {
+  return d.quote_identifier(cursor_field) + " DESC NULLS LAST";
+}
 
 warehouse::Relation bronze_relation(const std::string& bronze_schema, const std::string& source_schema,
                                     const std::string& source_table) {
@@ -187,9 +194,9 @@ std::string merge_sql(const sql::Dialect& d, const warehouse::Relation& stage, c
   const std::string bronze_name = warehouse::qualified_name(d, bronze);
   const std::string cols = list_columns(d, spec.columns);
   // The latest staged row per key (a configured key may repeat within one read).
-  const std::string latest = "SELECT " + cols + " FROM (SELECT " + cols + ", row_number() OVER (PARTITION BY " +
-                             list_columns(d, spec.primary_key) + " ORDER BY " + d.quote_identifier(spec.cursor_field) +
-                             " DESC NULLS LAST) AS _strata_rn FROM " + stage_name + ") t WHERE _strata_rn = 1";
+  const std::string latest = "SELECT " + cols + " FROM (SELECT " + cols + ", " +
+                             rank_per_key_sql(d, spec.primary_key, latest_first_sql(d, spec.cursor_field)) +
+                             " AS _strata_rn FROM " + stage_name + ") t WHERE _strata_rn = 1";
   const bool rank = spec.mode == SyncMode::kIncrementalDedup && !spec.key_is_source_primary_key;
   if (!bronze_exists && rank) {
     return "CREATE TABLE " + bronze_name + " AS " + latest + ";\nDROP TABLE " + stage_name + ";\n";
@@ -218,23 +225,17 @@ std::string merge_sql(const sql::Dialect& d, const warehouse::Relation& stage, c
         }
         sql += " WHERE NOT (s." + cur + " = " + *spec.previous_cursor_literal + " AND EXISTS (SELECT 1 FROM " +
                bronze_name + " b WHERE b." + cur + " = " + *spec.previous_cursor_literal + " AND " +
-               match_columns(d, match, "b", "s") + "))";
+               key_match_sql(d, match, "b", "s", false) + "))";
       }
       return sql + ";\n";
     }
     case SyncMode::kIncrementalDedup: {
-      if (spec.key_is_source_primary_key) {
-        // Each key appears once in the stage: no ranking, and = is exact for NOT NULL keys.
-        std::string match;
-        for (const auto& k : spec.primary_key) {
-          match += (match.empty() ? "" : " AND ") + std::string("s.") + d.quote_identifier(k) + " = b." +
-                   d.quote_identifier(k);
-        }
-        return "DELETE FROM " + bronze_name + " AS b WHERE EXISTS (SELECT 1 FROM " + stage_name + " s WHERE " +
-               match + ");\n" + insert + "SELECT " + cols + " FROM " + stage_name + ";\n";
-      }
+      // With the source's primary key each key appears once in the stage: no ranking, and = is
+      // exact for NOT NULL keys.
+      const bool exact = spec.key_is_source_primary_key;
       return "DELETE FROM " + bronze_name + " AS b WHERE EXISTS (SELECT 1 FROM " + stage_name + " s WHERE " +
-             match_columns(d, spec.primary_key, "s", "b") + ");\n" + insert + latest + ";\n";
+             key_match_sql(d, spec.primary_key, "s", "b", exact) + ");\n" + insert +
+             (exact ? "SELECT " + cols + " FROM " + stage_name : latest) + ";\n";
     }
   }
   return "";

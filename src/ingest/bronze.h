@@ -79,6 +79,15 @@ struct MergeSpec {
   // dedup then matches keys with = and inserts the staged rows without ranking them.
   bool key_is_source_primary_key = false;
 };
+// "l.k1 = r.k1 AND …" (exact: keys that are NOT NULL) or "l.k1 IS NOT DISTINCT FROM r.k1 AND …".
+std::string key_match_sql(const sql::Dialect& dialect, const std::vector<std::string>& key, const std::string& left,
+                          const std::string& right, bool exact);
+// "row_number() OVER (PARTITION BY <key> ORDER BY <order_by>)": rank 1 is the row a merge keeps.
+std::string rank_per_key_sql(const sql::Dialect& dialect, const std::vector<std::string>& key,
+                             const std::string& order_by);
+// "<cursor> DESC NULLS LAST": the latest version of a row first.
+std::string latest_first_sql(const sql::Dialect& dialect, const std::string& cursor_field);
+
 // The statements (to run in one transaction with the state) that move `stage` into `bronze`.
 // full_refresh_overwrite (or a new bronze table): drop bronze and rename stage; the others: insert
 // (append) or delete the staged keys then insert the latest row per key (dedup; a new bronze table

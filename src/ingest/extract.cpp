@@ -70,6 +70,19 @@ Result<pg::Connection> open_source(const ReadOptions& options) {
   return pg::Connection::connect(options.conninfo, connect);
 }
 
+// A connection in an open REPEATABLE READ READ ONLY transaction: options.connection when it
+// still works, else a new one (held by `owned`).
+Result<pg::Connection*> begin_snapshot(const ReadOptions& options, std::optional<pg::Connection>& owned) {
+  if (options.connection) {
+    Status begun = options.connection->execute(kBeginSnapshot);
+    if (begun.ok()) return options.connection;
+    if (begun.error().code() != ErrorCode::kConnection) return begun.error();
+  }
+  STRATA_ASSIGN(owned, open_source(options));
+  STRATA_TRY(owned->execute(kBeginSnapshot));
+  return &*owned;
+}
+
 // Runs one COPY on an open connection inside its transaction, handing batches to `sink`.
 Status copy_into(pg::Connection& conn, const std::string& statement, const ReadPlan& plan,
                  const ReadOptions& options, const pg::BatchSink& sink) {
@@ -103,10 +116,10 @@ struct RangeWorker {
 // One range: the calling thread reads, decodes and hands each batch to the consumer itself (the
 // consumer, a StageWriter, passes the warehouse's work to its own thread).
 Status read_single(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
-  STRATA_ASSIGN(pg::Connection conn, open_source(options));
-  STRATA_TRY(conn.execute(kBeginSnapshot));
-  STRATA_TRY(copy_into(conn, copy_statement(plan), plan, options, counting(options, consumer)));
-  return conn.execute("COMMIT");
+  std::optional<pg::Connection> owned;
+  STRATA_ASSIGN(pg::Connection * conn, begin_snapshot(options, owned));
+  STRATA_TRY(copy_into(*conn, copy_statement(plan), plan, options, counting(options, consumer)));
+  return conn->execute("COMMIT");
 }
 
 // Several ranges: reader threads decode (one per range) while the calling thread hands batches to
@@ -114,9 +127,9 @@ Status read_single(const ReadPlan& plan, const ReadOptions& options, const Batch
 Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const BatchConsumer& consumer) {
   const int n = plan.parallelism;
   // The readers share one exported snapshot, held by the coordinator's open transaction.
-  STRATA_ASSIGN(pg::Connection coordinator, open_source(options));
-  STRATA_TRY(coordinator.execute(kBeginSnapshot));
-  STRATA_ASSIGN(pg::PgResult snap, coordinator.exec("SELECT pg_export_snapshot()"));
+  std::optional<pg::Connection> owned;
+  STRATA_ASSIGN(pg::Connection * coordinator, begin_snapshot(options, owned));
+  STRATA_ASSIGN(pg::PgResult snap, coordinator->exec("SELECT pg_export_snapshot()"));
   const std::string snapshot(snap.value(0, 0));
 
   const int64_t step = std::max<int64_t>(1, (plan.pages + n - 1) / n);
@@ -172,7 +185,7 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
   for (auto& w : workers) {
     if (!w->status.ok()) return w->status;
   }
-  return coordinator.execute("COMMIT");
+  return coordinator->execute("COMMIT");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "ingest/bronze.h"
 #include "ingest/discover.h"
 #include "ingest/extract.h"
+#include "ingest/merge_on_read.h"
 #include "ingest/stage_writer.h"
 #include "pg/connection.h"
 
@@ -60,7 +61,8 @@ struct StreamJob {
   warehouse::Database& db;  // for the staging writers' extra sessions
   const SyncOptions& options;
   const std::string& sync_id;
-  bool last = false;  // the sync's last stream
+  pg::Connection* source = nullptr;  // an idle source connection the read may use, or null
+  bool last = false;                 // the sync's last stream
 };
 
 // The source columns the stream reads, in table order.
@@ -179,6 +181,41 @@ std::string describe_plan(const SchemaPlan& plan, bool replacing) {
   return out;
 }
 
+// The statements that move the stage into bronze, given how bronze is stored now (`storage`).
+// `replace`: bronze is rebuilt from the stage (a full refresh).
+std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& stage, const warehouse::Relation& bronze,
+                           const MergeSpec& merge, const SchemaPlan& schema_plan, const BronzeStorage& storage,
+                           bool replace, uint64_t staged_rows) {
+  const bool exists = storage.layout != BronzeLayout::kMissing;
+  if (replace || !exists) {
+    // The stage becomes bronze: without the defaults, and with the dropped source columns the
+    // old table kept (NULL).
+    std::string sql = drop_sync_column_defaults_sql(d, stage);
+    if (exists) {
+      SchemaPlan keep;
+      keep.add = schema_plan.kept;
+      sql += apply_schema_plan_sql(d, stage, keep) + drop_bronze_sql(d, bronze, storage.layout);
+    }
+    return sql + merge_sql(d, stage, bronze, merge, false);
+  }
+  const bool dedup = merge.mode == SyncMode::kIncrementalDedup;
+  BronzeLayout layout = storage.layout;
+  std::string sql;
+  if (layout == BronzeLayout::kMergeOnRead && !dedup) {
+    sql += materialize_bronze_sql(d, bronze);  // other modes append to one table
+    layout = BronzeLayout::kTable;
+  }
+  sql += layout == BronzeLayout::kMergeOnRead ? alter_merge_on_read_sql(d, bronze, schema_plan)
+                                              : apply_schema_plan_sql(d, bronze, schema_plan);
+  const bool compact = should_compact(storage, staged_rows);
+  // A table whose new rows would already need compacting is merged in place.
+  if (dedup && supports_merge_on_read(d) && !(compact && layout == BronzeLayout::kTable)) {
+    if (layout == BronzeLayout::kTable) sql += drop_sync_column_defaults_sql(d, stage);  // it becomes the delta
+    return sql + merge_on_read_sql(d, stage, bronze, merge, layout, compact);
+  }
+  return sql + merge_sql(d, stage, bronze, merge, true) + "DROP TABLE " + warehouse::qualified_name(d, stage) + ";\n";
+}
+
 Status sync_one(const StreamJob& job, StreamReport& report) {
   const int64_t started = monotonic_micros();
   const sql::Dialect& d = job.wh.dialect();
@@ -218,6 +255,14 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   report.bronze = bronze.schema + "." + bronze.name;
 
   STRATA_ASSIGN(std::optional<StreamState> state, read_state(job.wh, job.config.destination.schema, stream_name));
+  // DuckDB: how bronze is stored (a table, or merge-on-read for incremental_dedup) and its row
+  // counts (they decide when the delta is compacted). A bronze
+  // table dropped by hand is read again in full, not from the state's cursor.
+  BronzeStorage storage;
+  if (supports_merge_on_read(d)) {
+    STRATA_ASSIGN(storage, inspect_bronze(job.wh, bronze));
+    if (storage.layout == BronzeLayout::kMissing) state.reset();
+  }
   std::optional<std::string> previous_cursor;
   if (state && state->cursor_value && state->cursor_field == job.stream.cursor_field) previous_cursor = state->cursor_value;
   report.cursor_before = previous_cursor;
@@ -230,8 +275,9 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   report.parallelism = plan.parallelism;
 
   // An incremental sync whose source schema is the one the state recorded needs no schema change
-  // and skips the warehouse's column listing (a catalog scan: ~0.2 s on a cold DuckDB). A bronze
-  // table dropped by hand then fails the merge instead of being rebuilt from a later cursor.
+  // and skips the warehouse's column listing (a catalog scan: ~0.2 s on a cold DuckDB). On other
+  // warehouses a bronze table dropped by hand then fails the merge instead of being rebuilt from
+  // a later cursor.
   const bool same_schema = state && state->schema_hash == schema_hash(staged) && !overwrite;
   std::vector<warehouse::ColumnInfo> existing;
   if (!same_schema) {
@@ -241,7 +287,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // merged into it); a rebuilt one gets the BIGINT column.
   for (const auto& e : existing)
     if (!overwrite && e.name == kSyncIdColumn && e.type.id() == TypeId::kVarchar) sync_id_type = e.type;
-  const bool bronze_exists = same_schema || !existing.empty();
+  if (!supports_merge_on_read(d) && (same_schema || !existing.empty())) storage.layout = BronzeLayout::kTable;
   SchemaPlan schema_plan;
   if (!existing.empty()) {
     STRATA_ASSIGN(schema_plan, plan_schema_change(stream_name, staged, existing, job.config.schema_changes, overwrite));
@@ -273,6 +319,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     read.conninfo = job.config.source.conninfo();
     read.masker = job.options.masker;
     read.progress = &progress;
+    read.connection = job.source;
     int64_t last_report = 0;
     auto emit = [&](bool done) {
       if (!job.options.on_progress) return;
@@ -322,22 +369,8 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   next.sync_id = job.sync_id;
   next.rows = static_cast<int64_t>(report.rows);
 
-  // The stage becomes bronze (renamed) when overwriting or creating it: without the defaults.
-  std::string sql = overwrite || !bronze_exists ? drop_sync_column_defaults_sql(d, stage) : "";
-  if (bronze_exists && overwrite) {
-    SchemaPlan keep;
-    keep.add = schema_plan.kept;  // dropped source columns stay (NULL) in the rebuilt table
-    sql += apply_schema_plan_sql(d, stage, keep);
-  } else if (bronze_exists) {
-    sql += apply_schema_plan_sql(d, bronze, schema_plan);
-  }
-  if (rebuild_ranked) {
-    if (bronze_exists) sql += "DROP TABLE " + warehouse::qualified_name(d, bronze) + ";\n";
-    sql += merge_sql(d, stage, bronze, merge, false);
-  } else {
-    sql += merge_sql(d, stage, bronze, merge, bronze_exists);
-  }
-  if (bronze_exists && !overwrite) sql += "DROP TABLE " + stage_name + ";\n";
+  std::string sql =
+      move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite, report.rows);
   sql += write_state_sql(d, job.config.destination.schema, next);
   report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   STRATA_TRY(writer.commit(sql));
@@ -428,14 +461,15 @@ std::string format_cursor(const LogicalType& type, int64_t value) {
 }
 
 Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options) {
+  // The discovery connection also serves the streams' reads (see ReadOptions::connection); a
+  // stream that fails closes it and the next one opens its own.
+  pg::ConnectOptions connect;
+  connect.masker = options.masker;
+  connect.application_name = "strata sync";
+  STRATA_ASSIGN(pg::Connection discovered, pg::Connection::connect(config.source.conninfo(), connect));
+  std::optional<pg::Connection> source(std::move(discovered));
   Catalog catalog;
-  {
-    pg::ConnectOptions connect;
-    connect.masker = options.masker;
-    connect.application_name = "strata discover";
-    STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(config.source.conninfo(), connect));
-    STRATA_ASSIGN(catalog, discover_catalog(conn, config.source.schemas));
-  }
+  STRATA_ASSIGN(catalog, discover_catalog(*source, config.source.schemas));
   STRATA_TRY(validate_streams(config, catalog));
   STRATA_TRY(check_cursor_types(config, catalog));
   STRATA_TRY(filter_streams(config, options.only_streams));
@@ -451,11 +485,13 @@ Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, c
     sr.stream = stream.full_name();
     sr.mode = options.full_refresh ? "full_refresh_overwrite" : sync_mode_name(stream.mode);
     StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, db, options, report.sync_id,
-                  &stream == &config.streams.back()};
+                  source ? &*source : nullptr, &stream == &config.streams.back()};
     Status st = sync_one(job, sr);
     sr.ok = st.ok();
     if (!st.ok()) {
+      source.reset();
       std::string message = st.error().message();
+      if (!st.error().hint().empty()) message += "; hint: " + st.error().hint();
       sr.error = options.masker ? options.masker->mask(message) : message;
     }
     report.streams.push_back(std::move(sr));

@@ -109,9 +109,12 @@ TEST_F(Robustness, SigkillAtManyPointsLosesAndDuplicatesNothing) {
   double full_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   constexpr int kTrials = 22;
   int killed_running = 0;
+  int checked_views = 0;  // checks that found bronze.items merge-on-read
   for (int trial = 0; trial < kTrials; ++trial) {
     // Change the source: updates, inserts, deletes, and a full table rewrite for the snapshot stream.
-    source("UPDATE items SET v = v + 1, updated_at = clock_timestamp() WHERE id % 7 = " + std::to_string(trial % 7) +
+    // items: about 2 % of the rows per trial, so its bronze goes through every merge-on-read step
+    // (a table becoming base and delta, appends to the delta, compactions, full refreshes).
+    source("UPDATE items SET v = v + 1, updated_at = clock_timestamp() WHERE id % 53 = " + std::to_string(trial) +
            "; INSERT INTO items VALUES (" + std::to_string(100000 + trial) + ", 0, 'new', clock_timestamp());"
            "UPDATE log SET v = v + 1, updated_at = clock_timestamp() WHERE id % 11 = " + std::to_string(trial % 11) +
            "; UPDATE snap SET v = v + 1 WHERE id % 5 = " + std::to_string(trial % 5) + ";");
@@ -126,7 +129,10 @@ TEST_F(Robustness, SigkillAtManyPointsLosesAndDuplicatesNothing) {
     ::waitpid(pid, &status, 0);
     // Every few kills, re-run to completion and check; otherwise the next trial runs on top.
     if (trial % 2 == 1 || trial == kTrials - 1) {
-      ASSERT_EQ(run_strata(args), 0) << "trial " << trial;
+      std::string out, err;
+      ASSERT_EQ(run_strata(args, &out, &err), 0) << "trial " << trial << "\n" << out << err;
+      checked_views += bronze_rows("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'bronze'"
+                                   " AND table_name = 'items' AND table_type = 'VIEW'")[0][0] == "1";
       EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"),
                 source_rows("SELECT id, v FROM items ORDER BY id")) << "trial " << trial;
       EXPECT_EQ(bronze_rows("SELECT count(*) - count(DISTINCT (id, updated_at)) FROM bronze.log")[0][0], "0")
@@ -141,6 +147,7 @@ TEST_F(Robustness, SigkillAtManyPointsLosesAndDuplicatesNothing) {
     }
   }
   EXPECT_GE(killed_running, 20) << "too few kills hit a running sync";
+  EXPECT_GT(checked_views, 0) << "bronze.items was never merge-on-read when checked";
 }
 
 TEST_F(Robustness, HostileNames) {

@@ -1,0 +1,153 @@
+#include "ingest/merge_on_read.h"
+
+#include <optional>
+
+namespace strata::ingest {
+namespace {
+
+std::string name_of(const sql::Dialect& d, const warehouse::Relation& r) { return warehouse::qualified_name(d, r); }
+
+// The delta's rows ranked newest first per key: a later sync wins, then the larger cursor (one
+// read may hold a configured key more than once).
+std::string delta_rank_sql(const sql::Dialect& d, const MergeSpec& spec) {
+  return rank_per_key_sql(d, spec.primary_key,
+                          d.quote_identifier(kSyncIdColumn) + " DESC, " + latest_first_sql(d, spec.cursor_field));
+}
+
+// The delta's latest row per key.
+std::string delta_latest_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const MergeSpec& spec) {
+  return "SELECT * FROM " + name_of(d, delta_relation(bronze)) + " QUALIFY " + delta_rank_sql(d, spec) + " = 1";
+}
+
+// "EXISTS (a delta row with b's key)".
+std::string in_delta_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const MergeSpec& spec) {
+  return "EXISTS (SELECT 1 FROM " + name_of(d, delta_relation(bronze)) + " AS d WHERE " +
+         key_match_sql(d, spec.primary_key, "d", "b", spec.key_is_source_primary_key) + ")";
+}
+
+std::string create_view_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const MergeSpec& spec) {
+  // BY NAME: the base may hold columns the source dropped (kept, NULL in newer rows).
+  return "CREATE VIEW " + name_of(d, bronze) + " AS SELECT * FROM " + name_of(d, base_relation(bronze)) +
+         " AS b WHERE NOT " + in_delta_sql(d, bronze, spec) + " UNION ALL BY NAME " + delta_latest_sql(d, bronze, spec) +
+         ";\n";
+}
+
+// kMergeOnRead → kTable in one transaction. The base is renamed to bronze before its rows
+// change: DuckDB logs a table's row changes under its name at commit, and replaying a log in
+// which a table was changed and then renamed onto a name a view held fails ("… is not an table"),
+// leaving the database unopenable after a crash.
+std::string compact_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const MergeSpec& spec) {
+  const std::string table = name_of(d, bronze);
+  return "DROP VIEW " + table + ";\nALTER TABLE " + name_of(d, base_relation(bronze)) + " RENAME TO " +
+         d.quote_identifier(bronze.name) + ";\nDELETE FROM " + table + " AS b WHERE " + in_delta_sql(d, bronze, spec) +
+         ";\nINSERT INTO " + table + " BY NAME " + delta_latest_sql(d, bronze, spec) + ";\nDROP TABLE " +
+         name_of(d, delta_relation(bronze)) + ";\n";
+}
+
+// Runs a probe query; nullopt when DuckDB rejects it with an error of the given kind ("Catalog"
+// for a missing relation, "Binder" for a missing column), the error for anything else.
+Result<std::optional<warehouse::QueryResult>> probe(warehouse::Warehouse& wh, const std::string& sql,
+                                                    const char* rejected_as) {
+  Result<warehouse::QueryResult> r = wh.query(sql);
+  if (r.ok()) return std::optional<warehouse::QueryResult>(std::move(*r));
+  if (r.error().message().rfind(std::string(rejected_as) + " Error", 0) == 0) {
+    return std::optional<warehouse::QueryResult>();
+  }
+  return r.error();
+}
+
+}  // namespace
+
+warehouse::Relation base_relation(const warehouse::Relation& bronze) {
+  return warehouse::Relation{bronze.database, bronze.schema, "_strata_base_" + bronze.name};
+}
+
+warehouse::Relation delta_relation(const warehouse::Relation& bronze) {
+  return warehouse::Relation{bronze.database, bronze.schema, "_strata_delta_" + bronze.name};
+}
+
+bool supports_merge_on_read(const sql::Dialect& dialect) { return dialect.id() == sql::DialectId::kDuckDb; }
+
+Result<BronzeStorage> inspect_bronze(warehouse::Warehouse& wh, const warehouse::Relation& bronze) {
+  // Probes bind the relations instead of asking DuckDB's catalog functions (duckdb_tables(),
+  // information_schema), whose first call in a process costs 10-15 ms, a tenth of a small sync.
+  const sql::Dialect& d = wh.dialect();
+  const std::string name = name_of(d, bronze);
+  BronzeStorage storage;
+  STRATA_ASSIGN(auto parts, probe(wh,
+                                  "SELECT (SELECT count(*) FROM " + name_of(d, base_relation(bronze)) +
+                                      "), (SELECT count(*) FROM " + name_of(d, delta_relation(bronze)) + ")",
+                                  "Catalog"));
+  if (parts) {
+    storage.layout = BronzeLayout::kMergeOnRead;
+    storage.base_rows = std::stoll(parts->cell_text(0, 0));
+    storage.delta_rows = std::stoll(parts->cell_text(0, 1));
+    return storage;
+  }
+  STRATA_ASSIGN(auto counted, probe(wh, "SELECT count(*) FROM " + name, "Catalog"));
+  if (!counted) return storage;  // kMissing
+  STRATA_ASSIGN(auto table, probe(wh, "SELECT rowid FROM " + name + " LIMIT 0", "Binder"));
+  if (!table) {  // a view has no rowid
+    return Error(ErrorCode::kFailed,
+                 "bronze " + bronze.schema + "." + bronze.name + " is a view, but " + base_relation(bronze).name +
+                     " or " + delta_relation(bronze).name + ", which Strata keeps its rows in, is missing",
+                 {}, "drop the view; the next sync then reads the stream again in full");
+  }
+  storage.layout = BronzeLayout::kTable;
+  storage.base_rows = std::stoll(counted->cell_text(0, 0));
+  return storage;
+}
+
+bool should_compact(const BronzeStorage& storage, uint64_t staged_rows) {
+  const double delta = static_cast<double>(storage.delta_rows) + static_cast<double>(staged_rows);
+  return delta > kCompactFraction * static_cast<double>(storage.base_rows);
+}
+
+std::string drop_bronze_sql(const sql::Dialect& d, const warehouse::Relation& bronze, BronzeLayout layout) {
+  switch (layout) {
+    case BronzeLayout::kMissing: return "";
+    case BronzeLayout::kTable: return "DROP TABLE " + name_of(d, bronze) + ";\n";
+    case BronzeLayout::kMergeOnRead:
+      return "DROP VIEW " + name_of(d, bronze) + ";\nDROP TABLE " + name_of(d, base_relation(bronze)) +
+             ";\nDROP TABLE " + name_of(d, delta_relation(bronze)) + ";\n";
+  }
+  return "";
+}
+
+std::string alter_merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const SchemaPlan& plan) {
+  std::string sql = apply_schema_plan_sql(d, base_relation(bronze), plan);
+  const std::string delta = name_of(d, delta_relation(bronze));
+  for (const auto* columns : {&plan.add, &plan.widen}) {
+    for (const auto& c : *columns) {
+      const std::string name = d.quote_identifier(c.name), type = d.type_name(c.type);
+      sql += "ALTER TABLE " + delta + " ADD COLUMN IF NOT EXISTS " + name + " " + type + ";\nALTER TABLE " + delta +
+             " ALTER COLUMN " + name + " TYPE " + type + ";\n";
+    }
+  }
+  return sql;
+}
+
+std::string materialize_bronze_sql(const sql::Dialect& d, const warehouse::Relation& bronze) {
+  const warehouse::Relation rows{bronze.database, bronze.schema, "_strata_rows_" + bronze.name};
+  return "CREATE TABLE " + name_of(d, rows) + " AS SELECT * FROM " + name_of(d, bronze) + ";\n" +
+         drop_bronze_sql(d, bronze, BronzeLayout::kMergeOnRead) + "ALTER TABLE " + name_of(d, rows) + " RENAME TO " +
+         d.quote_identifier(bronze.name) + ";\n";
+}
+
+std::string merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& stage, const warehouse::Relation& bronze,
+                              const MergeSpec& spec, BronzeLayout layout, bool compact) {
+  const warehouse::Relation delta = delta_relation(bronze);
+  if (layout == BronzeLayout::kMergeOnRead) {
+    std::string cols;
+    for (const auto& c : spec.columns) cols += (cols.empty() ? "" : ", ") + d.quote_identifier(c);
+    const std::string sql = "INSERT INTO " + name_of(d, delta) + " (" + cols + ") SELECT " + cols + " FROM " +
+                            name_of(d, stage) + ";\nDROP TABLE " + name_of(d, stage) + ";\n";
+    if (compact) return sql + compact_sql(d, bronze, spec);
+    return sql + "DROP VIEW " + name_of(d, bronze) + ";\n" + create_view_sql(d, bronze, spec);
+  }
+  return "ALTER TABLE " + name_of(d, bronze) + " RENAME TO " + d.quote_identifier(base_relation(bronze).name) +
+         ";\nALTER TABLE " + name_of(d, stage) + " RENAME TO " + d.quote_identifier(delta.name) + ";\n" +
+         create_view_sql(d, bronze, spec);
+}
+
+}  // namespace strata::ingest

@@ -1,0 +1,80 @@
+#pragma once
+// Merge-on-read bronze for incremental_dedup streams on DuckDB.
+//
+// Why: merging an incremental read in place deletes the superseded rows from the bronze table.
+// In DuckDB a delete spread over the whole table touches every 2,048-row vector of it, so an
+// incremental sync of 1 % of a table cost about a tenth of a full load however few rows changed.
+// Instead, after the first incremental sync the stream's rows live in two tables:
+//   _strata_base_<t>   the rows as of the last compaction (the old bronze table, renamed);
+//   _strata_delta_<t>  every row read since (all versions, each with its _strata_sync_id);
+// and bronze `<t>` is a VIEW showing, per key, the delta's latest row (by sync id, then cursor)
+// or else the base's. An incremental sync only appends to the delta. Once the delta holds more
+// than kCompactFraction as many rows as the base (or the stream stops being incremental_dedup),
+// one transaction compacts: the delta's keys are deleted from the base,
+// its latest rows inserted, the view and the delta dropped and the base renamed back to `<t>`,
+// a plain table again. A full refresh replaces all three with one table.
+// Readers see the same rows either way. The SQL uses DuckDB syntax (UNION ALL BY NAME,
+// EXCLUDE); other warehouses keep merging in place. Functions returning SQL are pure.
+
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+#include "ingest/bronze.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::ingest {
+
+// The delta may grow to this fraction of the base's rows before a sync compacts it.
+inline constexpr double kCompactFraction = 0.10;
+
+enum class BronzeLayout {
+  kMissing,      // no bronze relation
+  kTable,        // one table holding the rows
+  kMergeOnRead,  // a view over the base and delta tables
+};
+
+// How a bronze relation is stored now, with row counts (base: the table's rows when kTable).
+struct BronzeStorage {
+  BronzeLayout layout = BronzeLayout::kMissing;
+  int64_t base_rows = 0;
+  int64_t delta_rows = 0;
+};
+
+warehouse::Relation base_relation(const warehouse::Relation& bronze);
+warehouse::Relation delta_relation(const warehouse::Relation& bronze);
+
+// True when the warehouse stores incremental_dedup streams merge-on-read (DuckDB).
+bool supports_merge_on_read(const sql::Dialect& dialect);
+
+// Inspects bronze on a DuckDB warehouse: its layout and row counts. A view named like bronze
+// without its base and delta tables is an error (kFailed) naming them.
+Result<BronzeStorage> inspect_bronze(warehouse::Warehouse& wh, const warehouse::Relation& bronze);
+
+// True when a sync adding `staged_rows` to `storage` should compact.
+bool should_compact(const BronzeStorage& storage, uint64_t staged_rows);
+
+// Drops whatever bronze is (view, base and delta for kMergeOnRead; the table for kTable).
+std::string drop_bronze_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze, BronzeLayout layout);
+
+// Applies a schema plan to merge-on-read bronze: to the base as to a table, and to the delta
+// (which lacks the columns the source dropped before it was created) adding any column it lacks.
+// The view is recreated by merge_on_read_sql afterwards. Compacting first instead would alter a
+// table the same transaction has written to, which DuckDB refuses at commit.
+std::string alter_merge_on_read_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze,
+                                    const SchemaPlan& plan);
+
+// kMergeOnRead → kTable without a key (the stream is no longer incremental_dedup): the view's
+// rows become the table.
+std::string materialize_bronze_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze);
+
+// Moves `stage` (the sync's rows, columns spec.columns) into bronze stored as `layout`:
+// - kTable: the table becomes the base, the stage the delta, and the view is created;
+// - kMergeOnRead: the stage is appended to the delta and dropped; then either the view is
+//   recreated (with spec's key and cursor), or, with `compact`, bronze becomes one table again:
+//   the delta's keys are deleted from the base, its latest rows inserted, the delta dropped.
+std::string merge_on_read_sql(const sql::Dialect& dialect, const warehouse::Relation& stage,
+                              const warehouse::Relation& bronze, const MergeSpec& spec, BronzeLayout layout,
+                              bool compact);
+
+}  // namespace strata::ingest

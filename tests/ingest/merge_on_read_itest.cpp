@@ -1,0 +1,285 @@
+// Merge-on-read bronze for incremental_dedup streams on DuckDB (src/ingest/merge_on_read.h),
+// against a real PostgreSQL and a real DuckDB file: after the first incremental sync bronze is a
+// view over a base and a delta table; later syncs append to the delta; the delta is compacted
+// back into one table once it outgrows kCompactFraction of the base, when the schema changes,
+// when the stream's mode changes and on a full refresh. Every step compares bronze with the source.
+
+#include <filesystem>
+
+#include "ingest/merge_on_read.h"
+#include "ingest_fixture.h"
+
+namespace strata::ingest::testing {
+namespace {
+
+class MergeOnRead : public IngestTest {
+ protected:
+  // 1,000 rows with distinct cursors, so a few changed rows (and the one row re-read at the
+  // previous cursor) stay below the compaction threshold.
+  void make_orders() {
+    source(
+        "CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2), note text, updated_at timestamptz NOT NULL);"
+        "INSERT INTO orders SELECT g, g * 1.5, 'n' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute'"
+        " FROM generate_series(1, 1000) g;");
+  }
+  std::string orders_stream(const std::string& mode, const std::string& extra = "") {
+    return "streams:\n  - name: public.orders\n    sync_mode: " + mode + "\n    cursor_field: updated_at\n" + extra;
+  }
+  Rows source_orders() { return source_rows("SELECT id, amount, note, updated_at FROM orders ORDER BY id"); }
+  Rows bronze_orders() { return bronze_rows("SELECT id, amount, note, updated_at FROM bronze.orders ORDER BY id"); }
+  // "VIEW", "BASE TABLE" or "" for bronze.<name>, and whether its base and delta tables exist.
+  std::string kind(const std::string& name = "orders") {
+    Rows r = bronze_rows("SELECT table_type FROM information_schema.tables WHERE table_schema = 'bronze'"
+                         " AND table_name = '" + name + "'");
+    return r.empty() ? "" : r[0][0];
+  }
+  std::string parts(const std::string& name = "orders") {
+    return bronze_rows("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'bronze' AND table_name IN"
+                       " ('_strata_base_" + name + "', '_strata_delta_" + name + "')")[0][0];
+  }
+  void sync_ok(const std::string& conn, SyncOptions options = {}) {
+    auto r = sync(conn, options);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  }
+  // Syncs, then closes the database without the checkpoint DuckDB runs at close: the sync's
+  // commit stays in DuckDB's write-ahead log, which the next open replays, as after a crash.
+  void sync_leaving_log(const std::string& conn, SyncOptions options = {}) {
+    auto config = load_connection_config(conn);
+    ASSERT_TRUE(config.ok()) << config.error().to_string();
+    auto db = warehouse::open_duckdb(duckdb_path());
+    ASSERT_TRUE(db.ok()) << db.error().to_string();
+    auto r = run_sync(*config, **db, options);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_TRUE(r->ok()) << report_to_text(*r);
+    auto wh = (*db)->connect();
+    ASSERT_TRUE(wh.ok());
+    ASSERT_TRUE((*wh)->execute("PRAGMA disable_checkpoint_on_shutdown").ok());
+    wh->reset();
+    db->reset();
+    const std::string log = duckdb_path() + ".wal";
+    ASSERT_TRUE(std::filesystem::exists(log) && std::filesystem::file_size(log) > 0) << "nothing left to replay";
+  }
+  // Moves `count` rows (ids from `first`, every 7th) past every cursor seen so far.
+  void touch(int first, int count, const std::string& note) {
+    source("UPDATE orders SET note = '" + note + "', updated_at = clock_timestamp() WHERE id IN (SELECT " +
+           std::to_string(first) + " + 7 * g FROM generate_series(0, " + std::to_string(count - 1) + ") g)");
+  }
+};
+
+TEST_F(MergeOnRead, IncrementalSyncsAppendToADeltaAndBronzeShowsTheLatestRows) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(conn);
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(bronze_orders(), source_orders());
+
+  // A few changed rows: bronze becomes a view over the old table (base) and the new rows (delta).
+  touch(1, 5, "first");
+  source("INSERT INTO orders VALUES (1001, 1.25, 'new', clock_timestamp())");
+  sync_ok(conn);
+  EXPECT_EQ(kind(), "VIEW");
+  EXPECT_EQ(parts(), "2");
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze._strata_base_orders")[0][0], "1000");
+  // The 6 changed rows and id 1000, re-read at the previous cursor (the comparison is inclusive).
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze._strata_delta_orders")[0][0], "7");
+
+  // The same rows change again, and others: the delta holds both versions, bronze the latest.
+  touch(1, 3, "second");
+  touch(2, 4, "third");
+  sync_ok(conn);
+  EXPECT_EQ(kind(), "VIEW");
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "1001");
+  EXPECT_EQ(bronze_rows("SELECT note, count(*) FROM bronze.orders WHERE note IN ('first', 'second', 'third')"
+                        " GROUP BY note ORDER BY note"),
+            (Rows{{"first", "2"}, {"second", "3"}, {"third", "4"}}));
+  // Every bronze row carries the sync that last wrote it.
+  EXPECT_EQ(bronze_rows("SELECT count(DISTINCT _strata_sync_id) FROM bronze.orders")[0][0], "3");
+
+  // A sync with no change re-reads the boundary row only; bronze stays the same.
+  sync_ok(conn);
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "1001");
+}
+
+TEST_F(MergeOnRead, ADeltaAboveTheThresholdIsCompactedIntoOneTable) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(conn);
+  touch(1, 20, "small");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  // 20 + 90 changed rows: more than kCompactFraction (10 %) of the base's 1,000.
+  ASSERT_LT(kCompactFraction * 1000, 110.0);
+  touch(3, 90, "big");
+  sync_ok(conn);
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(parts(), "0");
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.orders")[0], (std::vector<std::string>{
+                                                                                           "1000", "1000"}));
+  // And the next small change starts a new delta.
+  touch(5, 2, "again");
+  sync_ok(conn);
+  EXPECT_EQ(kind(), "VIEW");
+  EXPECT_EQ(bronze_orders(), source_orders());
+}
+
+TEST_F(MergeOnRead, SchemaChangesApplyToBaseAndDelta) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(conn);
+  touch(1, 5, "before");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  source("ALTER TABLE orders ADD COLUMN region text; ALTER TABLE orders ALTER COLUMN id TYPE bigint;");
+  source("UPDATE orders SET region = 'eu', updated_at = clock_timestamp() WHERE id = 8");
+  source("UPDATE orders SET region = 'us', updated_at = clock_timestamp() WHERE id = 43");
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? report_to_text(*r) : r.error().to_string());
+  ASSERT_FALSE(r->streams[0].schema_changes.empty());
+  EXPECT_EQ(kind(), "VIEW");  // altered in place: base and delta
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze._strata_delta_orders")[0][0], "9");
+  EXPECT_EQ(bronze_rows("SELECT data_type FROM information_schema.columns WHERE table_name = '_strata_base_orders'"
+                        " AND column_name = 'id'")[0][0], "BIGINT");
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(bronze_rows("SELECT id, region FROM bronze.orders WHERE id IN (1, 8) ORDER BY id"),
+            (Rows{{"1", kNull}, {"8", "eu"}}));
+
+  // A column dropped at the source stays in bronze, NULL in the rows read since (15, and 43
+  // re-read at the previous cursor).
+  source("ALTER TABLE orders DROP COLUMN region; UPDATE orders SET updated_at = clock_timestamp() WHERE id = 15");
+  sync_ok(conn);
+  EXPECT_EQ(kind(), "VIEW");
+  EXPECT_EQ(bronze_rows("SELECT id, region FROM bronze.orders WHERE id IN (8, 15, 43) ORDER BY id"),
+            (Rows{{"8", "eu"}, {"15", kNull}, {"43", kNull}}));
+  EXPECT_EQ(bronze_orders(), source_orders());
+}
+
+TEST_F(MergeOnRead, FullRefreshAndModeChangesLeaveOneTable) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(conn);
+  touch(1, 5, "delta");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  SyncOptions full;
+  full.full_refresh = true;
+  sync_ok(conn, full);
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(parts(), "0");
+  EXPECT_EQ(bronze_orders(), source_orders());
+
+  touch(2, 5, "delta again");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  // The stream becomes incremental_append: the view's rows become one table, then rows append.
+  std::string append = write_connection(orders_stream("incremental_append"));
+  touch(3, 2, "appended");
+  sync_ok(append);
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(parts(), "0");
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.orders")[0],
+            (std::vector<std::string>{"1002", "1000"}));
+  EXPECT_EQ(bronze_rows("SELECT id, note FROM bronze.orders WHERE note = 'appended' ORDER BY id"),
+            source_rows("SELECT id, note FROM orders WHERE note = 'appended' ORDER BY id"));
+
+  // Back to dedup on a plain table, then full_refresh_overwrite while it is a view.
+  std::string dedup = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(dedup, full);
+  touch(4, 3, "last");
+  sync_ok(dedup);
+  ASSERT_EQ(kind(), "VIEW");
+  sync_ok(write_connection(orders_stream("full_refresh_overwrite")));
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(parts(), "0");
+  EXPECT_EQ(bronze_orders(), source_orders());
+}
+
+// Every kind of transaction a sync commits on merge-on-read bronze can be replayed from DuckDB's
+// log: a crash between the commit and the next checkpoint must not leave a database that cannot
+// be opened (DuckDB fails to replay a table's changes made before the table was renamed onto a
+// name a view held, so the compaction renames first).
+TEST_F(MergeOnRead, EveryStepReplaysFromDuckDbsLog) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(conn);
+  const std::vector<std::pair<std::string, std::string>> steps = {
+      {"table to base and delta", "view"}, {"append to the delta", "view"},  {"schema change", "view"},
+      {"compaction", "table"},             {"new delta", "view"},           {"mode change", "table"},
+      {"back to dedup", "view"},           {"full refresh", "table"}};
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const std::string& step = steps[i].first;
+    std::string c = conn;
+    SyncOptions options;
+    if (step == "schema change") source("ALTER TABLE orders ADD COLUMN region text DEFAULT 'eu'");
+    if (step == "compaction") {
+      touch(2, 120, step);
+    } else {
+      touch(static_cast<int>(i % 7) + 1, 3, step);
+    }
+    if (step == "mode change") c = write_connection(orders_stream("incremental_append"), "append");
+    if (step == "back to dedup") {
+      SyncOptions full;
+      full.full_refresh = true;
+      sync_ok(conn, full);  // a table again, checkpointed
+      touch(4, 2, step);
+    }
+    if (step == "full refresh") options.full_refresh = true;
+    sync_leaving_log(c, options);
+    EXPECT_EQ(kind(), steps[i].second == "view" ? "VIEW" : "BASE TABLE") << step;
+    if (step == "mode change") {
+      // The three rows touched were appended as new versions.
+      EXPECT_EQ(bronze_rows("SELECT count(*) - count(DISTINCT id) FROM bronze.orders")[0][0], "3") << step;
+    } else {
+      EXPECT_EQ(bronze_orders(), source_orders()) << step;
+    }
+  }
+}
+
+TEST_F(MergeOnRead, AConfiguredKeyKeepsTheLatestRowAcrossTheDelta) {
+  // No primary key in the source; the configured key repeats within one read and across syncs.
+  source("CREATE TABLE readings (sensor int, v int, at timestamp NOT NULL);"
+         "INSERT INTO readings SELECT g, g, timestamp '2024-01-01 00:00' + g * interval '1 second'"
+         " FROM generate_series(1, 500) g;");
+  std::string conn = write_connection("streams:\n  - name: public.readings\n    sync_mode: incremental_dedup\n"
+                                      "    cursor_field: at\n    primary_key: [sensor]\n");
+  sync_ok(conn);
+  source("INSERT INTO readings VALUES (1, 100, '2024-01-02 00:00'), (1, 101, '2024-01-02 02:00'),"
+         " (2, 200, '2024-01-02 01:00'), (NULL, 7, '2024-01-02 00:00')");
+  sync_ok(conn);
+  EXPECT_EQ(kind("readings"), "VIEW");
+  const std::string latest =
+      "SELECT sensor, v FROM (SELECT sensor, v, row_number() OVER (PARTITION BY sensor ORDER BY at DESC) AS rn"
+      " FROM readings) t WHERE rn = 1 ORDER BY sensor NULLS LAST";
+  EXPECT_EQ(bronze_rows("SELECT sensor, v FROM bronze.readings ORDER BY sensor NULLS LAST"), source_rows(latest));
+  // A later sync's row wins over the delta's earlier one, also for the NULL key.
+  source("INSERT INTO readings VALUES (1, 102, '2024-01-03 00:00'), (NULL, 8, '2024-01-03 00:00')");
+  sync_ok(conn);
+  EXPECT_EQ(bronze_rows("SELECT sensor, v FROM bronze.readings ORDER BY sensor NULLS LAST"), source_rows(latest));
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.readings")[0][0], "501");
+}
+
+TEST_F(MergeOnRead, ABronzeTableDroppedByHandIsReadAgainInFull) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(conn);
+  touch(1, 5, "x");
+  sync_ok(conn);
+  bronze_rows("DROP VIEW bronze.orders; DROP TABLE bronze._strata_base_orders; DROP TABLE bronze._strata_delta_orders");
+  sync_ok(conn);
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(bronze_orders(), source_orders());
+  // A view without its tables is reported, not guessed at.
+  bronze_rows("DROP TABLE bronze.orders; CREATE VIEW bronze.orders AS SELECT 1 AS id");
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE(r->ok());
+  EXPECT_NE(r->streams[0].error.find("is a view"), std::string::npos) << r->streams[0].error;
+  EXPECT_NE(r->streams[0].error.find("drop the view"), std::string::npos) << r->streams[0].error;
+}
+
+}  // namespace
+}  // namespace strata::ingest::testing
