@@ -2,7 +2,8 @@
 // open the destination, ingest::run_sync, print the report) without linking every other module,
 // so the benchmark can be built quickly. Exit codes as `strata sync`. After the report it prints
 // "phases: open A s, sync B s, close C s" (C: DuckDB's checkpoint at close), which the benchmark
-// shows next to the stream's own stage/merge split.
+// shows next to the stream's own stage/merge split. With --query it times one query on a DuckDB
+// file instead.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -11,11 +12,35 @@
 #include "ingest/connection_config.h"
 #include "ingest/destination.h"
 #include "ingest/sync.h"
+#include "warehouse/warehouse.h"
+
+// --query FILE SQL: runs SQL on the DuckDB file and prints "query: S s, rows: N" (reading bronze
+// through its merge-on-read view versus as one table).
+int run_query(const char* path, const char* sql) {
+  using namespace strata;
+  auto db = warehouse::open_duckdb(path);
+  if (!db.ok()) {
+    std::cerr << db.error().to_string() << "\n";
+    return 1;
+  }
+  auto wh = (*db)->connect();
+  if (!wh.ok()) return 1;
+  const int64_t start = monotonic_micros();
+  auto result = (*wh)->query(sql);
+  const int64_t end = monotonic_micros();
+  if (!result.ok()) {
+    std::cerr << result.error().to_string() << "\n";
+    return 1;
+  }
+  std::printf("query: %.3f s, rows: %zu\n", static_cast<double>(end - start) / 1e6, result->num_rows());
+  return 0;
+}
 
 int main(int argc, char** argv) {
   using namespace strata;
+  if (argc == 4 && std::string(argv[1]) == "--query") return run_query(argv[2], argv[3]);
   if (argc != 4 || std::string(argv[2]) != "--project-dir") {
-    std::cerr << "usage: ingest_sync_driver CONN --project-dir DIR\n";
+    std::cerr << "usage: ingest_sync_driver CONN --project-dir DIR | --query DUCKDB_FILE SQL\n";
     return 2;
   }
   SecretMasker masker;
