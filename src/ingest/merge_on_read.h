@@ -9,15 +9,17 @@
 //   _strata_delta_<t>  every row read since (all versions, each with its _strata_sync_id);
 // and bronze `<t>` is a VIEW showing, per key, the delta's latest row (by sync id, then cursor)
 // or else the base's. An incremental sync only appends to the delta. Once the delta holds more
-// than kCompactFraction as many rows as the base (or the stream stops being incremental_dedup),
-// one transaction compacts: the delta's keys are deleted from the base,
-// its latest rows inserted, the view and the delta dropped and the base renamed back to `<t>`,
-// a plain table again. A full refresh replaces all three with one table.
-// Readers see the same rows either way. The SQL uses DuckDB syntax (UNION ALL BY NAME,
-// EXCLUDE); other warehouses keep merging in place. Functions returning SQL are pure.
+// than kCompactFraction as many rows as the base, the sync compacts after its commit: the delta's
+// keys are deleted from the base, its latest rows inserted, the view and the delta dropped and
+// the base renamed back to `<t>`, a plain table again (see compaction_sql). A stream that stops
+// being incremental_dedup has the view's rows written to one table; a full refresh replaces all
+// three with one table. Readers see the same rows either way. The SQL uses DuckDB syntax
+// (UNION ALL BY NAME, QUALIFY); other warehouses keep merging in place. Functions returning SQL
+// are pure.
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "ingest/bronze.h"
@@ -68,13 +70,23 @@ std::string alter_merge_on_read_sql(const sql::Dialect& dialect, const warehouse
 // rows become the table.
 std::string materialize_bronze_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze);
 
-// Moves `stage` (the sync's rows, columns spec.columns) into bronze stored as `layout`:
-// - kTable: the table becomes the base, the stage the delta, and the view is created;
-// - kMergeOnRead: the stage is appended to the delta and dropped; then either the view is
-//   recreated (with spec's key and cursor), or, with `compact`, bronze becomes one table again:
-//   the delta's keys are deleted from the base, its latest rows inserted, the delta dropped.
+// Moves `stage` (the sync's rows, columns spec.columns) into bronze stored as `layout`, in the
+// sync's transaction: from kTable the table becomes the base and the stage the delta; from
+// kMergeOnRead the stage is appended to the delta and dropped. Either way the view is (re)created
+// with spec's key and cursor.
 std::string merge_on_read_sql(const sql::Dialect& dialect, const warehouse::Relation& stage,
-                              const warehouse::Relation& bronze, const MergeSpec& spec, BronzeLayout layout,
-                              bool compact);
+                              const warehouse::Relation& bronze, const MergeSpec& spec, BronzeLayout layout);
+
+// kMergeOnRead → kTable: statements to run after the sync's commit, each in a transaction of its
+// own. Bronze shows the same rows after each, so a crash between them loses nothing, and a
+// transaction holds either the deletes or the inserts, not both (peak memory: DuckDB keeps a
+// transaction's delete marks and new rows in memory until it commits). In order: the delta's
+// keys are deleted from the base (rows the view hid anyway); the delta's latest rows are inserted
+// into the base and the view becomes a plain SELECT of it; the view and the delta are dropped
+// and the base renamed to bronze. The rename comes last, in a transaction that changes no rows:
+// DuckDB fails to replay a log in which a table was changed and then renamed onto a name a view
+// held ("… is not an table"), leaving the database unopenable after a crash.
+std::vector<std::string> compaction_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze,
+                                        const MergeSpec& spec);
 
 }  // namespace strata::ingest

@@ -181,11 +181,26 @@ std::string describe_plan(const SchemaPlan& plan, bool replacing) {
   return out;
 }
 
+// Compacts merge-on-read bronze into one table: compaction_sql's steps, each in its own
+// transaction (rolled back when it fails).
+Status compact(warehouse::Warehouse& wh, const warehouse::Relation& bronze, const MergeSpec& merge) {
+  for (const std::string& step : compaction_sql(wh.dialect(), bronze, merge)) {
+    STRATA_TRY(wh.begin());
+    Status done = wh.execute(step);
+    if (done.ok()) done = wh.commit();
+    if (!done.ok()) {
+      (void)wh.rollback();
+      return done;
+    }
+  }
+  return ok_status();
+}
+
 // The statements that move the stage into bronze, given how bronze is stored now (`storage`).
 // `replace`: bronze is rebuilt from the stage (a full refresh).
 std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& stage, const warehouse::Relation& bronze,
                            const MergeSpec& merge, const SchemaPlan& schema_plan, const BronzeStorage& storage,
-                           bool replace, uint64_t staged_rows) {
+                           bool replace) {
   const bool exists = storage.layout != BronzeLayout::kMissing;
   if (replace || !exists) {
     // The stage becomes bronze: without the defaults, and with the dropped source columns the
@@ -207,11 +222,9 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
   }
   sql += layout == BronzeLayout::kMergeOnRead ? alter_merge_on_read_sql(d, bronze, schema_plan)
                                               : apply_schema_plan_sql(d, bronze, schema_plan);
-  const bool compact = should_compact(storage, staged_rows);
-  // A table whose new rows would already need compacting is merged in place.
-  if (dedup && supports_merge_on_read(d) && !(compact && layout == BronzeLayout::kTable)) {
+  if (dedup && supports_merge_on_read(d)) {
     if (layout == BronzeLayout::kTable) sql += drop_sync_column_defaults_sql(d, stage);  // it becomes the delta
-    return sql + merge_on_read_sql(d, stage, bronze, merge, layout, compact);
+    return sql + merge_on_read_sql(d, stage, bronze, merge, layout);
   }
   return sql + merge_sql(d, stage, bronze, merge, true) + "DROP TABLE " + warehouse::qualified_name(d, stage) + ";\n";
 }
@@ -311,7 +324,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // beyond the threshold), and the close has nothing left to do.
   const bool owns_database = job.options.staging_threads > 0;
   ScopedSetting threads(job.wh, "threads", owns_database ? std::to_string(job.options.staging_threads) : "");
-  ScopedSetting checkpoint(job.wh, "checkpoint_threshold", owns_database && job.last ? "1KB" : "");
+  ScopedSetting checkpoint(job.wh, "checkpoint_threshold", owns_database && job.last ? "0KB" : "");
   {
     STRATA_TRY(writer.open(job.db, setup, stage, written));
     ReadProgress progress;
@@ -369,12 +382,21 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   next.sync_id = job.sync_id;
   next.rows = static_cast<int64_t>(report.rows);
 
-  std::string sql =
-      move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite, report.rows);
+  std::string sql = move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite);
   sql += write_state_sql(d, job.config.destination.schema, next);
   report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   STRATA_TRY(writer.commit(sql));
   report.cursor_after = new_cursor;
+  // An existing DuckDB bronze of a dedup stream is merge-on-read now; a large delta is compacted.
+  if (!overwrite && merge.mode == SyncMode::kIncrementalDedup && supports_merge_on_read(d) &&
+      storage.layout != BronzeLayout::kMissing && should_compact(storage, report.rows)) {
+    Status compacted = compact(job.wh, bronze, merge);
+    if (!compacted.ok()) {
+      return Error(ErrorCode::kFailed, "the rows are committed, but compacting " + report.bronze +
+                                           " failed: " + compacted.error().message(),
+                   {}, "bronze stays correct (a view over its base and delta); the next sync compacts it again");
+    }
+  }
   report.seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   report.merge_seconds = report.seconds - report.stage_seconds;
   return ok_status();
