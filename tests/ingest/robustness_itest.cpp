@@ -220,6 +220,25 @@ TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
   EXPECT_EQ((out + err).find("s3cret-Pa55word"), std::string::npos) << err;
 }
 
+// The streams of a sync share the connection that discovered the catalog; one that the server
+// dropped between two streams (a restart) is replaced, not reported as a failure.
+TEST_F(Robustness, ASourceRestartBetweenStreamsIsNotAFailure) {
+  source("CREATE TABLE first (id int PRIMARY KEY); INSERT INTO first SELECT generate_series(1, 10);"
+         "CREATE TABLE second (id int PRIMARY KEY); INSERT INTO second SELECT generate_series(1, 20);");
+  std::string conn = write_connection("streams:\n  - name: public.first\n  - name: public.second\n");
+  SyncOptions options;
+  int restarts = 0;
+  options.on_progress = [&](const std::string& stream, uint64_t, uint64_t, double, double, bool done) {
+    if (stream == "public.first" && done && restarts++ == 0) pg_->restart();
+  };
+  auto report = sync(conn, options);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  ASSERT_TRUE(report->ok()) << report_to_text(*report);
+  EXPECT_EQ(restarts, 1);
+  EXPECT_EQ(bronze_rows("SELECT (SELECT count(*) FROM bronze.first), (SELECT count(*) FROM bronze.second)")[0],
+            (std::vector<std::string>{"10", "20"}));
+}
+
 TEST_F(Robustness, SourceGoneMidSyncCommitsNothingForThatStream) {
   source("CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 10);"
          "CREATE TABLE big (id int PRIMARY KEY, pad text);"
