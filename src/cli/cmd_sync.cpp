@@ -56,14 +56,18 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context) {
   yaml.masker = context.logger.masker().get();
   STRATA_ASSIGN(ingest::ConnectionConfig config,
                 ingest::load_connection_config(ingest::connection_path(flags.project_dir, flags.connection), yaml));
-  STRATA_ASSIGN(auto db, ingest::open_destination(config, context.env, yaml.masker, flags.target));
   ingest::SyncOptions options;
   options.only_streams = flags.streams;
   options.full_refresh = flags.full_refresh;
   options.masker = yaml.masker;
   options.staging_threads = 1;  // this process owns the database (see SyncOptions)
   if (!flags.json && ::isatty(STDERR_FILENO)) options.on_progress = print_progress;
-  STRATA_ASSIGN(ingest::SyncReport report, ingest::run_sync(config, *db, options));
+  // The destination opens while the source is discovered (see run_sync); closed when this returns.
+  std::unique_ptr<warehouse::Database> db;
+  const ingest::DatabaseOpener open = [&] {
+    return ingest::open_destination(config, context.env, yaml.masker, flags.target);
+  };
+  STRATA_ASSIGN(ingest::SyncReport report, ingest::run_sync(config, open, options, db));
   std::string dir = (std::filesystem::path(config.project_dir) / ".strata" / "syncs").string();
   Status stored = ingest::store_report(report, dir);
   if (stored.ok()) stored = store_in_metadata(report, config.project_dir);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "common/time.h"
 #include "ingest/bronze.h"
@@ -482,16 +483,27 @@ std::string format_cursor(const LogicalType& type, int64_t value) {
   }
 }
 
-Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options) {
-  // The discovery connection also serves the streams' reads (see ReadOptions::connection); a
-  // stream that fails closes it and the next one opens its own.
+namespace {
+
+// The source connection and what it discovered: the first half of a sync, which needs nothing
+// from the warehouse.
+struct DiscoveredSource {
+  pg::Connection connection;
+  Catalog catalog;
+};
+
+Result<DiscoveredSource> discover_source(const ConnectionConfig& config, const SyncOptions& options) {
   pg::ConnectOptions connect;
   connect.masker = options.masker;
   connect.application_name = "strata sync";
-  STRATA_ASSIGN(pg::Connection discovered, pg::Connection::connect(config.source.conninfo(), connect));
-  std::optional<pg::Connection> source(std::move(discovered));
-  Catalog catalog;
-  STRATA_ASSIGN(catalog, discover_catalog(*source, config.source.schemas));
+  STRATA_ASSIGN(pg::Connection connection, pg::Connection::connect(config.source.conninfo(), connect));
+  STRATA_ASSIGN(Catalog catalog, discover_catalog(connection, config.source.schemas));
+  return DiscoveredSource{std::move(connection), std::move(catalog)};
+}
+
+Result<SyncReport> sync_discovered(ConnectionConfig& config, DiscoveredSource discovered, warehouse::Database& db,
+                                   const SyncOptions& options) {
+  const Catalog& catalog = discovered.catalog;
   STRATA_TRY(validate_streams(config, catalog));
   STRATA_TRY(check_cursor_types(config, catalog));
   STRATA_TRY(filter_streams(config, options.only_streams));
@@ -502,6 +514,9 @@ Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, c
   report.started_at = format_iso8601(now_micros());
   STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
   STRATA_TRY(ensure_bronze(*wh, config.destination.schema));
+  // The discovery connection also serves the streams' reads (see ReadOptions::connection); a
+  // stream that fails closes it and the next one opens its own.
+  std::optional<pg::Connection> source(std::move(discovered.connection));
   for (const StreamConfig& stream : config.streams) {
     StreamReport sr;
     sr.stream = stream.full_name();
@@ -520,6 +535,25 @@ Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, c
   }
   report.finished_at = format_iso8601(now_micros());
   return report;
+}
+
+}  // namespace
+
+Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options) {
+  STRATA_ASSIGN(DiscoveredSource discovered, discover_source(config, options));
+  return sync_discovered(config, std::move(discovered), db, options);
+}
+
+Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open_database, const SyncOptions& options,
+                            std::unique_ptr<warehouse::Database>& database) {
+  const ConnectionConfig& source_config = config;  // read-only until both halves are done
+  auto discovering = std::async(std::launch::async, [&] { return discover_source(source_config, options); });
+  Result<std::unique_ptr<warehouse::Database>> opened = open_database();
+  Result<DiscoveredSource> discovered = discovering.get();
+  if (!opened.ok()) return opened.error();
+  database = std::move(*opened);
+  if (!discovered.ok()) return discovered.error();
+  return sync_discovered(config, std::move(*discovered), *database, options);
 }
 
 }  // namespace strata::ingest

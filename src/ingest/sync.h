@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,16 @@ struct SyncOptions {
 // cannot be reached for discovery, warehouse errors preparing bronze. Stream failures are in the
 // report (ok == false) instead.
 Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options);
+
+// Opens the warehouse (e.g. ingest::open_destination) for a process that owns it.
+using DatabaseOpener = std::function<Result<std::unique_ptr<warehouse::Database>>()>;
+// As run_sync, for a process that opens the warehouse for the sync (strata sync): the source is
+// connected to and discovered on another thread while `open_database` runs (each costs tens of
+// milliseconds, a large share of a small incremental sync). The opened database is left in
+// `database` (the caller closes it, which checkpoints DuckDB). Errors: open_database's first,
+// then run_sync's. `open_database` must not change `config`.
+Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open_database, const SyncOptions& options,
+                            std::unique_ptr<warehouse::Database>& database);
 
 // The report as JSON (the stored and --json form) and as a text table.
 nlohmann::json report_to_json(const SyncReport& report);

@@ -239,6 +239,41 @@ TEST_F(Robustness, ASourceRestartBetweenStreamsIsNotAFailure) {
             (std::vector<std::string>{"10", "20"}));
 }
 
+// strata sync opens the destination while the source is discovered: both halves' errors surface
+// (the destination's first), and a good sync hands the opened database back to the caller.
+TEST_F(Robustness, OpeningTheDestinationWhileDiscoveringReportsEitherFailure) {
+  source("CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT generate_series(1, 5);");
+  auto config = load_connection_config(write_connection("streams:\n  - name: public.items\n"));
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  const ingest::DatabaseOpener open = [&] { return warehouse::open_duckdb(duckdb_path()); };
+  const ingest::DatabaseOpener fail = [] {
+    return Result<std::unique_ptr<warehouse::Database>>(Error(ErrorCode::kConfig, "no destination here"));
+  };
+  std::unique_ptr<warehouse::Database> db;
+  auto good = run_sync(*config, open, {}, db);
+  ASSERT_TRUE(good.ok()) << good.error().to_string();
+  EXPECT_TRUE(good->ok());
+  ASSERT_NE(db, nullptr);
+  auto session = db->connect();
+  ASSERT_TRUE(session.ok());
+  auto rows = (*session)->query("SELECT count(*) FROM bronze.items");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->cell_text(0, 0), "5");
+  session->reset();
+  db.reset();
+
+  auto no_destination = run_sync(*config, fail, {}, db);
+  ASSERT_FALSE(no_destination.ok());
+  EXPECT_EQ(no_destination.error().message(), "no destination here");
+  config->source.port = 1;  // nothing listens there
+  auto neither = run_sync(*config, fail, {}, db);
+  ASSERT_FALSE(neither.ok());
+  EXPECT_EQ(neither.error().message(), "no destination here");
+  auto no_source = run_sync(*config, open, {}, db);
+  ASSERT_FALSE(no_source.ok());
+  EXPECT_EQ(no_source.error().code(), ErrorCode::kConnection) << no_source.error().to_string();
+}
+
 TEST_F(Robustness, SourceGoneMidSyncCommitsNothingForThatStream) {
   source("CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 10);"
          "CREATE TABLE big (id int PRIMARY KEY, pad text);"
