@@ -67,7 +67,7 @@ std::string alter_merge_on_read_sql(const sql::Dialect& dialect, const warehouse
                                     const SchemaPlan& plan);
 
 // kMergeOnRead → kTable without a key (the stream is no longer incremental_dedup): the view's
-// rows become the table.
+// rows become the table. Run it in a transaction of its own, before the sync's.
 std::string materialize_bronze_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze);
 
 // Moves `stage` (the sync's rows, columns spec.columns) into bronze stored as `layout`, in the

@@ -182,10 +182,10 @@ std::string describe_plan(const SchemaPlan& plan, bool replacing) {
   return out;
 }
 
-// Compacts merge-on-read bronze into one table: compaction_sql's steps, each in its own
-// transaction (rolled back when it fails).
-Status compact(warehouse::Warehouse& wh, const warehouse::Relation& bronze, const MergeSpec& merge) {
-  for (const std::string& step : compaction_sql(wh.dialect(), bronze, merge)) {
+// Runs each group of statements in a transaction of its own; stops at the first that fails
+// (rolled back).
+Status run_transactions(warehouse::Warehouse& wh, const std::vector<std::string>& steps) {
+  for (const std::string& step : steps) {
     STRATA_TRY(wh.begin());
     Status done = wh.execute(step);
     if (done.ok()) done = wh.commit();
@@ -215,14 +215,9 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
     return sql + merge_sql(d, stage, bronze, merge, false);
   }
   const bool dedup = merge.mode == SyncMode::kIncrementalDedup;
-  BronzeLayout layout = storage.layout;
-  std::string sql;
-  if (layout == BronzeLayout::kMergeOnRead && !dedup) {
-    sql += materialize_bronze_sql(d, bronze);  // other modes append to one table
-    layout = BronzeLayout::kTable;
-  }
-  sql += layout == BronzeLayout::kMergeOnRead ? alter_merge_on_read_sql(d, bronze, schema_plan)
-                                              : apply_schema_plan_sql(d, bronze, schema_plan);
+  const BronzeLayout layout = storage.layout;
+  std::string sql = layout == BronzeLayout::kMergeOnRead ? alter_merge_on_read_sql(d, bronze, schema_plan)
+                                                         : apply_schema_plan_sql(d, bronze, schema_plan);
   if (dedup && supports_merge_on_read(d)) {
     if (layout == BronzeLayout::kTable) sql += drop_sync_column_defaults_sql(d, stage);  // it becomes the delta
     return sql + merge_on_read_sql(d, stage, bronze, merge, layout);
@@ -276,6 +271,13 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   if (supports_merge_on_read(d)) {
     STRATA_ASSIGN(storage, inspect_bronze(job.wh, bronze));
     if (storage.layout == BronzeLayout::kMissing) state.reset();
+    // A stream no longer incremental_dedup appends to one table: the view's rows become that
+    // table first, in a transaction of its own that leaves bronze's rows as they are, and the
+    // sync then goes on as on any table.
+    if (storage.layout == BronzeLayout::kMergeOnRead && !overwrite && job.stream.mode != SyncMode::kIncrementalDedup) {
+      STRATA_TRY(run_transactions(job.wh, {materialize_bronze_sql(d, bronze)}));
+      storage.layout = BronzeLayout::kTable;
+    }
   }
   std::optional<std::string> previous_cursor;
   if (state && state->cursor_value && state->cursor_field == job.stream.cursor_field) previous_cursor = state->cursor_value;
@@ -391,7 +393,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // An existing DuckDB bronze of a dedup stream is merge-on-read now; a large delta is compacted.
   if (!overwrite && merge.mode == SyncMode::kIncrementalDedup && supports_merge_on_read(d) &&
       storage.layout != BronzeLayout::kMissing && should_compact(storage, report.rows)) {
-    Status compacted = compact(job.wh, bronze, merge);
+    Status compacted = run_transactions(job.wh, compaction_sql(d, bronze, merge));
     if (!compacted.ok()) {
       return Error(ErrorCode::kFailed, "the rows are committed, but compacting " + report.bronze +
                                            " failed: " + compacted.error().message(),

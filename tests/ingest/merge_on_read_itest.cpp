@@ -175,10 +175,13 @@ TEST_F(MergeOnRead, FullRefreshAndModeChangesLeaveOneTable) {
   touch(2, 5, "delta again");
   sync_ok(conn);
   ASSERT_EQ(kind(), "VIEW");
-  // The stream becomes incremental_append: the view's rows become one table, then rows append.
+  // The stream becomes incremental_append, and the source gains a column: the view's rows become
+  // one table, which gets the column, then rows append.
   std::string append = write_connection(orders_stream("incremental_append"));
   touch(3, 2, "appended");
+  source("ALTER TABLE orders ADD COLUMN extra int DEFAULT 7");
   sync_ok(append);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders WHERE extra = 7")[0][0], "2");
   EXPECT_EQ(kind(), "BASE TABLE");
   EXPECT_EQ(parts(), "0");
   EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.orders")[0],
