@@ -105,6 +105,13 @@ Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const st
   return std::optional<StreamState>(std::move(s));
 }
 
+Result<std::string> latest_sync_id(warehouse::Warehouse& wh, const std::string& bronze_schema) {
+  const sql::Dialect& d = wh.dialect();
+  STRATA_ASSIGN(warehouse::QueryResult r, wh.query("SELECT max(sync_id) FROM " + d.qualify("", bronze_schema, kStateTable) +
+                                                   " WHERE length(sync_id) = 19"));
+  return r.num_rows() == 0 || r.is_null(0, 0) ? std::string() : r.cell_text(0, 0);
+}
+
 std::string write_state_sql(const sql::Dialect& d, const std::string& bronze_schema, const StreamState& s) {
   const std::string table = d.qualify("", bronze_schema, kStateTable);
   auto text = [&](const std::string& v) { return d.quote_string(v); };

@@ -44,6 +44,8 @@ Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema)
 // The stream's committed state, or nullopt when it was never synced.
 Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const std::string& bronze_schema,
                                               const std::string& stream);
+// The largest sync id of the 19-digit kind in the state table (empty when there is none).
+Result<std::string> latest_sync_id(warehouse::Warehouse& wh, const std::string& bronze_schema);
 // Statements replacing the stream's state row (run them inside the data transaction).
 std::string write_state_sql(const sql::Dialect& dialect, const std::string& bronze_schema, const StreamState& state);
 

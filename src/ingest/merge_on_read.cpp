@@ -9,10 +9,12 @@ namespace {
 std::string name_of(const sql::Dialect& d, const warehouse::Relation& r) { return warehouse::qualified_name(d, r); }
 
 // The delta's rows ranked newest first per key: a later sync wins, then the larger cursor (one
-// read may hold a configured key more than once).
+// read may hold a configured key more than once), then the row appended last (so the view always
+// picks the same row).
 std::string delta_rank_sql(const sql::Dialect& d, const MergeSpec& spec) {
   return rank_per_key_sql(d, spec.primary_key,
-                          d.quote_identifier(kSyncIdColumn) + " DESC, " + latest_first_sql(d, spec.cursor_field));
+                          d.quote_identifier(kSyncIdColumn) + " DESC, " + latest_first_sql(d, spec.cursor_field) +
+                              ", rowid DESC");
 }
 
 // The delta's latest row per key (measured: a window over the delta takes less time and memory
@@ -29,7 +31,7 @@ std::string in_delta_sql(const sql::Dialect& d, const warehouse::Relation& bronz
 
 std::string create_view_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const MergeSpec& spec) {
   // BY NAME: the base may hold columns the source dropped (kept, NULL in newer rows).
-  return "CREATE VIEW " + name_of(d, bronze) + " AS SELECT * FROM " + name_of(d, base_relation(bronze)) +
+  return "CREATE OR REPLACE VIEW " + name_of(d, bronze) + " AS SELECT * FROM " + name_of(d, base_relation(bronze)) +
          " AS b WHERE NOT " + in_delta_sql(d, bronze, spec) + " UNION ALL BY NAME " + delta_latest_sql(d, bronze, spec) +
          ";\n";
 }
@@ -74,15 +76,24 @@ Result<BronzeStorage> inspect_bronze(warehouse::Warehouse& wh, const warehouse::
     storage.delta_rows = std::stoll(parts->cell_text(0, 1));
     return storage;
   }
+  const Error stray_view(ErrorCode::kFailed,
+                         "bronze " + bronze.schema + "." + bronze.name + " is a view, but " +
+                             base_relation(bronze).name + " or " + delta_relation(bronze).name +
+                             ", which Strata keeps its rows in, is missing",
+                         {}, "drop the view; the next sync then reads the stream again in full");
   STRATA_ASSIGN(auto counted, probe(wh, "SELECT count(*) FROM " + name, "Catalog"));
-  if (!counted) return storage;  // kMissing
-  STRATA_ASSIGN(auto table, probe(wh, "SELECT rowid FROM " + name + " LIMIT 0", "Binder"));
-  if (!table) {  // a view has no rowid
-    return Error(ErrorCode::kFailed,
-                 "bronze " + bronze.schema + "." + bronze.name + " is a view, but " + base_relation(bronze).name +
-                     " or " + delta_relation(bronze).name + ", which Strata keeps its rows in, is missing",
-                 {}, "drop the view; the next sync then reads the stream again in full");
+  if (!counted) {
+    // Missing, or a view whose tables are gone (binding it fails the same way): only then is the
+    // catalog asked, on a path that is about to read the whole stream anyway.
+    STRATA_ASSIGN(warehouse::QueryResult views,
+                  wh.query("SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND "
+                           "schema_name = " + d.quote_string(bronze.schema) +
+                           " AND view_name = " + d.quote_string(bronze.name)));
+    if (views.cell_text(0, 0) != "0") return stray_view;
+    return storage;  // kMissing
   }
+  STRATA_ASSIGN(auto table, probe(wh, "SELECT rowid FROM " + name + " LIMIT 0", "Binder"));
+  if (!table) return stray_view;  // a view has no rowid
   storage.layout = BronzeLayout::kTable;
   storage.base_rows = std::stoll(counted->cell_text(0, 0));
   return storage;
@@ -98,21 +109,23 @@ std::string drop_bronze_sql(const sql::Dialect& d, const warehouse::Relation& br
     case BronzeLayout::kMissing: return "";
     case BronzeLayout::kTable: return "DROP TABLE " + name_of(d, bronze) + ";\n";
     case BronzeLayout::kMergeOnRead:
-      return "DROP VIEW " + name_of(d, bronze) + ";\nDROP TABLE " + name_of(d, base_relation(bronze)) +
+      return "DROP VIEW IF EXISTS " + name_of(d, bronze) + ";\nDROP TABLE " + name_of(d, base_relation(bronze)) +
              ";\nDROP TABLE " + name_of(d, delta_relation(bronze)) + ";\n";
   }
   return "";
 }
 
-std::string alter_merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const SchemaPlan& plan) {
+std::string alter_merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const SchemaPlan& plan,
+                                    const sql::Schema& staged) {
   std::string sql = apply_schema_plan_sql(d, base_relation(bronze), plan);
   const std::string delta = name_of(d, delta_relation(bronze));
-  for (const auto* columns : {&plan.add, &plan.widen}) {
-    for (const auto& c : *columns) {
-      const std::string name = d.quote_identifier(c.name), type = d.type_name(c.type);
-      sql += "ALTER TABLE " + delta + " ADD COLUMN IF NOT EXISTS " + name + " " + type + ";\nALTER TABLE " + delta +
-             " ALTER COLUMN " + name + " TYPE " + type + ";\n";
-    }
+  for (const auto& c : staged) {
+    sql += "ALTER TABLE " + delta + " ADD COLUMN IF NOT EXISTS " + d.quote_identifier(c.name) + " " +
+           d.type_name(c.type) + ";\n";
+  }
+  for (const auto& c : plan.widen) {
+    sql += "ALTER TABLE " + delta + " ALTER COLUMN " + d.quote_identifier(c.name) + " TYPE " + d.type_name(c.type) +
+           ";\n";
   }
   return sql;
 }
@@ -131,8 +144,7 @@ std::string merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& 
     std::string cols;
     for (const auto& c : spec.columns) cols += (cols.empty() ? "" : ", ") + d.quote_identifier(c);
     return "INSERT INTO " + name_of(d, delta) + " (" + cols + ") SELECT " + cols + " FROM " + name_of(d, stage) +
-           ";\nDROP TABLE " + name_of(d, stage) + ";\nDROP VIEW " + name_of(d, bronze) + ";\n" +
-           create_view_sql(d, bronze, spec);
+           ";\nDROP TABLE " + name_of(d, stage) + ";\n" + create_view_sql(d, bronze, spec);
   }
   return "ALTER TABLE " + name_of(d, bronze) + " RENAME TO " + d.quote_identifier(base_relation(bronze).name) +
          ";\nALTER TABLE " + name_of(d, stage) + " RENAME TO " + d.quote_identifier(delta.name) + ";\n" +
@@ -146,7 +158,7 @@ std::vector<std::string> compaction_sql(const sql::Dialect& d, const warehouse::
       "DELETE FROM " + base + " AS b WHERE " + in_delta_sql(d, bronze, spec) + ";\n",
       "INSERT INTO " + base + " BY NAME " + delta_latest_sql(d, bronze, spec) + ";\nCREATE OR REPLACE VIEW " + view +
           " AS SELECT * FROM " + base + ";\n",
-      "DROP VIEW " + view + ";\nDROP TABLE " + name_of(d, delta_relation(bronze)) + ";\nALTER TABLE " + base +
+      "DROP VIEW IF EXISTS " + view + ";\nDROP TABLE " + name_of(d, delta_relation(bronze)) + ";\nALTER TABLE " + base +
           " RENAME TO " + d.quote_identifier(bronze.name) + ";\n",
   };
 }

@@ -59,12 +59,13 @@ bool should_compact(const BronzeStorage& storage, uint64_t staged_rows);
 // Drops whatever bronze is (view, base and delta for kMergeOnRead; the table for kTable).
 std::string drop_bronze_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze, BronzeLayout layout);
 
-// Applies a schema plan to merge-on-read bronze: to the base as to a table, and to the delta
-// (which lacks the columns the source dropped before it was created) adding any column it lacks.
-// The view is recreated by merge_on_read_sql afterwards. Compacting first instead would alter a
-// table the same transaction has written to, which DuckDB refuses at commit.
+// Applies a schema plan to merge-on-read bronze: to the base as to a table, and to the delta,
+// which gets every staged column it lacks (it was created from an earlier sync's columns: a
+// column the source dropped and later brought back is in the base and the view, not in the
+// delta) and the plan's wider types. Run it before any row is written in the transaction:
+// DuckDB refuses at commit a table altered after the same transaction wrote to it.
 std::string alter_merge_on_read_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze,
-                                    const SchemaPlan& plan);
+                                    const SchemaPlan& plan, const sql::Schema& staged);
 
 // kMergeOnRead → kTable without a key (the stream is no longer incremental_dedup): the view's
 // rows become the table. Run it in a transaction of its own, before the sync's.

@@ -24,14 +24,22 @@ using sql::TypeId;
 // 10-microsecond ticks (19 digits, below 2^63 until the year 9223), so ids sort by start time and
 // bronze stores them as BIGINT: a constant BIGINT column costs DuckDB almost nothing to store,
 // a constant VARCHAR about 0.1 s of CPU per million rows.
-std::string new_sync_id() {
+// `after`: the largest id already in bronze's state (empty when none): the new id is above it
+// even when the clock went back, so "the later sync wins" (merge-on-read bronze ranks the
+// delta's rows by sync id) never depends on the clock.
+std::string new_sync_id(const std::string& after) {
   const int64_t micros = now_micros();
   std::string stamp = format_iso8601(micros / 1000000 * 1000000);
   auto not_digit = [](char c) { return !std::isdigit(static_cast<unsigned char>(c)); };
   stamp.erase(std::remove_if(stamp.begin(), stamp.end(), not_digit), stamp.end());
   char ticks[8];
   std::snprintf(ticks, sizeof ticks, "%05lld", static_cast<long long>(micros % 1000000 / 10));
-  return stamp.substr(0, 14) + ticks;
+  std::string id = stamp.substr(0, 14) + ticks;
+  if (after.size() == id.size() && after >= id &&
+      std::all_of(after.begin(), after.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    id = std::to_string(std::stoll(after) + 1);
+  }
+  return id;
 }
 
 void append2(std::string& out, int64_t v) {
@@ -198,10 +206,11 @@ Status run_transactions(warehouse::Warehouse& wh, const std::vector<std::string>
 }
 
 // The statements that move the stage into bronze, given how bronze is stored now (`storage`).
-// `replace`: bronze is rebuilt from the stage (a full refresh).
+// `replace`: bronze is rebuilt from the stage (a full refresh). `staged`: the staged columns when
+// the source's schema differs from the one the stream's state recorded, else null.
 std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& stage, const warehouse::Relation& bronze,
                            const MergeSpec& merge, const SchemaPlan& schema_plan, const BronzeStorage& storage,
-                           bool replace) {
+                           bool replace, const sql::Schema* staged) {
   const bool exists = storage.layout != BronzeLayout::kMissing;
   if (replace || !exists) {
     // The stage becomes bronze: without the defaults, and with the dropped source columns the
@@ -216,8 +225,10 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
   }
   const bool dedup = merge.mode == SyncMode::kIncrementalDedup;
   const BronzeLayout layout = storage.layout;
-  std::string sql = layout == BronzeLayout::kMergeOnRead ? alter_merge_on_read_sql(d, bronze, schema_plan)
-                                                         : apply_schema_plan_sql(d, bronze, schema_plan);
+  // With the schema the state recorded, the delta already has the staged columns.
+  std::string sql = layout != BronzeLayout::kMergeOnRead ? apply_schema_plan_sql(d, bronze, schema_plan)
+                    : staged                            ? alter_merge_on_read_sql(d, bronze, schema_plan, *staged)
+                                                        : "";
   if (dedup && supports_merge_on_read(d)) {
     if (layout == BronzeLayout::kTable) sql += drop_sync_column_defaults_sql(d, stage);  // it becomes the delta
     return sql + merge_on_read_sql(d, stage, bronze, merge, layout);
@@ -385,7 +396,8 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   next.sync_id = job.sync_id;
   next.rows = static_cast<int64_t>(report.rows);
 
-  std::string sql = move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite);
+  std::string sql =
+      move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite, same_schema ? nullptr : &staged);
   sql += write_state_sql(d, job.config.destination.schema, next);
   report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   STRATA_TRY(writer.commit(sql));
@@ -511,11 +523,12 @@ Result<SyncReport> sync_discovered(ConnectionConfig& config, DiscoveredSource di
   STRATA_TRY(filter_streams(config, options.only_streams));
 
   SyncReport report;
-  report.sync_id = new_sync_id();
   report.connection = config.name;
   report.started_at = format_iso8601(now_micros());
   STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
   STRATA_TRY(ensure_bronze(*wh, config.destination.schema));
+  STRATA_ASSIGN(std::string last_sync_id, latest_sync_id(*wh, config.destination.schema));
+  report.sync_id = new_sync_id(last_sync_id);
   // The discovery connection also serves the streams' reads (see ReadOptions::connection); a
   // stream that fails closes it and the next one opens its own.
   std::optional<pg::Connection> source(std::move(discovered.connection));

@@ -1,11 +1,15 @@
 #pragma once
 // `strata sync`: runs a connection's streams from PostgreSQL into bronze, exactly once.
 //
-// Per stream, ONE warehouse transaction: create a staging table, COPY (binary) → decoder → bulk
-// writer into it, apply schema changes, swap/append/merge the staged rows into bronze per sync mode
-// and write the stream's `_strata_state` row (cursor, schema hash, sync id), commit. A crash at any
-// point leaves bronze and state consistent; the next sync resumes from the last commit. A failed
-// stream commits nothing; other streams' commits stand.
+// Per stream, ONE warehouse transaction holds the rows and the state that covers them: create a
+// staging table, COPY (binary) → decoder → bulk writer into it, apply schema changes,
+// swap/append/merge the staged rows into bronze per sync mode and write the stream's
+// `_strata_state` row (cursor, schema hash, sync id), commit. A crash at any point leaves bronze
+// and state consistent; the next sync resumes from the last commit. A stream that fails before
+// that commit commits no rows; other streams' commits stand. On DuckDB, incremental_dedup bronze
+// is stored merge-on-read (merge_on_read.h): transactions of their own may change how bronze is
+// stored (before the sync, a view becoming a table; after it, a compaction), never which rows it
+// shows; a compaction that fails after the commit fails the stream's report, its rows stay.
 
 #include <functional>
 #include <iosfwd>
@@ -35,7 +39,7 @@ struct StreamReport {
   uint64_t notes = 0;   // values replaced by NULL (see _strata_meta)
   double seconds = 0;
   double stage_seconds = 0;  // of which reading the source into the committed staging table
-  double merge_seconds = 0;  // of which the one transaction moving the stage into bronze
+  double merge_seconds = 0;  // of which moving the stage into bronze (and compacting, if it did)
   int parallelism = 1;
   std::optional<std::string> cursor_before, cursor_after;
   std::vector<std::string> schema_changes;  // human-readable

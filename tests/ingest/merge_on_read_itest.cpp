@@ -158,6 +158,48 @@ TEST_F(MergeOnRead, SchemaChangesApplyToBaseAndDelta) {
   EXPECT_EQ(bronze_orders(), source_orders());
 }
 
+// A column the source dropped before the delta was created is in the base (kept) but not in the
+// delta; when the source brings it back, the delta gets it.
+TEST_F(MergeOnRead, AColumnDroppedAndBroughtBackReachesTheDelta) {
+  make_orders();
+  source("ALTER TABLE orders ADD COLUMN region text DEFAULT 'eu'");
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(conn);
+  source("ALTER TABLE orders DROP COLUMN region");
+  touch(1, 3, "without region");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM information_schema.columns WHERE table_name = '_strata_delta_orders'"
+                        " AND column_name = 'region'")[0][0], "0");
+  source("ALTER TABLE orders ADD COLUMN region text; UPDATE orders SET region = 'us', updated_at = clock_timestamp()"
+         " WHERE id = 2");
+  sync_ok(conn);
+  EXPECT_EQ(kind(), "VIEW");
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(bronze_rows("SELECT id, region FROM bronze.orders WHERE id IN (1, 2, 3) ORDER BY id"),
+            (Rows{{"1", kNull}, {"2", "us"}, {"3", "eu"}}));
+}
+
+// The delta's latest row is the one of the latest sync, and sync ids only grow: a sync id above
+// every one in the state (as after the clock went back) is followed, not undercut.
+TEST_F(MergeOnRead, SyncIdsKeepGrowingWhenTheClockGoesBack) {
+  make_orders();
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(conn);
+  touch(1, 2, "first");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  const std::string future = "2999010100000000000";
+  bronze_rows("UPDATE bronze._strata_delta_orders SET _strata_sync_id = " + future + ";"
+              "UPDATE bronze._strata_state SET sync_id = '" + future + "'");
+  touch(1, 2, "second");
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok() && r->ok());
+  EXPECT_EQ(r->sync_id, "2999010100000000001");
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders WHERE note = 'second'")[0][0], "2");
+}
+
 TEST_F(MergeOnRead, FullRefreshAndModeChangesLeaveOneTable) {
   make_orders();
   std::string conn = write_connection(orders_stream("incremental_dedup"));
@@ -275,13 +317,26 @@ TEST_F(MergeOnRead, ABronzeTableDroppedByHandIsReadAgainInFull) {
   sync_ok(conn);
   EXPECT_EQ(kind(), "BASE TABLE");
   EXPECT_EQ(bronze_orders(), source_orders());
-  // A view without its tables is reported, not guessed at.
-  bronze_rows("DROP TABLE bronze.orders; CREATE VIEW bronze.orders AS SELECT 1 AS id");
-  auto r = sync(conn);
-  ASSERT_TRUE(r.ok());
-  ASSERT_FALSE(r->ok());
-  EXPECT_NE(r->streams[0].error.find("is a view"), std::string::npos) << r->streams[0].error;
-  EXPECT_NE(r->streams[0].error.find("drop the view"), std::string::npos) << r->streams[0].error;
+  // The view alone dropped by hand: the next sync puts it back.
+  touch(2, 5, "y");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  bronze_rows("DROP VIEW bronze.orders");
+  touch(3, 2, "z");
+  sync_ok(conn);
+  EXPECT_EQ(kind(), "VIEW");
+  EXPECT_EQ(bronze_orders(), source_orders());
+  // A view whose tables are gone, or any view of that name, is reported, not guessed at.
+  for (const char* breakage : {"DROP TABLE bronze._strata_delta_orders",
+                               "DROP VIEW bronze.orders; DROP TABLE bronze._strata_base_orders;"
+                               " CREATE VIEW bronze.orders AS SELECT 1 AS id"}) {
+    bronze_rows(breakage);
+    auto r = sync(conn);
+    ASSERT_TRUE(r.ok());
+    ASSERT_FALSE(r->ok()) << breakage;
+    EXPECT_NE(r->streams[0].error.find("is a view"), std::string::npos) << r->streams[0].error;
+    EXPECT_NE(r->streams[0].error.find("drop the view"), std::string::npos) << r->streams[0].error;
+  }
 }
 
 }  // namespace
