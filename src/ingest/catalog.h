@@ -44,6 +44,9 @@ struct CatalogTable {
 
 struct Catalog {
   std::vector<CatalogTable> tables;  // ordered by schema, name
+  // The server's shared_buffers in bytes (0 when unknown): a table larger than this is read by
+  // one reader unless a stream asks for more (see ConnectionConfig::max_parallelism).
+  int64_t shared_buffers_bytes = 0;
   // nullptr when absent.
   const CatalogTable* find(const std::string& schema, const std::string& name) const;
 };

@@ -70,7 +70,9 @@ struct ConnectionConfig {
   SourceConfig source;
   DestinationConfig destination;
   SchemaChanges schema_changes = SchemaChanges::kPropagate;
-  // Tables above this many bytes (pg_relation_size) are read in parallel.
+  // Tables above this many bytes (pg_relation_size) are read by max_parallelism readers, when
+  // they also fit in the source's shared_buffers (see choose_parallelism in sync.cpp); a stream's
+  // own `parallelism` overrides both.
   long long parallel_threshold_bytes = 256LL << 20;
   int max_parallelism = 4;
   bool streams_listed = false;  // false: every discovered table, full_refresh_overwrite

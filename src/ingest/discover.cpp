@@ -115,6 +115,8 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
     if (it != by_oid.end()) catalog.tables[it->second].primary_key.emplace_back(keys.value(i, 1));
   }
   for (CatalogTable& t : catalog.tables) t.suggested_cursors = suggest_cursors(t.columns);
+  STRATA_ASSIGN(pg::PgResult buffers, conn.exec("SELECT pg_size_bytes(current_setting('shared_buffers'))"));
+  catalog.shared_buffers_bytes = to_ll(buffers.value(0, 0));
   return catalog;
 }
 

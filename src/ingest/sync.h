@@ -92,6 +92,13 @@ using DatabaseOpener = std::function<Result<std::unique_ptr<warehouse::Database>
 Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open_database, const SyncOptions& options,
                             std::unique_ptr<warehouse::Database>& database);
 
+// How many readers read a stream: its own `parallelism` (at most one per page); else, for a
+// table (or materialized view, or partitioned table) of at least config.parallel_threshold_bytes
+// that fits in the source's shared_buffers (0: unknown, assumed to fit), config.max_parallelism;
+// else 1. Views and one-page tables always get 1.
+int read_parallelism(const CatalogTable& table, const StreamConfig& stream, const ConnectionConfig& config,
+                     int64_t shared_buffers_bytes);
+
 // The report as JSON (the stored and --json form) and as a text table.
 nlohmann::json report_to_json(const SyncReport& report);
 std::string report_to_text(const SyncReport& report);

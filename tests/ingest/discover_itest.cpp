@@ -30,6 +30,11 @@ TEST_F(Discover, FindsKindsKeysTypesAndCursors) {
   ASSERT_TRUE(conn.ok());
   auto catalog = discover_catalog(*conn, {"public"});
   ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
+  // The server's shared_buffers, which decides whether a large table is read in parallel.
+  auto buffers = conn->exec("SELECT pg_size_bytes(current_setting('shared_buffers'))");
+  ASSERT_TRUE(buffers.ok());
+  EXPECT_EQ(catalog->shared_buffers_bytes, std::stoll(std::string(buffers->value(0, 0))));
+  EXPECT_GT(catalog->shared_buffers_bytes, 0);
   std::vector<std::string> names;
   for (const auto& t : catalog->tables) names.push_back(t.full_name() + ":" + table_kind_name(t.kind));
   EXPECT_EQ(names, (std::vector<std::string>{"public.orders:table", "public.parted:partitioned table",
