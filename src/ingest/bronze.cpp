@@ -7,15 +7,6 @@ namespace {
 
 using sql::TypeId;
 
-std::string list_columns(const sql::Dialect& d, const std::vector<std::string>& columns, const std::string& prefix = "") {
-  std::string out;
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (i) out += ", ";
-    out += prefix + d.quote_identifier(columns[i]);
-  }
-  return out;
-}
-
 int rank_int(TypeId id) {
   switch (id) {
     case TypeId::kInt16: return 1;
@@ -26,6 +17,15 @@ int rank_int(TypeId id) {
 }
 
 }  // namespace
+
+std::string list_columns(const sql::Dialect& d, const std::vector<std::string>& columns, const std::string& prefix) {
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) out += ", ";
+    out += prefix + d.quote_identifier(columns[i]);
+  }
+  return out;
+}
 
 std::string key_match_sql(const sql::Dialect& d, const std::vector<std::string>& columns, const std::string& left,
                           const std::string& right, bool exact) {

@@ -81,6 +81,9 @@ struct MergeSpec {
   // dedup then matches keys with = and inserts the staged rows without ranking them.
   bool key_is_source_primary_key = false;
 };
+// "<prefix>"c1", <prefix>"c2", …": quoted column names, comma-separated.
+std::string list_columns(const sql::Dialect& dialect, const std::vector<std::string>& columns,
+                         const std::string& prefix = "");
 // "l.k1 = r.k1 AND …" (exact: keys that are NOT NULL) or "l.k1 IS NOT DISTINCT FROM r.k1 AND …".
 std::string key_match_sql(const sql::Dialect& dialect, const std::vector<std::string>& key, const std::string& left,
                           const std::string& right, bool exact);

@@ -71,7 +71,7 @@ struct ConnectionConfig {
   DestinationConfig destination;
   SchemaChanges schema_changes = SchemaChanges::kPropagate;
   // Tables above this many bytes (pg_relation_size) are read by max_parallelism readers, when
-  // they also fit in the source's shared_buffers (see choose_parallelism in sync.cpp); a stream's
+  // they also fit in the source's shared_buffers (see read_parallelism in sync.h); a stream's
   // own `parallelism` overrides both.
   long long parallel_threshold_bytes = 256LL << 20;
   int max_parallelism = 4;

@@ -141,8 +141,7 @@ std::string merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& 
                               const MergeSpec& spec, BronzeLayout layout) {
   const warehouse::Relation delta = delta_relation(bronze);
   if (layout == BronzeLayout::kMergeOnRead) {
-    std::string cols;
-    for (const auto& c : spec.columns) cols += (cols.empty() ? "" : ", ") + d.quote_identifier(c);
+    const std::string cols = list_columns(d, spec.columns);
     return "INSERT INTO " + name_of(d, delta) + " (" + cols + ") SELECT " + cols + " FROM " + name_of(d, stage) +
            ";\nDROP TABLE " + name_of(d, stage) + ";\n" + create_view_sql(d, bronze, spec);
   }

@@ -198,11 +198,12 @@ Status run_transactions(warehouse::Warehouse& wh, const std::vector<std::string>
 }
 
 // The statements that move the stage into bronze, given how bronze is stored now (`storage`).
-// `replace`: bronze is rebuilt from the stage (a full refresh). `staged`: the staged columns when
-// the source's schema differs from the one the stream's state recorded, else null.
+// `replace`: bronze is rebuilt from the stage (a full refresh). `merge_on_read`: an existing
+// bronze ends this sync merge-on-read (see sync_one). `staged`: the staged columns when the
+// source's schema differs from the one the stream's state recorded, else null.
 std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& stage, const warehouse::Relation& bronze,
                            const MergeSpec& merge, const SchemaPlan& schema_plan, const BronzeStorage& storage,
-                           bool replace, const sql::Schema* staged) {
+                           bool replace, bool merge_on_read, const sql::Schema* staged) {
   const bool exists = storage.layout != BronzeLayout::kMissing;
   if (replace || !exists) {
     // The stage becomes bronze: without the defaults, and with the dropped source columns the
@@ -215,13 +216,12 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
     }
     return sql + merge_sql(d, stage, bronze, merge, false);
   }
-  const bool dedup = merge.mode == SyncMode::kIncrementalDedup;
   const BronzeLayout layout = storage.layout;
   // With the schema the state recorded, the delta already has the staged columns.
   std::string sql = layout != BronzeLayout::kMergeOnRead ? apply_schema_plan_sql(d, bronze, schema_plan)
                     : staged                            ? alter_merge_on_read_sql(d, bronze, schema_plan, *staged)
                                                         : "";
-  if (dedup && supports_merge_on_read(d)) {
+  if (merge_on_read) {
     if (layout == BronzeLayout::kTable) sql += drop_sync_column_defaults_sql(d, stage);  // it becomes the delta
     return sql + merge_on_read_sql(d, stage, bronze, merge, layout);
   }
@@ -268,8 +268,8 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
 
   STRATA_ASSIGN(std::optional<StreamState> state, read_state(job.wh, job.config.destination.schema, stream_name));
   // DuckDB: how bronze is stored (a table, or merge-on-read for incremental_dedup) and its row
-  // counts (they decide when the delta is compacted). A bronze
-  // table dropped by hand is read again in full, not from the state's cursor.
+  // counts (they decide when the delta is compacted). A bronze table dropped by hand is read
+  // again in full, not from the state's cursor.
   BronzeStorage storage;
   if (supports_merge_on_read(d)) {
     STRATA_ASSIGN(storage, inspect_bronze(job.wh, bronze));
@@ -388,15 +388,16 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   next.sync_id = job.sync_id;
   next.rows = static_cast<int64_t>(report.rows);
 
-  std::string sql =
-      move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite, same_schema ? nullptr : &staged);
+  // An existing DuckDB bronze of a dedup stream is merge-on-read after this sync.
+  const bool merge_on_read = !overwrite && merge.mode == SyncMode::kIncrementalDedup && supports_merge_on_read(d) &&
+                             storage.layout != BronzeLayout::kMissing;
+  std::string sql = move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite, merge_on_read,
+                                   same_schema ? nullptr : &staged);
   sql += write_state_sql(d, job.config.destination.schema, next);
   report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   STRATA_TRY(writer.commit(sql));
   report.cursor_after = new_cursor;
-  // An existing DuckDB bronze of a dedup stream is merge-on-read now; a large delta is compacted.
-  if (!overwrite && merge.mode == SyncMode::kIncrementalDedup && supports_merge_on_read(d) &&
-      storage.layout != BronzeLayout::kMissing && should_compact(storage, report.rows)) {
+  if (merge_on_read && should_compact(storage, report.rows)) {
     Status compacted = run_transactions(job.wh, compaction_sql(d, bronze, merge));
     if (!compacted.ok()) {
       return Error(ErrorCode::kFailed, "the rows are committed, but compacting " + report.bronze +

@@ -1,8 +1,8 @@
 // Merge-on-read bronze for incremental_dedup streams on DuckDB (src/ingest/merge_on_read.h),
 // against a real PostgreSQL and a real DuckDB file: after the first incremental sync bronze is a
-// view over a base and a delta table; later syncs append to the delta; the delta is compacted
-// back into one table once it outgrows kCompactFraction of the base, when the schema changes,
-// when the stream's mode changes and on a full refresh. Every step compares bronze with the source.
+// view over a base and a delta table; later syncs append to the delta (schema changes apply to
+// both); bronze is one table again once the delta outgrows kCompactFraction of the base, when the
+// stream's mode changes and on a full refresh. Every step compares bronze with the source.
 
 #include <filesystem>
 
@@ -60,6 +60,16 @@ class MergeOnRead : public IngestTest {
     const std::string log = duckdb_path() + ".wal";
     ASSERT_TRUE(std::filesystem::exists(log) && std::filesystem::file_size(log) > 0) << "nothing left to replay";
   }
+  // Loads the orders, then changes `changed` rows and syncs again: bronze is merge-on-read (the
+  // caller checks). Returns the connection file.
+  std::string orders_then_delta(int changed, const std::string& note) {
+    make_orders();
+    std::string conn = write_connection(orders_stream("incremental_dedup"));
+    sync_ok(conn);
+    touch(1, changed, note);
+    sync_ok(conn);
+    return conn;
+  }
   // Moves `count` rows (ids from `first`, every 7th) past every cursor seen so far.
   void touch(int first, int count, const std::string& note) {
     source("UPDATE orders SET note = '" + note + "', updated_at = clock_timestamp() WHERE id IN (SELECT " +
@@ -105,11 +115,7 @@ TEST_F(MergeOnRead, IncrementalSyncsAppendToADeltaAndBronzeShowsTheLatestRows) {
 }
 
 TEST_F(MergeOnRead, ADeltaAboveTheThresholdIsCompactedIntoOneTable) {
-  make_orders();
-  std::string conn = write_connection(orders_stream("incremental_dedup"));
-  sync_ok(conn);
-  touch(1, 20, "small");
-  sync_ok(conn);
+  std::string conn = orders_then_delta(20, "small");
   ASSERT_EQ(kind(), "VIEW");
   // 20 + 90 changed rows: more than kCompactFraction (10 %) of the base's 1,000.
   ASSERT_LT(kCompactFraction * 1000, 110.0);
@@ -128,11 +134,7 @@ TEST_F(MergeOnRead, ADeltaAboveTheThresholdIsCompactedIntoOneTable) {
 }
 
 TEST_F(MergeOnRead, SchemaChangesApplyToBaseAndDelta) {
-  make_orders();
-  std::string conn = write_connection(orders_stream("incremental_dedup"));
-  sync_ok(conn);
-  touch(1, 5, "before");
-  sync_ok(conn);
+  std::string conn = orders_then_delta(5, "before");
   ASSERT_EQ(kind(), "VIEW");
   source("ALTER TABLE orders ADD COLUMN region text; ALTER TABLE orders ALTER COLUMN id TYPE bigint;");
   source("UPDATE orders SET region = 'eu', updated_at = clock_timestamp() WHERE id = 8");
@@ -183,11 +185,7 @@ TEST_F(MergeOnRead, AColumnDroppedAndBroughtBackReachesTheDelta) {
 // The delta's latest row is the one of the latest sync, and sync ids only grow: a sync id above
 // every one in the state (as after the clock went back) is followed, not undercut.
 TEST_F(MergeOnRead, SyncIdsKeepGrowingWhenTheClockGoesBack) {
-  make_orders();
-  std::string conn = write_connection(orders_stream("incremental_dedup"));
-  sync_ok(conn);
-  touch(1, 2, "first");
-  sync_ok(conn);
+  std::string conn = orders_then_delta(2, "first");
   ASSERT_EQ(kind(), "VIEW");
   const std::string future = "2999010100000000000";
   bronze_rows("UPDATE bronze._strata_delta_orders SET _strata_sync_id = " + future + ";"
@@ -201,11 +199,7 @@ TEST_F(MergeOnRead, SyncIdsKeepGrowingWhenTheClockGoesBack) {
 }
 
 TEST_F(MergeOnRead, FullRefreshAndModeChangesLeaveOneTable) {
-  make_orders();
-  std::string conn = write_connection(orders_stream("incremental_dedup"));
-  sync_ok(conn);
-  touch(1, 5, "delta");
-  sync_ok(conn);
+  std::string conn = orders_then_delta(5, "delta");
   ASSERT_EQ(kind(), "VIEW");
   SyncOptions full;
   full.full_refresh = true;
@@ -308,11 +302,7 @@ TEST_F(MergeOnRead, AConfiguredKeyKeepsTheLatestRowAcrossTheDelta) {
 }
 
 TEST_F(MergeOnRead, ABronzeTableDroppedByHandIsReadAgainInFull) {
-  make_orders();
-  std::string conn = write_connection(orders_stream("incremental_dedup"));
-  sync_ok(conn);
-  touch(1, 5, "x");
-  sync_ok(conn);
+  std::string conn = orders_then_delta(5, "x");
   bronze_rows("DROP VIEW bronze.orders; DROP TABLE bronze._strata_base_orders; DROP TABLE bronze._strata_delta_orders");
   sync_ok(conn);
   EXPECT_EQ(kind(), "BASE TABLE");
