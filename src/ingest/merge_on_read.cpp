@@ -1,6 +1,5 @@
 #include "ingest/merge_on_read.h"
 
-#include <optional>
 #include <vector>
 
 namespace strata::ingest {
@@ -17,10 +16,15 @@ std::string delta_rank_sql(const sql::Dialect& d, const MergeSpec& spec) {
                               ", rowid DESC");
 }
 
-// The delta's latest row per key (measured: a window over the delta takes less time and memory
-// than a hash anti-join of the delta with itself).
+// The delta's latest row per key. The window ranks only the key, order and rowid columns and the
+// rows are then picked by rowid, so the window never holds the wide columns (measured at 5
+// million base rows and 600,000 delta rows: a full read of the view 0.27 s and 117 MB peak RSS
+// instead of 0.43 s and 205 MB; the compaction's insert 0.35 s and +28 MB instead of 0.63 s and
+// +116 MB). A window still beats a hash anti-join of the delta with itself.
 std::string delta_latest_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const MergeSpec& spec) {
-  return "SELECT * FROM " + name_of(d, delta_relation(bronze)) + " QUALIFY " + delta_rank_sql(d, spec) + " = 1";
+  const std::string delta = name_of(d, delta_relation(bronze));
+  return "SELECT * FROM " + delta + " WHERE rowid IN (SELECT rowid FROM " + delta + " QUALIFY " +
+         delta_rank_sql(d, spec) + " = 1)";
 }
 
 // "EXISTS (a delta row with b's key)".
@@ -36,18 +40,6 @@ std::string create_view_sql(const sql::Dialect& d, const warehouse::Relation& br
          ";\n";
 }
 
-// Runs a probe query; nullopt when DuckDB rejects it with an error of the given kind ("Catalog"
-// for a missing relation, "Binder" for a missing column), the error for anything else.
-Result<std::optional<warehouse::QueryResult>> probe(warehouse::Warehouse& wh, const std::string& sql,
-                                                    const char* rejected_as) {
-  Result<warehouse::QueryResult> r = wh.query(sql);
-  if (r.ok()) return std::optional<warehouse::QueryResult>(std::move(*r));
-  if (r.error().message().rfind(std::string(rejected_as) + " Error", 0) == 0) {
-    return std::optional<warehouse::QueryResult>();
-  }
-  return r.error();
-}
-
 }  // namespace
 
 warehouse::Relation base_relation(const warehouse::Relation& bronze) {
@@ -61,42 +53,42 @@ warehouse::Relation delta_relation(const warehouse::Relation& bronze) {
 bool supports_merge_on_read(const sql::Dialect& dialect) { return dialect.id() == sql::DialectId::kDuckDb; }
 
 Result<BronzeStorage> inspect_bronze(warehouse::Warehouse& wh, const warehouse::Relation& bronze) {
-  // Probes bind the relations instead of asking DuckDB's catalog functions (duckdb_tables(),
-  // information_schema), whose first call in a process costs 10-15 ms, a tenth of a small sync.
+  // Names are looked up one by one (table_exists): a catalog listing or a failed bind makes DuckDB
+  // build its whole catalog, ~9 ms the first time in a process, a tenth of a small sync.
   const sql::Dialect& d = wh.dialect();
   const std::string name = name_of(d, bronze);
   BronzeStorage storage;
-  STRATA_ASSIGN(auto parts, probe(wh,
-                                  "SELECT (SELECT count(*) FROM " + name_of(d, base_relation(bronze)) +
-                                      "), (SELECT count(*) FROM " + name_of(d, delta_relation(bronze)) + ")",
-                                  "Catalog"));
-  if (parts) {
+  STRATA_ASSIGN(bool base, wh.table_exists(base_relation(bronze)));
+  STRATA_ASSIGN(bool delta, wh.table_exists(delta_relation(bronze)));
+  STRATA_ASSIGN(bool table, wh.table_exists(bronze));
+  if (base && delta) {
+    STRATA_ASSIGN(warehouse::QueryResult counts, wh.query("SELECT (SELECT count(*) FROM " +
+                                                          name_of(d, base_relation(bronze)) + "), (SELECT count(*) FROM " +
+                                                          name_of(d, delta_relation(bronze)) + ")"));
     storage.layout = BronzeLayout::kMergeOnRead;
-    storage.base_rows = std::stoll(parts->cell_text(0, 0));
-    storage.delta_rows = std::stoll(parts->cell_text(0, 1));
+    storage.base_rows = std::stoll(counts.cell_text(0, 0));
+    storage.delta_rows = std::stoll(counts.cell_text(0, 1));
     return storage;
   }
-  const Error stray_view(ErrorCode::kFailed,
-                         "bronze " + bronze.schema + "." + bronze.name + " is a view, but " +
-                             base_relation(bronze).name + " or " + delta_relation(bronze).name +
-                             ", which Strata keeps its rows in, is missing",
-                         {}, "drop the view; the next sync then reads the stream again in full");
-  STRATA_ASSIGN(auto counted, probe(wh, "SELECT count(*) FROM " + name, "Catalog"));
-  if (!counted) {
-    // Missing, or a view whose tables are gone (binding it fails the same way): only then is the
-    // catalog asked, on a path that is about to read the whole stream anyway.
-    STRATA_ASSIGN(warehouse::QueryResult views,
-                  wh.query("SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND "
-                           "schema_name = " + d.quote_string(bronze.schema) +
-                           " AND view_name = " + d.quote_string(bronze.name)));
-    if (views.cell_text(0, 0) != "0") return stray_view;
-    return storage;  // kMissing
+  if (table) {
+    STRATA_ASSIGN(warehouse::QueryResult counted, wh.query("SELECT count(*) FROM " + name));
+    storage.layout = BronzeLayout::kTable;
+    storage.base_rows = std::stoll(counted.cell_text(0, 0));
+    return storage;
   }
-  STRATA_ASSIGN(auto table, probe(wh, "SELECT rowid FROM " + name + " LIMIT 0", "Binder"));
-  if (!table) return stray_view;  // a view has no rowid
-  storage.layout = BronzeLayout::kTable;
-  storage.base_rows = std::stoll(counted->cell_text(0, 0));
-  return storage;
+  // Missing, or a view without its tables: only then is the catalog asked, on a path that is about
+  // to read the whole stream anyway.
+  STRATA_ASSIGN(warehouse::QueryResult views,
+                wh.query("SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND "
+                         "schema_name = " + d.quote_string(bronze.schema) +
+                         " AND view_name = " + d.quote_string(bronze.name)));
+  if (views.cell_text(0, 0) != "0") {
+    return Error(ErrorCode::kFailed,
+                 "bronze " + bronze.schema + "." + bronze.name + " is a view, but " + base_relation(bronze).name +
+                     " or " + delta_relation(bronze).name + ", which Strata keeps its rows in, is missing",
+                 {}, "drop the view; the next sync then reads the stream again in full");
+  }
+  return storage;  // kMissing
 }
 
 bool should_compact(const BronzeStorage& storage, uint64_t staged_rows) {

@@ -103,6 +103,10 @@ class CancellableSession final : public warehouse::Warehouse {
     if (shared_->is_cancelled()) return cancelled_error();
     return inner_->columns(relation);
   }
+  Result<bool> table_exists(const warehouse::Relation& relation) override {
+    if (shared_->is_cancelled()) return cancelled_error();
+    return inner_->table_exists(relation);
+  }
   void interrupt() override { inner_->interrupt(); }
 
  private:

@@ -223,6 +223,28 @@ TEST_F(DuckDbSession, IntrospectionListsTablesViewsAndColumns) {
   EXPECT_EQ(view_cols->size(), 1u);
 }
 
+// table_exists: a table, not a view, nor a missing name or schema; inside a transaction it sees
+// the transaction's own tables.
+TEST_F(DuckDbSession, TableExistsTellsTablesFromViewsAndMissingNames) {
+  ASSERT_TRUE(wh_->execute("CREATE SCHEMA s; CREATE TABLE s.t (a INTEGER); CREATE VIEW s.v AS SELECT 1 AS x").ok());
+  auto exists = [&](const Relation& r) {
+    auto found = wh_->table_exists(r);
+    EXPECT_TRUE(found.ok()) << found.error().to_string();
+    return found.ok() && *found;
+  };
+  EXPECT_TRUE(exists({"", "s", "t"}));
+  EXPECT_TRUE(exists({"session", "s", "t"}));
+  EXPECT_FALSE(exists({"", "s", "v"}));
+  EXPECT_FALSE(exists({"", "s", "nope"}));
+  EXPECT_FALSE(exists({"", "no_such_schema", "t"}));
+  EXPECT_FALSE(exists({"", "s", "T "}));
+  ASSERT_TRUE(wh_->begin().ok());
+  ASSERT_TRUE(wh_->execute("CREATE TABLE s.\"new one\" (a INTEGER)").ok());
+  EXPECT_TRUE(exists({"", "s", "new one"}));
+  ASSERT_TRUE(wh_->rollback().ok());
+  EXPECT_FALSE(exists({"", "s", "new one"}));
+}
+
 TEST_F(DuckDbSession, TypesWithoutAStrataEquivalentAreReadAsText) {
   auto r = wh_->query(
       "SELECT {'a': 1, 'b': 'x'} AS st, MAP {'k': 2} AS m, 7::UTINYINT AS small, 18446744073709551615::UBIGINT AS big,"

@@ -53,6 +53,7 @@ using PreparedHandle = Owned<duckdb_prepared_statement, duckdb_destroy_prepare>;
 using ExtractedHandle = Owned<duckdb_extracted_statements, duckdb_destroy_extracted>;
 using PendingHandle = Owned<duckdb_pending_result, duckdb_destroy_pending>;
 using AppenderHandle = Owned<duckdb_appender, destroy_appender>;
+using TableDescriptionHandle = Owned<duckdb_table_description, duckdb_table_description_destroy>;
 
 // duckdb_result is a struct, not a pointer: it gets its own small owner.
 class ResultHandle {

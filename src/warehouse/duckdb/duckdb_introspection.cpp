@@ -1,5 +1,5 @@
 // DuckDbWarehouse::relations and ::columns, through information_schema and a prepared
-// `SELECT * ... LIMIT 0` for the exact types.
+// `SELECT * ... LIMIT 0` for the exact types; ::table_exists through a table description.
 #include "warehouse/duckdb/duckdb_warehouse.h"
 
 namespace strata::warehouse {
@@ -61,6 +61,23 @@ Result<std::vector<ColumnInfo>> DuckDbWarehouse::columns(const Relation& relatio
     out.push_back(std::move(info));
   }
   return out;
+}
+
+Result<bool> DuckDbWarehouse::table_exists(const Relation& relation) {
+  auto or_default = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+  TableDescriptionHandle description;
+  if (duckdb_table_description_create_ext(conn_.get(), or_default(relation.database), or_default(relation.schema),
+                                          relation.name.c_str(), description.out()) == DuckDBSuccess) {
+    return true;
+  }
+  const char* error = description ? duckdb_table_description_error(description.get()) : nullptr;
+  const std::string message = error ? error : "";
+  // DuckDB 1.4's answers for a missing table and for a view of that name.
+  if (message.rfind("No table with that schema+name", 0) == 0 || message.ends_with("is not an table") ||
+      message.ends_with("is not a table")) {
+    return false;
+  }
+  return Error(ErrorCode::kFailed, "cannot look up table " + qualified_name(dialect(), relation) + ": " + message);
 }
 
 }  // namespace strata::warehouse

@@ -50,6 +50,7 @@ class DuckDbWarehouse final : public Warehouse {
   Status load(const Relation& relation, const sql::Schema& schema, const BatchSource& next) override;
   Result<std::vector<RelationInfo>> relations(std::string_view schema) override;
   Result<std::vector<ColumnInfo>> columns(const Relation& relation) override;
+  Result<bool> table_exists(const Relation& relation) override;
   void interrupt() override;
 
  private:
