@@ -19,8 +19,7 @@ std::string delta_rank_sql(const sql::Dialect& d, const MergeSpec& spec) {
 // The delta's latest row per key. The window ranks only the key, order and rowid columns and the
 // rows are then picked by rowid, so the window never holds the wide columns (measured at 5
 // million base rows and 600,000 delta rows: a full read of the view 0.27 s and 117 MB peak RSS
-// instead of 0.43 s and 205 MB; the compaction's insert 0.35 s and +28 MB instead of 0.63 s and
-// +116 MB). A window still beats a hash anti-join of the delta with itself.
+// instead of 0.43 s and 205 MB). A window still beats a hash anti-join of the delta with itself.
 std::string delta_latest_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const MergeSpec& spec) {
   const std::string delta = name_of(d, delta_relation(bronze));
   return "SELECT * FROM " + delta + " WHERE rowid IN (SELECT rowid FROM " + delta + " QUALIFY " +
@@ -122,11 +121,13 @@ std::string alter_merge_on_read_sql(const sql::Dialect& d, const warehouse::Rela
   return sql;
 }
 
-std::string materialize_bronze_sql(const sql::Dialect& d, const warehouse::Relation& bronze) {
+std::vector<std::string> materialize_bronze_sql(const sql::Dialect& d, const warehouse::Relation& bronze) {
   const warehouse::Relation rows{bronze.database, bronze.schema, "_strata_rows_" + bronze.name};
-  return "CREATE TABLE " + name_of(d, rows) + " AS SELECT * FROM " + name_of(d, bronze) + ";\n" +
-         drop_bronze_sql(d, bronze, BronzeLayout::kMergeOnRead) + "ALTER TABLE " + name_of(d, rows) + " RENAME TO " +
-         d.quote_identifier(bronze.name) + ";\n";
+  return {
+      "CREATE OR REPLACE TABLE " + name_of(d, rows) + " AS SELECT * FROM " + name_of(d, bronze) + ";\n",
+      drop_bronze_sql(d, bronze, BronzeLayout::kMergeOnRead) + "ALTER TABLE " + name_of(d, rows) + " RENAME TO " +
+          d.quote_identifier(bronze.name) + ";\n",
+  };
 }
 
 std::string merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& stage, const warehouse::Relation& bronze,
@@ -140,18 +141,6 @@ std::string merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& 
   return "ALTER TABLE " + name_of(d, bronze) + " RENAME TO " + d.quote_identifier(base_relation(bronze).name) +
          ";\nALTER TABLE " + name_of(d, stage) + " RENAME TO " + d.quote_identifier(delta.name) + ";\n" +
          create_view_sql(d, bronze, spec);
-}
-
-std::vector<std::string> compaction_sql(const sql::Dialect& d, const warehouse::Relation& bronze,
-                                        const MergeSpec& spec) {
-  const std::string view = name_of(d, bronze), base = name_of(d, base_relation(bronze));
-  return {
-      "DELETE FROM " + base + " AS b WHERE " + in_delta_sql(d, bronze, spec) + ";\n",
-      "INSERT INTO " + base + " BY NAME " + delta_latest_sql(d, bronze, spec) + ";\nCREATE OR REPLACE VIEW " + view +
-          " AS SELECT * FROM " + base + ";\n",
-      "DROP VIEW IF EXISTS " + view + ";\nDROP TABLE " + name_of(d, delta_relation(bronze)) + ";\nALTER TABLE " + base +
-          " RENAME TO " + d.quote_identifier(bronze.name) + ";\n",
-  };
 }
 
 }  // namespace strata::ingest
