@@ -59,16 +59,16 @@ Result<BronzeStorage> inspect_bronze(warehouse::Warehouse& wh, const warehouse::
   BronzeStorage storage;
   STRATA_ASSIGN(bool base, wh.table_exists(base_relation(bronze)));
   STRATA_ASSIGN(bool delta, wh.table_exists(delta_relation(bronze)));
-  STRATA_ASSIGN(bool table, wh.table_exists(bronze));
   if (base && delta) {
-    STRATA_ASSIGN(warehouse::QueryResult counts, wh.query("SELECT (SELECT count(*) FROM " +
-                                                          name_of(d, base_relation(bronze)) + "), (SELECT count(*) FROM " +
-                                                          name_of(d, delta_relation(bronze)) + ")"));
+    const std::string sql = "SELECT (SELECT count(*) FROM " + name_of(d, base_relation(bronze)) +
+                            "), (SELECT count(*) FROM " + name_of(d, delta_relation(bronze)) + ")";
+    STRATA_ASSIGN(warehouse::QueryResult counts, wh.query(sql));
     storage.layout = BronzeLayout::kMergeOnRead;
     storage.base_rows = std::stoll(counts.cell_text(0, 0));
     storage.delta_rows = std::stoll(counts.cell_text(0, 1));
     return storage;
   }
+  STRATA_ASSIGN(bool table, wh.table_exists(bronze));
   if (table) {
     STRATA_ASSIGN(warehouse::QueryResult counted, wh.query("SELECT count(*) FROM " + name));
     storage.layout = BronzeLayout::kTable;

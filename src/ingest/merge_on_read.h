@@ -12,9 +12,9 @@
 // than kCompactFraction as many rows as the base, the sync compacts after its commit: the view's
 // rows are written to a new table, which replaces the view, the base and the delta as `<t>` (see
 // materialize_bronze_sql). A stream that stops being incremental_dedup has bronze materialized
-// the same way, before its sync; a full refresh replaces all three with one table. Readers see the same rows either way. The SQL uses DuckDB syntax
-// (UNION ALL BY NAME, QUALIFY); other warehouses keep merging in place. Functions returning SQL
-// are pure.
+// the same way, before its sync; a full refresh replaces all three with one table. Readers see
+// the same rows either way. The SQL uses DuckDB syntax (UNION ALL BY NAME, QUALIFY); other
+// warehouses keep merging in place. Functions returning SQL are pure.
 
 #include <cstdint>
 #include <string>

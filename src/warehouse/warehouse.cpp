@@ -205,17 +205,6 @@ std::string create_table_sql(const sql::Dialect& dialect, const Relation& relati
   return out + ")";
 }
 
-Result<bool> Warehouse::table_exists(const Relation& relation) {
-  STRATA_ASSIGN(std::vector<RelationInfo> listed, relations(relation.schema));
-  for (const RelationInfo& r : listed) {
-    if (r.kind == RelationKind::kTable && r.relation.name == relation.name &&
-        (relation.database.empty() || r.relation.database == relation.database)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 Status Warehouse::load(const Relation& relation, const sql::Schema& schema, const BatchSource& next) {
   STRATA_ASSIGN(std::unique_ptr<BulkWriter> bulk, writer(relation, schema));
   while (true) {

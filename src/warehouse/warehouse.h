@@ -112,10 +112,10 @@ class Warehouse {
   virtual Result<std::vector<RelationInfo>> relations(std::string_view schema) = 0;
   // Columns of a relation in ordinal order; an empty vector when it does not exist.
   virtual Result<std::vector<ColumnInfo>> columns(const Relation& relation) = 0;
-  // Whether a table (not a view) of this name exists. This default looks for it in relations();
-  // DuckDB looks the one name up instead (listing or failing to find a relation makes DuckDB
-  // build its whole catalog: ~9 ms the first time in a process).
-  virtual Result<bool> table_exists(const Relation& relation);
+  // Whether a table (not a view) of this name exists. DuckDB looks the one name up: listing
+  // relations or failing to find one makes it build its whole catalog (~9 ms the first time in a
+  // process).
+  virtual Result<bool> table_exists(const Relation& relation) = 0;
 
   // Asks the running query (if any) to stop; it then fails with ErrorCode::kCancelled.
   // Thread-safe; may be called from any thread while another runs a query.
