@@ -46,6 +46,18 @@ std::string latest_first_sql(const sql::Dialect& d, const std::string& cursor_fi
   return d.quote_identifier(cursor_field) + " DESC NULLS LAST";
 }
 
+std::vector<std::string> wide_string_columns(const sql::ColumnBatch& batch) {
+  std::vector<std::string> wide;
+  for (size_t c = 0; c < batch.num_columns(); ++c) {
+    const sql::Column& column = batch.column(c);
+    if (!column.type().is_variable_width()) continue;
+    size_t values = 0;
+    for (size_t r = 0; r < column.size(); ++r) values += column.is_null(r) ? 0 : 1;
+    if (values > 0 && column.heap_size() >= kWideStringBytes * values) wide.push_back(batch.name(c));
+  }
+  return wide;
+}
+
 warehouse::Relation bronze_relation(const std::string& bronze_schema, const std::string& source_schema,
                                     const std::string& source_table) {
   std::string name = source_schema == "public" ? source_table : source_schema + "_" + source_table;

@@ -36,6 +36,12 @@ warehouse::Relation bronze_relation(const std::string& bronze_schema, const std:
 // The staging table used while loading `bronze`.
 warehouse::Relation staging_relation(const warehouse::Relation& bronze);
 
+// Strings at least this long on average are stored with ZSTD (see warehouse::create_table_sql).
+inline constexpr size_t kWideStringBytes = 256;
+// The variable-width columns of `batch` (named as in it) whose non-NULL values average at least
+// kWideStringBytes: the stream's first batch decides how the stage stores them.
+std::vector<std::string> wide_string_columns(const sql::ColumnBatch& batch);
+
 // A stable hash (hex) of a schema's names and logical types.
 std::string schema_hash(const sql::Schema& schema);
 

@@ -121,10 +121,16 @@ std::string alter_merge_on_read_sql(const sql::Dialect& d, const warehouse::Rela
   return sql;
 }
 
-std::vector<std::string> materialize_bronze_sql(const sql::Dialect& d, const warehouse::Relation& bronze) {
+std::vector<std::string> materialize_bronze_sql(const sql::Dialect& d, const warehouse::Relation& bronze,
+                                                const std::vector<warehouse::ColumnInfo>& columns,
+                                                const std::vector<std::string>& zstd_columns) {
   const warehouse::Relation rows{bronze.database, bronze.schema, "_strata_rows_" + bronze.name};
+  sql::Schema schema;
+  for (const auto& c : columns) schema.push_back({c.name, c.type, true});
   return {
-      "CREATE OR REPLACE TABLE " + name_of(d, rows) + " AS SELECT * FROM " + name_of(d, bronze) + ";\n",
+      "DROP TABLE IF EXISTS " + name_of(d, rows) + ";\n" +
+          warehouse::create_table_sql(d, rows, schema, false, zstd_columns) + ";\nINSERT INTO " + name_of(d, rows) +
+          " BY NAME SELECT * FROM " + name_of(d, bronze) + ";\n",
       drop_bronze_sql(d, bronze, BronzeLayout::kMergeOnRead) + "ALTER TABLE " + name_of(d, rows) + " RENAME TO " +
           d.quote_identifier(bronze.name) + ";\n",
   };

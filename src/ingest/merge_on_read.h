@@ -68,8 +68,8 @@ std::string alter_merge_on_read_sql(const sql::Dialect& dialect, const warehouse
 
 // kMergeOnRead → kTable: statements that write the view's rows to one table, each to run in a
 // transaction of its own (a compaction after the sync's commit; before the sync of a stream that
-// is no longer incremental_dedup). The first writes the rows to `_strata_rows_<t>` (replacing
-// one a crash left behind); the second drops the view, the base and the delta and renames the
+// is no longer incremental_dedup). The first creates `_strata_rows_<t>` with bronze's columns
+// (replacing one a crash left behind) and inserts the view's rows; the second drops the view, the base and the delta and renames the
 // new table to `<t>`. Bronze shows the same rows after each, so a crash between them loses
 // nothing. Why a new table rather than deleting the delta's keys from the base: DuckDB keeps
 // ~32 KB of version info per 2,048-row vector a delete touches, for every later read of the
@@ -78,7 +78,10 @@ std::string alter_merge_on_read_sql(const sql::Dialect& dialect, const warehouse
 // comes in a transaction that changes no rows: DuckDB fails to replay a log in which a table was
 // changed and then renamed onto a name a view held ("… is not an table"), leaving the database
 // unopenable after a crash.
-std::vector<std::string> materialize_bronze_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze);
+// `columns`: bronze's (Warehouse::columns); `zstd_columns` are stored with ZSTD (wide strings).
+std::vector<std::string> materialize_bronze_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze,
+                                                const std::vector<warehouse::ColumnInfo>& columns,
+                                                const std::vector<std::string>& zstd_columns);
 
 // Moves `stage` (the sync's rows, columns spec.columns) into bronze stored as `layout`, in the
 // sync's transaction: from kTable the table becomes the base and the stage the delta; from

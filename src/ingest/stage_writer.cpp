@@ -1,6 +1,7 @@
 #include "ingest/stage_writer.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace strata::ingest {
 
@@ -17,18 +18,26 @@ StageWriter::~StageWriter() {
   if (in_transaction_) (void)wh_->rollback();
 }
 
-Status StageWriter::open(warehouse::Database& db, const std::string& setup_sql, const warehouse::Relation& stage,
+Status StageWriter::open(warehouse::Database& db, SetupSql setup, const warehouse::Relation& stage,
                          const sql::Schema& schema) {
   STRATA_ASSIGN(wh_, db.connect());
   STRATA_TRY(wh_->begin());
   in_transaction_ = true;
-  STRATA_TRY(wh_->execute(setup_sql));
-  thread_ = std::thread([this, stage, schema] { run(stage, schema); });
+  thread_ = std::thread([this, setup = std::move(setup), stage, schema] { run(setup, stage, schema); });
   return ok_status();
 }
 
-void StageWriter::run(const warehouse::Relation& stage, const sql::Schema& schema) {
-  Status loaded = wh_->load(stage, schema, [this] { return take(); });
+void StageWriter::run(const SetupSql& setup, const warehouse::Relation& stage, const sql::Schema& schema) {
+  Result<std::optional<sql::ColumnBatch>> first = take();
+  Status loaded = first.ok() ? ok_status() : Status(first.error());
+  if (loaded.ok()) loaded = wh_->execute(setup(*first ? &**first : nullptr));
+  if (loaded.ok()) {
+    std::optional<sql::ColumnBatch> held = std::move(*first);
+    loaded = wh_->load(stage, schema, [&]() -> Result<std::optional<sql::ColumnBatch>> {
+      if (held) return std::exchange(held, std::nullopt);
+      return take();
+    });
+  }
   {
     std::lock_guard lock(mutex_);
     if (!loaded.ok() && status_.ok()) status_ = std::move(loaded);

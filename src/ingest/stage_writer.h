@@ -1,8 +1,8 @@
 #pragma once
 // StageWriter: loads one stream's rows into a staging table and moves them into bronze in ONE
-// warehouse transaction on its own session: open() begins it, runs the setup SQL (create the
-// stage) and starts a writer thread running the session's bulk load (Warehouse::load) into the
-// stage, append() queues batches for that load (so the warehouse's encoding and compression
+// warehouse transaction on its own session: open() begins it and starts a writer thread, which
+// runs the setup SQL (create the stage, shaped by the first batch) and then the session's bulk
+// load (Warehouse::load) into the stage; append() queues batches for that load (so the warehouse's encoding and compression
 // overlap the source read), finish() ends the load, commit() runs the merge SQL (stage → bronze,
 // sync state) and commits. Nothing is visible or durable before that commit; a failure or a
 // crash at any point leaves bronze and its state as they were (destruction without commit()
@@ -15,6 +15,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,11 +35,14 @@ class StageWriter {
   StageWriter(const StageWriter&) = delete;
   StageWriter& operator=(const StageWriter&) = delete;
 
-  // Opens a session on db, begins its transaction, runs setup_sql (which must create `stage`) and
-  // starts loading into `stage` the columns of `schema` (a subset of the stage's columns is
-  // allowed; the others get their defaults). Errors: the warehouse's.
-  Status open(warehouse::Database& db, const std::string& setup_sql, const warehouse::Relation& stage,
-              const sql::Schema& schema);
+  // The setup SQL, which must create the stage, given the first batch (nullptr when there are no
+  // rows). Called once, on the writer thread.
+  using SetupSql = std::function<std::string(const sql::ColumnBatch* first)>;
+  // Opens a session on db, begins its transaction and starts the writer thread: once the first
+  // batch is queued (or finish() is called) it runs setup(first), then loads into `stage` the
+  // columns of `schema` (a subset of the stage's columns is allowed; the others get their
+  // defaults). Errors: the warehouse's; the setup's come from append() or finish().
+  Status open(warehouse::Database& db, SetupSql setup, const warehouse::Relation& stage, const sql::Schema& schema);
   // Queues a batch (blocks while the queue is full). Errors: the load's failure.
   Status append(sql::ColumnBatch&& batch);
   // Waits until the load has written every queued batch. Errors: the load's failure.
@@ -48,8 +52,8 @@ class StageWriter {
   Status commit(const std::string& sql);
 
  private:
-  // The writer thread: runs the load, which pulls batches through take().
-  void run(const warehouse::Relation& stage, const sql::Schema& schema);
+  // The writer thread: runs the setup, then the load, which pulls batches through take().
+  void run(const SetupSql& setup, const warehouse::Relation& stage, const sql::Schema& schema);
   // The next queued batch (waits for one); nullopt once finish() was called and the queue is
   // empty; an error once the writer is being destroyed unfinished.
   Result<std::optional<sql::ColumnBatch>> take();

@@ -278,7 +278,8 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     // table first, in a transaction of its own that leaves bronze's rows as they are, and the
     // sync then goes on as on any table.
     if (storage.layout == BronzeLayout::kMergeOnRead && !overwrite && job.stream.mode != SyncMode::kIncrementalDedup) {
-      STRATA_TRY(run_transactions(job.wh, materialize_bronze_sql(d, bronze)));
+      STRATA_ASSIGN(std::vector<warehouse::ColumnInfo> columns, job.wh.columns(bronze));
+      STRATA_TRY(run_transactions(job.wh, materialize_bronze_sql(d, bronze, columns, {})));
       storage.layout = BronzeLayout::kTable;
     }
   }
@@ -320,9 +321,15 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // commit once. A failure or crash anywhere before that commit leaves nothing behind.
   const std::string stage_name = warehouse::qualified_name(d, stage);
   const int64_t extracted_at = now_micros();
-  const std::string setup = "DROP TABLE IF EXISTS " + stage_name + ";\n" +
-                            warehouse::create_table_sql(d, stage, staged) + ";\n" +
-                            sync_column_defaults_sql(d, stage, extracted_at, job.sync_id, sync_id_type);
+  // The first batch decides which string columns are wide (stored with ZSTD), in the stage and in
+  // a compaction's rewrite. Set on the writer's thread, read after finish().
+  std::vector<std::string> zstd_columns;
+  auto setup = [&](const sql::ColumnBatch* first) {
+    if (first) zstd_columns = wide_string_columns(*first);
+    return "DROP TABLE IF EXISTS " + stage_name + ";\n" +
+           warehouse::create_table_sql(d, stage, staged, false, zstd_columns) + ";\n" +
+           sync_column_defaults_sql(d, stage, extracted_at, job.sync_id, sync_id_type);
+  };
   StageWriter writer;
   // Until the commit (see SyncOptions::staging_threads). A process that owns the database
   // checkpoints it when closing it after the sync; the last stream's commit checkpoints at once
@@ -400,7 +407,9 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   threads.reset();  // a compaction uses every core (measured at 5M rows: 1.1 s instead of 1.4 s, +18 MB)
   report.cursor_after = new_cursor;
   if (merge_on_read && should_compact(storage, report.rows)) {
-    Status compacted = run_transactions(job.wh, materialize_bronze_sql(d, bronze));
+    Result<std::vector<warehouse::ColumnInfo>> columns = job.wh.columns(bronze);
+    Status compacted = columns.ok() ? run_transactions(job.wh, materialize_bronze_sql(d, bronze, *columns, zstd_columns))
+                                    : Status(columns.error());
     if (!compacted.ok()) {
       return Error(ErrorCode::kFailed, "the rows are committed, but compacting " + report.bronze +
                                            " failed: " + compacted.error().message(),

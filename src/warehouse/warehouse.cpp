@@ -1,5 +1,6 @@
 #include "warehouse/warehouse.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <limits>
@@ -193,7 +194,8 @@ std::string create_schema_sql(const sql::Dialect& dialect, std::string_view data
 }
 
 std::string create_table_sql(const sql::Dialect& dialect, const Relation& relation, const sql::Schema& schema,
-                             bool if_not_exists) {
+                             bool if_not_exists, const std::vector<std::string>& zstd_columns) {
+  const bool duckdb = dialect.id() == sql::DialectId::kDuckDb;
   std::string out = "CREATE TABLE ";
   if (if_not_exists) out += "IF NOT EXISTS ";
   out += qualified_name(dialect, relation) + " (";
@@ -201,6 +203,10 @@ std::string create_table_sql(const sql::Dialect& dialect, const Relation& relati
     if (i > 0) out += ", ";
     out += dialect.quote_identifier(schema[i].name) + " " + dialect.type_name(schema[i].type);
     if (!schema[i].nullable) out += " NOT NULL";
+    if (duckdb && schema[i].type.is_variable_width() &&
+        std::find(zstd_columns.begin(), zstd_columns.end(), schema[i].name) != zstd_columns.end()) {
+      out += " USING COMPRESSION zstd";
+    }
   }
   return out + ")";
 }

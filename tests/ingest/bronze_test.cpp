@@ -10,6 +10,27 @@ namespace {
 
 using sql::LogicalType;
 
+// A string column is wide when its non-NULL values average kWideStringBytes or more.
+TEST(Bronze, WideStringColumnsAreFoundByTheirAverageLength) {
+  sql::ColumnBatch batch({{"narrow", LogicalType::varchar()},
+                          {"wide", LogicalType::json()},
+                          {"bytes", LogicalType::blob()},
+                          {"sparse", LogicalType::varchar()},
+                          {"nulls", LogicalType::varchar()},
+                          {"number", LogicalType::int64()}});
+  const std::string just_below(kWideStringBytes - 1, 'x'), at(kWideStringBytes, 'y');
+  for (int r = 0; r < 4; ++r) {
+    batch.column(0).append_bytes(just_below);
+    batch.column(1).append_bytes(r % 2 ? at : std::string(kWideStringBytes + 1, 'z'));
+    batch.column(2).append_bytes(std::string(kWideStringBytes * 2, '\0'));
+    if (r == 0) batch.column(3).append_bytes(at); else batch.column(3).append_null();  // NULLs do not count
+    batch.column(4).append_null();
+    batch.column(5).append(int64_t{r});
+  }
+  EXPECT_EQ(wide_string_columns(batch), (std::vector<std::string>{"wide", "bytes", "sparse"}));
+  EXPECT_TRUE(wide_string_columns(sql::ColumnBatch()).empty());
+}
+
 TEST(Bronze, WideningRules) {
   EXPECT_TRUE(can_widen(LogicalType::int16(), LogicalType::int64()));
   EXPECT_FALSE(can_widen(LogicalType::int64(), LogicalType::int32()));

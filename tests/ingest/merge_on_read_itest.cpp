@@ -281,6 +281,36 @@ TEST_F(MergeOnRead, EveryStepReplaysFromDuckDbsLog) {
   }
 }
 
+// Long strings are stored with ZSTD (the first batch decides), in the stage that becomes bronze,
+// in the delta and through a compaction's rewrite; short ones keep DuckDB's own choice.
+TEST_F(MergeOnRead, WideStringsAreStoredWithZstdThroughACompaction) {
+  source("CREATE TABLE docs (id int PRIMARY KEY, title text, body text, updated_at timestamptz NOT NULL);"
+         "INSERT INTO docs SELECT g, 'doc ' || g, repeat(md5(g::text), 40), timestamptz '2024-01-01 00:00:00+00'"
+         " + g * interval '1 minute' FROM generate_series(1, 1000) g;");
+  std::string conn = write_connection("streams:\n  - name: public.docs\n    sync_mode: incremental_dedup\n"
+                                      "    cursor_field: updated_at\n");
+  const std::string rows = "SELECT id, title, body FROM docs ORDER BY id";
+  auto compression = [&](const std::string& table, const std::string& column) {
+    bronze_rows("CHECKPOINT");
+    return bronze_rows("SELECT string_agg(DISTINCT compression, ',') FROM pragma_storage_info('bronze." + table +
+                       "') WHERE column_name = '" + column + "' AND segment_type = 'VARCHAR'")[0][0];
+  };
+  sync_ok(conn);
+  EXPECT_EQ(bronze_rows("SELECT id, title, body FROM bronze.docs ORDER BY id"), source_rows(rows));
+  EXPECT_EQ(compression("docs", "body"), "ZSTD");
+  EXPECT_NE(compression("docs", "title"), "ZSTD");
+  source("UPDATE docs SET body = upper(body), updated_at = clock_timestamp() WHERE id % 50 = 0");
+  sync_ok(conn);
+  ASSERT_EQ(kind("docs"), "VIEW");
+  EXPECT_EQ(compression("_strata_delta_docs", "body"), "ZSTD");
+  source("UPDATE docs SET body = lower(body), updated_at = clock_timestamp() WHERE id % 5 = 1");
+  sync_ok(conn);
+  ASSERT_EQ(kind("docs"), "BASE TABLE");
+  EXPECT_EQ(bronze_rows("SELECT id, title, body FROM bronze.docs ORDER BY id"), source_rows(rows));
+  EXPECT_EQ(compression("docs", "body"), "ZSTD");
+  EXPECT_NE(compression("docs", "title"), "ZSTD");
+}
+
 TEST_F(MergeOnRead, AConfiguredKeyKeepsTheLatestRowAcrossTheDelta) {
   // No primary key in the source; the configured key repeats within one read and across syncs.
   source("CREATE TABLE readings (sensor int, v int, at timestamp NOT NULL);"

@@ -28,6 +28,14 @@ TEST(WarehouseDdl, QuotesEveryIdentifier) {
   EXPECT_EQ(create_schema_sql(d, "", "a;b"), "CREATE SCHEMA IF NOT EXISTS \"a;b\"");
   EXPECT_EQ(create_table_sql(sql::postgres_dialect(), {"", "s", "t"}, {{"j", LogicalType::json()}}),
             "CREATE TABLE \"s\".\"t\" (\"j\" JSONB)");
+  // ZSTD for the variable-width columns named, on DuckDB only.
+  const sql::Schema wide{{"t", LogicalType::varchar()}, {"j", LogicalType::json()}, {"b", LogicalType::blob()},
+                         {"n", LogicalType::int32()}, {"l", LogicalType::list(LogicalType::varchar())}};
+  EXPECT_EQ(create_table_sql(d, {"", "s", "t"}, wide, false, {"j", "b", "n", "l", "absent"}),
+            "CREATE TABLE \"s\".\"t\" (\"t\" VARCHAR, \"j\" JSON USING COMPRESSION zstd, "
+            "\"b\" BLOB USING COMPRESSION zstd, \"n\" INTEGER, \"l\" VARCHAR[])");
+  EXPECT_EQ(create_table_sql(sql::postgres_dialect(), {"", "s", "t"}, {{"j", LogicalType::json()}}, false, {"j"}),
+            "CREATE TABLE \"s\".\"t\" (\"j\" JSONB)");
   EXPECT_EQ(create_table_sql(sql::bigquery_dialect(), {"p", "d", "t`x"}, {{"a", LogicalType::int32()}}),
             "CREATE TABLE `p`.`d`.`t\\`x` (`a` INT64)");
 }
