@@ -67,17 +67,17 @@ std::string alter_merge_on_read_sql(const sql::Dialect& dialect, const warehouse
                                     const SchemaPlan& plan, const sql::Schema& staged);
 
 // kMergeOnRead → kTable: statements that write the view's rows to one table, each to run in a
-// transaction of its own (a compaction after the sync's commit; before the sync of a stream that
-// is no longer incremental_dedup). The first creates `_strata_rows_<t>` with bronze's columns
-// (replacing one a crash left behind) and inserts the view's rows; the second drops the view, the base and the delta and renames the
-// new table to `<t>`. Bronze shows the same rows after each, so a crash between them loses
-// nothing. Why a new table rather than deleting the delta's keys from the base: DuckDB keeps
-// ~32 KB of version info per 2,048-row vector a delete touches, for every later read of the
-// table too (measured at 5M rows with 10 % of keys changed: +86 MB and 0.15 s for a count(*)),
-// and the rewrite was as fast (1.0 s) with a lower peak (176 MB instead of 237 MB). The rename
-// comes in a transaction that changes no rows: DuckDB fails to replay a log in which a table was
-// changed and then renamed onto a name a view held ("… is not an table"), leaving the database
-// unopenable after a crash.
+// transaction of its own (a compaction after the sync's commit; before the sync of a stream that is
+// no longer incremental_dedup). The first creates `_strata_rows_<t>` with bronze's columns
+// (replacing one a crash left behind) and inserts the view's rows; the second drops the view, the
+// base and the delta and renames the new table to `<t>`. Bronze shows the same rows after each, so
+// a crash between them loses nothing. Why a new table rather than deleting the delta's keys from
+// the base: DuckDB keeps ~32 KB of version info per 2,048-row vector a delete touches, for every
+// later read of the table too (measured at 5M rows with 10 % of keys changed: +86 MB and 0.15 s for
+// a count(*)), and the rewrite was as fast (1.0 s) with a lower peak (176 MB instead of 237 MB).
+// The rename comes in a transaction that changes no rows: DuckDB fails to replay a log in which a
+// table was changed and then renamed onto a name a view held ("… is not an table"), leaving the
+// database unopenable after a crash.
 // `columns`: bronze's (Warehouse::columns); `zstd_columns` are stored with ZSTD (wide strings).
 std::vector<std::string> materialize_bronze_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze,
                                                 const std::vector<warehouse::ColumnInfo>& columns,

@@ -1,12 +1,12 @@
 #pragma once
 // StageWriter: loads one stream's rows into a staging table and moves them into bronze in ONE
-// warehouse transaction on its own session: open() begins it and starts a writer thread, which
-// runs the setup SQL (create the stage, shaped by the first batch) and then the session's bulk
-// load (Warehouse::load) into the stage; append() queues batches for that load (so the warehouse's encoding and compression
-// overlap the source read), finish() ends the load, commit() runs the merge SQL (stage → bronze,
-// sync state) and commits. Nothing is visible or durable before that commit; a failure or a
-// crash at any point leaves bronze and its state as they were (destruction without commit()
-// stops the load and rolls back).
+// warehouse transaction on its own session: open() begins it and starts a writer thread, which runs
+// the setup SQL (create the stage, shaped by the first batch) and then the session's bulk load
+// (Warehouse::load) into the stage; append() queues batches for that load (so the warehouse's
+// encoding and compression overlap the source read), finish() ends the load, commit() runs the
+// merge SQL (stage → bronze, sync state) and commits. Nothing is visible or durable before that
+// commit; a failure or a crash at any point leaves bronze and its state as they were (destruction
+// without commit() stops the load and rolls back).
 // The queue holds up to kQueueBytes of batches (always at least one): DuckDB compresses a whole
 // row group (122,880 rows) at a time, and a deep queue lets the source keep streaming meanwhile
 // instead of stalling the COPY; memory stays bounded by that budget.

@@ -408,8 +408,9 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   report.cursor_after = new_cursor;
   if (merge_on_read && should_compact(storage, report.rows)) {
     Result<std::vector<warehouse::ColumnInfo>> columns = job.wh.columns(bronze);
-    Status compacted = columns.ok() ? run_transactions(job.wh, materialize_bronze_sql(d, bronze, *columns, zstd_columns))
-                                    : Status(columns.error());
+    Status compacted = columns.ok()
+                           ? run_transactions(job.wh, materialize_bronze_sql(d, bronze, *columns, zstd_columns))
+                           : Status(columns.error());
     if (!compacted.ok()) {
       return Error(ErrorCode::kFailed, "the rows are committed, but compacting " + report.bronze +
                                            " failed: " + compacted.error().message(),
