@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   ingest::SyncOptions options;
   options.masker = &masker;
   options.staging_threads = 1;  // as strata sync: the process owns the database
+  options.staging_memory = ingest::kStagingMemory;
   std::unique_ptr<warehouse::Database> db;
   const ingest::DatabaseOpener open = [&] { return ingest::open_destination(*config, process_env(), &masker); };
   const int64_t syncing = monotonic_micros();

@@ -61,6 +61,7 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context) {
   options.full_refresh = flags.full_refresh;
   options.masker = yaml.masker;
   options.staging_threads = 1;  // this process owns the database (see SyncOptions)
+  options.staging_memory = ingest::kStagingMemory;
   if (!flags.json && ::isatty(STDERR_FILENO)) options.on_progress = print_progress;
   // The destination opens while the source is discovered (see run_sync); closed when this returns.
   std::unique_ptr<warehouse::Database> db;

@@ -5,6 +5,14 @@
 
 namespace strata::ingest {
 
+uint64_t staging_memory_limit(uint64_t base, double row_bytes) {
+  constexpr double kVectorRows = 2048;
+  constexpr uint64_t kStep = uint64_t{64} << 20;  // coarse, so a stream raises the limit a few times at most
+  const double vectors = 1.5 * kVectorRows * std::max(row_bytes, 0.0);
+  if (vectors * 4 <= static_cast<double>(base)) return base;
+  return base + (static_cast<uint64_t>(vectors) + kStep - 1) / kStep * kStep;
+}
+
 StageWriter::~StageWriter() {
   {
     std::lock_guard lock(mutex_);

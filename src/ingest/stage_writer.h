@@ -28,6 +28,13 @@
 
 namespace strata::ingest {
 
+// The DuckDB memory limit for staging rows averaging `row_bytes` (a batch's byte_size over its
+// rows): `base` while one and a half vectors of such rows fit in a quarter of it, else `base` plus
+// those vectors rounded up to 64 MiB. Why: DuckDB compresses a column one vector (2,048 rows) at
+// a time and pins all of that vector's strings meanwhile, whatever its memory limit (a checkpoint
+// of 512 KB documents failed under 800 MB and passed under 1.2 GB). Pure.
+uint64_t staging_memory_limit(uint64_t base, double row_bytes);
+
 class StageWriter {
  public:
   StageWriter() = default;

@@ -154,21 +154,44 @@ class ScopedSetting {
   ScopedSetting(warehouse::Warehouse& wh, std::string name, const std::string& value)
       : wh_(wh), name_(std::move(name)) {
     if (value.empty() || wh.dialect().id() != sql::DialectId::kDuckDb) return;
-    auto current = wh.query("SELECT current_setting(" + wh.dialect().quote_string(name_) + ")");
-    if (!current.ok() || current->num_rows() != 1) return;
-    previous_ = current->cell_text(0, 0);
-    if (!wh.execute("SET " + name_ + " = " + wh.dialect().quote_string(value)).ok()) previous_.clear();
+    std::optional<std::string> current = get();
+    if (!current || current->empty()) return;
+    // DuckDB shows some settings rounded (memory_limit "18.8 GiB" for 18.84 GiB): setting that text
+    // back would drift, so the default comes back through RESET when that is what it was.
+    reset_restores_ = wh.execute("RESET " + name_).ok() && get() == current;
+    previous_ = *current;
+    if (!reset_restores_) (void)set(previous_);
+    if (!set(value)) previous_.clear();
   }
   ~ScopedSetting() {
-    if (!previous_.empty()) (void)wh_.execute("SET " + name_ + " = " + wh_.dialect().quote_string(previous_));
+    if (previous_.empty()) return;
+    if (reset_restores_) {
+      (void)wh_.execute("RESET " + name_);
+    } else {
+      (void)set(previous_);
+    }
+  }
+  // Sets another value (kept until destruction) when the constructor's took effect.
+  void change(const std::string& value) {
+    if (!previous_.empty()) (void)set(value);
   }
   ScopedSetting(const ScopedSetting&) = delete;
   ScopedSetting& operator=(const ScopedSetting&) = delete;
 
  private:
+  std::optional<std::string> get() {
+    auto current = wh_.query("SELECT current_setting(" + wh_.dialect().quote_string(name_) + ")");
+    if (!current.ok() || current->num_rows() != 1) return std::nullopt;
+    return current->cell_text(0, 0);
+  }
+  bool set(const std::string& value) {
+    return wh_.execute("SET " + name_ + " = " + wh_.dialect().quote_string(value)).ok();
+  }
+
   warehouse::Warehouse& wh_;
   std::string name_;
   std::string previous_;
+  bool reset_restores_ = false;
 };
 
 std::string describe_plan(const SchemaPlan& plan, bool replacing) {
@@ -339,6 +362,11 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   std::optional<ScopedSetting> threads;
   threads.emplace(job.wh, "threads", owns_database ? std::to_string(job.options.staging_threads) : "");
   ScopedSetting checkpoint(job.wh, "checkpoint_threshold", owns_database && job.last ? "0KB" : "");
+  // Until the sync's compaction is done (see SyncOptions::staging_memory); raised before the
+  // writer sees a batch of rows too wide for it.
+  uint64_t memory_limit = job.options.staging_memory;
+  auto mebibytes = [](uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + "MiB"; };
+  ScopedSetting memory(job.wh, "memory_limit", memory_limit > 0 ? mebibytes(memory_limit) : "");
   {
     STRATA_TRY(writer.open(job.db, setup, stage, written));
     ReadProgress progress;
@@ -357,6 +385,11 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     STRATA_TRY(read_stream(plan, read, [&](sql::ColumnBatch&& batch) -> Status {
       cursor.observe(batch);
       report.notes += count_values(batch.column(plan.columns.size()));
+      if (memory_limit > 0 && batch.num_rows() > 0) {
+        const double row_bytes = static_cast<double>(batch.byte_size()) / static_cast<double>(batch.num_rows());
+        const uint64_t needed = staging_memory_limit(job.options.staging_memory, row_bytes);
+        if (needed > memory_limit) memory.change(mebibytes(memory_limit = needed));
+      }
       STRATA_TRY(writer.append(std::move(batch)));
       if (monotonic_micros() - last_report > 500000) {
         last_report = monotonic_micros();

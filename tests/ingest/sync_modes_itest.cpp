@@ -162,6 +162,42 @@ TEST_F(SyncModes, ProcessOwnedDatabaseCheckpointsAtTheLastCommit) {
   EXPECT_EQ(bronze_orders(), source_orders());
 }
 
+// strata sync's memory limit while staging (SyncOptions::staging_memory): rows beyond it spill to
+// DuckDB's temporary folder, and rows too wide for it raise it (DuckDB pins a whole vector of
+// strings while it compresses them: without the raise, 300 rows of 256 KB fail the commit's
+// checkpoint under 8 MiB); the setting comes back afterwards.
+TEST_F(SyncModes, TheStagingMemoryLimitSpillsNarrowRowsAndGrowsForWideOnes) {
+  source("CREATE TABLE narrow (id int PRIMARY KEY, body text);"
+         "INSERT INTO narrow SELECT g, repeat(md5(g::text), 16) FROM generate_series(1, 100000) g;"
+         "CREATE TABLE wide (id int PRIMARY KEY, body text);"
+         "INSERT INTO wide SELECT g, repeat(md5(g::text), 8192) FROM generate_series(1, 300) g;");
+  std::string conn = write_connection("streams:\n  - name: public.narrow\n  - name: public.wide\n");
+  auto config = load_connection_config(conn);
+  ASSERT_TRUE(config.ok());
+  auto db = warehouse::open_duckdb(duckdb_path());
+  ASSERT_TRUE(db.ok());
+  auto wh = (*db)->connect();
+  ASSERT_TRUE(wh.ok());
+  const std::string setting = "SELECT current_setting('memory_limit')";
+  auto before = (*wh)->query(setting);
+  ASSERT_TRUE(before.ok());
+  SyncOptions options;
+  options.staging_threads = 1;
+  options.staging_memory = uint64_t{8} << 20;
+  auto report = run_sync(*config, **db, options);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  ASSERT_TRUE(report->ok()) << report_to_text(*report);
+  auto after = (*wh)->query(setting);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->cell_text(0, 0), before->cell_text(0, 0));
+  wh->reset();
+  db->reset();
+  for (const std::string table : {"narrow", "wide"}) {
+    const std::string digest = "SELECT count(*), sum(length(body)), md5(string_agg(md5(body), ',' ORDER BY id)) FROM ";
+    EXPECT_EQ(bronze_rows(digest + "bronze." + table), source_rows(digest + table)) << table;
+  }
+}
+
 TEST_F(SyncModes, IncrementalAppendNeverDuplicatesBoundaryRows) {
   make_orders();
   std::string conn = write_connection(orders_stream("incremental_append"));

@@ -96,9 +96,12 @@ class DuckDbBulkWriter final : public BulkWriter {
     // The appender buffers up to 204,800 rows and moves them into the table (where full row groups
     // are compressed) only when that buffer fills or at finish(); flushing more often spreads that
     // work over the appends, so finish() (the end of a load, when nothing overlaps it) has little left.
+    // By bytes too: 16,384 rows of 512 KB documents would be 8 GB outside DuckDB's memory limit.
     unflushed_rows_ += rows;
-    if (unflushed_rows_ >= kFlushRows) {
+    unflushed_bytes_ += batch.byte_size();
+    if (unflushed_rows_ >= kFlushRows || unflushed_bytes_ >= kFlushBytes) {
       unflushed_rows_ = 0;
+      unflushed_bytes_ = 0;
       if (duckdb_appender_flush(appender_.get()) != DuckDBSuccess) return appender_error();
     }
     return ok_status();
@@ -124,12 +127,14 @@ class DuckDbBulkWriter final : public BulkWriter {
   }
 
   static constexpr uint64_t kFlushRows = 16384;
+  static constexpr uint64_t kFlushBytes = 32u << 20;
 
   AppenderHandle appender_;
   sql::Schema schema_;
   DataChunkHandle chunk_;
   std::string table_;
   uint64_t unflushed_rows_ = 0;
+  uint64_t unflushed_bytes_ = 0;
 };
 
 }  // namespace
