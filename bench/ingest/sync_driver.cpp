@@ -3,8 +3,8 @@
 // so the benchmark can be built quickly. Exit codes as `strata sync`. After the report it prints
 // "phases: open and sync A s, close C s" (A: DuckDB opens while the source is discovered, then the
 // streams run; C: DuckDB's checkpoint at close), which the benchmark shows next to the stream's
-// own stage/merge split. With --query it times one query on a DuckDB
-// file instead.
+// own stage/merge split. --staging-memory MIB replaces SyncOptions::staging_memory (0: no limit),
+// to compare. With --query it times one query on a DuckDB file instead.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -40,8 +40,9 @@ int run_query(const char* path, const char* sql) {
 int main(int argc, char** argv) {
   using namespace strata;
   if (argc == 4 && std::string(argv[1]) == "--query") return run_query(argv[2], argv[3]);
-  if (argc != 4 || std::string(argv[2]) != "--project-dir") {
-    std::cerr << "usage: ingest_sync_driver CONN --project-dir DIR | --query DUCKDB_FILE SQL\n";
+  const bool memory_flag = argc == 6 && std::string(argv[4]) == "--staging-memory";
+  if ((argc != 4 && !memory_flag) || std::string(argv[2]) != "--project-dir") {
+    std::cerr << "usage: ingest_sync_driver CONN --project-dir DIR [--staging-memory MIB] | --query DUCKDB_FILE SQL\n";
     return 2;
   }
   SecretMasker masker;
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   ingest::SyncOptions options;
   options.masker = &masker;
   options.staging_threads = 1;  // as strata sync: the process owns the database
-  options.staging_memory = ingest::kStagingMemory;
+  options.staging_memory = memory_flag ? std::stoull(argv[5]) << 20 : ingest::kStagingMemory;
   std::unique_ptr<warehouse::Database> db;
   const ingest::DatabaseOpener open = [&] { return ingest::open_destination(*config, process_env(), &masker); };
   const int64_t syncing = monotonic_micros();
