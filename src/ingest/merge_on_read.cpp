@@ -149,4 +149,8 @@ std::string merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& 
          create_view_sql(d, bronze, spec);
 }
 
+std::string merge_on_read_view_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const MergeSpec& spec) {
+  return create_view_sql(d, bronze, spec);
+}
+
 }  // namespace strata::ingest

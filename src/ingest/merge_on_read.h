@@ -90,4 +90,9 @@ std::vector<std::string> materialize_bronze_sql(const sql::Dialect& dialect, con
 std::string merge_on_read_sql(const sql::Dialect& dialect, const warehouse::Relation& stage,
                               const warehouse::Relation& bronze, const MergeSpec& spec, BronzeLayout layout);
 
+// (Re)creates bronze's view with spec's key and cursor: all a sync that appended its rows straight
+// to the delta (kMergeOnRead, the schema its state recorded) still has to do.
+std::string merge_on_read_view_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze,
+                                   const MergeSpec& spec);
+
 }  // namespace strata::ingest

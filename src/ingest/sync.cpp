@@ -342,6 +342,12 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // read (a writer thread, so the warehouse's encoding overlaps the read), then apply schema
   // changes, swap/append/merge the rows into bronze and write the state that covers them, and
   // commit once. A failure or crash anywhere before that commit leaves nothing behind.
+  // An incremental sync into merge-on-read bronze with the schema its state recorded appends its
+  // rows straight to the delta (the constant columns become the delta's DEFAULTs before any row is
+  // written, and stay) instead of staging them and copying them over at the merge.
+  const bool into_delta = same_schema && storage.layout == BronzeLayout::kMergeOnRead &&
+                          job.stream.mode == SyncMode::kIncrementalDedup;
+  const warehouse::Relation target = into_delta ? delta_relation(bronze) : stage;
   const std::string stage_name = warehouse::qualified_name(d, stage);
   const int64_t extracted_at = now_micros();
   // The first batch decides which string columns are wide (stored with ZSTD), in the stage and in
@@ -349,9 +355,10 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   std::vector<std::string> zstd_columns;
   auto setup = [&](const sql::ColumnBatch* first) {
     if (first) zstd_columns = wide_string_columns(*first);
+    const std::string defaults = sync_column_defaults_sql(d, target, extracted_at, job.sync_id, sync_id_type);
+    if (into_delta) return defaults;
     return "DROP TABLE IF EXISTS " + stage_name + ";\n" +
-           warehouse::create_table_sql(d, stage, staged, false, zstd_columns) + ";\n" +
-           sync_column_defaults_sql(d, stage, extracted_at, job.sync_id, sync_id_type);
+           warehouse::create_table_sql(d, stage, staged, false, zstd_columns) + ";\n" + defaults;
   };
   StageWriter writer;
   // Until the commit (see SyncOptions::staging_threads). A process that owns the database
@@ -368,7 +375,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   auto mebibytes = [](uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + "MiB"; };
   ScopedSetting memory(job.wh, "memory_limit", memory_limit > 0 ? mebibytes(memory_limit) : "");
   {
-    STRATA_TRY(writer.open(job.db, setup, stage, written));
+    STRATA_TRY(writer.open(job.db, setup, target, written));
     ReadProgress progress;
     ReadOptions read;
     read.conninfo = job.config.source.conninfo();
@@ -432,8 +439,9 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // An existing DuckDB bronze of a dedup stream is merge-on-read after this sync.
   const bool merge_on_read = !overwrite && merge.mode == SyncMode::kIncrementalDedup && supports_merge_on_read(d) &&
                              storage.layout != BronzeLayout::kMissing;
-  std::string sql = move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite, merge_on_read,
-                                   same_schema ? nullptr : &staged);
+  std::string sql = into_delta ? merge_on_read_view_sql(d, bronze, merge)
+                               : move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite,
+                                                merge_on_read, same_schema ? nullptr : &staged);
   sql += write_state_sql(d, job.config.destination.schema, next);
   report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   STRATA_TRY(writer.commit(sql));
