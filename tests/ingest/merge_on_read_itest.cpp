@@ -107,6 +107,12 @@ TEST_F(MergeOnRead, IncrementalSyncsAppendToADeltaAndBronzeShowsTheLatestRows) {
             (Rows{{"first", "2"}, {"second", "3"}, {"third", "4"}}));
   // Every bronze row carries the sync that last wrote it.
   EXPECT_EQ(bronze_rows("SELECT count(DISTINCT _strata_sync_id) FROM bronze.orders")[0][0], "3");
+  // The third sync appended straight to the delta, its constant columns from the delta's DEFAULTs.
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze._strata_delta_orders WHERE _strata_extracted_at IS NULL"
+                        " OR _strata_sync_id IS NULL")[0][0], "0");
+  EXPECT_EQ(bronze_rows("SELECT count(DISTINCT _strata_extracted_at), count(DISTINCT _strata_sync_id)"
+                        " FROM bronze._strata_delta_orders"),
+            (Rows{{"2", "2"}}));
 
   // A sync with no change re-reads the boundary row only; bronze stays the same.
   sync_ok(conn);
