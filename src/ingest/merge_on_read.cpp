@@ -149,6 +149,19 @@ std::string merge_on_read_sql(const sql::Dialect& d, const warehouse::Relation& 
          create_view_sql(d, bronze, spec);
 }
 
+Result<std::vector<std::string>> sample_wide_string_columns(warehouse::Warehouse& wh,
+                                                            const warehouse::Relation& bronze) {
+  std::vector<std::string> wide;
+  bool sampled = false;
+  STRATA_TRY(wh.query_stream("SELECT * FROM " + name_of(wh.dialect(), bronze) + " LIMIT 2048",
+                             [&](const sql::ColumnBatch& batch) {
+                               if (!sampled) wide = wide_string_columns(batch);
+                               sampled = true;
+                               return ok_status();
+                             }));
+  return wide;
+}
+
 std::string merge_on_read_view_sql(const sql::Dialect& d, const warehouse::Relation& bronze, const MergeSpec& spec) {
   return create_view_sql(d, bronze, spec);
 }

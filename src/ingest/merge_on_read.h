@@ -83,6 +83,12 @@ std::vector<std::string> materialize_bronze_sql(const sql::Dialect& dialect, con
                                                 const std::vector<warehouse::ColumnInfo>& columns,
                                                 const std::vector<std::string>& zstd_columns);
 
+// The columns of bronze a rewrite stores with ZSTD when it has no batch of its own to decide (a
+// mode change; a compaction after a sync that read no rows): wide_string_columns of its first
+// 2,048 rows. Errors: the warehouse's.
+Result<std::vector<std::string>> sample_wide_string_columns(warehouse::Warehouse& wh,
+                                                            const warehouse::Relation& bronze);
+
 // Moves `stage` (the sync's rows, columns spec.columns) into bronze stored as `layout`, in the
 // sync's transaction: from kTable the table becomes the base and the stage the delta; from
 // kMergeOnRead the stage is appended to the delta and dropped. Either way the view is (re)created

@@ -288,7 +288,8 @@ TEST_F(MergeOnRead, EveryStepReplaysFromDuckDbsLog) {
 }
 
 // Long strings are stored with ZSTD (the first batch decides), in the stage that becomes bronze,
-// in the delta and through a compaction's rewrite; short ones keep DuckDB's own choice.
+// in the delta and through a compaction's rewrite and a mode change's; short ones keep DuckDB's
+// own choice.
 TEST_F(MergeOnRead, WideStringsAreStoredWithZstdThroughACompaction) {
   source("CREATE TABLE docs (id int PRIMARY KEY, title text, body text, updated_at timestamptz NOT NULL);"
          "INSERT INTO docs SELECT g, 'doc ' || g, repeat(md5(g::text), 40), timestamptz '2024-01-01 00:00:00+00'"
@@ -313,6 +314,16 @@ TEST_F(MergeOnRead, WideStringsAreStoredWithZstdThroughACompaction) {
   sync_ok(conn);
   ASSERT_EQ(kind("docs"), "BASE TABLE");
   EXPECT_EQ(bronze_rows("SELECT id, title, body FROM bronze.docs ORDER BY id"), source_rows(rows));
+  EXPECT_EQ(compression("docs", "body"), "ZSTD");
+  EXPECT_NE(compression("docs", "title"), "ZSTD");
+  // A mode change rewrites the view into a table before its sync: bronze's own rows decide.
+  source("UPDATE docs SET title = title || '!', updated_at = clock_timestamp() WHERE id % 100 = 3");
+  sync_ok(conn);
+  ASSERT_EQ(kind("docs"), "VIEW");
+  write_connection("streams:\n  - name: public.docs\n    sync_mode: incremental_append\n"
+                   "    cursor_field: updated_at\n");
+  sync_ok(conn);
+  ASSERT_EQ(kind("docs"), "BASE TABLE");
   EXPECT_EQ(compression("docs", "body"), "ZSTD");
   EXPECT_NE(compression("docs", "title"), "ZSTD");
 }
