@@ -85,13 +85,18 @@ class IngestTest : public ::testing::Test {
 
   // Runs `sql` on the DuckDB destination as text rows (QueryResult::cell_text; NULL as <NULL>).
   Rows bronze_rows(const std::string& sql) {
-    Rows rows;
     auto db = warehouse::open_duckdb(duckdb_path());
     EXPECT_TRUE(db.ok()) << db.error().to_string();
-    if (!db.ok()) return rows;
+    if (!db.ok()) return {};
     auto wh = (*db)->connect();
     EXPECT_TRUE(wh.ok());
-    auto r = (*wh)->query(sql);
+    return wh.ok() ? rows_of(**wh, sql) : Rows{};
+  }
+
+  // Runs `sql` in a warehouse session as text rows (as bronze_rows).
+  static Rows rows_of(warehouse::Warehouse& wh, const std::string& sql) {
+    Rows rows;
+    auto r = wh.query(sql);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().to_string());
     if (!r.ok()) return rows;
     for (size_t i = 0; i < r->num_rows(); ++i) {

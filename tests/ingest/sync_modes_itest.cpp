@@ -3,6 +3,7 @@
 // primary key, schema changes and the exactly-once state.
 
 #include <algorithm>
+#include <functional>
 
 #include "ingest_fixture.h"
 
@@ -21,6 +22,20 @@ class SyncModes : public IngestTest {
     return "streams:\n  - name: public.orders\n    sync_mode: " + mode + "\n    cursor_field: updated_at\n";
   }
   Rows source_orders() { return source_rows("SELECT id, amount, note, updated_at FROM orders ORDER BY id"); }
+  // Runs a sync with `options` on the destination opened once, as a process that owns it does
+  // (strata sync), and reads `settings` (current_setting()s) through another session of it before
+  // and after; `while_open` runs before the destination closes.
+  Result<SyncReport> sync_owning(const std::string& conn, const SyncOptions& options, const std::string& settings,
+                                 Rows& before, Rows& after, const std::function<void()>& while_open = {}) {
+    STRATA_ASSIGN(ConnectionConfig config, load_connection_config(conn));
+    STRATA_ASSIGN(auto db, warehouse::open_duckdb(duckdb_path()));
+    STRATA_ASSIGN(auto wh, db->connect());
+    before = rows_of(*wh, settings);
+    auto report = run_sync(config, *db, options);
+    after = rows_of(*wh, settings);
+    if (while_open) while_open();
+    return report;
+  }
   Rows bronze_orders() { return bronze_rows("SELECT id, amount, note, updated_at FROM bronze.orders ORDER BY id"); }
 };
 
@@ -137,28 +152,19 @@ TEST_F(SyncModes, ProcessOwnedDatabaseCheckpointsAtTheLastCommit) {
   ASSERT_TRUE(sync(conn, options).ok());
   source("UPDATE orders SET note = 'later', updated_at = '2024-01-02 00:00:00+00' WHERE id IN (3, 30);"
          "INSERT INTO orders VALUES (51, 7.25, 'new', '2024-01-03 00:00:00+00');");
-  auto config = load_connection_config(conn);
-  ASSERT_TRUE(config.ok());
-  auto db = warehouse::open_duckdb(duckdb_path());
-  ASSERT_TRUE(db.ok());
-  auto wh = (*db)->connect();
-  ASSERT_TRUE(wh.ok());
-  const std::string settings = "SELECT current_setting('threads'), current_setting('checkpoint_threshold')";
-  auto before = (*wh)->query(settings);
-  ASSERT_TRUE(before.ok());
-  auto report = run_sync(*config, **db, options);
+  Rows before, after;
+  uintmax_t wal_bytes = 1;
+  auto report = sync_owning(conn, options, "SELECT current_setting('threads'), current_setting('checkpoint_threshold')",
+                            before, after, [&] {
+                              std::error_code ec;
+                              const std::string wal = duckdb_path() + ".wal";
+                              wal_bytes = std::filesystem::exists(wal, ec) ? std::filesystem::file_size(wal, ec) : 0;
+                            });
   ASSERT_TRUE(report.ok() && report->ok());
   EXPECT_EQ(report->streams[0].rows, 13u);  // 10 at the old cursor (re-read), ids 3, 30 and 51
-  auto after = (*wh)->query(settings);
-  ASSERT_TRUE(after.ok());
-  EXPECT_EQ(after->cell_text(0, 0), before->cell_text(0, 0));
-  EXPECT_EQ(after->cell_text(0, 1), before->cell_text(0, 1));
-  std::error_code ec;
-  EXPECT_EQ(std::filesystem::exists(duckdb_path() + ".wal", ec) ? std::filesystem::file_size(duckdb_path() + ".wal", ec)
-                                                                : 0u,
-            0u);
-  wh->reset();
-  db->reset();
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(after, before);
+  EXPECT_EQ(wal_bytes, 0u);
   EXPECT_EQ(bronze_orders(), source_orders());
 }
 
@@ -172,26 +178,15 @@ TEST_F(SyncModes, TheStagingMemoryLimitSpillsNarrowRowsAndGrowsForWideOnes) {
          "CREATE TABLE wide (id int PRIMARY KEY, body text);"
          "INSERT INTO wide SELECT g, repeat(md5(g::text), 8192) FROM generate_series(1, 300) g;");
   std::string conn = write_connection("streams:\n  - name: public.narrow\n  - name: public.wide\n");
-  auto config = load_connection_config(conn);
-  ASSERT_TRUE(config.ok());
-  auto db = warehouse::open_duckdb(duckdb_path());
-  ASSERT_TRUE(db.ok());
-  auto wh = (*db)->connect();
-  ASSERT_TRUE(wh.ok());
-  const std::string setting = "SELECT current_setting('memory_limit')";
-  auto before = (*wh)->query(setting);
-  ASSERT_TRUE(before.ok());
   SyncOptions options;
   options.staging_threads = 1;
   options.staging_memory = uint64_t{8} << 20;
-  auto report = run_sync(*config, **db, options);
+  Rows before, after;
+  auto report = sync_owning(conn, options, "SELECT current_setting('memory_limit')", before, after);
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   ASSERT_TRUE(report->ok()) << report_to_text(*report);
-  auto after = (*wh)->query(setting);
-  ASSERT_TRUE(after.ok());
-  EXPECT_EQ(after->cell_text(0, 0), before->cell_text(0, 0));
-  wh->reset();
-  db->reset();
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(after, before);
   for (const std::string table : {"narrow", "wide"}) {
     const std::string digest = "SELECT count(*), sum(length(body)), md5(string_agg(md5(body), ',' ORDER BY id)) FROM ";
     EXPECT_EQ(bronze_rows(digest + "bronze." + table), source_rows(digest + table)) << table;
