@@ -6,6 +6,7 @@
 // own stage/merge split. --staging-memory MIB replaces SyncOptions::staging_memory (0: no limit),
 // to compare. With --query it times one query on a DuckDB file instead.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -41,7 +42,9 @@ int main(int argc, char** argv) {
   using namespace strata;
   if (argc == 4 && std::string(argv[1]) == "--query") return run_query(argv[2], argv[3]);
   const bool memory_flag = argc == 6 && std::string(argv[4]) == "--staging-memory";
-  if ((argc != 4 && !memory_flag) || std::string(argv[2]) != "--project-dir") {
+  char* end = nullptr;
+  const uint64_t memory_mib = memory_flag ? std::strtoull(argv[5], &end, 10) : 0;
+  if ((argc != 4 && !(memory_flag && end && *end == '\0')) || std::string(argv[2]) != "--project-dir") {
     std::cerr << "usage: ingest_sync_driver CONN --project-dir DIR [--staging-memory MIB] | --query DUCKDB_FILE SQL\n";
     return 2;
   }
@@ -56,7 +59,7 @@ int main(int argc, char** argv) {
   ingest::SyncOptions options;
   options.masker = &masker;
   options.staging_threads = 1;  // as strata sync: the process owns the database
-  options.staging_memory = memory_flag ? std::stoull(argv[5]) << 20 : ingest::kStagingMemory;
+  options.staging_memory = memory_flag ? memory_mib << 20 : ingest::kStagingMemory;
   std::unique_ptr<warehouse::Database> db;
   const ingest::DatabaseOpener open = [&] { return ingest::open_destination(*config, process_env(), &masker); };
   const int64_t syncing = monotonic_micros();
