@@ -96,7 +96,7 @@ class DuckDbBulkWriter final : public BulkWriter {
     // The appender buffers up to 204,800 rows and moves them into the table (where full row groups
     // are compressed) only when that buffer fills or at finish(); flushing more often spreads that
     // work over the appends, so finish() (the end of a load, when nothing overlaps it) has little left.
-    // By bytes too: 16,384 rows of 512 KB documents would be 8 GB outside DuckDB's memory limit.
+    // By bytes too: 16,384 rows of 512 KB documents would be 8 GB held in the appender at once.
     unflushed_rows_ += rows;
     unflushed_bytes_ += batch.byte_size();
     if (unflushed_rows_ >= kFlushRows || unflushed_bytes_ >= kFlushBytes) {
