@@ -106,14 +106,18 @@ Result<std::string> substitute_env_vars(std::string_view text, const YamlOptions
     if (cursor < text.size() && text[cursor] == '-') ++cursor;
     std::string name;
     std::optional<std::string> fallback;
+    SourceLocation at = where;
+    if (at.column > 0 && text.find('\n') == std::string_view::npos) at.column += static_cast<int>(open);
     size_t call_end = cursor;
-    if (!parse_env_call(text, call_end, name, fallback)) {
-      out.append(text.substr(pos, open + 2 - pos));
-      pos = open + 2;
-      continue;
-    }
-    if (call_end < text.size() && text[call_end] == '-') ++call_end;
-    if (text.substr(call_end, 2) != "}}") {
+    const bool parsed = parse_env_call(text, call_end, name, fallback);
+    if (parsed && call_end < text.size() && text[call_end] == '-') ++call_end;
+    if (!parsed || text.substr(call_end, 2) != "}}") {
+      // Other Jinja (dbt_project.yml may hold some) passes through; a broken env_var call does not.
+      size_t word = text.find_first_not_of(" \t-", cursor);
+      if (word != std::string_view::npos && text.substr(word, 7) == "env_var") {
+        return Error(ErrorCode::kConfig, "'" + std::string(text.substr(open)) + "' is not a valid env_var call", at,
+                     "write {{ env_var('NAME') }} or {{ env_var('NAME', 'default') }}");
+      }
       out.append(text.substr(pos, open + 2 - pos));
       pos = open + 2;
       continue;
@@ -121,8 +125,6 @@ Result<std::string> substitute_env_vars(std::string_view text, const YamlOptions
     std::optional<std::string> value = options.env ? options.env(name) : std::nullopt;
     if (!value) value = fallback;
     if (!value) {
-      SourceLocation at = where;
-      if (at.column > 0 && text.find('\n') == std::string_view::npos) at.column += static_cast<int>(open);
       return Error(ErrorCode::kConfig, "environment variable '" + name + "' is not set", at,
                    "export " + name + "=… before running, or give a default: env_var('" + name + "', 'value')");
     }
@@ -401,7 +403,7 @@ Result<long long> yaml_int(const YamlDocument& doc, const YamlNode& node, std::s
     } catch (...) {
     }
   }
-  return doc.error(node, std::string(what) + " must be an integer", "e.g. " + std::string(what) + ": 4");
+  return doc.error(node, std::string(what) + " must be an integer", "write a whole number (digits, no quotes or units)");
 }
 
 Result<bool> yaml_bool(const YamlDocument& doc, const YamlNode& node, std::string_view what) {

@@ -60,8 +60,11 @@ std::vector<std::string> wide_string_columns(const sql::ColumnBatch& batch) {
 
 warehouse::Relation bronze_relation(const std::string& bronze_schema, const std::string& source_schema,
                                     const std::string& source_table) {
-  std::string name = source_schema == "public" ? source_table : source_schema + "_" + source_table;
-  return warehouse::Relation{"", bronze_schema, name};
+  return warehouse::Relation{"", bronze_schema, default_bronze_table(source_schema, source_table)};
+}
+
+warehouse::Relation bronze_relation(const std::string& bronze_schema, const StreamConfig& stream) {
+  return warehouse::Relation{"", bronze_schema, bronze_table_name(stream)};
 }
 
 warehouse::Relation staging_relation(const warehouse::Relation& bronze) {

@@ -30,9 +30,11 @@ struct StreamState {
   int64_t rows = 0;  // rows loaded by that sync
 };
 
-// The bronze table for a source table: its name for schema "public", else "<schema>_<table>".
+// The bronze table for a source table by default (see default_bronze_table).
 warehouse::Relation bronze_relation(const std::string& bronze_schema, const std::string& source_schema,
                                     const std::string& source_table);
+// The stream's bronze table (see bronze_table_name).
+warehouse::Relation bronze_relation(const std::string& bronze_schema, const StreamConfig& stream);
 // The staging table used while loading `bronze`.
 warehouse::Relation staging_relation(const warehouse::Relation& bronze);
 

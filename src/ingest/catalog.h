@@ -21,6 +21,7 @@ struct CatalogColumn {
   int32_t typmod = -1;
   int ndims = 0;
   bool not_null = false;
+  bool generated = false;  // GENERATED ALWAYS AS (…) STORED: COPY of the table cannot name it
   pg::ColumnMapping mapping;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "common/strings.h"
@@ -128,6 +129,9 @@ Status load_destination(const YamlDocument& doc, const YamlNode& root, Destinati
   return ok_status();
 }
 
+// Strata's own tables and columns start with _strata_ (any case: DuckDB ignores it).
+bool starts_with_strata(const std::string& name) { return to_lower(name).rfind("_strata_", 0) == 0; }
+
 Status split_stream_name(const YamlDocument& doc, const YamlNode& node, const std::string& name, StreamConfig& s) {
   size_t dot = name.find('.');
   if (dot == std::string::npos) {
@@ -153,7 +157,8 @@ Result<StreamConfig> load_stream(const YamlDocument& doc, const YamlNode& node) 
   }
   if (!node.is_map()) return doc.error(node, "a stream must be a mapping", "- name: public.orders\n  sync_mode: …");
   STRATA_TRY(check_keys(doc, node, "a stream",
-                        {"name", "sync_mode", "cursor_field", "primary_key", "columns", "parallelism"}));
+                        {"name", "sync_mode", "cursor_field", "primary_key", "columns", "parallelism",
+                         "bronze_table"}));
   if (!node["name"]) return doc.error(node, "a stream needs 'name'", "name: public.orders");
   STRATA_ASSIGN(std::string name, yaml_string(doc, node["name"], "name"));
   s.where_name = doc.where(node["name"]);
@@ -187,6 +192,13 @@ Result<StreamConfig> load_stream(const YamlDocument& doc, const YamlNode& node) 
     if (p < 1 || p > 64) return doc.error(node["parallelism"], "parallelism must be between 1 and 64", "parallelism: 4");
     s.parallelism = static_cast<int>(p);
   }
+  if (node["bronze_table"]) {
+    STRATA_ASSIGN(s.bronze_table, yaml_string(doc, node["bronze_table"], "bronze_table"));
+    if (s.bronze_table.empty() || starts_with_strata(s.bronze_table)) {
+      return doc.error(node["bronze_table"], "bronze_table '" + s.bronze_table + "' is not allowed",
+                       "a non-empty name that does not start with _strata_ (Strata's own tables)");
+    }
+  }
   if (is_incremental(s.mode) && s.cursor_field.empty()) {
     return doc.error(node, std::string(sync_mode_name(s.mode)) + " needs a cursor_field",
                      "add cursor_field: updated_at (a column that grows when a row changes)");
@@ -196,6 +208,21 @@ Result<StreamConfig> load_stream(const YamlDocument& doc, const YamlNode& node) 
 
 Error stream_error(const SourceLocation& at, std::string message, std::string hint) {
   return Error(ErrorCode::kConfig, std::move(message), at, std::move(hint));
+}
+
+// The stream's table; a schema name may hold dots, so every dot of "schema.table" is tried (the
+// stream keeps the split that matched).
+const CatalogTable* find_table(const Catalog& catalog, StreamConfig& s) {
+  if (const CatalogTable* t = catalog.find(s.schema, s.table)) return t;
+  const std::string full = s.full_name();
+  for (size_t dot = full.find('.'); dot != std::string::npos; dot = full.find('.', dot + 1)) {
+    if (const CatalogTable* t = catalog.find(full.substr(0, dot), full.substr(dot + 1))) {
+      s.schema = t->schema;
+      s.table = t->name;
+      return t;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -277,6 +304,7 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
       return doc.error(streams, "streams must be a list", "streams:\n  - name: public.orders");
     }
     config.streams_listed = true;
+    config.where_streams = doc.where(streams);
     std::set<std::string> seen;
     for (auto item : streams) {
       STRATA_ASSIGN(StreamConfig s, load_stream(doc, item));
@@ -299,8 +327,15 @@ Status validate_streams(ConnectionConfig& config, const Catalog& catalog) {
       config.streams.push_back(std::move(s));
     }
   }
+  if (config.streams.empty()) {
+    return stream_error(config.streams_listed ? config.where_streams : SourceLocation{config.file, 0, 0},
+                        config.streams_listed ? "streams: lists no table" : "the source has no table to sync",
+                        config.streams_listed ? "list at least one: streams:\n  - name: public.orders"
+                                              : "check source.schemas (strata discover CONN lists what it sees)");
+  }
+  std::map<std::string, const StreamConfig*> bronze_names;  // lower-cased
   for (StreamConfig& s : config.streams) {
-    const CatalogTable* table = catalog.find(s.schema, s.table);
+    const CatalogTable* table = find_table(catalog, s);
     if (!table) {
       std::vector<std::string> names;
       for (const CatalogTable& t : catalog.tables) {
@@ -339,12 +374,46 @@ Status validate_streams(ConnectionConfig& config, const Catalog& catalog) {
       }
     }
     if (s.mode == SyncMode::kIncrementalDedup && s.primary_key.empty()) {
-      return stream_error(s.where_mode,
-                          "incremental_dedup needs a primary key, and " + s.full_name() + " has none",
+      return stream_error(s.primary_key_given ? s.where_key : s.where_mode,
+                          s.primary_key_given ? "incremental_dedup needs a primary key, and primary_key is empty"
+                                              : "incremental_dedup needs a primary key, and " + s.full_name() +
+                                                    " has none",
                           "add primary_key: [col, …] to the stream, or use incremental_append");
+    }
+    for (const CatalogColumn& c : table->columns) {
+      const bool selected = s.columns.empty() || std::find(s.columns.begin(), s.columns.end(), c.name) != s.columns.end();
+      if (selected && starts_with_strata(c.name)) {
+        return stream_error(s.columns.empty() ? s.where_name : s.where_columns,
+                            "column '" + c.name + "' of " + s.full_name() +
+                                " is named like Strata's own bronze columns (_strata_…)",
+                            "leave it out with columns: [...] on the stream");
+      }
+    }
+    const std::string bronze = bronze_table_name(s);
+    if (starts_with_strata(bronze)) {
+      return stream_error(s.where_name, "table " + s.full_name() + " would land in bronze table " + bronze +
+                                            ", a name Strata keeps for its own tables",
+                          "give the stream another name in bronze: bronze_table: <name>");
+    }
+    auto [other, fresh] = bronze_names.emplace(to_lower(bronze), &s);
+    if (!fresh) {
+      return stream_error(s.where_name,
+                          "streams " + other->second->full_name() + " and " + s.full_name() +
+                              " would both land in bronze table " + bronze + " (bronze names ignore case)",
+                          config.streams_listed ? "give one of them another name: bronze_table: <name>"
+                                                : "list the streams (streams: […]) and give one of them "
+                                                  "bronze_table: <name>");
     }
   }
   return ok_status();
+}
+
+std::string default_bronze_table(const std::string& source_schema, const std::string& source_table) {
+  return source_schema == "public" ? source_table : source_schema + "_" + source_table;
+}
+
+std::string bronze_table_name(const StreamConfig& stream) {
+  return stream.bronze_table.empty() ? default_bronze_table(stream.schema, stream.table) : stream.bronze_table;
 }
 
 }  // namespace strata::ingest

@@ -58,6 +58,7 @@ struct StreamConfig {
   bool primary_key_given = false;
   std::vector<std::string> columns;      // empty = all
   int parallelism = 0;                   // 0 = automatic (by table size)
+  std::string bronze_table;              // empty = bronze_table_name's default
   SourceLocation where, where_name, where_mode, where_cursor, where_key, where_columns;
 
   std::string full_name() const { return schema + "." + table; }
@@ -76,8 +77,15 @@ struct ConnectionConfig {
   long long parallel_threshold_bytes = 256LL << 20;
   int max_parallelism = 4;
   bool streams_listed = false;  // false: every discovered table, full_refresh_overwrite
+  SourceLocation where_streams;  // the streams: key's value, when listed
   std::vector<StreamConfig> streams;
 };
+
+// The bronze table a source table lands in by default: its name for schema "public", else
+// "<schema>_<table>".
+std::string default_bronze_table(const std::string& source_schema, const std::string& source_table);
+// The stream's bronze table: its `bronze_table`, else the default.
+std::string bronze_table_name(const StreamConfig& stream);
 
 // Loads a connection file. options.masker receives the password. Errors: kNotFound (unreadable),
 // kConfig (located) for every mistake in the file.
@@ -88,7 +96,10 @@ std::string connection_path(const std::string& project_dir, const std::string& n
 // Checks the streams against the catalog and fills defaults: without a streams list, one
 // full_refresh_overwrite stream per discovered table; primary keys from the catalog when not given.
 // Errors (kConfig, located at the stream's key): unknown table, unknown column, cursor column
-// missing, incremental without a cursor, dedup without a primary key.
+// missing, incremental without a cursor, dedup without a primary key, a column named like
+// Strata's own (`_strata_…`), two streams landing in one bronze table (names compared ignoring
+// case, as DuckDB does), no stream at all. A stream name whose schema holds a dot is matched
+// against the catalog at every dot.
 Status validate_streams(ConnectionConfig& config, const Catalog& catalog);
 
 }  // namespace strata::ingest

@@ -86,7 +86,7 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
   }
   STRATA_ASSIGN(pg::PgResult cols, conn.exec(
       "SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), a.atttypid, a.atttypmod,"
-      " a.attndims, a.attnotnull"
+      " a.attndims, a.attnotnull, a.attgenerated <> ''"
       " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
       " WHERE a.attnum > 0 AND NOT a.attisdropped AND " + filter + " ORDER BY a.attrelid, a.attnum"));
@@ -101,6 +101,7 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
     c.typmod = static_cast<int32_t>(to_ll(cols.value(i, 5)));
     c.ndims = static_cast<int>(to_ll(cols.value(i, 6)));
     c.not_null = cols.value(i, 7) == "t";
+    c.generated = cols.value(i, 8) == "t";
     c.mapping = pg::map_column_type(types, c.type_oid, c.typmod, c.ndims);
     catalog.tables[it->second].columns.push_back(std::move(c));
   }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <future>
 
+#include "common/strings.h"
 #include "common/time.h"
 #include "ingest/bronze.h"
 #include "ingest/discover.h"
@@ -244,12 +245,14 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
     // The stage becomes bronze: without the defaults, and with the dropped source columns the
     // old table kept (NULL).
     std::string sql = drop_sync_column_defaults_sql(d, stage);
+    MergeSpec spec = merge;
     if (exists) {
       SchemaPlan keep;
       keep.add = schema_plan.kept;
       sql += apply_schema_plan_sql(d, stage, keep) + drop_bronze_sql(d, bronze, storage.layout);
+      for (const auto& c : schema_plan.kept) spec.columns.push_back(c.name);
     }
-    return sql + merge_sql(d, stage, bronze, merge, false);
+    return sql + merge_sql(d, stage, bronze, spec, false);
   }
   const BronzeLayout layout = storage.layout;
   // With the schema the state recorded, the delta already has the staged columns.
@@ -261,6 +264,46 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
     return sql + merge_on_read_sql(d, stage, bronze, merge, layout);
   }
   return sql + merge_sql(d, stage, bronze, merge, true) + "DROP TABLE " + warehouse::qualified_name(d, stage) + ";\n";
+}
+
+// Whether the stream's configured mode can go on from what its earlier syncs wrote (`state`)
+// without a full refresh: incremental_dedup cannot start from a table that holds several versions
+// of a row (an append mode's), nor incremental_append from another cursor (it would append every
+// row again).
+Status check_continuation(const StreamConfig& stream, const StreamState& state) {
+  auto refresh = [&](std::string why) {
+    return Error(ErrorCode::kFailed, "stream " + stream.full_name() + ": " + why, stream.where_mode,
+                 "rebuild its bronze table with strata sync <connection> --full-refresh --stream " + stream.full_name());
+  };
+  const bool appended = state.mode == sync_mode_name(SyncMode::kIncrementalAppend) ||
+                        state.mode == sync_mode_name(SyncMode::kFullRefreshAppend);
+  if (stream.mode == SyncMode::kIncrementalDedup && appended) {
+    return refresh("its bronze table was written by " + state.mode +
+                   " and may hold several versions of a row, which incremental_dedup cannot continue from");
+  }
+  if (stream.mode == SyncMode::kIncrementalAppend && state.cursor_value && state.cursor_field != stream.cursor_field) {
+    return refresh("its cursor_field changed from '" + state.cursor_field + "' to '" + stream.cursor_field +
+                   "', and incremental_append would append every row again");
+  }
+  return ok_status();
+}
+
+// DuckDB's merge-on-read view orders a sync's rows by rowid, which a source column of that name
+// hides; such a dedup stream is a configuration error there.
+Status check_rowid_columns(const ConnectionConfig& config, const Catalog& catalog) {
+  for (const StreamConfig& s : config.streams) {
+    if (s.mode != SyncMode::kIncrementalDedup) continue;
+    for (const CatalogColumn& c : catalog.find(s.schema, s.table)->columns) {
+      const bool selected = s.columns.empty() || std::find(s.columns.begin(), s.columns.end(), c.name) != s.columns.end();
+      if (selected && to_lower(c.name) == "rowid") {
+        return Error(ErrorCode::kConfig,
+                     "column '" + c.name + "' of " + s.full_name() +
+                         " hides DuckDB's rowid, which incremental_dedup bronze on DuckDB needs",
+                     s.where_mode, "leave it out with columns: [...], or use incremental_append");
+      }
+    }
+  }
+  return ok_status();
 }
 
 Status sync_one(const StreamJob& job, StreamReport& report) {
@@ -285,7 +328,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     }
     const std::string column = pg::Connection::quote_identifier(c->name);
     plan.expressions.push_back(pg::copy_select_expression(column, c->mapping));
-    plain = plain && plan.expressions.back() == column;
+    plain = plain && plan.expressions.back() == column && !c->generated;
     plan.columns.push_back({c->name, c->mapping.kind, c->mapping.array_depth, c->mapping.type});
   }
   plan.plain_table = plain && !plan.expressions.empty();
@@ -297,7 +340,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   staged.push_back({kSyncIdColumn, LogicalType::int64(), true});
   LogicalType& sync_id_type = staged.back().type;  // staged gets no more columns
 
-  const warehouse::Relation bronze = bronze_relation(job.config.destination.schema, job.table.schema, job.table.name);
+  const warehouse::Relation bronze = bronze_relation(job.config.destination.schema, job.stream);
   const warehouse::Relation stage = staging_relation(bronze);
   report.bronze = bronze.schema + "." + bronze.name;
 
@@ -317,13 +360,20 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
       storage.layout = BronzeLayout::kTable;
     }
   }
+  if (state && !overwrite) STRATA_TRY(check_continuation(job.stream, *state));
+  const bool same_cursor = state && state->cursor_field == job.stream.cursor_field;
   std::optional<std::string> previous_cursor;
-  if (state && state->cursor_value && state->cursor_field == job.stream.cursor_field) previous_cursor = state->cursor_value;
+  if (same_cursor && state->cursor_value) previous_cursor = state->cursor_value;
   report.cursor_before = previous_cursor;
-  const bool resume = is_incremental(job.stream.mode) && !job.options.full_refresh && previous_cursor;
+  const bool incremental = is_incremental(job.stream.mode) && !job.options.full_refresh;
+  const bool resume = incremental && previous_cursor;
   if (resume && cursor_column) {
     plan.where = pg::Connection::quote_identifier(cursor_column->name) + " >= " +
                  pg::Connection::quote_literal(*previous_cursor) + "::" + cursor_column->pg_type;
+  } else if (incremental && same_cursor && cursor_column && job.stream.mode == SyncMode::kIncrementalAppend) {
+    // The earlier syncs saw only NULL cursors (or no row): rows with a NULL cursor were read then
+    // (later syncs skip them, as `>=` does), and appending them again would duplicate them.
+    plan.where = pg::Connection::quote_identifier(cursor_column->name) + " IS NOT NULL";
   }
   plan.parallelism = read_parallelism(job.table, job.stream, job.config, job.shared_buffers_bytes);
   report.parallelism = plan.parallelism;
@@ -595,6 +645,7 @@ Result<SyncReport> sync_discovered(ConnectionConfig& config, DiscoveredSource di
   report.connection = config.name;
   report.started_at = format_iso8601(now_micros());
   STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
+  if (supports_merge_on_read(wh->dialect())) STRATA_TRY(check_rowid_columns(config, catalog));
   STRATA_TRY(ensure_bronze(*wh, config.destination.schema));
   STRATA_ASSIGN(std::string last_sync_id, latest_sync_id(*wh, config.destination.schema));
   report.sync_id = new_sync_id(last_sync_id);

@@ -64,6 +64,24 @@ TEST(Yaml, MissingEnvVarIsALocatedErrorWithHint) {
   EXPECT_NE(e.hint().find("export NOVA_PASSWORD"), std::string::npos);
 }
 
+TEST(Yaml, ABrokenEnvVarCallIsALocatedErrorNotALiteral) {
+  for (const char* value : {"{{ env_var('SHOP_DB' }}", "{{ env_varr('SHOP_DB') }}", "{{ env_var('SHOP_DB') }",
+                            "x {{- env_var(SHOP_DB) -}}"}) {
+    const std::string text = "a: 1\ndatabase: \"" + std::string(value) + "\"\n";
+    auto doc = load_yaml_string(text, "conn.yml", env_with({{"SHOP_DB", "shop"}}));
+    ASSERT_FALSE(doc.ok()) << value;
+    EXPECT_EQ(doc.error().code(), ErrorCode::kConfig) << value;
+    EXPECT_EQ(doc.error().where().line, 2) << value;
+    EXPECT_NE(doc.error().message().find("is not a valid env_var call"), std::string::npos) << doc.error().message();
+    EXPECT_NE(doc.error().hint().find("{{ env_var('NAME') }}"), std::string::npos);
+  }
+  // A valid call next to other Jinja still works.
+  auto doc = load_yaml_string("database: \"{{ env_var('SHOP_DB') }}_{{ target.name }}\"\n", "conn.yml",
+                              env_with({{"SHOP_DB", "shop"}}));
+  ASSERT_TRUE(doc.ok()) << doc.error().to_string();
+  EXPECT_EQ(doc->root["database"].scalar(), "shop_{{ target.name }}");
+}
+
 TEST(Yaml, SecretEnvValuesAreRegisteredWithTheMasker) {
   SecretMasker masker;
   auto doc = load_yaml_string("password: \"{{ env_var('PG_PASSWORD') }}\"\nuser: \"{{ env_var('PG_USER') }}\"\n", "p.yml",

@@ -176,8 +176,23 @@ struct BadConfig {
 };
 
 TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
-  source("CREATE TABLE t (id int PRIMARY KEY, ts timestamptz, n text); CREATE TABLE nokey (a int, ts timestamptz)");
+  source("CREATE TABLE t (id int PRIMARY KEY, ts timestamptz, n text); CREATE TABLE nokey (a int, ts timestamptz);"
+         "CREATE SCHEMA other; CREATE TABLE other.orders (id int); CREATE TABLE other_orders (id int);"
+         "CREATE TABLE \"Camel\" (id int); CREATE TABLE camel (id int); CREATE TABLE meta (id int, _Strata_meta text);"
+         "CREATE TABLE rid (rowid int PRIMARY KEY, ts timestamptz)");
   const std::vector<BadConfig> cases = {
+      // Two streams landing in one bronze table (the second one's rows would replace the first's).
+      {"streams:\n  - name: public.other_orders\n  - name: other.orders\n",
+       "would both land in bronze table other_orders", 13},
+      {"streams:\n  - name: public.Camel\n  - name: camel\n", "would both land in bronze table camel", 13},
+      {"streams:\n  - name: public.meta\n", "is named like Strata's own bronze columns", 12},
+      {"streams:\n  - name: public.t\n    bronze_table: _strata_state\n", "bronze_table '_strata_state' is not allowed",
+       13},
+      {"streams:\n  - name: public.rid\n    sync_mode: incremental_dedup\n    cursor_field: ts\n",
+       "hides DuckDB's rowid", 13},
+      {"streams:\n  - name: public.t\n    sync_mode: incremental_dedup\n    cursor_field: ts\n    primary_key: []\n",
+       "primary_key is empty", 15},
+      {"streams: []\n", "streams: lists no table", 11},
       {"streams:\n  - name: public.missing\n", "unknown table public.missing", 12},
       {"streams:\n  - name: public.t\n    sync_mode: incremental_append\n    cursor_field: nope\n",
        "cursor_field 'nope' is not a column", 14},
@@ -205,6 +220,21 @@ TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
     EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << err;
     EXPECT_NE(err.find("replication: cdc is not supported yet"), std::string::npos) << err;
     EXPECT_NE(err.find("cdc.yml:8:"), std::string::npos) << err;
+  }
+  // A broken env_var call is an error at its value, not a database name.
+  {
+    std::string path = write_connection("", "tpl", "  password: \"{{ env_var('PGPASS' }}\"\n");
+    std::string out, err;
+    EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << err;
+    EXPECT_NE(err.find("is not a valid env_var call"), std::string::npos) << err;
+    EXPECT_NE(err.find("tpl.yml:8:"), std::string::npos) << err;
+  }
+  // Schemas that hold no table: nothing to sync is an error, not a success.
+  {
+    std::string path = write_connection("", "none", "  schemas: [nope]\n");
+    std::string out, err;
+    EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << err;
+    EXPECT_NE(err.find("the source has no table to sync"), std::string::npos) << err;
   }
   // A password never shows, even in a connection error.
   std::string bad_port = dir_.file("connections/bad.yml");

@@ -1,0 +1,119 @@
+// Streams whose configuration or source changed in ways a sync must not paper over, against a real
+// PostgreSQL and a real DuckDB file: a mode or cursor the earlier syncs' bronze cannot continue
+// from, NULL cursors, bronze names (renamed with bronze_table, schemas holding dots), generated
+// columns and a full refresh that keeps dropped columns.
+
+#include "ingest_fixture.h"
+
+namespace strata::ingest::testing {
+namespace {
+
+class StreamChanges : public IngestTest {
+ protected:
+  // One stream of public.items with `mode`, cursor `ts` and `extra` keys.
+  std::string items(const std::string& mode, const std::string& extra = "", const std::string& name = "src") {
+    return write_connection("streams:\n  - name: public.items\n    sync_mode: " + mode + "\n    cursor_field: ts\n" +
+                                extra,
+                            name);
+  }
+  // Syncs and expects every stream to succeed.
+  void sync_ok(const std::string& conn, SyncOptions options = {}) {
+    auto r = sync(conn, options);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  }
+  // Syncs and returns the one stream's error ("" when it succeeded).
+  std::string sync_error(const std::string& conn) {
+    auto r = sync(conn);
+    EXPECT_TRUE(r.ok()) << r.error().to_string();
+    return r.ok() && !r->streams.empty() ? r->streams[0].error : "no report";
+  }
+};
+
+TEST_F(StreamChanges, AnAppendedBronzeCannotTurnIntoDedupWithoutAFullRefresh) {
+  source("CREATE TABLE items (id int PRIMARY KEY, v text, ts timestamptz NOT NULL);"
+         "INSERT INTO items SELECT g, 'a', '2024-01-01' FROM generate_series(1, 20) g");
+  sync_ok(items("incremental_append"));
+  source("UPDATE items SET v = 'b', ts = '2024-02-01' WHERE id <= 5");
+  sync_ok(items("incremental_append"));
+  const Rows appended = bronze_rows("SELECT id, v FROM bronze.items ORDER BY id, v");
+  ASSERT_EQ(appended.size(), 25u);  // five keys hold two versions
+  // incremental_dedup would keep both versions of the keys it does not read again.
+  std::string error = sync_error(items("incremental_dedup", "", "dedup"));
+  EXPECT_NE(error.find("written by incremental_append"), std::string::npos) << error;
+  EXPECT_NE(error.find("--full-refresh --stream public.items"), std::string::npos) << error;
+  EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id, v"), appended);
+  SyncOptions full;
+  full.full_refresh = true;
+  sync_ok(items("incremental_dedup", "", "dedup"), full);
+  EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"), source_rows("SELECT id, v FROM items ORDER BY id"));
+  // From dedup on, incremental syncs go on as usual.
+  source("UPDATE items SET v = 'c', ts = '2024-03-01' WHERE id = 7");
+  sync_ok(items("incremental_dedup", "", "dedup"));
+  EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"), source_rows("SELECT id, v FROM items ORDER BY id"));
+}
+
+TEST_F(StreamChanges, AnotherCursorForIncrementalAppendAsksForAFullRefresh) {
+  source("CREATE TABLE items (id int PRIMARY KEY, ts timestamptz NOT NULL, ts2 timestamptz NOT NULL);"
+         "INSERT INTO items SELECT g, '2024-01-01', '2024-01-01' FROM generate_series(1, 10) g");
+  sync_ok(items("incremental_append"));
+  std::string other = write_connection(
+      "streams:\n  - name: public.items\n    sync_mode: incremental_append\n    cursor_field: ts2\n", "other");
+  std::string error = sync_error(other);
+  EXPECT_NE(error.find("cursor_field changed from 'ts' to 'ts2'"), std::string::npos) << error;
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "10");
+}
+
+TEST_F(StreamChanges, IncrementalAppendReadsNullCursorsOnce) {
+  source("CREATE TABLE items (id int PRIMARY KEY, ts timestamptz);"
+         "INSERT INTO items SELECT g, NULL FROM generate_series(1, 30) g");
+  sync_ok(items("incremental_append"));
+  sync_ok(items("incremental_append"));
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.items")[0],
+            (std::vector<std::string>{"30", "30"}));
+  // Rows that get a cursor afterwards are read as any new row.
+  source("INSERT INTO items VALUES (31, '2024-01-01')");
+  sync_ok(items("incremental_append"));
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.items")[0],
+            (std::vector<std::string>{"31", "31"}));
+}
+
+TEST_F(StreamChanges, BronzeTableNamesAStreamSoCollidingTablesStaySeparate) {
+  source("CREATE SCHEMA other; CREATE TABLE other.orders (id int); CREATE TABLE other_orders (id int);"
+         "INSERT INTO other.orders SELECT generate_series(1, 50); INSERT INTO other_orders VALUES (1);"
+         "CREATE SCHEMA \"my.sch\"; CREATE TABLE \"my.sch\".t (id int); INSERT INTO \"my.sch\".t VALUES (7)");
+  std::string conn = write_connection("streams:\n  - name: public.other_orders\n  - name: other.orders\n"
+                                      "    bronze_table: orders_from_other\n  - name: my.sch.t\n");
+  sync_ok(conn);
+  EXPECT_EQ(bronze_rows("SELECT (SELECT count(*) FROM bronze.other_orders), (SELECT count(*) FROM"
+                        " bronze.orders_from_other), (SELECT max(id) FROM bronze.\"my.sch_t\")")[0],
+            (std::vector<std::string>{"1", "50", "7"}));
+}
+
+TEST_F(StreamChanges, GeneratedColumnsAreRead) {
+  source("CREATE TABLE items (id int PRIMARY KEY, price numeric(8,2), qty int,"
+         " total numeric(10,2) GENERATED ALWAYS AS (price * qty) STORED, ts timestamptz NOT NULL);"
+         "INSERT INTO items (id, price, qty, ts) SELECT g, g * 1.25, g % 4, '2024-01-01' FROM generate_series(1, 40) g");
+  sync_ok(items("full_refresh_overwrite"));
+  EXPECT_EQ(bronze_rows("SELECT id, price, qty, total FROM bronze.items ORDER BY id"),
+            source_rows("SELECT id, price, qty, total FROM items ORDER BY id"));
+}
+
+TEST_F(StreamChanges, AFullRefreshRebuildingByAConfiguredKeyKeepsDroppedColumns) {
+  source("CREATE TABLE items (sensor text, v int, note text, ts timestamptz NOT NULL);"
+         "INSERT INTO items VALUES ('a', 1, 'x', '2024-01-01'), ('a', 2, 'y', '2024-01-02'), ('b', 3, 'z', '2024-01-01')");
+  std::string conn = items("incremental_dedup", "    primary_key: [sensor]\n");
+  sync_ok(conn);
+  source("ALTER TABLE items DROP COLUMN note");
+  SyncOptions full;
+  full.full_refresh = true;
+  auto r = sync(conn, full);
+  ASSERT_TRUE(r.ok() && r->ok());
+  ASSERT_FALSE(r->streams[0].schema_changes.empty());
+  EXPECT_NE(r->streams[0].schema_changes[0].find("note"), std::string::npos);
+  EXPECT_EQ(bronze_rows("SELECT sensor, v, note FROM bronze.items ORDER BY sensor"),
+            (Rows{{"a", "2", kNull}, {"b", "3", kNull}}));
+}
+
+}  // namespace
+}  // namespace strata::ingest::testing
