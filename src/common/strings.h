@@ -15,6 +15,12 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to);
 bool starts_with(std::string_view s, std::string_view prefix);
 bool ends_with(std::string_view s, std::string_view suffix);
+// Levenshtein distance (insertions, deletions, substitutions of bytes).
+size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate closest to `word` when at most `max_distance` edits away (the first of equals),
+// else "": for "did you mean …?" hints.
+std::string closest_match(std::string_view word, const std::vector<std::string_view>& candidates,
+                          size_t max_distance = 3);
 // Reads a whole file; false when it cannot be read.
 bool read_file(const std::string& path, std::string& out);
 // Writes a file atomically (temp file + rename); false on failure.

@@ -24,8 +24,9 @@ Status check_keys(const YamlDocument& doc, const YamlNode& map, std::string_view
   for (auto kv : map) {
     std::string key = kv.first.is_scalar() ? kv.first.scalar() : "?";
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      const std::string near = closest_match(key, std::vector<std::string_view>(allowed.begin(), allowed.end()), 2);
       return doc.error(kv.first, "unknown key '" + key + "' in " + std::string(what),
-                       "valid keys: " + join(allowed, ", "));
+                       (near.empty() ? "" : "did you mean '" + near + "'? ") + "valid keys: " + join(allowed, ", "));
     }
   }
   return ok_status();
@@ -168,8 +169,12 @@ Result<StreamConfig> load_stream(const YamlDocument& doc, const YamlNode& node) 
     STRATA_ASSIGN(std::string mode, yaml_string(doc, node["sync_mode"], "sync_mode"));
     auto parsed = parse_sync_mode(mode);
     if (!parsed) {
+      std::vector<std::string_view> names;
+      for (const auto& [m, n] : kModes) names.push_back(n);
+      const std::string near = closest_match(to_lower(mode), names);
       return doc.error(node["sync_mode"], "unknown sync_mode '" + mode + "'",
-                       "one of full_refresh_overwrite, full_refresh_append, incremental_append, incremental_dedup");
+                       (near.empty() ? "" : "did you mean '" + near + "'? ") +
+                           "one of full_refresh_overwrite, full_refresh_append, incremental_append, incremental_dedup");
     }
     s.mode = *parsed;
     s.where_mode = doc.where(node["sync_mode"]);
@@ -238,6 +243,7 @@ std::optional<SyncMode> parse_sync_mode(std::string_view name) {
   for (const auto& [m, n] : kModes) {
     if (name == n) return m;
   }
+  if (name == "incremental_deduped_history") return SyncMode::kIncrementalDedup;  // Airbyte's name
   return std::nullopt;
 }
 

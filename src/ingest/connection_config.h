@@ -18,7 +18,8 @@ namespace strata::ingest {
 struct Catalog;  // discover.h
 
 enum class SyncMode { kFullRefreshOverwrite, kFullRefreshAppend, kIncrementalAppend, kIncrementalDedup };
-// "full_refresh_overwrite", …; parse returns nullopt for an unknown name.
+// "full_refresh_overwrite", …; parse also takes Airbyte's "incremental_deduped_history" for
+// incremental_dedup, and returns nullopt for an unknown name.
 const char* sync_mode_name(SyncMode mode);
 std::optional<SyncMode> parse_sync_mode(std::string_view name);
 inline bool is_incremental(SyncMode m) { return m == SyncMode::kIncrementalAppend || m == SyncMode::kIncrementalDedup; }

@@ -197,7 +197,10 @@ class ScopedSetting {
 
 std::string describe_plan(const SchemaPlan& plan, bool replacing) {
   std::string out;
-  for (const auto& c : plan.add) out += (out.empty() ? "" : "; ") + std::string("added column ") + c.name;
+  for (const auto& c : plan.add) {
+    out += (out.empty() ? "" : "; ") + std::string("added column ") + c.name +
+           (replacing ? "" : " (NULL in the rows synced before; a full refresh fills them)");
+  }
   for (const auto& c : plan.widen) {
     out += (out.empty() ? "" : "; ") + std::string(replacing ? "column " : "widened column ") + c.name + " to " +
            c.type.to_string();

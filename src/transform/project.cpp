@@ -47,18 +47,6 @@ std::vector<std::string_view> known_keys(const std::string& kind) {
   return keys;
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YamlNode& node, std::string_view what) {
   std::vector<std::string> out;
   if (node.is_scalar()) {
@@ -102,16 +90,7 @@ bool is_known_config_key(std::string_view key, const std::string& kind) {
 }
 
 std::string suggest_config_key(std::string_view key, const std::string& kind) {
-  std::string best;
-  size_t best_distance = 4;
-  for (auto k : known_keys(kind)) {
-    size_t d = edit_distance(key, k);
-    if (d < best_distance) {
-      best_distance = d;
-      best = std::string(k);
-    }
-  }
-  return best;
+  return closest_match(key, known_keys(kind));
 }
 
 void merge_configs(Json& base, const Json& overlay) {
