@@ -50,7 +50,20 @@ Status store_in_metadata(const ingest::SyncReport& report, const std::string& pr
   return store->add_sync_report(record);
 }
 
-Status run_sync_command(const SyncFlags& flags, CliContext& context) {
+// `strata sync --json`'s output when the sync stops before its report: the error as JSON, so a
+// machine reading stdout gets an answer either way (the text still goes to stderr).
+nlohmann::json error_json(const Error& error, const SecretMasker& masker) {
+  nlohmann::json e = {{"message", masker.mask(error.message())}, {"exit_code", error.exit_code()}};
+  if (!error.hint().empty()) e["hint"] = masker.mask(error.hint());
+  if (!error.where().file.empty()) {
+    e["file"] = error.where().file;
+    if (error.where().line > 0) e["line"] = error.where().line;
+    if (error.where().column > 0) e["column"] = error.where().column;
+  }
+  return {{"status", "error"}, {"error", e}};
+}
+
+Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& reported) {
   YamlOptions yaml;
   yaml.env = context.env;
   yaml.masker = context.logger.masker().get();
@@ -77,6 +90,7 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context) {
   } else {
     context.out << ingest::report_to_text(report);
   }
+  reported = true;
   if (!stored.ok()) context.err << "warning: " << stored.error().message() << "\n";
   if (!report.ok()) {
     size_t failed = 0;
@@ -100,7 +114,14 @@ void register_sync(CLI::App& app, CliContext& context) {
   cmd->add_flag("--json", flags->json, "Print the report as JSON");
   cmd->add_option("--project-dir", flags->project_dir, "The project folder holding connections/ (default: .)");
   cmd->add_option("--target", flags->target, "The profiles.yml target to load into (default: the connection's)");
-  bind_action(*cmd, context, [flags, &context]() -> Status { return run_sync_command(*flags, context); });
+  bind_action(*cmd, context, [flags, &context]() -> Status {
+    bool reported = false;
+    Status status = run_sync_command(*flags, context, reported);
+    if (!status.ok() && flags->json && !reported) {
+      context.out << error_json(status.error(), *context.logger.masker()).dump(2) << "\n";
+    }
+    return status;
+  });
 }
 
 }  // namespace strata::cli

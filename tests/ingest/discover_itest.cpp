@@ -114,6 +114,13 @@ TEST_F(Discover, SyncCommandPrintsAndStoresItsReport) {
   EXPECT_EQ(nlohmann::json::parse(reports[1])["sync_id"], json["sync_id"]);
   EXPECT_EQ(run_strata({"sync", conn, "--stream", "public.nope"}, &out, &err), 2);
   EXPECT_NE(err.find("--stream public.nope is not a stream"), std::string::npos) << err;
+  // With --json, an error before the report is JSON on stdout too.
+  EXPECT_EQ(run_strata({"sync", conn, "--stream", "public.nope", "--json"}, &out, &err), 2);
+  auto error = nlohmann::json::parse(out);
+  EXPECT_EQ(error["status"], "error");
+  EXPECT_EQ(error["error"]["exit_code"], 2);
+  EXPECT_NE(error["error"]["message"].get<std::string>().find("--stream public.nope is not a stream"),
+            std::string::npos) << out;
 }
 
 }  // namespace
