@@ -211,6 +211,8 @@ TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
     std::string path = write_connection(c.body);
     std::string out, err;
     EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << c.body << err;
+    // The warehouse it would have created is not left behind, empty.
+    EXPECT_FALSE(std::filesystem::exists(duckdb_path())) << c.body;
     EXPECT_NE(err.find(c.message), std::string::npos) << err;
     EXPECT_NE(err.find("src.yml:" + std::to_string(c.line) + ":"), std::string::npos) << c.body << "\n" << err;
     EXPECT_EQ(err.find("terminate"), std::string::npos) << err;
