@@ -98,6 +98,7 @@ Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema)
       {"cursor_field", sql::LogicalType::varchar(), true}, {"cursor_value", sql::LogicalType::varchar(), true},
       {"schema_hash", sql::LogicalType::varchar(), true},  {"sync_id", sql::LogicalType::varchar(), true},
       {"rows", sql::LogicalType::int64(), true},           {"updated_at", sql::LogicalType::timestamptz(), true},
+      {"primary_key", sql::LogicalType::varchar(), true},
   };
   return wh.execute(warehouse::create_table_sql(d, {"", bronze_schema, kStateTable}, state, true));
 }
@@ -105,9 +106,20 @@ Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema)
 Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const std::string& bronze_schema,
                                               const std::string& stream) {
   const sql::Dialect& d = wh.dialect();
-  STRATA_ASSIGN(warehouse::QueryResult r,
-                wh.query("SELECT mode, cursor_field, cursor_value, schema_hash, sync_id, rows FROM " +
-                         d.qualify("", bronze_schema, kStateTable) + " WHERE stream = " + d.quote_string(stream)));
+  const std::string table = d.qualify("", bronze_schema, kStateTable);
+  const std::string select = "SELECT mode, cursor_field, cursor_value, schema_hash, sync_id, rows, primary_key FROM " +
+                             table + " WHERE stream = " + d.quote_string(stream);
+  Result<warehouse::QueryResult> read = wh.query(select);
+  if (!read.ok()) {
+    // A state table from before the primary_key column: add it, then read again.
+    if (!wh.execute("ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS primary_key " +
+                    d.type_name(sql::LogicalType::varchar()))
+             .ok()) {
+      return read.error();
+    }
+    read = wh.query(select);
+  }
+  STRATA_ASSIGN(warehouse::QueryResult r, std::move(read));
   if (r.num_rows() == 0) return std::optional<StreamState>();
   StreamState s;
   s.stream = stream;
@@ -117,6 +129,7 @@ Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const st
   s.schema_hash = r.cell_text(0, 3);
   s.sync_id = r.cell_text(0, 4);
   s.rows = r.is_null(0, 5) ? 0 : std::stoll(r.cell_text(0, 5));
+  if (!r.is_null(0, 6)) s.primary_key = r.cell_text(0, 6);
   return std::optional<StreamState>(std::move(s));
 }
 
@@ -131,10 +144,11 @@ std::string write_state_sql(const sql::Dialect& d, const std::string& bronze_sch
   const std::string table = d.qualify("", bronze_schema, kStateTable);
   auto text = [&](const std::string& v) { return d.quote_string(v); };
   return "DELETE FROM " + table + " WHERE stream = " + text(s.stream) + ";\nINSERT INTO " + table +
-         " (stream, mode, cursor_field, cursor_value, schema_hash, sync_id, rows, updated_at) VALUES (" +
+         " (stream, mode, cursor_field, cursor_value, schema_hash, sync_id, rows, updated_at, primary_key) VALUES (" +
          text(s.stream) + ", " + text(s.mode) + ", " + text(s.cursor_field) + ", " +
          (s.cursor_value ? text(*s.cursor_value) : "NULL") + ", " + text(s.schema_hash) + ", " + text(s.sync_id) +
-         ", " + std::to_string(s.rows) + ", CURRENT_TIMESTAMP);\n";
+         ", " + std::to_string(s.rows) + ", CURRENT_TIMESTAMP, " +
+         (s.primary_key.empty() ? "NULL" : text(s.primary_key)) + ");\n";
 }
 
 bool can_widen(const sql::LogicalType& from, const sql::LogicalType& to) {

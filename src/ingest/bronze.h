@@ -28,6 +28,9 @@ struct StreamState {
   std::string schema_hash;
   std::string sync_id;
   int64_t rows = 0;  // rows loaded by that sync
+  // The key the rows were merged on, as a JSON array of column names; empty when the state was
+  // written before Strata recorded it.
+  std::string primary_key;
 };
 
 // The bronze table for a source table by default (see default_bronze_table).
@@ -49,7 +52,8 @@ std::string schema_hash(const sql::Schema& schema);
 
 // Creates the bronze schema and the state table when missing.
 Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema);
-// The stream's committed state, or nullopt when it was never synced.
+// The stream's committed state, or nullopt when it was never synced. A state table written before
+// the primary_key column existed gets it here (ALTER … ADD COLUMN, once).
 Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const std::string& bronze_schema,
                                               const std::string& stream);
 // The largest sync id of the 19-digit kind in the state table (empty when there is none).

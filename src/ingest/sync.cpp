@@ -269,10 +269,13 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
   return sql + merge_sql(d, stage, bronze, merge, true) + "DROP TABLE " + warehouse::qualified_name(d, stage) + ";\n";
 }
 
+// A key as the state records it: a JSON array of column names.
+std::string key_json(const std::vector<std::string>& key) { return nlohmann::json(key).dump(); }
+
 // Whether the stream's configured mode can go on from what its earlier syncs wrote (`state`)
 // without a full refresh: incremental_dedup cannot start from a table that holds several versions
-// of a row (an append mode's), nor incremental_append from another cursor (it would append every
-// row again).
+// of a row (an append mode's) nor go on with another key, and incremental_append cannot go on from
+// another cursor (it would append every row again).
 Status check_continuation(const StreamConfig& stream, const StreamState& state) {
   auto refresh = [&](std::string why) {
     return Error(ErrorCode::kFailed, "stream " + stream.full_name() + ": " + why, stream.where_mode,
@@ -283,6 +286,11 @@ Status check_continuation(const StreamConfig& stream, const StreamState& state) 
   if (stream.mode == SyncMode::kIncrementalDedup && appended) {
     return refresh("its bronze table was written by " + state.mode +
                    " and may hold several versions of a row, which incremental_dedup cannot continue from");
+  }
+  if (stream.mode == SyncMode::kIncrementalDedup && state.mode == sync_mode_name(SyncMode::kIncrementalDedup) &&
+      !state.primary_key.empty() && state.primary_key != key_json(stream.primary_key)) {
+    return refresh("its primary_key changed from " + state.primary_key + " to " + key_json(stream.primary_key) +
+                   ", and bronze may hold several rows of a new key");
   }
   if (stream.mode == SyncMode::kIncrementalAppend && state.cursor_value && state.cursor_field != stream.cursor_field) {
     return refresh("its cursor_field changed from '" + state.cursor_field + "' to '" + stream.cursor_field +
@@ -499,6 +507,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   next.schema_hash = schema_hash(staged);
   next.sync_id = job.sync_id;
   next.rows = static_cast<int64_t>(report.rows);
+  next.primary_key = key_json(job.stream.primary_key);
 
   // An existing DuckDB bronze of a dedup stream is merge-on-read after this sync.
   const bool merge_on_read = !overwrite && merge.mode == SyncMode::kIncrementalDedup && supports_merge_on_read(d) &&

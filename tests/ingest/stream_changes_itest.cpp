@@ -53,6 +53,25 @@ TEST_F(StreamChanges, AnAppendedBronzeCannotTurnIntoDedupWithoutAFullRefresh) {
   EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"), source_rows("SELECT id, v FROM items ORDER BY id"));
 }
 
+TEST_F(StreamChanges, AnotherKeyForIncrementalDedupAsksForAFullRefresh) {
+  source("CREATE TABLE items (id int PRIMARY KEY, grp int, ts timestamptz NOT NULL);"
+         "INSERT INTO items SELECT g, g % 3, '2024-01-01' FROM generate_series(1, 12) g");
+  sync_ok(items("incremental_dedup"));
+  // A state table from before the key was recorded gets the column back on the next read.
+  bronze_rows("ALTER TABLE bronze._strata_state DROP COLUMN primary_key");
+  source("UPDATE items SET ts = '2024-02-01' WHERE id = 1");
+  sync_ok(items("incremental_dedup"));
+  EXPECT_EQ(bronze_rows("SELECT primary_key FROM bronze._strata_state")[0][0], "[\"id\"]");
+  // Merged on grp from now on, bronze would show every row of a group the sync did not read.
+  std::string error = sync_error(items("incremental_dedup", "    primary_key: [grp]\n", "by_group"));
+  EXPECT_NE(error.find("primary_key changed from [\"id\"] to [\"grp\"]"), std::string::npos) << error;
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "12");
+  SyncOptions full;
+  full.full_refresh = true;
+  sync_ok(items("incremental_dedup", "    primary_key: [grp]\n", "by_group"), full);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "3");
+}
+
 TEST_F(StreamChanges, AnotherCursorForIncrementalAppendAsksForAFullRefresh) {
   source("CREATE TABLE items (id int PRIMARY KEY, ts timestamptz NOT NULL, ts2 timestamptz NOT NULL);"
          "INSERT INTO items SELECT g, '2024-01-01', '2024-01-01' FROM generate_series(1, 10) g");
