@@ -88,7 +88,12 @@ std::vector<const CatalogColumn*> selected_columns(const StreamJob& job) {
   return out;
 }
 
-// Tracks the largest cursor value seen (physical value widened to int64).
+bool is_timestamp(const LogicalType& type) {
+  return type.id() == TypeId::kTimestamp || type.id() == TypeId::kTimestampTz;
+}
+
+// Tracks the largest cursor value seen (physical value widened to int64). A timestamp of
+// ±infinity is not a position: a cursor at infinity would never see a new row again.
 struct CursorTracker {
   int column = -1;
   LogicalType type;
@@ -114,6 +119,7 @@ struct CursorTracker {
     for (size_t r = 0; r < col.size(); ++r) {
       if (valid[r] == 0) continue;
       const T v = col.get<T>(r);
+      if (is_timestamp(type) && (v == sql::kTimestampInfinity || v == sql::kTimestampNegInfinity)) continue;
       if (!seen || v > top) top = v;
       seen = true;
     }
@@ -381,6 +387,10 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   if (resume && cursor_column) {
     plan.where = pg::Connection::quote_identifier(cursor_column->name) + " >= " +
                  pg::Connection::quote_literal(*previous_cursor) + "::" + cursor_column->pg_type;
+    // Rows at +infinity stay above every cursor; appended once, by the sync that first saw them.
+    if (job.stream.mode == SyncMode::kIncrementalAppend && is_timestamp(cursor.type)) {
+      plan.where += " AND " + pg::Connection::quote_identifier(cursor_column->name) + " <> 'infinity'";
+    }
   } else if (incremental && same_cursor && cursor_column && job.stream.mode == SyncMode::kIncrementalAppend) {
     // The earlier syncs saw only NULL cursors (or no row): rows with a NULL cursor were read then
     // (later syncs skip them, as `>=` does), and appending them again would duplicate them.

@@ -97,6 +97,27 @@ TEST_F(StreamChanges, IncrementalAppendReadsNullCursorsOnce) {
             (std::vector<std::string>{"31", "31"}));
 }
 
+TEST_F(StreamChanges, ACursorAtInfinityDoesNotStopTheStream) {
+  for (const std::string mode : {"incremental_append", "incremental_dedup"}) {
+    SCOPED_TRACE(mode);
+    const std::string table = mode == "incremental_append" ? "appended" : "deduped";
+    source("CREATE TABLE " + table + " (id int PRIMARY KEY, ts timestamptz NOT NULL);"
+           "INSERT INTO " + table + " VALUES (1, '2024-01-01'), (2, 'infinity'), (3, '-infinity')");
+    std::string conn = write_connection("streams:\n  - name: public." + table + "\n    sync_mode: " + mode +
+                                            "\n    cursor_field: ts\n",
+                                        table);
+    auto r1 = sync(conn);
+    ASSERT_TRUE(r1.ok() && r1->ok());
+    EXPECT_EQ(r1->streams[0].cursor_after, "2024-01-01 00:00:00+00");
+    source("INSERT INTO " + table + " VALUES (4, '2024-02-01')");
+    sync_ok(conn);
+    sync_ok(conn);
+    // Row 4 arrived and no row is there twice (dedup reads row 2 again each time and keeps one).
+    EXPECT_EQ(bronze_rows("SELECT id, count(*) FROM bronze." + table + " GROUP BY id ORDER BY id"),
+              (Rows{{"1", "1"}, {"2", "1"}, {"3", "1"}, {"4", "1"}}));
+  }
+}
+
 TEST_F(StreamChanges, BronzeTableNamesAStreamSoCollidingTablesStaySeparate) {
   source("CREATE SCHEMA other; CREATE TABLE other.orders (id int); CREATE TABLE other_orders (id int);"
          "INSERT INTO other.orders SELECT generate_series(1, 50); INSERT INTO other_orders VALUES (1);"
