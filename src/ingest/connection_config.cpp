@@ -343,13 +343,16 @@ Status validate_streams(ConnectionConfig& config, const Catalog& catalog) {
   for (StreamConfig& s : config.streams) {
     const CatalogTable* table = find_table(catalog, s);
     if (!table) {
-      std::vector<std::string> names;
+      std::vector<std::string> names, all;
       for (const CatalogTable& t : catalog.tables) {
         if (names.size() < 8) names.push_back(t.full_name());
+        all.push_back(t.full_name());
       }
+      const std::string near = closest_match(s.full_name(), std::vector<std::string_view>(all.begin(), all.end()));
       return stream_error(s.where_name, "unknown table " + s.full_name() + " in the source",
                           names.empty() ? "the source has no tables in the configured schemas"
-                                        : "tables found: " + join(names, ", ") + (catalog.tables.size() > 8 ? ", …" : ""));
+                                        : (near.empty() ? "" : "did you mean " + near + "? ") + "tables found: " +
+                                              join(names, ", ") + (catalog.tables.size() > 8 ? ", …" : ""));
     }
     for (const std::string& c : s.columns) {
       if (!table->column(c)) {

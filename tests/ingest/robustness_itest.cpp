@@ -194,6 +194,7 @@ TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
        "primary_key is empty", 15},
       {"streams: []\n", "streams: lists no table", 11},
       {"streams:\n  - name: public.missing\n", "unknown table public.missing", 12},
+      {"streams:\n  - name: public.nokye\n", "did you mean public.nokey?", 12},
       {"streams:\n  - name: public.t\n    sync_mode: incremental_append\n    cursor_field: nope\n",
        "cursor_field 'nope' is not a column", 14},
       {"streams:\n  - name: public.nokey\n    sync_mode: incremental_dedup\n    cursor_field: ts\n",
