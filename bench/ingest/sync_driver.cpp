@@ -62,8 +62,9 @@ int main(int argc, char** argv) {
   options.staging_memory = memory_flag ? memory_mib << 20 : ingest::kStagingMemory;
   std::unique_ptr<warehouse::Database> db;
   const ingest::DatabaseOpener open = [&] { return ingest::open_destination(*config, process_env(), &masker); };
+  const bool creates = ingest::destination_creates_file(*config, process_env(), &masker);
   const int64_t syncing = monotonic_micros();
-  auto report = ingest::run_sync(*config, open, options, db);
+  auto report = ingest::run_sync(*config, open, options, db, creates);
   const int64_t closing = monotonic_micros();
   db.reset();  // the checkpoint DuckDB runs at close belongs to the sync's cost
   const int64_t closed = monotonic_micros();

@@ -81,16 +81,8 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   const ingest::DatabaseOpener open = [&] {
     return ingest::open_destination(config, context.env, yaml.masker, flags.target);
   };
-  const std::string file = ingest::destination_file(config, context.env, yaml.masker, flags.target);
-  std::error_code ec;
-  const bool existed = file.empty() || std::filesystem::exists(file, ec);
-  Result<ingest::SyncReport> synced = ingest::run_sync(config, open, options, db);
-  if (!synced.ok()) {
-    db.reset();
-    ingest::remove_unused_destination(file, existed);
-    return synced.error();
-  }
-  ingest::SyncReport& report = *synced;
+  const bool creates = ingest::destination_creates_file(config, context.env, yaml.masker, flags.target);
+  STRATA_ASSIGN(ingest::SyncReport report, ingest::run_sync(config, open, options, db, creates));
   std::string dir = (std::filesystem::path(config.project_dir) / ".strata" / "syncs").string();
   Status stored = ingest::store_report(report, dir);
   if (stored.ok()) stored = store_in_metadata(report, config.project_dir);

@@ -53,8 +53,8 @@ Result<std::unique_ptr<warehouse::Database>> open_destination(const ConnectionCo
   return warehouse::open_target(target);
 }
 
-std::string destination_file(const ConnectionConfig& config, const EnvLookup& env, SecretMasker* masker,
-                             const std::string& target_override) {
+bool destination_creates_file(const ConnectionConfig& config, const EnvLookup& env, SecretMasker* masker,
+                              const std::string& target_override) {
   std::string path;
   if (uses_duckdb_path(config, target_override)) {
     path = connection_duckdb_path(config);
@@ -62,14 +62,8 @@ std::string destination_file(const ConnectionConfig& config, const EnvLookup& en
              target.ok() && target->type == warehouse::TargetType::kDuckDb) {
     path = target->duckdb_path();
   }
-  return path == ":memory:" ? "" : path;
-}
-
-void remove_unused_destination(const std::string& file, bool existed) {
-  if (file.empty() || existed) return;
   std::error_code ec;
-  std::filesystem::remove(file, ec);
-  std::filesystem::remove(file + ".wal", ec);
+  return !path.empty() && path != ":memory:" && !std::filesystem::exists(std::filesystem::symlink_status(path, ec));
 }
 
 }  // namespace strata::ingest

@@ -19,15 +19,10 @@ Result<std::unique_ptr<warehouse::Database>> open_destination(const ConnectionCo
                                                               SecretMasker* masker,
                                                               const std::string& target_override = {});
 
-// The DuckDB file the destination is ("" for an in-memory database, another warehouse, or a
-// profile that cannot be loaded: open_destination reports that).
-std::string destination_file(const ConnectionConfig& config, const EnvLookup& env, SecretMasker* masker,
-                             const std::string& target_override = {});
-
-// Removes a DuckDB file (and its WAL) that a sync created and then failed before writing
-// anything to (the sync returned an error, not a report), so a bad configuration or an
-// unreachable source leaves no empty warehouse behind. Call after the database is closed; a file
-// that existed before (`existed`) or another destination is left alone.
-void remove_unused_destination(const std::string& file, bool existed);
+// True when the destination is a DuckDB file that does not exist yet (nothing there, not even a
+// dangling symlink), which open_destination would create; false for an in-memory database,
+// another warehouse, or a profile that cannot be loaded (open_destination reports that).
+bool destination_creates_file(const ConnectionConfig& config, const EnvLookup& env, SecretMasker* masker,
+                              const std::string& target_override = {});
 
 }  // namespace strata::ingest

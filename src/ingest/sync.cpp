@@ -656,13 +656,20 @@ Result<DiscoveredSource> discover_source(const ConnectionConfig& config, const S
   return DiscoveredSource{std::move(connection), std::move(catalog)};
 }
 
-Result<SyncReport> sync_discovered(ConnectionConfig& config, DiscoveredSource discovered, warehouse::Database& db,
-                                   const SyncOptions& options) {
-  const Catalog& catalog = discovered.catalog;
+// Checks the streams against the catalog and keeps the selected ones (see validate_streams);
+// `duckdb`: the warehouse is known to be DuckDB before it opens (sync_prepared checks again).
+Status prepare_streams(ConnectionConfig& config, const Catalog& catalog, const SyncOptions& options,
+                       bool duckdb = false) {
   STRATA_TRY(validate_streams(config, catalog));
   STRATA_TRY(check_cursor_types(config, catalog));
   STRATA_TRY(filter_streams(config, options.only_streams));
+  return duckdb ? check_rowid_columns(config, catalog) : ok_status();
+}
 
+// The second half of a sync, once prepare_streams passed.
+Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource discovered, warehouse::Database& db,
+                                 const SyncOptions& options) {
+  const Catalog& catalog = discovered.catalog;
   SyncReport report;
   report.connection = config.name;
   report.started_at = format_iso8601(now_micros());
@@ -698,11 +705,18 @@ Result<SyncReport> sync_discovered(ConnectionConfig& config, DiscoveredSource di
 
 Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options) {
   STRATA_ASSIGN(DiscoveredSource discovered, discover_source(config, options));
-  return sync_discovered(config, std::move(discovered), db, options);
+  STRATA_TRY(prepare_streams(config, discovered.catalog, options));
+  return sync_prepared(config, std::move(discovered), db, options);
 }
 
 Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open_database, const SyncOptions& options,
-                            std::unique_ptr<warehouse::Database>& database) {
+                            std::unique_ptr<warehouse::Database>& database, bool creates_database) {
+  if (creates_database) {
+    STRATA_ASSIGN(DiscoveredSource discovered, discover_source(config, options));
+    STRATA_TRY(prepare_streams(config, discovered.catalog, options, /*duckdb=*/true));
+    STRATA_ASSIGN(database, open_database());
+    return sync_prepared(config, std::move(discovered), *database, options);
+  }
   const ConnectionConfig& source_config = config;  // read-only until both halves are done
   auto discovering = std::async(std::launch::async, [&] { return discover_source(source_config, options); });
   Result<std::unique_ptr<warehouse::Database>> opened = open_database();
@@ -710,7 +724,8 @@ Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open
   if (!opened.ok()) return opened.error();
   database = std::move(*opened);
   if (!discovered.ok()) return discovered.error();
-  return sync_discovered(config, std::move(*discovered), *database, options);
+  STRATA_TRY(prepare_streams(config, discovered->catalog, options));
+  return sync_prepared(config, std::move(*discovered), *database, options);
 }
 
 }  // namespace strata::ingest
