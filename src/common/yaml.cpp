@@ -112,11 +112,18 @@ Result<std::string> substitute_env_vars(std::string_view text, const YamlOptions
     const bool parsed = parse_env_call(text, call_end, name, fallback);
     if (parsed && call_end < text.size() && text[call_end] == '-') ++call_end;
     if (!parsed || text.substr(call_end, 2) != "}}") {
-      // Other Jinja (dbt_project.yml may hold some) passes through; a broken env_var call does not.
-      size_t word = text.find_first_not_of(" \t-", cursor);
-      if (word != std::string_view::npos && text.substr(word, 7) == "env_var") {
+      // Other Jinja (dbt's files may hold some, e.g. env_var(…) | upper) passes through where it
+      // is rendered later; an env_var call that is never closed is an error everywhere.
+      const size_t word = text.find_first_not_of(" \t-", cursor);
+      const bool env_call = word != std::string_view::npos && text.substr(word, 7) == "env_var";
+      const size_t close = text.find("}}", cursor);
+      const bool unclosed = close == std::string_view::npos || text.substr(cursor, close - cursor).find(')') ==
+                                                                    std::string_view::npos;
+      if ((env_call && unclosed) || !options.other_jinja) {
         return Error(ErrorCode::kConfig, "'" + std::string(text.substr(open)) + "' is not a valid env_var call", at,
-                     "write {{ env_var('NAME') }} or {{ env_var('NAME', 'default') }}");
+                     options.other_jinja ? "write {{ env_var('NAME') }} or {{ env_var('NAME', 'default') }}"
+                                         : "this file takes only {{ env_var('NAME') }} or "
+                                           "{{ env_var('NAME', 'default') }} in its values");
       }
       out.append(text.substr(pos, open + 2 - pos));
       pos = open + 2;
@@ -220,8 +227,11 @@ Result<YamlNode> YamlBuilder::scalar(const yaml_event_t& event) {
   d->quoted = !is_null && (!plain || tag == "tag:yaml.org,2002:str" || tag == "!");
   if (!is_null) {
     // Values (not keys) may call env_var, as dbt allows in profiles.yml and dbt_project.yml.
-    if (options_.substitute_env && !expecting_key() && value.find("env_var") != std::string_view::npos) {
-      STRATA_ASSIGN(d->scalar, substitute_env_vars(value, options_, {doc_.file, d->line + 1, d->column + 1}));
+    if (options_.substitute_env && !expecting_key() &&
+        value.find(options_.other_jinja ? "env_var" : "{{") != std::string_view::npos) {
+      // A quoted value's text starts one column after its quote.
+      const int column = d->column + 1 + (plain ? 0 : 1);
+      STRATA_ASSIGN(d->scalar, substitute_env_vars(value, options_, {doc_.file, d->line + 1, column}));
     } else {
       d->scalar.assign(value);
     }

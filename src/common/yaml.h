@@ -25,6 +25,10 @@ struct YamlOptions {
   SecretMasker* masker = nullptr;
   // When false, env_var calls are left in place.
   bool substitute_env = true;
+  // When false (a file no later Jinja renders, e.g. a connection file), a template in a value
+  // that is not an env_var call is an error instead of text; when true (dbt's files), only an
+  // env_var call left unclosed is.
+  bool other_jinja = true;
 };
 
 struct YamlEntry;

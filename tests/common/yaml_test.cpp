@@ -65,8 +65,7 @@ TEST(Yaml, MissingEnvVarIsALocatedErrorWithHint) {
 }
 
 TEST(Yaml, ABrokenEnvVarCallIsALocatedErrorNotALiteral) {
-  for (const char* value : {"{{ env_var('SHOP_DB' }}", "{{ env_varr('SHOP_DB') }}", "{{ env_var('SHOP_DB') }",
-                            "x {{- env_var(SHOP_DB) -}}"}) {
+  for (const char* value : {"{{ env_var('SHOP_DB' }}", "{{ env_var('SHOP_DB') }", "x {{- env_var('SHOP_DB' -}}"}) {
     const std::string text = "a: 1\ndatabase: \"" + std::string(value) + "\"\n";
     auto doc = load_yaml_string(text, "conn.yml", env_with({{"SHOP_DB", "shop"}}));
     ASSERT_FALSE(doc.ok()) << value;
@@ -75,11 +74,24 @@ TEST(Yaml, ABrokenEnvVarCallIsALocatedErrorNotALiteral) {
     EXPECT_NE(doc.error().message().find("is not a valid env_var call"), std::string::npos) << doc.error().message();
     EXPECT_NE(doc.error().hint().find("{{ env_var('NAME') }}"), std::string::npos);
   }
-  // A valid call next to other Jinja still works.
-  auto doc = load_yaml_string("database: \"{{ env_var('SHOP_DB') }}_{{ target.name }}\"\n", "conn.yml",
-                              env_with({{"SHOP_DB", "shop"}}));
+  // A valid call next to other Jinja still works, and dbt's own Jinja around env_var is left for
+  // its renderer.
+  auto doc = load_yaml_string("database: \"{{ env_var('SHOP_DB') }}_{{ target.name }}\"\n"
+                              "schema: \"{{ env_var('DBT_ENV', 'dev') | upper }}\"\n",
+                              "conn.yml", env_with({{"SHOP_DB", "shop"}}));
   ASSERT_TRUE(doc.ok()) << doc.error().to_string();
   EXPECT_EQ(doc->root["database"].scalar(), "shop_{{ target.name }}");
+  EXPECT_EQ(doc->root["schema"].scalar(), "{{ env_var('DBT_ENV', 'dev') | upper }}");
+  // Where nothing renders Jinja later (a connection file), any other template is an error, at
+  // the column of its braces.
+  YamlOptions strict = env_with({{"SHOP_DB", "shop"}});
+  strict.other_jinja = false;
+  for (const char* value : {"{{ env_varr('SHOP_DB') }}", "{{ env_var('SHOP_DB') | upper }}", "{{ target.name }}"}) {
+    auto bad = load_yaml_string("database: \"" + std::string(value) + "\"\n", "conn.yml", strict);
+    ASSERT_FALSE(bad.ok()) << value;
+    EXPECT_EQ(bad.error().where().column, 12) << value;
+    EXPECT_NE(bad.error().hint().find("takes only"), std::string::npos) << value;
+  }
 }
 
 TEST(Yaml, SecretEnvValuesAreRegisteredWithTheMasker) {
