@@ -110,8 +110,9 @@ Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const st
   const std::string select = "SELECT mode, cursor_field, cursor_value, schema_hash, sync_id, rows, primary_key FROM " +
                              table + " WHERE stream = " + d.quote_string(stream);
   Result<warehouse::QueryResult> read = wh.query(select);
-  if (!read.ok()) {
-    // A state table from before the primary_key column: add it, then read again.
+  if (!read.ok() && read.error().message().find("primary_key") != std::string::npos) {
+    // A state table from before the primary_key column (the warehouses' errors name it): add
+    // it, then read again.
     if (!wh.execute("ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS primary_key " +
                     d.type_name(sql::LogicalType::varchar()))
              .ok()) {

@@ -88,6 +88,8 @@ std::vector<const CatalogColumn*> selected_columns(const StreamJob& job) {
   return out;
 }
 
+bool is_infinite(const std::string& cursor) { return cursor == "infinity" || cursor == "-infinity"; }
+
 bool is_timestamp(const LogicalType& type) {
   return type.id() == TypeId::kTimestamp || type.id() == TypeId::kTimestampTz;
 }
@@ -278,25 +280,50 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
 // A key as the state records it: a JSON array of column names.
 std::string key_json(const std::vector<std::string>& key) { return nlohmann::json(key).dump(); }
 
+// Whether a recorded key (key_json) has the same columns as `key`, in any order.
+bool same_key(const std::string& recorded, std::vector<std::string> key) {
+  auto parsed = nlohmann::json::parse(recorded, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) return false;
+  std::vector<std::string> before;
+  for (const auto& c : parsed) {
+    if (!c.is_string()) return false;
+    before.push_back(c.get<std::string>());
+  }
+  std::sort(before.begin(), before.end());
+  std::sort(key.begin(), key.end());
+  return before == key;
+}
+
 // Whether the stream's configured mode can go on from what its earlier syncs wrote (`state`)
-// without a full refresh: incremental_dedup cannot start from a table that holds several versions
-// of a row (an append mode's) nor go on with another key, and incremental_append cannot go on from
-// another cursor (it would append every row again).
-Status check_continuation(const StreamConfig& stream, const StreamState& state) {
+// without a full refresh: incremental_dedup needs bronze to hold one row per key (so not after an
+// append mode, nor after another key, nor after a full_refresh_overwrite whose key is not the
+// source's primary key), and incremental_append cannot go on from another cursor or from one
+// saved at infinity (it would append every row again, or none).
+Status check_continuation(const StreamConfig& stream, const StreamState& state, bool key_is_source_key) {
   auto refresh = [&](std::string why) {
     return Error(ErrorCode::kFailed, "stream " + stream.full_name() + ": " + why, stream.where_mode,
                  "rebuild its bronze table with strata sync <connection> --full-refresh --stream " + stream.full_name());
   };
   const bool appended = state.mode == sync_mode_name(SyncMode::kIncrementalAppend) ||
                         state.mode == sync_mode_name(SyncMode::kFullRefreshAppend);
-  if (stream.mode == SyncMode::kIncrementalDedup && appended) {
-    return refresh("its bronze table was written by " + state.mode +
-                   " and may hold several versions of a row, which incremental_dedup cannot continue from");
+  const bool deduped = state.mode == sync_mode_name(SyncMode::kIncrementalDedup);
+  if (stream.mode == SyncMode::kIncrementalDedup) {
+    if (appended) {
+      return refresh("its bronze table was written by " + state.mode +
+                     " and may hold several versions of a row, which incremental_dedup cannot continue from");
+    }
+    if (!deduped && !key_is_source_key) {
+      return refresh("its bronze table was written by " + state.mode + ", which may hold several rows of the key " +
+                     key_json(stream.primary_key));
+    }
+    if (deduped && !state.primary_key.empty() && !same_key(state.primary_key, stream.primary_key)) {
+      return refresh("its primary_key changed from " + state.primary_key + " to " + key_json(stream.primary_key) +
+                     ", and bronze may hold several rows of a new key");
+    }
   }
-  if (stream.mode == SyncMode::kIncrementalDedup && state.mode == sync_mode_name(SyncMode::kIncrementalDedup) &&
-      !state.primary_key.empty() && state.primary_key != key_json(stream.primary_key)) {
-    return refresh("its primary_key changed from " + state.primary_key + " to " + key_json(stream.primary_key) +
-                   ", and bronze may hold several rows of a new key");
+  if (stream.mode == SyncMode::kIncrementalAppend && state.cursor_value && state.cursor_field == stream.cursor_field &&
+      is_infinite(*state.cursor_value)) {
+    return refresh("its cursor was saved at " + *state.cursor_value + " (by an older version), which no new row passes");
   }
   if (stream.mode == SyncMode::kIncrementalAppend && state.cursor_value && state.cursor_field != stream.cursor_field) {
     return refresh("its cursor_field changed from '" + state.cursor_field + "' to '" + stream.cursor_field +
@@ -377,24 +404,29 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
       storage.layout = BronzeLayout::kTable;
     }
   }
-  if (state && !overwrite) STRATA_TRY(check_continuation(job.stream, *state));
+  const bool merge_key_is_source_key =
+      !job.table.primary_key.empty() && job.stream.primary_key == job.table.primary_key;
+  if (state && !overwrite) STRATA_TRY(check_continuation(job.stream, *state, merge_key_is_source_key));
   const bool same_cursor = state && state->cursor_field == job.stream.cursor_field;
   std::optional<std::string> previous_cursor;
-  if (same_cursor && state->cursor_value) previous_cursor = state->cursor_value;
+  // A cursor saved at ±infinity (older versions did) is no position: a dedup stream reads again.
+  if (same_cursor && state->cursor_value && !is_infinite(*state->cursor_value)) previous_cursor = state->cursor_value;
   report.cursor_before = previous_cursor;
   const bool incremental = is_incremental(job.stream.mode) && !job.options.full_refresh;
   const bool resume = incremental && previous_cursor;
-  if (resume && cursor_column) {
-    plan.where = pg::Connection::quote_identifier(cursor_column->name) + " >= " +
-                 pg::Connection::quote_literal(*previous_cursor) + "::" + cursor_column->pg_type;
-    // Rows at +infinity stay above every cursor; appended once, by the sync that first saw them.
-    if (job.stream.mode == SyncMode::kIncrementalAppend && is_timestamp(cursor.type)) {
-      plan.where += " AND " + pg::Connection::quote_identifier(cursor_column->name) + " <> 'infinity'";
+  const bool appending = incremental && job.stream.mode == SyncMode::kIncrementalAppend;
+  if (cursor_column && (resume || (appending && same_cursor))) {
+    const std::string column = pg::Connection::quote_identifier(cursor_column->name);
+    // Without a cursor value the earlier syncs saw only NULL cursors (or no row): rows with a
+    // NULL cursor were read then (later syncs skip them, as `>=` does), and appending them again
+    // would duplicate them.
+    plan.where = resume ? column + " >= " + pg::Connection::quote_literal(*previous_cursor) + "::" + cursor_column->pg_type
+                        : column + " IS NOT NULL";
+    // Rows at ±infinity are no position either: an append stream reads them with its first sync
+    // only, as it does NULL cursors.
+    if (appending && is_timestamp(cursor.type)) {
+      plan.where += " AND " + column + " <> 'infinity' AND " + column + " <> '-infinity'";
     }
-  } else if (incremental && same_cursor && cursor_column && job.stream.mode == SyncMode::kIncrementalAppend) {
-    // The earlier syncs saw only NULL cursors (or no row): rows with a NULL cursor were read then
-    // (later syncs skip them, as `>=` does), and appending them again would duplicate them.
-    plan.where = pg::Connection::quote_identifier(cursor_column->name) + " IS NOT NULL";
   }
   plan.parallelism = read_parallelism(job.table, job.stream, job.config, job.shared_buffers_bytes);
   report.parallelism = plan.parallelism;
@@ -496,7 +528,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   std::optional<std::string> new_cursor = resume ? previous_cursor : std::nullopt;
   if (cursor.max) new_cursor = format_cursor(cursor.type, *cursor.max);
   MergeSpec merge;
-  merge.key_is_source_primary_key = !job.table.primary_key.empty() && job.stream.primary_key == job.table.primary_key;
+  merge.key_is_source_primary_key = merge_key_is_source_key;
   // A dedup stream whose configured key may repeat is rebuilt from its latest rows, also when
   // fully refreshed.
   const bool rebuild_ranked =
@@ -511,7 +543,11 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   }
   StreamState next;
   next.stream = stream_name;
-  next.mode = sync_mode_name(job.stream.mode);
+  // What bronze now holds: a full refresh of a stream that is not dedup leaves one row per source
+  // row, whatever the mode it appends with later (see check_continuation).
+  next.mode = job.options.full_refresh && job.stream.mode != SyncMode::kIncrementalDedup
+                  ? sync_mode_name(SyncMode::kFullRefreshOverwrite)
+                  : sync_mode_name(job.stream.mode);
   next.cursor_field = job.stream.cursor_field;
   next.cursor_value = new_cursor;
   next.schema_hash = schema_hash(staged);

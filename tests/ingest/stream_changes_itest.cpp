@@ -115,7 +115,58 @@ TEST_F(StreamChanges, ACursorAtInfinityDoesNotStopTheStream) {
     // Row 4 arrived and no row is there twice (dedup reads row 2 again each time and keeps one).
     EXPECT_EQ(bronze_rows("SELECT id, count(*) FROM bronze." + table + " GROUP BY id ORDER BY id"),
               (Rows{{"1", "1"}, {"2", "1"}, {"3", "1"}, {"4", "1"}}));
+    // A cursor an older version saved at infinity: dedup reads again and goes on; append, which
+    // would then append every row again, asks for a full refresh.
+    bronze_rows("UPDATE bronze._strata_state SET cursor_value = 'infinity'");
+    source("INSERT INTO " + table + " VALUES (5, '2024-03-01')");
+    auto stuck = sync(conn);
+    ASSERT_TRUE(stuck.ok());
+    if (mode == "incremental_dedup") {
+      ASSERT_TRUE(stuck->ok()) << report_to_text(*stuck);
+      EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.deduped")[0],
+                (std::vector<std::string>{"5", "5"}));
+    } else {
+      EXPECT_NE(stuck->streams[0].error.find("cursor was saved at infinity"), std::string::npos)
+          << stuck->streams[0].error;
+    }
   }
+  // Only ±infinity and NULL cursors: the first sync reads them, later ones add nothing.
+  source("CREATE TABLE edges (id int PRIMARY KEY, ts timestamptz);"
+         "INSERT INTO edges VALUES (1, 'infinity'), (2, '-infinity'), (3, NULL)");
+  std::string edges = write_connection(
+      "streams:\n  - name: public.edges\n    sync_mode: incremental_append\n    cursor_field: ts\n", "edges");
+  for (int i = 0; i < 3; ++i) sync_ok(edges);
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.edges")[0],
+            (std::vector<std::string>{"3", "3"}));
+}
+
+TEST_F(StreamChanges, DedupAfterAFullRefreshNeedsOneRowPerKey) {
+  source("CREATE TABLE items (id int PRIMARY KEY, grp int, ts timestamptz NOT NULL);"
+         "INSERT INTO items SELECT g, g % 2, '2024-01-01' FROM generate_series(1, 10) g");
+  // full_refresh_overwrite holds every source row: one per id, several per grp.
+  sync_ok(items("full_refresh_overwrite"));
+  std::string error = sync_error(items("incremental_dedup", "    primary_key: [grp]\n", "by_group"));
+  EXPECT_NE(error.find("may hold several rows of the key [\"grp\"]"), std::string::npos) << error;
+  // On the source's own key it goes on; the key's order does not matter afterwards.
+  sync_ok(items("incremental_dedup"));
+  source("UPDATE items SET grp = 7, ts = '2024-02-01' WHERE id = 3");
+  sync_ok(items("incremental_dedup", "    primary_key: [id]\n", "same_key"));
+  EXPECT_EQ(bronze_rows("SELECT id, grp FROM bronze.items ORDER BY id"), source_rows("SELECT id, grp FROM items ORDER BY id"));
+}
+
+TEST_F(StreamChanges, AFullRefreshOfAnAppendStreamLetsItTurnDedup) {
+  source("CREATE TABLE items (id int PRIMARY KEY, v text, ts timestamptz NOT NULL);"
+         "INSERT INTO items SELECT g, 'a', '2024-01-01' FROM generate_series(1, 8) g");
+  sync_ok(items("incremental_append"));
+  source("UPDATE items SET v = 'b', ts = '2024-02-01' WHERE id = 1");
+  sync_ok(items("incremental_append"));
+  SyncOptions full;
+  full.full_refresh = true;
+  sync_ok(items("incremental_append"), full);  // one row per source row again
+  EXPECT_EQ(bronze_rows("SELECT mode FROM bronze._strata_state")[0][0], "full_refresh_overwrite");
+  source("UPDATE items SET v = 'c', ts = '2024-03-01' WHERE id = 2");
+  sync_ok(items("incremental_dedup", "", "dedup"));
+  EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"), source_rows("SELECT id, v FROM items ORDER BY id"));
 }
 
 TEST_F(StreamChanges, BronzeTableNamesAStreamSoCollidingTablesStaySeparate) {
