@@ -215,6 +215,39 @@ Error stream_error(const SourceLocation& at, std::string message, std::string hi
   return Error(ErrorCode::kConfig, std::move(message), at, std::move(hint));
 }
 
+// What keeps a stream from running though its table exists: a column named like Strata's own, a
+// bronze name Strata keeps or another stream already lands in (`bronze_names`, lower-cased,
+// gets this stream's).
+std::optional<Error> stream_problem(const ConnectionConfig& config, const StreamConfig& s, const CatalogTable& table,
+                                    std::map<std::string, const StreamConfig*>& bronze_names) {
+  for (const CatalogColumn& c : table.columns) {
+    const bool selected = s.columns.empty() || std::find(s.columns.begin(), s.columns.end(), c.name) != s.columns.end();
+    if (selected && starts_with_strata(c.name)) {
+      return stream_error(s.columns.empty() ? s.where_name : s.where_columns,
+                          "column '" + c.name + "' of " + s.full_name() +
+                              " is named like Strata's own bronze columns (_strata_…)",
+                          config.streams_listed ? "leave it out with columns: [...] on the stream"
+                                                : "list the streams (streams: […]) and leave it out with columns: […]");
+    }
+  }
+  const std::string bronze = bronze_table_name(s);
+  if (starts_with_strata(bronze)) {
+    return stream_error(s.where_name, "table " + s.full_name() + " would land in bronze table " + bronze +
+                                          ", a name Strata keeps for its own tables",
+                        "give the stream another name in bronze: bronze_table: <name>");
+  }
+  auto [other, fresh] = bronze_names.emplace(to_lower(bronze), &s);
+  if (!fresh) {
+    return stream_error(s.where_name,
+                        "streams " + other->second->full_name() + " and " + s.full_name() +
+                            " would both land in bronze table " + bronze + " (bronze names ignore case)",
+                        config.streams_listed ? "give one of them another name: bronze_table: <name>"
+                                              : "list the streams (streams: […]) and give one of them "
+                                                "bronze_table: <name>");
+  }
+  return std::nullopt;
+}
+
 // The stream's table; a schema name may hold dots, so every dot of "schema.table" is tried (the
 // stream keeps the split that matched).
 const CatalogTable* find_table(const Catalog& catalog, StreamConfig& s) {
@@ -391,30 +424,9 @@ Status validate_streams(ConnectionConfig& config, const Catalog& catalog) {
                                                     " has none",
                           "add primary_key: [col, …] to the stream, or use incremental_append");
     }
-    for (const CatalogColumn& c : table->columns) {
-      const bool selected = s.columns.empty() || std::find(s.columns.begin(), s.columns.end(), c.name) != s.columns.end();
-      if (selected && starts_with_strata(c.name)) {
-        return stream_error(s.columns.empty() ? s.where_name : s.where_columns,
-                            "column '" + c.name + "' of " + s.full_name() +
-                                " is named like Strata's own bronze columns (_strata_…)",
-                            "leave it out with columns: [...] on the stream");
-      }
-    }
-    const std::string bronze = bronze_table_name(s);
-    if (starts_with_strata(bronze)) {
-      return stream_error(s.where_name, "table " + s.full_name() + " would land in bronze table " + bronze +
-                                            ", a name Strata keeps for its own tables",
-                          "give the stream another name in bronze: bronze_table: <name>");
-    }
-    auto [other, fresh] = bronze_names.emplace(to_lower(bronze), &s);
-    if (!fresh) {
-      return stream_error(s.where_name,
-                          "streams " + other->second->full_name() + " and " + s.full_name() +
-                              " would both land in bronze table " + bronze + " (bronze names ignore case)",
-                          config.streams_listed ? "give one of them another name: bronze_table: <name>"
-                                                : "list the streams (streams: […]) and give one of them "
-                                                  "bronze_table: <name>");
-    }
+    std::optional<Error> problem = stream_problem(config, s, *table, bronze_names);
+    if (problem && config.streams_listed) return *std::move(problem);
+    s.invalid = std::move(problem);
   }
   return ok_status();
 }

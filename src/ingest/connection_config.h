@@ -60,6 +60,10 @@ struct StreamConfig {
   std::vector<std::string> columns;      // empty = all
   int parallelism = 0;                   // 0 = automatic (by table size)
   std::string bronze_table;              // empty = bronze_table_name's default
+  // Set by validate_streams on a stream of an unlisted connection that cannot run (its bronze
+  // name collides, a column is named like Strata's own): the sync reports it as failed and runs
+  // the others. A listed stream with such a problem is a configuration error instead.
+  std::optional<Error> invalid;
   SourceLocation where, where_name, where_mode, where_cursor, where_key, where_columns;
 
   std::string full_name() const { return schema + "." + table; }
@@ -99,7 +103,8 @@ std::string connection_path(const std::string& project_dir, const std::string& n
 // Errors (kConfig, located at the stream's key): unknown table, unknown column, cursor column
 // missing, incremental without a cursor, dedup without a primary key, a column named like
 // Strata's own (`_strata_…`), two streams landing in one bronze table (names compared ignoring
-// case, as DuckDB does), no stream at all. A stream name whose schema holds a dot is matched
+// case, as DuckDB does), no stream at all; for the last-but-one two, without a streams list, the
+// streams concerned are marked `invalid` instead. A stream name whose schema holds a dot is matched
 // against the catalog at every dot.
 Status validate_streams(ConnectionConfig& config, const Catalog& catalog);
 

@@ -721,6 +721,11 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
     StreamReport sr;
     sr.stream = stream.full_name();
     sr.mode = options.full_refresh ? "full_refresh_overwrite" : sync_mode_name(stream.mode);
+    if (stream.invalid) {
+      sr.error = stream.invalid->message() + "; hint: " + stream.invalid->hint();
+      report.streams.push_back(std::move(sr));
+      continue;
+    }
     StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, db, options, report.sync_id,
                   source ? &*source : nullptr, catalog.shared_buffers_bytes, &stream == &config.streams.back()};
     Status st = sync_one(job, sr);

@@ -3,6 +3,8 @@
 // from, NULL cursors, bronze names (renamed with bronze_table, schemas holding dots), generated
 // columns and a full refresh that keeps dropped columns.
 
+#include <map>
+
 #include "ingest_fixture.h"
 
 namespace strata::ingest::testing {
@@ -179,6 +181,23 @@ TEST_F(StreamChanges, BronzeTableNamesAStreamSoCollidingTablesStaySeparate) {
   EXPECT_EQ(bronze_rows("SELECT (SELECT count(*) FROM bronze.other_orders), (SELECT count(*) FROM"
                         " bronze.orders_from_other), (SELECT max(id) FROM bronze.\"my.sch_t\")")[0],
             (std::vector<std::string>{"1", "50", "7"}));
+}
+
+TEST_F(StreamChanges, WithoutAStreamsListACollidingTableFailsAloneAndTheOthersRun) {
+  source("CREATE SCHEMA other; CREATE TABLE other.orders (id int); CREATE TABLE other_orders (id int);"
+         "CREATE TABLE big (id int); INSERT INTO big SELECT generate_series(1, 30);"
+         "CREATE TABLE odd (id int, _strata_meta text)");
+  std::string conn = write_connection("");
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  std::map<std::string, std::string> errors;
+  for (const auto& s : r->streams) errors[s.stream] = s.ok ? "ok" : s.error;
+  EXPECT_EQ(errors["public.big"], "ok");
+  EXPECT_EQ(errors["other.orders"], "ok");
+  EXPECT_NE(errors["public.other_orders"].find("would both land in bronze table other_orders"), std::string::npos)
+      << errors["public.other_orders"];
+  EXPECT_NE(errors["public.odd"].find("named like Strata's own"), std::string::npos) << errors["public.odd"];
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.big")[0][0], "30");
 }
 
 TEST_F(StreamChanges, GeneratedColumnsAreRead) {
