@@ -343,7 +343,9 @@ Status check_rowid_columns(const ConnectionConfig& config, const Catalog& catalo
         return Error(ErrorCode::kConfig,
                      "column '" + c.name + "' of " + s.full_name() +
                          " hides DuckDB's rowid, which incremental_dedup bronze on DuckDB needs",
-                     s.where_mode, "leave it out with columns: [...], or use incremental_append");
+                     s.where_mode,
+                     "leave it out with columns: [...] (it cannot then be the key or the cursor), or use "
+                     "incremental_append");
       }
     }
   }
