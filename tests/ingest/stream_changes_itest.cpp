@@ -24,6 +24,17 @@ class StreamChanges : public IngestTest {
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     ASSERT_TRUE(r->ok()) << report_to_text(*r);
   }
+  // A --full-refresh sync that must succeed.
+  void full_refresh_ok(const std::string& conn) {
+    SyncOptions full;
+    full.full_refresh = true;
+    sync_ok(conn, full);
+  }
+  // bronze.items holds the source's items, compared on `columns` by id.
+  void expect_items_match(const std::string& columns) {
+    EXPECT_EQ(bronze_rows("SELECT " + columns + " FROM bronze.items ORDER BY id"),
+              source_rows("SELECT " + columns + " FROM items ORDER BY id"));
+  }
   // Syncs and returns the one stream's error ("" when it succeeded).
   std::string sync_error(const std::string& conn) {
     auto r = sync(conn);
@@ -45,14 +56,12 @@ TEST_F(StreamChanges, AnAppendedBronzeCannotTurnIntoDedupWithoutAFullRefresh) {
   EXPECT_NE(error.find("written by incremental_append"), std::string::npos) << error;
   EXPECT_NE(error.find("--full-refresh --stream public.items"), std::string::npos) << error;
   EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id, v"), appended);
-  SyncOptions full;
-  full.full_refresh = true;
-  sync_ok(items("incremental_dedup", "", "dedup"), full);
-  EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"), source_rows("SELECT id, v FROM items ORDER BY id"));
+  full_refresh_ok(items("incremental_dedup", "", "dedup"));
+  expect_items_match("id, v");
   // From dedup on, incremental syncs go on as usual.
   source("UPDATE items SET v = 'c', ts = '2024-03-01' WHERE id = 7");
   sync_ok(items("incremental_dedup", "", "dedup"));
-  EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"), source_rows("SELECT id, v FROM items ORDER BY id"));
+  expect_items_match("id, v");
 }
 
 TEST_F(StreamChanges, AnotherKeyForIncrementalDedupAsksForAFullRefresh) {
@@ -68,9 +77,7 @@ TEST_F(StreamChanges, AnotherKeyForIncrementalDedupAsksForAFullRefresh) {
   std::string error = sync_error(items("incremental_dedup", "    primary_key: [grp]\n", "by_group"));
   EXPECT_NE(error.find("primary_key changed from [\"id\"] to [\"grp\"]"), std::string::npos) << error;
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "12");
-  SyncOptions full;
-  full.full_refresh = true;
-  sync_ok(items("incremental_dedup", "    primary_key: [grp]\n", "by_group"), full);
+  full_refresh_ok(items("incremental_dedup", "    primary_key: [grp]\n", "by_group"));
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "3");
 }
 
@@ -153,7 +160,7 @@ TEST_F(StreamChanges, DedupAfterAFullRefreshNeedsOneRowPerKey) {
   sync_ok(items("incremental_dedup"));
   source("UPDATE items SET grp = 7, ts = '2024-02-01' WHERE id = 3");
   sync_ok(items("incremental_dedup", "    primary_key: [id]\n", "same_key"));
-  EXPECT_EQ(bronze_rows("SELECT id, grp FROM bronze.items ORDER BY id"), source_rows("SELECT id, grp FROM items ORDER BY id"));
+  expect_items_match("id, grp");
 }
 
 TEST_F(StreamChanges, AFullRefreshOfAnAppendStreamLetsItTurnDedup) {
@@ -162,13 +169,11 @@ TEST_F(StreamChanges, AFullRefreshOfAnAppendStreamLetsItTurnDedup) {
   sync_ok(items("incremental_append"));
   source("UPDATE items SET v = 'b', ts = '2024-02-01' WHERE id = 1");
   sync_ok(items("incremental_append"));
-  SyncOptions full;
-  full.full_refresh = true;
-  sync_ok(items("incremental_append"), full);  // one row per source row again
+  full_refresh_ok(items("incremental_append"));  // one row per source row again
   EXPECT_EQ(bronze_rows("SELECT mode FROM bronze._strata_state")[0][0], "full_refresh_overwrite");
   source("UPDATE items SET v = 'c', ts = '2024-03-01' WHERE id = 2");
   sync_ok(items("incremental_dedup", "", "dedup"));
-  EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"), source_rows("SELECT id, v FROM items ORDER BY id"));
+  expect_items_match("id, v");
 }
 
 TEST_F(StreamChanges, BronzeTableNamesAStreamSoCollidingTablesStaySeparate) {
@@ -205,8 +210,7 @@ TEST_F(StreamChanges, GeneratedColumnsAreRead) {
          " total numeric(10,2) GENERATED ALWAYS AS (price * qty) STORED, ts timestamptz NOT NULL);"
          "INSERT INTO items (id, price, qty, ts) SELECT g, g * 1.25, g % 4, '2024-01-01' FROM generate_series(1, 40) g");
   sync_ok(items("full_refresh_overwrite"));
-  EXPECT_EQ(bronze_rows("SELECT id, price, qty, total FROM bronze.items ORDER BY id"),
-            source_rows("SELECT id, price, qty, total FROM items ORDER BY id"));
+  expect_items_match("id, price, qty, total");
 }
 
 TEST_F(StreamChanges, AFullRefreshRebuildingByAConfiguredKeyKeepsDroppedColumns) {
