@@ -221,8 +221,7 @@ Error stream_error(const SourceLocation& at, std::string message, std::string hi
 std::optional<Error> stream_problem(const ConnectionConfig& config, const StreamConfig& s, const CatalogTable& table,
                                     std::map<std::string, const StreamConfig*>& bronze_names) {
   for (const CatalogColumn& c : table.columns) {
-    const bool selected = s.columns.empty() || std::find(s.columns.begin(), s.columns.end(), c.name) != s.columns.end();
-    if (selected && starts_with_strata(c.name)) {
+    if (s.selects(c.name) && starts_with_strata(c.name)) {
       return stream_error(s.columns.empty() ? s.where_name : s.where_columns,
                           "column '" + c.name + "' of " + s.full_name() +
                               " is named like Strata's own bronze columns (_strata_…)",

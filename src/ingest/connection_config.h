@@ -5,6 +5,7 @@
 // source's discovered catalog (unknown table, missing cursor column, dedup without a key).
 // Values are plain data; thread-compatible.
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +68,10 @@ struct StreamConfig {
   SourceLocation where, where_name, where_mode, where_cursor, where_key, where_columns;
 
   std::string full_name() const { return schema + "." + table; }
+  // Whether the stream reads the source column `name` (every column without a columns: list).
+  bool selects(const std::string& name) const {
+    return columns.empty() || std::find(columns.begin(), columns.end(), name) != columns.end();
+  }
 };
 
 struct ConnectionConfig {

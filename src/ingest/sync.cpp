@@ -80,10 +80,7 @@ struct StreamJob {
 std::vector<const CatalogColumn*> selected_columns(const StreamJob& job) {
   std::vector<const CatalogColumn*> out;
   for (const CatalogColumn& c : job.table.columns) {
-    if (job.stream.columns.empty() ||
-        std::find(job.stream.columns.begin(), job.stream.columns.end(), c.name) != job.stream.columns.end()) {
-      out.push_back(&c);
-    }
+    if (job.stream.selects(c.name)) out.push_back(&c);
   }
   return out;
 }
@@ -338,8 +335,7 @@ Status check_rowid_columns(const ConnectionConfig& config, const Catalog& catalo
   for (const StreamConfig& s : config.streams) {
     if (s.mode != SyncMode::kIncrementalDedup) continue;
     for (const CatalogColumn& c : catalog.find(s.schema, s.table)->columns) {
-      const bool selected = s.columns.empty() || std::find(s.columns.begin(), s.columns.end(), c.name) != s.columns.end();
-      if (selected && to_lower(c.name) == "rowid") {
+      if (s.selects(c.name) && to_lower(c.name) == "rowid") {
         return Error(ErrorCode::kConfig,
                      "column '" + c.name + "' of " + s.full_name() +
                          " hides DuckDB's rowid, which incremental_dedup bronze on DuckDB needs",
