@@ -176,7 +176,8 @@ class YamlBuilder {
   Result<YamlNode> scalar(const yaml_event_t& event);
   void remember(const yaml_char_t* anchor, const YamlNode& node);
   Error key_error(const yaml_mark_t& mark) const {
-    return error_at(mark, "a map key must be a plain value, not a list or a map", "write the key as text, e.g. name: value; a value that starts with {{ must be quoted: "
+    return error_at(mark, "a map key must be a plain value, not a list or a map",
+                    "write the key as text, e.g. name: value; a value that starts with {{ must be quoted: "
                     "password: \"{{ env_var('PG_PASSWORD') }}\"");
   }
   Status add(YamlNode node, const yaml_mark_t& mark);
