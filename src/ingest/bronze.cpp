@@ -58,11 +58,6 @@ std::vector<std::string> wide_string_columns(const sql::ColumnBatch& batch) {
   return wide;
 }
 
-warehouse::Relation bronze_relation(const std::string& bronze_schema, const std::string& source_schema,
-                                    const std::string& source_table) {
-  return warehouse::Relation{"", bronze_schema, default_bronze_table(source_schema, source_table)};
-}
-
 warehouse::Relation bronze_relation(const std::string& bronze_schema, const StreamConfig& stream) {
   return warehouse::Relation{"", bronze_schema, bronze_table_name(stream)};
 }

@@ -33,9 +33,6 @@ struct StreamState {
   std::string primary_key;
 };
 
-// The bronze table for a source table by default (see default_bronze_table).
-warehouse::Relation bronze_relation(const std::string& bronze_schema, const std::string& source_schema,
-                                    const std::string& source_table);
 // The stream's bronze table (see bronze_table_name).
 warehouse::Relation bronze_relation(const std::string& bronze_schema, const StreamConfig& stream);
 // The staging table used while loading `bronze`.

@@ -67,9 +67,16 @@ TEST(Bronze, SchemaPlan) {
 
 TEST(Bronze, MergeStatementsQuoteEverything) {
   const sql::Dialect& d = sql::duckdb_dialect();
-  warehouse::Relation bronze = bronze_relation("bronze", "we\"ird", "t;x");
+  StreamConfig stream;
+  stream.schema = "we\"ird";
+  stream.table = "t;x";
+  warehouse::Relation bronze = bronze_relation("bronze", stream);
   EXPECT_EQ(bronze.name, "we\"ird_t;x");
-  EXPECT_EQ(bronze_relation("bronze", "public", "orders").name, "orders");
+  EXPECT_EQ(bronze.schema, "bronze");
+  StreamConfig orders;
+  orders.schema = "public";
+  orders.table = "orders";
+  EXPECT_EQ(bronze_relation("bronze", orders).name, "orders");
   warehouse::Relation stage = staging_relation(bronze);
   MergeSpec spec;
   spec.mode = SyncMode::kIncrementalDedup;
