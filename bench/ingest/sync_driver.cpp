@@ -61,8 +61,13 @@ int main(int argc, char** argv) {
   options.staging_threads = 1;  // as strata sync: the process owns the database
   options.staging_memory = memory_flag ? memory_mib << 20 : ingest::kStagingMemory;
   std::unique_ptr<warehouse::Database> db;
-  const ingest::DatabaseOpener open = [&] { return ingest::open_destination(*config, process_env(), &masker); };
-  const bool creates = ingest::destination_creates_file(*config, process_env(), &masker);
+  auto destination = ingest::resolve_destination(*config, process_env(), &masker);
+  if (!destination.ok()) {
+    std::cerr << destination.error().to_string() << "\n";
+    return destination.error().exit_code();
+  }
+  const ingest::DatabaseOpener open = [&] { return ingest::open_destination(*destination); };
+  const bool creates = destination->creates_file();
   const int64_t syncing = monotonic_micros();
   auto report = ingest::run_sync(*config, open, options, db, creates);
   const int64_t closing = monotonic_micros();

@@ -78,11 +78,10 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   if (!flags.json && ::isatty(STDERR_FILENO)) options.on_progress = print_progress;
   // The destination opens while the source is discovered (see run_sync); closed when this returns.
   std::unique_ptr<warehouse::Database> db;
-  const ingest::DatabaseOpener open = [&] {
-    return ingest::open_destination(config, context.env, yaml.masker, flags.target);
-  };
-  const bool creates = ingest::destination_creates_file(config, context.env, yaml.masker, flags.target);
-  STRATA_ASSIGN(ingest::SyncReport report, ingest::run_sync(config, open, options, db, creates));
+  STRATA_ASSIGN(const ingest::Destination destination,
+                ingest::resolve_destination(config, context.env, yaml.masker, flags.target));
+  const ingest::DatabaseOpener open = [&] { return ingest::open_destination(destination); };
+  STRATA_ASSIGN(ingest::SyncReport report, ingest::run_sync(config, open, options, db, destination.creates_file()));
   std::string dir = (std::filesystem::path(config.project_dir) / ".strata" / "syncs").string();
   Status stored = ingest::store_report(report, dir);
   if (stored.ok()) stored = store_in_metadata(report, config.project_dir);

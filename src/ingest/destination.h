@@ -4,25 +4,32 @@
 // profile's default target; `target_override` — the CLI's --target — wins over both).
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
 #include "common/secrets.h"
 #include "ingest/connection_config.h"
+#include "warehouse/profile.h"
 #include "warehouse/warehouse.h"
 
 namespace strata::ingest {
 
-// Opens the destination database. Errors: kNotFound/kConfig from profiles.yml (located), the
-// warehouse's errors opening it (kConnection for a locked or unreachable database).
-Result<std::unique_ptr<warehouse::Database>> open_destination(const ConnectionConfig& config, const EnvLookup& env,
-                                                              SecretMasker* masker,
-                                                              const std::string& target_override = {});
+// A connection's destination, resolved once: the DuckDB file of its duckdb_path, or the
+// profiles.yml target.
+struct Destination {
+  std::string duckdb_file;                        // resolved against the project; empty: `target`
+  std::optional<warehouse::TargetConfig> target;  // set when duckdb_file is empty
+  // True when it is a DuckDB file (the connection's or a duckdb target's, not :memory:) that does
+  // not exist yet, not even as a dangling symlink: opening it creates it.
+  bool creates_file() const;
+};
 
-// True when the destination is a DuckDB file that does not exist yet (nothing there, not even a
-// dangling symlink), which open_destination would create; false for an in-memory database,
-// another warehouse, or a profile that cannot be loaded (open_destination reports that).
-bool destination_creates_file(const ConnectionConfig& config, const EnvLookup& env, SecretMasker* masker,
-                              const std::string& target_override = {});
+// Errors: kNotFound/kConfig from profiles.yml (located).
+Result<Destination> resolve_destination(const ConnectionConfig& config, const EnvLookup& env, SecretMasker* masker,
+                                        const std::string& target_override = {});
+// Opens it (creating a DuckDB file's folder). Errors: the warehouse's (kConnection for a locked
+// or unreachable database).
+Result<std::unique_ptr<warehouse::Database>> open_destination(const Destination& destination);
 
 }  // namespace strata::ingest

@@ -93,7 +93,7 @@ struct SyncOptions {
 // report (ok == false) instead.
 Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options);
 
-// Opens the warehouse (e.g. ingest::open_destination) for a process that owns it.
+// Opens the warehouse (e.g. ingest::open_destination of a resolve_destination) for a process that owns it.
 using DatabaseOpener = std::function<Result<std::unique_ptr<warehouse::Database>>()>;
 // As run_sync, for a process that opens the warehouse for the sync (strata sync): the source is
 // connected to and discovered on another thread while `open_database` runs (each costs tens of
