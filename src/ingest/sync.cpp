@@ -418,7 +418,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     // Without a cursor value the earlier syncs saw only NULL cursors (or no row): rows with a
     // NULL cursor were read then (later syncs skip them, as `>=` does), and appending them again
     // would duplicate them.
-    plan.where = resume ? column + " >= " + pg::Connection::quote_literal(*previous_cursor) + "::" + cursor_column->pg_type
+    plan.where = resume ? column + " >= " + pg::Connection::quote_literal(postgres_cursor_text(*previous_cursor)) + "::" + cursor_column->pg_type
                         : column + " IS NOT NULL";
     // Rows at ±infinity are no position either: an append stream reads them with its first sync
     // only, as it does NULL cursors.
@@ -536,8 +536,10 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   merge.primary_key = job.stream.primary_key;
   merge.cursor_field = job.stream.cursor_field;
   if (resume && job.stream.mode == SyncMode::kIncrementalAppend) {
-    merge.previous_cursor_literal =
-        "CAST(" + d.quote_string(*previous_cursor) + " AS " + d.type_name(cursor.type) + ")";
+    // DuckDB reads the astronomical years of format_cursor; PostgreSQL needs its era form.
+    const std::string text =
+        d.id() == sql::DialectId::kPostgres ? postgres_cursor_text(*previous_cursor) : *previous_cursor;
+    merge.previous_cursor_literal = "CAST(" + d.quote_string(text) + " AS " + d.type_name(cursor.type) + ")";
   }
   StreamState next;
   next.stream = stream_name;
@@ -670,6 +672,20 @@ std::string format_cursor(const LogicalType& type, int64_t value) {
     }
     default: return std::to_string(value);
   }
+}
+
+std::string postgres_cursor_text(const std::string& cursor) {
+  const bool negative = !cursor.empty() && cursor[0] == '-';
+  size_t digits = negative ? 1 : 0;
+  while (digits < cursor.size() && cursor[digits] >= '0' && cursor[digits] <= '9') ++digits;
+  const size_t year_digits = digits - (negative ? 1 : 0);
+  // Only a date's year (4+ digits and a dash) is rewritten, never a negative integer.
+  if (year_digits < 4 || digits >= cursor.size() || cursor[digits] != '-') return cursor;
+  const int64_t year = std::stoll(cursor.substr(0, digits));
+  if (year > 0) return cursor;
+  std::string era_year = std::to_string(1 - year);
+  if (era_year.size() < 4) era_year.insert(0, 4 - era_year.size(), '0');
+  return era_year + cursor.substr(digits) + " BC";
 }
 
 namespace {

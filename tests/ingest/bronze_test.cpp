@@ -1,6 +1,7 @@
 // Unit tests of the bronze SQL helpers: widening rules, schema-change plans, merge statements.
 
 #include "ingest/bronze.h"
+#include "common/time.h"
 #include "ingest/sync.h"
 
 #include <gtest/gtest.h>
@@ -120,6 +121,17 @@ TEST(Bronze, CursorText) {
   EXPECT_EQ(format_cursor(LogicalType::date(), 19723), "2024-01-01");
   EXPECT_EQ(format_cursor(LogicalType::int64(), -42), "-42");
   EXPECT_EQ(format_cursor(LogicalType::timestamptz(), sql::kTimestampInfinity), "infinity");
+  // Years before 1 are astronomical (DuckDB's form); PostgreSQL gets its era form.
+  const int64_t ides = days_from_civil(-43, 3, 15);
+  EXPECT_EQ(format_cursor(LogicalType::date(), ides), "-0043-03-15");
+  EXPECT_EQ(postgres_cursor_text(format_cursor(LogicalType::date(), ides)), "0044-03-15 BC");
+  EXPECT_EQ(postgres_cursor_text(format_cursor(LogicalType::timestamptz(), ides * 86400000000LL + 1)),
+            "0044-03-15 00:00:00.000001+00 BC");
+  EXPECT_EQ(postgres_cursor_text("0000-12-31"), "0001-12-31 BC");
+  EXPECT_EQ(postgres_cursor_text("0001-01-01"), "0001-01-01");
+  EXPECT_EQ(postgres_cursor_text("-42"), "-42");
+  EXPECT_EQ(postgres_cursor_text("-infinity"), "-infinity");
+  EXPECT_EQ(postgres_cursor_text("2024-01-31 13:45:00+00"), "2024-01-31 13:45:00+00");
   EXPECT_TRUE(cursor_type_supported(LogicalType::date()));
   EXPECT_FALSE(cursor_type_supported(LogicalType::varchar()));
 }

@@ -106,6 +106,33 @@ TEST_F(StreamChanges, IncrementalAppendReadsNullCursorsOnce) {
             (std::vector<std::string>{"31", "31"}));
 }
 
+TEST_F(StreamChanges, CursorsBeforeYearOneResume) {
+  // PostgreSQL writes these years with BC; a cursor saved as "-0043-…" used to fail every later read.
+  for (const std::string type : {"date", "timestamptz"}) {
+    for (const std::string mode : {"incremental_append", "incremental_dedup"}) {
+      SCOPED_TRACE(type + " " + mode);
+      const std::string table = (type == "date" ? "d_" : "t_") + mode;
+      source("CREATE TABLE " + table + " (id int PRIMARY KEY, v int, ts " + type + " NOT NULL);"
+             "INSERT INTO " + table + " VALUES (1, 0, '0044-03-15 BC'), (2, 0, '0044-03-14 BC')");
+      std::string conn = write_connection("streams:\n  - name: public." + table + "\n    sync_mode: " + mode +
+                                              "\n    cursor_field: ts\n",
+                                          table);
+      sync_ok(conn);
+      // A row at the saved cursor (read again, not appended twice) and one after it.
+      source("INSERT INTO " + table + " VALUES (3, 0, '0044-03-15 BC'), (4, 0, '0001-01-01 BC')");
+      auto r = sync(conn);
+      ASSERT_TRUE(r.ok()) << r.error().to_string();
+      ASSERT_TRUE(r->ok()) << report_to_text(*r);
+      EXPECT_EQ(r->streams[0].rows, 3u);  // 1, 3 and 4: the cursor comparison is inclusive
+      EXPECT_EQ(bronze_rows("SELECT id, CAST(ts AS VARCHAR) FROM bronze." + table + " ORDER BY id"),
+                (Rows{{"1", "0044-03-15 (BC)" + std::string(type == "date" ? "" : " 00:00:00+00")},
+                      {"2", "0044-03-14 (BC)" + std::string(type == "date" ? "" : " 00:00:00+00")},
+                      {"3", "0044-03-15 (BC)" + std::string(type == "date" ? "" : " 00:00:00+00")},
+                      {"4", "0001-01-01 (BC)" + std::string(type == "date" ? "" : " 00:00:00+00")}}));
+    }
+  }
+}
+
 TEST_F(StreamChanges, ACursorAtInfinityDoesNotStopTheStream) {
   for (const std::string mode : {"incremental_append", "incremental_dedup"}) {
     SCOPED_TRACE(mode);
