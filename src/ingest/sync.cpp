@@ -91,7 +91,15 @@ bool is_timestamp(const LogicalType& type) {
   return type.id() == TypeId::kTimestamp || type.id() == TypeId::kTimestampTz;
 }
 
-// Tracks the largest cursor value seen (physical value widened to int64). A timestamp of
+// True for the types whose values include ±infinity (DATE and the timestamps).
+bool has_infinities(const LogicalType& type) { return type.id() == TypeId::kDate || is_timestamp(type); }
+
+bool is_infinity(const LogicalType& type, int64_t v) {
+  if (type.id() == TypeId::kDate) return v == sql::kDateInfinity || v == sql::kDateNegInfinity;
+  return is_timestamp(type) && (v == sql::kTimestampInfinity || v == sql::kTimestampNegInfinity);
+}
+
+// Tracks the largest cursor value seen (physical value widened to int64). A date or timestamp of
 // ±infinity is not a position: a cursor at infinity would never see a new row again.
 struct CursorTracker {
   int column = -1;
@@ -118,7 +126,7 @@ struct CursorTracker {
     for (size_t r = 0; r < col.size(); ++r) {
       if (valid[r] == 0) continue;
       const T v = col.get<T>(r);
-      if (is_timestamp(type) && (v == sql::kTimestampInfinity || v == sql::kTimestampNegInfinity)) continue;
+      if (is_infinity(type, v)) continue;
       if (!seen || v > top) top = v;
       seen = true;
     }
@@ -422,7 +430,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
                         : column + " IS NOT NULL";
     // Rows at ±infinity are no position either: an append stream reads them with its first sync
     // only, as it does NULL cursors.
-    if (appending && is_timestamp(cursor.type)) {
+    if (appending && has_infinities(cursor.type)) {
       plan.where += " AND " + column + " <> 'infinity' AND " + column + " <> '-infinity'";
     }
   }
@@ -648,12 +656,11 @@ bool cursor_type_supported(const LogicalType& type) {
 }
 
 std::string format_cursor(const LogicalType& type, int64_t value) {
+  if (is_infinity(type, value)) return value > 0 ? "infinity" : "-infinity";
   switch (type.id()) {
     case TypeId::kDate: return format_date(value);
     case TypeId::kTimestamp:
     case TypeId::kTimestampTz: {
-      if (value == sql::kTimestampInfinity) return "infinity";
-      if (value == sql::kTimestampNegInfinity) return "-infinity";
       int64_t days = value >= 0 ? value / 86400000000LL : -((-value + 86400000000LL - 1) / 86400000000LL);
       int64_t micros = value - days * 86400000000LL;
       std::string out = format_date(days) + " ";

@@ -256,11 +256,13 @@ Outcome decode_scalar(WireKind kind, sql::Column& col, const uint8_t* p, size_t 
     case WireKind::kDate: {
       if (!fixed_len(len, 4)) return Outcome::kMalformed;
       int32_t days = read_i32(p);
-      if (days == std::numeric_limits<int32_t>::max() || days == std::numeric_limits<int32_t>::min()) {
-        reason = days > 0 ? "date infinity cannot be stored as DATE" : "date -infinity cannot be stored as DATE";
-        return Outcome::kUnrepresentable;
+      if (days == std::numeric_limits<int32_t>::max()) {
+        col.append<int32_t>(sql::kDateInfinity);
+      } else if (days == std::numeric_limits<int32_t>::min()) {
+        col.append<int32_t>(sql::kDateNegInfinity);
+      } else {
+        col.append<int32_t>(static_cast<int32_t>(days + kPgEpochDays));
       }
-      col.append<int32_t>(static_cast<int32_t>(days + kPgEpochDays));
       return Outcome::kOk;
     }
     case WireKind::kTime:

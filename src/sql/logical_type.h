@@ -83,7 +83,7 @@ bool parse_logical_type(const std::string& text, LogicalType& out);
 //   BOOLEAN uint8 (0/1); INT16/32/64 and FLOAT/DOUBLE native; DECIMAL p<=18 int64, else Int128
 //   (the unscaled value); DATE int32 days since 1970-01-01; TIME int64 microseconds since
 //   midnight; TIMESTAMP/TIMESTAMPTZ int64 microseconds since the epoch (TIMESTAMPTZ in UTC; +/-
-//   infinity as INT64_MAX / -INT64_MAX); INTERVAL IntervalValue; UUID 16 bytes big-endian
+//   infinity as INT64_MAX / -INT64_MAX, and DATE's as INT32_MAX / -INT32_MAX); INTERVAL IntervalValue; UUID 16 bytes big-endian
 //   (RFC 4122 order); VARCHAR/JSON UTF-8 bytes; BLOB bytes; LIST offsets into a child column.
 struct Int128 {
   uint64_t lower = 0;
@@ -96,6 +96,9 @@ struct IntervalValue {
 };
 
 inline constexpr int64_t kTimestampInfinity = INT64_MAX;
+// DATE ±infinity, as DuckDB stores them.
+inline constexpr int32_t kDateInfinity = INT32_MAX;
+inline constexpr int32_t kDateNegInfinity = -INT32_MAX;
 inline constexpr int64_t kTimestampNegInfinity = -INT64_MAX;
 
 }  // namespace strata::sql

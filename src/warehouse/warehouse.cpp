@@ -20,6 +20,8 @@ std::string two_digits(int64_t v) {
 }
 
 std::string date_text(int64_t days) {
+  if (days == sql::kDateInfinity) return "infinity";
+  if (days == sql::kDateNegInfinity) return "-infinity";
   int64_t y = 0;
   unsigned m = 0, d = 0;
   civil_from_days(days, y, m, d);

@@ -134,36 +134,40 @@ TEST_F(StreamChanges, CursorsBeforeYearOneResume) {
 }
 
 TEST_F(StreamChanges, ACursorAtInfinityDoesNotStopTheStream) {
-  for (const std::string mode : {"incremental_append", "incremental_dedup"}) {
-    SCOPED_TRACE(mode);
-    const std::string table = mode == "incremental_append" ? "appended" : "deduped";
-    source("CREATE TABLE " + table + " (id int PRIMARY KEY, ts timestamptz NOT NULL);"
-           "INSERT INTO " + table + " VALUES (1, '2024-01-01'), (2, 'infinity'), (3, '-infinity')");
-    std::string conn = write_connection("streams:\n  - name: public." + table + "\n    sync_mode: " + mode +
-                                            "\n    cursor_field: ts\n",
-                                        table);
-    auto r1 = sync(conn);
-    ASSERT_TRUE(r1.ok() && r1->ok());
-    EXPECT_EQ(r1->streams[0].cursor_after, "2024-01-01 00:00:00+00");
-    source("INSERT INTO " + table + " VALUES (4, '2024-02-01')");
-    sync_ok(conn);
-    sync_ok(conn);
-    // Row 4 arrived and no row is there twice (dedup reads row 2 again each time and keeps one).
-    EXPECT_EQ(bronze_rows("SELECT id, count(*) FROM bronze." + table + " GROUP BY id ORDER BY id"),
-              (Rows{{"1", "1"}, {"2", "1"}, {"3", "1"}, {"4", "1"}}));
-    // A cursor an older version saved at infinity: dedup reads again and goes on; append, which
-    // would then append every row again, asks for a full refresh.
-    bronze_rows("UPDATE bronze._strata_state SET cursor_value = 'infinity'");
-    source("INSERT INTO " + table + " VALUES (5, '2024-03-01')");
-    auto stuck = sync(conn);
-    ASSERT_TRUE(stuck.ok());
-    if (mode == "incremental_dedup") {
-      ASSERT_TRUE(stuck->ok()) << report_to_text(*stuck);
-      EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.deduped")[0],
-                (std::vector<std::string>{"5", "5"}));
-    } else {
-      EXPECT_NE(stuck->streams[0].error.find("cursor was saved at infinity"), std::string::npos)
-          << stuck->streams[0].error;
+  for (const std::string type : {"timestamptz", "date"}) {
+    for (const std::string mode : {"incremental_append", "incremental_dedup"}) {
+      SCOPED_TRACE(type + " " + mode);
+      const std::string table = type.substr(0, 1) + (mode == "incremental_append" ? "_appended" : "_deduped");
+      source("CREATE TABLE " + table + " (id int PRIMARY KEY, ts " + type + " NOT NULL);"
+             "INSERT INTO " + table + " VALUES (1, '2024-01-01'), (2, 'infinity'), (3, '-infinity')");
+      std::string conn = write_connection("streams:\n  - name: public." + table + "\n    sync_mode: " + mode +
+                                              "\n    cursor_field: ts\n",
+                                          table);
+      auto r1 = sync(conn);
+      ASSERT_TRUE(r1.ok() && r1->ok());
+      EXPECT_EQ(r1->streams[0].cursor_after, type == "date" ? "2024-01-01" : "2024-01-01 00:00:00+00");
+      source("INSERT INTO " + table + " VALUES (4, '2024-02-01')");
+      sync_ok(conn);
+      sync_ok(conn);
+      // Row 4 arrived and no row is there twice (dedup reads row 2 again each time and keeps one).
+      EXPECT_EQ(bronze_rows("SELECT id, count(*) FROM bronze." + table + " GROUP BY id ORDER BY id"),
+                (Rows{{"1", "1"}, {"2", "1"}, {"3", "1"}, {"4", "1"}}));
+      EXPECT_EQ(bronze_rows("SELECT CAST(ts AS VARCHAR) FROM bronze." + table + " WHERE id IN (2, 3) ORDER BY id"),
+                (Rows{{"infinity"}, {"-infinity"}}));
+      // A cursor an older version saved at infinity: dedup reads again and goes on; append, which
+      // would then append every row again, asks for a full refresh.
+      bronze_rows("UPDATE bronze._strata_state SET cursor_value = 'infinity'");
+      source("INSERT INTO " + table + " VALUES (5, '2024-03-01')");
+      auto stuck = sync(conn);
+      ASSERT_TRUE(stuck.ok());
+      if (mode == "incremental_dedup") {
+        ASSERT_TRUE(stuck->ok()) << report_to_text(*stuck);
+        EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze." + table)[0],
+                  (std::vector<std::string>{"5", "5"}));
+      } else {
+        EXPECT_NE(stuck->streams[0].error.find("cursor was saved at infinity"), std::string::npos)
+            << stuck->streams[0].error;
+      }
     }
   }
   // Only ±infinity and NULL cursors: the first sync reads them, later ones add nothing.
