@@ -23,6 +23,7 @@ Status run_discover(const DiscoverFlags& flags, CliContext& context) {
   yaml.masker = context.logger.masker().get();
   STRATA_ASSIGN(ingest::ConnectionConfig config,
                 ingest::load_connection_config(ingest::connection_path(flags.project_dir, flags.connection), yaml));
+  for (const std::string& warning : config.warnings) context.err << warning << "\n";
   pg::ConnectOptions connect;
   connect.masker = yaml.masker;
   connect.application_name = "strata discover";

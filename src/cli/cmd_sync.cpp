@@ -69,6 +69,7 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   yaml.masker = context.logger.masker().get();
   STRATA_ASSIGN(ingest::ConnectionConfig config,
                 ingest::load_connection_config(ingest::connection_path(flags.project_dir, flags.connection), yaml));
+  for (const std::string& warning : config.warnings) context.err << warning << "\n";
   ingest::SyncOptions options;
   options.only_streams = flags.streams;
   options.full_refresh = flags.full_refresh;

@@ -12,6 +12,7 @@ namespace strata {
 struct YamlData {
   YamlNode::Type type = YamlNode::Type::kNull;
   bool quoted = false;
+  bool templated = false;
   int line = 0;
   int column = 0;
   std::string scalar;
@@ -26,6 +27,7 @@ const std::vector<YamlEntry> kNoEntries;
 YamlNode::Type YamlNode::type() const { return data_ ? data_->type : Type::kUndefined; }
 const std::string& YamlNode::scalar() const { return data_ && data_->type == Type::kScalar ? data_->scalar : kEmpty; }
 bool YamlNode::is_quoted() const { return data_ && data_->quoted; }
+bool YamlNode::is_templated() const { return data_ && data_->templated; }
 int YamlNode::line() const { return data_ ? data_->line : -1; }
 int YamlNode::column() const { return data_ ? data_->column : -1; }
 size_t YamlNode::size() const { return data_ ? data_->entries.size() : 0; }
@@ -233,6 +235,7 @@ Result<YamlNode> YamlBuilder::scalar(const yaml_event_t& event) {
       // A quoted value's text starts one column after its quote.
       const int column = d->column + 1 + (plain ? 0 : 1);
       STRATA_ASSIGN(d->scalar, substitute_env_vars(value, options_, {doc_.file, d->line + 1, column}));
+      d->templated = true;
     } else {
       d->scalar.assign(value);
     }

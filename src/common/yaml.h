@@ -56,6 +56,9 @@ class YamlNode {
   // True for a scalar written quoted or as a block (| or >), or tagged !!str: always a string,
   // never a number, boolean or null.
   bool is_quoted() const;
+  // True for a scalar whose text went through env_var substitution (it held a template), so its
+  // value came from the environment rather than the file.
+  bool is_templated() const;
   // 0-based position of the node's first character; -1 when the node is undefined.
   int line() const;
   int column() const;

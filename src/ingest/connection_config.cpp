@@ -58,7 +58,7 @@ Result<std::vector<std::string>> string_list(const YamlDocument& doc, const Yaml
 }
 
 Status load_source(const YamlDocument& doc, const YamlNode& root, SourceConfig& source,
-                   const YamlOptions& options) {
+                   const YamlOptions& options, std::vector<std::string>& warnings) {
   STRATA_ASSIGN(YamlNode node, require_map(doc, root, "source", "a connection file"));
   STRATA_TRY(check_keys(doc, node, "source",
                         {"type", "host", "port", "database", "dbname", "user", "password", "sslmode", "schemas",
@@ -85,6 +85,11 @@ Status load_source(const YamlDocument& doc, const YamlNode& root, SourceConfig& 
   if (node["password"]) {
     STRATA_ASSIGN(source.password, yaml_string(doc, node["password"], "password"));
     if (options.masker && !source.password.empty()) options.masker->add(source.password);
+    if (!source.password.empty() && !node["password"].is_templated()) {
+      warnings.push_back(doc.where(node["password"]).to_string() +
+                         ": warning: the source password is written in the connection file; keep it in the "
+                         "environment instead\n  hint: password: \"{{ env_var('PGPASSWORD') }}\"");
+    }
   }
   if (node["sslmode"]) {
     STRATA_ASSIGN(source.sslmode, yaml_string(doc, node["sslmode"], "sslmode"));
@@ -317,7 +322,7 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
   STRATA_TRY(check_keys(doc, root, "a connection file",
                         {"source", "destination", "streams", "schema_changes", "parallel_threshold_mb",
                          "max_parallelism"}));
-  STRATA_TRY(load_source(doc, root, config.source, options));
+  STRATA_TRY(load_source(doc, root, config.source, options, config.warnings));
   STRATA_TRY(load_destination(doc, root, config.destination));
   if (root["schema_changes"]) {
     STRATA_ASSIGN(std::string v, yaml_string(doc, root["schema_changes"], "schema_changes"));

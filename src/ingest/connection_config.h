@@ -89,6 +89,9 @@ struct ConnectionConfig {
   bool streams_listed = false;  // false: every discovered table, full_refresh_overwrite
   SourceLocation where_streams;  // the streams: key's value, when listed
   std::vector<StreamConfig> streams;
+  // Located "file:line:col: warning: …" lines for things that work but should change (a password
+  // written in the file); callers print or log them.
+  std::vector<std::string> warnings;
 };
 
 // The bronze table a source table lands in by default: its name for schema "public", else

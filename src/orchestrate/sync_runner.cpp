@@ -35,6 +35,7 @@ Result<TaskOutcome> SyncRunner::run(TaskContext& ctx) {
   yaml.masker = masker_.get();
   const std::string path = ingest::connection_path(ctx.project_dir, ctx.command);
   STRATA_ASSIGN(ingest::ConnectionConfig config, ingest::load_connection_config(path, yaml));
+  for (const std::string& warning : config.warnings) ctx.log.line(warning);
   STRATA_ASSIGN(warehouse::Database * db, destination(databases_, config));
   CancellableDatabase cancellable(*db, ctx.cancel);
   ingest::SyncOptions options;

@@ -74,6 +74,13 @@ Result<Json> connection_json(Api& api, const std::string& file) {
                          {"mode", ingest::sync_mode_name(s.mode)},
                          {"cursor_field", s.cursor_field.empty() ? Json(nullptr) : Json(s.cursor_field)}});
     j["streams"] = streams;
+    // Located in the project (connections/x.yml), not by the server's own path.
+    Json warnings = Json::array();
+    for (std::string w : config->warnings) {
+      if (w.rfind(file, 0) == 0) w = j["file"].get<std::string>() + w.substr(file.size());
+      warnings.push_back(api.mask(w));
+    }
+    j["warnings"] = warnings;
   }
   STRATA_ASSIGN(auto last, api.history->sync_reports(name, 1));
   j["last_sync"] = nullptr;

@@ -1,8 +1,12 @@
-// Unit tests of ingest/connection_config.h's names: sync modes (with Airbyte's) and bronze tables.
+// Unit tests of ingest/connection_config.h: sync mode names (with Airbyte's), bronze tables, and
+// the warning for a password written in the file.
 
 #include "ingest/connection_config.h"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace strata::ingest {
 namespace {
@@ -26,6 +30,39 @@ TEST(ConnectionConfig, BronzeTableNames) {
   s.bronze_table = "orders_eu";
   EXPECT_EQ(bronze_table_name(s), "orders_eu");
   EXPECT_EQ(default_bronze_table("my.sch", "t"), "my.sch_t");
+}
+
+TEST(ConnectionConfig, APasswordWrittenInTheFileIsALocatedWarning) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("strata_conn_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto load = [&](const std::string& password_line) {
+    const std::string path = (dir / "c.yml").string();
+    std::ofstream(path) << "source:\n  type: postgres\n  database: erp\n  user: etl\n" << password_line
+                        << "destination:\n  duckdb_path: w.duckdb\n";
+    YamlOptions options;
+    options.env = [](const std::string& name) -> std::optional<std::string> {
+      if (name == "PGPASSWORD") return "from-env";
+      return std::nullopt;
+    };
+    auto config = load_connection_config(path, options);
+    EXPECT_TRUE(config.ok()) << config.error().to_string();
+    return config.ok() ? *config : ConnectionConfig{};
+  };
+  ConnectionConfig literal = load("  password: s3cret-Value\n");
+  ASSERT_EQ(literal.warnings.size(), 1u);
+  EXPECT_EQ(literal.source.password, "s3cret-Value");
+  EXPECT_NE(literal.warnings[0].find("c.yml:5:13: warning: the source password is written in the connection file"),
+            std::string::npos)
+      << literal.warnings[0];
+  EXPECT_NE(literal.warnings[0].find("env_var('PGPASSWORD')"), std::string::npos) << literal.warnings[0];
+  EXPECT_EQ(literal.warnings[0].find("s3cret"), std::string::npos) << literal.warnings[0];
+  ConnectionConfig from_env = load("  password: \"{{ env_var('PGPASSWORD') }}\"\n");
+  EXPECT_EQ(from_env.source.password, "from-env");
+  EXPECT_TRUE(from_env.warnings.empty());
+  EXPECT_TRUE(load("").warnings.empty());
+  EXPECT_TRUE(load("  password: \"\"\n").warnings.empty());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

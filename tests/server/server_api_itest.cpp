@@ -240,6 +240,12 @@ streams:
   EXPECT_EQ(j["connections"][0]["source"]["host"], "db.example");
   EXPECT_EQ(j["connections"][0]["streams"][0]["name"], "public.orders");
   EXPECT_EQ(j["connections"][0]["last_sync"]["status"], "failed");
+  // The password written in the file is a warning that names where, never what.
+  ASSERT_EQ(j["connections"][0]["warnings"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["connections"][0]["warnings"][0].get<std::string>().rfind(
+                "connections/erp.yml:8:13: warning: the source password is written", 0),
+            0u)
+      << j.dump();
 
   auto syncs = c.Get("/api/v1/connections/erp/syncs");
   EXPECT_EQ(syncs->body.find(kSecret), std::string::npos);
