@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "ingest/bronze.h"
+#include "ingest/cursor.h"
 #include "ingest/discover.h"
 #include "ingest/extract.h"
 #include "ingest/merge_on_read.h"
@@ -43,25 +44,6 @@ std::string new_sync_id(const std::string& after) {
   return id;
 }
 
-void append2(std::string& out, int64_t v) {
-  out.push_back(static_cast<char>('0' + v / 10 % 10));
-  out.push_back(static_cast<char>('0' + v % 10));
-}
-
-std::string format_date(int64_t days) {
-  int64_t y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  std::string out = y < 0 ? "-" : "";
-  std::string year = std::to_string(y < 0 ? -y : y);
-  if (year.size() < 4) out.append(4 - year.size(), '0');
-  out += year + "-";
-  append2(out, m);
-  out += "-";
-  append2(out, d);
-  return out;
-}
-
 // Everything one stream's sync needs.
 struct StreamJob {
   const ConnectionConfig& config;
@@ -84,55 +66,6 @@ std::vector<const CatalogColumn*> selected_columns(const StreamJob& job) {
   }
   return out;
 }
-
-bool is_infinite(const std::string& cursor) { return cursor == "infinity" || cursor == "-infinity"; }
-
-bool is_timestamp(const LogicalType& type) {
-  return type.id() == TypeId::kTimestamp || type.id() == TypeId::kTimestampTz;
-}
-
-// True for the types whose values include ±infinity (DATE and the timestamps).
-bool has_infinities(const LogicalType& type) { return type.id() == TypeId::kDate || is_timestamp(type); }
-
-bool is_infinity(const LogicalType& type, int64_t v) {
-  if (type.id() == TypeId::kDate) return v == sql::kDateInfinity || v == sql::kDateNegInfinity;
-  return is_timestamp(type) && (v == sql::kTimestampInfinity || v == sql::kTimestampNegInfinity);
-}
-
-// Tracks the largest cursor value seen (physical value widened to int64). A date or timestamp of
-// ±infinity is not a position: a cursor at infinity would never see a new row again.
-struct CursorTracker {
-  int column = -1;
-  LogicalType type;
-  std::optional<int64_t> max;
-
-  void observe(const sql::ColumnBatch& batch) {
-    if (column < 0) return;
-    const sql::Column& col = batch.column(static_cast<size_t>(column));
-    switch (type.id()) {
-      case TypeId::kInt16: observe_as<int16_t>(col); break;
-      case TypeId::kInt32:
-      case TypeId::kDate: observe_as<int32_t>(col); break;
-      default: observe_as<int64_t>(col); break;
-    }
-  }
-
- private:
-  template <typename T>
-  void observe_as(const sql::Column& col) {
-    const uint8_t* valid = col.validity();
-    bool seen = false;
-    T top{};
-    for (size_t r = 0; r < col.size(); ++r) {
-      if (valid[r] == 0) continue;
-      const T v = col.get<T>(r);
-      if (is_infinity(type, v)) continue;
-      if (!seen || v > top) top = v;
-      seen = true;
-    }
-    if (seen && (!max || top > *max)) max = top;
-  }
-};
 
 // Rows of the batch whose column holds a value (not NULL).
 uint64_t count_values(const sql::Column& col) {
@@ -327,7 +260,7 @@ Status check_continuation(const StreamConfig& stream, const StreamState& state, 
     }
   }
   if (stream.mode == SyncMode::kIncrementalAppend && state.cursor_value && state.cursor_field == stream.cursor_field &&
-      is_infinite(*state.cursor_value)) {
+      is_infinite_cursor(*state.cursor_value)) {
     return refresh("its cursor was saved at " + *state.cursor_value + " (by an older version), which no new row passes");
   }
   if (stream.mode == SyncMode::kIncrementalAppend && state.cursor_value && state.cursor_field != stream.cursor_field) {
@@ -416,7 +349,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   const bool same_cursor = state && state->cursor_field == job.stream.cursor_field;
   std::optional<std::string> previous_cursor;
   // A cursor saved at ±infinity (older versions did) is no position: a dedup stream reads again.
-  if (same_cursor && state->cursor_value && !is_infinite(*state->cursor_value)) previous_cursor = state->cursor_value;
+  if (same_cursor && state->cursor_value && !is_infinite_cursor(*state->cursor_value)) previous_cursor = state->cursor_value;
   report.cursor_before = previous_cursor;
   const bool incremental = is_incremental(job.stream.mode) && !job.options.full_refresh;
   const bool resume = incremental && previous_cursor;
@@ -641,58 +574,6 @@ int read_parallelism(const CatalogTable& table, const StreamConfig& stream, cons
 
 bool SyncReport::ok() const {
   return std::all_of(streams.begin(), streams.end(), [](const StreamReport& s) { return s.ok; });
-}
-
-bool cursor_type_supported(const LogicalType& type) {
-  switch (type.id()) {
-    case TypeId::kInt16:
-    case TypeId::kInt32:
-    case TypeId::kInt64:
-    case TypeId::kDate:
-    case TypeId::kTimestamp:
-    case TypeId::kTimestampTz: return true;
-    default: return false;
-  }
-}
-
-std::string format_cursor(const LogicalType& type, int64_t value) {
-  if (is_infinity(type, value)) return value > 0 ? "infinity" : "-infinity";
-  switch (type.id()) {
-    case TypeId::kDate: return format_date(value);
-    case TypeId::kTimestamp:
-    case TypeId::kTimestampTz: {
-      int64_t days = value >= 0 ? value / 86400000000LL : -((-value + 86400000000LL - 1) / 86400000000LL);
-      int64_t micros = value - days * 86400000000LL;
-      std::string out = format_date(days) + " ";
-      int64_t secs = micros / 1000000;
-      append2(out, secs / 3600);
-      out += ":";
-      append2(out, secs / 60 % 60);
-      out += ":";
-      append2(out, secs % 60);
-      if (int64_t frac = micros % 1000000) {
-        std::string f = std::to_string(frac);
-        out += "." + std::string(6 - f.size(), '0') + f;
-      }
-      if (type.id() == TypeId::kTimestampTz) out += "+00";
-      return out;
-    }
-    default: return std::to_string(value);
-  }
-}
-
-std::string postgres_cursor_text(const std::string& cursor) {
-  const bool negative = !cursor.empty() && cursor[0] == '-';
-  size_t digits = negative ? 1 : 0;
-  while (digits < cursor.size() && cursor[digits] >= '0' && cursor[digits] <= '9') ++digits;
-  const size_t year_digits = digits - (negative ? 1 : 0);
-  // Only a date's year (4+ digits and a dash) is rewritten, never a negative integer.
-  if (year_digits < 4 || digits >= cursor.size() || cursor[digits] != '-') return cursor;
-  const int64_t year = std::stoll(cursor.substr(0, digits));
-  if (year > 0) return cursor;
-  std::string era_year = std::to_string(1 - year);
-  if (era_year.size() < 4) era_year.insert(0, 4 - era_year.size(), '0');
-  return era_year + cursor.substr(digits) + " BC";
 }
 
 namespace {

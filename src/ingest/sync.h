@@ -118,15 +118,4 @@ std::string report_to_text(const SyncReport& report);
 // Writes <dir>/<sync_id>.json (creating dir). Errors: kFailed when the file cannot be written.
 Status store_report(const SyncReport& report, const std::string& dir);
 
-// A cursor value of a logical type (INT16/32/64, DATE, TIMESTAMP, TIMESTAMPTZ; physical value as
-// int64) as text that PostgreSQL and the warehouses parse: "42", "2024-01-31",
-// "2024-01-31 13:45:00.5", "… +00", "infinity".
-std::string format_cursor(const sql::LogicalType& type, int64_t value);
-// A cursor text of format_cursor as PostgreSQL parses it: years before 1 ("0000-…", "-0044-…",
-// astronomical, which DuckDB reads) become PostgreSQL's era form ("0001-… BC", "0045-… BC");
-// anything else is returned unchanged.
-std::string postgres_cursor_text(const std::string& cursor);
-// True for the types a cursor column may have.
-bool cursor_type_supported(const sql::LogicalType& type);
-
 }  // namespace strata::ingest

@@ -2,6 +2,7 @@
 
 #include "ingest/bronze.h"
 #include "common/time.h"
+#include "ingest/cursor.h"
 #include "ingest/sync.h"
 
 #include <gtest/gtest.h>
