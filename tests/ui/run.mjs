@@ -269,6 +269,11 @@ async function main() {
   await step("connections page lists the connection and its streams, without secrets", async () => {
     await page.goto(`${base}/#/connections`);
     await page.locator('section[data-connection="erp"] [data-stream="public.orders"]').waitFor();
+    // legacy.yml writes its password in the file: a warning says where, never what.
+    const warning = await page.locator('section[data-connection="legacy"] [data-testid=connection-warning]').innerText();
+    check(warning.startsWith("connections/legacy.yml:9:13: warning: the source password is written"), `warning: ${warning}`);
+    check(await page.locator('section[data-connection="erp"] [data-testid=connection-warning]').count() === 0,
+      "erp takes its password from the environment");
     await noSecret();
     await shot("08-connections");
   });

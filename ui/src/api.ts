@@ -187,6 +187,7 @@ export interface Connection {
   destination?: { schema: string; target: string };
   streams?: { name: string; mode: string; cursor_field?: string | null }[];
   last_sync?: { run_id: string; at: string; status: string } | null;
+  warnings?: string[];  // located: "connections/x.yml:7:13: warning: …"
 }
 
 export interface StreamPoint {

@@ -53,6 +53,7 @@ async function connectionSection(c: Connection): Promise<HTMLElement> {
       c.destination ? `schema ${c.destination.schema}${c.destination.target ? ` (${c.destination.target})` : ""}` : "",
       c.last_sync ? ` · last sync ${fmtTime(c.last_sync.at)}` : " · never synced",
       ` · ${c.file}`),
+    ...(c.warnings ?? []).map((w) => h("div", { class: "warn-box small", "data-testid": "connection-warning" }, w)),
     streams.length ? h("div", { class: "cards" }, streams) : h("p", { class: "muted" }, "No streams configured."));
 }
 
