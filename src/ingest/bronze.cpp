@@ -1,6 +1,9 @@
 #include "ingest/bronze.h"
 
+#include <algorithm>
 #include <cstdio>
+
+#include "common/strings.h"
 
 namespace strata::ingest {
 namespace {
@@ -168,10 +171,11 @@ Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Sche
                                       const std::vector<warehouse::ColumnInfo>& existing, SchemaChanges policy,
                                       bool replacing) {
   SchemaPlan plan;
+  auto same_name = [](const std::string& a, const std::string& b) { return to_lower(a) == to_lower(b); };
   for (const sql::ColumnSchema& c : incoming) {
     const warehouse::ColumnInfo* old = nullptr;
     for (const auto& e : existing) {
-      if (e.name == c.name) old = &e;
+      if (same_name(e.name, c.name)) old = &e;
     }
     if (!old) {
       if (policy == SchemaChanges::kFail) {
@@ -189,19 +193,27 @@ Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Sche
     }
     std::string what = "stream " + stream + ": column '" + c.name + "' changed type from " + old->type.to_string() +
                        " to " + c.type.to_string();
-    if (!can_widen(old->type, c.type)) {
+    const bool widens = can_widen(old->type, c.type);
+    const bool fits = !widens && can_widen(c.type, old->type);
+    if (!widens && !fits) {
       return Error(ErrorCode::kFailed, what + ", which bronze cannot widen to",
-                   {}, "run a full refresh (strata sync --full-refresh) to rebuild the bronze table");
+                   {}, "run a full refresh to rebuild the bronze table");
     }
     if (policy == SchemaChanges::kFail) {
       return Error(ErrorCode::kFailed, what + " and schema_changes is fail", {},
-                   "set schema_changes: propagate to widen the bronze column");
+                   widens ? "set schema_changes: propagate to widen the bronze column"
+                          : "set schema_changes: propagate to keep loading it into bronze's " +
+                                old->type.to_string() + " column");
     }
-    plan.widen.push_back(c);
+    if (widens) {
+      plan.widen.push_back(c);
+    } else {
+      plan.narrowed.push_back({c.name, c.type, old->type});
+    }
   }
   for (const auto& e : existing) {
     bool present = false;
-    for (const auto& c : incoming) present = present || c.name == e.name;
+    for (const auto& c : incoming) present = present || same_name(c.name, e.name);
     if (!present) plan.kept.push_back({e.name, e.type, true});
   }
   return plan;
@@ -244,22 +256,47 @@ std::string merge_sql(const sql::Dialect& d, const warehouse::Relation& stage, c
     case SyncMode::kFullRefreshAppend:
       return insert + "SELECT " + cols + " FROM " + stage_name + ";\n";
     case SyncMode::kIncrementalAppend: {
-      std::string sql = insert + "SELECT " + cols + " FROM " + stage_name + " s";
-      if (spec.previous_cursor_literal) {
-        // The cursor comparison is inclusive: rows at the previous cursor value were read again;
-        // skip those bronze already holds (matched by key, or by every source column without one).
-        const std::string cur = d.quote_identifier(spec.cursor_field);
-        std::vector<std::string> match = spec.primary_key;
-        if (match.empty()) {
-          for (const auto& c : spec.columns) {
-            if (c.rfind("_strata_", 0) != 0) match.push_back(c);
-          }
+      if (!spec.previous_cursor_literal) return insert + "SELECT " + cols + " FROM " + stage_name + ";\n";
+      // The cursor comparison is inclusive: rows at the previous cursor value were read again.
+      // Among the staged rows at that value that match (by key, or by every source column bronze
+      // had before without one), as many as bronze holds are skipped: a row read again is not
+      // appended twice, and an identical row that is new still is.
+      const std::string cur = d.quote_identifier(spec.cursor_field);
+      const std::string& at = *spec.previous_cursor_literal;
+      std::vector<std::string> match = spec.primary_key;
+      if (match.empty()) {
+        for (const auto& c : spec.columns) {
+          const bool added =
+              std::find(spec.added_columns.begin(), spec.added_columns.end(), c) != spec.added_columns.end();
+          if (c.rfind("_strata_", 0) != 0 && !added) match.push_back(c);
         }
-        sql += " WHERE NOT (s." + cur + " = " + *spec.previous_cursor_literal + " AND EXISTS (SELECT 1 FROM " +
-               bronze_name + " b WHERE b." + cur + " = " + *spec.previous_cursor_literal + " AND " +
-               key_match_sql(d, match, "b", "s", false) + "))";
       }
-      return sql + ";\n";
+      // The staged rows at the previous cursor, in bronze's types.
+      std::string boundary = "SELECT ";
+      for (size_t i = 0; i < spec.columns.size(); ++i) {
+        const std::string c = d.quote_identifier(spec.columns[i]);
+        std::string value = c;
+        for (const auto& n : spec.narrowed) {
+          if (n.name == spec.columns[i]) value = "CAST(" + c + " AS " + d.type_name(n.bronze) + ") AS " + c;
+        }
+        boundary += (i ? ", " : "") + value;
+      }
+      boundary += " FROM " + stage_name + " WHERE " + cur + " = " + at;
+      std::string sql;
+      if (spec.primary_key.empty() && !spec.added_columns.empty()) {
+        sql += "UPDATE " + bronze_name + " AS b SET ";
+        for (size_t i = 0; i < spec.added_columns.size(); ++i) {
+          const std::string c = d.quote_identifier(spec.added_columns[i]);
+          sql += (i ? ", " : "") + c + " = s." + c;
+        }
+        sql += " FROM (" + boundary + ") s WHERE b." + cur + " = " + at + " AND " +
+               key_match_sql(d, match, "b", "s", false) + ";\n";
+      }
+      return sql + insert + "SELECT " + cols + " FROM " + stage_name + " WHERE NOT (" + cur + " = " + at +
+             ")\nUNION ALL\nSELECT " + cols + " FROM (SELECT *, row_number() OVER (PARTITION BY " +
+             list_columns(d, match) + ") AS _strata_n FROM (" + boundary + ") t) s\nWHERE s._strata_n > " +
+             "(SELECT count(*) FROM " + bronze_name + " b WHERE b." + cur + " = " + at + " AND " +
+             key_match_sql(d, match, "b", "s", false) + ");\n";
     }
     case SyncMode::kIncrementalDedup: {
       // With the source's primary key each key appears once in the stage: no ranking, and = is

@@ -63,10 +63,17 @@ struct SchemaPlan {
   std::vector<sql::ColumnSchema> add;     // source columns missing in bronze
   std::vector<sql::ColumnSchema> widen;   // bronze columns to change to the given (wider) type
   std::vector<sql::ColumnSchema> kept;    // bronze columns no longer in the source (stay, NULL)
+  // Source columns whose new type bronze's wider column already holds (e.g. BIGINT → INTEGER, or
+  // anything → VARCHAR): bronze keeps its type and the rows are cast into it.
+  struct Narrowed {
+    std::string name;
+    sql::LogicalType source, bronze;
+  };
+  std::vector<Narrowed> narrowed;
 };
-// Compares the stream's schema with the bronze table's columns. Errors (kFailed, naming the column
-// and both types): schema_changes fail and a column was added or changed; a type change that
-// cannot widen. `replacing` (full_refresh_overwrite rebuilds the table): type changes are taken
+// Compares the stream's schema with the bronze table's columns (names ignore case, as DuckDB's
+// do). Errors (kFailed, naming the column and both types): schema_changes fail and a column was
+// added or changed; a type change bronze's column can neither widen to nor already holds. `replacing` (full_refresh_overwrite rebuilds the table): type changes are taken
 // as they are and never fail.
 Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Schema& incoming,
                                       const std::vector<warehouse::ColumnInfo>& existing, SchemaChanges policy,
@@ -84,8 +91,15 @@ struct MergeSpec {
   std::vector<std::string> primary_key;  // may be empty (except dedup)
   std::string cursor_field;              // incremental modes
   // incremental_append: the previous cursor as a SQL literal of the cursor's warehouse type
-  // (e.g. CAST('…' AS TIMESTAMPTZ)); rows at exactly this value already loaded are skipped.
+  // (e.g. CAST('…' AS TIMESTAMPTZ)); rows read again at exactly this value are skipped as many
+  // times as bronze holds them (by key, or by every source column without one).
   std::optional<std::string> previous_cursor_literal;
+  // Columns this sync adds to bronze: bronze's earlier rows hold NULL there, so they are left out
+  // of the comparison above, and the rows at the previous cursor that matched get their values
+  // (a row read again is the same row; later syncs then compare every column).
+  std::vector<std::string> added_columns;
+  // Staged columns bronze holds in a wider type (SchemaPlan::narrowed): compared in bronze's type.
+  std::vector<SchemaPlan::Narrowed> narrowed;
   // True when the key is the source table's own primary key (unique and NOT NULL in one snapshot):
   // dedup then matches keys with = and inserts the staged rows without ranking them.
   bool key_is_source_primary_key = false;

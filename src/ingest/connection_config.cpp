@@ -234,6 +234,19 @@ std::optional<Error> stream_problem(const ConnectionConfig& config, const Stream
                                                 : "list the streams (streams: […]) and leave it out with columns: […]");
     }
   }
+  std::map<std::string, std::string> lowered;  // DuckDB's column names ignore case
+  for (const CatalogColumn& c : table.columns) {
+    if (!s.selects(c.name)) continue;
+    auto [same, fresh] = lowered.emplace(to_lower(c.name), c.name);
+    if (!fresh) {
+      return stream_error(s.columns.empty() ? s.where_name : s.where_columns,
+                          "columns '" + same->second + "' and '" + c.name + "' of " + s.full_name() +
+                              " would land in one bronze column (bronze column names ignore case)",
+                          config.streams_listed ? "keep one of them with columns: [...] on the stream"
+                                                : "list the streams (streams: […]) and keep one of them with "
+                                                  "columns: […]");
+    }
+  }
   const std::string bronze = bronze_table_name(s);
   if (starts_with_strata(bronze)) {
     return stream_error(s.where_name, "table " + s.full_name() + " would land in bronze table " + bronze +

@@ -152,6 +152,10 @@ std::string describe_plan(const SchemaPlan& plan, bool replacing) {
            c.type.to_string();
   }
   for (const auto& c : plan.kept) out += (out.empty() ? "" : "; ") + std::string("kept dropped column ") + c.name;
+  for (const auto& c : plan.narrowed) {
+    out += (out.empty() ? "" : "; ") + std::string("column ") + c.name + " is " + c.source.to_string() +
+           " in the source now; bronze keeps its wider type " + c.bronze.to_string();
+  }
   return out;
 }
 
@@ -218,18 +222,25 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
 // A key as the state records it: a JSON array of column names.
 std::string key_json(const std::vector<std::string>& key) { return nlohmann::json(key).dump(); }
 
-// Whether a recorded key (key_json) has the same columns as `key`, in any order.
-bool same_key(const std::string& recorded, std::vector<std::string> key) {
+// Whether bronze, holding one row per recorded key (key_json), holds one row per `key` too: the
+// new key has every recorded column (in any order, maybe more).
+bool key_covers(const std::string& recorded, const std::vector<std::string>& key) {
   auto parsed = nlohmann::json::parse(recorded, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_array()) return false;
-  std::vector<std::string> before;
   for (const auto& c : parsed) {
-    if (!c.is_string()) return false;
-    before.push_back(c.get<std::string>());
+    if (!c.is_string() || std::find(key.begin(), key.end(), c.get<std::string>()) == key.end()) return false;
   }
-  std::sort(before.begin(), before.end());
-  std::sort(key.begin(), key.end());
-  return before == key;
+  return true;
+}
+
+// The hint of an error a full refresh of the stream fixes.
+std::string refresh_hint(const std::string& connection, const StreamConfig& stream) {
+  std::string hint = "rebuild its bronze table with strata sync " + connection + " --full-refresh --stream " +
+                     stream.full_name();
+  if (stream.mode == SyncMode::kIncrementalAppend || stream.mode == SyncMode::kFullRefreshAppend) {
+    hint += " (bronze then holds the source's current rows only: the versions appended before are dropped)";
+  }
+  return hint;
 }
 
 // Whether the stream's configured mode can go on from what its earlier syncs wrote (`state`)
@@ -237,10 +248,11 @@ bool same_key(const std::string& recorded, std::vector<std::string> key) {
 // append mode, nor after another key, nor after a full_refresh_overwrite whose key is not the
 // source's primary key), and incremental_append cannot go on from another cursor or from one
 // saved at infinity (it would append every row again, or none).
-Status check_continuation(const StreamConfig& stream, const StreamState& state, bool key_is_source_key) {
+Status check_continuation(const std::string& connection, const StreamConfig& stream, const StreamState& state,
+                          bool key_is_source_key) {
   auto refresh = [&](std::string why) {
     return Error(ErrorCode::kFailed, "stream " + stream.full_name() + ": " + why, stream.where_mode,
-                 "rebuild its bronze table with strata sync <connection> --full-refresh --stream " + stream.full_name());
+                 refresh_hint(connection, stream));
   };
   const bool appended = state.mode == sync_mode_name(SyncMode::kIncrementalAppend) ||
                         state.mode == sync_mode_name(SyncMode::kFullRefreshAppend);
@@ -254,7 +266,7 @@ Status check_continuation(const StreamConfig& stream, const StreamState& state, 
       return refresh("its bronze table was written by " + state.mode + ", which may hold several rows of the key " +
                      key_json(stream.primary_key));
     }
-    if (deduped && !state.primary_key.empty() && !same_key(state.primary_key, stream.primary_key)) {
+    if (deduped && !state.primary_key.empty() && !key_covers(state.primary_key, stream.primary_key)) {
       return refresh("its primary_key changed from " + state.primary_key + " to " + key_json(stream.primary_key) +
                      ", and bronze may hold several rows of a new key");
     }
@@ -345,7 +357,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   }
   const bool merge_key_is_source_key =
       !job.table.primary_key.empty() && job.stream.primary_key == job.table.primary_key;
-  if (state && !overwrite) STRATA_TRY(check_continuation(job.stream, *state, merge_key_is_source_key));
+  if (state && !overwrite) STRATA_TRY(check_continuation(job.config.name, job.stream, *state, merge_key_is_source_key));
   const bool same_cursor = state && state->cursor_field == job.stream.cursor_field;
   std::optional<std::string> previous_cursor;
   // A cursor saved at ±infinity (older versions did) is no position: a dedup stream reads again.
@@ -386,7 +398,11 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   if (!supports_merge_on_read(d) && (same_schema || !existing.empty())) storage.layout = BronzeLayout::kTable;
   SchemaPlan schema_plan;
   if (!existing.empty()) {
-    STRATA_ASSIGN(schema_plan, plan_schema_change(stream_name, staged, existing, job.config.schema_changes, overwrite));
+    auto planned = plan_schema_change(stream_name, staged, existing, job.config.schema_changes, overwrite);
+    if (!planned.ok() && planned.error().hint().rfind("run a full refresh", 0) == 0) {
+      return Error(planned.error()).with_hint(refresh_hint(job.config.name, job.stream));
+    }
+    STRATA_ASSIGN(schema_plan, std::move(planned));
     std::string changes = describe_plan(schema_plan, overwrite);
     if (!changes.empty()) report.schema_changes.push_back(changes);
   }
@@ -474,6 +490,8 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
       overwrite && job.stream.mode == SyncMode::kIncrementalDedup && !merge.key_is_source_primary_key;
   merge.mode = overwrite && !rebuild_ranked ? SyncMode::kFullRefreshOverwrite : job.stream.mode;
   for (const auto& c : staged) merge.columns.push_back(c.name);
+  for (const auto& c : schema_plan.add) merge.added_columns.push_back(c.name);
+  merge.narrowed = schema_plan.narrowed;
   merge.primary_key = job.stream.primary_key;
   merge.cursor_field = job.stream.cursor_field;
   if (resume && job.stream.mode == SyncMode::kIncrementalAppend) {
@@ -523,19 +541,32 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
 // Keeps only the streams named by --stream ("schema.table" or a unique "table").
 Status filter_streams(ConnectionConfig& config, const std::vector<std::string>& only) {
   if (only.empty()) return ok_status();
+  std::string all;
+  for (const auto& s : config.streams) all += (all.empty() ? "" : ", ") + s.full_name();
   std::vector<StreamConfig> kept;
   for (const std::string& want : only) {
-    auto match = [&](const StreamConfig& s) { return s.full_name() == want || s.table == want; };
-    auto it = std::find_if(config.streams.begin(), config.streams.end(), match);
-    if (it == config.streams.end()) {
-      std::vector<std::string> names;
-      for (const auto& s : config.streams) names.push_back(s.full_name());
-      std::string list;
-      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-      return Error(ErrorCode::kUsage, "--stream " + want + " is not a stream of connection " + config.name, {},
-                   "streams: " + list);
+    // The full name, else the table name when one stream has it.
+    std::vector<const StreamConfig*> matches;
+    for (const auto& s : config.streams) {
+      if (s.full_name() == want) matches = {&s};
     }
-    kept.push_back(*it);
+    if (matches.empty()) {
+      for (const auto& s : config.streams) {
+        if (s.table == want) matches.push_back(&s);
+      }
+    }
+    if (matches.empty()) {
+      return Error(ErrorCode::kUsage, "--stream " + want + " is not a stream of connection " + config.name, {},
+                   "streams: " + all);
+    }
+    if (matches.size() > 1) {
+      return Error(ErrorCode::kUsage, "--stream " + want + " names several streams of connection " + config.name, {},
+                   "name one with its schema: " + matches[0]->full_name() + " or " + matches[1]->full_name());
+    }
+    // A stream named twice runs once.
+    const bool listed = std::any_of(kept.begin(), kept.end(),
+                                    [&](const StreamConfig& k) { return k.full_name() == matches[0]->full_name(); });
+    if (!listed) kept.push_back(*matches[0]);
   }
   config.streams = std::move(kept);
   return ok_status();

@@ -60,11 +60,19 @@ TEST(Bronze, SchemaPlan) {
   auto strict = plan_schema_change("s.t", incoming, existing, SchemaChanges::kFail, false);
   ASSERT_FALSE(strict.ok());
   EXPECT_NE(strict.error().message().find("schema_changes is fail"), std::string::npos);
+  // A narrower source type that bronze's column holds is loaded into it (names ignore case).
   std::vector<warehouse::ColumnInfo> wide = {{"id", LogicalType::varchar(), "VARCHAR", true}};
-  auto narrowing = plan_schema_change("s.t", {{"id", LogicalType::int32(), true}}, wide, SchemaChanges::kPropagate, false);
-  ASSERT_FALSE(narrowing.ok());
-  EXPECT_NE(narrowing.error().message().find("cannot widen"), std::string::npos);
-  EXPECT_TRUE(plan_schema_change("s.t", {{"id", LogicalType::int32(), true}}, wide, SchemaChanges::kPropagate, true).ok());
+  auto narrowing = plan_schema_change("s.t", {{"ID", LogicalType::int32(), true}}, wide, SchemaChanges::kPropagate, false);
+  ASSERT_TRUE(narrowing.ok()) << narrowing.error().to_string();
+  ASSERT_EQ(narrowing->narrowed.size(), 1u);
+  EXPECT_EQ(narrowing->narrowed[0].bronze, LogicalType::varchar());
+  EXPECT_TRUE(narrowing->kept.empty() && narrowing->add.empty() && narrowing->widen.empty());
+  EXPECT_FALSE(plan_schema_change("s.t", {{"id", LogicalType::int32(), true}}, wide, SchemaChanges::kFail, false).ok());
+  // A type bronze can neither widen to nor hold stops the stream.
+  auto blob = plan_schema_change("s.t", {{"id", LogicalType::blob(), true}}, wide, SchemaChanges::kPropagate, false);
+  ASSERT_FALSE(blob.ok());
+  EXPECT_NE(blob.error().message().find("cannot widen"), std::string::npos);
+  EXPECT_TRUE(plan_schema_change("s.t", {{"id", LogicalType::blob(), true}}, wide, SchemaChanges::kPropagate, true).ok());
 }
 
 TEST(Bronze, MergeStatementsQuoteEverything) {

@@ -121,6 +121,14 @@ TEST_F(Discover, SyncCommandPrintsAndStoresItsReport) {
   EXPECT_EQ(error["error"]["exit_code"], 2);
   EXPECT_NE(error["error"]["message"].get<std::string>().find("--stream public.nope is not a stream"),
             std::string::npos) << out;
+  // A stream named twice runs once; a table name two streams share must carry its schema.
+  ASSERT_EQ(run_strata({"sync", conn, "--json", "--stream", "t", "--stream", "public.t"}, &out, &err), 0) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["streams"].size(), 1u) << out;
+  source("CREATE SCHEMA other; CREATE TABLE other.t (id int PRIMARY KEY)");
+  std::string both = write_connection("streams:\n  - name: public.t\n  - name: other.t\n", "both");
+  EXPECT_EQ(run_strata({"sync", both, "--stream", "t"}, &out, &err), 2);
+  EXPECT_NE(err.find("--stream t names several streams"), std::string::npos) << err;
+  EXPECT_NE(err.find("public.t or other.t"), std::string::npos) << err;
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Streams whose configuration or source changed in ways a sync must not paper over, against a real
 // PostgreSQL and a real DuckDB file: a mode or cursor the earlier syncs' bronze cannot continue
 // from, NULL cursors, bronze names (renamed with bronze_table, schemas holding dots), generated
-// columns and a full refresh that keeps dropped columns.
+// columns, a full refresh that keeps dropped columns, rows at an append stream's cursor boundary,
+// column names that differ in case only, and types that narrow into bronze's wider column.
 
 #include <map>
 
@@ -258,6 +259,100 @@ TEST_F(StreamChanges, AFullRefreshRebuildingByAConfiguredKeyKeepsDroppedColumns)
   EXPECT_NE(r->streams[0].schema_changes[0].find("note"), std::string::npos);
   EXPECT_EQ(bronze_rows("SELECT sensor, v, note FROM bronze.items ORDER BY sensor"),
             (Rows{{"a", "2", kNull}, {"b", "3", kNull}}));
+}
+
+TEST_F(StreamChanges, AppendKeepsEveryCopyOfARowAtTheCursorBoundary) {
+  // No key: a row read again at the saved cursor is matched by its values, as many times as bronze
+  // holds it, so a new identical row still arrives and an added column does not duplicate.
+  source("CREATE TABLE items (a int, b text, ts timestamptz);"
+         "INSERT INTO items VALUES (1, 'x', '2024-01-01'), (2, 'y', '2024-01-02')");
+  const std::string conn = items("incremental_append");
+  auto same_multiset = [&] {
+    EXPECT_EQ(bronze_rows("SELECT a, b, count(*) FROM bronze.items GROUP BY a, b ORDER BY a, b"),
+              source_rows("SELECT a, b, count(*) FROM items GROUP BY a, b ORDER BY a, b"));
+  };
+  sync_ok(conn);
+  source("INSERT INTO items VALUES (2, 'y', '2024-01-02'), (3, 'z', '2024-01-03')");
+  sync_ok(conn);
+  same_multiset();
+  sync_ok(conn);
+  same_multiset();
+  source("ALTER TABLE items ADD COLUMN c text DEFAULT 'dflt'");
+  sync_ok(conn);
+  same_multiset();
+  sync_ok(conn);
+  same_multiset();
+  source("INSERT INTO items VALUES (3, 'z', '2024-01-03', 'dflt')");
+  sync_ok(conn);
+  same_multiset();
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "5");
+}
+
+TEST_F(StreamChanges, ColumnNamesThatDifferInCaseOnly) {
+  // Bronze column names ignore case: v dropped and "V" added is the same bronze column.
+  source("CREATE TABLE items (id int PRIMARY KEY, v text, ts timestamptz NOT NULL);"
+         "INSERT INTO items VALUES (1, 'a', '2024-01-01')");
+  const std::string conn = items("incremental_dedup");
+  sync_ok(conn);
+  source("ALTER TABLE items DROP COLUMN v; ALTER TABLE items ADD COLUMN \"V\" int;"
+         "INSERT INTO items VALUES (2, '2024-02-01', 7)");
+  sync_ok(conn);
+  // Row 1 is read again (its cursor is the saved one) and has no V.
+  EXPECT_EQ(bronze_rows("SELECT id, v FROM bronze.items ORDER BY id"), (Rows{{"1", kNull}, {"2", "7"}}));
+  full_refresh_ok(conn);
+  EXPECT_EQ(bronze_rows("SELECT id, \"V\" FROM bronze.items ORDER BY id"), (Rows{{"1", kNull}, {"2", "7"}}));
+  // Two source columns that differ in case only cannot both land: a located error, unless the
+  // stream keeps one of them.
+  source("CREATE TABLE twins (id int PRIMARY KEY, \"ID\" int, \"Id\" int)");
+  auto twins = sync(write_connection("streams:\n  - name: public.twins\n", "twins"));
+  ASSERT_FALSE(twins.ok());
+  EXPECT_EQ(twins.error().exit_code(), 2);
+  EXPECT_NE(twins.error().message().find("columns 'id' and 'ID' of public.twins would land in one bronze column"),
+            std::string::npos)
+      << twins.error().to_string();
+  EXPECT_GT(twins.error().where().line, 0);
+  sync_ok(write_connection("streams:\n  - name: public.twins\n    columns: [id]\n", "one_twin"));
+}
+
+TEST_F(StreamChanges, ATypeThatNarrowsIntoBronzesWiderColumnKeepsLoading) {
+  source("CREATE TABLE items (id int, big bigint, t text, ts timestamptz NOT NULL);"
+         "INSERT INTO items VALUES (1, 9000000000, 'a', '2024-01-01')");
+  const std::string conn = items("incremental_append");
+  sync_ok(conn);
+  source("UPDATE items SET big = 1; ALTER TABLE items ALTER COLUMN big TYPE int, ALTER COLUMN t TYPE int USING 5;"
+         "INSERT INTO items VALUES (2, 2, 6, '2024-02-01')");
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  ASSERT_EQ(r->streams[0].schema_changes.size(), 1u);
+  EXPECT_NE(r->streams[0].schema_changes[0].find("column big is INT32 in the source now; bronze keeps its wider type"),
+            std::string::npos)
+      << r->streams[0].schema_changes[0];
+  // Row 1 changed at the saved cursor: read again, compared in bronze's types, appended as a version.
+  EXPECT_EQ(bronze_rows("SELECT id, big, t FROM bronze.items ORDER BY id, big DESC"),
+            (Rows{{"1", "9000000000", "a"}, {"1", "1", "5"}, {"2", "2", "6"}}));
+  sync_ok(conn);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "3");
+  EXPECT_EQ(bronze_rows("SELECT data_type FROM information_schema.columns WHERE table_name = 'items' AND "
+                        "column_name IN ('big', 't') ORDER BY column_name"),
+            (Rows{{"BIGINT"}, {"VARCHAR"}}));
+  // A change bronze can neither widen to nor hold names the command that rebuilds the table.
+  source("ALTER TABLE items ALTER COLUMN big TYPE bytea USING 'x'::bytea");
+  std::string error = sync_error(conn);
+  EXPECT_NE(error.find("strata sync src --full-refresh --stream public.items (bronze then holds the source's current "
+                       "rows only"),
+            std::string::npos)
+      << error;
+}
+
+TEST_F(StreamChanges, ADedupKeyWithMoreColumnsGoesOn) {
+  source("CREATE TABLE items (id int PRIMARY KEY, sub int NOT NULL, ts timestamptz NOT NULL);"
+         "INSERT INTO items SELECT g, 0, '2024-01-01' FROM generate_series(1, 5) g");
+  sync_ok(items("incremental_dedup"));
+  // One row per id is one row per (id, sub) too.
+  source("UPDATE items SET ts = '2024-02-01' WHERE id = 2");
+  sync_ok(items("incremental_dedup", "    primary_key: [sub, id]\n", "wider_key"));
+  expect_items_match("id, sub");
 }
 
 }  // namespace
