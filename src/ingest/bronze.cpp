@@ -132,6 +132,14 @@ Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const st
   return std::optional<StreamState>(std::move(s));
 }
 
+std::set<std::string> synced_streams(warehouse::Warehouse& wh, const std::string& bronze_schema) {
+  std::set<std::string> out;
+  auto r = wh.query("SELECT stream FROM " + wh.dialect().qualify("", bronze_schema, kStateTable));
+  if (!r.ok()) return out;
+  for (size_t i = 0; i < r->num_rows(); ++i) out.insert(r->cell_text(i, 0));
+  return out;
+}
+
 Result<std::string> latest_sync_id(warehouse::Warehouse& wh, const std::string& bronze_schema) {
   const sql::Dialect& d = wh.dialect();
   STRATA_ASSIGN(warehouse::QueryResult r, wh.query("SELECT max(sync_id) FROM " + d.qualify("", bronze_schema, kStateTable) +

@@ -375,7 +375,61 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
   return config;
 }
 
-Status validate_streams(ConnectionConfig& config, const Catalog& catalog) {
+// The stream against its source table (null: not found): the table, its `columns`, cursor and
+// primary key exist, and dedup has a key. Fills the key from the table and adds the cursor and
+// key to a `columns` list. The first problem, located in the file, or nothing.
+std::optional<Error> check_against_table(const Catalog& catalog, const CatalogTable* table, StreamConfig& s) {
+  if (!table) {
+    std::vector<std::string> names, all;
+    for (const CatalogTable& t : catalog.tables) {
+      if (names.size() < 8) names.push_back(t.full_name());
+      all.push_back(t.full_name());
+    }
+    const std::string near = closest_match(s.full_name(), std::vector<std::string_view>(all.begin(), all.end()));
+    return stream_error(s.where_name, "unknown table " + s.full_name() + " in the source",
+                        names.empty() ? "the source has no tables in the configured schemas"
+                                      : (near.empty() ? "" : "did you mean " + near + "? ") + "tables found: " +
+                                            join(names, ", ") + (catalog.tables.size() > 8 ? ", …" : ""));
+  }
+  for (const std::string& c : s.columns) {
+    if (!table->column(c)) {
+      return stream_error(s.where_columns, "column '" + c + "' is not in " + s.full_name(),
+                          "run strata discover to see its columns");
+    }
+  }
+  if (!s.cursor_field.empty()) {
+    if (!table->column(s.cursor_field)) {
+      std::string hint = table->suggested_cursors.empty()
+                             ? "run strata discover to see its columns"
+                             : "suggested cursor columns: " + join(table->suggested_cursors, ", ");
+      return stream_error(s.where_cursor,
+                          "cursor_field '" + s.cursor_field + "' is not a column of " + s.full_name(), hint);
+    }
+    if (!s.columns.empty() && std::find(s.columns.begin(), s.columns.end(), s.cursor_field) == s.columns.end()) {
+      s.columns.push_back(s.cursor_field);
+    }
+  }
+  if (!s.primary_key_given) s.primary_key = table->primary_key;
+  for (const std::string& k : s.primary_key) {
+    if (!table->column(k)) {
+      return stream_error(s.where_key, "primary_key column '" + k + "' is not in " + s.full_name(),
+                          "run strata discover to see its columns");
+    }
+    if (!s.columns.empty() && std::find(s.columns.begin(), s.columns.end(), k) == s.columns.end()) {
+      s.columns.push_back(k);
+    }
+  }
+  if (s.mode == SyncMode::kIncrementalDedup && s.primary_key.empty()) {
+    return stream_error(s.primary_key_given ? s.where_key : s.where_mode,
+                        s.primary_key_given ? "incremental_dedup needs a primary key, and primary_key is empty"
+                                            : "incremental_dedup needs a primary key, and " + s.full_name() +
+                                                  " has none",
+                        "add primary_key: [col, …] to the stream, or use incremental_append");
+  }
+  return std::nullopt;
+}
+
+Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced) {
   if (!config.streams_listed) {
     for (const CatalogTable& t : catalog.tables) {
       StreamConfig s;
@@ -394,52 +448,12 @@ Status validate_streams(ConnectionConfig& config, const Catalog& catalog) {
   std::map<std::string, const StreamConfig*> bronze_names;  // lower-cased
   for (StreamConfig& s : config.streams) {
     const CatalogTable* table = find_table(catalog, s);
-    if (!table) {
-      std::vector<std::string> names, all;
-      for (const CatalogTable& t : catalog.tables) {
-        if (names.size() < 8) names.push_back(t.full_name());
-        all.push_back(t.full_name());
-      }
-      const std::string near = closest_match(s.full_name(), std::vector<std::string_view>(all.begin(), all.end()));
-      return stream_error(s.where_name, "unknown table " + s.full_name() + " in the source",
-                          names.empty() ? "the source has no tables in the configured schemas"
-                                        : (near.empty() ? "" : "did you mean " + near + "? ") + "tables found: " +
-                                              join(names, ", ") + (catalog.tables.size() > 8 ? ", …" : ""));
-    }
-    for (const std::string& c : s.columns) {
-      if (!table->column(c)) {
-        return stream_error(s.where_columns, "column '" + c + "' is not in " + s.full_name(),
-                            "run strata discover to see its columns");
-      }
-    }
-    if (!s.cursor_field.empty()) {
-      if (!table->column(s.cursor_field)) {
-        std::string hint = table->suggested_cursors.empty()
-                               ? "run strata discover to see its columns"
-                               : "suggested cursor columns: " + join(table->suggested_cursors, ", ");
-        return stream_error(s.where_cursor,
-                            "cursor_field '" + s.cursor_field + "' is not a column of " + s.full_name(), hint);
-      }
-      if (!s.columns.empty() && std::find(s.columns.begin(), s.columns.end(), s.cursor_field) == s.columns.end()) {
-        s.columns.push_back(s.cursor_field);
-      }
-    }
-    if (!s.primary_key_given) s.primary_key = table->primary_key;
-    for (const std::string& k : s.primary_key) {
-      if (!table->column(k)) {
-        return stream_error(s.where_key, "primary_key column '" + k + "' is not in " + s.full_name(),
-                            "run strata discover to see its columns");
-      }
-      if (!s.columns.empty() && std::find(s.columns.begin(), s.columns.end(), k) == s.columns.end()) {
-        s.columns.push_back(k);
-      }
-    }
-    if (s.mode == SyncMode::kIncrementalDedup && s.primary_key.empty()) {
-      return stream_error(s.primary_key_given ? s.where_key : s.where_mode,
-                          s.primary_key_given ? "incremental_dedup needs a primary key, and primary_key is empty"
-                                              : "incremental_dedup needs a primary key, and " + s.full_name() +
-                                                    " has none",
-                          "add primary_key: [col, …] to the stream, or use incremental_append");
+    std::optional<Error> drift = check_against_table(catalog, table, s);
+    if (drift && !synced.count(s.full_name())) return *std::move(drift);
+    if (drift) {
+      // Synced before: the source changed, not the file, and the other streams still run.
+      s.invalid = std::move(drift);
+      continue;
     }
     std::optional<Error> problem = stream_problem(config, s, *table, bronze_names);
     if (problem && config.streams_listed) return *std::move(problem);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,9 @@ struct StreamConfig {
   int parallelism = 0;                   // 0 = automatic (by table size)
   std::string bronze_table;              // empty = bronze_table_name's default
   // Set by validate_streams on a stream of an unlisted connection that cannot run (its bronze
-  // name collides, a column is named like Strata's own): the sync reports it as failed and runs
-  // the others. A listed stream with such a problem is a configuration error instead.
+  // name collides, a column is named like Strata's own), or on a stream synced before whose table,
+  // columns, cursor or key left the source: the sync reports it as failed and runs the others. A
+  // listed stream never synced with such a problem is a configuration error instead.
   std::optional<Error> invalid;
   SourceLocation where, where_name, where_mode, where_cursor, where_key, where_columns;
 
@@ -113,7 +115,9 @@ std::string connection_path(const std::string& project_dir, const std::string& n
 // Strata's own (`_strata_…`), two streams landing in one bronze table (names compared ignoring
 // case, as DuckDB does), no stream at all; for the last-but-one two, without a streams list, the
 // streams concerned are marked `invalid` instead. A stream name whose schema holds a dot is matched
-// against the catalog at every dot.
-Status validate_streams(ConnectionConfig& config, const Catalog& catalog);
+// against the catalog at every dot. A stream in `synced` (it has a state: synced before) whose
+// table, columns, cursor or key is gone from the source is marked `invalid` instead, so it fails
+// alone and the other streams run: the source changed, not the file.
+Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced = {});
 
 }  // namespace strata::ingest

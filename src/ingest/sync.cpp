@@ -286,7 +286,7 @@ Status check_continuation(const std::string& connection, const StreamConfig& str
 // hides; such a dedup stream is a configuration error there.
 Status check_rowid_columns(const ConnectionConfig& config, const Catalog& catalog) {
   for (const StreamConfig& s : config.streams) {
-    if (s.mode != SyncMode::kIncrementalDedup) continue;
+    if (s.mode != SyncMode::kIncrementalDedup || s.invalid) continue;
     for (const CatalogColumn& c : catalog.find(s.schema, s.table)->columns) {
       if (s.selects(c.name) && to_lower(c.name) == "rowid") {
         return Error(ErrorCode::kConfig,
@@ -572,15 +572,19 @@ Status filter_streams(ConnectionConfig& config, const std::vector<std::string>& 
   return ok_status();
 }
 
-Status check_cursor_types(const ConnectionConfig& config, const Catalog& catalog) {
-  for (const StreamConfig& s : config.streams) {
-    if (s.cursor_field.empty()) continue;
+// A stream synced before (in `synced`) whose cursor's type changed fails alone (as in
+// validate_streams).
+Status check_cursor_types(ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced) {
+  for (StreamConfig& s : config.streams) {
+    if (s.cursor_field.empty() || s.invalid) continue;
     const CatalogColumn* c = catalog.find(s.schema, s.table)->column(s.cursor_field);
     if (!cursor_type_supported(c->mapping.type) || c->mapping.array_depth > 0) {
-      return Error(ErrorCode::kConfig,
-                   "cursor_field '" + s.cursor_field + "' has type " + c->pg_type +
-                       "; a cursor must be an integer, date or timestamp column",
-                   s.where_cursor, "pick a column that grows when a row changes, e.g. updated_at");
+      Error error(ErrorCode::kConfig,
+                  "cursor_field '" + s.cursor_field + "' has type " + c->pg_type +
+                      "; a cursor must be an integer, date or timestamp column",
+                  s.where_cursor, "pick a column that grows when a row changes, e.g. updated_at");
+      if (!synced.count(s.full_name())) return error;
+      s.invalid = std::move(error);
     }
   }
   return ok_status();
@@ -625,12 +629,13 @@ Result<DiscoveredSource> discover_source(const ConnectionConfig& config, const S
   return DiscoveredSource{std::move(connection), std::move(catalog)};
 }
 
-// Checks the streams against the catalog and keeps the selected ones (see validate_streams);
-// `duckdb`: the warehouse is known to be DuckDB before it opens (sync_prepared checks again).
+// Checks the streams against the catalog and keeps the selected ones (see validate_streams;
+// `synced`: the streams with a state in the warehouse); `duckdb`: the warehouse is known to be
+// DuckDB before it opens (sync_prepared checks again).
 Status prepare_streams(ConnectionConfig& config, const Catalog& catalog, const SyncOptions& options,
-                       bool duckdb = false) {
-  STRATA_TRY(validate_streams(config, catalog));
-  STRATA_TRY(check_cursor_types(config, catalog));
+                       const std::set<std::string>& synced, bool duckdb = false) {
+  STRATA_TRY(validate_streams(config, catalog, synced));
+  STRATA_TRY(check_cursor_types(config, catalog, synced));
   STRATA_TRY(filter_streams(config, options.only_streams));
   return duckdb ? check_rowid_columns(config, catalog) : ok_status();
 }
@@ -675,11 +680,18 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
   return report;
 }
 
+// The streams the warehouse holds a state for (see synced_streams).
+Result<std::set<std::string>> synced_in(warehouse::Database& db, const ConnectionConfig& config) {
+  STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
+  return synced_streams(*wh, config.destination.schema);
+}
+
 }  // namespace
 
 Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options) {
   STRATA_ASSIGN(DiscoveredSource discovered, discover_source(config, options));
-  STRATA_TRY(prepare_streams(config, discovered.catalog, options));
+  STRATA_ASSIGN(std::set<std::string> synced, synced_in(db, config));
+  STRATA_TRY(prepare_streams(config, discovered.catalog, options, synced));
   return sync_prepared(config, std::move(discovered), db, options);
 }
 
@@ -687,7 +699,7 @@ Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open
                             std::unique_ptr<warehouse::Database>& database, bool creates_database) {
   if (creates_database) {
     STRATA_ASSIGN(DiscoveredSource discovered, discover_source(config, options));
-    STRATA_TRY(prepare_streams(config, discovered.catalog, options, /*duckdb=*/true));
+    STRATA_TRY(prepare_streams(config, discovered.catalog, options, /*synced=*/{}, /*duckdb=*/true));
     STRATA_ASSIGN(database, open_database());
     return sync_prepared(config, std::move(discovered), *database, options);
   }
@@ -698,7 +710,8 @@ Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open
   if (!opened.ok()) return opened.error();
   database = std::move(*opened);
   if (!discovered.ok()) return discovered.error();
-  STRATA_TRY(prepare_streams(config, discovered->catalog, options));
+  STRATA_ASSIGN(std::set<std::string> synced, synced_in(*database, config));
+  STRATA_TRY(prepare_streams(config, discovered->catalog, options, synced));
   return sync_prepared(config, std::move(*discovered), *database, options);
 }
 

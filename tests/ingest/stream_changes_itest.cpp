@@ -355,5 +355,33 @@ TEST_F(StreamChanges, ADedupKeyWithMoreColumnsGoesOn) {
   expect_items_match("id, sub");
 }
 
+TEST_F(StreamChanges, ASyncedStreamWhoseSourceDriftedFailsAloneAndTheOthersRun) {
+  source("CREATE TABLE drift (id int PRIMARY KEY, a int, ts timestamptz NOT NULL);"
+         "CREATE TABLE steady (id int PRIMARY KEY, v int);"
+         "INSERT INTO drift VALUES (1, 1, '2024-01-01'); INSERT INTO steady VALUES (1, 1)");
+  const std::string conn = write_connection(
+      "streams:\n  - name: public.drift\n    sync_mode: incremental_append\n    cursor_field: ts\n"
+      "    columns: [id, a]\n  - name: public.steady\n");
+  sync_ok(conn);
+  // The file did not change; the source did. Each drift fails the one stream, the other syncs.
+  for (const std::string change : {"ALTER TABLE drift DROP COLUMN a", "ALTER TABLE drift RENAME COLUMN ts TO ts2",
+                                   "ALTER TABLE drift ALTER COLUMN ts2 TYPE text", "DROP TABLE drift"}) {
+    SCOPED_TRACE(change);
+    source(change + "; INSERT INTO steady SELECT max(id) + 1, 0 FROM steady");
+    auto r = sync(conn);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_EQ(r->streams.size(), 2u);
+    EXPECT_FALSE(r->streams[0].ok);
+    EXPECT_FALSE(r->streams[0].error.empty());
+    EXPECT_TRUE(r->streams[1].ok) << r->streams[1].error;
+    EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.steady"), source_rows("SELECT count(*) FROM steady"));
+    EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.drift")[0][0], "1");
+  }
+  // A stream never synced with the same mistake is a configuration error (exit 2).
+  auto fresh = sync(write_connection("streams:\n  - name: public.gone\n", "fresh"));
+  ASSERT_FALSE(fresh.ok());
+  EXPECT_EQ(fresh.error().exit_code(), 2);
+}
+
 }  // namespace
 }  // namespace strata::ingest::testing
