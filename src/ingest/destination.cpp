@@ -44,10 +44,7 @@ bool Destination::creates_file() const {
 
 Result<std::unique_ptr<warehouse::Database>> open_destination(const Destination& destination) {
   if (destination.target) return warehouse::open_target(*destination.target);
-  std::filesystem::path p(destination.duckdb_file);
-  std::error_code ec;
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  return warehouse::open_duckdb(p.string());
+  return warehouse::open_duckdb(destination.duckdb_file);
 }
 
 }  // namespace strata::ingest

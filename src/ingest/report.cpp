@@ -40,7 +40,8 @@ nlohmann::json report_to_json(const SyncReport& report) {
                        {"parallelism", s.parallelism},
                        {"cursor_before", optional_text(s.cursor_before)},
                        {"cursor_after", optional_text(s.cursor_after)},
-                       {"schema_changes", s.schema_changes}});
+                       {"schema_changes", s.schema_changes},
+                       {"warnings", s.warnings}});
   }
   return {{"sync_id", report.sync_id},         {"connection", report.connection},
           {"started_at", report.started_at},   {"finished_at", report.finished_at},
@@ -69,6 +70,7 @@ std::string report_to_text(const SyncReport& report) {
     }
     out << "\n";
     for (const std::string& c : s.schema_changes) out << "    schema: " << c << "\n";
+    for (const std::string& w : s.warnings) out << "    warning: " << w << "\n";
   }
   return out.str();
 }

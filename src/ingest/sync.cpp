@@ -141,20 +141,19 @@ class ScopedSetting {
   bool reset_restores_ = false;
 };
 
-std::string describe_plan(const SchemaPlan& plan, bool replacing) {
-  std::string out;
+// One line per change a plan makes (the report's schema_changes).
+std::vector<std::string> describe_plan(const SchemaPlan& plan, bool replacing) {
+  std::vector<std::string> out;
   for (const auto& c : plan.add) {
-    out += (out.empty() ? "" : "; ") + std::string("added column ") + c.name +
-           (replacing ? "" : " (NULL in the rows synced before; a full refresh fills them)");
+    out.push_back("added column " + c.name + (replacing ? "" : " (NULL in the rows synced before; a full refresh fills them)"));
   }
   for (const auto& c : plan.widen) {
-    out += (out.empty() ? "" : "; ") + std::string(replacing ? "column " : "widened column ") + c.name + " to " +
-           c.type.to_string();
+    out.push_back(std::string(replacing ? "column " : "widened column ") + c.name + " to " + c.type.to_string());
   }
-  for (const auto& c : plan.kept) out += (out.empty() ? "" : "; ") + std::string("kept dropped column ") + c.name;
+  for (const auto& c : plan.kept) out.push_back("kept dropped column " + c.name);
   for (const auto& c : plan.narrowed) {
-    out += (out.empty() ? "" : "; ") + std::string("column ") + c.name + " is " + c.source.to_string() +
-           " in the source now; bronze keeps its wider type " + c.bronze.to_string();
+    out.push_back("column " + c.name + " is " + c.source.to_string() +
+                  " in the source now; bronze keeps its wider type " + c.bronze.to_string());
   }
   return out;
 }
@@ -403,8 +402,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
       return Error(planned.error()).with_hint(refresh_hint(job.config.name, job.stream));
     }
     STRATA_ASSIGN(schema_plan, std::move(planned));
-    std::string changes = describe_plan(schema_plan, overwrite);
-    if (!changes.empty()) report.schema_changes.push_back(changes);
+    report.schema_changes = describe_plan(schema_plan, overwrite);
   }
 
   // One warehouse transaction on the stage writer's session: create the stage, append every row
@@ -527,10 +525,11 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   report.cursor_after = new_cursor;
   if (merge_on_read && should_compact(storage, report.rows)) {
     Status compacted = rewrite_bronze(job.wh, bronze, report.rows > 0 ? &zstd_columns : nullptr);
+    // The rows and the state are committed: the stream succeeded, and says what is left to do.
     if (!compacted.ok()) {
-      return Error(ErrorCode::kFailed, "the rows are committed, but compacting " + report.bronze +
-                                           " failed: " + compacted.error().message(),
-                   {}, "bronze stays correct (a view over its base and delta); the next sync compacts it again");
+      report.warnings.push_back("compacting " + report.bronze + " failed: " + compacted.error().message() +
+                                "; bronze stays correct (a view over its base and delta) and the next sync "
+                                "compacts it again");
     }
   }
   report.seconds = static_cast<double>(monotonic_micros() - started) / 1e6;

@@ -42,7 +42,8 @@ struct StreamReport {
   double merge_seconds = 0;  // of which moving the stage into bronze (and compacting, if it did)
   int parallelism = 1;
   std::optional<std::string> cursor_before, cursor_after;
-  std::vector<std::string> schema_changes;  // human-readable
+  std::vector<std::string> schema_changes;  // human-readable, one per change
+  std::vector<std::string> warnings;        // a stream that succeeded with something left to do
 };
 
 struct SyncReport {

@@ -17,7 +17,6 @@ Result<warehouse::Database*> Databases::duckdb_at(const std::string& path) {
     fs::path p(path);
     if (p.is_relative()) p = fs::path(project_dir_) / p;
     std::error_code ec;
-    if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
     key = fs::weakly_canonical(p, ec).string();
     if (ec) key = p.lexically_normal().string();
   }

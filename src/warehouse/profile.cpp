@@ -246,12 +246,7 @@ Result<std::unique_ptr<Database>> open_target(const TargetConfig& target) {
     return Error(ErrorCode::kConfig, target.type_name + " targets are not supported yet (" + target.describe() + ")",
                  target.where, "use a duckdb target for now");
   }
-  std::string path = target.duckdb_path();
-  if (path != ":memory:") {
-    std::error_code ec;
-    fs::path parent = fs::path(path).parent_path();
-    if (!parent.empty()) fs::create_directories(parent, ec);
-  }
+  const std::string path = target.duckdb_path();
   DuckDbOptions options;
   options.settings = target.settings;
   auto db = open_duckdb(path, options);

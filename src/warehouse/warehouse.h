@@ -140,11 +140,12 @@ struct DuckDbOptions {
   bool read_only = false;
 };
 
-// Opens (creating if missing, unless read_only) a DuckDB file, or an in-memory database for
+// Opens (creating it and its folder if missing, unless read_only) a DuckDB file, or an in-memory database for
 // ":memory:" or "". Extensions are never downloaded (autoinstall/autoload disabled). A file it
 // creates uses DuckDB 1.3's storage format (DuckDB >= 1.3 reads it) unless settings name another
 // `storage_compatibility_version`; an existing file keeps its format.
-// Errors: kConnection when the file cannot be opened (locked, bad path), kConfig for a bad setting.
+// Errors: kConnection when the file or its folder cannot be opened or created (locked, bad path,
+// no permission), kConfig for a bad setting.
 Result<std::unique_ptr<Database>> open_duckdb(const std::string& path_or_memory, const DuckDbOptions& options = {});
 
 // The linked DuckDB library's version, e.g. "v1.4.4".

@@ -324,10 +324,9 @@ TEST_F(StreamChanges, ATypeThatNarrowsIntoBronzesWiderColumnKeepsLoading) {
   auto r = sync(conn);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   ASSERT_TRUE(r->ok()) << report_to_text(*r);
-  ASSERT_EQ(r->streams[0].schema_changes.size(), 1u);
-  EXPECT_NE(r->streams[0].schema_changes[0].find("column big is INT32 in the source now; bronze keeps its wider type"),
-            std::string::npos)
-      << r->streams[0].schema_changes[0];
+  EXPECT_EQ(r->streams[0].schema_changes,
+            (std::vector<std::string>{"column big is INT32 in the source now; bronze keeps its wider type BIGINT",
+                                      "column t is INT32 in the source now; bronze keeps its wider type VARCHAR"}));
   // Row 1 changed at the saved cursor: read again, compared in bronze's types, appended as a version.
   EXPECT_EQ(bronze_rows("SELECT id, big, t FROM bronze.items ORDER BY id, big DESC"),
             (Rows{{"1", "9000000000", "a"}, {"1", "1", "5"}, {"2", "2", "6"}}));

@@ -1,4 +1,5 @@
-// Unit tests of ingest/sync.h's pure helpers: how many readers a stream gets.
+// Unit tests of ingest/sync.h's pure helpers: how many readers a stream gets, and the report's
+// text and JSON forms.
 
 #include "ingest/sync.h"
 
@@ -39,6 +40,27 @@ TEST(ReadParallelism, AStreamsOwnSettingWinsUpToOneReaderPerPage) {
   // Views have no ctid ranges; one-page tables nothing to split.
   EXPECT_EQ(read_parallelism(table_of(512 * kMiB, TableKind::kView), stream, config, 0), 1);
   EXPECT_EQ(read_parallelism(table_of(8192), stream, config, 0), 1);
+}
+
+TEST(SyncReport, SchemaChangesAndWarningsAreListsInTextAndJson) {
+  SyncReport report;
+  report.sync_id = "1";
+  report.connection = "erp";
+  StreamReport s;
+  s.stream = "public.orders";
+  s.bronze = "bronze.orders";
+  s.mode = "incremental_dedup";
+  s.ok = true;
+  s.schema_changes = {"added column a", "kept dropped column b"};
+  s.warnings = {"compacting bronze.orders failed: disk full"};
+  report.streams.push_back(s);
+  const nlohmann::json json = report_to_json(report);
+  EXPECT_EQ(json["status"], "success");
+  EXPECT_EQ(json["streams"][0]["schema_changes"].size(), 2u);
+  EXPECT_EQ(json["streams"][0]["warnings"][0], "compacting bronze.orders failed: disk full");
+  const std::string text = report_to_text(report);
+  EXPECT_NE(text.find("    schema: kept dropped column b\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("    warning: compacting bronze.orders failed: disk full\n"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -4,7 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
+
+#include <unistd.h>
 
 #include "support/temp_dir.h"
 #include "warehouse/warehouse.h"
@@ -296,10 +300,22 @@ TEST_F(DuckDbSession, ErrorsAreReportedNotThrown) {
 }
 
 TEST(DuckDbOpen, BadPathAndBadSettingAreClearErrors) {
-  auto missing = open_duckdb("/nonexistent-folder/x/y.duckdb");
+  // A missing folder is created; one that cannot be (a file is in the way) is a clear error.
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("strata_open_test_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(open_duckdb((dir / "new" / "w.duckdb").string()).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir / "new" / "w.duckdb"));
+  std::ofstream(dir / "plain") << "x";
+  const std::string blocked = (dir / "plain" / "x" / "y.duckdb").string();
+  auto missing = open_duckdb(blocked);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code(), ErrorCode::kConnection);
-  EXPECT_NE(missing.error().message().find("/nonexistent-folder/x/y.duckdb"), std::string::npos);
+  EXPECT_NE(missing.error().message().find("cannot create folder " + (dir / "plain" / "x").string() +
+                                           " for DuckDB database " + blocked),
+            std::string::npos)
+      << missing.error().to_string();
+  std::filesystem::remove_all(dir);
 
   DuckDbOptions options;
   options.settings["no_such_setting"] = "1";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -187,6 +188,19 @@ Result<std::unique_ptr<Database>> open_duckdb(const std::string& path_or_memory,
   for (const auto& [name, value] : options.settings) STRATA_TRY(set_config(config, name, value));
 
   bool memory = path_or_memory.empty() || path_or_memory == ":memory:";
+  if (!memory && !options.read_only) {
+    const std::filesystem::path folder = std::filesystem::path(path_or_memory).parent_path();
+    std::error_code ec;
+    if (!folder.empty() && !std::filesystem::exists(folder, ec)) {
+      std::filesystem::create_directories(folder, ec);
+      if (ec) {
+        return Error(ErrorCode::kConnection,
+                     "cannot create folder " + folder.string() + " for DuckDB database " + path_or_memory + ": " +
+                         ec.message(),
+                     SourceLocation{}, "create it, or give a path under a folder this user may write to");
+      }
+    }
+  }
   DatabaseHandle db;
   char* message = nullptr;
   if (duckdb_open_ext(memory ? nullptr : path_or_memory.c_str(), db.out(), config.get(), &message) != DuckDBSuccess) {
