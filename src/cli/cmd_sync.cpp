@@ -94,10 +94,17 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   reported = true;
   if (!stored.ok()) context.err << "warning: " << stored.error().message() << "\n";
   if (!report.ok()) {
-    size_t failed = 0;
-    for (const auto& s : report.streams) failed += s.ok ? 0 : 1;
-    return Error(ErrorCode::kFailed, std::to_string(failed) + " of " + std::to_string(report.streams.size()) +
-                                         " streams failed; their bronze tables and state are unchanged",
+    size_t failed = 0, unreachable = 0;
+    for (const auto& s : report.streams) {
+      failed += s.ok ? 0 : 1;
+      unreachable += s.unreachable ? 1 : 0;
+    }
+    // Exit 3 when the source could not be reached for every stream that failed.
+    const bool lost = unreachable == failed;
+    return Error(lost ? ErrorCode::kConnection : ErrorCode::kFailed,
+                 std::to_string(failed) + " of " + std::to_string(report.streams.size()) + " streams failed" +
+                     (lost ? " because the source could not be reached" : "") +
+                     "; their bronze tables and state are unchanged",
                  {}, "fix the cause and run strata sync again; it resumes from the last commit");
   }
   return ok_status();

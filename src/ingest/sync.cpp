@@ -667,6 +667,7 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
                   source ? &*source : nullptr, catalog.shared_buffers_bytes, &stream == &config.streams.back()};
     Status st = sync_one(job, sr);
     sr.ok = st.ok();
+    sr.unreachable = !st.ok() && st.error().code() == ErrorCode::kConnection;
     if (!st.ok()) {
       source.reset();
       std::string message = st.error().message();

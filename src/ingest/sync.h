@@ -34,6 +34,7 @@ struct StreamReport {
   std::string mode;
   bool ok = false;
   std::string error;    // masked; empty when ok
+  bool unreachable = false;  // failed because the source could not be reached or was lost
   uint64_t rows = 0;    // rows read from the source
   uint64_t bytes = 0;   // COPY bytes received
   uint64_t notes = 0;   // values replaced by NULL (see _strata_meta)

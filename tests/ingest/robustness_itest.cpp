@@ -338,6 +338,9 @@ TEST_F(Robustness, SourceGoneMidSyncCommitsNothingForThatStream) {
   EXPECT_TRUE(report->streams[0].ok);
   EXPECT_FALSE(report->streams[1].ok);
   EXPECT_FALSE(report->streams[1].error.empty());
+  // A lost source (strata sync exits 3 when every failed stream lost it).
+  EXPECT_TRUE(report->streams[1].unreachable) << report->streams[1].error;
+  EXPECT_FALSE(report->streams[0].unreachable);
   // The small stream's commit stands; nothing of the big one was committed.
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.small")[0][0], "10");
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'bronze'"
