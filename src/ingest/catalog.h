@@ -48,6 +48,8 @@ struct Catalog {
   // The server's shared_buffers in bytes (0 when unknown): a table larger than this is read by
   // one reader unless a stream asks for more (see ConnectionConfig::max_parallelism).
   int64_t shared_buffers_bytes = 0;
+  // The source's schemas (without PostgreSQL's own), when discovery was given a schema list.
+  std::vector<std::string> schemas;
   // nullptr when absent.
   const CatalogTable* find(const std::string& schema, const std::string& name) const;
 };

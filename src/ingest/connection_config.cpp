@@ -101,6 +101,7 @@ Status load_source(const YamlDocument& doc, const YamlNode& root, SourceConfig& 
   }
   if (node["schemas"]) {
     STRATA_ASSIGN(source.schemas, string_list(doc, node["schemas"], "schemas"));
+    source.where_schemas = doc.where(node["schemas"]);
   }
   if (node["replication"]) {
     STRATA_ASSIGN(source.replication, yaml_string(doc, node["replication"], "replication"));
@@ -375,6 +376,24 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
   return config;
 }
 
+// Every schema of source.schemas exists in the source, unless a stream of it synced before (its
+// streams then fail alone, as any stream whose table left).
+Status check_schemas(const ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced) {
+  for (const std::string& schema : config.source.schemas) {
+    if (std::find(catalog.schemas.begin(), catalog.schemas.end(), schema) != catalog.schemas.end()) continue;
+    const bool synced_before = std::any_of(synced.begin(), synced.end(),
+                                           [&](const std::string& s) { return s.rfind(schema + ".", 0) == 0; });
+    if (synced_before) continue;
+    const std::string near =
+        closest_match(schema, std::vector<std::string_view>(catalog.schemas.begin(), catalog.schemas.end()));
+    return stream_error(config.source.where_schemas.empty() ? config.source.where : config.source.where_schemas,
+                        "schema '" + schema + "' is not in the source",
+                        (near.empty() ? "" : "did you mean " + near + "? ") + "schemas found: " +
+                            join(catalog.schemas, ", "));
+  }
+  return ok_status();
+}
+
 // The stream against its source table (null: not found): the table, its `columns`, cursor and
 // primary key exist, and dedup has a key. Fills the key from the table and adds the cursor and
 // key to a `columns` list. The first problem, located in the file, or nothing.
@@ -430,6 +449,7 @@ std::optional<Error> check_against_table(const Catalog& catalog, const CatalogTa
 }
 
 Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced) {
+  STRATA_TRY(check_schemas(config, catalog, synced));
   if (!config.streams_listed) {
     for (const CatalogTable& t : catalog.tables) {
       StreamConfig s;

@@ -36,6 +36,7 @@ struct SourceConfig {
   std::string password;  // a secret: registered with the masker, never printed
   std::string sslmode = "prefer";
   std::vector<std::string> schemas;  // empty = every non-system schema
+  SourceLocation where_schemas;      // the schemas: value, when given
   std::string replication = "standard";
   SourceLocation where;
 

@@ -116,6 +116,11 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
     if (it != by_oid.end()) catalog.tables[it->second].primary_key.emplace_back(keys.value(i, 1));
   }
   for (CatalogTable& t : catalog.tables) t.suggested_cursors = suggest_cursors(t.columns);
+  if (!schemas.empty()) {
+    STRATA_ASSIGN(pg::PgResult names, conn.exec("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE "
+                                                "'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1"));
+    for (int i = 0; i < names.rows(); ++i) catalog.schemas.emplace_back(names.value(i, 0));
+  }
   STRATA_ASSIGN(pg::PgResult buffers, conn.exec("SELECT pg_size_bytes(current_setting('shared_buffers'))"));
   catalog.shared_buffers_bytes = to_ll(buffers.value(0, 0));
   return catalog;

@@ -234,9 +234,18 @@ TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
     EXPECT_NE(err.find("is not a valid env_var call"), std::string::npos) << err;
     EXPECT_NE(err.find("tpl.yml:8:"), std::string::npos) << err;
   }
+  // A schema the source does not have is an error at schemas:, also beside one it has.
+  {
+    std::string path = write_connection("", "none", "  schemas: [public, othre]\n");
+    std::string out, err;
+    EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << err;
+    EXPECT_NE(err.find("none.yml:8:12: error: schema 'othre' is not in the source"), std::string::npos) << err;
+    EXPECT_NE(err.find("did you mean other?"), std::string::npos) << err;
+  }
   // Schemas that hold no table: nothing to sync is an error, not a success.
   {
-    std::string path = write_connection("", "none", "  schemas: [nope]\n");
+    source("CREATE SCHEMA empty");
+    std::string path = write_connection("", "empty", "  schemas: [empty]\n");
     std::string out, err;
     EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << err;
     EXPECT_NE(err.find("the source has no table to sync"), std::string::npos) << err;
