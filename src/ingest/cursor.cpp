@@ -31,15 +31,17 @@ std::string format_date(int64_t days) {
   return out;
 }
 
-template <typename T>
-void observe_as(const sql::Column& col, const LogicalType& type, std::optional<int64_t>& max) {
+// The largest value of `col` above `max`, skipping NULL and, with kInfinities, the values `skip`
+// and `skip_neg` (the type's ±infinity).
+template <typename T, bool kInfinities = false>
+void observe_as(const sql::Column& col, std::optional<int64_t>& max, int64_t skip = 0, int64_t skip_neg = 0) {
   const uint8_t* valid = col.validity();
   bool seen = false;
   T top{};
   for (size_t r = 0; r < col.size(); ++r) {
     if (valid[r] == 0) continue;
     const T v = col.get<T>(r);
-    if (is_infinity(type, v)) continue;
+    if (kInfinities && (static_cast<int64_t>(v) == skip || static_cast<int64_t>(v) == skip_neg)) continue;
     if (!seen || v > top) top = v;
     seen = true;
   }
@@ -73,10 +75,14 @@ void CursorTracker::observe(const sql::ColumnBatch& batch) {
   if (column < 0) return;
   const sql::Column& col = batch.column(static_cast<size_t>(column));
   switch (type.id()) {
-    case TypeId::kInt16: observe_as<int16_t>(col, type, max); break;
-    case TypeId::kInt32:
-    case TypeId::kDate: observe_as<int32_t>(col, type, max); break;
-    default: observe_as<int64_t>(col, type, max); break;
+    case TypeId::kInt16: observe_as<int16_t>(col, max); break;
+    case TypeId::kInt32: observe_as<int32_t>(col, max); break;
+    case TypeId::kDate: observe_as<int32_t, true>(col, max, sql::kDateInfinity, sql::kDateNegInfinity); break;
+    case TypeId::kTimestamp:
+    case TypeId::kTimestampTz:
+      observe_as<int64_t, true>(col, max, sql::kTimestampInfinity, sql::kTimestampNegInfinity);
+      break;
+    default: observe_as<int64_t>(col, max); break;
   }
 }
 
