@@ -177,7 +177,7 @@ bool can_widen(const sql::LogicalType& from, const sql::LogicalType& to) {
 
 Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Schema& incoming,
                                       const std::vector<warehouse::ColumnInfo>& existing, SchemaChanges policy,
-                                      bool replacing) {
+                                      bool replacing, const std::string& refresh_hint) {
   SchemaPlan plan;
   auto same_name = [](const std::string& a, const std::string& b) { return to_lower(a) == to_lower(b); };
   for (const sql::ColumnSchema& c : incoming) {
@@ -204,8 +204,7 @@ Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Sche
     const bool widens = can_widen(old->type, c.type);
     const bool fits = !widens && can_widen(c.type, old->type);
     if (!widens && !fits) {
-      return Error(ErrorCode::kFailed, what + ", which bronze cannot widen to",
-                   {}, "run a full refresh to rebuild the bronze table");
+      return Error(ErrorCode::kFailed, what + ", which bronze cannot widen to", {}, refresh_hint);
     }
     if (policy == SchemaChanges::kFail) {
       return Error(ErrorCode::kFailed, what + " and schema_changes is fail", {},

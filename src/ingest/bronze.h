@@ -77,11 +77,13 @@ struct SchemaPlan {
 };
 // Compares the stream's schema with the bronze table's columns (names ignore case, as DuckDB's
 // do). Errors (kFailed, naming the column and both types): schema_changes fail and a column was
-// added or changed; a type change bronze's column can neither widen to nor already holds. `replacing` (full_refresh_overwrite rebuilds the table): type changes are taken
-// as they are and never fail.
+// added or changed; a type change bronze's column can neither widen to nor already holds (its
+// hint: `refresh_hint`). `replacing` (full_refresh_overwrite rebuilds the table): type changes are
+// taken as they are and never fail.
 Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Schema& incoming,
                                       const std::vector<warehouse::ColumnInfo>& existing, SchemaChanges policy,
-                                      bool replacing);
+                                      bool replacing,
+                                      const std::string& refresh_hint = "run a full refresh to rebuild the bronze table");
 // True when a column of type `from` can hold every value of `to`'s old values after
 // ALTER … TYPE to `to` (integers and floats to wider ones, DECIMAL with more room, anything to VARCHAR).
 bool can_widen(const sql::LogicalType& from, const sql::LogicalType& to);

@@ -397,11 +397,8 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   if (!supports_merge_on_read(d) && (same_schema || !existing.empty())) storage.layout = BronzeLayout::kTable;
   SchemaPlan schema_plan;
   if (!existing.empty()) {
-    auto planned = plan_schema_change(stream_name, staged, existing, job.config.schema_changes, overwrite);
-    if (!planned.ok() && planned.error().hint().rfind("run a full refresh", 0) == 0) {
-      return Error(planned.error()).with_hint(refresh_hint(job.config.name, job.stream));
-    }
-    STRATA_ASSIGN(schema_plan, std::move(planned));
+    STRATA_ASSIGN(schema_plan, plan_schema_change(stream_name, staged, existing, job.config.schema_changes, overwrite,
+                                                  refresh_hint(job.config.name, job.stream)));
     report.schema_changes = describe_plan(schema_plan, overwrite);
   }
 
