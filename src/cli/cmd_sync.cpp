@@ -1,8 +1,10 @@
 // strata sync CONN [--stream S …] [--full-refresh] [--json] [--project-dir D] [--target T]: copies
 // the connection's streams into bronze, exactly once. Shows progress on a terminal (stderr),
 // prints a per-stream report and stores it as JSON in <project>/.strata/syncs/ and in the
-// metadata store (.strata/strata.db, where the UI's sync history reads it). Exit codes: 0 all
-// streams succeeded, 1 a stream failed, 2 bad configuration or usage, 3 source unreachable.
+// metadata store (.strata/strata.db, where the UI's sync history reads it). Ctrl-C or SIGTERM
+// stops the stream being read (nothing of it is committed) and the ones after it; the report of
+// the streams committed before is still printed and stored. Exit codes: 0 all streams succeeded,
+// 1 a stream failed or the sync was interrupted, 2 bad configuration or usage, 3 source unreachable.
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,9 +12,11 @@
 #include <memory>
 
 #include "cli/app.h"
+#include "cli/demo/interrupt_watcher.h"
 #include "common/time.h"
 #include "ingest/destination.h"
 #include "ingest/sync.h"
+#include "orchestrate/cancellable_database.h"
 #include "orchestrate/sqlite_store.h"
 
 namespace strata::cli {
@@ -77,11 +81,19 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   options.staging_threads = 1;  // this process owns the database (see SyncOptions)
   options.staging_memory = ingest::kStagingMemory;
   if (!flags.json && ::isatty(STDERR_FILENO)) options.on_progress = print_progress;
-  // The destination opens while the source is discovered (see run_sync); closed when this returns.
-  std::unique_ptr<warehouse::Database> db;
+  // A signal cancels the token, which interrupts the warehouse's sessions; the read then stops.
+  orchestrate::CancelToken cancel;
+  demo::InterruptWatcher interrupts;
+  interrupts.on_interrupt([&cancel] { cancel.cancel("interrupted by a signal"); });
+  // The destination opens while the source is discovered (see run_sync), behind the token;
+  // closed when this returns (`db`, the token's wrapper, first).
+  std::unique_ptr<warehouse::Database> opened, db;
   STRATA_ASSIGN(const ingest::Destination destination,
                 ingest::resolve_destination(config, context.env, yaml.masker, flags.target));
-  const ingest::DatabaseOpener open = [&] { return ingest::open_destination(destination); };
+  const ingest::DatabaseOpener open = [&]() -> Result<std::unique_ptr<warehouse::Database>> {
+    STRATA_ASSIGN(opened, ingest::open_destination(destination));
+    return std::unique_ptr<warehouse::Database>(std::make_unique<orchestrate::CancellableDatabase>(*opened, cancel));
+  };
   STRATA_ASSIGN(ingest::SyncReport report, ingest::run_sync(config, open, options, db, destination.creates_file()));
   std::string dir = (std::filesystem::path(config.project_dir) / ".strata" / "syncs").string();
   Status stored = ingest::store_report(report, dir);
@@ -93,6 +105,14 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   }
   reported = true;
   if (!stored.ok()) context.err << "warning: " << stored.error().message() << "\n";
+  if (!report.ok() && cancel.cancelled()) {
+    size_t committed = 0;
+    for (const auto& s : report.streams) committed += s.ok ? 1 : 0;
+    return Error(ErrorCode::kCancelled,
+                 "sync interrupted: " + std::to_string(committed) + " of " + std::to_string(report.streams.size()) +
+                     " streams committed; the others' bronze tables and state are unchanged",
+                 {}, "run strata sync again to resume from the last commit");
+  }
   if (!report.ok()) {
     size_t failed = 0, unreachable = 0;
     for (const auto& s : report.streams) {

@@ -74,7 +74,10 @@ TEST_F(Robustness, ParallelReadUnderConcurrentUpdatesEqualsOneSnapshot) {
 }
 
 // Starts `strata` with args, stdout/stderr to /dev/null; returns its pid.
-pid_t spawn_strata(const std::vector<std::string>& args) {
+// Starts the strata binary (stdout and stderr to the given files), with SIGINT and SIGTERM at
+// their default handling whatever this process inherited (a background job may ignore SIGINT).
+pid_t spawn_strata(const std::vector<std::string>& args, const std::string& out = "/dev/null",
+                   const std::string& err = "/dev/null") {
   std::string bin = std::string(STRATA_BINARY_DIR) + "/strata";
   std::vector<char*> argv;
   argv.push_back(bin.data());
@@ -83,10 +86,22 @@ pid_t spawn_strata(const std::vector<std::string>& args) {
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ), 0);
+  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ), 0);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   return pid;
 }
@@ -148,6 +163,42 @@ TEST_F(Robustness, SigkillAtManyPointsLosesAndDuplicatesNothing) {
   }
   EXPECT_GE(killed_running, 20) << "too few kills hit a running sync";
   EXPECT_GT(checked_views, 0) << "bronze.items was never merge-on-read when checked";
+}
+
+TEST_F(Robustness, AnInterruptStopsTheReadAndKeepsTheReportOfWhatCommitted) {
+  source("CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 10);"
+         "CREATE TABLE big (id int PRIMARY KEY, pad text);"
+         "INSERT INTO big SELECT g, repeat('x', 500) FROM generate_series(1, 400000) g;");
+  const std::string conn = write_connection("streams:\n  - name: public.small\n  - name: public.big\n");
+  for (const int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    const std::string out_file = dir_.file("int.out"), err_file = dir_.file("int.err");
+    pid_t pid = spawn_strata({"sync", conn, "--full-refresh"}, out_file, err_file);
+    // Interrupt once big's COPY runs (small is committed by then).
+    bool copying = false;
+    for (int i = 0; i < 600 && !copying; ++i) {
+      copying = source_rows("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%big%' AND pid <> "
+                            "pg_backend_pid()")[0][0] != "0";
+      if (!copying) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(copying) << slurp(err_file);
+    ASSERT_EQ(::kill(pid, sig), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    const std::string out = slurp(out_file), err = slurp(err_file);
+    ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status) << "\n" << out << err;
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out << err;
+    EXPECT_NE(out.find("public.small -> bronze.small  [full_refresh_overwrite]  10 rows"), std::string::npos) << out;
+    EXPECT_NE(out.find("public.big -> bronze.big  [full_refresh_overwrite]  FAILED"), std::string::npos) << out;
+    EXPECT_NE(err.find("sync interrupted: 1 of 2 streams committed"), std::string::npos) << err;
+    // The report is stored with the stream that committed.
+    const std::string sync_id = out.substr(5, out.find(' ', 5) - 5);
+    EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/.strata/syncs/" + sync_id + ".json")) << sync_id;
+  }
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM information_schema.tables WHERE table_name = 'big'")[0][0], "0");
+  ASSERT_EQ(run_strata({"sync", conn}), 0);
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.big")[0],
+            (std::vector<std::string>{"400000", "400000"}));
 }
 
 TEST_F(Robustness, HostileNames) {
