@@ -466,7 +466,18 @@ Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const 
                                               : "check source.schemas (strata discover CONN lists what it sees)");
   }
   std::map<std::string, const StreamConfig*> bronze_names;  // lower-cased
+  std::map<std::string, const StreamConfig*> stream_names;  // a stream's name keys its state
   for (StreamConfig& s : config.streams) {
+    auto [same, fresh] = stream_names.emplace(s.full_name(), &s);
+    if (!fresh) {
+      // Only discovered tables can meet here: schema "x.y" with table "z", and schema "x" with "y.z".
+      s.invalid = stream_error(s.where_name,
+                               "tables \"" + same->second->schema + "\".\"" + same->second->table + "\" and \"" +
+                                   s.schema + "\".\"" + s.table + "\" are both named " + s.full_name() +
+                                   ", which keys one stream's state; only the first is synced",
+                               "rename one of them in the source, or list the streams (streams: […])");
+      continue;
+    }
     const CatalogTable* table = find_table(catalog, s);
     std::optional<Error> drift = check_against_table(catalog, table, s);
     if (drift && !synced.count(s.full_name())) return *std::move(drift);

@@ -223,12 +223,21 @@ TEST_F(StreamChanges, BronzeTableNamesAStreamSoCollidingTablesStaySeparate) {
 TEST_F(StreamChanges, WithoutAStreamsListACollidingTableFailsAloneAndTheOthersRun) {
   source("CREATE SCHEMA other; CREATE TABLE other.orders (id int); CREATE TABLE other_orders (id int);"
          "CREATE TABLE big (id int); INSERT INTO big SELECT generate_series(1, 30);"
-         "CREATE TABLE odd (id int, _strata_meta text)");
+         "CREATE TABLE odd (id int, _strata_meta text);"
+         "CREATE SCHEMA \"x.y\"; CREATE TABLE \"x.y\".z (id int); CREATE SCHEMA x; CREATE TABLE x.\"y.z\" (id int)");
   std::string conn = write_connection("");
   auto r = sync(conn);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   std::map<std::string, std::string> errors;
-  for (const auto& s : r->streams) errors[s.stream] = s.ok ? "ok" : s.error;
+  std::vector<std::string> dotted;  // the two streams named x.y.z, whose state would be one row
+  for (const auto& s : r->streams) {
+    errors[s.stream] = s.ok ? "ok" : s.error;
+    if (s.stream == "x.y.z") dotted.push_back(s.ok ? "ok" : s.error);
+  }
+  ASSERT_EQ(dotted.size(), 2u);
+  EXPECT_EQ(dotted[0], "ok");
+  EXPECT_NE(dotted[1].find("tables \"x\".\"y.z\" and \"x.y\".\"z\" are both named x.y.z"), std::string::npos) << dotted[1];
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze._strata_state WHERE stream = 'x.y.z'")[0][0], "1");
   EXPECT_EQ(errors["public.big"], "ok");
   EXPECT_EQ(errors["other.orders"], "ok");
   EXPECT_NE(errors["public.other_orders"].find("would both land in bronze table other_orders"), std::string::npos)
