@@ -7,6 +7,7 @@
 
 #include "common/strings.h"
 #include "ingest/catalog.h"
+#include "ingest/cursor.h"
 
 namespace strata::ingest {
 namespace {
@@ -226,21 +227,20 @@ Error stream_error(const SourceLocation& at, std::string message, std::string hi
 // gets this stream's).
 std::optional<Error> stream_problem(const ConnectionConfig& config, const StreamConfig& s, const CatalogTable& table,
                                     std::map<std::string, const StreamConfig*>& bronze_names) {
+  std::map<std::string, std::string> lowered;  // DuckDB's column names ignore case
   for (const CatalogColumn& c : table.columns) {
-    if (s.selects(c.name) && starts_with_strata(c.name)) {
-      return stream_error(s.columns.empty() ? s.where_name : s.where_columns,
+    if (!s.selects(c.name)) continue;
+    const SourceLocation& at = s.columns.empty() ? s.where_name : s.where_columns;
+    if (starts_with_strata(c.name)) {
+      return stream_error(at,
                           "column '" + c.name + "' of " + s.full_name() +
                               " is named like Strata's own bronze columns (_strata_…)",
                           config.streams_listed ? "leave it out with columns: [...] on the stream"
                                                 : "list the streams (streams: […]) and leave it out with columns: […]");
     }
-  }
-  std::map<std::string, std::string> lowered;  // DuckDB's column names ignore case
-  for (const CatalogColumn& c : table.columns) {
-    if (!s.selects(c.name)) continue;
     auto [same, fresh] = lowered.emplace(to_lower(c.name), c.name);
     if (!fresh) {
-      return stream_error(s.columns.empty() ? s.where_name : s.where_columns,
+      return stream_error(at,
                           "columns '" + same->second + "' and '" + c.name + "' of " + s.full_name() +
                               " would land in one bronze column (bronze column names ignore case)",
                           config.streams_listed ? "keep one of them with columns: [...] on the stream"
@@ -395,7 +395,7 @@ Status check_schemas(const ConnectionConfig& config, const Catalog& catalog, con
 }
 
 // The stream against its source table (null: not found): the table, its `columns`, cursor and
-// primary key exist, and dedup has a key. Fills the key from the table and adds the cursor and
+// primary key exist, the cursor's type can be one, and dedup has a key. Fills the key from the table and adds the cursor and
 // key to a `columns` list. The first problem, located in the file, or nothing.
 std::optional<Error> check_against_table(const Catalog& catalog, const CatalogTable* table, StreamConfig& s) {
   if (!table) {
@@ -423,6 +423,13 @@ std::optional<Error> check_against_table(const Catalog& catalog, const CatalogTa
                              : "suggested cursor columns: " + join(table->suggested_cursors, ", ");
       return stream_error(s.where_cursor,
                           "cursor_field '" + s.cursor_field + "' is not a column of " + s.full_name(), hint);
+    }
+    const CatalogColumn* cursor = table->column(s.cursor_field);
+    if (!cursor_type_supported(cursor->mapping.type) || cursor->mapping.array_depth > 0) {
+      return stream_error(s.where_cursor,
+                          "cursor_field '" + s.cursor_field + "' has type " + cursor->pg_type +
+                              "; a cursor must be an integer, date or timestamp column",
+                          "pick a column that grows when a row changes, e.g. updated_at");
     }
     if (!s.columns.empty() && std::find(s.columns.begin(), s.columns.end(), s.cursor_field) == s.columns.end()) {
       s.columns.push_back(s.cursor_field);

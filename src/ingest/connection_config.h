@@ -111,14 +111,16 @@ std::string connection_path(const std::string& project_dir, const std::string& n
 
 // Checks the streams against the catalog and fills defaults: without a streams list, one
 // full_refresh_overwrite stream per discovered table; primary keys from the catalog when not given.
-// Errors (kConfig, located at the stream's key): unknown table, unknown column, cursor column
-// missing, incremental without a cursor, dedup without a primary key, a column named like
-// Strata's own (`_strata_…`), two streams landing in one bronze table (names compared ignoring
-// case, as DuckDB does), no stream at all; for the last-but-one two, without a streams list, the
-// streams concerned are marked `invalid` instead. A stream name whose schema holds a dot is matched
-// against the catalog at every dot. A stream in `synced` (it has a state: synced before) whose
-// table, columns, cursor or key is gone from the source is marked `invalid` instead, so it fails
-// alone and the other streams run: the source changed, not the file.
+// Errors (kConfig, located at the stream's key): a schema of source.schemas the source lacks,
+// unknown table, unknown column, cursor column missing or of a type no cursor may have (see
+// cursor_type_supported), dedup without a primary key, a column named like Strata's own
+// (`_strata_…`), two columns or two streams' bronze tables whose names differ in case only (as
+// DuckDB compares them), no stream at all. Without a streams list, the streams with the last
+// problems but one are marked `invalid` instead (as is the second of two tables with one stream
+// name). A stream name whose schema holds a dot is matched against the catalog at every dot. A
+// stream in `synced` (it has a state: synced before) whose schema, table, columns, cursor or key
+// left the source is marked `invalid` instead, so it fails alone and the other streams run: the
+// source changed, not the file.
 Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced = {});
 
 }  // namespace strata::ingest

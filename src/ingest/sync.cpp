@@ -568,24 +568,6 @@ Status filter_streams(ConnectionConfig& config, const std::vector<std::string>& 
   return ok_status();
 }
 
-// A stream synced before (in `synced`) whose cursor's type changed fails alone (as in
-// validate_streams).
-Status check_cursor_types(ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced) {
-  for (StreamConfig& s : config.streams) {
-    if (s.cursor_field.empty() || s.invalid) continue;
-    const CatalogColumn* c = catalog.find(s.schema, s.table)->column(s.cursor_field);
-    if (!cursor_type_supported(c->mapping.type) || c->mapping.array_depth > 0) {
-      Error error(ErrorCode::kConfig,
-                  "cursor_field '" + s.cursor_field + "' has type " + c->pg_type +
-                      "; a cursor must be an integer, date or timestamp column",
-                  s.where_cursor, "pick a column that grows when a row changes, e.g. updated_at");
-      if (!synced.count(s.full_name())) return error;
-      s.invalid = std::move(error);
-    }
-  }
-  return ok_status();
-}
-
 }  // namespace
 
 int read_parallelism(const CatalogTable& table, const StreamConfig& stream, const ConnectionConfig& config,
@@ -631,19 +613,17 @@ Result<DiscoveredSource> discover_source(const ConnectionConfig& config, const S
 Status prepare_streams(ConnectionConfig& config, const Catalog& catalog, const SyncOptions& options,
                        const std::set<std::string>& synced, bool duckdb = false) {
   STRATA_TRY(validate_streams(config, catalog, synced));
-  STRATA_TRY(check_cursor_types(config, catalog, synced));
   STRATA_TRY(filter_streams(config, options.only_streams));
   return duckdb ? check_rowid_columns(config, catalog) : ok_status();
 }
 
 // The second half of a sync, once prepare_streams passed.
 Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource discovered, warehouse::Database& db,
-                                 const SyncOptions& options) {
+                                 std::unique_ptr<warehouse::Warehouse> wh, const SyncOptions& options) {
   const Catalog& catalog = discovered.catalog;
   SyncReport report;
   report.connection = config.name;
   report.started_at = format_iso8601(now_micros());
-  STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
   if (supports_merge_on_read(wh->dialect())) STRATA_TRY(check_rowid_columns(config, catalog));
   STRATA_TRY(ensure_bronze(*wh, config.destination.schema));
   STRATA_ASSIGN(std::string last_sync_id, latest_sync_id(*wh, config.destination.schema));
@@ -677,19 +657,25 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
   return report;
 }
 
-// The streams the warehouse holds a state for (see synced_streams).
-Result<std::set<std::string>> synced_in(warehouse::Database& db, const ConnectionConfig& config) {
+// A session of the warehouse, and the streams it holds a state for (see synced_streams).
+struct WarehouseSession {
+  std::unique_ptr<warehouse::Warehouse> session;
+  std::set<std::string> synced;
+};
+
+Result<WarehouseSession> connect_destination(warehouse::Database& db, const ConnectionConfig& config) {
   STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
-  return synced_streams(*wh, config.destination.schema);
+  std::set<std::string> synced = synced_streams(*wh, config.destination.schema);
+  return WarehouseSession{std::move(wh), std::move(synced)};
 }
 
 }  // namespace
 
 Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options) {
   STRATA_ASSIGN(DiscoveredSource discovered, discover_source(config, options));
-  STRATA_ASSIGN(std::set<std::string> synced, synced_in(db, config));
-  STRATA_TRY(prepare_streams(config, discovered.catalog, options, synced));
-  return sync_prepared(config, std::move(discovered), db, options);
+  STRATA_ASSIGN(WarehouseSession destination, connect_destination(db, config));
+  STRATA_TRY(prepare_streams(config, discovered.catalog, options, destination.synced));
+  return sync_prepared(config, std::move(discovered), db, std::move(destination.session), options);
 }
 
 Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open_database, const SyncOptions& options,
@@ -698,7 +684,8 @@ Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open
     STRATA_ASSIGN(DiscoveredSource discovered, discover_source(config, options));
     STRATA_TRY(prepare_streams(config, discovered.catalog, options, /*synced=*/{}, /*duckdb=*/true));
     STRATA_ASSIGN(database, open_database());
-    return sync_prepared(config, std::move(discovered), *database, options);
+    STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, database->connect());
+    return sync_prepared(config, std::move(discovered), *database, std::move(wh), options);
   }
   const ConnectionConfig& source_config = config;  // read-only until both halves are done
   auto discovering = std::async(std::launch::async, [&] { return discover_source(source_config, options); });
@@ -707,9 +694,9 @@ Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open
   if (!opened.ok()) return opened.error();
   database = std::move(*opened);
   if (!discovered.ok()) return discovered.error();
-  STRATA_ASSIGN(std::set<std::string> synced, synced_in(*database, config));
-  STRATA_TRY(prepare_streams(config, discovered->catalog, options, synced));
-  return sync_prepared(config, std::move(*discovered), *database, options);
+  STRATA_ASSIGN(WarehouseSession destination, connect_destination(*database, config));
+  STRATA_TRY(prepare_streams(config, discovered->catalog, options, destination.synced));
+  return sync_prepared(config, std::move(*discovered), *database, std::move(destination.session), options);
 }
 
 }  // namespace strata::ingest
