@@ -9,7 +9,8 @@ void bind_action(CLI::App& command, CliContext& context, Action action) {
     Status status = action();
     if (!status.ok()) {
       context.err << context.logger.masker()->mask(status.error().to_string()) << "\n";
-      context.exit_code = status.error().exit_code();
+      context.exit_code =
+          context.interrupted_exit_code != 0 ? context.interrupted_exit_code : status.error().exit_code();
     }
   });
 }

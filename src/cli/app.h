@@ -24,6 +24,9 @@ struct CliContext {
   std::string version;
   // Set by a subcommand's callback: the status its action finished with.
   int exit_code = 0;
+  // Set by an action that a signal stopped in order: the exit code its error ends the process
+  // with instead of the error's own (128 + the signal's number, as a shell reports it).
+  int interrupted_exit_code = 0;
 };
 
 // A subcommand's action; its Status decides the exit code.

@@ -146,6 +146,7 @@ Status run_demo(CliContext& context, const DemoArgs& args) {
   const auto source_started = Clock::now();
   auto interrupted = [&]() -> Status {
     if (server) server->stop();
+    context.interrupted_exit_code = watcher.exit_code();
     return Error(ErrorCode::kCancelled, "strata demo interrupted; everything it started is stopped");
   };
   auto url = prepare_source(context, server, watcher);

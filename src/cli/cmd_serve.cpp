@@ -1,4 +1,5 @@
-// `strata serve`: the scheduler and executor in one process until SIGINT/SIGTERM.
+// `strata serve`: the scheduler, the executor, the web UI and the HTTP API in one process until
+// SIGINT/SIGTERM.
 #include <signal.h>
 
 #include <thread>
@@ -9,10 +10,6 @@
 
 namespace strata::cli {
 
-// Hook for the HTTP API and UI (a later issue): called with the running runtime and the port;
-// returns when the server stops. Empty here.
-using ServeHook = std::function<Status(orchestrate::Runtime&, int port)>;
-
 void register_serve(CLI::App& app, CliContext& context) {
   struct Args {
     std::string project_dir = ".";
@@ -21,7 +18,7 @@ void register_serve(CLI::App& app, CliContext& context) {
     int workers = 16;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("serve", "Run the scheduler and executor (and later the web UI and API)");
+  auto* cmd = app.add_subcommand("serve", "Run the scheduler, the task executor, the web UI and the HTTP API");
   cmd->add_option("--project-dir", args->project_dir, "The project folder")->capture_default_str();
   cmd->add_option("--port", args->port, "HTTP port for the API and UI")->capture_default_str();
   cmd->add_option("--host", args->host, "Address to bind; other than loopback needs a token (STRATA_API_TOKEN)")

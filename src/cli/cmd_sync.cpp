@@ -4,7 +4,8 @@
 // metadata store (.strata/strata.db, where the UI's sync history reads it). Ctrl-C or SIGTERM
 // stops the stream being read (nothing of it is committed) and the ones after it; the report of
 // the streams committed before is still printed and stored. Exit codes: 0 all streams succeeded,
-// 1 a stream failed or the sync was interrupted, 2 bad configuration or usage, 3 source unreachable.
+// 1 a stream failed, 2 bad configuration or usage, 3 source unreachable, 130/143 interrupted by
+// SIGINT/SIGTERM.
 #include <unistd.h>
 
 #include <cstdio>
@@ -108,6 +109,7 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   if (!report.ok() && cancel.cancelled()) {
     size_t committed = 0;
     for (const auto& s : report.streams) committed += s.ok ? 1 : 0;
+    context.interrupted_exit_code = interrupts.exit_code();
     return Error(ErrorCode::kCancelled,
                  "sync interrupted: " + std::to_string(committed) + " of " + std::to_string(report.streams.size()) +
                      " streams committed; the others' bronze tables and state are unchanged",

@@ -65,6 +65,7 @@ void InterruptWatcher::watch() {
     if (sig > 0 && !interrupted()) {
       {
         std::lock_guard lock(mutex_);
+        signal_ = sig;
         interrupted_ = true;
       }
       deadline = std::chrono::steady_clock::now() + grace_;
@@ -73,7 +74,7 @@ void InterruptWatcher::watch() {
     const bool grace_over = interrupted() && std::chrono::steady_clock::now() > deadline;
     if (!done_ && (second_signal || grace_over)) {
       run_actions(on_forced_exit_);
-      ::_exit(130);
+      ::_exit(exit_code());
     }
   }
 }
