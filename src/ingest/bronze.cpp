@@ -278,17 +278,7 @@ std::string merge_sql(const sql::Dialect& d, const warehouse::Relation& stage, c
           if (c.rfind("_strata_", 0) != 0 && !added) match.push_back(c);
         }
       }
-      // The staged rows at the previous cursor, in bronze's types.
-      std::string boundary = "SELECT ";
-      for (size_t i = 0; i < spec.columns.size(); ++i) {
-        const std::string c = d.quote_identifier(spec.columns[i]);
-        std::string value = c;
-        for (const auto& n : spec.narrowed) {
-          if (n.name == spec.columns[i]) value = "CAST(" + c + " AS " + d.type_name(n.bronze) + ") AS " + c;
-        }
-        boundary += (i ? ", " : "") + value;
-      }
-      boundary += " FROM " + stage_name + " WHERE " + cur + " = " + at;
+      const std::string boundary = "SELECT " + cols + " FROM " + stage_name + " WHERE " + cur + " = " + at;
       std::string sql;
       if (spec.primary_key.empty() && !spec.added_columns.empty()) {
         sql += "UPDATE " + bronze_name + " AS b SET ";

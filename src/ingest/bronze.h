@@ -104,8 +104,6 @@ struct MergeSpec {
   // of the comparison above, and the rows at the previous cursor that matched get their values
   // (a row read again is the same row; later syncs then compare every column).
   std::vector<std::string> added_columns;
-  // Staged columns bronze holds in a wider type (SchemaPlan::narrowed): compared in bronze's type.
-  std::vector<SchemaPlan::Narrowed> narrowed;
   // True when the key is the source table's own primary key (unique and NOT NULL in one snapshot):
   // dedup then matches keys with = and inserts the staged rows without ranking them.
   bool key_is_source_primary_key = false;

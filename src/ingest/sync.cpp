@@ -401,6 +401,23 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
                                                   refresh_hint(job.config.name, job.stream)));
     report.schema_changes = describe_plan(schema_plan, overwrite);
   }
+  // A column whose source type narrowed (SchemaPlan::narrowed) is staged in bronze's type: its
+  // values are cast as they are written, and every comparison and insert after is in one type.
+  sql::Schema stage_schema = staged;
+  for (const auto& n : schema_plan.narrowed) {
+    for (auto& c : stage_schema) {
+      if (c.name == n.name) c.type = n.bronze;
+    }
+  }
+  // The state then records both schemas, so the next sync, seeing only the source's, lists
+  // bronze's columns again, and says nothing when it finds the narrowing it reported before.
+  std::string next_schema_hash = schema_hash(staged);
+  if (!schema_plan.narrowed.empty()) {
+    sql::Schema both = staged;
+    both.insert(both.end(), stage_schema.begin(), stage_schema.end());
+    next_schema_hash = schema_hash(both);
+    if (state && state->schema_hash == next_schema_hash) report.schema_changes.clear();
+  }
 
   // One warehouse transaction on the stage writer's session: create the stage, append every row
   // read (a writer thread, so the warehouse's encoding overlaps the read), then apply schema
@@ -422,7 +439,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     const std::string defaults = sync_column_defaults_sql(d, target, extracted_at, job.sync_id, sync_id_type);
     if (into_delta) return defaults;
     return "DROP TABLE IF EXISTS " + stage_name + ";\n" +
-           warehouse::create_table_sql(d, stage, staged, false, zstd_columns) + ";\n" + defaults;
+           warehouse::create_table_sql(d, stage, stage_schema, false, zstd_columns) + ";\n" + defaults;
   };
   StageWriter writer;
   // Until the commit (see SyncOptions::staging_threads). A process that owns the database
@@ -486,7 +503,6 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   merge.mode = overwrite && !rebuild_ranked ? SyncMode::kFullRefreshOverwrite : job.stream.mode;
   for (const auto& c : staged) merge.columns.push_back(c.name);
   for (const auto& c : schema_plan.add) merge.added_columns.push_back(c.name);
-  merge.narrowed = schema_plan.narrowed;
   merge.primary_key = job.stream.primary_key;
   merge.cursor_field = job.stream.cursor_field;
   if (resume && job.stream.mode == SyncMode::kIncrementalAppend) {
@@ -504,7 +520,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
                   : sync_mode_name(job.stream.mode);
   next.cursor_field = job.stream.cursor_field;
   next.cursor_value = new_cursor;
-  next.schema_hash = schema_hash(staged);
+  next.schema_hash = next_schema_hash;
   next.sync_id = job.sync_id;
   next.rows = static_cast<int64_t>(report.rows);
   next.primary_key = key_json(job.stream.primary_key);
@@ -514,7 +530,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
                              storage.layout != BronzeLayout::kMissing;
   std::string sql = into_delta ? merge_on_read_view_sql(d, bronze, merge)
                                : move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite,
-                                                merge_on_read, same_schema ? nullptr : &staged);
+                                                merge_on_read, same_schema ? nullptr : &stage_schema);
   sql += write_state_sql(d, job.config.destination.schema, next);
   report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   STRATA_TRY(writer.commit(sql));
