@@ -104,10 +104,67 @@ nlohmann::json catalog_to_json(const Catalog& catalog) {
   return {{"tables", tables}};
 }
 
+std::optional<StreamName> parse_stream_name(const std::string& text, std::string& why) {
+  if (text.find('"') == std::string::npos) {
+    // Unquoted, the first dot splits; the stream's table lookup tries the others.
+    const size_t dot = text.find('.');
+    StreamName name{"public", text};
+    if (dot != std::string::npos) name = {text.substr(0, dot), text.substr(dot + 1)};
+    if (name.schema.empty() || name.table.empty()) {
+      why = "it must be schema.table";
+      return std::nullopt;
+    }
+    return name;
+  }
+  std::vector<std::string> parts{""};
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '.') {
+      parts.emplace_back();
+      continue;
+    }
+    if (text[i] != '"') {
+      parts.back() += text[i];
+      continue;
+    }
+    const size_t open = i;
+    for (++i;; ++i) {
+      if (i >= text.size()) {
+        why = "the double quote at character " + std::to_string(open + 1) + " is never closed";
+        return std::nullopt;
+      }
+      if (text[i] != '"') {
+        parts.back() += text[i];
+      } else if (i + 1 < text.size() && text[i + 1] == '"') {
+        parts.back() += '"';  // "" inside quotes
+        ++i;
+      } else {
+        break;
+      }
+    }
+  }
+  if (parts.size() == 1) parts.insert(parts.begin(), "public");
+  if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+    why = "it must be two parts, schema.table (a part that holds a dot in double quotes)";
+    return std::nullopt;
+  }
+  return StreamName{parts[0], parts[1], true};
+}
+
+std::string quoted_stream_name(const std::string& schema, const std::string& table) {
+  auto needs_quotes = [](const std::string& part) { return part.find_first_of(".\"") != std::string::npos; };
+  if (!needs_quotes(schema) && !needs_quotes(table)) return schema + "." + table;
+  auto quote = [](const std::string& part) {
+    std::string out = "\"";
+    for (char c : part) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+  };
+  return quote(schema) + "." + quote(table);
+}
+
 std::string catalog_to_text(const Catalog& catalog) {
   std::ostringstream out;
   for (const CatalogTable& t : catalog.tables) {
-    out << t.full_name() << "  (" << table_kind_name(t.kind);
+    out << quoted_stream_name(t.schema, t.name) << "  (" << table_kind_name(t.kind);
     if (t.estimated_rows >= 0) out << ", ~" << static_cast<int64_t>(t.estimated_rows) << " rows";
     out << ")\n";
     out << "  primary key: " << (t.primary_key.empty() ? "(none)" : join(t.primary_key, ", ")) << "\n";

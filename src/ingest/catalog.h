@@ -54,6 +54,19 @@ struct Catalog {
   const CatalogTable* find(const std::string& schema, const std::string& name) const;
 };
 
+// A stream's name as a user writes it (`name:` in a connection file, --stream): "schema.table",
+// or with either part in double quotes ("x.y".z, x."y.z", "say ""hi""".t) when the part holds a
+// dot. Without a schema the table is in public.
+struct StreamName {
+  std::string schema, table;
+  bool quoted = false;  // a part was quoted: the split is exact (else any dot may be the one)
+};
+// nullopt (with `why` set) when a quote is never closed or the name is not one or two parts.
+std::optional<StreamName> parse_stream_name(const std::string& text, std::string& why);
+// "schema.table", or both parts quoted when either holds a dot or a double quote (the form
+// parse_stream_name reads back exactly).
+std::string quoted_stream_name(const std::string& schema, const std::string& table);
+
 // Suggested cursor columns: timestamp/date/integer columns whose names look like change markers
 // (updated_at, modified, last_modified, changed_at, …, or an *_at timestamp), best first.
 std::vector<std::string> suggest_cursors(const std::vector<CatalogColumn>& columns);

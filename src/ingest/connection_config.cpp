@@ -141,17 +141,15 @@ Status load_destination(const YamlDocument& doc, const YamlNode& root, Destinati
 bool starts_with_strata(const std::string& name) { return to_lower(name).rfind("_strata_", 0) == 0; }
 
 Status split_stream_name(const YamlDocument& doc, const YamlNode& node, const std::string& name, StreamConfig& s) {
-  size_t dot = name.find('.');
-  if (dot == std::string::npos) {
-    s.schema = "public";
-    s.table = name;
-  } else {
-    s.schema = name.substr(0, dot);
-    s.table = name.substr(dot + 1);
+  std::string why;
+  std::optional<StreamName> parsed = parse_stream_name(name, why);
+  if (!parsed) {
+    return doc.error(node, "stream name '" + name + "' is not valid: " + why,
+                     "name: public.orders, or name: '\"my.schema\".orders' for a schema whose name holds a dot");
   }
-  if (s.schema.empty() || s.table.empty()) {
-    return doc.error(node, "stream name '" + name + "' must be schema.table", "name: public.orders");
-  }
+  s.schema = parsed->schema;
+  s.table = parsed->table;
+  s.exact_name = parsed->quoted;
   return ok_status();
 }
 
@@ -270,6 +268,7 @@ std::optional<Error> stream_problem(const ConnectionConfig& config, const Stream
 // stream keeps the split that matched).
 const CatalogTable* find_table(const Catalog& catalog, StreamConfig& s) {
   if (const CatalogTable* t = catalog.find(s.schema, s.table)) return t;
+  if (s.exact_name) return nullptr;
   const std::string full = s.full_name();
   for (size_t dot = full.find('.'); dot != std::string::npos; dot = full.find('.', dot + 1)) {
     if (const CatalogTable* t = catalog.find(full.substr(0, dot), full.substr(dot + 1))) {
@@ -368,7 +367,10 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
     for (auto item : streams) {
       STRATA_ASSIGN(StreamConfig s, load_stream(doc, item));
       if (!seen.insert(s.full_name()).second) {
-        return doc.error(item, "stream " + s.full_name() + " is listed twice", "keep one entry per table");
+        // "x.y"."z" and "x"."y.z" are two tables with one stream name, which keys one state row.
+        return doc.error(item, "stream " + s.full_name() + " is listed twice",
+                         "keep one entry per table; two tables both named " + s.full_name() +
+                             " need two connections with different destination schemas");
       }
       config.streams.push_back(std::move(s));
     }
@@ -482,7 +484,8 @@ Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const 
                                "tables \"" + same->second->schema + "\".\"" + same->second->table + "\" and \"" +
                                    s.schema + "\".\"" + s.table + "\" are both named " + s.full_name() +
                                    ", which keys one stream's state; only the first is synced",
-                               "rename one of them in the source, or list the streams (streams: […])");
+                               "rename one of them in the source, or list the one to sync with its name quoted: "
+                               "streams: [{name: '" + quoted_stream_name(s.schema, s.table) + "'}]");
       continue;
     }
     const CatalogTable* table = find_table(catalog, s);

@@ -60,6 +60,9 @@ struct StreamConfig {
   std::string cursor_field;              // empty when none
   std::vector<std::string> primary_key;  // empty = the table's own (filled by validate_streams)
   bool primary_key_given = false;
+  // The name was written with quotes (parse_stream_name): schema and table are exact, where an
+  // unquoted name's table is looked up at each of its dots.
+  bool exact_name = false;
   std::vector<std::string> columns;      // empty = all
   int parallelism = 0;                   // 0 = automatic (by table size)
   std::string bronze_table;              // empty = bronze_table_name's default

@@ -557,10 +557,16 @@ Status filter_streams(ConnectionConfig& config, const std::vector<std::string>& 
   for (const auto& s : config.streams) all += (all.empty() ? "" : ", ") + s.full_name();
   std::vector<StreamConfig> kept;
   for (const std::string& want : only) {
-    // The full name, else the table name when one stream has it.
+    // A quoted name ("x.y".z) names one table exactly; else the full name, else the table name.
+    std::string why;
+    const std::optional<StreamName> quoted = parse_stream_name(want, why);
+    if (!quoted && want.find('"') != std::string::npos) {
+      return Error(ErrorCode::kUsage, "--stream " + want + " is not a valid stream name: " + why);
+    }
     std::vector<const StreamConfig*> matches;
     for (const auto& s : config.streams) {
-      if (s.full_name() == want) matches = {&s};
+      const bool exact = quoted && quoted->quoted && s.schema == quoted->schema && s.table == quoted->table;
+      if (exact || (!(quoted && quoted->quoted) && s.full_name() == want)) matches.push_back(&s);
     }
     if (matches.empty()) {
       for (const auto& s : config.streams) {
@@ -573,11 +579,14 @@ Status filter_streams(ConnectionConfig& config, const std::vector<std::string>& 
     }
     if (matches.size() > 1) {
       return Error(ErrorCode::kUsage, "--stream " + want + " names several streams of connection " + config.name, {},
-                   "name one with its schema: " + matches[0]->full_name() + " or " + matches[1]->full_name());
+                   "name one with its schema, in double quotes where a part holds a dot: " +
+                       quoted_stream_name(matches[0]->schema, matches[0]->table) + " or " +
+                       quoted_stream_name(matches[1]->schema, matches[1]->table));
     }
     // A stream named twice runs once.
-    const bool listed = std::any_of(kept.begin(), kept.end(),
-                                    [&](const StreamConfig& k) { return k.full_name() == matches[0]->full_name(); });
+    const bool listed = std::any_of(kept.begin(), kept.end(), [&](const StreamConfig& k) {
+      return k.schema == matches[0]->schema && k.table == matches[0]->table;
+    });
     if (!listed) kept.push_back(*matches[0]);
   }
   config.streams = std::move(kept);

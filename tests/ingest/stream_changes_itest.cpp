@@ -238,6 +238,29 @@ TEST_F(StreamChanges, WithoutAStreamsListACollidingTableFailsAloneAndTheOthersRu
   EXPECT_EQ(dotted[0], "ok");
   EXPECT_NE(dotted[1].find("tables \"x\".\"y.z\" and \"x.y\".\"z\" are both named x.y.z"), std::string::npos) << dotted[1];
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze._strata_state WHERE stream = 'x.y.z'")[0][0], "1");
+  EXPECT_NE(dotted[1].find("streams: [{name: '\"x.y\".\"z\"'}]"), std::string::npos) << dotted[1];
+  // --stream x.y.z is ambiguous; quoted, it names one of them.
+  SyncOptions only;
+  only.only_streams = {"x.y.z"};
+  auto ambiguous = sync(conn, only);
+  ASSERT_FALSE(ambiguous.ok());
+  EXPECT_NE(ambiguous.error().hint().find("\"x\".\"y.z\" or \"x.y\".\"z\""), std::string::npos)
+      << ambiguous.error().to_string();
+  only.only_streams = {"x.\"y.z\""};
+  auto one = sync(conn, only);
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  ASSERT_EQ(one->streams.size(), 1u);
+  EXPECT_TRUE(one->streams[0].ok) << report_to_text(*one);
+  // Listed with quotes, the other table syncs (into bronze of its own: the two share a state key).
+  source("INSERT INTO \"x.y\".z VALUES (5)");
+  const std::string other = write_connection("streams:\n  - name: '\"x.y\".z'\n", "other");
+  std::string text = slurp(other);
+  text.replace(text.find("schema: bronze"), 14, "schema: bronze_other");
+  std::ofstream(other) << text;
+  auto quoted = sync(other);
+  ASSERT_TRUE(quoted.ok()) << quoted.error().to_string();
+  ASSERT_TRUE(quoted->ok()) << report_to_text(*quoted);
+  EXPECT_EQ(bronze_rows("SELECT id FROM bronze_other.\"x.y_z\"")[0][0], "5");
   EXPECT_EQ(errors["public.big"], "ok");
   EXPECT_EQ(errors["other.orders"], "ok");
   EXPECT_NE(errors["public.other_orders"].find("would both land in bronze table other_orders"), std::string::npos)
