@@ -24,13 +24,11 @@ Status run_discover(const DiscoverFlags& flags, CliContext& context) {
   STRATA_ASSIGN(ingest::ConnectionConfig config,
                 ingest::load_connection_config(ingest::connection_path(flags.project_dir, flags.connection), yaml));
   for (const std::string& warning : config.warnings) context.err << warning << "\n";
-  pg::ConnectOptions connect;
-  connect.masker = yaml.masker;
-  connect.application_name = "strata discover";
-  STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(config.source.conninfo(), connect));
+  STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(config.source.conninfo(),
+                                                            ingest::source_connect_options(yaml.masker, "strata discover")));
   STRATA_ASSIGN(ingest::Catalog catalog, ingest::discover_catalog(conn, config.source.schemas));
   if (flags.json) {
-    context.out << ingest::catalog_to_json(catalog).dump(2) << "\n";
+    context.out << ingest::catalog_to_json(catalog).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     context.out << ingest::catalog_to_text(catalog);
   }

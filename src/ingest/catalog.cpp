@@ -105,8 +105,10 @@ nlohmann::json catalog_to_json(const Catalog& catalog) {
 }
 
 std::optional<StreamName> parse_stream_name(const std::string& text, std::string& why) {
-  if (text.find('"') == std::string::npos) {
-    // Unquoted, the first dot splits; the stream's table lookup tries the others.
+  const bool quoted = !text.empty() && (text[0] == '"' || text.find(".\"") != std::string::npos);
+  if (!quoted) {
+    // The first dot splits; the stream's table lookup tries the others. A double quote inside a
+    // part is part of the name.
     const size_t dot = text.find('.');
     StreamName name{"public", text};
     if (dot != std::string::npos) name = {text.substr(0, dot), text.substr(dot + 1)};
@@ -116,29 +118,33 @@ std::optional<StreamName> parse_stream_name(const std::string& text, std::string
     }
     return name;
   }
+  // Parts separated by dots; a part that starts with a double quote runs to its closing quote
+  // ("" inside stands for one) and may hold dots.
   std::vector<std::string> parts{""};
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '.') {
       parts.emplace_back();
-      continue;
-    }
-    if (text[i] != '"') {
+    } else if (text[i] != '"' || !parts.back().empty()) {
       parts.back() += text[i];
-      continue;
-    }
-    const size_t open = i;
-    for (++i;; ++i) {
-      if (i >= text.size()) {
-        why = "the double quote at character " + std::to_string(open + 1) + " is never closed";
-        return std::nullopt;
+    } else {
+      const size_t open = i;
+      for (++i;; ++i) {
+        if (i >= text.size()) {
+          why = "the double quote at character " + std::to_string(open + 1) + " is never closed";
+          return std::nullopt;
+        }
+        if (text[i] != '"') {
+          parts.back() += text[i];
+        } else if (i + 1 < text.size() && text[i + 1] == '"') {
+          parts.back() += '"';
+          ++i;
+        } else {
+          break;
+        }
       }
-      if (text[i] != '"') {
-        parts.back() += text[i];
-      } else if (i + 1 < text.size() && text[i + 1] == '"') {
-        parts.back() += '"';  // "" inside quotes
-        ++i;
-      } else {
-        break;
+      if (i + 1 < text.size() && text[i + 1] != '.') {
+        why = "a dot must follow the closing double quote at character " + std::to_string(i + 1);
+        return std::nullopt;
       }
     }
   }

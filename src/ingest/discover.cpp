@@ -54,6 +54,17 @@ Result<pg::PgTypeMap> load_types(pg::Connection& conn) {
 
 }  // namespace
 
+pg::ConnectOptions source_connect_options(SecretMasker* masker, const std::string& application_name) {
+  pg::ConnectOptions options;
+  options.masker = masker;
+  options.application_name = application_name;
+  options.params = {{"client_encoding", "UTF8"}};
+  options.session_sql =
+      "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "
+      "SET bytea_output = hex";
+  return options;
+}
+
 Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::string>& schemas) {
   const std::string filter = relation_filter(schemas);
   STRATA_ASSIGN(pg::PgTypeMap types, load_types(conn));

@@ -10,6 +10,14 @@
 
 namespace strata::ingest {
 
+// How Strata connects to a source (discovery and every reader): UTF8 client encoding (the
+// server converts from its own; values and names reach DuckDB as UTF-8) and the settings that
+// decide the text form of the types read as text, fixed whatever the database or role sets:
+// DateStyle ISO, IntervalStyle postgres, TimeZone UTC, extra_float_digits 3 (floats round-trip),
+// bytea_output hex. lc_monetary stays the database's: money's scale follows it (see
+// discover_catalog).
+pg::ConnectOptions source_connect_options(SecretMasker* masker, const std::string& application_name);
+
 // Tables (relkind r), views (v), materialized views (m), partitioned tables (p, one entry read
 // through the parent; partitions themselves are left out) and foreign tables (f) of `schemas`
 // (empty: every schema except pg_catalog, information_schema, pg_toast and temp schemas), with

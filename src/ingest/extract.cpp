@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "ingest/discover.h"
 #include "pg/connection.h"
 
 namespace strata::ingest {
@@ -64,10 +65,7 @@ class BatchQueue {
 };
 
 Result<pg::Connection> open_source(const ReadOptions& options) {
-  pg::ConnectOptions connect;
-  connect.masker = options.masker;
-  connect.application_name = "strata sync";
-  return pg::Connection::connect(options.conninfo, connect);
+  return pg::Connection::connect(options.conninfo, source_connect_options(options.masker, "strata sync"));
 }
 
 // A connection in an open REPEATABLE READ READ ONLY transaction: options.connection when it

@@ -83,7 +83,7 @@ Status store_report(const SyncReport& report, const std::string& dir) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp);
-    f << report_to_json(report).dump(2) << "\n";
+    f << report_to_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     if (!f) return Error(ErrorCode::kFailed, "cannot write " + tmp);
   }
   std::filesystem::rename(tmp, path, ec);

@@ -219,7 +219,7 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
 }
 
 // A key as the state records it: a JSON array of column names.
-std::string key_json(const std::vector<std::string>& key) { return nlohmann::json(key).dump(); }
+std::string key_json(const std::vector<std::string>& key) { return nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 // Whether bronze, holding one row per recorded key (key_json), holds one row per `key` too: the
 // new key has every recorded column (in any order, maybe more).
@@ -624,10 +624,8 @@ struct DiscoveredSource {
 };
 
 Result<DiscoveredSource> discover_source(const ConnectionConfig& config, const SyncOptions& options) {
-  pg::ConnectOptions connect;
-  connect.masker = options.masker;
-  connect.application_name = "strata sync";
-  STRATA_ASSIGN(pg::Connection connection, pg::Connection::connect(config.source.conninfo(), connect));
+  STRATA_ASSIGN(pg::Connection connection, pg::Connection::connect(config.source.conninfo(),
+                                                                  source_connect_options(options.masker, "strata sync")));
   STRATA_ASSIGN(Catalog catalog, discover_catalog(connection, config.source.schemas));
   return DiscoveredSource{std::move(connection), std::move(catalog)};
 }

@@ -96,7 +96,9 @@ Result<Connection> Connection::connect(std::string_view conninfo_or_url, const C
     std::lock_guard lock(state->cancel->mutex);
     state->cancel->cancel = PQgetCancel(state->conn);
   }
-  return Connection(std::move(state));
+  Connection connection(std::move(state));
+  if (!options.session_sql.empty()) STRATA_TRY(connection.execute(options.session_sql));
+  return connection;
 }
 
 Connection::Connection(std::unique_ptr<detail::ConnectionState> state) : state_(std::move(state)) {}

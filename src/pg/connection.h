@@ -50,6 +50,8 @@ struct ConnectOptions {
   SecretMasker* masker = nullptr;
   // Receives the server's NOTICE/WARNING messages (masked, without trailing newline). Default: dropped.
   std::function<void(std::string_view)> on_notice;
+  // Statements run once right after connecting (e.g. SETs); a failure fails the connect.
+  std::string session_sql;
 };
 
 // Cancels the statement running on a connection, from any thread. Copyable; safe to use after

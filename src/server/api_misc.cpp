@@ -73,7 +73,7 @@ void session_reply(Api& api, httplib::Response& res, const Session& s) {
   res.set_header("Set-Cookie", Auth::cookie_for(s));
   res.set_header("Cache-Control", "no-store");
   Json body = {{"csrf_token", s.csrf_token}, {"auth_required", api.auth->config().protect_reads}};
-  res.set_content(body.dump(), kJsonContentType);
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJsonContentType);
 }
 
 }  // namespace

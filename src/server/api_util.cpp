@@ -63,7 +63,7 @@ void write_error(httplib::Response& res, int status, const std::string& message,
   Json e = {{"status", status}, {"code", code_name(status)}, {"message", api.mask(message)}};
   if (!hint.empty()) e["hint"] = api.mask(hint);
   res.status = status;
-  res.set_content(Json{{"error", e}}.dump(), kJsonContentType);
+  res.set_content(Json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJsonContentType);
 }
 
 Json time_json(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(format_iso8601(micros)); }

@@ -30,6 +30,8 @@ TEST(StreamNames, PlainQuotedAndBroken) {
   EXPECT_EQ(parse("x.\"y.z\""), (Parsed{"x", "y.z", true}));
   EXPECT_EQ(parse("\"say \"\"hi\"\"\".\"t\""), (Parsed{"say \"hi\"", "t", true}));
   EXPECT_EQ(parse("\"Orders\""), (Parsed{"public", "Orders", true}));
+  // A double quote that does not start a part is part of the name.
+  EXPECT_EQ(parse("we\"ird; sch.tab le;\"x\""), (Parsed{"we\"ird; sch", "tab le;\"x\"", false}));
   std::string why;
   EXPECT_FALSE(parse_stream_name("\"x.y.z", why));
   EXPECT_EQ(why, "the double quote at character 1 is never closed");
@@ -37,6 +39,8 @@ TEST(StreamNames, PlainQuotedAndBroken) {
   EXPECT_NE(why.find("two parts"), std::string::npos) << why;
   EXPECT_FALSE(parse_stream_name(".orders", why));
   EXPECT_FALSE(parse_stream_name("\"\".orders", why));
+  EXPECT_FALSE(parse_stream_name("\"x\"y.z", why));
+  EXPECT_EQ(why, "a dot must follow the closing double quote at character 3");
 }
 
 TEST(StreamNames, TheQuotedFormReadsBackExactly) {
