@@ -278,7 +278,13 @@ std::string merge_sql(const sql::Dialect& d, const warehouse::Relation& stage, c
           if (c.rfind("_strata_", 0) != 0 && !added) match.push_back(c);
         }
       }
-      const std::string boundary = "SELECT " + cols + " FROM " + stage_name + " WHERE " + cur + " = " + at;
+      // A NULL staged cursor is a value beyond the warehouse's range (e.g. a timestamp past
+      // 294246 AD, NULL with a meta note; a NULL in the source is not read again): read again by
+      // every sync, so matched like the rows at the cursor.
+      auto at_boundary = [&](const std::string& prefix) {
+        return "(" + prefix + cur + " = " + at + " OR " + prefix + cur + " IS NULL)";
+      };
+      const std::string boundary = "SELECT " + cols + " FROM " + stage_name + " WHERE " + at_boundary("");
       std::string sql;
       if (spec.primary_key.empty() && !spec.added_columns.empty()) {
         sql += "UPDATE " + bronze_name + " AS b SET ";
@@ -286,13 +292,13 @@ std::string merge_sql(const sql::Dialect& d, const warehouse::Relation& stage, c
           const std::string c = d.quote_identifier(spec.added_columns[i]);
           sql += (i ? ", " : "") + c + " = s." + c;
         }
-        sql += " FROM (" + boundary + ") s WHERE b." + cur + " = " + at + " AND " +
+        sql += " FROM (" + boundary + ") s WHERE " + at_boundary("b.") + " AND " +
                key_match_sql(d, match, "b", "s", false) + ";\n";
       }
-      return sql + insert + "SELECT " + cols + " FROM " + stage_name + " WHERE NOT (" + cur + " = " + at +
-             ")\nUNION ALL\nSELECT " + cols + " FROM (SELECT *, row_number() OVER (PARTITION BY " +
+      return sql + insert + "SELECT " + cols + " FROM " + stage_name + " WHERE NOT " + at_boundary("") +
+             "\nUNION ALL\nSELECT " + cols + " FROM (SELECT *, row_number() OVER (PARTITION BY " +
              list_columns(d, match) + ") AS _strata_n FROM (" + boundary + ") t) s\nWHERE s._strata_n > " +
-             "(SELECT count(*) FROM " + bronze_name + " b WHERE b." + cur + " = " + at + " AND " +
+             "(SELECT count(*) FROM " + bronze_name + " b WHERE " + at_boundary("b.") + " AND " +
              key_match_sql(d, match, "b", "s", false) + ");\n";
     }
     case SyncMode::kIncrementalDedup: {

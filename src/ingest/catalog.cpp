@@ -95,6 +95,7 @@ nlohmann::json catalog_to_json(const Catalog& catalog) {
                       {"name", t.name},
                       {"stream", t.full_name()},
                       {"kind", table_kind_name(t.kind)},
+                      {"readable", t.readable},
                       {"estimated_rows", rows},
                       {"size_bytes", t.size_bytes},
                       {"primary_key", t.primary_key},
@@ -172,6 +173,7 @@ std::string catalog_to_text(const Catalog& catalog) {
   for (const CatalogTable& t : catalog.tables) {
     out << quoted_stream_name(t.schema, t.name) << "  (" << table_kind_name(t.kind);
     if (t.estimated_rows >= 0) out << ", ~" << static_cast<int64_t>(t.estimated_rows) << " rows";
+    if (!t.readable) out << ", not readable: no SELECT privilege";
     out << ")\n";
     out << "  primary key: " << (t.primary_key.empty() ? "(none)" : join(t.primary_key, ", ")) << "\n";
     if (!t.suggested_cursors.empty()) out << "  suggested cursor: " << join(t.suggested_cursors, ", ") << "\n";

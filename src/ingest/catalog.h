@@ -37,6 +37,12 @@ struct CatalogTable {
   int64_t size_bytes = 0;                // heap size (summed over partitions)
   int64_t pages = 0;                     // heap pages (relpages; for ctid ranges)
   std::vector<std::string> suggested_cursors;
+  // A table that inherits to others (not a partitioned one): read with SELECT, which includes
+  // the children's rows as a query of the table does, never with COPY table, which does not.
+  bool has_children = false;
+  // The connecting role may SELECT from it (or from some of its columns). A table it may not is
+  // listed, and left out of a sync that has no streams: list unless it synced before.
+  bool readable = true;
 
   std::string full_name() const { return schema + "." + name; }
   // nullptr when the table has no such column.

@@ -412,6 +412,10 @@ std::optional<Error> check_against_table(const Catalog& catalog, const CatalogTa
                                       : (near.empty() ? "" : "did you mean " + near + "? ") + "tables found: " +
                                             join(names, ", ") + (catalog.tables.size() > 8 ? ", …" : ""));
   }
+  if (!table->readable) {
+    return stream_error(s.where_name, "the source's user may not read " + s.full_name() + " (no SELECT privilege)",
+                        "grant the connection's user SELECT on the table, or leave the stream out");
+  }
   for (const std::string& c : s.columns) {
     if (!table->column(c)) {
       return stream_error(s.where_columns, "column '" + c + "' is not in " + s.full_name(),
@@ -461,6 +465,7 @@ Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const 
   STRATA_TRY(check_schemas(config, catalog, synced));
   if (!config.streams_listed) {
     for (const CatalogTable& t : catalog.tables) {
+      if (!t.readable && !synced.count(t.full_name())) continue;  // as Airbyte's catalog leaves it out
       StreamConfig s;
       s.schema = t.schema;
       s.table = t.name;

@@ -52,6 +52,12 @@ Result<pg::PgTypeMap> load_types(pg::Connection& conn) {
   return types;
 }
 
+// money's DECIMAL(19,2) (or a list of it) with `scale` fraction digits instead.
+sql::LogicalType with_money_scale(const sql::LogicalType& type, uint8_t scale) {
+  if (type.id() == sql::TypeId::kList) return sql::LogicalType::list(with_money_scale(type.child(), scale));
+  return sql::LogicalType::decimal(19, scale);
+}
+
 }  // namespace
 
 pg::ConnectOptions source_connect_options(SecretMasker* masker, const std::string& application_name) {
@@ -71,15 +77,18 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
   // Relations with size estimates; a partitioned table sums its leaf partitions.
   STRATA_ASSIGN(pg::PgResult rels, conn.exec(
       "SELECT c.oid, n.nspname, c.relname, c.relkind,"
-      " CASE WHEN c.relkind = 'p' THEN (SELECT sum(greatest(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t"
-      "   JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf) ELSE c.reltuples END,"
+      // A partition never analyzed (reltuples -1) makes the sum unknown.
+      " CASE WHEN c.relkind = 'p' THEN (SELECT CASE WHEN bool_or(p.reltuples < 0) THEN -1 ELSE sum(p.reltuples) END"
+      "   FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf) ELSE c.reltuples END,"
       " CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_relation_size(t.relid)), 0)"
       "   FROM pg_partition_tree(c.oid) t WHERE t.isleaf)"
       "   WHEN c.relkind IN ('r','m') THEN pg_relation_size(c.oid) ELSE 0 END,"
       " CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(max(pg_relation_size(t.relid)), 0)"
       "   FROM pg_partition_tree(c.oid) t WHERE t.isleaf)"
       "   WHEN c.relkind IN ('r','m') THEN pg_relation_size(c.oid) ELSE 0 END"
-      "   / current_setting('block_size')::int"
+      "   / current_setting('block_size')::int,"
+      " c.relkind = 'r' AND c.relhassubclass,"
+      " has_any_column_privilege(c.oid, 'SELECT')"
       " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
       " WHERE " + filter + " ORDER BY n.nspname, c.relname"));
   Catalog catalog;
@@ -92,6 +101,8 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
     t.estimated_rows = rels.is_null(i, 4) ? -1 : std::stod(std::string(rels.value(i, 4)));
     t.size_bytes = to_ll(rels.value(i, 5));
     t.pages = to_ll(rels.value(i, 6));
+    t.has_children = rels.value(i, 7) == "t";
+    t.readable = rels.value(i, 8) == "t";
     by_oid[std::string(rels.value(i, 0))] = catalog.tables.size();
     catalog.tables.push_back(std::move(t));
   }
@@ -132,8 +143,17 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
                                                 "'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1"));
     for (int i = 0; i < names.rows(); ++i) catalog.schemas.emplace_back(names.value(i, 0));
   }
-  STRATA_ASSIGN(pg::PgResult buffers, conn.exec("SELECT pg_size_bytes(current_setting('shared_buffers'))"));
-  catalog.shared_buffers_bytes = to_ll(buffers.value(0, 0));
+  // money's scale: its values count the minor unit of lc_monetary's currency (2 digits for most,
+  // 0 for yen, 3 for dinar), which money's cast to numeric divides by.
+  STRATA_ASSIGN(pg::PgResult settings,
+                conn.exec("SELECT pg_size_bytes(current_setting('shared_buffers')), scale(0::money::numeric)"));
+  catalog.shared_buffers_bytes = to_ll(settings.value(0, 0));
+  const auto money_scale = static_cast<uint8_t>(to_ll(settings.value(0, 1)));
+  for (CatalogTable& t : catalog.tables) {
+    for (CatalogColumn& c : t.columns) {
+      if (c.mapping.kind == pg::WireKind::kMoney) c.mapping.type = with_money_scale(c.mapping.type, money_scale);
+    }
+  }
   return catalog;
 }
 

@@ -67,10 +67,17 @@ std::vector<const CatalogColumn*> selected_columns(const StreamJob& job) {
   return out;
 }
 
-// Rows of the batch whose column holds a value (not NULL).
-uint64_t count_values(const sql::Column& col) {
-  const uint8_t* valid = col.validity();
-  return static_cast<uint64_t>(col.size() - static_cast<size_t>(std::count(valid, valid + col.size(), uint8_t{0})));
+// The changes the batch's _strata_meta column records: one {"column": …} object per value made NULL
+// (a column name's quotes are escaped, so the key's text cannot occur inside one).
+uint64_t count_notes(const sql::Column& meta) {
+  constexpr std::string_view kKey = "\"column\":";
+  uint64_t notes = 0;
+  for (size_t r = 0; r < meta.size(); ++r) {
+    if (meta.is_null(r)) continue;
+    const std::string_view json = meta.get_bytes(r);
+    for (size_t at = json.find(kKey); at != std::string_view::npos; at = json.find(kKey, at + kKey.size())) ++notes;
+  }
+  return notes;
 }
 
 // The constant bronze columns are the staging table's DEFAULTs while it is written, so the writer
@@ -313,7 +320,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   plan.pages = job.table.pages;
   CursorTracker cursor;
   const CatalogColumn* cursor_column = nullptr;
-  bool plain = job.table.kind == TableKind::kTable;
+  bool plain = job.table.kind == TableKind::kTable && !job.table.has_children;
   for (const CatalogColumn* c : selected_columns(job)) {
     if (c->name == job.stream.cursor_field) {
       cursor.column = static_cast<int>(plan.columns.size());
@@ -472,7 +479,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     };
     STRATA_TRY(read_stream(plan, read, [&](sql::ColumnBatch&& batch) -> Status {
       cursor.observe(batch);
-      report.notes += count_values(batch.column(plan.columns.size()));
+      report.notes += count_notes(batch.column(plan.columns.size()));
       if (memory_limit > 0 && batch.num_rows() > 0) {
         const double row_bytes = static_cast<double>(batch.byte_size()) / static_cast<double>(batch.num_rows());
         const uint64_t needed = staging_memory_limit(job.options.staging_memory, row_bytes);

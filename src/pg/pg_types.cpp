@@ -9,6 +9,7 @@ struct Scalar {
   WireKind kind;
   LogicalType type;
   bool cast_to_text;
+  std::string text_function = {};
 };
 
 Scalar text_cast() { return {WireKind::kText, LogicalType::varchar(), true}; }
@@ -47,6 +48,7 @@ Scalar map_scalar(const PgType* type, uint32_t type_oid, int32_t typmod) {
     case oid::kUuid: return {WireKind::kUuid, LogicalType::uuid(), false};
     case oid::kJson: return {WireKind::kJson, LogicalType::json(), false};
     case oid::kJsonb: return {WireKind::kJsonb, LogicalType::json(), false};
+    case oid::kInet: return {WireKind::kText, LogicalType::varchar(), true, "abbrev"};
     default: break;
   }
   // An enum's binary form is its label; everything else travels as text.
@@ -90,6 +92,7 @@ ColumnMapping map_column_type(const PgTypeMap& types, uint32_t type_oid, int32_t
     out.type = s.type;
     out.kind = s.kind;
     out.cast_to_text = s.cast_to_text;
+    out.text_function = s.text_function;
     return out;
   }
   uint32_t element_oid = type->element;
@@ -98,6 +101,7 @@ ColumnMapping map_column_type(const PgTypeMap& types, uint32_t type_oid, int32_t
   Scalar s = map_scalar(element, element_oid, element_typmod);
   out.kind = s.kind;
   out.cast_to_text = s.cast_to_text;
+  out.text_function = s.text_function;
   out.array_depth = ndims > 0 ? ndims : 1;
   out.type = s.type;
   for (int d = 0; d < out.array_depth; ++d) out.type = LogicalType::list(out.type);
@@ -106,6 +110,13 @@ ColumnMapping map_column_type(const PgTypeMap& types, uint32_t type_oid, int32_t
 
 std::string copy_select_expression(const std::string& quoted_name, const ColumnMapping& mapping) {
   if (!mapping.cast_to_text) return quoted_name;
+  const std::string& f = mapping.text_function;
+  if (!f.empty() && mapping.array_depth == 0) return f + "(" + quoted_name + ")";
+  if (!f.empty() && mapping.array_depth == 1) {
+    // Element by element, in order; NULL and empty arrays stay as they are.
+    return "CASE WHEN " + quoted_name + " IS NULL THEN NULL ELSE ARRAY(SELECT " + f + "(e) FROM unnest(" +
+           quoted_name + ") WITH ORDINALITY AS u(e, o) ORDER BY o) END";
+  }
   return quoted_name + (mapping.array_depth > 0 ? "::text[]" : "::text");
 }
 

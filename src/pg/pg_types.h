@@ -35,6 +35,9 @@ struct ColumnMapping {
   int array_depth = 0;
   // Select the column as `col::text` (or `col::text[]` for arrays) so the wire carries text.
   bool cast_to_text = false;
+  // With cast_to_text: a function giving the type's output form where the cast to text differs
+  // (inet: abbrev, as inet's output leaves out a host's /32 or /128, which ::text keeps).
+  std::string text_function;
 };
 
 // Maps a column of type `type_oid` with modifier `typmod` and declared array dimensions `ndims`
@@ -53,7 +56,7 @@ namespace oid {
 inline constexpr uint32_t kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23,
                           kText = 25, kJson = 114, kFloat4 = 700, kFloat8 = 701, kMoney = 790, kBpchar = 1042,
                           kVarchar = 1043, kDate = 1082, kTime = 1083, kTimestamp = 1114, kTimestampTz = 1184,
-                          kInterval = 1186, kTimeTz = 1266, kNumeric = 1700, kUuid = 2950, kJsonb = 3802;
+                          kInterval = 1186, kTimeTz = 1266, kInet = 869, kNumeric = 1700, kUuid = 2950, kJsonb = 3802;
 }  // namespace oid
 
 }  // namespace strata::pg

@@ -56,6 +56,63 @@ TEST_F(Discover, FindsKindsKeysTypesAndCursors) {
   EXPECT_EQ(all->find("public", "parted_2020"), nullptr);
 }
 
+TEST_F(Discover, InheritedRowsPrivilegesAndUnanalyzedPartitions) {
+  source(R"sql(
+    CREATE TABLE par (id int); CREATE TABLE kid () INHERITS (par);
+    INSERT INTO par SELECT generate_series(1, 1000); INSERT INTO kid VALUES (100001), (100002);
+    CREATE TABLE secret (id int);
+    CREATE TABLE pp (id int, k int) PARTITION BY LIST (k);
+    CREATE TABLE pp1 PARTITION OF pp FOR VALUES IN (1);
+    INSERT INTO pp SELECT g, 1 FROM generate_series(1, 50) g;
+    DO $$ BEGIN CREATE ROLE strata_reader LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+    GRANT USAGE ON SCHEMA public TO strata_reader;
+    GRANT SELECT ON par, kid, pp TO strata_reader;
+  )sql");
+  // A table that others inherit from is read as a query of it reads it: with its children's rows,
+  // whether one reader copies it or several read ctid ranges.
+  for (const std::string parallelism : {"1", "2"}) {
+    SCOPED_TRACE("parallelism " + parallelism);
+    auto r = sync(write_connection("streams:\n  - name: public.par\n    parallelism: " + parallelism + "\n", "par"));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_TRUE(r->ok()) << report_to_text(*r);
+    EXPECT_EQ(r->streams[0].parallelism, std::stoi(parallelism));
+    EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id), max(id) FROM bronze.par")[0],
+              (std::vector<std::string>{"1002", "1002", "100002"}));
+  }
+  // A role without SELECT on a table: discover says so, a sync without streams: leaves it out, and
+  // a stream that names it is a located error.
+  auto as_reader = [&](const std::string& body, const std::string& name) {
+    std::string path = write_connection(body, name);
+    std::string text = slurp(path);
+    text.replace(text.find("user: postgres"), 14, "user: strata_reader");
+    std::ofstream(path) << text;
+    return path;
+  };
+  auto conn = pg::Connection::connect(pg_->conninfo(db_name_) + " user=strata_reader");
+  ASSERT_TRUE(conn.ok()) << conn.error().to_string();
+  auto catalog = discover_catalog(*conn, {"public"});
+  ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
+  EXPECT_FALSE(catalog->find("public", "secret")->readable);
+  EXPECT_TRUE(catalog->find("public", "par")->readable);
+  EXPECT_NE(catalog_to_text(*catalog).find("public.secret  (table, not readable: no SELECT privilege)"),
+            std::string::npos)
+      << catalog_to_text(*catalog);
+  // A partition never analyzed leaves the partitioned table's estimate unknown, not 0.
+  EXPECT_EQ(catalog->find("public", "pp")->estimated_rows, -1);
+  auto all = sync(as_reader("", "reader_all"));
+  ASSERT_TRUE(all.ok()) << all.error().to_string();
+  EXPECT_TRUE(all->ok()) << report_to_text(*all);
+  std::vector<std::string> streams;
+  for (const auto& s : all->streams) streams.push_back(s.stream);
+  EXPECT_EQ(streams, (std::vector<std::string>{"public.kid", "public.par", "public.pp"}));
+  auto listed = sync(as_reader("streams:\n  - name: public.secret\n", "reader_secret"));
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.error().exit_code(), 2);
+  EXPECT_EQ(listed.error().where().line, 12) << listed.error().to_string();
+  EXPECT_NE(listed.error().message().find("may not read public.secret (no SELECT privilege)"), std::string::npos)
+      << listed.error().to_string();
+}
+
 TEST_F(Discover, CommandPrintsTextAndJson) {
   source("CREATE TABLE t (id int PRIMARY KEY, updated_at timestamp)");
   std::string conn = write_connection("");

@@ -38,7 +38,7 @@ TEST(PgTypes, Scalars) {
   EXPECT_EQ(map_column_type(t, oid::kMoney, -1, 0).type, LogicalType::decimal(19, 2));
   ColumnMapping inet = map_column_type(t, 869, -1, 0);
   EXPECT_TRUE(inet.cast_to_text);
-  EXPECT_EQ(copy_select_expression("\"ip\"", inet), "\"ip\"::text");
+  EXPECT_EQ(copy_select_expression("\"ip\"", inet), "abbrev(\"ip\")");
   ColumnMapping mood = map_column_type(t, 90001, -1, 0);
   EXPECT_FALSE(mood.cast_to_text);
   EXPECT_EQ(mood.type, LogicalType::varchar());
@@ -62,7 +62,9 @@ TEST(PgTypes, Arrays) {
   EXPECT_EQ(nested.type, LogicalType::list(LogicalType::list(LogicalType::int32())));
   ColumnMapping inets = map_column_type(t, 1041, -1, 1);
   EXPECT_TRUE(inets.cast_to_text);
-  EXPECT_EQ(copy_select_expression("\"ips\"", inets), "\"ips\"::text[]");
+  EXPECT_EQ(copy_select_expression("\"ips\"", inets),
+            "CASE WHEN \"ips\" IS NULL THEN NULL ELSE ARRAY(SELECT abbrev(e) FROM unnest(\"ips\") WITH ORDINALITY AS "
+            "u(e, o) ORDER BY o) END");
   EXPECT_EQ(map_column_type(t, 1231, numeric_typmod(5, 1), 1).type, LogicalType::list(LogicalType::decimal(5, 1)));
 }
 
