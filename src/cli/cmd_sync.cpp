@@ -82,10 +82,16 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   options.staging_threads = 1;  // this process owns the database (see SyncOptions)
   options.staging_memory = ingest::kStagingMemory;
   if (!flags.json && ::isatty(STDERR_FILENO)) options.on_progress = print_progress;
-  // A signal cancels the token, which interrupts the warehouse's sessions; the read then stops.
+  // A signal cancels the token, which interrupts the warehouse's sessions, and the source's
+  // statements, so the read stops even while PostgreSQL makes it wait.
   orchestrate::CancelToken cancel;
+  pg::CancelGroup source_cancel;
+  options.source_cancel = &source_cancel;
   demo::InterruptWatcher interrupts;
-  interrupts.on_interrupt([&cancel] { cancel.cancel("interrupted by a signal"); });
+  interrupts.on_interrupt([&cancel, &source_cancel] {
+    cancel.cancel("interrupted by a signal");
+    source_cancel.cancel();
+  });
   // The destination opens while the source is discovered (see run_sync), behind the token;
   // closed when this returns (`db`, the token's wrapper, first).
   std::unique_ptr<warehouse::Database> opened, db;
@@ -95,7 +101,12 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
     STRATA_ASSIGN(opened, ingest::open_destination(destination));
     return std::unique_ptr<warehouse::Database>(std::make_unique<orchestrate::CancellableDatabase>(*opened, cancel));
   };
-  STRATA_ASSIGN(ingest::SyncReport report, ingest::run_sync(config, open, options, db, destination.creates_file()));
+  Result<ingest::SyncReport> ran = ingest::run_sync(config, open, options, db, destination.creates_file());
+  if (!ran.ok()) {
+    if (cancel.cancelled()) context.interrupted_exit_code = interrupts.exit_code();
+    return std::move(ran).error();
+  }
+  ingest::SyncReport report = std::move(*ran);
   std::string dir = (std::filesystem::path(config.project_dir) / ".strata" / "syncs").string();
   Status stored = ingest::store_report(report, dir);
   if (stored.ok()) stored = store_in_metadata(report, config.project_dir);

@@ -72,11 +72,13 @@ Result<pg::Connection> open_source(const ReadOptions& options) {
 // still works, else a new one (held by `owned`).
 Result<pg::Connection*> begin_snapshot(const ReadOptions& options, std::optional<pg::Connection>& owned) {
   if (options.connection) {
+    if (options.cancel) STRATA_TRY(options.cancel->add(options.connection->canceller()));
     Status begun = options.connection->execute(kBeginSnapshot);
     if (begun.ok()) return options.connection;
     if (begun.error().code() != ErrorCode::kConnection) return begun.error();
   }
   STRATA_ASSIGN(owned, open_source(options));
+  if (options.cancel) STRATA_TRY(options.cancel->add(owned->canceller()));
   STRATA_TRY(owned->execute(kBeginSnapshot));
   return &*owned;
 }
@@ -85,6 +87,7 @@ Result<pg::Connection*> begin_snapshot(const ReadOptions& options, std::optional
 Status copy_into(pg::Connection& conn, const std::string& statement, const ReadPlan& plan,
                  const ReadOptions& options, const pg::BatchSink& sink) {
   pg::CopyBinaryDecoder decoder(plan.columns, sink, options.decoder);
+  if (options.cancel) STRATA_TRY(options.cancel->check());
   STRATA_ASSIGN(pg::CopyOutStream copy, conn.copy_out(statement));
   while (true) {
     STRATA_ASSIGN(std::optional<std::string_view> chunk, copy.next());
@@ -149,6 +152,7 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
           std::lock_guard lock(w->mutex);
           w->canceller = conn.canceller();
         }
+        if (options.cancel) STRATA_TRY(options.cancel->add(conn.canceller()));
         STRATA_TRY(conn.execute(kBeginSnapshot));
         STRATA_TRY(conn.execute("SET TRANSACTION SNAPSHOT " + pg::Connection::quote_literal(snapshot)));
         auto sink = counting(options, [&](sql::ColumnBatch&& batch) -> Status {

@@ -53,6 +53,10 @@ struct ReadOptions {
   // state is unknown and the caller should close it. If its first statement fails with a lost
   // connection (the server restarted since it was opened), the read opens a fresh one instead.
   pg::Connection* connection = nullptr;
+  // Optional: every connection the read uses joins it, so cancelling it from another thread (a
+  // signal, a task's timeout) stops a read even while PostgreSQL makes it wait, e.g. on a lock.
+  // The read then fails with kCancelled.
+  pg::CancelGroup* cancel = nullptr;
 };
 
 // The COPY statement for a plan, restricted to a ctid page range [first_page, end_page) when

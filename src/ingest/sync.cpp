@@ -470,6 +470,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     read.masker = job.options.masker;
     read.progress = &progress;
     read.connection = job.source;
+    read.cancel = job.options.source_cancel;
     int64_t last_report = 0;
     auto emit = [&](bool done) {
       if (!job.options.on_progress) return;
@@ -633,6 +634,7 @@ struct DiscoveredSource {
 Result<DiscoveredSource> discover_source(const ConnectionConfig& config, const SyncOptions& options) {
   STRATA_ASSIGN(pg::Connection connection, pg::Connection::connect(config.source.conninfo(),
                                                                   source_connect_options(options.masker, "strata sync")));
+  if (options.source_cancel) STRATA_TRY(options.source_cancel->add(connection.canceller()));
   STRATA_ASSIGN(Catalog catalog, discover_catalog(connection, config.source.schemas));
   return DiscoveredSource{std::move(connection), std::move(catalog)};
 }

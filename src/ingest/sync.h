@@ -23,6 +23,7 @@
 #include "common/result.h"
 #include "common/secrets.h"
 #include "ingest/catalog.h"
+#include "pg/connection.h"
 #include "ingest/connection_config.h"
 #include "warehouse/warehouse.h"
 
@@ -82,6 +83,10 @@ struct SyncOptions {
   // is raised for wider rows (see staging_memory_limit). Like staging_threads, for a process that
   // owns the database.
   uint64_t staging_memory = 0;
+  // Optional: cancelling it stops the source's statements (discovery, every reader), also while
+  // PostgreSQL makes them wait; the stream being read then fails with kCancelled. Cancel the
+  // warehouse's side too (e.g. orchestrate::CancellableDatabase) so later streams do not start.
+  pg::CancelGroup* source_cancel = nullptr;
   // Called about twice a second while a stream reads (for a terminal progress line), and once
   // with done=true when it ends. May be empty.
   std::function<void(const std::string& stream, uint64_t rows, uint64_t bytes, double seconds, double estimated_rows,

@@ -51,6 +51,34 @@ Status Canceller::cancel() const {
   return ok_status();
 }
 
+void CancelGroup::cancel() {
+  std::vector<Canceller> cancellers;
+  {
+    std::lock_guard lock(mutex_);
+    cancelled_ = true;
+    cancellers = cancellers_;
+  }
+  for (const Canceller& c : cancellers) (void)c.cancel();
+}
+
+bool CancelGroup::cancelled() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_;
+}
+
+Status CancelGroup::add(Canceller canceller) {
+  std::lock_guard lock(mutex_);
+  if (cancelled_) return Error(ErrorCode::kCancelled, "the read was cancelled");
+  cancellers_.push_back(std::move(canceller));
+  return ok_status();
+}
+
+Status CancelGroup::check() const {
+  std::lock_guard lock(mutex_);
+  if (cancelled_) return Error(ErrorCode::kCancelled, "the read was cancelled");
+  return ok_status();
+}
+
 Result<Connection> Connection::connect(std::string_view conninfo_or_url, const ConnectOptions& options) {
   auto state = std::make_unique<detail::ConnectionState>();
   state->secrets = password_candidates(conninfo_or_url);

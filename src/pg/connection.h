@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,25 @@ class Canceller {
   friend class Connection;
   explicit Canceller(std::shared_ptr<detail::CancelState> state) : state_(std::move(state)) {}
   std::shared_ptr<detail::CancelState> state_;
+};
+
+// Stops a piece of work that uses several connections (e.g. a parallel read) from another thread:
+// cancel() cancels the statement running on every connection added so far, and add() after it
+// reports kCancelled, so work checks before each statement it starts. Thread-safe.
+class CancelGroup {
+ public:
+  // Cancels the running statements (best effort: a failed cancel request is ignored).
+  void cancel();
+  bool cancelled() const;
+  // Remembers a connection's canceller. Errors: kCancelled when cancel() ran already.
+  Status add(Canceller canceller);
+  // kCancelled once cancel() ran, else ok: checked before a statement starts.
+  Status check() const;
+
+ private:
+  mutable std::mutex mutex_;
+  bool cancelled_ = false;
+  std::vector<Canceller> cancellers_;
 };
 
 // One open libpq connection. Move-only; closes (PQfinish) on destruction.

@@ -201,6 +201,35 @@ TEST_F(Robustness, AnInterruptStopsTheReadAndKeepsTheReportOfWhatCommitted) {
             (std::vector<std::string>{"400000", "400000"}));
 }
 
+TEST_F(Robustness, AnInterruptStopsASyncThatPostgresMakesWait) {
+  source("CREATE TABLE held (id int); INSERT INTO held VALUES (1)");
+  const std::string conn = write_connection("streams:\n  - name: public.held\n");
+  // Another session holds the table: discovery (its size) and the read would wait for it.
+  auto holder = pg::Connection::connect(pg_->conninfo(db_name_));
+  ASSERT_TRUE(holder.ok()) << holder.error().to_string();
+  ASSERT_TRUE(holder->execute("BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE").ok());
+  const std::string out_file = dir_.file("held.out"), err_file = dir_.file("held.err");
+  pid_t pid = spawn_strata({"sync", conn}, out_file, err_file);
+  bool waiting = false;
+  for (int i = 0; i < 500 && !waiting; ++i) {
+    waiting = source_rows("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                          "application_name LIKE 'strata%'")[0][0] != "0";
+    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(waiting) << slurp(err_file);
+  const auto interrupted = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  // It stopped while the lock is still held, in far less than the watcher's 20 s grace.
+  EXPECT_LT(std::chrono::steady_clock::now() - interrupted, std::chrono::seconds(10));
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 130) << slurp(out_file) << slurp(err_file);
+  EXPECT_NE(slurp(err_file).find("cancel"), std::string::npos) << slurp(err_file);
+  ASSERT_TRUE(holder->execute("COMMIT").ok());
+  ASSERT_EQ(run_strata({"sync", conn}), 0);
+}
+
 TEST_F(Robustness, HostileNames) {
   source(R"sql(
     CREATE SCHEMA "we""ird; sch";
