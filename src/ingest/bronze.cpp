@@ -132,11 +132,23 @@ Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const st
   return std::optional<StreamState>(std::move(s));
 }
 
-std::set<std::string> synced_streams(warehouse::Warehouse& wh, const std::string& bronze_schema) {
-  std::set<std::string> out;
-  auto r = wh.query("SELECT stream FROM " + wh.dialect().qualify("", bronze_schema, kStateTable));
+SyncedStreams synced_streams(warehouse::Warehouse& wh, const std::string& bronze_schema) {
+  SyncedStreams out;
+  // SELECT *: a state table from before primary_key was recorded lacks that column.
+  auto r = wh.query("SELECT * FROM " + wh.dialect().qualify("", bronze_schema, kStateTable));
   if (!r.ok()) return out;
-  for (size_t i = 0; i < r->num_rows(); ++i) out.insert(r->cell_text(i, 0));
+  std::optional<size_t> stream, cursor, key;
+  for (size_t c = 0; c < r->schema.size(); ++c) {
+    if (r->schema[c].name == "stream") stream = c;
+    if (r->schema[c].name == "cursor_field") cursor = c;
+    if (r->schema[c].name == "primary_key") key = c;
+  }
+  if (!stream) return out;
+  for (size_t i = 0; i < r->num_rows(); ++i) {
+    SyncedStream& s = out[r->cell_text(i, *stream)];
+    if (cursor && !r->is_null(i, *cursor)) s.cursor_field = r->cell_text(i, *cursor);
+    if (key && !r->is_null(i, *key)) s.primary_key = r->cell_text(i, *key);
+  }
   return out;
 }
 

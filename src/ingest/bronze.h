@@ -57,7 +57,7 @@ Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const st
 // The largest sync id of the 19-digit kind in the state table (empty when there is none).
 // The streams <bronze_schema>._strata_state holds a state for (synced before); empty when the
 // table cannot be read (it does not exist yet).
-std::set<std::string> synced_streams(warehouse::Warehouse& wh, const std::string& bronze_schema);
+SyncedStreams synced_streams(warehouse::Warehouse& wh, const std::string& bronze_schema);
 Result<std::string> latest_sync_id(warehouse::Warehouse& wh, const std::string& bronze_schema);
 // Statements replacing the stream's state row (run them inside the data transaction).
 std::string write_state_sql(const sql::Dialect& dialect, const std::string& bronze_schema, const StreamState& state);

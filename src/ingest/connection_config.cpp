@@ -1,5 +1,7 @@
 #include "ingest/connection_config.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -380,11 +382,11 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
 
 // Every schema of source.schemas exists in the source, unless a stream of it synced before (its
 // streams then fail alone, as any stream whose table left).
-Status check_schemas(const ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced) {
+Status check_schemas(const ConnectionConfig& config, const Catalog& catalog, const SyncedStreams& synced) {
   for (const std::string& schema : config.source.schemas) {
     if (std::find(catalog.schemas.begin(), catalog.schemas.end(), schema) != catalog.schemas.end()) continue;
     const bool synced_before = std::any_of(synced.begin(), synced.end(),
-                                           [&](const std::string& s) { return s.rfind(schema + ".", 0) == 0; });
+                                           [&](const auto& s) { return s.first.rfind(schema + ".", 0) == 0; });
     if (synced_before) continue;
     const std::string near =
         closest_match(schema, std::vector<std::string_view>(catalog.schemas.begin(), catalog.schemas.end()));
@@ -394,6 +396,13 @@ Status check_schemas(const ConnectionConfig& config, const Catalog& catalog, con
                             join(catalog.schemas, ", "));
   }
   return ok_status();
+}
+
+// Whether the file names another cursor or key than the stream's last sync used.
+bool file_changed(const SyncedStream& synced, const StreamConfig& s) {
+  if (synced.cursor_field != s.cursor_field) return true;
+  return s.primary_key_given && !synced.primary_key.empty() &&
+         synced.primary_key != nlohmann::json(s.primary_key).dump();
 }
 
 // The stream against its source table (null: not found): the table, its `columns`, cursor and
@@ -461,7 +470,7 @@ std::optional<Error> check_against_table(const Catalog& catalog, const CatalogTa
   return std::nullopt;
 }
 
-Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced) {
+Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const SyncedStreams& synced) {
   STRATA_TRY(check_schemas(config, catalog, synced));
   if (!config.streams_listed) {
     for (const CatalogTable& t : catalog.tables) {
@@ -495,7 +504,8 @@ Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const 
     }
     const CatalogTable* table = find_table(catalog, s);
     std::optional<Error> drift = check_against_table(catalog, table, s);
-    if (drift && !synced.count(s.full_name())) return *std::move(drift);
+    const auto state = synced.find(s.full_name());
+    if (drift && (state == synced.end() || file_changed(state->second, s))) return *std::move(drift);
     if (drift) {
       // Synced before: the source changed, not the file, and the other streams still run.
       s.invalid = std::move(drift);

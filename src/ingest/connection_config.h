@@ -6,6 +6,7 @@
 // Values are plain data; thread-compatible.
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -112,6 +113,13 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
 // Resolves a CONN argument: a path to a .yml/.yaml file as is, else `<project_dir>/connections/<name>.yml`.
 std::string connection_path(const std::string& project_dir, const std::string& name_or_path);
 
+// What the warehouse's state records of a stream synced before (see synced_streams).
+struct SyncedStream {
+  std::string cursor_field;
+  std::string primary_key;  // a JSON array of names; empty when the state predates recording it
+};
+using SyncedStreams = std::map<std::string, SyncedStream>;  // by stream name (schema.table)
+
 // Checks the streams against the catalog and fills defaults: without a streams list, one
 // full_refresh_overwrite stream per discovered table; primary keys from the catalog when not given.
 // Errors (kConfig, located at the stream's key): a schema of source.schemas the source lacks,
@@ -123,7 +131,9 @@ std::string connection_path(const std::string& project_dir, const std::string& n
 // name). A stream name whose schema holds a dot is matched against the catalog at every dot. A
 // stream in `synced` (it has a state: synced before) whose schema, table, columns, cursor or key
 // left the source is marked `invalid` instead, so it fails alone and the other streams run: the
-// source changed, not the file.
-Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const std::set<std::string>& synced = {});
+// source changed, not the file. When the file changed what failed (another cursor_field or
+// primary_key than the state recorded), the problem is the file's: a located error as for a new
+// stream.
+Status validate_streams(ConnectionConfig& config, const Catalog& catalog, const SyncedStreams& synced = {});
 
 }  // namespace strata::ingest

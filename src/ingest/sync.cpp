@@ -643,7 +643,7 @@ Result<DiscoveredSource> discover_source(const ConnectionConfig& config, const S
 // `synced`: the streams with a state in the warehouse); `duckdb`: the warehouse is known to be
 // DuckDB before it opens (sync_prepared checks again).
 Status prepare_streams(ConnectionConfig& config, const Catalog& catalog, const SyncOptions& options,
-                       const std::set<std::string>& synced, bool duckdb = false) {
+                       const SyncedStreams& synced, bool duckdb = false) {
   STRATA_TRY(validate_streams(config, catalog, synced));
   STRATA_TRY(filter_streams(config, options.only_streams));
   return duckdb ? check_rowid_columns(config, catalog) : ok_status();
@@ -692,12 +692,12 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
 // A session of the warehouse, and the streams it holds a state for (see synced_streams).
 struct WarehouseSession {
   std::unique_ptr<warehouse::Warehouse> session;
-  std::set<std::string> synced;
+  SyncedStreams synced;
 };
 
 Result<WarehouseSession> connect_destination(warehouse::Database& db, const ConnectionConfig& config) {
   STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
-  std::set<std::string> synced = synced_streams(*wh, config.destination.schema);
+  SyncedStreams synced = synced_streams(*wh, config.destination.schema);
   return WarehouseSession{std::move(wh), std::move(synced)};
 }
 

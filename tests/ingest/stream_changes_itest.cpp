@@ -471,6 +471,19 @@ TEST_F(StreamChanges, ASyncedStreamWhoseSourceDriftedFailsAloneAndTheOthersRun) 
   auto fresh = sync(write_connection("streams:\n  - name: public.gone\n", "fresh"));
   ASSERT_FALSE(fresh.ok());
   EXPECT_EQ(fresh.error().exit_code(), 2);
+  // So is a synced stream whose file now names a cursor or key the source lacks: the file changed.
+  source("CREATE TABLE edited (id int PRIMARY KEY, ts timestamptz NOT NULL); INSERT INTO edited VALUES (1, now())");
+  sync_ok(write_connection("streams:\n  - name: public.edited\n    sync_mode: incremental_dedup\n"
+                           "    cursor_field: ts\n", "edited"));
+  for (const auto& [edit, line] : std::vector<std::pair<std::string, int>>{
+           {"    cursor_field: tss\n", 14}, {"    cursor_field: ts\n    primary_key: [idd]\n", 15}}) {
+    SCOPED_TRACE(edit);
+    auto typo = sync(write_connection("streams:\n  - name: public.edited\n    sync_mode: incremental_dedup\n" + edit,
+                                      "edited"));
+    ASSERT_FALSE(typo.ok());
+    EXPECT_EQ(typo.error().exit_code(), 2) << typo.error().to_string();
+    EXPECT_EQ(typo.error().where().line, line) << typo.error().to_string();
+  }
 }
 
 }  // namespace
