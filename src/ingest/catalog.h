@@ -54,6 +54,9 @@ struct Catalog {
   // The server's shared_buffers in bytes (0 when unknown): a table larger than this is read by
   // one reader unless a stream asks for more (see ConnectionConfig::max_parallelism).
   int64_t shared_buffers_bytes = 0;
+  // server_encoding is SQL_ASCII: the server stores text bytes unchecked, so readers check that
+  // they are UTF-8 (CopyDecoderOptions::check_utf8).
+  bool unchecked_text = false;
   // The source's schemas (without PostgreSQL's own), when discovery was given a schema list.
   std::vector<std::string> schemas;
   // nullptr when absent.

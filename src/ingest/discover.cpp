@@ -64,10 +64,13 @@ pg::ConnectOptions source_connect_options(SecretMasker* masker, const std::strin
   pg::ConnectOptions options;
   options.masker = masker;
   options.application_name = application_name;
-  options.params = {{"client_encoding", "UTF8"}};
+  // A SQL_ASCII server checks text it converts to UTF8 and fails the whole statement at the
+  // first bad byte; read unconverted instead, and the decoder checks each value (see
+  // Catalog::unchecked_text).
   options.session_sql =
-      "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "
-      "SET bytea_output = hex";
+      "SELECT set_config('client_encoding', CASE current_setting('server_encoding') WHEN 'SQL_ASCII' THEN "
+      "'SQL_ASCII' ELSE 'UTF8' END, false); SET DateStyle = ISO; SET IntervalStyle = postgres; "
+      "SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = hex";
   return options;
 }
 
@@ -146,8 +149,10 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
   // money's scale: its values count the minor unit of lc_monetary's currency (2 digits for most,
   // 0 for yen, 3 for dinar), which money's cast to numeric divides by.
   STRATA_ASSIGN(pg::PgResult settings,
-                conn.exec("SELECT pg_size_bytes(current_setting('shared_buffers')), scale(0::money::numeric)"));
+                conn.exec("SELECT pg_size_bytes(current_setting('shared_buffers')), scale(0::money::numeric),"
+                          " current_setting('server_encoding') = 'SQL_ASCII'"));
   catalog.shared_buffers_bytes = to_ll(settings.value(0, 0));
+  catalog.unchecked_text = settings.value(0, 2) == "t";
   const auto money_scale = static_cast<uint8_t>(to_ll(settings.value(0, 1)));
   for (CatalogTable& t : catalog.tables) {
     for (CatalogColumn& c : t.columns) {

@@ -11,7 +11,8 @@
 namespace strata::ingest {
 
 // How Strata connects to a source (discovery and every reader): UTF8 client encoding (the
-// server converts from its own; values and names reach DuckDB as UTF-8) and the settings that
+// server converts from its own; values and names reach DuckDB as UTF-8; a SQL_ASCII server's
+// bytes come unconverted and are checked by the reader instead) and the settings that
 // decide the text form of the types read as text, fixed whatever the database or role sets:
 // DateStyle ISO, IntervalStyle postgres, TimeZone UTC, extra_float_digits 3 (floats round-trip),
 // bytea_output hex. lc_monetary stays the database's: money's scale follows it (see

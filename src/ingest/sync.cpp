@@ -55,6 +55,7 @@ struct StreamJob {
   const std::string& sync_id;
   pg::Connection* source = nullptr;  // an idle source connection the read may use, or null
   int64_t shared_buffers_bytes = 0;  // the source server's (0: unknown)
+  bool unchecked_text = false;        // the source's text may not be UTF-8 (Catalog::unchecked_text)
   bool last = false;                 // the sync's last stream
 };
 
@@ -471,6 +472,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     read.progress = &progress;
     read.connection = job.source;
     read.cancel = job.options.source_cancel;
+    read.decoder.check_utf8 = job.unchecked_text;
     int64_t last_report = 0;
     auto emit = [&](bool done) {
       if (!job.options.on_progress) return;
@@ -673,7 +675,8 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
       continue;
     }
     StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, db, options, report.sync_id,
-                  source ? &*source : nullptr, catalog.shared_buffers_bytes, &stream == &config.streams.back()};
+                  source ? &*source : nullptr, catalog.shared_buffers_bytes, catalog.unchecked_text,
+                  &stream == &config.streams.back()};
     Status st = sync_one(job, sr);
     sr.ok = st.ok();
     sr.unreachable = !st.ok() && st.error().code() == ErrorCode::kConnection;

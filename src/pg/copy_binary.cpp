@@ -244,6 +244,12 @@ Outcome decode_scalar(WireKind kind, sql::Column& col, const uint8_t* p, size_t 
       if (!fixed_len(len, 8)) return Outcome::kMalformed;
       append_decimal(col, read_i64(p));
       return Outcome::kOk;
+    case WireKind::kTextUnchecked:
+      if (!valid_utf8(std::string_view(reinterpret_cast<const char*>(p), len))) {
+        reason = "not valid UTF-8 (the source database's encoding, SQL_ASCII, does not check text)";
+        return Outcome::kUnrepresentable;
+      }
+      [[fallthrough]];
     case WireKind::kText:
     case WireKind::kBytea:
     case WireKind::kJson:
@@ -358,8 +364,49 @@ Result<std::string> numeric_to_text(std::string_view bytes) {
   return numeric_text(n);
 }
 
+bool valid_utf8(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const size_t n = bytes.size();
+  size_t i = 0;
+  while (i < n) {
+    uint64_t word = 0;
+    if (i + 8 <= n && (std::memcpy(&word, p + i, 8), (word & 0x8080808080808080ULL) == 0)) {
+      i += 8;  // eight ASCII bytes
+      continue;
+    }
+    const uint8_t lead = p[i];
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = 0;
+    uint32_t code = 0;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2, code = lead & 0x1Fu;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3, code = lead & 0x0Fu;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4, code = lead & 0x07u;
+    } else {
+      return false;
+    }
+    if (n - i < length) return false;
+    for (size_t k = 1; k < length; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      code = (code << 6) | (p[i + k] & 0x3Fu);
+    }
+    if (length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) return false;
+    if (length == 4 && (code < 0x10000 || code > 0x10FFFF)) return false;
+    i += length;
+  }
+  return true;
+}
+
 CopyBinaryDecoder::CopyBinaryDecoder(std::vector<CopyColumn> columns, BatchSink sink, CopyDecoderOptions options)
     : columns_(std::move(columns)), sink_(std::move(sink)), options_(options) {
+  for (CopyColumn& c : columns_) {
+    if (options_.check_utf8 && c.kind == WireKind::kText) c.kind = WireKind::kTextUnchecked;
+  }
   for (const CopyColumn& c : columns_) schema_.push_back({c.name, c.type, true});
   if (options_.meta_column) schema_.push_back({kMetaColumn, sql::LogicalType::json(), true});
   batch_ = sql::ColumnBatch(schema_);

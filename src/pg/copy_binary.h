@@ -40,6 +40,9 @@ enum class WireKind : uint8_t {
   kUuid,
   kJson,
   kJsonb,  // a version byte (1) then the JSON text
+  // Text whose bytes the server did not check (a SQL_ASCII database): a value that is not valid
+  // UTF-8 becomes NULL with a note. The decoder reads kText so when CopyDecoderOptions::check_utf8.
+  kTextUnchecked,
 };
 
 // One column of the COPY stream. For an array, `array_depth` is the number of dimensions (the
@@ -63,7 +66,14 @@ struct CopyDecoderOptions {
   size_t batch_bytes = 16u << 20;
   // Adds a trailing JSON column `_strata_meta`: NULL, or {"changes":[{column,change,reason},…]}.
   bool meta_column = true;
+  // The source does not guarantee its text is UTF-8 (server_encoding SQL_ASCII): every kText
+  // value is checked, and one that is not valid UTF-8 becomes NULL with a note.
+  bool check_utf8 = false;
 };
+
+// True when the bytes are well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF).
+bool valid_utf8(std::string_view bytes);
 
 // Name of the per-row notes column.
 inline constexpr const char* kMetaColumn = "_strata_meta";

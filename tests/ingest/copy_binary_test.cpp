@@ -88,6 +88,17 @@ Result<std::vector<sql::ColumnBatch>> decode(const std::vector<CopyColumn>& cols
   return out;
 }
 
+TEST(CopyBinary, Utf8Validation) {
+  for (const std::string& good : std::vector<std::string>{"", "plain ascii longer than eight bytes", "café ü", "\xE2\x9C\x93 \xF0\x9F\x98\x80",
+                                 "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF", std::string("a\0b", 3)}) {
+    EXPECT_TRUE(valid_utf8(good)) << good;
+  }
+  for (const std::string& bad : std::vector<std::string>{"\xff", "bad \xff\xfe bytes", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80",
+                                "\xF4\x90\x80\x80", "caf\xC3", "\xC3(", "12345678\x80", "\xF8\x88\x80\x80\x80"}) {
+    EXPECT_FALSE(valid_utf8(bad)) << bad;
+  }
+}
+
 TEST(CopyBinary, ScalarsAtEverySplitPoint) {
   std::vector<CopyColumn> cols = {
       {"b", WireKind::kBool, 0, LogicalType::boolean()},

@@ -118,6 +118,19 @@ TEST_F(Types, TextFormsAndEncodingDoNotDependOnTheSourcesSettings) {
                    "(2024-01-02,0.30000000000000004,\"\\\\x0102ff\",\"1 day 02:00:00\")", "café ü"}}));
 }
 
+TEST_F(Types, TextThatIsNotUtf8InASqlAsciiDatabaseBecomesNullWithANote) {
+  pg_->execute("DROP DATABASE IF EXISTS " + db_name_ + " WITH (FORCE)");
+  pg_->execute("CREATE DATABASE " + db_name_ + " ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+  source("CREATE TABLE t (id int, s text, a text[]);"
+         "INSERT INTO t VALUES (1, E'bad \\xff\\xfe bytes', ARRAY[E'ok', E'\\xc3']), (2, E'caf\\xc3\\xa9 ok', NULL)");
+  sync_table("t");
+  EXPECT_EQ(bronze_rows("SELECT id, s, a FROM bronze.t ORDER BY id"),
+            (Rows{{"1", kNull, "[ok, NULL]"}, {"2", "café ok", kNull}}));
+  const std::string meta = bronze_rows("SELECT _strata_meta FROM bronze.t WHERE id = 1")[0][0];
+  EXPECT_NE(meta.find("not valid UTF-8"), std::string::npos) << meta;
+  EXPECT_NE(meta.find("\"column\":\"a\""), std::string::npos) << meta;
+}
+
 TEST_F(Types, UnrepresentableValuesBecomeNullWithMetaNotes) {
   source("CREATE TABLE t (id int, n numeric(10,2), d date, ds date[]);"
          "INSERT INTO t VALUES (1, 'NaN', 'infinity', '{infinity,2020-01-02}'), (2, NULL, '-infinity', NULL),"
