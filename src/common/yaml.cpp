@@ -273,6 +273,11 @@ Status YamlBuilder::add(YamlNode node, const yaml_mark_t& mark) {
   }
   for (YamlEntry& e : d.entries)
     if (e.first.scalar() == key.scalar()) {  // a repeated key: the last value wins, as in dbt
+      if (options_.unique_keys) {
+        return doc_.error(key, "key '" + key.scalar() + "' appears twice in this mapping (first at line " +
+                                   std::to_string(doc_.where(e.first).line) + ")",
+                          "keep one of them");
+      }
       e.second = std::move(node);
       return ok_status();
     }

@@ -29,6 +29,9 @@ struct YamlOptions {
   // that is not an env_var call is an error instead of text; when true (dbt's files), only an
   // env_var call left unclosed is.
   bool other_jinja = true;
+  // When true (Strata's own files), a key repeated in one mapping is an error naming both places;
+  // when false (dbt's files, as PyYAML reads them), the last value wins.
+  bool unique_keys = false;
 };
 
 struct YamlEntry;

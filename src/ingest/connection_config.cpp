@@ -324,6 +324,7 @@ std::string connection_path(const std::string& project_dir, const std::string& n
 Result<ConnectionConfig> load_connection_config(const std::string& path, const YamlOptions& options) {
   YamlOptions strict = options;
   strict.other_jinja = false;  // nothing renders a connection file's values later
+  strict.unique_keys = true;
   STRATA_ASSIGN(YamlDocument doc, load_yaml_file(path, strict));
   ConnectionConfig config;
   config.file = path;

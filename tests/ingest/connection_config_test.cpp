@@ -65,5 +65,23 @@ TEST(ConnectionConfig, APasswordWrittenInTheFileIsALocatedWarning) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ConnectionConfig, AKeyRepeatedInOneMappingIsALocatedError) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("strata_conn_dup_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "c.yml").string();
+  std::ofstream(path) << "source:\n  type: postgres\n  database: erp\ndestination:\n  duckdb_path: w.duckdb\n"
+                         "streams:\n  - name: public.orders\n    sync_mode: full_refresh_append\n"
+                         "    sync_mode: full_refresh_overwrite\n";
+  auto config = load_connection_config(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().exit_code(), 2);
+  EXPECT_EQ(config.error().where().line, 9) << config.error().to_string();
+  EXPECT_NE(config.error().message().find("key 'sync_mode' appears twice in this mapping (first at line 8)"),
+            std::string::npos)
+      << config.error().to_string();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace strata::ingest
