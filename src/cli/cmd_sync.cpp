@@ -33,15 +33,30 @@ struct SyncFlags {
 };
 
 // "public.orders  1234567 rows  45.2 MB/s  37%" rewritten in place on a terminal.
-void print_progress(const std::string& stream, uint64_t rows, uint64_t bytes, double seconds, double estimated,
-                    bool done) {
-  double mbps = seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0;
-  char pct[32] = "";
-  if (estimated > 0) std::snprintf(pct, sizeof pct, "  %3.0f%%", std::min(100.0, 100.0 * static_cast<double>(rows) / estimated));
-  std::fprintf(stderr, "\r\033[K%s  %llu rows  %.1f MB/s%s%s", stream.c_str(), static_cast<unsigned long long>(rows),
-               mbps, pct, done ? "\n" : "");
-  std::fflush(stderr);
-}
+// One progress line on the terminal, rewritten in place while a stream reads and ended when it
+// is done (a finished line shows no percentage: the estimate is only a guide). end() ends a line a
+// failed stream left open.
+class ProgressLine {
+ public:
+  void print(const std::string& stream, uint64_t rows, uint64_t bytes, double seconds, double estimated, bool done) {
+    double mbps = seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0;
+    char pct[32] = "";
+    if (estimated > 0 && !done) {
+      std::snprintf(pct, sizeof pct, "  %3.0f%%", std::min(100.0, 100.0 * static_cast<double>(rows) / estimated));
+    }
+    std::fprintf(stderr, "\r\033[K%s  %llu rows  %.1f MB/s%s%s", stream.c_str(),
+                 static_cast<unsigned long long>(rows), mbps, pct, done ? "\n" : "");
+    std::fflush(stderr);
+    open_ = !done;
+  }
+  void end() {
+    if (open_) std::fputs("\n", stderr);
+    open_ = false;
+  }
+
+ private:
+  bool open_ = false;
+};
 
 // Stores the report where the UI reads sync history: the project's metadata store
 // (.strata/strata.db, created if missing), as a sync outside any pipeline run (run_id "",
@@ -81,7 +96,13 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   options.masker = yaml.masker;
   options.staging_threads = 1;  // this process owns the database (see SyncOptions)
   options.staging_memory = ingest::kStagingMemory;
-  if (!flags.json && ::isatty(STDERR_FILENO)) options.on_progress = print_progress;
+  ProgressLine progress;
+  if (!flags.json && ::isatty(STDERR_FILENO)) {
+    options.on_progress = [&progress](const std::string& stream, uint64_t rows, uint64_t bytes, double seconds,
+                                      double estimated, bool done) {
+      progress.print(stream, rows, bytes, seconds, estimated, done);
+    };
+  }
   // A signal cancels the token, which interrupts the warehouse's sessions, and the source's
   // statements, so the read stops even while PostgreSQL makes it wait.
   orchestrate::CancelToken cancel;
@@ -102,6 +123,7 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
     return std::unique_ptr<warehouse::Database>(std::make_unique<orchestrate::CancellableDatabase>(*opened, cancel));
   };
   Result<ingest::SyncReport> ran = ingest::run_sync(config, open, options, db, destination.creates_file());
+  progress.end();
   if (!ran.ok()) {
     if (cancel.cancelled()) context.interrupted_exit_code = interrupts.exit_code();
     return std::move(ran).error();

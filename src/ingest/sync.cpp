@@ -477,8 +477,9 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     auto emit = [&](bool done) {
       if (!job.options.on_progress) return;
       double secs = static_cast<double>(monotonic_micros() - started) / 1e6;
+      // An incremental read's rows are no share of the table's estimate.
       job.options.on_progress(stream_name, progress.rows.load(), progress.bytes.load(), secs,
-                              job.table.estimated_rows, done);
+                              plan.where.empty() ? job.table.estimated_rows : -1, done);
     };
     STRATA_TRY(read_stream(plan, read, [&](sql::ColumnBatch&& batch) -> Status {
       cursor.observe(batch);

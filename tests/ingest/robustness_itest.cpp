@@ -230,6 +230,31 @@ TEST_F(Robustness, AnInterruptStopsASyncThatPostgresMakesWait) {
   ASSERT_EQ(run_strata({"sync", conn}), 0);
 }
 
+TEST_F(Robustness, ATerminalShowsProgressAndItsLinesEnd) {
+  source("CREATE TABLE items (id int PRIMARY KEY, ts timestamptz NOT NULL);"
+         "INSERT INTO items SELECT g, '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 3000) g;"
+         "ANALYZE items");
+  const std::string conn = write_connection(
+      "streams:\n  - name: public.items\n    sync_mode: incremental_append\n    cursor_field: ts\n");
+  // script(1) gives the command a terminal; its output is what the terminal shows.
+  auto on_terminal = [&](const std::string& args) {
+    const std::string out_file = dir_.file("tty.out");
+    const std::string cmd = "script -qec \"" + std::string(STRATA_BINARY_DIR) + "/strata sync '" + conn + "' " +
+                            args + "\" /dev/null >" + out_file + " 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << slurp(out_file);
+    return slurp(out_file);
+  };
+  std::string first = on_terminal("");
+  // Each progress line is rewritten in place, ends with the stream, and the report follows it.
+  EXPECT_NE(first.find("\r\033[Kpublic.items  3000 rows  "), std::string::npos) << first;
+  EXPECT_NE(first.find(" MB/s\r\nsync "), std::string::npos) << first;
+  // An incremental read shows no share of the table's estimate.
+  source("INSERT INTO items VALUES (3001, '2025-01-01')");
+  std::string second = on_terminal("");
+  EXPECT_NE(second.find("public.items  2 rows"), std::string::npos) << second;
+  EXPECT_EQ(second.find('%'), std::string::npos) << second;
+}
+
 TEST_F(Robustness, HostileNames) {
   source(R"sql(
     CREATE SCHEMA "we""ird; sch";
