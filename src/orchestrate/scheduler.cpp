@@ -63,10 +63,10 @@ Result<bool> Scheduler::owner_alive(const std::string& owner, const std::vector<
 }
 
 Status Scheduler::fail_stale_task_instances(const PipelineSpec* spec, const RunRecord& run, int64_t now) {
-  STRATA_ASSIGN(auto tis, store_.task_instances(run.run_id));
+  STRATA_ASSIGN(auto tis, store_.task_instances(run.pipeline, run.run_id));
   for (auto ti : tis) {
     if (ti.state != TaskState::kRunning && ti.state != TaskState::kQueued) continue;
-    STRATA_ASSIGN(auto attempts, store_.attempts(run.run_id, ti.task_id));
+    STRATA_ASSIGN(auto attempts, store_.attempts(run.pipeline, run.run_id, ti.task_id));
     for (auto attempt : attempts) {
       if (attempt.state != TaskState::kRunning) continue;
       attempt.state = TaskState::kFailed;
@@ -110,7 +110,7 @@ Result<int> Scheduler::recover() {
   // Attempts still marked running in runs that are not (e.g. a crash between two writes).
   STRATA_ASSIGN(auto attempts, store_.running_attempts());
   for (auto attempt : attempts) {
-    STRATA_ASSIGN(auto run, store_.run(attempt.run_id));
+    STRATA_ASSIGN(auto run, store_.run(attempt.pipeline, attempt.run_id));
     if (run && run->state == RunState::kRunning) continue;
     attempt.state = TaskState::kFailed;
     attempt.end_at = now;
@@ -145,7 +145,7 @@ Result<int64_t> Scheduler::create_due_runs(const Entry& entry, int64_t now) {
 }
 
 Status Scheduler::start_claimed(const Entry& entry, const std::string& run_id) {
-  STRATA_ASSIGN(auto run, store_.run(run_id));
+  STRATA_ASSIGN(auto run, store_.run(entry.spec->name, run_id));
   if (!run) return Error(ErrorCode::kNotFound, "run '" + run_id + "' does not exist");
   Status started = executor_.start_run(entry.spec, *run);
   if (!started.ok()) {
@@ -166,7 +166,7 @@ Status Scheduler::start_queued(const Entry& entry) {
   std::reverse(queued.begin(), queued.end());  // oldest logical date first
   for (const auto& run : queued) {
     if (active >= spec.max_active_runs) break;
-    STRATA_ASSIGN(bool claimed, store_.claim_run(run.run_id, options_.owner, clock_.now()));
+    STRATA_ASSIGN(bool claimed, store_.claim_run(spec.name, run.run_id, options_.owner, clock_.now()));
     if (!claimed) continue;
     ++active;
     Status s = start_claimed(entry, run.run_id);
@@ -213,12 +213,12 @@ Result<RunRecord> Scheduler::trigger(const std::string& name, const std::string&
   return run;
 }
 
-Status Scheduler::start_now(const std::string& run_id) {
-  STRATA_ASSIGN(auto run, store_.run(run_id));
-  if (!run) return Error(ErrorCode::kNotFound, "run '" + run_id + "' does not exist");
-  auto it = pipelines_.find(run->pipeline);
-  if (it == pipelines_.end()) return Error(ErrorCode::kNotFound, "no pipeline named '" + run->pipeline + "'");
-  STRATA_ASSIGN(bool claimed, store_.claim_run(run_id, options_.owner, clock_.now()));
+Status Scheduler::start_now(const std::string& pipeline, const std::string& run_id) {
+  auto it = pipelines_.find(pipeline);
+  if (it == pipelines_.end()) return Error(ErrorCode::kNotFound, "no pipeline named '" + pipeline + "'");
+  STRATA_ASSIGN(auto run, store_.run(pipeline, run_id));
+  if (!run) return Error(ErrorCode::kNotFound, "pipeline '" + pipeline + "' has no run '" + run_id + "'");
+  STRATA_ASSIGN(bool claimed, store_.claim_run(pipeline, run_id, options_.owner, clock_.now()));
   if (!claimed) return Error(ErrorCode::kFailed, "run '" + run_id + "' is not queued (another process took it)");
   return start_claimed(it->second, run_id);
 }
@@ -239,7 +239,7 @@ Result<std::vector<RunRecord>> Scheduler::backfill(const std::string& name, int6
     STRATA_ASSIGN(auto existing, store_.run_at(name, info.logical_date()));
     if (existing) {
       if (existing->state == RunState::kFailed && rerun_failed) {
-        STRATA_TRY(store_.delete_task_instances(existing->run_id));
+        STRATA_TRY(store_.delete_task_instances(name, existing->run_id));
         existing->state = RunState::kQueued;
         existing->start_at = existing->end_at = 0;
         existing->owner.clear();

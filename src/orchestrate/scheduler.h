@@ -57,7 +57,7 @@ class Scheduler {
   // A queued manual run at now (params_json: overrides of the pipeline's params, a JSON object).
   Result<RunRecord> trigger(const std::string& pipeline, const std::string& params_json);
   // Claims and starts one queued run at once (ignores max_active_runs: an explicit request).
-  Status start_now(const std::string& run_id);
+  Status start_now(const std::string& pipeline, const std::string& run_id);
   // Queued backfill runs for logical dates in [from, to]. Existing runs are kept, except failed
   // ones when rerun_failed (their task instances are cleared and the run re-queued).
   Result<std::vector<RunRecord>> backfill(const std::string& pipeline, int64_t from, int64_t to, bool rerun_failed);

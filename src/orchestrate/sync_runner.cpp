@@ -53,7 +53,9 @@ Result<TaskOutcome> SyncRunner::run(TaskContext& ctx) {
   if (!report.ok()) return report.error();
   const nlohmann::json json = ingest::report_to_json(*report);
   ctx.log.write(ingest::report_to_text(*report));
-  SyncReportRecord record{ctx.run.run_id, ctx.task.id, config.name, json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), now_micros()};
+  SyncReportRecord record{ctx.run.run_id, ctx.task.id, config.name,
+                          json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), now_micros(),
+                          ctx.run.pipeline};
   STRATA_TRY(ctx.store.add_sync_report(record));
   Status stored = ingest::store_report(*report, ctx.project_dir + "/.strata/syncs");
   if (!stored.ok()) ctx.log.line("warning: " + stored.error().message());

@@ -1,6 +1,7 @@
 // `strata serve` killed with SIGKILL mid-run and restarted: the run ends, every task retried or
 // failed, none left running; a sync task killed mid-COPY is retried and bronze holds every row
-// exactly once. Drives the real binary on a temp project.
+// exactly once; `strata pipeline backfill` of two pipelines over the same dates. Drives the real
+// binary on a temp project.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -82,7 +83,7 @@ tasks:
   RunState state = RunState::kRunning;
   for (int i = 0; i < 600; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto run = store->run(run_id);
+    auto run = store->run("p", run_id);
     if (run.ok() && *run && ((*run)->state == RunState::kSuccess || (*run)->state == RunState::kFailed)) {
       state = (*run)->state;
       break;
@@ -92,7 +93,7 @@ tasks:
   ::waitpid(serve, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "serve did not stop cleanly on SIGTERM";
   EXPECT_EQ(state, RunState::kSuccess);
-  auto tis = store->task_instances(run_id);
+  auto tis = store->task_instances("p", run_id);
   ASSERT_TRUE(tis.ok());
   ASSERT_EQ(tis->size(), 3u);
   for (const auto& ti : *tis) {
@@ -116,11 +117,44 @@ tasks:
   EXPECT_EQ(code, 2) << bad;
 }
 
+// Run ids are unique per pipeline: two pipelines backfill the same dates through the real CLI, and
+// `strata pipeline logs RUN TASK` asks which pipeline when the id is in both.
+TEST(CliServeTest, TwoPipelinesBackfillTheSameDates) {
+  ASSERT_TRUE(std::filesystem::exists(kStrata)) << "build the strata target first";
+  strata::testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("pipelines"));
+  for (const char* name : {"a", "b"})
+    ASSERT_TRUE(write_file_atomic(dir.file(std::string("pipelines/") + name + ".yml"),
+                                  "schedule: \"0 0 * * *\"\nstart_date: 2099-01-01\n"
+                                  "tasks:\n  - {id: work, shell: \"echo work of " + std::string(name) + "\"}\n"));
+  int code = -1;
+  for (const char* name : {"a", "b"}) {
+    std::string out = run_cli("pipeline --project-dir " + dir.path() + " backfill " + name +
+                                  " --from 2026-01-01 --to 2026-01-02", &code);
+    EXPECT_EQ(code, 0) << name << ": " << out;
+    EXPECT_NE(out.find("backfill__2026-01-02T00:00:00Z success"), std::string::npos) << out;
+  }
+  auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
+  for (const char* name : {"a", "b"}) {
+    auto runs = store->runs(name, std::nullopt, 10);
+    ASSERT_EQ(runs->size(), 2u) << name;
+    for (const auto& r : *runs) EXPECT_EQ(r.state, RunState::kSuccess) << name << " " << r.run_id;
+  }
+  std::string ambiguous = run_cli("pipeline --project-dir " + dir.path() + " logs backfill__2026-01-01T00:00:00Z work",
+                                  &code);
+  EXPECT_EQ(code, 2) << ambiguous;
+  EXPECT_NE(ambiguous.find("several pipelines: a, b"), std::string::npos) << ambiguous;
+  std::string log = run_cli("pipeline --project-dir " + dir.path() +
+                                " logs backfill__2026-01-01T00:00:00Z work --pipeline b", &code);
+  EXPECT_EQ(code, 0) << log;
+  EXPECT_NE(log.find("work of b"), std::string::npos) << log;
+}
+
 // Polls the store until the run ends (or `seconds` pass); returns its last state.
 RunState wait_run_end(SqliteStore& store, const std::string& run_id, int seconds) {
   for (int i = 0; i < seconds * 20; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto run = store.run(run_id);
+    auto run = store.run("p", run_id);
     if (run.ok() && *run && ((*run)->state == RunState::kSuccess || (*run)->state == RunState::kFailed))
       return (*run)->state;
   }
@@ -174,11 +208,11 @@ TEST(CliServeTest, SyncKilledMidCopyIsRetriedWithoutDuplicates) {
   ::kill(serve, SIGTERM);
   ::waitpid(serve, &status, 0);
   EXPECT_EQ(state, RunState::kSuccess);
-  auto tis = store->task_instances(run_id);
+  auto tis = store->task_instances("p", run_id);
   ASSERT_TRUE(tis.ok());
   ASSERT_EQ(tis->size(), 1u);
   EXPECT_EQ((*tis)[0].try_number, 2);
-  auto reports = store->sync_reports(run_id);
+  auto reports = store->sync_reports("p", run_id);
   ASSERT_TRUE(reports.ok());
   EXPECT_EQ(reports->size(), 1u);  // only the retry finished
 

@@ -68,7 +68,7 @@ tasks:
   const int64_t elapsed = monotonic_micros() - t0;
   EXPECT_GE(elapsed, 900'000);
   EXPECT_LT(elapsed, 20'000'000);
-  auto attempt = (*h.store->attempts("r", "sleepy"))[0];
+  auto attempt = (*h.store->attempts("p", "r", "sleepy"))[0];
   EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
   EXPECT_EQ(wait_zero(conninfo, "select count(*) from pg_stat_activity where query like '%pg_sleep(60)%' "
                                 "and pid <> pg_backend_pid()"),
@@ -103,7 +103,7 @@ TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
   options.project_dir = project.dir.path();
   Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kSuccess);
-  auto reports = h.store->sync_reports("r");
+  auto reports = h.store->sync_reports("p", "r");
   ASSERT_TRUE(reports.ok());
   ASSERT_EQ(reports->size(), 1u);
   auto json = nlohmann::json::parse((*reports)[0].report_json);
@@ -144,7 +144,7 @@ TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
   const int64_t elapsed = monotonic_micros() - t0;
   EXPECT_LT(elapsed, 15'000'000);
-  auto attempt = (*h.store->attempts("r", "load"))[0];
+  auto attempt = (*h.store->attempts("p", "r", "load"))[0];
   EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
   EXPECT_EQ(wait_zero(conninfo, "select count(*) from pg_stat_activity where application_name = 'strata sync'"), 0);
   auto db = databases.duckdb_at(".strata/warehouse.duckdb");

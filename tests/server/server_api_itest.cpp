@@ -344,6 +344,52 @@ TEST(ServerApi, DataPreviewValidatesIdentifiers) {
   EXPECT_EQ(json_of(c.Get("/api/v1/relations/silver/orders/preview?limit=1"))["row_count"], 1);
 }
 
+// Run ids are unique per pipeline: /runs/{id} takes ?pipeline=NAME, and without it an id that two
+// pipelines share is a 409 naming them, never the wrong run.
+TEST(ServerApi, RunIdSharedByTwoPipelinesIsAddressedWithPipeline) {
+  ServerHarness h;
+  auto c = h.client();
+  const std::string id = "backfill__2026-01-01T00:00:00Z";
+  for (const char* pipeline : {"demo", "broken"}) {
+    orchestrate::RunRecord run;
+    run.run_id = id;
+    run.pipeline = pipeline;
+    run.type = orchestrate::RunType::kBackfill;
+    run.logical_date = run.interval_start = 1767225600LL * 1000000;
+    run.interval_end = run.interval_start + 3600'000'000LL;
+    run.queued_at = 1;
+    ASSERT_TRUE(h.store().create_run(run).ok()) << pipeline;
+  }
+  h.runtime().scheduler().notify();
+  ASSERT_TRUE(wait_finished(c, id + "?pipeline=demo"));
+  ASSERT_TRUE(wait_finished(c, id + "?pipeline=broken"));
+  EXPECT_EQ(run_state(c, id + "?pipeline=demo"), "success");
+  EXPECT_EQ(run_state(c, id + "?pipeline=broken"), "failed");
+
+  auto ambiguous = c.Get(("/api/v1/runs/" + id).c_str());
+  ASSERT_EQ(ambiguous->status, 409);
+  const std::string message = json_of(ambiguous)["error"]["message"];
+  EXPECT_NE(message.find("'broken', 'demo'"), std::string::npos) << message;
+  EXPECT_EQ(c.Get(("/api/v1/runs/" + id + "/tasks").c_str())->status, 409);
+  EXPECT_EQ(c.Get(("/api/v1/runs/" + id + "?pipeline=slow").c_str())->status, 404);
+
+  Json boom = json_of(c.Get(("/api/v1/runs/" + id + "/tasks/boom?pipeline=broken").c_str()));
+  EXPECT_EQ(boom["task_instance"]["state"], "failed");
+  EXPECT_EQ(c.Get(("/api/v1/runs/" + id + "/tasks/boom?pipeline=demo").c_str())->status, 404);  // demo has no boom
+  Json log = json_of(c.Get(("/api/v1/runs/" + id + "/tasks/extract/logs/1?pipeline=demo").c_str()));
+  EXPECT_NE(log["content"].get<std::string>().find("extracting"), std::string::npos) << log.dump();
+  Json grid = json_of(c.Get("/api/v1/pipelines/demo/grid"));
+  EXPECT_EQ(grid["runs"][0]["task_instances"][0]["state"], "success") << grid.dump();
+
+  // Clearing the broken run's task leaves the demo run alone.
+  auto session = BrowserSession::open(c);
+  auto cleared = post(c, session, "/api/v1/runs/" + id + "/tasks/boom/clear?pipeline=broken");
+  ASSERT_EQ(cleared->status, 200) << cleared->body;
+  EXPECT_EQ(json_of(cleared)["run"]["pipeline"], "broken");
+  EXPECT_EQ(run_state(c, id + "?pipeline=demo"), "success");
+  EXPECT_EQ(post(c, session, "/api/v1/runs/" + id + "/cancel")->status, 409);  // ambiguous
+}
+
 TEST(ServerApi, ServesTheUiWithSpaFallback) {
   ServerHarness h;
   auto c = h.client();

@@ -100,6 +100,7 @@ class ServerHarness {
   const std::string& project() const { return dir_.path(); }
   std::string file(const std::string& name) const { return dir_.file(name); }
   orchestrate::MetadataStore& store() { return runtime_->store(); }
+  orchestrate::Runtime& runtime() { return *runtime_; }
   warehouse::Database& warehouse() { return *warehouse_; }
   Server& server() { return *server_; }
 
