@@ -140,10 +140,14 @@ Status cmd_backfill(const PipelineArgs& args, CliContext& ctx) {
   STRATA_ASSIGN(auto runs, rt->scheduler().backfill(args.name, from, to, args.rerun_failed));
   ctx.out << runs.size() << " run(s) queued\n";
   STRATA_TRY(rt->scheduler().heartbeat());
+  // Only this backfill's runs: no tick(), which would create and start scheduled runs of every
+  // pipeline and leave them behind when this process exits.
+  std::vector<std::string> ids;
+  for (const auto& run : runs) ids.push_back(run.run_id);
   bool failed = false;
   for (const auto& run : runs) {
     for (;;) {
-      STRATA_TRY(rt->scheduler().tick());
+      STRATA_TRY(rt->scheduler().start_runs(args.name, ids));
       if (rt->executor().wait_for(run.pipeline, run.run_id, 200)) break;
       STRATA_ASSIGN(auto current, rt->store().run(run.pipeline, run.run_id));
       if (current && (current->state == RunState::kSuccess || current->state == RunState::kFailed)) break;

@@ -157,22 +157,30 @@ Status Scheduler::start_claimed(const Entry& entry, const std::string& run_id) {
   return ok_status();
 }
 
-Status Scheduler::start_queued(const Entry& entry) {
+Result<int> Scheduler::start_queued(const Entry& entry, const std::vector<std::string>* only) {
   const PipelineSpec& spec = *entry.spec;
   STRATA_ASSIGN(auto running, store_.runs(spec.name, RunState::kRunning, spec.max_active_runs + 1));
   int active = static_cast<int>(running.size());
-  if (active >= spec.max_active_runs) return ok_status();
+  int started = 0;
+  if (active >= spec.max_active_runs) return started;
   STRATA_ASSIGN(auto queued, store_.runs(spec.name, RunState::kQueued, 100000));
   std::reverse(queued.begin(), queued.end());  // oldest logical date first
   for (const auto& run : queued) {
     if (active >= spec.max_active_runs) break;
+    if (only && std::find(only->begin(), only->end(), run.run_id) == only->end()) continue;
     STRATA_ASSIGN(bool claimed, store_.claim_run(spec.name, run.run_id, options_.owner, clock_.now()));
     if (!claimed) continue;
     ++active;
-    Status s = start_claimed(entry, run.run_id);
-    if (!s.ok()) return s;
+    ++started;
+    STRATA_TRY(start_claimed(entry, run.run_id));
   }
-  return ok_status();
+  return started;
+}
+
+Result<int> Scheduler::start_runs(const std::string& pipeline, const std::vector<std::string>& run_ids) {
+  auto it = pipelines_.find(pipeline);
+  if (it == pipelines_.end()) return Error(ErrorCode::kNotFound, "no pipeline named '" + pipeline + "'");
+  return start_queued(it->second, &run_ids);
 }
 
 Result<int64_t> Scheduler::tick() {

@@ -150,6 +150,32 @@ TEST(CliServeTest, TwoPipelinesBackfillTheSameDates) {
   EXPECT_NE(log.find("work of b"), std::string::npos) << log;
 }
 
+// `strata pipeline backfill X` creates and runs X's backfill runs only, as Airflow's backfill does:
+// no scheduled run of X or of another pipeline is created, started or left behind.
+TEST(CliServeTest, BackfillRunsOnlyItsOwnRuns) {
+  ASSERT_TRUE(std::filesystem::exists(kStrata)) << "build the strata target first";
+  strata::testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("pipelines"));
+  const std::string due = "schedule: \"@hourly\"\nstart_date: 2026-01-01\ncatchup: false\n"
+                          "tasks:\n  - {id: work, shell: \"sleep 0.2\"}\n";
+  ASSERT_TRUE(write_file_atomic(dir.file("pipelines/x.yml"), due));
+  ASSERT_TRUE(write_file_atomic(dir.file("pipelines/y.yml"), due));
+  int code = -1;
+  std::string out = run_cli("pipeline --project-dir " + dir.path() +
+                                " backfill x --from 2026-01-01T00:00:00Z --to 2026-01-01T01:00:00Z", &code);
+  ASSERT_EQ(code, 0) << out;
+  auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
+  auto x = store->runs("x", std::nullopt, 100);
+  ASSERT_EQ(x->size(), 2u) << out;
+  for (const auto& r : *x) {
+    EXPECT_EQ(r.type, RunType::kBackfill) << r.run_id;
+    EXPECT_EQ(r.state, RunState::kSuccess) << r.run_id;
+  }
+  EXPECT_TRUE(store->runs("y", std::nullopt, 100)->empty());
+  EXPECT_TRUE(store->runs("", RunState::kRunning, 100)->empty());
+  EXPECT_TRUE(store->runs("", RunState::kQueued, 100)->empty());
+}
+
 // Polls the store until the run ends (or `seconds` pass); returns its last state.
 RunState wait_run_end(SqliteStore& store, const std::string& run_id, int seconds) {
   for (int i = 0; i < seconds * 20; ++i) {
