@@ -317,6 +317,7 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   if (!s.ok()) logger_.error("{}", s.error().to_string());
 
   Result<TaskOutcome> outcome = Error(ErrorCode::kInternal, "not run");
+  std::optional<int> exit_code;
   auto log = TaskLog::open(attempt.log_path, options_.masker);
   if (!log.ok()) {
     outcome = log.error();
@@ -335,11 +336,13 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
       TaskContext ctx{*run.spec, task, run.run, try_number, *command, options_.project_dir, **log, *cancel, store_};
       emit(run, i, TaskState::kRunning, try_number, monotonic_micros());
       outcome = runner->second->run(ctx);
+      exit_code = ctx.exit_code;
     }
   }
   const int64_t mono_end = monotonic_micros();
   const int64_t end = clock_.now();
   attempt.end_at = end;
+  attempt.exit_code = exit_code.value_or(outcome.ok() ? 0 : outcome.error().exit_code());
   node.end_at = end;
   if (outcome.ok()) {
     attempt.state = node.state = *outcome == TaskOutcome::kSkipped ? TaskState::kSkipped : TaskState::kSuccess;

@@ -82,6 +82,31 @@ tasks:
   EXPECT_EQ(st["ok"].try_number, 1);
 }
 
+// Each attempt records how its process ended: a shell task's exit code (128 + signal when killed),
+// and for a failure without a process (here an undefined template) the error's exit code.
+TEST(ExecutorTest, AttemptsRecordTheExitCode) {
+  auto spec = parse_spec(R"(
+tasks:
+  - {id: three, shell: "exit 3"}
+  - {id: zero, shell: "true"}
+  - {id: killed, shell: "kill -TERM $$"}
+  - {id: bad_template, shell: "echo {{ nope.nothing }}"}
+)");
+  Harness h;
+  SystemClock clock;
+  Executor executor(*h.store, shell_runners(), clock, h.options());
+  EXPECT_EQ(h.run(executor, spec, new_run("p", "r")), RunState::kFailed);
+  auto exit_code = [&](const std::string& task) {
+    auto attempts = h.store->attempts("p", "r", task);
+    EXPECT_TRUE(attempts.ok() && attempts->size() == 1u) << task;
+    return attempts.ok() && !attempts->empty() ? (*attempts)[0].exit_code : -1;
+  };
+  EXPECT_EQ(exit_code("three"), 3);
+  EXPECT_EQ(exit_code("zero"), 0);
+  EXPECT_EQ(exit_code("killed"), 128 + 15);
+  EXPECT_EQ(exit_code("bad_template"), 2);  // a configuration error
+}
+
 TEST(ExecutorTest, LogsPerAttemptWithTemplatesAndMaskedSecrets) {
   auto spec = parse_spec(R"(
 params: {who: world}
