@@ -122,6 +122,7 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     if (!index) continue;
     Node& node = exec->nodes[*index];
     node.try_number = ti.try_number;
+    node.max_tries = std::max(node.max_tries, ti.max_tries);  // a cleared task's tries were raised
     node.start_at = ti.start_at;
     node.end_at = ti.end_at;
     node.next_retry_at = ti.next_retry_at;

@@ -38,7 +38,8 @@ struct RunRecord {
   std::string owner;
 };
 
-// A task within a run. try_number counts tries started so far (0 = never started).
+// A task within a run. try_number counts tries started so far (0 = never started); max_tries is how
+// many it may make in all (retries + 1, raised by a clear to try_number + retries + 1).
 struct TaskInstanceRecord {
   std::string pipeline;
   std::string run_id;

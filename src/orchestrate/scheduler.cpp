@@ -80,7 +80,7 @@ Status Scheduler::fail_stale_task_instances(const PipelineSpec* spec, const RunR
     ti.end_at = now;
     if (ti.try_number == 0) {
       ti.state = TaskState::kNone;
-    } else if (task && ti.try_number < task->retry.retries + 1) {
+    } else if (task && ti.try_number < std::max(ti.max_tries, task->retry.retries + 1)) {
       ti.state = TaskState::kUpForRetry;
       ti.next_retry_at = now + retry_delay_after(task->retry, ti.try_number);
     } else {

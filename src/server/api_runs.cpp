@@ -138,6 +138,8 @@ Result<Reply> clear_tasks(Api& api, RunRecord run, const PipelineSpec& spec, con
   Json cleared = Json::array();
   for (size_t i : which) {
     TaskInstanceRecord ti = tis[i];
+    // As Airflow's clear: the task gets its retries again, counted from the tries it has made.
+    ti.max_tries = ti.try_number + spec.tasks[i].retry.retries + 1;
     ti.state = TaskState::kNone;
     ti.end_at = 0;
     ti.next_retry_at = 0;

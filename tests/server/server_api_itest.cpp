@@ -390,6 +390,34 @@ TEST(ServerApi, RunIdSharedByTwoPipelinesIsAddressedWithPipeline) {
   EXPECT_EQ(post(c, session, "/api/v1/runs/" + id + "/cancel")->status, 409);  // ambiguous
 }
 
+// Clearing a task whose tries are used up gives it its retries again (Airflow: max_tries =
+// try_number + retries): the next failure is retried, and the log counts against the new limit.
+TEST(ServerApi, ClearGivesTheTaskItsRetriesAgain) {
+  ServerHarness h({}, "127.0.0.1", {{"flaky", "tasks:\n  - {id: fail, shell: \"exit 1\", retries: 1, retry_delay: 0}\n"}});
+  auto c = h.client();
+  auto s = BrowserSession::open(c);
+  const std::string run_id = trigger(c, s, "flaky");
+  ASSERT_FALSE(run_id.empty());
+  ASSERT_TRUE(wait_finished(c, run_id));
+  const std::string task = "/api/v1/runs/" + run_id + "/tasks/fail";
+  Json before = json_of(c.Get(task.c_str()))["task_instance"];
+  EXPECT_EQ(before["try_number"], 2);
+  EXPECT_EQ(before["max_tries"], 2);
+  auto cleared = post(c, s, task + "/clear");
+  ASSERT_EQ(cleared->status, 200) << cleared->body;
+  ASSERT_TRUE(wait_finished(c, run_id));
+  EXPECT_EQ(run_state(c, run_id), "failed");
+  Json after = json_of(c.Get(task.c_str()));
+  EXPECT_EQ(after["task_instance"]["try_number"], 4) << after.dump();
+  EXPECT_EQ(after["task_instance"]["max_tries"], 4);
+  ASSERT_EQ(after["attempts"].size(), 4u);
+  EXPECT_EQ(after["attempts"][2]["state"], "failed");
+  Json log = json_of(c.Get((task + "/logs/3").c_str()));
+  const std::string text = log["content"];
+  EXPECT_NE(text.find("try 3 of 4"), std::string::npos) << text;
+  EXPECT_NE(text.find("retry at"), std::string::npos) << text;
+}
+
 TEST(ServerApi, ServesTheUiWithSpaFallback) {
   ServerHarness h;
   auto c = h.client();

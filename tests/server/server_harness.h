@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -54,9 +55,12 @@ tasks:
 
 class ServerHarness {
  public:
-  explicit ServerHarness(AuthConfig auth = {}, std::string host = "127.0.0.1") {
+  // extra_pipelines: name -> YAML of more pipeline files.
+  explicit ServerHarness(AuthConfig auth = {}, std::string host = "127.0.0.1",
+                         const std::map<std::string, std::string>& extra_pipelines = {}) {
     namespace fs = std::filesystem;
     fs::create_directories(dir_.file("pipelines"));
+    for (const auto& [name, yaml] : extra_pipelines) write_file_atomic(dir_.file("pipelines/" + name + ".yml"), yaml);
     write_file_atomic(dir_.file("pipelines/demo.yml"), kDemoPipeline);
     write_file_atomic(dir_.file("pipelines/broken.yml"), kBrokenPipeline);
     write_file_atomic(dir_.file("pipelines/slow.yml"), kSlowPipeline);
