@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "common/strings.h"
@@ -185,6 +186,63 @@ RunState wait_run_end(SqliteStore& store, const std::string& run_id, int seconds
       return (*run)->state;
   }
   return RunState::kRunning;
+}
+
+// SIGTERM stops serve as its last log line says: a running attempt without retries fails, one
+// with retries left is up_for_retry and runs again after the next start, which ends the run.
+TEST(CliServeTest, StopCancelsAttemptsAsTheLogSays) {
+  ASSERT_TRUE(std::filesystem::exists(kStrata)) << "build the strata target first";
+  strata::testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("pipelines"));
+  ASSERT_TRUE(write_file_atomic(dir.file("pipelines/p.yml"), R"(
+tasks:
+  - {id: no_retry, shell: "sleep 30"}
+  - {id: with_retry, shell: "test -f marker || { touch marker; sleep 30; }", retries: 1, retry_delay: 0}
+)"));
+  int code = -1;
+  std::string queued = run_cli("pipeline --project-dir " + dir.path() + " run p", &code);
+  ASSERT_EQ(code, 0) << queued;
+  const std::string run_id = queued.substr(0, queued.find(' '));
+  pid_t serve = start_serve(dir.path());
+  auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
+  bool running = false;
+  for (int i = 0; i < 400 && !running; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto attempts = store->running_attempts();
+    running = attempts.ok() && attempts->size() == 2;
+  }
+  ASSERT_TRUE(running) << "serve never started both tasks";
+  ASSERT_EQ(::kill(serve, SIGTERM), 0);
+  int status = 0;
+  ::waitpid(serve, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::string err;
+  ASSERT_TRUE(read_file(dir.file("serve.err"), err));
+  EXPECT_NE(err.find("one with retries left becomes up_for_retry"), std::string::npos) << err;
+  EXPECT_EQ(err.find("retried by the next start"), std::string::npos) << err;
+  auto tis = store->task_instances("p", run_id);
+  ASSERT_TRUE(tis.ok());
+  std::map<std::string, TaskState> states;
+  for (const auto& ti : *tis) states[ti.task_id] = ti.state;
+  EXPECT_EQ(states["no_retry"], TaskState::kFailed);
+  EXPECT_EQ(states["with_retry"], TaskState::kUpForRetry);
+
+  serve = start_serve(dir.path());
+  const RunState state = wait_run_end(*store, run_id, 30);
+  ::kill(serve, SIGTERM);
+  ::waitpid(serve, &status, 0);
+  EXPECT_EQ(state, RunState::kFailed);  // no_retry failed for good
+  auto after = store->task_instances("p", run_id);
+  ASSERT_TRUE(after.ok());
+  for (const auto& ti : *after) {
+    if (ti.task_id == "no_retry") {
+      EXPECT_EQ(ti.try_number, 1);
+    }
+    if (ti.task_id == "with_retry") {
+      EXPECT_EQ(ti.state, TaskState::kSuccess);
+      EXPECT_EQ(ti.try_number, 2);
+    }
+  }
 }
 
 TEST(CliServeTest, SyncKilledMidCopyIsRetriedWithoutDuplicates) {
