@@ -36,6 +36,12 @@ Result<TaskOutcome> SyncRunner::run(TaskContext& ctx) {
   const std::string path = ingest::connection_path(ctx.project_dir, ctx.command);
   STRATA_ASSIGN(ingest::ConnectionConfig config, ingest::load_connection_config(path, yaml));
   for (const std::string& warning : config.warnings) ctx.log.line(warning);
+  // One sync per connection at a time: two would conflict writing the same bronze tables.
+  std::error_code ec;
+  const std::string key = std::filesystem::weakly_canonical(path, ec).string();
+  STRATA_ASSIGN(KeyedLocks::Lease lease, connections_.acquire(ec ? path : key, ctx.cancel, [&] {
+    ctx.log.line("connection " + config.name + " is syncing in another task; waiting for that sync to end");
+  }));
   STRATA_ASSIGN(warehouse::Database * db, destination(databases_, config));
   CancellableDatabase cancellable(*db, ctx.cancel);
   ingest::SyncOptions options;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/strings.h"
 #include "common/time.h"
 #include "orchestrate/databases.h"
 #include "orchestrate/sql_runner.h"
@@ -154,6 +155,89 @@ TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
                              "and table_name = 'slow_rows'");
   ASSERT_TRUE(q.ok()) << q.error().to_string();
   EXPECT_EQ(q->cell_text(0, 0), "0");
+}
+
+// A connection whose one stream reads slowly: ~0.5 s every 5,000 of 40,000 rows (~4 s a sync).
+struct SlowSyncProject : SyncProject {
+  SlowSyncProject(strata::testing::PgCluster& cluster, const std::string& database) : SyncProject(cluster, database) {
+    cluster.execute("create table slow_src(id int primary key, pad text); "
+                    "insert into slow_src select g, repeat('x', 20) from generate_series(1, 40000) g; "
+                    "create function slow(i int) returns int language plpgsql as "
+                    "$$ begin if i % 5000 = 0 then perform pg_sleep(0.5); end if; return i; end $$; "
+                    "create view slow_rows as select slow(id) as id, pad from slow_src",
+                    database);
+    std::ofstream(dir.file("connections/src.yml"), std::ios::app)
+        << "streams:\n  - name: public.slow_rows\n    sync_mode: full_refresh_overwrite\n";
+  }
+};
+
+std::string attempt_log(MetadataStore& store, const std::string& pipeline, const std::string& run_id) {
+  auto attempts = store.attempts(pipeline, run_id, "load");
+  std::string log;
+  if (attempts.ok() && !attempts->empty()) read_file(attempts->back().log_path, log);
+  return log;
+}
+
+// Two runs syncing one connection at once (a backfill, or a manual run during a scheduled one):
+// the runner serialises them, as Airbyte runs one job per connection, instead of both writing
+// bronze and one failing on a DuckDB write-write conflict. The one that waits says so.
+TEST(SyncTaskTest, SyncsOfOneConnectionRunOneAtATime) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_serial");
+  SlowSyncProject project(cluster, "orch_sync_serial");
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  ASSERT_TRUE(h.store->ensure_pipeline("p").ok());
+  for (const char* id : {"r1", "r2"}) {
+    ASSERT_TRUE(h.store->create_run(testing::new_run("p", id)).ok());
+    ASSERT_TRUE(executor.start_run(spec, testing::new_run("p", id)).ok());
+  }
+  EXPECT_EQ(executor.wait("p", "r1"), RunState::kSuccess) << attempt_log(*h.store, "p", "r1");
+  EXPECT_EQ(executor.wait("p", "r2"), RunState::kSuccess) << attempt_log(*h.store, "p", "r2");
+  const std::string waiting = "connection src is syncing in another task; waiting for that sync to end";
+  const bool r1_waited = attempt_log(*h.store, "p", "r1").find(waiting) != std::string::npos;
+  const bool r2_waited = attempt_log(*h.store, "p", "r2").find(waiting) != std::string::npos;
+  EXPECT_NE(r1_waited, r2_waited) << attempt_log(*h.store, "p", "r1") << attempt_log(*h.store, "p", "r2");
+  for (const char* id : {"r1", "r2"}) {
+    auto reports = h.store->sync_reports("p", id);
+    ASSERT_EQ(reports->size(), 1u) << id;
+    EXPECT_EQ(nlohmann::json::parse((*reports)[0].report_json)["status"], "success") << id;
+  }
+}
+
+// Waiting for another sync of the connection stays cancellable: a task whose execution_timeout
+// fires while it waits fails then, holding nothing, and the sync it waited for is not disturbed.
+TEST(SyncTaskTest, WaitingForTheConnectionEndsAtTheTimeout) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_wait");
+  SlowSyncProject project(cluster, "orch_sync_wait");
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto slow = parse_spec("tasks:\n  - id: load\n    sync: src\n", "p");
+  auto impatient = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 1s\n", "q");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  ASSERT_TRUE(h.store->create_run(testing::new_run("p", "r")).ok());
+  ASSERT_TRUE(executor.start_run(slow, testing::new_run("p", "r")).ok());
+  for (int i = 0; i < 100 && attempt_log(*h.store, "p", "r").find("syncing connection") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_NE(attempt_log(*h.store, "p", "r").find("syncing connection"), std::string::npos);
+  const int64_t t0 = monotonic_micros();
+  EXPECT_EQ(h.run(executor, impatient, testing::new_run("q", "r")), RunState::kFailed);
+  EXPECT_LT(monotonic_micros() - t0, 2'500'000);
+  auto attempt = (*h.store->attempts("q", "r", "load"))[0];
+  EXPECT_NE(attempt.error.find("stopped while waiting"), std::string::npos) << attempt.error;
+  EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
+  EXPECT_EQ(executor.wait("p", "r"), RunState::kSuccess) << attempt_log(*h.store, "p", "r");
 }
 
 }  // namespace
