@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "common/strings.h"
@@ -155,6 +156,73 @@ TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
                              "and table_name = 'slow_rows'");
   ASSERT_TRUE(q.ok()) << q.error().to_string();
   EXPECT_EQ(q->cell_text(0, 0), "0");
+}
+
+// A sync stopped by its execution_timeout still stores the report of what it did: the stream
+// committed before the stop is in the report (and in bronze), the stopped one failed.
+TEST(SyncTaskTest, StoppedSyncStoresItsPartialReport) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_partial");
+  cluster.execute("create table fast(id int primary key); insert into fast select generate_series(1, 100); "
+                  "create table slow_src(id int primary key); "
+                  "insert into slow_src select generate_series(1, 200000); "
+                  "create function slow(i int) returns int language plpgsql as "
+                  "$$ begin if i % 10000 = 0 then perform pg_sleep(1); end if; return i; end $$; "
+                  "create view slow_rows as select slow(id) as id from slow_src",
+                  "orch_sync_partial");
+  SyncProject project(cluster, "orch_sync_partial");
+  std::ofstream(project.dir.file("connections/src.yml"), std::ios::app)
+      << "streams:\n  - name: public.fast\n    sync_mode: full_refresh_overwrite\n"
+      << "  - name: public.slow_rows\n    sync_mode: full_refresh_overwrite\n";
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 3s\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  auto attempt = (*h.store->attempts("p", "r", "load"))[0];
+  EXPECT_NE(attempt.error.find("sync stopped"), std::string::npos) << attempt.error;
+  auto reports = h.store->sync_reports("p", "r");
+  ASSERT_TRUE(reports.ok());
+  ASSERT_EQ(reports->size(), 1u);
+  auto json = nlohmann::json::parse((*reports)[0].report_json);
+  EXPECT_EQ(json["status"], "failed");
+  std::map<std::string, nlohmann::json> streams;
+  for (const auto& st : json["streams"]) streams[st["stream"].get<std::string>()] = st;
+  ASSERT_TRUE(streams.count("public.fast")) << json.dump();
+  EXPECT_EQ(streams["public.fast"]["status"], "success");
+  EXPECT_EQ(streams["public.fast"]["rows"], 100);
+  if (streams.count("public.slow_rows")) {
+    EXPECT_EQ(streams["public.slow_rows"]["status"], "failed");
+  }
+}
+
+// A sync that fails before it has a report (here: the source database does not exist) records a
+// failed entry with the error, so the connection's sync history does not end on an older success.
+TEST(SyncTaskTest, SyncFailingBeforeAReportIsRecordedAsFailed) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  SyncProject project(cluster, "orch_no_such_database");
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  auto reports = h.store->sync_reports("p", "r");
+  ASSERT_TRUE(reports.ok());
+  ASSERT_EQ(reports->size(), 1u);
+  EXPECT_EQ((*reports)[0].connection, "src");
+  EXPECT_EQ((*reports)[0].task_id, "load");
+  auto json = nlohmann::json::parse((*reports)[0].report_json);
+  EXPECT_EQ(json["status"], "failed");
+  EXPECT_TRUE(json["streams"].empty());
+  EXPECT_NE(json["error"].get<std::string>().find("orch_no_such_database"), std::string::npos) << json.dump();
 }
 
 // A connection whose one stream reads slowly: ~0.5 s every 5,000 of 40,000 rows (~4 s a sync).
