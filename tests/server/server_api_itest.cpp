@@ -393,7 +393,7 @@ TEST(ServerApi, RunIdSharedByTwoPipelinesIsAddressedWithPipeline) {
 // Clearing a task whose tries are used up gives it its retries again (Airflow: max_tries =
 // try_number + retries): the next failure is retried, and the log counts against the new limit.
 TEST(ServerApi, ClearGivesTheTaskItsRetriesAgain) {
-  ServerHarness h({}, "127.0.0.1", {{"flaky", "tasks:\n  - {id: fail, shell: \"exit 1\", retries: 1, retry_delay: 0}\n"}});
+  ServerHarness h({}, "127.0.0.1", {{"pipelines/flaky.yml", "tasks:\n  - {id: fail, shell: \"exit 1\", retries: 1, retry_delay: 0}\n"}});
   auto c = h.client();
   auto s = BrowserSession::open(c);
   const std::string run_id = trigger(c, s, "flaky");
@@ -416,6 +416,46 @@ TEST(ServerApi, ClearGivesTheTaskItsRetriesAgain) {
   const std::string text = log["content"];
   EXPECT_NE(text.find("try 3 of 4"), std::string::npos) << text;
   EXPECT_NE(text.find("retry at"), std::string::npos) << text;
+}
+
+// The connections' passwords are secrets from the start: before any sync task or connections
+// request loads a connection file, a shell task echoing one logs it masked and the pipeline API
+// shows a command rendered from it masked. Also for a connection file that fails to load.
+TEST(ServerApi, ConnectionPasswordsAreMaskedBeforeAnySync) {
+  const std::string erp = "erp-Pa55-value-42", broken = "brk-Pa55-value-77";
+  ::setenv("STRATA_TEST_ERP_PASS", erp.c_str(), 1);
+  ::setenv("STRATA_TEST_BROKEN_PASS", broken.c_str(), 1);
+  const std::string source = "source:\n  type: postgres\n  host: 127.0.0.1\n  port: 1\n  user: u\n";
+  ServerHarness h({}, "127.0.0.1",
+                  {{"connections/erp.yml", source + "  database: erp\n  password: \"{{ env_var('STRATA_TEST_ERP_PASS') }}\"\n"
+                                           "destination:\n  schema: bronze\n  duckdb_path: w.duckdb\n"},
+                   {"connections/broken.yml", source + "  password: \"{{ env_var('STRATA_TEST_BROKEN_PASS') }}\"\n"},
+                   {"pipelines/leak.yml", "tasks:\n"
+                                          "  - {id: echo, shell: \"echo pw=$STRATA_TEST_ERP_PASS other=$STRATA_TEST_BROKEN_PASS\"}\n"
+                                          "  - {id: rendered, shell: \"echo {{ env_var('STRATA_TEST_ERP_PASS') }}\"}\n"}});
+  auto c = h.client();
+  auto detail = c.Get("/api/v1/pipelines/leak");
+  ASSERT_EQ(detail->status, 200);
+  EXPECT_EQ(detail->body.find(erp), std::string::npos) << detail->body;
+  EXPECT_NE(detail->body.find("echo ****"), std::string::npos) << detail->body;
+  auto s = BrowserSession::open(c);
+  const std::string run_id = trigger(c, s, "leak");
+  ASSERT_FALSE(run_id.empty());
+  ASSERT_TRUE(wait_finished(c, run_id));
+  EXPECT_EQ(run_state(c, run_id), "success");
+  for (const char* task : {"echo", "rendered"}) {
+    auto attempts = h.store().attempts("leak", run_id, task);
+    ASSERT_EQ(attempts->size(), 1u) << task;
+    std::string on_disk;
+    ASSERT_TRUE(read_file((*attempts)[0].log_path, on_disk));
+    EXPECT_EQ(on_disk.find(erp), std::string::npos) << on_disk;
+    EXPECT_EQ(on_disk.find(broken), std::string::npos) << on_disk;
+  }
+  std::string echo;
+  ASSERT_TRUE(read_file((*h.store().attempts("leak", run_id, "echo"))[0].log_path, echo));
+  EXPECT_NE(echo.find("pw=**** other=****"), std::string::npos) << echo;
+  ::unsetenv("STRATA_TEST_ERP_PASS");
+  ::unsetenv("STRATA_TEST_BROKEN_PASS");
 }
 
 TEST(ServerApi, ServesTheUiWithSpaFallback) {

@@ -55,12 +55,15 @@ tasks:
 
 class ServerHarness {
  public:
-  // extra_pipelines: name -> YAML of more pipeline files.
+  // extra_files: more project files, by path in the project (e.g. "pipelines/x.yml").
   explicit ServerHarness(AuthConfig auth = {}, std::string host = "127.0.0.1",
-                         const std::map<std::string, std::string>& extra_pipelines = {}) {
+                         const std::map<std::string, std::string>& extra_files = {}) {
     namespace fs = std::filesystem;
     fs::create_directories(dir_.file("pipelines"));
-    for (const auto& [name, yaml] : extra_pipelines) write_file_atomic(dir_.file("pipelines/" + name + ".yml"), yaml);
+    for (const auto& [path, text] : extra_files) {
+      fs::create_directories(fs::path(dir_.file(path)).parent_path());
+      write_file_atomic(dir_.file(path), text);
+    }
     write_file_atomic(dir_.file("pipelines/demo.yml"), kDemoPipeline);
     write_file_atomic(dir_.file("pipelines/broken.yml"), kBrokenPipeline);
     write_file_atomic(dir_.file("pipelines/slow.yml"), kSlowPipeline);
