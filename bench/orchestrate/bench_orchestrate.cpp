@@ -85,7 +85,7 @@ int bench(const std::string& label, size_t n, bool chain, const std::string& dir
     std::fprintf(stderr, "%s\n", s.error().to_string().c_str());
     return 1;
   }
-  RunState state = executor.wait("bench");
+  RunState state = executor.wait(run.pipeline, run.run_id);
   const int64_t total = monotonic_micros() - t0;
   std::vector<int64_t> hops;
   for (const auto& task : spec->tasks) {

@@ -26,12 +26,12 @@ def main() -> None:
         run_start = t
         for j, (task_id, group) in enumerate(tasks):
             if failed_at is not None and j > failed_at:
-                ti_rows.append((run_id, task_id, group, "shell", "upstream_failed", 0, 1, 0, 0, 0, "default_pool", 1))
+                ti_rows.append((pipeline, run_id, task_id, group, "shell", "upstream_failed", 0, 1, 0, 0, 0, "default_pool", 1))
                 continue
             state = "failed" if j == failed_at else "success"
             dur = rng.randrange(200_000, 20_000_000)
-            ti_rows.append((run_id, task_id, group, "shell", state, 1, 1, t, t + dur, 0, "default_pool", 1))
-            attempt_rows.append((run_id, task_id, 1, state, t, t + dur, "", 1 if state == "failed" else 0,
+            ti_rows.append((pipeline, run_id, task_id, group, "shell", state, 1, 1, t, t + dur, 0, "default_pool", 1))
+            attempt_rows.append((pipeline, run_id, task_id, 1, state, t, t + dur, "", 1 if state == "failed" else 0,
                                  "exit code 1" if state == "failed" else "", "bench"))
             t += dur
         run_rows.append((run_id, pipeline, "scheduled", "failed" if failed_at is not None else "success", logical,
@@ -39,10 +39,11 @@ def main() -> None:
     with con:
         con.executemany("INSERT INTO runs (run_id, pipeline, run_type, state, logical_date, interval_start, interval_end, "
                         "params, queued_at, start_at, end_at, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", run_rows)
-        con.executemany("INSERT INTO task_instances (run_id, task_id, task_group, kind, state, try_number, max_tries, "
-                        "start_at, end_at, next_retry_at, pool, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", ti_rows)
-        con.executemany("INSERT INTO attempts (run_id, task_id, try_number, state, start_at, end_at, log_path, exit_code, "
-                        "error, owner) VALUES (?,?,?,?,?,?,?,?,?,?)", attempt_rows)
+        con.executemany("INSERT INTO task_instances (pipeline, run_id, task_id, task_group, kind, state, try_number, "
+                        "max_tries, start_at, end_at, next_retry_at, pool, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        ti_rows)
+        con.executemany("INSERT INTO attempts (pipeline, run_id, task_id, try_number, state, start_at, end_at, log_path, "
+                        "exit_code, error, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?)", attempt_rows)
     con.close()
     print(f"filled {len(run_rows)} runs, {len(ti_rows)} task instances, {len(attempt_rows)} attempts")
 

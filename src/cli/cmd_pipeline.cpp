@@ -59,8 +59,8 @@ Result<std::string> params_json(const std::vector<std::string>& params) {
 
 std::string when(int64_t micros) { return micros == 0 ? "-" : format_iso8601(micros); }
 
-void print_task_states(Runtime& rt, const std::string& run_id, std::ostream& out) {
-  auto tis = rt.store().task_instances(run_id);
+void print_task_states(Runtime& rt, const RunRecord& run, std::ostream& out) {
+  auto tis = rt.store().task_instances(run.pipeline, run.run_id);
   if (!tis.ok()) return;
   for (const auto& ti : *tis)
     out << "  " << std::left << std::setw(32) << ti.task_id << std::setw(16) << task_state_name(ti.state) << "try "
@@ -115,10 +115,10 @@ Status cmd_run(const PipelineArgs& args, CliContext& ctx) {
     return ok_status();
   }
   STRATA_TRY(rt->scheduler().heartbeat());
-  STRATA_TRY(rt->scheduler().start_now(run.run_id));
-  RunState state = rt->executor().wait(run.run_id);
+  STRATA_TRY(rt->scheduler().start_now(run.pipeline, run.run_id));
+  RunState state = rt->executor().wait(run.pipeline, run.run_id);
   ctx.out << run.run_id << " " << run_state_name(state) << "\n";
-  print_task_states(*rt, run.run_id, ctx.out);
+  print_task_states(*rt, run, ctx.out);
   if (state != RunState::kSuccess) return Error(ErrorCode::kFailed, "run " + run.run_id + " failed");
   return ok_status();
 }
@@ -140,15 +140,19 @@ Status cmd_backfill(const PipelineArgs& args, CliContext& ctx) {
   STRATA_ASSIGN(auto runs, rt->scheduler().backfill(args.name, from, to, args.rerun_failed));
   ctx.out << runs.size() << " run(s) queued\n";
   STRATA_TRY(rt->scheduler().heartbeat());
+  // Only this backfill's runs: no tick(), which would create and start scheduled runs of every
+  // pipeline and leave them behind when this process exits.
+  std::vector<std::string> ids;
+  for (const auto& run : runs) ids.push_back(run.run_id);
   bool failed = false;
   for (const auto& run : runs) {
     for (;;) {
-      STRATA_TRY(rt->scheduler().tick());
-      if (rt->executor().wait_for(run.run_id, 200)) break;
-      STRATA_ASSIGN(auto current, rt->store().run(run.run_id));
+      STRATA_TRY(rt->scheduler().start_runs(args.name, ids));
+      if (rt->executor().wait_for(run.pipeline, run.run_id, 200)) break;
+      STRATA_ASSIGN(auto current, rt->store().run(run.pipeline, run.run_id));
       if (current && (current->state == RunState::kSuccess || current->state == RunState::kFailed)) break;
     }
-    STRATA_ASSIGN(auto done, rt->store().run(run.run_id));
+    STRATA_ASSIGN(auto done, rt->store().run(run.pipeline, run.run_id));
     const RunState state = done ? done->state : RunState::kFailed;
     failed = failed || state != RunState::kSuccess;
     ctx.out << run.run_id << " " << run_state_name(state) << "\n";
@@ -177,9 +181,26 @@ Status cmd_runs(const PipelineArgs& args, CliContext& ctx) {
   return ok_status();
 }
 
+// The pipeline of a run named by its id: --pipeline when given, else the only pipeline that has a
+// run with that id (run ids are unique per pipeline, not across pipelines).
+Result<std::string> pipeline_of_run(Runtime& rt, const PipelineArgs& args) {
+  if (!args.name.empty()) return args.name;
+  STRATA_ASSIGN(auto runs, rt.store().runs_with_id(args.run_id));
+  if (runs.empty())
+    return Error(ErrorCode::kNotFound, "no run '" + args.run_id + "'", {}, "see `strata pipeline runs NAME` for run ids");
+  if (runs.size() > 1) {
+    std::vector<std::string> names;
+    for (const auto& r : runs) names.push_back(r.pipeline);
+    return Error(ErrorCode::kUsage, "run '" + args.run_id + "' exists in several pipelines: " + join(names, ", "), {},
+                 "name one with --pipeline " + names.front());
+  }
+  return runs.front().pipeline;
+}
+
 Status cmd_logs(const PipelineArgs& args, CliContext& ctx) {
   STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
-  STRATA_ASSIGN(auto attempts, rt->store().attempts(args.run_id, args.task_id));
+  STRATA_ASSIGN(const std::string pipeline, pipeline_of_run(*rt, args));
+  STRATA_ASSIGN(auto attempts, rt->store().attempts(pipeline, args.run_id, args.task_id));
   if (attempts.empty())
     return Error(ErrorCode::kNotFound, "no attempts of task '" + args.task_id + "' in run '" + args.run_id + "'", {},
                  "see `strata pipeline runs NAME` for run ids");
@@ -196,7 +217,7 @@ Status cmd_logs(const PipelineArgs& args, CliContext& ctx) {
     while (std::getline(in, line)) ctx.out << line << "\n";
     ctx.out.flush();
     if (!args.follow) break;
-    STRATA_ASSIGN(auto now, rt->store().attempts(args.run_id, args.task_id));
+    STRATA_ASSIGN(auto now, rt->store().attempts(pipeline, args.run_id, args.task_id));
     bool running = false;
     for (const auto& a : now)
       if (a.try_number == chosen->try_number) running = a.state == TaskState::kRunning;
@@ -246,6 +267,7 @@ void register_pipeline(CLI::App& app, CliContext& context) {
   logs->add_option("RUN", args->run_id)->required();
   logs->add_option("TASK", args->task_id)->required();
   logs->add_option("--try", args->try_number, "Which try (default: the latest)");
+  logs->add_option("--pipeline", args->name, "The run's pipeline (needed when several pipelines have a run RUN)");
   logs->add_flag("--follow", args->follow, "Keep printing while the attempt runs");
 }
 

@@ -48,7 +48,9 @@ void register_serve(CLI::App& app, CliContext& context) {
     });
     rt->scheduler().serve();
     waiter.join();
-    context.logger.info("stopping: running attempts are cancelled and retried by the next start");
+    // What the executor's shutdown does, as Airflow does to the tasks of a stopped worker.
+    context.logger.info("stopping: running attempts are cancelled; one with retries left becomes up_for_retry and "
+                        "runs again when a later `strata serve` resumes its run, one without fails");
     return ok_status();
   });
 }

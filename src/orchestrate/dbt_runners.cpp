@@ -85,7 +85,8 @@ Result<TaskOutcome> run_freshness(TaskContext& ctx, const LoadedProject& project
                               ? r.message
                               : "max loaded at " + r.max_loaded_at + ", " + std::to_string(r.age_seconds) + " s ago";
     ctx.log.line("freshness of " + r.unique_id + ": " + r.status + " (" + message + ")");
-    TestResultRecord record{ctx.run.run_id, ctx.task.id, r.unique_id, r.status, message, 0, now_micros()};
+    TestResultRecord record{ctx.run.run_id, ctx.task.id, r.unique_id, r.status, message, 0, now_micros(),
+                            ctx.run.pipeline};
     STRATA_TRY(ctx.store.add_test_result(record));
     if (r.status == "error" || r.status == "runtime error") ++errors;
   }
@@ -131,7 +132,7 @@ Result<std::shared_ptr<const LoadedProject>> DbtProjects::for_run(const RunRecor
                                                                    const nlohmann::json& pipeline_params) {
   std::lock_guard lock(mutex_);
   for (auto it = cache_.begin(); it != cache_.end(); ++it)
-    if (it->first == run.run_id) return it->second;
+    if (it->first == std::make_pair(run.pipeline, run.run_id)) return it->second;
   STRATA_ASSIGN(std::unique_ptr<LoadedProject> loaded, load(run_dbt_vars(run, pipeline_params)));
   std::shared_ptr<const LoadedProject> project = std::move(loaded);
   // Create the schemas up front: concurrent `create schema` of one schema can conflict in DuckDB.
@@ -146,7 +147,7 @@ Result<std::shared_ptr<const LoadedProject>> DbtProjects::for_run(const RunRecor
   }
   for (const auto& schema : schemas)
     STRATA_TRY(session->execute("create schema if not exists " + session->dialect().quote_identifier(schema)));
-  cache_.emplace_front(run.run_id, project);
+  cache_.emplace_front(std::make_pair(run.pipeline, run.run_id), project);
   if (cache_.size() > kCachedRuns) cache_.pop_back();
   return project;
 }
@@ -174,7 +175,7 @@ Result<TaskOutcome> DbtRunner::run(TaskContext& ctx) {
     auto i = project->graph().find(r.unique_id);
     if (!i || !project->graph().node(*i).is_test()) continue;
     TestResultRecord record{ctx.run.run_id, ctx.task.id, r.unique_id, r.status, r.message,
-                            std::max<long long>(0, r.failures), now_micros()};
+                            std::max<long long>(0, r.failures), now_micros(), ctx.run.pipeline};
     STRATA_TRY(ctx.store.add_test_result(record));
   }
   if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "stopped: " + ctx.cancel.reason());

@@ -50,7 +50,8 @@ class DbtProjects {
   Logger logger_;
   EnvLookup env_;
   std::mutex mutex_;
-  std::list<std::pair<std::string, std::shared_ptr<const transform::LoadedProject>>> cache_;  // newest first
+  // (pipeline, run_id) -> project, newest first.
+  std::list<std::pair<std::pair<std::string, std::string>, std::shared_ptr<const transform::LoadedProject>>> cache_;
 };
 
 // Runs build, test and freshness tasks (one object for the three kinds).

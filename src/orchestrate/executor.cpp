@@ -79,6 +79,7 @@ TaskInstanceRecord Executor::record_of(const RunExec& run, size_t i) const {
   const TaskSpec& task = run.spec->tasks[i];
   const Node& node = run.nodes[i];
   TaskInstanceRecord ti;
+  ti.pipeline = run.run.pipeline;
   ti.run_id = run.run.run_id;
   ti.task_id = task.id;
   ti.group = task.group;
@@ -96,7 +97,7 @@ TaskInstanceRecord Executor::record_of(const RunExec& run, size_t i) const {
 
 void Executor::emit(const RunExec& run, size_t i, TaskState state, int try_number, int64_t mono) {
   if (!options_.on_task_event) return;
-  options_.on_task_event(TaskEvent{run.run.run_id, run.spec->tasks[i].id, state, try_number, mono});
+  options_.on_task_event(TaskEvent{run.run.pipeline, run.run.run_id, run.spec->tasks[i].id, state, try_number, mono});
 }
 
 Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord run) {
@@ -104,7 +105,10 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     if (!options_.pools.count(task.pool))
       return Error(ErrorCode::kConfig, "task '" + task.id + "' uses pool '" + task.pool + "', which is not defined",
                    task.where, "define it in pools.yml (pools: {" + task.pool + ": 4}) or remove `pool:`");
-  STRATA_ASSIGN(auto existing, store_.task_instances(run.run_id));
+  if (run.pipeline != spec->name)
+    return Error(ErrorCode::kInternal, "run '" + run.run_id + "' of pipeline '" + run.pipeline +
+                                           "' started with the spec of '" + spec->name + "'");
+  STRATA_ASSIGN(auto existing, store_.task_instances(run.pipeline, run.run_id));
   auto exec = std::make_unique<RunExec>();
   exec->spec = spec;
   exec->templates = run_template_context(run, spec->params);
@@ -118,6 +122,7 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     if (!index) continue;
     Node& node = exec->nodes[*index];
     node.try_number = ti.try_number;
+    node.max_tries = std::max(node.max_tries, ti.max_tries);  // a cleared task's tries were raised
     node.start_at = ti.start_at;
     node.end_at = ti.end_at;
     node.next_retry_at = ti.next_retry_at;
@@ -134,10 +139,12 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
   {
     std::lock_guard lock(mutex_);
     if (stop_) return Error(ErrorCode::kFailed, "the executor is shut down");
-    if (runs_.count(run.run_id)) return Error(ErrorCode::kFailed, "run '" + run.run_id + "' is executing already");
-    finished_.erase(run.run_id);
+    const RunKey key{run.pipeline, run.run_id};
+    if (runs_.count(key))
+      return Error(ErrorCode::kFailed, "run '" + run.run_id + "' of pipeline '" + run.pipeline + "' is executing already");
+    finished_.erase(key);
     RunExec& r = *exec;
-    runs_[run.run_id] = std::move(exec);
+    runs_[key] = std::move(exec);
     for (auto& node : r.nodes)
       if (!is_finished(node.state)) ++r.unfinished;
     for (size_t i = 0; i < r.nodes.size(); ++i) {
@@ -176,7 +183,8 @@ void Executor::evaluate_locked(RunExec& run, size_t i, Pending& pending) {
   }
   node.end_at = clock_.now();
   pending.task_instances.push_back(record_of(run, i));
-  pending.events.push_back(TaskEvent{run.run.run_id, task.id, node.state, node.try_number, monotonic_micros()});
+  pending.events.push_back(
+      TaskEvent{run.run.pipeline, run.run.run_id, task.id, node.state, node.try_number, monotonic_micros()});
   finish_node_locked(run, i, pending);
 }
 
@@ -222,8 +230,8 @@ void Executor::flush(Pending& pending) {
   if (!s.ok()) logger_.error("{}", s.error().to_string());
   {
     std::lock_guard lock(mutex_);
-    finished_[run.run_id] = run.state;
-    runs_.erase(run.run_id);
+    finished_[RunKey{run.pipeline, run.run_id}] = run.state;
+    runs_.erase(RunKey{run.pipeline, run.run_id});
   }
   done_cv_.notify_all();
   if (options_.on_run_finished) options_.on_run_finished(run);
@@ -298,6 +306,7 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   ti.state = TaskState::kRunning;
   ti.try_number = try_number;
   AttemptRecord attempt;
+  attempt.pipeline = run.run.pipeline;
   attempt.run_id = run.run.run_id;
   attempt.task_id = task.id;
   attempt.try_number = try_number;
@@ -309,6 +318,7 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   if (!s.ok()) logger_.error("{}", s.error().to_string());
 
   Result<TaskOutcome> outcome = Error(ErrorCode::kInternal, "not run");
+  std::optional<int> exit_code;
   auto log = TaskLog::open(attempt.log_path, options_.masker);
   if (!log.ok()) {
     outcome = log.error();
@@ -327,11 +337,13 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
       TaskContext ctx{*run.spec, task, run.run, try_number, *command, options_.project_dir, **log, *cancel, store_};
       emit(run, i, TaskState::kRunning, try_number, monotonic_micros());
       outcome = runner->second->run(ctx);
+      exit_code = ctx.exit_code;
     }
   }
   const int64_t mono_end = monotonic_micros();
   const int64_t end = clock_.now();
   attempt.end_at = end;
+  attempt.exit_code = exit_code.value_or(outcome.ok() ? 0 : outcome.error().exit_code());
   node.end_at = end;
   if (outcome.ok()) {
     attempt.state = node.state = *outcome == TaskOutcome::kSkipped ? TaskState::kSkipped : TaskState::kSuccess;
@@ -402,12 +414,12 @@ void Executor::drop_waiting_locked(RunExec& run, size_t i) {
     }
 }
 
-bool Executor::cancel_run(const std::string& run_id, const std::string& reason) {
+bool Executor::cancel_run(const std::string& pipeline, const std::string& run_id, const std::string& reason) {
   std::vector<std::shared_ptr<CancelToken>> running;
   Pending pending;
   {
     std::lock_guard lock(mutex_);
-    auto found = runs_.find(run_id);
+    auto found = runs_.find(RunKey{pipeline, run_id});
     if (found == runs_.end() || found->second->finalized) return false;
     RunExec& run = *found->second;
     run.cancelled = true;
@@ -424,7 +436,8 @@ bool Executor::cancel_run(const std::string& run_id, const std::string& reason) 
       node.end_at = now;
       --run.unfinished;
       pending.task_instances.push_back(record_of(run, i));
-      pending.events.push_back(TaskEvent{run_id, run.spec->tasks[i].id, node.state, node.try_number, monotonic_micros()});
+      pending.events.push_back(
+          TaskEvent{pipeline, run_id, run.spec->tasks[i].id, node.state, node.try_number, monotonic_micros()});
     }
     finish_node_locked(run, run.nodes.size(), pending);
   }
@@ -433,18 +446,21 @@ bool Executor::cancel_run(const std::string& run_id, const std::string& reason) 
   return true;
 }
 
-RunState Executor::wait(const std::string& run_id) {
+RunState Executor::wait(const std::string& pipeline, const std::string& run_id) {
+  const RunKey key{pipeline, run_id};
   std::unique_lock lock(mutex_);
-  done_cv_.wait(lock, [&] { return finished_.count(run_id) || joined_; });
-  auto it = finished_.find(run_id);
+  done_cv_.wait(lock, [&] { return finished_.count(key) || joined_; });
+  auto it = finished_.find(key);
   return it != finished_.end() ? it->second : RunState::kRunning;
 }
 
-std::optional<RunState> Executor::wait_for(const std::string& run_id, int64_t timeout_ms) {
+std::optional<RunState> Executor::wait_for(const std::string& pipeline, const std::string& run_id,
+                                           int64_t timeout_ms) {
+  const RunKey key{pipeline, run_id};
   std::unique_lock lock(mutex_);
-  bool done = done_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return finished_.count(run_id) > 0; });
+  bool done = done_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return finished_.count(key) > 0; });
   if (!done) return std::nullopt;
-  return finished_[run_id];
+  return finished_[key];
 }
 
 int Executor::active_runs(const std::string& pipeline) const {

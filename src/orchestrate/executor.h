@@ -35,6 +35,7 @@ namespace strata::orchestrate {
 // A task instance changed state. mono_micros is monotonic_micros() at the change: for kRunning just
 // before the runner starts, for a finished state right after it returned.
 struct TaskEvent {
+  std::string pipeline;
   std::string run_id;
   std::string task_id;
   TaskState state = TaskState::kNone;
@@ -67,17 +68,17 @@ class Executor {
   // Errors: kConfig for an undefined pool, kFailed when the run is already executing here or the
   // executor is shut down.
   Status start_run(std::shared_ptr<const PipelineSpec> pipeline, RunRecord run);
-  // Blocks until the run (started here) has finished; returns its final state.
-  RunState wait(const std::string& run_id);
+  // Blocks until the run (started here) of the pipeline has finished; returns its final state.
+  RunState wait(const std::string& pipeline, const std::string& run_id);
   // As wait(), but gives up after timeout_ms of real time; nullopt then.
-  std::optional<RunState> wait_for(const std::string& run_id, int64_t timeout_ms);
+  std::optional<RunState> wait_for(const std::string& pipeline, const std::string& run_id, int64_t timeout_ms);
   // Runs of a pipeline executing now.
   int active_runs(const std::string& pipeline) const;
   // Cancels a run executing here, as Airflow's "mark run failed": running attempts are cancelled
   // and end failed without retry, tasks not yet finished end skipped, the run ends failed. Returns
   // at once (wait() sees the end); false when the run is not executing in this executor.
   // Thread-safe.
-  bool cancel_run(const std::string& run_id, const std::string& reason);
+  bool cancel_run(const std::string& pipeline, const std::string& run_id, const std::string& reason);
   // Stops: cancels running attempts (they end failed or up_for_retry), joins every thread.
   void shutdown();
 
@@ -94,6 +95,7 @@ class Executor {
     }
   };
   struct Pending;  // store writes and events gathered under the lock, flushed after it
+  using RunKey = std::pair<std::string, std::string>;  // (pipeline, run_id)
 
   void worker_loop();
   void timer_loop();
@@ -122,8 +124,8 @@ class Executor {
   bool stop_ = false;
   bool joined_ = false;
   uint64_t next_seq_ = 0;
-  std::map<std::string, std::unique_ptr<RunExec>> runs_;
-  std::map<std::string, RunState> finished_;
+  std::map<RunKey, std::unique_ptr<RunExec>> runs_;
+  std::map<RunKey, RunState> finished_;
   std::set<ReadyItem> ready_;
   std::map<std::string, int> pool_used_;
   std::multimap<int64_t, std::pair<RunExec*, size_t>> retries_;

@@ -21,6 +21,8 @@ struct PipelineRecord {
 
 // One run of a pipeline over a data interval [interval_start, interval_end). The logical date is
 // the interval's start. `owner` is the process executing it (see HeartbeatRecord).
+// A run is identified by (pipeline, run_id), as Airflow's (dag_id, run_id): two pipelines may each
+// have a run "scheduled__2026-01-01T00:00:00Z".
 struct RunRecord {
   std::string run_id;         // "scheduled__2026-01-01T00:00:00Z", "manual__…", "backfill__…"
   std::string pipeline;
@@ -36,8 +38,10 @@ struct RunRecord {
   std::string owner;
 };
 
-// A task within a run. try_number counts tries started so far (0 = never started).
+// A task within a run. try_number counts tries started so far (0 = never started); max_tries is how
+// many it may make in all (retries + 1, raised by a clear to try_number + retries + 1).
 struct TaskInstanceRecord {
+  std::string pipeline;
   std::string run_id;
   std::string task_id;
   std::string group;
@@ -54,6 +58,7 @@ struct TaskInstanceRecord {
 
 // One try of a task instance. state: running, success, failed, skipped.
 struct AttemptRecord {
+  std::string pipeline;
   std::string run_id;
   std::string task_id;
   int try_number = 1;
@@ -75,15 +80,18 @@ struct HeartbeatRecord {
   int64_t beat_at = 0;
 };
 
-// A sync task's report (the ingest module's JSON) and a data test's result.
+// A sync task's report (the ingest module's JSON) and a data test's result. `pipeline` is the run's
+// pipeline ("" for a sync outside any run, e.g. `strata sync`).
 struct SyncReportRecord {
   std::string run_id, task_id, connection, report_json;
   int64_t at = 0;
+  std::string pipeline = {};  // an initializer: brace-initialising without it stays warning-free
 };
 struct TestResultRecord {
   std::string run_id, task_id, test_name, status, message;
   int64_t failures = 0;
   int64_t at = 0;
+  std::string pipeline = {};
 };
 
 class MetadataStore {
@@ -95,13 +103,18 @@ class MetadataStore {
   virtual Status set_paused(const std::string& name, bool paused) = 0;
   virtual Result<std::vector<PipelineRecord>> pipelines() = 0;
 
-  // Runs. create_run fails with kFailed when run_id exists already.
+  // Runs, keyed by (pipeline, run_id). create_run fails with kFailed when the pipeline has a run
+  // with that run_id already.
   virtual Status create_run(const RunRecord& run) = 0;
   virtual Status update_run(const RunRecord& run) = 0;
   // Atomically moves a queued run to running under `owner`; false when it was not queued any more
   // (another process claimed it first).
-  virtual Result<bool> claim_run(const std::string& run_id, const std::string& owner, int64_t at) = 0;
-  virtual Result<std::optional<RunRecord>> run(const std::string& run_id) = 0;
+  virtual Result<bool> claim_run(const std::string& pipeline, const std::string& run_id, const std::string& owner,
+                                 int64_t at) = 0;
+  virtual Result<std::optional<RunRecord>> run(const std::string& pipeline, const std::string& run_id) = 0;
+  // Every run with this run_id, across pipelines (ordered by pipeline): for callers that address a
+  // run by its id alone and must tell "none" from "ambiguous".
+  virtual Result<std::vector<RunRecord>> runs_with_id(const std::string& run_id) = 0;
   // The run of a pipeline at a logical date, if any.
   virtual Result<std::optional<RunRecord>> run_at(const std::string& pipeline, int64_t logical_date) = 0;
   // Runs of a pipeline (all pipelines when empty), newest logical date first, optionally by state.
@@ -110,17 +123,19 @@ class MetadataStore {
   // The latest scheduled/backfill data interval end of a pipeline, for the timetable.
   virtual Result<std::optional<RunRecord>> latest_run(const std::string& pipeline) = 0;
 
-  // Task instances, keyed by (run_id, task_id).
+  // Task instances, keyed by (pipeline, run_id, task_id).
   virtual Status upsert_task_instance(const TaskInstanceRecord& ti) = 0;
-  virtual Result<std::vector<TaskInstanceRecord>> task_instances(const std::string& run_id) = 0;
-  virtual Status delete_task_instances(const std::string& run_id) = 0;
+  virtual Result<std::vector<TaskInstanceRecord>> task_instances(const std::string& pipeline,
+                                                                  const std::string& run_id) = 0;
+  virtual Status delete_task_instances(const std::string& pipeline, const std::string& run_id) = 0;
 
-  // Attempts, keyed by (run_id, task_id, try_number).
+  // Attempts, keyed by (pipeline, run_id, task_id, try_number).
   virtual Status upsert_attempt(const AttemptRecord& attempt) = 0;
   // Saves an attempt and its task instance in one transaction (what the executor does at each
   // attempt's start and end).
   virtual Status save_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt) = 0;
-  virtual Result<std::vector<AttemptRecord>> attempts(const std::string& run_id, const std::string& task_id) = 0;
+  virtual Result<std::vector<AttemptRecord>> attempts(const std::string& pipeline, const std::string& run_id,
+                                                      const std::string& task_id) = 0;
   // Every attempt still in state running, across runs.
   virtual Result<std::vector<AttemptRecord>> running_attempts() = 0;
 
@@ -128,9 +143,11 @@ class MetadataStore {
   virtual Result<std::vector<HeartbeatRecord>> heartbeats() = 0;
 
   virtual Status add_sync_report(const SyncReportRecord& report) = 0;
-  virtual Result<std::vector<SyncReportRecord>> sync_reports(const std::string& run_id) = 0;
+  virtual Result<std::vector<SyncReportRecord>> sync_reports(const std::string& pipeline,
+                                                             const std::string& run_id) = 0;
   virtual Status add_test_result(const TestResultRecord& result) = 0;
-  virtual Result<std::vector<TestResultRecord>> test_results(const std::string& run_id) = 0;
+  virtual Result<std::vector<TestResultRecord>> test_results(const std::string& pipeline,
+                                                             const std::string& run_id) = 0;
 };
 
 }  // namespace strata::orchestrate

@@ -4,6 +4,7 @@
 
 #include "common/yaml.h"
 #include "orchestrate/build_expansion.h"
+#include "orchestrate/connection_secrets.h"
 #include "orchestrate/shell_runner.h"
 #include "orchestrate/sql_runner.h"
 #include "orchestrate/sync_runner.h"
@@ -31,6 +32,8 @@ Result<std::map<std::string, int>> load_pools(const std::string& project_dir, co
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& options) {
   std::unique_ptr<Runtime> rt(new Runtime(options));
+  // Before anything renders or logs: the connections' passwords are secrets from the start.
+  register_connection_secrets(options.project_dir, *options.masker);
   YamlOptions yaml_options;
   yaml_options.masker = options.masker.get();
   rt->databases_ = std::make_unique<Databases>(options.project_dir, options.masker);

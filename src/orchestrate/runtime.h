@@ -1,5 +1,6 @@
 #pragma once
 // Runtime: everything `strata pipeline …` and `strata serve` need for one project folder: the
+// secret masker taught the connections' passwords (connection_secrets.h), the
 // metadata store (`.strata/strata.db`), the parsed pipelines (their `build:` tasks expanded into
 // one task per dbt node, see build_expansion.h), pools (`pools.yml`: `pools: {name: slots}`), the
 // task runners of every kind — shell, sql (DuckDB and PostgreSQL targets of profiles.yml), sync

@@ -63,10 +63,10 @@ Result<bool> Scheduler::owner_alive(const std::string& owner, const std::vector<
 }
 
 Status Scheduler::fail_stale_task_instances(const PipelineSpec* spec, const RunRecord& run, int64_t now) {
-  STRATA_ASSIGN(auto tis, store_.task_instances(run.run_id));
+  STRATA_ASSIGN(auto tis, store_.task_instances(run.pipeline, run.run_id));
   for (auto ti : tis) {
     if (ti.state != TaskState::kRunning && ti.state != TaskState::kQueued) continue;
-    STRATA_ASSIGN(auto attempts, store_.attempts(run.run_id, ti.task_id));
+    STRATA_ASSIGN(auto attempts, store_.attempts(run.pipeline, run.run_id, ti.task_id));
     for (auto attempt : attempts) {
       if (attempt.state != TaskState::kRunning) continue;
       attempt.state = TaskState::kFailed;
@@ -80,7 +80,7 @@ Status Scheduler::fail_stale_task_instances(const PipelineSpec* spec, const RunR
     ti.end_at = now;
     if (ti.try_number == 0) {
       ti.state = TaskState::kNone;
-    } else if (task && ti.try_number < task->retry.retries + 1) {
+    } else if (task && ti.try_number < std::max(ti.max_tries, task->retry.retries + 1)) {
       ti.state = TaskState::kUpForRetry;
       ti.next_retry_at = now + retry_delay_after(task->retry, ti.try_number);
     } else {
@@ -110,7 +110,7 @@ Result<int> Scheduler::recover() {
   // Attempts still marked running in runs that are not (e.g. a crash between two writes).
   STRATA_ASSIGN(auto attempts, store_.running_attempts());
   for (auto attempt : attempts) {
-    STRATA_ASSIGN(auto run, store_.run(attempt.run_id));
+    STRATA_ASSIGN(auto run, store_.run(attempt.pipeline, attempt.run_id));
     if (run && run->state == RunState::kRunning) continue;
     attempt.state = TaskState::kFailed;
     attempt.end_at = now;
@@ -145,7 +145,7 @@ Result<int64_t> Scheduler::create_due_runs(const Entry& entry, int64_t now) {
 }
 
 Status Scheduler::start_claimed(const Entry& entry, const std::string& run_id) {
-  STRATA_ASSIGN(auto run, store_.run(run_id));
+  STRATA_ASSIGN(auto run, store_.run(entry.spec->name, run_id));
   if (!run) return Error(ErrorCode::kNotFound, "run '" + run_id + "' does not exist");
   Status started = executor_.start_run(entry.spec, *run);
   if (!started.ok()) {
@@ -157,22 +157,30 @@ Status Scheduler::start_claimed(const Entry& entry, const std::string& run_id) {
   return ok_status();
 }
 
-Status Scheduler::start_queued(const Entry& entry) {
+Result<int> Scheduler::start_queued(const Entry& entry, const std::vector<std::string>* only) {
   const PipelineSpec& spec = *entry.spec;
   STRATA_ASSIGN(auto running, store_.runs(spec.name, RunState::kRunning, spec.max_active_runs + 1));
   int active = static_cast<int>(running.size());
-  if (active >= spec.max_active_runs) return ok_status();
+  int started = 0;
+  if (active >= spec.max_active_runs) return started;
   STRATA_ASSIGN(auto queued, store_.runs(spec.name, RunState::kQueued, 100000));
   std::reverse(queued.begin(), queued.end());  // oldest logical date first
   for (const auto& run : queued) {
     if (active >= spec.max_active_runs) break;
-    STRATA_ASSIGN(bool claimed, store_.claim_run(run.run_id, options_.owner, clock_.now()));
+    if (only && std::find(only->begin(), only->end(), run.run_id) == only->end()) continue;
+    STRATA_ASSIGN(bool claimed, store_.claim_run(spec.name, run.run_id, options_.owner, clock_.now()));
     if (!claimed) continue;
     ++active;
-    Status s = start_claimed(entry, run.run_id);
-    if (!s.ok()) return s;
+    ++started;
+    STRATA_TRY(start_claimed(entry, run.run_id));
   }
-  return ok_status();
+  return started;
+}
+
+Result<int> Scheduler::start_runs(const std::string& pipeline, const std::vector<std::string>& run_ids) {
+  auto it = pipelines_.find(pipeline);
+  if (it == pipelines_.end()) return Error(ErrorCode::kNotFound, "no pipeline named '" + pipeline + "'");
+  return start_queued(it->second, &run_ids);
 }
 
 Result<int64_t> Scheduler::tick() {
@@ -213,12 +221,12 @@ Result<RunRecord> Scheduler::trigger(const std::string& name, const std::string&
   return run;
 }
 
-Status Scheduler::start_now(const std::string& run_id) {
-  STRATA_ASSIGN(auto run, store_.run(run_id));
-  if (!run) return Error(ErrorCode::kNotFound, "run '" + run_id + "' does not exist");
-  auto it = pipelines_.find(run->pipeline);
-  if (it == pipelines_.end()) return Error(ErrorCode::kNotFound, "no pipeline named '" + run->pipeline + "'");
-  STRATA_ASSIGN(bool claimed, store_.claim_run(run_id, options_.owner, clock_.now()));
+Status Scheduler::start_now(const std::string& pipeline, const std::string& run_id) {
+  auto it = pipelines_.find(pipeline);
+  if (it == pipelines_.end()) return Error(ErrorCode::kNotFound, "no pipeline named '" + pipeline + "'");
+  STRATA_ASSIGN(auto run, store_.run(pipeline, run_id));
+  if (!run) return Error(ErrorCode::kNotFound, "pipeline '" + pipeline + "' has no run '" + run_id + "'");
+  STRATA_ASSIGN(bool claimed, store_.claim_run(pipeline, run_id, options_.owner, clock_.now()));
   if (!claimed) return Error(ErrorCode::kFailed, "run '" + run_id + "' is not queued (another process took it)");
   return start_claimed(it->second, run_id);
 }
@@ -239,7 +247,7 @@ Result<std::vector<RunRecord>> Scheduler::backfill(const std::string& name, int6
     STRATA_ASSIGN(auto existing, store_.run_at(name, info.logical_date()));
     if (existing) {
       if (existing->state == RunState::kFailed && rerun_failed) {
-        STRATA_TRY(store_.delete_task_instances(existing->run_id));
+        STRATA_TRY(store_.delete_task_instances(name, existing->run_id));
         existing->state = RunState::kQueued;
         existing->start_at = existing->end_at = 0;
         existing->owner.clear();

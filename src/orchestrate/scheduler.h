@@ -57,10 +57,15 @@ class Scheduler {
   // A queued manual run at now (params_json: overrides of the pipeline's params, a JSON object).
   Result<RunRecord> trigger(const std::string& pipeline, const std::string& params_json);
   // Claims and starts one queued run at once (ignores max_active_runs: an explicit request).
-  Status start_now(const std::string& run_id);
+  Status start_now(const std::string& pipeline, const std::string& run_id);
   // Queued backfill runs for logical dates in [from, to]. Existing runs are kept, except failed
   // ones when rerun_failed (their task instances are cleared and the run re-queued).
   Result<std::vector<RunRecord>> backfill(const std::string& pipeline, int64_t from, int64_t to, bool rerun_failed);
+  // Claims and starts the queued runs among `run_ids` of one pipeline, oldest logical date first,
+  // while fewer than its max_active_runs run. Nothing else: no scheduled runs are created and no
+  // other run is started (what `strata pipeline backfill` drives, as Airflow's backfill does).
+  // Returns how many it started.
+  Result<int> start_runs(const std::string& pipeline, const std::vector<std::string>& run_ids);
   // Loops until stop(): recover, heartbeat, tick; sleeps until something is due or notify().
   void serve();
   void notify();
@@ -74,7 +79,8 @@ class Scheduler {
     std::optional<Timetable> timetable;
   };
   Result<int64_t> create_due_runs(const Entry& entry, int64_t now);
-  Status start_queued(const Entry& entry);
+  // Starts queued runs of the pipeline (only those `only` names, when given) within max_active_runs.
+  Result<int> start_queued(const Entry& entry, const std::vector<std::string>* only = nullptr);
   Status start_claimed(const Entry& entry, const std::string& run_id);
   Result<bool> owner_alive(const std::string& owner, const std::vector<HeartbeatRecord>& beats, int64_t now);
   Status fail_stale_task_instances(const PipelineSpec* spec, const RunRecord& run, int64_t now);

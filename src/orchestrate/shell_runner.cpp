@@ -119,6 +119,7 @@ Result<TaskOutcome> ShellRunner::run(TaskContext& ctx) {
   // Whatever the shell left behind in its group goes with it.
   ::kill(-pid, SIGKILL);
 
+  ctx.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   if (ctx.cancel.cancelled())
     return Error(ErrorCode::kCancelled, "shell command stopped: " + ctx.cancel.reason());
   if (WIFSIGNALED(status))

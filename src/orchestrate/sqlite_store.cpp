@@ -88,6 +88,89 @@ CREATE TABLE test_results (
 );
 CREATE INDEX test_results_by_run ON test_results (run_id);
 )sql",
+    // 2: runs are keyed by (pipeline, run_id), as Airflow's (dag_id, run_id): two pipelines may each
+    // have "scheduled__<date>". Rows before it had unique run ids, so their pipeline comes from runs.
+    R"sql(
+CREATE TABLE runs_v2 (
+  pipeline TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  run_type TEXT NOT NULL,
+  state TEXT NOT NULL,
+  logical_date BIGINT NOT NULL,
+  interval_start BIGINT NOT NULL,
+  interval_end BIGINT NOT NULL,
+  params TEXT NOT NULL,
+  queued_at BIGINT NOT NULL,
+  start_at BIGINT NOT NULL,
+  end_at BIGINT NOT NULL,
+  owner TEXT NOT NULL,
+  PRIMARY KEY (pipeline, run_id)
+);
+INSERT INTO runs_v2 (pipeline, run_id, run_type, state, logical_date, interval_start, interval_end, params, queued_at,
+                     start_at, end_at, owner)
+  SELECT pipeline, run_id, run_type, state, logical_date, interval_start, interval_end, params, queued_at, start_at,
+         end_at, owner FROM runs;
+CREATE TABLE task_instances_v2 (
+  pipeline TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  task_group TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  try_number INTEGER NOT NULL,
+  max_tries INTEGER NOT NULL,
+  start_at BIGINT NOT NULL,
+  end_at BIGINT NOT NULL,
+  next_retry_at BIGINT NOT NULL,
+  pool TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  PRIMARY KEY (pipeline, run_id, task_id)
+);
+INSERT INTO task_instances_v2 (pipeline, run_id, task_id, task_group, kind, state, try_number, max_tries, start_at,
+                               end_at, next_retry_at, pool, priority)
+  SELECT COALESCE((SELECT r.pipeline FROM runs r WHERE r.run_id = t.run_id), ''), t.run_id, t.task_id, t.task_group,
+         t.kind, t.state, t.try_number, t.max_tries, t.start_at, t.end_at, t.next_retry_at, t.pool, t.priority
+  FROM task_instances t;
+CREATE TABLE attempts_v2 (
+  pipeline TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  try_number INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  start_at BIGINT NOT NULL,
+  end_at BIGINT NOT NULL,
+  log_path TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  PRIMARY KEY (pipeline, run_id, task_id, try_number)
+);
+INSERT INTO attempts_v2 (pipeline, run_id, task_id, try_number, state, start_at, end_at, log_path, exit_code, error,
+                         owner)
+  SELECT COALESCE((SELECT r.pipeline FROM runs r WHERE r.run_id = a.run_id), ''), a.run_id, a.task_id, a.try_number,
+         a.state, a.start_at, a.end_at, a.log_path, a.exit_code, a.error, a.owner
+  FROM attempts a;
+ALTER TABLE sync_reports ADD COLUMN pipeline TEXT NOT NULL DEFAULT '';
+UPDATE sync_reports SET pipeline = COALESCE((SELECT r.pipeline FROM runs r WHERE r.run_id = sync_reports.run_id), '')
+  WHERE run_id <> '';
+ALTER TABLE test_results ADD COLUMN pipeline TEXT NOT NULL DEFAULT '';
+UPDATE test_results SET pipeline = COALESCE((SELECT r.pipeline FROM runs r WHERE r.run_id = test_results.run_id), '');
+DROP TABLE runs;
+DROP TABLE task_instances;
+DROP TABLE attempts;
+ALTER TABLE runs_v2 RENAME TO runs;
+ALTER TABLE task_instances_v2 RENAME TO task_instances;
+ALTER TABLE attempts_v2 RENAME TO attempts;
+CREATE INDEX runs_by_pipeline ON runs (pipeline, logical_date);
+CREATE INDEX runs_by_state ON runs (state);
+CREATE INDEX runs_by_id ON runs (run_id);
+CREATE INDEX attempts_by_state ON attempts (state);
+DROP INDEX sync_reports_by_run;
+CREATE INDEX sync_reports_by_run ON sync_reports (pipeline, run_id);
+CREATE INDEX sync_reports_by_connection ON sync_reports (connection, at);
+DROP INDEX test_results_by_run;
+CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
+)sql",
 };
 
 constexpr const char* kRunColumns =
@@ -145,11 +228,12 @@ AttemptRecord read_attempt(sqlite3_stmt* s) {
   a.exit_code = static_cast<int>(int_at(s, 7));
   a.error = text_at(s, 8);
   a.owner = text_at(s, 9);
+  a.pipeline = text_at(s, 10);
   return a;
 }
 
 constexpr const char* kAttemptColumns =
-    "run_id, task_id, try_number, state, start_at, end_at, log_path, exit_code, error, owner";
+    "run_id, task_id, try_number, state, start_at, end_at, log_path, exit_code, error, owner, pipeline";
 
 }  // namespace
 
@@ -308,7 +392,7 @@ Status SqliteStore::create_run(const RunRecord& r) {
   int rc = sqlite3_step(stmt);
   sqlite3_reset(stmt);
   if (rc == SQLITE_CONSTRAINT)
-    return Error(ErrorCode::kFailed, "run '" + r.run_id + "' exists already", {},
+    return Error(ErrorCode::kFailed, "pipeline '" + r.pipeline + "' has a run '" + r.run_id + "' already", {},
                  "choose another logical date, or re-run the existing run");
   if (rc != SQLITE_DONE) return error_locked("create run");
   return ok_status();
@@ -316,29 +400,38 @@ Status SqliteStore::create_run(const RunRecord& r) {
 
 Status SqliteStore::update_run(const RunRecord& r) {
   STRATA_SQLITE_WRITE("UPDATE runs SET state = ?, params = ?, start_at = ?, end_at = ?, owner = ?, run_type = ? "
-                      "WHERE run_id = ?",
+                      "WHERE pipeline = ? AND run_id = ?",
                       "update run", run_state_name(r.state), r.params_json, r.start_at, r.end_at, r.owner,
-                      run_type_name(r.type), r.run_id);
+                      run_type_name(r.type), r.pipeline, r.run_id);
 }
 
-Result<bool> SqliteStore::claim_run(const std::string& run_id, const std::string& owner, int64_t at) {
+Result<bool> SqliteStore::claim_run(const std::string& pipeline, const std::string& run_id, const std::string& owner,
+                                     int64_t at) {
   std::lock_guard lock(mutex_);
   STRATA_ASSIGN(sqlite3_stmt * stmt,
                 prepare_locked("UPDATE runs SET state = 'running', owner = ?, start_at = CASE WHEN start_at = 0 "
-                               "THEN ? ELSE start_at END WHERE run_id = ? AND state = 'queued'"));
-  bind_all(stmt, owner, at, run_id);
+                               "THEN ? ELSE start_at END WHERE pipeline = ? AND run_id = ? AND state = 'queued'"));
+  bind_all(stmt, owner, at, pipeline, run_id);
   int rc = sqlite3_step(stmt);
   sqlite3_reset(stmt);
   if (rc != SQLITE_DONE) return error_locked("claim run");
   return sqlite3_changes(db_) == 1;
 }
 
-Result<std::optional<RunRecord>> SqliteStore::run(const std::string& run_id) {
-  static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?";
+Result<std::optional<RunRecord>> SqliteStore::run(const std::string& pipeline, const std::string& run_id) {
+  static const std::string sql =
+      std::string("SELECT ") + kRunColumns + " FROM runs WHERE pipeline = ? AND run_id = ?";
   std::vector<RunRecord> out;
-  STRATA_SQLITE_READ(out, sql.c_str(), read_run, run_id);
+  STRATA_SQLITE_READ(out, sql.c_str(), read_run, pipeline, run_id);
   if (out.empty()) return std::optional<RunRecord>();
   return std::optional<RunRecord>(out.front());
+}
+
+Result<std::vector<RunRecord>> SqliteStore::runs_with_id(const std::string& run_id) {
+  static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ? ORDER BY pipeline";
+  std::vector<RunRecord> out;
+  STRATA_SQLITE_READ(out, sql.c_str(), read_run, run_id);
+  return out;
 }
 
 Result<std::optional<RunRecord>> SqliteStore::run_at(const std::string& pipeline, int64_t logical_date) {
@@ -397,17 +490,18 @@ Status SqliteStore::save_attempt(const TaskInstanceRecord& ti, const AttemptReco
 
 Status SqliteStore::upsert_task_instance_locked(const TaskInstanceRecord& t) {
   STRATA_SQLITE_WRITE_LOCKED(
-      "INSERT INTO task_instances (run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, "
-      "end_at, next_retry_at, pool, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-      "ON CONFLICT (run_id, task_id) DO UPDATE SET task_group = excluded.task_group, kind = excluded.kind, "
+      "INSERT INTO task_instances (pipeline, run_id, task_id, task_group, kind, state, try_number, max_tries, "
+      "start_at, end_at, next_retry_at, pool, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (pipeline, run_id, task_id) DO UPDATE SET task_group = excluded.task_group, kind = excluded.kind, "
       "state = excluded.state, try_number = excluded.try_number, max_tries = excluded.max_tries, "
       "start_at = excluded.start_at, end_at = excluded.end_at, next_retry_at = excluded.next_retry_at, "
       "pool = excluded.pool, priority = excluded.priority",
-      "save task instance", t.run_id, t.task_id, t.group, task_kind_name(t.kind), task_state_name(t.state),
+      "save task instance", t.pipeline, t.run_id, t.task_id, t.group, task_kind_name(t.kind), task_state_name(t.state),
       t.try_number, t.max_tries, t.start_at, t.end_at, t.next_retry_at, t.pool, t.priority);
 }
 
-Result<std::vector<TaskInstanceRecord>> SqliteStore::task_instances(const std::string& run_id) {
+Result<std::vector<TaskInstanceRecord>> SqliteStore::task_instances(const std::string& pipeline,
+                                                                    const std::string& run_id) {
   auto reader = [](sqlite3_stmt* s) {
     TaskInstanceRecord t;
     t.run_id = text_at(s, 0);
@@ -422,41 +516,46 @@ Result<std::vector<TaskInstanceRecord>> SqliteStore::task_instances(const std::s
     t.next_retry_at = int_at(s, 9);
     t.pool = text_at(s, 10);
     t.priority = static_cast<int>(int_at(s, 11));
+    t.pipeline = text_at(s, 12);
     return t;
   };
   std::vector<TaskInstanceRecord> out;
   STRATA_SQLITE_READ(out,
                      "SELECT run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, end_at, "
-                     "next_retry_at, pool, priority FROM task_instances WHERE run_id = ? ORDER BY start_at, task_id",
-                     reader, run_id);
+                     "next_retry_at, pool, priority, pipeline FROM task_instances WHERE pipeline = ? AND run_id = ? "
+                     "ORDER BY start_at, task_id",
+                     reader, pipeline, run_id);
   return out;
 }
 
-Status SqliteStore::delete_task_instances(const std::string& run_id) {
-  STRATA_SQLITE_WRITE("DELETE FROM task_instances WHERE run_id = ?", "delete task instances", run_id);
+Status SqliteStore::delete_task_instances(const std::string& pipeline, const std::string& run_id) {
+  STRATA_SQLITE_WRITE("DELETE FROM task_instances WHERE pipeline = ? AND run_id = ?", "delete task instances",
+                      pipeline, run_id);
 }
 
 Status SqliteStore::upsert_attempt_locked(const AttemptRecord& a) {
   STRATA_SQLITE_WRITE_LOCKED(
-      "INSERT INTO attempts (run_id, task_id, try_number, state, start_at, end_at, log_path, exit_code, error, owner) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET "
+      "INSERT INTO attempts (pipeline, run_id, task_id, try_number, state, start_at, end_at, log_path, exit_code, "
+      "error, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline, run_id, task_id, try_number) "
+      "DO UPDATE SET "
       "state = excluded.state, start_at = excluded.start_at, end_at = excluded.end_at, log_path = excluded.log_path, "
       "exit_code = excluded.exit_code, error = excluded.error, owner = excluded.owner",
-      "save attempt", a.run_id, a.task_id, a.try_number, task_state_name(a.state), a.start_at, a.end_at, a.log_path,
+      "save attempt", a.pipeline, a.run_id, a.task_id, a.try_number, task_state_name(a.state), a.start_at, a.end_at, a.log_path,
       a.exit_code, a.error, a.owner);
 }
 
-Result<std::vector<AttemptRecord>> SqliteStore::attempts(const std::string& run_id, const std::string& task_id) {
+Result<std::vector<AttemptRecord>> SqliteStore::attempts(const std::string& pipeline, const std::string& run_id,
+                                                          const std::string& task_id) {
   static const std::string sql = std::string("SELECT ") + kAttemptColumns +
-                                 " FROM attempts WHERE run_id = ? AND task_id = ? ORDER BY try_number";
+                                 " FROM attempts WHERE pipeline = ? AND run_id = ? AND task_id = ? ORDER BY try_number";
   std::vector<AttemptRecord> out;
-  STRATA_SQLITE_READ(out, sql.c_str(), read_attempt, run_id, task_id);
+  STRATA_SQLITE_READ(out, sql.c_str(), read_attempt, pipeline, run_id, task_id);
   return out;
 }
 
 Result<std::vector<AttemptRecord>> SqliteStore::running_attempts() {
   static const std::string sql =
-      std::string("SELECT ") + kAttemptColumns + " FROM attempts WHERE state = 'running' ORDER BY run_id, task_id";
+      std::string("SELECT ") + kAttemptColumns + " FROM attempts WHERE state = 'running' ORDER BY pipeline, run_id, task_id";
   std::vector<AttemptRecord> out;
   STRATA_SQLITE_READ(out, sql.c_str(), read_attempt);
   return out;
@@ -479,27 +578,32 @@ Result<std::vector<HeartbeatRecord>> SqliteStore::heartbeats() {
 }
 
 Status SqliteStore::add_sync_report(const SyncReportRecord& r) {
-  STRATA_SQLITE_WRITE("INSERT INTO sync_reports (run_id, task_id, connection, report, at) VALUES (?, ?, ?, ?, ?)",
-                      "save sync report", r.run_id, r.task_id, r.connection, r.report_json, r.at);
+  STRATA_SQLITE_WRITE("INSERT INTO sync_reports (pipeline, run_id, task_id, connection, report, at) "
+                      "VALUES (?, ?, ?, ?, ?, ?)",
+                      "save sync report", r.pipeline, r.run_id, r.task_id, r.connection, r.report_json, r.at);
 }
 
-Result<std::vector<SyncReportRecord>> SqliteStore::sync_reports(const std::string& run_id) {
+Result<std::vector<SyncReportRecord>> SqliteStore::sync_reports(const std::string& pipeline,
+                                                                const std::string& run_id) {
   auto reader = [](sqlite3_stmt* s) {
-    return SyncReportRecord{text_at(s, 0), text_at(s, 1), text_at(s, 2), text_at(s, 3), int_at(s, 4)};
+    return SyncReportRecord{text_at(s, 0), text_at(s, 1), text_at(s, 2), text_at(s, 3), int_at(s, 4), text_at(s, 5)};
   };
   std::vector<SyncReportRecord> out;
-  STRATA_SQLITE_READ(out, "SELECT run_id, task_id, connection, report, at FROM sync_reports WHERE run_id = ? ORDER BY at",
-                     reader, run_id);
+  STRATA_SQLITE_READ(out,
+                     "SELECT run_id, task_id, connection, report, at, pipeline FROM sync_reports "
+                     "WHERE pipeline = ? AND run_id = ? ORDER BY at",
+                     reader, pipeline, run_id);
   return out;
 }
 
 Status SqliteStore::add_test_result(const TestResultRecord& r) {
-  STRATA_SQLITE_WRITE("INSERT INTO test_results (run_id, task_id, test_name, status, failures, message, at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      "save test result", r.run_id, r.task_id, r.test_name, r.status, r.failures, r.message, r.at);
+  STRATA_SQLITE_WRITE("INSERT INTO test_results (pipeline, run_id, task_id, test_name, status, failures, message, "
+                      "at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      "save test result", r.pipeline, r.run_id, r.task_id, r.test_name, r.status, r.failures, r.message, r.at);
 }
 
-Result<std::vector<TestResultRecord>> SqliteStore::test_results(const std::string& run_id) {
+Result<std::vector<TestResultRecord>> SqliteStore::test_results(const std::string& pipeline,
+                                                                const std::string& run_id) {
   auto reader = [](sqlite3_stmt* s) {
     TestResultRecord t;
     t.run_id = text_at(s, 0);
@@ -509,12 +613,13 @@ Result<std::vector<TestResultRecord>> SqliteStore::test_results(const std::strin
     t.failures = int_at(s, 4);
     t.message = text_at(s, 5);
     t.at = int_at(s, 6);
+    t.pipeline = text_at(s, 7);
     return t;
   };
   std::vector<TestResultRecord> out;
-  STRATA_SQLITE_READ(out, "SELECT run_id, task_id, test_name, status, failures, message, at FROM test_results "
-                          "WHERE run_id = ? ORDER BY at",
-                     reader, run_id);
+  STRATA_SQLITE_READ(out, "SELECT run_id, task_id, test_name, status, failures, message, at, pipeline "
+                          "FROM test_results WHERE pipeline = ? AND run_id = ? ORDER BY at",
+                     reader, pipeline, run_id);
   return out;
 }
 

@@ -35,24 +35,28 @@ class SqliteStore final : public MetadataStore {
   Result<std::vector<PipelineRecord>> pipelines() override;
   Status create_run(const RunRecord& run) override;
   Status update_run(const RunRecord& run) override;
-  Result<bool> claim_run(const std::string& run_id, const std::string& owner, int64_t at) override;
-  Result<std::optional<RunRecord>> run(const std::string& run_id) override;
+  Result<bool> claim_run(const std::string& pipeline, const std::string& run_id, const std::string& owner,
+                         int64_t at) override;
+  Result<std::optional<RunRecord>> run(const std::string& pipeline, const std::string& run_id) override;
+  Result<std::vector<RunRecord>> runs_with_id(const std::string& run_id) override;
   Result<std::optional<RunRecord>> run_at(const std::string& pipeline, int64_t logical_date) override;
   Result<std::vector<RunRecord>> runs(const std::string& pipeline, std::optional<RunState> state, int limit) override;
   Result<std::optional<RunRecord>> latest_run(const std::string& pipeline) override;
   Status upsert_task_instance(const TaskInstanceRecord& ti) override;
-  Result<std::vector<TaskInstanceRecord>> task_instances(const std::string& run_id) override;
-  Status delete_task_instances(const std::string& run_id) override;
+  Result<std::vector<TaskInstanceRecord>> task_instances(const std::string& pipeline,
+                                                          const std::string& run_id) override;
+  Status delete_task_instances(const std::string& pipeline, const std::string& run_id) override;
   Status upsert_attempt(const AttemptRecord& attempt) override;
   Status save_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt) override;
-  Result<std::vector<AttemptRecord>> attempts(const std::string& run_id, const std::string& task_id) override;
+  Result<std::vector<AttemptRecord>> attempts(const std::string& pipeline, const std::string& run_id,
+                                              const std::string& task_id) override;
   Result<std::vector<AttemptRecord>> running_attempts() override;
   Status heartbeat(const HeartbeatRecord& beat) override;
   Result<std::vector<HeartbeatRecord>> heartbeats() override;
   Status add_sync_report(const SyncReportRecord& report) override;
-  Result<std::vector<SyncReportRecord>> sync_reports(const std::string& run_id) override;
+  Result<std::vector<SyncReportRecord>> sync_reports(const std::string& pipeline, const std::string& run_id) override;
   Status add_test_result(const TestResultRecord& result) override;
-  Result<std::vector<TestResultRecord>> test_results(const std::string& run_id) override;
+  Result<std::vector<TestResultRecord>> test_results(const std::string& pipeline, const std::string& run_id) override;
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}

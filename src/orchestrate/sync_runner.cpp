@@ -30,12 +30,44 @@ Result<warehouse::Database*> destination(Databases& databases, const ingest::Con
 }  // namespace
 
 Result<TaskOutcome> SyncRunner::run(TaskContext& ctx) {
+  const std::string path = ingest::connection_path(ctx.project_dir, ctx.command);
+  std::string connection = std::filesystem::path(path).stem().string();
+  const int64_t started = now_micros();
+  bool reported = false;
+  Result<TaskOutcome> outcome = sync(ctx, path, connection, reported);
+  if (!outcome.ok() && !reported) {
+    // No report (unreachable source, wrong password, locked warehouse, stopped early): the sync
+    // history still records the failure, so the connection's last sync is not an older success.
+    const nlohmann::json failure = {{"sync_id", ""},
+                                    {"connection", connection},
+                                    {"started_at", format_iso8601(started)},
+                                    {"finished_at", format_iso8601(now_micros())},
+                                    {"status", "failed"},
+                                    {"error", masker_->mask(outcome.error().message())},
+                                    {"streams", nlohmann::json::array()}};
+    SyncReportRecord record{ctx.run.run_id, ctx.task.id, connection,
+                            failure.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), now_micros(),
+                            ctx.run.pipeline};
+    Status stored = ctx.store.add_sync_report(record);
+    if (!stored.ok()) ctx.log.line("warning: " + stored.error().message());
+  }
+  return outcome;
+}
+
+Result<TaskOutcome> SyncRunner::sync(TaskContext& ctx, const std::string& path, std::string& connection,
+                                     bool& reported) {
   YamlOptions yaml;
   yaml.env = env_;
   yaml.masker = masker_.get();
-  const std::string path = ingest::connection_path(ctx.project_dir, ctx.command);
   STRATA_ASSIGN(ingest::ConnectionConfig config, ingest::load_connection_config(path, yaml));
+  connection = config.name;
   for (const std::string& warning : config.warnings) ctx.log.line(warning);
+  // One sync per connection at a time: two would conflict writing the same bronze tables.
+  std::error_code ec;
+  const std::string key = std::filesystem::weakly_canonical(path, ec).string();
+  STRATA_ASSIGN(KeyedLocks::Lease lease, connections_.acquire(ec ? path : key, ctx.cancel, [&] {
+    ctx.log.line("connection " + config.name + " is syncing in another task; waiting for that sync to end");
+  }));
   STRATA_ASSIGN(warehouse::Database * db, destination(databases_, config));
   CancellableDatabase cancellable(*db, ctx.cancel);
   ingest::SyncOptions options;
@@ -49,14 +81,21 @@ Result<TaskOutcome> SyncRunner::run(TaskContext& ctx) {
   };
   ctx.log.line("syncing connection " + config.name + " (" + path + ")");
   auto report = ingest::run_sync(config, cancellable, options);
-  if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "sync stopped: " + ctx.cancel.reason());
+  if (!report.ok() && ctx.cancel.cancelled())
+    return Error(ErrorCode::kCancelled, "sync stopped: " + ctx.cancel.reason());
   if (!report.ok()) return report.error();
+  // A stopped sync still stores its report: the streams committed before the stop are in bronze
+  // (as `strata sync` does after Ctrl-C).
   const nlohmann::json json = ingest::report_to_json(*report);
   ctx.log.write(ingest::report_to_text(*report));
-  SyncReportRecord record{ctx.run.run_id, ctx.task.id, config.name, json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), now_micros()};
+  SyncReportRecord record{ctx.run.run_id, ctx.task.id, config.name,
+                          json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), now_micros(),
+                          ctx.run.pipeline};
   STRATA_TRY(ctx.store.add_sync_report(record));
+  reported = true;
   Status stored = ingest::store_report(*report, ctx.project_dir + "/.strata/syncs");
   if (!stored.ok()) ctx.log.line("warning: " + stored.error().message());
+  if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "sync stopped: " + ctx.cancel.reason());
   if (!report->ok()) {
     size_t failed = 0;
     for (const auto& s : report->streams) failed += s.ok ? 0 : 1;

@@ -7,11 +7,17 @@
 // the sync for real: warehouse sessions are interrupted and the bulk writer fails, which makes the
 // ingest module cancel the PostgreSQL COPY and close its connections; the stream commits nothing.
 // A failed stream fails the task (kFailed; retried by policy), and so does an unreachable source
-// (kConnection). Thread-safe: concurrent syncs of different connections are fine; ingest
-// serialises nothing, so two syncs of one connection must not overlap (pools can ensure it).
+// (kConnection). A sync stopped by its token stores the report of what it did (the streams
+// committed before the stop) and then fails kCancelled; a sync that fails before any report (no
+// source, wrong password, locked warehouse, bad file) stores a failed entry with the masked error
+// (`status: failed`, `error`, no streams), so the sync history shows the failure. Thread-safe: syncs of different connections run concurrently; syncs of one
+// connection (one connection file) run one at a time, as Airbyte runs one job per connection: a
+// task whose connection is syncing in another task logs that it waits, and waits until that sync
+// ends or its own token fires (execution_timeout, cancel, shutdown: it then fails, kCancelled).
 
 #include "common/env.h"
 #include "orchestrate/databases.h"
+#include "orchestrate/keyed_locks.h"
 #include "orchestrate/task_runner.h"
 
 namespace strata::orchestrate {
@@ -24,9 +30,14 @@ class SyncRunner final : public TaskRunner {
   Result<TaskOutcome> run(TaskContext& context) override;
 
  private:
+  // The sync itself; `connection` becomes the loaded connection's name, `reported` true once its
+  // report is in the store.
+  Result<TaskOutcome> sync(TaskContext& ctx, const std::string& path, std::string& connection, bool& reported);
+
   Databases& databases_;
   SecretMaskerPtr masker_;
   EnvLookup env_;
+  KeyedLocks connections_;  // by the connection file's canonical path
 };
 
 }  // namespace strata::orchestrate

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -79,6 +80,10 @@ struct TaskContext {
   TaskLog& log;
   CancelToken& cancel;
   MetadataStore& store;        // for sync reports and test results
+  // Set by a runner whose attempt ran a process: its exit status as a shell reports it (the exit
+  // code, or 128 + the signal that killed it). The attempt records it; when unset, the attempt's
+  // exit code is 0 on success and the error's exit code (1, 2 or 3) on failure.
+  std::optional<int> exit_code = std::nullopt;
 };
 
 // How an attempt ended when it did not fail.

@@ -102,6 +102,10 @@ Result<int> int_param(const httplib::Request& req, const std::string& name, int 
 Result<std::optional<int64_t>> time_param(const httplib::Request& req, const std::string& name);
 // The n-th regex capture of the route (1-based), URL-decoded by httplib already.
 std::string capture(const httplib::Request& req, size_t n);
+// The run a `/api/v1/runs/{id}/…` request addresses. Runs are keyed by (pipeline, run_id): the
+// query parameter `pipeline` picks the pipeline; without it the id must be unique across pipelines.
+// Errors: kNotFound (no such run); kFailed (409) when pipelines share the id and none is named.
+Result<orchestrate::RunRecord> require_run(Api& api, const httplib::Request& req, const std::string& run_id);
 // Every task downstream of `task` (not itself), in the spec's topological order.
 std::vector<size_t> downstream_of(const orchestrate::PipelineSpec& spec, size_t task);
 

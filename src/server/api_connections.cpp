@@ -48,11 +48,15 @@ Json sync_json(const Api& api, const orchestrate::SyncReportRecord& r) {
     for (const auto& s : report["streams"]) streams.push_back(stream_json(api, s));
   auto field = [&](const char* key) { return report.contains(key) ? report[key] : Json(nullptr); };
   return {{"run_id", r.run_id},
+          {"pipeline", r.pipeline.empty() ? Json(nullptr) : Json(r.pipeline)},
           {"task_id", r.task_id},
           {"at", time_json(r.at)},
           {"status", field("status")},
           {"started_at", field("started_at")},
           {"finished_at", field("finished_at")},
+          {"error", report.contains("error") && report["error"].is_string()
+                        ? Json(api.mask(report["error"].get<std::string>()))
+                        : Json(nullptr)},
           {"streams", streams}};
 }
 
@@ -86,7 +90,8 @@ Result<Json> connection_json(Api& api, const std::string& file) {
   j["last_sync"] = nullptr;
   if (!last.empty()) {
     Json s = sync_json(api, last.front());
-    j["last_sync"] = {{"run_id", s["run_id"]}, {"at", s["at"]}, {"status", s["status"]}};
+    j["last_sync"] = {{"run_id", s["run_id"]}, {"pipeline", s["pipeline"]}, {"at", s["at"]}, {"status", s["status"]},
+                      {"error", s["error"]}};
   }
   return j;
 }

@@ -165,7 +165,7 @@ Result<Json> node_detail(Api& api, const Json& manifest, const std::string& id) 
       Json result = nullptr;
       if (r)
         result = {{"status", r->status}, {"failures", r->failures}, {"message", api.mask(r->message)},
-                  {"at", time_json(r->at)}, {"run_id", r->run_id}};
+                  {"at", time_json(r->at)}, {"run_id", r->run_id}, {"pipeline", r->pipeline}};
       tests.push_back({{"unique_id", other_id}, {"name", text_of(*other, "name")}, {"latest", result}});
     } else if (!is_test) {
       for (const auto& dep : depends_on(*other))
@@ -187,12 +187,12 @@ Result<Json> tests_over_time(Api& api, const Json* manifest, int runs) {
         model_of[text_of(*node, "name")] = tested_node(*node);
       }
   Json run_list = Json::array();
-  std::vector<std::string> seen_runs;
+  std::vector<std::pair<std::string, std::string>> seen_runs;  // (pipeline, run_id)
   std::map<std::string, Json> by_test;
   for (const auto& r : results) {
-    if (seen_runs.empty() || seen_runs.back() != r.run_id) {
-      seen_runs.push_back(r.run_id);
-      run_list.push_back({{"run_id", r.run_id}, {"at", time_json(r.at)}});
+    if (seen_runs.empty() || seen_runs.back() != std::make_pair(r.pipeline, r.run_id)) {
+      seen_runs.emplace_back(r.pipeline, r.run_id);
+      run_list.push_back({{"run_id", r.run_id}, {"pipeline", r.pipeline}, {"at", time_json(r.at)}});
     }
     Json& t = by_test[r.test_name];
     if (t.is_null()) {
@@ -200,7 +200,7 @@ Result<Json> tests_over_time(Api& api, const Json* manifest, int runs) {
       t = {{"name", r.test_name}, {"model", m == model_of.end() ? Json(nullptr) : Json(m->second)},
            {"results", Json::array()}};
     }
-    t["results"].push_back({{"run_id", r.run_id}, {"task_id", r.task_id}, {"status", r.status},
+    t["results"].push_back({{"run_id", r.run_id}, {"pipeline", r.pipeline}, {"task_id", r.task_id}, {"status", r.status},
                             {"failures", r.failures}, {"message", api.mask(r.message)}, {"at", time_json(r.at)}});
   }
   Json tests = Json::array();

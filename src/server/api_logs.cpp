@@ -15,20 +15,20 @@ constexpr size_t kStreamChunk = 256u << 10;
 constexpr int64_t kPingEvery = 10'000'000;
 
 struct LogRef {
-  std::string run_id, task_id, path;
+  std::string pipeline, run_id, task_id, path;
   int try_number = 0;
 };
 
 // The attempt's log file, checked to lie inside the log root (no traversal through stored paths).
 Result<LogRef> find_log(Api& api, const httplib::Request& req) {
-  LogRef ref{capture(req, 1), capture(req, 2), "", 0};
+  LogRef ref{"", capture(req, 1), capture(req, 2), "", 0};
   const std::string try_text = capture(req, 3);
   if (try_text.empty() || try_text.size() > 6)
     return Error(ErrorCode::kUsage, "the try number must be a positive integer", {}, "…/logs/1");
   ref.try_number = std::stoi(try_text);
-  STRATA_ASSIGN(auto run, api.ctx.store->run(ref.run_id));
-  if (!run) return Error(ErrorCode::kNotFound, "no run '" + ref.run_id + "'");
-  STRATA_ASSIGN(auto attempts, api.ctx.store->attempts(ref.run_id, ref.task_id));
+  STRATA_ASSIGN(auto run, require_run(api, req, ref.run_id));
+  ref.pipeline = run.pipeline;
+  STRATA_ASSIGN(auto attempts, api.ctx.store->attempts(ref.pipeline, ref.run_id, ref.task_id));
   for (const auto& a : attempts) {
     if (a.try_number != ref.try_number) continue;
     std::error_code ec;
@@ -41,7 +41,8 @@ Result<LogRef> find_log(Api& api, const httplib::Request& req) {
     return ref;
   }
   return Error(ErrorCode::kNotFound, "task '" + ref.task_id + "' of run '" + ref.run_id + "' has no try " + try_text,
-               {}, "GET /api/v1/runs/" + ref.run_id + "/tasks/" + ref.task_id + " lists its attempts");
+               {}, "GET /api/v1/runs/" + ref.run_id + "/tasks/" + ref.task_id + "?pipeline=" + ref.pipeline +
+                       " lists its attempts");
 }
 
 // Reads [offset, offset + max) of a file; empty when nothing is there.
@@ -74,7 +75,7 @@ std::string tail_lines(const std::string& text, int lines) {
 }
 
 Result<bool> attempt_finished(Api& api, const LogRef& ref) {
-  STRATA_ASSIGN(auto attempts, api.ctx.store->attempts(ref.run_id, ref.task_id));
+  STRATA_ASSIGN(auto attempts, api.ctx.store->attempts(ref.pipeline, ref.run_id, ref.task_id));
   for (const auto& a : attempts)
     if (a.try_number == ref.try_number) return a.state != orchestrate::TaskState::kRunning;
   return true;
@@ -116,7 +117,7 @@ struct LogStream {
       return write(sink, sse_event("log", {{"text", api.mask(chunk)}}, static_cast<int64_t>(offset)));
     }
     if (done) {
-      auto state = api.ctx.store->attempts(ref.run_id, ref.task_id);
+      auto state = api.ctx.store->attempts(ref.pipeline, ref.run_id, ref.task_id);
       std::string name = "unknown";
       if (state.ok())
         for (const auto& a : *state)
@@ -162,7 +163,7 @@ void add_log_routes(Routes& routes, Api& api) {
     std::string text = read_range(ref->path, from, static_cast<size_t>(size - from));
     if (*tail > 0) text = tail_lines(text, *tail);
     auto finished = attempt_finished(api, *ref);
-    Json body = {{"run_id", ref->run_id},       {"task_id", ref->task_id},
+    Json body = {{"run_id", ref->run_id},       {"pipeline", ref->pipeline}, {"task_id", ref->task_id},
                  {"try_number", ref->try_number}, {"content", api.mask(text)},
                  {"size", size},                 {"truncated", from > 0},
                  {"finished", finished.ok() && *finished}};

@@ -170,7 +170,7 @@ Result<Json> grid_json(Api& api, const PipelineSpec& spec, int limit) {
     ids.push_back(page.runs[i].run_id);
     run_index[page.runs[i].run_id] = i;
   }
-  STRATA_ASSIGN(auto tis, api.history->task_instances(ids));
+  STRATA_ASSIGN(auto tis, api.history->task_instances(spec.name, ids));
   std::map<std::string, size_t> task_index;
   Json tasks = Json::array();
   for (size_t i = 0; i < spec.tasks.size(); ++i) {

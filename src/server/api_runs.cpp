@@ -13,11 +13,11 @@ using orchestrate::TaskState;
 
 namespace {
 
-Result<RunRecord> require_run(Api& api, const std::string& run_id) {
-  STRATA_ASSIGN(auto run, api.ctx.store->run(run_id));
-  if (!run)
-    return Error(ErrorCode::kNotFound, "no run '" + run_id + "'", {}, "GET /api/v1/runs lists the runs");
-  return *run;
+// The stored run again (after a change), by its key.
+Result<RunRecord> reload_run(Api& api, const RunRecord& run) {
+  STRATA_ASSIGN(auto again, api.ctx.store->run(run.pipeline, run.run_id));
+  if (!again) return Error(ErrorCode::kNotFound, "no run '" + run.run_id + "' in pipeline '" + run.pipeline + "'");
+  return *again;
 }
 
 Result<std::shared_ptr<const PipelineSpec>> spec_of(Api& api, const RunRecord& run) {
@@ -38,10 +38,11 @@ Result<size_t> require_task(const PipelineSpec& spec, const std::string& task_id
 
 // The stored instance of every task of the spec (a fresh `none` record when absent), by index.
 Result<std::vector<TaskInstanceRecord>> instances_by_task(Api& api, const PipelineSpec& spec, const RunRecord& run) {
-  STRATA_ASSIGN(auto stored, api.ctx.store->task_instances(run.run_id));
+  STRATA_ASSIGN(auto stored, api.ctx.store->task_instances(run.pipeline, run.run_id));
   std::vector<TaskInstanceRecord> out(spec.tasks.size());
   for (size_t i = 0; i < spec.tasks.size(); ++i) {
     const auto& t = spec.tasks[i];
+    out[i].pipeline = run.pipeline;
     out[i].run_id = run.run_id;
     out[i].task_id = t.id;
     out[i].group = t.group;
@@ -106,22 +107,23 @@ Result<Reply> cancel_run(Api& api, RunRecord run) {
   const int64_t now = api.now();
   if (run.state == RunState::kQueued) {
     // Take the run away from the scheduler atomically before failing it.
-    STRATA_ASSIGN(bool claimed, api.ctx.store->claim_run(run.run_id, "api-cancel", now));
+    STRATA_ASSIGN(bool claimed, api.ctx.store->claim_run(run.pipeline, run.run_id, "api-cancel", now));
     if (claimed) {
       run.state = RunState::kFailed;
       run.end_at = now;
       STRATA_TRY(api.ctx.store->update_run(run));
       return Reply{{{"run", run_json(run)}}};
     }
-    STRATA_ASSIGN(run, require_run(api, run.run_id));
+    STRATA_ASSIGN(run, reload_run(api, run));
   }
   if (run.state == RunState::kRunning) {
-    if (api.ctx.executor == nullptr || !api.ctx.executor->cancel_run(run.run_id, "the run was cancelled through the API"))
+    if (api.ctx.executor == nullptr ||
+        !api.ctx.executor->cancel_run(run.pipeline, run.run_id, "the run was cancelled through the API"))
       return Error(ErrorCode::kFailed, "run '" + run.run_id + "' is running in another worker (" + run.owner + ")", {},
                    "cancel it through the API of the `strata serve` that runs it, or try again in a moment");
     // Running attempts stop within their runner's cancel latency; answer with the final state when it comes soon.
-    const bool ended = api.ctx.executor->wait_for(run.run_id, kCancelWaitMs).has_value();
-    STRATA_ASSIGN(run, require_run(api, run.run_id));
+    const bool ended = api.ctx.executor->wait_for(run.pipeline, run.run_id, kCancelWaitMs).has_value();
+    STRATA_ASSIGN(run, reload_run(api, run));
     return Reply{{{"run", run_json(run)}}, ended ? 200 : 202};
   }
   return Error(ErrorCode::kFailed, "run '" + run.run_id + "' has finished already (" +
@@ -136,6 +138,8 @@ Result<Reply> clear_tasks(Api& api, RunRecord run, const PipelineSpec& spec, con
   Json cleared = Json::array();
   for (size_t i : which) {
     TaskInstanceRecord ti = tis[i];
+    // As Airflow's clear: the task gets its retries again, counted from the tries it has made.
+    ti.max_tries = ti.try_number + spec.tasks[i].retry.retries + 1;
     ti.state = TaskState::kNone;
     ti.end_at = 0;
     ti.next_retry_at = 0;
@@ -185,18 +189,18 @@ void add_run_routes(Routes& routes, Api& api) {
     return list_runs(api, req, pipeline);
   });
   routes.get(R"(/api/v1/runs/([^/]+))", [&api](const httplib::Request& req) -> ApiResult {
-    STRATA_ASSIGN(RunRecord run, require_run(api, capture(req, 1)));
-    STRATA_ASSIGN(auto counts, api.history->task_counts(run.run_id));
+    STRATA_ASSIGN(RunRecord run, require_run(api, req, capture(req, 1)));
+    STRATA_ASSIGN(auto counts, api.history->task_counts(run.pipeline, run.run_id));
     return Reply{{{"run", run_json(run)}, {"task_counts", counts}}};
   });
   routes.post(R"(/api/v1/runs/([^/]+)/cancel)", [&api](const httplib::Request& req) -> ApiResult {
     STRATA_TRY(body_object(req));
     std::lock_guard lock(api.mutation_mutex);
-    STRATA_ASSIGN(RunRecord run, require_run(api, capture(req, 1)));
+    STRATA_ASSIGN(RunRecord run, require_run(api, req, capture(req, 1)));
     return cancel_run(api, std::move(run));
   });
   routes.get(R"(/api/v1/runs/([^/]+)/tasks)", [&api](const httplib::Request& req) -> ApiResult {
-    STRATA_ASSIGN(RunRecord run, require_run(api, capture(req, 1)));
+    STRATA_ASSIGN(RunRecord run, require_run(api, req, capture(req, 1)));
     STRATA_ASSIGN(auto spec, spec_of(api, run));
     STRATA_ASSIGN(auto tis, instances_by_task(api, *spec, run));
     Json list = Json::array();
@@ -204,11 +208,11 @@ void add_run_routes(Routes& routes, Api& api) {
     return Reply{{{"run_id", run.run_id}, {"task_instances", list}}};
   });
   routes.get(R"(/api/v1/runs/([^/]+)/tasks/([^/]+))", [&api](const httplib::Request& req) -> ApiResult {
-    STRATA_ASSIGN(RunRecord run, require_run(api, capture(req, 1)));
+    STRATA_ASSIGN(RunRecord run, require_run(api, req, capture(req, 1)));
     STRATA_ASSIGN(auto spec, spec_of(api, run));
     STRATA_ASSIGN(size_t index, require_task(*spec, capture(req, 2)));
     STRATA_ASSIGN(auto tis, instances_by_task(api, *spec, run));
-    STRATA_ASSIGN(auto attempts, api.ctx.store->attempts(run.run_id, spec->tasks[index].id));
+    STRATA_ASSIGN(auto attempts, api.ctx.store->attempts(run.pipeline, run.run_id, spec->tasks[index].id));
     Json list = Json::array();
     for (const auto& a : attempts) {
       std::error_code ec;
@@ -228,7 +232,7 @@ void add_run_routes(Routes& routes, Api& api) {
   routes.post(R"(/api/v1/runs/([^/]+)/tasks/([^/]+)/clear)", [&api](const httplib::Request& req) -> ApiResult {
     STRATA_ASSIGN(Json body, body_object(req));
     std::lock_guard lock(api.mutation_mutex);
-    STRATA_ASSIGN(RunRecord run, require_run(api, capture(req, 1)));
+    STRATA_ASSIGN(RunRecord run, require_run(api, req, capture(req, 1)));
     STRATA_ASSIGN(auto spec, spec_of(api, run));
     STRATA_ASSIGN(size_t index, require_task(*spec, capture(req, 2)));
     STRATA_ASSIGN(auto which, targets(*spec, index, body));
@@ -240,7 +244,7 @@ void add_run_routes(Routes& routes, Api& api) {
     if (state != "success" && state != "failed")
       return Error(ErrorCode::kUsage, "\"state\" must be \"success\" or \"failed\"", {}, "{\"state\": \"success\"}");
     std::lock_guard lock(api.mutation_mutex);
-    STRATA_ASSIGN(RunRecord run, require_run(api, capture(req, 1)));
+    STRATA_ASSIGN(RunRecord run, require_run(api, req, capture(req, 1)));
     STRATA_ASSIGN(auto spec, spec_of(api, run));
     STRATA_ASSIGN(size_t index, require_task(*spec, capture(req, 2)));
     STRATA_ASSIGN(auto which, targets(*spec, index, body));

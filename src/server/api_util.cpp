@@ -126,6 +126,27 @@ std::string capture(const httplib::Request& req, size_t n) {
   return n < req.matches.size() ? std::string(req.matches[n]) : std::string();
 }
 
+Result<orchestrate::RunRecord> require_run(Api& api, const httplib::Request& req, const std::string& run_id) {
+  if (req.has_param("pipeline")) {
+    const std::string pipeline = req.get_param_value("pipeline");
+    STRATA_ASSIGN(auto run, api.ctx.store->run(pipeline, run_id));
+    if (!run)
+      return Error(ErrorCode::kNotFound, "pipeline '" + pipeline + "' has no run '" + run_id + "'", {},
+                   "GET /api/v1/pipelines/" + pipeline + "/runs lists its runs");
+    return *run;
+  }
+  STRATA_ASSIGN(auto runs, api.ctx.store->runs_with_id(run_id));
+  if (runs.empty())
+    return Error(ErrorCode::kNotFound, "no run '" + run_id + "'", {}, "GET /api/v1/runs lists the runs");
+  if (runs.size() > 1) {
+    std::string names;
+    for (const auto& r : runs) names += (names.empty() ? "'" : ", '") + r.pipeline + "'";
+    return Error(ErrorCode::kFailed, "run id '" + run_id + "' exists in several pipelines: " + names, {},
+                 "name the pipeline with the query parameter ?pipeline=" + runs.front().pipeline);
+  }
+  return runs.front();
+}
+
 std::vector<size_t> downstream_of(const orchestrate::PipelineSpec& spec, size_t task) {
   std::vector<bool> marked(spec.tasks.size(), false);
   marked[task] = true;

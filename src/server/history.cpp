@@ -52,7 +52,8 @@ constexpr const char* kRunColumns =
     "run_id, pipeline, run_type, state, logical_date, interval_start, interval_end, params, queued_at, start_at, "
     "end_at, owner";
 constexpr const char* kTaskColumns =
-    "run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, end_at, next_retry_at, pool, priority";
+    "run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, end_at, next_retry_at, pool, priority, "
+    "pipeline";
 
 RunRecord read_run(const Stmt& s) {
   RunRecord r;
@@ -85,6 +86,7 @@ TaskInstanceRecord read_task(const Stmt& s) {
   t.next_retry_at = s.integer(9);
   t.pool = s.text(10);
   t.priority = static_cast<int>(s.integer(11));
+  t.pipeline = s.text(12);
   return t;
 }
 
@@ -199,7 +201,8 @@ Result<RunPage> History::runs(const RunFilter& filter, int limit, int offset) {
   return page;
 }
 
-Result<std::vector<TaskInstanceRecord>> History::task_instances(const std::vector<std::string>& run_ids) {
+Result<std::vector<TaskInstanceRecord>> History::task_instances(const std::string& pipeline,
+                                                                const std::vector<std::string>& run_ids) {
   std::vector<TaskInstanceRecord> out;
   if (run_ids.empty()) return out;
   STRATA_LEASE(db);
@@ -207,12 +210,13 @@ Result<std::vector<TaskInstanceRecord>> History::task_instances(const std::vecto
   constexpr size_t kChunk = 200;
   for (size_t first = 0; first < run_ids.size(); first += kChunk) {
     const size_t n = std::min(kChunk, run_ids.size() - first);
-    std::string sql = std::string("SELECT ") + kTaskColumns + " FROM task_instances WHERE run_id IN (";
+    std::string sql = std::string("SELECT ") + kTaskColumns + " FROM task_instances WHERE pipeline = ? AND run_id IN (";
     for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
     sql += ")";
     Stmt s(db.get(), sql);
     STRATA_TRY(s.prepared());
-    for (size_t i = 0; i < n; ++i) s.bind(static_cast<int>(i + 1), run_ids[first + i]);
+    s.bind(1, pipeline);
+    for (size_t i = 0; i < n; ++i) s.bind(static_cast<int>(i + 2), run_ids[first + i]);
     for (;;) {
       STRATA_ASSIGN(bool row, s.step());
       if (!row) break;
@@ -222,11 +226,12 @@ Result<std::vector<TaskInstanceRecord>> History::task_instances(const std::vecto
   return out;
 }
 
-Result<std::map<std::string, int64_t>> History::task_counts(const std::string& run_id) {
+Result<std::map<std::string, int64_t>> History::task_counts(const std::string& pipeline, const std::string& run_id) {
   STRATA_LEASE(db);
-  Stmt s(db.get(), "SELECT state, COUNT(*) FROM task_instances WHERE run_id = ? GROUP BY state");
+  Stmt s(db.get(), "SELECT state, COUNT(*) FROM task_instances WHERE pipeline = ? AND run_id = ? GROUP BY state");
   STRATA_TRY(s.prepared());
-  s.bind(1, run_id);
+  s.bind(1, pipeline);
+  s.bind(2, run_id);
   std::map<std::string, int64_t> out;
   for (;;) {
     STRATA_ASSIGN(bool row, s.step());
@@ -239,7 +244,7 @@ Result<std::map<std::string, int64_t>> History::task_counts(const std::string& r
 Result<std::vector<orchestrate::SyncReportRecord>> History::sync_reports(const std::string& connection, int limit) {
   STRATA_LEASE(db);
   Stmt s(db.get(),
-         "SELECT run_id, task_id, connection, report, at FROM sync_reports WHERE connection = ? "
+         "SELECT run_id, task_id, connection, report, at, pipeline FROM sync_reports WHERE connection = ? "
          "ORDER BY at DESC, rowid DESC LIMIT ?");
   STRATA_TRY(s.prepared());
   s.bind(1, connection);
@@ -248,7 +253,7 @@ Result<std::vector<orchestrate::SyncReportRecord>> History::sync_reports(const s
   for (;;) {
     STRATA_ASSIGN(bool row, s.step());
     if (!row) break;
-    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4)});
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5)});
   }
   return out;
 }
@@ -256,17 +261,18 @@ Result<std::vector<orchestrate::SyncReportRecord>> History::sync_reports(const s
 Result<std::vector<orchestrate::TestResultRecord>> History::recent_test_results(int runs) {
   STRATA_LEASE(db);
   Stmt s(db.get(),
-         "WITH recent AS (SELECT run_id, MAX(at) AS last_at FROM test_results GROUP BY run_id "
+         "WITH recent AS (SELECT pipeline, run_id, MAX(at) AS last_at FROM test_results GROUP BY pipeline, run_id "
          "ORDER BY last_at DESC LIMIT ?) "
-         "SELECT t.run_id, t.task_id, t.test_name, t.status, t.message, t.failures, t.at FROM test_results t "
-         "JOIN recent r ON r.run_id = t.run_id ORDER BY r.last_at, t.at, t.rowid");
+         "SELECT t.run_id, t.task_id, t.test_name, t.status, t.message, t.failures, t.at, t.pipeline "
+         "FROM test_results t JOIN recent r ON r.pipeline = t.pipeline AND r.run_id = t.run_id "
+         "ORDER BY r.last_at, t.pipeline, t.run_id, t.at, t.rowid");
   STRATA_TRY(s.prepared());
   s.bind(1, static_cast<int64_t>(runs));
   std::vector<orchestrate::TestResultRecord> out;
   for (;;) {
     STRATA_ASSIGN(bool row, s.step());
     if (!row) break;
-    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.integer(5), s.integer(6)});
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.integer(5), s.integer(6), s.text(7)});
   }
   return out;
 }
@@ -295,16 +301,15 @@ Result<std::vector<StateCount>> History::run_counts() {
 Result<std::vector<StateCount>> History::task_counts_by_pipeline() {
   STRATA_LEASE(db);
   return state_counts(db.get(),
-                      "SELECT r.pipeline, t.state, COUNT(*) FROM task_instances t JOIN runs r ON r.run_id = t.run_id "
-                      "GROUP BY r.pipeline, t.state");
+                      "SELECT pipeline, state, COUNT(*) FROM task_instances GROUP BY pipeline, state");
 }
 
 Result<std::vector<DurationHistogram>> History::task_durations() {
   STRATA_LEASE(db);
-  std::string sql = "SELECT r.pipeline, COUNT(*), SUM(d)";
+  std::string sql = "SELECT pipeline, COUNT(*), SUM(d)";
   for (double b : kDurationBuckets) sql += ", SUM(d <= " + std::to_string(b) + ")";
-  sql += " FROM (SELECT run_id, (end_at - start_at) / 1e6 AS d FROM task_instances WHERE start_at > 0 AND end_at >= "
-         "start_at) t JOIN runs r ON r.run_id = t.run_id GROUP BY r.pipeline";
+  sql += " FROM (SELECT pipeline, (end_at - start_at) / 1e6 AS d FROM task_instances WHERE start_at > 0 AND end_at >= "
+         "start_at) t GROUP BY pipeline";
   Stmt s(db.get(), sql);
   STRATA_TRY(s.prepared());
   std::vector<DurationHistogram> out;

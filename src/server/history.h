@@ -63,13 +63,14 @@ class History {
 
   // Runs matching the filter, newest logical date first, and how many match in all.
   Result<RunPage> runs(const RunFilter& filter, int limit, int offset);
-  // Every task instance of the given runs.
-  Result<std::vector<orchestrate::TaskInstanceRecord>> task_instances(const std::vector<std::string>& run_ids);
+  // Every task instance of the given runs of one pipeline.
+  Result<std::vector<orchestrate::TaskInstanceRecord>> task_instances(const std::string& pipeline,
+                                                                      const std::vector<std::string>& run_ids);
   // Task instance counts by state of one run.
-  Result<std::map<std::string, int64_t>> task_counts(const std::string& run_id);
+  Result<std::map<std::string, int64_t>> task_counts(const std::string& pipeline, const std::string& run_id);
   // Sync reports of a connection, newest first.
   Result<std::vector<orchestrate::SyncReportRecord>> sync_reports(const std::string& connection, int limit);
-  // Test results of the latest `runs` runs that recorded any, oldest first.
+  // Test results of the latest `runs` runs (by pipeline and run id) that recorded any, oldest first.
   Result<std::vector<orchestrate::TestResultRecord>> recent_test_results(int runs);
   Result<std::vector<StateCount>> run_counts();
   Result<std::vector<StateCount>> task_counts_by_pipeline();

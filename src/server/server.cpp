@@ -67,6 +67,12 @@ void configure(Server::Impl& impl) {
   http.set_keep_alive_max_count(1000);
   http.set_keep_alive_timeout(2);
   http.set_pre_routing_handler([&api](const httplib::Request& req, httplib::Response& res) {
+    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 6.3), as
+    // `curl -X POST` sends it. cpp-httplib would read a POST's body until the connection closes
+    // (its read timeout, then 400); saying "Content-Length: 0" makes it read none. The request is
+    // the server's own non-const object, handed to this hook as const.
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding"))
+      const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
     if (is_traversal(req.path)) {
       write_error(res, 400, "path segments '..' and backslashes are not allowed", "", api);
       return httplib::Server::HandlerResponse::Handled;

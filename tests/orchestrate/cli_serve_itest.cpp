@@ -1,6 +1,7 @@
 // `strata serve` killed with SIGKILL mid-run and restarted: the run ends, every task retried or
 // failed, none left running; a sync task killed mid-COPY is retried and bronze holds every row
-// exactly once. Drives the real binary on a temp project.
+// exactly once; `strata pipeline backfill` of two pipelines over the same dates. Drives the real
+// binary on a temp project.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "common/strings.h"
@@ -82,7 +84,7 @@ tasks:
   RunState state = RunState::kRunning;
   for (int i = 0; i < 600; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto run = store->run(run_id);
+    auto run = store->run("p", run_id);
     if (run.ok() && *run && ((*run)->state == RunState::kSuccess || (*run)->state == RunState::kFailed)) {
       state = (*run)->state;
       break;
@@ -92,7 +94,7 @@ tasks:
   ::waitpid(serve, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "serve did not stop cleanly on SIGTERM";
   EXPECT_EQ(state, RunState::kSuccess);
-  auto tis = store->task_instances(run_id);
+  auto tis = store->task_instances("p", run_id);
   ASSERT_TRUE(tis.ok());
   ASSERT_EQ(tis->size(), 3u);
   for (const auto& ti : *tis) {
@@ -116,15 +118,131 @@ tasks:
   EXPECT_EQ(code, 2) << bad;
 }
 
+// Run ids are unique per pipeline: two pipelines backfill the same dates through the real CLI, and
+// `strata pipeline logs RUN TASK` asks which pipeline when the id is in both.
+TEST(CliServeTest, TwoPipelinesBackfillTheSameDates) {
+  ASSERT_TRUE(std::filesystem::exists(kStrata)) << "build the strata target first";
+  strata::testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("pipelines"));
+  for (const char* name : {"a", "b"})
+    ASSERT_TRUE(write_file_atomic(dir.file(std::string("pipelines/") + name + ".yml"),
+                                  "schedule: \"0 0 * * *\"\nstart_date: 2099-01-01\n"
+                                  "tasks:\n  - {id: work, shell: \"echo work of " + std::string(name) + "\"}\n"));
+  int code = -1;
+  for (const char* name : {"a", "b"}) {
+    std::string out = run_cli("pipeline --project-dir " + dir.path() + " backfill " + name +
+                                  " --from 2026-01-01 --to 2026-01-02", &code);
+    EXPECT_EQ(code, 0) << name << ": " << out;
+    EXPECT_NE(out.find("backfill__2026-01-02T00:00:00Z success"), std::string::npos) << out;
+  }
+  auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
+  for (const char* name : {"a", "b"}) {
+    auto runs = store->runs(name, std::nullopt, 10);
+    ASSERT_EQ(runs->size(), 2u) << name;
+    for (const auto& r : *runs) EXPECT_EQ(r.state, RunState::kSuccess) << name << " " << r.run_id;
+  }
+  std::string ambiguous = run_cli("pipeline --project-dir " + dir.path() + " logs backfill__2026-01-01T00:00:00Z work",
+                                  &code);
+  EXPECT_EQ(code, 2) << ambiguous;
+  EXPECT_NE(ambiguous.find("several pipelines: a, b"), std::string::npos) << ambiguous;
+  std::string log = run_cli("pipeline --project-dir " + dir.path() +
+                                " logs backfill__2026-01-01T00:00:00Z work --pipeline b", &code);
+  EXPECT_EQ(code, 0) << log;
+  EXPECT_NE(log.find("work of b"), std::string::npos) << log;
+}
+
+// `strata pipeline backfill X` creates and runs X's backfill runs only, as Airflow's backfill does:
+// no scheduled run of X or of another pipeline is created, started or left behind.
+TEST(CliServeTest, BackfillRunsOnlyItsOwnRuns) {
+  ASSERT_TRUE(std::filesystem::exists(kStrata)) << "build the strata target first";
+  strata::testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("pipelines"));
+  const std::string due = "schedule: \"@hourly\"\nstart_date: 2026-01-01\ncatchup: false\n"
+                          "tasks:\n  - {id: work, shell: \"sleep 0.2\"}\n";
+  ASSERT_TRUE(write_file_atomic(dir.file("pipelines/x.yml"), due));
+  ASSERT_TRUE(write_file_atomic(dir.file("pipelines/y.yml"), due));
+  int code = -1;
+  std::string out = run_cli("pipeline --project-dir " + dir.path() +
+                                " backfill x --from 2026-01-01T00:00:00Z --to 2026-01-01T01:00:00Z", &code);
+  ASSERT_EQ(code, 0) << out;
+  auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
+  auto x = store->runs("x", std::nullopt, 100);
+  ASSERT_EQ(x->size(), 2u) << out;
+  for (const auto& r : *x) {
+    EXPECT_EQ(r.type, RunType::kBackfill) << r.run_id;
+    EXPECT_EQ(r.state, RunState::kSuccess) << r.run_id;
+  }
+  EXPECT_TRUE(store->runs("y", std::nullopt, 100)->empty());
+  EXPECT_TRUE(store->runs("", RunState::kRunning, 100)->empty());
+  EXPECT_TRUE(store->runs("", RunState::kQueued, 100)->empty());
+}
+
 // Polls the store until the run ends (or `seconds` pass); returns its last state.
 RunState wait_run_end(SqliteStore& store, const std::string& run_id, int seconds) {
   for (int i = 0; i < seconds * 20; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto run = store.run(run_id);
+    auto run = store.run("p", run_id);
     if (run.ok() && *run && ((*run)->state == RunState::kSuccess || (*run)->state == RunState::kFailed))
       return (*run)->state;
   }
   return RunState::kRunning;
+}
+
+// SIGTERM stops serve as its last log line says: a running attempt without retries fails, one
+// with retries left is up_for_retry and runs again after the next start, which ends the run.
+TEST(CliServeTest, StopCancelsAttemptsAsTheLogSays) {
+  ASSERT_TRUE(std::filesystem::exists(kStrata)) << "build the strata target first";
+  strata::testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("pipelines"));
+  ASSERT_TRUE(write_file_atomic(dir.file("pipelines/p.yml"), R"(
+tasks:
+  - {id: no_retry, shell: "sleep 30"}
+  - {id: with_retry, shell: "test -f marker || { touch marker; sleep 30; }", retries: 1, retry_delay: 0}
+)"));
+  int code = -1;
+  std::string queued = run_cli("pipeline --project-dir " + dir.path() + " run p", &code);
+  ASSERT_EQ(code, 0) << queued;
+  const std::string run_id = queued.substr(0, queued.find(' '));
+  pid_t serve = start_serve(dir.path());
+  auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
+  bool running = false;
+  for (int i = 0; i < 400 && !running; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto attempts = store->running_attempts();
+    running = attempts.ok() && attempts->size() == 2;
+  }
+  ASSERT_TRUE(running) << "serve never started both tasks";
+  ASSERT_EQ(::kill(serve, SIGTERM), 0);
+  int status = 0;
+  ::waitpid(serve, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::string err;
+  ASSERT_TRUE(read_file(dir.file("serve.err"), err));
+  EXPECT_NE(err.find("one with retries left becomes up_for_retry"), std::string::npos) << err;
+  EXPECT_EQ(err.find("retried by the next start"), std::string::npos) << err;
+  auto tis = store->task_instances("p", run_id);
+  ASSERT_TRUE(tis.ok());
+  std::map<std::string, TaskState> states;
+  for (const auto& ti : *tis) states[ti.task_id] = ti.state;
+  EXPECT_EQ(states["no_retry"], TaskState::kFailed);
+  EXPECT_EQ(states["with_retry"], TaskState::kUpForRetry);
+
+  serve = start_serve(dir.path());
+  const RunState state = wait_run_end(*store, run_id, 30);
+  ::kill(serve, SIGTERM);
+  ::waitpid(serve, &status, 0);
+  EXPECT_EQ(state, RunState::kFailed);  // no_retry failed for good
+  auto after = store->task_instances("p", run_id);
+  ASSERT_TRUE(after.ok());
+  for (const auto& ti : *after) {
+    if (ti.task_id == "no_retry") {
+      EXPECT_EQ(ti.try_number, 1);
+    }
+    if (ti.task_id == "with_retry") {
+      EXPECT_EQ(ti.state, TaskState::kSuccess);
+      EXPECT_EQ(ti.try_number, 2);
+    }
+  }
 }
 
 TEST(CliServeTest, SyncKilledMidCopyIsRetriedWithoutDuplicates) {
@@ -174,11 +292,11 @@ TEST(CliServeTest, SyncKilledMidCopyIsRetriedWithoutDuplicates) {
   ::kill(serve, SIGTERM);
   ::waitpid(serve, &status, 0);
   EXPECT_EQ(state, RunState::kSuccess);
-  auto tis = store->task_instances(run_id);
+  auto tis = store->task_instances("p", run_id);
   ASSERT_TRUE(tis.ok());
   ASSERT_EQ(tis->size(), 1u);
   EXPECT_EQ((*tis)[0].try_number, 2);
-  auto reports = store->sync_reports(run_id);
+  auto reports = store->sync_reports("p", run_id);
   ASSERT_TRUE(reports.ok());
   EXPECT_EQ(reports->size(), 1u);  // only the retry finished
 

@@ -65,8 +65,8 @@ TEST(CrashRecoveryTest, KilledProcessLeavesNoTaskRunning) {
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status));
-  EXPECT_EQ((*store->run("manual__crash"))->state, RunState::kRunning);
-  EXPECT_EQ((*store->run("manual__crash"))->owner, "child");
+  EXPECT_EQ((*store->run("p", "manual__crash"))->state, RunState::kRunning);
+  EXPECT_EQ((*store->run("p", "manual__crash"))->owner, "child");
 
   SystemClock clock;
   auto options = h.options();
@@ -78,10 +78,10 @@ TEST(CrashRecoveryTest, KilledProcessLeavesNoTaskRunning) {
   EXPECT_EQ(*recovered, 1);
   EXPECT_TRUE(store->running_attempts()->empty());
   ASSERT_TRUE(scheduler.tick().ok());
-  EXPECT_EQ(executor.wait("manual__crash"), RunState::kFailed);  // long_no_retry had no retries left
+  EXPECT_EQ(executor.wait("p", "manual__crash"), RunState::kFailed);  // long_no_retry had no retries left
 
   std::map<std::string, TaskInstanceRecord> tis;
-  auto stored = store->task_instances("manual__crash");
+  auto stored = store->task_instances("p", "manual__crash");
   ASSERT_TRUE(stored.ok());
   for (const auto& ti : stored.value()) tis[ti.task_id] = ti;
   EXPECT_EQ(tis["first"].state, TaskState::kSuccess);
@@ -92,10 +92,10 @@ TEST(CrashRecoveryTest, KilledProcessLeavesNoTaskRunning) {
   EXPECT_EQ(tis["long_no_retry"].try_number, 1);
   EXPECT_EQ(tis["after"].state, TaskState::kSuccess);
   for (auto& [id, ti] : tis) EXPECT_TRUE(is_finished(ti.state)) << id;
-  auto first_try = (*store->attempts("manual__crash", "long"))[0];
+  auto first_try = (*store->attempts("p", "manual__crash", "long"))[0];
   EXPECT_EQ(first_try.state, TaskState::kFailed);
   EXPECT_NE(first_try.error.find("died"), std::string::npos) << first_try.error;
-  EXPECT_EQ((*store->run("manual__crash"))->owner, "parent");
+  EXPECT_EQ((*store->run("p", "manual__crash"))->owner, "parent");
 }
 
 TEST(DuckDbTimeoutTest, ExecutionTimeoutInterruptsALongQuery) {
@@ -119,7 +119,7 @@ tasks:
   const int64_t elapsed = monotonic_micros() - t0;
   EXPECT_LT(elapsed, 15'000'000);
   EXPECT_GE(elapsed, 900'000);
-  auto attempt = (*h.store->attempts("r", "forever"))[0];
+  auto attempt = (*h.store->attempts("p", "r", "forever"))[0];
   EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
 }
 

@@ -116,13 +116,13 @@ TEST(DbtTasksTest, RunsModelsWithRunVarsAndStoresTestResults) {
   ASSERT_TRUE((*rt)->start().ok());
   auto run = (*rt)->scheduler().trigger("p", "{}");
   ASSERT_TRUE(run.ok()) << run.error().to_string();
-  ASSERT_TRUE((*rt)->scheduler().start_now(run->run_id).ok());
-  EXPECT_EQ((*rt)->executor().wait(run->run_id), RunState::kSuccess);
-  auto tis = (*rt)->store().task_instances(run->run_id);
+  ASSERT_TRUE((*rt)->scheduler().start_now(run->pipeline, run->run_id).ok());
+  EXPECT_EQ((*rt)->executor().wait(run->pipeline, run->run_id), RunState::kSuccess);
+  auto tis = (*rt)->store().task_instances(run->pipeline, run->run_id);
   ASSERT_TRUE(tis.ok());
   EXPECT_EQ(tis->size(), 9u);
   for (const auto& ti : *tis) EXPECT_EQ(ti.state, TaskState::kSuccess) << ti.task_id;
-  auto results = (*rt)->store().test_results(run->run_id);
+  auto results = (*rt)->store().test_results(run->pipeline, run->run_id);
   ASSERT_TRUE(results.ok());
   std::map<std::string, std::string> status;
   for (const auto& r : *results) status[r.test_name] = r.status;
@@ -189,9 +189,9 @@ models:
   ASSERT_TRUE((*rt)->start().ok());
   auto run = (*rt)->scheduler().trigger("p", "{}");
   ASSERT_TRUE(run.ok()) << run.error().to_string();
-  ASSERT_TRUE((*rt)->scheduler().start_now(run->run_id).ok());
-  EXPECT_EQ((*rt)->executor().wait(run->run_id), RunState::kSuccess);
-  auto results = (*rt)->store().test_results(run->run_id);
+  ASSERT_TRUE((*rt)->scheduler().start_now(run->pipeline, run->run_id).ok());
+  EXPECT_EQ((*rt)->executor().wait(run->pipeline, run->run_id), RunState::kSuccess);
+  auto results = (*rt)->store().test_results(run->pipeline, run->run_id);
   ASSERT_TRUE(results.ok());
   int relationships = 0;
   for (const auto& r : *results)
@@ -214,10 +214,10 @@ TEST(DbtTasksTest, FailingTestStopsDownstreamModels) {
   ASSERT_TRUE((*rt)->start().ok());
   auto run = (*rt)->scheduler().trigger("p", "{}");
   ASSERT_TRUE(run.ok());
-  ASSERT_TRUE((*rt)->scheduler().start_now(run->run_id).ok());
-  EXPECT_EQ((*rt)->executor().wait(run->run_id), RunState::kFailed);
+  ASSERT_TRUE((*rt)->scheduler().start_now(run->pipeline, run->run_id).ok());
+  EXPECT_EQ((*rt)->executor().wait(run->pipeline, run->run_id), RunState::kFailed);
   std::map<std::string, TaskState> st;
-  auto tis = (*rt)->store().task_instances(run->run_id);
+  auto tis = (*rt)->store().task_instances(run->pipeline, run->run_id);
   ASSERT_TRUE(tis.ok());
   for (const auto& ti : *tis) st[ti.task_id] = ti.state;
   EXPECT_EQ(st["model.stg_orders"], TaskState::kSuccess);
@@ -226,7 +226,7 @@ TEST(DbtTasksTest, FailingTestStopsDownstreamModels) {
   EXPECT_EQ(st["model.customer_revenue"], TaskState::kUpstreamFailed);
   EXPECT_EQ(st["after"], TaskState::kUpstreamFailed);
   bool saw_fail = false;
-  auto results = (*rt)->store().test_results(run->run_id);
+  auto results = (*rt)->store().test_results(run->pipeline, run->run_id);
   ASSERT_TRUE(results.ok());
   for (const auto& r : *results)
     if (r.status == "fail") {

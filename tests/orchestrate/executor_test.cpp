@@ -82,6 +82,31 @@ tasks:
   EXPECT_EQ(st["ok"].try_number, 1);
 }
 
+// Each attempt records how its process ended: a shell task's exit code (128 + signal when killed),
+// and for a failure without a process (here an undefined template) the error's exit code.
+TEST(ExecutorTest, AttemptsRecordTheExitCode) {
+  auto spec = parse_spec(R"(
+tasks:
+  - {id: three, shell: "exit 3"}
+  - {id: zero, shell: "true"}
+  - {id: killed, shell: "kill -TERM $$"}
+  - {id: bad_template, shell: "echo {{ nope.nothing }}"}
+)");
+  Harness h;
+  SystemClock clock;
+  Executor executor(*h.store, shell_runners(), clock, h.options());
+  EXPECT_EQ(h.run(executor, spec, new_run("p", "r")), RunState::kFailed);
+  auto exit_code = [&](const std::string& task) {
+    auto attempts = h.store->attempts("p", "r", task);
+    EXPECT_TRUE(attempts.ok() && attempts->size() == 1u) << task;
+    return attempts.ok() && !attempts->empty() ? (*attempts)[0].exit_code : -1;
+  };
+  EXPECT_EQ(exit_code("three"), 3);
+  EXPECT_EQ(exit_code("zero"), 0);
+  EXPECT_EQ(exit_code("killed"), 128 + 15);
+  EXPECT_EQ(exit_code("bad_template"), 2);  // a configuration error
+}
+
 TEST(ExecutorTest, LogsPerAttemptWithTemplatesAndMaskedSecrets) {
   auto spec = parse_spec(R"(
 params: {who: world}
@@ -98,7 +123,7 @@ tasks:
   auto run = new_run("p", "manual__1", 1767225600LL * 1000000);  // 2026-01-01
   run.params_json = R"({"who": "strata"})";
   EXPECT_EQ(h.run(executor, spec, run), RunState::kSuccess);
-  auto attempts = h.store->attempts("manual__1", "hello");
+  auto attempts = h.store->attempts("p", "manual__1", "hello");
   ASSERT_TRUE(attempts.ok());
   ASSERT_EQ(attempts->size(), 1u);
   EXPECT_EQ((*attempts)[0].log_path, h.dir.file(".strata/logs/p/manual__1/hello/1.log"));
@@ -154,11 +179,11 @@ tasks:
     EXPECT_EQ(h.states("r")["flaky"].try_number, i + 1);
     clock.advance(1);
   }
-  EXPECT_EQ(executor.wait("r"), RunState::kSuccess);
+  EXPECT_EQ(executor.wait("p", "r"), RunState::kSuccess);
   auto ti = h.states("r")["flaky"];
   EXPECT_EQ(ti.try_number, 4);
   EXPECT_EQ(ti.state, TaskState::kSuccess);
-  auto attempts = h.store->attempts("r", "flaky");
+  auto attempts = h.store->attempts("p", "r", "flaky");
   ASSERT_EQ(attempts->size(), 4u);
   EXPECT_EQ((*attempts)[0].state, TaskState::kFailed);
   EXPECT_EQ((*attempts)[3].state, TaskState::kSuccess);
@@ -185,7 +210,7 @@ tasks:
   auto ti = h.states("r")["sleepy"];
   EXPECT_EQ(ti.state, TaskState::kFailed);
   EXPECT_EQ(ti.try_number, 2);
-  auto attempts = h.store->attempts("r", "sleepy");
+  auto attempts = h.store->attempts("p", "r", "sleepy");
   EXPECT_NE((*attempts)[0].error.find("execution_timeout"), std::string::npos) << (*attempts)[0].error;
   // The background sleep (same process group) is gone.
   std::string pid_text;
@@ -226,8 +251,8 @@ TEST(ExecutorTest, PoolsCapConcurrencyAcrossRunsAndPriorityOrders) {
   ASSERT_TRUE(h.store->create_run(new_run("p", "r2")).ok());
   ASSERT_TRUE(executor.start_run(spec, new_run("p", "r1")).ok());
   ASSERT_TRUE(executor.start_run(spec, new_run("p", "r2")).ok());
-  EXPECT_EQ(executor.wait("r1"), RunState::kSuccess);
-  EXPECT_EQ(executor.wait("r2"), RunState::kSuccess);
+  EXPECT_EQ(executor.wait("p", "r1"), RunState::kSuccess);
+  EXPECT_EQ(executor.wait("p", "r2"), RunState::kSuccess);
   EXPECT_EQ(peak.load(), 1);
   std::string text;
   ASSERT_TRUE(read_file(trace, text));
@@ -265,7 +290,7 @@ tasks:
   Executor executor(*h.store, shell_runners(), clock, h.options());
   ASSERT_TRUE(h.store->create_run(new_run("p", "r")).ok());
   ASSERT_TRUE(executor.start_run(spec, new_run("p", "r")).ok());
-  EXPECT_FALSE(executor.cancel_run("not-a-run", "test"));
+  EXPECT_FALSE(executor.cancel_run("p", "not-a-run", "test"));
   std::string pid_text;
   const int64_t deadline = monotonic_micros() + 20'000'000;
   while (!read_file(pid_file, pid_text) || pid_text.empty()) {
@@ -273,8 +298,8 @@ tasks:
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const int64_t cancelled_at = monotonic_micros();
-  EXPECT_TRUE(executor.cancel_run("r", "cancelled by the test"));
-  auto end = executor.wait_for("r", 20'000);
+  EXPECT_TRUE(executor.cancel_run("p", "r", "cancelled by the test"));
+  auto end = executor.wait_for("p", "r", 20'000);
   ASSERT_TRUE(end.has_value()) << "the run did not end after cancel";
   EXPECT_EQ(*end, RunState::kFailed);
   EXPECT_LT(monotonic_micros() - cancelled_at, 10'000'000);
@@ -284,11 +309,11 @@ tasks:
   // Neither the all_success child nor the all_done one runs after a cancel.
   EXPECT_EQ(task_state_name(st["after"].state), task_state_name(TaskState::kSkipped));
   EXPECT_EQ(task_state_name(st["beside"].state), task_state_name(TaskState::kSkipped));
-  auto attempts = h.store->attempts("r", "slow");
+  auto attempts = h.store->attempts("p", "r", "slow");
   ASSERT_TRUE(attempts.ok());
   ASSERT_EQ(attempts->size(), 1u);
   EXPECT_EQ((*attempts)[0].state, TaskState::kFailed);
-  auto run = h.store->run("r");
+  auto run = h.store->run("p", "r");
   ASSERT_TRUE(run.ok() && run->has_value());
   EXPECT_EQ((*run)->state, RunState::kFailed);
   // The shell's process group is gone (or a zombie for init to reap).
@@ -315,6 +340,7 @@ TEST(ExecutorTest, ResumesARunKeepingFinishedTasks) {
   auto spec = parse_spec("tasks:\n  - {id: a, shell: \"echo a >> " + trace + "\"}\n  - {id: b, shell: \"echo b >> " +
                          trace + "\", depends_on: a}\n");
   TaskInstanceRecord done;
+  done.pipeline = "p";
   done.run_id = "r";
   done.task_id = "a";
   done.state = TaskState::kSuccess;

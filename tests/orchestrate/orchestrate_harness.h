@@ -55,11 +55,11 @@ struct Harness {
     EXPECT_TRUE(store->create_run(run).ok());
     Status s = executor.start_run(spec, run);
     EXPECT_TRUE(s.ok()) << s.error().to_string();
-    return executor.wait(run.run_id);
+    return executor.wait(run.pipeline, run.run_id);
   }
-  std::map<std::string, TaskInstanceRecord> states(const std::string& run_id) {
+  std::map<std::string, TaskInstanceRecord> states(const std::string& run_id, const std::string& pipeline = "p") {
     std::map<std::string, TaskInstanceRecord> out;
-    auto tis = store->task_instances(run_id);
+    auto tis = store->task_instances(pipeline, run_id);
     EXPECT_TRUE(tis.ok());
     for (auto& ti : *tis) out[ti.task_id] = ti;
     return out;

@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
+#include "common/strings.h"
 #include "common/time.h"
 #include "orchestrate/databases.h"
 #include "orchestrate/sql_runner.h"
@@ -68,7 +70,7 @@ tasks:
   const int64_t elapsed = monotonic_micros() - t0;
   EXPECT_GE(elapsed, 900'000);
   EXPECT_LT(elapsed, 20'000'000);
-  auto attempt = (*h.store->attempts("r", "sleepy"))[0];
+  auto attempt = (*h.store->attempts("p", "r", "sleepy"))[0];
   EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
   EXPECT_EQ(wait_zero(conninfo, "select count(*) from pg_stat_activity where query like '%pg_sleep(60)%' "
                                 "and pid <> pg_backend_pid()"),
@@ -103,7 +105,7 @@ TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
   options.project_dir = project.dir.path();
   Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kSuccess);
-  auto reports = h.store->sync_reports("r");
+  auto reports = h.store->sync_reports("p", "r");
   ASSERT_TRUE(reports.ok());
   ASSERT_EQ(reports->size(), 1u);
   auto json = nlohmann::json::parse((*reports)[0].report_json);
@@ -144,7 +146,7 @@ TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
   const int64_t elapsed = monotonic_micros() - t0;
   EXPECT_LT(elapsed, 15'000'000);
-  auto attempt = (*h.store->attempts("r", "load"))[0];
+  auto attempt = (*h.store->attempts("p", "r", "load"))[0];
   EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
   EXPECT_EQ(wait_zero(conninfo, "select count(*) from pg_stat_activity where application_name = 'strata sync'"), 0);
   auto db = databases.duckdb_at(".strata/warehouse.duckdb");
@@ -154,6 +156,156 @@ TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
                              "and table_name = 'slow_rows'");
   ASSERT_TRUE(q.ok()) << q.error().to_string();
   EXPECT_EQ(q->cell_text(0, 0), "0");
+}
+
+// A sync stopped by its execution_timeout still stores the report of what it did: the stream
+// committed before the stop is in the report (and in bronze), the stopped one failed.
+TEST(SyncTaskTest, StoppedSyncStoresItsPartialReport) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_partial");
+  cluster.execute("create table fast(id int primary key); insert into fast select generate_series(1, 100); "
+                  "create table slow_src(id int primary key); "
+                  "insert into slow_src select generate_series(1, 200000); "
+                  "create function slow(i int) returns int language plpgsql as "
+                  "$$ begin if i % 10000 = 0 then perform pg_sleep(1); end if; return i; end $$; "
+                  "create view slow_rows as select slow(id) as id from slow_src",
+                  "orch_sync_partial");
+  SyncProject project(cluster, "orch_sync_partial");
+  std::ofstream(project.dir.file("connections/src.yml"), std::ios::app)
+      << "streams:\n  - name: public.fast\n    sync_mode: full_refresh_overwrite\n"
+      << "  - name: public.slow_rows\n    sync_mode: full_refresh_overwrite\n";
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 3s\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  auto attempt = (*h.store->attempts("p", "r", "load"))[0];
+  EXPECT_NE(attempt.error.find("sync stopped"), std::string::npos) << attempt.error;
+  auto reports = h.store->sync_reports("p", "r");
+  ASSERT_TRUE(reports.ok());
+  ASSERT_EQ(reports->size(), 1u);
+  auto json = nlohmann::json::parse((*reports)[0].report_json);
+  EXPECT_EQ(json["status"], "failed");
+  std::map<std::string, nlohmann::json> streams;
+  for (const auto& st : json["streams"]) streams[st["stream"].get<std::string>()] = st;
+  ASSERT_TRUE(streams.count("public.fast")) << json.dump();
+  EXPECT_EQ(streams["public.fast"]["status"], "success");
+  EXPECT_EQ(streams["public.fast"]["rows"], 100);
+  if (streams.count("public.slow_rows")) {
+    EXPECT_EQ(streams["public.slow_rows"]["status"], "failed");
+  }
+}
+
+// A sync that fails before it has a report (here: the source database does not exist) records a
+// failed entry with the error, so the connection's sync history does not end on an older success.
+TEST(SyncTaskTest, SyncFailingBeforeAReportIsRecordedAsFailed) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  SyncProject project(cluster, "orch_no_such_database");
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  auto reports = h.store->sync_reports("p", "r");
+  ASSERT_TRUE(reports.ok());
+  ASSERT_EQ(reports->size(), 1u);
+  EXPECT_EQ((*reports)[0].connection, "src");
+  EXPECT_EQ((*reports)[0].task_id, "load");
+  auto json = nlohmann::json::parse((*reports)[0].report_json);
+  EXPECT_EQ(json["status"], "failed");
+  EXPECT_TRUE(json["streams"].empty());
+  EXPECT_NE(json["error"].get<std::string>().find("orch_no_such_database"), std::string::npos) << json.dump();
+}
+
+// A connection whose one stream reads slowly: ~0.5 s every 5,000 of 40,000 rows (~4 s a sync).
+struct SlowSyncProject : SyncProject {
+  SlowSyncProject(strata::testing::PgCluster& cluster, const std::string& database) : SyncProject(cluster, database) {
+    cluster.execute("create table slow_src(id int primary key, pad text); "
+                    "insert into slow_src select g, repeat('x', 20) from generate_series(1, 40000) g; "
+                    "create function slow(i int) returns int language plpgsql as "
+                    "$$ begin if i % 5000 = 0 then perform pg_sleep(0.5); end if; return i; end $$; "
+                    "create view slow_rows as select slow(id) as id, pad from slow_src",
+                    database);
+    std::ofstream(dir.file("connections/src.yml"), std::ios::app)
+        << "streams:\n  - name: public.slow_rows\n    sync_mode: full_refresh_overwrite\n";
+  }
+};
+
+std::string attempt_log(MetadataStore& store, const std::string& pipeline, const std::string& run_id) {
+  auto attempts = store.attempts(pipeline, run_id, "load");
+  std::string log;
+  if (attempts.ok() && !attempts->empty()) read_file(attempts->back().log_path, log);
+  return log;
+}
+
+// Two runs syncing one connection at once (a backfill, or a manual run during a scheduled one):
+// the runner serialises them, as Airbyte runs one job per connection, instead of both writing
+// bronze and one failing on a DuckDB write-write conflict. The one that waits says so.
+TEST(SyncTaskTest, SyncsOfOneConnectionRunOneAtATime) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_serial");
+  SlowSyncProject project(cluster, "orch_sync_serial");
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  ASSERT_TRUE(h.store->ensure_pipeline("p").ok());
+  for (const char* id : {"r1", "r2"}) {
+    ASSERT_TRUE(h.store->create_run(testing::new_run("p", id)).ok());
+    ASSERT_TRUE(executor.start_run(spec, testing::new_run("p", id)).ok());
+  }
+  EXPECT_EQ(executor.wait("p", "r1"), RunState::kSuccess) << attempt_log(*h.store, "p", "r1");
+  EXPECT_EQ(executor.wait("p", "r2"), RunState::kSuccess) << attempt_log(*h.store, "p", "r2");
+  const std::string waiting = "connection src is syncing in another task; waiting for that sync to end";
+  const bool r1_waited = attempt_log(*h.store, "p", "r1").find(waiting) != std::string::npos;
+  const bool r2_waited = attempt_log(*h.store, "p", "r2").find(waiting) != std::string::npos;
+  EXPECT_NE(r1_waited, r2_waited) << attempt_log(*h.store, "p", "r1") << attempt_log(*h.store, "p", "r2");
+  for (const char* id : {"r1", "r2"}) {
+    auto reports = h.store->sync_reports("p", id);
+    ASSERT_EQ(reports->size(), 1u) << id;
+    EXPECT_EQ(nlohmann::json::parse((*reports)[0].report_json)["status"], "success") << id;
+  }
+}
+
+// Waiting for another sync of the connection stays cancellable: a task whose execution_timeout
+// fires while it waits fails then, holding nothing, and the sync it waited for is not disturbed.
+TEST(SyncTaskTest, WaitingForTheConnectionEndsAtTheTimeout) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_wait");
+  SlowSyncProject project(cluster, "orch_sync_wait");
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto slow = parse_spec("tasks:\n  - id: load\n    sync: src\n", "p");
+  auto impatient = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 1s\n", "q");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  ASSERT_TRUE(h.store->create_run(testing::new_run("p", "r")).ok());
+  ASSERT_TRUE(executor.start_run(slow, testing::new_run("p", "r")).ok());
+  for (int i = 0; i < 100 && attempt_log(*h.store, "p", "r").find("syncing connection") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_NE(attempt_log(*h.store, "p", "r").find("syncing connection"), std::string::npos);
+  const int64_t t0 = monotonic_micros();
+  EXPECT_EQ(h.run(executor, impatient, testing::new_run("q", "r")), RunState::kFailed);
+  EXPECT_LT(monotonic_micros() - t0, 2'500'000);
+  auto attempt = (*h.store->attempts("q", "r", "load"))[0];
+  EXPECT_NE(attempt.error.find("stopped while waiting"), std::string::npos) << attempt.error;
+  EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
+  EXPECT_EQ(executor.wait("p", "r"), RunState::kSuccess) << attempt_log(*h.store, "p", "r");
 }
 
 }  // namespace

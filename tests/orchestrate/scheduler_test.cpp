@@ -151,13 +151,67 @@ tasks:
   auto run = f.scheduler->trigger("hourly", R"({"who": "ops"})");
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->type, RunType::kManual);
-  ASSERT_TRUE(f.scheduler->start_now(run->run_id).ok());
-  EXPECT_EQ(f.executor->wait(run->run_id), RunState::kSuccess);
-  auto attempts = f.h.store->attempts(run->run_id, "greet");
+  ASSERT_TRUE(f.scheduler->start_now(run->pipeline, run->run_id).ok());
+  EXPECT_EQ(f.executor->wait(run->pipeline, run->run_id), RunState::kSuccess);
+  auto attempts = f.h.store->attempts(run->pipeline, run->run_id, "greet");
   std::string log;
   ASSERT_TRUE(read_file((*attempts)[0].log_path, log));
   EXPECT_NE(log.find("hi ops"), std::string::npos) << log;
   EXPECT_FALSE(f.scheduler->trigger("nope", "{}").ok());
+}
+
+// Ticks until neither pipeline has a queued or running run (at most ~30 s).
+void drain_all(Scheduler& scheduler, MetadataStore& store) {
+  for (int i = 0; i < 600; ++i) {
+    ASSERT_TRUE(scheduler.tick().ok());
+    if (store.runs("", RunState::kRunning, 10)->empty() && store.runs("", RunState::kQueued, 10)->empty()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL() << "runs did not finish";
+}
+
+// Run ids are unique per pipeline (Airflow's (dag_id, run_id)): two pipelines on one schedule both
+// get every scheduled run, and both can backfill the same dates.
+TEST(SchedulerTest, TwoPipelinesOnOneScheduleEachGetTheirRuns) {
+  Harness h;
+  FakeClock clock{kT0};
+  const std::string yaml = "schedule: \"@hourly\"\nstart_date: 2026-03-01T00:00:00Z\ncatchup: true\n"
+                           "tasks:\n  - {id: work, shell: \"echo $STRATA_RUN_ID\"}\n";
+  auto a = parse_spec(yaml, "a"), b = parse_spec(yaml, "b");
+  auto options = h.options(4);
+  Executor executor(*h.store, shell_runners(), clock, options);
+  Scheduler scheduler(*h.store, executor, clock, {a, b}, SchedulerOptions{"test-owner", 5'000'000, 30'000'000});
+  clock.advance(2 * kHour + 60'000'000LL);
+  drain_all(scheduler, *h.store);
+  for (const char* name : {"a", "b"}) {
+    auto runs = h.store->runs(name, std::nullopt, 100);
+    ASSERT_TRUE(runs.ok());
+    ASSERT_EQ(runs->size(), 2u) << name;
+    for (const auto& r : *runs) {
+      EXPECT_EQ(r.state, RunState::kSuccess) << name << " " << r.run_id;
+      EXPECT_EQ(h.states(r.run_id, name)["work"].state, TaskState::kSuccess) << name << " " << r.run_id;
+    }
+    EXPECT_EQ((*runs)[1].run_id, "scheduled__2026-03-01T00:00:00Z");
+  }
+
+  // Backfill of the same dates in both pipelines (dates before start_date: no scheduled run there).
+  const int64_t from = kT0 - 3 * kHour, to = kT0 - 2 * kHour;
+  for (const char* name : {"a", "b"}) {
+    auto queued = scheduler.backfill(name, from, to, false);
+    ASSERT_TRUE(queued.ok()) << queued.error().to_string();
+    ASSERT_EQ(queued->size(), 2u) << name;
+    EXPECT_EQ((*queued)[0].run_id, "backfill__2026-02-28T21:00:00Z");
+  }
+  drain_all(scheduler, *h.store);
+  for (const char* name : {"a", "b"})
+    for (const char* id : {"backfill__2026-02-28T21:00:00Z", "backfill__2026-02-28T22:00:00Z"}) {
+      auto run = h.store->run(name, id);
+      ASSERT_TRUE(run.ok() && run->has_value()) << name << " " << id;
+      EXPECT_EQ((*run)->state, RunState::kSuccess) << name << " " << id;
+      auto attempts = h.store->attempts(name, id, "work");
+      ASSERT_EQ(attempts->size(), 1u);
+      EXPECT_NE((*attempts)[0].log_path.find("/" + std::string(name) + "/"), std::string::npos);
+    }
 }
 
 }  // namespace

@@ -344,6 +344,120 @@ TEST(ServerApi, DataPreviewValidatesIdentifiers) {
   EXPECT_EQ(json_of(c.Get("/api/v1/relations/silver/orders/preview?limit=1"))["row_count"], 1);
 }
 
+// Run ids are unique per pipeline: /runs/{id} takes ?pipeline=NAME, and without it an id that two
+// pipelines share is a 409 naming them, never the wrong run.
+TEST(ServerApi, RunIdSharedByTwoPipelinesIsAddressedWithPipeline) {
+  ServerHarness h;
+  auto c = h.client();
+  const std::string id = "backfill__2026-01-01T00:00:00Z";
+  for (const char* pipeline : {"demo", "broken"}) {
+    orchestrate::RunRecord run;
+    run.run_id = id;
+    run.pipeline = pipeline;
+    run.type = orchestrate::RunType::kBackfill;
+    run.logical_date = run.interval_start = 1767225600LL * 1000000;
+    run.interval_end = run.interval_start + 3600'000'000LL;
+    run.queued_at = 1;
+    ASSERT_TRUE(h.store().create_run(run).ok()) << pipeline;
+  }
+  h.runtime().scheduler().notify();
+  ASSERT_TRUE(wait_finished(c, id + "?pipeline=demo"));
+  ASSERT_TRUE(wait_finished(c, id + "?pipeline=broken"));
+  EXPECT_EQ(run_state(c, id + "?pipeline=demo"), "success");
+  EXPECT_EQ(run_state(c, id + "?pipeline=broken"), "failed");
+
+  auto ambiguous = c.Get(("/api/v1/runs/" + id).c_str());
+  ASSERT_EQ(ambiguous->status, 409);
+  const std::string message = json_of(ambiguous)["error"]["message"];
+  EXPECT_NE(message.find("'broken', 'demo'"), std::string::npos) << message;
+  EXPECT_EQ(c.Get(("/api/v1/runs/" + id + "/tasks").c_str())->status, 409);
+  EXPECT_EQ(c.Get(("/api/v1/runs/" + id + "?pipeline=slow").c_str())->status, 404);
+
+  Json boom = json_of(c.Get(("/api/v1/runs/" + id + "/tasks/boom?pipeline=broken").c_str()));
+  EXPECT_EQ(boom["task_instance"]["state"], "failed");
+  EXPECT_EQ(c.Get(("/api/v1/runs/" + id + "/tasks/boom?pipeline=demo").c_str())->status, 404);  // demo has no boom
+  Json log = json_of(c.Get(("/api/v1/runs/" + id + "/tasks/extract/logs/1?pipeline=demo").c_str()));
+  EXPECT_NE(log["content"].get<std::string>().find("extracting"), std::string::npos) << log.dump();
+  Json grid = json_of(c.Get("/api/v1/pipelines/demo/grid"));
+  EXPECT_EQ(grid["runs"][0]["task_instances"][0]["state"], "success") << grid.dump();
+
+  // Clearing the broken run's task leaves the demo run alone.
+  auto session = BrowserSession::open(c);
+  auto cleared = post(c, session, "/api/v1/runs/" + id + "/tasks/boom/clear?pipeline=broken");
+  ASSERT_EQ(cleared->status, 200) << cleared->body;
+  EXPECT_EQ(json_of(cleared)["run"]["pipeline"], "broken");
+  EXPECT_EQ(run_state(c, id + "?pipeline=demo"), "success");
+  EXPECT_EQ(post(c, session, "/api/v1/runs/" + id + "/cancel")->status, 409);  // ambiguous
+}
+
+// Clearing a task whose tries are used up gives it its retries again (Airflow: max_tries =
+// try_number + retries): the next failure is retried, and the log counts against the new limit.
+TEST(ServerApi, ClearGivesTheTaskItsRetriesAgain) {
+  ServerHarness h({}, "127.0.0.1", {{"pipelines/flaky.yml", "tasks:\n  - {id: fail, shell: \"exit 1\", retries: 1, retry_delay: 0}\n"}});
+  auto c = h.client();
+  auto s = BrowserSession::open(c);
+  const std::string run_id = trigger(c, s, "flaky");
+  ASSERT_FALSE(run_id.empty());
+  ASSERT_TRUE(wait_finished(c, run_id));
+  const std::string task = "/api/v1/runs/" + run_id + "/tasks/fail";
+  Json before = json_of(c.Get(task.c_str()))["task_instance"];
+  EXPECT_EQ(before["try_number"], 2);
+  EXPECT_EQ(before["max_tries"], 2);
+  auto cleared = post(c, s, task + "/clear");
+  ASSERT_EQ(cleared->status, 200) << cleared->body;
+  ASSERT_TRUE(wait_finished(c, run_id));
+  EXPECT_EQ(run_state(c, run_id), "failed");
+  Json after = json_of(c.Get(task.c_str()));
+  EXPECT_EQ(after["task_instance"]["try_number"], 4) << after.dump();
+  EXPECT_EQ(after["task_instance"]["max_tries"], 4);
+  ASSERT_EQ(after["attempts"].size(), 4u);
+  EXPECT_EQ(after["attempts"][2]["state"], "failed");
+  Json log = json_of(c.Get((task + "/logs/3").c_str()));
+  const std::string text = log["content"];
+  EXPECT_NE(text.find("try 3 of 4"), std::string::npos) << text;
+  EXPECT_NE(text.find("retry at"), std::string::npos) << text;
+}
+
+// The connections' passwords are secrets from the start: before any sync task or connections
+// request loads a connection file, a shell task echoing one logs it masked and the pipeline API
+// shows a command rendered from it masked. Also for a connection file that fails to load.
+TEST(ServerApi, ConnectionPasswordsAreMaskedBeforeAnySync) {
+  const std::string erp = "erp-Pa55-value-42", broken = "brk-Pa55-value-77";
+  ::setenv("STRATA_TEST_ERP_PASS", erp.c_str(), 1);
+  ::setenv("STRATA_TEST_BROKEN_PASS", broken.c_str(), 1);
+  const std::string source = "source:\n  type: postgres\n  host: 127.0.0.1\n  port: 1\n  user: u\n";
+  ServerHarness h({}, "127.0.0.1",
+                  {{"connections/erp.yml", source + "  database: erp\n  password: \"{{ env_var('STRATA_TEST_ERP_PASS') }}\"\n"
+                                           "destination:\n  schema: bronze\n  duckdb_path: w.duckdb\n"},
+                   {"connections/broken.yml", source + "  password: \"{{ env_var('STRATA_TEST_BROKEN_PASS') }}\"\n"},
+                   {"pipelines/leak.yml", "tasks:\n"
+                                          "  - {id: echo, shell: \"echo pw=$STRATA_TEST_ERP_PASS other=$STRATA_TEST_BROKEN_PASS\"}\n"
+                                          "  - {id: rendered, shell: \"echo {{ env_var('STRATA_TEST_ERP_PASS') }}\"}\n"}});
+  auto c = h.client();
+  auto detail = c.Get("/api/v1/pipelines/leak");
+  ASSERT_EQ(detail->status, 200);
+  EXPECT_EQ(detail->body.find(erp), std::string::npos) << detail->body;
+  EXPECT_NE(detail->body.find("echo ****"), std::string::npos) << detail->body;
+  auto s = BrowserSession::open(c);
+  const std::string run_id = trigger(c, s, "leak");
+  ASSERT_FALSE(run_id.empty());
+  ASSERT_TRUE(wait_finished(c, run_id));
+  EXPECT_EQ(run_state(c, run_id), "success");
+  for (const char* task : {"echo", "rendered"}) {
+    auto attempts = h.store().attempts("leak", run_id, task);
+    ASSERT_EQ(attempts->size(), 1u) << task;
+    std::string on_disk;
+    ASSERT_TRUE(read_file((*attempts)[0].log_path, on_disk));
+    EXPECT_EQ(on_disk.find(erp), std::string::npos) << on_disk;
+    EXPECT_EQ(on_disk.find(broken), std::string::npos) << on_disk;
+  }
+  std::string echo;
+  ASSERT_TRUE(read_file((*h.store().attempts("leak", run_id, "echo"))[0].log_path, echo));
+  EXPECT_NE(echo.find("pw=**** other=****"), std::string::npos) << echo;
+  ::unsetenv("STRATA_TEST_ERP_PASS");
+  ::unsetenv("STRATA_TEST_BROKEN_PASS");
+}
+
 TEST(ServerApi, ServesTheUiWithSpaFallback) {
   ServerHarness h;
   auto c = h.client();

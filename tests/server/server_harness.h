@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -54,9 +55,15 @@ tasks:
 
 class ServerHarness {
  public:
-  explicit ServerHarness(AuthConfig auth = {}, std::string host = "127.0.0.1") {
+  // extra_files: more project files, by path in the project (e.g. "pipelines/x.yml").
+  explicit ServerHarness(AuthConfig auth = {}, std::string host = "127.0.0.1",
+                         const std::map<std::string, std::string>& extra_files = {}) {
     namespace fs = std::filesystem;
     fs::create_directories(dir_.file("pipelines"));
+    for (const auto& [path, text] : extra_files) {
+      fs::create_directories(fs::path(dir_.file(path)).parent_path());
+      write_file_atomic(dir_.file(path), text);
+    }
     write_file_atomic(dir_.file("pipelines/demo.yml"), kDemoPipeline);
     write_file_atomic(dir_.file("pipelines/broken.yml"), kBrokenPipeline);
     write_file_atomic(dir_.file("pipelines/slow.yml"), kSlowPipeline);
@@ -100,6 +107,7 @@ class ServerHarness {
   const std::string& project() const { return dir_.path(); }
   std::string file(const std::string& name) const { return dir_.file(name); }
   orchestrate::MetadataStore& store() { return runtime_->store(); }
+  orchestrate::Runtime& runtime() { return *runtime_; }
   warehouse::Database& warehouse() { return *warehouse_; }
   Server& server() { return *server_; }
 

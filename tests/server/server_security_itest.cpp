@@ -2,6 +2,11 @@
 // (full, tail, download, masked secrets, live SSE streaming) against a real server.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "server_harness.h"
 
 namespace strata::server::testing {
@@ -36,6 +41,60 @@ TEST(ServerSecurity, LoopbackWithoutTokenNeedsSessionAndCsrfForChanges) {
   r = c.Post("/api/v1/pipelines/demo/pause", {{"Cookie", "strata_session=forged"}, {"X-CSRF-Token", s.csrf}}, "{}",
              "application/json");
   EXPECT_EQ(r->status, 401);
+}
+
+// Sends raw HTTP/1.1 text on a new connection and returns the first response (head and body, per
+// its Content-Length), or what came before `timeout_ms` passed.
+std::string raw_exchange(int port, const std::string& request, int timeout_ms) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "";
+  }
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)!::write(fd, request.data(), request.size());
+  std::string in;
+  char buf[4096];
+  for (;;) {
+    const size_t head_end = in.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      const size_t at = in.find("Content-Length: ");
+      const size_t length = at == std::string::npos ? 0 : std::stoul(in.substr(at + 16));
+      if (in.size() >= head_end + 4 + length) break;
+    }
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    in.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return in;
+}
+
+// The documented body-less POSTs work as `curl -X POST` sends them: no body and no Content-Length
+// (the body length is then zero, RFC 9112), answered at once rather than after a read timeout.
+TEST(ServerSecurity, PostWithoutBodyOrContentLength) {
+  ServerHarness h;
+  auto c = h.client();
+  auto s = BrowserSession::open(c);
+  ASSERT_FALSE(s.cookie.empty());
+  for (const char* action : {"pause", "unpause"}) {
+    const std::string request = std::string("POST /api/v1/pipelines/demo/") + action +
+                                " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(h.server().port()) +
+                                "\r\nCookie: " + s.cookie + "\r\nX-CSRF-Token: " + s.csrf +
+                                "\r\nAccept: */*\r\n\r\n";
+    const auto start = std::chrono::steady_clock::now();
+    const std::string response = raw_exchange(h.server().port(), request, 4000);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << action << ": " << response;
+    EXPECT_LT(ms, 2000) << action;
+    EXPECT_EQ(json_of(c.Get("/api/v1/pipelines/demo"))["paused"], std::string(action) == "pause") << action;
+  }
 }
 
 TEST(ServerSecurity, TokenProtectsReadsAndChanges) {

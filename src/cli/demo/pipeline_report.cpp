@@ -27,7 +27,7 @@ Result<PipelineReport> read_pipeline_report(const std::string& project_dir, cons
   PipelineReport report;
   report.run_id = runs.front().run_id;
   report.state = std::string(orchestrate::run_state_name(runs.front().state));
-  STRATA_ASSIGN(auto tasks, store->task_instances(report.run_id));
+  STRATA_ASSIGN(auto tasks, store->task_instances(pipeline, report.run_id));
   std::map<std::string, Span> spans;
   for (const auto& ti : tasks) {
     if (ti.start_at == 0) continue;  // never started (skipped or upstream failed)
@@ -46,7 +46,7 @@ Result<PipelineReport> read_pipeline_report(const std::string& project_dir, cons
   std::sort(report.stages.begin(), report.stages.end(), [&](const StageResult& a, const StageResult& b) {
     return spans[a.name].first_start < spans[b.name].first_start;
   });
-  STRATA_ASSIGN(auto tests, store->test_results(report.run_id));
+  STRATA_ASSIGN(auto tests, store->test_results(pipeline, report.run_id));
   for (const auto& t : tests) {
     if (t.status == "pass") {
       ++report.tests.passed;

@@ -59,8 +59,8 @@ export function ganttPage(ctx: PageContext): Page {
         return;
       }
       const [runRes, tis] = await Promise.all([
-        get<{ run: RunSummary }>(`/runs/${enc(runId)}`),
-        get<{ task_instances: TaskInstance[] }>(`/runs/${enc(runId)}/tasks`),
+        get<{ run: RunSummary }>(`/runs/${enc(runId)}?pipeline=${enc(name)}`),
+        get<{ task_instances: TaskInstance[] }>(`/runs/${enc(runId)}/tasks?pipeline=${enc(name)}`),
       ]);
       const picker = runPicker(detail.recent_runs.map((r) => ({ ...r, pipeline: name })), runId, (id) => {
         runId = id;

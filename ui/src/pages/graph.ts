@@ -104,7 +104,7 @@ export function graphPage(ctx: PageContext): Page {
       detail = await get<PipelineDetail>(`/pipelines/${enc(name)}`);
       if (!runId && detail.recent_runs.length) runId = detail.recent_runs[0].run_id;
       if (runId) {
-        const tis = await get<{ task_instances: TaskInstance[] }>(`/runs/${enc(runId)}/tasks`);
+        const tis = await get<{ task_instances: TaskInstance[] }>(`/runs/${enc(runId)}/tasks?pipeline=${enc(name)}`);
         states = new Map(tis.task_instances.map((t) => [t.task_id, t]));
       } else {
         states = new Map();

@@ -38,6 +38,8 @@ function buildRows(tasks: Grid["tasks"], collapsed: Set<string>): Row[] {
 
 export function gridPage(ctx: PageContext): Page {
   const name = ctx.params.name;
+  // Run ids are unique per pipeline, not across pipelines: every run URL names the pipeline.
+  const scope = `?pipeline=${enc(name)}`;
   const collapsed = new Set<string>();
   let selRun: string | null = ctx.query.get("run");
   let selTask: string | null = ctx.query.get("task");
@@ -147,18 +149,18 @@ export function gridPage(ctx: PageContext): Page {
         link(`#/pipelines/${enc(name)}/graph?run=${enc(run.run_id)}`, h("span", { class: "btn small ghost" }, "Graph")),
         link(`#/pipelines/${enc(name)}/gantt?run=${enc(run.run_id)}`, h("span", { class: "btn small ghost" }, "Gantt")),
         run.state === "running" || run.state === "queued"
-          ? h("button", { class: "btn small danger", onclick: () => void act("Cancelled", `${base}/cancel`, undefined) }, "Cancel run")
+          ? h("button", { class: "btn small danger", onclick: () => void act("Cancelled", `${base}/cancel${scope}`, undefined) }, "Cancel run")
           : null),
     ];
   };
 
   const taskDetail = async (runId: string, task: string): Promise<Child[]> => {
     const base = `/runs/${enc(runId)}/tasks/${enc(task)}`;
-    const data = await get<{ task_instance: TaskInstance; attempts: Attempt[] }>(base);
+    const data = await get<{ task_instance: TaskInstance; attempts: Attempt[] }>(`${base}${scope}`);
     const ti = data.task_instance;
     const last = data.attempts.length ? data.attempts[data.attempts.length - 1] : null;
     let log: LogChunk | null = null;
-    if (last) log = await get<LogChunk>(`${base}/logs/${last.try_number}?tail=200`);
+    if (last) log = await get<LogChunk>(`${base}/logs/${last.try_number}${scope}&tail=200`);
     const finished = ["success", "failed", "upstream_failed", "skipped"].includes(ti.state);
     const pre = h("pre", { class: "log small-log", "data-testid": "log-tail" }, log ? log.content || "(empty log)" : "(no attempt yet)");
     return [
@@ -171,21 +173,21 @@ export function gridPage(ctx: PageContext): Page {
         h("dt", null, "Duration"), h("dd", null, fmtDuration(ti.duration_seconds)),
         ti.next_retry_at ? [h("dt", null, "Next try"), h("dd", null, fmtTime(ti.next_retry_at))] : null),
       h("div", { class: "actions" },
-        h("button", { class: "btn small", disabled: !finished, onclick: () => void act("Cleared", `${base}/clear`, { downstream: false }) }, "Clear"),
-        h("button", { class: "btn small", disabled: !finished, onclick: () => void act("Cleared", `${base}/clear`, { downstream: true }) }, "Clear + downstream"),
-        h("button", { class: "btn small ok", onclick: () => void act("Marked success", `${base}/mark`, { state: "success" }) }, "Mark success"),
-        h("button", { class: "btn small danger", onclick: () => void act("Marked failed", `${base}/mark`, { state: "failed" }) }, "Mark failed")),
+        h("button", { class: "btn small", disabled: !finished, onclick: () => void act("Cleared", `${base}/clear${scope}`, { downstream: false }) }, "Clear"),
+        h("button", { class: "btn small", disabled: !finished, onclick: () => void act("Cleared", `${base}/clear${scope}`, { downstream: true }) }, "Clear + downstream"),
+        h("button", { class: "btn small ok", onclick: () => void act("Marked success", `${base}/mark${scope}`, { state: "success" }) }, "Mark success"),
+        h("button", { class: "btn small danger", onclick: () => void act("Marked failed", `${base}/mark${scope}`, { state: "failed" }) }, "Mark failed")),
       data.attempts.length
         ? h("table", { class: "table compact" },
             h("thead", null, h("tr", null, ["Try", "State", "Started", "Duration", "Exit", ""].map((t) => h("th", null, t)))),
             h("tbody", null, data.attempts.map((a) => h("tr", null,
               h("td", null, a.try_number), h("td", null, stateLabel(a.state)), h("td", null, fmtTime(a.start_at)),
               h("td", null, fmtDuration(a.duration_seconds)), h("td", null, a.exit_code ?? "–"),
-              h("td", null, link(`#/logs/${enc(runId)}/${enc(task)}/${a.try_number}`, "Log"))))))
+              h("td", null, link(`#/logs/${enc(runId)}/${enc(task)}/${a.try_number}${scope}`, "Log"))))))
         : null,
       last?.error ? h("div", { class: "error-box" }, last.error) : null,
       h("h3", null, last ? `Log of try ${last.try_number} (last 200 lines) ` : "Log ",
-        last ? link(`#/logs/${enc(runId)}/${enc(task)}/${last.try_number}`, "open full log ›") : null),
+        last ? link(`#/logs/${enc(runId)}/${enc(task)}/${last.try_number}${scope}`, "open full log ›") : null),
       pre,
     ];
   };

@@ -6,6 +6,9 @@ import type { Page, PageContext } from "../router";
 export function logsPage(ctx: PageContext): Page {
   const { run, task } = ctx.params;
   const tryNumber = Number(ctx.params.try);
+  // Run ids are unique per pipeline: the pipeline (when the link names it) picks the run.
+  const pipelineParam = ctx.query.get("pipeline");
+  const scope = pipelineParam ? `?pipeline=${enc(pipelineParam)}` : "";
   const base = `/runs/${enc(run)}/tasks/${enc(task)}`;
   let text = "";
   let source: EventSource | null = null;
@@ -44,7 +47,7 @@ export function logsPage(ctx: PageContext): Page {
   };
 
   const tail = (offset: number) => {
-    source = new EventSource(`/api/v1${base}/logs/${tryNumber}/stream?offset=${offset}`);
+    source = new EventSource(`/api/v1${base}/logs/${tryNumber}/stream${scope ? scope + "&" : "?"}offset=${offset}`);
     setStatus("live");
     source.addEventListener("log", (ev) => {
       const data = JSON.parse((ev as MessageEvent<string>).data) as { text: string };
@@ -77,15 +80,15 @@ export function logsPage(ctx: PageContext): Page {
     interval: 0, // the SSE stream is the live part
     async refresh() {
       const [info, chunk, runInfo] = await Promise.all([
-        get<{ task_instance: TaskInstance; attempts: Attempt[] }>(base),
-        get<LogChunk>(`${base}/logs/${tryNumber}`),
-        get<{ run: RunSummary }>(`/runs/${enc(run)}`),
+        get<{ task_instance: TaskInstance; attempts: Attempt[] }>(`${base}${scope}`),
+        get<LogChunk>(`${base}/logs/${tryNumber}${scope}`),
+        get<{ run: RunSummary }>(`/runs/${enc(run)}${scope}`),
       ]);
       const pipeline = runInfo.run.pipeline;
       text = chunk.content;
       finished = chunk.finished;
       const attempts = info.attempts.map((a) =>
-        h("a", { href: `#/logs/${enc(run)}/${enc(task)}/${a.try_number}`, class: a.try_number === tryNumber ? "tab active" : "tab" },
+        h("a", { href: `#/logs/${enc(run)}/${enc(task)}/${a.try_number}${scope}`, class: a.try_number === tryNumber ? "tab active" : "tab" },
           `try ${a.try_number} `, stateLabel(a.state)));
       mount(ctx.root,
         h("div", { class: "page-head" },
