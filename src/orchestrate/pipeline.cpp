@@ -360,7 +360,9 @@ Result<PipelineSpec> parse_pipeline(const YamlDocument& doc, const std::string& 
 }
 
 Result<PipelineSpec> load_pipeline_file(const std::string& path, const YamlOptions& options) {
-  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(path, options));
+  YamlOptions strict = options;
+  strict.unique_keys = true;  // a pipeline is Strata's own file: a repeated key is a mistake
+  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(path, strict));
   return parse_pipeline(doc, std::filesystem::path(path).stem().string());
 }
 

@@ -73,6 +73,17 @@ Result<TaskOutcome> SyncRunner::sync(TaskContext& ctx, const std::string& path, 
   ingest::SyncOptions options;
   options.only_streams = ctx.task.streams;
   options.masker = masker_.get();
+  // The task's cancel (a timeout, the API, serve stopping) also cancels the source's statements,
+  // so a read PostgreSQL makes wait (a lock) stops at once.
+  // Shared with the callback, which cancel() may still be running when this returns.
+  auto source_cancel = std::make_shared<pg::CancelGroup>();
+  options.source_cancel = source_cancel.get();
+  const int cancel_id = ctx.cancel.on_cancel([source_cancel] { source_cancel->cancel(); });
+  struct Unregister {
+    CancelToken& token;
+    int id;
+    ~Unregister() { token.remove(id); }
+  } unregister{ctx.cancel, cancel_id};
   options.on_progress = [&ctx](const std::string& stream, uint64_t rows, uint64_t bytes, double seconds, double,
                                bool done) {
     if (done)

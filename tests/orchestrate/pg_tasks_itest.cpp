@@ -308,5 +308,32 @@ TEST(SyncTaskTest, WaitingForTheConnectionEndsAtTheTimeout) {
   EXPECT_EQ(executor.wait("p", "r"), RunState::kSuccess) << attempt_log(*h.store, "p", "r");
 }
 
+// A sync that PostgreSQL makes wait (another session holds its table) still stops at the task's
+// execution_timeout: the cancel reaches the source's statements, not only the warehouse.
+TEST(SyncTaskTest, ASyncWaitingOnTheSourceStopsAtTheTimeout) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_locked");
+  cluster.execute("create table held(id int primary key); insert into held values (1)", "orch_sync_locked");
+  SyncProject project(cluster, "orch_sync_locked");
+  std::ofstream(project.dir.file("connections/src.yml"), std::ios::app) << "streams:\n  - name: public.held\n";
+  auto holder = pg::Connection::connect(cluster.conninfo("orch_sync_locked"));
+  ASSERT_TRUE(holder.ok()) << holder.error().to_string();
+  ASSERT_TRUE(holder->execute("BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE").ok());
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 1s\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  const int64_t t0 = monotonic_micros();
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  EXPECT_LT(monotonic_micros() - t0, 5'000'000);
+  auto attempt = (*h.store->attempts("p", "r", "load"))[0];
+  EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
+  ASSERT_TRUE(holder->execute("COMMIT").ok());
+}
+
 }  // namespace
 }  // namespace strata::orchestrate

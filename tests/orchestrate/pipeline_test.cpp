@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "orchestrate/pipeline.h"
 
 namespace strata::orchestrate {
@@ -128,6 +133,20 @@ TEST(PipelineTest, LocatedErrors) {
     EXPECT_GT(spec.error().where().column, 0) << spec.error().to_string();
     EXPECT_EQ(spec.error().exit_code(), 2);
   }
+}
+
+TEST(PipelineTest, AKeyRepeatedInAPipelineFileIsALocatedError) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("strata_dup_" + std::to_string(::getpid()) + ".yml")).string();
+  std::ofstream(path) << "schedule: \"@daily\"\ntasks:\n  - id: a\n    shell: x\n    retries: 1\n    retries: 3\n";
+  auto spec = load_pipeline_file(path);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.error().exit_code(), 2);
+  EXPECT_EQ(spec.error().where().line, 6) << spec.error().to_string();
+  EXPECT_NE(spec.error().message().find("key 'retries' appears twice in this mapping (first at line 5)"),
+            std::string::npos)
+      << spec.error().to_string();
 }
 
 TEST(PipelineTest, RetryDelayBackoff) {
