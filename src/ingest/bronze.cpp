@@ -187,6 +187,20 @@ bool can_widen(const sql::LogicalType& from, const sql::LogicalType& to) {
   return false;
 }
 
+namespace {
+
+// The narrowest DECIMAL holding every value of two DECIMALs neither of which holds the other's
+// (numeric(10,2) and numeric(10,4): DECIMAL(12,4)); nullopt when it would pass 38 digits.
+std::optional<sql::LogicalType> common_decimal(const sql::LogicalType& a, const sql::LogicalType& b) {
+  if (a.id() != TypeId::kDecimal || b.id() != TypeId::kDecimal) return std::nullopt;
+  const int scale = std::max(a.scale(), b.scale());
+  const int digits = std::max(a.precision() - a.scale(), b.precision() - b.scale());
+  if (digits + scale > 38) return std::nullopt;
+  return sql::LogicalType::decimal(static_cast<uint8_t>(digits + scale), static_cast<uint8_t>(scale));
+}
+
+}  // namespace
+
 Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Schema& incoming,
                                       const std::vector<warehouse::ColumnInfo>& existing, SchemaChanges policy,
                                       bool replacing, const std::string& refresh_hint) {
@@ -215,16 +229,19 @@ Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Sche
                        " to " + c.type.to_string();
     const bool widens = can_widen(old->type, c.type);
     const bool fits = !widens && can_widen(c.type, old->type);
-    if (!widens && !fits) {
+    const std::optional<sql::LogicalType> common = widens || fits ? std::nullopt : common_decimal(old->type, c.type);
+    if (!widens && !fits && !common) {
       return Error(ErrorCode::kFailed, what + ", which bronze cannot widen to", {}, refresh_hint);
     }
     if (policy == SchemaChanges::kFail) {
       return Error(ErrorCode::kFailed, what + " and schema_changes is fail", {},
-                   widens ? "set schema_changes: propagate to widen the bronze column"
+                   widens || common ? "set schema_changes: propagate to widen the bronze column"
                           : "set schema_changes: propagate to keep loading it into bronze's " +
                                 old->type.to_string() + " column");
     }
-    if (widens) {
+    if (common) {
+      plan.widen.push_back({c.name, *common, c.nullable});  // bronze holds the old and the new values
+    } else if (widens) {
       plan.widen.push_back(c);
     } else {
       plan.narrowed.push_back({c.name, c.type, old->type});

@@ -73,6 +73,18 @@ TEST(Bronze, SchemaPlan) {
   ASSERT_FALSE(blob.ok());
   EXPECT_NE(blob.error().message().find("cannot widen"), std::string::npos);
   EXPECT_TRUE(plan_schema_change("s.t", {{"id", LogicalType::blob(), true}}, wide, SchemaChanges::kPropagate, true).ok());
+  // Two DECIMALs neither of which holds the other widen bronze to one that holds both.
+  std::vector<warehouse::ColumnInfo> money = {{"amount", LogicalType::decimal(10, 2), "DECIMAL(10,2)", true}};
+  auto rescaled =
+      plan_schema_change("s.t", {{"amount", LogicalType::decimal(10, 4), true}}, money, SchemaChanges::kPropagate, false);
+  ASSERT_TRUE(rescaled.ok()) << rescaled.error().to_string();
+  ASSERT_EQ(rescaled->widen.size(), 1u);
+  EXPECT_EQ(rescaled->widen[0].type, LogicalType::decimal(12, 4));
+  // Past 38 digits there is no such DECIMAL.
+  std::vector<warehouse::ColumnInfo> huge = {{"amount", LogicalType::decimal(38, 0), "DECIMAL(38,0)", true}};
+  EXPECT_FALSE(
+      plan_schema_change("s.t", {{"amount", LogicalType::decimal(38, 2), true}}, huge, SchemaChanges::kPropagate, false)
+          .ok());
 }
 
 TEST(Bronze, MergeStatementsQuoteEverything) {

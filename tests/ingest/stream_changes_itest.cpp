@@ -400,6 +400,25 @@ TEST_F(StreamChanges, ATypeThatNarrowsIntoBronzesWiderColumnKeepsLoading) {
       << error;
 }
 
+TEST_F(StreamChanges, ANumericWhoseScaleChangesWidensBronzeToHoldBoth) {
+  source("CREATE TABLE items (id int PRIMARY KEY, amount numeric(10,2), ts timestamptz NOT NULL);"
+         "INSERT INTO items VALUES (1, 12345678.91, '2024-01-01')");
+  const std::string conn = items("incremental_dedup");
+  sync_ok(conn);
+  // Row 1 leaves the source (bronze keeps it): bronze must hold it and the new scale.
+  source("DELETE FROM items; ALTER TABLE items ALTER COLUMN amount TYPE numeric(10,4);"
+         "INSERT INTO items VALUES (2, 123456.7891, '2024-02-01')");
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  EXPECT_EQ(r->streams[0].schema_changes, (std::vector<std::string>{"widened column amount to DECIMAL(12,4)"}));
+  EXPECT_EQ(bronze_rows("SELECT id, amount FROM bronze.items ORDER BY id"),
+            (Rows{{"1", "12345678.9100"}, {"2", "123456.7891"}}));
+  source("INSERT INTO items VALUES (3, 1.5, '2024-03-01')");
+  sync_ok(conn);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "3");
+}
+
 TEST_F(StreamChanges, ADedupKeyThatNarrowsIsMatchedInBronzesType) {
   // Bronze's key column stays VARCHAR and holds a value no integer matches ('a', deleted in the
   // source since): every comparison must happen in bronze's type, in this sync and the later ones.
