@@ -4,6 +4,7 @@
 // types, primary keys, size estimates and suggested cursor columns. Plain data; thread-compatible.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ struct Catalog {
   // server_encoding is SQL_ASCII: the server stores text bytes unchecked, so readers check that
   // they are UTF-8 (CopyDecoderOptions::check_utf8).
   bool unchecked_text = false;
+  // Partitions (left out of `tables`: a partitioned table is read through its parent), by
+  // "schema.name", with their top parent's "schema.name": a stream naming one is pointed there.
+  std::map<std::string, std::string> partition_parents;
   // The source's schemas (without PostgreSQL's own), when discovery was given a schema list.
   std::vector<std::string> schemas;
   // nullptr when absent.

@@ -411,6 +411,11 @@ bool file_changed(const SyncedStream& synced, const StreamConfig& s) {
 // key to a `columns` list. The first problem, located in the file, or nothing.
 std::optional<Error> check_against_table(const Catalog& catalog, const CatalogTable* table, StreamConfig& s) {
   if (!table) {
+    if (auto parent = catalog.partition_parents.find(s.full_name()); parent != catalog.partition_parents.end()) {
+      return stream_error(s.where_name, s.full_name() + " is a partition of " + parent->second,
+                          "sync the partitioned table instead: name: " + parent->second +
+                              " (its partitions are read through it)");
+    }
     std::vector<std::string> names, all;
     for (const CatalogTable& t : catalog.tables) {
       if (names.size() < 8) names.push_back(t.full_name());

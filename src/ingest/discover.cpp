@@ -141,6 +141,14 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
     if (it != by_oid.end()) catalog.tables[it->second].primary_key.emplace_back(keys.value(i, 1));
   }
   for (CatalogTable& t : catalog.tables) t.suggested_cursors = suggest_cursors(t.columns);
+  STRATA_ASSIGN(pg::PgResult parts, conn.exec(
+      "SELECT pn.nspname || '.' || p.relname, rn.nspname || '.' || r.relname"
+      " FROM pg_catalog.pg_class p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace"
+      " JOIN pg_catalog.pg_class r ON r.oid = pg_partition_root(p.oid)"
+      " JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace WHERE p.relispartition"));
+  for (int i = 0; i < parts.rows(); ++i) {
+    catalog.partition_parents[std::string(parts.value(i, 0))] = std::string(parts.value(i, 1));
+  }
   if (!schemas.empty()) {
     STRATA_ASSIGN(pg::PgResult names, conn.exec("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE "
                                                 "'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1"));

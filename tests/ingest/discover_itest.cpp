@@ -111,6 +111,12 @@ TEST_F(Discover, InheritedRowsPrivilegesAndUnanalyzedPartitions) {
   EXPECT_EQ(listed.error().where().line, 12) << listed.error().to_string();
   EXPECT_NE(listed.error().message().find("may not read public.secret (no SELECT privilege)"), std::string::npos)
       << listed.error().to_string();
+  // A stream naming a partition is pointed at the partitioned table it is read through.
+  auto partition = sync(write_connection("streams:\n  - name: public.pp1\n", "partition"));
+  ASSERT_FALSE(partition.ok());
+  EXPECT_EQ(partition.error().exit_code(), 2);
+  EXPECT_NE(partition.error().message().find("public.pp1 is a partition of public.pp"), std::string::npos)
+      << partition.error().to_string();
 }
 
 TEST_F(Discover, CommandPrintsTextAndJson) {
