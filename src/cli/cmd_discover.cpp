@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/app.h"
+#include "common/json_text.h"
 #include "ingest/connection_config.h"
 #include "ingest/discover.h"
 #include "pg/connection.h"
@@ -28,7 +29,7 @@ Status run_discover(const DiscoverFlags& flags, CliContext& context) {
                                                             ingest::source_connect_options(yaml.masker, "strata discover")));
   STRATA_ASSIGN(ingest::Catalog catalog, ingest::discover_catalog(conn, config.source.schemas));
   if (flags.json) {
-    context.out << ingest::catalog_to_json(catalog).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    context.out << json_text(ingest::catalog_to_json(catalog), 2) << "\n";
   } else {
     context.out << ingest::catalog_to_text(catalog);
   }

@@ -14,6 +14,7 @@
 
 #include "cli/app.h"
 #include "cli/demo/interrupt_watcher.h"
+#include "common/json_text.h"
 #include "common/time.h"
 #include "ingest/destination.h"
 #include "ingest/sync.h"
@@ -66,7 +67,7 @@ Status store_in_metadata(const ingest::SyncReport& report, const std::string& pr
   std::error_code ec;
   std::filesystem::create_directories(strata_dir, ec);
   STRATA_ASSIGN(auto store, orchestrate::SqliteStore::open((strata_dir / "strata.db").string()));
-  orchestrate::SyncReportRecord record{"", "cli", report.connection, ingest::report_to_json(report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), now_micros()};
+  orchestrate::SyncReportRecord record{"", "cli", report.connection, json_text(ingest::report_to_json(report)), now_micros()};
   return store->add_sync_report(record);
 }
 
@@ -133,7 +134,7 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   Status stored = ingest::store_report(report, dir);
   if (stored.ok()) stored = store_in_metadata(report, config.project_dir);
   if (flags.json) {
-    context.out << ingest::report_to_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    context.out << json_text(ingest::report_to_json(report), 2) << "\n";
   } else {
     context.out << ingest::report_to_text(report);
   }
@@ -181,7 +182,7 @@ void register_sync(CLI::App& app, CliContext& context) {
     bool reported = false;
     Status status = run_sync_command(*flags, context, reported);
     if (!status.ok() && flags->json && !reported) {
-      context.out << error_json(status.error(), *context.logger.masker()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      context.out << json_text(error_json(status.error(), *context.logger.masker()), 2) << "\n";
     }
     return status;
   });

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/json_text.h"
 #include "ingest/sync.h"
 
 namespace strata::ingest {
@@ -83,7 +84,7 @@ Status store_report(const SyncReport& report, const std::string& dir) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp);
-    f << report_to_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    f << json_text(report_to_json(report), 2) << "\n";
     if (!f) return Error(ErrorCode::kFailed, "cannot write " + tmp);
   }
   std::filesystem::rename(tmp, path, ec);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <future>
 
+#include "common/json_text.h"
 #include "common/strings.h"
 #include "common/time.h"
 #include "ingest/bronze.h"
@@ -227,7 +228,7 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
 }
 
 // A key as the state records it: a JSON array of column names.
-std::string key_json(const std::vector<std::string>& key) { return nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string key_json(const std::vector<std::string>& key) { return json_text(nlohmann::json(key)); }
 
 // Whether bronze, holding one row per recorded key (key_json), holds one row per `key` too: the
 // new key has every recorded column (in any order, maybe more).

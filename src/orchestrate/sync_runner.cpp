@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "common/json_text.h"
 #include "common/time.h"
 #include "ingest/sync.h"
 #include "orchestrate/cancellable_database.h"
@@ -46,7 +47,7 @@ Result<TaskOutcome> SyncRunner::run(TaskContext& ctx) {
                                     {"error", masker_->mask(outcome.error().message())},
                                     {"streams", nlohmann::json::array()}};
     SyncReportRecord record{ctx.run.run_id, ctx.task.id, connection,
-                            failure.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), now_micros(),
+                            json_text(failure), now_micros(),
                             ctx.run.pipeline};
     Status stored = ctx.store.add_sync_report(record);
     if (!stored.ok()) ctx.log.line("warning: " + stored.error().message());
@@ -100,7 +101,7 @@ Result<TaskOutcome> SyncRunner::sync(TaskContext& ctx, const std::string& path, 
   const nlohmann::json json = ingest::report_to_json(*report);
   ctx.log.write(ingest::report_to_text(*report));
   SyncReportRecord record{ctx.run.run_id, ctx.task.id, config.name,
-                          json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), now_micros(),
+                          json_text(json), now_micros(),
                           ctx.run.pipeline};
   STRATA_TRY(ctx.store.add_sync_report(record));
   reported = true;

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
+
 namespace strata::pg {
 namespace {
 
@@ -513,7 +515,7 @@ bool CopyBinaryDecoder::decode_tuple(const uint8_t* fields, Status& status) {
   auto add_note = [&](const std::string& column, const char* change, const std::string& reason) {
     nlohmann::json note = {{"column", column}, {"change", change}, {"reason", reason}};
     if (!row_notes_.empty()) row_notes_.push_back(',');
-    row_notes_ += note.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    row_notes_ += json_text(note);
     ++notes_;
   };
   const uint8_t* p = fields;

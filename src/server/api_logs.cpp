@@ -4,6 +4,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/json_text.h"
 #include "common/time.h"
 #include "server/api.h"
 
@@ -84,7 +85,7 @@ Result<bool> attempt_finished(Api& api, const LogRef& ref) {
 std::string sse_event(const char* event, const Json& data, int64_t id) {
   std::string out;
   if (id >= 0) out += "id: " + std::to_string(id) + "\n";
-  out += std::string("event: ") + event + "\ndata: " + data.dump(-1, ' ', false, Json::error_handler_t::replace) +
+  out += std::string("event: ") + event + "\ndata: " + json_text(data) +
          "\n\n";
   return out;
 }
@@ -168,7 +169,7 @@ void add_log_routes(Routes& routes, Api& api) {
                  {"size", size},                 {"truncated", from > 0},
                  {"finished", finished.ok() && *finished}};
     res.set_header("Cache-Control", "no-store");
-    res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), kJsonContentType);
+    res.set_content(json_text(body), kJsonContentType);
   });
   routes.get_raw(base + "/stream", [&api](const httplib::Request& req, httplib::Response& res) {
     auto ref = find_log(api, req);

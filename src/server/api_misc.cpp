@@ -1,6 +1,7 @@
 // Sessions (CSRF tokens for the UI), /healthz and /metrics (Prometheus text format 0.0.4).
 #include <sstream>
 
+#include "common/json_text.h"
 #include "server/api.h"
 
 namespace strata::server {
@@ -73,7 +74,7 @@ void session_reply(Api& api, httplib::Response& res, const Session& s) {
   res.set_header("Set-Cookie", Auth::cookie_for(s));
   res.set_header("Cache-Control", "no-store");
   Json body = {{"csrf_token", s.csrf_token}, {"auth_required", api.auth->config().protect_reads}};
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJsonContentType);
+  res.set_content(json_text(body), kJsonContentType);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // JSON helpers, error conversion and the route table shared by the endpoint handlers.
 #include <charconv>
 
+#include "common/json_text.h"
 #include "common/time.h"
 #include "server/api.h"
 
@@ -63,7 +64,7 @@ void write_error(httplib::Response& res, int status, const std::string& message,
   Json e = {{"status", status}, {"code", code_name(status)}, {"message", api.mask(message)}};
   if (!hint.empty()) e["hint"] = api.mask(hint);
   res.status = status;
-  res.set_content(Json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJsonContentType);
+  res.set_content(json_text(Json{{"error", e}}), kJsonContentType);
 }
 
 Json time_json(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(format_iso8601(micros)); }
@@ -174,7 +175,7 @@ httplib::Server::Handler Routes::wrap(JsonHandler handler) {
     }
     res.status = r->status;
     res.set_header("Cache-Control", "no-store");
-    res.set_content(r->body.dump(-1, ' ', false, Json::error_handler_t::replace), kJsonContentType);
+    res.set_content(json_text(r->body), kJsonContentType);
   };
 }
 
