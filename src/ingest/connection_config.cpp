@@ -1,11 +1,11 @@
 #include "ingest/connection_config.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "common/strings.h"
 #include "ingest/catalog.h"
