@@ -39,7 +39,8 @@ struct TaskSpec {
   TaskKind kind = TaskKind::kShell;
   std::string command;
   std::vector<std::string> streams;          // sync: the streams to copy; empty = all
-  std::string target;                        // sql: the profile target; empty = the default
+  std::string target;                        // sql, sync: the profile target; empty = the default
+                                             // (sync: the connection's destination)
   std::map<std::string, std::string> env;    // shell: extra environment
   std::string cwd;                           // shell: working folder, relative to the project
   // Set on the tasks a `build:` expands into (build_expansion.h): the dbt node a build task runs

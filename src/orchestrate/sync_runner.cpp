@@ -10,19 +10,26 @@ namespace strata::orchestrate {
 
 namespace {
 
-// The warehouse a connection's bronze goes to.
-Result<warehouse::Database*> destination(Databases& databases, const ingest::ConnectionConfig& config) {
-  if (!config.destination.duckdb_path.empty()) {
+// The warehouse a connection's bronze goes to: the task's `target:` (a profiles.yml target, which
+// wins over the connection's destination, as `strata sync --target` does), else the connection's
+// duckdb_path, else its profiles.yml target.
+Result<warehouse::Database*> destination(Databases& databases, const ingest::ConnectionConfig& config,
+                                         const TaskSpec& task) {
+  if (!config.destination.duckdb_path.empty() && task.target.empty()) {
     std::filesystem::path p(config.destination.duckdb_path);
     if (p.is_relative() && config.destination.duckdb_path != ":memory:") p = std::filesystem::path(config.project_dir) / p;
     return databases.duckdb_at(p.string());
   }
-  STRATA_ASSIGN(ResolvedTarget target, databases.target(config.destination.target));
+  const bool from_task = !task.target.empty();
+  STRATA_ASSIGN(ResolvedTarget target, databases.target(from_task ? task.target : config.destination.target));
   if (target.database == nullptr)
     return Error(ErrorCode::kConfig,
-                 "connection " + config.name + " loads into " + target.config.type_name +
-                     " target '" + target.config.name + "', which sync tasks cannot write yet",
-                 config.destination.where.empty() ? SourceLocation{config.file, 0, 0} : config.destination.where,
+                 (from_task ? "task " + task.id + "'s target: loads connection " + config.name + " into "
+                            : "connection " + config.name + " loads into ") +
+                     target.config.type_name + " target '" + target.config.name + "', which sync tasks cannot write yet",
+                 from_task ? task.where
+                 : config.destination.where.empty() ? SourceLocation{config.file, 0, 0}
+                                                    : config.destination.where,
                  "use a duckdb target or destination: {duckdb_path: .strata/warehouse.duckdb}");
   return target.database;
 }
@@ -68,7 +75,7 @@ Result<TaskOutcome> SyncRunner::sync(TaskContext& ctx, const std::string& path, 
   STRATA_ASSIGN(KeyedLocks::Lease lease, connections_.acquire(ec ? path : key, ctx.cancel, [&] {
     ctx.log.line("connection " + config.name + " is syncing in another task; waiting for that sync to end");
   }));
-  STRATA_ASSIGN(warehouse::Database * db, destination(databases_, config));
+  STRATA_ASSIGN(warehouse::Database * db, destination(databases_, config, ctx.task));
   CancellableDatabase cancellable(*db, ctx.cancel);
   ingest::SyncOptions options;
   options.only_streams = ctx.task.streams;

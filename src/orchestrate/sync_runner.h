@@ -1,7 +1,8 @@
 #pragma once
 // SyncRunner: a `sync: CONNECTION` task (optionally `streams:`) as a library call into the ingest
 // module. The connection file is `<project>/connections/<CONNECTION>.yml` (or a path); its bronze
-// destination is its `duckdb_path` or its profiles.yml target, shared through Databases. The
+// destination is the task's `target:` (a profiles.yml target, as `strata sync --target`), else the
+// connection's `duckdb_path` or its profiles.yml target, shared through Databases. The
 // per-stream report goes to the metadata store (add_sync_report, the ingest module's JSON, which
 // the UI shows), to `.strata/syncs/<sync_id>.json` and to the task log. execution_timeout stops
 // the sync for real: warehouse sessions are interrupted and the bulk writer fails, which makes the
