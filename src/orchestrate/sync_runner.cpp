@@ -34,6 +34,20 @@ Result<warehouse::Database*> destination(Databases& databases, const ingest::Con
   return target.database;
 }
 
+// The ingest module names a bad stream as the CLI's flag ("--stream X is not a stream of …"); in a
+// pipeline the stream comes from the task's `streams:`, so the message says so, located at the task.
+Error reword_stream_error(Error error, const TaskSpec& task) {
+  const std::string& message = error.message();
+  for (const std::string& want : task.streams) {
+    const std::string flag = "--stream " + want + " ";
+    if (message.rfind(flag, 0) != 0) continue;
+    return Error(ErrorCode::kConfig,
+                 "stream " + want + " (task " + task.id + "'s streams:) " + message.substr(flag.size()), task.where,
+                 error.hint());
+  }
+  return error;
+}
+
 }  // namespace
 
 Result<TaskOutcome> SyncRunner::run(TaskContext& ctx) {
@@ -101,7 +115,7 @@ Result<TaskOutcome> SyncRunner::sync(TaskContext& ctx, const std::string& path, 
   auto report = ingest::run_sync(config, cancellable, options);
   if (!report.ok() && ctx.cancel.cancelled())
     return Error(ErrorCode::kCancelled, "sync stopped: " + ctx.cancel.reason());
-  if (!report.ok()) return report.error();
+  if (!report.ok()) return reword_stream_error(std::move(report).error(), ctx.task);
   // A stopped sync still stores its report: the streams committed before the stop are in bronze
   // (as `strata sync` does after Ctrl-C).
   const nlohmann::json json = ingest::report_to_json(*report);

@@ -8,7 +8,8 @@
 // the sync for real: warehouse sessions are interrupted and the bulk writer fails, which makes the
 // ingest module cancel the PostgreSQL COPY and close its connections; the stream commits nothing.
 // A failed stream fails the task (kFailed; retried by policy), and so does an unreachable source
-// (kConnection). A sync stopped by its token stores the report of what it did (the streams
+// (kConnection); a `streams:` entry the connection lacks fails it with a located kConfig error that
+// names the task's streams: (not the CLI's --stream). A sync stopped by its token stores the report of what it did (the streams
 // committed before the stop) and then fails kCancelled; a sync that fails before any report (no
 // source, wrong password, locked warehouse, bad file) stores a failed entry with the masked error
 // (`status: failed`, `error`, no streams), so the sync history shows the failure. Thread-safe: syncs of different connections run concurrently; syncs of one

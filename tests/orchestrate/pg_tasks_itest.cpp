@@ -162,6 +162,29 @@ TEST(SyncTaskTest, TaskTargetChoosesTheBronzeDatabase) {
   EXPECT_NE(attempt.error.find("nowhere"), std::string::npos) << attempt.error;
 }
 
+// A task's `streams:` naming a stream the connection lacks fails with a message about the task's
+// streams:, not the CLI's --stream flag.
+TEST(SyncTaskTest, UnknownStreamNamesTheTasksStreams) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_nope");
+  cluster.execute("create table items(id int primary key)", "orch_sync_nope");
+  SyncProject project(cluster, "orch_sync_nope");
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    streams: [public.nope]\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  auto attempt = (*h.store->attempts("p", "r", "load"))[0];
+  EXPECT_NE(attempt.error.find("stream public.nope (task load's streams:) is not a stream of connection src"),
+            std::string::npos)
+      << attempt.error;
+  EXPECT_EQ(attempt.error.find("--stream"), std::string::npos) << attempt.error;
+}
+
 TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
   auto& cluster = strata::testing::shared_pg_cluster();
   const std::string conninfo = cluster.create_database("orch_sync_slow");
