@@ -60,24 +60,40 @@ Json sync_json(const Api& api, const orchestrate::SyncReportRecord& r) {
           {"streams", streams}};
 }
 
+Result<ingest::ConnectionConfig> load_config(const Api& api, const std::string& file) {
+  YamlOptions yaml_options;
+  yaml_options.masker = api.ctx.masker.get();
+  return ingest::load_connection_config(file, yaml_options);
+}
+
+// The streams to show for a connection: its `streams:` list, or, for one without (it syncs every
+// table of its schemas: `all_tables`), the streams its sync history names. Never asks the source.
+Result<Json> streams_json(Api& api, const std::string& name, const ingest::ConnectionConfig& config) {
+  Json streams = Json::array();
+  for (const auto& s : config.streams)
+    streams.push_back({{"name", s.full_name()},
+                       {"mode", ingest::sync_mode_name(s.mode)},
+                       {"cursor_field", s.cursor_field.empty() ? Json(nullptr) : Json(s.cursor_field)}});
+  if (!config.streams.empty()) return streams;
+  STRATA_ASSIGN(auto synced, api.history->synced_streams(name));
+  for (const auto& s : synced)
+    streams.push_back({{"name", s.stream}, {"mode", s.mode.empty() ? Json(nullptr) : Json(s.mode)},
+                       {"cursor_field", nullptr}});
+  return streams;
+}
+
 Result<Json> connection_json(Api& api, const std::string& file) {
   const std::string name = std::filesystem::path(file).stem().string();
   Json j = {{"name", name}, {"file", "connections/" + std::filesystem::path(file).filename().string()}};
-  YamlOptions yaml_options;
-  yaml_options.masker = api.ctx.masker.get();
-  auto config = ingest::load_connection_config(file, yaml_options);
+  auto config = load_config(api, file);
   if (!config.ok()) {
     j["error"] = api.mask(config.error().message());
   } else {
     j["source"] = {{"host", config->source.host}, {"port", config->source.port},
                    {"database", config->source.database}};
     j["destination"] = {{"schema", config->destination.schema}, {"target", config->destination.target}};
-    Json streams = Json::array();
-    for (const auto& s : config->streams)
-      streams.push_back({{"name", s.full_name()},
-                         {"mode", ingest::sync_mode_name(s.mode)},
-                         {"cursor_field", s.cursor_field.empty() ? Json(nullptr) : Json(s.cursor_field)}});
-    j["streams"] = streams;
+    j["all_tables"] = config->streams.empty();
+    STRATA_ASSIGN(j["streams"], streams_json(api, name, *config));
     // Located in the project (connections/x.yml), not by the server's own path.
     Json warnings = Json::array();
     for (std::string w : config->warnings) {
