@@ -29,6 +29,15 @@ Result<std::string> require_connection(const Api& api, const std::string& name) 
                "connections are the files connections/<name>.yml; GET /api/v1/connections lists them");
 }
 
+// A report's list of strings (schema_changes, warnings), masked; [] when absent.
+Json masked_strings(const Api& api, const Json& s, const char* key) {
+  Json out = Json::array();
+  if (!s.contains(key) || !s[key].is_array()) return out;
+  for (const auto& item : s[key])
+    if (item.is_string()) out.push_back(api.mask(item.get<std::string>()));
+  return out;
+}
+
 Json stream_json(const Api& api, const Json& s) {
   auto field = [&](const char* key) { return s.contains(key) ? s[key] : Json(nullptr); };
   Json error = field("error");
@@ -37,7 +46,9 @@ Json stream_json(const Api& api, const Json& s) {
           {"mode", field("mode")},       {"status", field("status")},
           {"rows", field("rows")},       {"bytes", field("bytes")},
           {"seconds", field("seconds")}, {"cursor_before", field("cursor_before")},
-          {"cursor_after", field("cursor_after")}, {"error", error}};
+          {"cursor_after", field("cursor_after")}, {"error", error},
+          {"schema_changes", masked_strings(api, s, "schema_changes")},
+          {"warnings", masked_strings(api, s, "warnings")}};
 }
 
 Json sync_json(const Api& api, const orchestrate::SyncReportRecord& r) {
@@ -47,7 +58,10 @@ Json sync_json(const Api& api, const orchestrate::SyncReportRecord& r) {
   if (report.contains("streams") && report["streams"].is_array())
     for (const auto& s : report["streams"]) streams.push_back(stream_json(api, s));
   auto field = [&](const char* key) { return report.contains(key) ? report[key] : Json(nullptr); };
+  const bool has_sync_id = report.contains("sync_id") && report["sync_id"].is_string() &&
+                          !report["sync_id"].get<std::string>().empty();
   return {{"run_id", r.run_id},
+          {"sync_id", has_sync_id ? report["sync_id"] : Json(nullptr)},
           {"pipeline", r.pipeline.empty() ? Json(nullptr) : Json(r.pipeline)},
           {"task_id", r.task_id},
           {"at", time_json(r.at)},
@@ -112,6 +126,16 @@ Result<Json> connection_json(Api& api, const std::string& file) {
   return j;
 }
 
+// True when `stream` is in the connection's `streams:` list or in its sync history.
+Result<bool> known_stream(Api& api, const std::string& name, const std::string& file, const std::string& stream) {
+  auto config = load_config(api, file);
+  if (config.ok())
+    for (const auto& s : config->streams)
+      if (s.full_name() == stream) return true;
+  STRATA_ASSIGN(auto synced, api.history->synced_streams(name));
+  return std::any_of(synced.begin(), synced.end(), [&](const SyncedStream& s) { return s.stream == stream; });
+}
+
 }  // namespace
 
 void add_connection_routes(Routes& routes, Api& api) {
@@ -134,8 +158,12 @@ void add_connection_routes(Routes& routes, Api& api) {
   });
   routes.get(R"(/api/v1/connections/([^/]+)/streams/([^/]+)/history)", [&api](const httplib::Request& req) -> ApiResult {
     const std::string name = capture(req, 1), stream = capture(req, 2);
-    STRATA_TRY(require_connection(api, name));
+    STRATA_ASSIGN(const std::string file, require_connection(api, name));
     STRATA_ASSIGN(int limit, int_param(req, "limit", 50, 1, 1000));
+    STRATA_ASSIGN(const bool known, known_stream(api, name, file, stream));
+    if (!known)
+      return Error(ErrorCode::kNotFound, "connection " + name + " has no stream '" + stream + "'", {},
+                   "GET /api/v1/connections lists each connection's streams");
     STRATA_ASSIGN(auto reports, api.history->sync_reports(name, limit));
     Json points = Json::array();
     for (auto it = reports.rbegin(); it != reports.rend(); ++it) {

@@ -260,13 +260,15 @@ streams:
   EXPECT_EQ(hist["points"][0]["cursor"], "2026-01-01");
   EXPECT_EQ(hist["points"][1]["status"], "failed");
   EXPECT_EQ(c.Get("/api/v1/connections/nope/syncs")->status, 404);
+  EXPECT_EQ(c.Get("/api/v1/connections/erp/streams/public.nope/history")->status, 404);
   EXPECT_EQ(j["connections"][0]["all_tables"], false);
   EXPECT_NE(c.Get("/metrics")->body.find("strata_rows_synced_total{connection=\"erp\",stream=\"public.orders\"} 10"),
             std::string::npos);
 }
 
 // A connection without `streams:` syncs every table: the API marks it `all_tables` and lists the
-// streams its sync history names (latest mode first), without asking the source.
+// streams its sync history names (latest mode first), without asking the source. Unknown streams
+// give 404; /syncs carries the report's sync_id, schema_changes and warnings.
 TEST(ServerApi, ConnectionWithoutStreamsListsItsSyncedStreams) {
   ServerHarness h;
   std::filesystem::create_directories(h.file("connections"));
@@ -304,6 +306,18 @@ destination:
 
   Json hist = json_of(c.Get("/api/v1/connections/crm/streams/public.leads/history"));
   ASSERT_EQ(hist["points"].size(), 1u) << hist.dump();
+  auto missing = c.Get("/api/v1/connections/crm/streams/public.nope/history");
+  EXPECT_EQ(missing->status, 404) << missing->body;
+  EXPECT_EQ(json_of(missing)["error"]["code"], "not_found");
+
+  auto syncs = c.Get("/api/v1/connections/crm/syncs");
+  EXPECT_EQ(syncs->body.find(kSecret), std::string::npos);
+  Json sj = json_of(syncs);
+  ASSERT_EQ(sj["syncs"].size(), 2u) << sj.dump();
+  EXPECT_EQ(sj["syncs"][0]["sync_id"], "s-2");
+  EXPECT_EQ(sj["syncs"][0]["streams"][0]["schema_changes"][0], "added column public.accounts.tier (VARCHAR)");
+  ASSERT_EQ(sj["syncs"][0]["streams"][0]["warnings"].size(), 1u);
+  EXPECT_EQ(sj["syncs"][1]["streams"][0]["warnings"], Json::array());
 }
 
 TEST(ServerApi, DbtGraphNodesAndTests) {
