@@ -36,8 +36,8 @@ Result<std::unique_ptr<Runtime>> open_runtime(const PipelineArgs& args, CliConte
   return Runtime::open(options);
 }
 
-Result<const PipelineSpec*> find_pipeline(Runtime& rt, const std::string& name) {
-  if (const PipelineSpec* spec = rt.pipeline(name)) return spec;
+Result<std::shared_ptr<const PipelineSpec>> find_pipeline(Runtime& rt, const std::string& name) {
+  if (auto spec = rt.pipeline(name)) return spec;
   std::string known;
   for (const auto& p : rt.pipelines()) known += (known.empty() ? "" : ", ") + p->name;
   return Error(ErrorCode::kNotFound, "no pipeline named '" + name + "'", {},
@@ -86,7 +86,7 @@ Status cmd_list(const PipelineArgs& args, CliContext& ctx) {
 
 Status cmd_show(const PipelineArgs& args, CliContext& ctx) {
   STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
-  STRATA_ASSIGN(const PipelineSpec* spec, find_pipeline(*rt, args.name));
+  STRATA_ASSIGN(const std::shared_ptr<const PipelineSpec> spec, find_pipeline(*rt, args.name));
   ctx.out << "pipeline: " << spec->name << "\nfile: " << spec->file << "\nschedule: " << spec->schedule.value_or("none")
           << "\ntimezone: " << spec->timezone << "\nstart_date: " << (spec->start_date ? when(*spec->start_date) : "-")
           << "\nend_date: " << (spec->end_date ? when(*spec->end_date) : "-")
