@@ -2,11 +2,14 @@
 #include <chrono>
 #include <fstream>
 #include <iomanip>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/app.h"
+#include "cli/demo/interrupt_watcher.h"
 #include "common/strings.h"
 #include "common/time.h"
 #include "orchestrate/runtime.h"
@@ -36,8 +39,8 @@ Result<std::unique_ptr<Runtime>> open_runtime(const PipelineArgs& args, CliConte
   return Runtime::open(options);
 }
 
-Result<const PipelineSpec*> find_pipeline(Runtime& rt, const std::string& name) {
-  if (const PipelineSpec* spec = rt.pipeline(name)) return spec;
+Result<std::shared_ptr<const PipelineSpec>> find_pipeline(Runtime& rt, const std::string& name) {
+  if (auto spec = rt.pipeline(name)) return spec;
   std::string known;
   for (const auto& p : rt.pipelines()) known += (known.empty() ? "" : ", ") + p->name;
   return Error(ErrorCode::kNotFound, "no pipeline named '" + name + "'", {},
@@ -86,7 +89,7 @@ Status cmd_list(const PipelineArgs& args, CliContext& ctx) {
 
 Status cmd_show(const PipelineArgs& args, CliContext& ctx) {
   STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
-  STRATA_ASSIGN(const PipelineSpec* spec, find_pipeline(*rt, args.name));
+  STRATA_ASSIGN(const std::shared_ptr<const PipelineSpec> spec, find_pipeline(*rt, args.name));
   ctx.out << "pipeline: " << spec->name << "\nfile: " << spec->file << "\nschedule: " << spec->schedule.value_or("none")
           << "\ntimezone: " << spec->timezone << "\nstart_date: " << (spec->start_date ? when(*spec->start_date) : "-")
           << "\nend_date: " << (spec->end_date ? when(*spec->end_date) : "-")
@@ -104,7 +107,33 @@ Status cmd_show(const PipelineArgs& args, CliContext& ctx) {
   return ok_status();
 }
 
+// Cancels one run in an executor until disarmed. Thread-safe.
+class RunCanceller {
+ public:
+  RunCanceller(Executor* executor, RunRecord run) : executor_(executor), run_(std::move(run)) {}
+  void cancel(const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    if (executor_) executor_->cancel_run(run_.pipeline, run_.run_id, reason);
+  }
+  void disarm() {
+    std::lock_guard lock(mutex_);
+    executor_ = nullptr;
+  }
+
+ private:
+  std::mutex mutex_;
+  Executor* executor_;
+  const RunRecord run_;
+};
+
+// `strata pipeline run NAME [--wait]`. With --wait, SIGINT/SIGTERM cancel the run as the API's
+// cancel does (running attempts are stopped and recorded failed without retry, a sync's committed
+// streams keep their report; tasks not started are skipped; the run fails), then the states are
+// printed and the command exits 128 + the signal's number.
 Status cmd_run(const PipelineArgs& args, CliContext& ctx) {
+  // Before any thread starts, so that every thread leaves the signals to the watcher.
+  std::optional<demo::InterruptWatcher> interrupts;
+  if (args.wait) interrupts.emplace();
   STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
   STRATA_TRY(find_pipeline(*rt, args.name));
   STRATA_ASSIGN(std::string params, params_json(args.params));
@@ -116,9 +145,25 @@ Status cmd_run(const PipelineArgs& args, CliContext& ctx) {
   }
   STRATA_TRY(rt->scheduler().heartbeat());
   STRATA_TRY(rt->scheduler().start_now(run.pipeline, run.run_id));
+  // The signal's action runs on the watcher's thread, which outlives the runtime: disarmed first.
+  auto canceller = std::make_shared<RunCanceller>(&rt->executor(), run);
+  struct Disarm {
+    std::shared_ptr<RunCanceller> canceller;
+    ~Disarm() { canceller->disarm(); }
+  } disarm{canceller};
+  interrupts->on_interrupt([canceller, watcher = &*interrupts] {
+    canceller->cancel(std::string("interrupted by ") + (watcher->signal_number() == SIGTERM ? "SIGTERM" : "SIGINT"));
+  });
   RunState state = rt->executor().wait(run.pipeline, run.run_id);
   ctx.out << run.run_id << " " << run_state_name(state) << "\n";
   print_task_states(*rt, run, ctx.out);
+  if (interrupts->interrupted() && state != RunState::kSuccess) {
+    ctx.interrupted_exit_code = interrupts->exit_code();
+    return Error(ErrorCode::kCancelled,
+                 "run " + run.run_id + " interrupted: its running tasks were stopped and recorded failed, the tasks "
+                     "not started were skipped",
+                 {}, "run it again with `strata pipeline run " + run.pipeline + "`");
+  }
   if (state != RunState::kSuccess) return Error(ErrorCode::kFailed, "run " + run.run_id + " failed");
   return ok_status();
 }

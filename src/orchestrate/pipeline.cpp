@@ -359,25 +359,36 @@ Result<PipelineSpec> parse_pipeline(const YamlDocument& doc, const std::string& 
   return spec;
 }
 
-Result<PipelineSpec> load_pipeline_file(const std::string& path, const YamlOptions& options) {
+Result<PipelineSpec> load_pipeline_text(std::string_view text, const std::string& path, const YamlOptions& options) {
   YamlOptions strict = options;
   strict.unique_keys = true;  // a pipeline is Strata's own file: a repeated key is a mistake
-  STRATA_ASSIGN(YamlDocument doc, load_yaml_file(path, strict));
+  STRATA_ASSIGN(YamlDocument doc, load_yaml_string(text, path, strict));
   return parse_pipeline(doc, std::filesystem::path(path).stem().string());
 }
 
-Result<std::vector<PipelineSpec>> load_pipelines(const std::string& project_dir, const YamlOptions& options) {
-  std::vector<PipelineSpec> out;
+Result<PipelineSpec> load_pipeline_file(const std::string& path, const YamlOptions& options) {
+  std::string text;
+  if (!read_file(path, text))
+    return Error(ErrorCode::kNotFound, "cannot read file '" + path + "'", {}, "check that the path exists and is readable");
+  return load_pipeline_text(text, path, options);
+}
+
+std::vector<std::string> pipeline_files(const std::string& project_dir) {
+  std::vector<std::string> files;
   std::filesystem::path dir = std::filesystem::path(project_dir) / "pipelines";
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return out;
-  std::vector<std::string> files;
+  if (!std::filesystem::is_directory(dir, ec)) return files;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     auto ext = entry.path().extension().string();
     if (entry.is_regular_file() && (ext == ".yml" || ext == ".yaml")) files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
+  return files;
+}
+
+Result<std::vector<PipelineSpec>> load_pipelines(const std::string& project_dir, const YamlOptions& options) {
+  std::vector<PipelineSpec> out;
+  for (const auto& f : pipeline_files(project_dir)) {
     STRATA_ASSIGN(PipelineSpec spec, load_pipeline_file(f, options));
     out.push_back(std::move(spec));
   }

@@ -39,7 +39,8 @@ struct TaskSpec {
   TaskKind kind = TaskKind::kShell;
   std::string command;
   std::vector<std::string> streams;          // sync: the streams to copy; empty = all
-  std::string target;                        // sql: the profile target; empty = the default
+  std::string target;                        // sql, sync: the profile target; empty = the default
+                                             // (sync: the connection's destination)
   std::map<std::string, std::string> env;    // shell: extra environment
   std::string cwd;                           // shell: working folder, relative to the project
   // Set on the tasks a `build:` expands into (build_expansion.h): the dbt node a build task runs
@@ -80,6 +81,11 @@ struct PipelineSpec {
 Result<PipelineSpec> parse_pipeline(const YamlDocument& doc, const std::string& name);
 // Loads and parses one file. Errors: kNotFound, kConfig (located).
 Result<PipelineSpec> load_pipeline_file(const std::string& path, const YamlOptions& options = {});
+// Parses a pipeline file's text already read from `path` (which names it and locates errors).
+// Errors: kConfig (located).
+Result<PipelineSpec> load_pipeline_text(std::string_view text, const std::string& path, const YamlOptions& options = {});
+// The paths of `<project>/pipelines/*.yml` (and .yaml), sorted. A missing folder gives none.
+std::vector<std::string> pipeline_files(const std::string& project_dir);
 // Every `<project>/pipelines/*.yml` (and .yaml), sorted by name. A missing folder gives none.
 Result<std::vector<PipelineSpec>> load_pipelines(const std::string& project_dir, const YamlOptions& options = {});
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "common/strings.h"
 #include "common/yaml.h"
 #include "orchestrate/build_expansion.h"
 #include "orchestrate/connection_secrets.h"
@@ -38,7 +39,16 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& options) {
   yaml_options.masker = options.masker.get();
   rt->databases_ = std::make_unique<Databases>(options.project_dir, options.masker);
   rt->dbt_ = std::make_unique<DbtProjects>(options.project_dir, *rt->databases_, Logger(options.masker));
-  STRATA_ASSIGN(auto specs, load_pipelines(options.project_dir, yaml_options));
+  std::vector<PipelineSpec> specs;
+  std::vector<std::string> texts;
+  for (const auto& file : pipeline_files(options.project_dir)) {
+    std::string text;
+    if (!read_file(file, text))
+      return Error(ErrorCode::kNotFound, "cannot read file '" + file + "'", {}, "check that it is readable");
+    STRATA_ASSIGN(PipelineSpec spec, load_pipeline_text(text, file, yaml_options));
+    rt->texts_[file] = std::move(text);
+    specs.push_back(std::move(spec));
+  }
   STRATA_TRY(rt->expand_pipelines(specs));
   for (auto& spec : specs) rt->pipelines_.push_back(std::make_shared<const PipelineSpec>(std::move(spec)));
   STRATA_ASSIGN(rt->pools_, load_pools(options.project_dir, yaml_options));
@@ -97,10 +107,65 @@ Runtime::~Runtime() {
   databases_.reset();
 }
 
-const PipelineSpec* Runtime::pipeline(const std::string& name) const {
+std::vector<std::shared_ptr<const PipelineSpec>> Runtime::pipelines() const {
+  std::lock_guard lock(pipelines_mutex_);
+  return pipelines_;
+}
+
+std::shared_ptr<const PipelineSpec> Runtime::pipeline(const std::string& name) const {
+  std::lock_guard lock(pipelines_mutex_);
   for (const auto& p : pipelines_)
-    if (p->name == name) return p.get();
+    if (p->name == name) return p;
   return nullptr;
+}
+
+Result<PipelineSpec> Runtime::load_pipeline(const std::string& path, std::string& text) {
+  if (!read_file(path, text))
+    return Error(ErrorCode::kNotFound, "cannot read file '" + path + "'", {}, "check that it is readable");
+  YamlOptions yaml_options;
+  yaml_options.masker = options_.masker.get();
+  STRATA_ASSIGN(PipelineSpec spec, load_pipeline_text(text, path, yaml_options));
+  std::vector<PipelineSpec> one;
+  one.push_back(std::move(spec));
+  STRATA_TRY(expand_pipelines(one));
+  return std::move(one.front());
+}
+
+PipelineReload Runtime::reload_pipelines() {
+  PipelineReload report;
+  std::map<std::string, std::shared_ptr<const PipelineSpec>> before;
+  for (const auto& p : pipelines()) before[p->file] = p;
+  std::vector<std::shared_ptr<const PipelineSpec>> after;
+  std::map<std::string, std::string> texts;
+  for (const auto& file : pipeline_files(options_.project_dir)) {
+    auto old = before.find(file);
+    std::string text;
+    const bool unchanged = read_file(file, text) && texts_.count(file) && texts_[file] == text;
+    if (unchanged) {
+      // The same text as last time: its pipeline, or (it failed then) still none, without a log.
+      if (old != before.end()) after.push_back(old->second);
+      texts[file] = std::move(text);
+      continue;
+    }
+    auto loaded = load_pipeline(file, text);
+    texts[file] = text;
+    if (!loaded.ok()) {
+      report.errors.push_back(std::move(loaded).error());
+      if (old != before.end()) after.push_back(old->second);
+      continue;
+    }
+    (old != before.end() ? report.updated : report.added).push_back(loaded->name);
+    after.push_back(std::make_shared<const PipelineSpec>(std::move(loaded).value()));
+  }
+  for (const auto& [file, spec] : before)
+    if (!texts.count(file)) report.removed.push_back(spec->name);
+  texts_ = std::move(texts);
+  {
+    std::lock_guard lock(pipelines_mutex_);
+    pipelines_ = after;
+  }
+  if (scheduler_) scheduler_->set_pipelines(after);
+  return report;
 }
 
 Status Runtime::start() {
@@ -117,8 +182,19 @@ Status Runtime::start() {
   eo.on_run_finished = [this](const RunRecord&) {
     if (scheduler_) scheduler_->notify();
   };
+  auto reload = [this] {
+    Logger logger(options_.masker);
+    logger.add_sink(Logger::file_sink(stderr));
+    const PipelineReload changes = reload_pipelines();
+    for (const auto& name : changes.added) logger.info("pipeline {} added (pipelines/ reloaded)", name);
+    for (const auto& name : changes.updated) logger.info("pipeline {} updated; runs from now on use the new file", name);
+    for (const auto& name : changes.removed) logger.info("pipeline {} removed: its file is gone", name);
+    for (const auto& error : changes.errors)
+      logger.error("pipelines/ reloaded; this file keeps its previous version, if any: {}", error.to_string());
+  };
   executor_ = std::make_unique<Executor>(*store_, runners_, clock_, eo);
-  scheduler_ = std::make_unique<Scheduler>(*store_, *executor_, clock_, pipelines_, so);
+  scheduler_ = std::make_unique<Scheduler>(*store_, *executor_, clock_, pipelines(), so);
+  scheduler_->set_reloader(std::move(reload), options_.pipeline_reload_interval);
   return ok_status();
 }
 

@@ -6,7 +6,13 @@
 // task runners of every kind — shell, sql (DuckDB and PostgreSQL targets of profiles.yml), sync
 // (ingest), build/test/freshness (transform) — sharing one Databases, the executor and the
 // scheduler. add_runner() replaces a kind's runner before start().
-// Thread-safety: build and start from one thread; afterwards as Executor and Scheduler.
+// Pipeline files are re-read by reload_pipelines(), which the scheduler's serve() calls every
+// RuntimeOptions::pipeline_reload_interval and when it finds a queued run of a pipeline it does
+// not know (a file added after start): new files add pipelines, changed ones replace theirs (runs
+// already started keep the old version), deleted ones drop theirs; a file that fails to load keeps
+// its previous version, and its located error is logged once per content.
+// Thread-safety: build and start from one thread; afterwards as Executor and Scheduler;
+// pipelines() and pipeline() from any thread.
 
 #include <memory>
 #include <mutex>
@@ -29,6 +35,13 @@ struct RuntimeOptions {
   int workers = 16;
   SecretMaskerPtr masker = std::make_shared<SecretMasker>();
   std::function<void(const TaskEvent&)> on_task_event;
+  int64_t pipeline_reload_interval = 15'000'000;  // micros between serve()'s re-reads of pipelines/
+};
+
+// What one reload_pipelines() changed.
+struct PipelineReload {
+  std::vector<std::string> added, updated, removed;
+  std::vector<Error> errors;  // files that failed to load (the previous version, if any, stays)
 };
 
 class Runtime {
@@ -47,8 +60,12 @@ class Runtime {
   MetadataStore& store() { return *store_; }
   Executor& executor() { return *executor_; }
   Scheduler& scheduler() { return *scheduler_; }
-  const std::vector<std::shared_ptr<const PipelineSpec>>& pipelines() const { return pipelines_; }
-  const PipelineSpec* pipeline(const std::string& name) const;
+  std::vector<std::shared_ptr<const PipelineSpec>> pipelines() const;
+  // nullptr when there is no such pipeline.
+  std::shared_ptr<const PipelineSpec> pipeline(const std::string& name) const;
+  // Re-reads pipelines/ (see above), hands the result to the scheduler once started, and returns
+  // what changed. Errors of single files are in the result, not failures.
+  PipelineReload reload_pipelines();
   const std::string& project_dir() const { return options_.project_dir; }
   // The warehouses the tasks share (the HTTP server's data preview reads through them).
   Databases& databases() { return *databases_; }
@@ -56,11 +73,15 @@ class Runtime {
  private:
   explicit Runtime(RuntimeOptions options) : options_(std::move(options)) {}
   Status expand_pipelines(std::vector<PipelineSpec>& specs);
+  // Reads and parses one pipeline file, recording its text; build tasks expanded.
+  Result<PipelineSpec> load_pipeline(const std::string& path, std::string& text);
 
   RuntimeOptions options_;
   SystemClock clock_;
   std::unique_ptr<SqliteStore> store_;
+  mutable std::mutex pipelines_mutex_;  // guards pipelines_
   std::vector<std::shared_ptr<const PipelineSpec>> pipelines_;
+  std::map<std::string, std::string> texts_;  // by file path: the text its pipeline (or error) came from
   std::map<std::string, int> pools_;
   RunnerMap runners_;
   std::unique_ptr<Databases> databases_;

@@ -30,19 +30,53 @@ Scheduler::Scheduler(MetadataStore& store, Executor& executor, Clock& clock,
                      std::vector<std::shared_ptr<const PipelineSpec>> pipelines, SchedulerOptions options)
     : store_(store), executor_(executor), clock_(clock), options_(std::move(options)), started_at_(clock.now()) {
   if (options_.owner.empty()) options_.owner = default_owner();
-  for (auto& spec : pipelines) {
-    Entry entry{spec, std::nullopt};
-    if (spec->schedule) {
-      auto timetable = Timetable::create(*spec->schedule, spec->timezone, spec->schedule_where);
-      if (timetable.ok()) entry.timetable = std::move(timetable).value();
-    }
-    pipelines_[spec->name] = std::move(entry);
-  }
+  set_pipelines(pipelines);
 }
 
-const PipelineSpec* Scheduler::pipeline(const std::string& name) const {
+Scheduler::Entry Scheduler::make_entry(std::shared_ptr<const PipelineSpec> spec) {
+  Entry entry{std::move(spec), std::nullopt};
+  if (entry.spec->schedule) {
+    auto timetable = Timetable::create(*entry.spec->schedule, entry.spec->timezone, entry.spec->schedule_where);
+    if (timetable.ok()) entry.timetable = std::move(timetable).value();
+  }
+  return entry;
+}
+
+void Scheduler::set_reloader(std::function<void()> reload, int64_t interval) {
+  reload_ = std::move(reload);
+  reload_interval_ = interval;
+}
+
+void Scheduler::set_pipelines(const std::vector<std::shared_ptr<const PipelineSpec>>& pipelines) {
+  std::map<std::string, Entry> entries;
+  for (const auto& spec : pipelines) entries.emplace(spec->name, make_entry(spec));
+  std::lock_guard lock(pipelines_mutex_);
+  pipelines_ = std::move(entries);
+}
+
+std::vector<std::shared_ptr<const PipelineSpec>> Scheduler::pipelines() const {
+  std::lock_guard lock(pipelines_mutex_);
+  std::vector<std::shared_ptr<const PipelineSpec>> out;
+  for (const auto& [name, entry] : pipelines_) out.push_back(entry.spec);
+  return out;
+}
+
+std::shared_ptr<const PipelineSpec> Scheduler::pipeline(const std::string& name) const {
+  std::lock_guard lock(pipelines_mutex_);
   auto it = pipelines_.find(name);
-  return it == pipelines_.end() ? nullptr : it->second.spec.get();
+  return it == pipelines_.end() ? nullptr : it->second.spec;
+}
+
+std::optional<Scheduler::Entry> Scheduler::entry(const std::string& name) const {
+  std::lock_guard lock(pipelines_mutex_);
+  auto it = pipelines_.find(name);
+  if (it == pipelines_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::map<std::string, Scheduler::Entry> Scheduler::entries() const {
+  std::lock_guard lock(pipelines_mutex_);
+  return pipelines_;
 }
 
 Status Scheduler::heartbeat() {
@@ -99,8 +133,8 @@ Result<int> Scheduler::recover() {
   for (auto run : running) {
     STRATA_ASSIGN(bool alive, owner_alive(run.owner, beats, now));
     if (alive) continue;
-    const PipelineSpec* spec = pipeline(run.pipeline);
-    STRATA_TRY(fail_stale_task_instances(spec, run, now));
+    const std::shared_ptr<const PipelineSpec> spec = pipeline(run.pipeline);
+    STRATA_TRY(fail_stale_task_instances(spec.get(), run, now));
     run.state = spec ? RunState::kQueued : RunState::kFailed;  // a deleted pipeline cannot resume
     if (!spec) run.end_at = now;
     run.owner.clear();
@@ -178,9 +212,9 @@ Result<int> Scheduler::start_queued(const Entry& entry, const std::vector<std::s
 }
 
 Result<int> Scheduler::start_runs(const std::string& pipeline, const std::vector<std::string>& run_ids) {
-  auto it = pipelines_.find(pipeline);
-  if (it == pipelines_.end()) return Error(ErrorCode::kNotFound, "no pipeline named '" + pipeline + "'");
-  return start_queued(it->second, &run_ids);
+  const auto found = entry(pipeline);
+  if (!found) return Error(ErrorCode::kNotFound, "no pipeline named '" + pipeline + "'");
+  return start_queued(*found, &run_ids);
 }
 
 Result<int64_t> Scheduler::tick() {
@@ -189,7 +223,7 @@ Result<int64_t> Scheduler::tick() {
   std::map<std::string, bool> paused;
   for (const auto& r : records) paused[r.name] = r.paused;
   int64_t next_due = 0;
-  for (auto& [name, entry] : pipelines_) {
+  for (const auto& [name, entry] : entries()) {
     if (!paused.count(name)) STRATA_TRY(store_.ensure_pipeline(name));
     if (paused[name]) continue;
     STRATA_ASSIGN(int64_t due, create_due_runs(entry, now));
@@ -200,8 +234,8 @@ Result<int64_t> Scheduler::tick() {
 }
 
 Result<RunRecord> Scheduler::trigger(const std::string& name, const std::string& params_json) {
-  auto it = pipelines_.find(name);
-  if (it == pipelines_.end())
+  const auto found = entry(name);
+  if (!found)
     return Error(ErrorCode::kNotFound, "no pipeline named '" + name + "'", {},
                  "pipelines are the files pipelines/<name>.yml; see `strata pipeline list`");
   STRATA_TRY(store_.ensure_pipeline(name));
@@ -212,7 +246,7 @@ Result<RunRecord> Scheduler::trigger(const std::string& name, const std::string&
   run.type = RunType::kManual;
   run.logical_date = now;
   DataInterval interval{now, now};
-  if (it->second.timetable) interval = it->second.timetable->interval_for(now);
+  if (found->timetable) interval = found->timetable->interval_for(now);
   run.interval_start = interval.start;
   run.interval_end = interval.end;
   run.params_json = params_json.empty() ? "{}" : params_json;
@@ -222,28 +256,28 @@ Result<RunRecord> Scheduler::trigger(const std::string& name, const std::string&
 }
 
 Status Scheduler::start_now(const std::string& pipeline, const std::string& run_id) {
-  auto it = pipelines_.find(pipeline);
-  if (it == pipelines_.end()) return Error(ErrorCode::kNotFound, "no pipeline named '" + pipeline + "'");
+  const auto found = entry(pipeline);
+  if (!found) return Error(ErrorCode::kNotFound, "no pipeline named '" + pipeline + "'");
   STRATA_ASSIGN(auto run, store_.run(pipeline, run_id));
   if (!run) return Error(ErrorCode::kNotFound, "pipeline '" + pipeline + "' has no run '" + run_id + "'");
   STRATA_ASSIGN(bool claimed, store_.claim_run(pipeline, run_id, options_.owner, clock_.now()));
   if (!claimed) return Error(ErrorCode::kFailed, "run '" + run_id + "' is not queued (another process took it)");
-  return start_claimed(it->second, run_id);
+  return start_claimed(*found, run_id);
 }
 
 Result<std::vector<RunRecord>> Scheduler::backfill(const std::string& name, int64_t from, int64_t to,
                                                    bool rerun_failed) {
-  auto it = pipelines_.find(name);
-  if (it == pipelines_.end())
+  const auto found = entry(name);
+  if (!found)
     return Error(ErrorCode::kNotFound, "no pipeline named '" + name + "'", {}, "see `strata pipeline list`");
-  if (!it->second.timetable || !it->second.timetable->schedules_runs())
+  if (!found->timetable || !found->timetable->schedules_runs())
     return Error(ErrorCode::kUsage, "pipeline '" + name + "' has no schedule, so it has no intervals to backfill",
-                 it->second.spec->schedule_where, "trigger it with `strata pipeline run " + name + "` instead");
+                 found->spec->schedule_where, "trigger it with `strata pipeline run " + name + "` instead");
   if (to < from) return Error(ErrorCode::kUsage, "--to is before --from", {}, "swap the two dates");
   STRATA_TRY(store_.ensure_pipeline(name));
   std::vector<RunRecord> out;
   const int64_t now = clock_.now();
-  for (const auto& info : it->second.timetable->intervals_between(from, to)) {
+  for (const auto& info : found->timetable->intervals_between(from, to)) {
     STRATA_ASSIGN(auto existing, store_.run_at(name, info.logical_date()));
     if (existing) {
       if (existing->state == RunState::kFailed && rerun_failed) {
@@ -282,10 +316,30 @@ void Scheduler::stop() {
   cv_.notify_all();
 }
 
+void Scheduler::maybe_reload(int64_t now, int64_t& next_reload) {
+  if (!reload_) return;
+  if (now >= next_reload) {
+    reloaded_for_.clear();
+    reload_();
+    next_reload = now + reload_interval_;
+    return;
+  }
+  // A run queued by another process (`strata pipeline run NAME`) for a pipeline file added since.
+  auto queued = store_.runs("", RunState::kQueued, 1000);
+  if (!queued.ok()) return;
+  for (const auto& run : *queued) {
+    if (pipeline(run.pipeline) || reloaded_for_.count(run.pipeline)) continue;
+    reloaded_for_.insert(run.pipeline);
+    reload_();
+    return;
+  }
+}
+
 void Scheduler::serve() {
   Logger logger;
   logger.add_sink(Logger::file_sink(stderr));
   int64_t next_beat = 0;
+  int64_t next_reload = clock_.now() + reload_interval_;  // the pipelines were just loaded
   for (;;) {
     const int64_t now = clock_.now();
     if (now >= next_beat) {
@@ -293,9 +347,11 @@ void Scheduler::serve() {
       if (auto r = recover(); !r.ok()) logger.error("{}", r.error().to_string());
       next_beat = now + options_.heartbeat_interval;
     }
+    maybe_reload(now, next_reload);
     auto due = tick();
     if (!due.ok()) logger.error("{}", due.error().to_string());
     int64_t wake = next_beat;
+    if (reload_ && next_reload < wake) wake = next_reload;
     if (due.ok() && *due > 0 && *due < wake) wake = *due;
     std::unique_lock lock(mutex_);
     if (stop_) return;

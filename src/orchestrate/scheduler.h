@@ -11,16 +11,23 @@
 //   up_for_retry (tries left, after the retry delay) or failed, and the runs are re-queued so the
 //   next tick resumes them. Runs are never left stuck.
 // - serve(): tick + heartbeat + recover in a loop, sleeping until the next due run, a finished run
-//   (notify()) or stop().
-// Thread-safety: notify() and stop() may be called from any thread; other methods from one
-// thread at a time.
+//   (notify()) or stop(). With a reloader set (set_reloader()), serve() also calls it every
+//   interval, and at once when it finds a queued run of a pipeline it does not know (once
+//   per such pipeline between two periodic reloads); the hook re-reads the pipeline files and
+//   calls set_pipelines().
+// - set_pipelines(): replaces the pipelines. Runs already started keep the spec they started with;
+//   later runs use the new one. Queued runs of a pipeline that is gone stay queued.
+// Thread-safety: notify(), stop(), set_pipelines(), pipelines(), pipeline() and trigger() may be
+// called from any thread; other methods from one thread at a time.
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,13 +78,25 @@ class Scheduler {
   void notify();
   void stop();
 
-  const PipelineSpec* pipeline(const std::string& name) const;
+  // The hook serve() calls to re-read the pipeline files (see above), on the serving thread, every
+  // `interval` micros. Call before serve().
+  void set_reloader(std::function<void()> reload, int64_t interval);
+  // Replaces the pipelines (see above).
+  void set_pipelines(const std::vector<std::shared_ptr<const PipelineSpec>>& pipelines);
+  std::vector<std::shared_ptr<const PipelineSpec>> pipelines() const;
+  // nullptr when there is no such pipeline.
+  std::shared_ptr<const PipelineSpec> pipeline(const std::string& name) const;
 
  private:
   struct Entry {
     std::shared_ptr<const PipelineSpec> spec;
     std::optional<Timetable> timetable;
   };
+  static Entry make_entry(std::shared_ptr<const PipelineSpec> spec);
+  std::optional<Entry> entry(const std::string& name) const;
+  std::map<std::string, Entry> entries() const;
+  // serve()'s reloads: periodic, and for queued runs of unknown pipelines.
+  void maybe_reload(int64_t now, int64_t& next_reload);
   Result<int64_t> create_due_runs(const Entry& entry, int64_t now);
   // Starts queued runs of the pipeline (only those `only` names, when given) within max_active_runs.
   Result<int> start_queued(const Entry& entry, const std::vector<std::string>* only = nullptr);
@@ -89,7 +108,11 @@ class Scheduler {
   Executor& executor_;
   Clock& clock_;
   SchedulerOptions options_;
+  mutable std::mutex pipelines_mutex_;  // guards pipelines_
   std::map<std::string, Entry> pipelines_;
+  std::function<void()> reload_;
+  int64_t reload_interval_ = 15'000'000;
+  std::set<std::string> reloaded_for_;   // unknown pipelines a reload was tried for since the last periodic one
   int64_t started_at_;
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -11,21 +11,42 @@ namespace strata::orchestrate {
 
 namespace {
 
-// The warehouse a connection's bronze goes to.
-Result<warehouse::Database*> destination(Databases& databases, const ingest::ConnectionConfig& config) {
-  if (!config.destination.duckdb_path.empty()) {
+// The warehouse a connection's bronze goes to: the task's `target:` (a profiles.yml target, which
+// wins over the connection's destination, as `strata sync --target` does), else the connection's
+// duckdb_path, else its profiles.yml target.
+Result<warehouse::Database*> destination(Databases& databases, const ingest::ConnectionConfig& config,
+                                         const TaskSpec& task) {
+  if (!config.destination.duckdb_path.empty() && task.target.empty()) {
     std::filesystem::path p(config.destination.duckdb_path);
     if (p.is_relative() && config.destination.duckdb_path != ":memory:") p = std::filesystem::path(config.project_dir) / p;
     return databases.duckdb_at(p.string());
   }
-  STRATA_ASSIGN(ResolvedTarget target, databases.target(config.destination.target));
+  const bool from_task = !task.target.empty();
+  STRATA_ASSIGN(ResolvedTarget target, databases.target(from_task ? task.target : config.destination.target));
   if (target.database == nullptr)
     return Error(ErrorCode::kConfig,
-                 "connection " + config.name + " loads into " + target.config.type_name +
-                     " target '" + target.config.name + "', which sync tasks cannot write yet",
-                 config.destination.where.empty() ? SourceLocation{config.file, 0, 0} : config.destination.where,
+                 (from_task ? "task " + task.id + "'s target: loads connection " + config.name + " into "
+                            : "connection " + config.name + " loads into ") +
+                     target.config.type_name + " target '" + target.config.name + "', which sync tasks cannot write yet",
+                 from_task ? task.where
+                 : config.destination.where.empty() ? SourceLocation{config.file, 0, 0}
+                                                    : config.destination.where,
                  "use a duckdb target or destination: {duckdb_path: .strata/warehouse.duckdb}");
   return target.database;
+}
+
+// The ingest module names a bad stream as the CLI's flag ("--stream X is not a stream of …"); in a
+// pipeline the stream comes from the task's `streams:`, so the message says so, located at the task.
+Error reword_stream_error(Error error, const TaskSpec& task) {
+  const std::string& message = error.message();
+  for (const std::string& want : task.streams) {
+    const std::string flag = "--stream " + want + " ";
+    if (message.rfind(flag, 0) != 0) continue;
+    return Error(ErrorCode::kConfig,
+                 "stream " + want + " (task " + task.id + "'s streams:) " + message.substr(flag.size()), task.where,
+                 error.hint());
+  }
+  return error;
 }
 
 }  // namespace
@@ -69,7 +90,7 @@ Result<TaskOutcome> SyncRunner::sync(TaskContext& ctx, const std::string& path, 
   STRATA_ASSIGN(KeyedLocks::Lease lease, connections_.acquire(ec ? path : key, ctx.cancel, [&] {
     ctx.log.line("connection " + config.name + " is syncing in another task; waiting for that sync to end");
   }));
-  STRATA_ASSIGN(warehouse::Database * db, destination(databases_, config));
+  STRATA_ASSIGN(warehouse::Database * db, destination(databases_, config, ctx.task));
   CancellableDatabase cancellable(*db, ctx.cancel);
   ingest::SyncOptions options;
   options.only_streams = ctx.task.streams;
@@ -95,7 +116,7 @@ Result<TaskOutcome> SyncRunner::sync(TaskContext& ctx, const std::string& path, 
   auto report = ingest::run_sync(config, cancellable, options);
   if (!report.ok() && ctx.cancel.cancelled())
     return Error(ErrorCode::kCancelled, "sync stopped: " + ctx.cancel.reason());
-  if (!report.ok()) return report.error();
+  if (!report.ok()) return reword_stream_error(std::move(report).error(), ctx.task);
   // A stopped sync still stores its report: the streams committed before the stop are in bronze
   // (as `strata sync` does after Ctrl-C).
   const nlohmann::json json = ingest::report_to_json(*report);

@@ -39,10 +39,11 @@ struct Api {
   ServerOptions options;
   std::unique_ptr<History> history;
   std::unique_ptr<Auth> auth;
-  std::map<std::string, std::optional<orchestrate::Timetable>> timetables;  // by pipeline
   std::mutex mutation_mutex;        // serialises state-changing requests
   std::atomic<bool> stopping{false};
 
+  // The pipelines as of now (ctx.current_pipelines, else ctx.pipelines).
+  std::vector<std::shared_ptr<const orchestrate::PipelineSpec>> pipelines() const;
   std::shared_ptr<const orchestrate::PipelineSpec> pipeline(const std::string& name) const;
   // The pipeline or a kNotFound error naming it.
   Result<std::shared_ptr<const orchestrate::PipelineSpec>> require_pipeline(const std::string& name) const;

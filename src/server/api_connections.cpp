@@ -29,6 +29,15 @@ Result<std::string> require_connection(const Api& api, const std::string& name) 
                "connections are the files connections/<name>.yml; GET /api/v1/connections lists them");
 }
 
+// A report's list of strings (schema_changes, warnings), masked; [] when absent.
+Json masked_strings(const Api& api, const Json& s, const char* key) {
+  Json out = Json::array();
+  if (!s.contains(key) || !s[key].is_array()) return out;
+  for (const auto& item : s[key])
+    if (item.is_string()) out.push_back(api.mask(item.get<std::string>()));
+  return out;
+}
+
 Json stream_json(const Api& api, const Json& s) {
   auto field = [&](const char* key) { return s.contains(key) ? s[key] : Json(nullptr); };
   Json error = field("error");
@@ -37,7 +46,9 @@ Json stream_json(const Api& api, const Json& s) {
           {"mode", field("mode")},       {"status", field("status")},
           {"rows", field("rows")},       {"bytes", field("bytes")},
           {"seconds", field("seconds")}, {"cursor_before", field("cursor_before")},
-          {"cursor_after", field("cursor_after")}, {"error", error}};
+          {"cursor_after", field("cursor_after")}, {"error", error},
+          {"schema_changes", masked_strings(api, s, "schema_changes")},
+          {"warnings", masked_strings(api, s, "warnings")}};
 }
 
 Json sync_json(const Api& api, const orchestrate::SyncReportRecord& r) {
@@ -47,7 +58,10 @@ Json sync_json(const Api& api, const orchestrate::SyncReportRecord& r) {
   if (report.contains("streams") && report["streams"].is_array())
     for (const auto& s : report["streams"]) streams.push_back(stream_json(api, s));
   auto field = [&](const char* key) { return report.contains(key) ? report[key] : Json(nullptr); };
+  const bool has_sync_id = report.contains("sync_id") && report["sync_id"].is_string() &&
+                          !report["sync_id"].get<std::string>().empty();
   return {{"run_id", r.run_id},
+          {"sync_id", has_sync_id ? report["sync_id"] : Json(nullptr)},
           {"pipeline", r.pipeline.empty() ? Json(nullptr) : Json(r.pipeline)},
           {"task_id", r.task_id},
           {"at", time_json(r.at)},
@@ -60,24 +74,40 @@ Json sync_json(const Api& api, const orchestrate::SyncReportRecord& r) {
           {"streams", streams}};
 }
 
+Result<ingest::ConnectionConfig> load_config(const Api& api, const std::string& file) {
+  YamlOptions yaml_options;
+  yaml_options.masker = api.ctx.masker.get();
+  return ingest::load_connection_config(file, yaml_options);
+}
+
+// The streams to show for a connection: its `streams:` list, or, for one without (it syncs every
+// table of its schemas: `all_tables`), the streams its sync history names. Never asks the source.
+Result<Json> streams_json(Api& api, const std::string& name, const ingest::ConnectionConfig& config) {
+  Json streams = Json::array();
+  for (const auto& s : config.streams)
+    streams.push_back({{"name", s.full_name()},
+                       {"mode", ingest::sync_mode_name(s.mode)},
+                       {"cursor_field", s.cursor_field.empty() ? Json(nullptr) : Json(s.cursor_field)}});
+  if (!config.streams.empty()) return streams;
+  STRATA_ASSIGN(auto synced, api.history->synced_streams(name));
+  for (const auto& s : synced)
+    streams.push_back({{"name", s.stream}, {"mode", s.mode.empty() ? Json(nullptr) : Json(s.mode)},
+                       {"cursor_field", nullptr}});
+  return streams;
+}
+
 Result<Json> connection_json(Api& api, const std::string& file) {
   const std::string name = std::filesystem::path(file).stem().string();
   Json j = {{"name", name}, {"file", "connections/" + std::filesystem::path(file).filename().string()}};
-  YamlOptions yaml_options;
-  yaml_options.masker = api.ctx.masker.get();
-  auto config = ingest::load_connection_config(file, yaml_options);
+  auto config = load_config(api, file);
   if (!config.ok()) {
     j["error"] = api.mask(config.error().message());
   } else {
     j["source"] = {{"host", config->source.host}, {"port", config->source.port},
                    {"database", config->source.database}};
     j["destination"] = {{"schema", config->destination.schema}, {"target", config->destination.target}};
-    Json streams = Json::array();
-    for (const auto& s : config->streams)
-      streams.push_back({{"name", s.full_name()},
-                         {"mode", ingest::sync_mode_name(s.mode)},
-                         {"cursor_field", s.cursor_field.empty() ? Json(nullptr) : Json(s.cursor_field)}});
-    j["streams"] = streams;
+    j["all_tables"] = config->streams.empty();
+    STRATA_ASSIGN(j["streams"], streams_json(api, name, *config));
     // Located in the project (connections/x.yml), not by the server's own path.
     Json warnings = Json::array();
     for (std::string w : config->warnings) {
@@ -94,6 +124,16 @@ Result<Json> connection_json(Api& api, const std::string& file) {
                       {"error", s["error"]}};
   }
   return j;
+}
+
+// True when `stream` is in the connection's `streams:` list or in its sync history.
+Result<bool> known_stream(Api& api, const std::string& name, const std::string& file, const std::string& stream) {
+  auto config = load_config(api, file);
+  if (config.ok())
+    for (const auto& s : config->streams)
+      if (s.full_name() == stream) return true;
+  STRATA_ASSIGN(auto synced, api.history->synced_streams(name));
+  return std::any_of(synced.begin(), synced.end(), [&](const SyncedStream& s) { return s.stream == stream; });
 }
 
 }  // namespace
@@ -118,8 +158,12 @@ void add_connection_routes(Routes& routes, Api& api) {
   });
   routes.get(R"(/api/v1/connections/([^/]+)/streams/([^/]+)/history)", [&api](const httplib::Request& req) -> ApiResult {
     const std::string name = capture(req, 1), stream = capture(req, 2);
-    STRATA_TRY(require_connection(api, name));
+    STRATA_ASSIGN(const std::string file, require_connection(api, name));
     STRATA_ASSIGN(int limit, int_param(req, "limit", 50, 1, 1000));
+    STRATA_ASSIGN(const bool known, known_stream(api, name, file, stream));
+    if (!known)
+      return Error(ErrorCode::kNotFound, "connection " + name + " has no stream '" + stream + "'", {},
+                   "GET /api/v1/connections lists each connection's streams");
     STRATA_ASSIGN(auto reports, api.history->sync_reports(name, limit));
     Json points = Json::array();
     for (auto it = reports.rbegin(); it != reports.rend(); ++it) {

@@ -101,7 +101,7 @@ void add_health_routes(Routes& routes, Api& api) {
     const bool stale = age && *age * 1e6 > static_cast<double>(kStaleHeartbeat);
     return Reply{{{"status", stale ? "stale" : "ok"},
                   {"scheduler_heartbeat_age_seconds", age ? Json(*age) : Json(nullptr)},
-                  {"pipelines", api.ctx.pipelines.size()}},
+                  {"pipelines", api.pipelines().size()}},
                  stale ? 503 : 200};
   });
   routes.get_raw("/metrics", [&api](const httplib::Request&, httplib::Response& res) {

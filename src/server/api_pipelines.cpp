@@ -24,13 +24,15 @@ Json recent_run_json(const RunRecord& r) {
 
 // When the pipeline's next scheduled run becomes due, and its logical date.
 std::pair<Json, Json> next_run(Api& api, const PipelineSpec& spec, bool paused) {
-  auto it = api.timetables.find(spec.name);
-  if (paused || it == api.timetables.end() || !it->second) return {nullptr, nullptr};
+  if (paused || !spec.schedule) return {nullptr, nullptr};
+  // Made per request: the pipeline may have been reloaded since the last one.
+  auto timetable = orchestrate::Timetable::create(*spec.schedule, spec.timezone, spec.schedule_where);
+  if (!timetable.ok()) return {nullptr, nullptr};
   auto latest = api.ctx.store->latest_run(spec.name);
   std::optional<orchestrate::DataInterval> last;
   if (latest.ok() && *latest) last = orchestrate::DataInterval{(*latest)->interval_start, (*latest)->interval_end};
   orchestrate::TimeRestriction restriction{spec.start_date, spec.end_date, spec.catchup};
-  auto next = it->second->next_run(last, restriction, api.now());
+  auto next = timetable->next_run(last, restriction, api.now());
   if (!next) return {nullptr, nullptr};
   return {time_json(next->run_after), time_json(next->logical_date())};
 }
@@ -214,7 +216,7 @@ void add_pipeline_routes(Routes& routes, Api& api) {
   routes.get("/api/v1/pipelines", [&api](const httplib::Request&) -> ApiResult {
     STRATA_ASSIGN(auto paused, paused_map(api));
     Json list = Json::array();
-    for (const auto& p : api.ctx.pipelines) {
+    for (const auto& p : api.pipelines()) {
       STRATA_ASSIGN(Json summary, pipeline_summary(api, *p, paused));
       list.push_back(std::move(summary));
     }

@@ -7,8 +7,12 @@
 
 namespace strata::server {
 
+std::vector<std::shared_ptr<const orchestrate::PipelineSpec>> Api::pipelines() const {
+  return ctx.current_pipelines ? ctx.current_pipelines() : ctx.pipelines;
+}
+
 std::shared_ptr<const orchestrate::PipelineSpec> Api::pipeline(const std::string& name) const {
-  for (const auto& p : ctx.pipelines)
+  for (const auto& p : pipelines())
     if (p->name == name) return p;
   return nullptr;
 }

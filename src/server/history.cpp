@@ -258,6 +258,27 @@ Result<std::vector<orchestrate::SyncReportRecord>> History::sync_reports(const s
   return out;
 }
 
+Result<std::vector<SyncedStream>> History::synced_streams(const std::string& connection) {
+  STRATA_LEASE(db);
+  // The mode of each stream's latest report: the row with the greatest (at, rowid) per stream.
+  Stmt s(db.get(),
+         "SELECT stream, mode FROM (SELECT json_extract(j.value, '$.stream') AS stream, "
+         "json_extract(j.value, '$.mode') AS mode, ROW_NUMBER() OVER (PARTITION BY json_extract(j.value, '$.stream') "
+         "ORDER BY r.at DESC, r.id DESC) AS n FROM (SELECT rowid AS id, at, report FROM sync_reports "
+         "WHERE connection = ? ORDER BY at DESC, rowid DESC LIMIT ?) r, json_each(r.report, '$.streams') j "
+         "WHERE json_valid(r.report)) WHERE n = 1 AND stream IS NOT NULL ORDER BY stream");
+  STRATA_TRY(s.prepared());
+  s.bind(1, connection);
+  s.bind(2, static_cast<int64_t>(kSyncedStreamsReports));
+  std::vector<SyncedStream> out;
+  for (;;) {
+    STRATA_ASSIGN(bool row, s.step());
+    if (!row) break;
+    out.push_back({s.text(0), s.text(1)});
+  }
+  return out;
+}
+
 Result<std::vector<orchestrate::TestResultRecord>> History::recent_test_results(int runs) {
   STRATA_LEASE(db);
   Stmt s(db.get(),

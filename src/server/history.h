@@ -45,6 +45,11 @@ struct DurationHistogram {
   int64_t count = 0;
 };
 
+// A stream found in a connection's sync history.
+struct SyncedStream {
+  std::string stream, mode;
+};
+
 struct RowsSynced {
   std::string connection, stream;
   int64_t rows = 0;
@@ -52,6 +57,7 @@ struct RowsSynced {
 
 class History {
  public:
+  static constexpr int kSyncedStreamsReports = 1000;
   static constexpr double kDurationBuckets[] = {0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600};
 
   // Opens read-only connections to the store's file lazily. Errors: kConnection when it cannot be
@@ -70,6 +76,10 @@ class History {
   Result<std::map<std::string, int64_t>> task_counts(const std::string& pipeline, const std::string& run_id);
   // Sync reports of a connection, newest first.
   Result<std::vector<orchestrate::SyncReportRecord>> sync_reports(const std::string& connection, int limit);
+  // The streams a connection's latest kSyncedStreamsReports sync reports name, each with the mode
+  // of its latest report ("" when absent), sorted by stream name. One indexed query over the
+  // reports: no source access.
+  Result<std::vector<SyncedStream>> synced_streams(const std::string& connection);
   // Test results of the latest `runs` runs (by pipeline and run id) that recorded any, oldest first.
   Result<std::vector<orchestrate::TestResultRecord>> recent_test_results(int runs);
   Result<std::vector<StateCount>> run_counts();

@@ -125,6 +125,7 @@ ServerContext context_from_runtime(orchestrate::Runtime& runtime) {
   ctx.scheduler = &runtime.scheduler();
   ctx.executor = &runtime.executor();
   ctx.pipelines = runtime.pipelines();
+  ctx.current_pipelines = [&runtime] { return runtime.pipelines(); };
   ctx.project_dir = runtime.project_dir();
   ctx.log_root = runtime.project_dir() + "/.strata/logs";
   ctx.warehouse = [&runtime]() -> Result<warehouse::Database*> {
@@ -156,14 +157,6 @@ Result<std::unique_ptr<Server>> Server::start(ServerContext context, ServerOptio
   Api& api = impl->api;
   STRATA_ASSIGN(api.history, History::open(context.store_path));
   api.auth = std::make_unique<Auth>(options.auth);
-  for (const auto& p : context.pipelines) {
-    std::optional<orchestrate::Timetable> tt;
-    if (p->schedule) {
-      auto created = orchestrate::Timetable::create(*p->schedule, p->timezone, p->schedule_where);
-      if (created.ok()) tt = std::move(*created);
-    }
-    api.timetables.emplace(p->name, std::move(tt));
-  }
   api.ctx = std::move(context);
   api.options = options;
   configure(*impl);

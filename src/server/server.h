@@ -51,6 +51,8 @@ struct ServerContext {
   orchestrate::Executor* executor = nullptr;     // cancel of running runs; may be nullptr
   orchestrate::Clock* clock = nullptr;           // nullptr = the system's time
   std::vector<std::shared_ptr<const orchestrate::PipelineSpec>> pipelines;
+  // When set, the pipelines as of now (a serving runtime re-reads its files); else `pipelines`.
+  std::function<std::vector<std::shared_ptr<const orchestrate::PipelineSpec>>()> current_pipelines;
   std::string project_dir = ".";
   std::string log_root;                          // default <project_dir>/.strata/logs
   // The warehouse for data previews; empty when there is none.
@@ -58,8 +60,8 @@ struct ServerContext {
   SecretMaskerPtr masker = std::make_shared<SecretMasker>();
 };
 
-// The context of a started Runtime (store, scheduler, executor, pipelines, the default target's
-// DuckDB for previews; system time).
+// The context of a started Runtime (store, scheduler, executor, its current pipelines, the default
+// target's DuckDB for previews; system time).
 ServerContext context_from_runtime(orchestrate::Runtime& runtime);
 
 // A random token of 32 hex characters from the system's random source.

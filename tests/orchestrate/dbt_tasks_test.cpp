@@ -77,7 +77,7 @@ TEST(DbtTasksTest, BuildExpandsIntoOneTaskPerNodeThenItsTests) {
   options.project_dir = project.dir;
   auto rt = Runtime::open(options);
   ASSERT_TRUE(rt.ok()) << rt.error().to_string();
-  const PipelineSpec* spec = (*rt)->pipeline("p");
+  const PipelineSpec* spec = (*rt)->pipeline("p").get();  // the runtime keeps it
   ASSERT_NE(spec, nullptr);
   auto tasks = by_id(*spec);
   std::set<std::string> ids;
@@ -172,7 +172,7 @@ models:
   options.workers = 4;
   auto rt = Runtime::open(options);
   ASSERT_TRUE(rt.ok()) << rt.error().to_string();
-  const PipelineSpec* spec = (*rt)->pipeline("p");
+  const PipelineSpec* spec = (*rt)->pipeline("p").get();  // the runtime keeps it
   ASSERT_NE(spec, nullptr);
   auto tasks = by_id(*spec);
   ASSERT_TRUE(tasks.count("model.customer_revenue.test"));

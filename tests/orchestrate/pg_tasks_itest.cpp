@@ -121,6 +121,70 @@ TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
   EXPECT_EQ(q->cell_text(0, 1), "1000");
 }
 
+// A sync task's `target:` is a profiles.yml target that wins over the connection's duckdb_path, as
+// `strata sync --target` does: bronze goes to the target's file, not the connection's.
+TEST(SyncTaskTest, TaskTargetChoosesTheBronzeDatabase) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_target");
+  cluster.execute("create table items(id int primary key); insert into items select generate_series(1, 250)",
+                  "orch_sync_target");
+  SyncProject project(cluster, "orch_sync_target");
+  std::ofstream(project.dir.file("profiles.yml"))
+      << "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: .strata/warehouse.duckdb}\n"
+      << "    other: {type: duckdb, path: other.duckdb}\n";
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    target: other\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kSuccess);
+  auto count = [&](const std::string& file) -> std::string {
+    auto db = databases.duckdb_at(file);
+    EXPECT_TRUE(db.ok());
+    auto session = (*db)->connect();
+    auto q = (*session)->query("select count(*) from information_schema.tables where table_schema = 'bronze' "
+                               "and table_name = 'items'");
+    EXPECT_TRUE(q.ok()) << q.error().to_string();
+    if (q->cell_text(0, 0) == "0") return "none";
+    auto rows = (*session)->query("select count(*) from bronze.items");
+    return rows.ok() ? rows->cell_text(0, 0) : rows.error().message();
+  };
+  EXPECT_EQ(count("other.duckdb"), "250");
+  EXPECT_EQ(count(".strata/warehouse.duckdb"), "none");
+
+  // A target profiles.yml lacks fails the task, naming it.
+  auto missing = parse_spec("tasks:\n  - id: load\n    sync: src\n    target: nowhere\n");
+  EXPECT_EQ(h.run(executor, missing, testing::new_run("p", "r2")), RunState::kFailed);
+  auto attempt = (*h.store->attempts("p", "r2", "load"))[0];
+  EXPECT_NE(attempt.error.find("nowhere"), std::string::npos) << attempt.error;
+}
+
+// A task's `streams:` naming a stream the connection lacks fails with a message about the task's
+// streams:, not the CLI's --stream flag.
+TEST(SyncTaskTest, UnknownStreamNamesTheTasksStreams) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_nope");
+  cluster.execute("create table items(id int primary key)", "orch_sync_nope");
+  SyncProject project(cluster, "orch_sync_nope");
+  Harness h;
+  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
+  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    streams: [public.nope]\n");
+  SystemClock clock;
+  auto options = h.options();
+  options.project_dir = project.dir.path();
+  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  auto attempt = (*h.store->attempts("p", "r", "load"))[0];
+  EXPECT_NE(attempt.error.find("stream public.nope (task load's streams:) is not a stream of connection src"),
+            std::string::npos)
+      << attempt.error;
+  EXPECT_EQ(attempt.error.find("--stream"), std::string::npos) << attempt.error;
+}
+
 TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
   auto& cluster = strata::testing::shared_pg_cluster();
   const std::string conninfo = cluster.create_database("orch_sync_slow");

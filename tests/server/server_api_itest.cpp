@@ -260,8 +260,64 @@ streams:
   EXPECT_EQ(hist["points"][0]["cursor"], "2026-01-01");
   EXPECT_EQ(hist["points"][1]["status"], "failed");
   EXPECT_EQ(c.Get("/api/v1/connections/nope/syncs")->status, 404);
+  EXPECT_EQ(c.Get("/api/v1/connections/erp/streams/public.nope/history")->status, 404);
+  EXPECT_EQ(j["connections"][0]["all_tables"], false);
   EXPECT_NE(c.Get("/metrics")->body.find("strata_rows_synced_total{connection=\"erp\",stream=\"public.orders\"} 10"),
             std::string::npos);
+}
+
+// A connection without `streams:` syncs every table: the API marks it `all_tables` and lists the
+// streams its sync history names (latest mode first), without asking the source. Unknown streams
+// give 404; /syncs carries the report's sync_id, schema_changes and warnings.
+TEST(ServerApi, ConnectionWithoutStreamsListsItsSyncedStreams) {
+  ServerHarness h;
+  std::filesystem::create_directories(h.file("connections"));
+  ASSERT_TRUE(write_file_atomic(h.file("connections/crm.yml"), R"(
+source:
+  type: postgres
+  host: db.example
+  port: 5433
+  database: crm
+  user: loader
+  schemas: [public]
+destination:
+  schema: bronze
+)"));
+  auto stream = [](const std::string& name, const std::string& mode) {
+    return Json{{"stream", name}, {"mode", mode}, {"status", "success"}, {"rows", 5}, {"bytes", 50},
+                {"seconds", 0.1}, {"error", nullptr}};
+  };
+  Json first = {{"sync_id", "s-1"}, {"status", "success"},
+                {"streams", {stream("public.accounts", "full_refresh_overwrite"), stream("public.leads", "incremental_append")}}};
+  Json second = {{"sync_id", "s-2"}, {"status", "success"}, {"streams", {stream("public.accounts", "incremental_dedup")}}};
+  second["streams"][0]["schema_changes"] = {"added column public.accounts.tier (VARCHAR)"};
+  second["streams"][0]["warnings"] = {std::string("password ") + kSecret + " rotated"};
+  ASSERT_TRUE(h.store().add_sync_report({"", "cli", "crm", first.dump(), 1'000'000}).ok());
+  ASSERT_TRUE(h.store().add_sync_report({"", "cli", "crm", second.dump(), 2'000'000}).ok());
+  auto c = h.client();
+  Json j = json_of(c.Get("/api/v1/connections"));
+  ASSERT_EQ(j["connections"].size(), 1u) << j.dump();
+  const Json& crm = j["connections"][0];
+  EXPECT_EQ(crm["all_tables"], true) << crm.dump();
+  ASSERT_EQ(crm["streams"].size(), 2u) << crm.dump();
+  EXPECT_EQ(crm["streams"][0]["name"], "public.accounts");
+  EXPECT_EQ(crm["streams"][0]["mode"], "incremental_dedup") << "the latest report's mode";
+  EXPECT_EQ(crm["streams"][1]["name"], "public.leads");
+
+  Json hist = json_of(c.Get("/api/v1/connections/crm/streams/public.leads/history"));
+  ASSERT_EQ(hist["points"].size(), 1u) << hist.dump();
+  auto missing = c.Get("/api/v1/connections/crm/streams/public.nope/history");
+  EXPECT_EQ(missing->status, 404) << missing->body;
+  EXPECT_EQ(json_of(missing)["error"]["code"], "not_found");
+
+  auto syncs = c.Get("/api/v1/connections/crm/syncs");
+  EXPECT_EQ(syncs->body.find(kSecret), std::string::npos);
+  Json sj = json_of(syncs);
+  ASSERT_EQ(sj["syncs"].size(), 2u) << sj.dump();
+  EXPECT_EQ(sj["syncs"][0]["sync_id"], "s-2");
+  EXPECT_EQ(sj["syncs"][0]["streams"][0]["schema_changes"][0], "added column public.accounts.tier (VARCHAR)");
+  ASSERT_EQ(sj["syncs"][0]["streams"][0]["warnings"].size(), 1u);
+  EXPECT_EQ(sj["syncs"][1]["streams"][0]["warnings"], Json::array());
 }
 
 TEST(ServerApi, DbtGraphNodesAndTests) {

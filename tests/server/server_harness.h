@@ -55,9 +55,11 @@ tasks:
 
 class ServerHarness {
  public:
-  // extra_files: more project files, by path in the project (e.g. "pipelines/x.yml").
+  // extra_files: more project files, by path in the project (e.g. "pipelines/x.yml");
+  // pipeline_reload_interval: micros between the scheduler's re-reads of pipelines/ (0: default).
   explicit ServerHarness(AuthConfig auth = {}, std::string host = "127.0.0.1",
-                         const std::map<std::string, std::string>& extra_files = {}) {
+                         const std::map<std::string, std::string>& extra_files = {},
+                         int64_t pipeline_reload_interval = 0) {
     namespace fs = std::filesystem;
     fs::create_directories(dir_.file("pipelines"));
     for (const auto& [path, text] : extra_files) {
@@ -73,6 +75,7 @@ class ServerHarness {
     options.project_dir = dir_.path();
     options.workers = 4;
     options.masker = masker_;
+    if (pipeline_reload_interval > 0) options.pipeline_reload_interval = pipeline_reload_interval;
     runtime_ = std::move(orchestrate::Runtime::open(options)).value();
     Status started = runtime_->start();
     if (!started.ok()) throw std::runtime_error(started.error().to_string());

@@ -274,6 +274,12 @@ async function main() {
     check(warning.startsWith("connections/legacy.yml:9:13: warning: the source password is written"), `warning: ${warning}`);
     check(await page.locator('section[data-connection="erp"] [data-testid=connection-warning]').count() === 0,
       "erp takes its password from the environment");
+    // crm has no streams: list: it is marked "all tables", and without sync history lists none.
+    const crm = page.locator('section[data-connection="crm"]');
+    await crm.locator("[data-testid=all-tables]").waitFor();
+    check((await crm.innerText()).includes("No streams synced yet."), `crm: ${await crm.innerText()}`);
+    check(await page.locator('section[data-connection="erp"] [data-testid=all-tables]').count() === 0,
+      "erp lists its streams");
     await noSecret();
     await shot("08-connections");
   });

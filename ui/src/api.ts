@@ -185,7 +185,9 @@ export interface Connection {
   error?: string;
   source?: { host: string; port: number; database: string };
   destination?: { schema: string; target: string };
-  streams?: { name: string; mode: string; cursor_field?: string | null }[];
+  // Without a `streams:` list (all_tables), the streams its sync history names.
+  all_tables?: boolean;
+  streams?: { name: string; mode: string | null; cursor_field?: string | null }[];
   last_sync?: { run_id: string; at: string; status: string } | null;
   warnings?: string[];  // located: "connections/x.yml:7:13: warning: …"
 }

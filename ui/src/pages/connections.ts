@@ -24,14 +24,14 @@ function barChart(points: StreamPoint[], value: (p: StreamPoint) => number | nul
   return h("div", { class: "metric" }, h("div", { class: "metric-head" }, h("span", { class: "muted small" }, label), h("strong", null, last)), svg);
 }
 
-async function streamCard(conn: string, stream: { name: string; mode: string; cursor_field?: string | null }): Promise<HTMLElement> {
+async function streamCard(conn: string, stream: { name: string; mode: string | null; cursor_field?: string | null }): Promise<HTMLElement> {
   const hist = await get<{ points: StreamPoint[] }>(`/connections/${enc(conn)}/streams/${enc(stream.name)}/history?limit=30`);
   const pts = hist.points;
   const last = pts.length ? pts[pts.length - 1] : null;
   const lastError = [...pts].reverse().find((p) => p.error);
   return h("div", { class: "card stream", "data-stream": stream.name },
     h("div", { class: "card-head" },
-      h("strong", null, stream.name), " ", h("span", { class: "muted small" }, stream.mode, stream.cursor_field ? ` on ${stream.cursor_field}` : ""),
+      h("strong", null, stream.name), " ", h("span", { class: "muted small" }, stream.mode ?? "", stream.cursor_field ? ` on ${stream.cursor_field}` : ""),
       last ? h("span", { class: "right" }, stateLabel(last.status)) : h("span", { class: "right muted small" }, "never synced")),
     h("div", { class: "metrics" },
       barChart(pts, (p) => p.rows, fmtCount, "rows"),
@@ -53,8 +53,14 @@ async function connectionSection(c: Connection): Promise<HTMLElement> {
       c.destination ? `schema ${c.destination.schema}${c.destination.target ? ` (${c.destination.target})` : ""}` : "",
       c.last_sync ? ` · last sync ${fmtTime(c.last_sync.at)}` : " · never synced",
       ` · ${c.file}`),
+    c.all_tables
+      ? h("div", { class: "muted small", "data-testid": "all-tables" },
+        "All tables: syncs every table of its schemas (no streams: list); a stream shows here once a sync has copied it.")
+      : null,
     ...(c.warnings ?? []).map((w) => h("div", { class: "warn-box small", "data-testid": "connection-warning" }, w)),
-    streams.length ? h("div", { class: "cards" }, streams) : h("p", { class: "muted" }, "No streams configured."));
+    streams.length
+      ? h("div", { class: "cards" }, streams)
+      : h("p", { class: "muted" }, c.all_tables ? "No streams synced yet." : "No streams configured."));
 }
 
 export function connectionsPage(ctx: PageContext): Page {
