@@ -89,6 +89,22 @@ struct SyncProject {
   }
 };
 
+// A sync runner for a project and an executor that runs its tasks: the set-up every sync test shares.
+struct SyncRig {
+  Harness h;
+  Databases databases;
+  std::shared_ptr<SyncRunner> runner;
+  SystemClock clock;
+  std::unique_ptr<Executor> executor;
+  explicit SyncRig(const std::string& project_dir)
+      : databases(project_dir, std::make_shared<SecretMasker>()),
+        runner(std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>())) {
+    auto options = h.options();
+    options.project_dir = project_dir;
+    executor = std::make_unique<Executor>(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  }
+};
+
 TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
   auto& cluster = strata::testing::shared_pg_cluster();
   cluster.create_database("orch_sync");
@@ -96,14 +112,10 @@ TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
                   "insert into items select g, 'item ' || g from generate_series(1, 1000) g",
                   "orch_sync");
   SyncProject project(cluster, "orch_sync");
-  Harness h;
-  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
-  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  SyncRig rig(project.dir.path());
+  Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
-  SystemClock clock;
-  auto options = h.options();
-  options.project_dir = project.dir.path();
-  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  Executor& executor = *rig.executor;
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kSuccess);
   auto reports = h.store->sync_reports("p", "r");
   ASSERT_TRUE(reports.ok());
@@ -112,7 +124,7 @@ TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
   EXPECT_EQ(json["status"], "success");
   EXPECT_EQ(json["streams"][0]["rows"], 1000);
   EXPECT_EQ((*reports)[0].connection, "src");
-  auto db = databases.duckdb_at(".strata/warehouse.duckdb");
+  auto db = rig.databases.duckdb_at(".strata/warehouse.duckdb");
   ASSERT_TRUE(db.ok());
   auto session = (*db)->connect();
   auto q = (*session)->query("select count(*), count(distinct id) from bronze.items");
@@ -132,17 +144,13 @@ TEST(SyncTaskTest, TaskTargetChoosesTheBronzeDatabase) {
   std::ofstream(project.dir.file("profiles.yml"))
       << "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: .strata/warehouse.duckdb}\n"
       << "    other: {type: duckdb, path: other.duckdb}\n";
-  Harness h;
-  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
-  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  SyncRig rig(project.dir.path());
+  Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    target: other\n");
-  SystemClock clock;
-  auto options = h.options();
-  options.project_dir = project.dir.path();
-  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  Executor& executor = *rig.executor;
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kSuccess);
   auto count = [&](const std::string& file) -> std::string {
-    auto db = databases.duckdb_at(file);
+    auto db = rig.databases.duckdb_at(file);
     EXPECT_TRUE(db.ok());
     auto session = (*db)->connect();
     auto q = (*session)->query("select count(*) from information_schema.tables where table_schema = 'bronze' "
@@ -169,14 +177,10 @@ TEST(SyncTaskTest, UnknownStreamNamesTheTasksStreams) {
   cluster.create_database("orch_sync_nope");
   cluster.execute("create table items(id int primary key)", "orch_sync_nope");
   SyncProject project(cluster, "orch_sync_nope");
-  Harness h;
-  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
-  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  SyncRig rig(project.dir.path());
+  Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    streams: [public.nope]\n");
-  SystemClock clock;
-  auto options = h.options();
-  options.project_dir = project.dir.path();
-  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  Executor& executor = *rig.executor;
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
   auto attempt = (*h.store->attempts("p", "r", "load"))[0];
   EXPECT_NE(attempt.error.find("stream public.nope (task load's streams:) is not a stream of connection src"),
@@ -198,14 +202,10 @@ TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
   SyncProject project(cluster, "orch_sync_slow");
   std::ofstream(project.dir.file("connections/src.yml"), std::ios::app)
       << "streams:\n  - name: public.slow_rows\n    sync_mode: full_refresh_overwrite\n";
-  Harness h;
-  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
-  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  SyncRig rig(project.dir.path());
+  Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 3s\n");
-  SystemClock clock;
-  auto options = h.options();
-  options.project_dir = project.dir.path();
-  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  Executor& executor = *rig.executor;
   const int64_t t0 = monotonic_micros();
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
   const int64_t elapsed = monotonic_micros() - t0;
@@ -213,7 +213,7 @@ TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
   auto attempt = (*h.store->attempts("p", "r", "load"))[0];
   EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
   EXPECT_EQ(wait_zero(conninfo, "select count(*) from pg_stat_activity where application_name = 'strata sync'"), 0);
-  auto db = databases.duckdb_at(".strata/warehouse.duckdb");
+  auto db = rig.databases.duckdb_at(".strata/warehouse.duckdb");
   ASSERT_TRUE(db.ok());
   auto session = (*db)->connect();
   auto q = (*session)->query("select count(*) from information_schema.tables where table_schema = 'bronze' "
@@ -238,14 +238,10 @@ TEST(SyncTaskTest, StoppedSyncStoresItsPartialReport) {
   std::ofstream(project.dir.file("connections/src.yml"), std::ios::app)
       << "streams:\n  - name: public.fast\n    sync_mode: full_refresh_overwrite\n"
       << "  - name: public.slow_rows\n    sync_mode: full_refresh_overwrite\n";
-  Harness h;
-  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
-  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  SyncRig rig(project.dir.path());
+  Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 3s\n");
-  SystemClock clock;
-  auto options = h.options();
-  options.project_dir = project.dir.path();
-  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  Executor& executor = *rig.executor;
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
   auto attempt = (*h.store->attempts("p", "r", "load"))[0];
   EXPECT_NE(attempt.error.find("sync stopped"), std::string::npos) << attempt.error;
@@ -269,14 +265,10 @@ TEST(SyncTaskTest, StoppedSyncStoresItsPartialReport) {
 TEST(SyncTaskTest, SyncFailingBeforeAReportIsRecordedAsFailed) {
   auto& cluster = strata::testing::shared_pg_cluster();
   SyncProject project(cluster, "orch_no_such_database");
-  Harness h;
-  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
-  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  SyncRig rig(project.dir.path());
+  Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
-  SystemClock clock;
-  auto options = h.options();
-  options.project_dir = project.dir.path();
-  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  Executor& executor = *rig.executor;
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
   auto reports = h.store->sync_reports("p", "r");
   ASSERT_TRUE(reports.ok());
@@ -317,14 +309,10 @@ TEST(SyncTaskTest, SyncsOfOneConnectionRunOneAtATime) {
   auto& cluster = strata::testing::shared_pg_cluster();
   cluster.create_database("orch_sync_serial");
   SlowSyncProject project(cluster, "orch_sync_serial");
-  Harness h;
-  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
-  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  SyncRig rig(project.dir.path());
+  Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
-  SystemClock clock;
-  auto options = h.options();
-  options.project_dir = project.dir.path();
-  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  Executor& executor = *rig.executor;
   ASSERT_TRUE(h.store->ensure_pipeline("p").ok());
   for (const char* id : {"r1", "r2"}) {
     ASSERT_TRUE(h.store->create_run(testing::new_run("p", id)).ok());
@@ -349,15 +337,11 @@ TEST(SyncTaskTest, WaitingForTheConnectionEndsAtTheTimeout) {
   auto& cluster = strata::testing::shared_pg_cluster();
   cluster.create_database("orch_sync_wait");
   SlowSyncProject project(cluster, "orch_sync_wait");
-  Harness h;
-  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
-  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  SyncRig rig(project.dir.path());
+  Harness& h = rig.h;
   auto slow = parse_spec("tasks:\n  - id: load\n    sync: src\n", "p");
   auto impatient = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 1s\n", "q");
-  SystemClock clock;
-  auto options = h.options();
-  options.project_dir = project.dir.path();
-  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  Executor& executor = *rig.executor;
   ASSERT_TRUE(h.store->create_run(testing::new_run("p", "r")).ok());
   ASSERT_TRUE(executor.start_run(slow, testing::new_run("p", "r")).ok());
   for (int i = 0; i < 100 && attempt_log(*h.store, "p", "r").find("syncing connection") == std::string::npos; ++i)
@@ -383,14 +367,10 @@ TEST(SyncTaskTest, ASyncWaitingOnTheSourceStopsAtTheTimeout) {
   auto holder = pg::Connection::connect(cluster.conninfo("orch_sync_locked"));
   ASSERT_TRUE(holder.ok()) << holder.error().to_string();
   ASSERT_TRUE(holder->execute("BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE").ok());
-  Harness h;
-  Databases databases(project.dir.path(), std::make_shared<SecretMasker>());
-  auto runner = std::make_shared<SyncRunner>(databases, std::make_shared<SecretMasker>());
+  SyncRig rig(project.dir.path());
+  Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 1s\n");
-  SystemClock clock;
-  auto options = h.options();
-  options.project_dir = project.dir.path();
-  Executor executor(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
+  Executor& executor = *rig.executor;
   const int64_t t0 = monotonic_micros();
   EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
   EXPECT_LT(monotonic_micros() - t0, 5'000'000);
