@@ -91,6 +91,12 @@ Result<Connection> Connection::connect(std::string_view conninfo_or_url, const C
   }
   for (const auto& [key, value] : options.params) params.set(key, value);
   if (const std::string* password = params.find("password")) state->secrets.push_back(*password);
+  // A URL written into another field (database: postgresql://user:pw@…) reaches libpq's messages
+  // as text: its password is a secret too.
+  for (const auto& entry : params.entries()) {
+    if (entry.value.find("://") == std::string::npos) continue;
+    for (std::string& secret : password_candidates(entry.value)) state->secrets.push_back(std::move(secret));
+  }
   if (state->masker) {
     for (const auto& secret : state->secrets) state->masker->add(secret);
   }

@@ -55,6 +55,18 @@ TEST(PgConnectionFailureTest, StoppedServerGivesExitCode3WithHostAndPortButNoPas
   EXPECT_TRUE(conn.ok());
 }
 
+TEST(PgConnectionFailureTest, APasswordInAUrlWrittenIntoAnotherFieldIsMasked) {
+  // A user who put a whole URL into the database field: libpq's message quotes it back.
+  const std::string conninfo = "host=127.0.0.1 port=1 connect_timeout=2 dbname='postgresql://etl:Hunter2LeakMe77@db/erp'";
+  SecretMasker masker;
+  ConnectOptions options;
+  options.masker = &masker;
+  auto conn = Connection::connect(conninfo, options);
+  ASSERT_FALSE(conn.ok());
+  expect_no_password(conn.error(), "Hunter2LeakMe77");
+  EXPECT_EQ(masker.mask("pw Hunter2LeakMe77"), "pw ****");
+}
+
 TEST(PgConnectionFailureTest, WrongPasswordDoesNotLeakIt) {
   PgCluster& pg = shared_pg_cluster();
   const std::string wrong = "Wr0ng-Passw0rd-4711";
