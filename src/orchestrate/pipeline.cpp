@@ -20,7 +20,8 @@ const std::set<std::string> kRetryKeys{"retries", "retry_delay", "retry_exponent
                                        "execution_timeout"};
 const std::set<std::string> kDefaultArgKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
                                             "execution_timeout", "pool", "priority", "trigger_rule"};
-const std::set<std::string> kTaskKeys{"id", "sync", "build", "test", "freshness", "sql", "shell", "streams", "target",
+const std::set<std::string> kTaskKeys{"id", "sync", "build", "test", "freshness", "sql", "shell", "streams",
+                                      "full_refresh", "target",
                                       "env", "cwd", "depends_on", "group", "trigger_rule", "retries", "retry_delay",
                                       "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "pool",
                                       "priority", "description"};
@@ -137,6 +138,11 @@ Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const
     return doc.error(node, "task '" + task.id + "' must have exactly one of sync, build, test, freshness, sql, shell",
                      "e.g. shell: \"echo hello\" or sql: \"select 1\"");
   if (auto n = node["streams"]) { STRATA_ASSIGN(task.streams, string_list(doc, n, "streams")); }
+  if (auto n = node["full_refresh"]) {
+    if (task.kind != TaskKind::kSync)
+      return doc.error(n, "full_refresh is for sync tasks", "remove it, or make the task a sync: task");
+    STRATA_ASSIGN(task.full_refresh, yaml_bool(doc, n, "full_refresh"));
+  }
   if (auto n = node["target"]) { STRATA_ASSIGN(task.target, yaml_string(doc, n, "target")); }
   if (auto n = node["cwd"]) { STRATA_ASSIGN(task.cwd, yaml_string(doc, n, "cwd")); }
   if (auto n = node["env"]) {

@@ -39,6 +39,7 @@ struct TaskSpec {
   TaskKind kind = TaskKind::kShell;
   std::string command;
   std::vector<std::string> streams;          // sync: the streams to copy; empty = all
+  bool full_refresh = false;                 // sync: ignore cursors, rebuild (strata sync --full-refresh)
   std::string target;                        // sql, sync: the profile target; empty = the default
                                              // (sync: the connection's destination)
   std::map<std::string, std::string> env;    // shell: extra environment

@@ -94,6 +94,7 @@ Result<TaskOutcome> SyncRunner::sync(TaskContext& ctx, const std::string& path, 
   CancellableDatabase cancellable(*db, ctx.cancel);
   ingest::SyncOptions options;
   options.only_streams = ctx.task.streams;
+  options.full_refresh = ctx.task.full_refresh;
   options.masker = masker_.get();
   // The task's cancel (a timeout, the API, serve stopping) also cancels the source's statements,
   // so a read PostgreSQL makes wait (a lock) stops at once.

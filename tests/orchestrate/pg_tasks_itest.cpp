@@ -135,6 +135,34 @@ TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
 
 // A sync task's `target:` is a profiles.yml target that wins over the connection's duckdb_path, as
 // `strata sync --target` does: bronze goes to the target's file, not the connection's.
+// `full_refresh: true` on a sync task rebuilds its streams, as strata sync --full-refresh does: the
+// way to rebuild bronze while serve holds the warehouse.
+TEST(SyncTaskTest, FullRefreshRebuildsTheStreams) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_refresh");
+  cluster.execute("create table items(id int primary key, ts timestamptz not null); "
+                  "insert into items select g, '2024-01-01' from generate_series(1, 10) g",
+                  "orch_sync_refresh");
+  SyncProject project(cluster, "orch_sync_refresh");
+  std::ofstream(project.dir.file("connections/src.yml"), std::ios::app)
+      << "streams:\n  - name: public.items\n    sync_mode: incremental_append\n    cursor_field: ts\n";
+  SyncRig rig(project.dir.path());
+  auto incremental = parse_spec("tasks:\n  - id: load\n    sync: src\n", "p");
+  auto refresh = parse_spec("tasks:\n  - id: load\n    sync: src\n    full_refresh: true\n", "q");
+  ASSERT_EQ(rig.h.run(*rig.executor, incremental, testing::new_run("p", "r1")), RunState::kSuccess);
+  // Rows at the saved cursor changed: an incremental sync appends them again, a full refresh rebuilds.
+  cluster.execute("update items set id = id + 100", "orch_sync_refresh");
+  ASSERT_EQ(rig.h.run(*rig.executor, incremental, testing::new_run("p", "r2")), RunState::kSuccess);
+  auto db = rig.databases.duckdb_at(".strata/warehouse.duckdb");
+  ASSERT_TRUE(db.ok());
+  auto wh = (*db)->connect();
+  ASSERT_TRUE(wh.ok());
+  auto count = [&] { return (*wh)->query("SELECT count(*) FROM bronze.items")->cell_text(0, 0); };
+  EXPECT_EQ(count(), "20");
+  ASSERT_EQ(rig.h.run(*rig.executor, refresh, testing::new_run("q", "r1")), RunState::kSuccess);
+  EXPECT_EQ(count(), "10");
+}
+
 TEST(SyncTaskTest, TaskTargetChoosesTheBronzeDatabase) {
   auto& cluster = strata::testing::shared_pg_cluster();
   cluster.create_database("orch_sync_target");

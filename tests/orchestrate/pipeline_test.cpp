@@ -117,6 +117,7 @@ TEST(PipelineTest, LocatedErrors) {
       {"tasks:\n  - {id: a, shell: x}\n  - {id: a, shell: y}\n", "duplicate task id", 3},
       {"tasks:\n  - {id: a, shell: x, sql: y}\n", "exactly one of", 2},
       {"tasks:\n  - {id: a, shell: x, colour: red}\n", "unknown key 'colour'", 2},
+      {"tasks:\n  - {id: a, shell: x, full_refresh: true}\n", "full_refresh is for sync tasks", 2},
       {"tasks:\n  - {id: a, shell: x}\nmax_active_runs: 0\n", "max_active_runs", 3},
       {"schedul: x\ntasks:\n  - {id: a, shell: x}\n", "unknown key 'schedul'", 1},
       {"tasks: []\n", "non-empty list", 1},
