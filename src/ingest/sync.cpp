@@ -575,10 +575,10 @@ Status filter_streams(ConnectionConfig& config, const std::vector<std::string>& 
     if (!quoted && want.find('"') != std::string::npos) {
       return Error(ErrorCode::kUsage, "--stream " + want + " is not a valid stream name: " + why);
     }
+    const bool exact = quoted && quoted->quoted;
     std::vector<const StreamConfig*> matches;
     for (const auto& s : config.streams) {
-      const bool exact = quoted && quoted->quoted && s.schema == quoted->schema && s.table == quoted->table;
-      if (exact || (!(quoted && quoted->quoted) && s.full_name() == want)) matches.push_back(&s);
+      if (exact ? s.schema == quoted->schema && s.table == quoted->table : s.full_name() == want) matches.push_back(&s);
     }
     if (matches.empty()) {
       for (const auto& s : config.streams) {
