@@ -7,6 +7,7 @@
 #include "common/time.h"
 #include "orchestrate/cancellable_database.h"
 #include "orchestrate/task_template.h"
+#include "transform/project_files.h"
 
 namespace strata::orchestrate {
 
@@ -119,6 +120,8 @@ Result<std::unique_ptr<LoadedProject>> DbtProjects::load(const nlohmann::json& v
   options.logger = logger_;
   return LoadedProject::load(options);
 }
+
+uint64_t DbtProjects::stamp() const { return transform::project_stamp(project_dir_, env_); }
 
 Result<warehouse::Database*> DbtProjects::database(const LoadedProject& project) {
   const auto& target = project.target();

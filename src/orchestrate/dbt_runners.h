@@ -38,6 +38,8 @@ class DbtProjects {
 
   // The project compiled with `vars` (no run: placeholders), for build expansion.
   Result<std::unique_ptr<transform::LoadedProject>> load(const nlohmann::json& vars) const;
+  // A fingerprint of the project's files (transform::project_stamp): changes when they are edited.
+  uint64_t stamp() const;
   // The project compiled for a run (cached by run id).
   Result<std::shared_ptr<const transform::LoadedProject>> for_run(const RunRecord& run,
                                                                    const nlohmann::json& pipeline_params);

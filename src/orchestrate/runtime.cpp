@@ -29,6 +29,24 @@ Result<std::map<std::string, int>> load_pools(const std::string& project_dir, co
   return pools;
 }
 
+// True when the pipeline's tasks come from the dbt project's graph (an expanded `build:`).
+bool expands_builds(const PipelineSpec& spec) {
+  for (const auto& t : spec.tasks)
+    if (t.kind == TaskKind::kBuild || !t.dbt_node.empty()) return true;
+  return false;
+}
+
+// The expanded task graph: ids, dbt nodes and tests, groups and upstream tasks.
+std::string task_graph(const PipelineSpec& spec) {
+  std::string out;
+  for (const auto& t : spec.tasks) {
+    out += t.id + "|" + t.dbt_node + "|" + join(t.dbt_tests, ",") + "|" + t.group + "|";
+    for (size_t up : t.upstream) out += std::to_string(up) + ",";
+    out += "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& options) {
@@ -49,6 +67,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& options) {
     rt->texts_[file] = std::move(text);
     specs.push_back(std::move(spec));
   }
+  rt->dbt_stamp_ = rt->dbt_->stamp();  // before the expansion reads the project: a later edit shows
   STRATA_TRY(rt->expand_pipelines(specs));
   for (auto& spec : specs) rt->pipelines_.push_back(std::make_shared<const PipelineSpec>(std::move(spec)));
   STRATA_ASSIGN(rt->pools_, load_pools(options.project_dir, yaml_options));
@@ -137,11 +156,17 @@ PipelineReload Runtime::reload_pipelines() {
   for (const auto& p : pipelines()) before[p->file] = p;
   std::vector<std::shared_ptr<const PipelineSpec>> after;
   std::map<std::string, std::string> texts;
+  // An edited dbt project changes what `build:` tasks expand into, as Cosmos re-renders a DAG.
+  const uint64_t stamp = dbt_->stamp();
+  const bool project_changed = stamp != dbt_stamp_;
+  dbt_stamp_ = stamp;
   for (const auto& file : pipeline_files(options_.project_dir)) {
     auto old = before.find(file);
     std::string text;
     const bool unchanged = read_file(file, text) && texts_.count(file) && texts_[file] == text;
-    if (unchanged) {
+    // A file that failed last time is retried too: the project may have been what failed it.
+    const bool reexpand = unchanged && project_changed && (old == before.end() || expands_builds(*old->second));
+    if (unchanged && !reexpand) {
       // The same text as last time: its pipeline, or (it failed then) still none, without a log.
       if (old != before.end()) after.push_back(old->second);
       texts[file] = std::move(text);
@@ -154,7 +179,11 @@ PipelineReload Runtime::reload_pipelines() {
       if (old != before.end()) after.push_back(old->second);
       continue;
     }
-    (old != before.end() ? report.updated : report.added).push_back(loaded->name);
+    if (reexpand && old != before.end() && task_graph(*loaded) == task_graph(*old->second)) {
+      after.push_back(old->second);
+      continue;
+    }
+    (old == before.end() ? report.added : reexpand ? report.reexpanded : report.updated).push_back(loaded->name);
     after.push_back(std::make_shared<const PipelineSpec>(std::move(loaded).value()));
   }
   for (const auto& [file, spec] : before)
@@ -188,6 +217,8 @@ Status Runtime::start() {
     const PipelineReload changes = reload_pipelines();
     for (const auto& name : changes.added) logger.info("pipeline {} added (pipelines/ reloaded)", name);
     for (const auto& name : changes.updated) logger.info("pipeline {} updated; runs from now on use the new file", name);
+    for (const auto& name : changes.reexpanded)
+      logger.info("pipeline {} updated: the dbt project changed what its build tasks expand into", name);
     for (const auto& name : changes.removed) logger.info("pipeline {} removed: its file is gone", name);
     for (const auto& error : changes.errors)
       logger.error("pipelines/ reloaded; this file keeps its previous version, if any: {}", error.to_string());

@@ -10,7 +10,9 @@
 // RuntimeOptions::pipeline_reload_interval and when it finds a queued run of a pipeline it does
 // not know (a file added after start): new files add pipelines, changed ones replace theirs (runs
 // already started keep the old version), deleted ones drop theirs; a file that fails to load keeps
-// its previous version, and its located error is logged once per content.
+// its previous version, and its located error is logged once per content. When the dbt project's
+// files change (transform::project_stamp), the pipelines with `build:` tasks are expanded again:
+// a model added to or removed from the project, or a changed ref or tag, changes their tasks.
 // Thread-safety: build and start from one thread; afterwards as Executor and Scheduler;
 // pipelines() and pipeline() from any thread.
 
@@ -41,6 +43,8 @@ struct RuntimeOptions {
 // What one reload_pipelines() changed.
 struct PipelineReload {
   std::vector<std::string> added, updated, removed;
+  // Unchanged files whose `build:` tasks expand differently: the dbt project changed.
+  std::vector<std::string> reexpanded;
   std::vector<Error> errors;  // files that failed to load (the previous version, if any, stays)
 };
 
@@ -82,6 +86,7 @@ class Runtime {
   mutable std::mutex pipelines_mutex_;  // guards pipelines_
   std::vector<std::shared_ptr<const PipelineSpec>> pipelines_;
   std::map<std::string, std::string> texts_;  // by file path: the text its pipeline (or error) came from
+  uint64_t dbt_stamp_ = 0;  // the dbt project's files when the pipelines were last expanded
   std::map<std::string, int> pools_;
   RunnerMap runners_;
   std::unique_ptr<Databases> databases_;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <dirent.h>
 #include <fcntl.h>
 #include <map>
 #include <optional>
@@ -15,6 +14,7 @@
 #include "common/parallel.h"
 #include "common/strings.h"
 #include "transform/parser_internal.h"
+#include "transform/project_files.h"
 #include "transform/static_parser.h"
 
 namespace strata::transform {
@@ -170,66 +170,6 @@ std::string generic_test_name(const std::string& test_name, const std::string& t
 
 namespace {
 
-// The files of a project's folders, each folder walked once: the models folder alone is searched
-// for .sql, .yml and .md files, and with 100,000 models every walk costs tens of milliseconds.
-class ProjectFiles {
- public:
-  explicit ProjectFiles(std::string root) : root_(std::move(root)) {}
-
-  // Every regular file under root/dir (recursively, not following symlinked folders) whose name
-  // ends with one of `exts`, relative to root/dir, sorted. A missing folder has no files.
-  std::vector<std::string> list(const std::string& dir, std::initializer_list<std::string_view> exts) {
-    auto found = walked_.find(dir);
-    if (found == walked_.end()) {
-      std::vector<std::string> all;
-      std::string relative;
-      walk(root_ + "/" + dir, relative, all);
-      std::sort(all.begin(), all.end());
-      found = walked_.emplace(dir, std::move(all)).first;
-    }
-    std::vector<std::string> out;
-    for (const auto& rel : found->second)
-      for (auto e : exts)
-        if (ends_with(rel, e)) {
-          out.push_back(rel);
-          break;
-        }
-    return out;
-  }
-
- private:
-  // Appends the regular files under `absolute` (as `relative` + name) to out.
-  static void walk(const std::string& absolute, std::string& relative, std::vector<std::string>& out) {
-    DIR* dir = ::opendir(absolute.c_str());
-    if (!dir) return;
-    const size_t base = relative.size();
-    while (const dirent* entry = ::readdir(dir)) {
-      std::string_view name = entry->d_name;
-      if (name == "." || name == "..") continue;
-      unsigned char type = entry->d_type;
-      if (type == DT_UNKNOWN || type == DT_LNK) {
-        struct stat st {};
-        const int flags = type == DT_LNK ? 0 : AT_SYMLINK_NOFOLLOW;
-        if (::fstatat(::dirfd(dir), entry->d_name, &st, flags) != 0) continue;
-        if (S_ISREG(st.st_mode)) type = DT_REG;
-        else if (S_ISDIR(st.st_mode) && type == DT_UNKNOWN) type = DT_DIR;
-      }
-      relative.append(name);
-      if (type == DT_REG) {
-        out.push_back(relative);
-      } else if (type == DT_DIR) {
-        relative.push_back('/');
-        walk(absolute + "/" + entry->d_name, relative, out);
-      }
-      relative.resize(base);
-    }
-    ::closedir(dir);
-  }
-
-  std::string root_;
-  std::map<std::string, std::vector<std::string>> walked_;
-};
-
 // Reads a whole file with one read() when possible (the parser reads thousands of small files).
 bool read_source(const std::string& path, std::string& out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -255,8 +195,6 @@ bool read_source(const std::string& path, std::string& out) {
   ::close(fd);
   return ok;
 }
-
-std::string join_path(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
 
 SourceLocation locate_in(const std::string& file, std::string_view text, size_t offset) {
   int line = 1, col = 1;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/strings.h"
 #include "common/time.h"
 #include "orchestrate/runtime.h"
 #include "orchestrate/task_template.h"
@@ -104,6 +105,61 @@ TEST(DbtTasksTest, BuildExpandsIntoOneTaskPerNodeThenItsTests) {
   // Topological order holds.
   for (size_t i = 0; i < spec->tasks.size(); ++i)
     for (size_t up : spec->tasks[i].upstream) EXPECT_LT(up, i) << spec->tasks[i].id;
+}
+
+// serve's reload (Runtime::reload_pipelines) notices an edited dbt project, as Cosmos re-renders
+// a DAG: a model added or removed changes the pipeline's build tasks; an edit that leaves the
+// graph alone keeps the pipeline as it was; a model that breaks the project keeps the previous
+// version and reports the located error; a pipeline without build tasks is not touched.
+TEST(DbtTasksTest, ReloadExpandsBuildTasksAgainWhenTheProjectChanges) {
+  ShopProject project(kPipeline);
+  std::ofstream(project.dir + "/pipelines/plain.yml") << "tasks:\n  - {id: hello, shell: \"echo hi\"}\n";
+  RuntimeOptions options;
+  options.project_dir = project.dir;
+  auto opened = Runtime::open(options);
+  ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+  Runtime& rt = **opened;
+  const auto plain = rt.pipeline("plain");
+  auto reload = [&] {
+    PipelineReload r = rt.reload_pipelines();
+    std::string out = "added:" + join(r.added, ",") + " updated:" + join(r.updated, ",") +
+                      " reexpanded:" + join(r.reexpanded, ",") + " removed:" + join(r.removed, ",");
+    for (const auto& e : r.errors) out += " error:" + e.to_string();
+    return out;
+  };
+  const std::string nothing = "added: updated: reexpanded: removed:";
+  EXPECT_EQ(reload(), nothing);
+
+  const std::string added = project.dir + "/models/gold/customer_count.sql";
+  std::ofstream(added) << "select count(*) as customers from {{ ref('stg_customers') }}\n";
+  EXPECT_EQ(reload(), "added: updated: reexpanded:p removed:");
+  auto tasks = by_id(*rt.pipeline("p"));
+  ASSERT_TRUE(tasks.count("model.customer_count"));
+  EXPECT_EQ(tasks["model.customer_count"]->group, "marts");
+  // A root of the gold build: it waits for the silver group (the build's depends_on).
+  EXPECT_EQ(upstream_ids(*rt.pipeline("p"), *tasks["model.customer_count"]),
+            (std::set<std::string>{"model.stg_customers.test", "model.stg_orders.test"}));
+  EXPECT_EQ(rt.pipeline("plain"), plain);  // no build tasks: the same object
+  EXPECT_EQ(reload(), nothing);
+
+  // The SQL changes, the graph does not: the pipeline stays the same object.
+  const auto before_edit = rt.pipeline("p");
+  std::ofstream(added) << "select count(*) as n from {{ ref('stg_customers') }} -- renamed column\n";
+  EXPECT_EQ(reload(), nothing);
+  EXPECT_EQ(rt.pipeline("p"), before_edit);
+
+  // A broken project keeps the previous version; its error is located and reported once.
+  std::ofstream(added) << "select {{ ref('stg_customers' }}\n";
+  const std::string broken = reload();
+  EXPECT_NE(broken.find("error:"), std::string::npos) << broken;
+  EXPECT_NE(broken.find("customer_count.sql:1:"), std::string::npos) << broken;
+  EXPECT_EQ(rt.pipeline("p"), before_edit);
+  EXPECT_EQ(reload(), nothing);
+
+  fs::remove(added);
+  EXPECT_EQ(reload(), "added: updated: reexpanded:p removed:");
+  EXPECT_FALSE(by_id(*rt.pipeline("p")).count("model.customer_count"));
+  EXPECT_TRUE(by_id(*rt.pipeline("p")).count("model.customer_revenue"));
 }
 
 TEST(DbtTasksTest, RunsModelsWithRunVarsAndStoresTestResults) {
