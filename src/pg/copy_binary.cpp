@@ -158,39 +158,6 @@ void append_decimal(sql::Column& col, __int128 unscaled) {
   }
 }
 
-void append_two_digits(std::string& out, int64_t v) { append_padded(out, v, 2); }
-
-// PostgreSQL's text form of timetz: "HH:MM:SS[.ffffff]+HH[:MM[:SS]]".
-std::string timetz_text(int64_t micros, int32_t zone_west_seconds) {
-  std::string out;
-  int64_t secs = micros / 1000000;
-  int64_t frac = micros % 1000000;
-  append_two_digits(out, secs / 3600);
-  out.push_back(':');
-  append_two_digits(out, secs / 60 % 60);
-  out.push_back(':');
-  append_two_digits(out, secs % 60);
-  if (frac != 0) {
-    std::string f = ".";
-    append_padded(f, frac, 6);
-    while (f.back() == '0') f.pop_back();
-    out += f;
-  }
-  int32_t east = -zone_west_seconds;
-  out.push_back(east < 0 ? '-' : '+');
-  int32_t abs_zone = east < 0 ? -east : east;
-  append_two_digits(out, abs_zone / 3600);
-  if (abs_zone % 3600 != 0) {
-    out.push_back(':');
-    append_two_digits(out, abs_zone / 60 % 60);
-    if (abs_zone % 60 != 0) {
-      out.push_back(':');
-      append_two_digits(out, abs_zone % 60);
-    }
-  }
-  return out;
-}
-
 bool fixed_len(size_t len, size_t want) { return len == want; }
 
 // Decodes one non-NULL scalar value of `kind` into `col`. On kUnrepresentable nothing was appended
@@ -279,7 +246,12 @@ Outcome decode_scalar(WireKind kind, sql::Column& col, const uint8_t* p, size_t 
       return Outcome::kOk;
     case WireKind::kTimeTz:
       if (!fixed_len(len, 12)) return Outcome::kMalformed;
-      col.append_bytes(timetz_text(read_i64(p), read_i32(p + 8)));
+      // PostgreSQL sends the zone in seconds west of UTC; the offset is east positive.
+      if (col.type().id() == sql::TypeId::kTimeTz) {
+        col.append<sql::TimeTzValue>({read_i64(p), -read_i32(p + 8), 0});
+      } else {
+        col.append_bytes(sql::timetz_text({read_i64(p), -read_i32(p + 8), 0}));
+      }
       return Outcome::kOk;
     case WireKind::kTimestamp:
     case WireKind::kTimestampTz: {

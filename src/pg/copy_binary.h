@@ -33,7 +33,7 @@ enum class WireKind : uint8_t {
   kBytea,
   kDate,
   kTime,
-  kTimeTz,  // decoded into VARCHAR in PostgreSQL's text form ("12:34:56.5+05:30")
+  kTimeTz,  // decoded into TIMETZ, or VARCHAR in PostgreSQL's text form ("12:34:56.5+05:30")
   kTimestamp,
   kTimestampTz,
   kInterval,
@@ -52,7 +52,7 @@ struct CopyColumn {
   WireKind kind = WireKind::kText;
   int array_depth = 0;
   // The target type. Must match kind: e.g. kNumeric → DECIMAL(p,s) or VARCHAR (lossless text),
-  // kMoney → DECIMAL(19,2), kTimeTz → VARCHAR, kJson/kJsonb → JSON.
+  // kMoney → DECIMAL(19,2), kTimeTz → TIMETZ or VARCHAR, kJson/kJsonb → JSON.
   sql::LogicalType type;
 };
 

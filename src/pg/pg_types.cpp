@@ -41,7 +41,7 @@ Scalar map_scalar(const PgType* type, uint32_t type_oid, int32_t typmod) {
     case oid::kBytea: return {WireKind::kBytea, LogicalType::blob(), false};
     case oid::kDate: return {WireKind::kDate, LogicalType::date(), false};
     case oid::kTime: return {WireKind::kTime, LogicalType::time(), false};
-    case oid::kTimeTz: return {WireKind::kTimeTz, LogicalType::varchar(), false};
+    case oid::kTimeTz: return {WireKind::kTimeTz, LogicalType::timetz(), false};
     case oid::kTimestamp: return {WireKind::kTimestamp, LogicalType::timestamp(), false};
     case oid::kTimestampTz: return {WireKind::kTimestampTz, LogicalType::timestamptz(), false};
     case oid::kInterval: return {WireKind::kInterval, LogicalType::interval(), false};

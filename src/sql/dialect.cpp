@@ -46,6 +46,7 @@ std::string common_type_name(const LogicalType& t, const Dialect& d) {
     case TypeId::kBlob: return "BYTEA";
     case TypeId::kDate: return "DATE";
     case TypeId::kTime: return "TIME";
+    case TypeId::kTimeTz: return "TIMETZ";
     case TypeId::kTimestamp: return "TIMESTAMP";
     case TypeId::kTimestampTz: return "TIMESTAMPTZ";
     case TypeId::kInterval: return "INTERVAL";
@@ -117,6 +118,7 @@ class BigQueryDialect final : public Dialect {
       case TypeId::kDouble: return "FLOAT64";
       case TypeId::kDecimal: return t.precision() <= 29 && t.scale() <= 9 ? "NUMERIC" : "BIGNUMERIC";
       case TypeId::kVarchar:
+      case TypeId::kTimeTz:  // BigQuery's TIME has no offset: the text form keeps it
       case TypeId::kUuid: return "STRING";
       case TypeId::kBlob: return "BYTES";
       case TypeId::kDate: return "DATE";

@@ -30,6 +30,7 @@ size_t LogicalType::fixed_width() const {
     case TypeId::kDecimal: return precision_ <= 18 ? 8 : 16;
     case TypeId::kDate: return 4;
     case TypeId::kTime: return 8;
+    case TypeId::kTimeTz: return 16;
     case TypeId::kTimestamp: return 8;
     case TypeId::kTimestampTz: return 8;
     case TypeId::kInterval: return 16;
@@ -56,6 +57,7 @@ std::string LogicalType::to_string() const {
     case TypeId::kBlob: return "BLOB";
     case TypeId::kDate: return "DATE";
     case TypeId::kTime: return "TIME";
+    case TypeId::kTimeTz: return "TIMETZ";
     case TypeId::kTimestamp: return "TIMESTAMP";
     case TypeId::kTimestampTz: return "TIMESTAMPTZ";
     case TypeId::kInterval: return "INTERVAL";
@@ -73,6 +75,50 @@ bool LogicalType::operator==(const LogicalType& other) const {
   return true;
 }
 
+namespace {
+
+void append_two_digits(std::string& out, int64_t v) {
+  out.push_back(static_cast<char>('0' + v / 10 % 10));
+  out.push_back(static_cast<char>('0' + v % 10));
+}
+
+}  // namespace
+
+std::string time_text(int64_t micros) {
+  const int64_t seconds = micros / 1000000, frac = micros % 1000000;
+  const int64_t hours = seconds / 3600;  // more than 99 in an interval's text
+  std::string out = hours < 10 ? "0" + std::to_string(hours) : std::to_string(hours);
+  out.push_back(':');
+  append_two_digits(out, seconds / 60 % 60);
+  out.push_back(':');
+  append_two_digits(out, seconds % 60);
+  if (frac != 0) {
+    out.push_back('.');
+    for (int64_t unit = 100000, rest = frac; rest != 0; unit /= 10) {
+      out.push_back(static_cast<char>('0' + rest / unit));
+      rest %= unit;
+    }
+  }
+  return out;
+}
+
+std::string timetz_text(const TimeTzValue& value) {
+  std::string out = time_text(value.micros);
+  const int32_t offset = value.offset_seconds;
+  const int32_t magnitude = offset < 0 ? -offset : offset;
+  out.push_back(offset < 0 ? '-' : '+');
+  append_two_digits(out, magnitude / 3600);
+  if (magnitude % 3600 != 0) {
+    out.push_back(':');
+    append_two_digits(out, magnitude / 60 % 60);
+    if (magnitude % 60 != 0) {
+      out.push_back(':');
+      append_two_digits(out, magnitude % 60);
+    }
+  }
+  return out;
+}
+
 bool parse_logical_type(const std::string& text, LogicalType& out) {
   static const std::pair<const char*, TypeId> kSimple[] = {
       {"BOOLEAN", TypeId::kBoolean}, {"INT16", TypeId::kInt16},         {"INT32", TypeId::kInt32},
@@ -80,6 +126,7 @@ bool parse_logical_type(const std::string& text, LogicalType& out) {
       {"VARCHAR", TypeId::kVarchar}, {"BLOB", TypeId::kBlob},           {"DATE", TypeId::kDate},
       {"TIME", TypeId::kTime},       {"TIMESTAMP", TypeId::kTimestamp}, {"TIMESTAMPTZ", TypeId::kTimestampTz},
       {"INTERVAL", TypeId::kInterval}, {"UUID", TypeId::kUuid},         {"JSON", TypeId::kJson},
+      {"TIMETZ", TypeId::kTimeTz},
   };
   for (const auto& [name, id] : kSimple) {
     if (text == name) {

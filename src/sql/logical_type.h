@@ -26,6 +26,7 @@ enum class TypeId : uint8_t {
   kUuid,
   kJson,
   kList,
+  kTimeTz,  // time of day with a UTC offset (PostgreSQL's timetz)
 };
 
 class LogicalType {
@@ -45,6 +46,7 @@ class LogicalType {
   static LogicalType blob() { return LogicalType(TypeId::kBlob); }
   static LogicalType date() { return LogicalType(TypeId::kDate); }
   static LogicalType time() { return LogicalType(TypeId::kTime); }
+  static LogicalType timetz() { return LogicalType(TypeId::kTimeTz); }
   static LogicalType timestamp() { return LogicalType(TypeId::kTimestamp); }
   static LogicalType timestamptz() { return LogicalType(TypeId::kTimestampTz); }
   static LogicalType interval() { return LogicalType(TypeId::kInterval); }
@@ -82,18 +84,32 @@ bool parse_logical_type(const std::string& text, LogicalType& out);
 // Physical representation in a ColumnBatch (the same as DuckDB's where it exists):
 //   BOOLEAN uint8 (0/1); INT16/32/64 and FLOAT/DOUBLE native; DECIMAL p<=18 int64, else Int128
 //   (the unscaled value); DATE int32 days since 1970-01-01; TIME int64 microseconds since
-//   midnight; TIMESTAMP/TIMESTAMPTZ int64 microseconds since the epoch (TIMESTAMPTZ in UTC; +/-
+//   midnight; TIMETZ TimeTzValue; TIMESTAMP/TIMESTAMPTZ int64 microseconds since the epoch (TIMESTAMPTZ in UTC; +/-
 //   infinity as INT64_MAX / -INT64_MAX, and DATE's as INT32_MAX / -INT32_MAX); INTERVAL IntervalValue; UUID 16 bytes big-endian
 //   (RFC 4122 order); VARCHAR/JSON UTF-8 bytes; BLOB bytes; LIST offsets into a child column.
 struct Int128 {
   uint64_t lower = 0;
   int64_t upper = 0;
 };
+// TIMETZ: microseconds since midnight (local to the offset) and the offset from UTC in seconds,
+// east positive (+05:30 is 19800), within ±15:59:59 as PostgreSQL and DuckDB allow. `unused` stays
+// 0 so equal values have equal bytes.
+struct TimeTzValue {
+  int64_t micros = 0;
+  int32_t offset_seconds = 0;
+  int32_t unused = 0;
+};
 struct IntervalValue {
   int32_t months = 0;
   int32_t days = 0;
   int64_t micros = 0;
 };
+
+// PostgreSQL's text forms, which DuckDB prints too: TIME "HH:MM:SS" plus ".ffffff" without
+// trailing zeros when the fraction is non-zero (more than two hour digits when micros passes
+// 100 hours, as in an interval); TIMETZ that plus the offset "+HH[:MM[:SS]]".
+std::string time_text(int64_t micros);
+std::string timetz_text(const TimeTzValue& value);
 
 inline constexpr int64_t kTimestampInfinity = INT64_MAX;
 // DATE ±infinity, as DuckDB stores them.

@@ -13,12 +13,6 @@ namespace {
 
 using sql::TypeId;
 
-std::string two_digits(int64_t v) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%02d", static_cast<int>(v));
-  return buf;
-}
-
 std::string date_text(int64_t days) {
   if (days == sql::kDateInfinity) return "infinity";
   if (days == sql::kDateNegInfinity) return "-infinity";
@@ -30,20 +24,6 @@ std::string date_text(int64_t days) {
   return buf;
 }
 
-// "HH:MM:SS" plus ".ffffff" without trailing zeros when the fraction is non-zero.
-std::string time_text(int64_t micros) {
-  int64_t seconds = micros / 1000000, frac = micros % 1000000;
-  std::string out = two_digits(seconds / 3600) + ":" + two_digits(seconds / 60 % 60) + ":" + two_digits(seconds % 60);
-  if (frac != 0) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%06lld", static_cast<long long>(frac));
-    std::string f = buf;
-    while (f.back() == '0') f.pop_back();
-    out += "." + f;
-  }
-  return out;
-}
-
 std::string timestamp_text(int64_t micros) {
   if (micros == sql::kTimestampInfinity) return "infinity";
   if (micros == sql::kTimestampNegInfinity) return "-infinity";
@@ -52,7 +32,7 @@ std::string timestamp_text(int64_t micros) {
     rest += 86400000000LL;
     days -= 1;
   }
-  return date_text(days) + " " + time_text(rest);
+  return date_text(days) + " " + sql::time_text(rest);
 }
 
 std::string plural(int64_t n, const char* unit) {
@@ -65,7 +45,7 @@ std::string interval_text(const sql::IntervalValue& v) {
   if (v.months / 12 != 0) add(plural(v.months / 12, "year"));
   if (v.months % 12 != 0) add(plural(v.months % 12, "month"));
   if (v.days != 0) add(plural(v.days, "day"));
-  if (v.micros != 0 || out.empty()) add((v.micros < 0 ? "-" : "") + time_text(v.micros < 0 ? -v.micros : v.micros));
+  if (v.micros != 0 || out.empty()) add((v.micros < 0 ? "-" : "") + sql::time_text(v.micros < 0 ? -v.micros : v.micros));
   return out;
 }
 
@@ -139,7 +119,8 @@ std::string value_text(const sql::Column& col, size_t row) {
     case TypeId::kJson: return std::string(col.get_bytes(row));
     case TypeId::kBlob: return blob_text(col.get_bytes(row));
     case TypeId::kDate: return date_text(col.get<int32_t>(row));
-    case TypeId::kTime: return time_text(col.get<int64_t>(row));
+    case TypeId::kTime: return sql::time_text(col.get<int64_t>(row));
+    case TypeId::kTimeTz: return sql::timetz_text(col.get<sql::TimeTzValue>(row));
     case TypeId::kTimestamp: return timestamp_text(col.get<int64_t>(row));
     case TypeId::kTimestampTz: {
       int64_t v = col.get<int64_t>(row);

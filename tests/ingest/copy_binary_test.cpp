@@ -216,6 +216,22 @@ TEST(CopyBinary, NumericToDecimalAndText) {
   EXPECT_TRUE(b.column(3).is_null(2));
 }
 
+TEST(CopyBinary, TimeTzIntoTimeTzOrItsText) {
+  // The wire carries the zone in seconds west of UTC; TimeTzValue's offset is east positive.
+  std::vector<CopyColumn> cols = {{"typed", WireKind::kTimeTz, 0, LogicalType::timetz()},
+                                  {"text", WireKind::kTimeTz, 0, LogicalType::varchar()}};
+  const std::string value = be64(45296000000LL) + be32(-19800);
+  auto result = decode(cols, StreamBuilder().tuple(2).field(value).field(value).tuple(2).null().null().end());
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  const sql::ColumnBatch& b = result->at(0);
+  const auto typed = b.column(0).get<sql::TimeTzValue>(0);
+  EXPECT_EQ(typed.micros, 45296000000LL);
+  EXPECT_EQ(typed.offset_seconds, 19800);
+  EXPECT_EQ(b.column(1).get_bytes(0), "12:34:56+05:30");
+  EXPECT_TRUE(b.column(0).is_null(1));
+  EXPECT_TRUE(b.column(1).is_null(1));
+}
+
 TEST(CopyBinary, TemporalUuidJsonMoney) {
   std::vector<CopyColumn> cols = {
       {"t", WireKind::kTime, 0, LogicalType::time()},

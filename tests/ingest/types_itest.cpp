@@ -93,10 +93,57 @@ TEST_F(Types, ScalarsValueByValue) {
   // The bronze types.
   Rows types = bronze_rows(
       "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'bronze' AND table_name = 't'"
-      " AND column_name IN ('n', 'n2', 'nu', 'm', 'j', 'u', 'tstz', 'iv', 'bya', 'ip') ORDER BY column_name");
+      " AND column_name IN ('n', 'n2', 'nu', 'm', 'j', 'u', 'tstz', 'ttz', 'iv', 'bya', 'ip') ORDER BY column_name");
   EXPECT_EQ(dump(types), "bya | BLOB | \nip | VARCHAR | \niv | INTERVAL | \nj | JSON | \nm | DECIMAL(19,2) | \n"
                          "n | DECIMAL(38,10) | \nn2 | DECIMAL(5,2) | \nnu | VARCHAR | \ntstz | TIMESTAMP WITH TIME ZONE | \n"
-                         "u | UUID | \n");
+                         "ttz | TIME WITH TIME ZONE | \nu | UUID | \n");
+}
+
+TEST_F(Types, TimeTzKeepsItsOffsetAsDuckDbsTimeTz) {
+  source("CREATE TABLE t (id int PRIMARY KEY, v timetz, a timetz[]);"
+         "INSERT INTO t VALUES (1, '12:34:56.5+05:30', '{01:02:03-03:30:15,NULL}'), (2, '00:00:00-15:59:59', '{}'),"
+         " (3, '24:00:00+00', NULL), (4, NULL, '{23:59:59.000001+15:59:59}')");
+  sync_table("t");
+  const Rows want = source_rows("SELECT id, v, a FROM t ORDER BY id");
+  // DuckDB's own text of the values (its engine decodes what the writer stored), then Strata's reading.
+  Rows duck = bronze_rows("SELECT id, v::VARCHAR, a::VARCHAR FROM bronze.t ORDER BY id");
+  Rows read = bronze_rows("SELECT id, v, a FROM bronze.t ORDER BY id");
+  ASSERT_EQ(duck.size(), 4u);
+  ASSERT_EQ(read.size(), 4u);
+  for (size_t r = 0; r < 4; ++r) {
+    EXPECT_EQ(duck[r][1], want[r][1]) << "row " << r;
+    EXPECT_EQ(read[r][1], want[r][1]) << "row " << r;
+  }
+  EXPECT_EQ(duck[0][2], "['01:02:03-03:30:15', NULL]");  // DuckDB quotes a list's elements
+  EXPECT_EQ(read[3][2], "[23:59:59.000001+15:59:59]");
+  // Equal to DuckDB's parse of PostgreSQL's text, and the same instant: 12:34:56.5+05:30 is 07:04:56.5 UTC.
+  EXPECT_EQ(bronze_rows("SELECT v = '12:34:56.5+05:30'::TIMETZ, timezone('UTC', v)::VARCHAR FROM bronze.t WHERE id = 1"),
+            (Rows{{"true", "07:04:56.5+00"}}));
+  EXPECT_EQ(bronze_rows("SELECT data_type FROM information_schema.columns WHERE table_schema = 'bronze'"
+                        " AND table_name = 't' AND column_name IN ('v', 'a') ORDER BY column_name"),
+            (Rows{{"TIME WITH TIME ZONE[]"}, {"TIME WITH TIME ZONE"}}));
+
+  // An incremental stream whose bronze column holds timetz as text (as Strata loaded it before
+  // TIMETZ) keeps that type and gets the same text form, with a notice.
+  std::string conn = write_connection("streams:\n  - name: public.t\n    sync_mode: incremental_append\n"
+                                      "    cursor_field: id\n");
+  auto load = sync(conn, SyncOptions{.full_refresh = true});
+  ASSERT_TRUE(load.ok()) << load.error().to_string();
+  // As then: the column is text, and the state's schema hash is that of the old mapping.
+  bronze_rows("ALTER TABLE bronze.t ALTER COLUMN v TYPE VARCHAR");
+  bronze_rows("UPDATE bronze._strata_state SET schema_hash = 'of the VARCHAR mapping'");
+  source("INSERT INTO t VALUES (5, '01:00:00+01', NULL)");
+  auto first = sync(conn);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  ASSERT_TRUE(first->ok()) << report_to_text(*first);
+  EXPECT_EQ(first->streams[0].rows, 2u);  // the cursor is inclusive: id 4 again, then 5
+  EXPECT_EQ(bronze_rows("SELECT v FROM bronze.t WHERE id = 5"), (Rows{{"01:00:00+01"}}));
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.t WHERE id = 4"), (Rows{{"1"}}));
+  EXPECT_EQ(bronze_rows("SELECT data_type FROM information_schema.columns WHERE table_schema = 'bronze'"
+                        " AND table_name = 't' AND column_name = 'v'"),
+            (Rows{{"VARCHAR"}}));
+  EXPECT_NE(report_to_text(*first).find("bronze keeps its wider type VARCHAR"), std::string::npos)
+      << report_to_text(*first);
 }
 
 TEST_F(Types, TextFormsAndEncodingDoNotDependOnTheSourcesSettings) {

@@ -13,7 +13,7 @@ TEST(LogicalType, ToStringRoundTrips) {
                                     LogicalType::decimal(38, 10), LogicalType::decimal(9, 2), LogicalType::varchar(),
                                     LogicalType::blob(), LogicalType::date(), LogicalType::time(),
                                     LogicalType::timestamp(), LogicalType::timestamptz(), LogicalType::interval(),
-                                    LogicalType::uuid(), LogicalType::json(),
+                                    LogicalType::uuid(), LogicalType::json(), LogicalType::timetz(),
                                     LogicalType::list(LogicalType::list(LogicalType::varchar()))};
   for (const auto& t : types) {
     LogicalType parsed;
@@ -26,6 +26,18 @@ TEST(LogicalType, ToStringRoundTrips) {
   EXPECT_NE(LogicalType::decimal(10, 2), LogicalType::decimal(10, 3));
   EXPECT_EQ(LogicalType::decimal(18, 2).fixed_width(), 8u);
   EXPECT_EQ(LogicalType::decimal(19, 2).fixed_width(), 16u);
+}
+
+TEST(LogicalType, TimeAndTimeTzTextAsPostgresPrintsThem) {
+  EXPECT_EQ(time_text(0), "00:00:00");
+  EXPECT_EQ(time_text(45296500000LL), "12:34:56.5");
+  EXPECT_EQ(time_text(86399999999LL), "23:59:59.999999");
+  EXPECT_EQ(time_text(360000000000LL + 1), "100:00:00.000001");  // an interval's hours
+  EXPECT_EQ(timetz_text({45296000000LL, 19800, 0}), "12:34:56+05:30");
+  EXPECT_EQ(timetz_text({0, -57599, 0}), "00:00:00-15:59:59");
+  EXPECT_EQ(timetz_text({86400000000LL, 0, 0}), "24:00:00+00");
+  EXPECT_EQ(timetz_text({1, -3600, 0}), "00:00:00.000001-01");
+  EXPECT_EQ(LogicalType::timetz().fixed_width(), sizeof(TimeTzValue));
 }
 
 TEST(ColumnBatch, FixedVariableAndNulls) {

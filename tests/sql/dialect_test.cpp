@@ -25,6 +25,9 @@ TEST(Dialect, TypeNames) {
   EXPECT_EQ(postgres_dialect().type_name(LogicalType::json()), "JSONB");
   EXPECT_EQ(postgres_dialect().type_name(LogicalType::float64()), "DOUBLE PRECISION");
   EXPECT_EQ(bigquery_dialect().type_name(LogicalType::list(LogicalType::int32())), "ARRAY<INT64>");
+  EXPECT_EQ(duckdb_dialect().type_name(LogicalType::timetz()), "TIMETZ");
+  EXPECT_EQ(postgres_dialect().type_name(LogicalType::timetz()), "TIMETZ");
+  EXPECT_EQ(bigquery_dialect().type_name(LogicalType::timetz()), "STRING");
 }
 
 }  // namespace

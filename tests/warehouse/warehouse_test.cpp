@@ -77,7 +77,8 @@ TEST(DuckDbTypes, NativeNamesAndWideningOfDuckDbOnlyTypes) {
                         Case{DUCKDB_TYPE_USMALLINT, LogicalType::int32()}, Case{DUCKDB_TYPE_UINTEGER, LogicalType::int64()},
                         Case{DUCKDB_TYPE_UBIGINT, LogicalType::decimal(20, 0)},
                         Case{DUCKDB_TYPE_HUGEINT, LogicalType::decimal(38, 0)},
-                        Case{DUCKDB_TYPE_TIMESTAMP_NS, LogicalType::timestamp()}}) {
+                        Case{DUCKDB_TYPE_TIMESTAMP_NS, LogicalType::timestamp()},
+                        Case{DUCKDB_TYPE_TIME_TZ, LogicalType::timetz()}}) {
     duckdb_detail::LogicalTypeHandle h(duckdb_create_logical_type(c.id));
     auto desc = duckdb_detail::describe_duckdb_type(h.get());
     EXPECT_TRUE(desc.supported);

@@ -37,6 +37,7 @@ constexpr SimpleType kSimpleTypes[] = {
     {DUCKDB_TYPE_DATE, "DATE", TypeId::kDate},
     {DUCKDB_TYPE_TIME, "TIME", TypeId::kTime},
     {DUCKDB_TYPE_TIME_NS, "TIME_NS", TypeId::kTime},
+    {DUCKDB_TYPE_TIME_TZ, "TIME WITH TIME ZONE", TypeId::kTimeTz},
     {DUCKDB_TYPE_TIMESTAMP, "TIMESTAMP", TypeId::kTimestamp},
     {DUCKDB_TYPE_TIMESTAMP_S, "TIMESTAMP_S", TypeId::kTimestamp},
     {DUCKDB_TYPE_TIMESTAMP_MS, "TIMESTAMP_MS", TypeId::kTimestamp},
@@ -52,7 +53,6 @@ const char* unsupported_name(duckdb_type id) {
     case DUCKDB_TYPE_MAP: return "MAP";
     case DUCKDB_TYPE_UNION: return "UNION";
     case DUCKDB_TYPE_BIT: return "BIT";
-    case DUCKDB_TYPE_TIME_TZ: return "TIME WITH TIME ZONE";
     case DUCKDB_TYPE_BIGNUM: return "BIGNUM";
     case DUCKDB_TYPE_UHUGEINT: return "UHUGEINT";
     case DUCKDB_TYPE_SQLNULL: return "NULL";
@@ -145,6 +145,7 @@ LogicalTypeHandle to_duckdb_type(const sql::LogicalType& type) {
     case TypeId::kBlob: return LogicalTypeHandle(duckdb_create_logical_type(DUCKDB_TYPE_BLOB));
     case TypeId::kDate: return LogicalTypeHandle(duckdb_create_logical_type(DUCKDB_TYPE_DATE));
     case TypeId::kTime: return LogicalTypeHandle(duckdb_create_logical_type(DUCKDB_TYPE_TIME));
+    case TypeId::kTimeTz: return LogicalTypeHandle(duckdb_create_logical_type(DUCKDB_TYPE_TIME_TZ));
     case TypeId::kTimestamp: return LogicalTypeHandle(duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP));
     case TypeId::kTimestampTz: return LogicalTypeHandle(duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ));
     case TypeId::kInterval: return LogicalTypeHandle(duckdb_create_logical_type(DUCKDB_TYPE_INTERVAL));

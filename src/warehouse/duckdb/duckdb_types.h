@@ -3,7 +3,7 @@
 //   to_duckdb_type: the DuckDB type a LogicalType is stored as (JSON is VARCHAR aliased "JSON").
 //   describe_duckdb_type: how to read a DuckDB vector of a given type into a sql::Column, the
 //   LogicalType it becomes and DuckDB's own name for it. DuckDB types without a Strata
-//   equivalent (STRUCT, MAP, UNION, BIT, BIGNUM, TIME WITH TIME ZONE, ...) are reported as
+//   equivalent (STRUCT, MAP, UNION, BIT, BIGNUM, ...) are reported as
 //   unsupported; the session casts them to VARCHAR in queries.
 // Pure functions; thread-safe.
 

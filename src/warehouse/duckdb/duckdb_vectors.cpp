@@ -171,6 +171,14 @@ void read_vector(duckdb_vector v, const DuckColumnType& type, uint64_t begin, ui
     case DUCKDB_TYPE_TIMESTAMP_S:
     case DUCKDB_TYPE_TIMESTAMP_MS:
     case DUCKDB_TYPE_TIMESTAMP_NS: read_timestamp(v, type.id, begin, count, out); break;
+    case DUCKDB_TYPE_TIME_TZ:
+      read_fixed<duckdb_time_tz, sql::TimeTzValue>(v, begin, count, out, [](duckdb_time_tz t) {
+        const duckdb_time_tz_struct parts = duckdb_from_time_tz(t);
+        const duckdb_time_struct& c = parts.time;
+        const int64_t micros = ((int64_t{c.hour} * 60 + c.min) * 60 + c.sec) * 1000000 + c.micros;
+        return sql::TimeTzValue{micros, parts.offset, 0};
+      });
+      break;
     case DUCKDB_TYPE_FLOAT: read_same<float>(v, begin, count, out); break;
     case DUCKDB_TYPE_DOUBLE: read_same<double>(v, begin, count, out); break;
     case DUCKDB_TYPE_INTERVAL:
@@ -299,6 +307,14 @@ Status write_vector(const sql::Column& col, uint64_t begin, uint64_t count, duck
       }
       break;  // int64 / Int128: same layout as DuckDB
     case TypeId::kUuid: write_uuids(col, begin, count, v); return ok_status();
+    case TypeId::kTimeTz: {
+      auto* out = static_cast<duckdb_time_tz*>(duckdb_vector_get_data(v));
+      for (uint64_t r = 0; r < count; ++r) {
+        const auto value = col.get<sql::TimeTzValue>(begin + r);
+        out[r] = duckdb_create_time_tz(value.micros, value.offset_seconds);
+      }
+      return ok_status();
+    }
     case TypeId::kVarchar:
     case TypeId::kBlob:
     case TypeId::kJson: write_strings(col, begin, count, v); return ok_status();
