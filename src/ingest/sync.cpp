@@ -69,10 +69,12 @@ std::vector<const CatalogColumn*> selected_columns(const StreamJob& job) {
   return out;
 }
 
-// The changes the batch's _strata_meta column records: one {"column": …} object per value made NULL
-// (a column name's quotes are escaped, so the key's text cannot occur inside one).
+// The values the batch's _strata_meta column records as made NULL: its {"change": …} objects
+// whose change is NULLED or ELEMENT_NULLED (not BOUNDS_DROPPED, which keeps the value). The
+// objects' keys are sorted, so the change comes first; quotes inside strings are escaped, so the
+// text cannot occur inside a column name or reason.
 uint64_t count_notes(const sql::Column& meta) {
-  constexpr std::string_view kKey = "\"column\":";
+  constexpr std::string_view kKey = "NULLED\",\"column\":";
   uint64_t notes = 0;
   for (size_t r = 0; r < meta.size(); ++r) {
     if (meta.is_null(r)) continue;

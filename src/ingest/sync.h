@@ -38,7 +38,7 @@ struct StreamReport {
   bool unreachable = false;  // failed because the source could not be reached or was lost
   uint64_t rows = 0;    // rows read from the source
   uint64_t bytes = 0;   // COPY bytes received
-  uint64_t notes = 0;   // values replaced by NULL (see _strata_meta)
+  uint64_t notes = 0;   // values replaced by NULL, whole or an array element (see _strata_meta)
   double seconds = 0;
   double stage_seconds = 0;  // of which reading the source into the committed staging table
   double merge_seconds = 0;  // of which moving the stage into bronze (and compacting, if it did)

@@ -529,15 +529,24 @@ bool CopyBinaryDecoder::decode_tuple(const uint8_t* fields, Status& status) {
     }
     std::vector<std::string> element_notes;
     ArrayReader reader{spec.kind, value + 12 + 8 * ndim, value + len, {}, &element_notes};
+    std::string bounds;  // PostgreSQL's "[0:2]" prefix, noted when a dimension does not start at 1
+    bool shifted = false;
     for (int32_t d = 0; d < ndim; ++d) {
       int32_t dim = read_i32(value + 12 + 8 * d);
       if (dim < 0) return fail("bad array dimension for column " + spec.name);
       reader.dims.push_back(dim);
+      const int64_t lower = read_i32(value + 16 + 8 * d);
+      bounds += "[" + std::to_string(lower) + ":" + std::to_string(lower + dim - 1) + "]";
+      shifted = shifted || lower != 1;
     }
     if (!reader.read_level(0, col) || reader.p != reader.end) {
       return fail("bad array value for column " + spec.name);
     }
     col.append_list();
+    // The elements are kept; the list's positions start at 1, so the source's bounds go in a note.
+    if (shifted) {
+      add_note(spec.name, "BOUNDS_DROPPED", "the array's bounds were " + bounds + "; the list starts at 1");
+    }
     for (const std::string& reason : element_notes) add_note(spec.name, "ELEMENT_NULLED", reason);
   }
   if (options_.meta_column) {

@@ -219,10 +219,28 @@ TEST_F(Types, ArraysIncludingEmptyNestedAndNullElements) {
          " (1, '{1,NULL,-3}', '{\"a b\",\"\",NULL,\"ü\"}', '{1.5,-2.25}', '{{1,2},{3,4}}', '{\"2024-01-01 00:00:00+00\"}',"
          "  '{10.0.0.1,::1}'),"
          " (2, '{}', '{}', '{}', '{}', '{}', '{}'),"
-         " (3, NULL, NULL, NULL, '{{NULL}}', NULL, NULL)");
-  sync_table("t");
+         " (3, NULL, NULL, NULL, '{{NULL}}', NULL, NULL),"
+         " (4, '[0:2]={7,8,9}', NULL, NULL, '[2:2][-1:0]={{5,6}}', NULL, NULL)");
+  std::string conn = write_connection("streams:\n  - name: public.t\n");
+  auto report = sync(conn);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  ASSERT_TRUE(report->ok()) << report_to_text(*report);
+  // Bounds other than 1 keep the elements, in a list that starts at 1, and say so; they are no
+  // NULLed values.
+  EXPECT_EQ(report->streams[0].notes, 0u);
+  const Rows shifted = bronze_rows("SELECT ai, nested, _strata_meta FROM bronze.t WHERE id = 4");
+  ASSERT_EQ(shifted.size(), 1u);
+  EXPECT_EQ(shifted[0][0], "[7, 8, 9]");
+  EXPECT_EQ(shifted[0][1], "[[5, 6]]");
+  EXPECT_NE(shifted[0][2].find("{\"change\":\"BOUNDS_DROPPED\",\"column\":\"ai\",\"reason\":\"the array's bounds were "
+                               "[0:2]; the list starts at 1\"}"),
+            std::string::npos)
+      << shifted[0][2];
+  EXPECT_NE(shifted[0][2].find("\"column\":\"nested\",\"reason\":\"the array's bounds were [2:2][-1:0]"),
+            std::string::npos)
+      << shifted[0][2];
   Rows rows = bronze_rows("SELECT id, ai, txa, an, nested, ts, ips, len(ai), len(nested) FROM bronze.t ORDER BY id");
-  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_EQ(rows.size(), 4u);
   EXPECT_EQ(rows[0][1], "[1, NULL, -3]");
   EXPECT_EQ(bronze_rows("SELECT txa[1], txa[2], txa[3] IS NULL, txa[4] FROM bronze.t WHERE id = 1")[0],
             (std::vector<std::string>{"a b", "", "true", "ü"}));
