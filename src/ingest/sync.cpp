@@ -211,6 +211,7 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
       SchemaPlan keep;
       keep.add = schema_plan.kept;
       sql += apply_schema_plan_sql(d, stage, keep) + drop_bronze_sql(d, bronze, storage.layout);
+      if (supports_merge_on_read(d)) sql += drop_compaction_leftover_sql(d, bronze);
       for (const auto& c : schema_plan.kept) spec.columns.push_back(c.name);
     }
     return sql + merge_sql(d, stage, bronze, spec, false);

@@ -142,6 +142,31 @@ TEST_F(MergeOnRead, ADeltaAboveTheThresholdIsCompactedIntoOneTable) {
   EXPECT_EQ(bronze_orders(), source_orders());
 }
 
+// A compaction stopped between its two transactions leaves its new table (a copy of bronze's
+// rows) beside the view. A rebuild of bronze (a full refresh, full_refresh_overwrite) drops it too
+// instead of keeping that copy for good.
+TEST_F(MergeOnRead, ARebuildDropsWhatAStoppedCompactionLeftBehind) {
+  std::string conn = orders_then_delta(5, "delta");
+  ASSERT_EQ(kind(), "VIEW");
+  const std::string leftover = "CREATE TABLE bronze._strata_rows_orders AS SELECT * FROM bronze.orders";
+  bronze_rows(leftover);
+  SyncOptions full;
+  full.full_refresh = true;
+  sync_ok(conn, full);
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(kind("_strata_rows_orders"), "");
+  EXPECT_EQ(bronze_orders(), source_orders());
+
+  touch(2, 5, "delta again");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  bronze_rows(leftover);
+  sync_ok(write_connection(orders_stream("full_refresh_overwrite")));
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(kind("_strata_rows_orders"), "");
+  EXPECT_EQ(bronze_orders(), source_orders());
+}
+
 TEST_F(MergeOnRead, SchemaChangesApplyToBaseAndDelta) {
   std::string conn = orders_then_delta(5, "before");
   ASSERT_EQ(kind(), "VIEW");
