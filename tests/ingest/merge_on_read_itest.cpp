@@ -458,6 +458,28 @@ TEST_F(MergeOnRead, AnotherCursorFieldKeepsTheRowsBronzeShowed) {
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.readings")[0][0], "500");
 }
 
+// A configured key may be NULL, and the view keeps one row for the NULL key. When the source
+// later makes that key its primary key (its NULL rows gone), the rows bronze holds for the NULL
+// key still supersede each other: one stays, as merging in place leaves it.
+TEST_F(MergeOnRead, ANullKeyStaysOneRowWhenTheKeyBecomesTheSourcesPrimaryKey) {
+  source("CREATE TABLE readings (sensor int, v int, at timestamp NOT NULL);"
+         "INSERT INTO readings SELECT g, g, timestamp '2024-01-01 00:00' + g * interval '1 second'"
+         " FROM generate_series(1, 500) g; INSERT INTO readings VALUES (NULL, -1, '2024-01-01 00:00')");
+  std::string conn = write_connection("streams:\n  - name: public.readings\n    sync_mode: incremental_dedup\n"
+                                      "    cursor_field: at\n    primary_key: [sensor]\n");
+  sync_ok(conn);
+  source("UPDATE readings SET v = -2, at = '2024-01-02 00:00' WHERE sensor IS NULL");
+  sync_ok(conn);
+  ASSERT_EQ(kind("readings"), "VIEW");
+  ASSERT_EQ(bronze_rows("SELECT v FROM bronze.readings WHERE sensor IS NULL"), (Rows{{"-2"}}));
+  source("DELETE FROM readings WHERE sensor IS NULL; ALTER TABLE readings ADD PRIMARY KEY (sensor);"
+         "UPDATE readings SET v = 0, at = '2024-01-03 00:00' WHERE sensor = 5");
+  sync_ok(conn);
+  ASSERT_EQ(kind("readings"), "VIEW");
+  EXPECT_EQ(bronze_rows("SELECT v FROM bronze.readings WHERE sensor IS NULL"), (Rows{{"-2"}}));
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.readings")[0][0], "501");
+}
+
 TEST_F(MergeOnRead, ABronzeTableDroppedByHandIsReadAgainInFull) {
   std::string conn = orders_then_delta(5, "x");
   bronze_rows("DROP VIEW bronze.orders; DROP TABLE bronze._strata_base_orders; DROP TABLE bronze._strata_delta_orders");
