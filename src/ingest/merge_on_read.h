@@ -58,6 +58,13 @@ bool should_compact(const BronzeStorage& storage, uint64_t staged_rows);
 // Drops whatever bronze is (view, base and delta for kMergeOnRead; the table for kTable).
 std::string drop_bronze_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze, BronzeLayout layout);
 
+// `_strata_rows_<t>`: the table a compaction writes the view's rows to (materialize_bronze_sql).
+warehouse::Relation rows_relation(const warehouse::Relation& bronze);
+// Drops the rows table a compaction stopped between its two transactions left beside bronze (a
+// copy of its rows), if any: for a sync that rebuilds bronze from its stage, which no later
+// compaction would otherwise replace.
+std::string drop_compaction_leftover_sql(const sql::Dialect& dialect, const warehouse::Relation& bronze);
+
 // Applies a schema plan to merge-on-read bronze: to the base as to a table, and to the delta,
 // which gets every staged column it lacks (it was created from an earlier sync's columns: a
 // column the source dropped and later brought back is in the base and the view, not in the

@@ -213,6 +213,7 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
       SchemaPlan keep;
       keep.add = schema_plan.kept;
       sql += apply_schema_plan_sql(d, stage, keep) + drop_bronze_sql(d, bronze, storage.layout);
+      if (supports_merge_on_read(d)) sql += drop_compaction_leftover_sql(d, bronze);
       for (const auto& c : schema_plan.kept) spec.columns.push_back(c.name);
     }
     return sql + merge_sql(d, stage, bronze, spec, false);
@@ -241,6 +242,14 @@ bool key_covers(const std::string& recorded, const std::vector<std::string>& key
     if (!c.is_string() || std::find(key.begin(), key.end(), c.get<std::string>()) == key.end()) return false;
   }
   return true;
+}
+
+// Whether merge-on-read bronze no longer fits the stream (`state`: what its last sync recorded,
+// with the view): the stream is not incremental_dedup any more, or its key or cursor differs
+// from the view's (unknown without a state), which ranks the delta's rows and hides the base's.
+bool view_outdated(const StreamConfig& stream, const std::optional<StreamState>& state) {
+  if (stream.mode != SyncMode::kIncrementalDedup || !state) return true;
+  return state->primary_key != key_json(stream.primary_key) || state->cursor_field != stream.cursor_field;
 }
 
 // The hint of an error a full refresh of the stream fixes.
@@ -357,17 +366,18 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   if (supports_merge_on_read(d)) {
     STRATA_ASSIGN(storage, inspect_bronze(job.wh, bronze));
     if (storage.layout == BronzeLayout::kMissing) state.reset();
-    // A stream no longer incremental_dedup appends to one table: the view's rows become that
-    // table first, in a transaction of its own that leaves bronze's rows as they are, and the
-    // sync then goes on as on any table.
-    if (storage.layout == BronzeLayout::kMergeOnRead && !overwrite && job.stream.mode != SyncMode::kIncrementalDedup) {
-      STRATA_TRY(rewrite_bronze(job.wh, bronze, nullptr));
-      storage.layout = BronzeLayout::kTable;
-    }
   }
   const bool merge_key_is_source_key =
       !job.table.primary_key.empty() && job.stream.primary_key == job.table.primary_key;
   if (state && !overwrite) STRATA_TRY(check_continuation(job.config.name, job.stream, *state, merge_key_is_source_key));
+  // A stream no longer incremental_dedup appends to one table, and a view whose key or cursor the
+  // stream changed would re-rank the rows the old ones superseded: the view's rows become one
+  // table first, in a transaction of its own that leaves bronze's rows as they are, and the sync
+  // then goes on as on any table.
+  if (storage.layout == BronzeLayout::kMergeOnRead && !overwrite && view_outdated(job.stream, state)) {
+    STRATA_TRY(rewrite_bronze(job.wh, bronze, nullptr));
+    STRATA_ASSIGN(storage, inspect_bronze(job.wh, bronze));
+  }
   const bool same_cursor = state && state->cursor_field == job.stream.cursor_field;
   std::optional<std::string> previous_cursor;
   // A cursor saved at ±infinity (older versions did) is no position: a dedup stream reads again.

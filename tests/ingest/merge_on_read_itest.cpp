@@ -142,6 +142,31 @@ TEST_F(MergeOnRead, ADeltaAboveTheThresholdIsCompactedIntoOneTable) {
   EXPECT_EQ(bronze_orders(), source_orders());
 }
 
+// A compaction stopped between its two transactions leaves its new table (a copy of bronze's
+// rows) beside the view. A rebuild of bronze (a full refresh, full_refresh_overwrite) drops it too
+// instead of keeping that copy for good.
+TEST_F(MergeOnRead, ARebuildDropsWhatAStoppedCompactionLeftBehind) {
+  std::string conn = orders_then_delta(5, "delta");
+  ASSERT_EQ(kind(), "VIEW");
+  const std::string leftover = "CREATE TABLE bronze._strata_rows_orders AS SELECT * FROM bronze.orders";
+  bronze_rows(leftover);
+  SyncOptions full;
+  full.full_refresh = true;
+  sync_ok(conn, full);
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(kind("_strata_rows_orders"), "");
+  EXPECT_EQ(bronze_orders(), source_orders());
+
+  touch(2, 5, "delta again");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  bronze_rows(leftover);
+  sync_ok(write_connection(orders_stream("full_refresh_overwrite")));
+  EXPECT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(kind("_strata_rows_orders"), "");
+  EXPECT_EQ(bronze_orders(), source_orders());
+}
+
 TEST_F(MergeOnRead, SchemaChangesApplyToBaseAndDelta) {
   std::string conn = orders_then_delta(5, "before");
   ASSERT_EQ(kind(), "VIEW");
@@ -348,6 +373,110 @@ TEST_F(MergeOnRead, AConfiguredKeyKeepsTheLatestRowAcrossTheDelta) {
   source("INSERT INTO readings VALUES (1, 102, '2024-01-03 00:00'), (NULL, 8, '2024-01-03 00:00')");
   sync_ok(conn);
   EXPECT_EQ(bronze_rows("SELECT sensor, v FROM bronze.readings ORDER BY sensor NULLS LAST"), source_rows(latest));
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.readings")[0][0], "501");
+}
+
+// As Airbyte's deduped mode, a sync never sees a delete: a row deleted in the source, and the old
+// key of a row whose key changed, stay in bronze with their last values, in the view and through a
+// compaction; a full refresh drops them.
+TEST_F(MergeOnRead, DeletedAndReKeyedRowsStayUntilAFullRefresh) {
+  std::string conn = orders_then_delta(3, "delta");
+  ASSERT_EQ(kind(), "VIEW");
+  const Rows kept = bronze_rows("SELECT id, note FROM bronze.orders WHERE id IN (1, 500) ORDER BY id");
+  source("DELETE FROM orders WHERE id IN (1, 500); UPDATE orders SET id = 5000, updated_at = clock_timestamp()"
+         " WHERE id = 8");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  EXPECT_EQ(bronze_rows("SELECT id, note FROM bronze.orders WHERE id IN (1, 500) ORDER BY id"), kept);
+  EXPECT_EQ(bronze_rows("SELECT id FROM bronze.orders WHERE id IN (8, 5000) ORDER BY id"), (Rows{{"8"}, {"5000"}}));
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "1001");
+  touch(2, 120, "compacted");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "BASE TABLE");
+  EXPECT_EQ(bronze_rows("SELECT id, note FROM bronze.orders WHERE id IN (1, 500) ORDER BY id"), kept);
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.orders")[0],
+            (std::vector<std::string>{"1001", "1001"}));
+  SyncOptions full;
+  full.full_refresh = true;
+  sync_ok(conn, full);
+  EXPECT_EQ(bronze_orders(), source_orders());
+}
+
+// The view ranks the delta's rows and hides the base's by the key it was created with. A key that
+// grows (here the source's primary key gains a column) may go on without a full refresh, but the
+// versions the old key superseded must not come back: the view's rows under the old key become
+// one table first, then the new key applies to what is read from then on, as when merging in place.
+TEST_F(MergeOnRead, AWiderKeyDoesNotBringBackSupersededVersions) {
+  source(
+      "CREATE TABLE orders (id int PRIMARY KEY, region text NOT NULL, updated_at timestamptz NOT NULL);"
+      "INSERT INTO orders SELECT g, 'eu', timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute'"
+      " FROM generate_series(1, 1000) g;");
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  const std::string rows = "SELECT id, region FROM orders ORDER BY id, region";
+  auto bronze = [&] { return bronze_rows("SELECT id, region FROM bronze.orders ORDER BY id, region"); };
+  sync_ok(conn);
+  source("UPDATE orders SET region = 'us', updated_at = clock_timestamp() WHERE id IN (1, 2)");
+  sync_ok(conn);
+  source("UPDATE orders SET region = 'br', updated_at = clock_timestamp() WHERE id = 2");
+  sync_ok(conn);
+  ASSERT_EQ(kind(), "VIEW");
+  ASSERT_EQ(bronze(), source_rows(rows));
+  // Bronze holds one row per id, so one per (id, region): the stream goes on.
+  source("ALTER TABLE orders DROP CONSTRAINT orders_pkey; ALTER TABLE orders ADD PRIMARY KEY (id, region)");
+  sync_ok(conn);
+  EXPECT_EQ(bronze(), source_rows(rows));
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.orders")[0],
+            (std::vector<std::string>{"1000", "1000"}));
+  // From now on a row that changes region is another key: both stay, as Airbyte's dedup keeps them.
+  source("UPDATE orders SET region = 'jp', updated_at = clock_timestamp() WHERE id = 3");
+  sync_ok(conn);
+  EXPECT_EQ(bronze_rows("SELECT region FROM bronze.orders WHERE id = 3 ORDER BY region"), (Rows{{"eu"}, {"jp"}}));
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "1001");
+}
+
+// A configured key whose rows repeat within one read: the view picks each key's row by the
+// cursor. Another cursor_field must not change which of an earlier sync's rows bronze shows.
+TEST_F(MergeOnRead, AnotherCursorFieldKeepsTheRowsBronzeShowed) {
+  source("CREATE TABLE readings (sensor int, v int, at timestamp NOT NULL, seq int NOT NULL);"
+         "INSERT INTO readings SELECT g, g, timestamp '2024-01-01 00:00' + g * interval '1 second', g"
+         " FROM generate_series(1, 500) g;");
+  auto stream = [](const std::string& cursor) {
+    return "streams:\n  - name: public.readings\n    sync_mode: incremental_dedup\n    cursor_field: " + cursor +
+           "\n    primary_key: [sensor]\n";
+  };
+  std::string conn = write_connection(stream("at"));
+  sync_ok(conn);
+  // Sensor 1 twice in one read: the later `at` wins (v = 101), whose seq is the smaller.
+  source("INSERT INTO readings VALUES (1, 100, '2024-01-02 00:00', 900), (1, 101, '2024-01-02 02:00', 800)");
+  sync_ok(conn);
+  ASSERT_EQ(kind("readings"), "VIEW");
+  ASSERT_EQ(bronze_rows("SELECT v FROM bronze.readings WHERE sensor = 1"), (Rows{{"101"}}));
+  // The source forgets sensor 1; the stream moves to the seq cursor.
+  source("DELETE FROM readings WHERE sensor = 1");
+  sync_ok(write_connection(stream("seq")));
+  EXPECT_EQ(bronze_rows("SELECT v FROM bronze.readings WHERE sensor = 1"), (Rows{{"101"}}));
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.readings")[0][0], "500");
+}
+
+// A configured key may be NULL, and the view keeps one row for the NULL key. When the source
+// later makes that key its primary key (its NULL rows gone), the rows bronze holds for the NULL
+// key still supersede each other: one stays, as merging in place leaves it.
+TEST_F(MergeOnRead, ANullKeyStaysOneRowWhenTheKeyBecomesTheSourcesPrimaryKey) {
+  source("CREATE TABLE readings (sensor int, v int, at timestamp NOT NULL);"
+         "INSERT INTO readings SELECT g, g, timestamp '2024-01-01 00:00' + g * interval '1 second'"
+         " FROM generate_series(1, 500) g; INSERT INTO readings VALUES (NULL, -1, '2024-01-01 00:00')");
+  std::string conn = write_connection("streams:\n  - name: public.readings\n    sync_mode: incremental_dedup\n"
+                                      "    cursor_field: at\n    primary_key: [sensor]\n");
+  sync_ok(conn);
+  source("UPDATE readings SET v = -2, at = '2024-01-02 00:00' WHERE sensor IS NULL");
+  sync_ok(conn);
+  ASSERT_EQ(kind("readings"), "VIEW");
+  ASSERT_EQ(bronze_rows("SELECT v FROM bronze.readings WHERE sensor IS NULL"), (Rows{{"-2"}}));
+  source("DELETE FROM readings WHERE sensor IS NULL; ALTER TABLE readings ADD PRIMARY KEY (sensor);"
+         "UPDATE readings SET v = 0, at = '2024-01-03 00:00' WHERE sensor = 5");
+  sync_ok(conn);
+  ASSERT_EQ(kind("readings"), "VIEW");
+  EXPECT_EQ(bronze_rows("SELECT v FROM bronze.readings WHERE sensor IS NULL"), (Rows{{"-2"}}));
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.readings")[0][0], "501");
 }
 
