@@ -422,6 +422,17 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
                                                   refresh_hint(job.config.name, job.stream)));
     report.schema_changes = describe_plan(schema_plan, overwrite);
   }
+  // A dedup key that takes in a column bronze lacked cannot match bronze's rows (NULL there): each
+  // row read again would land beside its old version. Airbyte asks for a reset then too.
+  if (job.stream.mode == SyncMode::kIncrementalDedup && !overwrite) {
+    for (const auto& added : schema_plan.add)
+      for (const auto& key : job.stream.primary_key)
+        if (to_lower(key) == to_lower(added.name))
+          return Error(ErrorCode::kFailed,
+                       "stream " + stream_name + ": its primary key now includes the new column '" + added.name +
+                           "', which the rows in bronze do not have, so they cannot be matched to their new versions",
+                       {}, refresh_hint(job.config.name, job.stream));
+  }
   // A column whose source type narrowed (SchemaPlan::narrowed) is staged in bronze's type: its
   // values are cast as they are written, and every comparison and insert after is in one type.
   sql::Schema stage_schema = staged;

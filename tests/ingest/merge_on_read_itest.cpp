@@ -434,6 +434,30 @@ TEST_F(MergeOnRead, AWiderKeyDoesNotBringBackSupersededVersions) {
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "1001");
 }
 
+// A key that gains a column the source has just added cannot be matched to bronze's rows (NULL in
+// it): the stream stops and asks for a full refresh, which then rebuilds it.
+TEST_F(MergeOnRead, AKeyThatTakesInANewColumnAsksForAFullRefresh) {
+  source(
+      "CREATE TABLE orders (id int PRIMARY KEY, updated_at timestamptz NOT NULL);"
+      "INSERT INTO orders SELECT g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute'"
+      " FROM generate_series(1, 100) g;");
+  std::string conn = write_connection(orders_stream("incremental_dedup"));
+  sync_ok(conn);
+  source("ALTER TABLE orders ADD COLUMN region text NOT NULL DEFAULT 'eu'; ALTER TABLE orders DROP CONSTRAINT orders_pkey;"
+         "ALTER TABLE orders ADD PRIMARY KEY (id, region); UPDATE orders SET updated_at = clock_timestamp() WHERE id = 1");
+  auto stopped = sync(conn);
+  ASSERT_TRUE(stopped.ok()) << stopped.error().to_string();
+  ASSERT_FALSE(stopped->ok());
+  const std::string text = report_to_text(*stopped);
+  EXPECT_NE(text.find("its primary key now includes the new column 'region'"), std::string::npos) << text;
+  EXPECT_NE(text.find("--full-refresh"), std::string::npos) << text;
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "100");
+  auto rebuilt = sync(conn, SyncOptions{.full_refresh = true});
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().to_string();
+  ASSERT_TRUE(rebuilt->ok()) << report_to_text(*rebuilt);
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(region) FROM bronze.orders")[0], (std::vector<std::string>{"100", "100"}));
+}
+
 // A configured key whose rows repeat within one read: the view picks each key's row by the
 // cursor. Another cursor_field must not change which of an earlier sync's rows bronze shows.
 TEST_F(MergeOnRead, AnotherCursorFieldKeepsTheRowsBronzeShowed) {
