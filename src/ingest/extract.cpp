@@ -14,17 +14,22 @@ namespace {
 
 constexpr const char* kBeginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
-// A bounded multi-producer, single-consumer queue of batches; close() wakes everyone.
+// A multi-producer, single-consumer queue of batches, bounded both in batches and in bytes (it
+// always takes one batch when empty, however large); close() wakes everyone.
 class BatchQueue {
  public:
-  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
+  BatchQueue(size_t max_batches, size_t max_bytes) : max_batches_(max_batches), max_bytes_(max_bytes) {}
 
   // False when the queue was closed (the consumer gave up).
   bool push(sql::ColumnBatch&& batch) {
+    const size_t bytes = batch.byte_size();
     std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    not_full_.wait(lock, [&] {
+      return closed_ || items_.empty() || (items_.size() < max_batches_ && bytes_ + bytes <= max_bytes_);
+    });
     if (closed_) return false;
-    items_.push_back(std::move(batch));
+    items_.emplace_back(std::move(batch), bytes);
+    bytes_ += bytes;
     not_empty_.notify_one();
     return true;
   }
@@ -33,9 +38,10 @@ class BatchQueue {
     std::unique_lock lock(mutex_);
     not_empty_.wait(lock, [&] { return closed_ || !items_.empty() || producers_ == 0; });
     if (items_.empty()) return std::nullopt;
-    sql::ColumnBatch b = std::move(items_.front());
+    sql::ColumnBatch b = std::move(items_.front().first);
+    bytes_ -= items_.front().second;
     items_.pop_front();
-    not_full_.notify_one();
+    not_full_.notify_all();  // several small batches may now fit
     return b;
   }
   void add_producer() {
@@ -51,6 +57,7 @@ class BatchQueue {
     std::lock_guard lock(mutex_);
     closed_ = true;
     items_.clear();
+    bytes_ = 0;
     not_full_.notify_all();
     not_empty_.notify_all();
   }
@@ -58,8 +65,9 @@ class BatchQueue {
  private:
   std::mutex mutex_;
   std::condition_variable not_full_, not_empty_;
-  std::deque<sql::ColumnBatch> items_;
-  size_t capacity_;
+  std::deque<std::pair<sql::ColumnBatch, size_t>> items_;  // each batch with its byte_size()
+  size_t max_batches_, max_bytes_;
+  size_t bytes_ = 0;
   int producers_ = 0;
   bool closed_ = false;
 };
@@ -134,7 +142,7 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
   const std::string snapshot(snap.value(0, 0));
 
   const int64_t step = std::max<int64_t>(1, (plan.pages + n - 1) / n);
-  BatchQueue queue(static_cast<size_t>(2 * n + 1));
+  BatchQueue queue(static_cast<size_t>(2 * n + 1), options.queue_bytes);
   std::vector<std::unique_ptr<RangeWorker>> workers;
   for (int i = 0; i < n; ++i) {
     auto w = std::make_unique<RangeWorker>();

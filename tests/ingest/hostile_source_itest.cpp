@@ -1,5 +1,11 @@
-// Sources that work against a long read: timeouts set for the database or the role.
+// Sources that work against a long read: timeouts set for the database or the role, and rows wide
+// enough that a parallel read's queue of decoded batches must be bounded in bytes.
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "ingest/extract.h"
 #include "ingest_fixture.h"
 
 namespace strata::ingest::testing {
@@ -39,6 +45,48 @@ TEST_F(HostileSource, TimeoutsSetForTheDatabaseDoNotCutAReadShort) {
   source("ALTER DATABASE " + db_name_ + " RESET ALL");  // for the checks' own queries
   expect_copied("single");
   expect_copied("ranges");
+}
+
+// Four readers of ~7 KB rows, decoding batches of 256 KB, while the consumer stalls: the batches
+// decoded but not consumed stay within the queue's byte budget plus the one batch each reader
+// and the consumer hold (a queue bounded only in batches held nine such batches).
+TEST_F(HostileSource, AParallelReadOfWideRowsQueuesWithinItsByteBudget) {
+  constexpr int kRows = 2000, kRowBytes = 7000, kReaders = 4;
+  source("CREATE TABLE wide (id int, body text); ALTER TABLE wide ALTER COLUMN body SET STORAGE PLAIN;"
+         "INSERT INTO wide SELECT g, repeat(chr(65 + g % 26), " + std::to_string(kRowBytes) +
+         ") FROM generate_series(1, " + std::to_string(kRows) + ") g;");
+  ReadPlan plan;
+  plan.relation = "\"public\".\"wide\"";
+  plan.expressions = {"\"id\"", "\"body\""};
+  plan.columns = {{"id", pg::WireKind::kInt4, 0, sql::LogicalType::int32()},
+                  {"body", pg::WireKind::kText, 0, sql::LogicalType::varchar()}};
+  plan.parallelism = kReaders;
+  plan.pages = std::stoll(source_rows("SELECT pg_relation_size('wide') / 8192")[0][0]);
+  ASSERT_GE(plan.pages, kRows / 2);
+  ReadProgress progress;
+  ReadOptions options;
+  options.conninfo = pg_->conninfo(db_name_);
+  options.progress = &progress;
+  options.decoder.batch_bytes = 256 << 10;
+  options.queue_bytes = 512 << 10;
+  uint64_t consumed = 0, most_ahead = 0;
+  std::vector<int> seen(kRows + 1, 0);
+  Status read = read_stream(plan, options, [&](sql::ColumnBatch&& batch) -> Status {
+    if (consumed == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the readers fill up
+    most_ahead = std::max(most_ahead, progress.rows.load() - consumed);
+    for (size_t r = 0; r < batch.num_rows(); ++r) ++seen[static_cast<size_t>(batch.column(0).get<int32_t>(r))];
+    consumed += batch.num_rows();
+    return ok_status();
+  });
+  ASSERT_TRUE(read.ok()) << read.error().to_string();
+  EXPECT_EQ(consumed, static_cast<uint64_t>(kRows));
+  EXPECT_EQ(std::count(seen.begin() + 1, seen.end(), 1), kRows) << "a row was lost or read twice";
+  // Rows counted by the readers but not yet consumed: the queue's budget, plus a batch in the
+  // consumer's hands and one in each reader's (blocked on the full queue).
+  const uint64_t batch_rows = (options.decoder.batch_bytes + kRowBytes - 1) / kRowBytes + 1;
+  const uint64_t budget_rows = options.queue_bytes / kRowBytes + (kReaders + 1) * batch_rows;
+  EXPECT_LE(most_ahead, budget_rows);
+  EXPECT_GT(most_ahead, batch_rows) << "the readers never ran ahead of the consumer: the check proves nothing";
 }
 
 }  // namespace
