@@ -115,6 +115,7 @@ pg::BatchSink counting(const ReadOptions& options, pg::BatchSink sink) {
 
 // One ctid range read by one worker thread on its own connection in the exported snapshot.
 struct RangeWorker {
+  int index = 0;  // 0-based
   int64_t first = 0, end = -1;
   std::thread thread;
   Status status;
@@ -146,20 +147,37 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
   std::vector<std::unique_ptr<RangeWorker>> workers;
   for (int i = 0; i < n; ++i) {
     auto w = std::make_unique<RangeWorker>();
+    w->index = i;
     w->first = i * step;
     w->end = i + 1 == n ? -1 : (i + 1) * step;  // the last range is open-ended: the table may have grown
     workers.push_back(std::move(w));
   }
+  // Stops every reader (a failed one's siblings may be waiting on PostgreSQL, e.g. for a lock).
+  std::atomic<bool> stopping{false};  // set before the cancels: a reader connecting meanwhile sees it
+  auto cancel_readers = [&workers, &stopping] {
+    stopping = true;
+    for (auto& w : workers) {
+      std::lock_guard lock(w->mutex);
+      (void)w->canceller.cancel();
+    }
+  };
   for (auto& wp : workers) {
     RangeWorker* w = wp.get();
     queue.add_producer();
     w->thread = std::thread([&, w] {
       w->status = [&]() -> Status {
-        STRATA_ASSIGN(pg::Connection conn, open_source(options));
+        Result<pg::Connection> opened = open_source(options);
+        if (!opened.ok()) {
+          return std::move(opened).error().context("reader " + std::to_string(w->index + 1) + " of " +
+                                                   std::to_string(n) + " of a parallel read (parallelism " +
+                                                   std::to_string(n) + ") could not connect");
+        }
+        pg::Connection conn = std::move(*opened);
         {
           std::lock_guard lock(w->mutex);
           w->canceller = conn.canceller();
         }
+        if (stopping) return Error(ErrorCode::kCancelled, "read stopped");
         if (options.cancel) STRATA_TRY(options.cancel->add(conn.canceller()));
         STRATA_TRY(conn.execute(kBeginSnapshot));
         STRATA_TRY(conn.execute("SET TRANSACTION SNAPSHOT " + pg::Connection::quote_literal(snapshot)));
@@ -170,7 +188,10 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
         STRATA_TRY(copy_into(conn, copy_statement(plan, w->first, w->end), plan, options, sink));
         return conn.execute("COMMIT");
       }();
-      if (!w->status.ok()) queue.close();
+      if (!w->status.ok()) {
+        queue.close();
+        if (w->status.error().code() != ErrorCode::kCancelled) cancel_readers();
+      }
       queue.producer_done();
     });
   }
@@ -179,10 +200,7 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
     consumed = consumer(std::move(*batch));
     if (!consumed.ok()) {
       queue.close();
-      for (auto& w : workers) {
-        std::lock_guard lock(w->mutex);
-        (void)w->canceller.cancel();
-      }
+      cancel_readers();
       break;
     }
   }
