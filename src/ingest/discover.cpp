@@ -70,7 +70,8 @@ pg::ConnectOptions source_connect_options(SecretMasker* masker, const std::strin
   options.session_sql =
       "SELECT set_config('client_encoding', CASE current_setting('server_encoding') WHEN 'SQL_ASCII' THEN "
       "'SQL_ASCII' ELSE 'UTF8' END, false); SET DateStyle = ISO; SET IntervalStyle = postgres; "
-      "SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = hex";
+      "SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = hex; "
+      "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0";
   return options;
 }
 

@@ -16,7 +16,9 @@ namespace strata::ingest {
 // decide the text form of the types read as text, fixed whatever the database or role sets:
 // DateStyle ISO, IntervalStyle postgres, TimeZone UTC, extra_float_digits 3 (floats round-trip),
 // bytea_output hex. lc_monetary stays the database's: money's scale follows it (see
-// discover_catalog).
+// discover_catalog). statement_timeout and idle_in_transaction_session_timeout are off, as pg_dump
+// sets them, whatever the database or role sets: a long COPY is no runaway query, and a parallel
+// read's coordinator sits idle in the transaction that holds the readers' exported snapshot.
 pg::ConnectOptions source_connect_options(SecretMasker* masker, const std::string& application_name);
 
 // Tables (relkind r), views (v), materialized views (m), partitioned tables (p, one entry read

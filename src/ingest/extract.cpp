@@ -14,17 +14,22 @@ namespace {
 
 constexpr const char* kBeginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
-// A bounded multi-producer, single-consumer queue of batches; close() wakes everyone.
+// A multi-producer, single-consumer queue of batches, bounded both in batches and in bytes (it
+// always takes one batch when empty, however large); close() wakes everyone.
 class BatchQueue {
  public:
-  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
+  BatchQueue(size_t max_batches, size_t max_bytes) : max_batches_(max_batches), max_bytes_(max_bytes) {}
 
   // False when the queue was closed (the consumer gave up).
   bool push(sql::ColumnBatch&& batch) {
+    const size_t bytes = batch.byte_size();
     std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    not_full_.wait(lock, [&] {
+      return closed_ || items_.empty() || (items_.size() < max_batches_ && bytes_ + bytes <= max_bytes_);
+    });
     if (closed_) return false;
-    items_.push_back(std::move(batch));
+    items_.emplace_back(std::move(batch), bytes);
+    bytes_ += bytes;
     not_empty_.notify_one();
     return true;
   }
@@ -33,9 +38,10 @@ class BatchQueue {
     std::unique_lock lock(mutex_);
     not_empty_.wait(lock, [&] { return closed_ || !items_.empty() || producers_ == 0; });
     if (items_.empty()) return std::nullopt;
-    sql::ColumnBatch b = std::move(items_.front());
+    sql::ColumnBatch b = std::move(items_.front().first);
+    bytes_ -= items_.front().second;
     items_.pop_front();
-    not_full_.notify_one();
+    not_full_.notify_all();  // several small batches may now fit
     return b;
   }
   void add_producer() {
@@ -51,6 +57,7 @@ class BatchQueue {
     std::lock_guard lock(mutex_);
     closed_ = true;
     items_.clear();
+    bytes_ = 0;
     not_full_.notify_all();
     not_empty_.notify_all();
   }
@@ -58,8 +65,9 @@ class BatchQueue {
  private:
   std::mutex mutex_;
   std::condition_variable not_full_, not_empty_;
-  std::deque<sql::ColumnBatch> items_;
-  size_t capacity_;
+  std::deque<std::pair<sql::ColumnBatch, size_t>> items_;  // each batch with its byte_size()
+  size_t max_batches_, max_bytes_;
+  size_t bytes_ = 0;
   int producers_ = 0;
   bool closed_ = false;
 };
@@ -107,6 +115,7 @@ pg::BatchSink counting(const ReadOptions& options, pg::BatchSink sink) {
 
 // One ctid range read by one worker thread on its own connection in the exported snapshot.
 struct RangeWorker {
+  int index = 0;  // 0-based
   int64_t first = 0, end = -1;
   std::thread thread;
   Status status;
@@ -134,24 +143,41 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
   const std::string snapshot(snap.value(0, 0));
 
   const int64_t step = std::max<int64_t>(1, (plan.pages + n - 1) / n);
-  BatchQueue queue(static_cast<size_t>(2 * n + 1));
+  BatchQueue queue(static_cast<size_t>(2 * n + 1), options.queue_bytes);
   std::vector<std::unique_ptr<RangeWorker>> workers;
   for (int i = 0; i < n; ++i) {
     auto w = std::make_unique<RangeWorker>();
+    w->index = i;
     w->first = i * step;
     w->end = i + 1 == n ? -1 : (i + 1) * step;  // the last range is open-ended: the table may have grown
     workers.push_back(std::move(w));
   }
+  // Stops every reader (a failed one's siblings may be waiting on PostgreSQL, e.g. for a lock).
+  std::atomic<bool> stopping{false};  // set before the cancels: a reader connecting meanwhile sees it
+  auto cancel_readers = [&workers, &stopping] {
+    stopping = true;
+    for (auto& w : workers) {
+      std::lock_guard lock(w->mutex);
+      (void)w->canceller.cancel();
+    }
+  };
   for (auto& wp : workers) {
     RangeWorker* w = wp.get();
     queue.add_producer();
     w->thread = std::thread([&, w] {
       w->status = [&]() -> Status {
-        STRATA_ASSIGN(pg::Connection conn, open_source(options));
+        Result<pg::Connection> opened = open_source(options);
+        if (!opened.ok()) {
+          return std::move(opened).error().context("reader " + std::to_string(w->index + 1) + " of " +
+                                                   std::to_string(n) + " of a parallel read (parallelism " +
+                                                   std::to_string(n) + ") could not connect");
+        }
+        pg::Connection conn = std::move(*opened);
         {
           std::lock_guard lock(w->mutex);
           w->canceller = conn.canceller();
         }
+        if (stopping) return Error(ErrorCode::kCancelled, "read stopped");
         if (options.cancel) STRATA_TRY(options.cancel->add(conn.canceller()));
         STRATA_TRY(conn.execute(kBeginSnapshot));
         STRATA_TRY(conn.execute("SET TRANSACTION SNAPSHOT " + pg::Connection::quote_literal(snapshot)));
@@ -162,7 +188,10 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
         STRATA_TRY(copy_into(conn, copy_statement(plan, w->first, w->end), plan, options, sink));
         return conn.execute("COMMIT");
       }();
-      if (!w->status.ok()) queue.close();
+      if (!w->status.ok()) {
+        queue.close();
+        if (w->status.error().code() != ErrorCode::kCancelled) cancel_readers();
+      }
       queue.producer_done();
     });
   }
@@ -171,10 +200,7 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
     consumed = consumer(std::move(*batch));
     if (!consumed.ok()) {
       queue.close();
-      for (auto& w : workers) {
-        std::lock_guard lock(w->mutex);
-        (void)w->canceller.cancel();
-      }
+      cancel_readers();
       break;
     }
   }

@@ -3,7 +3,8 @@
 // decoding straight into column batches. A large table is read in parallel: ctid page ranges over
 // N connections that all use one snapshot (pg_export_snapshot + SET TRANSACTION SNAPSHOT in
 // REPEATABLE READ READ ONLY), so a row updated during the read is neither lost nor doubled. Rows
-// come in physical order (never ORDER BY). Memory is bounded: a few batches per reader.
+// come in physical order (never ORDER BY). Memory is bounded: the batch each reader decodes, and
+// the queue of decoded batches (ReadOptions::queue_bytes).
 
 #include <atomic>
 #include <cstdint>
@@ -53,6 +54,10 @@ struct ReadOptions {
   // state is unknown and the caller should close it. If its first statement fails with a lost
   // connection (the server restarted since it was opened), the read opens a fresh one instead.
   pg::Connection* connection = nullptr;
+  // A parallel read's decoded batches waiting for the consumer are held up to this many bytes
+  // (always at least one batch): readers of wide rows, each batch up to decoder.batch_bytes, then
+  // wait instead of queueing a dozen such batches. Each reader also holds the batch it decodes.
+  size_t queue_bytes = size_t{32} << 20;
   // Optional: every connection the read uses joins it, so cancelling it from another thread (a
   // signal, a task's timeout) stops a read even while PostgreSQL makes it wait, e.g. on a lock.
   // The read then fails with kCancelled.

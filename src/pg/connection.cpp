@@ -38,6 +38,22 @@ std::string one_line(std::string_view text) {
   return join(parts, " ");
 }
 
+// What to do about a failed connection attempt, given libpq's reason. A server out of connection
+// slots says so in its FATAL message (sent in the server's language; the English forms are
+// recognised, else the general hint applies).
+std::string connect_failure_hint(std::string_view reason) {
+  for (std::string_view full : {"too many clients already", "remaining connection slots are reserved",
+                                "too many connections for"}) {
+    if (reason.find(full) != std::string_view::npos) {
+      return "the server is reachable but has no connection left for this role or database (its max_connections, "
+             "or a CONNECTION LIMIT of the role or the database): close idle sessions, raise the limit, or open "
+             "fewer connections at once";
+    }
+  }
+  return "check that the server is running and reachable at that host and port, and that the database, user and "
+         "password (from the environment) are right";
+}
+
 }  // namespace
 
 Status Canceller::cancel() const {
@@ -121,9 +137,7 @@ Result<Connection> Connection::connect(std::string_view conninfo_or_url, const C
     std::string message = "could not connect to PostgreSQL (" + state->where + ")";
     std::string reason = one_line(PQerrorMessage(state->conn));
     if (!reason.empty()) message += ": " + reason;
-    return Error(ErrorCode::kConnection, state->mask(message), {},
-                 "check that the server is running and reachable at that host and port, and that the database, "
-                 "user and password (from the environment) are right");
+    return Error(ErrorCode::kConnection, state->mask(message), {}, connect_failure_hint(reason));
   }
   PQsetNoticeProcessor(state->conn, &notice_processor, state.get());
   {

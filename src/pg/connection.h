@@ -96,7 +96,8 @@ class Connection {
   // Opens a connection from key=value conninfo or a postgresql:// URL; sslmode and every other
   // libpq parameter pass through. Errors: kConfig when the string does not parse; kConnection
   // when the server cannot be reached or refuses the login (message: host, port, database, user
-  // and libpq's reason, with any password scrubbed).
+  // and libpq's reason, with any password scrubbed; the hint tells a server out of connection
+  // slots from one that cannot be reached).
   static Result<Connection> connect(std::string_view conninfo_or_url, const ConnectOptions& options = {});
 
   Connection(Connection&&) noexcept;
