@@ -452,7 +452,9 @@ TEST_F(MergeOnRead, AKeyThatTakesInANewColumnAsksForAFullRefresh) {
   EXPECT_NE(text.find("its primary key now includes the new column 'region'"), std::string::npos) << text;
   EXPECT_NE(text.find("--full-refresh"), std::string::npos) << text;
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "100");
-  auto rebuilt = sync(conn, SyncOptions{.full_refresh = true});
+  SyncOptions full;
+  full.full_refresh = true;
+  auto rebuilt = sync(conn, full);
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().to_string();
   ASSERT_TRUE(rebuilt->ok()) << report_to_text(*rebuilt);
   EXPECT_EQ(bronze_rows("SELECT count(*), count(region) FROM bronze.orders")[0], (std::vector<std::string>{"100", "100"}));

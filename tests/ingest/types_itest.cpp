@@ -127,7 +127,9 @@ TEST_F(Types, TimeTzKeepsItsOffsetAsDuckDbsTimeTz) {
   // TIMETZ) keeps that type and gets the same text form, with a notice.
   std::string conn = write_connection("streams:\n  - name: public.t\n    sync_mode: incremental_append\n"
                                       "    cursor_field: id\n");
-  auto load = sync(conn, SyncOptions{.full_refresh = true});
+  SyncOptions full;
+  full.full_refresh = true;
+  auto load = sync(conn, full);
   ASSERT_TRUE(load.ok()) << load.error().to_string();
   // As then: the column is text, and the state's schema hash is that of the old mapping.
   bronze_rows("ALTER TABLE bronze.t ALTER COLUMN v TYPE VARCHAR");
