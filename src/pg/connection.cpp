@@ -28,16 +28,6 @@ std::string describe_connection(PGconn* conn, const ConnParams& params) {
   return actual.describe();
 }
 
-// libpq's multi-line reason as one line ("…failed: Connection refused. Is the server running…").
-std::string one_line(std::string_view text) {
-  std::vector<std::string> parts;
-  for (const auto& line : split(trim(text), '\n')) {
-    std::string_view piece = trim(line);
-    if (!piece.empty()) parts.emplace_back(piece);
-  }
-  return join(parts, " ");
-}
-
 // What to do about a failed connection attempt, given libpq's reason. A server out of connection
 // slots says so in its FATAL message (sent in the server's language; the English forms are
 // recognised, else the general hint applies).
@@ -135,7 +125,7 @@ Result<Connection> Connection::connect(std::string_view conninfo_or_url, const C
   state->where = describe_connection(state->conn, params);
   if (PQstatus(state->conn) != CONNECTION_OK) {
     std::string message = "could not connect to PostgreSQL (" + state->where + ")";
-    std::string reason = one_line(PQerrorMessage(state->conn));
+    std::string reason = detail::one_line(PQerrorMessage(state->conn));
     if (!reason.empty()) message += ": " + reason;
     return Error(ErrorCode::kConnection, state->mask(message), {}, connect_failure_hint(reason));
   }

@@ -34,6 +34,15 @@ std::string ConnectionState::mask(std::string_view text) const {
   return masker ? masker->mask(out) : out;
 }
 
+std::string one_line(std::string_view text) {
+  std::vector<std::string> parts;
+  for (const auto& line : split(trim(text), '\n')) {
+    std::string_view piece = trim(line);
+    if (!piece.empty()) parts.emplace_back(piece);
+  }
+  return join(parts, " ");
+}
+
 bool ConnectionState::broken() const { return !conn || PQstatus(conn) == CONNECTION_BAD; }
 
 Error ConnectionState::result_error(const PGresult* result) const {
@@ -42,7 +51,7 @@ Error ConnectionState::result_error(const PGresult* result) const {
   if (message.empty()) {
     // libpq's own errors (e.g. a lost connection) have no primary field.
     const char* text = result ? PQresultErrorMessage(result) : nullptr;
-    message = std::string(trim(text && *text ? text : PQerrorMessage(conn)));
+    message = one_line(text && *text ? text : PQerrorMessage(conn));
   }
   const std::string detail = field(result, PG_DIAG_MESSAGE_DETAIL);
   const std::string position = field(result, PG_DIAG_STATEMENT_POSITION);
@@ -60,7 +69,7 @@ Error ConnectionState::result_error(const PGresult* result) const {
 }
 
 Error ConnectionState::connection_error(std::string_view what) const {
-  std::string reason(trim(conn ? PQerrorMessage(conn) : "no connection"));
+  std::string reason = one_line(conn ? PQerrorMessage(conn) : "no connection");
   ErrorCode code = broken() ? ErrorCode::kConnection : ErrorCode::kFailed;
   std::string message = std::string(what) + " (" + where + ")";
   if (!reason.empty()) message += ": " + reason;

@@ -52,4 +52,8 @@ struct ConnectionState {
   std::optional<Error> drain_results(int64_t* rows = nullptr);
 };
 
+// libpq's multi-line text as one line ("server closed the connection unexpectedly This probably
+// means …"), so a report keeps one line per stream.
+std::string one_line(std::string_view text);
+
 }  // namespace strata::pg::detail
