@@ -233,11 +233,11 @@ Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Sche
     if (!widens && !fits && !common) {
       return Error(ErrorCode::kFailed, what + ", which bronze cannot widen to", {}, refresh_hint);
     }
-    if (policy == SchemaChanges::kFail) {
+    // A type bronze's column already holds changes nothing in bronze, so `fail` lets it pass (a
+    // notice): it is also what a column bronze widened to a common DECIMAL looks like afterwards.
+    if (policy == SchemaChanges::kFail && !fits) {
       return Error(ErrorCode::kFailed, what + " and schema_changes is fail", {},
-                   widens || common ? "set schema_changes: propagate to widen the bronze column"
-                          : "set schema_changes: propagate to keep loading it into bronze's " +
-                                old->type.to_string() + " column");
+                   "set schema_changes: propagate to widen the bronze column");
     }
     if (common) {
       plan.widen.push_back({c.name, *common, c.nullable});  // bronze holds the old and the new values

@@ -77,7 +77,7 @@ struct SchemaPlan {
 };
 // Compares the stream's schema with the bronze table's columns (names ignore case, as DuckDB's
 // do). Errors (kFailed, naming the column and both types): schema_changes fail and a column was
-// added or changed; a type change bronze's column can neither widen to nor already holds (its
+// added or would widen (a narrowing into bronze's wider column passes); a type change bronze's column can neither widen to nor already holds (its
 // hint: `refresh_hint`). `replacing` (full_refresh_overwrite rebuilds the table): type changes are
 // taken as they are and never fail.
 Result<SchemaPlan> plan_schema_change(const std::string& stream, const sql::Schema& incoming,

@@ -67,7 +67,15 @@ TEST(Bronze, SchemaPlan) {
   ASSERT_EQ(narrowing->narrowed.size(), 1u);
   EXPECT_EQ(narrowing->narrowed[0].bronze, LogicalType::varchar());
   EXPECT_TRUE(narrowing->kept.empty() && narrowing->add.empty() && narrowing->widen.empty());
-  EXPECT_FALSE(plan_schema_change("s.t", {{"id", LogicalType::int32(), true}}, wide, SchemaChanges::kFail, false).ok());
+  // Under schema_changes: fail too: bronze does not change.
+  auto narrowing_strict = plan_schema_change("s.t", {{"id", LogicalType::int32(), true}}, wide, SchemaChanges::kFail, false);
+  ASSERT_TRUE(narrowing_strict.ok()) << narrowing_strict.error().to_string();
+  EXPECT_EQ(narrowing_strict->narrowed.size(), 1u);
+  // Nor does it hide a new column from `fail`: the error names that one.
+  auto added = plan_schema_change("s.t", {{"id", LogicalType::int32(), true}, {"fresh", LogicalType::date(), true}},
+                                  wide, SchemaChanges::kFail, false);
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.error().message().find("new column 'fresh'"), std::string::npos) << added.error().message();
   // A type bronze can neither widen to nor hold stops the stream.
   auto blob = plan_schema_change("s.t", {{"id", LogicalType::blob(), true}}, wide, SchemaChanges::kPropagate, false);
   ASSERT_FALSE(blob.ok());
