@@ -34,6 +34,15 @@ std::string lower(std::string s) {
 
 }  // namespace
 
+std::string CatalogTable::not_readable_reason() const {
+  return unlogged_on_standby ? "an unlogged table, whose rows a standby server does not have" : "no SELECT privilege";
+}
+
+std::string CatalogTable::not_readable_hint() const {
+  return unlogged_on_standby ? "read it from the primary server, or leave the stream out"
+                             : "grant the connection's user SELECT on the table, or leave the stream out";
+}
+
 const char* table_kind_name(TableKind kind) {
   switch (kind) {
     case TableKind::kTable: return "table";
@@ -96,6 +105,7 @@ nlohmann::json catalog_to_json(const Catalog& catalog) {
                       {"stream", t.full_name()},
                       {"kind", table_kind_name(t.kind)},
                       {"readable", t.readable},
+                      {"not_readable", t.readable ? nlohmann::json(nullptr) : nlohmann::json(t.not_readable_reason())},
                       {"estimated_rows", rows},
                       {"size_bytes", t.size_bytes},
                       {"primary_key", t.primary_key},
@@ -173,7 +183,7 @@ std::string catalog_to_text(const Catalog& catalog) {
   for (const CatalogTable& t : catalog.tables) {
     out << quoted_stream_name(t.schema, t.name) << "  (" << table_kind_name(t.kind);
     if (t.estimated_rows >= 0) out << ", ~" << static_cast<int64_t>(t.estimated_rows) << " rows";
-    if (!t.readable) out << ", not readable: no SELECT privilege";
+    if (!t.readable) out << ", not readable: " << t.not_readable_reason();
     out << ")\n";
     out << "  primary key: " << (t.primary_key.empty() ? "(none)" : join(t.primary_key, ", ")) << "\n";
     if (!t.suggested_cursors.empty()) out << "  suggested cursor: " << join(t.suggested_cursors, ", ") << "\n";

@@ -41,9 +41,14 @@ struct CatalogTable {
   // A table that inherits to others (not a partitioned one): read with SELECT, which includes
   // the children's rows as a query of the table does, never with COPY table, which does not.
   bool has_children = false;
-  // The connecting role may SELECT from it (or from some of its columns). A table it may not is
-  // listed, and left out of a sync that has no streams: list unless it synced before.
+  // The connecting role may SELECT from it (or from some of its columns), and it has rows to read
+  // (not an unlogged table on a standby). A table that is not readable is listed, and left out of
+  // a sync that has no streams: list unless it synced before.
   bool readable = true;
+  bool unlogged_on_standby = false;
+  // Why it is not readable ("no SELECT privilege", …) and what would fix it.
+  std::string not_readable_reason() const;
+  std::string not_readable_hint() const;
 
   std::string full_name() const { return schema + "." + name; }
   // nullptr when the table has no such column.

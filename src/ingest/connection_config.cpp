@@ -428,8 +428,9 @@ std::optional<Error> check_against_table(const Catalog& catalog, const CatalogTa
                                             join(names, ", ") + (catalog.tables.size() > 8 ? ", …" : ""));
   }
   if (!table->readable) {
-    return stream_error(s.where_name, "the source's user may not read " + s.full_name() + " (no SELECT privilege)",
-                        "grant the connection's user SELECT on the table, or leave the stream out");
+    return stream_error(s.where_name, "the source's user cannot read " + s.full_name() + " (" +
+                                          table->not_readable_reason() + ")",
+                        table->not_readable_hint());
   }
   for (const std::string& c : s.columns) {
     if (!table->column(c)) {

@@ -92,7 +92,9 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
       "   WHEN c.relkind IN ('r','m') THEN pg_relation_size(c.oid) ELSE 0 END"
       "   / current_setting('block_size')::int,"
       " c.relkind = 'r' AND c.relhassubclass,"
-      " has_any_column_privilege(c.oid, 'SELECT')"
+      " has_any_column_privilege(c.oid, 'SELECT'),"
+      // A standby has no rows of an unlogged table: reading one fails ("could not open file").
+      " c.relpersistence = 'u' AND pg_is_in_recovery()"
       " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
       " WHERE " + filter + " ORDER BY n.nspname, c.relname"));
   Catalog catalog;
@@ -106,7 +108,8 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
     t.size_bytes = to_ll(rels.value(i, 5));
     t.pages = to_ll(rels.value(i, 6));
     t.has_children = rels.value(i, 7) == "t";
-    t.readable = rels.value(i, 8) == "t";
+    t.unlogged_on_standby = rels.value(i, 9) == "t";
+    t.readable = rels.value(i, 8) == "t" && !t.unlogged_on_standby;
     by_oid[std::string(rels.value(i, 0))] = catalog.tables.size();
     catalog.tables.push_back(std::move(t));
   }

@@ -6,6 +6,9 @@
 
 #include <sqlite3.h>
 
+#include <thread>
+
+#include "common/time.h"
 #include "ingest_fixture.h"
 
 namespace strata::ingest::testing {
@@ -109,7 +112,7 @@ TEST_F(Discover, InheritedRowsPrivilegesAndUnanalyzedPartitions) {
   ASSERT_FALSE(listed.ok());
   EXPECT_EQ(listed.error().exit_code(), 2);
   EXPECT_EQ(listed.error().where().line, 12) << listed.error().to_string();
-  EXPECT_NE(listed.error().message().find("may not read public.secret (no SELECT privilege)"), std::string::npos)
+  EXPECT_NE(listed.error().message().find("cannot read public.secret (no SELECT privilege)"), std::string::npos)
       << listed.error().to_string();
   // A stream naming a partition is pointed at the partitioned table it is read through.
   auto partition = sync(write_connection("streams:\n  - name: public.pp1\n", "partition"));
@@ -117,6 +120,59 @@ TEST_F(Discover, InheritedRowsPrivilegesAndUnanalyzedPartitions) {
   EXPECT_EQ(partition.error().exit_code(), 2);
   EXPECT_NE(partition.error().message().find("public.pp1 is a partition of public.pp"), std::string::npos)
       << partition.error().to_string();
+}
+
+// A hot standby has no rows of an unlogged table (reading one fails: "could not open file"):
+// discover marks it not readable, a sync without streams: leaves it out, and a stream naming it
+// is a located error that points at the primary. The other tables sync from the standby.
+TEST_F(Discover, UnloggedTablesOnAStandbyAreNotReadable) {
+  source("CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept SELECT generate_series(1, 10);"
+         "CREATE UNLOGGED TABLE scratch (id int); INSERT INTO scratch VALUES (1)");
+  strata::testing::PgCluster standby(strata::testing::PgCluster::StandbyOf{*pg_});
+  auto conn = pg::Connection::connect("host=127.0.0.1 port=" + std::to_string(standby.port()) +
+                                      " user=postgres dbname=" + db_name_);
+  ASSERT_TRUE(conn.ok()) << conn.error().to_string();
+  // The standby replays the primary's log: wait until it has the rows.
+  const int64_t deadline = monotonic_micros() + 30'000'000;
+  while (monotonic_micros() < deadline) {
+    auto r = conn->exec("SELECT count(*) FROM pg_class WHERE relname = 'scratch'");
+    if (r.ok() && r->value(0, 0) == "1") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto catalog = discover_catalog(*conn, {"public"});
+  ASSERT_TRUE(catalog.ok()) << catalog.error().to_string();
+  ASSERT_NE(catalog->find("public", "scratch"), nullptr) << catalog_to_text(*catalog);
+  EXPECT_FALSE(catalog->find("public", "scratch")->readable);
+  EXPECT_TRUE(catalog->find("public", "kept")->readable);
+  EXPECT_NE(catalog_to_text(*catalog).find("public.scratch  (table, not readable: an unlogged table, whose rows a "
+                                           "standby server does not have)"),
+            std::string::npos)
+      << catalog_to_text(*catalog);
+  auto on_standby = [&](const std::string& body, const std::string& name) {
+    std::string path = write_connection(body, name);
+    std::string text = slurp(path);
+    const std::string port = "port: " + std::to_string(pg_->port());
+    text.replace(text.find(port), port.size(), "port: " + std::to_string(standby.port()));
+    std::ofstream(path) << text;
+    return path;
+  };
+  auto all = sync(on_standby("", "standby_all"));
+  ASSERT_TRUE(all.ok()) << all.error().to_string();
+  ASSERT_TRUE(all->ok()) << report_to_text(*all);
+  ASSERT_EQ(all->streams.size(), 1u) << report_to_text(*all);
+  EXPECT_EQ(all->streams[0].stream, "public.kept");
+  EXPECT_EQ(all->streams[0].rows, 10u);
+  auto listed = sync(on_standby("streams:\n  - name: public.scratch\n", "standby_scratch"));
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.error().exit_code(), 2);
+  EXPECT_NE(listed.error().to_string().find("read it from the primary server"), std::string::npos)
+      << listed.error().to_string();
+  // On the primary the same table is readable.
+  auto primary = pg::Connection::connect(pg_->conninfo(db_name_));
+  ASSERT_TRUE(primary.ok());
+  auto on_primary = discover_catalog(*primary, {"public"});
+  ASSERT_TRUE(on_primary.ok());
+  EXPECT_TRUE(on_primary->find("public", "scratch")->readable);
 }
 
 TEST_F(Discover, CommandPrintsTextAndJson) {

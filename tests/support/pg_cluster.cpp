@@ -197,6 +197,27 @@ PgCluster::PgCluster() : owner_pid_(::getpid()), password_(random_password()) {
   startup_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
 }
 
+PgCluster::PgCluster(StandbyOf standby)
+    : owner_pid_(::getpid()), password_(standby.primary.password_) {
+  bin_dir_ = standby.primary.bin_dir_;
+  as_postgres_user_ = standby.primary.as_postgres_user_;
+  create_root();
+  spawn_reaper();
+  const std::string log = root_ + "/basebackup.log";
+  // -c fast: the backup starts with an immediate checkpoint, not a spread one of minutes.
+  if (run_pg({bin_dir_ + "/pg_basebackup", "-D", data_dir_, "-R", "-X", "stream", "-c", "fast", "-h",
+              standby.primary.socket_dir_, "-p", std::to_string(standby.primary.port_), "-U", superuser_},
+             log) != 0) {
+    fail("pg_basebackup failed:\n" + tail_of_file(log, 2000));
+  }
+  // The copied configuration names the primary's socket folder; the last setting wins.
+  std::ofstream conf(data_dir_ + "/postgresql.conf", std::ios::app);
+  conf << "\n# strata test standby\nunix_socket_directories = '" << socket_dir_ << "'\nhot_standby = on\n";
+  if (!conf) fail("could not write the configuration in " + data_dir_);
+  conf.close();
+  start_server();
+}
+
 PgCluster::~PgCluster() {
   if (::getpid() != owner_pid_) return;  // a forked child: the cluster belongs to the parent
   if (running_) {

@@ -43,6 +43,12 @@ class PgCluster {
  public:
   // initdb + start. Throws std::runtime_error on failure.
   PgCluster();
+  // A hot standby of `primary` (pg_basebackup -R, streaming replication) on a port of its own:
+  // read-only, with the primary's roles and databases. Throws std::runtime_error on failure.
+  struct StandbyOf {
+    const PgCluster& primary;
+  };
+  explicit PgCluster(StandbyOf standby);
   // Stops the server (immediate) and removes the folder; no-op in forked children.
   ~PgCluster();
   PgCluster(const PgCluster&) = delete;
