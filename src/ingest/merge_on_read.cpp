@@ -95,7 +95,10 @@ Result<BronzeStorage> inspect_bronze(warehouse::Warehouse& wh, const warehouse::
     return Error(ErrorCode::kFailed,
                  "bronze " + bronze.schema + "." + bronze.name + " is a view, but " + base_relation(bronze).name +
                      " or " + delta_relation(bronze).name + ", which Strata keeps its rows in, is missing",
-                 {}, "drop the view; the next sync then reads the stream again in full");
+                 {},
+                 "drop the view and what is left of those tables, and the next sync reads the stream again in full: "
+                 "DROP VIEW " + name + "; DROP TABLE IF EXISTS " + name_of(d, base_relation(bronze)) +
+                     "; DROP TABLE IF EXISTS " + name_of(d, delta_relation(bronze)));
   }
   return storage;  // kMissing
 }

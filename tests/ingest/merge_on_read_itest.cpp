@@ -532,6 +532,21 @@ TEST_F(MergeOnRead, ABronzeTableDroppedByHandIsReadAgainInFull) {
     EXPECT_NE(r->streams[0].error.find("is a view"), std::string::npos) << r->streams[0].error;
     EXPECT_NE(r->streams[0].error.find("drop the view"), std::string::npos) << r->streams[0].error;
   }
+  // What the hint says to run brings the stream back, with nothing of the old tables left.
+  auto r = sync(conn);
+  ASSERT_TRUE(r.ok());
+  const std::string& error = r->streams[0].error;
+  const size_t statements = error.find("DROP VIEW ");
+  ASSERT_NE(statements, std::string::npos) << error;
+  EXPECT_EQ(error.substr(statements),
+            "DROP VIEW \"bronze\".\"orders\"; DROP TABLE IF EXISTS \"bronze\".\"_strata_base_orders\"; "
+            "DROP TABLE IF EXISTS \"bronze\".\"_strata_delta_orders\"");
+  bronze_rows(error.substr(statements));
+  sync_ok(conn);
+  EXPECT_EQ(bronze_orders(), source_orders());
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'bronze'"
+                        " AND table_name LIKE '_strata_%_orders'"),
+            (Rows{{"0"}}));
 }
 
 }  // namespace
