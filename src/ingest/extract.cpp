@@ -1,5 +1,7 @@
 #include "ingest/extract.h"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -120,7 +122,8 @@ struct RangeWorker {
   std::thread thread;
   Status status;
   pg::Canceller canceller;
-  std::mutex mutex;  // guards canceller
+  std::mutex mutex;                // guards canceller
+  std::atomic<bool> ended{false};  // status is set; the thread is about to finish
 };
 
 // One range: the calling thread reads, decodes and hands each batch to the consumer itself (the
@@ -192,6 +195,7 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
         queue.close();
         if (w->status.error().code() != ErrorCode::kCancelled) cancel_readers();
       }
+      w->ended = true;
       queue.producer_done();
     });
   }
@@ -204,7 +208,19 @@ Status read_threaded(const ReadPlan& plan, const ReadOptions& options, const Bat
       break;
     }
   }
-  for (auto& w : workers) w->thread.join();
+  // A cancel that reaches a reader between two statements is lost, and its next one (the COPY)
+  // may then wait on a lock: while the read is stopping, each reader still running is cancelled
+  // again until it ends. A read that ends normally finds every reader ended already.
+  for (auto& w : workers) {
+    while (!w->ended) {
+      if (stopping) {
+        std::lock_guard lock(w->mutex);
+        (void)w->canceller.cancel();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    w->thread.join();
+  }
   if (!consumed.ok()) return consumed;
   // Report the first real failure (a worker stopped because another failed says "read stopped").
   for (auto& w : workers) {
