@@ -30,12 +30,15 @@ class Types : public IngestTest {
       }
     }
   }
+  // Syncs public.<table> (full refresh) and asserts it succeeded; its report is in last_report_.
   void sync_table(const std::string& table) {
     std::string conn = write_connection("streams:\n  - name: public." + table + "\n");
     auto r = sync(conn);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     ASSERT_TRUE(r->ok()) << report_to_text(*r);
+    last_report_ = std::move(*r);
   }
+  SyncReport last_report_;
 };
 
 TEST_F(Types, ScalarsValueByValue) {
@@ -209,10 +212,8 @@ TEST_F(Types, UnrepresentableValuesBecomeNullWithMetaNotes) {
   // The report counts values made NULL, not rows that have one.
   source("CREATE TABLE w (id int, a numeric(5,1), b numeric(5,1), c numeric(5,1)[]);"
          "INSERT INTO w VALUES (1, 'NaN', 'NaN', '{NaN,1,NaN}'), (2, 'NaN', 1, NULL), (3, 1, 1, '{1}')");
-  auto r = sync(write_connection("streams:\n  - name: public.w\n", "w"));
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
-  ASSERT_TRUE(r->ok()) << report_to_text(*r);
-  EXPECT_EQ(r->streams[0].notes, 5u) << bronze_rows("SELECT _strata_meta FROM bronze.w ORDER BY id")[0][0];
+  sync_table("w");
+  EXPECT_EQ(last_report_.streams[0].notes, 5u) << bronze_rows("SELECT _strata_meta FROM bronze.w ORDER BY id")[0][0];
 }
 
 TEST_F(Types, ArraysIncludingEmptyNestedAndNullElements) {
@@ -223,13 +224,10 @@ TEST_F(Types, ArraysIncludingEmptyNestedAndNullElements) {
          " (2, '{}', '{}', '{}', '{}', '{}', '{}'),"
          " (3, NULL, NULL, NULL, '{{NULL}}', NULL, NULL),"
          " (4, '[0:2]={7,8,9}', NULL, NULL, '[2:2][-1:0]={{5,6}}', NULL, NULL)");
-  std::string conn = write_connection("streams:\n  - name: public.t\n");
-  auto report = sync(conn);
-  ASSERT_TRUE(report.ok()) << report.error().to_string();
-  ASSERT_TRUE(report->ok()) << report_to_text(*report);
+  sync_table("t");
   // Bounds other than 1 keep the elements, in a list that starts at 1, and say so; they are no
   // NULLed values.
-  EXPECT_EQ(report->streams[0].notes, 0u);
+  EXPECT_EQ(last_report_.streams[0].notes, 0u);
   const Rows shifted = bronze_rows("SELECT ai, nested, _strata_meta FROM bronze.t WHERE id = 4");
   ASSERT_EQ(shifted.size(), 1u);
   EXPECT_EQ(shifted[0][0], "[7, 8, 9]");
@@ -273,10 +271,7 @@ TEST_F(Types, ArraysOfEveryElementKindValueByValue) {
          " ARRAY['\\x00ff'::bytea, '', NULL]),"
          " (2, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'),"
          " (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
-  std::string conn = write_connection("streams:\n  - name: public.t\n");
-  auto r = sync(conn);
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
-  ASSERT_TRUE(r->ok()) << report_to_text(*r);
+  sync_table("t");
   std::string pg = "SELECT id", duck = "SELECT id";
   for (const auto& [name, type] : columns) {
     std::string pg_elem = name == "ba" ? "encode(x, 'hex')" : "x::text";
