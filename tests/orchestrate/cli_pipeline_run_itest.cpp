@@ -14,6 +14,7 @@
 
 #include "common/strings.h"
 #include "orchestrate/sqlite_store.h"
+#include "orchestrate_harness.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -62,13 +63,7 @@ tasks:
 )"));
     const pid_t pid = start_run_wait(dir.path());
     auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
-    bool running = false;
-    for (int i = 0; i < 400 && !running; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      auto attempts = store->running_attempts();
-      running = attempts.ok() && attempts->size() == 1 && (*attempts)[0].task_id == "long";
-    }
-    ASSERT_TRUE(running) << "the long task never started";
+    ASSERT_TRUE(testing::wait_until_running(*store, {"long"})) << "the long task never started";
     ASSERT_EQ(::kill(pid, sig), 0);
     EXPECT_EQ(wait_exit(pid, 15), 128 + sig);
     std::string out;

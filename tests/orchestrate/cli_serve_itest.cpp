@@ -17,6 +17,7 @@
 
 #include "common/strings.h"
 #include "orchestrate/sqlite_store.h"
+#include "orchestrate_harness.h"
 #include "support/pg_cluster.h"
 #include "support/temp_dir.h"
 #include "warehouse/warehouse.h"
@@ -69,13 +70,7 @@ tasks:
 
   pid_t serve = start_serve(dir.path());
   auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
-  bool running = false;
-  for (int i = 0; i < 400 && !running; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto attempts = store->running_attempts();
-    running = attempts.ok() && attempts->size() == 1 && (*attempts)[0].task_id == "long";
-  }
-  ASSERT_TRUE(running) << "serve never started the long task";
+  ASSERT_TRUE(testing::wait_until_running(*store, {"long"})) << "serve never started the long task";
   ASSERT_EQ(::kill(serve, SIGKILL), 0);
   int status = 0;
   ::waitpid(serve, &status, 0);
@@ -205,13 +200,7 @@ tasks:
   const std::string run_id = queued.substr(0, queued.find(' '));
   pid_t serve = start_serve(dir.path());
   auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
-  bool running = false;
-  for (int i = 0; i < 400 && !running; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto attempts = store->running_attempts();
-    running = attempts.ok() && attempts->size() == 2;
-  }
-  ASSERT_TRUE(running) << "serve never started both tasks";
+  ASSERT_TRUE(testing::wait_until_running(*store, {"no_retry", "with_retry"})) << "serve never started both tasks";
   ASSERT_EQ(::kill(serve, SIGTERM), 0);
   int status = 0;
   ::waitpid(serve, &status, 0);
@@ -275,13 +264,7 @@ TEST(CliServeTest, SyncKilledMidCopyIsRetriedWithoutDuplicates) {
 
   pid_t serve = start_serve(dir.path());
   auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
-  bool running = false;
-  for (int i = 0; i < 400 && !running; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto attempts = store->running_attempts();
-    running = attempts.ok() && attempts->size() == 1 && (*attempts)[0].task_id == "load";
-  }
-  ASSERT_TRUE(running) << "serve never started the sync";
+  ASSERT_TRUE(testing::wait_until_running(*store, {"load"})) << "serve never started the sync";
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // mid-COPY
   ASSERT_EQ(::kill(serve, SIGKILL), 0);
   int status = 0;

@@ -5,7 +5,9 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "common/time.h"
 #include "orchestrate/executor.h"
@@ -65,6 +67,20 @@ struct Harness {
     return out;
   }
 };
+
+// True once the attempts running in the store are those of exactly `task_ids` (polled every
+// 50 ms), false after `timeout_ms`. For tests that signal a process while tasks run.
+inline bool wait_until_running(MetadataStore& store, const std::set<std::string>& task_ids, int timeout_ms = 20000) {
+  for (int waited = 0; waited <= timeout_ms; waited += 50) {
+    auto attempts = store.running_attempts();
+    std::set<std::string> running;
+    if (attempts.ok())
+      for (const auto& a : *attempts) running.insert(a.task_id);
+    if (attempts.ok() && attempts->size() == task_ids.size() && running == task_ids) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
 
 inline RunnerMap shell_runners() { return RunnerMap{{TaskKind::kShell, std::make_shared<ShellRunner>()}}; }
 

@@ -103,6 +103,11 @@ struct SyncRig {
     options.project_dir = project_dir;
     executor = std::make_unique<Executor>(*h.store, RunnerMap{{TaskKind::kSync, runner}}, clock, options);
   }
+  // Runs `spec` as run `run_id` of pipeline `pipeline` to its end.
+  RunState run(const std::shared_ptr<const PipelineSpec>& spec, const std::string& run_id = "r",
+               const std::string& pipeline = "p") {
+    return h.run(*executor, spec, testing::new_run(pipeline, run_id));
+  }
 };
 
 TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
@@ -115,8 +120,7 @@ TEST(SyncTaskTest, CopiesIntoBronzeAndStoresTheReport) {
   SyncRig rig(project.dir.path());
   Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
-  Executor& executor = *rig.executor;
-  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kSuccess);
+  EXPECT_EQ(rig.run(spec), RunState::kSuccess);
   auto reports = h.store->sync_reports("p", "r");
   ASSERT_TRUE(reports.ok());
   ASSERT_EQ(reports->size(), 1u);
@@ -175,8 +179,7 @@ TEST(SyncTaskTest, TaskTargetChoosesTheBronzeDatabase) {
   SyncRig rig(project.dir.path());
   Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    target: other\n");
-  Executor& executor = *rig.executor;
-  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kSuccess);
+  EXPECT_EQ(rig.run(spec), RunState::kSuccess);
   auto count = [&](const std::string& file) -> std::string {
     auto db = rig.databases.duckdb_at(file);
     EXPECT_TRUE(db.ok());
@@ -193,7 +196,7 @@ TEST(SyncTaskTest, TaskTargetChoosesTheBronzeDatabase) {
 
   // A target profiles.yml lacks fails the task, naming it.
   auto missing = parse_spec("tasks:\n  - id: load\n    sync: src\n    target: nowhere\n");
-  EXPECT_EQ(h.run(executor, missing, testing::new_run("p", "r2")), RunState::kFailed);
+  EXPECT_EQ(rig.run(missing, "r2"), RunState::kFailed);
   auto attempt = (*h.store->attempts("p", "r2", "load"))[0];
   EXPECT_NE(attempt.error.find("nowhere"), std::string::npos) << attempt.error;
 }
@@ -208,8 +211,7 @@ TEST(SyncTaskTest, UnknownStreamNamesTheTasksStreams) {
   SyncRig rig(project.dir.path());
   Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    streams: [public.nope]\n");
-  Executor& executor = *rig.executor;
-  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  EXPECT_EQ(rig.run(spec), RunState::kFailed);
   auto attempt = (*h.store->attempts("p", "r", "load"))[0];
   EXPECT_NE(attempt.error.find("stream public.nope (task load's streams:) is not a stream of connection src"),
             std::string::npos)
@@ -233,9 +235,8 @@ TEST(SyncTaskTest, ExecutionTimeoutStopsTheCopy) {
   SyncRig rig(project.dir.path());
   Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 3s\n");
-  Executor& executor = *rig.executor;
   const int64_t t0 = monotonic_micros();
-  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  EXPECT_EQ(rig.run(spec), RunState::kFailed);
   const int64_t elapsed = monotonic_micros() - t0;
   EXPECT_LT(elapsed, 15'000'000);
   auto attempt = (*h.store->attempts("p", "r", "load"))[0];
@@ -269,8 +270,7 @@ TEST(SyncTaskTest, StoppedSyncStoresItsPartialReport) {
   SyncRig rig(project.dir.path());
   Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 3s\n");
-  Executor& executor = *rig.executor;
-  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  EXPECT_EQ(rig.run(spec), RunState::kFailed);
   auto attempt = (*h.store->attempts("p", "r", "load"))[0];
   EXPECT_NE(attempt.error.find("sync stopped"), std::string::npos) << attempt.error;
   auto reports = h.store->sync_reports("p", "r");
@@ -296,8 +296,7 @@ TEST(SyncTaskTest, SyncFailingBeforeAReportIsRecordedAsFailed) {
   SyncRig rig(project.dir.path());
   Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n");
-  Executor& executor = *rig.executor;
-  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  EXPECT_EQ(rig.run(spec), RunState::kFailed);
   auto reports = h.store->sync_reports("p", "r");
   ASSERT_TRUE(reports.ok());
   ASSERT_EQ(reports->size(), 1u);
@@ -376,7 +375,7 @@ TEST(SyncTaskTest, WaitingForTheConnectionEndsAtTheTimeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_NE(attempt_log(*h.store, "p", "r").find("syncing connection"), std::string::npos);
   const int64_t t0 = monotonic_micros();
-  EXPECT_EQ(h.run(executor, impatient, testing::new_run("q", "r")), RunState::kFailed);
+  EXPECT_EQ(rig.run(impatient, "r", "q"), RunState::kFailed);
   EXPECT_LT(monotonic_micros() - t0, 2'500'000);
   auto attempt = (*h.store->attempts("q", "r", "load"))[0];
   EXPECT_NE(attempt.error.find("stopped while waiting"), std::string::npos) << attempt.error;
@@ -398,9 +397,8 @@ TEST(SyncTaskTest, ASyncWaitingOnTheSourceStopsAtTheTimeout) {
   SyncRig rig(project.dir.path());
   Harness& h = rig.h;
   auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    execution_timeout: 1s\n");
-  Executor& executor = *rig.executor;
   const int64_t t0 = monotonic_micros();
-  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  EXPECT_EQ(rig.run(spec), RunState::kFailed);
   EXPECT_LT(monotonic_micros() - t0, 5'000'000);
   auto attempt = (*h.store->attempts("p", "r", "load"))[0];
   EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
