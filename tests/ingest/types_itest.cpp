@@ -102,6 +102,49 @@ TEST_F(Types, ScalarsValueByValue) {
                          "ttz | TIME WITH TIME ZONE | \nu | UUID | \n");
 }
 
+// money counts the minor unit of the currency of the database's lc_monetary: 0 fraction digits
+// for yen, 3 for the Kuwaiti dinar. The locales are compiled into a folder of this test's
+// (localedef, from Debian's locales package) and a cluster of its own finds them through LOCPATH.
+TEST_F(Types, MoneyKeepsTheFractionDigitsOfTheDatabasesCurrency) {
+  strata::testing::TempDir locales;
+  std::filesystem::permissions(locales.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                                   std::filesystem::perms::group_exec |
+                                                   std::filesystem::perms::others_read |
+                                                   std::filesystem::perms::others_exec);
+  for (const std::string locale : {"ja_JP", "ar_KW"}) {
+    const std::string command = "localedef -i " + locale + " -f UTF-8 '" + locales.file(locale + ".UTF-8") +
+                                "' >/dev/null 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command << " failed: is Debian's locales package installed?";
+  }
+  ASSERT_EQ(::setenv("LOCPATH", locales.path().c_str(), 1), 0);
+  strata::testing::PgCluster cluster;  // its server keeps the LOCPATH it started with
+  ::unsetenv("LOCPATH");
+  pg_ = &cluster;
+  pg_->create_database(db_name_);
+  source("CREATE TABLE t (id int PRIMARY KEY, m money, ma money[]);"
+         "INSERT INTO t VALUES (1, 1234::numeric::money, ARRAY[0::numeric::money, (-98765)::numeric::money]),"
+         " (2, '92233720368547758.07'::money, NULL), (3, NULL, '{}'), (4, '-92233720368547758.08'::money, NULL)");
+  const std::string pg_select = "SELECT id, m::numeric, ma::numeric[]::text FROM t ORDER BY id";
+  const std::string duck_select =
+      "SELECT id, m, CASE WHEN len(ma) = 0 THEN '{}' ELSE '{' || array_to_string(ma, ',') || '}' END FROM bronze.t "
+      "ORDER BY id";
+  const std::string types_select =
+      "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'bronze' AND "
+      "table_name = 't' AND column_name IN ('m', 'ma') ORDER BY column_name";
+  for (const auto& [locale, type] : {std::pair<std::string, std::string>{"ja_JP.UTF-8", "DECIMAL(19,0)"},
+                                     std::pair<std::string, std::string>{"ar_KW.UTF-8", "DECIMAL(19,3)"}}) {
+    SCOPED_TRACE(locale);
+    pg_->execute("ALTER DATABASE " + db_name_ + " SET lc_monetary = '" + locale + "'");
+    sync_table("t");
+    Rows want = source_rows(pg_select);
+    ASSERT_EQ(want.size(), 4u);
+    // 1234 was stored as 123400 minor units (the C locale's two digits): the same amount in each currency.
+    EXPECT_EQ(want[0][1], type == "DECIMAL(19,0)" ? "123400" : "123.400");
+    EXPECT_EQ(bronze_rows(duck_select), want);
+    EXPECT_EQ(dump(bronze_rows(types_select)), "m | " + type + " | \nma | " + type + "[] | \n");
+  }
+}
+
 TEST_F(Types, TimeTzKeepsItsOffsetAsDuckDbsTimeTz) {
   source("CREATE TABLE t (id int PRIMARY KEY, v timetz, a timetz[]);"
          "INSERT INTO t VALUES (1, '12:34:56.5+05:30', '{01:02:03-03:30:15,NULL}'), (2, '00:00:00-15:59:59', '{}'),"
