@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/json_text.h"
 #include "common/strings.h"
 
 namespace strata::ingest {
@@ -96,7 +97,7 @@ Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema)
       {"cursor_field", sql::LogicalType::varchar(), true}, {"cursor_value", sql::LogicalType::varchar(), true},
       {"schema_hash", sql::LogicalType::varchar(), true},  {"sync_id", sql::LogicalType::varchar(), true},
       {"rows", sql::LogicalType::int64(), true},           {"updated_at", sql::LogicalType::timestamptz(), true},
-      {"primary_key", sql::LogicalType::varchar(), true},
+      {"primary_key", sql::LogicalType::varchar(), true},  {"schema_notes", sql::LogicalType::varchar(), true},
   };
   return wh.execute(warehouse::create_table_sql(d, {"", bronze_schema, kStateTable}, state, true));
 }
@@ -105,16 +106,20 @@ Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const st
                                               const std::string& stream) {
   const sql::Dialect& d = wh.dialect();
   const std::string table = d.qualify("", bronze_schema, kStateTable);
-  const std::string select = "SELECT mode, cursor_field, cursor_value, schema_hash, sync_id, rows, primary_key FROM " +
-                             table + " WHERE stream = " + d.quote_string(stream);
+  const std::string select =
+      "SELECT mode, cursor_field, cursor_value, schema_hash, sync_id, rows, primary_key, schema_notes FROM " + table +
+      " WHERE stream = " + d.quote_string(stream);
   Result<warehouse::QueryResult> read = wh.query(select);
-  if (!read.ok() && read.error().message().find("primary_key") != std::string::npos) {
-    // A state table from before the primary_key column (the warehouses' errors name it): add
-    // it, then read again.
-    if (!wh.execute("ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS primary_key " +
-                    d.type_name(sql::LogicalType::varchar()))
-             .ok()) {
-      return read.error();
+  if (!read.ok() && (read.error().message().find("primary_key") != std::string::npos ||
+                     read.error().message().find("schema_notes") != std::string::npos)) {
+    // A state table from before these columns (the warehouses' errors name one): add them, then
+    // read again.
+    for (const char* column : {"primary_key", "schema_notes"}) {
+      if (!wh.execute("ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS " + column + " " +
+                      d.type_name(sql::LogicalType::varchar()))
+               .ok()) {
+        return read.error();
+      }
     }
     read = wh.query(select);
   }
@@ -129,6 +134,14 @@ Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const st
   s.sync_id = r.cell_text(0, 4);
   s.rows = r.is_null(0, 5) ? 0 : std::stoll(r.cell_text(0, 5));
   if (!r.is_null(0, 6)) s.primary_key = r.cell_text(0, 6);
+  if (!r.is_null(0, 7)) {
+    // Written by write_state_sql; anything else (edited by hand) counts as no notes.
+    const nlohmann::json notes = nlohmann::json::parse(r.cell_text(0, 7), nullptr, /*allow_exceptions=*/false);
+    if (notes.is_array()) {
+      for (const auto& note : notes)
+        if (note.is_string()) s.schema_notes.push_back(note.get<std::string>());
+    }
+  }
   return std::optional<StreamState>(std::move(s));
 }
 
@@ -163,11 +176,13 @@ std::string write_state_sql(const sql::Dialect& d, const std::string& bronze_sch
   const std::string table = d.qualify("", bronze_schema, kStateTable);
   auto text = [&](const std::string& v) { return d.quote_string(v); };
   return "DELETE FROM " + table + " WHERE stream = " + text(s.stream) + ";\nINSERT INTO " + table +
-         " (stream, mode, cursor_field, cursor_value, schema_hash, sync_id, rows, updated_at, primary_key) VALUES (" +
+         " (stream, mode, cursor_field, cursor_value, schema_hash, sync_id, rows, updated_at, primary_key, schema_notes)"
+         " VALUES (" +
          text(s.stream) + ", " + text(s.mode) + ", " + text(s.cursor_field) + ", " +
          (s.cursor_value ? text(*s.cursor_value) : "NULL") + ", " + text(s.schema_hash) + ", " + text(s.sync_id) +
          ", " + std::to_string(s.rows) + ", CURRENT_TIMESTAMP, " +
-         (s.primary_key.empty() ? "NULL" : text(s.primary_key)) + ");\n";
+         (s.primary_key.empty() ? "NULL" : text(s.primary_key)) + ", " +
+         (s.schema_notes.empty() ? "NULL" : text(json_text(nlohmann::json(s.schema_notes)))) + ");\n";
 }
 
 bool can_widen(const sql::LogicalType& from, const sql::LogicalType& to) {

@@ -32,6 +32,10 @@ struct StreamState {
   // The key the rows were merged on, as a JSON array of column names; empty when the state was
   // written before Strata recorded it.
   std::string primary_key;
+  // The schema notes that stand while bronze and the source stay as they are (a kept dropped
+  // column, a source type narrower than bronze's), as the report words them: a later schema
+  // change reports only the new ones. Stored as a JSON array; empty in states from before.
+  std::vector<std::string> schema_notes;
 };
 
 // The stream's bronze table (see bronze_table_name).

@@ -152,6 +152,13 @@ class ScopedSetting {
   bool reset_restores_ = false;
 };
 
+std::string kept_note(const std::string& column) { return "kept dropped column " + column; }
+
+std::string narrowed_note(const std::string& column, const sql::LogicalType& source, const sql::LogicalType& bronze) {
+  return "column " + column + " is " + source.to_string() + " in the source now; bronze keeps its wider type " +
+         bronze.to_string();
+}
+
 // One line per change a plan makes (the report's schema_changes).
 std::vector<std::string> describe_plan(const SchemaPlan& plan, bool replacing) {
   std::vector<std::string> out;
@@ -161,10 +168,21 @@ std::vector<std::string> describe_plan(const SchemaPlan& plan, bool replacing) {
   for (const auto& c : plan.widen) {
     out.push_back(std::string(replacing ? "column " : "widened column ") + c.name + " to " + c.type.to_string());
   }
-  for (const auto& c : plan.kept) out.push_back("kept dropped column " + c.name);
-  for (const auto& c : plan.narrowed) {
-    out.push_back("column " + c.name + " is " + c.source.to_string() +
-                  " in the source now; bronze keeps its wider type " + c.bronze.to_string());
+  for (const auto& c : plan.kept) out.push_back(kept_note(c.name));
+  for (const auto& c : plan.narrowed) out.push_back(narrowed_note(c.name, c.source, c.bronze));
+  return out;
+}
+
+// The notes of `plan` that stand until bronze or the source changes again (StreamState::schema_notes):
+// its kept and narrowed columns, and a column widened to a type wider than the source's (a common
+// DECIMAL), which later plans see as narrowed.
+std::vector<std::string> standing_notes(const SchemaPlan& plan, const sql::Schema& staged) {
+  std::vector<std::string> out;
+  for (const auto& c : plan.kept) out.push_back(kept_note(c.name));
+  for (const auto& c : plan.narrowed) out.push_back(narrowed_note(c.name, c.source, c.bronze));
+  for (const auto& w : plan.widen) {
+    for (const auto& c : staged)
+      if (c.name == w.name && !(c.type == w.type)) out.push_back(narrowed_note(c.name, c.type, w.type));
   }
   return out;
 }
@@ -421,7 +439,16 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     STRATA_ASSIGN(schema_plan, plan_schema_change(stream_name, staged, existing, job.config.schema_changes, overwrite,
                                                   refresh_hint(job.config.name, job.stream)));
     report.schema_changes = describe_plan(schema_plan, overwrite);
+    // A note that stood after the last sync is no change: it is not reported again.
+    if (state) {
+      std::erase_if(report.schema_changes, [&](const std::string& note) {
+        return std::find(state->schema_notes.begin(), state->schema_notes.end(), note) != state->schema_notes.end();
+      });
+    }
   }
+  // Without the column listing (same_schema), bronze and the source are as the state recorded them.
+  std::vector<std::string> schema_notes =
+      existing.empty() && state ? state->schema_notes : standing_notes(schema_plan, staged);
   // A dedup key that takes in a column bronze lacked cannot match bronze's rows (NULL there): each
   // row read again would land beside its old version. Airbyte asks for a reset then too.
   if (job.stream.mode == SyncMode::kIncrementalDedup && !overwrite) {
@@ -559,6 +586,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   next.sync_id = job.sync_id;
   next.rows = static_cast<int64_t>(report.rows);
   next.primary_key = key_json(job.stream.primary_key);
+  next.schema_notes = std::move(schema_notes);
 
   // An existing DuckDB bronze of a dedup stream is merge-on-read after this sync.
   const bool merge_on_read = !overwrite && merge.mode == SyncMode::kIncrementalDedup && supports_merge_on_read(d) &&

@@ -419,6 +419,39 @@ TEST_F(StreamChanges, ANumericWhoseScaleChangesWidensBronzeToHoldBoth) {
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "3");
 }
 
+// A schema note that stands (a kept dropped column, a narrowed type, a column widened to a common
+// DECIMAL) is reported by the sync that caused it, and not again by the later schema changes.
+TEST_F(StreamChanges, StandingSchemaNotesAreReportedOnce) {
+  source("CREATE TABLE items (id int PRIMARY KEY, amount numeric(10,2), big bigint, old text, ts timestamptz NOT NULL);"
+         "INSERT INTO items VALUES (1, 1.5, 1, 'x', '2024-01-01')");
+  const std::string conn = items("incremental_dedup");
+  sync_ok(conn);
+  auto changes_after = [&](const std::string& sql) {
+    source(sql);
+    auto r = sync(conn);
+    EXPECT_TRUE(r.ok()) << r.error().to_string();
+    if (!r.ok()) return std::vector<std::string>{"(sync failed)"};
+    EXPECT_TRUE(r->ok()) << report_to_text(*r);
+    return r->streams[0].schema_changes;
+  };
+  using Notes = std::vector<std::string>;
+  EXPECT_EQ(changes_after("ALTER TABLE items ALTER COLUMN amount TYPE numeric(10,4), ALTER COLUMN big TYPE int;"
+                          "UPDATE items SET ts = '2024-02-01'"),
+            (Notes{"widened column amount to DECIMAL(12,4)",
+                   "column big is INT32 in the source now; bronze keeps its wider type INT64"}));
+  EXPECT_EQ(changes_after("UPDATE items SET ts = '2024-03-01'"), Notes{});
+  EXPECT_EQ(changes_after("ALTER TABLE items DROP COLUMN old; UPDATE items SET ts = '2024-04-01'"),
+            Notes{"kept dropped column old"});
+  EXPECT_EQ(changes_after("ALTER TABLE items ADD COLUMN note text; UPDATE items SET ts = '2024-05-01'"),
+            Notes{"added column note (NULL in the rows synced before; a full refresh fills them)"});
+  // A standing note comes back when its cause does: big narrows to smallint.
+  EXPECT_EQ(changes_after("ALTER TABLE items ALTER COLUMN big TYPE smallint; UPDATE items SET ts = '2024-06-01'"),
+            Notes{"column big is INT16 in the source now; bronze keeps its wider type INT64"});
+  // The latest version of row 1 was read after `old` left the source: NULL there.
+  EXPECT_EQ(bronze_rows("SELECT id, amount, big, old, note FROM bronze.items"),
+            (Rows{{"1", "1.5000", "1", kNull, kNull}}));
+}
+
 TEST_F(StreamChanges, ADedupKeyThatNarrowsIsMatchedInBronzesType) {
   // Bronze's key column stays VARCHAR and holds a value no integer matches ('a', deleted in the
   // source since): every comparison must happen in bronze's type, in this sync and the later ones.
