@@ -43,56 +43,6 @@ std::optional<Value> RelationObject::get_attr(std::string_view name) const {
 
 std::string RelationObject::to_string() const { return dialect_.qualify(database_, schema_, identifier_); }
 
-namespace {
-
-class TableObject : public jinja::Object {
- public:
-  TableObject(std::vector<std::string> names, jinja::ValueList rows) : names_(std::move(names)), rows_(std::move(rows)) {}
-  std::string type_name() const override { return "Table"; }
-  std::optional<Value> get_attr(std::string_view name) const override {
-    if (name == "rows") return Value(rows_);
-    if (name == "column_names") {
-      jinja::ValueList out;
-      for (const auto& n : names_) out.emplace_back(n);
-      return Value::tuple(std::move(out));
-    }
-    if (name == "columns") {
-      jinja::ValueList cols;
-      for (size_t c = 0; c < names_.size(); ++c) {
-        jinja::ValueList values;
-        for (const auto& r : rows_) values.push_back(r.as_list()[c]);
-        jinja::Dict d;
-        d.set("name", Value(names_[c]));
-        Value vals(std::move(values));
-        d.set("values", jinja::make_function("values", [vals](CallArgs&, CallContext&) -> Result<Value> {
-                return vals;
-              }));
-        cols.emplace_back(std::move(d));
-      }
-      return Value(std::move(cols));
-    }
-    return std::nullopt;
-  }
-  std::optional<Value> get_item(const Value& key) const override {
-    if (key.is_int() && key.as_int() >= 0 && static_cast<size_t>(key.as_int()) < rows_.size()) return rows_[key.as_int()];
-    return std::nullopt;
-  }
-  std::optional<jinja::ValueList> iterate() const override { return rows_; }
-  bool truthy() const override { return true; }
-
- private:
-  std::vector<std::string> names_;
-  jinja::ValueList rows_;
-};
-
-}  // namespace
-
-Value table_value(const std::vector<std::string>& names, const std::vector<std::vector<Value>>& rows) {
-  jinja::ValueList list;
-  for (const auto& r : rows) list.push_back(Value::tuple(r));
-  return Value::object(std::make_shared<TableObject>(names, std::move(list)));
-}
-
 }  // namespace detail
 
 namespace {
@@ -345,19 +295,9 @@ void Compiler::Impl::register_functions() {
     auto result = st.options.warehouse->query(body.to_string());
     if (!result.ok()) return ctx.error("statement '" + name + "' failed: " + result.error().message());
     jinja::Dict out;
-    std::vector<std::string> names;
-    for (const auto& f : result->schema) names.push_back(f.name);
-    std::vector<std::vector<Value>> rows;
-    if (fetch)
-      for (size_t r = 0; r < result->num_rows(); ++r) {
-        std::vector<Value> row;
-        for (size_t c = 0; c < names.size(); ++c)
-          row.push_back(result->is_null(r, c) ? Value::none() : Value(result->cell_text(r, c)));
-        rows.push_back(std::move(row));
-      }
-    Value table = detail::table_value(names, rows);
-    out.set("table", table);
-    out.set("data", table.as_object()->get_attr("rows").value_or(Value()));
+    detail::AgateResult agate = detail::agate_result(*result, fetch);
+    out.set("table", agate.table);
+    out.set("data", agate.data);
     out.set("response", Value("OK"));
     st.statements[name] = Value(std::move(out));
     return Value(std::string());
@@ -373,16 +313,7 @@ void Compiler::Impl::register_functions() {
     if (!st.options.warehouse) return ctx.error("run_query() needs a warehouse connection");
     auto result = st.options.warehouse->query(arg_string(args, 0, "sql"));
     if (!result.ok()) return ctx.error("run_query failed: " + result.error().message());
-    std::vector<std::string> names;
-    for (const auto& f : result->schema) names.push_back(f.name);
-    std::vector<std::vector<Value>> rows;
-    for (size_t r = 0; r < result->num_rows(); ++r) {
-      std::vector<Value> row;
-      for (size_t c = 0; c < names.size(); ++c)
-        row.push_back(result->is_null(r, c) ? Value::none() : Value(result->cell_text(r, c)));
-      rows.push_back(std::move(row));
-    }
-    return detail::table_value(names, rows);
+    return detail::agate_result(*result, true).table;
   });
 }
 
@@ -648,8 +579,9 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   env.add_global("invocation_id", Value(impl->options.invocation_id));
   env.add_global("run_started_at", detail::run_started_at_value(impl->options.run_started_at));
   env.add_global("modules", detail::modules_value());
+  detail::add_python_builtins(env);
   env.add_global("graph", detail::graph_value(graph, model_value));
-  env.add_global("flags", Value(jinja::Dict{}));
+  env.add_global("flags", Value::from_json(impl->options.flags));
 
   // Built-in macros first, then the project's (which override them).
   auto builtins = env.parse(detail::builtin_macros_source(), "<strata builtin macros>");

@@ -34,6 +34,7 @@ struct CompilerOptions {
   std::string invocation_id;
   std::string run_started_at;       // ISO 8601
   Logger logger;
+  Json flags = Json::object();      // dbt's `flags` (FULL_REFRESH, WHICH...), by upper-case name
 };
 
 // One render: which node, whether SQL may run (execute), whether the model is incremental now,

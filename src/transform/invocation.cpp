@@ -215,7 +215,14 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   info.command = o.command;
   info.adapter_type = target.type;
   info.strata_version = o.version;
-  CompilerOptions copts{target, cli_vars, env, info.invocation_id, info.generated_at, o.logger};
+  // Macros branch on these as on dbt's flags (e.g. `{% if flags.FULL_REFRESH %}`).
+  Json flags{{"FULL_REFRESH", o.full_refresh},
+             {"FAIL_FAST", o.fail_fast},
+             {"WHICH", o.command},
+             {"STORE_FAILURES", o.store_failures},
+             {"WARN_ERROR", o.warn_error},
+             {"TARGET_PATH", graph.project().project.target_path}};
+  CompilerOptions copts{target, cli_vars, env, info.invocation_id, info.generated_at, o.logger, std::move(flags)};
   STRATA_ASSIGN(auto compiler, Compiler::create(graph, copts));
   STRATA_TRY(compiler->parse_render(graph));
   const sql::Dialect& dialect = target.type == "postgres" ? sql::postgres_dialect() : sql::duckdb_dialect();

@@ -1,7 +1,9 @@
 // dbt features on a real DuckDB file, one small project: incremental merge / delete+insert /
 // on_schema_change, seeds with and without --full-refresh, a check-strategy snapshot,
-// store_failures, --fail-fast, source freshness, docs generate, modules/graph/doc()/dispatch.
+// store_failures, --fail-fast, source freshness, docs generate, modules/graph/doc()/dispatch,
+// agate tables from run_query, hooks and on-run-end's context, run-operation, ls --output json.
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -105,18 +107,29 @@ class LabProject : public ::testing::Test {
     return out;
   }
 
-  int invoke(const std::string& command, std::vector<std::string> select = {}, bool full_refresh = false,
-             const std::string& vars = "", bool fail_fast = false, int threads = 2) {
+  // Options for `command` on this project; tests set more fields and call invoke_with().
+  InvocationOptions options(const std::string& command) {
     InvocationOptions o;
     o.command = command;
     o.project_dir = project_;
     o.profiles_dir = project_;
+    o.threads = 2;
+    o.env = map_env({{"LAB_DB", db_path_}});
+    return o;
+  }
+
+  int invoke(const std::string& command, std::vector<std::string> select = {}, bool full_refresh = false,
+             const std::string& vars = "", bool fail_fast = false, int threads = 2) {
+    InvocationOptions o = options(command);
     o.select = std::move(select);
     o.full_refresh = full_refresh;
     o.vars = vars;
     o.fail_fast = fail_fast;
     o.threads = threads;
-    o.env = map_env({{"LAB_DB", db_path_}});
+    return invoke_with(o);
+  }
+
+  int invoke_with(const InvocationOptions& o) {
     std::ostringstream out;
     auto r = run_invocation(o, out);
     output_ = out.str() + (r.ok() ? "" : r.error().to_string());
@@ -240,6 +253,21 @@ TEST_F(LabProject, SourceFreshnessAndDocsGenerate) {
   EXPECT_EQ(node["columns"]["val"]["index"], 3);
   EXPECT_TRUE(catalog["sources"].contains("source.lab.bronze.events"));
   EXPECT_FALSE(catalog["nodes"].contains("model.lab.inc_di"));  // not built
+}
+
+TEST_F(LabProject, RunQueryGivesAgateTablesWithTypedCells) {
+  testing::write_files(project_, {{"models/agate.sql",
+      "{% set t = run_query(\"select 1 as n, 'a' as s, 2.5 as f, true as b union all select 2, 'b', 0.5, false "
+      "order by n\") %}\n"
+      "{% if execute %}\n"
+      "select '{{ t.columns['s'].values() | join(',') }}' as by_name, {{ t.columns[0].values() | sum }} as total,\n"
+      "  '{% for row in t.rows %}{{ row['s'] }}{{ row.n + 1 }}{% endfor %}' as rows_text,\n"
+      "  {{ t.rows[0].f * 2 }} as doubled, '{{ t.rows[1].b }}' as flag, '{{ t.column_names | join(',') }}' as names,\n"
+      "  '{% for a, b in zip([1, 2], ['x', 'y']) %}{{ a }}{{ b }}{% endfor %}' as zipped\n"
+      "{% else %}select 1 as x{% endif %}\n"}});
+  ASSERT_EQ(invoke("run", {"agate"}), 0) << output_;
+  EXPECT_EQ(rows("select by_name, total, rows_text, doubled, flag, names, zipped from main.agate"),
+            (std::vector<std::string>{"a,b|3|a2b3|5.0|False|n,s,f,b|1x2y"}));
 }
 
 }  // namespace
