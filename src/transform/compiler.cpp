@@ -451,6 +451,9 @@ Result<std::string> Compiler::Impl::render_text(const std::string& text, size_t 
   jinja::Context ctx(base);
   ctx.user_data = &state;
   ctx.set("execute", Value(state.options.execute && !state.parse_mode));
+  if (state.options.variables)
+    for (auto it = state.options.variables->begin(); it != state.options.variables->end(); ++it)
+      ctx.set(it.key(), Value::from_json(it.value()));
   if (node != kNoNode) {
     const Node& n = graph->node(node);
     if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
@@ -620,7 +623,7 @@ Status Compiler::parse_render(Graph& graph) {
       m.sources = state.capture.sources;
       changed = true;
     }
-    merge_configs(m.config, state.capture.config);
+    merge_configs(m.config, configs_not_scanned(std::move(state.capture.config), scan.config));
   }
   if (changed) STRATA_TRY(graph.refresh_edges());
   // Descriptions are Jinja too: `{{ doc('name') }}`.

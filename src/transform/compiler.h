@@ -43,6 +43,8 @@ struct RenderOptions {
   bool execute = true;
   bool is_incremental = false;
   warehouse::Warehouse* warehouse = nullptr;
+  // More variables for this render, by name (on-run-end's `results`, `schemas`...); may be null.
+  const Json* variables = nullptr;
 };
 
 // What a parse-mode render found (dbt parses by rendering with execute=False).

@@ -52,10 +52,11 @@ void write_sql_file(const RunOptions& o, const char* kind, const Node& n, const 
 }
 
 Status run_hooks(Compiler& compiler, warehouse::Warehouse& wh, const Json& hooks, size_t node, const RunOptions& o,
-                 std::string* run_sql) {
+                 std::string* run_sql, const Json* variables = nullptr) {
   if (!hooks.is_array()) return ok_status();
   RenderOptions ro;
   ro.warehouse = &wh;
+  ro.variables = variables;
   for (const auto& h : hooks) {
     std::string text = h.is_string() ? h.get<std::string>() : h.is_object() ? h.value("sql", std::string()) : "";
     if (trim(text).empty()) continue;
@@ -66,6 +67,34 @@ Status run_hooks(Compiler& compiler, warehouse::Warehouse& wh, const Json& hooks
   }
   (void)o;
   return ok_status();
+}
+
+// The variables dbt gives on-run-end hooks: `results` (run_results.json's items, each with its
+// `node`, so `r.node.name` and `r.status` work), `schemas` and `database_schemas` (where the run
+// built relations; grant macros loop over them).
+Json on_run_end_variables(const Graph& graph, const RunSummary& summary, const std::vector<size_t>& work) {
+  Json results = run_results_json(InvocationInfo{}, summary.results, summary.elapsed_seconds, {})["results"];
+  for (auto& r : results) {
+    auto index = graph.find(r.value("unique_id", std::string()));
+    if (!index) continue;
+    const Node& n = graph.node(*index);
+    r["node"] = Json{{"unique_id", n.unique_id},       {"name", n.name},
+                     {"resource_type", resource_type_name(n.resource_type)},
+                     {"package_name", n.package_name}, {"original_file_path", n.original_file_path},
+                     {"database", n.database},         {"schema", n.schema},
+                     {"alias", n.alias},               {"relation_name", n.relation_name},
+                     {"config", n.config},             {"tags", n.tags}};
+  }
+  Json schemas = Json::array(), database_schemas = Json::array();
+  for (size_t i : work) {
+    const Node& n = graph.node(i);
+    if (n.is_test() || n.resource_type == ResourceType::kAnalysis) continue;
+    Json pair = Json::array({n.database, n.schema});
+    if (std::find(database_schemas.begin(), database_schemas.end(), pair) != database_schemas.end()) continue;
+    database_schemas.push_back(pair);
+    if (std::find(schemas.begin(), schemas.end(), Json(n.schema)) == schemas.end()) schemas.push_back(n.schema);
+  }
+  return Json{{"results", results}, {"schemas", schemas}, {"database_schemas", database_schemas}};
 }
 
 }  // namespace
@@ -307,7 +336,9 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
   if (options.command != RunCommand::kCompile) {
     Json end = Json::array();
     for (const auto& h : graph.project().project.on_run_end) end.push_back(h);
-    Status st = run_hooks(compiler, *main_session, end, static_cast<size_t>(-1), options, nullptr);
+    summary.elapsed_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
+    Json variables = on_run_end_variables(graph, summary, work);
+    Status st = run_hooks(compiler, *main_session, end, static_cast<size_t>(-1), options, nullptr, &variables);
     if (!st.ok()) {
       out << "on-run-end hook failed: " << st.error().to_string() << "\n";
       ++summary.error;

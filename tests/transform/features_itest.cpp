@@ -270,5 +270,23 @@ TEST_F(LabProject, RunQueryGivesAgateTablesWithTypedCells) {
             (std::vector<std::string>{"a,b|3|a2b3|5.0|False|n,s,f,b|1x2y"}));
 }
 
+TEST_F(LabProject, HooksRunOnceAndOnRunEndSeesResults) {
+  testing::write_files(project_, {
+      {"dbt_project.yml",
+       "name: lab\nprofile: lab\nconfig-version: 2\nmodels:\n  lab:\n    +materialized: table\n"
+       "on-run-start:\n  - create table if not exists main.hook_log (event varchar)\n"
+       "on-run-end:\n  - \"insert into main.hook_log values ('{{ results | length }} {{ results[0].node.name }} "
+       "{{ results[0].status }} {{ schemas | join(\\\",\\\") }} {{ flags.WHICH }}')\"\n"},
+      // The {% if %} block keeps the static scan from reading this file exactly: it is rendered too.
+      {"models/hooked.sql",
+       "{{ config(post_hook=\"insert into main.hook_log values ('post')\") }}\n"
+       "select {% if var('two', false) %}2{% else %}1{% endif %} as x\n"}});
+  ASSERT_EQ(invoke("run", {"hooked"}), 0) << output_;
+  EXPECT_EQ(rows("select event from main.hook_log order by event"),
+            (std::vector<std::string>{"1 hooked success main run", "post"}));
+  auto manifest = artifact("manifest.json");
+  EXPECT_EQ(manifest["nodes"]["model.lab.hooked"]["config"]["post-hook"].size(), 1u);
+}
+
 }  // namespace
 }  // namespace strata::transform
