@@ -144,6 +144,7 @@ struct Compiler::Impl {
 
   Result<std::shared_ptr<const jinja::Template>> node_template(size_t i);
   Result<std::string> render_text(const std::string& text, size_t node, RenderState& state, const std::string& name);
+  Status render_config_values(Graph& graph);
   Result<std::string> compile(size_t i, const RenderOptions& options, std::vector<size_t>& stack);
   Result<std::string> generic_test_text(size_t i) const;
   std::optional<std::string> fast_compile(size_t i, std::vector<size_t>& ephemerals) const;
@@ -603,7 +604,38 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   return std::unique_ptr<Compiler>(new Compiler(std::move(impl)));
 }
 
+// dbt renders the configs of dbt_project.yml and property files too: `+schema: "{{ var('x') }}"`,
+// `+materialized: "{{ 'table' if target.name == 'prod' else 'view' }}"`. Hooks stay as written
+// (they are rendered when they run). A render giving True/False becomes a boolean, as dbt's
+// native rendering does.
+Status Compiler::Impl::render_config_values(Graph& graph) {
+  auto has_jinja = [](const Json& v) {
+    return v.is_string() &&
+           (v.get_ref<const std::string&>().find("{{") != std::string::npos ||
+            v.get_ref<const std::string&>().find("{%") != std::string::npos);
+  };
+  for (size_t i = 0; i < graph.size(); ++i) {
+    Node& n = graph.mutable_node(i);
+    for (auto it = n.config.begin(); it != n.config.end(); ++it) {
+      if (it.key() == "pre-hook" || it.key() == "post-hook") continue;
+      auto render = [&](Json& value) -> Status {  // scalars only: tags are also kept in Node::tags
+        if (!has_jinja(value)) return ok_status();
+        RenderState state;
+        state.options.execute = false;
+        STRATA_ASSIGN(std::string text, render_text(value.get<std::string>(), kNoNode, state,
+                                                    "<config '" + it.key() + "' of " + n.unique_id + ">"));
+        std::string_view t = trim(text);
+        value = t == "True" ? Json(true) : t == "False" ? Json(false) : Json(std::string(t));
+        return ok_status();
+      };
+      STRATA_TRY(render(*it));
+    }
+  }
+  return ok_status();
+}
+
 Status Compiler::parse_render(Graph& graph) {
+  STRATA_TRY(impl_->render_config_values(graph));
   bool changed = false;
   for (size_t i = 0; i < graph.size(); ++i) {
     const Node& n = graph.node(i);

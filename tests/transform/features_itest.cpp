@@ -288,5 +288,17 @@ TEST_F(LabProject, HooksRunOnceAndOnRunEndSeesResults) {
   EXPECT_EQ(manifest["nodes"]["model.lab.hooked"]["config"]["post-hook"].size(), 1u);
 }
 
+TEST_F(LabProject, ProjectFileConfigsAreRendered) {
+  testing::write_files(project_, {
+      {"dbt_project.yml",
+       "name: lab\nprofile: lab\nconfig-version: 2\nmodels:\n  lab:\n"
+       "    +materialized: \"{{ 'view' if target.name == 'dev' else 'table' }}\"\n"
+       "    +schema: \"{{ var('area', 'misc') }}\"\n"},
+      {"models/rendered.sql", "select 1 as x\n"}});
+  ASSERT_EQ(invoke("run", {"rendered"}, false, "{area: sales}"), 0) << output_;
+  EXPECT_EQ(rows("select table_schema, table_type from information_schema.tables where table_name = 'rendered'"),
+            (std::vector<std::string>{"main_sales|VIEW"}));
+}
+
 }  // namespace
 }  // namespace strata::transform
