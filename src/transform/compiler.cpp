@@ -676,6 +676,8 @@ Status Compiler::parse_render(Graph& graph) {
   return ok_status();
 }
 
+bool Compiler::has_macro(const std::string& name) const { return impl_->user_macros.count(name) > 0; }
+
 NameMacro Compiler::name_macro() {
   Impl* impl = impl_.get();
   const bool any = impl->user_macros.count("generate_database_name") ||

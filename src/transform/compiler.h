@@ -69,6 +69,9 @@ class Compiler {
   // of them (resolve_relations then uses dbt's defaults on a few threads).
   NameMacro name_macro();
 
+  // Whether the project's macro files define a macro named `name`.
+  bool has_macro(const std::string& name) const;
+
   // The compiled SQL of node i: rendered with ref/source resolved, ephemeral parents injected as
   // CTEs. For generic tests, the test query. Errors: Jinja errors (kConfig, located at the node).
   Result<std::string> compile(size_t i, const RenderOptions& options);

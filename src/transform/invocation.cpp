@@ -1,5 +1,7 @@
 #include "transform/invocation.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fmt/format.h>
 #include <ostream>
@@ -30,17 +32,18 @@ std::string new_invocation_id() {
          hex.substr(20, 12);
 }
 
-Result<Json> parse_vars(const std::string& text) {
+// A flag's YAML/JSON mapping (--vars, run-operation's --args).
+Result<Json> parse_mapping(const std::string& text, const std::string& flag) {
   if (trim(text).empty()) return Json::object();
   YamlOptions options;
   options.substitute_env = false;
-  auto doc = load_yaml_string(text, "--vars", options);
+  auto doc = load_yaml_string(text, flag, options);
   if (!doc.ok())
-    return Error(ErrorCode::kUsage, "--vars is not valid YAML/JSON: " + doc.error().message(), {},
-                 "e.g. --vars '{\"key\": \"value\"}'");
+    return Error(ErrorCode::kUsage, flag + " is not valid YAML/JSON: " + doc.error().message(), {},
+                 "e.g. " + flag + " '{\"key\": \"value\"}'");
   Json j = yaml_to_json(doc->root);
   if (!j.is_object())
-    return Error(ErrorCode::kUsage, "--vars must be a YAML or JSON mapping", {}, "e.g. --vars '{key: value}'");
+    return Error(ErrorCode::kUsage, flag + " must be a YAML or JSON mapping", {}, "e.g. " + flag + " '{key: value}'");
   return j;
 }
 
@@ -164,6 +167,66 @@ void warn_ignored_configs(const Graph& g, const Logger& logger) {
   }
 }
 
+// One line of `ls --output json`: the manifest entry cut to `keys` (dbt's --output-keys, given
+// as several words or one space/comma-separated word) or, by default, to the keys dbt prints —
+// the ones tools such as Cosmos read (depends_on, config, tags).
+Json ls_json(const Graph& graph, size_t i, const std::vector<std::string>& keys) {
+  std::vector<std::string> wanted;
+  for (const auto& k : keys)
+    for (const auto& word : split(replace_all(k, ",", " "), ' '))
+      if (!trim(word).empty()) wanted.emplace_back(trim(word));
+  if (wanted.empty())
+    wanted = {"alias",       "name", "package_name", "depends_on", "tags", "config", "resource_type", "source_name",
+              "original_file_path", "unique_id"};
+  Json full = manifest_node_json(graph, i);
+  Json out = Json::object();
+  for (auto it = full.begin(); it != full.end(); ++it)
+    if (std::find(wanted.begin(), wanted.end(), it.key()) != wanted.end()) out[it.key()] = it.value();
+  return out;
+}
+
+// `run-operation MACRO --args '{...}'`: calls a project macro with execute=True on one session.
+// What the macro runs through run_query()/statement() takes effect; its rendered text is not run,
+// as in dbt. A failing macro makes exit code 1.
+Result<int> run_operation(Compiler& compiler, warehouse::Database& database, const InvocationOptions& o,
+                          std::ostream& out) {
+  const std::string& name = o.operation;
+  bool identifier = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                    std::all_of(name.begin(), name.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                    });
+  if (!identifier)
+    return Error(ErrorCode::kUsage, "run-operation needs a macro name, got '" + name + "'", {},
+                 "e.g. strata run-operation grant_select --args '{role: reporter}'");
+  STRATA_ASSIGN(Json args, parse_mapping(o.operation_args, "--args"));
+  if (!compiler.has_macro(name))
+    return Error(ErrorCode::kUsage, "no macro named '" + name + "' in the project", {},
+                 "define it with {% macro " + name + "(...) %} in a file under macro-paths");
+  STRATA_ASSIGN(auto session, database.connect());
+  Json variables{{"__strata_operation_args", args}};
+  RenderOptions ro;
+  ro.warehouse = session.get();
+  ro.variables = &variables;
+  auto rendered =
+      compiler.render("{{ " + name + "(**__strata_operation_args) }}", static_cast<size_t>(-1), ro, "<run-operation>");
+  if (!rendered.ok()) {
+    out << "Encountered an error while running operation: " << rendered.error().to_string() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+// dbt names each --select criterion that matches nothing (a typo runs nothing, silently, otherwise).
+void warn_unmatched_criteria(const Graph& graph, const std::vector<std::string>& select, const Logger& logger) {
+  for (const auto& item : select)
+    for (const auto& term : split(item, ' ')) {
+      if (trim(term).empty()) continue;
+      auto mask = evaluate_selection(graph, std::string(trim(term)));
+      if (mask.ok() && std::none_of(mask->begin(), mask->end(), [](bool b) { return b; }))
+        logger.warn("The selection criterion '{}' does not match any enabled nodes", trim(term));
+    }
+}
+
 }  // namespace
 
 Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
@@ -183,7 +246,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     }
     return 0;
   }
-  STRATA_ASSIGN(Json cli_vars, parse_vars(o.vars));
+  STRATA_ASSIGN(Json cli_vars, parse_mapping(o.vars, "--vars"));
   warehouse::ProfileOptions popts;
   popts.project_dir = root;
   popts.profiles_dir = o.profiles_dir;
@@ -239,15 +302,14 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     request.resource_types.push_back(*rt);
   }
   STRATA_ASSIGN(std::vector<size_t> selected, select_nodes(graph, request));
+  warn_unmatched_criteria(graph, o.select, o.logger);
 
   if (o.command == "ls") {
     for (size_t i : selected) {
       const Node& n = graph.node(i);
       if (o.output == "name") out << n.name << "\n";
       else if (o.output == "path") out << n.original_file_path << "\n";
-      else if (o.output == "json")
-        out << Json{{"name", n.name}, {"resource_type", resource_type_name(n.resource_type)},
-                    {"unique_id", n.unique_id}, {"original_file_path", n.original_file_path}}.dump() << "\n";
+      else if (o.output == "json") out << ls_json(graph, i, o.output_keys).dump() << "\n";
       else if (n.resource_type == ResourceType::kSource)
         out << "source:" << n.package_name << "." << n.source_name << "." << n.name << "\n";
       else out << join(n.fqn, ".") << "\n";
@@ -267,6 +329,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     return 0;
   }
   STRATA_ASSIGN(auto database, warehouse::open_target(tcfg));
+  if (o.command == "run-operation") return run_operation(*compiler, *database, o, out);
   if (o.command == "freshness") {
     int failures = 0;
     STRATA_TRY(source_freshness(graph, selected, *database, info, target_dir, out, failures));
@@ -283,6 +346,8 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   ropts.threads = target.threads;
   ropts.full_refresh = o.full_refresh;
   ropts.fail_fast = o.fail_fast;
+  ropts.store_failures = o.store_failures;
+  ropts.warn_error = o.warn_error;
   ropts.target_dir = target_dir;
   ropts.run_started_at = info.generated_at;
   STRATA_ASSIGN(RunSummary summary, run_nodes(graph, *compiler, *database, selected, ropts, out));

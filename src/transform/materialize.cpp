@@ -273,7 +273,9 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
 
 Result<std::string> run_test(NodeContext& ctx) {
   const Node& n = ctx.node;
-  bool store = n.config.contains("store_failures") && n.config["store_failures"] == true;
+  // A test's own store_failures config wins over --store-failures, as in dbt.
+  auto own = n.config.find("store_failures");
+  bool store = own != n.config.end() && own->is_boolean() ? own->get<bool>() : ctx.options.store_failures;
   if (store) {
     STRATA_TRY(ctx.execute("create schema if not exists " + ctx.wh.dialect().quote_identifier(n.schema)));
     STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));
@@ -288,7 +290,7 @@ Result<std::string> run_test(NodeContext& ctx) {
   bool should_warn = result.cell_text(0, 1) == "true";
   std::string severity = to_lower(cfg_string(n, "severity", "error"));
   if (should_error && severity == "error") ctx.test_status = "fail";
-  else if (should_warn || should_error) ctx.test_status = "warn";
+  else if (should_warn || should_error) ctx.test_status = ctx.options.warn_error ? "fail" : "warn";
   else ctx.test_status = "pass";
   return std::string("SELECT 1");
 }

@@ -212,6 +212,21 @@ TEST_F(LabProject, StoreFailuresContextModulesDocsAndDispatch) {
   EXPECT_EQ(manifest["nodes"]["model.lab.context"]["description"], "Context values, rendered.");
 }
 
+TEST_F(LabProject, StoreFailuresAndWarnErrorFlags) {
+  testing::write_files(project_, {{"models/more.yml",
+                                   "version: 2\nmodels:\n  - name: inc_di\n    columns:\n      - name: id\n"
+                                   "        tests: [unique]\n"}});
+  ASSERT_EQ(invoke("run", {"inc_merge", "inc_di"}), 0) << output_;
+  InvocationOptions o = options("test");
+  o.store_failures = true;
+  ASSERT_EQ(invoke_with(o), 0) << output_;  // the not_null test warns: exit 0
+  EXPECT_EQ(rows("select count(*) from main_dbt_test__audit.unique_inc_di_id"), (std::vector<std::string>{"0"}));
+  o.store_failures = false;
+  o.warn_error = true;
+  EXPECT_EQ(invoke_with(o), 1) << output_;
+  EXPECT_NE(output_.find("FAIL test not_null_inc_merge_val"), std::string::npos) << output_;
+}
+
 TEST_F(LabProject, FailFastSkipsEverythingAfterTheFirstFailure) {
   testing::write_files(project_, {{"models/a_broken.sql", "select no_such_column from {{ source('bronze', 'events') }}"}});
   EXPECT_EQ(invoke("run", {}, false, "", true, 1), 1) << output_;
@@ -298,6 +313,56 @@ TEST_F(LabProject, ProjectFileConfigsAreRendered) {
   ASSERT_EQ(invoke("run", {"rendered"}, false, "{area: sales}"), 0) << output_;
   EXPECT_EQ(rows("select table_schema, table_type from information_schema.tables where table_name = 'rendered'"),
             (std::vector<std::string>{"main_sales|VIEW"}));
+}
+
+TEST_F(LabProject, RunOperationCallsAMacroWithArgs) {
+  testing::write_files(project_, {{"macros/ops.sql",
+                                   "{% macro make_table(table_name, n=1) %}\n"
+                                   "{% do run_query('create table main.' ~ table_name ~ ' as select ' ~ n ~ ' as n') %}\n"
+                                   "{% endmacro %}\n"}});
+  InvocationOptions o = options("run-operation");
+  o.operation = "make_table";
+  o.operation_args = "{table_name: op_out, n: 3}";
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_EQ(rows("select n from main.op_out"), (std::vector<std::string>{"3"}));
+  // Running it again fails in the macro (the table exists): exit 1 with the warehouse's message.
+  EXPECT_EQ(invoke_with(o), 1) << output_;
+  EXPECT_NE(output_.find("op_out"), std::string::npos) << output_;
+  o.operation = "make_tabel";
+  EXPECT_EQ(invoke_with(o), 2) << output_;
+  EXPECT_NE(output_.find("no macro named 'make_tabel'"), std::string::npos) << output_;
+}
+
+TEST_F(LabProject, WarnsAboutACriterionThatMatchesNothing) {
+  InvocationOptions o = options("ls");
+  o.select = {"inc_merge inc_mrege"};
+  auto lines = std::make_shared<std::string>();
+  o.logger.add_sink([lines](LogLevel, std::string_view line) { *lines += std::string(line) + "\n"; });
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_NE(lines->find("The selection criterion 'inc_mrege' does not match any enabled nodes"), std::string::npos)
+      << *lines;
+  EXPECT_EQ(lines->find("'inc_merge'"), std::string::npos) << *lines;
+}
+
+TEST_F(LabProject, LsJsonPrintsDbtKeysOrTheOutputKeys) {
+  InvocationOptions o = options("ls");
+  o.select = {"inc_merge"};
+  o.output = "json";
+  o.resource_types = {"model"};
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  Json line = Json::parse(output_.substr(0, output_.find('\n')));
+  EXPECT_EQ(line["unique_id"], "model.lab.inc_merge");
+  EXPECT_EQ(line["config"]["materialized"], "incremental");
+  EXPECT_EQ(line["depends_on"]["nodes"], Json::array({"source.lab.bronze.events"}));
+  EXPECT_TRUE(line.contains("tags"));
+  EXPECT_TRUE(line.contains("alias"));
+  EXPECT_FALSE(line.contains("raw_code"));
+  o.output_keys = {"name unique_id"};
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  line = Json::parse(output_.substr(0, output_.find('\n')));
+  EXPECT_EQ(line.size(), 2u) << line.dump();
+  EXPECT_EQ(line["name"], "inc_merge");
+  EXPECT_EQ(line["unique_id"], "model.lab.inc_merge");
 }
 
 }  // namespace
