@@ -41,6 +41,11 @@ std::string merge_sql(const sql::Dialect& d, const std::string& target, const st
          values + ")";
 }
 
+// Whether `cols` has a column named `name` (names compare case-insensitively, as unquoted SQL).
+bool has_column(const std::vector<warehouse::ColumnInfo>& cols, const std::string& name) {
+  return std::any_of(cols.begin(), cols.end(), [&](const auto& c) { return to_lower(c.name) == to_lower(name); });
+}
+
 }  // namespace
 
 Result<std::optional<warehouse::RelationKind>> RelationCache::find(warehouse::Warehouse& wh, const std::string& schema,
@@ -127,9 +132,7 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   STRATA_TRY(ctx.execute("create or replace table " + tmp + " as (\n" + ctx.compiled + "\n)"));
   STRATA_ASSIGN(auto target_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
   STRATA_ASSIGN(auto new_cols, ctx.wh.columns(tmp_rel));
-  auto has = [](const std::vector<warehouse::ColumnInfo>& cols, const std::string& name) {
-    return std::any_of(cols.begin(), cols.end(), [&](const auto& c) { return to_lower(c.name) == to_lower(name); });
-  };
+  const auto& has = has_column;
   std::vector<warehouse::ColumnInfo> added, removed;
   for (const auto& c : new_cols)
     if (!has(target_cols, c.name)) added.push_back(c);
@@ -221,6 +224,13 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   const warehouse::Relation stage_rel{n.database, n.schema, n.alias + "__dbt_snap_stage"};
   std::string tmp = warehouse::qualified_name(d, stage_rel);
   STRATA_TRY(ctx.execute("create or replace table " + tmp + " as " + staged));
+  // A column the source gained since the last run is added to the snapshot (older versions hold
+  // NULL), as dbt does; a column it lost stays and is NULL in new versions.
+  STRATA_ASSIGN(auto staged_cols, ctx.wh.columns(stage_rel));
+  STRATA_ASSIGN(auto snapshot_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
+  for (const auto& c : staged_cols)
+    if (c.name != "dbt_unique_key" && !has_column(snapshot_cols, c.name))
+      STRATA_TRY(ctx.execute("alter table " + t + " add column " + d.quote_identifier(c.name) + " " + c.native_type));
   // Columns compared by the check strategy.
   std::string changed;
   if (strategy == "timestamp") {

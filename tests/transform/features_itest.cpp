@@ -192,6 +192,19 @@ TEST_F(LabProject, CheckStrategySnapshot) {
             (std::vector<std::string>{"1|a|false", "1|a2|true", "2|b|true", "3|NULL|true"}));
 }
 
+TEST_F(LabProject, SnapshotTakesAColumnTheSourceGained) {
+  testing::write_files(project_, {{"snapshots/star_snap.sql",
+                                   "{% snapshot star_snap %}\n{{ config(target_schema='snapshots', unique_key='id', "
+                                   "strategy='check', check_cols=['val']) }}\nselect * from "
+                                   "{{ source('bronze', 'events') }}\n{% endsnapshot %}\n"}});
+  ASSERT_EQ(invoke("snapshot"), 0) << output_;
+  exec("alter table bronze.events add column tier varchar; update bronze.events set tier = 'gold', val = 'a3' "
+       "where id = 1");
+  ASSERT_EQ(invoke("snapshot"), 0) << output_;
+  EXPECT_EQ(rows("select id, val, coalesce(tier, '-') from snapshots.star_snap order by id, dbt_valid_to nulls last"),
+            (std::vector<std::string>{"1|a|-", "1|a3|gold", "2|b|-", "3|NULL|-"}));
+}
+
 TEST_F(LabProject, StoreFailuresContextModulesDocsAndDispatch) {
   ASSERT_EQ(invoke("build", {"inc_merge", "context"}), 0) << output_;
   EXPECT_NE(output_.find("WARN=1"), std::string::npos) << output_;
