@@ -124,9 +124,19 @@ Value model_value(const Node& n) {
   return Value(std::move(j));
 }
 
-Error as_config_error(Error e) {
-  Error out(ErrorCode::kConfig, e.message(), e.where(), e.hint());
-  return out;
+// `packages` is the text of the project's packages.yml and dependencies.yml: an undefined name
+// that a package there provides (`dbt_utils.star(...)`) gets a hint instead of a bare message.
+Error as_config_error(Error e, const std::string& packages = {}) {
+  std::string hint = e.hint();
+  const std::string& m = e.message();
+  const std::string suffix = "' is undefined";
+  if (!packages.empty() && m.size() > suffix.size() + 1 && m[0] == '\'' && ends_with(m, suffix)) {
+    std::string name = m.substr(1, m.size() - suffix.size() - 1);
+    if (packages.find(name) != std::string::npos || packages.find(replace_all(name, "_", "-")) != std::string::npos)
+      hint = "'" + name + "' is a dbt package in packages.yml; Strata does not install or load packages: copy the "
+             "macros you use into macros/ and call them without the '" + name + ".' prefix";
+  }
+  return Error(ErrorCode::kConfig, m, e.where(), hint);
 }
 
 }  // namespace
@@ -138,6 +148,7 @@ struct Compiler::Impl {
   jinja::Environment env;
   std::shared_ptr<const jinja::Context> base;
   std::unordered_set<std::string> user_macros;
+  std::string packages_text;  // packages.yml + dependencies.yml, for hints on undefined package names
   bool fast_paths = true;
   std::mutex cache_mutex;
   std::vector<std::shared_ptr<const jinja::Template>> cache;
@@ -461,7 +472,7 @@ Result<std::string> Compiler::Impl::render_text(const std::string& text, size_t 
     ctx.set("model", model_value(n));
   }
   auto out = (*parsed)->render(ctx);
-  if (!out.ok()) return as_config_error(std::move(out).error());
+  if (!out.ok()) return as_config_error(std::move(out).error(), packages_text);
   return std::move(*out);
 }
 
@@ -483,7 +494,7 @@ Result<std::string> Compiler::Impl::compile(size_t i, const RenderOptions& optio
     if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
     ctx.set("model", model_value(n));
     sql = tmpl->render(ctx);
-    if (!sql.ok()) return as_config_error(std::move(sql).error());
+    if (!sql.ok()) return as_config_error(std::move(sql).error(), packages_text);
   }
   if (state.ephemerals.empty()) return std::move(*sql);
   std::vector<std::pair<std::string, std::string>> ctes;
@@ -599,6 +610,10 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
       if (auto m = (*parsed)->macro(name)) env.add_global(name, *m);
       impl->user_macros.insert(name);
     }
+  }
+  for (const char* file : {"/packages.yml", "/dependencies.yml"}) {
+    std::string text;
+    if (read_file(graph.project().project.root + file, text)) impl->packages_text += text;
   }
   impl->base = std::make_shared<jinja::Context>();
   return std::unique_ptr<Compiler>(new Compiler(std::move(impl)));

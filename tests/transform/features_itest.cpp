@@ -357,6 +357,14 @@ TEST_F(LabProject, WarnsAboutACriterionThatMatchesNothing) {
   EXPECT_EQ(lines->find("'inc_merge'"), std::string::npos) << *lines;
 }
 
+TEST_F(LabProject, AnUndefinedPackageNameGetsAHint) {
+  testing::write_files(project_, {{"packages.yml", "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.1.1\n"},
+                                  {"models/keyed.sql", "select {{ dbt_utils.generate_surrogate_key(['id']) }} as k\n"}});
+  EXPECT_EQ(invoke("run", {"keyed"}), 1) << output_;
+  EXPECT_NE(output_.find("'dbt_utils' is undefined"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("'dbt_utils' is a dbt package in packages.yml"), std::string::npos) << output_;
+}
+
 TEST_F(LabProject, LsJsonPrintsDbtKeysOrTheOutputKeys) {
   InvocationOptions o = options("ls");
   o.select = {"inc_merge"};
