@@ -281,13 +281,15 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   return std::string("SNAPSHOT");
 }
 
+bool stores_failures(const Node& test, const RunOptions& options) {
+  // A test's own store_failures config wins over --store-failures, as in dbt.
+  auto own = test.config.find("store_failures");
+  return own != test.config.end() && own->is_boolean() ? own->get<bool>() : options.store_failures;
+}
+
 Result<std::string> run_test(NodeContext& ctx) {
   const Node& n = ctx.node;
-  // A test's own store_failures config wins over --store-failures, as in dbt.
-  auto own = n.config.find("store_failures");
-  bool store = own != n.config.end() && own->is_boolean() ? own->get<bool>() : ctx.options.store_failures;
-  if (store) {
-    STRATA_TRY(ctx.execute("create schema if not exists " + ctx.wh.dialect().quote_identifier(n.schema)));
+  if (stores_failures(n, ctx.options)) {  // the runner has created the schema
     STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));
   }
   STRATA_ASSIGN(std::string summary, ctx.compiler.test_summary_sql(ctx.index, ctx.compiled));

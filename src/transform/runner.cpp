@@ -228,17 +228,18 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
       r.started_at = r.compile_completed_at;
       if (options.command == RunCommand::kCompile || n.resource_type == ResourceType::kAnalysis)
         return std::string("COMPILED");
-      if (!n.is_test()) {
-        {
-          // Held across the create: a node must not see the schema as created before its creation has committed.
-          std::lock_guard<std::mutex> lock(schema_mu);
-          if (!schemas.count(n.database + "." + n.schema)) {
-            STRATA_TRY(ctx.execute("create schema if not exists " + wh.dialect().quote_identifier(n.schema)));
-            schemas.insert(n.database + "." + n.schema);
-          }
+      // Tests that store their failures write to a schema too; concurrent creates of one schema
+      // conflict in DuckDB, so every node creates it under the same lock, once.
+      if (!n.is_test() || detail::stores_failures(n, options)) {
+        // Held across the create: a node must not see the schema as created before its creation has committed.
+        std::lock_guard<std::mutex> lock(schema_mu);
+        if (!schemas.count(n.database + "." + n.schema)) {
+          STRATA_TRY(ctx.execute("create schema if not exists " + wh.dialect().quote_identifier(n.schema)));
+          schemas.insert(n.database + "." + n.schema);
         }
-        STRATA_TRY(run_hooks(compiler, wh, n.config.value("pre-hook", Json::array()), i, options, &ctx.run_sql));
       }
+      if (!n.is_test())
+        STRATA_TRY(run_hooks(compiler, wh, n.config.value("pre-hook", Json::array()), i, options, &ctx.run_sql));
       Result<std::string> message = std::string();
       if (n.is_test()) message = detail::run_test(ctx);
       else if (n.resource_type == ResourceType::kSeed) message = detail::load_seed(ctx);
