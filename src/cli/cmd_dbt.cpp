@@ -1,5 +1,5 @@
 // dbt's verbs: strata build | run | test | seed | snapshot | compile | ls | parse | docs generate |
-// source freshness | clean | run-operation, with dbt's flags.
+// source freshness | clean | run-operation | show, with dbt's flags.
 #include <memory>
 
 #include "cli/app.h"
@@ -35,7 +35,9 @@ void add_verb(CLI::App& parent, CliContext& context, const std::string& name, co
   auto flags = std::make_shared<DbtFlags>();
   auto* cmd = parent.add_subcommand(name, help);
   add_common(*cmd, *flags, selection);
-  if (command == "compile") cmd->add_option("--inline", flags->options.inline_sql, "Compile this SQL with Jinja");
+  if (command == "compile" || command == "show")
+    cmd->add_option("--inline", flags->options.inline_sql, "Compile this SQL with Jinja");
+  if (command == "show") cmd->add_option("--limit", flags->options.limit, "Rows to preview (-1: all)");
   if (command == "run-operation") {
     cmd->add_option("macro", flags->options.operation, "The macro to call")->required();
     cmd->add_option("--args", flags->options.operation_args, "Keyword arguments as YAML or JSON, e.g. '{n: 3}'");
@@ -69,6 +71,7 @@ void register_dbt(CLI::App& app, CliContext& context) {
   add_verb(app, context, "snapshot", "snapshot", "Run the selected snapshots");
   add_verb(app, context, "compile", "compile", "Compile the selected nodes (or --inline SQL) to target/compiled");
   add_verb(app, context, "ls", "ls", "List the selected nodes");
+  add_verb(app, context, "show", "show", "Preview the rows of a node's (or --inline) SQL without building it");
   add_verb(app, context, "list", "ls", "List the selected nodes");
   add_verb(app, context, "parse", "parse", "Parse the project and write target/manifest.json", false);
   add_verb(app, context, "clean", "clean", "Delete the project's clean-targets", false);

@@ -62,6 +62,7 @@ std::vector<ResourceType> types_for(const std::string& c) {
   if (c == "seed") return {ResourceType::kSeed};
   if (c == "snapshot") return {ResourceType::kSnapshot};
   if (c == "freshness") return {ResourceType::kSource};
+  if (c == "show") return {ResourceType::kModel, ResourceType::kAnalysis, ResourceType::kTest, ResourceType::kSnapshot};
   return {};
 }
 
@@ -227,6 +228,55 @@ void warn_unmatched_criteria(const Graph& graph, const std::vector<std::string>&
     }
 }
 
+// Rows as dbt's show prints them: a markdown-like table, one column per result column.
+void print_preview(const warehouse::QueryResult& r, std::ostream& out) {
+  std::vector<size_t> width;
+  for (const auto& f : r.schema) width.push_back(f.name.size());
+  for (size_t row = 0; row < r.num_rows(); ++row)
+    for (size_t c = 0; c < r.schema.size(); ++c) width[c] = std::max(width[c], r.cell_text(row, c).size());
+  auto line = [&](auto cell) {
+    out << "|";
+    for (size_t c = 0; c < r.schema.size(); ++c) {
+      std::string text = cell(c);
+      out << " " << text << std::string(width[c] - text.size(), ' ') << " |";
+    }
+    out << "\n";
+  };
+  line([&](size_t c) { return r.schema[c].name; });
+  line([&](size_t c) { return std::string(width[c], '-'); });
+  for (size_t row = 0; row < r.num_rows(); ++row) line([&](size_t c) { return r.cell_text(row, c); });
+}
+
+// `show`: runs a node's compiled SQL (or --inline SQL) and prints its first --limit rows; nothing
+// is built, as in dbt.
+Result<int> show(Compiler& compiler, warehouse::Database& database, const std::vector<size_t>& selected,
+                 const InvocationOptions& o, std::ostream& out) {
+  if (o.inline_sql.empty() && selected.empty())
+    return Error(ErrorCode::kUsage, "show needs --select NODE or --inline SQL", {},
+                 "e.g. strata show --select orders --limit 10");
+  STRATA_ASSIGN(auto session, database.connect());
+  RenderOptions ro;
+  ro.warehouse = session.get();
+  auto preview = [&](const std::string& sql, const std::string& title) -> Status {
+    std::string query = "select * from (\n" + sql + "\n) dbt_show";
+    if (o.limit >= 0) query += " limit " + std::to_string(o.limit);
+    STRATA_ASSIGN(auto result, session->query(query));
+    out << title << ":\n";
+    print_preview(result, out);
+    return ok_status();
+  };
+  if (!o.inline_sql.empty()) {
+    STRATA_ASSIGN(std::string sql, compiler.render(o.inline_sql, static_cast<size_t>(-1), ro, "<inline>"));
+    STRATA_TRY(preview(sql, "Previewing inline node"));
+    return 0;
+  }
+  for (size_t i : selected) {
+    STRATA_ASSIGN(std::string sql, compiler.compile(i, ro));
+    STRATA_TRY(preview(sql, "Previewing node '" + compiler.graph().node(i).name + "'"));
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
@@ -296,6 +346,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   request.exclude = o.exclude;
   request.selector = o.selector;
   request.resource_types = types_for(o.command);
+  request.indirect_tests = o.command != "show";  // show previews the nodes named, not their tests
   for (const auto& t : o.resource_types) {
     auto rt = parse_resource_type(t);
     if (!rt) return Error(ErrorCode::kUsage, "unknown --resource-type '" + t + "'");
@@ -329,6 +380,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     return 0;
   }
   STRATA_ASSIGN(auto database, warehouse::open_target(tcfg));
+  if (o.command == "show") return show(*compiler, *database, selected, o, out);
   if (o.command == "run-operation") return run_operation(*compiler, *database, o, out);
   if (o.command == "freshness") {
     int failures = 0;

@@ -15,7 +15,7 @@
 namespace strata::transform {
 
 struct InvocationOptions {
-  std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean, run-operation
+  std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean, run-operation, show
   std::string project_dir = ".";
   std::string profiles_dir;
   std::string target;
@@ -26,7 +26,8 @@ struct InvocationOptions {
   std::vector<std::string> resource_types;  // ls --resource-type
   std::string output = "selector";          // ls --output: selector|name|path|json
   std::vector<std::string> output_keys;     // ls --output-keys (json): manifest keys to print
-  std::string inline_sql;                   // compile --inline
+  std::string inline_sql;                   // compile --inline, show --inline
+  int limit = 5;                            // show --limit: rows to preview; negative → all
   std::string operation;                    // run-operation: the macro's name
   std::string operation_args;               // run-operation --args: YAML/JSON mapping of keyword arguments
   int threads = 0;                          // 0 → the profile's

@@ -365,6 +365,24 @@ TEST_F(LabProject, AnUndefinedPackageNameGetsAHint) {
   EXPECT_NE(output_.find("'dbt_utils' is a dbt package in packages.yml"), std::string::npos) << output_;
 }
 
+TEST_F(LabProject, ShowPreviewsANodeOrInlineSqlWithoutBuildingIt) {
+  InvocationOptions o = options("show");
+  o.select = {"inc_merge"};
+  o.limit = 2;
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_NE(output_.find("Previewing node 'inc_merge':\n| id | k2 | val |\n| -- | -- | --- |\n| 1  | 1  | a   |\n"
+                         "| 2  | 1  | b   |\n"),
+            std::string::npos)
+      << output_;
+  EXPECT_EQ(output_.find("| 3 "), std::string::npos) << output_;  // --limit 2
+  EXPECT_EQ(rows("select count(*) from information_schema.tables where table_name = 'inc_merge'"),
+            (std::vector<std::string>{"0"}));
+  o.select.clear();
+  o.inline_sql = "select 42 as answer";
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_NE(output_.find("Previewing inline node:\n| answer |\n| ------ |\n| 42     |\n"), std::string::npos) << output_;
+}
+
 TEST_F(LabProject, LsJsonPrintsDbtKeysOrTheOutputKeys) {
   InvocationOptions o = options("ls");
   o.select = {"inc_merge"};
