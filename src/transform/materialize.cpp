@@ -24,21 +24,27 @@ std::string cfg_string(const Node& n, const char* key, const std::string& fallba
 
 // `merge into target using new rows on keys`: matched rows updated, new rows inserted (dbt's merge
 // strategy; MERGE exists in DuckDB ≥ 1.4 and PostgreSQL ≥ 15).
+// `updated` are the columns a matched row takes from the new row (merge_update_columns /
+// merge_exclude_columns), `columns` every column inserted.
 std::string merge_sql(const sql::Dialect& d, const std::string& target, const std::string& source,
-                      const std::vector<std::string>& keys, const std::vector<std::string>& columns) {
+                      const std::vector<std::string>& keys, const std::vector<std::string>& columns,
+                      const std::vector<std::string>& updated) {
   std::string on, set, names, values;
   for (const auto& k : keys)
     on += (on.empty() ? "" : " and ") + std::string("dbt_internal_dest.") + d.quote_identifier(k) +
           " = dbt_internal_source." + d.quote_identifier(k);
-  for (const auto& c : columns) {
+  for (const auto& c : updated) {
     std::string q = d.quote_identifier(c);
     set += (set.empty() ? "" : ", ") + q + " = dbt_internal_source." + q;
+  }
+  for (const auto& c : columns) {
+    std::string q = d.quote_identifier(c);
     names += (names.empty() ? "" : ", ") + q;
     values += (values.empty() ? "" : ", ") + std::string("dbt_internal_source.") + q;
   }
+  std::string matched = set.empty() ? "" : "\nwhen matched then update set " + set;
   return "merge into " + target + " as dbt_internal_dest\nusing " + source + " as dbt_internal_source\non (" + on +
-         ")\nwhen matched then update set " + set + "\nwhen not matched then insert (" + names + ") values (" +
-         values + ")";
+         ")" + matched + "\nwhen not matched then insert (" + names + ") values (" + values + ")";
 }
 
 // Whether `cols` has a column named `name` (names compare case-insensitively, as unquoted SQL).
@@ -169,9 +175,18 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   std::vector<std::string> dest_names;
   for (const auto& c : dest_cols)
     if (has(new_cols, c.name)) dest_names.push_back(c.name);
+  // merge_update_columns: only these are updated; merge_exclude_columns: all but these.
+  std::vector<std::string> updated;
+  auto only = unique_key_list(n.config.value("merge_update_columns", Json(nullptr)));
+  auto except = unique_key_list(n.config.value("merge_exclude_columns", Json(nullptr)));
+  auto listed = [](const std::vector<std::string>& list, const std::string& name) {
+    return std::any_of(list.begin(), list.end(), [&](const auto& x) { return to_lower(x) == to_lower(name); });
+  };
+  for (const auto& c : dest_names)
+    if ((only.empty() || listed(only, c)) && !listed(except, c)) updated.push_back(c);
   STRATA_TRY(ctx.wh.begin());
   auto body = [&]() -> Status {
-    if (strategy == "merge") return ctx.execute(merge_sql(d, n.relation_name, tmp, keys, dest_names));
+    if (strategy == "merge") return ctx.execute(merge_sql(d, n.relation_name, tmp, keys, dest_names, updated));
     if (strategy != "append") {
       std::string match;
       for (const auto& k : keys)

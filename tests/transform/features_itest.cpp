@@ -168,6 +168,18 @@ TEST_F(LabProject, IncrementalStrategiesAndSchemaChanges) {
   EXPECT_EQ(rows("select count(*), min(extra) from main.inc_fail"), (std::vector<std::string>{"5|1"}));
 }
 
+TEST_F(LabProject, MergeLeavesExcludedColumnsOfMatchedRows) {
+  testing::write_files(project_, {{"models/inc_excl.sql",
+                                   "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge',"
+                                   " merge_exclude_columns=['first_val']) }}\n"
+                                   "select id, val, val as first_val from {{ source('bronze', 'events') }}\n"}});
+  ASSERT_EQ(invoke("run", {"inc_excl"}), 0) << output_;
+  exec("update bronze.events set val = 'z' where id = 1; insert into bronze.events values (5, 1, 'e', now())");
+  ASSERT_EQ(invoke("run", {"inc_excl"}), 0) << output_;
+  EXPECT_EQ(rows("select id, val, first_val from main.inc_excl where id in (1, 5) order by id"),
+            (std::vector<std::string>{"1|z|a", "5|e|e"}));
+}
+
 TEST_F(LabProject, SeedsKeepTheTableUnlessFullRefresh) {
   ASSERT_EQ(invoke("seed"), 0) << output_;
   exec("comment on table main.people is 'kept'");
