@@ -1,5 +1,5 @@
 // dbt's verbs: strata build | run | test | seed | snapshot | compile | ls | parse | docs generate |
-// source freshness | clean, with dbt's flags.
+// source freshness | clean | run-operation | show, with dbt's flags.
 #include <memory>
 
 #include "cli/app.h"
@@ -26,6 +26,8 @@ void add_common(CLI::App& cmd, DbtFlags& f, bool selection) {
   cmd.add_option("--threads", o.threads, "Number of threads");
   cmd.add_flag("--full-refresh", o.full_refresh, "Rebuild incremental models and seeds from scratch");
   cmd.add_flag("-x,--fail-fast", o.fail_fast, "Stop at the first failure");
+  cmd.add_flag("--store-failures", o.store_failures, "Store the failing rows of every selected test");
+  cmd.add_flag("--warn-error", o.warn_error, "Treat test warnings as failures");
 }
 
 void add_verb(CLI::App& parent, CliContext& context, const std::string& name, const std::string& command,
@@ -33,10 +35,18 @@ void add_verb(CLI::App& parent, CliContext& context, const std::string& name, co
   auto flags = std::make_shared<DbtFlags>();
   auto* cmd = parent.add_subcommand(name, help);
   add_common(*cmd, *flags, selection);
-  if (command == "compile") cmd->add_option("--inline", flags->options.inline_sql, "Compile this SQL with Jinja");
+  if (command == "compile" || command == "show")
+    cmd->add_option("--inline", flags->options.inline_sql, "Compile this SQL with Jinja");
+  if (command == "show") cmd->add_option("--limit", flags->options.limit, "Rows to preview (-1: all)");
+  if (command == "run-operation") {
+    cmd->add_option("macro", flags->options.operation, "The macro to call")->required();
+    cmd->add_option("--args", flags->options.operation_args, "Keyword arguments as YAML or JSON, e.g. '{n: 3}'");
+  }
   if (command == "ls") {
     cmd->add_option("--resource-type,--resource-types", flags->options.resource_types, "Only these resource types");
     cmd->add_option("--output", flags->options.output, "selector, name, path or json");
+    cmd->add_option("--output-keys", flags->options.output_keys, "With --output json: the manifest keys to print")
+        ->expected(1, -1);
   }
   bind_action(*cmd, context, [flags, command, &context]() -> Status {
     transform::InvocationOptions o = flags->options;
@@ -61,9 +71,11 @@ void register_dbt(CLI::App& app, CliContext& context) {
   add_verb(app, context, "snapshot", "snapshot", "Run the selected snapshots");
   add_verb(app, context, "compile", "compile", "Compile the selected nodes (or --inline SQL) to target/compiled");
   add_verb(app, context, "ls", "ls", "List the selected nodes");
+  add_verb(app, context, "show", "show", "Preview the rows of a node's (or --inline) SQL without building it");
   add_verb(app, context, "list", "ls", "List the selected nodes");
   add_verb(app, context, "parse", "parse", "Parse the project and write target/manifest.json", false);
   add_verb(app, context, "clean", "clean", "Delete the project's clean-targets", false);
+  add_verb(app, context, "run-operation", "run-operation", "Call a macro (with --args) against the target", false);
   auto* docs = app.add_subcommand("docs", "Documentation artifacts");
   add_verb(*docs, context, "generate", "docs", "Write target/catalog.json and manifest.json");
   auto* source = app.add_subcommand("source", "Sources");

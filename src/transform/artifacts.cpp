@@ -180,6 +180,10 @@ Json source_json(const Node& n) {
 
 }  // namespace
 
+Json manifest_node_json(const Graph& g, size_t i) {
+  return g.node(i).resource_type == ResourceType::kSource ? source_json(g.node(i)) : node_json(g, i, {});
+}
+
 Json manifest_json(const Graph& g, const InvocationInfo& info, const std::vector<std::string>& compiled) {
   Json doc = object_with_capacity(24);
   Json meta = metadata(info, kManifestSchema);

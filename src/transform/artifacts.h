@@ -25,6 +25,9 @@ struct InvocationInfo {
 Json manifest_json(const Graph& graph, const InvocationInfo& info,
                    const std::vector<std::string>& compiled = {});
 
+// One node (or source) as manifest.json shows it, not compiled; `dbt ls --output json` prints these.
+Json manifest_node_json(const Graph& graph, size_t index);
+
 // The outcome of one node in a run (run_results.json "results" item).
 struct NodeResult {
   std::string unique_id;

@@ -43,56 +43,6 @@ std::optional<Value> RelationObject::get_attr(std::string_view name) const {
 
 std::string RelationObject::to_string() const { return dialect_.qualify(database_, schema_, identifier_); }
 
-namespace {
-
-class TableObject : public jinja::Object {
- public:
-  TableObject(std::vector<std::string> names, jinja::ValueList rows) : names_(std::move(names)), rows_(std::move(rows)) {}
-  std::string type_name() const override { return "Table"; }
-  std::optional<Value> get_attr(std::string_view name) const override {
-    if (name == "rows") return Value(rows_);
-    if (name == "column_names") {
-      jinja::ValueList out;
-      for (const auto& n : names_) out.emplace_back(n);
-      return Value::tuple(std::move(out));
-    }
-    if (name == "columns") {
-      jinja::ValueList cols;
-      for (size_t c = 0; c < names_.size(); ++c) {
-        jinja::ValueList values;
-        for (const auto& r : rows_) values.push_back(r.as_list()[c]);
-        jinja::Dict d;
-        d.set("name", Value(names_[c]));
-        Value vals(std::move(values));
-        d.set("values", jinja::make_function("values", [vals](CallArgs&, CallContext&) -> Result<Value> {
-                return vals;
-              }));
-        cols.emplace_back(std::move(d));
-      }
-      return Value(std::move(cols));
-    }
-    return std::nullopt;
-  }
-  std::optional<Value> get_item(const Value& key) const override {
-    if (key.is_int() && key.as_int() >= 0 && static_cast<size_t>(key.as_int()) < rows_.size()) return rows_[key.as_int()];
-    return std::nullopt;
-  }
-  std::optional<jinja::ValueList> iterate() const override { return rows_; }
-  bool truthy() const override { return true; }
-
- private:
-  std::vector<std::string> names_;
-  jinja::ValueList rows_;
-};
-
-}  // namespace
-
-Value table_value(const std::vector<std::string>& names, const std::vector<std::vector<Value>>& rows) {
-  jinja::ValueList list;
-  for (const auto& r : rows) list.push_back(Value::tuple(r));
-  return Value::object(std::make_shared<TableObject>(names, std::move(list)));
-}
-
 }  // namespace detail
 
 namespace {
@@ -174,9 +124,19 @@ Value model_value(const Node& n) {
   return Value(std::move(j));
 }
 
-Error as_config_error(Error e) {
-  Error out(ErrorCode::kConfig, e.message(), e.where(), e.hint());
-  return out;
+// `packages` is the text of the project's packages.yml and dependencies.yml: an undefined name
+// that a package there provides (`dbt_utils.star(...)`) gets a hint instead of a bare message.
+Error as_config_error(Error e, const std::string& packages = {}) {
+  std::string hint = e.hint();
+  const std::string& m = e.message();
+  const std::string suffix = "' is undefined";
+  if (!packages.empty() && m.size() > suffix.size() + 1 && m[0] == '\'' && ends_with(m, suffix)) {
+    std::string name = m.substr(1, m.size() - suffix.size() - 1);
+    if (packages.find(name) != std::string::npos || packages.find(replace_all(name, "_", "-")) != std::string::npos)
+      hint = "'" + name + "' is a dbt package in packages.yml; Strata does not install or load packages: copy the "
+             "macros you use into macros/ and call them without the '" + name + ".' prefix";
+  }
+  return Error(ErrorCode::kConfig, m, e.where(), hint);
 }
 
 }  // namespace
@@ -188,12 +148,14 @@ struct Compiler::Impl {
   jinja::Environment env;
   std::shared_ptr<const jinja::Context> base;
   std::unordered_set<std::string> user_macros;
+  std::string packages_text;  // packages.yml + dependencies.yml, for hints on undefined package names
   bool fast_paths = true;
   std::mutex cache_mutex;
   std::vector<std::shared_ptr<const jinja::Template>> cache;
 
   Result<std::shared_ptr<const jinja::Template>> node_template(size_t i);
   Result<std::string> render_text(const std::string& text, size_t node, RenderState& state, const std::string& name);
+  Status render_config_values(Graph& graph);
   Result<std::string> compile(size_t i, const RenderOptions& options, std::vector<size_t>& stack);
   Result<std::string> generic_test_text(size_t i) const;
   std::optional<std::string> fast_compile(size_t i, std::vector<size_t>& ephemerals) const;
@@ -345,19 +307,9 @@ void Compiler::Impl::register_functions() {
     auto result = st.options.warehouse->query(body.to_string());
     if (!result.ok()) return ctx.error("statement '" + name + "' failed: " + result.error().message());
     jinja::Dict out;
-    std::vector<std::string> names;
-    for (const auto& f : result->schema) names.push_back(f.name);
-    std::vector<std::vector<Value>> rows;
-    if (fetch)
-      for (size_t r = 0; r < result->num_rows(); ++r) {
-        std::vector<Value> row;
-        for (size_t c = 0; c < names.size(); ++c)
-          row.push_back(result->is_null(r, c) ? Value::none() : Value(result->cell_text(r, c)));
-        rows.push_back(std::move(row));
-      }
-    Value table = detail::table_value(names, rows);
-    out.set("table", table);
-    out.set("data", table.as_object()->get_attr("rows").value_or(Value()));
+    detail::AgateResult agate = detail::agate_result(*result, fetch);
+    out.set("table", agate.table);
+    out.set("data", agate.data);
     out.set("response", Value("OK"));
     st.statements[name] = Value(std::move(out));
     return Value(std::string());
@@ -373,16 +325,7 @@ void Compiler::Impl::register_functions() {
     if (!st.options.warehouse) return ctx.error("run_query() needs a warehouse connection");
     auto result = st.options.warehouse->query(arg_string(args, 0, "sql"));
     if (!result.ok()) return ctx.error("run_query failed: " + result.error().message());
-    std::vector<std::string> names;
-    for (const auto& f : result->schema) names.push_back(f.name);
-    std::vector<std::vector<Value>> rows;
-    for (size_t r = 0; r < result->num_rows(); ++r) {
-      std::vector<Value> row;
-      for (size_t c = 0; c < names.size(); ++c)
-        row.push_back(result->is_null(r, c) ? Value::none() : Value(result->cell_text(r, c)));
-      rows.push_back(std::move(row));
-    }
-    return detail::table_value(names, rows);
+    return detail::agate_result(*result, true).table;
   });
 }
 
@@ -520,13 +463,16 @@ Result<std::string> Compiler::Impl::render_text(const std::string& text, size_t 
   jinja::Context ctx(base);
   ctx.user_data = &state;
   ctx.set("execute", Value(state.options.execute && !state.parse_mode));
+  if (state.options.variables)
+    for (auto it = state.options.variables->begin(); it != state.options.variables->end(); ++it)
+      ctx.set(it.key(), Value::from_json(it.value()));
   if (node != kNoNode) {
     const Node& n = graph->node(node);
     if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
     ctx.set("model", model_value(n));
   }
   auto out = (*parsed)->render(ctx);
-  if (!out.ok()) return as_config_error(std::move(out).error());
+  if (!out.ok()) return as_config_error(std::move(out).error(), packages_text);
   return std::move(*out);
 }
 
@@ -548,7 +494,7 @@ Result<std::string> Compiler::Impl::compile(size_t i, const RenderOptions& optio
     if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
     ctx.set("model", model_value(n));
     sql = tmpl->render(ctx);
-    if (!sql.ok()) return as_config_error(std::move(sql).error());
+    if (!sql.ok()) return as_config_error(std::move(sql).error(), packages_text);
   }
   if (state.ephemerals.empty()) return std::move(*sql);
   std::vector<std::pair<std::string, std::string>> ctes;
@@ -648,8 +594,9 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   env.add_global("invocation_id", Value(impl->options.invocation_id));
   env.add_global("run_started_at", detail::run_started_at_value(impl->options.run_started_at));
   env.add_global("modules", detail::modules_value());
+  detail::add_python_builtins(env);
   env.add_global("graph", detail::graph_value(graph, model_value));
-  env.add_global("flags", Value(jinja::Dict{}));
+  env.add_global("flags", Value::from_json(impl->options.flags));
 
   // Built-in macros first, then the project's (which override them).
   auto builtins = env.parse(detail::builtin_macros_source(), "<strata builtin macros>");
@@ -664,11 +611,46 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
       impl->user_macros.insert(name);
     }
   }
+  for (const char* file : {"/packages.yml", "/dependencies.yml"}) {
+    std::string text;
+    if (read_file(graph.project().project.root + file, text)) impl->packages_text += text;
+  }
   impl->base = std::make_shared<jinja::Context>();
   return std::unique_ptr<Compiler>(new Compiler(std::move(impl)));
 }
 
+// dbt renders the configs of dbt_project.yml and property files too: `+schema: "{{ var('x') }}"`,
+// `+materialized: "{{ 'table' if target.name == 'prod' else 'view' }}"`. Hooks stay as written
+// (they are rendered when they run). A render giving True/False becomes a boolean, as dbt's
+// native rendering does.
+Status Compiler::Impl::render_config_values(Graph& graph) {
+  auto has_jinja = [](const Json& v) {
+    return v.is_string() &&
+           (v.get_ref<const std::string&>().find("{{") != std::string::npos ||
+            v.get_ref<const std::string&>().find("{%") != std::string::npos);
+  };
+  for (size_t i = 0; i < graph.size(); ++i) {
+    Node& n = graph.mutable_node(i);
+    for (auto it = n.config.begin(); it != n.config.end(); ++it) {
+      if (it.key() == "pre-hook" || it.key() == "post-hook") continue;
+      auto render = [&](Json& value) -> Status {  // scalars only: tags are also kept in Node::tags
+        if (!has_jinja(value)) return ok_status();
+        RenderState state;
+        state.options.execute = false;
+        STRATA_ASSIGN(std::string text, render_text(value.get<std::string>(), kNoNode, state,
+                                                    "<config '" + it.key() + "' of " + n.unique_id + ">"));
+        std::string_view t = trim(text);
+        value = t == "True" ? Json(true) : t == "False" ? Json(false) : Json(std::string(t));
+        return ok_status();
+      };
+      STRATA_TRY(render(*it));
+    }
+  }
+  return ok_status();
+}
+
 Status Compiler::parse_render(Graph& graph) {
+  STRATA_TRY(impl_->render_config_values(graph));
   bool changed = false;
   for (size_t i = 0; i < graph.size(); ++i) {
     const Node& n = graph.node(i);
@@ -688,7 +670,7 @@ Status Compiler::parse_render(Graph& graph) {
       m.sources = state.capture.sources;
       changed = true;
     }
-    merge_configs(m.config, state.capture.config);
+    merge_configs(m.config, configs_not_scanned(std::move(state.capture.config), scan.config));
   }
   if (changed) STRATA_TRY(graph.refresh_edges());
   // Descriptions are Jinja too: `{{ doc('name') }}`.
@@ -708,6 +690,8 @@ Status Compiler::parse_render(Graph& graph) {
   }
   return ok_status();
 }
+
+bool Compiler::has_macro(const std::string& name) const { return impl_->user_macros.count(name) > 0; }
 
 NameMacro Compiler::name_macro() {
   Impl* impl = impl_.get();

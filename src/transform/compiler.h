@@ -34,6 +34,7 @@ struct CompilerOptions {
   std::string invocation_id;
   std::string run_started_at;       // ISO 8601
   Logger logger;
+  Json flags = Json::object();      // dbt's `flags` (FULL_REFRESH, WHICH...), by upper-case name
 };
 
 // One render: which node, whether SQL may run (execute), whether the model is incremental now,
@@ -42,6 +43,8 @@ struct RenderOptions {
   bool execute = true;
   bool is_incremental = false;
   warehouse::Warehouse* warehouse = nullptr;
+  // More variables for this render, by name (on-run-end's `results`, `schemas`...); may be null.
+  const Json* variables = nullptr;
 };
 
 // What a parse-mode render found (dbt parses by rendering with execute=False).
@@ -65,6 +68,9 @@ class Compiler {
   // A NameMacro calling the project's generate_*_name macros; empty when the project defines none
   // of them (resolve_relations then uses dbt's defaults on a few threads).
   NameMacro name_macro();
+
+  // Whether the project's macro files define a macro named `name`.
+  bool has_macro(const std::string& name) const;
 
   // The compiled SQL of node i: rendered with ref/source resolved, ephemeral parents injected as
   // CTEs. For generic tests, the test query. Errors: Jinja errors (kConfig, located at the node).

@@ -13,6 +13,10 @@
 #include "jinja/value.h"
 #include "transform/compiler.h"
 
+namespace strata::warehouse {
+struct QueryResult;
+}
+
 namespace strata::transform::detail {
 
 const char* builtin_macros_source();
@@ -101,10 +105,20 @@ std::optional<std::string> builtin_test_sql(
 // `modules` (datetime, re), `run_started_at` as a UTC datetime object, and the lazily built
 // `graph` variable (node_value gives each node's dict) — context_modules.cpp.
 jinja::Value modules_value();
+// dbt's Python helpers in the context: zip, set, local_md5.
+void add_python_builtins(jinja::Environment& env);
 jinja::Value run_started_at_value(const std::string& iso8601);
 jinja::Value graph_value(const Graph& graph, std::function<jinja::Value(const Node&)> node_value);
 
-// Converts a query result into dbt's agate-like table value (rows, columns, column_names).
+// dbt's agate-like table (rows, columns, column_names; rows and columns by position or by name).
 jinja::Value table_value(const std::vector<std::string>& names, const std::vector<std::vector<jinja::Value>>& rows);
+
+// A query's result as run_query() and statement() give it: `table` as above, `data` the rows as
+// tuples (load_result(...)['data']). Cells are typed as agate types them; without `fetch`, no rows.
+struct AgateResult {
+  jinja::Value table;
+  jinja::Value data;
+};
+AgateResult agate_result(const warehouse::QueryResult& result, bool fetch);
 
 }  // namespace strata::transform::detail

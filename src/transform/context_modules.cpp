@@ -1,5 +1,6 @@
 // dbt's `modules` context variable (modules.datetime and modules.re, the parts dbt projects use),
 // the `run_started_at` datetime, and the `graph` variable.
+#include <algorithm>
 #include <ctime>
 #include <fmt/format.h>
 #include <mutex>
@@ -8,6 +9,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "transform/compiler_internal.h"
+#include "transform/parser.h"
 
 namespace strata::transform::detail {
 
@@ -401,6 +403,36 @@ Value modules_value() {
   modules.set("datetime", Value(datetime_module()));
   modules.set("re", Value(re_module()));
   return Value(std::move(modules));
+}
+
+void add_python_builtins(jinja::Environment& env) {
+  // zip(a, b, ...): tuples of the i-th items, as long as the shortest sequence (Python's zip).
+  env.add_function("zip", [](CallArgs& args, CallContext& ctx) -> Result<Value> {
+    size_t shortest = args.positional.empty() ? 0 : static_cast<size_t>(-1);
+    for (const auto& a : args.positional) {
+      if (!a.is_sequence()) return ctx.error("zip() takes lists or tuples, got " + a.type_name());
+      shortest = std::min(shortest, a.as_list().size());
+    }
+    jinja::ValueList out;
+    for (size_t i = 0; i < shortest; ++i) {
+      jinja::ValueList item;
+      for (const auto& a : args.positional) item.push_back(a.as_list()[i]);
+      out.push_back(Value::tuple(std::move(item)));
+    }
+    return Value(std::move(out));
+  });
+  // set(items): dbt's set() gives the distinct items; a list here (Jinja has no set), first-seen order.
+  env.add_function("set", [](CallArgs& args, CallContext& ctx) -> Result<Value> {
+    const Value* items = args.get(0, "value");
+    if (!items || !items->is_sequence()) return ctx.error("set() takes a list or a tuple");
+    jinja::ValueList out;
+    for (const auto& v : items->as_list())
+      if (std::none_of(out.begin(), out.end(), [&](const Value& o) { return o == v; })) out.push_back(v);
+    return Value(std::move(out));
+  });
+  env.add_function("local_md5", [](CallArgs& args, CallContext&) -> Result<Value> {
+    return Value(md5_hex(arg_string(args, 0, "value")));
+  });
 }
 
 Value run_started_at_value(const std::string& iso8601) {

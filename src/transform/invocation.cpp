@@ -1,5 +1,7 @@
 #include "transform/invocation.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fmt/format.h>
 #include <ostream>
@@ -30,17 +32,18 @@ std::string new_invocation_id() {
          hex.substr(20, 12);
 }
 
-Result<Json> parse_vars(const std::string& text) {
+// A flag's YAML/JSON mapping (--vars, run-operation's --args).
+Result<Json> parse_mapping(const std::string& text, const std::string& flag) {
   if (trim(text).empty()) return Json::object();
   YamlOptions options;
   options.substitute_env = false;
-  auto doc = load_yaml_string(text, "--vars", options);
+  auto doc = load_yaml_string(text, flag, options);
   if (!doc.ok())
-    return Error(ErrorCode::kUsage, "--vars is not valid YAML/JSON: " + doc.error().message(), {},
-                 "e.g. --vars '{\"key\": \"value\"}'");
+    return Error(ErrorCode::kUsage, flag + " is not valid YAML/JSON: " + doc.error().message(), {},
+                 "e.g. " + flag + " '{\"key\": \"value\"}'");
   Json j = yaml_to_json(doc->root);
   if (!j.is_object())
-    return Error(ErrorCode::kUsage, "--vars must be a YAML or JSON mapping", {}, "e.g. --vars '{key: value}'");
+    return Error(ErrorCode::kUsage, flag + " must be a YAML or JSON mapping", {}, "e.g. " + flag + " '{key: value}'");
   return j;
 }
 
@@ -59,6 +62,7 @@ std::vector<ResourceType> types_for(const std::string& c) {
   if (c == "seed") return {ResourceType::kSeed};
   if (c == "snapshot") return {ResourceType::kSnapshot};
   if (c == "freshness") return {ResourceType::kSource};
+  if (c == "show") return {ResourceType::kModel, ResourceType::kAnalysis, ResourceType::kTest, ResourceType::kSnapshot};
   return {};
 }
 
@@ -164,6 +168,115 @@ void warn_ignored_configs(const Graph& g, const Logger& logger) {
   }
 }
 
+// One line of `ls --output json`: the manifest entry cut to `keys` (dbt's --output-keys, given
+// as several words or one space/comma-separated word) or, by default, to the keys dbt prints —
+// the ones tools such as Cosmos read (depends_on, config, tags).
+Json ls_json(const Graph& graph, size_t i, const std::vector<std::string>& keys) {
+  std::vector<std::string> wanted;
+  for (const auto& k : keys)
+    for (const auto& word : split(replace_all(k, ",", " "), ' '))
+      if (!trim(word).empty()) wanted.emplace_back(trim(word));
+  if (wanted.empty())
+    wanted = {"alias",       "name", "package_name", "depends_on", "tags", "config", "resource_type", "source_name",
+              "original_file_path", "unique_id"};
+  Json full = manifest_node_json(graph, i);
+  Json out = Json::object();
+  for (auto it = full.begin(); it != full.end(); ++it)
+    if (std::find(wanted.begin(), wanted.end(), it.key()) != wanted.end()) out[it.key()] = it.value();
+  return out;
+}
+
+// `run-operation MACRO --args '{...}'`: calls a project macro with execute=True on one session.
+// What the macro runs through run_query()/statement() takes effect; its rendered text is not run,
+// as in dbt. A failing macro makes exit code 1.
+Result<int> run_operation(Compiler& compiler, warehouse::Database& database, const InvocationOptions& o,
+                          std::ostream& out) {
+  const std::string& name = o.operation;
+  bool identifier = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                    std::all_of(name.begin(), name.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                    });
+  if (!identifier)
+    return Error(ErrorCode::kUsage, "run-operation needs a macro name, got '" + name + "'", {},
+                 "e.g. strata run-operation grant_select --args '{role: reporter}'");
+  STRATA_ASSIGN(Json args, parse_mapping(o.operation_args, "--args"));
+  if (!compiler.has_macro(name))
+    return Error(ErrorCode::kUsage, "no macro named '" + name + "' in the project", {},
+                 "define it with {% macro " + name + "(...) %} in a file under macro-paths");
+  STRATA_ASSIGN(auto session, database.connect());
+  Json variables{{"__strata_operation_args", args}};
+  RenderOptions ro;
+  ro.warehouse = session.get();
+  ro.variables = &variables;
+  auto rendered =
+      compiler.render("{{ " + name + "(**__strata_operation_args) }}", static_cast<size_t>(-1), ro, "<run-operation>");
+  if (!rendered.ok()) {
+    out << "Encountered an error while running operation: " << rendered.error().to_string() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+// dbt names each --select criterion that matches nothing (a typo runs nothing, silently, otherwise).
+void warn_unmatched_criteria(const Graph& graph, const std::vector<std::string>& select, const Logger& logger) {
+  for (const auto& item : select)
+    for (const auto& term : split(item, ' ')) {
+      if (trim(term).empty()) continue;
+      auto mask = evaluate_selection(graph, std::string(trim(term)));
+      if (mask.ok() && std::none_of(mask->begin(), mask->end(), [](bool b) { return b; }))
+        logger.warn("The selection criterion '{}' does not match any enabled nodes", trim(term));
+    }
+}
+
+// Rows as dbt's show prints them: a markdown-like table, one column per result column.
+void print_preview(const warehouse::QueryResult& r, std::ostream& out) {
+  std::vector<size_t> width;
+  for (const auto& f : r.schema) width.push_back(f.name.size());
+  for (size_t row = 0; row < r.num_rows(); ++row)
+    for (size_t c = 0; c < r.schema.size(); ++c) width[c] = std::max(width[c], r.cell_text(row, c).size());
+  auto line = [&](auto cell) {
+    out << "|";
+    for (size_t c = 0; c < r.schema.size(); ++c) {
+      std::string text = cell(c);
+      out << " " << text << std::string(width[c] - text.size(), ' ') << " |";
+    }
+    out << "\n";
+  };
+  line([&](size_t c) { return r.schema[c].name; });
+  line([&](size_t c) { return std::string(width[c], '-'); });
+  for (size_t row = 0; row < r.num_rows(); ++row) line([&](size_t c) { return r.cell_text(row, c); });
+}
+
+// `show`: runs a node's compiled SQL (or --inline SQL) and prints its first --limit rows; nothing
+// is built, as in dbt.
+Result<int> show(Compiler& compiler, warehouse::Database& database, const std::vector<size_t>& selected,
+                 const InvocationOptions& o, std::ostream& out) {
+  if (o.inline_sql.empty() && selected.empty())
+    return Error(ErrorCode::kUsage, "show needs --select NODE or --inline SQL", {},
+                 "e.g. strata show --select orders --limit 10");
+  STRATA_ASSIGN(auto session, database.connect());
+  RenderOptions ro;
+  ro.warehouse = session.get();
+  auto preview = [&](const std::string& sql, const std::string& title) -> Status {
+    std::string query = "select * from (\n" + sql + "\n) dbt_show";
+    if (o.limit >= 0) query += " limit " + std::to_string(o.limit);
+    STRATA_ASSIGN(auto result, session->query(query));
+    out << title << ":\n";
+    print_preview(result, out);
+    return ok_status();
+  };
+  if (!o.inline_sql.empty()) {
+    STRATA_ASSIGN(std::string sql, compiler.render(o.inline_sql, static_cast<size_t>(-1), ro, "<inline>"));
+    STRATA_TRY(preview(sql, "Previewing inline node"));
+    return 0;
+  }
+  for (size_t i : selected) {
+    STRATA_ASSIGN(std::string sql, compiler.compile(i, ro));
+    STRATA_TRY(preview(sql, "Previewing node '" + compiler.graph().node(i).name + "'"));
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
@@ -183,7 +296,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     }
     return 0;
   }
-  STRATA_ASSIGN(Json cli_vars, parse_vars(o.vars));
+  STRATA_ASSIGN(Json cli_vars, parse_mapping(o.vars, "--vars"));
   warehouse::ProfileOptions popts;
   popts.project_dir = root;
   popts.profiles_dir = o.profiles_dir;
@@ -215,7 +328,14 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   info.command = o.command;
   info.adapter_type = target.type;
   info.strata_version = o.version;
-  CompilerOptions copts{target, cli_vars, env, info.invocation_id, info.generated_at, o.logger};
+  // Macros branch on these as on dbt's flags (e.g. `{% if flags.FULL_REFRESH %}`).
+  Json flags{{"FULL_REFRESH", o.full_refresh},
+             {"FAIL_FAST", o.fail_fast},
+             {"WHICH", o.command},
+             {"STORE_FAILURES", o.store_failures},
+             {"WARN_ERROR", o.warn_error},
+             {"TARGET_PATH", graph.project().project.target_path}};
+  CompilerOptions copts{target, cli_vars, env, info.invocation_id, info.generated_at, o.logger, std::move(flags)};
   STRATA_ASSIGN(auto compiler, Compiler::create(graph, copts));
   STRATA_TRY(compiler->parse_render(graph));
   const sql::Dialect& dialect = target.type == "postgres" ? sql::postgres_dialect() : sql::duckdb_dialect();
@@ -226,21 +346,21 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   request.exclude = o.exclude;
   request.selector = o.selector;
   request.resource_types = types_for(o.command);
+  request.indirect_tests = o.command != "show";  // show previews the nodes named, not their tests
   for (const auto& t : o.resource_types) {
     auto rt = parse_resource_type(t);
     if (!rt) return Error(ErrorCode::kUsage, "unknown --resource-type '" + t + "'");
     request.resource_types.push_back(*rt);
   }
   STRATA_ASSIGN(std::vector<size_t> selected, select_nodes(graph, request));
+  warn_unmatched_criteria(graph, o.select, o.logger);
 
   if (o.command == "ls") {
     for (size_t i : selected) {
       const Node& n = graph.node(i);
       if (o.output == "name") out << n.name << "\n";
       else if (o.output == "path") out << n.original_file_path << "\n";
-      else if (o.output == "json")
-        out << Json{{"name", n.name}, {"resource_type", resource_type_name(n.resource_type)},
-                    {"unique_id", n.unique_id}, {"original_file_path", n.original_file_path}}.dump() << "\n";
+      else if (o.output == "json") out << ls_json(graph, i, o.output_keys).dump() << "\n";
       else if (n.resource_type == ResourceType::kSource)
         out << "source:" << n.package_name << "." << n.source_name << "." << n.name << "\n";
       else out << join(n.fqn, ".") << "\n";
@@ -260,6 +380,8 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     return 0;
   }
   STRATA_ASSIGN(auto database, warehouse::open_target(tcfg));
+  if (o.command == "show") return show(*compiler, *database, selected, o, out);
+  if (o.command == "run-operation") return run_operation(*compiler, *database, o, out);
   if (o.command == "freshness") {
     int failures = 0;
     STRATA_TRY(source_freshness(graph, selected, *database, info, target_dir, out, failures));
@@ -276,6 +398,8 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   ropts.threads = target.threads;
   ropts.full_refresh = o.full_refresh;
   ropts.fail_fast = o.fail_fast;
+  ropts.store_failures = o.store_failures;
+  ropts.warn_error = o.warn_error;
   ropts.target_dir = target_dir;
   ropts.run_started_at = info.generated_at;
   STRATA_ASSIGN(RunSummary summary, run_nodes(graph, *compiler, *database, selected, ropts, out));

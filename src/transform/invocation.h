@@ -15,7 +15,7 @@
 namespace strata::transform {
 
 struct InvocationOptions {
-  std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean
+  std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean, run-operation, show
   std::string project_dir = ".";
   std::string profiles_dir;
   std::string target;
@@ -25,10 +25,16 @@ struct InvocationOptions {
   std::string selector;
   std::vector<std::string> resource_types;  // ls --resource-type
   std::string output = "selector";          // ls --output: selector|name|path|json
-  std::string inline_sql;                   // compile --inline
+  std::vector<std::string> output_keys;     // ls --output-keys (json): manifest keys to print
+  std::string inline_sql;                   // compile --inline, show --inline
+  int limit = 5;                            // show --limit: rows to preview; negative → all
+  std::string operation;                    // run-operation: the macro's name
+  std::string operation_args;               // run-operation --args: YAML/JSON mapping of keyword arguments
   int threads = 0;                          // 0 → the profile's
   bool full_refresh = false;
   bool fail_fast = false;
+  bool store_failures = false;              // --store-failures
+  bool warn_error = false;                  // --warn-error
   EnvLookup env;
   Logger logger;
   std::string version = "0.1.0";

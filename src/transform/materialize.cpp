@@ -24,21 +24,32 @@ std::string cfg_string(const Node& n, const char* key, const std::string& fallba
 
 // `merge into target using new rows on keys`: matched rows updated, new rows inserted (dbt's merge
 // strategy; MERGE exists in DuckDB ≥ 1.4 and PostgreSQL ≥ 15).
+// `updated` are the columns a matched row takes from the new row (merge_update_columns /
+// merge_exclude_columns), `columns` every column inserted.
 std::string merge_sql(const sql::Dialect& d, const std::string& target, const std::string& source,
-                      const std::vector<std::string>& keys, const std::vector<std::string>& columns) {
+                      const std::vector<std::string>& keys, const std::vector<std::string>& columns,
+                      const std::vector<std::string>& updated) {
   std::string on, set, names, values;
   for (const auto& k : keys)
     on += (on.empty() ? "" : " and ") + std::string("dbt_internal_dest.") + d.quote_identifier(k) +
           " = dbt_internal_source." + d.quote_identifier(k);
-  for (const auto& c : columns) {
+  for (const auto& c : updated) {
     std::string q = d.quote_identifier(c);
     set += (set.empty() ? "" : ", ") + q + " = dbt_internal_source." + q;
+  }
+  for (const auto& c : columns) {
+    std::string q = d.quote_identifier(c);
     names += (names.empty() ? "" : ", ") + q;
     values += (values.empty() ? "" : ", ") + std::string("dbt_internal_source.") + q;
   }
+  std::string matched = set.empty() ? "" : "\nwhen matched then update set " + set;
   return "merge into " + target + " as dbt_internal_dest\nusing " + source + " as dbt_internal_source\non (" + on +
-         ")\nwhen matched then update set " + set + "\nwhen not matched then insert (" + names + ") values (" +
-         values + ")";
+         ")" + matched + "\nwhen not matched then insert (" + names + ") values (" + values + ")";
+}
+
+// Whether `cols` has a column named `name` (names compare case-insensitively, as unquoted SQL).
+bool has_column(const std::vector<warehouse::ColumnInfo>& cols, const std::string& name) {
+  return std::any_of(cols.begin(), cols.end(), [&](const auto& c) { return to_lower(c.name) == to_lower(name); });
 }
 
 }  // namespace
@@ -127,9 +138,7 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   STRATA_TRY(ctx.execute("create or replace table " + tmp + " as (\n" + ctx.compiled + "\n)"));
   STRATA_ASSIGN(auto target_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
   STRATA_ASSIGN(auto new_cols, ctx.wh.columns(tmp_rel));
-  auto has = [](const std::vector<warehouse::ColumnInfo>& cols, const std::string& name) {
-    return std::any_of(cols.begin(), cols.end(), [&](const auto& c) { return to_lower(c.name) == to_lower(name); });
-  };
+  const auto& has = has_column;
   std::vector<warehouse::ColumnInfo> added, removed;
   for (const auto& c : new_cols)
     if (!has(target_cols, c.name)) added.push_back(c);
@@ -166,9 +175,18 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   std::vector<std::string> dest_names;
   for (const auto& c : dest_cols)
     if (has(new_cols, c.name)) dest_names.push_back(c.name);
+  // merge_update_columns: only these are updated; merge_exclude_columns: all but these.
+  std::vector<std::string> updated;
+  auto only = unique_key_list(n.config.value("merge_update_columns", Json(nullptr)));
+  auto except = unique_key_list(n.config.value("merge_exclude_columns", Json(nullptr)));
+  auto listed = [](const std::vector<std::string>& list, const std::string& name) {
+    return std::any_of(list.begin(), list.end(), [&](const auto& x) { return to_lower(x) == to_lower(name); });
+  };
+  for (const auto& c : dest_names)
+    if ((only.empty() || listed(only, c)) && !listed(except, c)) updated.push_back(c);
   STRATA_TRY(ctx.wh.begin());
   auto body = [&]() -> Status {
-    if (strategy == "merge") return ctx.execute(merge_sql(d, n.relation_name, tmp, keys, dest_names));
+    if (strategy == "merge") return ctx.execute(merge_sql(d, n.relation_name, tmp, keys, dest_names, updated));
     if (strategy != "append") {
       std::string match;
       for (const auto& k : keys)
@@ -221,6 +239,13 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   const warehouse::Relation stage_rel{n.database, n.schema, n.alias + "__dbt_snap_stage"};
   std::string tmp = warehouse::qualified_name(d, stage_rel);
   STRATA_TRY(ctx.execute("create or replace table " + tmp + " as " + staged));
+  // A column the source gained since the last run is added to the snapshot (older versions hold
+  // NULL), as dbt does; a column it lost stays and is NULL in new versions.
+  STRATA_ASSIGN(auto staged_cols, ctx.wh.columns(stage_rel));
+  STRATA_ASSIGN(auto snapshot_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
+  for (const auto& c : staged_cols)
+    if (c.name != "dbt_unique_key" && !has_column(snapshot_cols, c.name))
+      STRATA_TRY(ctx.execute("alter table " + t + " add column " + d.quote_identifier(c.name) + " " + c.native_type));
   // Columns compared by the check strategy.
   std::string changed;
   if (strategy == "timestamp") {
@@ -271,11 +296,15 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   return std::string("SNAPSHOT");
 }
 
+bool stores_failures(const Node& test, const RunOptions& options) {
+  // A test's own store_failures config wins over --store-failures, as in dbt.
+  auto own = test.config.find("store_failures");
+  return own != test.config.end() && own->is_boolean() ? own->get<bool>() : options.store_failures;
+}
+
 Result<std::string> run_test(NodeContext& ctx) {
   const Node& n = ctx.node;
-  bool store = n.config.contains("store_failures") && n.config["store_failures"] == true;
-  if (store) {
-    STRATA_TRY(ctx.execute("create schema if not exists " + ctx.wh.dialect().quote_identifier(n.schema)));
+  if (stores_failures(n, ctx.options)) {  // the runner has created the schema
     STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));
   }
   STRATA_ASSIGN(std::string summary, ctx.compiler.test_summary_sql(ctx.index, ctx.compiled));
@@ -288,7 +317,7 @@ Result<std::string> run_test(NodeContext& ctx) {
   bool should_warn = result.cell_text(0, 1) == "true";
   std::string severity = to_lower(cfg_string(n, "severity", "error"));
   if (should_error && severity == "error") ctx.test_status = "fail";
-  else if (should_warn || should_error) ctx.test_status = "warn";
+  else if (should_warn || should_error) ctx.test_status = ctx.options.warn_error ? "fail" : "warn";
   else ctx.test_status = "pass";
   return std::string("SELECT 1");
 }

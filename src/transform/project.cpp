@@ -76,6 +76,25 @@ Json as_list(const Json& value) {
 
 }  // namespace
 
+Json configs_not_scanned(Json rendered, const Json& scanned) {
+  for (const char* key : {"pre-hook", "post-hook"}) {
+    auto it = rendered.find(key);
+    if (it == rendered.end()) continue;
+    Json seen = Json::array();
+    for (auto s = scanned.begin(); s != scanned.end(); ++s)
+      if (normalize_config_key(s.key()) == key) seen = as_list(s.value());
+    Json kept = Json::array();
+    for (const auto& hook : as_list(*it)) {
+      auto hit = std::find(seen.begin(), seen.end(), hook);
+      if (hit == seen.end()) kept.push_back(hook);
+      else seen.erase(hit);
+    }
+    if (kept.empty()) rendered.erase(it);
+    else *it = std::move(kept);
+  }
+  return rendered;
+}
+
 std::string normalize_config_key(std::string_view key) {
   if (!key.empty() && key[0] == '+') key.remove_prefix(1);
   if (key == "pre_hook") return "pre-hook";

@@ -69,6 +69,11 @@ std::string suggest_config_key(std::string_view key, const std::string& kind);
 // docs, grants, quoting, persist_docs merge as dicts; every other key replaces.
 void merge_configs(Json& base, const Json& overlay);
 
+// `rendered` (configs a render of a file's config() calls found) less the hooks already in
+// `scanned` (what the static scan read from the same calls and merged before), each hook once,
+// so that merging both does not run a config() hook twice. Other keys are kept as they are.
+Json configs_not_scanned(Json rendered, const Json& scanned);
+
 // Applies the configs of a tree along `path` (package, folders..., name) to `out`, root first.
 void apply_config_tree(const ConfigTree& tree, const std::vector<std::string>& path, Json& out);
 

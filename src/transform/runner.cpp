@@ -52,10 +52,11 @@ void write_sql_file(const RunOptions& o, const char* kind, const Node& n, const 
 }
 
 Status run_hooks(Compiler& compiler, warehouse::Warehouse& wh, const Json& hooks, size_t node, const RunOptions& o,
-                 std::string* run_sql) {
+                 std::string* run_sql, const Json* variables = nullptr) {
   if (!hooks.is_array()) return ok_status();
   RenderOptions ro;
   ro.warehouse = &wh;
+  ro.variables = variables;
   for (const auto& h : hooks) {
     std::string text = h.is_string() ? h.get<std::string>() : h.is_object() ? h.value("sql", std::string()) : "";
     if (trim(text).empty()) continue;
@@ -66,6 +67,34 @@ Status run_hooks(Compiler& compiler, warehouse::Warehouse& wh, const Json& hooks
   }
   (void)o;
   return ok_status();
+}
+
+// The variables dbt gives on-run-end hooks: `results` (run_results.json's items, each with its
+// `node`, so `r.node.name` and `r.status` work), `schemas` and `database_schemas` (where the run
+// built relations; grant macros loop over them).
+Json on_run_end_variables(const Graph& graph, const RunSummary& summary, const std::vector<size_t>& work) {
+  Json results = run_results_json(InvocationInfo{}, summary.results, summary.elapsed_seconds, {})["results"];
+  for (auto& r : results) {
+    auto index = graph.find(r.value("unique_id", std::string()));
+    if (!index) continue;
+    const Node& n = graph.node(*index);
+    r["node"] = Json{{"unique_id", n.unique_id},       {"name", n.name},
+                     {"resource_type", resource_type_name(n.resource_type)},
+                     {"package_name", n.package_name}, {"original_file_path", n.original_file_path},
+                     {"database", n.database},         {"schema", n.schema},
+                     {"alias", n.alias},               {"relation_name", n.relation_name},
+                     {"config", n.config},             {"tags", n.tags}};
+  }
+  Json schemas = Json::array(), database_schemas = Json::array();
+  for (size_t i : work) {
+    const Node& n = graph.node(i);
+    if (n.is_test() || n.resource_type == ResourceType::kAnalysis) continue;
+    Json pair = Json::array({n.database, n.schema});
+    if (std::find(database_schemas.begin(), database_schemas.end(), pair) != database_schemas.end()) continue;
+    database_schemas.push_back(pair);
+    if (std::find(schemas.begin(), schemas.end(), Json(n.schema)) == schemas.end()) schemas.push_back(n.schema);
+  }
+  return Json{{"results", results}, {"schemas", schemas}, {"database_schemas", database_schemas}};
 }
 
 }  // namespace
@@ -199,17 +228,18 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
       r.started_at = r.compile_completed_at;
       if (options.command == RunCommand::kCompile || n.resource_type == ResourceType::kAnalysis)
         return std::string("COMPILED");
-      if (!n.is_test()) {
-        {
-          // Held across the create: a node must not see the schema as created before its creation has committed.
-          std::lock_guard<std::mutex> lock(schema_mu);
-          if (!schemas.count(n.database + "." + n.schema)) {
-            STRATA_TRY(ctx.execute("create schema if not exists " + wh.dialect().quote_identifier(n.schema)));
-            schemas.insert(n.database + "." + n.schema);
-          }
+      // Tests that store their failures write to a schema too; concurrent creates of one schema
+      // conflict in DuckDB, so every node creates it under the same lock, once.
+      if (!n.is_test() || detail::stores_failures(n, options)) {
+        // Held across the create: a node must not see the schema as created before its creation has committed.
+        std::lock_guard<std::mutex> lock(schema_mu);
+        if (!schemas.count(n.database + "." + n.schema)) {
+          STRATA_TRY(ctx.execute("create schema if not exists " + wh.dialect().quote_identifier(n.schema)));
+          schemas.insert(n.database + "." + n.schema);
         }
-        STRATA_TRY(run_hooks(compiler, wh, n.config.value("pre-hook", Json::array()), i, options, &ctx.run_sql));
       }
+      if (!n.is_test())
+        STRATA_TRY(run_hooks(compiler, wh, n.config.value("pre-hook", Json::array()), i, options, &ctx.run_sql));
       Result<std::string> message = std::string();
       if (n.is_test()) message = detail::run_test(ctx);
       else if (n.resource_type == ResourceType::kSeed) message = detail::load_seed(ctx);
@@ -307,7 +337,9 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
   if (options.command != RunCommand::kCompile) {
     Json end = Json::array();
     for (const auto& h : graph.project().project.on_run_end) end.push_back(h);
-    Status st = run_hooks(compiler, *main_session, end, static_cast<size_t>(-1), options, nullptr);
+    summary.elapsed_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
+    Json variables = on_run_end_variables(graph, summary, work);
+    Status st = run_hooks(compiler, *main_session, end, static_cast<size_t>(-1), options, nullptr, &variables);
     if (!st.ok()) {
       out << "on-run-end hook failed: " << st.error().to_string() << "\n";
       ++summary.error;

@@ -25,6 +25,8 @@ struct RunOptions {
   int threads = 1;
   bool full_refresh = false;
   bool fail_fast = false;
+  bool store_failures = false;  // --store-failures: tests without their own store_failures config store them
+  bool warn_error = false;      // --warn-error: a test that warns fails
   std::string target_dir;       // absolute path of target/; "" → no compiled/run files
   std::string run_started_at;   // ISO 8601, for snapshots
 };

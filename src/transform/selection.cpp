@@ -109,7 +109,9 @@ bool config_value_match(const Json& v, const std::string& value) {
 
 Result<bool> matches(const Node& n, const Term& t, const std::string& method) {
   const std::string& v = t.value;
-  if (method == "fqn") return fqn_match(n, v);
+  // dbt's fqn method looks at manifest nodes only: a source named like a model (source `orders`,
+  // model `orders`) is not selected by `orders`, so `orders+` does not pull in the source's children.
+  if (method == "fqn") return n.resource_type != ResourceType::kSource && fqn_match(n, v);
   if (method == "tag") {
     for (const auto& tag : n.tags)
       if (glob_match(v, tag)) return true;
@@ -201,24 +203,41 @@ Result<Mask> evaluate_term(const Graph& g, const Term& t) {
   return out;
 }
 
-Result<Mask> evaluate_intersection(const Graph& g, std::string_view token) {
+void add_indirect_tests(const Graph& g, Mask& mask) {
+  Mask base = mask;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (!g.node(i).is_test() || mask[i]) continue;
+    for (size_t p : g.parents(i))
+      if (base[p]) {
+        mask[i] = true;
+        break;
+      }
+  }
+}
+
+// With eager indirect selection, dbt intersects each term's nodes *plus their tests*, so
+// `stg_orders,test_type:generic` is the generic tests of stg_orders rather than nothing.
+Result<Mask> evaluate_intersection(const Graph& g, std::string_view token, bool indirect) {
   Mask out(g.size(), true);
-  for (const auto& part : split(token, ',')) {
+  auto parts = split(token, ',');
+  const bool expand = indirect && parts.size() > 1;
+  for (const auto& part : parts) {
     if (trim(part).empty()) continue;
     STRATA_ASSIGN(Term t, parse_term(trim(part)));
     STRATA_ASSIGN(Mask m, evaluate_term(g, t));
+    if (expand) add_indirect_tests(g, m);
     for (size_t i = 0; i < out.size(); ++i) out[i] = out[i] && m[i];
   }
   return out;
 }
 
-Result<Mask> evaluate_union(const Graph& g, const std::vector<std::string>& items) {
+Result<Mask> evaluate_union(const Graph& g, const std::vector<std::string>& items, bool indirect = false) {
   Mask out(g.size(), false);
   for (const auto& item : items) {
     std::string normalized = replace_all(replace_all(item, "\t", " "), "\n", " ");
     for (const auto& token : split(normalized, ' ')) {
       if (trim(token).empty()) continue;
-      STRATA_ASSIGN(Mask m, evaluate_intersection(g, trim(token)));
+      STRATA_ASSIGN(Mask m, evaluate_intersection(g, trim(token), indirect));
       for (size_t i = 0; i < out.size(); ++i) out[i] = out[i] || m[i];
     }
   }
@@ -293,18 +312,6 @@ Result<Mask> evaluate_definition(const Graph& g, const Json& def, int depth) {
   return usage("a selector definition needs `method`/`value`, `union` or `intersection`");
 }
 
-void add_indirect_tests(const Graph& g, Mask& mask) {
-  Mask base = mask;
-  for (size_t i = 0; i < g.size(); ++i) {
-    if (!g.node(i).is_test() || mask[i]) continue;
-    for (size_t p : g.parents(i))
-      if (base[p]) {
-        mask[i] = true;
-        break;
-      }
-  }
-}
-
 }  // namespace
 
 bool glob_match(std::string_view p, std::string_view s) {
@@ -364,7 +371,7 @@ Result<std::vector<size_t>> select_nodes(const Graph& g, const SelectionRequest&
     STRATA_ASSIGN(mask, evaluate_named_selector(g, request.selector, 0));
   }
   if (!request.select.empty()) {
-    STRATA_ASSIGN(Mask m, evaluate_union(g, request.select));
+    STRATA_ASSIGN(Mask m, evaluate_union(g, request.select, request.indirect_tests));
     if (!request.selector.empty()) {
       for (size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && m[i];
     } else {
@@ -383,7 +390,7 @@ Result<std::vector<size_t>> select_nodes(const Graph& g, const SelectionRequest&
   }
   if (request.indirect_tests) add_indirect_tests(g, mask);
   if (!request.exclude.empty()) {
-    STRATA_ASSIGN(Mask ex, evaluate_union(g, request.exclude));
+    STRATA_ASSIGN(Mask ex, evaluate_union(g, request.exclude, request.indirect_tests));
     if (request.indirect_tests) add_indirect_tests(g, ex);
     for (size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && !ex[i];
   }

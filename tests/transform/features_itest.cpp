@@ -1,7 +1,9 @@
 // dbt features on a real DuckDB file, one small project: incremental merge / delete+insert /
 // on_schema_change, seeds with and without --full-refresh, a check-strategy snapshot,
-// store_failures, --fail-fast, source freshness, docs generate, modules/graph/doc()/dispatch.
+// store_failures, --fail-fast, source freshness, docs generate, modules/graph/doc()/dispatch,
+// agate tables from run_query, hooks and on-run-end's context, run-operation, ls --output json.
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -105,18 +107,29 @@ class LabProject : public ::testing::Test {
     return out;
   }
 
-  int invoke(const std::string& command, std::vector<std::string> select = {}, bool full_refresh = false,
-             const std::string& vars = "", bool fail_fast = false, int threads = 2) {
+  // Options for `command` on this project; tests set more fields and call invoke_with().
+  InvocationOptions options(const std::string& command) {
     InvocationOptions o;
     o.command = command;
     o.project_dir = project_;
     o.profiles_dir = project_;
+    o.threads = 2;
+    o.env = map_env({{"LAB_DB", db_path_}});
+    return o;
+  }
+
+  int invoke(const std::string& command, std::vector<std::string> select = {}, bool full_refresh = false,
+             const std::string& vars = "", bool fail_fast = false, int threads = 2) {
+    InvocationOptions o = options(command);
     o.select = std::move(select);
     o.full_refresh = full_refresh;
     o.vars = vars;
     o.fail_fast = fail_fast;
     o.threads = threads;
-    o.env = map_env({{"LAB_DB", db_path_}});
+    return invoke_with(o);
+  }
+
+  int invoke_with(const InvocationOptions& o) {
     std::ostringstream out;
     auto r = run_invocation(o, out);
     output_ = out.str() + (r.ok() ? "" : r.error().to_string());
@@ -155,6 +168,18 @@ TEST_F(LabProject, IncrementalStrategiesAndSchemaChanges) {
   EXPECT_EQ(rows("select count(*), min(extra) from main.inc_fail"), (std::vector<std::string>{"5|1"}));
 }
 
+TEST_F(LabProject, MergeLeavesExcludedColumnsOfMatchedRows) {
+  testing::write_files(project_, {{"models/inc_excl.sql",
+                                   "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge',"
+                                   " merge_exclude_columns=['first_val']) }}\n"
+                                   "select id, val, val as first_val from {{ source('bronze', 'events') }}\n"}});
+  ASSERT_EQ(invoke("run", {"inc_excl"}), 0) << output_;
+  exec("update bronze.events set val = 'z' where id = 1; insert into bronze.events values (5, 1, 'e', now())");
+  ASSERT_EQ(invoke("run", {"inc_excl"}), 0) << output_;
+  EXPECT_EQ(rows("select id, val, first_val from main.inc_excl where id in (1, 5) order by id"),
+            (std::vector<std::string>{"1|z|a", "5|e|e"}));
+}
+
 TEST_F(LabProject, SeedsKeepTheTableUnlessFullRefresh) {
   ASSERT_EQ(invoke("seed"), 0) << output_;
   exec("comment on table main.people is 'kept'");
@@ -179,6 +204,19 @@ TEST_F(LabProject, CheckStrategySnapshot) {
             (std::vector<std::string>{"1|a|false", "1|a2|true", "2|b|true", "3|NULL|true"}));
 }
 
+TEST_F(LabProject, SnapshotTakesAColumnTheSourceGained) {
+  testing::write_files(project_, {{"snapshots/star_snap.sql",
+                                   "{% snapshot star_snap %}\n{{ config(target_schema='snapshots', unique_key='id', "
+                                   "strategy='check', check_cols=['val']) }}\nselect * from "
+                                   "{{ source('bronze', 'events') }}\n{% endsnapshot %}\n"}});
+  ASSERT_EQ(invoke("snapshot"), 0) << output_;
+  exec("alter table bronze.events add column tier varchar; update bronze.events set tier = 'gold', val = 'a3' "
+       "where id = 1");
+  ASSERT_EQ(invoke("snapshot"), 0) << output_;
+  EXPECT_EQ(rows("select id, val, coalesce(tier, '-') from snapshots.star_snap order by id, dbt_valid_to nulls last"),
+            (std::vector<std::string>{"1|a|-", "1|a3|gold", "2|b|-", "3|NULL|-"}));
+}
+
 TEST_F(LabProject, StoreFailuresContextModulesDocsAndDispatch) {
   ASSERT_EQ(invoke("build", {"inc_merge", "context"}), 0) << output_;
   EXPECT_NE(output_.find("WARN=1"), std::string::npos) << output_;
@@ -197,6 +235,21 @@ TEST_F(LabProject, StoreFailuresContextModulesDocsAndDispatch) {
             (std::vector<std::string>{"2024/01/31|aNbN|8|postgres|yes|4"}));
   auto manifest = artifact("manifest.json");
   EXPECT_EQ(manifest["nodes"]["model.lab.context"]["description"], "Context values, rendered.");
+}
+
+TEST_F(LabProject, StoreFailuresAndWarnErrorFlags) {
+  testing::write_files(project_, {{"models/more.yml",
+                                   "version: 2\nmodels:\n  - name: inc_di\n    columns:\n      - name: id\n"
+                                   "        tests: [unique]\n"}});
+  ASSERT_EQ(invoke("run", {"inc_merge", "inc_di"}), 0) << output_;
+  InvocationOptions o = options("test");
+  o.store_failures = true;
+  ASSERT_EQ(invoke_with(o), 0) << output_;  // the not_null test warns: exit 0
+  EXPECT_EQ(rows("select count(*) from main_dbt_test__audit.unique_inc_di_id"), (std::vector<std::string>{"0"}));
+  o.store_failures = false;
+  o.warn_error = true;
+  EXPECT_EQ(invoke_with(o), 1) << output_;
+  EXPECT_NE(output_.find("FAIL test not_null_inc_merge_val"), std::string::npos) << output_;
 }
 
 TEST_F(LabProject, FailFastSkipsEverythingAfterTheFirstFailure) {
@@ -240,6 +293,127 @@ TEST_F(LabProject, SourceFreshnessAndDocsGenerate) {
   EXPECT_EQ(node["columns"]["val"]["index"], 3);
   EXPECT_TRUE(catalog["sources"].contains("source.lab.bronze.events"));
   EXPECT_FALSE(catalog["nodes"].contains("model.lab.inc_di"));  // not built
+}
+
+TEST_F(LabProject, RunQueryGivesAgateTablesWithTypedCells) {
+  testing::write_files(project_, {{"models/agate.sql",
+      "{% set t = run_query(\"select 1 as n, 'a' as s, 2.5 as f, true as b union all select 2, 'b', 0.5, false "
+      "order by n\") %}\n"
+      "{% if execute %}\n"
+      "select '{{ t.columns['s'].values() | join(',') }}' as by_name, {{ t.columns[0].values() | sum }} as total,\n"
+      "  '{% for row in t.rows %}{{ row['s'] }}{{ row.n + 1 }}{% endfor %}' as rows_text,\n"
+      "  {{ t.rows[0].f * 2 }} as doubled, '{{ t.rows[1].b }}' as flag, '{{ t.column_names | join(',') }}' as names,\n"
+      "  '{% for a, b in zip([1, 2], ['x', 'y']) %}{{ a }}{{ b }}{% endfor %}' as zipped\n"
+      "{% else %}select 1 as x{% endif %}\n"}});
+  ASSERT_EQ(invoke("run", {"agate"}), 0) << output_;
+  EXPECT_EQ(rows("select by_name, total, rows_text, doubled, flag, names, zipped from main.agate"),
+            (std::vector<std::string>{"a,b|3|a2b3|5.0|False|n,s,f,b|1x2y"}));
+}
+
+TEST_F(LabProject, HooksRunOnceAndOnRunEndSeesResults) {
+  testing::write_files(project_, {
+      {"dbt_project.yml",
+       "name: lab\nprofile: lab\nconfig-version: 2\nmodels:\n  lab:\n    +materialized: table\n"
+       "on-run-start:\n  - create table if not exists main.hook_log (event varchar)\n"
+       "on-run-end:\n  - \"insert into main.hook_log values ('{{ results | length }} {{ results[0].node.name }} "
+       "{{ results[0].status }} {{ schemas | join(\\\",\\\") }} {{ flags.WHICH }}')\"\n"},
+      // The {% if %} block keeps the static scan from reading this file exactly: it is rendered too.
+      {"models/hooked.sql",
+       "{{ config(post_hook=\"insert into main.hook_log values ('post')\") }}\n"
+       "select {% if var('two', false) %}2{% else %}1{% endif %} as x\n"}});
+  ASSERT_EQ(invoke("run", {"hooked"}), 0) << output_;
+  EXPECT_EQ(rows("select event from main.hook_log order by event"),
+            (std::vector<std::string>{"1 hooked success main run", "post"}));
+  auto manifest = artifact("manifest.json");
+  EXPECT_EQ(manifest["nodes"]["model.lab.hooked"]["config"]["post-hook"].size(), 1u);
+}
+
+TEST_F(LabProject, ProjectFileConfigsAreRendered) {
+  testing::write_files(project_, {
+      {"dbt_project.yml",
+       "name: lab\nprofile: lab\nconfig-version: 2\nmodels:\n  lab:\n"
+       "    +materialized: \"{{ 'view' if target.name == 'dev' else 'table' }}\"\n"
+       "    +schema: \"{{ var('area', 'misc') }}\"\n"},
+      {"models/rendered.sql", "select 1 as x\n"}});
+  ASSERT_EQ(invoke("run", {"rendered"}, false, "{area: sales}"), 0) << output_;
+  EXPECT_EQ(rows("select table_schema, table_type from information_schema.tables where table_name = 'rendered'"),
+            (std::vector<std::string>{"main_sales|VIEW"}));
+}
+
+TEST_F(LabProject, RunOperationCallsAMacroWithArgs) {
+  testing::write_files(project_, {{"macros/ops.sql",
+                                   "{% macro make_table(table_name, n=1) %}\n"
+                                   "{% do run_query('create table main.' ~ table_name ~ ' as select ' ~ n ~ ' as n') %}\n"
+                                   "{% endmacro %}\n"}});
+  InvocationOptions o = options("run-operation");
+  o.operation = "make_table";
+  o.operation_args = "{table_name: op_out, n: 3}";
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_EQ(rows("select n from main.op_out"), (std::vector<std::string>{"3"}));
+  // Running it again fails in the macro (the table exists): exit 1 with the warehouse's message.
+  EXPECT_EQ(invoke_with(o), 1) << output_;
+  EXPECT_NE(output_.find("op_out"), std::string::npos) << output_;
+  o.operation = "make_tabel";
+  EXPECT_EQ(invoke_with(o), 2) << output_;
+  EXPECT_NE(output_.find("no macro named 'make_tabel'"), std::string::npos) << output_;
+}
+
+TEST_F(LabProject, WarnsAboutACriterionThatMatchesNothing) {
+  InvocationOptions o = options("ls");
+  o.select = {"inc_merge inc_mrege"};
+  auto lines = std::make_shared<std::string>();
+  o.logger.add_sink([lines](LogLevel, std::string_view line) { *lines += std::string(line) + "\n"; });
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_NE(lines->find("The selection criterion 'inc_mrege' does not match any enabled nodes"), std::string::npos)
+      << *lines;
+  EXPECT_EQ(lines->find("'inc_merge'"), std::string::npos) << *lines;
+}
+
+TEST_F(LabProject, AnUndefinedPackageNameGetsAHint) {
+  testing::write_files(project_, {{"packages.yml", "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.1.1\n"},
+                                  {"models/keyed.sql", "select {{ dbt_utils.generate_surrogate_key(['id']) }} as k\n"}});
+  EXPECT_EQ(invoke("run", {"keyed"}), 1) << output_;
+  EXPECT_NE(output_.find("'dbt_utils' is undefined"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("'dbt_utils' is a dbt package in packages.yml"), std::string::npos) << output_;
+}
+
+TEST_F(LabProject, ShowPreviewsANodeOrInlineSqlWithoutBuildingIt) {
+  InvocationOptions o = options("show");
+  o.select = {"inc_merge"};
+  o.limit = 2;
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_NE(output_.find("Previewing node 'inc_merge':\n| id | k2 | val |\n| -- | -- | --- |\n| 1  | 1  | a   |\n"
+                         "| 2  | 1  | b   |\n"),
+            std::string::npos)
+      << output_;
+  EXPECT_EQ(output_.find("| 3 "), std::string::npos) << output_;  // --limit 2
+  EXPECT_EQ(rows("select count(*) from information_schema.tables where table_name = 'inc_merge'"),
+            (std::vector<std::string>{"0"}));
+  o.select.clear();
+  o.inline_sql = "select 42 as answer";
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_NE(output_.find("Previewing inline node:\n| answer |\n| ------ |\n| 42     |\n"), std::string::npos) << output_;
+}
+
+TEST_F(LabProject, LsJsonPrintsDbtKeysOrTheOutputKeys) {
+  InvocationOptions o = options("ls");
+  o.select = {"inc_merge"};
+  o.output = "json";
+  o.resource_types = {"model"};
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  Json line = Json::parse(output_.substr(0, output_.find('\n')));
+  EXPECT_EQ(line["unique_id"], "model.lab.inc_merge");
+  EXPECT_EQ(line["config"]["materialized"], "incremental");
+  EXPECT_EQ(line["depends_on"]["nodes"], Json::array({"source.lab.bronze.events"}));
+  EXPECT_TRUE(line.contains("tags"));
+  EXPECT_TRUE(line.contains("alias"));
+  EXPECT_FALSE(line.contains("raw_code"));
+  o.output_keys = {"name unique_id"};
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  line = Json::parse(output_.substr(0, output_.find('\n')));
+  EXPECT_EQ(line.size(), 2u) << line.dump();
+  EXPECT_EQ(line["name"], "inc_merge");
+  EXPECT_EQ(line["unique_id"], "model.lab.inc_merge");
 }
 
 }  // namespace

@@ -103,6 +103,23 @@ TEST_F(Selection, UnionIntersectionExclude) {
   EXPECT_EQ(names({"+orders"}, {"stg_payments+"}), Names({"stg_orders"}));
 }
 
+TEST_F(Selection, PlainNameDoesNotSelectASourceOfThatName) {
+  // As dbt's fqn method: `order_events` names a source table, not a model, so `order_events+`
+  // selects nothing; the source is reached only through `source:`.
+  EXPECT_EQ(names({"order_events+"}, {}, {}), Names());
+  EXPECT_EQ(names({"source:bronze.order_events+"}), Names({"order_status_history"}));
+}
+
+TEST_F(Selection, IntersectionKeepsTheTestsOfItsTerms) {
+  // dbt intersects each term's nodes plus their tests: the generic tests of stg_orders.
+  Names tests = names({"stg_orders,test_type:generic"}, {}, {}, {}, true);
+  EXPECT_TRUE(tests.count("unique_stg_orders_order_id"));
+  EXPECT_TRUE(tests.count("not_null_stg_orders_order_id"));
+  EXPECT_FALSE(tests.count("stg_orders"));
+  EXPECT_FALSE(tests.count("unique_customers_customer_id"));
+  EXPECT_FALSE(tests.count("assert_order_amounts_match_payments"));
+}
+
 TEST_F(Selection, YamlSelectors) {
   EXPECT_EQ(names({}, {}, {}, "staging_only"), Names({"stg_customers", "stg_orders", "stg_payments"}));
   Names nightly = names({}, {}, {ResourceType::kModel, ResourceType::kAnalysis, ResourceType::kSeed}, "nightly");
