@@ -19,14 +19,25 @@ using jinja::Value;
 using jinja::ValueList;
 using Names = std::shared_ptr<const std::vector<std::string>>;
 
-// Index of `key` among `names`: an int (negative counts from the end, as Python) or a name.
+// An int key as an index into `size` items: negative counts from the end, as Python.
+std::optional<size_t> python_index(const Value& key, size_t size) {
+  if (!key.is_int()) return std::nullopt;
+  int64_t i = key.as_int();
+  if (i < 0) i += static_cast<int64_t>(size);
+  if (i < 0 || i >= static_cast<int64_t>(size)) return std::nullopt;
+  return static_cast<size_t>(i);
+}
+
+// items[key] for an int key (python_index).
+std::optional<Value> element_at(const Value& key, const ValueList& items) {
+  auto i = python_index(key, items.size());
+  if (!i) return std::nullopt;
+  return items[*i];
+}
+
+// Index of `key` among `names`: an int (python_index) or a name.
 std::optional<size_t> position(const Value& key, const std::vector<std::string>& names) {
-  if (key.is_int()) {
-    int64_t i = key.as_int();
-    if (i < 0) i += static_cast<int64_t>(names.size());
-    if (i < 0 || i >= static_cast<int64_t>(names.size())) return std::nullopt;
-    return static_cast<size_t>(i);
-  }
+  if (key.is_int()) return python_index(key, names.size());
   if (key.is_string())
     for (size_t c = 0; c < names.size(); ++c)
       if (names[c] == key.as_string()) return c;
@@ -87,12 +98,7 @@ class ColumnObject : public jinja::Object {
     }
     return std::nullopt;
   }
-  std::optional<Value> get_item(const Value& key) const override {
-    if (!key.is_int()) return std::nullopt;
-    int64_t i = key.as_int() < 0 ? key.as_int() + static_cast<int64_t>(values_.size()) : key.as_int();
-    if (i < 0 || i >= static_cast<int64_t>(values_.size())) return std::nullopt;
-    return values_[static_cast<size_t>(i)];
-  }
+  std::optional<Value> get_item(const Value& key) const override { return element_at(key, values_); }
   std::optional<ValueList> iterate() const override { return values_; }
   std::string to_string() const override { return "<agate.Column: " + name_ + ">"; }
 
@@ -143,12 +149,7 @@ class TableObject : public jinja::Object {
     if (name == "print_table") return returning("print_table", Value::none());
     return std::nullopt;
   }
-  std::optional<Value> get_item(const Value& key) const override {
-    if (!key.is_int()) return std::nullopt;
-    int64_t i = key.as_int() < 0 ? key.as_int() + static_cast<int64_t>(rows_.size()) : key.as_int();
-    if (i < 0 || i >= static_cast<int64_t>(rows_.size())) return std::nullopt;
-    return rows_[static_cast<size_t>(i)];
-  }
+  std::optional<Value> get_item(const Value& key) const override { return element_at(key, rows_); }
   std::optional<ValueList> iterate() const override { return rows_; }
   bool truthy() const override { return true; }
 
