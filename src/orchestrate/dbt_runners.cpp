@@ -8,6 +8,7 @@
 #include "orchestrate/cancellable_database.h"
 #include "orchestrate/task_template.h"
 #include "transform/project_files.h"
+#include "transform/runner.h"
 
 namespace strata::orchestrate {
 
@@ -138,7 +139,8 @@ Result<std::shared_ptr<const LoadedProject>> DbtProjects::for_run(const RunRecor
     if (it->first == std::make_pair(run.pipeline, run.run_id)) return it->second;
   STRATA_ASSIGN(std::unique_ptr<LoadedProject> loaded, load(run_dbt_vars(run, pipeline_params)));
   std::shared_ptr<const LoadedProject> project = std::move(loaded);
-  // Create the schemas up front: concurrent `create schema` of one schema can conflict in DuckDB.
+  // Create the schemas up front (those of the tests storing their failures too): concurrent
+  // `create schema` of one schema can conflict in DuckDB.
   STRATA_ASSIGN(warehouse::Database * db, database(*project));
   STRATA_ASSIGN(auto session, db->connect());
   std::set<std::string> schemas;
@@ -146,7 +148,9 @@ Result<std::shared_ptr<const LoadedProject>> DbtProjects::for_run(const RunRecor
     const auto& n = project->graph().node(i);
     const bool built = n.resource_type == ResourceType::kModel || n.resource_type == ResourceType::kSeed ||
                        n.resource_type == ResourceType::kSnapshot;
-    if (built && n.materialized() != "ephemeral" && !n.schema.empty()) schemas.insert(n.schema);
+    // A test task runs with LoadedProject::run's options: store_failures only from its config.
+    const bool stores = n.is_test() && transform::stores_failures(n, transform::RunOptions{});
+    if (((built && n.materialized() != "ephemeral") || stores) && !n.schema.empty()) schemas.insert(n.schema);
   }
   for (const auto& schema : schemas)
     STRATA_TRY(session->execute("create schema if not exists " + session->dialect().quote_identifier(schema)));

@@ -296,11 +296,6 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   return std::string("SNAPSHOT");
 }
 
-bool stores_failures(const Node& test, const RunOptions& options) {
-  // A test's own store_failures config wins over --store-failures, as in dbt.
-  auto own = test.config.find("store_failures");
-  return own != test.config.end() && own->is_boolean() ? own->get<bool>() : options.store_failures;
-}
 
 Result<std::string> run_test(NodeContext& ctx) {
   const Node& n = ctx.node;

@@ -99,6 +99,12 @@ Json on_run_end_variables(const Graph& graph, const RunSummary& summary, const s
 
 }  // namespace
 
+bool stores_failures(const Node& test, const RunOptions& options) {
+  // A test's own store_failures config wins over --store-failures, as in dbt.
+  auto own = test.config.find("store_failures");
+  return own != test.config.end() && own->is_boolean() ? own->get<bool>() : options.store_failures;
+}
+
 Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::Database& database,
                              const std::vector<size_t>& selected, const RunOptions& options, std::ostream& out) {
   const int64_t started = monotonic_micros();
@@ -230,7 +236,7 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
         return std::string("COMPILED");
       // Tests that store their failures write to a schema too; concurrent creates of one schema
       // conflict in DuckDB, so every node creates it under the same lock, once.
-      if (!n.is_test() || detail::stores_failures(n, options)) {
+      if (!n.is_test() || stores_failures(n, options)) {
         // Held across the create: a node must not see the schema as created before its creation has committed.
         std::lock_guard<std::mutex> lock(schema_mu);
         if (!schemas.count(n.database + "." + n.schema)) {

@@ -31,6 +31,10 @@ struct RunOptions {
   std::string run_started_at;   // ISO 8601, for snapshots
 };
 
+// Whether a test writes its failing rows to a table in its schema (its store_failures config,
+// else options.store_failures, as dbt): who runs tests concurrently creates that schema first.
+bool stores_failures(const Node& test, const RunOptions& options);
+
 struct RunSummary {
   int pass = 0, warn = 0, error = 0, skip = 0, total = 0;
   double elapsed_seconds = 0;

@@ -56,8 +56,6 @@ Result<std::string> materialize_table(NodeContext& ctx);
 Result<std::string> materialize_incremental(NodeContext& ctx);
 Result<std::string> materialize_snapshot(NodeContext& ctx);
 Result<std::string> run_test(NodeContext& ctx);
-// Whether a test writes its failing rows to a table (its store_failures config, else --store-failures).
-bool stores_failures(const Node& test, const RunOptions& options);
 Result<std::string> load_seed(NodeContext& ctx);
 
 // True when the node's relation exists; `is_view` tells which kind.

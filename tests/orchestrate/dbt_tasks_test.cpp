@@ -293,6 +293,30 @@ TEST(DbtTasksTest, FailingTestStopsDownstreamModels) {
   EXPECT_TRUE(saw_fail);
 }
 
+// Test tasks run concurrently; those storing their failures write to one audit schema, which the
+// run creates before any task (two tasks creating it at once conflict in DuckDB).
+TEST(DbtTasksTest, TheAuditSchemaOfTestsStoringFailuresIsCreatedWithTheRun) {
+  ShopProject project(kPipeline);
+  std::ofstream(project.dir + "/dbt_project.yml", std::ios::app) << "data_tests:\n  +store_failures: true\n";
+  Databases databases(project.dir, std::make_shared<SecretMasker>());
+  DbtProjects projects(project.dir, databases, Logger());
+  RunRecord run;
+  run.pipeline = "p";
+  run.run_id = "r";
+  auto loaded = projects.for_run(run, nlohmann::json::object());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+  auto db = projects.database(**loaded);
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  auto session = (*db)->connect();
+  ASSERT_TRUE(session.ok());
+  auto schemas = (*session)->query("select schema_name from information_schema.schemata where schema_name like "
+                                   "'%audit%' or schema_name like 'main_%' order by 1");
+  ASSERT_TRUE(schemas.ok()) << schemas.error().to_string();
+  std::vector<std::string> names;
+  for (size_t r = 0; r < schemas->num_rows(); ++r) names.push_back(schemas->cell_text(r, 0));
+  EXPECT_EQ(names, (std::vector<std::string>{"main_dbt_test__audit", "main_gold", "main_silver"}));
+}
+
 TEST(DbtTasksTest, BadBuildSelectorAndMissingProjectAreLocatedErrors) {
   ShopProject project("tasks:\n  - id: b\n    build: \"nosuchmethod:x\"\n");
   RuntimeOptions options;
