@@ -24,7 +24,7 @@ constexpr const char* kRunResultsSchema = "https://schemas.getdbt.com/dbt/run-re
 
 Json metadata(const InvocationInfo& info, const char* schema) {
   return Json{{"dbt_schema_version", schema},
-              {"dbt_version", "1.9.0"},
+              {"dbt_version", kDbtVersion},
               {"generated_at", info.generated_at},
               {"invocation_id", info.invocation_id},
               {"env", Json::object()},

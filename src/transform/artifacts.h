@@ -11,6 +11,10 @@
 
 namespace strata::transform {
 
+// The dbt-core version Strata's artifacts and the `dbt_version` template variable give (the
+// manifest and run-results schemas it writes are this version's).
+inline constexpr const char* kDbtVersion = "1.9.0";
+
 // Identifies one invocation in every artifact's metadata.
 struct InvocationInfo {
   std::string invocation_id;

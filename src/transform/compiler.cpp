@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/strings.h"
+#include "transform/artifacts.h"
 #include "transform/compiler_internal.h"
 #include "transform/project.h"
 #include "transform/static_parser.h"
@@ -592,6 +593,7 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   target.set("profile_name", Value(t.profile_name));
   env.add_global("target", Value(std::move(target)));
   env.add_global("invocation_id", Value(impl->options.invocation_id));
+  env.add_global("dbt_version", Value(std::string(kDbtVersion)));
   env.add_global("run_started_at", detail::run_started_at_value(impl->options.run_started_at));
   env.add_global("modules", detail::modules_value());
   detail::add_python_builtins(env);

@@ -144,7 +144,7 @@ Status docs_generate(const Graph& g, warehouse::Database& db, const InvocationIn
     append_member(n.resource_type == ResourceType::kSource ? sources : nodes, n.unique_id, std::move(entry));
   }
   Json doc{{"metadata", {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/catalog/v1.json"},
-                         {"dbt_version", "1.9.0"},
+                         {"dbt_version", kDbtVersion},
                          {"generated_at", info.generated_at},
                          {"invocation_id", info.invocation_id},
                          {"env", Json::object()}}},

@@ -56,7 +56,8 @@ class LabProject : public ::testing::Test {
          "  {{ graph.nodes | length }} as n_nodes,\n"
          "  {{ greet() }} as greeting,\n"
          "  '{{ 'yes' if modules.re.match('inc_', 'inc_merge') else 'no' }}' as matched,\n"
-         "  '{{ run_started_at.strftime('%Y') | length }}' as year_len\n"},
+         "  '{{ run_started_at.strftime('%Y') | length }}' as year_len,\n"
+         "  '{{ dbt_version }}' as dbt_version\n"},
         {"models/docs.md", "{% docs context_doc %}Context values, rendered.{% enddocs %}\n"},
         {"models/schema.yml",
          "version: 2\nmodels:\n  - name: context\n    description: \"{{ doc('context_doc') }}\"\n"
@@ -231,8 +232,9 @@ TEST_F(LabProject, StoreFailuresContextModulesDocsAndDispatch) {
     }
   EXPECT_TRUE(saw_test);
   // graph.nodes: 5 models, the seed, the snapshot and the test (sources are in graph.sources).
-  EXPECT_EQ(rows("select d, r, n_nodes, greeting, matched, year_len from main.context"),
-            (std::vector<std::string>{"2024/01/31|aNbN|8|postgres|yes|4"}));
+  EXPECT_EQ(rows("select d, r, n_nodes, greeting, matched, year_len, dbt_version from main.context"),
+            (std::vector<std::string>{"2024/01/31|aNbN|8|postgres|yes|4|1.9.0"}));
+  EXPECT_EQ(artifact("manifest.json")["metadata"]["dbt_version"], "1.9.0");
   auto manifest = artifact("manifest.json");
   EXPECT_EQ(manifest["nodes"]["model.lab.context"]["description"], "Context values, rendered.");
 }
