@@ -265,26 +265,30 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
                  " is distinct from c." + d.quote_identifier(c);
     if (changed.empty()) changed = "false";
   }
-  std::string current_key = key_expr;  // evaluated against the snapshot table's columns
+  // The current versions with their keys: the key expression is evaluated over the snapshot
+  // table's own columns (it may be any expression, `id || '-' || lower(code)`), and a version is
+  // then found by its dbt_scd_id.
+  const std::string current = "(select dbt_scd_id, " + key_expr + " as dbt_unique_key from " + t +
+                              " where dbt_valid_to is null)";
   STRATA_TRY(ctx.wh.begin());
   auto body = [&]() -> Status {
     // Close changed rows.
-    STRATA_TRY(ctx.execute("update " + t + " as c set dbt_valid_to = s.dbt_updated_at from " + tmp +
-                           " as s where c.dbt_valid_to is null and s.dbt_unique_key = (" +
-                           replace_all(current_key, "cast(", "cast(c.") + ") and (" + changed + ")"));
+    STRATA_TRY(ctx.execute("update " + t + " as c set dbt_valid_to = s.dbt_updated_at from " + tmp + " as s, " +
+                           current + " as cur where c.dbt_valid_to is null and c.dbt_scd_id = cur.dbt_scd_id and "
+                           "s.dbt_unique_key = cur.dbt_unique_key and (" + changed + ")"));
     // Hard deletes.
     std::string hard = cfg_string(n, "hard_deletes", "");
     bool invalidate = hard == "invalidate" ||
                       (n.config.contains("invalidate_hard_deletes") && n.config["invalidate_hard_deletes"] == true);
     if (invalidate)
       STRATA_TRY(ctx.execute("update " + t + " as c set dbt_valid_to = " + now +
-                             " where c.dbt_valid_to is null and not exists (select 1 from " + tmp +
-                             " s where s.dbt_unique_key = (" + replace_all(current_key, "cast(", "cast(c.") + "))"));
+                             " where c.dbt_valid_to is null and c.dbt_scd_id in (select cur.dbt_scd_id from " +
+                             current + " as cur where not exists (select 1 from " + tmp +
+                             " s where s.dbt_unique_key = cur.dbt_unique_key))"));
     // Insert new and changed rows: keys without a current version.
     return ctx.execute("insert into " + t + " by name select * exclude (dbt_unique_key), cast(null as timestamp) as "
-                       "dbt_valid_to from " + tmp + " s where not exists (select 1 from " + t +
-                       " c where c.dbt_valid_to is null and s.dbt_unique_key = (" +
-                       replace_all(current_key, "cast(", "cast(c.") + "))");
+                       "dbt_valid_to from " + tmp + " s where not exists (select 1 from " + current +
+                       " as cur where cur.dbt_unique_key = s.dbt_unique_key)");
   };
   Status st = body();
   if (!st.ok()) {

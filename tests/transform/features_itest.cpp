@@ -218,6 +218,25 @@ TEST_F(LabProject, SnapshotTakesAColumnTheSourceGained) {
             (std::vector<std::string>{"1|a|-", "1|a3|gold", "2|b|-", "3|NULL|-"}));
 }
 
+// unique_key may be an expression over the query's columns, as in dbt; the current versions'
+// keys are computed with it over the snapshot table's own columns.
+TEST_F(LabProject, SnapshotKeyedByAnExpression) {
+  testing::write_files(project_, {{"snapshots/expr_snap.sql",
+                                   "{% snapshot expr_snap %}\n{{ config(target_schema='snapshots', unique_key=\"id || "
+                                   "'-' || lower(code)\", strategy='check', check_cols=['val'], "
+                                   "hard_deletes='invalidate') }}\nselect id, upper(val) as code, val from "
+                                   "{{ source('bronze', 'events') }} where val is not null\n{% endsnapshot %}\n"}});
+  ASSERT_EQ(invoke("snapshot", {"expr_snap"}), 0) << output_;
+  exec("update bronze.events set val = 'A' where id = 1; delete from bronze.events where id = 2");
+  ASSERT_EQ(invoke("snapshot", {"expr_snap"}), 0) << output_;
+  // Row 1's code is the same key lowered ('a'), so 'A' is a new version of it; row 2 left the source.
+  EXPECT_EQ(rows("select id, code, val, dbt_valid_to is null from snapshots.expr_snap order by id, "
+                 "dbt_valid_to nulls last"),
+            (std::vector<std::string>{"1|A|a|false", "1|A|A|true", "2|B|b|false"}));
+  ASSERT_EQ(invoke("snapshot", {"expr_snap"}), 0) << output_;  // nothing changed: no new version
+  EXPECT_EQ(rows("select count(*) from snapshots.expr_snap"), (std::vector<std::string>{"3"}));
+}
+
 TEST_F(LabProject, StoreFailuresContextModulesDocsAndDispatch) {
   ASSERT_EQ(invoke("build", {"inc_merge", "context"}), 0) << output_;
   EXPECT_NE(output_.find("WARN=1"), std::string::npos) << output_;
