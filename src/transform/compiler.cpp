@@ -42,7 +42,14 @@ std::optional<Value> RelationObject::get_attr(std::string_view name) const {
   return std::nullopt;
 }
 
-std::string RelationObject::to_string() const { return dialect_.qualify(database_, schema_, identifier_); }
+std::string RelationObject::to_string() const {
+  const std::string name = dialect_.qualify(database_, schema_, identifier_);
+  if (!empty_) return name;
+  // As dbt's adapters: PostgreSQL (before 16) needs an alias on a subquery, DuckDB does not (and
+  // then takes the model's own alias, `{{ ref('x') }} as x`).
+  const std::string subquery = "(select * from " + name + " where false limit 0)";
+  return dialect_.id() == sql::DialectId::kPostgres ? subquery + " _dbt_limit_subq_" + identifier_ : subquery;
+}
 
 }  // namespace detail
 
@@ -76,11 +83,12 @@ void emit_yaml(YAML::Emitter& out, const Json& j) {
   }
 }
 
-Value relation_of(const sql::Dialect& dialect, const Node& n) {
+// `empty`: as ref() and source() give it under --empty.
+Value relation_of(const sql::Dialect& dialect, const Node& n, bool empty = false) {
   std::string type = n.materialized() == "view" ? "view" : "table";
   if (n.resource_type == ResourceType::kSource)
-    return Value::object(std::make_shared<RelationObject>(dialect, n.database, n.schema, n.identifier, "table"));
-  return Value::object(std::make_shared<RelationObject>(dialect, n.database, n.schema, n.alias, type));
+    return Value::object(std::make_shared<RelationObject>(dialect, n.database, n.schema, n.identifier, "table", empty));
+  return Value::object(std::make_shared<RelationObject>(dialect, n.database, n.schema, n.alias, type, empty));
 }
 
 // The `model` variable: the node as dbt's context shows it, built straight into Jinja values.
@@ -204,7 +212,7 @@ void Compiler::Impl::register_functions() {
         st.ephemerals.push_back(*target);
       return Value(std::string("__dbt__cte__") + t.name);
     }
-    return relation_of(d, t);
+    return relation_of(d, t, self->options.empty);
   });
   env.add_function("source", [self, &d](CallArgs& args, CallContext& ctx) -> Result<Value> {
     RenderState& st = state_of(ctx);
@@ -215,7 +223,7 @@ void Compiler::Impl::register_functions() {
       if (st.parse_mode) return Value::object(std::make_shared<RelationObject>(d, "", src.source_name, src.table_name));
       return ctx.error("depends on a source named '" + src.source_name + "." + src.table_name + "' which was not found");
     }
-    return relation_of(d, self->graph->node(*target));
+    return relation_of(d, self->graph->node(*target), self->options.empty);
   });
   env.add_function("var", [self](CallArgs& args, CallContext& ctx) -> Result<Value> {
     std::string name = arg_string(args, 0, "name");
@@ -420,7 +428,8 @@ std::optional<std::string> Compiler::Impl::plain_relation(const detail::PlainCal
 
 // Node i compiled without Jinja when its text allows it (see fast_compile.cpp); nullopt otherwise.
 std::optional<std::string> Compiler::Impl::fast_compile(size_t i, std::vector<size_t>& ephemerals) const {
-  if (!fast_paths || overridden("ref") || overridden("source") || overridden("config")) return std::nullopt;
+  if (!fast_paths || options.empty || overridden("ref") || overridden("source") || overridden("config"))
+    return std::nullopt;
   const Node& n = graph->node(i);
   if (n.is_test() && n.test_metadata) {
     const TestMetadata& meta = *n.test_metadata;

@@ -35,6 +35,9 @@ struct CompilerOptions {
   std::string run_started_at;       // ISO 8601
   Logger logger;
   Json flags = Json::object();      // dbt's `flags` (FULL_REFRESH, WHICH...), by upper-case name
+  // --empty: ref() and source() render as a subquery reading no rows (`where false limit 0`), as
+  // dbt's, so models build with their columns and no data.
+  bool empty = false;
 };
 
 // One render: which node, whether SQL may run (execute), whether the model is incremental now,

@@ -25,10 +25,11 @@ const char* builtin_macros_source();
 // schema, identifier/name/table, type, is_table, is_view.
 class RelationObject : public jinja::Object {
  public:
+  // `empty`: the relation renders as a subquery of none of its rows (see CompilerOptions::empty).
   RelationObject(const sql::Dialect& dialect, std::string database, std::string schema, std::string identifier,
-                 std::string type = "table")
+                 std::string type = "table", bool empty = false)
       : dialect_(dialect), database_(std::move(database)), schema_(std::move(schema)),
-        identifier_(std::move(identifier)), type_(std::move(type)) {}
+        identifier_(std::move(identifier)), type_(std::move(type)), empty_(empty) {}
   std::string type_name() const override { return "Relation"; }
   std::optional<jinja::Value> get_attr(std::string_view name) const override;
   std::string to_string() const override;
@@ -40,6 +41,7 @@ class RelationObject : public jinja::Object {
  private:
   const sql::Dialect& dialect_;
   std::string database_, schema_, identifier_, type_;
+  bool empty_ = false;
 };
 
 constexpr size_t kNoNode = static_cast<size_t>(-1);

@@ -334,8 +334,9 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
              {"WHICH", o.command},
              {"STORE_FAILURES", o.store_failures},
              {"WARN_ERROR", o.warn_error},
+             {"EMPTY", o.empty},
              {"TARGET_PATH", graph.project().project.target_path}};
-  CompilerOptions copts{target, cli_vars, env, info.invocation_id, info.generated_at, o.logger, std::move(flags)};
+  CompilerOptions copts{target, cli_vars, env, info.invocation_id, info.generated_at, o.logger, std::move(flags), o.empty};
   STRATA_ASSIGN(auto compiler, Compiler::create(graph, copts));
   STRATA_TRY(compiler->parse_render(graph));
   const sql::Dialect& dialect = target.type == "postgres" ? sql::postgres_dialect() : sql::duckdb_dialect();

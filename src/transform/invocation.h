@@ -35,6 +35,7 @@ struct InvocationOptions {
   bool fail_fast = false;
   bool store_failures = false;              // --store-failures
   bool warn_error = false;                  // --warn-error
+  bool empty = false;                       // --empty (run, build): ref() and source() read no rows
   EnvLookup env;
   Logger logger;
   std::string version = "0.1.0";

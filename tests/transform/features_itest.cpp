@@ -237,6 +237,29 @@ TEST_F(LabProject, SnapshotKeyedByAnExpression) {
   EXPECT_EQ(rows("select count(*) from snapshots.expr_snap"), (std::vector<std::string>{"3"}));
 }
 
+// --empty (run, build): ref() and source() read no rows, so models build with their columns and
+// nothing else; a ref with its own alias stays valid SQL on DuckDB.
+TEST_F(LabProject, EmptyBuildsModelsWithTheirColumnsAndNoRows) {
+  testing::write_files(project_, {{"models/joined.sql",
+                                   "{{ config(materialized='table') }}\nselect d.id, e.val from {{ ref('inc_di') }} as d "
+                                   "join {{ source('bronze', 'events') }} e on e.id = d.id\n"}});
+  InvocationOptions o = options("build");
+  o.select = {"inc_di", "joined"};
+  o.empty = true;
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_EQ(rows("select count(*) from main.inc_di"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(rows("select count(*) from main.joined"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(rows("select column_name from information_schema.columns where table_name = 'joined' order by 1"),
+            (std::vector<std::string>{"id", "val"}));
+  std::ifstream compiled(project_ + "/target/compiled/lab/models/joined.sql");
+  const std::string text((std::istreambuf_iterator<char>(compiled)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("(select * from \"lab\".\"main\".\"inc_di\" where false limit 0) as d"), std::string::npos)
+      << text;
+  // Without --empty the same models read every row.
+  ASSERT_EQ(invoke("build", {"inc_di", "joined"}), 0) << output_;
+  EXPECT_EQ(rows("select count(*) from main.joined"), (std::vector<std::string>{"3"}));
+}
+
 TEST_F(LabProject, StoreFailuresContextModulesDocsAndDispatch) {
   ASSERT_EQ(invoke("build", {"inc_merge", "context"}), 0) << output_;
   EXPECT_NE(output_.find("WARN=1"), std::string::npos) << output_;
