@@ -139,13 +139,18 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   STRATA_ASSIGN(auto target_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
   STRATA_ASSIGN(auto new_cols, ctx.wh.columns(tmp_rel));
   const auto& has = has_column;
-  std::vector<warehouse::ColumnInfo> added, removed;
-  for (const auto& c : new_cols)
+  std::vector<warehouse::ColumnInfo> added, removed, retyped;
+  for (const auto& c : new_cols) {
     if (!has(target_cols, c.name)) added.push_back(c);
+    // A column in both whose type changed (dbt's new_target_types).
+    for (const auto& t : target_cols)
+      if (to_lower(t.name) == to_lower(c.name) && to_lower(t.native_type) != to_lower(c.native_type))
+        retyped.push_back(c);
+  }
   for (const auto& c : target_cols)
     if (!has(new_cols, c.name)) removed.push_back(c);
   std::string on_change = cfg_string(n, "on_schema_change", "ignore");
-  if ((!added.empty() || !removed.empty()) && on_change == "fail")
+  if ((!added.empty() || !removed.empty() || !retyped.empty()) && on_change == "fail")
     return Error(ErrorCode::kFailed,
                  "The source and target schemas on this incremental model are out of sync; on_schema_change is "
                  "'fail'",
@@ -154,9 +159,13 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
     for (const auto& c : added)
       STRATA_TRY(ctx.execute("alter table " + n.relation_name + " add column " + d.quote_identifier(c.name) + " " +
                              c.native_type));
-    if (on_change == "sync_all_columns")
+    if (on_change == "sync_all_columns") {
       for (const auto& c : removed)
         STRATA_TRY(ctx.execute("alter table " + n.relation_name + " drop column " + d.quote_identifier(c.name)));
+      for (const auto& c : retyped)
+        STRATA_TRY(ctx.execute("alter table " + n.relation_name + " alter column " + d.quote_identifier(c.name) +
+                               " type " + c.native_type));
+    }
   }
   // The columns written: the target's columns present in the new rows.
   STRATA_ASSIGN(auto dest_cols, ctx.wh.columns({n.database, n.schema, n.alias}));

@@ -260,6 +260,29 @@ TEST_F(LabProject, EmptyBuildsModelsWithTheirColumnsAndNoRows) {
   EXPECT_EQ(rows("select count(*) from main.joined"), (std::vector<std::string>{"3"}));
 }
 
+// A column whose type changed is a schema change, as in dbt: sync_all_columns alters the column,
+// fail fails, append_new_columns leaves the type.
+TEST_F(LabProject, IncrementalColumnTypeChanges) {
+  testing::write_files(project_, {{"models/inc_types.sql",
+                                   "{{ config(materialized='incremental', on_schema_change=var('osc', "
+                                   "'sync_all_columns')) }}\nselect id, cast(id as {{ var('t', 'integer') }}) as n "
+                                   "from {{ source('bronze', 'events') }}\n"}});
+  auto type_of_n = [&] {
+    return rows("select data_type from information_schema.columns where table_name = 'inc_types' and "
+                "column_name = 'n'");
+  };
+  ASSERT_EQ(invoke("run", {"inc_types"}), 0) << output_;
+  EXPECT_EQ(type_of_n(), (std::vector<std::string>{"INTEGER"}));
+  ASSERT_EQ(invoke("run", {"inc_types"}, false, "{t: bigint}"), 0) << output_;
+  EXPECT_EQ(type_of_n(), (std::vector<std::string>{"BIGINT"}));
+  EXPECT_EQ(rows("select count(*) from main.inc_types"), (std::vector<std::string>{"6"}));
+  EXPECT_EQ(invoke("run", {"inc_types"}, false, "{t: varchar, osc: fail}"), 1) << output_;
+  EXPECT_NE(output_.find("out of sync"), std::string::npos) << output_;
+  ASSERT_EQ(invoke("run", {"inc_types"}, false, "{t: smallint, osc: append_new_columns}"), 0) << output_;
+  EXPECT_EQ(type_of_n(), (std::vector<std::string>{"BIGINT"}));
+  EXPECT_EQ(rows("select count(*) from main.inc_types"), (std::vector<std::string>{"9"}));
+}
+
 TEST_F(LabProject, StoreFailuresContextModulesDocsAndDispatch) {
   ASSERT_EQ(invoke("build", {"inc_merge", "context"}), 0) << output_;
   EXPECT_NE(output_.find("WARN=1"), std::string::npos) << output_;
