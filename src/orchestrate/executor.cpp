@@ -1,5 +1,6 @@
 #include "orchestrate/executor.h"
 
+#include <atomic>
 #include <chrono>
 
 #include "common/time.h"
@@ -27,7 +28,8 @@ struct Executor::RunExec {
   size_t unfinished = 0;
   int running = 0;
   bool finalized = false;
-  bool cancelled = false;
+  // Written under the executor's mutex; also read by a worker finishing an attempt without it.
+  std::atomic<bool> cancelled = false;
   TemplateContext templates;
 };
 
@@ -350,7 +352,10 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   } else {
     attempt.state = TaskState::kFailed;
     attempt.error = options_.masker->mask(outcome.error().to_string());
-    const bool can_retry = try_number < node.max_tries && outcome.error().code() != ErrorCode::kConfig;
+    // An attempt of a cancelled run is not retried: decided here already, so that the state saved
+    // with the attempt is never up_for_retry (the worker loop still checks again under the lock).
+    const bool can_retry =
+        try_number < node.max_tries && outcome.error().code() != ErrorCode::kConfig && !run.cancelled.load();
     if (can_retry) {
       node.state = TaskState::kUpForRetry;
       node.next_retry_at = end + retry_delay_after(task.retry, try_number);
