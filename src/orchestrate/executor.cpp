@@ -30,10 +30,13 @@ struct Executor::RunExec {
   bool finalized = false;
   // Written under the executor's mutex; also read by a worker finishing an attempt without it.
   std::atomic<bool> cancelled = false;
+  // Pendings of this run gathered but not yet written (see flush); under the mutex.
+  int flushing = 0;
   TemplateContext templates;
 };
 
 struct Executor::Pending {
+  RunExec* run = nullptr;  // set by gathered_locked
   std::vector<TaskInstanceRecord> task_instances;
   std::vector<TaskEvent> events;
   std::optional<RunRecord> finished_run;
@@ -158,6 +161,7 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
       }
     }
     if (r.unfinished == 0) finish_node_locked(r, r.nodes.size(), pending);
+    gathered_locked(r, pending);
   }
   flush(pending);
   return ok_status();
@@ -219,6 +223,11 @@ void Executor::evaluate_children_locked(RunExec& run, size_t i, Pending& pending
   for (size_t child : run.nodes[i].children) evaluate_locked(run, child, pending);
 }
 
+void Executor::gathered_locked(RunExec& run, Pending& pending) {
+  pending.run = &run;
+  ++run.flushing;
+}
+
 void Executor::flush(Pending& pending) {
   for (const auto& ti : pending.task_instances) {
     Status s = store_.upsert_task_instance(ti);
@@ -226,6 +235,14 @@ void Executor::flush(Pending& pending) {
   }
   if (options_.on_task_event)
     for (const auto& e : pending.events) options_.on_task_event(e);
+  if (pending.run) {
+    // The run's end is written and announced only after every other pending of the run is
+    // written: those gathered before it (by other workers) may still be on their way.
+    std::unique_lock lock(mutex_);
+    --pending.run->flushing;
+    flushed_cv_.notify_all();
+    if (pending.finished_run) flushed_cv_.wait(lock, [&] { return pending.run->flushing == 0; });
+  }
   if (!pending.finished_run) return;
   const RunRecord& run = *pending.finished_run;
   Status s = store_.update_run(run);
@@ -295,6 +312,7 @@ void Executor::worker_loop() {
       finish_node_locked(run, item.node, pending);
     }
     work_cv_.notify_all();
+    gathered_locked(run, pending);
     lock.unlock();
     flush(pending);
     lock.lock();
@@ -445,6 +463,7 @@ bool Executor::cancel_run(const std::string& pipeline, const std::string& run_id
           TaskEvent{pipeline, run_id, run.spec->tasks[i].id, node.state, node.try_number, monotonic_micros()});
     }
     finish_node_locked(run, run.nodes.size(), pending);
+    gathered_locked(run, pending);
   }
   for (auto& token : running) token->cancel(reason);
   flush(pending);

@@ -105,6 +105,10 @@ class Executor {
   void evaluate_locked(RunExec& run, size_t node, Pending& pending);
   void finish_node_locked(RunExec& run, size_t node, Pending& pending);
   void drop_waiting_locked(RunExec& run, size_t node);
+  // Marks `pending` as gathered for `run` under the lock, before it is flushed after it.
+  void gathered_locked(RunExec& run, Pending& pending);
+  // Writes a pending's task instances and events; the run's end (if any) only once the run's
+  // other pendings are written. Takes the mutex briefly: call without it.
   void flush(Pending& pending);
   void run_attempt(RunExec& run, size_t node, int try_number, const std::shared_ptr<CancelToken>& cancel);
   TaskInstanceRecord record_of(const RunExec& run, size_t node) const;
@@ -121,6 +125,7 @@ class Executor {
   std::condition_variable work_cv_;
   std::condition_variable timer_cv_;
   std::condition_variable done_cv_;
+  std::condition_variable flushed_cv_;  // a run's pending was written (RunExec::flushing)
   bool stop_ = false;
   bool joined_ = false;
   uint64_t next_seq_ = 0;
