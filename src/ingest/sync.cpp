@@ -159,6 +159,14 @@ std::string narrowed_note(const std::string& column, const sql::LogicalType& sou
          bronze.to_string();
 }
 
+// The lines of `plan`'s kept and narrowed columns: the report's wording of what stands.
+std::vector<std::string> kept_and_narrowed_notes(const SchemaPlan& plan) {
+  std::vector<std::string> out;
+  for (const auto& c : plan.kept) out.push_back(kept_note(c.name));
+  for (const auto& c : plan.narrowed) out.push_back(narrowed_note(c.name, c.source, c.bronze));
+  return out;
+}
+
 // One line per change a plan makes (the report's schema_changes).
 std::vector<std::string> describe_plan(const SchemaPlan& plan, bool replacing) {
   std::vector<std::string> out;
@@ -168,8 +176,7 @@ std::vector<std::string> describe_plan(const SchemaPlan& plan, bool replacing) {
   for (const auto& c : plan.widen) {
     out.push_back(std::string(replacing ? "column " : "widened column ") + c.name + " to " + c.type.to_string());
   }
-  for (const auto& c : plan.kept) out.push_back(kept_note(c.name));
-  for (const auto& c : plan.narrowed) out.push_back(narrowed_note(c.name, c.source, c.bronze));
+  for (auto& note : kept_and_narrowed_notes(plan)) out.push_back(std::move(note));
   return out;
 }
 
@@ -177,9 +184,7 @@ std::vector<std::string> describe_plan(const SchemaPlan& plan, bool replacing) {
 // its kept and narrowed columns, and a column widened to a type wider than the source's (a common
 // DECIMAL), which later plans see as narrowed.
 std::vector<std::string> standing_notes(const SchemaPlan& plan, const sql::Schema& staged) {
-  std::vector<std::string> out;
-  for (const auto& c : plan.kept) out.push_back(kept_note(c.name));
-  for (const auto& c : plan.narrowed) out.push_back(narrowed_note(c.name, c.source, c.bronze));
+  std::vector<std::string> out = kept_and_narrowed_notes(plan);
   for (const auto& w : plan.widen) {
     for (const auto& c : staged)
       if (c.name == w.name && !(c.type == w.type)) out.push_back(narrowed_note(c.name, c.type, w.type));
