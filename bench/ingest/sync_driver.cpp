@@ -85,13 +85,14 @@ int run_owned(const Flags& flags, ingest::ConnectionConfig& config, SecretMasker
   options.masker = &masker;
   options.staging_threads = 1;  // as strata sync: the process owns the database
   options.staging_memory = flags.staging_memory_mib ? *flags.staging_memory_mib << 20 : ingest::kStagingMemory;
-  std::unique_ptr<warehouse::Database> db;
   auto destination = ingest::resolve_destination(config, process_env(), &masker);
   if (!destination.ok()) return fail(destination.error(), masker);
+  ingest::CreatedDatabaseCleanup created(*destination);
+  std::unique_ptr<warehouse::Database> db;
   const ingest::DatabaseOpener open = [&] { return ingest::open_destination(*destination); };
-  const bool creates = destination->creates_file();
   const int64_t syncing = monotonic_micros();
-  auto report = ingest::run_sync(config, open, options, db, creates);
+  auto report = ingest::run_sync(config, open, options, db);
+  if (report.ok()) created.keep();
   const int64_t closing = monotonic_micros();
   db.reset();  // the checkpoint DuckDB runs at close belongs to the sync's cost
   const int64_t closed = monotonic_micros();

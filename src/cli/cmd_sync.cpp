@@ -115,16 +115,19 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
     source_cancel.cancel();
   });
   // The destination opens while the source is discovered (see run_sync), behind the token;
-  // closed when this returns (`db`, the token's wrapper, first).
-  std::unique_ptr<warehouse::Database> opened, db;
+  // closed when this returns (`db`, the token's wrapper, first), and then removed if this sync
+  // created it and failed before its streams ran.
   STRATA_ASSIGN(const ingest::Destination destination,
                 ingest::resolve_destination(config, context.env, yaml.masker, flags.target));
+  ingest::CreatedDatabaseCleanup created(destination);
+  std::unique_ptr<warehouse::Database> opened, db;
   const ingest::DatabaseOpener open = [&]() -> Result<std::unique_ptr<warehouse::Database>> {
     STRATA_ASSIGN(opened, ingest::open_destination(destination));
     return std::unique_ptr<warehouse::Database>(std::make_unique<orchestrate::CancellableDatabase>(*opened, cancel));
   };
-  Result<ingest::SyncReport> ran = ingest::run_sync(config, open, options, db, destination.creates_file());
+  Result<ingest::SyncReport> ran = ingest::run_sync(config, open, options, db);
   progress.end();
+  if (ran.ok()) created.keep();
   if (!ran.ok()) {
     if (cancel.cancelled()) context.interrupted_exit_code = interrupts.exit_code();
     return std::move(ran).error();

@@ -34,12 +34,36 @@ Result<Destination> resolve_destination(const ConnectionConfig& config, const En
   return destination;
 }
 
-bool Destination::creates_file() const {
+std::string Destination::duckdb_path() const {
   const std::string path = !duckdb_file.empty()                                          ? duckdb_file
                            : target && target->type == warehouse::TargetType::kDuckDb ? target->duckdb_path()
                                                                                        : "";
+  return path == ":memory:" ? "" : path;
+}
+
+bool Destination::creates_file() const {
+  const std::string path = duckdb_path();
   std::error_code ec;
-  return !path.empty() && path != ":memory:" && !std::filesystem::exists(std::filesystem::symlink_status(path, ec));
+  return !path.empty() && !std::filesystem::exists(std::filesystem::symlink_status(path, ec));
+}
+
+CreatedDatabaseCleanup::CreatedDatabaseCleanup(const Destination& destination) {
+  if (!destination.creates_file()) return;
+  path_ = destination.duckdb_path();
+  std::error_code ec;
+  for (auto folder = std::filesystem::absolute(path_, ec).parent_path();
+       !folder.empty() && folder != folder.root_path() && !std::filesystem::exists(folder, ec);
+       folder = folder.parent_path()) {
+    folders_.push_back(folder.string());
+  }
+}
+
+CreatedDatabaseCleanup::~CreatedDatabaseCleanup() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove(path_, ec);
+  std::filesystem::remove(path_ + ".wal", ec);
+  for (const std::string& folder : folders_) std::filesystem::remove(folder, ec);  // only while empty
 }
 
 Result<std::unique_ptr<warehouse::Database>> open_destination(const Destination& destination) {

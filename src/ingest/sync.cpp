@@ -700,13 +700,11 @@ Result<DiscoveredSource> discover_source(const ConnectionConfig& config, const S
 }
 
 // Checks the streams against the catalog and keeps the selected ones (see validate_streams;
-// `synced`: the streams with a state in the warehouse); `duckdb`: the warehouse is known to be
-// DuckDB before it opens (sync_prepared checks again).
+// `synced`: the streams with a state in the warehouse).
 Status prepare_streams(ConnectionConfig& config, const Catalog& catalog, const SyncOptions& options,
-                       const SyncedStreams& synced, bool duckdb = false) {
+                       const SyncedStreams& synced) {
   STRATA_TRY(validate_streams(config, catalog, synced));
-  STRATA_TRY(filter_streams(config, options.only_streams));
-  return duckdb ? check_rowid_columns(config, catalog) : ok_status();
+  return filter_streams(config, options.only_streams);
 }
 
 // The second half of a sync, once prepare_streams passed.
@@ -772,14 +770,7 @@ Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, c
 }
 
 Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open_database, const SyncOptions& options,
-                            std::unique_ptr<warehouse::Database>& database, bool creates_database) {
-  if (creates_database) {
-    STRATA_ASSIGN(DiscoveredSource discovered, discover_source(config, options));
-    STRATA_TRY(prepare_streams(config, discovered.catalog, options, /*synced=*/{}, /*duckdb=*/true));
-    STRATA_ASSIGN(database, open_database());
-    STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, database->connect());
-    return sync_prepared(config, std::move(discovered), *database, std::move(wh), options);
-  }
+                            std::unique_ptr<warehouse::Database>& database) {
   const ConnectionConfig& source_config = config;  // read-only until both halves are done
   auto discovering = std::async(std::launch::async, [&] { return discover_source(source_config, options); });
   Result<std::unique_ptr<warehouse::Database>> opened = open_database();

@@ -104,13 +104,12 @@ Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, c
 using DatabaseOpener = std::function<Result<std::unique_ptr<warehouse::Database>>()>;
 // As run_sync, for a process that opens the warehouse for the sync (strata sync): the source is
 // connected to and discovered on another thread while `open_database` runs (each costs tens of
-// milliseconds, a large share of a small incremental sync). With `creates_database` (the
-// warehouse is a DuckDB file that does not exist yet) the database opens only once the streams are
-// validated, so a bad configuration or an unreachable source creates no file. The opened
-// database is left in `database` (the caller closes it, which checkpoints DuckDB). Errors:
-// open_database's first, then run_sync's. `open_database` must not change `config`.
+// milliseconds, a large share of a small incremental sync; creating a DuckDB file costs more).
+// The opened database is left in `database` (the caller closes it, which checkpoints DuckDB).
+// Errors: open_database's first, then run_sync's. A DuckDB file the open created stays on an
+// error: see CreatedDatabaseCleanup. `open_database` must not change `config`.
 Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open_database, const SyncOptions& options,
-                            std::unique_ptr<warehouse::Database>& database, bool creates_database = false);
+                            std::unique_ptr<warehouse::Database>& database);
 
 // How many readers read a stream: its own `parallelism` (at most one per page); else, for a
 // table (or materialized view, or partitioned table) of at least config.parallel_threshold_bytes

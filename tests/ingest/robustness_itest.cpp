@@ -361,12 +361,15 @@ TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
     std::ofstream f(bad_port);
     f << "source:\n  type: postgres\n  host: 127.0.0.1\n  port: 1\n  database: x\n  user: u\n"
          "  password: \"{{ env_var('STRATA_TEST_PG_PASSWORD') }}\"\n"
-         "destination:\n  duckdb_path: .strata/w.duckdb\n";
+         "destination:\n  duckdb_path: new/deeper/w.duckdb\n";
   }
   ::setenv("STRATA_TEST_PG_PASSWORD", "s3cret-Pa55word", 1);
   std::string out, err;
   EXPECT_EQ(run_strata({"sync", bad_port}, &out, &err), 3) << err;
   EXPECT_EQ((out + err).find("s3cret-Pa55word"), std::string::npos) << err;
+  // The warehouse opened (and was created) while the source was being reached: it is removed
+  // again, with the folders made for it.
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("new"))) << err;
 }
 
 // The streams of a sync share the connection that discovered the catalog; one that the server
