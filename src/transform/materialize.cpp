@@ -217,6 +217,50 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   return std::string(strategy == "append" ? "INSERT" : strategy == "merge" ? "MERGE" : "DELETE+INSERT");
 }
 
+namespace {
+
+// A snapshot's metadata columns, named as snapshot_meta_column_names says (dbt ≥ 1.9), quoted.
+struct SnapshotColumns {
+  std::string valid_from = "dbt_valid_from", valid_to = "dbt_valid_to", scd_id = "dbt_scd_id",
+              updated_at = "dbt_updated_at", is_deleted = "dbt_is_deleted";
+};
+
+Result<SnapshotColumns> snapshot_columns(const Node& n, const sql::Dialect& d) {
+  SnapshotColumns raw;
+  auto it = n.config.find("snapshot_meta_column_names");
+  if (it != n.config.end() && !it->is_null()) {
+    if (!it->is_object())
+      return Error(ErrorCode::kConfig, "snapshot " + n.name + ": snapshot_meta_column_names must be a mapping", n.where,
+                   "e.g. snapshot_meta_column_names: {dbt_valid_from: start_date, dbt_valid_to: end_date}");
+    const std::pair<const char*, std::string*> names[] = {{"dbt_valid_from", &raw.valid_from},
+                                                          {"dbt_valid_to", &raw.valid_to},
+                                                          {"dbt_scd_id", &raw.scd_id},
+                                                          {"dbt_updated_at", &raw.updated_at},
+                                                          {"dbt_is_deleted", &raw.is_deleted}};
+    for (const auto& [key, value] : it->items()) {
+      auto known = std::find_if(std::begin(names), std::end(names), [&](const auto& e) { return key == e.first; });
+      if (known == std::end(names) || !value.is_string() || value.get<std::string>().empty())
+        return Error(ErrorCode::kConfig,
+                     "snapshot " + n.name + ": snapshot_meta_column_names has '" + key + "'" +
+                         (known == std::end(names) ? ", which is not a snapshot column" : " without a column name"),
+                     n.where, "its keys are dbt_valid_from, dbt_valid_to, dbt_scd_id, dbt_updated_at, dbt_is_deleted");
+      *known->second = value.get<std::string>();
+    }
+  }
+  for (std::string* name : {&raw.valid_from, &raw.valid_to, &raw.scd_id, &raw.updated_at, &raw.is_deleted})
+    *name = d.quote_identifier(*name);
+  return raw;
+}
+
+// Whether `name` (unquoted, as the warehouse lists it) is one of the snapshot's own columns.
+bool is_snapshot_column(const std::string& name, const SnapshotColumns& c, const sql::Dialect& d) {
+  const std::string q = d.quote_identifier(name);
+  return name == "dbt_unique_key" || q == c.valid_from || q == c.valid_to || q == c.scd_id || q == c.updated_at ||
+         q == c.is_deleted;
+}
+
+}  // namespace
+
 Result<std::string> materialize_snapshot(NodeContext& ctx) {
   const Node& n = ctx.node;
   const sql::Dialect& d = ctx.wh.dialect();
@@ -225,22 +269,49 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   if (keys.empty() || (strategy != "timestamp" && strategy != "check"))
     return Error(ErrorCode::kConfig, "snapshot " + n.name + " needs unique_key and strategy 'timestamp' or 'check'",
                  n.where, "add them to the snapshot's config()");
+  // hard_deletes (dbt ≥ 1.9) replaces invalidate_hard_deletes: ignore (the default), invalidate
+  // (a key gone from the query closes its version), new_record (it also gets a version marked
+  // deleted, and a version opens again when the key comes back).
+  std::string hard = cfg_string(n, "hard_deletes", "");
+  if (hard.empty())
+    hard = n.config.contains("invalidate_hard_deletes") && n.config["invalidate_hard_deletes"] == true ? "invalidate"
+                                                                                                       : "ignore";
+  if (hard != "ignore" && hard != "invalidate" && hard != "new_record")
+    return Error(ErrorCode::kConfig, "snapshot " + n.name + ": hard_deletes '" + hard + "' is not a choice", n.where,
+                 "use ignore, invalidate or new_record");
+  const bool new_record = hard == "new_record";
+  STRATA_ASSIGN(const SnapshotColumns col, snapshot_columns(n, d));
   std::string key_expr;
   for (const auto& k : keys) key_expr += (key_expr.empty() ? "" : " || '|' || ") + std::string("cast(") + k + " as varchar)";
-  std::string now = "cast(" + d.quote_string(ctx.options.run_started_at.substr(0, 19)) + " as timestamp)";
+  // The run's start, to the microsecond as dbt's snapshot time (a check-strategy version's id
+  // hashes it: two runs within a second would give a key's versions one id).
+  std::string started = ctx.options.run_started_at;
+  if (!started.empty() && started.back() == 'Z') started.pop_back();
+  std::string now = "cast(" + d.quote_string(started) + " as timestamp)";
   std::string updated = strategy == "timestamp" ? "cast(" + cfg_string(n, "updated_at") + " as timestamp)" : now;
   if (strategy == "timestamp" && cfg_string(n, "updated_at").empty())
     return Error(ErrorCode::kConfig, "snapshot " + n.name + " uses strategy 'timestamp' but has no updated_at",
                  n.where, "add updated_at='column' to its config()");
+  // dbt_valid_to_current (dbt ≥ 1.9): what current versions hold in dbt_valid_to instead of NULL.
+  // Versions written before it was set keep their NULL, so both mean current.
+  const std::string valid_to_current = cfg_string(n, "dbt_valid_to_current");
+  const std::string open_valid_to =
+      valid_to_current.empty() ? "cast(null as timestamp)" : "cast(" + valid_to_current + " as timestamp)";
+  auto is_current = [&](const std::string& alias) {
+    const std::string column = (alias.empty() ? "" : alias + ".") + col.valid_to;
+    return valid_to_current.empty() ? column + " is null"
+                                    : "(" + column + " is null or " + column + " = " + open_valid_to + ")";
+  };
   std::string source = "(\n" + ctx.compiled + "\n)";
-  std::string staged = "select *, " + key_expr + " as dbt_unique_key, " + updated + " as dbt_updated_at, " + updated +
-                       " as dbt_valid_from, md5(" + key_expr + " || '|' || cast(" + updated +
-                       " as varchar)) as dbt_scd_id from " + source + " as snapshot_query";
+  std::string staged = "select *, " + key_expr + " as dbt_unique_key, " + updated + " as " + col.updated_at + ", " +
+                       updated + " as " + col.valid_from + ", md5(" + key_expr + " || '|' || cast(" + updated +
+                       " as varchar)) as " + col.scd_id + (new_record ? ", 'False' as " + col.is_deleted : "") +
+                       " from " + source + " as snapshot_query";
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   if (!exists) {
-    STRATA_TRY(ctx.execute("create table " + n.relation_name + " as select * exclude (dbt_unique_key), "
-                           "cast(null as timestamp) as dbt_valid_to from (" + staged + ") s"));
+    STRATA_TRY(ctx.execute("create table " + n.relation_name + " as select * exclude (dbt_unique_key), " +
+                           open_valid_to + " as " + col.valid_to + " from (" + staged + ") s"));
     relation_changed(ctx, warehouse::RelationKind::kTable);
     return std::string("CREATE TABLE");
   }
@@ -249,7 +320,8 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   std::string tmp = warehouse::qualified_name(d, stage_rel);
   STRATA_TRY(ctx.execute("create or replace table " + tmp + " as " + staged));
   // A column the source gained since the last run is added to the snapshot (older versions hold
-  // NULL), as dbt does; a column it lost stays and is NULL in new versions.
+  // NULL), as dbt does; a column it lost stays and is NULL in new versions. So is dbt_is_deleted
+  // when hard_deletes becomes new_record (NULL: not deleted).
   STRATA_ASSIGN(auto staged_cols, ctx.wh.columns(stage_rel));
   STRATA_ASSIGN(auto snapshot_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
   for (const auto& c : staged_cols)
@@ -258,45 +330,53 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   // Columns compared by the check strategy.
   std::string changed;
   if (strategy == "timestamp") {
-    changed = "s.dbt_updated_at > c.dbt_updated_at";
+    changed = "s." + col.updated_at + " > c." + col.updated_at;
   } else {
     std::vector<std::string> check_cols;
     Json cc = n.config.value("check_cols", Json("all"));
     if (cc.is_array()) {
       check_cols = unique_key_list(cc);
     } else {
-      STRATA_ASSIGN(auto cols, ctx.wh.columns(stage_rel));
-      for (const auto& c : cols)
-        if (!starts_with(c.name, "dbt_")) check_cols.push_back(c.name);
+      for (const auto& c : staged_cols)
+        if (!starts_with(c.name, "dbt_") && !is_snapshot_column(c.name, col, d)) check_cols.push_back(c.name);
     }
     for (const auto& c : check_cols)
       changed += (changed.empty() ? "" : " or ") + std::string("s.") + d.quote_identifier(c) +
                  " is distinct from c." + d.quote_identifier(c);
     if (changed.empty()) changed = "false";
   }
+  // A key back in the query after it was deleted: its deletion version closes and a new one opens.
+  const std::string deleted = "coalesce(c." + col.is_deleted + ", 'False') = 'True'";
+  if (new_record) changed = "(" + changed + ") or " + deleted;
   // The current versions with their keys: the key expression is evaluated over the snapshot
   // table's own columns (it may be any expression, `id || '-' || lower(code)`), and a version is
   // then found by its dbt_scd_id.
-  const std::string current = "(select dbt_scd_id, " + key_expr + " as dbt_unique_key from " + t +
-                              " where dbt_valid_to is null)";
+  const std::string current = "(select " + col.scd_id + ", " + key_expr + " as dbt_unique_key from " + t +
+                              " where " + is_current("") + ")";
+  // The current versions whose key left the query (a deletion version is not deleted again).
+  const std::string gone = "(select cur." + col.scd_id + " from " + current + " as cur where not exists (select 1 from " +
+                           tmp + " s where s.dbt_unique_key = cur.dbt_unique_key))";
+  const std::string not_deleted = new_record ? " and not " + deleted : "";
   STRATA_TRY(ctx.wh.begin());
   auto body = [&]() -> Status {
     // Close changed rows.
-    STRATA_TRY(ctx.execute("update " + t + " as c set dbt_valid_to = s.dbt_updated_at from " + tmp + " as s, " +
-                           current + " as cur where c.dbt_valid_to is null and c.dbt_scd_id = cur.dbt_scd_id and "
-                           "s.dbt_unique_key = cur.dbt_unique_key and (" + changed + ")"));
-    // Hard deletes.
-    std::string hard = cfg_string(n, "hard_deletes", "");
-    bool invalidate = hard == "invalidate" ||
-                      (n.config.contains("invalidate_hard_deletes") && n.config["invalidate_hard_deletes"] == true);
-    if (invalidate)
-      STRATA_TRY(ctx.execute("update " + t + " as c set dbt_valid_to = " + now +
-                             " where c.dbt_valid_to is null and c.dbt_scd_id in (select cur.dbt_scd_id from " +
-                             current + " as cur where not exists (select 1 from " + tmp +
-                             " s where s.dbt_unique_key = cur.dbt_unique_key))"));
+    STRATA_TRY(ctx.execute("update " + t + " as c set " + col.valid_to + " = s." + col.updated_at + " from " + tmp +
+                           " as s, " + current + " as cur where " + is_current("c") + " and c." + col.scd_id +
+                           " = cur." + col.scd_id + " and s.dbt_unique_key = cur.dbt_unique_key and (" + changed +
+                           ")"));
+    // Hard deletes: new_record first copies the version it closes, as deleted, from now on.
+    if (new_record)
+      STRATA_TRY(ctx.execute("insert into " + t + " by name select * replace (" + now + " as " + col.valid_from + ", " +
+                             now + " as " + col.updated_at + ", " + open_valid_to + " as " + col.valid_to + ", md5(" +
+                             key_expr + " || '|' || cast(" + now + " as varchar) || '|deleted') as " + col.scd_id +
+                             ", 'True' as " + col.is_deleted + ") from " + t + " as c where c." + col.scd_id + " in " +
+                             gone + not_deleted));
+    if (hard != "ignore")
+      STRATA_TRY(ctx.execute("update " + t + " as c set " + col.valid_to + " = " + now + " where c." + col.scd_id +
+                             " in " + gone + not_deleted));
     // Insert new and changed rows: keys without a current version.
-    return ctx.execute("insert into " + t + " by name select * exclude (dbt_unique_key), cast(null as timestamp) as "
-                       "dbt_valid_to from " + tmp + " s where not exists (select 1 from " + current +
+    return ctx.execute("insert into " + t + " by name select * exclude (dbt_unique_key), " + open_valid_to + " as " +
+                       col.valid_to + " from " + tmp + " s where not exists (select 1 from " + current +
                        " as cur where cur.dbt_unique_key = s.dbt_unique_key)");
   };
   Status st = body();
@@ -308,7 +388,6 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   STRATA_TRY(ctx.execute("drop table if exists " + tmp));
   return std::string("SNAPSHOT");
 }
-
 
 Result<std::string> run_test(NodeContext& ctx) {
   const Node& n = ctx.node;

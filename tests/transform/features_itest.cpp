@@ -483,5 +483,66 @@ TEST_F(LabProject, LsJsonPrintsDbtKeysOrTheOutputKeys) {
   EXPECT_EQ(line["unique_id"], "model.lab.inc_merge");
 }
 
+// hard_deletes='new_record' (dbt 1.9): a key gone from the query closes its version and gets a
+// version marked deleted (once, however often the snapshot runs); when the key comes back, the
+// deletion version closes and a new version opens.
+TEST_F(LabProject, SnapshotHardDeletesAsNewRecords) {
+  testing::write_files(project_, {{"snapshots/del_snap.sql",
+                                   "{% snapshot del_snap %}\n{{ config(target_schema='snapshots', unique_key='id', "
+                                   "strategy='check', check_cols=['val'], hard_deletes='new_record') }}\nselect id, "
+                                   "val from {{ source('bronze', 'events') }}\n{% endsnapshot %}\n"}});
+  auto versions = [&] {
+    return rows("select id, coalesce(val, '-'), dbt_is_deleted, dbt_valid_to is null from snapshots.del_snap "
+                "order by id, dbt_valid_to nulls last, dbt_is_deleted");
+  };
+  ASSERT_EQ(invoke("snapshot", {"del_snap"}), 0) << output_;
+  EXPECT_EQ(versions(), (std::vector<std::string>{"1|a|False|true", "2|b|False|true", "3|-|False|true"}));
+  exec("delete from bronze.events where id = 2");
+  ASSERT_EQ(invoke("snapshot", {"del_snap"}), 0) << output_;
+  ASSERT_EQ(invoke("snapshot", {"del_snap"}), 0) << output_;  // still gone: no second deletion version
+  EXPECT_EQ(versions(),
+            (std::vector<std::string>{"1|a|False|true", "2|b|False|false", "2|b|True|true", "3|-|False|true"}));
+  exec("insert into bronze.events values (2, 1, 'b2', now())");
+  ASSERT_EQ(invoke("snapshot", {"del_snap"}), 0) << output_;
+  EXPECT_EQ(versions(), (std::vector<std::string>{"1|a|False|true", "2|b|False|false", "2|b|True|false",
+                                                  "2|b2|False|true", "3|-|False|true"}));
+  // Each version has its own id.
+  EXPECT_EQ(rows("select count(distinct dbt_scd_id) from snapshots.del_snap"), (std::vector<std::string>{"5"}));
+}
+
+// snapshot_meta_column_names and dbt_valid_to_current (dbt 1.9): the metadata columns carry the
+// names given, and current versions hold the given end instead of NULL.
+TEST_F(LabProject, SnapshotMetaColumnNamesAndValidToCurrent) {
+  testing::write_files(
+      project_,
+      {{"snapshots/named.yml",
+        "snapshots:\n  - name: named_snap\n    relation: source('bronze', 'events')\n    config:\n"
+        "      schema: snapshots\n      unique_key: id\n      strategy: timestamp\n      updated_at: ts\n"
+        "      dbt_valid_to_current: \"cast('9999-12-31' as timestamp)\"\n      hard_deletes: invalidate\n"
+        "      snapshot_meta_column_names: {dbt_valid_from: start_at, dbt_valid_to: end_at, dbt_scd_id: version_id,"
+        " dbt_updated_at: changed_at}\n"}});
+  ASSERT_EQ(invoke("snapshot", {"named_snap"}), 0) << output_;
+  EXPECT_EQ(rows("select count(*) from information_schema.columns where table_name = 'named_snap' and column_name "
+                 "in ('start_at', 'end_at', 'version_id', 'changed_at')"),
+            (std::vector<std::string>{"4"}));
+  EXPECT_EQ(rows("select count(*) from information_schema.columns where table_name = 'named_snap' and column_name "
+                 "like 'dbt\\_%' escape '\\'"),
+            (std::vector<std::string>{"0"}));
+  exec("update bronze.events set val = 'a2', ts = ts + interval 1 hour where id = 1; "
+       "delete from bronze.events where id = 3");
+  ASSERT_EQ(invoke("snapshot", {"named_snap"}), 0) << output_;
+  EXPECT_EQ(rows("select id, coalesce(val, '-'), end_at = cast('9999-12-31' as timestamp), "
+                 "end_at = changed_at + interval 1 hour from main_snapshots.named_snap order by id, end_at"),
+            (std::vector<std::string>{"1|a|false|true", "1|a2|true|false", "2|b|true|false", "3|-|false|false"}));
+  ASSERT_EQ(invoke("snapshot", {"named_snap"}), 0) << output_;  // nothing changed: no new version
+  EXPECT_EQ(rows("select count(*) from main_snapshots.named_snap"), (std::vector<std::string>{"4"}));
+
+  testing::write_files(project_, {{"snapshots/named.yml", "snapshots:\n  - name: named_snap\n    relation: "
+                                                          "source('bronze', 'events')\n    config:\n      unique_key: "
+                                                          "id\n      strategy: check\n      hard_deletes: keep\n"}});
+  EXPECT_NE(invoke("snapshot", {"named_snap"}), 0);
+  EXPECT_NE(output_.find("hard_deletes 'keep' is not a choice"), std::string::npos) << output_;
+}
+
 }  // namespace
 }  // namespace strata::transform
