@@ -26,13 +26,15 @@ std::string cfg_string(const Node& n, const char* key, const std::string& fallba
 // strategy; MERGE exists in DuckDB ≥ 1.4 and PostgreSQL ≥ 15).
 // `updated` are the columns a matched row takes from the new row (merge_update_columns /
 // merge_exclude_columns), `columns` every column inserted.
+// `predicates` (incremental_predicates) are ANDed to the match, as written.
 std::string merge_sql(const sql::Dialect& d, const std::string& target, const std::string& source,
                       const std::vector<std::string>& keys, const std::vector<std::string>& columns,
-                      const std::vector<std::string>& updated) {
+                      const std::vector<std::string>& updated, const std::string& predicates) {
   std::string on, set, names, values;
   for (const auto& k : keys)
     on += (on.empty() ? "" : " and ") + std::string("dbt_internal_dest.") + d.quote_identifier(k) +
           " = dbt_internal_source." + d.quote_identifier(k);
+  on += predicates;
   for (const auto& c : updated) {
     std::string q = d.quote_identifier(c);
     set += (set.empty() ? "" : ", ") + q + " = dbt_internal_source." + q;
@@ -193,16 +195,23 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   };
   for (const auto& c : dest_names)
     if ((only.empty() || listed(only, c)) && !listed(except, c)) updated.push_back(c);
+  // incremental_predicates: more conditions on the target's rows a merge or delete+insert may
+  // touch (a merge's target is DBT_INTERNAL_DEST, the new rows DBT_INTERNAL_SOURCE; delete+insert's
+  // target goes by its name, as in dbt).
+  std::string predicates;
+  for (const auto& p : unique_key_list(n.config.value("incremental_predicates", Json(nullptr))))
+    predicates += " and (" + p + ")";
   STRATA_TRY(ctx.wh.begin());
   auto body = [&]() -> Status {
-    if (strategy == "merge") return ctx.execute(merge_sql(d, n.relation_name, tmp, keys, dest_names, updated));
+    if (strategy == "merge")
+      return ctx.execute(merge_sql(d, n.relation_name, tmp, keys, dest_names, updated, predicates));
     if (strategy != "append") {
       std::string match;
       for (const auto& k : keys)
         match += (match.empty() ? "" : " and ") + std::string("dbt_new.") + d.quote_identifier(k) + " = " +
                  n.relation_name + "." + d.quote_identifier(k);
       STRATA_TRY(ctx.execute("delete from " + n.relation_name + " where exists (select 1 from " + tmp +
-                             " as dbt_new where " + match + ")"));
+                             " as dbt_new where " + match + ")" + predicates));
     }
     return ctx.execute("insert into " + n.relation_name + " (" + cols + ") select " + cols + " from " + tmp);
   };

@@ -544,5 +544,26 @@ TEST_F(LabProject, SnapshotMetaColumnNamesAndValidToCurrent) {
   EXPECT_NE(output_.find("hard_deletes 'keep' is not a choice"), std::string::npos) << output_;
 }
 
+// incremental_predicates narrow the target rows a merge or delete+insert touches, as in dbt: a new
+// row whose old version falls outside them is inserted beside it.
+TEST_F(LabProject, IncrementalPredicatesNarrowTheTargetRows) {
+  testing::write_files(
+      project_,
+      {{"models/pred_merge.sql",
+        "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge', "
+        "incremental_predicates=['DBT_INTERNAL_DEST.id > 1']) }}\nselect id, coalesce(val, '-') as val from "
+        "{{ source('bronze', 'events') }}\n"},
+       {"models/pred_di.sql",
+        "{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert', "
+        "incremental_predicates=\"id > 1\") }}\nselect id, coalesce(val, '-') as val from "
+        "{{ source('bronze', 'events') }}\n"}});
+  ASSERT_EQ(invoke("run", {"pred_merge", "pred_di"}), 0) << output_;
+  exec("update bronze.events set val = coalesce(val, '') || '!'");
+  ASSERT_EQ(invoke("run", {"pred_merge", "pred_di"}), 0) << output_;
+  const std::vector<std::string> expected{"1|a", "1|a!", "2|b!", "3|!"};
+  EXPECT_EQ(rows("select id, val from main.pred_merge order by id, val"), expected);
+  EXPECT_EQ(rows("select id, val from main.pred_di order by id, val"), expected);
+}
+
 }  // namespace
 }  // namespace strata::transform
