@@ -1,5 +1,5 @@
 // dbt's verbs: strata build | run | test | seed | snapshot | compile | ls | parse | docs generate |
-// source freshness | clean | run-operation | show, with dbt's flags.
+// source freshness | clean | deps | run-operation | show, with dbt's flags.
 #include <memory>
 
 #include "cli/app.h"
@@ -77,6 +77,10 @@ void register_dbt(CLI::App& app, CliContext& context) {
   add_verb(app, context, "list", "ls", "List the selected nodes");
   add_verb(app, context, "parse", "parse", "Parse the project and write target/manifest.json", false);
   add_verb(app, context, "clean", "clean", "Delete the project's clean-targets", false);
+  add_verb(app, context, "deps", "deps",
+           "Install the packages of packages.yml / dependencies.yml into dbt_packages/ (local: packages; hub, git "
+           "and tarball packages must already be installed)",
+           false);
   add_verb(app, context, "run-operation", "run-operation", "Call a macro (with --args) against the target", false);
   auto* docs = app.add_subcommand("docs", "Documentation artifacts");
   add_verb(*docs, context, "generate", "docs", "Write target/catalog.json and manifest.json");

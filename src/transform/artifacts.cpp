@@ -130,7 +130,7 @@ Json node_json(const Graph& g, size_t i, const std::string& compiled) {
     j["latest_version"] = nullptr;
     j["deprecation_date"] = nullptr;
   }
-  if (n.resource_type == ResourceType::kSeed) j["root_path"] = g.project().project.root;
+  if (n.resource_type == ResourceType::kSeed) j["root_path"] = package_root(g.project(), n.package_name);
   if (n.is_test()) {
     j["column_name"] = n.column_name.empty() ? Json(nullptr) : Json(n.column_name);
     j["file_key_name"] = n.file_key_name.empty() ? Json(nullptr) : Json(n.file_key_name);

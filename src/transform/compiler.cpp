@@ -142,8 +142,8 @@ Error as_config_error(Error e, const std::string& packages = {}) {
   if (!packages.empty() && m.size() > suffix.size() + 1 && m[0] == '\'' && ends_with(m, suffix)) {
     std::string name = m.substr(1, m.size() - suffix.size() - 1);
     if (packages.find(name) != std::string::npos || packages.find(replace_all(name, "_", "-")) != std::string::npos)
-      hint = "'" + name + "' is a dbt package in packages.yml; Strata does not install or load packages: copy the "
-             "macros you use into macros/ and call them without the '" + name + ".' prefix";
+      hint = "'" + name + "' is a package declared in packages.yml that is not installed: run `strata deps` (hub, git "
+             "and tarball packages: run `dbt deps` where the internet is reachable and copy its dbt_packages/ here)";
   }
   return Error(ErrorCode::kConfig, m, e.where(), hint);
 }
@@ -156,7 +156,8 @@ struct Compiler::Impl {
   const sql::Dialect* dialect = nullptr;
   jinja::Environment env;
   std::shared_ptr<const jinja::Context> base;
-  std::unordered_set<std::string> user_macros;
+  std::unordered_set<std::string> user_macros;  // macros the root project defines
+  std::shared_ptr<detail::MacroNamespaces> namespaces = std::make_shared<detail::MacroNamespaces>();
   std::string packages_text;  // packages.yml + dependencies.yml, for hints on undefined package names
   bool fast_paths = true;
   std::mutex cache_mutex;
@@ -170,7 +171,16 @@ struct Compiler::Impl {
   std::optional<std::string> fast_compile(size_t i, std::vector<size_t>& ephemerals) const;
   std::optional<std::string> plain_relation(const detail::PlainCall& call, const Node& from,
                                             std::vector<size_t>& ephemerals) const;
-  bool overridden(const char* name) const { return user_macros.count(name) > 0; }
+  // Whether the root project, or the package of node `n` (its local namespace), defines `name`.
+  bool overridden(const std::string& name, const Node& n) const {
+    return user_macros.count(name) > 0 || (n.package_name != namespaces->root && namespaces->find(n.package_name, name));
+  }
+  // The base context of a render of node i: its package's local macros over the shared base.
+  const std::shared_ptr<const jinja::Context>& base_for(size_t i) const {
+    if (i == detail::kNoNode) return base;
+    auto local = namespaces->locals.find(graph->node(i).package_name);
+    return local == namespaces->locals.end() ? base : local->second;
+  }
   void register_functions();
   Json var_lookup_scope(size_t node) const;
 };
@@ -338,17 +348,29 @@ void Compiler::Impl::register_functions() {
   });
 }
 
+// As dbt's: the package's own dbt_project.yml vars (global, then scoped to it), then the root
+// project's (global, then `vars: {package: {...}}`), then --vars. A key naming a project and
+// holding a mapping is a scope, not a var.
 Json Compiler::Impl::var_lookup_scope(size_t node) const {
-  const ProjectConfig& p = graph->project().project;
-  std::string package = node == kNoNode ? p.name : graph->node(node).package_name;
+  const ParsedProject& parsed = graph->project();
+  const std::string& package = node == kNoNode ? parsed.project.name : graph->node(node).package_name;
+  auto is_scope = [&](const std::string& key, const Json& value) {
+    if (!value.is_object()) return false;
+    if (key == parsed.project.name) return true;
+    return std::any_of(parsed.packages.begin(), parsed.packages.end(), [&](const ProjectConfig& p) { return p.name == key; });
+  };
   Json scope = Json::object();
-  for (auto it = p.vars.begin(); it != p.vars.end(); ++it)
-    if (!(it.key() == p.name && it.value().is_object())) scope[it.key()] = it.value();
-  if (p.vars.contains(package) && p.vars[package].is_object()) scope.update(p.vars[package]);
+  auto add = [&](const ProjectConfig& p) {
+    for (auto it = p.vars.begin(); it != p.vars.end(); ++it)
+      if (!is_scope(it.key(), it.value())) scope[it.key()] = it.value();
+    if (p.vars.contains(package) && p.vars[package].is_object()) scope.update(p.vars[package]);
+  };
+  for (const auto& p : parsed.packages)
+    if (p.name == package) add(p);
+  add(parsed.project);
   scope.update(options.cli_vars);
   return scope;
 }
-
 
 Result<std::shared_ptr<const jinja::Template>> Compiler::Impl::node_template(size_t i) {
   {
@@ -362,7 +384,7 @@ Result<std::shared_ptr<const jinja::Template>> Compiler::Impl::node_template(siz
   } else {
     text = n.raw_code;
   }
-  auto parsed = env.parse(text, graph->project().project.root + "/" + n.original_file_path);
+  auto parsed = env.parse(text, node_file_path(graph->project(), n));
   if (!parsed.ok()) {
     Error e = as_config_error(std::move(parsed).error());
     if (n.where.line > 1 && e.where().line > 0) {
@@ -428,12 +450,12 @@ std::optional<std::string> Compiler::Impl::plain_relation(const detail::PlainCal
 
 // Node i compiled without Jinja when its text allows it (see fast_compile.cpp); nullopt otherwise.
 std::optional<std::string> Compiler::Impl::fast_compile(size_t i, std::vector<size_t>& ephemerals) const {
-  if (!fast_paths || options.empty || overridden("ref") || overridden("source") || overridden("config"))
-    return std::nullopt;
   const Node& n = graph->node(i);
+  if (!fast_paths || options.empty || overridden("ref", n) || overridden("source", n) || overridden("config", n))
+    return std::nullopt;
   if (n.is_test() && n.test_metadata) {
     const TestMetadata& meta = *n.test_metadata;
-    if (!meta.namespace_.empty() || overridden(("test_" + meta.name).c_str()) || overridden("get_where_subquery"))
+    if (!meta.namespace_.empty() || overridden("test_" + meta.name, n) || overridden("get_where_subquery", n))
       return std::nullopt;
     auto model_arg = meta.kwargs.find("model");
     if (model_arg == meta.kwargs.end() || !model_arg->is_string()) return std::nullopt;
@@ -470,7 +492,7 @@ Result<std::string> Compiler::Impl::render_text(const std::string& text, size_t 
                                                 const std::string& name) {
   auto parsed = env.parse(text, name);
   if (!parsed.ok()) return as_config_error(std::move(parsed).error());
-  jinja::Context ctx(base);
+  jinja::Context ctx(base_for(node));
   ctx.user_data = &state;
   ctx.set("execute", Value(state.options.execute && !state.parse_mode));
   if (state.options.variables)
@@ -497,7 +519,7 @@ Result<std::string> Compiler::Impl::compile(size_t i, const RenderOptions& optio
   } else {
     state.ephemerals.clear();
     STRATA_ASSIGN(auto tmpl, node_template(i));
-    jinja::Context ctx(base);
+    jinja::Context ctx(base_for(i));
     ctx.user_data = &state;
     ctx.set("execute", Value(options.execute));
     const Node& n = graph->node(i);
@@ -591,7 +613,7 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   impl->register_functions();
   env.add_global("config", detail::config_object(graph));
   env.add_global("exceptions", detail::exceptions_object(impl->options.logger));
-  env.add_global("adapter", detail::adapter_object(*impl->dialect, type));
+  env.add_global("adapter", detail::adapter_object(*impl->dialect, type, impl->namespaces));
   const TargetInfo& t = impl->options.target;
   jinja::Dict target;
   target.set("name", Value(t.name));
@@ -609,24 +631,12 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   env.add_global("graph", detail::graph_value(graph, model_value));
   env.add_global("flags", Value::from_json(impl->options.flags));
 
-  // Built-in macros first, then the project's (which override them).
-  auto builtins = env.parse(detail::builtin_macros_source(), "<strata builtin macros>");
-  if (!builtins.ok()) return std::move(builtins).error();
-  for (const auto& name : (*builtins)->macro_names())
-    if (auto m = (*builtins)->macro(name)) env.add_global(name, *m);
-  for (const auto& file : graph.project().macro_files) {
-    auto parsed = env.parse(file.contents, file.absolute_path);
-    if (!parsed.ok()) return as_config_error(std::move(parsed).error());
-    for (const auto& name : (*parsed)->macro_names()) {
-      if (auto m = (*parsed)->macro(name)) env.add_global(name, *m);
-      impl->user_macros.insert(name);
-    }
-  }
+  impl->base = std::make_shared<jinja::Context>();
+  STRATA_TRY(detail::load_macros(env, graph, impl->base, *impl->namespaces, impl->user_macros));
   for (const char* file : {"/packages.yml", "/dependencies.yml"}) {
     std::string text;
     if (read_file(graph.project().project.root + file, text)) impl->packages_text += text;
   }
-  impl->base = std::make_shared<jinja::Context>();
   return std::unique_ptr<Compiler>(new Compiler(std::move(impl)));
 }
 
@@ -673,7 +683,7 @@ Status Compiler::parse_render(Graph& graph) {
     state.node = i;
     state.parse_mode = true;
     state.options.execute = false;
-    auto out = impl_->render_text(n.raw_code, i, state, graph.project().project.root + "/" + n.original_file_path);
+    auto out = impl_->render_text(n.raw_code, i, state, node_file_path(graph.project(), n));
     if (!out.ok()) return std::move(out).error();
     Node& m = graph.mutable_node(i);
     if (state.capture.refs != m.refs || state.capture.sources != m.sources) {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "jinja/environment.h"
@@ -72,10 +73,42 @@ inline Result<Json> value_json(const jinja::Value& v) {
   return Json::parse(j->dump());
 }
 
-// The `config`, `exceptions` and `adapter` context objects (context_objects.cpp).
+// The project's macros by namespace, as dbt's MacroNamespace holds them: each installed package's,
+// the root project's (under its name) and dbt's built-ins (under "dbt"). Filled once by
+// load_macros before any render; read-only afterwards (safe to share between threads).
+struct MacroNamespaces {
+  std::string root;                                                // the root project's name
+  std::map<std::string, jinja::Dict> packages;                     // namespace → its macros
+  std::map<std::string, std::vector<std::string>> search_orders;   // the root's `dispatch:` config
+  // Non-root package → a Context holding that package's own macros (dbt's "local" namespace of its
+  // nodes), whose parent is the shared base context.
+  std::map<std::string, std::shared_ptr<const jinja::Context>> locals;
+
+  // Macro `name` of namespace `package`; nullptr when none.
+  const jinja::Value* find(const std::string& package, const std::string& name) const;
+  // Macro `name` looked up by name alone, as dbt's macros_by_name: the root project's, then the
+  // installed packages' (in name order), then dbt's.
+  const jinja::Value* find_global(const std::string& name) const;
+  // The namespaces adapter.dispatch searches for `macro_namespace` ("" when not given), as dbt's:
+  // the root's `dispatch:` search_order for it; else [root, namespace] when the namespace is an
+  // installed package or "dbt"; else [""] (a lookup by name alone).
+  std::vector<std::string> dispatch_order(const std::string& macro_namespace) const;
+};
+
+// Loads dbt's built-in macros and the project's macro files into `env` and `ns`: built-ins and the
+// root project's macros as globals (the root's override built-ins of the same name), each
+// package's under its name (`dbt_utils.star`), dbt's under `dbt`, the root's under its name;
+// `ns.locals` built on `base`. `root_macros` gets the names the root project defines. Errors:
+// Jinja syntax errors in macro files (kConfig, located).
+Status load_macros(jinja::Environment& env, const Graph& graph, const std::shared_ptr<const jinja::Context>& base,
+                   MacroNamespaces& ns, std::unordered_set<std::string>& root_macros);
+
+// The `config`, `exceptions` and `adapter` context objects (context_objects.cpp). The adapter's
+// dispatch searches `namespaces`, which may be filled after this call (before any render).
 jinja::Value config_object(const Graph& graph);
 jinja::Value exceptions_object(Logger logger);
-jinja::Value adapter_object(const sql::Dialect& dialect, std::string type);
+jinja::Value adapter_object(const sql::Dialect& dialect, std::string type,
+                            std::shared_ptr<const MacroNamespaces> namespaces);
 
 // A `ref(...)`, `source(...)` or `config(...)` call with literal arguments (fast_compile.cpp).
 struct PlainCall {

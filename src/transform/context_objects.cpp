@@ -76,9 +76,46 @@ class ExceptionsObject : public jinja::Object {
   Logger logger_;
 };
 
+// adapter.dispatch(name, macro_namespace): as dbt's, for each namespace of the search order (see
+// MacroNamespaces::dispatch_order) the adapter's prefix, its parent adapters' (dbt-duckdb inherits
+// from postgres), then default__.
+Result<Value> dispatch(const std::string& type, const MacroNamespaces& ns, CallArgs& args, CallContext& ctx) {
+  std::string macro = arg_string(args, 0, "macro_name");
+  std::string space;
+  if (const Value* v = args.get(1, "macro_namespace"); v && !v->is_none()) space = v->to_string();
+  if (auto dot = macro.find('.'); dot != std::string::npos)
+    return ctx.error("In adapter.dispatch, got a macro name of '" + macro + "', but '.' is not a valid macro name "
+                     "component: write adapter.dispatch('" + macro.substr(dot + 1) + "', macro_namespace='" +
+                     macro.substr(0, dot) + "')");
+  std::vector<std::string> prefixes{type};
+  if (type == "duckdb") prefixes.push_back("postgres");
+  prefixes.push_back("default");
+  std::string tried;
+  for (const auto& package : ns.dispatch_order(space)) {
+    for (const auto& prefix : prefixes) {
+      const std::string candidate = prefix + "__" + macro;
+      if (package.empty()) {
+        if (const Value* v = ns.find_global(candidate)) return *v;
+        Value local = ctx.lookup(candidate);  // a macro of the template being rendered
+        if (local.is_callable()) return local;
+      } else if (const Value* v = ns.find(package, candidate)) {
+        return *v;
+      }
+      tried += (tried.empty() ? "'" : ", '") + (package.empty() ? "" : package + ".") + candidate + "'";
+    }
+  }
+  if (space.empty()) {
+    Value plain = ctx.lookup(macro);
+    if (plain.is_callable()) return plain;
+  }
+  return ctx.error("In dispatch: No macro named '" + macro + "' found within namespace: '" +
+                   (space.empty() ? "None" : space) + "'\n    Searched for: " + tried);
+}
+
 class AdapterObject : public jinja::Object {
  public:
-  AdapterObject(const sql::Dialect& dialect, std::string type) : dialect_(dialect), type_(std::move(type)) {}
+  AdapterObject(const sql::Dialect& dialect, std::string type, std::shared_ptr<const MacroNamespaces> namespaces)
+      : dialect_(dialect), type_(std::move(type)), namespaces_(std::move(namespaces)) {}
   std::string type_name() const override { return "Adapter"; }
   std::optional<Value> get_attr(std::string_view name) const override {
     const sql::Dialect& d = dialect_;
@@ -89,26 +126,12 @@ class AdapterObject : public jinja::Object {
       });
     if (name == "type")
       return jinja::make_function("type", [type](CallArgs&, CallContext&) -> Result<Value> { return Value(type); });
-    if (name == "dispatch")
-      return jinja::make_function("dispatch", [type](CallArgs& args, CallContext& ctx) -> Result<Value> {
-        std::string macro = arg_string(args, 0, "macro_name");
-        // dbt's order: the adapter's prefix, its parent adapters' (dbt-duckdb inherits from
-        // postgres), then default__. Project macros are global here, so every namespace of the
-        // search order resolves to the same names.
-        std::vector<std::string> prefixes{type};
-        if (type == "duckdb") prefixes.push_back("postgres");
-        prefixes.push_back("default");
-        std::string tried;
-        for (const auto& prefix : prefixes) {
-          std::string candidate = prefix + "__" + macro;
-          Value v = ctx.lookup(candidate);
-          if (v.is_callable()) return v;
-          tried += (tried.empty() ? "" : ", ") + candidate;
-        }
-        Value plain = ctx.lookup(macro);
-        if (plain.is_callable()) return plain;
-        return ctx.error("no macro named '" + macro + "' for adapter.dispatch (looked for " + tried + ")");
+    if (name == "dispatch") {
+      std::shared_ptr<const MacroNamespaces> ns = namespaces_;
+      return jinja::make_function("dispatch", [type, ns](CallArgs& args, CallContext& ctx) -> Result<Value> {
+        return dispatch(type, *ns, args, ctx);
       });
+    }
     if (name == "get_relation")
       return jinja::make_function("get_relation", [&d](CallArgs& args, CallContext& ctx) -> Result<Value> {
         RenderState& st = state_of(ctx);
@@ -151,14 +174,15 @@ class AdapterObject : public jinja::Object {
  private:
   const sql::Dialect& dialect_;
   std::string type_;
+  std::shared_ptr<const MacroNamespaces> namespaces_;
 };
 
 }  // namespace
 
 Value config_object(const Graph& graph) { return Value::object(std::make_shared<ConfigObject>(graph)); }
 Value exceptions_object(Logger logger) { return Value::object(std::make_shared<ExceptionsObject>(std::move(logger))); }
-Value adapter_object(const sql::Dialect& dialect, std::string type) {
-  return Value::object(std::make_shared<AdapterObject>(dialect, std::move(type)));
+Value adapter_object(const sql::Dialect& dialect, std::string type, std::shared_ptr<const MacroNamespaces> namespaces) {
+  return Value::object(std::make_shared<AdapterObject>(dialect, std::move(type), std::move(namespaces)));
 }
 
 }  // namespace strata::transform::detail

@@ -60,17 +60,21 @@ std::optional<size_t> Graph::find(const std::string& unique_id) const {
 std::optional<size_t> Graph::resolve_ref(const RefCall& ref, const std::string& from_package) const {
   auto it = by_ref_name_.find(ref.name);
   if (it == by_ref_name_.end()) return std::nullopt;
-  std::optional<size_t> fallback;
+  // dbt's order: the named package alone; else the root project, the referring node's package,
+  // then any package.
+  const std::string& root = project_.project.name;
+  std::optional<size_t> local, any;
   for (size_t i : it->second) {
     const Node& n = project_.nodes[i];
     if (!ref.package.empty()) {
       if (n.package_name == ref.package) return i;
       continue;
     }
-    if (n.package_name == from_package) return i;
-    if (!fallback) fallback = i;
+    if (n.package_name == root) return i;
+    if (!local && n.package_name == from_package) local = i;
+    if (!any) any = i;
   }
-  return fallback;
+  return local ? local : any;
 }
 
 std::optional<size_t> Graph::resolve_source(const SourceCall& source) const {

@@ -27,7 +27,9 @@ class Graph {
   const Node& node(size_t i) const { return project_.nodes[i]; }
   Node& mutable_node(size_t i) { return project_.nodes[i]; }
   std::optional<size_t> find(const std::string& unique_id) const;
-  // The node a ref resolves to (model, seed, snapshot, analysis), nullopt when none.
+  // The node a ref resolves to (model, seed, snapshot, analysis), nullopt when none. `ref.package`
+  // set: that package only. Else, as dbt: the root project first, then `from_package` (the
+  // referring node's package), then any installed package.
   std::optional<size_t> resolve_ref(const RefCall& ref, const std::string& from_package) const;
   std::optional<size_t> resolve_source(const SourceCall& source) const;
   const std::vector<size_t>& parents(size_t i) const { return parents_[i]; }

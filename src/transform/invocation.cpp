@@ -12,6 +12,7 @@
 #include "common/time.h"
 #include "transform/artifacts.h"
 #include "transform/compiler.h"
+#include "transform/packages.h"
 #include "transform/parser.h"
 #include "transform/project.h"
 #include "transform/runner.h"
@@ -284,6 +285,11 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   STRATA_ASSIGN(ProjectConfig project, load_project(o.project_dir, env));
   const std::string root = project.root;
   const std::string target_dir = root + "/" + project.target_path;
+  if (o.command == "deps") {
+    STRATA_ASSIGN(std::vector<std::string> lines, install_packages(project, env));
+    for (const auto& line : lines) out << line << "\n";
+    return 0;
+  }
   if (o.command == "clean") {
     for (const auto& t : project.clean_targets) {
       fs::path p = fs::weakly_canonical(fs::path(root) / t);

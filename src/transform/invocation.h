@@ -1,6 +1,6 @@
 #pragma once
 // One dbt-style invocation (`strata build|run|test|seed|snapshot|compile|ls|parse|docs generate|
-// source freshness|clean`): loads the project and profile, parses, selects, runs, writes the
+// source freshness|clean|deps`): loads the project and profile, parses, selects, runs, writes the
 // artifacts and prints what dbt prints. Used by the CLI and by the orchestrator's build tasks.
 // Not thread-safe; one invocation at a time per object.
 
@@ -15,7 +15,7 @@
 namespace strata::transform {
 
 struct InvocationOptions {
-  std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean, run-operation, show
+  std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean, run-operation, show, deps
   std::string project_dir = ".";
   std::string profiles_dir;
   std::string target;

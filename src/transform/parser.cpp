@@ -4,6 +4,7 @@
 #include <array>
 #include <filesystem>
 #include <fcntl.h>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <thread>
@@ -13,6 +14,7 @@
 
 #include "common/parallel.h"
 #include "common/strings.h"
+#include "transform/packages.h"
 #include "transform/parser_internal.h"
 #include "transform/project_files.h"
 #include "transform/static_parser.h"
@@ -101,6 +103,15 @@ const Json& default_config(ResourceType type) {
   return kDefaults[static_cast<size_t>(type)];
 }
 
+void apply_project_configs(const ParseState& state, const std::string& kind, const std::vector<std::string>& fqn,
+                           Json& config) {
+  for (const ProjectConfig* p : {&state.out.project, state.root}) {
+    if (!p) continue;
+    auto tree = p->config_trees.find(kind);
+    if (tree != p->config_trees.end()) apply_config_tree(tree->second, fqn, config);
+  }
+}
+
 void add_node(ParseState& state, Node node) {
   // Property files patch models, seeds, snapshots and analyses by name; never tests.
   if (!node.is_test()) {
@@ -111,6 +122,16 @@ void add_node(ParseState& state, Node node) {
 }
 
 }  // namespace detail
+
+const std::string& package_root(const ParsedProject& project, const std::string& package_name) {
+  for (const auto& package : project.packages)
+    if (package.name == package_name) return package.root;
+  return project.project.root;
+}
+
+std::string node_file_path(const ParsedProject& project, const Node& node) {
+  return package_root(project, node.package_name) + "/" + node.original_file_path;
+}
 
 std::string md5_hex(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -262,8 +283,9 @@ struct NodeFiles {
 };
 
 // Reads and scans one model/analysis/test file (`rel` inside `dir`); touches nothing shared.
-Status parse_sql_file(const ProjectConfig& p, const NodeFiles& spec, const std::string& dir, const std::string& rel,
+Status parse_sql_file(const ParseState& state, const NodeFiles& spec, const std::string& dir, const std::string& rel,
                       ParsedFile& out) {
+  const ProjectConfig& p = state.out.project;
   Node& node = out.node;
   node.resource_type = spec.type;
   node.package_name = p.name;
@@ -280,8 +302,7 @@ Status parse_sql_file(const ProjectConfig& p, const NodeFiles& spec, const std::
   node.fqn.push_back(node.name);
   node.unique_id = std::string(resource_type_name(spec.type)) + "." + p.name + "." + node.name;
   node.config = detail::default_config(spec.type);
-  auto tree = p.config_trees.find(spec.kind);
-  if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+  detail::apply_project_configs(state, spec.kind, node.fqn, node.config);
   return apply_scan(node, spec.kind, absolute, out.file_config, out.exact);
 }
 
@@ -289,13 +310,12 @@ Status parse_sql_file(const ProjectConfig& p, const NodeFiles& spec, const std::
 // allocations dominate) and added in sorted path order; the first error in that order wins.
 Status parse_sql_nodes(ParseState& state, ProjectFiles& listing, const NodeFiles& spec,
                        std::vector<Json>& file_configs) {
-  const ProjectConfig& p = state.out.project;
   for (const auto& dir : *spec.dirs) {
     std::vector<std::string> files;
     for (auto& rel : listing.list(dir, {".sql"}))
       if (spec.type != ResourceType::kTest || !starts_with(rel, "generic/")) files.push_back(std::move(rel));
     std::vector<ParsedFile> parsed(files.size());
-    STRATA_TRY(parallel_for_status(files.size(), [&](size_t f) { return parse_sql_file(p, spec, dir, files[f], parsed[f]); }));
+    STRATA_TRY(parallel_for_status(files.size(), [&](size_t f) { return parse_sql_file(state, spec, dir, files[f], parsed[f]); }));
     // Room for these nodes and about as many generic tests saves moving every node (a large struct)
     // each time the vector grows.
     if (state.out.nodes.capacity() < state.out.nodes.size() + files.size())
@@ -350,8 +370,7 @@ Status parse_snapshot_file(ParseState& state, const std::string& dir, const std:
     node.fqn.push_back(name);
     node.unique_id = "snapshot." + p.name + "." + name;
     node.config = detail::default_config(ResourceType::kSnapshot);
-    auto tree = p.config_trees.find("snapshots");
-    if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+    detail::apply_project_configs(state, "snapshots", node.fqn, node.config);
     ParsedFile parsed{std::move(node), {}, true};
     STRATA_TRY(apply_scan(parsed.node, "snapshots", absolute, parsed.file_config, parsed.exact));
     add_parsed(state, std::move(parsed), file_configs);
@@ -377,8 +396,7 @@ Status parse_seeds(ParseState& state, ProjectFiles& listing, std::vector<Json>& 
       node.fqn.push_back(node.name);
       node.unique_id = "seed." + p.name + "." + node.name;
       node.config = detail::default_config(ResourceType::kSeed);
-      auto tree = p.config_trees.find("seeds");
-      if (tree != p.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+      detail::apply_project_configs(state, "seeds", node.fqn, node.config);
       file_configs.push_back(Json::object());
       detail::add_node(state, std::move(node));
     }
@@ -533,16 +551,12 @@ class PropertyFiles {
   std::jthread reader_;  // last: joined (by its destructor) before files_ goes
 };
 
-}  // namespace
-
-Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env) {
-  ParseState state;
-  state.env = env;
-  state.out.project = std::move(project);
+// Parses the files of one project (the root or an installed package) into state.out.
+Status parse_files(ParseState& state) {
   const ProjectConfig& p = state.out.project;
   std::vector<Json> file_configs;
   ProjectFiles listing(p.root);
-  PropertyFiles property_files(p, listing, env);
+  PropertyFiles property_files(p, listing, state.env);
   STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kModel, "models", &p.model_paths}, file_configs));
   STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kAnalysis, "analyses", &p.analysis_paths}, file_configs));
   STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kTest, "tests", &p.test_paths}, file_configs));
@@ -558,7 +572,42 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
   STRATA_TRY(property_files.apply(state));
   // In-file config() wins over property files and the project tree.
   parallel_for(file_node_count, [&](size_t i) { merge_configs(state.out.nodes[i].config, file_configs[i]); });
+  return ok_status();
+}
+
+// Parses the installed packages (see packages.h) and adds their nodes, macros and docs to
+// root.out, each with its package's name; the packages' configs go to root.out.packages.
+Status parse_packages(ParseState& root) {
+  STRATA_ASSIGN(std::vector<ProjectConfig> packages, load_installed_packages(root.out.project, root.env));
+  for (ProjectConfig& package : packages) {
+    ParseState state;
+    state.env = root.env;
+    state.out.project = std::move(package);
+    state.root = &root.out.project;
+    STRATA_TRY(parse_files(state));
+    ParsedProject& from = state.out;
+    ParsedProject& to = root.out;
+    for (size_t i : from.needs_render) to.needs_render.push_back(i + to.nodes.size());
+    std::move(from.nodes.begin(), from.nodes.end(), std::back_inserter(to.nodes));
+    std::move(from.macros.begin(), from.macros.end(), std::back_inserter(to.macros));
+    std::move(from.macro_files.begin(), from.macro_files.end(), std::back_inserter(to.macro_files));
+    std::move(from.docs.begin(), from.docs.end(), std::back_inserter(to.docs));
+    to.warnings.insert(to.warnings.end(), from.warnings.begin(), from.warnings.end());
+    to.packages.push_back(std::move(from.project));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env) {
+  ParseState state;
+  state.env = env;
+  state.out.project = std::move(project);
+  const ProjectConfig& p = state.out.project;
+  STRATA_TRY(parse_files(state));
   STRATA_TRY(parse_selectors(state));
+  STRATA_TRY(parse_packages(state));
 
   // Duplicate names within a resource type are an error, as in dbt.
   std::unordered_map<std::string_view, size_t> seen;

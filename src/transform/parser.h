@@ -36,6 +36,9 @@ struct MacroFile {
 
 struct ParsedProject {
   ProjectConfig project;
+  // The installed packages (dbt_packages/…), sorted by folder; their nodes, macros and docs are in
+  // the lists below with package_name set to the package's name.
+  std::vector<ProjectConfig> packages;
   std::vector<Node> nodes;          // enabled nodes (models, seeds, snapshots, tests, analyses, sources)
   std::vector<Node> disabled;       // nodes with enabled=false
   std::vector<MacroDef> macros;
@@ -48,10 +51,17 @@ struct ParsedProject {
   std::vector<size_t> needs_render;
 };
 
-// Parses the project rooted at project.root. Errors (kConfig, located): invalid YAML, property
+// Parses the project rooted at project.root, then the packages installed under its
+// packages-install-path: each with its own dbt_project.yml (paths, config trees), whose config
+// trees apply before the root project's. Errors (kConfig, located): invalid YAML, property
 // files with wrong shapes, unknown config keys in `config:` blocks or config() calls, malformed
 // ref()/source() calls, duplicate node names, snapshot blocks without end.
 Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env);
+
+// The folder of a package: an installed package's, else the root project's.
+const std::string& package_root(const ParsedProject& project, const std::string& package_name);
+// The absolute path of a node's file: its package's folder joined with its original_file_path.
+std::string node_file_path(const ParsedProject& project, const Node& node);
 
 // The name dbt gives a generic test: "<test>_<model>_<args…>" (≥ 64 characters → truncated + md5).
 std::string generic_test_name(const std::string& test_name, const std::string& target_name, const Json& args);

@@ -16,7 +16,15 @@ struct ParseState {
   EnvLookup env;
   // "model:name" → index into out.nodes for patching (models, seeds, snapshots, analyses; not tests).
   std::unordered_map<std::string, long> by_name;
+  // Set while an installed package is parsed (out.project is then the package's dbt_project.yml):
+  // the root project, whose config trees apply after the package's own (the root wins).
+  const ProjectConfig* root = nullptr;
 };
+
+// Applies the `kind` config trees ("models", "seeds"...) along `fqn` to `config`: the parsed
+// project's own tree, then the root project's when a package is parsed.
+void apply_project_configs(const ParseState& state, const std::string& kind, const std::vector<std::string>& fqn,
+                           Json& config);
 
 // Splits "a/b/c.sql" into folders ["a","b"] and stem "c".
 void split_path(const std::string& relative, std::vector<std::string>& folders, std::string& stem);

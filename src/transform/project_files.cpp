@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "common/strings.h"
+#include "transform/packages.h"
 #include "transform/project.h"
 
 namespace strata::transform {
@@ -83,6 +84,23 @@ std::vector<std::string> ProjectFiles::list(const std::string& dir, std::initial
   return out;
 }
 
+namespace {
+
+// Stamps every file under the resource folders of project p; `shown` prefixes the names hashed.
+uint64_t stamp_folders(uint64_t hash, const ProjectConfig& p, const std::string& shown) {
+  ProjectFiles listing(p.root);
+  for (const auto* dirs : {&p.model_paths, &p.seed_paths, &p.snapshot_paths, &p.analysis_paths, &p.macro_paths,
+                           &p.test_paths, &p.docs_paths})
+    for (const auto& dir : *dirs)
+      for (const auto& rel : listing.list(dir, {})) {
+        const std::string name = join_path(dir, rel);
+        hash = stamp_file(hash, p.root + "/" + name, shown + name);
+      }
+  return hash;
+}
+
+}  // namespace
+
 uint64_t project_stamp(const std::string& project_dir, const EnvLookup& env) {
   uint64_t hash = 14695981039346656037ull;
   hash = stamp_file(hash, project_dir + "/dbt_project.yml", "dbt_project.yml");
@@ -90,14 +108,15 @@ uint64_t project_stamp(const std::string& project_dir, const EnvLookup& env) {
   if (!project.ok()) return hash;
   const ProjectConfig& p = *project;
   hash = stamp_file(hash, p.root + "/selectors.yml", "selectors.yml");
-  ProjectFiles listing(p.root);
-  for (const auto* dirs : {&p.model_paths, &p.seed_paths, &p.snapshot_paths, &p.analysis_paths, &p.macro_paths,
-                           &p.test_paths, &p.docs_paths})
-    for (const auto& dir : *dirs)
-      for (const auto& rel : listing.list(dir, {})) {
-        const std::string shown = join_path(dir, rel);
-        hash = stamp_file(hash, p.root + "/" + shown, shown);
-      }
+  hash = stamp_folders(hash, p, "");
+  // The installed packages' files count too (a `strata deps` changes the project).
+  auto packages = load_installed_packages(p, env);
+  if (!packages.ok()) return hash + 1;
+  for (const auto& package : *packages) {
+    const std::string shown = p.packages_install_path + "/" + package.name + "/";
+    hash = stamp_file(hash, package.file, shown + "dbt_project.yml");
+    hash = stamp_folders(hash, package, shown);
+  }
   return hash;
 }
 

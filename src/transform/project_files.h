@@ -36,7 +36,8 @@ std::string join_path(const std::string& a, const std::string& b);
 
 // A fingerprint of what parse_project reads from `project_dir`: dbt_project.yml, selectors.yml and
 // every file under the folders dbt_project.yml names (models, seeds, snapshots, analyses, macros,
-// tests, docs), by path, size and modification time. It changes when one of them is added,
+// tests, docs) and every installed package's dbt_project.yml and folders, by path, size and
+// modification time. It changes when one of them is added,
 // removed or modified; an edit that keeps a file's size and its modification time to the
 // nanosecond goes unnoticed. When dbt_project.yml is missing or does not load, only its own
 // size and time count. Reads the file system only; thread-safe.

@@ -69,8 +69,9 @@ void collect_refs_from_args(const Json& value, Node& test) {
 }
 
 // Builds the test node of one entry of a `tests:` list; touches nothing shared.
-Status build_generic_test(const ProjectConfig& p, const FileContext& ctx, const YamlNode& entry,
+Status build_generic_test(const ParseState& state, const FileContext& ctx, const YamlNode& entry,
                           const TestTarget& target, Node& test) {
+  const ProjectConfig& p = state.out.project;
   const YamlDocument& doc = *ctx.doc;
   std::string test_name;
   YamlNode body;
@@ -151,8 +152,7 @@ Status build_generic_test(const ProjectConfig& p, const FileContext& ctx, const 
                    md5_hex(test.name + "|" + on.unique_id + "|" + target.column + "|" + test.test_metadata->kwargs.dump())
                        .substr(0, 10);
   test.config = default_config(ResourceType::kTest);
-  auto tree = p.config_trees.find("tests");
-  if (tree != p.config_trees.end()) apply_config_tree(tree->second, test.fqn, test.config);
+  apply_project_configs(state, "tests", test.fqn, test.config);
   merge_configs(test.config, config);
   return ok_status();
 }
@@ -180,7 +180,7 @@ class TestBatch {
   Status flush(ParseState& state) {
     std::vector<Node> built(pending_.size());
     Status status = parallel_for_status(pending_.size(), [&](size_t i) {
-      return build_generic_test(state.out.project, ctx_, pending_[i].entry, pending_[i].target, built[i]);
+      return build_generic_test(state, ctx_, pending_[i].entry, pending_[i].target, built[i]);
     });
     pending_.clear();
     STRATA_TRY(status);
@@ -249,8 +249,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& li
       node.fqn.push_back(name);
       node.unique_id = "snapshot." + node.package_name + "." + name;
       node.config = default_config(ResourceType::kSnapshot);
-      auto tree = state.out.project.config_trees.find("snapshots");
-      if (tree != state.out.project.config_trees.end()) apply_config_tree(tree->second, node.fqn, node.config);
+      apply_project_configs(state, "snapshots", node.fqn, node.config);
       STRATA_TRY(tests.flush(state));
       add_node(state, std::move(node));
       found = state.by_name.find("snapshot:" + name);
@@ -336,8 +335,7 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YamlNode& 
       if (src["quoting"]) node.quoting = yaml_to_json(src["quoting"]);
       if (tbl["quoting"]) node.quoting.update(yaml_to_json(tbl["quoting"]));
       node.config = default_config(ResourceType::kSource);
-      auto tree = p.config_trees.find("sources");
-      if (tree != p.config_trees.end()) apply_config_tree(tree->second, {p.name, source_name, node.name}, node.config);
+      apply_project_configs(state, "sources", {p.name, source_name, node.name}, node.config);
       merge_configs(node.config, source_config);
       STRATA_TRY(config_into(doc, tbl["config"], "sources", node.config));
       bool disabled = false;

@@ -134,7 +134,7 @@ namespace detail {
 // Loads a seed: CSV → a VARCHAR staging table through the bulk writer → typed table.
 Result<std::string> load_seed(NodeContext& ctx) {
   const Node& n = ctx.node;
-  std::string file = ctx.graph.project().project.root + "/" + n.original_file_path;
+  std::string file = node_file_path(ctx.graph.project(), n);
   std::string text;
   if (!read_file(file, text)) return Error(ErrorCode::kFailed, "cannot read seed file " + file);
   std::string delim = n.config.value("delimiter", std::string(","));

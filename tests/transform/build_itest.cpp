@@ -7,6 +7,7 @@
 
 #include "common/strings.h"
 #include "support/temp_dir.h"
+#include "duckdb_project.h"
 #include "test_util.h"
 #include "transform/invocation.h"
 #include "warehouse/warehouse.h"
@@ -16,12 +17,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class ShopBuild : public ::testing::Test {
+class ShopBuild : public testing::DuckdbProject {
  protected:
   void SetUp() override {
     fs::copy(testing::shop_project_dir(), dir_.path() + "/shop", fs::copy_options::recursive);
-    project_ = dir_.path() + "/shop";
-    db_path_ = dir_.path() + "/shop.duckdb";
+    set_paths("shop");
     fs::remove_all(project_ + "/target");
     exec("create schema if not exists bronze;"
          "create table bronze.order_events (event_id integer, order_id integer, status varchar, changed_at timestamp,"
@@ -31,34 +31,6 @@ class ShopBuild : public ::testing::Test {
          "create table bronze.customer_updates (customer_id integer, tier varchar, updated_at timestamp);"
          "insert into bronze.customer_updates values (1, 'gold', '2024-01-01'), (2, 'silver', '2024-01-01'),"
          " (3, 'bronze', '2024-01-01');");
-  }
-
-  void exec(const std::string& sql) {
-    auto db = warehouse::open_duckdb(db_path_);
-    ASSERT_TRUE(db.ok()) << db.error().to_string();
-    auto wh = (*db)->connect();
-    ASSERT_TRUE(wh.ok());
-    auto st = (*wh)->execute(sql);
-    ASSERT_TRUE(st.ok()) << st.error().to_string();
-  }
-
-  // Rows of a query as "a|b|c" strings.
-  std::vector<std::string> rows(const std::string& sql) {
-    std::vector<std::string> out;
-    auto db = warehouse::open_duckdb(db_path_);
-    EXPECT_TRUE(db.ok());
-    if (!db.ok()) return out;
-    auto wh = (*db)->connect();
-    auto r = (*wh)->query(sql);
-    EXPECT_TRUE(r.ok()) << sql << ": " << r.error().to_string();
-    if (!r.ok()) return out;
-    for (size_t i = 0; i < r->num_rows(); ++i) {
-      std::string line;
-      for (size_t c = 0; c < r->schema.size(); ++c)
-        line += (c ? "|" : "") + (r->is_null(i, c) ? std::string("NULL") : r->cell_text(i, c));
-      out.push_back(line);
-    }
-    return out;
   }
 
   int invoke(const std::string& command, std::vector<std::string> select = {}, bool full_refresh = false) {
@@ -76,9 +48,6 @@ class ShopBuild : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.error().to_string();
     return r.ok() ? *r : -1;
   }
-
-  strata::testing::TempDir dir_;
-  std::string project_, db_path_, output_;
 };
 
 TEST_F(ShopBuild, BuildsEveryRelationTwiceWithIncrementalAndSnapshot) {

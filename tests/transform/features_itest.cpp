@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "support/temp_dir.h"
+#include "duckdb_project.h"
 #include "test_util.h"
 #include "transform/invocation.h"
 #include "warehouse/warehouse.h"
@@ -20,11 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class LabProject : public ::testing::Test {
+class LabProject : public testing::DuckdbProject {
  protected:
   void SetUp() override {
-    project_ = dir_.path() + "/lab";
-    db_path_ = dir_.path() + "/lab.duckdb";
+    set_paths("lab");
     testing::write_files(project_, {
         {"dbt_project.yml", "name: lab\nprofile: lab\nconfig-version: 2\nmodels:\n  lab:\n    +materialized: table\n"},
         {"profiles.yml", "lab:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
@@ -82,43 +82,6 @@ class LabProject : public ::testing::Test {
     return "cast('" + iso.substr(0, 10) + " " + iso.substr(11, 8) + "' as timestamp)";
   }
 
-  void exec(const std::string& sql) {
-    auto db = warehouse::open_duckdb(db_path_);
-    ASSERT_TRUE(db.ok()) << db.error().to_string();
-    auto wh = (*db)->connect();
-    ASSERT_TRUE(wh.ok());
-    auto st = (*wh)->execute(sql);
-    ASSERT_TRUE(st.ok()) << st.error().to_string();
-  }
-
-  std::vector<std::string> rows(const std::string& sql) {
-    std::vector<std::string> out;
-    auto db = warehouse::open_duckdb(db_path_);
-    if (!db.ok()) return {"open failed"};
-    auto wh = (*db)->connect();
-    auto r = (*wh)->query(sql);
-    EXPECT_TRUE(r.ok()) << sql << ": " << r.error().to_string();
-    if (!r.ok()) return out;
-    for (size_t i = 0; i < r->num_rows(); ++i) {
-      std::string line;
-      for (size_t c = 0; c < r->schema.size(); ++c)
-        line += (c ? "|" : "") + (r->is_null(i, c) ? std::string("NULL") : r->cell_text(i, c));
-      out.push_back(line);
-    }
-    return out;
-  }
-
-  // Options for `command` on this project; tests set more fields and call invoke_with().
-  InvocationOptions options(const std::string& command) {
-    InvocationOptions o;
-    o.command = command;
-    o.project_dir = project_;
-    o.profiles_dir = project_;
-    o.threads = 2;
-    o.env = map_env({{"LAB_DB", db_path_}});
-    return o;
-  }
-
   int invoke(const std::string& command, std::vector<std::string> select = {}, bool full_refresh = false,
              const std::string& vars = "", bool fail_fast = false, int threads = 2) {
     InvocationOptions o = options(command);
@@ -129,22 +92,6 @@ class LabProject : public ::testing::Test {
     o.threads = threads;
     return invoke_with(o);
   }
-
-  int invoke_with(const InvocationOptions& o) {
-    std::ostringstream out;
-    auto r = run_invocation(o, out);
-    output_ = out.str() + (r.ok() ? "" : r.error().to_string());
-    return r.ok() ? *r : 2;
-  }
-
-  Json artifact(const std::string& name) {
-    std::string text;
-    EXPECT_TRUE(read_file(project_ + "/target/" + name, text)) << name;
-    return text.empty() ? Json() : Json::parse(text);
-  }
-
-  strata::testing::TempDir dir_;
-  std::string project_, db_path_, output_;
 };
 
 TEST_F(LabProject, IncrementalStrategiesAndSchemaChanges) {
@@ -441,7 +388,9 @@ TEST_F(LabProject, AnUndefinedPackageNameGetsAHint) {
                                   {"models/keyed.sql", "select {{ dbt_utils.generate_surrogate_key(['id']) }} as k\n"}});
   EXPECT_EQ(invoke("run", {"keyed"}), 1) << output_;
   EXPECT_NE(output_.find("'dbt_utils' is undefined"), std::string::npos) << output_;
-  EXPECT_NE(output_.find("'dbt_utils' is a dbt package in packages.yml"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("'dbt_utils' is a package declared in packages.yml that is not installed: run `strata deps`"),
+            std::string::npos)
+      << output_;
 }
 
 TEST_F(LabProject, ShowPreviewsANodeOrInlineSqlWithoutBuildingIt) {
