@@ -1,5 +1,5 @@
 // dbt's verbs: strata build | run | test | seed | snapshot | compile | ls | parse | docs generate |
-// source freshness | clean | deps | run-operation | show, with dbt's flags.
+// source freshness | clean | deps | run-operation | show | retry, with dbt's flags.
 #include <memory>
 
 #include "cli/app.h"
@@ -82,6 +82,10 @@ void register_dbt(CLI::App& app, CliContext& context) {
            "and tarball packages must already be installed)",
            false);
   add_verb(app, context, "run-operation", "run-operation", "Call a macro (with --args) against the target", false);
+  add_verb(app, context, "retry", "retry",
+           "Repeat the previous build, run, test, seed, snapshot or compile (target/run_results.json) for the nodes "
+           "that errored, failed or were skipped",
+           false);
   auto* docs = app.add_subcommand("docs", "Documentation artifacts");
   add_verb(*docs, context, "generate", "docs", "Write target/catalog.json and manifest.json");
   auto* source = app.add_subcommand("source", "Sources");

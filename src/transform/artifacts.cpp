@@ -270,7 +270,7 @@ Json manifest_json(const Graph& g, const InvocationInfo& info, const std::vector
 }
 
 Json run_results_json(const InvocationInfo& info, const std::vector<NodeResult>& results, double elapsed_seconds,
-                      const std::vector<std::string>& args) {
+                      const Json& args) {
   Json out = Json::array();
   for (const auto& r : results) {
     Json timing = Json::array();
@@ -298,9 +298,8 @@ Json run_results_json(const InvocationInfo& info, const std::vector<NodeResult>&
                        {"relation_name", r.relation_name.empty() ? Json(nullptr) : Json(r.relation_name)},
                        {"batch_results", nullptr}});
   }
-  Json a = Json::object();
-  a["which"] = info.command;
-  a["args"] = string_array(args);
+  Json a = args.is_object() ? args : Json::object();
+  if (!a.contains("which")) a["which"] = info.command;
   return Json{{"metadata", metadata(info, kRunResultsSchema)},
               {"results", out},
               {"elapsed_time", elapsed_seconds},

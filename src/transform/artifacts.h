@@ -47,8 +47,10 @@ struct NodeResult {
   std::string code;             // adapter_response._message ("OK", "CREATE VIEW"...)
 };
 
+// run_results.json. `args`: the invocation's flags as dbt writes them (`which`, `select`,
+// `full_refresh`, `vars`…; what `retry` repeats), an object.
 Json run_results_json(const InvocationInfo& info, const std::vector<NodeResult>& results, double elapsed_seconds,
-                      const std::vector<std::string>& args);
+                      const Json& args);
 
 // Writes `doc` to <target_dir>/<name> atomically, creating the folder. kFailed on I/O errors.
 Status write_artifact(const std::string& target_dir, const std::string& name, const Json& doc);

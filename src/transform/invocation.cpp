@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <ostream>
 #include <random>
+#include <set>
 
 
 #include "common/strings.h"
@@ -278,6 +279,66 @@ Result<int> show(Compiler& compiler, warehouse::Database& database, const std::v
   return 0;
 }
 
+// The flags of `o` as run_results.json's `args` (dbt's keys), which `retry` reads back.
+Json invocation_args(const InvocationOptions& o, const Json& cli_vars, int threads) {
+  auto strings = [](const std::vector<std::string>& v) {
+    Json a = Json::array();
+    for (const auto& s : v) a.push_back(s);
+    return a;
+  };
+  return Json{{"which", o.command},         {"select", strings(o.select)},   {"exclude", strings(o.exclude)},
+              {"selector", o.selector},     {"full_refresh", o.full_refresh}, {"fail_fast", o.fail_fast},
+              {"store_failures", o.store_failures}, {"warn_error", o.warn_error}, {"empty", o.empty},
+              {"vars", cli_vars},           {"target", o.target},             {"threads", threads}};
+}
+
+Result<int> retry(const InvocationOptions& o, const ProjectConfig& project, std::ostream& out) {
+  const std::string path = project.root + "/" + project.target_path + "/run_results.json";
+  std::string text;
+  if (!read_file(path, text))
+    return Error(ErrorCode::kUsage, "Could not find previous run in '" + project.target_path + "' target directory",
+                 {}, "run build, run, test, seed, snapshot or compile first; retry repeats its failed nodes");
+  const Json previous = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const Json args = previous.is_object() ? previous.value("args", Json::object()) : Json();
+  const std::string which = args.is_object() ? args.value("which", std::string()) : std::string();
+  static const std::set<std::string> kRepeatable = {"build", "run", "test", "seed", "snapshot", "compile"};
+  if (!kRepeatable.count(which))
+    return Error(ErrorCode::kUsage,
+                 which.empty() ? path + " does not say which command ran"
+                               : "the previous run was `" + which + "`, which retry does not repeat",
+                 {}, "retry repeats build, run, test, seed, snapshot and compile");
+  auto strings = [&](const char* key) {
+    std::vector<std::string> v;
+    for (const auto& s : args.value(key, Json::array()))
+      if (s.is_string()) v.push_back(s.get<std::string>());
+    return v;
+  };
+  auto flag = [&](const char* key) { return args.value(key, Json(false)) == true; };
+  InvocationOptions next = o;
+  next.command = which;
+  next.select = strings("select");
+  next.exclude = strings("exclude");
+  next.selector = args.value("selector", std::string());
+  next.full_refresh = flag("full_refresh");
+  next.fail_fast = flag("fail_fast");
+  next.store_failures = flag("store_failures");
+  next.warn_error = flag("warn_error");
+  next.empty = flag("empty");
+  if (next.target.empty()) next.target = args.value("target", std::string());
+  if (next.vars.empty() && args.value("vars", Json::object()).is_object()) next.vars = args["vars"].dump();
+  if (next.threads <= 0 && args.value("threads", Json(0)).is_number_integer()) next.threads = args["threads"].get<int>();
+  static const std::set<std::string> kRetried = {"error", "fail", "skipped", "runtime error"};
+  next.only_unique_ids.emplace();
+  for (const auto& r : previous.value("results", Json::array()))
+    if (r.is_object() && kRetried.count(r.value("status", std::string())))
+      next.only_unique_ids->push_back(r.value("unique_id", std::string()));
+  if (next.only_unique_ids->empty()) {
+    out << "Nothing to do. Try checking your model configs and model specification args\n";
+    return 0;
+  }
+  return run_invocation(next, out);
+}
+
 }  // namespace
 
 Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
@@ -290,6 +351,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     for (const auto& line : lines) out << line << "\n";
     return 0;
   }
+  if (o.command == "retry") return retry(o, project, out);
   if (o.command == "clean") {
     for (const auto& t : project.clean_targets) {
       fs::path p = fs::weakly_canonical(fs::path(root) / t);
@@ -361,6 +423,10 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   }
   STRATA_ASSIGN(std::vector<size_t> selected, select_nodes(graph, request));
   warn_unmatched_criteria(graph, o.select, o.logger);
+  if (o.only_unique_ids) {
+    const std::set<std::string> only(o.only_unique_ids->begin(), o.only_unique_ids->end());
+    std::erase_if(selected, [&](size_t i) { return !only.count(graph.node(i).unique_id); });
+  }
 
   if (o.command == "ls") {
     for (size_t i : selected) {
@@ -413,9 +479,9 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   if (o.command == "compile" && selected.size() == 1 && !summary.compiled[selected[0]].empty())
     out << summary.compiled[selected[0]] << "\n";
   STRATA_TRY(write_artifact(target_dir, "manifest.json", manifest_json(graph, info, summary.compiled)));
-  std::vector<std::string> args = {o.command};
   STRATA_TRY(write_artifact(target_dir, "run_results.json",
-                            run_results_json(info, summary.results, summary.elapsed_seconds, args)));
+                            run_results_json(info, summary.results, summary.elapsed_seconds,
+                                             invocation_args(o, cli_vars, target.threads))));
   return summary.failed() ? 1 : 0;
 }
 

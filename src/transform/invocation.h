@@ -5,6 +5,7 @@
 // Not thread-safe; one invocation at a time per object.
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,7 @@
 namespace strata::transform {
 
 struct InvocationOptions {
-  std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean, run-operation, show, deps
+  std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean, run-operation, show, deps, retry
   std::string project_dir = ".";
   std::string profiles_dir;
   std::string target;
@@ -36,6 +37,8 @@ struct InvocationOptions {
   bool store_failures = false;              // --store-failures
   bool warn_error = false;                  // --warn-error
   bool empty = false;                       // --empty (run, build): ref() and source() read no rows
+  // Set by `retry` for the command it repeats: of the nodes selected, only these (unique ids) run.
+  std::optional<std::vector<std::string>> only_unique_ids;
   EnvLookup env;
   Logger logger;
   std::string version = "0.1.0";
@@ -43,6 +46,10 @@ struct InvocationOptions {
 
 // Runs the invocation. Returns the exit code for the outcome of the run (0 ok, 1 a node failed);
 // an Error for bad usage/configuration (exit 2) or an unreachable database (exit 3).
+// `retry` (dbt retry) repeats the command of target/run_results.json with its flags (--target,
+// --vars and --threads given to retry win), running only the nodes that errored, failed or were
+// skipped; with none it prints dbt's "Nothing to do" and returns 0. Errors (kUsage): no previous
+// run, or one retry does not repeat (ls, show, docs, run-operation…).
 Result<int> run_invocation(const InvocationOptions& options, std::ostream& out);
 
 }  // namespace strata::transform

@@ -73,7 +73,7 @@ Status run_hooks(Compiler& compiler, warehouse::Warehouse& wh, const Json& hooks
 // `node`, so `r.node.name` and `r.status` work), `schemas` and `database_schemas` (where the run
 // built relations; grant macros loop over them).
 Json on_run_end_variables(const Graph& graph, const RunSummary& summary, const std::vector<size_t>& work) {
-  Json results = run_results_json(InvocationInfo{}, summary.results, summary.elapsed_seconds, {})["results"];
+  Json results = run_results_json(InvocationInfo{}, summary.results, summary.elapsed_seconds, Json::object())["results"];
   for (auto& r : results) {
     auto index = graph.find(r.value("unique_id", std::string()));
     if (!index) continue;

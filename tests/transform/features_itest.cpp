@@ -514,5 +514,31 @@ TEST_F(LabProject, IncrementalPredicatesNarrowTheTargetRows) {
   EXPECT_EQ(rows("select id, val from main.pred_di order by id, val"), expected);
 }
 
+// retry (dbt retry): the previous build again, with its flags, for the nodes that errored or were
+// skipped only; then nothing to do; and a clear error without a previous run.
+TEST_F(LabProject, RetryRepeatsTheFailedAndSkippedNodesOfThePreviousRun) {
+  testing::write_files(project_, {{"models/fragile.sql", "select {{ var('n') }} as n, * from bronze.maybe\n"},
+                                  {"models/after_fragile.sql", "select n + 1 as m from {{ ref('fragile') }}\n"},
+                                  {"models/once.sql", "{{ config(materialized='incremental') }}\nselect 1 as x\n"}});
+  ASSERT_EQ(invoke("build", {"fragile+", "once"}, false, "{n: 7}"), 1) << output_;
+  Json first = artifact("run_results.json");
+  EXPECT_EQ(first["args"]["which"], "build");
+  exec("create table bronze.maybe (k integer); insert into bronze.maybe values (1)");
+  ASSERT_EQ(invoke("retry"), 0) << output_;
+  EXPECT_EQ(rows("select n, k from main.fragile"), (std::vector<std::string>{"7|1"}));  // --vars of the build
+  EXPECT_EQ(rows("select m from main.after_fragile"), (std::vector<std::string>{"8"}));
+  EXPECT_EQ(rows("select count(*) from main.once"), (std::vector<std::string>{"1"}));  // succeeded: not run again
+  const Json second = artifact("run_results.json");
+  std::vector<std::string> retried;
+  for (const auto& r : second["results"]) retried.push_back(r["unique_id"]);
+  std::sort(retried.begin(), retried.end());
+  EXPECT_EQ(retried, (std::vector<std::string>{"model.lab.after_fragile", "model.lab.fragile"}));
+  ASSERT_EQ(invoke("retry"), 0) << output_;
+  EXPECT_NE(output_.find("Nothing to do"), std::string::npos) << output_;
+  fs::remove(project_ + "/target/run_results.json");
+  EXPECT_EQ(invoke("retry"), 2);
+  EXPECT_NE(output_.find("Could not find previous run in 'target' target directory"), std::string::npos) << output_;
+}
+
 }  // namespace
 }  // namespace strata::transform
