@@ -38,8 +38,13 @@ void add_verb(CLI::App& parent, CliContext& context, const std::string& name, co
   if (command == "compile" || command == "show")
     cmd->add_option("--inline", flags->options.inline_sql, "Compile this SQL with Jinja");
   if (command == "show") cmd->add_option("--limit", flags->options.limit, "Rows to preview (-1: all)");
-  if (command == "run" || command == "build")
+  if (command == "run" || command == "build") {
     cmd->add_flag("--empty", flags->options.empty, "Build with ref() and source() reading no rows (a schema-only run)");
+    cmd->add_option("--event-time-start", flags->options.event_time_start,
+                    "Microbatch models: build the batches from this date or timestamp (UTC)");
+    cmd->add_option("--event-time-end", flags->options.event_time_end,
+                    "Microbatch models: build the batches up to this date or timestamp (UTC, exclusive)");
+  }
   if (command == "run-operation") {
     cmd->add_option("macro", flags->options.operation, "The macro to call")->required();
     cmd->add_option("--args", flags->options.operation_args, "Keyword arguments as YAML or JSON, e.g. '{n: 3}'");

@@ -44,11 +44,12 @@ std::optional<Value> RelationObject::get_attr(std::string_view name) const {
 
 std::string RelationObject::to_string() const {
   const std::string name = dialect_.qualify(database_, schema_, identifier_);
-  if (!empty_) return name;
+  if (!empty_ && filter_.empty()) return name;
   // As dbt's adapters: PostgreSQL (before 16) needs an alias on a subquery, DuckDB does not (and
   // then takes the model's own alias, `{{ ref('x') }} as x`).
-  const std::string subquery = "(select * from " + name + " where false limit 0)";
-  return dialect_.id() == sql::DialectId::kPostgres ? subquery + " _dbt_limit_subq_" + identifier_ : subquery;
+  const std::string subquery = "(select * from " + name + " where " + (empty_ ? "false limit 0" : filter_) + ")";
+  if (dialect_.id() != sql::DialectId::kPostgres) return subquery;
+  return subquery + (empty_ ? " _dbt_limit_subq_" : " _dbt_et_filter_subq_") + identifier_;
 }
 
 }  // namespace detail
@@ -83,12 +84,21 @@ void emit_yaml(YAML::Emitter& out, const Json& j) {
   }
 }
 
-// `empty`: as ref() and source() give it under --empty.
-Value relation_of(const sql::Dialect& dialect, const Node& n, bool empty = false) {
+// `empty`: as ref() and source() give it under --empty; `batch`: a microbatch's window, which
+// filters a node with an `event_time` config to the batch's rows.
+Value relation_of(const sql::Dialect& dialect, const Node& n, bool empty = false,
+                  const EventTimeWindow* batch = nullptr) {
   std::string type = n.materialized() == "view" ? "view" : "table";
-  if (n.resource_type == ResourceType::kSource)
-    return Value::object(std::make_shared<RelationObject>(dialect, n.database, n.schema, n.identifier, "table", empty));
-  return Value::object(std::make_shared<RelationObject>(dialect, n.database, n.schema, n.alias, type, empty));
+  const bool source = n.resource_type == ResourceType::kSource;
+  auto relation = std::make_shared<RelationObject>(dialect, n.database, n.schema, source ? n.identifier : n.alias,
+                                                   source ? "table" : type, empty);
+  auto event_time = n.config.find("event_time");
+  if (batch && event_time != n.config.end() && event_time->is_string() && !event_time->get<std::string>().empty()) {
+    const std::string column = event_time->get<std::string>();
+    relation->set_filter(column + " >= cast(" + dialect.quote_string(batch->start) + " as timestamp) and " + column +
+                         " < cast(" + dialect.quote_string(batch->end) + " as timestamp)");
+  }
+  return Value::object(std::move(relation));
 }
 
 // The `model` variable: the node as dbt's context shows it, built straight into Jinja values.
@@ -222,7 +232,7 @@ void Compiler::Impl::register_functions() {
         st.ephemerals.push_back(*target);
       return Value(std::string("__dbt__cte__") + t.name);
     }
-    return relation_of(d, t, self->options.empty);
+    return relation_of(d, t, self->options.empty, st.options.batch);
   });
   env.add_function("source", [self, &d](CallArgs& args, CallContext& ctx) -> Result<Value> {
     RenderState& st = state_of(ctx);
@@ -233,7 +243,7 @@ void Compiler::Impl::register_functions() {
       if (st.parse_mode) return Value::object(std::make_shared<RelationObject>(d, "", src.source_name, src.table_name));
       return ctx.error("depends on a source named '" + src.source_name + "." + src.table_name + "' which was not found");
     }
-    return relation_of(d, self->graph->node(*target), self->options.empty);
+    return relation_of(d, self->graph->node(*target), self->options.empty, st.options.batch);
   });
   env.add_function("var", [self](CallArgs& args, CallContext& ctx) -> Result<Value> {
     std::string name = arg_string(args, 0, "name");
@@ -512,7 +522,8 @@ Result<std::string> Compiler::Impl::compile(size_t i, const RenderOptions& optio
   RenderState state;
   state.node = i;
   state.options = options;
-  std::optional<std::string> fast = fast_compile(i, state.ephemerals);
+  // A batch's event-time filters need ref() and source() as Jinja renders them.
+  std::optional<std::string> fast = options.batch ? std::nullopt : fast_compile(i, state.ephemerals);
   Result<std::string> sql = std::string();
   if (fast) {
     sql = std::move(*fast);

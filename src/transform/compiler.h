@@ -40,6 +40,11 @@ struct CompilerOptions {
   bool empty = false;
 };
 
+// A microbatch model's batch: [start, end) as UTC timestamp literals ("2024-01-31 00:00:00").
+struct EventTimeWindow {
+  std::string start, end;
+};
+
 // One render: which node, whether SQL may run (execute), whether the model is incremental now,
 // and the warehouse session for run_query/adapter calls (null → those fail when executed).
 struct RenderOptions {
@@ -48,6 +53,9 @@ struct RenderOptions {
   warehouse::Warehouse* warehouse = nullptr;
   // More variables for this render, by name (on-run-end's `results`, `schemas`...); may be null.
   const Json* variables = nullptr;
+  // A microbatch model's batch (may be null): ref() and source() of a node with an `event_time`
+  // config then read only its rows of the batch, as dbt's event-time filters.
+  const EventTimeWindow* batch = nullptr;
 };
 
 // What a parse-mode render found (dbt parses by rendering with execute=False).

@@ -34,6 +34,8 @@ class RelationObject : public jinja::Object {
   std::string type_name() const override { return "Relation"; }
   std::optional<jinja::Value> get_attr(std::string_view name) const override;
   std::string to_string() const override;
+  // Reads only the rows matching `where` (a microbatch's event-time filter).
+  void set_filter(std::string where) { filter_ = std::move(where); }
 
   const std::string& database() const { return database_; }
   const std::string& schema() const { return schema_; }
@@ -43,6 +45,7 @@ class RelationObject : public jinja::Object {
   const sql::Dialect& dialect_;
   std::string database_, schema_, identifier_, type_;
   bool empty_ = false;
+  std::string filter_;
 };
 
 constexpr size_t kNoNode = static_cast<size_t>(-1);

@@ -475,6 +475,8 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   ropts.warn_error = o.warn_error;
   ropts.target_dir = target_dir;
   ropts.run_started_at = info.generated_at;
+  ropts.event_time_start = o.event_time_start;
+  ropts.event_time_end = o.event_time_end;
   STRATA_ASSIGN(RunSummary summary, run_nodes(graph, *compiler, *database, selected, ropts, out));
   if (o.command == "compile" && selected.size() == 1 && !summary.compiled[selected[0]].empty())
     out << summary.compiled[selected[0]] << "\n";

@@ -37,6 +37,7 @@ struct InvocationOptions {
   bool store_failures = false;              // --store-failures
   bool warn_error = false;                  // --warn-error
   bool empty = false;                       // --empty (run, build): ref() and source() read no rows
+  std::string event_time_start, event_time_end;  // run, build: the batches of microbatch models (see RunOptions)
   // Set by `retry` for the command it repeats: of the nodes selected, only these (unique ids) run.
   std::optional<std::vector<std::string>> only_unique_ids;
   EnvLookup env;

@@ -123,6 +123,7 @@ Result<std::string> materialize_table(NodeContext& ctx) {
 
 Result<std::string> materialize_incremental(NodeContext& ctx) {
   const Node& n = ctx.node;
+  if (cfg_string(n, "incremental_strategy") == "microbatch") return materialize_microbatch(ctx);
   const sql::Dialect& d = ctx.wh.dialect();
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
@@ -182,7 +183,7 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
                  "set unique_key in the model's config, or use incremental_strategy='append'");
   if (strategy != "append" && strategy != "merge" && strategy != "delete+insert")
     return Error(ErrorCode::kFailed, "unknown incremental_strategy '" + strategy + "'", n.where,
-                 "use append, delete+insert or merge");
+                 "use append, delete+insert, merge or microbatch");
   std::vector<std::string> dest_names;
   for (const auto& c : dest_cols)
     if (has(new_cols, c.name)) dest_names.push_back(c.name);

@@ -28,7 +28,10 @@ struct RunOptions {
   bool store_failures = false;  // --store-failures: tests without their own store_failures config store them
   bool warn_error = false;      // --warn-error: a test that warns fails
   std::string target_dir;       // absolute path of target/; "" → no compiled/run files
-  std::string run_started_at;   // ISO 8601, for snapshots
+  std::string run_started_at;   // ISO 8601, for snapshots and microbatch models' batches
+  // --event-time-start / --event-time-end (ISO 8601, UTC): the batches microbatch models build;
+  // empty → from `begin` (a first run) or `lookback` batches back, to the current batch.
+  std::string event_time_start, event_time_end;
 };
 
 // Whether a test writes its failing rows to a table in its schema (its store_failures config,

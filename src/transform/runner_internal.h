@@ -54,6 +54,9 @@ struct NodeContext {
 Result<std::string> materialize_view(NodeContext& ctx);
 Result<std::string> materialize_table(NodeContext& ctx);
 Result<std::string> materialize_incremental(NodeContext& ctx);
+// incremental_strategy='microbatch' (microbatch.cpp): the model built batch by batch of its
+// event_time, each batch replacing its window's rows in its own transaction.
+Result<std::string> materialize_microbatch(NodeContext& ctx);
 Result<std::string> materialize_snapshot(NodeContext& ctx);
 Result<std::string> run_test(NodeContext& ctx);
 Result<std::string> load_seed(NodeContext& ctx);

@@ -540,5 +540,50 @@ TEST_F(LabProject, RetryRepeatsTheFailedAndSkippedNodesOfThePreviousRun) {
   EXPECT_NE(output_.find("Could not find previous run in 'target' target directory"), std::string::npos) << output_;
 }
 
+// incremental_strategy='microbatch' (dbt 1.9): the first build covers begin..today a day at a
+// time, reading each day's rows of the source through its event_time; a later run rebuilds the
+// lookback's days only (late rows of older days stay out); --event-time-start/end backfill a range.
+TEST_F(LabProject, MicrobatchBuildsBatchesOfTheEventTime) {
+  auto day = [](int days_ago) { return format_iso8601(now_micros() - days_ago * 86400LL * 1000000).substr(0, 10); };
+  testing::write_files(
+      project_,
+      {{"models/clicks.yml", "version: 2\nsources:\n  - name: raw\n    schema: bronze\n    tables:\n"
+                             "      - name: clicks\n        config: {event_time: ts}\n"},
+       {"models/daily_clicks.sql",
+        "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='day', "
+        "batch_size='day', begin='" + day(2) + "') }}\nselect cast(ts as date) as day, count(*) as n from "
+        "{{ source('raw', 'clicks') }} group by 1\n"}});
+  auto add = [&](int days_ago, int rows) {
+    exec("insert into bronze.clicks select cast('" + day(days_ago) + "' as timestamp) + interval 1 hour, 1 from "
+         "range(" + std::to_string(rows) + ")");
+  };
+  exec("create table bronze.clicks (ts timestamp, x integer)");
+  add(2, 2);
+  add(1, 1);
+  add(0, 3);
+  add(5, 4);  // before begin: never read
+  auto built = [&] { return rows("select cast(day as varchar), n from main.daily_clicks order by day"); };
+  ASSERT_EQ(invoke("run", {"daily_clicks"}), 0) << output_;
+  EXPECT_NE(output_.find("MICROBATCH 3 batches"), std::string::npos) << output_;
+  EXPECT_EQ(built(), (std::vector<std::string>{day(2) + "|2", day(1) + "|1", day(0) + "|3"}));
+  add(2, 5);
+  add(1, 1);
+  add(0, 1);
+  ASSERT_EQ(invoke("run", {"daily_clicks"}), 0) << output_;  // lookback 1: yesterday and today
+  EXPECT_EQ(built(), (std::vector<std::string>{day(2) + "|2", day(1) + "|2", day(0) + "|4"}));
+  InvocationOptions backfill = options("run");
+  backfill.select = {"daily_clicks"};
+  backfill.event_time_start = day(2);
+  backfill.event_time_end = day(1);
+  ASSERT_EQ(invoke_with(backfill), 0) << output_;
+  EXPECT_EQ(built(), (std::vector<std::string>{day(2) + "|7", day(1) + "|2", day(0) + "|4"}));
+
+  testing::write_files(project_, {{"models/daily_clicks.sql",
+                                   "{{ config(materialized='incremental', incremental_strategy='microbatch', "
+                                   "event_time='day') }}\nselect 1 as day\n"}});
+  EXPECT_EQ(invoke("run", {"daily_clicks"}), 1);
+  EXPECT_NE(output_.find("has no batch_size"), std::string::npos) << output_;
+}
+
 }  // namespace
 }  // namespace strata::transform
