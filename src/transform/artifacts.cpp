@@ -206,11 +206,19 @@ Json manifest_json(const Graph& g, const InvocationInfo& info, const std::vector
     for (size_t p : g.parents(i)) built[i].parents.push_back(g.node(p).unique_id);
     for (size_t c : g.children(i)) built[i].children.push_back(g.node(c).unique_id);
   });
-  Json nodes = object_with_capacity(g.size()), sources = Json::object();
+  Json nodes = object_with_capacity(g.size()), sources = Json::object(), unit_tests = Json::object();
   Json parent_map = object_with_capacity(g.size()), child_map = object_with_capacity(g.size());
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.node(i);
-    append_member(n.resource_type == ResourceType::kSource ? sources : nodes, n.unique_id, std::move(built[i].node));
+    if (!n.unit_test.is_null()) {  // dbt keeps unit tests apart from the nodes
+      built[i].node["resource_type"] = "unit_test";
+      built[i].node["model"] = n.unit_test["model"];
+      built[i].node["given"] = n.unit_test["given"];
+      built[i].node["expect"] = n.unit_test["expect"];
+      built[i].node["overrides"] = n.unit_test["overrides"];
+    }
+    append_member(n.resource_type == ResourceType::kSource ? sources : !n.unit_test.is_null() ? unit_tests : nodes,
+                  n.unique_id, std::move(built[i].node));
     append_member(parent_map, n.unique_id, std::move(built[i].parents));
     append_member(child_map, n.unique_id, std::move(built[i].children));
   }
@@ -265,7 +273,7 @@ Json manifest_json(const Graph& g, const InvocationInfo& info, const std::vector
   doc["group_map"] = Json::object();
   doc["saved_queries"] = Json::object();
   doc["semantic_models"] = Json::object();
-  doc["unit_tests"] = Json::object();
+  doc["unit_tests"] = std::move(unit_tests);
   return doc;
 }
 

@@ -44,6 +44,7 @@ std::optional<Value> RelationObject::get_attr(std::string_view name) const {
 
 std::string RelationObject::to_string() const {
   const std::string name = dialect_.qualify(database_, schema_, identifier_);
+  if (!replacement_.empty()) return "(" + replacement_ + ")" + (dialect_.id() == sql::DialectId::kPostgres ? " _dbt_fixture_" + identifier_ : "");
   if (!empty_ && filter_.empty()) return name;
   // As dbt's adapters: PostgreSQL (before 16) needs an alias on a subquery, DuckDB does not (and
   // then takes the model's own alias, `{{ ref('x') }} as x`).
@@ -87,7 +88,8 @@ void emit_yaml(YAML::Emitter& out, const Json& j) {
 // `empty`: as ref() and source() give it under --empty; `batch`: a microbatch's window, which
 // filters a node with an `event_time` config to the batch's rows.
 Value relation_of(const sql::Dialect& dialect, const Node& n, bool empty = false,
-                  const EventTimeWindow* batch = nullptr) {
+                  const RenderOptions* render = nullptr) {
+  const EventTimeWindow* batch = render ? render->batch : nullptr;
   std::string type = n.materialized() == "view" ? "view" : "table";
   const bool source = n.resource_type == ResourceType::kSource;
   auto relation = std::make_shared<RelationObject>(dialect, n.database, n.schema, source ? n.identifier : n.alias,
@@ -97,6 +99,10 @@ Value relation_of(const sql::Dialect& dialect, const Node& n, bool empty = false
     const std::string column = event_time->get<std::string>();
     relation->set_filter(column + " >= cast(" + dialect.quote_string(batch->start) + " as timestamp) and " + column +
                          " < cast(" + dialect.quote_string(batch->end) + " as timestamp)");
+  }
+  if (render && render->fixtures) {
+    auto fixture = render->fixtures->find(n.unique_id);
+    if (fixture != render->fixtures->end()) relation->set_replacement(fixture->second);
   }
   return Value::object(std::move(relation));
 }
@@ -232,7 +238,7 @@ void Compiler::Impl::register_functions() {
         st.ephemerals.push_back(*target);
       return Value(std::string("__dbt__cte__") + t.name);
     }
-    return relation_of(d, t, self->options.empty, st.options.batch);
+    return relation_of(d, t, self->options.empty, &st.options);
   });
   env.add_function("source", [self, &d](CallArgs& args, CallContext& ctx) -> Result<Value> {
     RenderState& st = state_of(ctx);
@@ -243,7 +249,7 @@ void Compiler::Impl::register_functions() {
       if (st.parse_mode) return Value::object(std::make_shared<RelationObject>(d, "", src.source_name, src.table_name));
       return ctx.error("depends on a source named '" + src.source_name + "." + src.table_name + "' which was not found");
     }
-    return relation_of(d, self->graph->node(*target), self->options.empty, st.options.batch);
+    return relation_of(d, self->graph->node(*target), self->options.empty, &st.options);
   });
   env.add_function("var", [self](CallArgs& args, CallContext& ctx) -> Result<Value> {
     std::string name = arg_string(args, 0, "name");
@@ -522,8 +528,9 @@ Result<std::string> Compiler::Impl::compile(size_t i, const RenderOptions& optio
   RenderState state;
   state.node = i;
   state.options = options;
-  // A batch's event-time filters need ref() and source() as Jinja renders them.
-  std::optional<std::string> fast = options.batch ? std::nullopt : fast_compile(i, state.ephemerals);
+  // A batch's event-time filters and a unit test's fixtures need ref() and source() as Jinja renders them.
+  std::optional<std::string> fast =
+      options.batch || options.fixtures ? std::nullopt : fast_compile(i, state.ephemerals);
   Result<std::string> sql = std::string();
   if (fast) {
     sql = std::move(*fast);

@@ -10,6 +10,7 @@
 // with its own RenderOptions (and warehouse session). The Graph must outlive the Compiler and
 // must not change while renders run.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,9 @@ struct RenderOptions {
   // A microbatch model's batch (may be null): ref() and source() of a node with an `event_time`
   // config then read only its rows of the batch, as dbt's event-time filters.
   const EventTimeWindow* batch = nullptr;
+  // A unit test's inputs (may be null): ref() and source() of these nodes (by unique id) render
+  // as the given query instead of their relation.
+  const std::map<std::string, std::string>* fixtures = nullptr;
 };
 
 // What a parse-mode render found (dbt parses by rendering with execute=False).

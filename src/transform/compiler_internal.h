@@ -36,6 +36,8 @@ class RelationObject : public jinja::Object {
   std::string to_string() const override;
   // Reads only the rows matching `where` (a microbatch's event-time filter).
   void set_filter(std::string where) { filter_ = std::move(where); }
+  // Renders as `(query)` instead of the relation (a unit test's fixture).
+  void set_replacement(std::string query) { replacement_ = std::move(query); }
 
   const std::string& database() const { return database_; }
   const std::string& schema() const { return schema_; }
@@ -45,7 +47,7 @@ class RelationObject : public jinja::Object {
   const sql::Dialect& dialect_;
   std::string database_, schema_, identifier_, type_;
   bool empty_ = false;
-  std::string filter_;
+  std::string filter_, replacement_;
 };
 
 constexpr size_t kNoNode = static_cast<size_t>(-1);

@@ -401,6 +401,7 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
 
 Result<std::string> run_test(NodeContext& ctx) {
   const Node& n = ctx.node;
+  if (!n.unit_test.is_null()) return run_unit_test(ctx);
   if (stores_failures(n, ctx.options)) {  // the runner has created the schema
     STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));
   }

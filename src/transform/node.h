@@ -101,6 +101,10 @@ struct Node {
   // Snapshots defined in YAML: the select they snapshot.
   bool is_yaml_snapshot = false;
 
+  // Unit tests (dbt ≥ 1.8), a kind of test: {model, given, expect, overrides} as written in the
+  // property file (given: [{input, rows, format}], expect: {rows, format}); null for other nodes.
+  Json unit_test = nullptr;
+
   bool is_test() const { return resource_type == ResourceType::kTest; }
   // The configured materialization (config.materialized), "" when none. Valid while config is
   // unchanged.

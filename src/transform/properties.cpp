@@ -374,11 +374,75 @@ Status parse_macro_docs(ParseState& state, const FileContext& ctx, const YamlNod
   return ok_status();
 }
 
+// A fixture's rows: a list of mappings (format dict, the default), or CSV or SQL text.
+Status check_fixture(const YamlDocument& doc, const YamlNode& fixture, const std::string& what) {
+  if (!fixture.is_map()) return doc.error(fixture, what + " must be a mapping with `rows`");
+  const std::string format = fixture["format"] ? fixture["format"].scalar() : "dict";
+  if (format != "dict" && format != "csv" && format != "sql")
+    return doc.error(fixture["format"], "unknown fixture format '" + format + "'", "use dict, csv or sql");
+  const YamlNode rows = fixture["rows"];
+  if (!rows || rows.is_null()) return ok_status();  // no rows
+  if (format == "dict" ? !rows.is_sequence() : !rows.is_scalar())
+    return doc.error(rows, format == "dict" ? "`rows` must be a list of {column: value} mappings"
+                                            : "`rows` must be " + format + " text with format " + format);
+  if (format == "dict")
+    for (const auto& row : rows)
+      if (!row.is_map()) return doc.error(row, "each row must be a {column: value} mapping");
+  return ok_status();
+}
+
+// `unit_tests:` (dbt ≥ 1.8): each one a test node of the model it names, run after it is built.
+Status parse_unit_tests(ParseState& state, const FileContext& ctx, const YamlNode& list) {
+  const YamlDocument& doc = *ctx.doc;
+  if (!list.is_sequence()) return doc.error(list, "`unit_tests` must be a list of {name, model, given, expect}");
+  for (const auto& entry : list) {
+    if (!entry.is_map() || !entry["name"] || !entry["model"] || !entry["expect"])
+      return doc.error(entry, "a unit test needs `name`, `model` and `expect`",
+                       "e.g. {name: t, model: orders, given: [{input: \"ref('stg')\", rows: [{id: 1}]}], "
+                       "expect: {rows: [{id: 1}]}}");
+    const YamlNode given = entry["given"];
+    if (given && !given.is_null()) {
+      if (!given.is_sequence()) return doc.error(given, "`given` must be a list of {input, rows}");
+      for (const auto& input : given) {
+        if (!input.is_map() || !input["input"])
+          return doc.error(input, "each `given` entry needs an `input`: ref('model') or source('source', 'table')");
+        STRATA_TRY(check_fixture(doc, input, "a `given` entry"));
+      }
+    }
+    STRATA_TRY(check_fixture(doc, entry["expect"], "`expect`"));
+    Node node;
+    node.resource_type = ResourceType::kTest;
+    node.name = entry["name"].scalar();
+    const std::string model = entry["model"].scalar();
+    node.package_name = state.out.project.name;
+    node.original_file_path = ctx.original_file_path;
+    node.path = ctx.original_file_path;
+    node.where = doc.where(entry);
+    node.description = scalar_or(entry, "description");
+    node.refs.push_back({"", model, ""});
+    node.attached_node = "model." + node.package_name + "." + model;
+    node.fqn = {node.package_name};
+    node.fqn.insert(node.fqn.end(), ctx.folders.begin(), ctx.folders.end());
+    node.fqn.push_back(model);
+    node.fqn.push_back(node.name);
+    node.unique_id = "unit_test." + node.package_name + "." + model + "." + node.name;
+    node.config = default_config(ResourceType::kTest);
+    apply_project_configs(state, "unit_tests", node.fqn, node.config);
+    STRATA_TRY(config_into(doc, entry["config"], "tests", node.config));
+    node.unit_test = Json{{"model", model},
+                          {"given", given ? yaml_to_json(given) : Json::array()},
+                          {"expect", yaml_to_json(entry["expect"])},
+                          {"overrides", entry["overrides"] ? yaml_to_json(entry["overrides"]) : Json::object()}};
+    add_node(state, std::move(node));
+  }
+  return ok_status();
+}
+
 // The top-level sections of a property file, in order.
 Status parse_sections(ParseState& state, const FileContext& ctx, TestBatch& tests) {
   const YamlDocument& doc = *ctx.doc;
   static const std::set<std::string> kIgnored = {"exposures", "metrics", "semantic_models", "saved_queries",
-                                                 "groups", "unit_tests", "data_tests"};
+                                                 "groups", "data_tests"};
   for (const auto& kv : doc.root) {
     const std::string key = kv.first.scalar();
     if (key == "version") continue;
@@ -394,6 +458,9 @@ Status parse_sections(ParseState& state, const FileContext& ctx, TestBatch& test
       STRATA_TRY(parse_sources(state, ctx, kv.second, tests));
     } else if (key == "macros") {
       STRATA_TRY(parse_macro_docs(state, ctx, kv.second));
+    } else if (key == "unit_tests") {
+      STRATA_TRY(tests.flush(state));
+      STRATA_TRY(parse_unit_tests(state, ctx, kv.second));
     } else if (kIgnored.count(key)) {
       state.out.warnings.push_back(doc.where(kv.first).to_string() + ": `" + key + "` is not supported yet; ignored");
     } else {

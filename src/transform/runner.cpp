@@ -35,6 +35,7 @@ bool runs_in(RunCommand cmd, const Node& n) {
 }
 
 std::string describe(const Node& n) {
+  if (!n.unit_test.is_null()) return "unit_test " + n.unit_test.value("model", std::string()) + "::" + n.name;
   if (n.is_test()) return "test " + n.name;
   if (n.resource_type == ResourceType::kSeed) return "seed file " + n.schema + "." + n.alias;
   if (n.resource_type == ResourceType::kSnapshot) return "snapshot " + n.schema + "." + n.alias;
@@ -44,7 +45,7 @@ std::string describe(const Node& n) {
 void write_sql_file(const RunOptions& o, const char* kind, const Node& n, const std::string& sql) {
   if (o.target_dir.empty() || sql.empty()) return;
   std::string path = o.target_dir + "/" + kind + "/" + n.package_name + "/" + n.original_file_path;
-  if (n.is_test() && n.test_metadata) path = o.target_dir + "/" + kind + "/" + n.package_name + "/" +
+  if (n.is_test() && (n.test_metadata || !n.unit_test.is_null())) path = o.target_dir + "/" + kind + "/" + n.package_name + "/" +
                                              n.original_file_path + "/" + n.name + ".sql";
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
@@ -213,7 +214,7 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
   auto execute_one = [&](warehouse::Warehouse& wh, size_t k) {
     size_t i = work[k];
     const Node& n = graph.node(i);
-    NodeContext ctx{graph, compiler, wh, n, i, options, {}, {}, -1, -1, {}, &relations};
+    NodeContext ctx{graph, compiler, wh, n, i, options, {}, {}, -1, -1, {}, &relations, {}};
     NodeResult r;
     r.unique_id = n.unique_id;
     r.relation_name = n.relation_name;
@@ -280,11 +281,14 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
       r.failures = ctx.failures;
       r.code = *message;
       std::string tag = ctx.test_status == "pass" ? "PASS" : ctx.test_status == "warn" ? "WARN" : "FAIL";
-      r.message = tag == "PASS" ? "" : "Got " + std::to_string(ctx.failures) + " result" +
-                                           (ctx.failures == 1 ? "" : "s") + ", configured to " +
-                                           (tag == "WARN" ? "warn" : "fail") + " if != 0";
+      r.message = tag == "PASS"                 ? ""
+                  : !ctx.test_message.empty() ? ctx.test_message
+                                              : "Got " + std::to_string(ctx.failures) + " result" +
+                                                    (ctx.failures == 1 ? "" : "s") + ", configured to " +
+                                                    (tag == "WARN" ? "warn" : "fail") + " if != 0";
       line = fmt::format("{} {} ........ [{}{} in {:.2f}s]", tag, describe(n), tag,
                          tag == "PASS" ? "" : " " + std::to_string(ctx.failures), secs);
+      if (tag != "PASS" && !ctx.test_message.empty()) line += "\n" + ctx.test_message;
       ok = ctx.test_status != "fail";
     } else {
       r.status = options.command == RunCommand::kCompile ? "success" : "success";

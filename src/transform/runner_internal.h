@@ -43,6 +43,7 @@ struct NodeContext {
   long long failures = -1;    // tests
   std::string test_status;    // tests: pass|warn|fail
   RelationCache* relations = nullptr;  // null → ask the warehouse each time
+  std::string test_message;   // tests: what a failure reports instead of "Got N results" (unit tests' diff)
 
   Status execute(const std::string& sql) {
     run_sql += sql + ";\n\n";
@@ -59,6 +60,8 @@ Result<std::string> materialize_incremental(NodeContext& ctx);
 Result<std::string> materialize_microbatch(NodeContext& ctx);
 Result<std::string> materialize_snapshot(NodeContext& ctx);
 Result<std::string> run_test(NodeContext& ctx);
+// A unit test (unit_test.cpp): sets failures (differing rows), test_status and test_message.
+Result<std::string> run_unit_test(NodeContext& ctx);
 Result<std::string> load_seed(NodeContext& ctx);
 
 // True when the node's relation exists; `is_view` tells which kind.

@@ -146,9 +146,10 @@ Result<bool> matches(const Node& n, const Term& t, const std::string& method) {
   if (method == "test_type") {
     if (!n.is_test()) return false;
     bool generic = n.test_metadata.has_value();
+    bool unit = !n.unit_test.is_null();
     if (v == "generic" || v == "schema") return generic;
-    if (v == "singular" || v == "data") return !generic;
-    if (v == "unit") return false;
+    if (v == "singular" || v == "data") return !generic && !unit;
+    if (v == "unit") return unit;
     return usage("unknown test_type '" + v + "'", "use generic, singular or unit");
   }
   if (method == "test_name") {

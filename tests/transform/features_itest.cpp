@@ -3,6 +3,7 @@
 // store_failures, --fail-fast, source freshness, docs generate, modules/graph/doc()/dispatch,
 // agate tables from run_query, hooks and on-run-end's context, run-operation, ls --output json.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -583,6 +584,45 @@ TEST_F(LabProject, MicrobatchBuildsBatchesOfTheEventTime) {
                                    "event_time='day') }}\nselect 1 as day\n"}});
   EXPECT_EQ(invoke("run", {"daily_clicks"}), 1);
   EXPECT_NE(output_.find("has no batch_size"), std::string::npos) << output_;
+}
+
+// unit_tests (dbt 1.8): the model's SQL on the given rows (cast to the input's column types, the
+// columns left out NULL; dict or CSV), compared with the expected rows over their columns; a
+// failure shows both. They run with the model's tests and select as test_type:unit.
+TEST_F(LabProject, UnitTestsRunTheModelOnGivenRows) {
+  testing::write_files(
+      project_,
+      {{"models/upper_vals.sql",
+        "select id, upper(val) as val_up, k2 * 10 as k from {{ source('bronze', 'events') }} where val is not null\n"},
+       {"models/unit.yml",
+        "unit_tests:\n"
+        "  - name: uppercases\n    model: upper_vals\n    given:\n"
+        "      - input: source('bronze', 'events')\n        rows:\n"
+        "          - {id: 1, val: ab, k2: 2}\n          - {id: 2, val: null}\n"
+        "    expect:\n      rows:\n        - {id: 1, val_up: AB, k: 20}\n"
+        "  - name: wrong_on_purpose\n    model: upper_vals\n    given:\n"
+        "      - input: source('bronze', 'events')\n        format: csv\n        rows: |\n"
+        "          id,val,k2\n          3,x,1\n"
+        "    expect:\n      rows:\n        - {id: 3, val_up: x}\n"}});
+  EXPECT_EQ(invoke("build", {"upper_vals"}), 1) << output_;
+  EXPECT_NE(output_.find("FAIL unit_test upper_vals::wrong_on_purpose"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("actual differs from expected"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("  3 | X"), std::string::npos) << output_;  // the actual row
+  std::map<std::string, std::string> status;
+  const Json results = artifact("run_results.json");
+  for (const auto& r : results["results"]) status[r["unique_id"]] = r["status"];
+  EXPECT_EQ(status["unit_test.lab.upper_vals.uppercases"], "pass");
+  EXPECT_EQ(status["unit_test.lab.upper_vals.wrong_on_purpose"], "fail");
+  EXPECT_EQ(status["model.lab.upper_vals"], "success");
+  const Json manifest = artifact("manifest.json");
+  EXPECT_EQ(manifest["unit_tests"]["unit_test.lab.upper_vals.uppercases"]["model"], "upper_vals");
+  EXPECT_FALSE(manifest["nodes"].contains("unit_test.lab.upper_vals.uppercases"));
+  // Selected by test type, without the data tests.
+  InvocationOptions ls = options("ls");
+  ls.select = {"test_type:unit"};
+  ASSERT_EQ(invoke_with(ls), 0) << output_;
+  EXPECT_NE(output_.find("upper_vals.uppercases"), std::string::npos) << output_;
+  EXPECT_EQ(output_.find("not_null"), std::string::npos) << output_;
 }
 
 }  // namespace
