@@ -180,7 +180,8 @@ with rawdata as (
   {{ dbt.generate_series(dbt.get_intervals_between(start_date, end_date, datepart)) }}
 ),
 all_periods as (
-  select ({{ dbt.dateadd(datepart, 'row_number() over (order by generated_number) - 1', start_date) }}) as date_{{ datepart }}
+  select ({{ dbt.dateadd(datepart, 'row_number() over (order by generated_number) - 1', start_date) }})
+    as date_{{ datepart }}
   from rawdata
 ),
 filtered as (

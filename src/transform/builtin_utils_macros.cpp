@@ -48,14 +48,16 @@ listagg({{ measure }}, {{ delimiter_text }})
 {%- endmacro %}
 {% macro postgres__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
 {%- if limit_num -%}
-array_to_string((array_agg({{ measure }}{% if order_by_clause %} {{ order_by_clause }}{% endif %}))[1:{{ limit_num }}], {{ delimiter_text }})
+array_to_string((array_agg({{ measure }}{% if order_by_clause %} {{ order_by_clause }}{% endif %}))[1:{{ limit_num }}],
+  {{ delimiter_text }})
 {%- else -%}
 string_agg({{ measure }}, {{ delimiter_text }}{% if order_by_clause %} {{ order_by_clause }}{% endif %})
 {%- endif -%}
 {%- endmacro %}
 {% macro duckdb__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
 {%- if limit_num -%}
-list_aggr((array_agg({{ measure }}{% if order_by_clause %} {{ order_by_clause }}{% endif %}))[1:{{ limit_num }}], 'string_agg', {{ delimiter_text }})
+list_aggr((array_agg({{ measure }}{% if order_by_clause %} {{ order_by_clause }}{% endif %}))[1:{{ limit_num }}],
+  'string_agg', {{ delimiter_text }})
 {%- else -%}
 {{ dbt.postgres__listagg(measure, delimiter_text, order_by_clause, limit_num) }}
 {%- endif -%}

@@ -62,14 +62,15 @@ const std::vector<MacroCase>& macro_cases() {
       // Dates.
       {"dateadd_day", "cast({{ dateadd('day', 1, \"date '2024-01-31'\") }} as date)", "2024-02-01"},
       {"dateadd_month", "cast({{ dbt.dateadd('month', 1, \"date '2024-01-31'\") }} as date)", "2024-02-29"},
-      {"dateadd_negative_hour", "{{ dateadd('hour', -2, \"timestamp '2024-01-01 01:00:00'\") }}", "2023-12-31 23:00:00"},
+      {"dateadd_negative_hour", "{{ dateadd('hour', -2, \"timestamp '2024-01-01 01:00:00'\") }}",
+       "2023-12-31 23:00:00"},
       {"datediff_day", "{{ datediff(\"date '2024-01-01'\", \"date '2024-03-01'\", 'day') }}", "60"},
       {"datediff_day_backwards", "{{ dbt.datediff(\"'2024-03-01'\", \"'2024-01-01'\", 'day') }}", "-60"},
       {"datediff_month_boundary", "{{ datediff(\"date '2024-01-31'\", \"date '2024-02-01'\", 'month') }}", "1"},
       {"datediff_year_boundary", "{{ dbt.datediff(\"date '2023-12-31'\", \"date '2024-01-01'\", 'year') }}", "1"},
       {"datediff_quarter", "{{ datediff(\"date '2024-03-31'\", \"date '2024-10-01'\", 'quarter') }}", "3"},
-      {"datediff_hour", "{{ datediff(\"timestamp '2024-01-01 10:59:00'\", \"timestamp '2024-01-01 11:01:00'\", 'hour') }}",
-       "1"},
+      {"datediff_hour",
+       "{{ datediff(\"timestamp '2024-01-01 10:59:00'\", \"timestamp '2024-01-01 11:01:00'\", 'hour') }}", "1"},
       {"datediff_week_sat_to_sun", "{{ datediff(\"date '2024-01-06'\", \"date '2024-01-07'\", 'week') }}", "1"},
       {"datediff_week_sun_to_sat", "{{ datediff(\"date '2024-01-07'\", \"date '2024-01-13'\", 'week') }}", "0"},
       {"datediff_week_two", "{{ dbt.datediff(\"date '2024-01-01'\", \"date '2024-01-15'\", 'week') }}", "2"},
@@ -84,6 +85,22 @@ const std::vector<MacroCase>& macro_cases() {
       {"current_timestamp_backcompat", "typeof({{ current_timestamp_backcompat() }})", "TIMESTAMP"},
       {"current_timestamp_in_utc_backcompat", "typeof({{ dbt.current_timestamp_in_utc_backcompat() }})", "TIMESTAMP"},
       {"snapshot_get_time", "typeof({{ snapshot_get_time() }})", "TIMESTAMP"},
+      // The postgres__ forms (a postgres target's), where DuckDB runs their SQL alike.
+      {"pg_datediff_day", "{{ dbt.postgres__datediff(\"date '2024-03-01'\", \"date '2024-01-01'\", 'day') }}", "-60"},
+      {"pg_datediff_month", "{{ dbt.postgres__datediff(\"date '2023-11-30'\", \"date '2024-02-01'\", 'month') }}", "3"},
+      {"pg_datediff_quarter", "{{ dbt.postgres__datediff(\"date '2024-03-31'\", \"date '2024-10-01'\", 'quarter') }}",
+       "3"},
+      {"pg_datediff_second",
+       "cast({{ dbt.postgres__datediff(\"timestamp '2024-01-01 23:59:59.9'\", \"timestamp '2024-01-02 00:00:01'\","
+       " 'second') }} as int)",  // floor() gives a double
+       "2"},
+      {"pg_dateadd", "cast({{ dbt.postgres__dateadd('month', 2, \"date '2024-01-31'\") }} as date)", "2024-03-31"},
+      {"pg_split_part_negative", "{{ dbt.postgres__split_part(\"'a,b,c'\", \"','\", -2) }}", "b"},
+      {"pg_any_value", "(select {{ dbt.postgres__any_value('n') }} from (values (2), (1)) v(n))", "1"},
+      {"pg_listagg_limit",
+       "(select {{ dbt.postgres__listagg('s', \"'/'\", 'order by s desc', 2) }}"
+       " from (values ('a'), ('c'), ('b')) v(s))",
+       "c/b"},
       // Helpers and set operators.
       {"get_powers_of_two_9", "{{ get_powers_of_two(9) }}", "4"},
       {"get_powers_of_two_8", "{{ dbt.get_powers_of_two(8) }}", "3"},
@@ -118,7 +135,8 @@ class CrossDbMacros : public testing::DuckdbProject {
         {"profiles.yml", kProfiles},
         {"models/macro_values.sql", values_model()},
         {"models/aggregates.sql",
-         "with t as (select * from (values (3, 'c', false), (1, 'a', false), (2, 'b', true), (1, 'd', false)) v(n, s, f))\n"
+         "with t as (select * from (values (3, 'c', false), (1, 'a', false), (2, 'b', true), (1, 'd', false))"
+         " v(n, s, f))\n"
          "select\n"
          "  {{ listagg('s', \"', '\", 'order by s', 2) }} as first_two,\n"
          "  {{ dbt.listagg('s', \"'-'\", 'order by n desc, s') }} as ordered,\n"
