@@ -20,7 +20,12 @@ struct QueryResult;
 
 namespace strata::transform::detail {
 
+// dbt's built-in macros as Jinja sources: the generic tests (builtin_macros.cpp), dbt-core's
+// cross-database utils and data types (builtin_utils_macros.cpp), its date macros
+// (builtin_date_macros.cpp). No macro name is defined in two of them.
 const char* builtin_macros_source();
+const char* builtin_utils_macros_source();
+const char* builtin_date_macros_source();
 
 // A relation as templates see it: `{{ rel }}` prints the quoted name; attributes database,
 // schema, identifier/name/table, type, is_table, is_view.

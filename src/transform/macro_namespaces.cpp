@@ -50,14 +50,19 @@ Status load_macros(jinja::Environment& env, const Graph& graph, const std::share
   const ParsedProject& project = graph.project();
   ns.root = project.project.name;
   ns.search_orders = search_orders_of(project.project.dispatch);
-  auto builtins = env.parse(builtin_macros_source(), "<strata builtin macros>");
-  if (!builtins.ok()) return std::move(builtins).error();
   jinja::Dict& dbt = ns.packages["dbt"];
-  for (const auto& name : (*builtins)->macro_names())
-    if (auto m = (*builtins)->macro(name)) {
-      env.add_global(name, *m);
-      dbt.set(name, *m);
-    }
+  for (const char* source : {builtin_macros_source(), builtin_utils_macros_source(), builtin_date_macros_source()}) {
+    auto builtins = env.parse(source, "<strata builtin macros>");
+    if (!builtins.ok()) return std::move(builtins).error();
+    for (const auto& name : (*builtins)->macro_names())
+      if (auto m = (*builtins)->macro(name)) {
+        env.add_global(name, *m);
+        dbt.set(name, *m);
+      }
+  }
+  // dbt's macros written in C++ (compiler.cpp) are reachable as dbt.x too.
+  for (const char* native : {"get_where_subquery", "is_incremental"})
+    if (const Value* f = env.global(native)) dbt.set(native, *f);
   ns.packages[ns.root];
   for (const auto& package : project.packages) ns.packages[package.name];
   for (const auto& file : project.macro_files) {
