@@ -253,6 +253,8 @@ void Compiler::Impl::register_functions() {
   });
   env.add_function("var", [self](CallArgs& args, CallContext& ctx) -> Result<Value> {
     std::string name = arg_string(args, 0, "name");
+    if (const Json* o = state_of(ctx).options.overrides; o && o->contains("vars") && (*o)["vars"].contains(name))
+      return Value::from_json((*o)["vars"][name]);
     Json scope = self->var_lookup_scope(state_of(ctx).node);
     if (scope.contains(name)) return Value::from_json(nlohmann::json::parse(scope[name].dump()));
     if (const Value* def = args.get(1, "default")) return *def;
@@ -260,6 +262,10 @@ void Compiler::Impl::register_functions() {
   });
   env.add_function("env_var", [self](CallArgs& args, CallContext& ctx) -> Result<Value> {
     std::string name = arg_string(args, 0, "var");
+    if (const Json* o = state_of(ctx).options.overrides; o && o->contains("env_vars") && (*o)["env_vars"].contains(name)) {
+      const Json& v = (*o)["env_vars"][name];
+      return Value(v.is_string() ? v.get<std::string>() : v.dump());
+    }
     if (auto v = self->options.env(name)) {
       if (is_secret_env_name(name)) self->options.logger.masker()->add(*v);
       return Value(*v);

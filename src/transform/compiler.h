@@ -60,6 +60,9 @@ struct RenderOptions {
   // A unit test's inputs (may be null): ref() and source() of these nodes (by unique id) render
   // as the given query instead of their relation.
   const std::map<std::string, std::string>* fixtures = nullptr;
+  // A unit test's `overrides` (may be null): its `vars` and `env_vars` win over var() and
+  // env_var()'s own values.
+  const Json* overrides = nullptr;
 };
 
 // What a parse-mode render found (dbt parses by rendering with execute=False).

@@ -125,7 +125,14 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
   std::vector<std::vector<size_t>> deps(total), dependents(total);
   for (size_t k = 0; k < total; ++k) {
     size_t i = work[k];
-    std::vector<size_t> frontier(graph.parents(i).begin(), graph.parents(i).end());
+    // In a build a unit test runs before its model, as dbt's: on the model's parents, and the
+    // model then waits for it (a failing one skips the model).
+    const bool unit_first = options.command == RunCommand::kBuild && !graph.node(i).unit_test.is_null();
+    std::vector<size_t> frontier;
+    for (size_t p : graph.parents(i)) {
+      if (unit_first) frontier.insert(frontier.end(), graph.parents(p).begin(), graph.parents(p).end());
+      else frontier.push_back(p);
+    }
     std::set<size_t> seen;
     // Ephemeral/unselected parents: look through ephemeral ones to their parents.
     while (!frontier.empty()) {
@@ -144,6 +151,8 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
             bool tests_me = std::find(graph.parents(t).begin(), graph.parents(t).end(), i) != graph.parents(t).end();
             if (!tests_me) deps[k].push_back(static_cast<size_t>(slot[t]));
           }
+      for (size_t t : graph.children(i))
+        if (!graph.node(t).unit_test.is_null() && slot[t] >= 0) deps[k].push_back(static_cast<size_t>(slot[t]));
     }
     std::sort(deps[k].begin(), deps[k].end());
     deps[k].erase(std::unique(deps[k].begin(), deps[k].end()), deps[k].end());

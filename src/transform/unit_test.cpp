@@ -155,6 +155,7 @@ Result<std::string> run_unit_test(NodeContext& ctx) {
   const Json overrides = spec.value("overrides", Json::object());
   const Json macros = overrides.value("macros", Json::object());
   ro.is_incremental = macros.value("is_incremental", Json(false)) == true;
+  ro.overrides = &overrides;
   STRATA_ASSIGN(std::string sql, ctx.compiler.compile(*model_index, ro));
 
   std::vector<std::string> expect_columns;

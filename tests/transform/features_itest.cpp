@@ -588,18 +588,21 @@ TEST_F(LabProject, MicrobatchBuildsBatchesOfTheEventTime) {
 
 // unit_tests (dbt 1.8): the model's SQL on the given rows (cast to the input's column types, the
 // columns left out NULL; dict or CSV), compared with the expected rows over their columns; a
-// failure shows both. They run with the model's tests and select as test_type:unit.
+// failure shows both. In a build they run before their model, which a failing one skips; their
+// overrides' vars win; they select as test_type:unit.
 TEST_F(LabProject, UnitTestsRunTheModelOnGivenRows) {
   testing::write_files(
       project_,
       {{"models/upper_vals.sql",
-        "select id, upper(val) as val_up, k2 * 10 as k from {{ source('bronze', 'events') }} where val is not null\n"},
+        "select id, upper(val) as val_up, k2 * {{ var('factor', 10) }} as k from {{ source('bronze', 'events') }} "
+        "where val is not null\n"},
        {"models/unit.yml",
         "unit_tests:\n"
         "  - name: uppercases\n    model: upper_vals\n    given:\n"
         "      - input: source('bronze', 'events')\n        rows:\n"
         "          - {id: 1, val: ab, k2: 2}\n          - {id: 2, val: null}\n"
-        "    expect:\n      rows:\n        - {id: 1, val_up: AB, k: 20}\n"
+        "    overrides: {vars: {factor: 100}}\n"
+        "    expect:\n      rows:\n        - {id: 1, val_up: AB, k: 200}\n"
         "  - name: wrong_on_purpose\n    model: upper_vals\n    given:\n"
         "      - input: source('bronze', 'events')\n        format: csv\n        rows: |\n"
         "          id,val,k2\n          3,x,1\n"
@@ -613,7 +616,7 @@ TEST_F(LabProject, UnitTestsRunTheModelOnGivenRows) {
   for (const auto& r : results["results"]) status[r["unique_id"]] = r["status"];
   EXPECT_EQ(status["unit_test.lab.upper_vals.uppercases"], "pass");
   EXPECT_EQ(status["unit_test.lab.upper_vals.wrong_on_purpose"], "fail");
-  EXPECT_EQ(status["model.lab.upper_vals"], "success");
+  EXPECT_EQ(status["model.lab.upper_vals"], "skipped");  // its unit test failed first
   const Json manifest = artifact("manifest.json");
   EXPECT_EQ(manifest["unit_tests"]["unit_test.lab.upper_vals.uppercases"]["model"], "upper_vals");
   EXPECT_FALSE(manifest["nodes"].contains("unit_test.lab.upper_vals.uppercases"));
@@ -623,6 +626,13 @@ TEST_F(LabProject, UnitTestsRunTheModelOnGivenRows) {
   ASSERT_EQ(invoke_with(ls), 0) << output_;
   EXPECT_NE(output_.find("upper_vals.uppercases"), std::string::npos) << output_;
   EXPECT_EQ(output_.find("not_null"), std::string::npos) << output_;
+  // Without the failing one the model builds, with its own var.
+  std::string yml;
+  ASSERT_TRUE(read_file(project_ + "/models/unit.yml", yml));
+  testing::write_files(project_, {{"models/unit.yml", yml.substr(0, yml.find("  - name: wrong_on_purpose"))}});
+  ASSERT_EQ(invoke("build", {"upper_vals"}), 0) << output_;
+  EXPECT_EQ(rows("select id, val_up, k from main.upper_vals order by id"),
+            (std::vector<std::string>{"1|A|10", "2|B|10"}));
 }
 
 }  // namespace
