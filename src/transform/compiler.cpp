@@ -107,8 +107,9 @@ Value relation_of(const sql::Dialect& dialect, const Node& n, bool empty = false
   return Value::object(std::move(relation));
 }
 
-// The `model` variable: the node as dbt's context shows it, built straight into Jinja values.
-Value model_value(const Node& n) {
+// The `model` variable: the node as dbt's context shows it, built straight into Jinja values;
+// a microbatch model's batch as `model.batch` (id, event_time_start, event_time_end).
+Value model_value(const Node& n, const EventTimeWindow* batch = nullptr) {
   auto strings = [](const std::vector<std::string>& list) {
     jinja::ValueList out;
     out.reserve(list.size());
@@ -145,6 +146,15 @@ Value model_value(const Node& n) {
     j.set("source_name", Value(n.source_name));
     j.set("identifier", Value(n.identifier));
     j.set("loaded_at_field", Value(n.loaded_at_field));
+  }
+  auto strategy = n.config.find("incremental_strategy");
+  if (batch || (strategy != n.config.end() && *strategy == "microbatch")) {
+    // Compiled outside a batch (compile, the run's first compile), its values are none.
+    jinja::Dict b;
+    b.set("id", batch ? Value(batch->id) : Value::none());
+    b.set("event_time_start", batch ? Value(batch->start) : Value::none());
+    b.set("event_time_end", batch ? Value(batch->end) : Value::none());
+    j.set("batch", Value(std::move(b)));
   }
   return Value(std::move(j));
 }
@@ -548,7 +558,7 @@ Result<std::string> Compiler::Impl::compile(size_t i, const RenderOptions& optio
     ctx.set("execute", Value(options.execute));
     const Node& n = graph->node(i);
     if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
-    ctx.set("model", model_value(n));
+    ctx.set("model", model_value(n, options.batch));
     sql = tmpl->render(ctx);
     if (!sql.ok()) return as_config_error(std::move(sql).error(), packages_text);
   }
@@ -652,7 +662,7 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   env.add_global("run_started_at", detail::run_started_at_value(impl->options.run_started_at));
   env.add_global("modules", detail::modules_value());
   detail::add_python_builtins(env);
-  env.add_global("graph", detail::graph_value(graph, model_value));
+  env.add_global("graph", detail::graph_value(graph, [](const Node& n) { return model_value(n); }));
   env.add_global("flags", Value::from_json(impl->options.flags));
 
   impl->base = std::make_shared<jinja::Context>();

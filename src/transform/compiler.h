@@ -41,9 +41,10 @@ struct CompilerOptions {
   bool empty = false;
 };
 
-// A microbatch model's batch: [start, end) as UTC timestamp literals ("2024-01-31 00:00:00").
+// A microbatch model's batch: [start, end) as UTC timestamp literals ("2024-01-31 00:00:00"), and
+// its id as dbt's (the start as 20240131, or 2024013105 for hourly batches).
 struct EventTimeWindow {
-  std::string start, end;
+  std::string start, end, id;
 };
 
 // One render: which node, whether SQL may run (execute), whether the model is incremental now,

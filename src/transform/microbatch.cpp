@@ -122,8 +122,10 @@ Result<BatchPlan> plan_batches(const NodeContext& ctx, bool first_build) {
     if (plan.batches.size() == kMaxBatches)
       return Error(ErrorCode::kConfig, "model " + n.name + " would build more than 100000 batches", n.where,
                    "use a larger batch_size or a later begin");
+    std::string id = timestamp_literal(t).substr(0, plan.size == BatchSize::kHour ? 13 : 10);
+    std::erase_if(id, [](char c) { return c < '0' || c > '9'; });
     plan.batches.push_back({timestamp_literal(std::max(t, start)),
-                            timestamp_literal(std::min(batch_step(t, plan.size, 1), end))});
+                            timestamp_literal(std::min(batch_step(t, plan.size, 1), end)), id});
   }
   return plan;
 }

@@ -552,8 +552,8 @@ TEST_F(LabProject, MicrobatchBuildsBatchesOfTheEventTime) {
                              "      - name: clicks\n        config: {event_time: ts}\n"},
        {"models/daily_clicks.sql",
         "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='day', "
-        "batch_size='day', begin='" + day(2) + "') }}\nselect cast(ts as date) as day, count(*) as n from "
-        "{{ source('raw', 'clicks') }} group by 1\n"}});
+        "batch_size='day', begin='" + day(2) + "') }}\nselect cast(ts as date) as day, count(*) as n, "
+        "'{{ model.batch.id }}' as batch from {{ source('raw', 'clicks') }} group by 1\n"}});
   auto add = [&](int days_ago, int rows) {
     exec("insert into bronze.clicks select cast('" + day(days_ago) + "' as timestamp) + interval 1 hour, 1 from "
          "range(" + std::to_string(rows) + ")");
@@ -567,6 +567,9 @@ TEST_F(LabProject, MicrobatchBuildsBatchesOfTheEventTime) {
   ASSERT_EQ(invoke("run", {"daily_clicks"}), 0) << output_;
   EXPECT_NE(output_.find("MICROBATCH 3 batches"), std::string::npos) << output_;
   EXPECT_EQ(built(), (std::vector<std::string>{day(2) + "|2", day(1) + "|1", day(0) + "|3"}));
+  // model.batch.id: the batch's start, as dbt's (20240131 for a day).
+  EXPECT_EQ(rows("select count(*) from main.daily_clicks where batch = replace(cast(day as varchar), '-', '')"),
+            (std::vector<std::string>{"3"}));
   add(2, 5);
   add(1, 1);
   add(0, 1);
