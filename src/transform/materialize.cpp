@@ -121,15 +121,18 @@ Result<std::string> materialize_table(NodeContext& ctx) {
   return std::string("CREATE TABLE");
 }
 
+bool rebuilds_fully(const NodeContext& ctx) {
+  auto it = ctx.node.config.find("full_refresh");
+  return it != ctx.node.config.end() && it->is_boolean() ? it->get<bool>() : ctx.options.full_refresh;
+}
+
 Result<std::string> materialize_incremental(NodeContext& ctx) {
   const Node& n = ctx.node;
   if (cfg_string(n, "incremental_strategy") == "microbatch") return materialize_microbatch(ctx);
   const sql::Dialect& d = ctx.wh.dialect();
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
-  bool full_refresh = ctx.options.full_refresh;
-  if (n.config.contains("full_refresh") && n.config["full_refresh"].is_boolean())
-    full_refresh = n.config["full_refresh"].get<bool>();
+  const bool full_refresh = rebuilds_fully(ctx);
   if (!exists || is_view || full_refresh) {
     if (exists && is_view) STRATA_TRY(ctx.execute("drop view if exists " + n.relation_name));
     STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));

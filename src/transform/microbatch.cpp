@@ -137,9 +137,7 @@ Result<std::string> materialize_microbatch(NodeContext& ctx) {
   const sql::Dialect& d = ctx.wh.dialect();
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
-  bool full_refresh = ctx.options.full_refresh;
-  if (n.config.contains("full_refresh") && n.config["full_refresh"].is_boolean())
-    full_refresh = n.config["full_refresh"].get<bool>();
+  const bool full_refresh = rebuilds_fully(ctx);
   STRATA_ASSIGN(BatchPlan plan, plan_batches(ctx, !exists || is_view || full_refresh));
   if (exists && (is_view || full_refresh)) {
     STRATA_TRY(ctx.execute(std::string("drop ") + (is_view ? "view" : "table") + " if exists " + n.relation_name));

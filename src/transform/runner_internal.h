@@ -55,6 +55,8 @@ struct NodeContext {
 Result<std::string> materialize_view(NodeContext& ctx);
 Result<std::string> materialize_table(NodeContext& ctx);
 Result<std::string> materialize_incremental(NodeContext& ctx);
+// Whether an incremental model is rebuilt from scratch: its full_refresh config, else --full-refresh.
+bool rebuilds_fully(const NodeContext& ctx);
 // incremental_strategy='microbatch' (microbatch.cpp): the model built batch by batch of its
 // event_time, each batch replacing its window's rows in its own transaction.
 Result<std::string> materialize_microbatch(NodeContext& ctx);
