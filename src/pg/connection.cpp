@@ -200,6 +200,13 @@ Result<PgResult> Connection::exec_params(std::string_view sql, const std::vector
   return wrap_result(*state_, raw);
 }
 
+Result<PgResult> Connection::describe_statement(std::string_view sql) {
+  STRATA_TRY(check_idle());
+  const std::string text(sql);
+  STRATA_TRY(wrap_result(*state_, PQprepare(state_->conn, "", text.c_str(), 0, nullptr)));
+  return wrap_result(*state_, PQdescribePrepared(state_->conn, ""));
+}
+
 Status Connection::execute(std::string_view sql) {
   STRATA_TRY(exec(sql));
   return ok_status();

@@ -113,6 +113,11 @@ class Connection {
                                Format format = Format::kText);
   // exec() for commands whose rows are not needed.
   Status execute(std::string_view sql);
+  // Prepares one statement as the session's unnamed statement (replacing the previous one) and
+  // returns its description: the result columns' names, type OIDs and modifiers, and for a column
+  // read straight from a table, that table (PQftable/PQftablecol); no rows. Errors: the server's
+  // (e.g. 42601 for several statements or a syntax error).
+  Result<PgResult> describe_statement(std::string_view sql);
 
   // Starts `COPY … TO STDOUT …` and returns the stream of its data.
   Result<CopyOutStream> copy_out(std::string_view sql);

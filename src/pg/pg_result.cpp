@@ -43,6 +43,10 @@ Format PgResult::column_format(int column) const {
   return result_ && PQfformat(result_, column) == 1 ? Format::kBinary : Format::kText;
 }
 
+Oid PgResult::column_table(int column) const { return result_ ? PQftable(result_, column) : 0; }
+
+int PgResult::column_table_attnum(int column) const { return result_ ? PQftablecol(result_, column) : 0; }
+
 bool PgResult::is_null(int row, int column) const { return !result_ || PQgetisnull(result_, row, column) == 1; }
 
 std::string_view PgResult::value(int row, int column) const {

@@ -37,6 +37,9 @@ class PgResult {
   // The column's type modifier (e.g. numeric precision/scale), -1 when none.
   int column_type_modifier(int column) const;
   Format column_format(int column) const;
+  // For a column read straight from a table: the table's OID and the column's attnum; 0 otherwise.
+  Oid column_table(int column) const;
+  int column_table_attnum(int column) const;
 
   bool is_null(int row, int column) const;
   // The value's bytes (text or binary per column_format); "" for NULL. Valid while this result lives.

@@ -242,9 +242,14 @@ Result<TargetConfig> load_target(const ProfileOptions& options) {
 }
 
 Result<std::unique_ptr<Database>> open_target(const TargetConfig& target) {
+  if (target.type == TargetType::kPostgres) {
+    auto db = open_postgres(target.postgres_conninfo());
+    if (!db.ok()) return std::move(db).error().at(target.where);
+    return db;
+  }
   if (target.type != TargetType::kDuckDb) {
     return Error(ErrorCode::kConfig, target.type_name + " targets are not supported yet (" + target.describe() + ")",
-                 target.where, "use a duckdb target for now");
+                 target.where, "use a duckdb or postgres target");
   }
   const std::string path = target.duckdb_path();
   DuckDbOptions options;

@@ -4,7 +4,7 @@
 //   ProfileOptions options;                 // --profiles-dir, --target, project folder ...
 //   options.project_dir = "examples/novadrive";
 //   STRATA_ASSIGN(TargetConfig target, load_target(options));
-//   STRATA_ASSIGN(auto database, open_target(target));   // DuckDB today
+//   STRATA_ASSIGN(auto database, open_target(target));   // DuckDB or PostgreSQL
 //
 // Search order for profiles.yml, as dbt: options.profiles_dir (--profiles-dir), then
 // $DBT_PROFILES_DIR, then the project folder, then ~/.dbt. The profile is options.profile_name,
@@ -87,8 +87,9 @@ Result<TargetConfig> load_target(const ProfileOptions& options);
 Result<TargetConfig> parse_target(std::string_view yaml_text, const std::string& file_name,
                                   const ProfileOptions& options);
 
-// Opens a DuckDB target (creating the parent folder of its file). Errors: kConfig "not supported
-// yet" for postgres and bigquery targets (their adapters are not written yet); see open_duckdb.
+// Opens a DuckDB target (creating the parent folder of its file) or a PostgreSQL one (connecting
+// once). Errors: kConfig "not supported yet" for bigquery targets (its adapter is not written
+// yet); see open_duckdb and open_postgres.
 Result<std::unique_ptr<Database>> open_target(const TargetConfig& target);
 
 }  // namespace strata::warehouse

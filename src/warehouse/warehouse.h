@@ -1,7 +1,7 @@
 #pragma once
 // The Warehouse interface (DESIGN.md, key types): everything above it (ingest, transform,
-// orchestrate) is written once for every warehouse. Adapters: duckdb/ (embedded), postgres/,
-// bigquery/ (later). Errors are returned as Result/Status, never thrown.
+// orchestrate) is written once for every warehouse. Adapters: duckdb/ (embedded), postgres/;
+// bigquery/ later. Errors are returned as Result/Status, never thrown.
 
 #include <cstddef>
 #include <functional>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/secrets.h"
 #include "sql/column_batch.h"
 #include "sql/dialect.h"
 #include "sql/logical_type.h"
@@ -150,6 +151,12 @@ Result<std::unique_ptr<Database>> open_duckdb(const std::string& path_or_memory,
 
 // The linked DuckDB library's version, e.g. "v1.4.4".
 std::string duckdb_library_version();
+
+// Opens a PostgreSQL warehouse: libpq key=value conninfo or a postgresql:// URL (it holds the
+// password, which is never printed). Connects once to check the server is there. masker (not
+// owned, may be null, must outlive the database) receives the password. Errors: kConfig for a
+// conninfo that does not parse, kConnection when the server cannot be reached or refuses the login.
+Result<std::unique_ptr<Database>> open_postgres(const std::string& conninfo, SecretMasker* masker = nullptr);
 
 // DDL helpers, written once through a dialect. Names are quoted, so any characters are safe.
 // "CREATE TABLE <rel> (<col> <type> [NOT NULL], ...)"; if_not_exists adds IF NOT EXISTS. DuckDB
