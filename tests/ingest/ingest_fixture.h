@@ -1,6 +1,6 @@
 #pragma once
 // Helpers shared by the ingest integration tests: a fresh source database in the shared test
-// cluster, a project folder with a connection file and a DuckDB destination, running a sync
+// cluster, a project folder with a connection file and a DuckDB (or PostgreSQL) destination, running a sync
 // through the library or the `strata` binary, and reading rows from both sides as text.
 
 #include <gtest/gtest.h>
@@ -42,6 +42,27 @@ class IngestTest : public ::testing::Test {
     std::filesystem::create_directories(dir_.path() + "/.strata");
   }
 
+  // Makes bronze a PostgreSQL warehouse: a database of its own in the same cluster (or in
+  // `cluster`, which must outlive the test), reached through a `wh` target in the project's
+  // profiles.yml (connection files written afterwards use it).
+  void use_postgres_destination(strata::testing::PgCluster* cluster = nullptr) {
+    warehouse_pg_ = cluster ? cluster : pg_;
+    warehouse_db_ = "wh_" + db_name_.substr(0, 56);
+    warehouse_pg_->create_database(warehouse_db_);
+    warehouse_pg_->execute("ALTER DATABASE " + warehouse_db_ + " SET TimeZone = 'UTC'");  // text forms as the source's
+    std::ofstream f(dir_.path() + "/profiles.yml");
+    f << "bronze_wh:\n  target: wh\n  outputs:\n    wh:\n      type: postgres\n      host: 127.0.0.1\n      port: "
+      << warehouse_pg_->port() << "\n      user: postgres\n      password: ''\n      dbname: " << warehouse_db_
+      << "\n      schema: public\n";
+  }
+  bool postgres_destination() const { return !warehouse_db_.empty(); }
+
+  // Opens the destination: the DuckDB file, or the PostgreSQL warehouse database.
+  Result<std::unique_ptr<warehouse::Database>> open_warehouse() {
+    if (postgres_destination()) return warehouse::open_postgres(warehouse_pg_->conninfo(warehouse_db_));
+    return warehouse::open_duckdb(duckdb_path());
+  }
+
   // Runs SQL on the source database.
   void source(const std::string& sql) { pg_->execute(sql, db_name_); }
 
@@ -55,14 +76,16 @@ class IngestTest : public ::testing::Test {
     std::ofstream f(path);
     f << "source:\n  type: postgres\n  host: 127.0.0.1\n  port: " << pg_->port() << "\n  database: " << db_name_
       << "\n  user: postgres\n  sslmode: disable\n" << extra_source
-      << "destination:\n  schema: bronze\n  duckdb_path: .strata/warehouse.duckdb\n" << body;
+      << (postgres_destination() ? "destination:\n  schema: bronze\n  target: wh\n"
+                                 : "destination:\n  schema: bronze\n  duckdb_path: .strata/warehouse.duckdb\n")
+      << body;
     return path;
   }
 
   // Loads the connection file and runs a sync through the library.
   Result<SyncReport> sync(const std::string& path, SyncOptions options = {}) {
     STRATA_ASSIGN(ConnectionConfig config, load_connection_config(path));
-    STRATA_ASSIGN(auto db, warehouse::open_duckdb(duckdb_path()));
+    STRATA_ASSIGN(auto db, open_warehouse());
     return run_sync(config, *db, options);
   }
 
@@ -83,9 +106,9 @@ class IngestTest : public ::testing::Test {
     return rows;
   }
 
-  // Runs `sql` on the DuckDB destination as text rows (QueryResult::cell_text; NULL as <NULL>).
+  // Runs `sql` on the destination as text rows (QueryResult::cell_text; NULL as <NULL>).
   Rows bronze_rows(const std::string& sql) {
-    auto db = warehouse::open_duckdb(duckdb_path());
+    auto db = open_warehouse();
     EXPECT_TRUE(db.ok()) << db.error().to_string();
     if (!db.ok()) return {};
     auto wh = (*db)->connect();
@@ -126,6 +149,8 @@ class IngestTest : public ::testing::Test {
 
   strata::testing::PgCluster* pg_ = nullptr;
   std::string db_name_;
+  std::string warehouse_db_;  // set by use_postgres_destination()
+  strata::testing::PgCluster* warehouse_pg_ = nullptr;
   strata::testing::TempDir dir_;
 };
 

@@ -10,7 +10,7 @@
 namespace strata::ingest::testing {
 namespace {
 
-class SyncModes : public IngestTest {
+class SyncModesBase : public IngestTest {
  protected:
   void make_orders() {
     source(
@@ -39,7 +39,28 @@ class SyncModes : public IngestTest {
   Rows bronze_orders() { return bronze_rows("SELECT id, amount, note, updated_at FROM bronze.orders ORDER BY id"); }
 };
 
-TEST_F(SyncModes, FullRefreshOverwriteReplacesAndKeepsState) {
+enum class Destination { kDuckDb, kPostgres };
+
+// The modes on both warehouses: an embedded DuckDB file, and a PostgreSQL database.
+class SyncModes : public SyncModesBase, public ::testing::WithParamInterface<Destination> {
+ protected:
+  void SetUp() override {
+    SyncModesBase::SetUp();
+    if (GetParam() == Destination::kPostgres) use_postgres_destination();
+  }
+  // information_schema's data_type of a column as each warehouse spells it.
+  std::string data_type(const std::string& duckdb, const std::string& postgres) const {
+    return postgres_destination() ? postgres : duckdb;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Warehouses, SyncModes, ::testing::Values(Destination::kDuckDb, Destination::kPostgres),
+                         [](const auto& info) { return info.param == Destination::kDuckDb ? "DuckDb" : "Postgres"; });
+
+// What only DuckDB has: its threads, checkpoints and memory limit.
+using SyncModesDuckDb = SyncModesBase;
+
+TEST_P(SyncModes, FullRefreshOverwriteReplacesAndKeepsState) {
   make_orders();
   std::string conn = write_connection(orders_stream("full_refresh_overwrite"));
   auto r1 = sync(conn);
@@ -69,7 +90,7 @@ TEST_F(SyncModes, FullRefreshOverwriteReplacesAndKeepsState) {
             "0");
 }
 
-TEST_F(SyncModes, FullRefreshAppendAddsEverySync) {
+TEST_P(SyncModes, FullRefreshAppendAddsEverySync) {
   make_orders();
   std::string conn = write_connection(orders_stream("full_refresh_append"));
   ASSERT_TRUE(sync(conn).ok());
@@ -79,7 +100,7 @@ TEST_F(SyncModes, FullRefreshAppendAddsEverySync) {
             (std::vector<std::string>{"100", "50", "2"}));
 }
 
-TEST_F(SyncModes, IncrementalDedupKeepsLatestPerKey) {
+TEST_P(SyncModes, IncrementalDedupKeepsLatestPerKey) {
   make_orders();
   std::string conn = write_connection(orders_stream("incremental_dedup"));
   auto r1 = sync(conn);
@@ -108,7 +129,7 @@ TEST_F(SyncModes, IncrementalDedupKeepsLatestPerKey) {
 // Sync ids are numbers that read as their UTC start time, stored in bronze as BIGINT. A bronze
 // table whose sync id column is text (written by an earlier Strata) keeps that column until a full
 // refresh rebuilds it.
-TEST_F(SyncModes, SyncIdsAreTimestampNumbersAndTextColumnsStayUsable) {
+TEST_P(SyncModes, SyncIdsAreTimestampNumbersAndTextColumnsStayUsable) {
   make_orders();
   std::string conn = write_connection(orders_stream("incremental_dedup"));
   auto sync_id_type = [&] {
@@ -122,7 +143,7 @@ TEST_F(SyncModes, SyncIdsAreTimestampNumbersAndTextColumnsStayUsable) {
   std::string started = r1->started_at;  // 2026-11-29T12:55:00...
   started.erase(std::remove_if(started.begin(), started.end(), [](char c) { return c == '-'; }), started.end());
   EXPECT_EQ(r1->sync_id.substr(0, 8), started.substr(0, 8));
-  EXPECT_EQ(sync_id_type(), "BIGINT");
+  EXPECT_EQ(sync_id_type(), data_type("BIGINT", "bigint"));
   EXPECT_EQ(bronze_rows("SELECT DISTINCT _strata_sync_id FROM bronze.orders")[0][0], r1->sync_id);
 
   bronze_rows("ALTER TABLE bronze.orders ALTER COLUMN _strata_sync_id TYPE VARCHAR");
@@ -131,20 +152,20 @@ TEST_F(SyncModes, SyncIdsAreTimestampNumbersAndTextColumnsStayUsable) {
   ASSERT_TRUE(r2.ok() && r2->ok()) << (r2.ok() ? report_to_text(*r2) : r2.error().to_string());
   EXPECT_GT(r2->sync_id, r1->sync_id);
   EXPECT_EQ(bronze_orders(), source_orders());
-  EXPECT_EQ(sync_id_type(), "VARCHAR");
+  EXPECT_EQ(sync_id_type(), data_type("VARCHAR", "character varying"));
   EXPECT_EQ(bronze_rows("SELECT _strata_sync_id FROM bronze.orders WHERE id = 3")[0][0], r2->sync_id);
 
   SyncOptions full;
   full.full_refresh = true;
   auto r3 = sync(conn, full);
   ASSERT_TRUE(r3.ok() && r3->ok()) << (r3.ok() ? report_to_text(*r3) : r3.error().to_string());
-  EXPECT_EQ(sync_id_type(), "BIGINT");
+  EXPECT_EQ(sync_id_type(), data_type("BIGINT", "bigint"));
   EXPECT_EQ(bronze_orders(), source_orders());
 }
 
 // strata sync's options (the process owns the database): the merge runs on one DuckDB thread and
 // the last stream's commit checkpoints, leaving no WAL behind; the settings come back afterwards.
-TEST_F(SyncModes, ProcessOwnedDatabaseCheckpointsAtTheLastCommit) {
+TEST_F(SyncModesDuckDb, ProcessOwnedDatabaseCheckpointsAtTheLastCommit) {
   make_orders();
   std::string conn = write_connection(orders_stream("incremental_dedup"));
   SyncOptions options;
@@ -172,7 +193,7 @@ TEST_F(SyncModes, ProcessOwnedDatabaseCheckpointsAtTheLastCommit) {
 // DuckDB's temporary folder, and rows too wide for it raise it (DuckDB pins a whole vector of
 // strings while it compresses them: without the raise, 300 rows of 256 KB fail the commit's
 // checkpoint under 8 MiB); the setting comes back afterwards.
-TEST_F(SyncModes, TheStagingMemoryLimitSpillsNarrowRowsAndGrowsForWideOnes) {
+TEST_F(SyncModesDuckDb, TheStagingMemoryLimitSpillsNarrowRowsAndGrowsForWideOnes) {
   source("CREATE TABLE narrow (id int PRIMARY KEY, body text);"
          "INSERT INTO narrow SELECT g, repeat(md5(g::text), 16) FROM generate_series(1, 100000) g;"
          "CREATE TABLE wide (id int PRIMARY KEY, body text);"
@@ -193,7 +214,7 @@ TEST_F(SyncModes, TheStagingMemoryLimitSpillsNarrowRowsAndGrowsForWideOnes) {
   }
 }
 
-TEST_F(SyncModes, IncrementalAppendNeverDuplicatesBoundaryRows) {
+TEST_P(SyncModes, IncrementalAppendNeverDuplicatesBoundaryRows) {
   make_orders();
   std::string conn = write_connection(orders_stream("incremental_append"));
   ASSERT_TRUE(sync(conn).ok());
@@ -214,7 +235,7 @@ TEST_F(SyncModes, IncrementalAppendNeverDuplicatesBoundaryRows) {
             (Rows{{"n7"}, {"v2"}}));
 }
 
-TEST_F(SyncModes, IncrementalAppendWithoutPrimaryKey) {
+TEST_P(SyncModes, IncrementalAppendWithoutPrimaryKey) {
   source("CREATE TABLE events (kind text, seq bigint, payload jsonb);"
          "INSERT INTO events SELECT 'k' || (g % 3), g / 4, jsonb_build_object('g', g) FROM generate_series(1, 40) g;");
   std::string conn = write_connection(
@@ -227,7 +248,7 @@ TEST_F(SyncModes, IncrementalAppendWithoutPrimaryKey) {
             source_rows("SELECT kind, seq, payload FROM events ORDER BY seq, payload::text"));
 }
 
-TEST_F(SyncModes, DedupWithAGivenKeyKeepsTheLatestOfDuplicateRows) {
+TEST_P(SyncModes, DedupWithAGivenKeyKeepsTheLatestOfDuplicateRows) {
   // No primary key in the source: the configured key may repeat within one read; the row with
   // the highest cursor wins, also against what bronze already holds.
   source("CREATE TABLE readings (sensor text, v int, at timestamp NOT NULL);"
@@ -250,7 +271,7 @@ TEST_F(SyncModes, DedupWithAGivenKeyKeepsTheLatestOfDuplicateRows) {
   EXPECT_EQ(bronze_rows("SELECT sensor, v FROM bronze.readings ORDER BY sensor"), (Rows{{"a", "2"}, {"b", "4"}}));
 }
 
-TEST_F(SyncModes, DedupWithoutKeyIsAConfigError) {
+TEST_P(SyncModes, DedupWithoutKeyIsAConfigError) {
   source("CREATE TABLE nokey (a int, ts timestamp)");
   std::string conn = write_connection(
       "streams:\n  - name: public.nokey\n    sync_mode: incremental_dedup\n    cursor_field: ts\n");
@@ -261,7 +282,7 @@ TEST_F(SyncModes, DedupWithoutKeyIsAConfigError) {
   EXPECT_NE(r.error().message().find("primary key"), std::string::npos);
 }
 
-TEST_F(SyncModes, SchemaChangesPropagateOrFail) {
+TEST_P(SyncModes, SchemaChangesPropagateOrFail) {
   make_orders();
   std::string conn = write_connection(orders_stream("incremental_dedup"));
   ASSERT_TRUE(sync(conn).ok());
@@ -273,7 +294,7 @@ TEST_F(SyncModes, SchemaChangesPropagateOrFail) {
   ASSERT_FALSE(r2->streams[0].schema_changes.empty());
   // A widening type change (int → bigint) is applied to bronze.
   EXPECT_EQ(bronze_rows("SELECT data_type FROM information_schema.columns WHERE table_name = 'orders'"
-                        " AND column_name = 'id'")[0][0], "BIGINT");
+                        " AND column_name = 'id'")[0][0], data_type("BIGINT", "bigint"));
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.orders")[0][0], "50");
   Rows rows = bronze_rows("SELECT id, region, note FROM bronze.orders WHERE id IN (1, 5) ORDER BY id");
   EXPECT_EQ(rows, (Rows{{"1", kNull, "n1"}, {"5", "eu", kNull}}));
@@ -295,7 +316,7 @@ TEST_F(SyncModes, SchemaChangesPropagateOrFail) {
   EXPECT_NE(r4->streams[0].error.find("schema_changes is fail"), std::string::npos) << r4->streams[0].error;
 }
 
-TEST_F(SyncModes, NoStreamsListSyncsEveryTableAndViews) {
+TEST_P(SyncModes, NoStreamsListSyncsEveryTableAndViews) {
   source("CREATE SCHEMA sales; CREATE TABLE sales.items (id int PRIMARY KEY, v int);"
          "INSERT INTO sales.items SELECT g, g FROM generate_series(1, 10) g;"
          "CREATE VIEW sales.big_items AS SELECT * FROM sales.items WHERE v > 5;"
