@@ -28,6 +28,18 @@ Result<warehouse::Database*> Databases::duckdb_at(const std::string& path) {
   return raw;
 }
 
+Result<warehouse::Database*> Databases::postgres_at(const std::string& conninfo,
+                                                    const warehouse::TargetConfig& config) {
+  const std::string key = "postgres " + conninfo;  // never a path: a path has no spaces before its '='
+  std::lock_guard lock(mutex_);
+  if (auto it = by_path_.find(key); it != by_path_.end()) return it->second.get();
+  auto db = warehouse::open_postgres(conninfo, masker_.get());
+  if (!db.ok()) return std::move(db).error().at(config.where);
+  auto* raw = db->get();
+  by_path_[key] = std::move(*db);
+  return raw;
+}
+
 Result<ResolvedTarget> Databases::target(const std::string& name) {
   warehouse::ProfileOptions options;
   options.project_dir = project_dir_;
@@ -49,9 +61,11 @@ Result<ResolvedTarget> Databases::target(const std::string& name) {
       STRATA_ASSIGN(out.database, duckdb_at(out.config.duckdb_path()));
       return out;
     }
-    case warehouse::TargetType::kPostgres:
+    case warehouse::TargetType::kPostgres: {
       out.postgres_conninfo = out.config.postgres_conninfo();
+      STRATA_ASSIGN(out.database, postgres_at(out.postgres_conninfo, out.config));
       return out;
+    }
     case warehouse::TargetType::kBigQuery:
       break;
   }

@@ -2,8 +2,8 @@
 // Databases: the warehouses one process's tasks use, opened once and shared. A DuckDB file may be
 // opened only once per process, so sync tasks (the connection's bronze destination), build/test
 // tasks (the dbt profile's target) and sql tasks (a profiles.yml target) all get the same
-// warehouse::Database for the same file. PostgreSQL targets are not opened here: sql tasks on
-// them get the target's conninfo and use the pg module directly.
+// warehouse::Database for the same file. A PostgreSQL target is opened once too (its sessions
+// are connections of their own); sql tasks on it also get its conninfo for the pg module.
 // Thread-safety: every method may be called from any thread. Databases handed out live as long
 // as this object.
 
@@ -21,7 +21,7 @@
 
 namespace strata::orchestrate {
 
-// A profiles.yml target resolved for a task: a DuckDB database, or a PostgreSQL conninfo (which
+// A profiles.yml target resolved for a task: its database, and for PostgreSQL its conninfo (which
 // holds the password: pass it to libpq only).
 struct ResolvedTarget {
   warehouse::TargetConfig config;
@@ -40,10 +40,13 @@ class Databases {
   Result<warehouse::Database*> duckdb_at(const std::string& path);
   // A profiles.yml target ("" = the profile's default). Without any profiles.yml, "" resolves to
   // `.strata/warehouse.duckdb` in the project. Errors: located kConfig errors of profiles.yml,
-  // kNotFound for a named target without profiles.yml, kConfig for BigQuery (not supported yet).
+  // kNotFound for a named target without profiles.yml, kConfig for BigQuery (not supported yet),
+  // kConnection when a PostgreSQL target's server cannot be reached (the first time it is asked for).
   Result<ResolvedTarget> target(const std::string& name);
 
  private:
+  Result<warehouse::Database*> postgres_at(const std::string& conninfo, const warehouse::TargetConfig& config);
+
   std::string project_dir_;
   SecretMaskerPtr masker_;
   EnvLookup env_;

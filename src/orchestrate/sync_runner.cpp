@@ -23,15 +23,6 @@ Result<warehouse::Database*> destination(Databases& databases, const ingest::Con
   }
   const bool from_task = !task.target.empty();
   STRATA_ASSIGN(ResolvedTarget target, databases.target(from_task ? task.target : config.destination.target));
-  if (target.database == nullptr)
-    return Error(ErrorCode::kConfig,
-                 (from_task ? "task " + task.id + "'s target: loads connection " + config.name + " into "
-                            : "connection " + config.name + " loads into ") +
-                     target.config.type_name + " target '" + target.config.name + "', which sync tasks cannot write yet",
-                 from_task ? task.where
-                 : config.destination.where.empty() ? SourceLocation{config.file, 0, 0}
-                                                    : config.destination.where,
-                 "use a duckdb target or destination: {duckdb_path: .strata/warehouse.duckdb}");
   return target.database;
 }
 

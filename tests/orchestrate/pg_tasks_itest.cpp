@@ -201,6 +201,36 @@ TEST(SyncTaskTest, TaskTargetChoosesTheBronzeDatabase) {
   EXPECT_NE(attempt.error.find("nowhere"), std::string::npos) << attempt.error;
 }
 
+// A sync task whose target is a PostgreSQL warehouse loads bronze there (a database of the same
+// server here), and a second task on the same target reuses the opened database.
+TEST(SyncTaskTest, TaskTargetMayBeAPostgresWarehouse) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  cluster.create_database("orch_sync_pgsrc");
+  cluster.create_database("orch_sync_pgwh");
+  cluster.execute("create table items(id int primary key, tags text[], at timestamptz not null default now()); "
+                  "insert into items select g, array['t' || g], now() from generate_series(1, 300) g",
+                  "orch_sync_pgsrc");
+  SyncProject project(cluster, "orch_sync_pgsrc");
+  std::ofstream(project.dir.file("profiles.yml"))
+      << "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: .strata/warehouse.duckdb}\n"
+      << "    pg: {type: postgres, host: 127.0.0.1, port: " << cluster.port()
+      << ", user: postgres, password: '', dbname: orch_sync_pgwh, schema: public}\n";
+  SyncRig rig(project.dir.path());
+  auto spec = parse_spec("tasks:\n  - id: load\n    sync: src\n    target: pg\n");
+  EXPECT_EQ(rig.run(spec), RunState::kSuccess);
+  cluster.execute("update items set tags = tags || 'x'::text, at = now() where id <= 10", "orch_sync_pgsrc");
+  EXPECT_EQ(rig.run(spec, "r2"), RunState::kSuccess);
+  auto target = rig.databases.target("pg");
+  ASSERT_TRUE(target.ok()) << target.error().to_string();
+  auto session = target->database->connect();
+  ASSERT_TRUE(session.ok());
+  auto q = (*session)->query("select count(*), sum(cardinality(tags)) from bronze.items");
+  ASSERT_TRUE(q.ok()) << q.error().to_string();
+  EXPECT_EQ(q->cell_text(0, 0), "300");
+  EXPECT_EQ(q->cell_text(0, 1), "310");
+  EXPECT_EQ(rig.databases.target("pg")->database, target->database);
+}
+
 // A task's `streams:` naming a stream the connection lacks fails with a message about the task's
 // streams:, not the CLI's --stream flag.
 TEST(SyncTaskTest, UnknownStreamNamesTheTasksStreams) {
