@@ -334,4 +334,17 @@ Status CopyBinaryEncoder::encode(const sql::ColumnBatch& batch, std::string& out
   return ok_status();
 }
 
+void append_copy_tuple(const PgResult& result, int row, std::string& out) {
+  put_u16(out, static_cast<uint16_t>(result.columns()));
+  for (int col = 0; col < result.columns(); ++col) {
+    if (result.is_null(row, col)) {
+      put_i32(out, -1);
+      continue;
+    }
+    const std::string_view value = result.value(row, col);
+    put_i32(out, static_cast<int32_t>(value.size()));
+    out.append(value);
+  }
+}
+
 }  // namespace strata::pg

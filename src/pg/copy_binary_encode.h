@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "pg/pg_result.h"
 #include "sql/column_batch.h"
 
 namespace strata::pg {
@@ -47,5 +48,10 @@ class CopyBinaryEncoder {
  private:
   std::vector<CopyInColumn> columns_;
 };
+
+// Appends row `row` of a result fetched in binary format as one binary-COPY tuple, so a COPY
+// decoder can read rows a statement returned (for statements COPY cannot wrap). Precondition:
+// every column of `result` is in binary format and row < result.rows().
+void append_copy_tuple(const PgResult& result, int row, std::string& out);
 
 }  // namespace strata::pg

@@ -58,31 +58,13 @@ std::string_view trim_statement(std::string_view sql) {
   return sql;
 }
 
-void put_u16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
-void put_i32(std::string& out, int32_t value) {
-  const auto v = static_cast<uint32_t>(value);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-// A prepared statement's binary result rewritten as a binary COPY stream, for the decoder.
+// A statement's binary result rewritten as a binary COPY stream, for the decoder.
 Status feed_result(const pg::PgResult& result, pg::CopyBinaryDecoder& decoder) {
   STRATA_TRY(decoder.feed(pg::CopyBinaryEncoder::header()));
   std::string tuple;
   for (int row = 0; row < result.rows(); ++row) {
     tuple.clear();
-    put_u16(tuple, static_cast<uint16_t>(result.columns()));
-    for (int col = 0; col < result.columns(); ++col) {
-      if (result.is_null(row, col)) {
-        put_i32(tuple, -1);
-        continue;
-      }
-      const std::string_view value = result.value(row, col);
-      put_i32(tuple, static_cast<int32_t>(value.size()));
-      tuple.append(value);
-    }
+    pg::append_copy_tuple(result, row, tuple);
     STRATA_TRY(decoder.feed(tuple));
   }
   STRATA_TRY(decoder.feed(pg::CopyBinaryEncoder::trailer()));
