@@ -191,6 +191,8 @@ TEST_F(PostgresWarehouseTest, QueriesOfEveryShape) {
   // A trailing line comment, a leading block comment, WITH and VALUES.
   EXPECT_EQ(text("/* hello */ WITH x AS (SELECT 5 AS n) SELECT n FROM x -- done"), "5");
   EXPECT_EQ(text("VALUES (1, 'a'), (2, 'b')", 1, 1), "b");
+  // Several statements: the ones before the last run first, the last one's rows come back.
+  EXPECT_EQ(text("SET application_name = 'a;b'; SELECT current_setting('application_name');"), "a;b");
   // Statements COPY cannot wrap run as one prepared statement.
   EXPECT_EQ(text("SHOW TimeZone"), "UTC");
   ASSERT_TRUE(wh_->execute("CREATE TABLE t (n INTEGER, s TEXT)").ok());

@@ -8,6 +8,7 @@
 
 #include "common/strings.h"
 #include "pg/copy_binary_encode.h"
+#include "sql/statements.h"
 
 namespace strata::warehouse {
 
@@ -230,7 +231,11 @@ Result<PostgresWarehouse::ReadPlan> PostgresWarehouse::plan_read(std::string_vie
   return plan;
 }
 
-Status PostgresWarehouse::run_read(std::string_view sql, const pg::BatchSink& sink, sql::Schema* schema) {
+Status PostgresWarehouse::run_read(std::string_view text, const pg::BatchSink& sink, sql::Schema* schema) {
+  // As on DuckDB, the statements before the last run first; the last one's rows are read.
+  auto [before, sql] = sql::split_last_statement(text);
+  if (!before.empty()) STRATA_TRY(conn_.execute(before));
+  if (trim_statement(sql).empty()) return ok_status();
   STRATA_ASSIGN(ReadPlan plan, plan_read(sql));
   if (plan.columns.empty()) return conn_.execute(sql);
   if (plan.needs_text_cast) {

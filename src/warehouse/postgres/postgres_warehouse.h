@@ -44,7 +44,7 @@ class PostgresWarehouse final : public Warehouse {
 
   const sql::Dialect& dialect() const override { return sql::postgres_dialect(); }
   Status execute(std::string_view sql) override;
-  // One statement (several are refused by the server with 42601).
+  // Statements before the last one run first (simple protocol); the last one's rows are returned.
   Result<QueryResult> query(std::string_view sql) override;
   Status query_stream(std::string_view sql,
                       const std::function<Status(const sql::ColumnBatch&)>& on_batch) override;
