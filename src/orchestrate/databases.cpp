@@ -28,6 +28,16 @@ Result<warehouse::Database*> Databases::duckdb_at(const std::string& path) {
   return raw;
 }
 
+Result<warehouse::Database*> Databases::postgres_at(const warehouse::TargetConfig& target) {
+  const std::string conninfo = target.postgres_conninfo();
+  std::lock_guard lock(mutex_);
+  if (auto it = by_conninfo_.find(conninfo); it != by_conninfo_.end()) return it->second.get();
+  STRATA_ASSIGN(auto db, warehouse::open_target(target));
+  auto* raw = db.get();
+  by_conninfo_[conninfo] = std::move(db);
+  return raw;
+}
+
 Result<ResolvedTarget> Databases::target(const std::string& name) {
   warehouse::ProfileOptions options;
   options.project_dir = project_dir_;
