@@ -28,15 +28,13 @@ Result<warehouse::Database*> Databases::duckdb_at(const std::string& path) {
   return raw;
 }
 
-Result<warehouse::Database*> Databases::postgres_at(const std::string& conninfo,
-                                                    const warehouse::TargetConfig& config) {
-  const std::string key = "postgres " + conninfo;  // never a path: a path has no spaces before its '='
+Result<warehouse::Database*> Databases::postgres_at(const warehouse::TargetConfig& target) {
+  const std::string conninfo = target.postgres_conninfo();
   std::lock_guard lock(mutex_);
-  if (auto it = by_path_.find(key); it != by_path_.end()) return it->second.get();
-  auto db = warehouse::open_postgres(conninfo, masker_.get());
-  if (!db.ok()) return std::move(db).error().at(config.where);
-  auto* raw = db->get();
-  by_path_[key] = std::move(*db);
+  if (auto it = by_conninfo_.find(conninfo); it != by_conninfo_.end()) return it->second.get();
+  STRATA_ASSIGN(auto db, warehouse::open_target(target));
+  auto* raw = db.get();
+  by_conninfo_[conninfo] = std::move(db);
   return raw;
 }
 
@@ -63,7 +61,7 @@ Result<ResolvedTarget> Databases::target(const std::string& name) {
     }
     case warehouse::TargetType::kPostgres: {
       out.postgres_conninfo = out.config.postgres_conninfo();
-      STRATA_ASSIGN(out.database, postgres_at(out.postgres_conninfo, out.config));
+      STRATA_ASSIGN(out.database, postgres_at(out.config));
       return out;
     }
     case warehouse::TargetType::kBigQuery:

@@ -38,6 +38,10 @@ class Databases {
   // The DuckDB file at `path` (relative paths against the project folder), opened on first use
   // (creating its folder). Errors: kConnection when DuckDB cannot open it.
   Result<warehouse::Database*> duckdb_at(const std::string& path);
+  // The PostgreSQL warehouse of a postgres target, opened on first use and kept (one per
+  // conninfo, which holds the password: never printed). Errors: kConnection when the server cannot
+  // be reached or refuses the login.
+  Result<warehouse::Database*> postgres_at(const warehouse::TargetConfig& target);
   // A profiles.yml target ("" = the profile's default). Without any profiles.yml, "" resolves to
   // `.strata/warehouse.duckdb` in the project. Errors: located kConfig errors of profiles.yml,
   // kNotFound for a named target without profiles.yml, kConfig for BigQuery (not supported yet),
@@ -45,13 +49,12 @@ class Databases {
   Result<ResolvedTarget> target(const std::string& name);
 
  private:
-  Result<warehouse::Database*> postgres_at(const std::string& conninfo, const warehouse::TargetConfig& config);
-
   std::string project_dir_;
   SecretMaskerPtr masker_;
   EnvLookup env_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<warehouse::Database>> by_path_;
+  std::map<std::string, std::unique_ptr<warehouse::Database>> by_conninfo_;
 };
 
 }  // namespace strata::orchestrate

@@ -126,10 +126,13 @@ uint64_t DbtProjects::stamp() const { return transform::project_stamp(project_di
 
 Result<warehouse::Database*> DbtProjects::database(const LoadedProject& project) {
   const auto& target = project.target();
-  if (target.type != warehouse::TargetType::kDuckDb)
-    return Error(ErrorCode::kConfig, "build tasks on " + target.type_name + " targets are not supported yet",
-                 target.where, "use a duckdb target for the dbt profile");
-  return databases_.duckdb_at(target.duckdb_path());
+  switch (target.type) {
+    case warehouse::TargetType::kDuckDb: return databases_.duckdb_at(target.duckdb_path());
+    case warehouse::TargetType::kPostgres: return databases_.postgres_at(target);
+    case warehouse::TargetType::kBigQuery: break;
+  }
+  return Error(ErrorCode::kConfig, "build tasks on " + target.type_name + " targets are not supported yet",
+               target.where, "use a duckdb or postgres target for the dbt profile");
 }
 
 Result<std::shared_ptr<const LoadedProject>> DbtProjects::for_run(const RunRecord& run,

@@ -112,6 +112,13 @@ Result<Value> dispatch(const std::string& type, const MacroNamespaces& ns, CallA
                    (space.empty() ? "None" : space) + "'\n    Searched for: " + tried);
 }
 
+// A relation the warehouse listed, as templates see it (database "None": the session's own).
+Value relation_value(const sql::Dialect& d, const std::string& database, const warehouse::RelationInfo& r) {
+  return Value::object(std::make_shared<RelationObject>(d, database == "None" ? "" : database, r.relation.schema,
+                                                        r.relation.name,
+                                                        r.kind == warehouse::RelationKind::kView ? "view" : "table"));
+}
+
 class AdapterObject : public jinja::Object {
  public:
   AdapterObject(const sql::Dialect& dialect, std::string type, std::shared_ptr<const MacroNamespaces> namespaces)
@@ -136,16 +143,25 @@ class AdapterObject : public jinja::Object {
       return jinja::make_function("get_relation", [&d](CallArgs& args, CallContext& ctx) -> Result<Value> {
         RenderState& st = state_of(ctx);
         if (st.parse_mode || !st.options.warehouse) return Value::none();
-        std::string database = arg_string(args, 0, "database"), schema = arg_string(args, 1, "schema"),
-                    identifier = arg_string(args, 2, "identifier");
+        const std::string database = arg_string(args, 0, "database"), schema = arg_string(args, 1, "schema"),
+                          identifier = arg_string(args, 2, "identifier");
         auto rels = st.options.warehouse->relations(schema);
         if (!rels.ok()) return ctx.error(rels.error().message());
         for (const auto& r : *rels)
-          if (to_lower(r.relation.name) == to_lower(identifier))
-            return Value::object(std::make_shared<RelationObject>(
-                d, database == "None" ? "" : database, schema, r.relation.name,
-                r.kind == warehouse::RelationKind::kView ? "view" : "table"));
+          if (to_lower(r.relation.name) == to_lower(identifier)) return relation_value(d, database, r);
         return Value::none();
+      });
+    // adapter.list_relations(database, schema): the schema's tables and views, as Relations.
+    if (name == "list_relations")
+      return jinja::make_function("list_relations", [&d](CallArgs& args, CallContext& ctx) -> Result<Value> {
+        RenderState& st = state_of(ctx);
+        if (st.parse_mode || !st.options.warehouse) return Value(jinja::ValueList{});
+        const std::string database = arg_string(args, 0, "database"), schema = arg_string(args, 1, "schema");
+        auto rels = st.options.warehouse->relations(schema);
+        if (!rels.ok()) return ctx.error(rels.error().message());
+        jinja::ValueList out;
+        for (const auto& r : *rels) out.push_back(relation_value(d, database, r));
+        return Value(std::move(out));
       });
     if (name == "get_columns_in_relation")
       return jinja::make_function("get_columns_in_relation", [](CallArgs& args, CallContext& ctx) -> Result<Value> {

@@ -1,5 +1,6 @@
 // Materializations written in C++ through the dialect: view, table, incremental, snapshot, tests.
 #include <algorithm>
+#include <map>
 
 #include "common/strings.h"
 #include "transform/runner_internal.h"
@@ -47,6 +48,13 @@ std::string merge_sql(const sql::Dialect& d, const std::string& target, const st
   std::string matched = set.empty() ? "" : "\nwhen matched then update set " + set;
   return "merge into " + target + " as dbt_internal_dest\nusing " + source + " as dbt_internal_source\non (" + on +
          ")" + matched + "\nwhen not matched then insert (" + names + ") values (" + values + ")";
+}
+
+// (Re)creates a scratch table (an incremental model's new rows, a snapshot's staged rows).
+Status create_scratch_table(NodeContext& ctx, const std::string& relation, const std::string& query) {
+  return run_ddl(ctx, adapter_sql(ctx.wh.dialect())
+                          .replace_relation(relation, warehouse::RelationKind::kTable, warehouse::RelationKind::kTable,
+                                            query));
 }
 
 // Whether `cols` has a column named `name` (names compare case-insensitively, as unquoted SQL).
@@ -103,21 +111,51 @@ void relation_changed(NodeContext& ctx, std::optional<warehouse::RelationKind> k
   else ctx.relations->erase(ctx.node.schema, ctx.node.alias);
 }
 
-Result<std::string> materialize_view(NodeContext& ctx) {
+Status in_transaction(NodeContext& ctx, const std::function<Status()>& body) {
+  STRATA_TRY(ctx.wh.begin());
+  Status st = body();
+  if (!st.ok()) {
+    (void)ctx.wh.rollback();
+    return st;
+  }
+  return ctx.wh.commit();
+}
+
+Status run_ddl(NodeContext& ctx, const DdlPlan& plan) {
+  auto run_all = [&]() -> Status {
+    for (const auto& statement : plan.statements) STRATA_TRY(ctx.execute(statement));
+    return ok_status();
+  };
+  return plan.atomic ? in_transaction(ctx, run_all) : run_all();
+}
+
+Status replace_node_relation(NodeContext& ctx, warehouse::RelationKind kind, const std::string& query) {
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
-  if (exists && !is_view) STRATA_TRY(ctx.execute("drop table if exists " + ctx.node.relation_name));
-  STRATA_TRY(ctx.execute("create or replace view " + ctx.node.relation_name + " as (\n" + ctx.compiled + "\n)"));
-  relation_changed(ctx, warehouse::RelationKind::kView);
+  std::optional<warehouse::RelationKind> existing;
+  if (exists) existing = is_view ? warehouse::RelationKind::kView : warehouse::RelationKind::kTable;
+  STRATA_TRY(run_ddl(ctx, adapter_sql(ctx.wh.dialect()).replace_relation(ctx.node.relation_name, existing, kind, query)));
+  relation_changed(ctx, kind);
+  return ok_status();
+}
+
+Status insert_by_name(NodeContext& ctx, const std::string& relation, const std::string& query) {
+  const AdapterSql& adapter = adapter_sql(ctx.wh.dialect());
+  std::vector<std::string> columns;
+  if (adapter.insert_needs_columns()) {
+    STRATA_ASSIGN(auto shape, ctx.wh.query("select * from (\n" + query + "\n) as dbt_insert_shape limit 0"));
+    for (const auto& field : shape.schema) columns.push_back(field.name);
+  }
+  return ctx.execute(adapter.insert_by_name(relation, query, columns));
+}
+
+Result<std::string> materialize_view(NodeContext& ctx) {
+  STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kView, ctx.compiled));
   return std::string("CREATE VIEW");
 }
 
 Result<std::string> materialize_table(NodeContext& ctx) {
-  bool is_view = false;
-  STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
-  if (exists && is_view) STRATA_TRY(ctx.execute("drop view if exists " + ctx.node.relation_name));
-  STRATA_TRY(ctx.execute("create or replace table " + ctx.node.relation_name + " as (\n" + ctx.compiled + "\n)"));
-  relation_changed(ctx, warehouse::RelationKind::kTable);
+  STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, ctx.compiled));
   return std::string("CREATE TABLE");
 }
 
@@ -133,15 +171,10 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   const bool full_refresh = rebuilds_fully(ctx);
-  if (!exists || is_view || full_refresh) {
-    if (exists && is_view) STRATA_TRY(ctx.execute("drop view if exists " + n.relation_name));
-    STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));
-    relation_changed(ctx, warehouse::RelationKind::kTable);
-    return std::string("CREATE TABLE");
-  }
+  if (!exists || is_view || full_refresh) return materialize_table(ctx);
   const warehouse::Relation tmp_rel{n.database, n.schema, n.alias + "__dbt_tmp"};
   std::string tmp = warehouse::qualified_name(d, tmp_rel);
-  STRATA_TRY(ctx.execute("create or replace table " + tmp + " as (\n" + ctx.compiled + "\n)"));
+  STRATA_TRY(create_scratch_table(ctx, tmp, ctx.compiled));
   STRATA_ASSIGN(auto target_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
   STRATA_ASSIGN(auto new_cols, ctx.wh.columns(tmp_rel));
   const auto& has = has_column;
@@ -205,7 +238,6 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   std::string predicates;
   for (const auto& p : unique_key_list(n.config.value("incremental_predicates", Json(nullptr))))
     predicates += " and (" + p + ")";
-  STRATA_TRY(ctx.wh.begin());
   auto body = [&]() -> Status {
     if (strategy == "merge")
       return ctx.execute(merge_sql(d, n.relation_name, tmp, keys, dest_names, updated, predicates));
@@ -219,12 +251,7 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
     }
     return ctx.execute("insert into " + n.relation_name + " (" + cols + ") select " + cols + " from " + tmp);
   };
-  Status st = body();
-  if (!st.ok()) {
-    (void)ctx.wh.rollback();
-    return std::move(st).error();
-  }
-  STRATA_TRY(ctx.wh.commit());
+  STRATA_TRY(in_transaction(ctx, body));
   STRATA_TRY(ctx.execute("drop table if exists " + tmp));
   relation_changed(ctx, warehouse::RelationKind::kTable);
   return std::string(strategy == "append" ? "INSERT" : strategy == "merge" ? "MERGE" : "DELETE+INSERT");
@@ -316,30 +343,37 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
                                     : "(" + column + " is null or " + column + " = " + open_valid_to + ")";
   };
   std::string source = "(\n" + ctx.compiled + "\n)";
-  std::string staged = "select *, " + key_expr + " as dbt_unique_key, " + updated + " as " + col.updated_at + ", " +
-                       updated + " as " + col.valid_from + ", md5(" + key_expr + " || '|' || cast(" + updated +
-                       " as varchar)) as " + col.scd_id + (new_record ? ", 'False' as " + col.is_deleted : "") +
-                       " from " + source + " as snapshot_query";
+  // The query's rows with the snapshot's columns: on the first run as the table holds them (open
+  // versions), later with their key to stage them.
+  auto staged = [&](bool with_key) {
+    return "select *, " + (with_key ? key_expr + " as dbt_unique_key, " : std::string()) + updated + " as " +
+           col.updated_at + ", " + updated + " as " + col.valid_from + ", md5(" + key_expr + " || '|' || cast(" +
+           updated + " as varchar)) as " + col.scd_id + (new_record ? ", 'False' as " + col.is_deleted : "") +
+           (with_key ? std::string() : ", " + open_valid_to + " as " + col.valid_to) + " from " + source +
+           " as snapshot_query";
+  };
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   if (!exists) {
-    STRATA_TRY(ctx.execute("create table " + n.relation_name + " as select * exclude (dbt_unique_key), " +
-                           open_valid_to + " as " + col.valid_to + " from (" + staged + ") s"));
-    relation_changed(ctx, warehouse::RelationKind::kTable);
+    STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, staged(false)));
     return std::string("CREATE TABLE");
   }
   std::string t = n.relation_name;
   const warehouse::Relation stage_rel{n.database, n.schema, n.alias + "__dbt_snap_stage"};
   std::string tmp = warehouse::qualified_name(d, stage_rel);
-  STRATA_TRY(ctx.execute("create or replace table " + tmp + " as " + staged));
-  // A column the source gained since the last run is added to the snapshot (older versions hold
-  // NULL), as dbt does; a column it lost stays and is NULL in new versions. So is dbt_is_deleted
-  // when hard_deletes becomes new_record (NULL: not deleted).
+  STRATA_TRY(create_scratch_table(ctx, tmp, staged(true)));
   STRATA_ASSIGN(auto staged_cols, ctx.wh.columns(stage_rel));
   STRATA_ASSIGN(auto snapshot_cols, ctx.wh.columns({n.database, n.schema, n.alias}));
-  for (const auto& c : staged_cols)
-    if (c.name != "dbt_unique_key" && !has_column(snapshot_cols, c.name))
-      STRATA_TRY(ctx.execute("alter table " + t + " add column " + d.quote_identifier(c.name) + " " + c.native_type));
+  std::vector<std::string> table_columns;  // the snapshot table's, once the new ones are added
+  for (const auto& c : snapshot_cols) table_columns.push_back(d.quote_identifier(c.name));
+  std::string staged_names;  // the staged columns the snapshot keeps, for the insert of new versions
+  for (const auto& c : staged_cols) {
+    if (c.name == "dbt_unique_key") continue;
+    staged_names += (staged_names.empty() ? "" : ", ") + d.quote_identifier(c.name);
+    if (has_column(snapshot_cols, c.name)) continue;
+    STRATA_TRY(ctx.execute("alter table " + t + " add column " + d.quote_identifier(c.name) + " " + c.native_type));
+    table_columns.push_back(d.quote_identifier(c.name));
+  }
   // Columns compared by the check strategy.
   std::string changed;
   if (strategy == "timestamp") {
@@ -370,7 +404,18 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   const std::string gone = "(select cur." + col.scd_id + " from " + current + " as cur where not exists (select 1 from " +
                            tmp + " s where s.dbt_unique_key = cur.dbt_unique_key))";
   const std::string not_deleted = new_record ? " and not " + deleted : "";
-  STRATA_TRY(ctx.wh.begin());
+  // A deletion version: the closed version's columns, but for the snapshot's own.
+  const std::map<std::string, std::string> deletion_values{
+      {col.valid_from, now},
+      {col.updated_at, now},
+      {col.valid_to, open_valid_to},
+      {col.scd_id, "md5(" + key_expr + " || '|' || cast(" + now + " as varchar) || '|deleted')"},
+      {col.is_deleted, "'True'"}};
+  std::string deletion_select;
+  for (const auto& c : table_columns) {
+    auto value = deletion_values.find(c);
+    deletion_select += (deletion_select.empty() ? "" : ", ") + (value == deletion_values.end() ? "c." + c : value->second);
+  }
   auto body = [&]() -> Status {
     // Close changed rows.
     STRATA_TRY(ctx.execute("update " + t + " as c set " + col.valid_to + " = s." + col.updated_at + " from " + tmp +
@@ -379,25 +424,17 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
                            ")"));
     // Hard deletes: new_record first copies the version it closes, as deleted, from now on.
     if (new_record)
-      STRATA_TRY(ctx.execute("insert into " + t + " by name select * replace (" + now + " as " + col.valid_from + ", " +
-                             now + " as " + col.updated_at + ", " + open_valid_to + " as " + col.valid_to + ", md5(" +
-                             key_expr + " || '|' || cast(" + now + " as varchar) || '|deleted') as " + col.scd_id +
-                             ", 'True' as " + col.is_deleted + ") from " + t + " as c where c." + col.scd_id + " in " +
-                             gone + not_deleted));
+      STRATA_TRY(ctx.execute("insert into " + t + " (" + join(table_columns, ", ") + ") select " + deletion_select +
+                             " from " + t + " as c where c." + col.scd_id + " in " + gone + not_deleted));
     if (hard != "ignore")
       STRATA_TRY(ctx.execute("update " + t + " as c set " + col.valid_to + " = " + now + " where c." + col.scd_id +
                              " in " + gone + not_deleted));
     // Insert new and changed rows: keys without a current version.
-    return ctx.execute("insert into " + t + " by name select * exclude (dbt_unique_key), " + open_valid_to + " as " +
-                       col.valid_to + " from " + tmp + " s where not exists (select 1 from " + current +
+    return ctx.execute("insert into " + t + " (" + staged_names + ", " + col.valid_to + ") select " + staged_names +
+                       ", " + open_valid_to + " from " + tmp + " s where not exists (select 1 from " + current +
                        " as cur where cur.dbt_unique_key = s.dbt_unique_key)");
   };
-  Status st = body();
-  if (!st.ok()) {
-    (void)ctx.wh.rollback();
-    return std::move(st).error();
-  }
-  STRATA_TRY(ctx.wh.commit());
+  STRATA_TRY(in_transaction(ctx, body));
   STRATA_TRY(ctx.execute("drop table if exists " + tmp));
   return std::string("SNAPSHOT");
 }
@@ -405,9 +442,8 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
 Result<std::string> run_test(NodeContext& ctx) {
   const Node& n = ctx.node;
   if (!n.unit_test.is_null()) return run_unit_test(ctx);
-  if (stores_failures(n, ctx.options)) {  // the runner has created the schema
-    STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as (\n" + ctx.compiled + "\n)"));
-  }
+  if (stores_failures(n, ctx.options))  // the runner has created the schema
+    STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, ctx.compiled));
   STRATA_ASSIGN(std::string summary, ctx.compiler.test_summary_sql(ctx.index, ctx.compiled));
   ctx.run_sql += summary + ";\n";
   STRATA_ASSIGN(auto result, ctx.wh.query(summary));

@@ -164,7 +164,7 @@ Result<std::string> materialize_microbatch(NodeContext& ctx) {
       Status st = ctx.execute("delete from " + n.relation_name + " where " + plan.event_time + " >= cast(" +
                               d.quote_string(window.start) + " as timestamp) and " + plan.event_time + " < cast(" +
                               d.quote_string(window.end) + " as timestamp)");
-      if (st.ok()) st = ctx.execute("insert into " + n.relation_name + " by name (\n" + sql + "\n)");
+      if (st.ok()) st = insert_by_name(ctx, n.relation_name, sql);
       if (!st.ok()) {
         (void)ctx.wh.rollback();
         return st;

@@ -53,8 +53,9 @@ struct RunSummary {
 Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::Database& database,
                              const std::vector<size_t>& selected, const RunOptions& options, std::ostream& out);
 
-// dbt's seed type inference for one column's values (empty = NULL): "integer", "double",
-// "boolean", "date", "timestamp" or "varchar".
+// dbt's seed type inference for one column's values (empty = NULL), as DuckDB names the types:
+// "integer", "double", "boolean", "date", "timestamp" or "varchar" (a PostgreSQL target's seeds get
+// dbt-postgres' names: integer, float8, boolean, date, timestamp without time zone, text).
 std::string infer_seed_type(const std::vector<std::string>& values);
 // Parses CSV text (LF or CRLF, quoted fields with "" escapes); first row = header.
 // Errors (kConfig, located at file:line) for unterminated quotes and ragged rows.

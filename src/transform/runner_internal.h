@@ -1,12 +1,14 @@
 #pragma once
 // Internal to the runner: what one node's execution sees. Not a public API.
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 
+#include "transform/adapter_sql.h"
 #include "transform/compiler.h"
 #include "transform/graph.h"
 #include "transform/runner.h"
@@ -65,6 +67,19 @@ Result<std::string> run_test(NodeContext& ctx);
 // A unit test (unit_test.cpp): sets failures (differing rows), test_status and test_message.
 Result<std::string> run_unit_test(NodeContext& ctx);
 Result<std::string> load_seed(NodeContext& ctx);
+// dbt's seed type inference for one column's values (empty = NULL).
+SeedType infer_seed_column(const std::vector<std::string>& values);
+
+// Runs body in a transaction of the node's session: committed when it succeeds, rolled back (and
+// its error returned) when it fails.
+Status in_transaction(NodeContext& ctx, const std::function<Status()>& body);
+// Runs the plan's statements in order (in one transaction when it is atomic).
+Status run_ddl(NodeContext& ctx, const DdlPlan& plan);
+// Makes the node's relation a `kind` holding `query`'s rows, whatever it was before (the
+// warehouse's way: adapter_sql.h), and records it in the relation cache.
+Status replace_node_relation(NodeContext& ctx, warehouse::RelationKind kind, const std::string& query);
+// `insert into relation` the rows of `query`, matching its columns to the relation's by name.
+Status insert_by_name(NodeContext& ctx, const std::string& relation, const std::string& query);
 
 // True when the node's relation exists; `is_view` tells which kind.
 Result<bool> relation_exists(NodeContext& ctx, bool& is_view);

@@ -109,7 +109,9 @@ bool is_timestamp(std::string_view s) {
 
 }  // namespace
 
-std::string infer_seed_type(const std::vector<std::string>& values) {
+namespace detail {
+
+SeedType infer_seed_column(const std::vector<std::string>& values) {
   bool any = false, ints = true, floats = true, bools = true, dates = true, stamps = true;
   for (const auto& v : values) {
     if (v.empty()) continue;
@@ -120,13 +122,19 @@ std::string infer_seed_type(const std::vector<std::string>& values) {
     dates = dates && is_date(v);
     stamps = stamps && (is_timestamp(v) || is_date(v));
   }
-  if (!any) return "varchar";
-  if (ints) return "integer";
-  if (floats) return "double";
-  if (bools) return "boolean";
-  if (dates) return "date";
-  if (stamps) return "timestamp";
-  return "varchar";
+  if (!any) return SeedType::kText;
+  if (ints) return SeedType::kInteger;
+  if (floats) return SeedType::kFloat;
+  if (bools) return SeedType::kBoolean;
+  if (dates) return SeedType::kDate;
+  if (stamps) return SeedType::kTimestamp;
+  return SeedType::kText;
+}
+
+}  // namespace detail
+
+std::string infer_seed_type(const std::vector<std::string>& values) {
+  return detail::adapter_sql(sql::duckdb_dialect()).seed_type(detail::infer_seed_column(values));
 }
 
 namespace detail {
@@ -145,6 +153,7 @@ Result<std::string> load_seed(NodeContext& ctx) {
                            ? n.config.value("quote_columns", Json(true)).get<bool>()
                            : true;
   const sql::Dialect& d = ctx.wh.dialect();
+  const AdapterSql& adapter = adapter_sql(d);
   auto col_name = [&](const std::string& c) { return quote_columns ? d.quote_identifier(c) : d.quote_identifier(c); };
   std::vector<std::string> types;
   for (size_t c = 0; c < header.size(); ++c) {
@@ -155,7 +164,7 @@ Result<std::string> load_seed(NodeContext& ctx) {
     std::vector<std::string> values;
     values.reserve(rows.size());
     for (size_t r = 1; r < rows.size(); ++r) values.push_back(rows[r][c]);
-    types.push_back(infer_seed_type(values));
+    types.push_back(adapter.seed_type(infer_seed_column(values)));
   }
   warehouse::Relation staging{n.database, n.schema, n.alias + "__dbt_seed_stage"};
   sql::Schema schema;
@@ -183,7 +192,7 @@ Result<std::string> load_seed(NodeContext& ctx) {
   for (size_t c = 0; c < header.size(); ++c) {
     if (c) select += ", ";
     std::string src = d.quote_identifier(header[c]);
-    if (types[c] == "boolean") src = "lower(" + src + ")";
+    if (to_lower(types[c]) == "boolean") src = "lower(" + src + ")";
     select += "cast(" + src + " as " + types[c] + ") as " + col_name(header[c]);
   }
   select += " from " + staging_name;
@@ -201,18 +210,12 @@ Result<std::string> load_seed(NodeContext& ctx) {
                    "the columns of seed " + n.name + " changed (table has " + join(have, ", ") + "; file has " +
                        join(want, ", ") + ")",
                    n.where, "run `strata seed --full-refresh` to recreate the table");
-    STRATA_TRY(ctx.wh.begin());
-    Status replaced = ctx.execute("delete from " + n.relation_name);
-    if (replaced.ok()) replaced = ctx.execute("insert into " + n.relation_name + " " + select);
-    if (!replaced.ok()) {
-      (void)ctx.wh.rollback();
-      return std::move(replaced).error();
-    }
-    STRATA_TRY(ctx.wh.commit());
+    STRATA_TRY(in_transaction(ctx, [&]() -> Status {
+      STRATA_TRY(ctx.execute("delete from " + n.relation_name));
+      return ctx.execute("insert into " + n.relation_name + " " + select);
+    }));
   } else {
-    if (exists && is_view) STRATA_TRY(ctx.execute("drop view if exists " + n.relation_name));
-    STRATA_TRY(ctx.execute("create or replace table " + n.relation_name + " as " + select));
-    relation_changed(ctx, warehouse::RelationKind::kTable);
+    STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, select));
   }
   STRATA_TRY(ctx.execute("drop table if exists " + staging_name));
   ctx.rows_affected = static_cast<long long>(rows.size() - 1);

@@ -10,15 +10,13 @@
 #include <gtest/gtest.h>
 
 #include "duckdb_project.h"
+#include "macro_cases.h"
 #include "test_util.h"
 
 namespace strata::transform {
 namespace {
 
-// One value a macro computes: the model selects `expression` (Jinja) cast to text as `name`.
-struct MacroCase {
-  std::string name, expression, expected;
-};
+using testing::MacroCase;
 
 const std::vector<MacroCase>& macro_cases() {
   static const std::vector<MacroCase> cases = {
@@ -113,14 +111,7 @@ const std::vector<MacroCase>& macro_cases() {
   return cases;
 }
 
-// A model of (name, value) rows, one per case.
-std::string values_model() {
-  std::string sql;
-  for (const auto& c : macro_cases())
-    sql += std::string(sql.empty() ? "" : "union all\n") + "select '" + c.name + "' as name, cast((" + c.expression +
-           ") as varchar) as value\n";
-  return sql;
-}
+std::string values_model() { return testing::macro_values_model(macro_cases()); }
 
 constexpr const char* kProfiles =
     "lab:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"

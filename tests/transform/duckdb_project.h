@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "common/strings.h"
+#include "result_rows.h"
 #include "support/temp_dir.h"
 #include "transform/invocation.h"
 #include "transform/node.h"
@@ -43,14 +44,7 @@ class DuckdbProject : public ::testing::Test {
     auto wh = (*db)->connect();
     auto r = (*wh)->query(sql);
     EXPECT_TRUE(r.ok()) << sql << ": " << r.error().to_string();
-    if (!r.ok()) return out;
-    for (size_t i = 0; i < r->num_rows(); ++i) {
-      std::string line;
-      for (size_t c = 0; c < r->schema.size(); ++c)
-        line += (c ? "|" : "") + (r->is_null(i, c) ? std::string("NULL") : r->cell_text(i, c));
-      out.push_back(line);
-    }
-    return out;
+    return r.ok() ? result_rows(*r) : out;
   }
 
   // Options for `command` on this project; tests set more fields and call invoke_with().

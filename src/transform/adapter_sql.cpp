@@ -1,0 +1,89 @@
+// The warehouse-specific pieces of the materializations' SQL (see adapter_sql.h).
+#include "transform/adapter_sql.h"
+
+namespace strata::transform::detail {
+
+namespace {
+
+const char* kind_word(warehouse::RelationKind kind) {
+  return kind == warehouse::RelationKind::kView ? "view" : "table";
+}
+
+// `create [or replace] <kind> <relation> as (\n<query>\n)`: the query in parentheses on lines of
+// its own, so a trailing `--` comment in it ends before the closing parenthesis.
+std::string create_as(const std::string& verb, warehouse::RelationKind kind, const std::string& relation,
+                      const std::string& query) {
+  return verb + " " + kind_word(kind) + " " + relation + " as (\n" + query + "\n)";
+}
+
+class DuckDbSql final : public AdapterSql {
+ public:
+  DdlPlan replace_relation(const std::string& relation, std::optional<warehouse::RelationKind> existing,
+                           warehouse::RelationKind kind, const std::string& query) const override {
+    DdlPlan plan;
+    if (existing && *existing != kind)
+      plan.statements.push_back(std::string("drop ") + kind_word(*existing) + " if exists " + relation);
+    plan.statements.push_back(create_as("create or replace", kind, relation, query));
+    return plan;
+  }
+  std::string insert_by_name(const std::string& relation, const std::string& query,
+                             const std::vector<std::string>&) const override {
+    return "insert into " + relation + " by name (\n" + query + "\n)";
+  }
+  bool insert_needs_columns() const override { return false; }
+  std::string seed_type(SeedType type) const override {
+    switch (type) {
+      case SeedType::kInteger: return "integer";
+      case SeedType::kFloat: return "double";
+      case SeedType::kBoolean: return "boolean";
+      case SeedType::kDate: return "date";
+      case SeedType::kTimestamp: return "timestamp";
+      case SeedType::kText: break;
+    }
+    return "varchar";
+  }
+};
+
+class PostgresSql final : public AdapterSql {
+ public:
+  DdlPlan replace_relation(const std::string& relation, std::optional<warehouse::RelationKind> existing,
+                           warehouse::RelationKind kind, const std::string& query) const override {
+    DdlPlan plan;
+    plan.atomic = existing.has_value();
+    if (existing) plan.statements.push_back(std::string("drop ") + kind_word(*existing) + " if exists " + relation + " cascade");
+    plan.statements.push_back(create_as("create", kind, relation, query));
+    return plan;
+  }
+  std::string insert_by_name(const std::string& relation, const std::string& query,
+                             const std::vector<std::string>& columns) const override {
+    const sql::Dialect& d = sql::postgres_dialect();
+    std::string names;
+    for (const auto& c : columns) names += (names.empty() ? "" : ", ") + d.quote_identifier(c);
+    return "insert into " + relation + " (" + names + ")\nselect " + names + " from (\n" + query +
+           "\n) as dbt_insert_source";
+  }
+  bool insert_needs_columns() const override { return true; }
+  // dbt-postgres' names (its adapter's convert_*_type).
+  std::string seed_type(SeedType type) const override {
+    switch (type) {
+      case SeedType::kInteger: return "integer";
+      case SeedType::kFloat: return "float8";
+      case SeedType::kBoolean: return "boolean";
+      case SeedType::kDate: return "date";
+      case SeedType::kTimestamp: return "timestamp without time zone";
+      case SeedType::kText: break;
+    }
+    return "text";
+  }
+};
+
+}  // namespace
+
+const AdapterSql& adapter_sql(const sql::Dialect& dialect) {
+  static const DuckDbSql duckdb;
+  static const PostgresSql postgres;
+  if (dialect.id() == sql::DialectId::kPostgres) return postgres;
+  return duckdb;
+}
+
+}  // namespace strata::transform::detail
