@@ -183,6 +183,9 @@ Result<std::string> run_unit_test(NodeContext& ctx) {
     expected = rows_query(d, expected_rows, typed);
   }
   const std::string actual = "select " + projection + " from " + actual_all;
+  // One query however many rows: set operations chain left to right, so `a except all r1 union all
+  // r2` would be `(a except all r1) union all r2`.
+  expected = "select * from (\n" + expected + "\n) as dbt_unit_expected";
   const std::string diff = "(" + actual + "\nexcept all\n" + expected + ")\nunion all\n(" + expected +
                            "\nexcept all\n" + actual + ")";
   ctx.run_sql += "-- unit test " + test.name + "\n" + diff + ";\n\n";
