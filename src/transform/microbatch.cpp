@@ -4,6 +4,13 @@
 // in a transaction of its own; a failed batch leaves the others' rows and the table as they were.
 // Some batches failing and some committing is dbt's "partial success"; `retry` then builds only
 // the failed ones (RunOptions::retry_batches).
+//
+// concurrent_batches (dbt 1.9): dbt may run the batches between the first and the last at once
+// when the config is true, or unset and the model does not use {{ this }}, on adapters that
+// declare the capability; on others it runs them in sequence. Strata accepts the config (a
+// boolean) and always runs the batches in sequence: a node owns one warehouse session, which runs
+// one transaction at a time, and on DuckDB concurrent delete+insert transactions on one table can
+// abort each other with write conflicts, so concurrency would buy failed batches, not speed.
 #include <algorithm>
 
 #include "common/strings.h"
@@ -94,7 +101,8 @@ struct BatchPlan {
   std::vector<EventTimeWindow> batches;
 };
 
-// The configs every plan needs: event_time and batch_size.
+// The configs every plan needs: event_time, batch_size, and concurrent_batches checked (a
+// boolean when set; see the comment at the top of the file for why it changes nothing here).
 Result<BatchPlan> plan_configs(const Node& n) {
   BatchPlan plan;
   plan.event_time = config_text(n, "event_time");
@@ -109,6 +117,10 @@ Result<BatchPlan> plan_configs(const Node& n) {
                                                                                                size_text + "'"),
                  n.where, "set batch_size to hour, day, month or year");
   plan.size = *size;
+  auto concurrent = n.config.find("concurrent_batches");
+  if (concurrent != n.config.end() && !concurrent->is_null() && !concurrent->is_boolean())
+    return Error(ErrorCode::kConfig, "model " + n.name + ": concurrent_batches is " + concurrent->dump(), n.where,
+                 "set concurrent_batches to true or false, or leave it out");
   return plan;
 }
 

@@ -1,11 +1,14 @@
 // Microbatch models (dbt 1.9) on a real DuckDB file: a batch that fails while the others commit
 // makes the model a partial success (run_results' batch_results, downstream skipped, exit 1),
-// `retry` builds only the failed batches; every batch failing stays an error.
+// `retry` builds only the failed batches; every batch failing stays an error; concurrent_batches
+// parses without warnings (the batches still run in sequence).
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "common/strings.h"
 #include "common/time.h"
 #include "duckdb_project.h"
 #include "test_util.h"
@@ -28,7 +31,7 @@ class MicrobatchProject : public testing::DuckdbProject {
          // amount is text: a row whose amount is no number fails the batch of its day only.
          {"models/daily_clicks.sql",
           "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='day', "
-          "batch_size='day', begin='" + day(2) + "') }}\n"
+          "batch_size='day', begin='" + day(2) + "', concurrent_batches=true) }}\n"
           "select cast(ts as date) as day, count(*) as n, sum(cast(amount as integer)) as total\n"
           "from {{ source('raw', 'clicks') }} group by 1\n"},
          {"models/clicks_total.sql", "select sum(n) as n from {{ ref('daily_clicks') }}\n"}});
@@ -133,6 +136,29 @@ TEST_F(MicrobatchProject, EveryBatchFailingIsAnErrorThatRetryBuildsAgain) {
   EXPECT_NE(output_.find("MICROBATCH 3 batches"), std::string::npos) << output_;
   EXPECT_EQ(rows("select cast(day as varchar), n from main.broken_clicks order by day"),
             (std::vector<std::string>{day(2) + "|1", day(0) + "|2"}));
+}
+
+// concurrent_batches (dbt 1.9) is a known config in a model and in dbt_project.yml: no warning,
+// the batches run (in sequence); a value other than a boolean is a located config error.
+TEST_F(MicrobatchProject, ConcurrentBatchesParsesWithoutWarnings) {
+  std::string project_yml;
+  ASSERT_TRUE(read_file(project_ + "/dbt_project.yml", project_yml));
+  testing::write_files(project_, {{"dbt_project.yml", project_yml + "    +concurrent_batches: false\n"}});
+  add(1, 2);
+  InvocationOptions o = options("run");
+  o.select = {"daily_clicks"};
+  auto lines = std::make_shared<std::string>();
+  o.logger.add_sink([lines](LogLevel, std::string_view line) { *lines += std::string(line) + "\n"; });
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_TRUE(lines->empty()) << *lines;
+  EXPECT_NE(output_.find("MICROBATCH 3 batches"), std::string::npos) << output_;
+  EXPECT_EQ(built(), (std::vector<std::string>{day(1) + "|2"}));
+  std::string model_sql;
+  ASSERT_TRUE(read_file(project_ + "/models/daily_clicks.sql", model_sql));
+  model_sql = replace_all(model_sql, "concurrent_batches=true", "concurrent_batches='sometimes'");
+  testing::write_files(project_, {{"models/daily_clicks.sql", model_sql}});
+  EXPECT_EQ(invoke("run", {"daily_clicks"}), 1) << output_;
+  EXPECT_NE(output_.find("concurrent_batches is \"sometimes\""), std::string::npos) << output_;
 }
 
 }  // namespace
