@@ -277,6 +277,28 @@ Json manifest_json(const Graph& g, const InvocationInfo& info, const std::vector
   return doc;
 }
 
+Json batch_results_json(const BatchResults& batches) {
+  auto windows = [](const std::vector<BatchResults::Window>& list) {
+    Json out = Json::array();
+    for (const auto& [start, end] : list) out.push_back(Json::array({start, end}));
+    return out;
+  };
+  return Json{{"successful", windows(batches.successful)}, {"failed", windows(batches.failed)}};
+}
+
+BatchResults batch_results_from_json(const Json& doc) {
+  BatchResults out;
+  if (!doc.is_object()) return out;
+  auto read = [&](const char* key, std::vector<BatchResults::Window>& list) {
+    for (const auto& w : doc.value(key, Json::array()))
+      if (w.is_array() && w.size() == 2 && w[0].is_string() && w[1].is_string())
+        list.emplace_back(w[0].get<std::string>(), w[1].get<std::string>());
+  };
+  read("successful", out.successful);
+  read("failed", out.failed);
+  return out;
+}
+
 Json run_results_json(const InvocationInfo& info, const std::vector<NodeResult>& results, double elapsed_seconds,
                       const Json& args) {
   Json out = Json::array();
@@ -304,7 +326,7 @@ Json run_results_json(const InvocationInfo& info, const std::vector<NodeResult>&
                        {"compiled", !r.compiled_code.empty()},
                        {"compiled_code", r.compiled_code},
                        {"relation_name", r.relation_name.empty() ? Json(nullptr) : Json(r.relation_name)},
-                       {"batch_results", nullptr}});
+                       {"batch_results", r.batch_results ? batch_results_json(*r.batch_results) : Json(nullptr)}});
   }
   Json a = args.is_object() ? args : Json::object();
   if (!a.contains("which")) a["which"] = info.command;

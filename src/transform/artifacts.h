@@ -3,7 +3,9 @@
 // sources.json (v3), catalog.json (v1). Writers build JSON from the graph and run results and
 // write atomically. Pure functions except the write_* calls (filesystem).
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -32,10 +34,22 @@ Json manifest_json(const Graph& graph, const InvocationInfo& info,
 // One node (or source) as manifest.json shows it, not compiled; `dbt ls --output json` prints these.
 Json manifest_node_json(const Graph& graph, size_t index);
 
+// A microbatch model's batches in one run (run_results.json's `batch_results`, dbt 1.9): each
+// batch's window [start, end) as two ISO 8601 UTC timestamps ("2024-01-31T00:00:00Z").
+struct BatchResults {
+  using Window = std::pair<std::string, std::string>;
+  std::vector<Window> successful, failed;
+};
+
+// `{"successful": [[start, end], …], "failed": […]}`, as dbt writes batch_results.
+Json batch_results_json(const BatchResults& batches);
+// Reads batch_results back (what `retry` needs); windows that are not two strings are left out.
+BatchResults batch_results_from_json(const Json& doc);
+
 // The outcome of one node in a run (run_results.json "results" item).
 struct NodeResult {
   std::string unique_id;
-  std::string status;           // success|error|skipped|pass|fail|warn|runtime error
+  std::string status;           // success|error|skipped|pass|fail|warn|runtime error|partial success
   std::string message;
   double execution_time = 0;    // seconds
   std::string started_at, completed_at;           // ISO 8601
@@ -45,6 +59,7 @@ struct NodeResult {
   std::string compiled_code;
   std::string relation_name;
   std::string code;             // adapter_response._message ("OK", "CREATE VIEW"...)
+  std::optional<BatchResults> batch_results;  // microbatch models only; nullopt → null
 };
 
 // run_results.json. `args`: the invocation's flags as dbt writes them (`which`, `select`,

@@ -20,41 +20,6 @@ using jinja::Value;
 using detail::RelationObject;
 using detail::RenderState;
 
-namespace detail {
-
-std::optional<Value> RelationObject::get_attr(std::string_view name) const {
-  if (name == "database") return database_.empty() ? Value::none() : Value(database_);
-  if (name == "schema") return Value(schema_);
-  if (name == "identifier" || name == "name" || name == "table") return Value(identifier_);
-  if (name == "type") return Value(type_);
-  if (name == "is_table") return Value(type_ == "table");
-  if (name == "is_view") return Value(type_ == "view");
-  if (name == "render") {
-    std::string text = to_string();
-    return jinja::make_function("render", [text](CallArgs&, CallContext&) -> Result<Value> { return Value(text); });
-  }
-  if (name == "include" || name == "quote" || name == "incorporate") {
-    auto self = std::make_shared<RelationObject>(*this);
-    return jinja::make_function(std::string(name), [self](CallArgs&, CallContext&) -> Result<Value> {
-      return Value::object(self);
-    });
-  }
-  return std::nullopt;
-}
-
-std::string RelationObject::to_string() const {
-  const std::string name = dialect_.qualify(database_, schema_, identifier_);
-  if (!replacement_.empty()) return "(" + replacement_ + ")" + (dialect_.id() == sql::DialectId::kPostgres ? " _dbt_fixture_" + identifier_ : "");
-  if (!empty_ && filter_.empty()) return name;
-  // As dbt's adapters: PostgreSQL (before 16) needs an alias on a subquery, DuckDB does not (and
-  // then takes the model's own alias, `{{ ref('x') }} as x`).
-  const std::string subquery = "(select * from " + name + " where " + (empty_ ? "false limit 0" : filter_) + ")";
-  if (dialect_.id() != sql::DialectId::kPostgres) return subquery;
-  return subquery + (empty_ ? " _dbt_limit_subq_" : " _dbt_et_filter_subq_") + identifier_;
-}
-
-}  // namespace detail
-
 namespace {
 
 using detail::arg_string;
@@ -105,6 +70,14 @@ Value relation_of(const sql::Dialect& dialect, const Node& n, bool empty = false
     if (fixture != render->fixtures->end()) relation->set_replacement(fixture->second);
   }
   return Value::object(std::move(relation));
+}
+
+// `this` in a node's compile: its relation, or a unit test's fixture for it (`input: this`);
+// never filtered to a batch, as dbt's.
+Value this_of(const sql::Dialect& dialect, const Node& n, const RenderOptions& options) {
+  RenderOptions fixtures_only;
+  fixtures_only.fixtures = options.fixtures;
+  return relation_of(dialect, n, false, &fixtures_only);
 }
 
 // The `model` variable: the node as dbt's context shows it, built straight into Jinja values;
@@ -193,6 +166,11 @@ struct Compiler::Impl {
   Result<std::string> render_text(const std::string& text, size_t node, RenderState& state, const std::string& name);
   Status render_config_values(Graph& graph);
   Result<std::string> compile(size_t i, const RenderOptions& options, std::vector<size_t>& stack);
+  // The `__dbt__cte__x` CTEs of the ephemeral nodes a render referenced (those on `stack` left
+  // out): each compiled, or a unit test's fixture for it.
+  Result<std::vector<std::pair<std::string, std::string>>> ephemeral_ctes(const std::vector<size_t>& ephemerals,
+                                                                          const RenderOptions& options,
+                                                                          std::vector<size_t>& stack);
   Result<std::string> generic_test_text(size_t i) const;
   std::optional<std::string> fast_compile(size_t i, std::vector<size_t>& ephemerals) const;
   std::optional<std::string> plain_relation(const detail::PlainCall& call, const Node& from,
@@ -557,23 +535,35 @@ Result<std::string> Compiler::Impl::compile(size_t i, const RenderOptions& optio
     ctx.user_data = &state;
     ctx.set("execute", Value(options.execute));
     const Node& n = graph->node(i);
-    if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
+    if (!n.is_test()) ctx.set("this", this_of(*dialect, n, options));
     ctx.set("model", model_value(n, options.batch));
     sql = tmpl->render(ctx);
     if (!sql.ok()) return as_config_error(std::move(sql).error(), packages_text);
   }
   if (state.ephemerals.empty()) return std::move(*sql);
-  std::vector<std::pair<std::string, std::string>> ctes;
   stack.push_back(i);
-  for (size_t e : state.ephemerals) {
+  auto ctes = ephemeral_ctes(state.ephemerals, options, stack);
+  stack.pop_back();
+  if (!ctes.ok()) return std::move(ctes).error();
+  return inject_ctes(*sql, *ctes);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Compiler::Impl::ephemeral_ctes(
+    const std::vector<size_t>& ephemerals, const RenderOptions& options, std::vector<size_t>& stack) {
+  std::vector<std::pair<std::string, std::string>> ctes;
+  for (size_t e : ephemerals) {
     if (std::find(stack.begin(), stack.end(), e) != stack.end()) continue;
+    const Node& node = graph->node(e);
+    if (options.fixtures && options.fixtures->count(node.unique_id)) {
+      ctes.emplace_back("__dbt__cte__" + node.name, options.fixtures->at(node.unique_id));
+      continue;
+    }
     RenderOptions child = options;
     child.is_incremental = false;
     STRATA_ASSIGN(std::string body, compile(e, child, stack));
-    ctes.emplace_back("__dbt__cte__" + graph->node(e).name, body);
+    ctes.emplace_back("__dbt__cte__" + node.name, std::move(body));
   }
-  stack.pop_back();
-  return inject_ctes(*sql, ctes);
+  return ctes;
 }
 
 std::string inject_ctes(const std::string& sql, const std::vector<std::pair<std::string, std::string>>& ctes) {
@@ -778,12 +768,8 @@ Result<std::string> Compiler::render(const std::string& text, size_t i, const Re
   state.node = i;
   state.options = options;
   STRATA_ASSIGN(std::string sql, impl_->render_text(text, i, state, name));
-  std::vector<std::pair<std::string, std::string>> ctes;
-  for (size_t e : state.ephemerals) {
-    std::vector<size_t> stack;
-    STRATA_ASSIGN(std::string body, impl_->compile(e, options, stack));
-    ctes.emplace_back("__dbt__cte__" + impl_->graph->node(e).name, body);
-  }
+  std::vector<size_t> stack;
+  STRATA_ASSIGN(auto ctes, impl_->ephemeral_ctes(state.ephemerals, options, stack));
   return inject_ctes(sql, ctes);
 }
 

@@ -1,4 +1,4 @@
-// Host objects of the dbt Jinja context: config, exceptions, adapter.
+// Host objects of the dbt Jinja context: relations, config, exceptions, adapter.
 #include "common/strings.h"
 #include "transform/compiler_internal.h"
 #include "transform/project.h"
@@ -9,6 +9,37 @@ namespace strata::transform::detail {
 using jinja::CallArgs;
 using jinja::CallContext;
 using jinja::Value;
+
+std::optional<Value> RelationObject::get_attr(std::string_view name) const {
+  if (name == "database") return database_.empty() ? Value::none() : Value(database_);
+  if (name == "schema") return Value(schema_);
+  if (name == "identifier" || name == "name" || name == "table") return Value(identifier_);
+  if (name == "type") return Value(type_);
+  if (name == "is_table") return Value(type_ == "table");
+  if (name == "is_view") return Value(type_ == "view");
+  if (name == "render") {
+    std::string text = to_string();
+    return jinja::make_function("render", [text](CallArgs&, CallContext&) -> Result<Value> { return Value(text); });
+  }
+  if (name == "include" || name == "quote" || name == "incorporate") {
+    auto self = std::make_shared<RelationObject>(*this);
+    return jinja::make_function(std::string(name), [self](CallArgs&, CallContext&) -> Result<Value> {
+      return Value::object(self);
+    });
+  }
+  return std::nullopt;
+}
+
+std::string RelationObject::to_string() const {
+  const std::string name = dialect_.qualify(database_, schema_, identifier_);
+  if (!replacement_.empty()) return "(" + replacement_ + ")" + (dialect_.id() == sql::DialectId::kPostgres ? " _dbt_fixture_" + identifier_ : "");
+  if (!empty_ && filter_.empty()) return name;
+  // As dbt's adapters: PostgreSQL (before 16) needs an alias on a subquery, DuckDB does not (and
+  // then takes the model's own alias, `{{ ref('x') }} as x`).
+  const std::string subquery = "(select * from " + name + " where " + (empty_ ? "false limit 0" : filter_) + ")";
+  if (dialect_.id() != sql::DialectId::kPostgres) return subquery;
+  return subquery + (empty_ ? " _dbt_limit_subq_" : " _dbt_et_filter_subq_") + identifier_;
+}
 
 namespace {
 

@@ -289,7 +289,9 @@ Json invocation_args(const InvocationOptions& o, const Json& cli_vars, int threa
   return Json{{"which", o.command},         {"select", strings(o.select)},   {"exclude", strings(o.exclude)},
               {"selector", o.selector},     {"full_refresh", o.full_refresh}, {"fail_fast", o.fail_fast},
               {"store_failures", o.store_failures}, {"warn_error", o.warn_error}, {"empty", o.empty},
-              {"vars", cli_vars},           {"target", o.target},             {"threads", threads}};
+              {"vars", cli_vars},           {"target", o.target},             {"threads", threads},
+              {"event_time_start", o.event_time_start.empty() ? Json(nullptr) : Json(o.event_time_start)},
+              {"event_time_end", o.event_time_end.empty() ? Json(nullptr) : Json(o.event_time_end)}};
 }
 
 Result<int> retry(const InvocationOptions& o, const ProjectConfig& project, std::ostream& out) {
@@ -327,11 +329,20 @@ Result<int> retry(const InvocationOptions& o, const ProjectConfig& project, std:
   if (next.target.empty()) next.target = args.value("target", std::string());
   if (next.vars.empty() && args.value("vars", Json::object()).is_object()) next.vars = args["vars"].dump();
   if (next.threads <= 0 && args.value("threads", Json(0)).is_number_integer()) next.threads = args["threads"].get<int>();
-  static const std::set<std::string> kRetried = {"error", "fail", "skipped", "runtime error"};
+  auto string_arg = [&](const char* key) {
+    return args.contains(key) && args[key].is_string() ? args[key].get<std::string>() : std::string();
+  };
+  next.event_time_start = string_arg("event_time_start");
+  next.event_time_end = string_arg("event_time_end");
+  static const std::set<std::string> kRetried = {"error", "fail", "skipped", "runtime error", "partial success"};
   next.only_unique_ids.emplace();
-  for (const auto& r : previous.value("results", Json::array()))
-    if (r.is_object() && kRetried.count(r.value("status", std::string())))
-      next.only_unique_ids->push_back(r.value("unique_id", std::string()));
+  for (const auto& r : previous.value("results", Json::array())) {
+    if (!r.is_object() || !kRetried.count(r.value("status", std::string()))) continue;
+    const std::string id = r.value("unique_id", std::string());
+    next.only_unique_ids->push_back(id);
+    BatchResults batches = batch_results_from_json(r.value("batch_results", Json(nullptr)));
+    if (!batches.failed.empty()) next.retry_batches[id] = std::move(batches);
+  }
   if (next.only_unique_ids->empty()) {
     out << "Nothing to do. Try checking your model configs and model specification args\n";
     return 0;
@@ -477,6 +488,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   ropts.run_started_at = info.generated_at;
   ropts.event_time_start = o.event_time_start;
   ropts.event_time_end = o.event_time_end;
+  ropts.retry_batches = o.retry_batches;
   STRATA_ASSIGN(RunSummary summary, run_nodes(graph, *compiler, *database, selected, ropts, out));
   if (o.command == "compile" && selected.size() == 1 && !summary.compiled[selected[0]].empty())
     out << summary.compiled[selected[0]] << "\n";

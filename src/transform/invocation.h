@@ -5,6 +5,7 @@
 // Not thread-safe; one invocation at a time per object.
 
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "common/env.h"
 #include "common/log.h"
 #include "common/result.h"
+#include "transform/artifacts.h"
 
 namespace strata::transform {
 
@@ -38,8 +40,10 @@ struct InvocationOptions {
   bool warn_error = false;                  // --warn-error
   bool empty = false;                       // --empty (run, build): ref() and source() read no rows
   std::string event_time_start, event_time_end;  // run, build: the batches of microbatch models (see RunOptions)
-  // Set by `retry` for the command it repeats: of the nodes selected, only these (unique ids) run.
+  // Set by `retry` for the command it repeats: of the nodes selected, only these (unique ids) run;
+  // microbatch models with failed batches build only those (see RunOptions::retry_batches).
   std::optional<std::vector<std::string>> only_unique_ids;
+  std::map<std::string, BatchResults> retry_batches;
   EnvLookup env;
   Logger logger;
   std::string version = "0.1.0";
@@ -48,8 +52,9 @@ struct InvocationOptions {
 // Runs the invocation. Returns the exit code for the outcome of the run (0 ok, 1 a node failed);
 // an Error for bad usage/configuration (exit 2) or an unreachable database (exit 3).
 // `retry` (dbt retry) repeats the command of target/run_results.json with its flags (--target,
-// --vars and --threads given to retry win), running only the nodes that errored, failed or were
-// skipped; with none it prints dbt's "Nothing to do" and returns 0. Errors (kUsage): no previous
+// --vars and --threads given to retry win), running only the nodes that errored, failed, were
+// skipped or partly succeeded (a microbatch model then builds only the batches that failed,
+// from its batch_results); with none it prints dbt's "Nothing to do" and returns 0. Errors (kUsage): no previous
 // run, or one retry does not repeat (ls, show, docs, run-operation…).
 Result<int> run_invocation(const InvocationOptions& options, std::ostream& out);
 

@@ -2,6 +2,15 @@
 // time. Each batch compiles the model with its window (ref() and source() of nodes with an
 // `event_time` config read only the window's rows) and replaces the window's rows of the table
 // in a transaction of its own; a failed batch leaves the others' rows and the table as they were.
+// Some batches failing and some committing is dbt's "partial success"; `retry` then builds only
+// the failed ones (RunOptions::retry_batches).
+//
+// concurrent_batches (dbt 1.9): dbt may run the batches between the first and the last at once
+// when the config is true, or unset and the model does not use {{ this }}, on adapters that
+// declare the capability; on others it runs them in sequence. Strata accepts the config (a
+// boolean) and always runs the batches in sequence: a node owns one warehouse session, which runs
+// one transaction at a time, and on DuckDB concurrent delete+insert transactions on one table can
+// abort each other with write conflicts, so concurrency would buy failed batches, not speed.
 #include <algorithm>
 
 #include "common/strings.h"
@@ -58,6 +67,20 @@ std::string timestamp_literal(int64_t t) {
   return iso;
 }
 
+// A window's literal as batch_results gives it: "2024-01-31T00:00:00Z".
+std::string window_iso(const std::string& literal) {
+  std::string iso = literal;
+  std::replace(iso.begin(), iso.end(), ' ', 'T');
+  return iso + "Z";
+}
+
+// dbt's batch id: the batch's start as 20240131, or 2024013105 for hourly batches.
+std::string batch_id(int64_t batch_start, BatchSize size) {
+  std::string id = timestamp_literal(batch_start).substr(0, size == BatchSize::kHour ? 13 : 10);
+  std::erase_if(id, [](char c) { return c < '0' || c > '9'; });
+  return id;
+}
+
 std::string config_text(const Node& n, const char* key) {
   auto it = n.config.find(key);
   if (it == n.config.end() || it->is_null()) return {};
@@ -78,10 +101,9 @@ struct BatchPlan {
   std::vector<EventTimeWindow> batches;
 };
 
-// The batches to build, as dbt: --event-time-start/--event-time-end when given; else from `begin`
-// on a first (or full) build, or `lookback` batches before the current one; to the current batch.
-Result<BatchPlan> plan_batches(const NodeContext& ctx, bool first_build) {
-  const Node& n = ctx.node;
+// The configs every plan needs: event_time, batch_size, and concurrent_batches checked (a
+// boolean when set; see the comment at the top of the file for why it changes nothing here).
+Result<BatchPlan> plan_configs(const Node& n) {
   BatchPlan plan;
   plan.event_time = config_text(n, "event_time");
   if (plan.event_time.empty())
@@ -95,6 +117,34 @@ Result<BatchPlan> plan_batches(const NodeContext& ctx, bool first_build) {
                                                                                                size_text + "'"),
                  n.where, "set batch_size to hour, day, month or year");
   plan.size = *size;
+  auto concurrent = n.config.find("concurrent_batches");
+  if (concurrent != n.config.end() && !concurrent->is_null() && !concurrent->is_boolean())
+    return Error(ErrorCode::kConfig, "model " + n.name + ": concurrent_batches is " + concurrent->dump(), n.where,
+                 "set concurrent_batches to true or false, or leave it out");
+  return plan;
+}
+
+// The failed batches of the run being retried: `previous.failed`, each window as it was.
+Result<BatchPlan> retry_plan(const Node& n, const BatchResults& previous) {
+  STRATA_ASSIGN(BatchPlan plan, plan_configs(n));
+  for (const auto& [start_text, end_text] : previous.failed) {
+    std::optional<int64_t> start = parse_iso8601(start_text), end = parse_iso8601(end_text);
+    if (!start || !end || *start >= *end)
+      return Error(ErrorCode::kUsage,
+                   "model " + n.name + ": the previous run's failed batch [" + start_text + ", " + end_text +
+                       "] is not a time window",
+                   {}, "run the model again with `strata run --select " + n.name + "` instead of retry");
+    const std::string id = batch_id(batch_floor(*start, plan.size), plan.size);
+    plan.batches.push_back({timestamp_literal(*start), timestamp_literal(*end), id});
+  }
+  return plan;
+}
+
+// The batches to build, as dbt: --event-time-start/--event-time-end when given; else from `begin`
+// on a first (or full) build, or `lookback` batches before the current one; to the current batch.
+Result<BatchPlan> plan_batches(const NodeContext& ctx, bool first_build) {
+  const Node& n = ctx.node;
+  STRATA_ASSIGN(BatchPlan plan, plan_configs(n));
   STRATA_ASSIGN(int64_t now, parse_time(n, ctx.options.run_started_at, "the run's start"));
   int64_t end = batch_step(batch_floor(now, plan.size), plan.size, 1);
   if (!ctx.options.event_time_end.empty()) {
@@ -122,10 +172,8 @@ Result<BatchPlan> plan_batches(const NodeContext& ctx, bool first_build) {
     if (plan.batches.size() == kMaxBatches)
       return Error(ErrorCode::kConfig, "model " + n.name + " would build more than 100000 batches", n.where,
                    "use a larger batch_size or a later begin");
-    std::string id = timestamp_literal(t).substr(0, plan.size == BatchSize::kHour ? 13 : 10);
-    std::erase_if(id, [](char c) { return c < '0' || c > '9'; });
     plan.batches.push_back({timestamp_literal(std::max(t, start)),
-                            timestamp_literal(std::min(batch_step(t, plan.size, 1), end)), id});
+                            timestamp_literal(std::min(batch_step(t, plan.size, 1), end)), batch_id(t, plan.size)});
   }
   return plan;
 }
@@ -137,17 +185,23 @@ Result<std::string> materialize_microbatch(NodeContext& ctx) {
   const sql::Dialect& d = ctx.wh.dialect();
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
-  const bool full_refresh = rebuilds_fully(ctx);
-  STRATA_ASSIGN(BatchPlan plan, plan_batches(ctx, !exists || is_view || full_refresh));
+  auto retried = ctx.options.retry_batches.find(n.unique_id);
+  const BatchResults* previous =
+      retried != ctx.options.retry_batches.end() && !retried->second.failed.empty() ? &retried->second : nullptr;
+  // A retry keeps the batches that committed: it rebuilds from scratch only when none did.
+  const bool full_refresh = rebuilds_fully(ctx) && !(previous && !previous->successful.empty());
+  Result<BatchPlan> planned = previous ? retry_plan(n, *previous)
+                                       : plan_batches(ctx, !exists || is_view || full_refresh);
+  STRATA_ASSIGN(BatchPlan plan, std::move(planned));
   if (exists && (is_view || full_refresh)) {
     STRATA_TRY(ctx.execute(std::string("drop ") + (is_view ? "view" : "table") + " if exists " + n.relation_name));
     relation_changed(ctx, std::nullopt);
     exists = false;
   }
-  size_t failed = 0;
+  BatchResults& results = ctx.batches.emplace();
+  if (previous) results.successful = previous->successful;
   std::string first_error;
-  for (size_t b = 0; b < plan.batches.size(); ++b) {
-    const EventTimeWindow& window = plan.batches[b];
+  for (const EventTimeWindow& window : plan.batches) {
     RenderOptions ro;
     ro.warehouse = &ctx.wh;
     ro.is_incremental = exists;
@@ -172,16 +226,25 @@ Result<std::string> materialize_microbatch(NodeContext& ctx) {
       return ctx.wh.commit();
     };
     Status st = run_batch();
-    if (!st.ok()) {
-      if (failed++ == 0) first_error = "batch " + window.start + ": " + st.error().message();
+    BatchResults::Window span{window_iso(window.start), window_iso(window.end)};
+    if (st.ok()) {
+      results.successful.push_back(std::move(span));
+      continue;
     }
+    results.failed.push_back(std::move(span));
+    const std::string what = "batch " + window.start + " to " + window.end + " failed: " + st.error().message();
+    if (first_error.empty()) first_error = what;
+    ctx.batch_report += "\n    " + what;
   }
-  if (failed > 0)
+  const size_t ok = results.successful.size(), total = ok + results.failed.size();
+  const std::string counts = std::to_string(ok) + "/" + std::to_string(total) + " batches";
+  if (results.failed.empty())
+    return "MICROBATCH " + std::to_string(plan.batches.size()) + " batch" + (plan.batches.size() == 1 ? "" : "es");
+  if (ok == 0)
     return Error(ErrorCode::kFailed,
-                 std::to_string(failed) + " of " + std::to_string(plan.batches.size()) + " batches failed; " +
-                     first_error,
-                 n.where, "the other batches' rows are in place; run the model again to build the failed ones");
-  return "MICROBATCH " + std::to_string(plan.batches.size()) + " batch" + (plan.batches.size() == 1 ? "" : "es");
+                 total == 1 ? first_error : "all " + std::to_string(total) + " batches failed:" + ctx.batch_report,
+                 n.where, "fix the model and run `strata retry`, which builds the failed batches again");
+  return "PARTIAL SUCCESS (" + counts + ")";
 }
 
 }  // namespace strata::transform::detail

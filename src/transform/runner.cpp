@@ -223,7 +223,7 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
   auto execute_one = [&](warehouse::Warehouse& wh, size_t k) {
     size_t i = work[k];
     const Node& n = graph.node(i);
-    NodeContext ctx{graph, compiler, wh, n, i, options, {}, {}, -1, -1, {}, &relations, {}};
+    NodeContext ctx{graph, compiler, wh, n, i, options, {}, {}, -1, -1, {}, &relations, {}, std::nullopt, {}};
     NodeResult r;
     r.unique_id = n.unique_id;
     r.relation_name = n.relation_name;
@@ -277,14 +277,24 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
     r.execution_time = secs;
     r.compiled_code = ctx.compiled;
     r.rows_affected = ctx.rows_affected;
+    r.batch_results = ctx.batches;
     write_sql_file(options, "compiled", n, ctx.compiled);
     write_sql_file(options, "run", n, ctx.run_sql);
     bool ok = message.ok();
+    // Some batches committed, some failed: dbt's "partial success", which fails like an error.
+    const bool partial = ok && ctx.batches && !ctx.batches->failed.empty();
     std::string line;
     if (!ok) {
-      r.status = n.is_test() ? "error" : "error";
+      r.status = "error";
       r.message = message.error().to_string();
       line = fmt::format("ERROR creating {} ........ [ERROR in {:.2f}s]\n    {}", describe(n), secs, r.message);
+    } else if (partial) {
+      r.status = "partial success";
+      r.code = *message;
+      r.message = *message + ctx.batch_report;
+      line = fmt::format("{} creating {} ........ [PARTIAL SUCCESS in {:.2f}s]{}", *message, describe(n), secs,
+                         ctx.batch_report);
+      ok = false;
     } else if (n.is_test()) {
       r.status = ctx.test_status;
       r.failures = ctx.failures;
@@ -309,6 +319,7 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
     summary.compiled[i] = ctx.compiled;
     ++started_count;
     if (!message.ok()) ++summary.error;
+    else if (partial) ++summary.partial_success;
     else if (r.status == "warn") ++summary.warn;
     else if (r.status == "fail") ++summary.error;
     else ++summary.pass;
@@ -367,8 +378,10 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
   summary.total = static_cast<int>(total);
   summary.elapsed_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   out << fmt::format("\nFinished running {} nodes in {:.2f}s.\n", total, summary.elapsed_seconds);
-  out << fmt::format("Done. PASS={} WARN={} ERROR={} SKIP={} TOTAL={}\n", summary.pass, summary.warn, summary.error,
-                     summary.skip, summary.total);
+  const std::string partial =
+      summary.partial_success > 0 ? fmt::format(" PARTIAL SUCCESS={}", summary.partial_success) : std::string();
+  out << fmt::format("Done. PASS={} WARN={} ERROR={} SKIP={}{} TOTAL={}\n", summary.pass, summary.warn, summary.error,
+                     summary.skip, partial, summary.total);
   return summary;
 }
 

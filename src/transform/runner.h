@@ -4,9 +4,12 @@
 // incremental, ephemeral), seeds, snapshots, data tests, hooks; per-node lines with timing, a
 // PASS/WARN/ERROR/SKIP/TOTAL summary, compiled and run SQL under target/. An error in a node
 // skips its descendants only; in `build`, a failing test skips the children of the node it tests.
+// A microbatch model with failed and committed batches is a partial success: its descendants are
+// skipped as for an error, and the run fails.
 // run() is called from one thread; it owns its worker threads and joins them before returning.
 
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,6 +35,10 @@ struct RunOptions {
   // --event-time-start / --event-time-end (ISO 8601, UTC): the batches microbatch models build;
   // empty → from `begin` (a first run) or `lookback` batches back, to the current batch.
   std::string event_time_start, event_time_end;
+  // `retry` of microbatch models: by unique id, the batches of the run retried. Such a model runs
+  // only its failed batches (into the table as it stands unless none had succeeded, so
+  // --full-refresh cannot drop the committed ones), and reports the successful ones as its own.
+  std::map<std::string, BatchResults> retry_batches;
 };
 
 // Whether a test writes its failing rows to a table in its schema (its store_failures config,
@@ -39,12 +46,14 @@ struct RunOptions {
 bool stores_failures(const Node& test, const RunOptions& options);
 
 struct RunSummary {
-  int pass = 0, warn = 0, error = 0, skip = 0, total = 0;
+  // partial_success: microbatch models with some batches committed and some failed (dbt 1.9).
+  int pass = 0, warn = 0, error = 0, skip = 0, partial_success = 0, total = 0;
   double elapsed_seconds = 0;
   std::vector<NodeResult> results;  // in completion order
   // compiled SQL per graph node index ("" when not compiled), for the manifest.
   std::vector<std::string> compiled;
-  bool failed() const { return error > 0; }
+  // A partial success fails the run, as in dbt (its failed batches are still to build).
+  bool failed() const { return error > 0 || partial_success > 0; }
 };
 
 // Runs `selected` (graph indexes in topological order). Per-node failures are reported in the

@@ -46,6 +46,10 @@ struct NodeContext {
   std::string test_status;    // tests: pass|warn|fail
   RelationCache* relations = nullptr;  // null → ask the warehouse each time
   std::string test_message;   // tests: what a failure reports instead of "Got N results" (unit tests' diff)
+  // Microbatch models: the batches committed and failed (a partial success when the message is ok
+  // and some failed), and the failed ones' errors, one indented line each, for the console.
+  std::optional<BatchResults> batches;
+  std::string batch_report;
 
   Status execute(const std::string& sql) {
     run_sql += sql + ";\n\n";
@@ -60,7 +64,8 @@ Result<std::string> materialize_incremental(NodeContext& ctx);
 // Whether an incremental model is rebuilt from scratch: its full_refresh config, else --full-refresh.
 bool rebuilds_fully(const NodeContext& ctx);
 // incremental_strategy='microbatch' (microbatch.cpp): the model built batch by batch of its
-// event_time, each batch replacing its window's rows in its own transaction.
+// event_time, each batch replacing its window's rows in its own transaction. Sets ctx.batches;
+// an Error when every batch failed, else a message ("PARTIAL SUCCESS (2/3 batches)" when some did).
 Result<std::string> materialize_microbatch(NodeContext& ctx);
 Result<std::string> materialize_snapshot(NodeContext& ctx);
 Result<std::string> run_test(NodeContext& ctx);

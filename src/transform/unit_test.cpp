@@ -2,6 +2,9 @@
 // rows. Each `given` input replaces a ref() or source() of the model with its rows, cast to the
 // input relation's column types (columns a fixture leaves out are NULL); the expected rows are cast
 // to the types of the model's own output and compared as multisets over the expected columns.
+// An ephemeral input's rows replace its `__dbt__cte__` CTE; `input: this` replaces {{ this }}, the
+// incremental model's own table (read when the test sets `overrides: {macros: {is_incremental:
+// true}}`). Their column types come from the query they stand for when no relation holds them.
 #include <algorithm>
 #include <sstream>
 
@@ -102,10 +105,16 @@ std::string rows_query(const sql::Dialect& d, const Rows& rows,
   return out;
 }
 
-// The node a `given` input names: ref('m'), ref('pkg', 'm') or source('s', 't').
-Result<const Node*> input_node(const NodeContext& ctx, const Node& model, const std::string& input) {
+// What a `given` input names: ref('m'), ref('pkg', 'm'), source('s', 't'), or `this` (the model).
+struct GivenInput {
+  const Node* node = nullptr;
+  bool is_this = false;
+};
+
+Result<GivenInput> input_node(const NodeContext& ctx, const Node& model, const std::string& input) {
   std::string_view text = trim(input);
   if (starts_with(text, "{{") && ends_with(text, "}}")) text = trim(text.substr(2, text.size() - 4));
+  if (text == "this") return GivenInput{&model, true};
   std::optional<PlainCall> call = parse_plain_call(text);
   std::optional<size_t> index;
   if (call && call->kind == PlainCall::Kind::kRef) index = ctx.graph.resolve_ref(call->ref, model.package_name);
@@ -113,8 +122,49 @@ Result<const Node*> input_node(const NodeContext& ctx, const Node& model, const 
   if (!index)
     return Error(ErrorCode::kConfig,
                  "unit test " + ctx.node.name + ": given input " + input + " is not a ref() or source() of the project",
-                 ctx.node.where, "write it as ref('model') or source('source_name', 'table_name')");
-  return &ctx.graph.node(*index);
+                 ctx.node.where, "write it as ref('model'), source('source_name', 'table_name') or this");
+  return GivenInput{&ctx.graph.node(*index), false};
+}
+
+using TypedColumns = std::vector<std::pair<std::string, std::string>>;
+
+// The column names and types a dict or CSV fixture of `given` is cast to: those of the input's
+// relation; for an ephemeral model, or `this` before the model's first build, those of the query
+// it stands for (for `this`, the model's full build on the fixtures given so far).
+Result<TypedColumns> input_columns(NodeContext& ctx, const GivenInput& given, const RenderOptions& model_render) {
+  const Node& input = *given.node;
+  const Node& test = ctx.node;
+  TypedColumns typed;
+  if (input.materialized() != "ephemeral") {
+    const std::string identifier = input.resource_type == ResourceType::kSource ? input.identifier : input.alias;
+    STRATA_ASSIGN(auto columns, ctx.wh.columns({input.database, input.schema, identifier}));
+    for (const auto& c : columns) typed.emplace_back(c.name, c.native_type);
+    if (!typed.empty() || !given.is_this) {
+      if (typed.empty())
+        return Error(ErrorCode::kFailed,
+                     "unit test " + test.name + ": " + input.relation_name +
+                         " does not exist, and its columns' types are the fixture's",
+                     test.where, "build it first (dbt build builds a unit test's inputs before it), or give the "
+                                 "rows with format: sql");
+      return typed;
+    }
+  }
+  RenderOptions ro = model_render;
+  ro.is_incremental = false;
+  auto index = ctx.graph.find(input.unique_id);
+  if (!index)
+    return Error(ErrorCode::kConfig, "unit test " + test.name + ": " + input.unique_id + " is not in the project");
+  auto shape = ctx.compiler.compile(*index, ro);
+  Result<warehouse::QueryResult> result =
+      shape.ok() ? ctx.wh.query("select * from (\n" + *shape + "\n) as dbt_unit_shape limit 0")
+                 : Result<warehouse::QueryResult>(std::move(shape).error());
+  if (!result.ok())
+    return Error(ErrorCode::kFailed,
+                 "unit test " + test.name + ": the columns of " + (given.is_this ? "this" : input.name) +
+                     " are those of its query, which failed: " + result.error().message(),
+                 test.where, "give its rows with format: sql, or build its inputs first");
+  for (const auto& f : result->schema) typed.emplace_back(f.name, ctx.wh.dialect().type_name(f.type));
+  return typed;
 }
 
 }  // namespace
@@ -127,28 +177,6 @@ Result<std::string> run_unit_test(NodeContext& ctx) {
   if (!model_index) return Error(ErrorCode::kConfig, "unit test " + test.name + ": its model is not in the project");
   const Node& model = ctx.graph.node(*model_index);
   std::map<std::string, std::string> fixtures;
-  for (const auto& given : spec.value("given", Json::array())) {
-    STRATA_ASSIGN(const Node* input, input_node(ctx, model, given.value("input", std::string())));
-    std::string query;
-    if (given.value("format", std::string("dict")) == "sql") {
-      query = given.value("rows", std::string());
-    } else {
-      const std::string identifier = input->resource_type == ResourceType::kSource ? input->identifier : input->alias;
-      STRATA_ASSIGN(auto columns, ctx.wh.columns({input->database, input->schema, identifier}));
-      if (columns.empty())
-        return Error(ErrorCode::kFailed,
-                     "unit test " + test.name + ": " + input->relation_name +
-                         " does not exist, and its columns' types are the fixture's",
-                     test.where, "build it first (dbt build builds a unit test's inputs before it), or give the "
-                                 "rows with format: sql");
-      std::vector<std::string> named;
-      Rows rows = fixture_rows(given, named);
-      std::vector<std::pair<std::string, std::string>> typed;
-      for (const auto& c : columns) typed.emplace_back(c.name, c.native_type);
-      query = rows_query(d, rows, typed);
-    }
-    fixtures[input->unique_id] = query;
-  }
   RenderOptions ro;
   ro.warehouse = &ctx.wh;
   ro.fixtures = &fixtures;
@@ -156,6 +184,27 @@ Result<std::string> run_unit_test(NodeContext& ctx) {
   const Json macros = overrides.value("macros", Json::object());
   ro.is_incremental = macros.value("is_incremental", Json(false)) == true;
   ro.overrides = &overrides;
+  // `this` last: before the model's first build its columns are those of the model on the others.
+  const Json given_list = spec.value("given", Json::array());
+  std::vector<std::pair<GivenInput, const Json*>> inputs;
+  for (const auto& given : given_list) {
+    STRATA_ASSIGN(GivenInput input, input_node(ctx, model, given.value("input", std::string())));
+    inputs.emplace_back(input, &given);
+  }
+  std::stable_partition(inputs.begin(), inputs.end(), [](const auto& in) { return !in.first.is_this; });
+  for (const auto& [input, given] : inputs) {
+    std::string query;
+    if (given->value("format", std::string("dict")) == "sql") {
+      query = given->value("rows", std::string());
+    } else {
+      STRATA_ASSIGN(TypedColumns typed, input_columns(ctx, input, ro));
+      std::vector<std::string> named;
+      Rows rows = fixture_rows(*given, named);
+      query = rows_query(d, rows, typed);
+    }
+    // `this` is keyed by the model's own id: compile() renders {{ this }} as it.
+    fixtures[input.node->unique_id] = query;
+  }
   STRATA_ASSIGN(std::string sql, ctx.compiler.compile(*model_index, ro));
 
   std::vector<std::string> expect_columns;
@@ -183,6 +232,9 @@ Result<std::string> run_unit_test(NodeContext& ctx) {
     expected = rows_query(d, expected_rows, typed);
   }
   const std::string actual = "select " + projection + " from " + actual_all;
+  // One query however many rows: set operations chain left to right, so `a except all r1 union all
+  // r2` would be `(a except all r1) union all r2`.
+  expected = "select * from (\n" + expected + "\n) as dbt_unit_expected";
   const std::string diff = "(" + actual + "\nexcept all\n" + expected + ")\nunion all\n(" + expected +
                            "\nexcept all\n" + actual + ")";
   ctx.run_sql += "-- unit test " + test.name + "\n" + diff + ";\n\n";
