@@ -89,7 +89,7 @@ void register_dbt(CLI::App& app, CliContext& context) {
   add_verb(app, context, "run-operation", "run-operation", "Call a macro (with --args) against the target", false);
   add_verb(app, context, "retry", "retry",
            "Repeat the previous build, run, test, seed, snapshot or compile (target/run_results.json) for the nodes "
-           "that errored, failed or were skipped",
+           "that errored, failed or were skipped (a microbatch model's failed batches only)",
            false);
   auto* docs = app.add_subcommand("docs", "Documentation artifacts");
   add_verb(*docs, context, "generate", "docs", "Write target/catalog.json and manifest.json");

@@ -73,7 +73,7 @@ Result<std::vector<size_t>> task_nodes(const LoadedProject& project, const TaskS
 
 std::string first_failure(const transform::RunSummary& summary) {
   for (const auto& r : summary.results)
-    if (r.status == "error" || r.status == "fail")
+    if (r.status == "error" || r.status == "fail" || r.status == "partial success")
       return r.unique_id + ": " + (r.message.empty() ? r.status : r.message);
   return "a node failed";
 }
