@@ -98,6 +98,18 @@ Json on_run_end_variables(const Graph& graph, const RunSummary& summary, const s
   return Json{{"results", results}, {"schemas", schemas}, {"database_schemas", database_schemas}};
 }
 
+// Every node that `i` depends on, directly or through others.
+std::set<size_t> ancestors_of(const Graph& graph, size_t i) {
+  std::set<size_t> seen;
+  std::vector<size_t> frontier(graph.parents(i).begin(), graph.parents(i).end());
+  while (!frontier.empty()) {
+    size_t p = frontier.back();
+    frontier.pop_back();
+    if (seen.insert(p).second) frontier.insert(frontier.end(), graph.parents(p).begin(), graph.parents(p).end());
+  }
+  return seen;
+}
+
 }  // namespace
 
 bool stores_failures(const Node& test, const RunOptions& options) {
@@ -144,13 +156,16 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
         frontier.insert(frontier.end(), graph.parents(p).begin(), graph.parents(p).end());
     }
     if (options.command == RunCommand::kBuild && !graph.node(i).is_test()) {
-      // Tests of my parents must pass before I run.
+      // Tests of my parents must pass before I run, as in dbt's build: only a test whose parents
+      // are all my ancestors (not a test of me, nor a relationships test from a sibling, which
+      // would wait for that sibling while the sibling waits for my own test: a cycle).
+      const std::set<size_t> ancestors = ancestors_of(graph, i);
       for (size_t p : graph.parents(i))
         for (size_t t : graph.children(p))
-          if (graph.node(t).is_test() && slot[t] >= 0 && t != i) {
-            bool tests_me = std::find(graph.parents(t).begin(), graph.parents(t).end(), i) != graph.parents(t).end();
-            if (!tests_me) deps[k].push_back(static_cast<size_t>(slot[t]));
-          }
+          if (graph.node(t).is_test() && slot[t] >= 0 && t != i &&
+              std::all_of(graph.parents(t).begin(), graph.parents(t).end(),
+                          [&](size_t q) { return ancestors.count(q) > 0; }))
+            deps[k].push_back(static_cast<size_t>(slot[t]));
       for (size_t t : graph.children(i))
         if (!graph.node(t).unit_test.is_null() && slot[t] >= 0) deps[k].push_back(static_cast<size_t>(slot[t]));
     }

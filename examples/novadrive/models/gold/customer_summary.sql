@@ -12,4 +12,4 @@ select
 from {{ ref('customers') }} cu
 join {{ ref('dealerships') }} d on d.dealership_id = cu.home_dealership_id
 left join {{ ref('sales') }} s on s.customer_id = cu.customer_id
-group by all
+group by 1, 2, 3, 4, 5

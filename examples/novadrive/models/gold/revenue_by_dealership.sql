@@ -14,4 +14,4 @@ from {{ ref('dealerships') }} d
 join {{ ref('cities') }} c on c.city_id = d.city_id
 join {{ ref('states') }} st on st.state_id = c.state_id
 left join {{ ref('sales') }} s on s.dealership_id = d.dealership_id
-group by all
+group by 1, 2, 3, 4, 5

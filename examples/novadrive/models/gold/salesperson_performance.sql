@@ -10,7 +10,7 @@ with per_person as (
         max(s.sold_at) as last_sale_at
     from {{ ref('salespeople') }} p
     left join {{ ref('sales') }} s on s.salesperson_id = p.salesperson_id
-    group by all
+    group by 1, 2, 3
 )
 select
     per_person.*,

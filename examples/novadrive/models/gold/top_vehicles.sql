@@ -10,4 +10,4 @@ select
     rank() over (order by count(s.sale_id) desc, coalesce(sum(s.amount_paid), 0) desc) as sales_rank
 from {{ ref('vehicles') }} v
 left join {{ ref('sales') }} s on s.vehicle_id = v.vehicle_id
-group by all
+group by 1, 2, 3, 4

@@ -1,4 +1,8 @@
 -- Customers: clean names, the current address, the home dealership.
+with latest as (
+    {{ latest_per_key(source('bronze', 'clientes'), 'id_clientes') }}
+)
+
 select
     cast(id_clientes as integer) as customer_id,
     {{ proper_case('cliente') }} as customer_name,
@@ -6,5 +10,4 @@ select
     cast(id_concessionarias as integer) as home_dealership_id,
     data_inclusao as created_at,
     coalesce(data_atualizacao, data_inclusao) as updated_at
-from {{ source('bronze', 'clientes') }}
-{{ latest_per_key('id_clientes') }}
+from latest
