@@ -59,12 +59,7 @@ class DuckdbProject : public ::testing::Test {
   }
 
   // Runs an invocation; output_ gets what it printed and its error. The exit code (2 for an error).
-  int invoke_with(const InvocationOptions& o) {
-    std::ostringstream out;
-    auto r = run_invocation(o, out);
-    output_ = out.str() + (r.ok() ? "" : r.error().to_string());
-    return r.ok() ? *r : 2;
-  }
+  int invoke_with(const InvocationOptions& o) { return invoke_capturing(o, output_); }
 
   // A JSON artifact of target/ (null when missing).
   Json artifact(const std::string& name) {

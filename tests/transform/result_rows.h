@@ -1,9 +1,12 @@
 #pragma once
-// A query's rows as text, for value-by-value assertions on any warehouse.
+// What the project fixtures of every warehouse share: a query's rows as text, for value-by-value
+// assertions, and running an invocation with its output captured.
 
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "transform/invocation.h"
 #include "warehouse/warehouse.h"
 
 namespace strata::transform::testing {
@@ -18,6 +21,14 @@ inline std::vector<std::string> result_rows(const warehouse::QueryResult& r) {
     out.push_back(line);
   }
   return out;
+}
+
+// Runs an invocation; `output` gets what it printed and its error. The exit code (2 for an error).
+inline int invoke_capturing(const InvocationOptions& options, std::string& output) {
+  std::ostringstream out;
+  auto r = run_invocation(options, out);
+  output = out.str() + (r.ok() ? "" : r.error().to_string());
+  return r.ok() ? *r : 2;
 }
 
 }  // namespace strata::transform::testing
