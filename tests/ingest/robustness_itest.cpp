@@ -175,7 +175,9 @@ void Robustness::sigkill_trials() {
   }
   EXPECT_GE(killed_running, 20) << "too few kills hit a running sync";
   // DuckDB keeps incremental_dedup bronze merge-on-read; PostgreSQL merges in place.
-  if (!postgres_destination()) EXPECT_GT(checked_views, 0) << "bronze.items was never merge-on-read when checked";
+  if (!postgres_destination()) {
+    EXPECT_GT(checked_views, 0) << "bronze.items was never merge-on-read when checked";
+  }
 }
 
 TEST_F(Robustness, AnInterruptStopsTheReadAndKeepsTheReportOfWhatCommitted) {
