@@ -153,8 +153,9 @@ Result<std::unique_ptr<Database>> open_duckdb(const std::string& path_or_memory,
 std::string duckdb_library_version();
 
 // Opens a PostgreSQL warehouse: libpq key=value conninfo or a postgresql:// URL (it holds the
-// password, which is never printed). Connects once to check the server is there. masker (not
-// owned, may be null, must outlive the database) receives the password. Errors: kConfig for a
+// password, which is never printed). Connects once to check the server is there (the first session
+// reuses that connection). masker (not owned, may be null, must outlive the database) receives the
+// password. Errors: kConfig for a
 // conninfo that does not parse, kConnection when the server cannot be reached or refuses the login.
 Result<std::unique_ptr<Database>> open_postgres(const std::string& conninfo, SecretMasker* masker = nullptr);
 

@@ -122,7 +122,21 @@ std::string oid_list(const std::vector<uint32_t>& oids) {
 PostgresDatabase::PostgresDatabase(std::string conninfo, pg::ConnectOptions options)
     : conninfo_(std::move(conninfo)), options_(std::move(options)) {}
 
+void PostgresDatabase::keep(pg::Connection conn) {
+  std::lock_guard lock(mutex_);
+  kept_.emplace(std::move(conn));
+}
+
 Result<std::unique_ptr<Warehouse>> PostgresDatabase::connect() {
+  {
+    std::lock_guard lock(mutex_);
+    if (kept_ && kept_->ok()) {
+      auto session = std::make_unique<PostgresWarehouse>(std::move(*kept_));
+      kept_.reset();
+      return std::unique_ptr<Warehouse>(std::move(session));
+    }
+    kept_.reset();
+  }
   STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(conninfo_, options_));
   return std::unique_ptr<Warehouse>(std::make_unique<PostgresWarehouse>(std::move(conn)));
 }
@@ -391,8 +405,9 @@ Result<std::unique_ptr<Database>> open_postgres(const std::string& conninfo, Sec
   options.masker = masker;
   auto db = std::make_unique<PostgresDatabase>(conninfo, options);
   // Connecting once now reports an unreachable server or a refused login at open, as a DuckDB
-  // file that cannot be opened is.
-  STRATA_TRY(db->connect());
+  // file that cannot be opened is; the first session then reuses that connection.
+  STRATA_ASSIGN(pg::Connection first, pg::Connection::connect(conninfo, options));
+  db->keep(std::move(first));
   return std::unique_ptr<Database>(std::move(db));
 }
 

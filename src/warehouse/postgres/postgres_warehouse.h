@@ -14,6 +14,8 @@
 // interrupt().
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,10 +34,14 @@ class PostgresDatabase final : public Database {
   const sql::Dialect& dialect() const override { return sql::postgres_dialect(); }
   // Errors: kConnection when the server cannot be reached or refuses the login.
   Result<std::unique_ptr<Warehouse>> connect() override;
+  // Keeps an open connection for the next connect() to hand out (open_postgres' check).
+  void keep(pg::Connection conn);
 
  private:
   std::string conninfo_;
   pg::ConnectOptions options_;
+  std::mutex mutex_;
+  std::optional<pg::Connection> kept_;  // guarded by mutex_
 };
 
 class PostgresWarehouse final : public Warehouse {
