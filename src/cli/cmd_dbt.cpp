@@ -28,6 +28,11 @@ void add_common(CLI::App& cmd, DbtFlags& f, bool selection) {
   cmd.add_flag("-x,--fail-fast", o.fail_fast, "Stop at the first failure");
   cmd.add_flag("--store-failures", o.store_failures, "Store the failing rows of every selected test");
   cmd.add_flag("--warn-error", o.warn_error, "Treat test warnings as failures");
+  cmd.add_option("--state", o.state_dir,
+                 "An earlier invocation's target folder, for state:/result: selection and --defer (or DBT_STATE)");
+  cmd.add_flag("--defer", o.defer, "ref() of unselected nodes not built in this target reads --state's relations");
+  cmd.add_option("--defer-state", o.defer_state_dir, "Defer to this target folder instead of --state's");
+  cmd.add_flag("--favor-state", o.favor_state, "With --defer: defer even when this target has the relation");
 }
 
 void add_verb(CLI::App& parent, CliContext& context, const std::string& name, const std::string& command,

@@ -51,9 +51,6 @@ Json columns_json(const Node& n) {
   return cols;
 }
 
-Json checksum(const Node& n) {
-  return Json{{"name", "sha256"}, {"checksum", md5_hex(n.raw_code)}};
-}
 
 Json config_json(const Node& n) {
   Json c = n.config;
@@ -86,7 +83,7 @@ Json node_json(const Graph& g, size_t i, const std::string& compiled) {
   j["unique_id"] = n.unique_id;
   j["fqn"] = string_array(n.fqn);
   j["alias"] = n.alias;
-  j["checksum"] = checksum(n);
+  j["checksum"] = node_checksum(g, i);
   j["config"] = config_json(n);
   j["tags"] = string_array(n.tags);
   j["description"] = n.description;
@@ -184,6 +181,18 @@ Json manifest_node_json(const Graph& g, size_t i) {
   return g.node(i).resource_type == ResourceType::kSource ? source_json(g.node(i)) : node_json(g, i, {});
 }
 
+Json node_checksum(const Graph& g, size_t i) {
+  const Node& n = g.node(i);
+  if (n.resource_type != ResourceType::kSeed) return Json{{"name", "sha256"}, {"checksum", sha256_hex(n.raw_code)}};
+  constexpr uintmax_t kMaxHashedSeed = uintmax_t{1} << 20;
+  const std::string file = node_file_path(g.project(), n);
+  std::error_code ec;
+  std::string text;
+  if (std::filesystem::file_size(file, ec) > kMaxHashedSeed || ec || !read_file(file, text))
+    return Json{{"name", "path"}, {"checksum", n.original_file_path}};
+  return Json{{"name", "sha256"}, {"checksum", sha256_hex(text)}};
+}
+
 Json manifest_json(const Graph& g, const InvocationInfo& info, const std::vector<std::string>& compiled) {
   Json doc = object_with_capacity(24);
   Json meta = metadata(info, kManifestSchema);
@@ -234,8 +243,8 @@ Json manifest_json(const Graph& g, const InvocationInfo& info, const std::vector
                                {"path", m.path},
                                {"original_file_path", m.original_file_path},
                                {"unique_id", m.unique_id},
-                               {"macro_sql", ""},
-                               {"depends_on", Json{{"macros", Json::array()}}},
+                               {"macro_sql", m.macro_sql},
+                               {"depends_on", Json{{"macros", string_array(m.depends_on_macros)}}},
                                {"description", m.description},
                                {"meta", Json::object()},
                                {"docs", Json{{"show", true}, {"node_color", nullptr}}},

@@ -31,6 +31,10 @@ struct InvocationInfo {
 Json manifest_json(const Graph& graph, const InvocationInfo& info,
                    const std::vector<std::string>& compiled = {});
 
+// dbt's checksum of node i, as manifest.json's `checksum` holds it: the sha256 of its text (a
+// seed's: of its CSV file; over 1 MiB, its path instead, named "path"). Reads a seed's file.
+Json node_checksum(const Graph& graph, size_t i);
+
 // One node (or source) as manifest.json shows it, not compiled; `dbt ls --output json` prints these.
 Json manifest_node_json(const Graph& graph, size_t index);
 

@@ -279,6 +279,45 @@ Result<int> show(Compiler& compiler, warehouse::Database& database, const std::v
   return 0;
 }
 
+// The artifacts --state and --defer-state name (or DBT_STATE / DBT_DEFER_STATE): `compare` for the
+// state: and result: methods, `defer` for --defer (the --defer-state folder, else --state's).
+struct States {
+  std::optional<PreviousState> compare, defer_only;
+  bool defer = false, favor_state = false;
+  const PreviousState* defer_to() const {
+    if (!defer) return nullptr;
+    return defer_only ? &*defer_only : compare ? &*compare : nullptr;
+  }
+};
+
+Result<States> load_states(const InvocationOptions& o, const EnvLookup& env) {
+  auto setting = [&](const std::string& flag, const char* name) {
+    if (!flag.empty()) return flag;
+    auto v = env(name);
+    return v ? *v : std::string();
+  };
+  auto enabled = [&](bool flag, const char* name) {
+    if (flag) return true;
+    auto v = env(name);
+    return v && (to_lower(*v) == "true" || *v == "1");
+  };
+  States states;
+  states.defer = enabled(o.defer, "DBT_DEFER");
+  states.favor_state = enabled(o.favor_state, "DBT_FAVOR_STATE");
+  const std::string state_dir = setting(o.state_dir, "DBT_STATE");
+  const std::string defer_dir = setting(o.defer_state_dir, "DBT_DEFER_STATE");
+  if (!state_dir.empty()) {
+    STRATA_ASSIGN(states.compare, PreviousState::load(state_dir));
+  }
+  if (!defer_dir.empty()) {
+    STRATA_ASSIGN(states.defer_only, PreviousState::load(defer_dir));
+  }
+  if (states.defer && !states.defer_to())
+    return Error(ErrorCode::kUsage, "--defer needs the artifacts to defer to", {},
+                 "add --state DIR (or --defer-state DIR): the target folder of a production run");
+  return states;
+}
+
 // The flags of `o` as run_results.json's `args` (dbt's keys), which `retry` reads back.
 Json invocation_args(const InvocationOptions& o, const Json& cli_vars, int threads) {
   auto strings = [](const std::vector<std::string>& v) {
@@ -291,7 +330,11 @@ Json invocation_args(const InvocationOptions& o, const Json& cli_vars, int threa
               {"store_failures", o.store_failures}, {"warn_error", o.warn_error}, {"empty", o.empty},
               {"vars", cli_vars},           {"target", o.target},             {"threads", threads},
               {"event_time_start", o.event_time_start.empty() ? Json(nullptr) : Json(o.event_time_start)},
-              {"event_time_end", o.event_time_end.empty() ? Json(nullptr) : Json(o.event_time_end)}};
+              {"event_time_end", o.event_time_end.empty() ? Json(nullptr) : Json(o.event_time_end)},
+              {"state", o.state_dir.empty() ? Json(nullptr) : Json(o.state_dir)},
+              {"defer_state", o.defer_state_dir.empty() ? Json(nullptr) : Json(o.defer_state_dir)},
+              {"defer", o.defer},
+              {"favor_state", o.favor_state}};
 }
 
 Result<int> retry(const InvocationOptions& o, const ProjectConfig& project, std::ostream& out) {
@@ -332,6 +375,10 @@ Result<int> retry(const InvocationOptions& o, const ProjectConfig& project, std:
   auto string_arg = [&](const char* key) {
     return args.contains(key) && args[key].is_string() ? args[key].get<std::string>() : std::string();
   };
+  if (next.state_dir.empty()) next.state_dir = string_arg("state");
+  if (next.defer_state_dir.empty()) next.defer_state_dir = string_arg("defer_state");
+  next.defer = next.defer || flag("defer");
+  next.favor_state = next.favor_state || flag("favor_state");
   next.event_time_start = string_arg("event_time_start");
   next.event_time_end = string_arg("event_time_end");
   static const std::set<std::string> kRetried = {"error", "fail", "skipped", "runtime error", "partial success"};
@@ -421,7 +468,9 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   const sql::Dialect& dialect = target.type == "postgres" ? sql::postgres_dialect() : sql::duckdb_dialect();
   STRATA_TRY(resolve_relations(graph, target, dialect, compiler->name_macro()));
 
+  STRATA_ASSIGN(States states, load_states(o, env));
   SelectionRequest request;
+  request.state = states.compare ? &*states.compare : nullptr;
   request.select = o.select;
   request.exclude = o.exclude;
   request.selector = o.selector;
@@ -464,6 +513,13 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     return 0;
   }
   STRATA_ASSIGN(auto database, warehouse::open_target(tcfg));
+  std::vector<Deferral> deferred;
+  if (const PreviousState* to = states.defer_to()) {
+    STRATA_ASSIGN(auto wh, database->connect());
+    STRATA_ASSIGN(deferred, defer_to_state(graph, selected, *to, *wh, states.favor_state));
+    if (!deferred.empty())
+      o.logger.info("Deferring {} unselected node(s) to the relations of {}", deferred.size(), to->dir());
+  }
   if (o.command == "show") return show(*compiler, *database, selected, o, out);
   if (o.command == "run-operation") return run_operation(*compiler, *database, o, out);
   if (o.command == "freshness") {
@@ -492,6 +548,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   STRATA_ASSIGN(RunSummary summary, run_nodes(graph, *compiler, *database, selected, ropts, out));
   if (o.command == "compile" && selected.size() == 1 && !summary.compiled[selected[0]].empty())
     out << summary.compiled[selected[0]] << "\n";
+  restore_relations(graph, deferred);
   STRATA_TRY(write_artifact(target_dir, "manifest.json", manifest_json(graph, info, summary.compiled)));
   STRATA_TRY(write_artifact(target_dir, "run_results.json",
                             run_results_json(info, summary.results, summary.elapsed_seconds,

@@ -40,6 +40,13 @@ struct InvocationOptions {
   bool warn_error = false;                  // --warn-error
   bool empty = false;                       // --empty (run, build): ref() and source() read no rows
   std::string event_time_start, event_time_end;  // run, build: the batches of microbatch models (see RunOptions)
+  // dbt's state (see previous_state.h): --state DIR for the `state:`/`result:` methods and --defer;
+  // --defer-state DIR to defer to other artifacts; --favor-state. Unset, they come from DBT_STATE,
+  // DBT_DEFER, DBT_DEFER_STATE and DBT_FAVOR_STATE, as in dbt.
+  std::string state_dir;
+  std::string defer_state_dir;
+  bool defer = false;
+  bool favor_state = false;
   // Set by `retry` for the command it repeats: of the nodes selected, only these (unique ids) run;
   // microbatch models with failed batches build only those (see RunOptions::retry_batches).
   std::optional<std::vector<std::string>> only_unique_ids;

@@ -123,6 +123,8 @@ struct MacroDef {
   std::string description;
   std::vector<std::string> arguments;
   int line = 0;
+  std::string macro_sql;                       // the block, `{% macro … %}` through `{% endmacro %}`
+  std::vector<std::string> depends_on_macros;  // macros it calls ("macro.pkg.name"), see macro_deps.h
 };
 
 // A `{% docs name %}...{% enddocs %}` block.

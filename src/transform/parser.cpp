@@ -14,6 +14,7 @@
 
 #include "common/parallel.h"
 #include "common/strings.h"
+#include "transform/macro_deps.h"
 #include "transform/packages.h"
 #include "transform/parser_internal.h"
 #include "transform/project_files.h"
@@ -133,13 +134,12 @@ std::string node_file_path(const ParsedProject& project, const Node& node) {
   return package_root(project, node.package_name) + "/" + node.original_file_path;
 }
 
-std::string md5_hex(std::string_view text) {
+namespace {
+
+std::string digest_hex(std::string_view text, const EVP_MD* md) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  // Fetched once: EVP_md5() makes OpenSSL 3 look the algorithm up in its provider on every digest,
-  // which cost more than hashing a test's name (one per generic test).
-  static EVP_MD* const kMd5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  EVP_Digest(text.data(), text.size(), digest, &len, kMd5 ? kMd5 : EVP_md5(), nullptr);
+  EVP_Digest(text.data(), text.size(), digest, &len, md, nullptr);
   static const char* kHex = "0123456789abcdef";
   std::string out;
   for (unsigned i = 0; i < len; ++i) {
@@ -147,6 +147,20 @@ std::string md5_hex(std::string_view text) {
     out += kHex[digest[i] & 15];
   }
   return out;
+}
+
+}  // namespace
+
+std::string md5_hex(std::string_view text) {
+  // Fetched once: EVP_md5() makes OpenSSL 3 look the algorithm up in its provider on every digest,
+  // which cost more than hashing a test's name (one per generic test).
+  static EVP_MD* const kMd5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  return digest_hex(text, kMd5 ? kMd5 : EVP_md5());
+}
+
+std::string sha256_hex(std::string_view text) {
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return digest_hex(text, kSha256 ? kSha256 : EVP_sha256());
 }
 
 std::string generic_test_name(const std::string& test_name, const std::string& target_name, const Json& args) {
@@ -404,6 +418,23 @@ Status parse_seeds(ParseState& state, ProjectFiles& listing, std::vector<Json>& 
   return ok_status();
 }
 
+// The text of a block from its opening tag (at `open`, ending at `close`) through the first
+// `{% <end_tag> %}` after it (whitespace control allowed), or to the end of the text.
+std::string block_text(const std::string& text, size_t open, size_t close, std::string_view end_tag) {
+  size_t pos = close + 2;
+  while (true) {
+    size_t at = text.find("{%", pos);
+    if (at == std::string::npos) return text.substr(open);
+    size_t end = text.find("%}", at);
+    if (end == std::string::npos) return text.substr(open);
+    std::string_view tag = trim(std::string_view(text).substr(at + 2, end - at - 2));
+    if (!tag.empty() && tag.front() == '-') tag = trim(tag.substr(1));
+    if (!tag.empty() && tag.back() == '-') tag = trim(tag.substr(0, tag.size() - 1));
+    if (tag == end_tag) return text.substr(open, end + 2 - open);
+    pos = end + 2;
+  }
+}
+
 // Macros ({% macro %}, {% test %}, {% materialization %}) and docs blocks of one file.
 void scan_blocks(ParseState& state, const std::string& original, const std::string& text, bool docs_only) {
   const ProjectConfig& p = state.out.project;
@@ -452,6 +483,7 @@ void scan_blocks(ParseState& state, const std::string& original, const std::stri
     m.original_file_path = original;
     m.path = original;
     m.line = locate_in("", text, open).line;
+    m.macro_sql = block_text(text, open, close, is_macro ? "endmacro" : is_test ? "endtest" : "endmaterialization");
     if (paren != std::string::npos && rest[paren] == '(') {
       size_t end = rest.rfind(')');
       for (auto& arg : split(rest.substr(paren + 1, end == std::string_view::npos ? 0 : end - paren - 1), ',')) {
@@ -655,6 +687,7 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
     state.out.nodes = std::move(enabled);
   }
   state.out.warnings.insert(state.out.warnings.end(), p.warnings.begin(), p.warnings.end());
+  link_macro_dependencies(state.out);
   return std::move(state.out);
 }
 

@@ -65,7 +65,8 @@ std::string node_file_path(const ParsedProject& project, const Node& node);
 
 // The name dbt gives a generic test: "<test>_<model>_<args…>" (≥ 64 characters → truncated + md5).
 std::string generic_test_name(const std::string& test_name, const std::string& target_name, const Json& args);
-// Lower-case hex md5 of text.
+// Lower-case hex md5 / sha256 of text.
 std::string md5_hex(std::string_view text);
+std::string sha256_hex(std::string_view text);
 
 }  // namespace strata::transform

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 
 #include "common/strings.h"
 
@@ -10,6 +11,12 @@ namespace strata::transform {
 namespace {
 
 using Mask = std::vector<bool>;
+
+// What terms are evaluated against: the graph and, with --state, the comparison with it.
+struct Scope {
+  const Graph& graph;
+  const StateComparison* state = nullptr;
+};
 
 // A parsed selection term: [@][N+]method:value[+N].
 struct Term {
@@ -107,8 +114,16 @@ bool config_value_match(const Json& v, const std::string& value) {
   return false;
 }
 
-Result<bool> matches(const Node& n, const Term& t, const std::string& method) {
+Result<bool> matches(const Scope& sc, size_t i, const Term& t, const std::string& method) {
+  const Node& n = sc.graph.node(i);
   const std::string& v = t.value;
+  if (method == "state" || method == "result") {
+    if (!sc.state)
+      return usage("the " + method + ": method compares with an earlier invocation: pass --state DIR",
+                   "DIR is that invocation's target folder (manifest.json" +
+                       std::string(method == "result" ? ", run_results.json)" : ")"));
+    return method == "state" ? sc.state->state_matches(i, v) : sc.state->result_matches(i, v);
+  }
   // dbt's fqn method looks at manifest nodes only: a source named like a model (source `orders`,
   // model `orders`) is not selected by `orders`, so `orders+` does not pull in the source's children.
   if (method == "fqn") return n.resource_type != ResourceType::kSource && fqn_match(n, v);
@@ -158,7 +173,8 @@ Result<bool> matches(const Node& n, const Term& t, const std::string& method) {
   }
   if (method == "package") return glob_match(v, n.package_name);
   return usage("unknown selection method '" + method + "'",
-               "use one of fqn, tag, path, file, config.X, resource_type, source, test_type, test_name, package");
+               "use one of fqn, tag, path, file, config.X, resource_type, source, test_type, test_name, package, state, "
+               "result");
 }
 
 void walk(const Graph& g, Mask& mask, const Mask& start, bool up, int depth) {
@@ -182,12 +198,13 @@ void walk(const Graph& g, Mask& mask, const Mask& start, bool up, int depth) {
   }
 }
 
-Result<Mask> evaluate_term(const Graph& g, const Term& t) {
+Result<Mask> evaluate_term(const Scope& sc, const Term& t) {
+  const Graph& g = sc.graph;
   std::string method = t.method.empty() ? default_method(t.value) : t.method;
   Mask base(g.size(), false);
   bool any = false;
   for (size_t i = 0; i < g.size(); ++i) {
-    STRATA_ASSIGN(bool m, matches(g.node(i), t, method));
+    STRATA_ASSIGN(bool m, matches(sc, i, t, method));
     base[i] = m;
     any |= m;
   }
@@ -218,47 +235,51 @@ void add_indirect_tests(const Graph& g, Mask& mask) {
 
 // With eager indirect selection, dbt intersects each term's nodes *plus their tests*, so
 // `stg_orders,test_type:generic` is the generic tests of stg_orders rather than nothing.
-Result<Mask> evaluate_intersection(const Graph& g, std::string_view token, bool indirect) {
+Result<Mask> evaluate_intersection(const Scope& sc, std::string_view token, bool indirect) {
+  const Graph& g = sc.graph;
   Mask out(g.size(), true);
   auto parts = split(token, ',');
   const bool expand = indirect && parts.size() > 1;
   for (const auto& part : parts) {
     if (trim(part).empty()) continue;
     STRATA_ASSIGN(Term t, parse_term(trim(part)));
-    STRATA_ASSIGN(Mask m, evaluate_term(g, t));
+    STRATA_ASSIGN(Mask m, evaluate_term(sc, t));
     if (expand) add_indirect_tests(g, m);
     for (size_t i = 0; i < out.size(); ++i) out[i] = out[i] && m[i];
   }
   return out;
 }
 
-Result<Mask> evaluate_union(const Graph& g, const std::vector<std::string>& items, bool indirect = false) {
+Result<Mask> evaluate_union(const Scope& sc, const std::vector<std::string>& items, bool indirect = false) {
+  const Graph& g = sc.graph;
   Mask out(g.size(), false);
   for (const auto& item : items) {
     std::string normalized = replace_all(replace_all(item, "\t", " "), "\n", " ");
     for (const auto& token : split(normalized, ' ')) {
       if (trim(token).empty()) continue;
-      STRATA_ASSIGN(Mask m, evaluate_intersection(g, trim(token), indirect));
+      STRATA_ASSIGN(Mask m, evaluate_intersection(sc, trim(token), indirect));
       for (size_t i = 0; i < out.size(); ++i) out[i] = out[i] || m[i];
     }
   }
   return out;
 }
 
-Result<Mask> evaluate_definition(const Graph& g, const Json& def, int depth);
+Result<Mask> evaluate_definition(const Scope& sc, const Json& def, int depth);
 
-Result<Mask> evaluate_named_selector(const Graph& g, const std::string& name, int depth) {
+Result<Mask> evaluate_named_selector(const Scope& sc, const std::string& name, int depth) {
+  const Graph& g = sc.graph;
   if (depth > 32) return usage("selectors refer to each other in a loop (at '" + name + "')");
   for (const auto& s : g.project().selectors)
-    if (s.name == name) return evaluate_definition(g, s.definition, depth + 1);
+    if (s.name == name) return evaluate_definition(sc, s.definition, depth + 1);
   std::vector<std::string> names;
   for (const auto& s : g.project().selectors) names.push_back(s.name);
   return usage("no selector named '" + name + "' in selectors.yml",
                names.empty() ? "define it in selectors.yml" : "known selectors: " + join(names, ", "));
 }
 
-Result<Mask> evaluate_definition(const Graph& g, const Json& def, int depth) {
-  if (def.is_string()) return evaluate_union(g, {def.get<std::string>()});
+Result<Mask> evaluate_definition(const Scope& sc, const Json& def, int depth) {
+  const Graph& g = sc.graph;
+  if (def.is_string()) return evaluate_union(sc, {def.get<std::string>()});
   if (!def.is_object()) return usage("a selector definition must be a string or a mapping");
   if (def.contains("union") || def.contains("intersection")) {
     bool is_union = def.contains("union");
@@ -268,12 +289,12 @@ Result<Mask> evaluate_definition(const Graph& g, const Json& def, int depth) {
     for (const auto& item : items) {
       if (item.is_object() && item.contains("exclude")) {
         for (const auto& ex : item["exclude"]) {
-          STRATA_ASSIGN(Mask m, evaluate_definition(g, ex, depth));
+          STRATA_ASSIGN(Mask m, evaluate_definition(sc, ex, depth));
           for (size_t i = 0; i < m.size(); ++i) excluded[i] = excluded[i] || m[i];
         }
         continue;
       }
-      STRATA_ASSIGN(Mask m, evaluate_definition(g, item, depth));
+      STRATA_ASSIGN(Mask m, evaluate_definition(sc, item, depth));
       for (size_t i = 0; i < out.size(); ++i) out[i] = is_union ? (out[i] || m[i]) : (out[i] && m[i]);
     }
     for (size_t i = 0; i < out.size(); ++i) out[i] = out[i] && !excluded[i];
@@ -284,7 +305,7 @@ Result<Mask> evaluate_definition(const Graph& g, const Json& def, int depth) {
     std::string value = def.contains("value") ? (def["value"].is_string() ? def["value"].get<std::string>()
                                                                           : def["value"].dump())
                                               : "";
-    if (method == "selector") return evaluate_named_selector(g, value, depth);
+    if (method == "selector") return evaluate_named_selector(sc, value, depth);
     Term t;
     t.value = value;
     auto dot = method.find('.');
@@ -296,10 +317,10 @@ Result<Mask> evaluate_definition(const Graph& g, const Json& def, int depth) {
     t.childrens_parents = flag("childrens_parents");
     if (def.contains("parents_depth")) t.parents_depth = def["parents_depth"].get<int>();
     if (def.contains("children_depth")) t.children_depth = def["children_depth"].get<int>();
-    STRATA_ASSIGN(Mask m, evaluate_term(g, t));
+    STRATA_ASSIGN(Mask m, evaluate_term(sc, t));
     if (def.contains("exclude")) {
       for (const auto& ex : def["exclude"]) {
-        STRATA_ASSIGN(Mask e, evaluate_definition(g, ex, depth));
+        STRATA_ASSIGN(Mask e, evaluate_definition(sc, ex, depth));
         for (size_t i = 0; i < m.size(); ++i) m[i] = m[i] && !e[i];
       }
     }
@@ -308,7 +329,7 @@ Result<Mask> evaluate_definition(const Graph& g, const Json& def, int depth) {
   if (def.size() == 1) {
     // Shorthand `{tag: nightly}`.
     auto it = def.begin();
-    return evaluate_union(g, {it.key() + ":" + (it.value().is_string() ? it.value().get<std::string>() : it.value().dump())});
+    return evaluate_union(sc, {it.key() + ":" + (it.value().is_string() ? it.value().get<std::string>() : it.value().dump())});
   }
   return usage("a selector definition needs `method`/`value`, `union` or `intersection`");
 }
@@ -362,17 +383,20 @@ bool glob_match(std::string_view p, std::string_view s) {
 }
 
 Result<std::vector<bool>> evaluate_selection(const Graph& graph, const std::string& spec) {
-  return evaluate_union(graph, {spec});
+  return evaluate_union(Scope{graph}, {spec});
 }
 
 Result<std::vector<size_t>> select_nodes(const Graph& g, const SelectionRequest& request) {
+  std::optional<StateComparison> comparison;
+  if (request.state) comparison.emplace(g, *request.state);
+  const Scope sc{g, comparison ? &*comparison : nullptr};
   Mask mask(g.size(), false);
   bool explicit_selection = !request.select.empty() || !request.selector.empty();
   if (!request.selector.empty()) {
-    STRATA_ASSIGN(mask, evaluate_named_selector(g, request.selector, 0));
+    STRATA_ASSIGN(mask, evaluate_named_selector(sc, request.selector, 0));
   }
   if (!request.select.empty()) {
-    STRATA_ASSIGN(Mask m, evaluate_union(g, request.select, request.indirect_tests));
+    STRATA_ASSIGN(Mask m, evaluate_union(sc, request.select, request.indirect_tests));
     if (!request.selector.empty()) {
       for (size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && m[i];
     } else {
@@ -384,14 +408,14 @@ Result<std::vector<size_t>> select_nodes(const Graph& g, const SelectionRequest&
     for (const auto& s : g.project().selectors)
       if (s.is_default) def = &s;
     if (def) {
-      STRATA_ASSIGN(mask, evaluate_definition(g, def->definition, 0));
+      STRATA_ASSIGN(mask, evaluate_definition(sc, def->definition, 0));
     } else {
       mask.assign(g.size(), true);
     }
   }
   if (request.indirect_tests) add_indirect_tests(g, mask);
   if (!request.exclude.empty()) {
-    STRATA_ASSIGN(Mask ex, evaluate_union(g, request.exclude, request.indirect_tests));
+    STRATA_ASSIGN(Mask ex, evaluate_union(sc, request.exclude, request.indirect_tests));
     if (request.indirect_tests) add_indirect_tests(g, ex);
     for (size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && !ex[i];
   }

@@ -1,7 +1,8 @@
 #pragma once
 // Node selection with dbt's syntax: `model`, `+model`, `model+`, `2+model`, `model+3`, `@model`,
 // methods `tag:`, `path:`, `file:`, `fqn:`, `config.X:`, `resource_type:`, `source:`,
-// `test_type:`, `test_name:`, `package:`, wildcards (* ? [..]); union by space, intersection by
+// `test_type:`, `test_name:`, `package:`, `state:` and `result:` (with --state, see
+// previous_state.h), wildcards (* ? [..]); union by space, intersection by
 // comma; `--exclude`; named selectors from selectors.yml. Tests are selected indirectly ("eager"):
 // a test is selected when any node it tests is. Linear in graph size per selector term.
 // Pure functions over an immutable Graph; thread-safe.
@@ -11,6 +12,7 @@
 
 #include "common/result.h"
 #include "transform/graph.h"
+#include "transform/previous_state.h"
 
 namespace strata::transform {
 
@@ -20,6 +22,7 @@ struct SelectionRequest {
   std::string selector;               // a selector name from selectors.yml; "" for none
   std::vector<ResourceType> resource_types;  // keep only these; empty = all
   bool indirect_tests = true;         // add tests of selected nodes (dbt's eager mode)
+  const PreviousState* state = nullptr;  // --state: what `state:` and `result:` compare with
 };
 
 // The selected nodes in topological order. With no select and no selector, every node (or the
