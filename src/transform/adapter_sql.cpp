@@ -26,6 +26,13 @@ class DuckDbSql final : public AdapterSql {
     plan.statements.push_back(create_as("create or replace", kind, relation, query));
     return plan;
   }
+  DdlPlan replace_with_table(const std::string& relation, std::optional<warehouse::RelationKind> existing,
+                             const std::string& columns) const override {
+    DdlPlan plan;
+    if (existing == warehouse::RelationKind::kView) plan.statements.push_back("drop view if exists " + relation);
+    plan.statements.push_back("create or replace table " + relation + " (\n" + columns + "\n)");
+    return plan;
+  }
   std::string insert_by_name(const std::string& relation, const std::string& query,
                              const std::vector<std::string>&) const override {
     return "insert into " + relation + " by name (\n" + query + "\n)";
@@ -52,6 +59,14 @@ class PostgresSql final : public AdapterSql {
     plan.atomic = existing.has_value();
     if (existing) plan.statements.push_back(std::string("drop ") + kind_word(*existing) + " if exists " + relation + " cascade");
     plan.statements.push_back(create_as("create", kind, relation, query));
+    return plan;
+  }
+  DdlPlan replace_with_table(const std::string& relation, std::optional<warehouse::RelationKind> existing,
+                             const std::string& columns) const override {
+    DdlPlan plan;
+    plan.atomic = existing.has_value();
+    if (existing) plan.statements.push_back(std::string("drop ") + kind_word(*existing) + " if exists " + relation + " cascade");
+    plan.statements.push_back("create table " + relation + " (\n" + columns + "\n)");
     return plan;
   }
   std::string insert_by_name(const std::string& relation, const std::string& query,

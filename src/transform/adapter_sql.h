@@ -34,6 +34,10 @@ class AdapterSql {
   // exist is passed as an existing table.
   virtual DdlPlan replace_relation(const std::string& relation, std::optional<warehouse::RelationKind> existing,
                                    warehouse::RelationKind kind, const std::string& query) const = 0;
+  // The statements that make `relation` a new, empty table of `columns` (the column definitions and
+  // constraints inside `create table r ( … )`), replacing what the name is now (`existing`).
+  virtual DdlPlan replace_with_table(const std::string& relation, std::optional<warehouse::RelationKind> existing,
+                                     const std::string& columns) const = 0;
   // `insert into <relation> …` writing `query`'s columns into the relation's columns of the same
   // names (the others get their default). `columns` are the query's column names, which a
   // warehouse without `insert … by name` needs; DuckDB ignores them.

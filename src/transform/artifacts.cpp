@@ -44,7 +44,7 @@ Json columns_json(const Node& n) {
                         {"description", c.description},
                         {"meta", c.meta},
                         {"data_type", c.data_type.empty() ? Json(nullptr) : Json(c.data_type)},
-                        {"constraints", Json::array()},
+                        {"constraints", c.constraints},
                         {"quote", nullptr},
                         {"tags", string_array(c.tags)}};
   }
@@ -68,6 +68,21 @@ Json config_json(const Node& n) {
     c[key] = hooks;
   }
   return c;
+}
+
+// dbt's `contract`: enforced, alias_types, and when enforced a checksum of the declared columns.
+Json contract_json(const Node& n) {
+  const Json& config = n.config.contains("contract") && n.config["contract"].is_object() ? n.config["contract"]
+                                                                                          : Json::object();
+  const bool enforced = config.contains("enforced") && config["enforced"] == true;
+  const bool alias_types = !config.contains("alias_types") || config["alias_types"] != false;
+  Json checksum = nullptr;
+  if (enforced) {
+    std::string declared;
+    for (const auto& c : n.columns) declared += c.name + ":" + c.data_type + ";";
+    checksum = sha256_hex(declared);
+  }
+  return Json{{"enforced", enforced}, {"alias_types", alias_types}, {"checksum", checksum}};
 }
 
 Json node_json(const Graph& g, size_t i, const std::string& compiled) {
@@ -119,10 +134,10 @@ Json node_json(const Graph& g, size_t i, const std::string& compiled) {
     j["extra_ctes_injected"] = true;
     j["extra_ctes"] = Json::array();
   }
-  j["contract"] = Json{{"enforced", false}, {"alias_types", true}, {"checksum", nullptr}};
+  j["contract"] = contract_json(n);
   if (n.resource_type == ResourceType::kModel) {
     j["access"] = "protected";
-    j["constraints"] = Json::array();
+    j["constraints"] = n.constraints;
     j["version"] = nullptr;
     j["latest_version"] = nullptr;
     j["deprecation_date"] = nullptr;

@@ -713,6 +713,7 @@ Status Compiler::parse_render(Graph& graph) {
     if (state.capture.refs != m.refs || state.capture.sources != m.sources) {
       m.refs = state.capture.refs;
       m.sources = state.capture.sources;
+      add_foreign_key_dependencies(m);
       changed = true;
     }
     merge_configs(m.config, configs_not_scanned(std::move(state.capture.config), scan.config));

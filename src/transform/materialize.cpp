@@ -3,6 +3,7 @@
 #include <map>
 
 #include "common/strings.h"
+#include "transform/contract.h"
 #include "transform/runner_internal.h"
 
 namespace strata::transform::detail {
@@ -150,11 +151,16 @@ Status insert_by_name(NodeContext& ctx, const std::string& relation, const std::
 }
 
 Result<std::string> materialize_view(NodeContext& ctx) {
+  if (contract_enforced(ctx.node)) STRATA_TRY(check_contract(ctx));
   STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kView, ctx.compiled));
   return std::string("CREATE VIEW");
 }
 
 Result<std::string> materialize_table(NodeContext& ctx) {
+  if (contract_enforced(ctx.node)) {
+    STRATA_TRY(build_contracted_table(ctx));
+    return std::string("CREATE TABLE");
+  }
   STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, ctx.compiled));
   return std::string("CREATE TABLE");
 }
@@ -172,6 +178,7 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   const bool full_refresh = rebuilds_fully(ctx);
   if (!exists || is_view || full_refresh) return materialize_table(ctx);
+  if (contract_enforced(n)) STRATA_TRY(check_contract(ctx));
   const warehouse::Relation tmp_rel{n.database, n.schema, n.alias + "__dbt_tmp"};
   std::string tmp = warehouse::qualified_name(d, tmp_rel);
   STRATA_TRY(create_scratch_table(ctx, tmp, ctx.compiled));

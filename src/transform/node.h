@@ -42,6 +42,7 @@ struct ColumnDoc {
   std::string name;
   std::string description;
   std::string data_type;  // empty when not given
+  Json constraints = Json::array();  // [{type, expression, name, to, to_columns}], as written (see contract.h)
   Json meta = Json::object();
   std::vector<std::string> tags;
 };
@@ -67,6 +68,7 @@ struct Node {
   Json config = Json::object();     // resolved configs (project tree + properties + in-file)
   std::string description;
   std::vector<ColumnDoc> columns;
+  Json constraints = Json::array();  // model-level constraints ({type, columns, expression, to, to_columns})
   Json meta = Json::object();
   std::vector<std::string> tags;
   std::string patch_path;           // property file that documented this node, if any

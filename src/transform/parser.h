@@ -58,6 +58,10 @@ struct ParsedProject {
 // ref()/source() calls, duplicate node names, snapshot blocks without end.
 Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env);
 
+// Adds to node's refs/sources what its foreign key constraints' `to:` name (`ref('m')`), as dbt 1.9
+// does, so the referenced relation is built first.
+void add_foreign_key_dependencies(Node& node);
+
 // The folder of a package: an installed package's, else the root project's.
 const std::string& package_root(const ParsedProject& project, const std::string& package_name);
 // The absolute path of a node's file: its package's folder joined with its original_file_path.

@@ -1,5 +1,6 @@
 // Property files (`version: 2`): patches for models/seeds/snapshots/analyses, YAML snapshots,
 // sources, macro docs, and the generic tests they declare.
+#include <algorithm>
 #include <set>
 
 #include "common/parallel.h"
@@ -197,6 +198,37 @@ class TestBatch {
   std::vector<Pending> pending_;
 };
 
+// A `constraints:` list (dbt ≥ 1.5, applied when the model's contract is enforced): each item a
+// mapping with a known `type`, and what that type needs. `model_level` items name their
+// `columns` (primary_key, unique, foreign_key).
+Result<Json> parse_constraints(const YamlDocument& doc, const YamlNode& list, bool model_level) {
+  Json out = Json::array();
+  if (!list || list.is_null()) return out;
+  if (!list.is_sequence()) return doc.error(list, "`constraints` must be a list of {type: …}");
+  static const std::set<std::string> kTypes = {"not_null", "unique", "primary_key", "check", "foreign_key", "custom"};
+  for (const auto& item : list) {
+    if (!item.is_map() || !item["type"])
+      return doc.error(item, "a constraint needs a `type`", "one of not_null, unique, primary_key, check, foreign_key, custom");
+    const std::string type = item["type"].scalar();
+    if (!kTypes.count(type))
+      return doc.error(item["type"], "unknown constraint type '" + type + "'",
+                       "use not_null, unique, primary_key, check, foreign_key or custom");
+    Json c = yaml_to_json(item);
+    const bool has_expression = !scalar_or(item, "expression").empty();
+    if ((type == "check" || type == "custom") && !has_expression)
+      return doc.error(item, "a " + type + " constraint needs an `expression`", "e.g. expression: \"amount >= 0\"");
+    if (type == "foreign_key" && !has_expression && !item["to"])
+      return doc.error(item, "a foreign_key constraint needs `to` and `to_columns`, or an `expression`",
+                       "e.g. to: ref('customers')\n  to_columns: [id]");
+    if (model_level && type == "not_null")
+      return doc.error(item, "not_null is a column constraint", "put it under the column's `constraints:`");
+    if (model_level && type != "check" && type != "custom" && !(item["columns"] && item["columns"].is_sequence()))
+      return doc.error(item, "a model-level " + type + " constraint needs `columns: [...]`");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 Result<std::vector<ColumnDoc>> parse_columns(ParseState& state, const FileContext& ctx, const YamlNode& list,
                                              const Node* target, std::vector<std::pair<std::string, YamlNode>>& tests) {
   std::vector<ColumnDoc> out;
@@ -211,6 +243,7 @@ Result<std::vector<ColumnDoc>> parse_columns(ParseState& state, const FileContex
     c.name = col["name"].scalar();
     c.description = scalar_or(col, "description");
     c.data_type = scalar_or(col, "data_type");
+    STRATA_ASSIGN(c.constraints, parse_constraints(*ctx.doc, col["constraints"], false));
     if (col["meta"]) c.meta = yaml_to_json(col["meta"]);
     if (col["tags"] && col["tags"].is_sequence())
       for (const auto& t : col["tags"]) c.tags.push_back(t.scalar());
@@ -272,6 +305,8 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& li
     std::vector<std::pair<std::string, YamlNode>> column_tests;
     STRATA_ASSIGN(auto columns, parse_columns(state, ctx, entry["columns"], &state.out.nodes[index], column_tests));
     state.out.nodes[index].columns = std::move(columns);
+    STRATA_ASSIGN(state.out.nodes[index].constraints, parse_constraints(doc, entry["constraints"], true));
+    add_foreign_key_dependencies(state.out.nodes[index]);
     if (!state.out.nodes[index].enabled()) continue;
     // Flushing tests appends to nodes: take what the tests need before the vector can move.
     STRATA_TRY(tests.add(entry, TestTarget::of(state.out.nodes[index])));
@@ -498,3 +533,24 @@ Status parse_property_file(ParseState& state, const YamlDocument& doc, const std
 }
 
 }  // namespace strata::transform::detail
+
+namespace strata::transform {
+
+// A foreign key's `to: ref('m')` (or source(…)) makes the model depend on m, as in dbt 1.9, so the
+// referenced table exists when the model's constraint is created.
+void add_foreign_key_dependencies(Node& node) {
+  auto add = [&](const Json& constraints) {
+    for (const auto& c : constraints) {
+      if (c.value("type", std::string()) != "foreign_key" || !c.contains("to") || !c["to"].is_string()) continue;
+      StaticScan scan = static_scan("{{ " + c["to"].get<std::string>() + " }}");
+      for (auto& ref : scan.refs)
+        if (std::find(node.refs.begin(), node.refs.end(), ref) == node.refs.end()) node.refs.push_back(ref);
+      for (auto& src : scan.sources)
+        if (std::find(node.sources.begin(), node.sources.end(), src) == node.sources.end()) node.sources.push_back(src);
+    }
+  };
+  add(node.constraints);
+  for (const auto& column : node.columns) add(column.constraints);
+}
+
+}  // namespace strata::transform
