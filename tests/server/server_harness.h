@@ -17,6 +17,7 @@
 
 #include "common/strings.h"
 #include "orchestrate/runtime.h"
+#include "orchestrate/sqlite_store.h"
 #include "server/server.h"
 #include "support/temp_dir.h"
 
