@@ -8,6 +8,7 @@
 #include "orchestrate/sqlite_store.h"
 #include "orchestrate/store_factory.h"
 #include "server/history.h"
+#include "server_harness.h"
 #include "support/pg_cluster.h"
 #include "support/temp_dir.h"
 
@@ -137,6 +138,42 @@ TEST_P(HistoryTest, AnswersFromTheStoresRows) {
 
 INSTANTIATE_TEST_SUITE_P(BothStores, HistoryTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
+
+// `strata serve` on a PostgreSQL metadata store (with a password): a run triggered through the API
+// runs, the API's lists (History) and details (the store) read it back from PostgreSQL, and no
+// response holds the password.
+TEST(ServerOnPostgres, TriggeredRunIsListedFromPostgres) {
+  using namespace testing;
+  auto& pg = strata::testing::shared_pg_cluster();
+  pg.create_database("server_meta");
+  const std::string url = pg.password_url("server_meta");
+  ServerHarness h({}, "127.0.0.1", {}, 0, map_env({{"STRATA_METADATA_URL", url}}));
+  ASSERT_EQ(h.runtime().store_config().kind, MetadataStoreConfig::Kind::kPostgres);
+  auto c = h.client();
+  auto s = BrowserSession::open(c);
+  const std::string run_id = trigger(c, s, "demo");
+  ASSERT_FALSE(run_id.empty());
+  ASSERT_TRUE(wait_finished(c, run_id));
+  auto runs = c.Get("/api/v1/runs?pipeline=demo");
+  ASSERT_TRUE(runs);
+  Json page = json_of(runs);
+  EXPECT_EQ(page["total"], 1) << runs->body;
+  Json run = json_of(c.Get(("/api/v1/runs/" + run_id).c_str()));
+  EXPECT_EQ(run["run"]["state"], "success");
+  EXPECT_EQ(run["task_counts"]["success"], 3);
+  auto pipelines = c.Get("/api/v1/pipelines");
+  ASSERT_TRUE(pipelines);
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  for (const auto* body : {&runs->body, &pipelines->body, &metrics->body})
+    EXPECT_EQ(body->find(pg.password()), std::string::npos);
+  // The rows are in PostgreSQL, not in a SQLite file.
+  EXPECT_FALSE(std::filesystem::exists(h.file(".strata/strata.db")));
+  auto store = orchestrate::PgStore::open(orchestrate::PgStoreOptions{url, "strata_meta", nullptr});
+  ASSERT_TRUE(store.ok()) << store.error().to_string();
+  EXPECT_TRUE((*(*store)->run("demo", run_id)).has_value());
+}
 
 }  // namespace
 }  // namespace strata::server
