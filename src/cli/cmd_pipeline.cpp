@@ -36,6 +36,7 @@ Result<std::unique_ptr<Runtime>> open_runtime(const PipelineArgs& args, CliConte
   RuntimeOptions options;
   options.project_dir = args.project_dir;
   options.masker = ctx.logger.masker();
+  if (ctx.env) options.env = ctx.env;
   return Runtime::open(options);
 }
 

@@ -19,7 +19,7 @@
 #include "ingest/destination.h"
 #include "ingest/sync.h"
 #include "orchestrate/cancellable_database.h"
-#include "orchestrate/sqlite_store.h"
+#include "orchestrate/store_factory.h"
 
 namespace strata::cli {
 namespace {
@@ -60,13 +60,12 @@ class ProgressLine {
 };
 
 // Stores the report where the UI reads sync history: the project's metadata store
-// (.strata/strata.db, created if missing), as a sync outside any pipeline run (run_id "",
-// task_id "cli"). Errors: the store's (open, write).
-Status store_in_metadata(const ingest::SyncReport& report, const std::string& project_dir) {
-  std::filesystem::path strata_dir = std::filesystem::path(project_dir) / ".strata";
-  std::error_code ec;
-  std::filesystem::create_directories(strata_dir, ec);
-  STRATA_ASSIGN(auto store, orchestrate::SqliteStore::open((strata_dir / "strata.db").string()));
+// (open_metadata_store: .strata/strata.db, created if missing, or STRATA_METADATA_URL's
+// PostgreSQL), as a sync outside any pipeline run (run_id "", task_id "cli"). Errors: the
+// store's (open, write).
+Status store_in_metadata(const ingest::SyncReport& report, const std::string& project_dir, const EnvLookup& env,
+                         SecretMasker* masker) {
+  STRATA_ASSIGN(auto store, orchestrate::open_metadata_store(project_dir, masker, env));
   orchestrate::SyncReportRecord record{"", "cli", report.connection, json_text(ingest::report_to_json(report)), now_micros()};
   return store->add_sync_report(record);
 }
@@ -135,7 +134,7 @@ Status run_sync_command(const SyncFlags& flags, CliContext& context, bool& repor
   ingest::SyncReport report = std::move(*ran);
   std::string dir = (std::filesystem::path(config.project_dir) / ".strata" / "syncs").string();
   Status stored = ingest::store_report(report, dir);
-  if (stored.ok()) stored = store_in_metadata(report, config.project_dir);
+  if (stored.ok()) stored = store_in_metadata(report, config.project_dir, context.env, yaml.masker);
   if (flags.json) {
     context.out << json_text(ingest::report_to_json(report), 2) << "\n";
   } else {

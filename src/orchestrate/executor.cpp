@@ -491,7 +491,7 @@ int Executor::active_runs(const std::string& pipeline) const {
   std::lock_guard lock(mutex_);
   int n = 0;
   for (const auto& [id, run] : runs_)
-    if (run->spec->name == pipeline) ++n;
+    if (pipeline.empty() || run->spec->name == pipeline) ++n;
   return n;
 }
 

@@ -72,7 +72,7 @@ class Executor {
   RunState wait(const std::string& pipeline, const std::string& run_id);
   // As wait(), but gives up after timeout_ms of real time; nullopt then.
   std::optional<RunState> wait_for(const std::string& pipeline, const std::string& run_id, int64_t timeout_ms);
-  // Runs of a pipeline executing now.
+  // Runs of a pipeline executing now; of every pipeline when `pipeline` is empty.
   int active_runs(const std::string& pipeline) const;
   // Cancels a run executing here, as Airflow's "mark run failed": running attempts are cancelled
   // and end failed without retry, tasks not yet finished end skipped, the run ends failed. Returns

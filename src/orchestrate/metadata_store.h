@@ -1,12 +1,14 @@
 #pragma once
 // MetadataStore: the run history behind one interface (DESIGN.md key types). Implementations:
-// SqliteStore (embedded, `.strata/strata.db`); a PostgreSQL store comes with scale-out. All times
+// SqliteStore (embedded, `.strata/strata.db`) and PgStore (PostgreSQL, shared by several scheduler
+// processes); open_metadata_store() (store_factory.h) picks one from the project's settings. All times
 // are microseconds since the Unix epoch (UTC). Implementations must be thread-safe: every method
 // may be called from any thread.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -94,6 +96,10 @@ struct TestResultRecord {
   std::string pipeline = {};
 };
 
+// SQLSTATE of a unique-key violation: create_run's error carries it in Error::state() when the
+// run exists already (another scheduler sharing the store may have created it first).
+inline constexpr std::string_view kUniqueViolation = "23505";
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
@@ -111,6 +117,11 @@ class MetadataStore {
   // (another process claimed it first).
   virtual Result<bool> claim_run(const std::string& pipeline, const std::string& run_id, const std::string& owner,
                                  int64_t at) = 0;
+  // Atomically moves a running run from `from_owner` to `to_owner` (recovery takes a dead owner's
+  // run this way before resetting it); false when the run is not running under `from_owner` any
+  // more (another process recovered it first). Never changes a run of any other owner.
+  virtual Result<bool> adopt_run(const std::string& pipeline, const std::string& run_id,
+                                 const std::string& from_owner, const std::string& to_owner) = 0;
   virtual Result<std::optional<RunRecord>> run(const std::string& pipeline, const std::string& run_id) = 0;
   // Every run with this run_id, across pipelines (ordered by pipeline): for callers that address a
   // run by its id alone and must tell "none" from "ambiguous".

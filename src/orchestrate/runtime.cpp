@@ -71,7 +71,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& options) {
   STRATA_TRY(rt->expand_pipelines(specs));
   for (auto& spec : specs) rt->pipelines_.push_back(std::make_shared<const PipelineSpec>(std::move(spec)));
   STRATA_ASSIGN(rt->pools_, load_pools(options.project_dir, yaml_options));
-  STRATA_ASSIGN(rt->store_, SqliteStore::open(options.project_dir + "/.strata/strata.db"));
+  STRATA_ASSIGN(rt->store_config_, metadata_store_config(options.project_dir, options.env));
+  STRATA_ASSIGN(rt->store_, open_metadata_store(rt->store_config_, options.masker.get()));
   Databases* databases = rt->databases_.get();
   rt->runners_[TaskKind::kShell] = std::make_shared<ShellRunner>();
   rt->runners_[TaskKind::kSql] = std::make_shared<SqlRunner>(
@@ -205,6 +206,10 @@ Status Runtime::start() {
   eo.project_dir = options_.project_dir;
   SchedulerOptions so;
   so.owner = default_owner();
+  so.max_runs = options_.max_runs;
+  so.poll_interval = options_.poll_interval >= 0 ? options_.poll_interval
+                     : store_config_.kind == MetadataStoreConfig::Kind::kPostgres ? 1'000'000
+                                                                                  : 0;
   eo.owner = so.owner;
   eo.masker = options_.masker;
   eo.on_task_event = options_.on_task_event;

@@ -1,7 +1,8 @@
 #pragma once
 // Runtime: everything `strata pipeline …` and `strata serve` need for one project folder: the
 // secret masker taught the connections' passwords (connection_secrets.h), the
-// metadata store (`.strata/strata.db`), the parsed pipelines (their `build:` tasks expanded into
+// metadata store (open_metadata_store: `.strata/strata.db`, or PostgreSQL when STRATA_METADATA_URL
+// is set), the parsed pipelines (their `build:` tasks expanded into
 // one task per dbt node, see build_expansion.h), pools (`pools.yml`: `pools: {name: slots}`), the
 // task runners of every kind — shell, sql (DuckDB and PostgreSQL targets of profiles.yml), sync
 // (ingest), build/test/freshness (transform) — sharing one Databases, the executor and the
@@ -27,7 +28,7 @@
 #include "orchestrate/dbt_runners.h"
 #include "orchestrate/executor.h"
 #include "orchestrate/scheduler.h"
-#include "orchestrate/sqlite_store.h"
+#include "orchestrate/store_factory.h"
 #include "warehouse/warehouse.h"
 
 namespace strata::orchestrate {
@@ -38,6 +39,11 @@ struct RuntimeOptions {
   SecretMaskerPtr masker = std::make_shared<SecretMasker>();
   std::function<void(const TaskEvent&)> on_task_event;
   int64_t pipeline_reload_interval = 15'000'000;  // micros between serve()'s re-reads of pipelines/
+  EnvLookup env = process_env();                   // where the metadata store settings come from
+  int max_runs = 0;                                // SchedulerOptions::max_runs (0 = no limit)
+  // SchedulerOptions::poll_interval; -1: 1 s with a PostgreSQL store (shared by other schedulers),
+  // none with SQLite.
+  int64_t poll_interval = -1;
 };
 
 // What one reload_pipelines() changed.
@@ -62,6 +68,8 @@ class Runtime {
   Status start();
 
   MetadataStore& store() { return *store_; }
+  // Which store it is (SQLite file or PostgreSQL); describe() is safe to log.
+  const MetadataStoreConfig& store_config() const { return store_config_; }
   Executor& executor() { return *executor_; }
   Scheduler& scheduler() { return *scheduler_; }
   std::vector<std::shared_ptr<const PipelineSpec>> pipelines() const;
@@ -82,7 +90,8 @@ class Runtime {
 
   RuntimeOptions options_;
   SystemClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  MetadataStoreConfig store_config_;
+  std::unique_ptr<MetadataStore> store_;
   mutable std::mutex pipelines_mutex_;  // guards pipelines_
   std::vector<std::shared_ptr<const PipelineSpec>> pipelines_;
   std::map<std::string, std::string> texts_;  // by file path: the text its pipeline (or error) came from

@@ -133,6 +133,10 @@ Result<int> Scheduler::recover() {
   for (auto run : running) {
     STRATA_ASSIGN(bool alive, owner_alive(run.owner, beats, now));
     if (alive) continue;
+    // Several schedulers may find the same dead owner: the one whose conditional take-over
+    // succeeds resets the run; the others leave it (it may be running again under a new owner).
+    STRATA_ASSIGN(bool adopted, store_.adopt_run(run.pipeline, run.run_id, run.owner, options_.owner));
+    if (!adopted) continue;
     const std::shared_ptr<const PipelineSpec> spec = pipeline(run.pipeline);
     STRATA_TRY(fail_stale_task_instances(spec.get(), run, now));
     run.state = spec ? RunState::kQueued : RunState::kFailed;  // a deleted pipeline cannot resume
@@ -146,6 +150,15 @@ Result<int> Scheduler::recover() {
   for (auto attempt : attempts) {
     STRATA_ASSIGN(auto run, store_.run(attempt.pipeline, attempt.run_id));
     if (run && run->state == RunState::kRunning) continue;
+    // Read again after the run: an attempt that ended meanwhile (its run finished in another
+    // process after the first read) is not overwritten. One still running now is stale: a run's
+    // attempts end before the run does.
+    STRATA_ASSIGN(auto tries, store_.attempts(attempt.pipeline, attempt.run_id, attempt.task_id));
+    const auto now_running = std::find_if(tries.begin(), tries.end(), [&](const AttemptRecord& a) {
+      return a.try_number == attempt.try_number && a.state == TaskState::kRunning;
+    });
+    if (now_running == tries.end()) continue;
+    attempt = *now_running;
     attempt.state = TaskState::kFailed;
     attempt.end_at = now;
     attempt.error = "the process running this attempt (" + attempt.owner + ") died";
@@ -173,7 +186,9 @@ Result<int64_t> Scheduler::create_due_runs(const Entry& entry, int64_t now) {
     run.interval_start = next->interval.start;
     run.interval_end = next->interval.end;
     run.queued_at = now;
-    STRATA_TRY(store_.create_run(run));
+    Status created = store_.create_run(run);
+    // Another scheduler sharing the store created it first: the same run, nothing to do.
+    if (!created.ok() && created.error().state() != kUniqueViolation) return std::move(created).error();
   }
   return now;  // more to create: come back at once
 }
@@ -201,6 +216,7 @@ Result<int> Scheduler::start_queued(const Entry& entry, const std::vector<std::s
   std::reverse(queued.begin(), queued.end());  // oldest logical date first
   for (const auto& run : queued) {
     if (active >= spec.max_active_runs) break;
+    if (options_.max_runs > 0 && executor_.active_runs("") >= options_.max_runs) break;
     if (only && std::find(only->begin(), only->end(), run.run_id) == only->end()) continue;
     STRATA_ASSIGN(bool claimed, store_.claim_run(spec.name, run.run_id, options_.owner, clock_.now()));
     if (!claimed) continue;
@@ -351,6 +367,7 @@ void Scheduler::serve() {
     auto due = tick();
     if (!due.ok()) logger.error("{}", due.error().to_string());
     int64_t wake = next_beat;
+    if (options_.poll_interval > 0 && now + options_.poll_interval < wake) wake = now + options_.poll_interval;
     if (reload_ && next_reload < wake) wake = next_reload;
     if (due.ok() && *due > 0 && *due < wake) wake = *due;
     std::unique_lock lock(mutex_);

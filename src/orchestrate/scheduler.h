@@ -11,7 +11,11 @@
 //   up_for_retry (tries left, after the retry delay) or failed, and the runs are re-queued so the
 //   next tick resumes them. Runs are never left stuck.
 // - serve(): tick + heartbeat + recover in a loop, sleeping until the next due run, a finished run
-//   (notify()) or stop(). With a reloader set (set_reloader()), serve() also calls it every
+//   (notify()), the next poll (SchedulerOptions::poll_interval) or stop().
+// - Several schedulers may share one store (PostgreSQL): each creates the due runs (a run another
+//   one created first is skipped: create_run's kUniqueViolation), claims queued runs with the
+//   store's atomic claim_run, and takes over a dead owner's run only through adopt_run, so every
+//   run is executed by exactly one process at a time. With a reloader set (set_reloader()), serve() also calls it every
 //   interval, and at once when it finds a queued run of a pipeline it does not know (once
 //   per such pipeline between two periodic reloads); the hook re-reads the pipeline files and
 //   calls set_pipelines().
@@ -43,6 +47,13 @@ struct SchedulerOptions {
   std::string owner;                          // unique per process (see default_owner())
   int64_t heartbeat_interval = 5'000'000;
   int64_t dead_after = 30'000'000;
+  // At most this many runs executing in this process at once (0 = no limit), on top of each
+  // pipeline's max_active_runs (which counts every process's runs). With several schedulers sharing
+  // a store it spreads the queued runs across them, as Airflow's `parallelism` caps one scheduler.
+  int max_runs = 0;
+  // With a store shared by other schedulers: how often serve() looks for runs they queued or
+  // freed (0 = only at heartbeats, due runs and notify()).
+  int64_t poll_interval = 0;
 };
 
 // "host:pid:start-micros" — unique for this process.

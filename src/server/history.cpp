@@ -1,52 +1,20 @@
 #include "server/history.h"
 
-#include <sqlite3.h>
-
+#include <algorithm>
+#include <cstdlib>
 #include <string>
-#include <variant>
+
+#include "orchestrate/pg_store.h"
+#include "orchestrate/sqlite_store.h"
 
 namespace strata::server {
 namespace {
 
 using orchestrate::RunRecord;
+using orchestrate::SqlRow;
+using orchestrate::SqlRows;
+using orchestrate::SqlValue;
 using orchestrate::TaskInstanceRecord;
-
-// One prepared statement; finalized on destruction.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Status prepared() const {
-    if (rc_ == SQLITE_OK) return ok_status();
-    return Error(ErrorCode::kInternal, std::string("metadata query failed: ") + sqlite3_errmsg(db_));
-  }
-  void bind(int i, const std::string& v) { sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
-  void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  // Steps; true for a row, false when done, an error otherwise.
-  Result<bool> step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return Error(ErrorCode::kInternal, std::string("metadata query failed: ") + sqlite3_errmsg(db_));
-  }
-  std::string text(int col) const {
-    const auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
-             : std::string();
-  }
-  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  double real(int col) const { return sqlite3_column_double(stmt_, col); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
 
 constexpr const char* kRunColumns =
     "run_id, pipeline, run_type, state, logical_date, interval_start, interval_end, params, queued_at, start_at, "
@@ -55,7 +23,10 @@ constexpr const char* kTaskColumns =
     "run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, end_at, next_retry_at, pool, priority, "
     "pipeline";
 
-RunRecord read_run(const Stmt& s) {
+int to_int(int64_t v) { return static_cast<int>(v); }
+double real(const SqlRow& row, size_t column) { return std::strtod(row.text(column).c_str(), nullptr); }
+
+RunRecord read_run(const SqlRow& s) {
   RunRecord r;
   r.run_id = s.text(0);
   r.pipeline = s.text(1);
@@ -72,20 +43,20 @@ RunRecord read_run(const Stmt& s) {
   return r;
 }
 
-TaskInstanceRecord read_task(const Stmt& s) {
+TaskInstanceRecord read_task(const SqlRow& s) {
   TaskInstanceRecord t;
   t.run_id = s.text(0);
   t.task_id = s.text(1);
   t.group = s.text(2);
   t.kind = orchestrate::parse_task_kind(s.text(3)).value_or(orchestrate::TaskKind::kShell);
   t.state = orchestrate::parse_task_state(s.text(4)).value_or(orchestrate::TaskState::kNone);
-  t.try_number = static_cast<int>(s.integer(5));
-  t.max_tries = static_cast<int>(s.integer(6));
+  t.try_number = to_int(s.integer(5));
+  t.max_tries = to_int(s.integer(6));
   t.start_at = s.integer(7);
   t.end_at = s.integer(8);
   t.next_retry_at = s.integer(9);
   t.pool = s.text(10);
-  t.priority = static_cast<int>(s.integer(11));
+  t.priority = to_int(s.integer(11));
   t.pipeline = s.text(12);
   return t;
 }
@@ -93,16 +64,12 @@ TaskInstanceRecord read_task(const Stmt& s) {
 // WHERE clause and its bound values for a run filter.
 struct Where {
   std::string sql;
-  std::vector<std::variant<std::string, int64_t>> values;
+  std::vector<SqlValue> values;
 
-  void add(const std::string& condition, std::variant<std::string, int64_t> value) {
+  void add(const std::string& condition, SqlValue value) {
     sql += sql.empty() ? " WHERE " : " AND ";
     sql += condition;
     values.push_back(std::move(value));
-  }
-  void bind(Stmt& s, int first = 1) const {
-    int i = first;
-    for (const auto& v : values) std::visit([&](const auto& x) { s.bind(i++, x); }, v);
   }
 };
 
@@ -116,232 +83,204 @@ Where where_of(const RunFilter& f) {
   return w;
 }
 
+// The rows of a report's `streams` array as (r, j) with j.value one stream object, and
+// stream/mode/rows of j: SQLite's json_each and json_extract, PostgreSQL's jsonb functions (a
+// report whose `streams` is not an array has no rows).
+struct JsonSql {
+  const char* streams_from;  // appended after "FROM <reports> r, "
+  const char* stream;
+  const char* mode;
+  const char* rows;
+  const char* valid;         // a condition on r
+  const char* row_id;        // the insertion order column
+};
+
+constexpr JsonSql kSqliteJson{"json_each(r.report, '$.streams') j", "json_extract(j.value, '$.stream')",
+                              "json_extract(j.value, '$.mode')", "json_extract(j.value, '$.rows')",
+                              "json_valid(r.report)", "rowid"};
+constexpr JsonSql kPostgresJson{
+    "jsonb_array_elements(CASE WHEN jsonb_typeof(r.report::jsonb -> 'streams') = 'array' "
+    "THEN r.report::jsonb -> 'streams' ELSE '[]'::jsonb END) j",
+    "(j.value ->> 'stream')", "(j.value ->> 'mode')", "(j.value ->> 'rows')::numeric", "TRUE", "id"};
+
 }  // namespace
 
 // Returns a connection to the pool when it goes out of scope.
 class History::Lease {
  public:
-  Lease(History& h, sqlite3* db) : h_(h), db_(db) {}
-  ~Lease() { h_.release(db_); }
+  Lease(History& h, Session session) : h_(h), session_(std::move(session)) {}
+  ~Lease() { h_.release(std::move(session_)); }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
-  sqlite3* get() const { return db_; }
+  orchestrate::SqlSession& get() const { return *session_; }
 
  private:
   History& h_;
-  sqlite3* db_;
+  Session session_;
 };
 
-#define STRATA_LEASE(name)                  \
-  STRATA_ASSIGN(sqlite3* name##_raw, acquire()); \
-  Lease name(*this, name##_raw)
-
-Result<std::unique_ptr<History>> History::open(const std::string& path) {
-  std::unique_ptr<History> h(new History(path));
-  STRATA_ASSIGN(sqlite3 * db, h->acquire());
-  h->release(db);
+Result<std::unique_ptr<History>> History::open_with(SessionFactory connect, bool postgres) {
+  std::unique_ptr<History> h(new History(std::move(connect), postgres));
+  STRATA_ASSIGN(Session first, h->acquire());
+  h->release(std::move(first));
   return h;
 }
 
-History::~History() {
-  for (sqlite3* db : idle_) sqlite3_close_v2(db);
+Result<std::unique_ptr<History>> History::open(const std::string& path) {
+  return open_with([path] { return orchestrate::open_sqlite_session(path, true); }, false);
 }
 
-Result<sqlite3*> History::acquire() {
+Result<std::unique_ptr<History>> History::open(const orchestrate::MetadataStoreConfig& config, SecretMasker* masker) {
+  if (config.kind == orchestrate::MetadataStoreConfig::Kind::kSqlite) return open(config.sqlite_path);
+  orchestrate::PgStoreOptions options{config.conninfo, config.schema, masker};
+  return open_with([options] { return orchestrate::open_pg_session(options); }, true);
+}
+
+History::~History() = default;
+
+Result<History::Session> History::acquire() {
   {
     std::lock_guard lock(mutex_);
     if (!idle_.empty()) {
-      sqlite3* db = idle_.back();
+      Session session = std::move(idle_.back());
       idle_.pop_back();
-      return db;
+      return session;
     }
   }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close_v2(db);
-    return Error(ErrorCode::kConnection, "cannot open the metadata store " + path_ + ": " + message);
-  }
-  sqlite3_busy_timeout(db, 5000);
-  return db;
+  return connect_();
 }
 
-void History::release(sqlite3* db) {
+void History::release(Session session) {
+  if (!session) return;
   std::lock_guard lock(mutex_);
-  if (idle_.size() < 16) {
-    idle_.push_back(db);
-    return;
-  }
-  sqlite3_close_v2(db);
+  if (idle_.size() < 16) idle_.push_back(std::move(session));
+}
+
+Result<SqlRows> History::query(const std::string& sql, const std::vector<SqlValue>& params) {
+  STRATA_ASSIGN(Session session, acquire());
+  Lease lease(*this, std::move(session));
+  auto rows = lease.get().query(sql, params);
+  if (!rows.ok()) return Error(ErrorCode::kInternal, "metadata query failed: " + rows.error().message());
+  return rows;
 }
 
 Result<RunPage> History::runs(const RunFilter& filter, int limit, int offset) {
-  STRATA_LEASE(db);
   const Where w = where_of(filter);
   RunPage page;
-  {
-    Stmt count(db.get(), "SELECT COUNT(*) FROM runs" + w.sql);
-    STRATA_TRY(count.prepared());
-    w.bind(count);
-    STRATA_ASSIGN(bool row, count.step());
-    if (row) page.total = count.integer(0);
-  }
-  Stmt s(db.get(), std::string("SELECT ") + kRunColumns + " FROM runs" + w.sql +
-                       " ORDER BY logical_date DESC, run_id DESC LIMIT ? OFFSET ?");
-  STRATA_TRY(s.prepared());
-  w.bind(s);
-  s.bind(static_cast<int>(w.values.size()) + 1, static_cast<int64_t>(limit));
-  s.bind(static_cast<int>(w.values.size()) + 2, static_cast<int64_t>(offset));
-  for (;;) {
-    STRATA_ASSIGN(bool row, s.step());
-    if (!row) break;
-    page.runs.push_back(read_run(s));
-  }
+  STRATA_ASSIGN(SqlRows count, query("SELECT COUNT(*) FROM runs" + w.sql, w.values));
+  if (!count.empty()) page.total = count.front().integer(0);
+  std::vector<SqlValue> values = w.values;
+  values.emplace_back(int64_t{limit});
+  values.emplace_back(int64_t{offset});
+  STRATA_ASSIGN(SqlRows rows, query(std::string("SELECT ") + kRunColumns + " FROM runs" + w.sql +
+                                        " ORDER BY logical_date DESC, run_id DESC LIMIT CAST(? AS BIGINT) "
+                                        "OFFSET CAST(? AS BIGINT)",
+                                    values));
+  for (const auto& row : rows) page.runs.push_back(read_run(row));
   return page;
 }
 
 Result<std::vector<TaskInstanceRecord>> History::task_instances(const std::string& pipeline,
                                                                 const std::vector<std::string>& run_ids) {
   std::vector<TaskInstanceRecord> out;
-  if (run_ids.empty()) return out;
-  STRATA_LEASE(db);
   // Chunks keep the number of bound values well under SQLite's limit.
   constexpr size_t kChunk = 200;
   for (size_t first = 0; first < run_ids.size(); first += kChunk) {
     const size_t n = std::min(kChunk, run_ids.size() - first);
     std::string sql = std::string("SELECT ") + kTaskColumns + " FROM task_instances WHERE pipeline = ? AND run_id IN (";
-    for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
-    sql += ")";
-    Stmt s(db.get(), sql);
-    STRATA_TRY(s.prepared());
-    s.bind(1, pipeline);
-    for (size_t i = 0; i < n; ++i) s.bind(static_cast<int>(i + 2), run_ids[first + i]);
-    for (;;) {
-      STRATA_ASSIGN(bool row, s.step());
-      if (!row) break;
-      out.push_back(read_task(s));
+    std::vector<SqlValue> values{pipeline};
+    for (size_t i = 0; i < n; ++i) {
+      sql += i ? ",?" : "?";
+      values.emplace_back(run_ids[first + i]);
     }
+    sql += ")";
+    STRATA_ASSIGN(SqlRows rows, query(sql, values));
+    for (const auto& row : rows) out.push_back(read_task(row));
   }
   return out;
 }
 
 Result<std::map<std::string, int64_t>> History::task_counts(const std::string& pipeline, const std::string& run_id) {
-  STRATA_LEASE(db);
-  Stmt s(db.get(), "SELECT state, COUNT(*) FROM task_instances WHERE pipeline = ? AND run_id = ? GROUP BY state");
-  STRATA_TRY(s.prepared());
-  s.bind(1, pipeline);
-  s.bind(2, run_id);
+  STRATA_ASSIGN(SqlRows rows,
+                query("SELECT state, COUNT(*) FROM task_instances WHERE pipeline = ? AND run_id = ? GROUP BY state",
+                      {pipeline, run_id}));
   std::map<std::string, int64_t> out;
-  for (;;) {
-    STRATA_ASSIGN(bool row, s.step());
-    if (!row) break;
-    out[s.text(0)] = s.integer(1);
-  }
+  for (const auto& row : rows) out[row.text(0)] = row.integer(1);
   return out;
 }
 
 Result<std::vector<orchestrate::SyncReportRecord>> History::sync_reports(const std::string& connection, int limit) {
-  STRATA_LEASE(db);
-  Stmt s(db.get(),
-         "SELECT run_id, task_id, connection, report, at, pipeline FROM sync_reports WHERE connection = ? "
-         "ORDER BY at DESC, rowid DESC LIMIT ?");
-  STRATA_TRY(s.prepared());
-  s.bind(1, connection);
-  s.bind(2, static_cast<int64_t>(limit));
+  const JsonSql& json = postgres_ ? kPostgresJson : kSqliteJson;
+  STRATA_ASSIGN(SqlRows rows, query(std::string("SELECT run_id, task_id, connection, report, at, pipeline FROM "
+                                                "sync_reports WHERE connection = ? ORDER BY at DESC, ") +
+                                        json.row_id + " DESC LIMIT CAST(? AS BIGINT)",
+                                    {connection, int64_t{limit}}));
   std::vector<orchestrate::SyncReportRecord> out;
-  for (;;) {
-    STRATA_ASSIGN(bool row, s.step());
-    if (!row) break;
-    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5)});
-  }
+  for (const auto& s : rows) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5)});
   return out;
 }
 
 Result<std::vector<SyncedStream>> History::synced_streams(const std::string& connection) {
-  STRATA_LEASE(db);
-  // The mode of each stream's latest report: the row with the greatest (at, rowid) per stream.
-  Stmt s(db.get(),
-         "SELECT stream, mode FROM (SELECT json_extract(j.value, '$.stream') AS stream, "
-         "json_extract(j.value, '$.mode') AS mode, ROW_NUMBER() OVER (PARTITION BY json_extract(j.value, '$.stream') "
-         "ORDER BY r.at DESC, r.id DESC) AS n FROM (SELECT rowid AS id, at, report FROM sync_reports "
-         "WHERE connection = ? ORDER BY at DESC, rowid DESC LIMIT ?) r, json_each(r.report, '$.streams') j "
-         "WHERE json_valid(r.report)) WHERE n = 1 AND stream IS NOT NULL ORDER BY stream");
-  STRATA_TRY(s.prepared());
-  s.bind(1, connection);
-  s.bind(2, static_cast<int64_t>(kSyncedStreamsReports));
+  const JsonSql& json = postgres_ ? kPostgresJson : kSqliteJson;
+  const std::string id = json.row_id;
+  // The mode of each stream's latest report: the row with the greatest (at, id) per stream.
+  STRATA_ASSIGN(SqlRows rows,
+                query(std::string("SELECT stream, mode FROM (SELECT ") + json.stream + " AS stream, " + json.mode +
+                          " AS mode, ROW_NUMBER() OVER (PARTITION BY " + json.stream +
+                          " ORDER BY r.at DESC, r.id DESC) AS n FROM (SELECT " + id + " AS id, at, report FROM "
+                          "sync_reports WHERE connection = ? ORDER BY at DESC, " + id +
+                          " DESC LIMIT CAST(? AS BIGINT)) r, " + json.streams_from + " WHERE " + json.valid +
+                          ") s WHERE n = 1 AND stream IS NOT NULL ORDER BY stream",
+                      {connection, int64_t{kSyncedStreamsReports}}));
   std::vector<SyncedStream> out;
-  for (;;) {
-    STRATA_ASSIGN(bool row, s.step());
-    if (!row) break;
-    out.push_back({s.text(0), s.text(1)});
-  }
+  for (const auto& s : rows) out.push_back({s.text(0), s.text(1)});
   return out;
 }
 
 Result<std::vector<orchestrate::TestResultRecord>> History::recent_test_results(int runs) {
-  STRATA_LEASE(db);
-  Stmt s(db.get(),
-         "WITH recent AS (SELECT pipeline, run_id, MAX(at) AS last_at FROM test_results GROUP BY pipeline, run_id "
-         "ORDER BY last_at DESC LIMIT ?) "
-         "SELECT t.run_id, t.task_id, t.test_name, t.status, t.message, t.failures, t.at, t.pipeline "
-         "FROM test_results t JOIN recent r ON r.pipeline = t.pipeline AND r.run_id = t.run_id "
-         "ORDER BY r.last_at, t.pipeline, t.run_id, t.at, t.rowid");
-  STRATA_TRY(s.prepared());
-  s.bind(1, static_cast<int64_t>(runs));
+  const JsonSql& json = postgres_ ? kPostgresJson : kSqliteJson;
+  STRATA_ASSIGN(SqlRows rows,
+                query(std::string("WITH recent AS (SELECT pipeline, run_id, MAX(at) AS last_at FROM test_results "
+                                  "GROUP BY pipeline, run_id ORDER BY last_at DESC LIMIT CAST(? AS BIGINT)) "
+                                  "SELECT t.run_id, t.task_id, t.test_name, t.status, t.message, t.failures, t.at, "
+                                  "t.pipeline FROM test_results t JOIN recent r ON r.pipeline = t.pipeline AND "
+                                  "r.run_id = t.run_id ORDER BY r.last_at, t.pipeline, t.run_id, t.at, t.") +
+                          json.row_id,
+                      {int64_t{runs}}));
   std::vector<orchestrate::TestResultRecord> out;
-  for (;;) {
-    STRATA_ASSIGN(bool row, s.step());
-    if (!row) break;
+  for (const auto& s : rows)
     out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.integer(5), s.integer(6), s.text(7)});
-  }
   return out;
 }
-
-namespace {
-
-Result<std::vector<StateCount>> state_counts(sqlite3* db, const char* sql) {
-  Stmt s(db, sql);
-  STRATA_TRY(s.prepared());
-  std::vector<StateCount> out;
-  for (;;) {
-    STRATA_ASSIGN(bool row, s.step());
-    if (!row) break;
-    out.push_back({s.text(0), s.text(1), s.integer(2)});
-  }
-  return out;
-}
-
-}  // namespace
 
 Result<std::vector<StateCount>> History::run_counts() {
-  STRATA_LEASE(db);
-  return state_counts(db.get(), "SELECT pipeline, state, COUNT(*) FROM runs GROUP BY pipeline, state");
+  STRATA_ASSIGN(SqlRows rows, query("SELECT pipeline, state, COUNT(*) FROM runs GROUP BY pipeline, state", {}));
+  std::vector<StateCount> out;
+  for (const auto& s : rows) out.push_back({s.text(0), s.text(1), s.integer(2)});
+  return out;
 }
 
 Result<std::vector<StateCount>> History::task_counts_by_pipeline() {
-  STRATA_LEASE(db);
-  return state_counts(db.get(),
-                      "SELECT pipeline, state, COUNT(*) FROM task_instances GROUP BY pipeline, state");
+  STRATA_ASSIGN(SqlRows rows,
+                query("SELECT pipeline, state, COUNT(*) FROM task_instances GROUP BY pipeline, state", {}));
+  std::vector<StateCount> out;
+  for (const auto& s : rows) out.push_back({s.text(0), s.text(1), s.integer(2)});
+  return out;
 }
 
 Result<std::vector<DurationHistogram>> History::task_durations() {
-  STRATA_LEASE(db);
   std::string sql = "SELECT pipeline, COUNT(*), SUM(d)";
-  for (double b : kDurationBuckets) sql += ", SUM(d <= " + std::to_string(b) + ")";
+  for (double b : kDurationBuckets) sql += ", SUM(CASE WHEN d <= " + std::to_string(b) + " THEN 1 ELSE 0 END)";
   sql += " FROM (SELECT pipeline, (end_at - start_at) / 1e6 AS d FROM task_instances WHERE start_at > 0 AND end_at >= "
          "start_at) t GROUP BY pipeline";
-  Stmt s(db.get(), sql);
-  STRATA_TRY(s.prepared());
+  STRATA_ASSIGN(SqlRows rows, query(sql, {}));
   std::vector<DurationHistogram> out;
-  for (;;) {
-    STRATA_ASSIGN(bool row, s.step());
-    if (!row) break;
+  for (const auto& s : rows) {
     DurationHistogram h;
     h.pipeline = s.text(0);
     h.count = s.integer(1);
-    h.sum = s.real(2);
-    for (size_t i = 0; i < std::size(kDurationBuckets); ++i) h.cumulative.push_back(s.integer(3 + static_cast<int>(i)));
+    h.sum = real(s, 2);
+    for (size_t i = 0; i < std::size(kDurationBuckets); ++i) h.cumulative.push_back(s.integer(3 + i));
     h.cumulative.push_back(h.count);
     out.push_back(std::move(h));
   }
@@ -349,18 +288,13 @@ Result<std::vector<DurationHistogram>> History::task_durations() {
 }
 
 Result<std::vector<RowsSynced>> History::rows_synced() {
-  STRATA_LEASE(db);
-  Stmt s(db.get(),
-         "SELECT r.connection, json_extract(j.value, '$.stream'), SUM(json_extract(j.value, '$.rows')) "
-         "FROM sync_reports r, json_each(r.report, '$.streams') j WHERE json_valid(r.report) "
-         "GROUP BY 1, 2 ORDER BY 1, 2");
-  STRATA_TRY(s.prepared());
+  const JsonSql& json = postgres_ ? kPostgresJson : kSqliteJson;
+  STRATA_ASSIGN(SqlRows rows, query(std::string("SELECT r.connection, ") + json.stream + ", SUM(" + json.rows +
+                                        ") FROM sync_reports r, " + json.streams_from + " WHERE " + json.valid +
+                                        " GROUP BY 1, 2 ORDER BY 1, 2",
+                                    {}));
   std::vector<RowsSynced> out;
-  for (;;) {
-    STRATA_ASSIGN(bool row, s.step());
-    if (!row) break;
-    out.push_back({s.text(0), s.text(1), s.integer(2)});
-  }
+  for (const auto& s : rows) out.push_back({s.text(0), s.text(1), s.integer(2)});
   return out;
 }
 

@@ -1,10 +1,13 @@
 #pragma once
 // History: read-only queries the API needs beyond the MetadataStore interface (paged and filtered
 // runs, the grid, sync reports per connection, test results over time, metrics), run directly
-// against the store's SQLite file through read-only connections (WAL lets them read while the
-// store writes). Thread-safe: a small pool of connections, one per concurrent caller.
+// against the store's database through connections of its own: read-only ones to the SQLite file
+// (WAL lets them read while the store writes), or to the PostgreSQL metadata store's schema. The
+// SQL is shared; the JSON of sync reports is read with each database's JSON functions.
+// Thread-safe: a small pool of connections, one per concurrent caller.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,9 +16,10 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/secrets.h"
 #include "orchestrate/metadata_store.h"
-
-struct sqlite3;
+#include "orchestrate/sql_store.h"
+#include "orchestrate/store_factory.h"
 
 namespace strata::server {
 
@@ -60,9 +64,12 @@ class History {
   static constexpr int kSyncedStreamsReports = 1000;
   static constexpr double kDurationBuckets[] = {0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600};
 
-  // Opens read-only connections to the store's file lazily. Errors: kConnection when it cannot be
-  // opened.
+  // Opens read-only connections to the store's SQLite file lazily. Errors: kConnection when it
+  // cannot be opened.
   static Result<std::unique_ptr<History>> open(const std::string& path);
+  // Connections to the store `config` names (SQLite or PostgreSQL); `masker` (may be null) learns
+  // the password. Errors: kConnection when the store cannot be reached.
+  static Result<std::unique_ptr<History>> open(const orchestrate::MetadataStoreConfig& config, SecretMasker* masker);
   ~History();
   History(const History&) = delete;
   History& operator=(const History&) = delete;
@@ -88,14 +95,20 @@ class History {
   Result<std::vector<RowsSynced>> rows_synced();
 
  private:
+  using Session = std::unique_ptr<orchestrate::SqlSession>;
+  using SessionFactory = std::function<Result<Session>()>;
   class Lease;
-  explicit History(std::string path) : path_(std::move(path)) {}
-  Result<sqlite3*> acquire();
-  void release(sqlite3* db);
+  History(SessionFactory connect, bool postgres) : connect_(std::move(connect)), postgres_(postgres) {}
+  static Result<std::unique_ptr<History>> open_with(SessionFactory connect, bool postgres);
+  Result<Session> acquire();
+  void release(Session session);
+  // Runs one query on a pooled connection.
+  Result<orchestrate::SqlRows> query(const std::string& sql, const std::vector<orchestrate::SqlValue>& params);
 
-  std::string path_;
+  SessionFactory connect_;
+  bool postgres_;
   std::mutex mutex_;
-  std::vector<sqlite3*> idle_;
+  std::vector<Session> idle_;
 };
 
 }  // namespace strata::server

@@ -121,7 +121,7 @@ void configure(Server::Impl& impl) {
 ServerContext context_from_runtime(orchestrate::Runtime& runtime) {
   ServerContext ctx;
   ctx.store = &runtime.store();
-  ctx.store_path = runtime.project_dir() + "/.strata/strata.db";
+  ctx.store_config = runtime.store_config();
   ctx.scheduler = &runtime.scheduler();
   ctx.executor = &runtime.executor();
   ctx.pipelines = runtime.pipelines();
@@ -155,7 +155,11 @@ Result<std::unique_ptr<Server>> Server::start(ServerContext context, ServerOptio
 
   auto impl = std::make_unique<Impl>();
   Api& api = impl->api;
-  STRATA_ASSIGN(api.history, History::open(context.store_path));
+  if (context.store_config) {
+    STRATA_ASSIGN(api.history, History::open(*context.store_config, context.masker.get()));
+  } else {
+    STRATA_ASSIGN(api.history, History::open(context.store_path));
+  }
   api.auth = std::make_unique<Auth>(options.auth);
   api.ctx = std::move(context);
   api.options = options;

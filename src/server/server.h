@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "orchestrate/metadata_store.h"
 #include "orchestrate/pipeline.h"
 #include "orchestrate/scheduler.h"
+#include "orchestrate/store_factory.h"
 #include "warehouse/warehouse.h"
 
 namespace strata::orchestrate {
@@ -47,6 +49,8 @@ struct ServerOptions {
 struct ServerContext {
   orchestrate::MetadataStore* store = nullptr;
   std::string store_path;                        // the store's SQLite file, read by paged queries
+  // When set, the store the paged queries read (SQLite file or PostgreSQL) instead of store_path.
+  std::optional<orchestrate::MetadataStoreConfig> store_config;
   orchestrate::Scheduler* scheduler = nullptr;   // trigger + notify; nullptr = no triggers
   orchestrate::Executor* executor = nullptr;     // cancel of running runs; may be nullptr
   orchestrate::Clock* clock = nullptr;           // nullptr = the system's time

@@ -38,6 +38,10 @@ class DelayingStore final : public MetadataStore {
                          int64_t at) override {
     return inner_.claim_run(pipeline, run_id, owner, at);
   }
+  Result<bool> adopt_run(const std::string& pipeline, const std::string& run_id, const std::string& from_owner,
+                         const std::string& to_owner) override {
+    return inner_.adopt_run(pipeline, run_id, from_owner, to_owner);
+  }
   Result<std::optional<RunRecord>> run(const std::string& pipeline, const std::string& run_id) override {
     return inner_.run(pipeline, run_id);
   }

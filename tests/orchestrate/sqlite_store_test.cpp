@@ -2,13 +2,26 @@
 
 #include <sqlite3.h>
 
-#include <thread>
 
 #include "orchestrate/sqlite_store.h"
+#include "store_contract.h"
 #include "support/temp_dir.h"
 
 namespace strata::orchestrate {
 namespace {
+
+using testing::StoreContractTest;
+
+// The store contract (store_contract.h) on SQLite: a file per test; handles are connections to it.
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, StoreContractTest,
+    ::testing::Values(testing::StoreBackend{
+        "sqlite", [](const strata::testing::TempDir& dir) { return dir.file(".strata/strata.db"); },
+        [](const std::string& path) -> Result<std::unique_ptr<MetadataStore>> {
+          STRATA_ASSIGN(auto store, SqliteStore::open(path));
+          return std::unique_ptr<MetadataStore>(std::move(store));
+        }}),
+    testing::backend_name);
 
 TEST(SqliteStoreTest, MigratesOnceInWalMode) {
   strata::testing::TempDir dir;
@@ -36,119 +49,6 @@ TEST(SqliteStoreTest, MigratesOnceInWalMode) {
   EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
-}
-
-TEST(SqliteStoreTest, RunsTaskInstancesAttemptsPauseAndReports) {
-  strata::testing::TempDir dir;
-  auto store = std::move(SqliteStore::open(dir.file("m.db"))).value();
-  RunRecord run{"scheduled__a", "p", RunType::kScheduled, RunState::kQueued, 100, 100, 200, R"({"x":1})", 5, 0, 0, ""};
-  ASSERT_TRUE(store->create_run(run).ok());
-  auto dup = store->create_run(run);
-  ASSERT_FALSE(dup.ok());
-  EXPECT_NE(dup.error().message().find("has a run 'scheduled__a' already"), std::string::npos);
-  run.state = RunState::kSuccess;
-  run.end_at = 300;
-  ASSERT_TRUE(store->update_run(run).ok());
-  auto got = store->run("p", "scheduled__a");
-  ASSERT_TRUE(got.ok() && got->has_value());
-  EXPECT_EQ((*got)->state, RunState::kSuccess);
-  EXPECT_EQ((*got)->params_json, R"({"x":1})");
-  EXPECT_EQ((*got)->interval_end, 200);
-  EXPECT_TRUE(store->run_at("p", 100)->has_value());
-  EXPECT_FALSE(store->run_at("p", 101)->has_value());
-  EXPECT_EQ(store->runs("p", RunState::kSuccess, 10)->size(), 1u);
-  EXPECT_EQ(store->runs("p", RunState::kFailed, 10)->size(), 0u);
-  EXPECT_EQ((*store->latest_run("p"))->run_id, "scheduled__a");
-
-  TaskInstanceRecord ti;
-  ti.pipeline = "p";
-  ti.run_id = "scheduled__a";
-  ti.task_id = "t";
-  ti.group = "g.h";
-  ti.kind = TaskKind::kSql;
-  ti.state = TaskState::kUpForRetry;
-  ti.try_number = 2;
-  ti.next_retry_at = 77;
-  ASSERT_TRUE(store->upsert_task_instance(ti).ok());
-  ti.state = TaskState::kSuccess;
-  ASSERT_TRUE(store->upsert_task_instance(ti).ok());
-  auto tis = store->task_instances("p", "scheduled__a");
-  ASSERT_EQ(tis->size(), 1u);
-  EXPECT_EQ((*tis)[0].state, TaskState::kSuccess);
-  EXPECT_EQ((*tis)[0].group, "g.h");
-  EXPECT_EQ((*tis)[0].kind, TaskKind::kSql);
-
-  AttemptRecord a{"p", "scheduled__a", "t", 1, TaskState::kRunning, 1, 0, "/l/1.log", 0, "", "me"};
-  ASSERT_TRUE(store->upsert_attempt(a).ok());
-  EXPECT_EQ(store->running_attempts()->size(), 1u);
-  a.state = TaskState::kFailed;
-  a.error = "boom";
-  ASSERT_TRUE(store->upsert_attempt(a).ok());
-  EXPECT_EQ(store->running_attempts()->size(), 0u);
-  EXPECT_EQ((*store->attempts("p", "scheduled__a", "t"))[0].error, "boom");
-
-  ASSERT_TRUE(store->set_paused("p", true).ok());
-  EXPECT_TRUE((*store->pipelines())[0].paused);
-  ASSERT_TRUE(store->ensure_pipeline("p").ok());
-  EXPECT_TRUE((*store->pipelines())[0].paused);  // ensure keeps the flag
-
-  ASSERT_TRUE(store->heartbeat({"owner1", "host", 42, 1, 2}).ok());
-  ASSERT_TRUE(store->heartbeat({"owner1", "host", 42, 1, 9}).ok());
-  EXPECT_EQ((*store->heartbeats())[0].beat_at, 9);
-  ASSERT_TRUE(store->add_sync_report({"scheduled__a", "t", "pg", "{}", 1, "p"}).ok());
-  ASSERT_TRUE(store->add_test_result({"scheduled__a", "t", "not_null", "fail", "3 rows", 3, 1, "p"}).ok());
-  EXPECT_EQ(store->sync_reports("p", "scheduled__a")->size(), 1u);
-  EXPECT_EQ((*store->test_results("p", "scheduled__a"))[0].failures, 3);
-}
-
-TEST(SqliteStoreTest, ConcurrentWritersFromManyThreads) {
-  strata::testing::TempDir dir;
-  auto store = std::move(SqliteStore::open(dir.file("m.db"))).value();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t)
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) {
-        TaskInstanceRecord ti;
-        ti.pipeline = "p";
-        ti.run_id = "r";
-        ti.task_id = std::to_string(t) + "_" + std::to_string(i);
-        EXPECT_TRUE(store->upsert_task_instance(ti).ok());
-      }
-    });
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(store->task_instances("p", "r")->size(), 400u);
-}
-
-// Runs are keyed by (pipeline, run_id) as Airflow's (dag_id, run_id): two pipelines on one
-// schedule both have "scheduled__<date>", each with its own task instances, attempts and reports.
-TEST(SqliteStoreTest, SameRunIdInTwoPipelinesIsTwoRuns) {
-  strata::testing::TempDir dir;
-  auto store = std::move(SqliteStore::open(dir.file("m.db"))).value();
-  for (const char* pipeline : {"a", "b"}) {
-    RunRecord run{"scheduled__x", pipeline, RunType::kScheduled, RunState::kQueued, 100, 100, 200, "{}", 5, 0, 0, ""};
-    ASSERT_TRUE(store->create_run(run).ok()) << pipeline;
-    TaskInstanceRecord ti;
-    ti.pipeline = pipeline;
-    ti.run_id = "scheduled__x";
-    ti.task_id = "t";
-    ti.try_number = pipeline == std::string("a") ? 1 : 2;
-    ASSERT_TRUE(store->upsert_task_instance(ti).ok());
-    AttemptRecord attempt{pipeline, "scheduled__x", "t", 1, TaskState::kFailed, 1, 2, "/l", 3, "", "me"};
-    ASSERT_TRUE(store->upsert_attempt(attempt).ok());
-    ASSERT_TRUE(store->add_sync_report({"scheduled__x", "t", "pg", "{}", 1, pipeline}).ok());
-  }
-  EXPECT_EQ(store->runs_with_id("scheduled__x")->size(), 2u);
-  EXPECT_EQ((*store->runs_with_id("scheduled__x"))[1].pipeline, "b");
-  ASSERT_TRUE(*store->claim_run("a", "scheduled__x", "me", 7));
-  EXPECT_EQ((*store->run("a", "scheduled__x"))->state, RunState::kRunning);
-  EXPECT_EQ((*store->run("b", "scheduled__x"))->state, RunState::kQueued);
-  EXPECT_EQ((*store->task_instances("b", "scheduled__x"))[0].try_number, 2);
-  EXPECT_EQ(store->attempts("a", "scheduled__x", "t")->size(), 1u);
-  EXPECT_EQ(store->sync_reports("b", "scheduled__x")->size(), 1u);
-  ASSERT_TRUE(store->delete_task_instances("a", "scheduled__x").ok());
-  EXPECT_TRUE(store->task_instances("a", "scheduled__x")->empty());
-  EXPECT_EQ(store->task_instances("b", "scheduled__x")->size(), 1u);
-  EXPECT_FALSE((*store->run("c", "scheduled__x")).has_value());
 }
 
 // A `.strata/strata.db` made before runs were keyed by pipeline (schema 1) is migrated in place:

@@ -17,6 +17,7 @@
 
 #include "common/strings.h"
 #include "orchestrate/runtime.h"
+#include "orchestrate/sqlite_store.h"
 #include "server/server.h"
 #include "support/temp_dir.h"
 
@@ -56,10 +57,11 @@ tasks:
 class ServerHarness {
  public:
   // extra_files: more project files, by path in the project (e.g. "pipelines/x.yml");
-  // pipeline_reload_interval: micros between the scheduler's re-reads of pipelines/ (0: default).
+  // pipeline_reload_interval: micros between the scheduler's re-reads of pipelines/ (0: default);
+  // env: where the runtime reads its metadata store settings (nullptr: none, so SQLite).
   explicit ServerHarness(AuthConfig auth = {}, std::string host = "127.0.0.1",
                          const std::map<std::string, std::string>& extra_files = {},
-                         int64_t pipeline_reload_interval = 0) {
+                         int64_t pipeline_reload_interval = 0, EnvLookup env = nullptr) {
     namespace fs = std::filesystem;
     fs::create_directories(dir_.file("pipelines"));
     for (const auto& [path, text] : extra_files) {
@@ -76,6 +78,7 @@ class ServerHarness {
     options.workers = 4;
     options.masker = masker_;
     if (pipeline_reload_interval > 0) options.pipeline_reload_interval = pipeline_reload_interval;
+    options.env = env ? env : map_env({});
     runtime_ = std::move(orchestrate::Runtime::open(options)).value();
     Status started = runtime_->start();
     if (!started.ok()) throw std::runtime_error(started.error().to_string());

@@ -5,7 +5,7 @@
 #include <limits>
 #include <map>
 
-#include "orchestrate/sqlite_store.h"
+#include "orchestrate/store_factory.h"
 
 namespace strata::cli::demo {
 namespace {
@@ -21,7 +21,7 @@ std::string stage_of(const orchestrate::TaskInstanceRecord& ti) { return ti.grou
 }  // namespace
 
 Result<PipelineReport> read_pipeline_report(const std::string& project_dir, const std::string& pipeline) {
-  STRATA_ASSIGN(auto store, orchestrate::SqliteStore::open(project_dir + "/.strata/strata.db"));
+  STRATA_ASSIGN(auto store, orchestrate::open_metadata_store(project_dir));
   STRATA_ASSIGN(auto runs, store->runs(pipeline, std::nullopt, 1));
   if (runs.empty()) return Error(ErrorCode::kNotFound, "the pipeline " + pipeline + " has no run yet");
   PipelineReport report;

@@ -1,0 +1,233 @@
+#include "orchestrate/pg_store.h"
+
+#include <map>
+#include <optional>
+
+#include "pg/connection.h"
+
+namespace strata::orchestrate {
+namespace {
+
+// Numbered migrations; index + 1 is the version. Never edit one that shipped: append a new one.
+// Version 1 is the schema SQLite reached with its second migration (runs keyed by pipeline and run id).
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE pipelines (
+  name TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE runs (
+  pipeline TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  run_type TEXT NOT NULL,
+  state TEXT NOT NULL,
+  logical_date BIGINT NOT NULL,
+  interval_start BIGINT NOT NULL,
+  interval_end BIGINT NOT NULL,
+  params TEXT NOT NULL,
+  queued_at BIGINT NOT NULL,
+  start_at BIGINT NOT NULL,
+  end_at BIGINT NOT NULL,
+  owner TEXT NOT NULL,
+  PRIMARY KEY (pipeline, run_id)
+);
+CREATE INDEX runs_by_pipeline ON runs (pipeline, logical_date);
+CREATE INDEX runs_by_state ON runs (state);
+CREATE INDEX runs_by_id ON runs (run_id);
+CREATE TABLE task_instances (
+  pipeline TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  task_group TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  try_number INTEGER NOT NULL,
+  max_tries INTEGER NOT NULL,
+  start_at BIGINT NOT NULL,
+  end_at BIGINT NOT NULL,
+  next_retry_at BIGINT NOT NULL,
+  pool TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  PRIMARY KEY (pipeline, run_id, task_id)
+);
+CREATE TABLE attempts (
+  pipeline TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  try_number INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  start_at BIGINT NOT NULL,
+  end_at BIGINT NOT NULL,
+  log_path TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  PRIMARY KEY (pipeline, run_id, task_id, try_number)
+);
+CREATE INDEX attempts_by_state ON attempts (state);
+CREATE TABLE heartbeats (
+  owner TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid BIGINT NOT NULL,
+  started_at BIGINT NOT NULL,
+  beat_at BIGINT NOT NULL
+);
+CREATE TABLE sync_reports (
+  id BIGSERIAL PRIMARY KEY,
+  pipeline TEXT NOT NULL DEFAULT '',
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  report TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX sync_reports_by_run ON sync_reports (pipeline, run_id);
+CREATE INDEX sync_reports_by_connection ON sync_reports (connection, at);
+CREATE TABLE test_results (
+  id BIGSERIAL PRIMARY KEY,
+  pipeline TEXT NOT NULL DEFAULT '',
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  test_name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  failures BIGINT NOT NULL,
+  message TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
+)sql",
+};
+
+// The advisory lock key processes take while they create and migrate the schema ("strata_m").
+constexpr const char* kMigrationLock = "SELECT pg_advisory_lock(7526675616645211501)";
+constexpr const char* kMigrationUnlock = "SELECT pg_advisory_unlock(7526675616645211501)";
+
+// A SqlSession on one libpq connection, reopened when it was lost.
+class PgSession final : public SqlSession {
+ public:
+  PgSession(std::string conninfo, pg::ConnectOptions options, pg::Connection connection)
+      : conninfo_(std::move(conninfo)), options_(std::move(options)), connection_(std::move(connection)) {}
+
+  Result<int64_t> execute(const std::string& sql, const std::vector<SqlValue>& params) override {
+    STRATA_ASSIGN(pg::PgResult result, run(sql, params));
+    return result.affected_rows();
+  }
+
+  Result<SqlRows> query(const std::string& sql, const std::vector<SqlValue>& params) override {
+    STRATA_ASSIGN(pg::PgResult result, run(sql, params));
+    SqlRows rows;
+    rows.reserve(static_cast<size_t>(result.rows()));
+    for (int r = 0; r < result.rows(); ++r) {
+      SqlRow row;
+      row.values.reserve(static_cast<size_t>(result.columns()));
+      for (int c = 0; c < result.columns(); ++c) row.values.emplace_back(result.value(r, c));
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  Status begin() override { return statement("BEGIN"); }
+  Status commit() override { return statement("COMMIT"); }
+  void rollback() override { (void)statement("ROLLBACK"); }
+
+ private:
+  Status reconnect_if_lost() {
+    if (connection_.ok()) return ok_status();
+    auto reopened = pg::Connection::connect(conninfo_, options_);
+    if (!reopened.ok()) return std::move(reopened).error().context("metadata store");
+    connection_ = std::move(reopened).value();
+    return ok_status();
+  }
+
+  Status statement(const std::string& sql) {
+    STRATA_TRY(run(sql, {}));
+    return ok_status();
+  }
+
+  // Without parameters: the simple protocol (several statements allowed: migrations).
+  Result<pg::PgResult> run(const std::string& sql, const std::vector<SqlValue>& params) {
+    STRATA_TRY(reconnect_if_lost());
+    if (params.empty() && sql.find('?') == std::string::npos) {
+      auto result = connection_.exec(sql);
+      if (!result.ok()) return std::move(result).error().context("metadata store");
+      return result;
+    }
+    auto cached = numbered_.find(sql);
+    if (cached == numbered_.end()) cached = numbered_.emplace(sql, numbered_placeholders(sql)).first;
+    std::vector<std::optional<std::string>> values;
+    values.reserve(params.size());
+    for (const auto& value : params) {
+      if (const auto* n = std::get_if<int64_t>(&value))
+        values.emplace_back(std::to_string(*n));
+      else
+        values.emplace_back(std::get<std::string>(value));
+    }
+    auto result = connection_.exec_params(cached->second, values);
+    if (!result.ok()) return std::move(result).error().context("metadata store");
+    return result;
+  }
+
+  std::string conninfo_;
+  pg::ConnectOptions options_;
+  pg::Connection connection_;
+  std::map<std::string, std::string> numbered_;  // SQL with `?` → with $n
+};
+
+}  // namespace
+
+std::string numbered_placeholders(const std::string& sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  char quote = 0;
+  int n = 0;
+  for (char c : sql) {
+    if (quote) {
+      if (c == quote) quote = 0;
+      out += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+    } else if (c == '?') {
+      out += '$' + std::to_string(++n);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Result<std::unique_ptr<SqlSession>> open_pg_session(const PgStoreOptions& options) {
+  if (options.schema.empty())
+    return Error(ErrorCode::kConfig, "the PostgreSQL metadata store needs a schema name", {},
+                 "set STRATA_METADATA_SCHEMA, or leave it unset for strata_meta");
+  pg::ConnectOptions connect;
+  connect.application_name = "strata-metadata";
+  connect.masker = options.masker;
+  // Allowed before the schema exists; every later (re)connection finds it.
+  connect.session_sql = "SET search_path TO " + pg::Connection::quote_identifier(options.schema);
+  auto connection = pg::Connection::connect(options.conninfo, connect);
+  if (!connection.ok())
+    return std::move(connection).error().context("cannot open the PostgreSQL metadata store");
+  return std::unique_ptr<SqlSession>(
+      std::make_unique<PgSession>(options.conninfo, connect, std::move(connection).value()));
+}
+
+Result<std::unique_ptr<PgStore>> PgStore::open(const PgStoreOptions& options) {
+  STRATA_ASSIGN(std::unique_ptr<SqlSession> session, open_pg_session(options));
+  SqlSession& raw = *session;
+  std::unique_ptr<PgStore> store(new PgStore(std::move(session)));
+  // The lock is the session's: a process that dies while migrating releases it with its connection.
+  STRATA_TRY(raw.execute(kMigrationLock, {}));
+  auto migrated = raw.execute("CREATE SCHEMA IF NOT EXISTS " + pg::Connection::quote_identifier(options.schema), {});
+  Status status = migrated.ok() ? ok_status() : Status(std::move(migrated).error());
+  if (status.ok())
+    status = store->migrate(std::vector<const char*>(std::begin(kMigrations), std::end(kMigrations)), "");
+  (void)raw.execute(kMigrationUnlock, {});
+  STRATA_TRY(status);
+  return store;
+}
+
+int PgStore::schema_version() { return applied_version(); }
+
+}  // namespace strata::orchestrate

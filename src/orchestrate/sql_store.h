@@ -1,0 +1,114 @@
+#pragma once
+// SqlStore: the MetadataStore written once in SQL that SQLite and PostgreSQL both run (plain types,
+// `?` placeholders, ON CONFLICT upserts), over a SqlSession that one database implements:
+// SqliteStore (sqlite_store.h) and PgStore (pg_store.h) are a session and a schema each.
+// Thread-safety: one session guarded by a mutex; every method may be called from any thread.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "orchestrate/metadata_store.h"
+
+namespace strata::orchestrate {
+
+// A statement parameter: an integer or a text.
+using SqlValue = std::variant<int64_t, std::string>;
+
+// Rows of a query, every value as text (NULL as ""); integers in decimal.
+struct SqlRow {
+  std::vector<std::string> values;
+  const std::string& text(size_t column) const { return values.at(column); }
+  // The value as an integer; 0 when it is not one.
+  int64_t integer(size_t column) const;
+};
+using SqlRows = std::vector<SqlRow>;
+
+// One connection to the store's database. Used by one thread at a time (SqlStore holds its mutex).
+// `sql` is one statement with `?` placeholders, bound in order. A duplicate key fails with
+// Error::state() == kUniqueViolation (metadata_store.h) on either database.
+class SqlSession {
+ public:
+  virtual ~SqlSession() = default;
+  // Runs a statement that returns no rows; returns how many rows it changed.
+  // Errors: kFailed with the database's message (state 23505 for a duplicate key); kConnection
+  // when the database cannot be reached.
+  virtual Result<int64_t> execute(const std::string& sql, const std::vector<SqlValue>& params) = 0;
+  // Runs a query. Errors as execute().
+  virtual Result<SqlRows> query(const std::string& sql, const std::vector<SqlValue>& params) = 0;
+  // Starts a transaction that takes write locks at once (SQLite's BEGIN IMMEDIATE).
+  virtual Status begin() = 0;
+  virtual Status commit() = 0;
+  // Best effort: a failure is ignored (the transaction is gone either way).
+  virtual void rollback() = 0;
+};
+
+class SqlStore : public MetadataStore {
+ public:
+  ~SqlStore() override = default;
+  SqlStore(const SqlStore&) = delete;
+  SqlStore& operator=(const SqlStore&) = delete;
+
+  Status ensure_pipeline(const std::string& name) override;
+  Status set_paused(const std::string& name, bool paused) override;
+  Result<std::vector<PipelineRecord>> pipelines() override;
+  Status create_run(const RunRecord& run) override;
+  Status update_run(const RunRecord& run) override;
+  Result<bool> claim_run(const std::string& pipeline, const std::string& run_id, const std::string& owner,
+                         int64_t at) override;
+  Result<bool> adopt_run(const std::string& pipeline, const std::string& run_id, const std::string& from_owner,
+                         const std::string& to_owner) override;
+  Result<std::optional<RunRecord>> run(const std::string& pipeline, const std::string& run_id) override;
+  Result<std::vector<RunRecord>> runs_with_id(const std::string& run_id) override;
+  Result<std::optional<RunRecord>> run_at(const std::string& pipeline, int64_t logical_date) override;
+  Result<std::vector<RunRecord>> runs(const std::string& pipeline, std::optional<RunState> state, int limit) override;
+  Result<std::optional<RunRecord>> latest_run(const std::string& pipeline) override;
+  Status upsert_task_instance(const TaskInstanceRecord& ti) override;
+  Result<std::vector<TaskInstanceRecord>> task_instances(const std::string& pipeline,
+                                                          const std::string& run_id) override;
+  Status delete_task_instances(const std::string& pipeline, const std::string& run_id) override;
+  Status upsert_attempt(const AttemptRecord& attempt) override;
+  Status save_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt) override;
+  Result<std::vector<AttemptRecord>> attempts(const std::string& pipeline, const std::string& run_id,
+                                              const std::string& task_id) override;
+  Result<std::vector<AttemptRecord>> running_attempts() override;
+  Status heartbeat(const HeartbeatRecord& beat) override;
+  Result<std::vector<HeartbeatRecord>> heartbeats() override;
+  Status add_sync_report(const SyncReportRecord& report) override;
+  Result<std::vector<SyncReportRecord>> sync_reports(const std::string& pipeline, const std::string& run_id) override;
+  Status add_test_result(const TestResultRecord& result) override;
+  Result<std::vector<TestResultRecord>> test_results(const std::string& pipeline, const std::string& run_id) override;
+
+ protected:
+  // Takes ownership of the session (not null).
+  explicit SqlStore(std::unique_ptr<SqlSession> session) : session_(std::move(session)) {}
+
+  // For the implementations' own statements (migrations, schema_version): the session, with the
+  // lock that guards it.
+  std::mutex& mutex() { return mutex_; }
+  SqlSession& session_locked() { return *session_; }
+  // Applies the numbered migrations (index + 1 is the version) not yet recorded in the table
+  // `schema_versions`, each in its own transaction with its record; `lock_sql` (may be empty) runs
+  // first in each transaction (PostgreSQL: an advisory lock, so two processes migrate in turn).
+  // Errors: kFailed naming the migration that failed.
+  Status migrate(const std::vector<const char*>& migrations, const std::string& lock_sql);
+  // The highest migration applied, 0 when none or on error.
+  int applied_version();
+
+ private:
+  Result<int64_t> execute(const std::string& sql, const std::vector<SqlValue>& params);
+  Result<SqlRows> query(const std::string& sql, const std::vector<SqlValue>& params);
+  Status upsert_task_instance_locked(const TaskInstanceRecord& ti);
+  Status upsert_attempt_locked(const AttemptRecord& attempt);
+  Result<std::vector<RunRecord>> query_runs(const std::string& sql, const std::vector<SqlValue>& params);
+  Result<std::vector<AttemptRecord>> query_attempts(const std::string& sql, const std::vector<SqlValue>& params);
+
+  std::mutex mutex_;
+  std::unique_ptr<SqlSession> session_;
+};
+
+}  // namespace strata::orchestrate

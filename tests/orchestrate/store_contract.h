@@ -1,0 +1,235 @@
+#pragma once
+// The MetadataStore contract, one set of tests for every store: include this header in exactly one
+// file of a test binary and instantiate StoreContractTest with a StoreBackend
+// (sqlite_store_test.cpp: SQLite; pg_store_itest.cpp: PostgreSQL).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "orchestrate/metadata_store.h"
+#include "support/temp_dir.h"
+
+namespace strata::orchestrate::testing {
+
+// How to make stores of one kind. `fresh` names a new, empty store (a file in `dir`, a new
+// database); `open` opens a handle on it — several handles on one location are several
+// connections to the same store, as several processes have.
+struct StoreBackend {
+  std::string name;
+  std::function<std::string(const strata::testing::TempDir& dir)> fresh;
+  std::function<Result<std::unique_ptr<MetadataStore>>(const std::string& location)> open;
+};
+
+inline std::string backend_name(const ::testing::TestParamInfo<StoreBackend>& info) { return info.param.name; }
+
+class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override {
+    location_ = GetParam().fresh(dir_);
+    store_ = open_handle();
+    ASSERT_NE(store_, nullptr);
+  }
+  std::unique_ptr<MetadataStore> open_handle() {
+    auto opened = GetParam().open(location_);
+    EXPECT_TRUE(opened.ok()) << opened.error().to_string();
+    return opened.ok() ? std::move(opened).value() : nullptr;
+  }
+
+  strata::testing::TempDir dir_;
+  std::string location_;
+  std::unique_ptr<MetadataStore> store_;
+};
+
+inline RunRecord queued_run(const std::string& pipeline, const std::string& run_id, int64_t logical_date = 100) {
+  return RunRecord{run_id, pipeline, RunType::kScheduled, RunState::kQueued, logical_date, logical_date,
+                   logical_date + 100, "{}", 5, 0, 0, ""};
+}
+
+TEST_P(StoreContractTest, RunsTaskInstancesAttemptsPauseAndReports) {
+  MetadataStore* store = store_.get();
+  RunRecord run{"scheduled__a", "p", RunType::kScheduled, RunState::kQueued, 100, 100, 200, R"({"x":1})", 5, 0, 0, ""};
+  ASSERT_TRUE(store->create_run(run).ok());
+  auto dup = store->create_run(run);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.error().message().find("has a run 'scheduled__a' already"), std::string::npos);
+  EXPECT_EQ(dup.error().state(), kUniqueViolation);
+  run.state = RunState::kSuccess;
+  run.end_at = 300;
+  ASSERT_TRUE(store->update_run(run).ok());
+  auto got = store->run("p", "scheduled__a");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->state, RunState::kSuccess);
+  EXPECT_EQ((*got)->params_json, R"({"x":1})");
+  EXPECT_EQ((*got)->interval_end, 200);
+  EXPECT_EQ((*got)->end_at, 300);
+  EXPECT_TRUE(store->run_at("p", 100)->has_value());
+  EXPECT_FALSE(store->run_at("p", 101)->has_value());
+  EXPECT_EQ(store->runs("p", RunState::kSuccess, 10)->size(), 1u);
+  EXPECT_EQ(store->runs("p", RunState::kFailed, 10)->size(), 0u);
+  EXPECT_EQ(store->runs("", std::nullopt, 10)->size(), 1u);
+  EXPECT_EQ((*store->latest_run("p"))->run_id, "scheduled__a");
+
+  TaskInstanceRecord ti;
+  ti.pipeline = "p";
+  ti.run_id = "scheduled__a";
+  ti.task_id = "t";
+  ti.group = "g.h";
+  ti.kind = TaskKind::kSql;
+  ti.state = TaskState::kUpForRetry;
+  ti.try_number = 2;
+  ti.next_retry_at = 77;
+  ASSERT_TRUE(store->upsert_task_instance(ti).ok());
+  ti.state = TaskState::kSuccess;
+  ASSERT_TRUE(store->upsert_task_instance(ti).ok());
+  auto tis = store->task_instances("p", "scheduled__a");
+  ASSERT_EQ(tis->size(), 1u);
+  EXPECT_EQ((*tis)[0].state, TaskState::kSuccess);
+  EXPECT_EQ((*tis)[0].group, "g.h");
+  EXPECT_EQ((*tis)[0].kind, TaskKind::kSql);
+  EXPECT_EQ((*tis)[0].next_retry_at, 77);
+  EXPECT_EQ((*tis)[0].try_number, 2);
+
+  AttemptRecord a{"p", "scheduled__a", "t", 1, TaskState::kRunning, 1, 0, "/l/1.log", 0, "", "me"};
+  ASSERT_TRUE(store->upsert_attempt(a).ok());
+  EXPECT_EQ(store->running_attempts()->size(), 1u);
+  a.state = TaskState::kFailed;
+  a.error = "boom";
+  ASSERT_TRUE(store->upsert_attempt(a).ok());
+  EXPECT_EQ(store->running_attempts()->size(), 0u);
+  EXPECT_EQ((*store->attempts("p", "scheduled__a", "t"))[0].error, "boom");
+  ti.state = TaskState::kRunning;
+  AttemptRecord second{"p", "scheduled__a", "t", 2, TaskState::kRunning, 5, 0, "/l/2.log", 0, "", "me"};
+  ASSERT_TRUE(store->save_attempt(ti, second).ok());
+  EXPECT_EQ(store->attempts("p", "scheduled__a", "t")->size(), 2u);
+  EXPECT_EQ((*store->task_instances("p", "scheduled__a"))[0].state, TaskState::kRunning);
+
+  ASSERT_TRUE(store->set_paused("p", true).ok());
+  EXPECT_TRUE((*store->pipelines())[0].paused);
+  ASSERT_TRUE(store->ensure_pipeline("p").ok());
+  EXPECT_TRUE((*store->pipelines())[0].paused);  // ensure keeps the flag
+
+  ASSERT_TRUE(store->heartbeat({"owner1", "host", 42, 1, 2}).ok());
+  ASSERT_TRUE(store->heartbeat({"owner1", "host", 42, 1, 9}).ok());
+  EXPECT_EQ((*store->heartbeats())[0].beat_at, 9);
+  EXPECT_EQ((*store->heartbeats())[0].pid, 42);
+  ASSERT_TRUE(store->add_sync_report({"scheduled__a", "t", "pg", "{}", 1, "p"}).ok());
+  ASSERT_TRUE(store->add_test_result({"scheduled__a", "t", "not_null", "fail", "3 rows", 3, 1, "p"}).ok());
+  EXPECT_EQ(store->sync_reports("p", "scheduled__a")->size(), 1u);
+  EXPECT_EQ((*store->test_results("p", "scheduled__a"))[0].failures, 3);
+  EXPECT_EQ((*store->test_results("p", "scheduled__a"))[0].message, "3 rows");
+}
+
+TEST_P(StoreContractTest, ConcurrentWritersFromManyThreads) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        TaskInstanceRecord ti;
+        ti.pipeline = "p";
+        ti.run_id = "r";
+        ti.task_id = std::to_string(t) + "_" + std::to_string(i);
+        EXPECT_TRUE(store_->upsert_task_instance(ti).ok());
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(store_->task_instances("p", "r")->size(), 400u);
+}
+
+// Runs are keyed by (pipeline, run_id) as Airflow's (dag_id, run_id): two pipelines on one
+// schedule both have "scheduled__<date>", each with its own task instances, attempts and reports.
+TEST_P(StoreContractTest, SameRunIdInTwoPipelinesIsTwoRuns) {
+  MetadataStore* store = store_.get();
+  for (const char* pipeline : {"a", "b"}) {
+    ASSERT_TRUE(store->create_run(queued_run(pipeline, "scheduled__x")).ok()) << pipeline;
+    TaskInstanceRecord ti;
+    ti.pipeline = pipeline;
+    ti.run_id = "scheduled__x";
+    ti.task_id = "t";
+    ti.try_number = pipeline == std::string("a") ? 1 : 2;
+    ASSERT_TRUE(store->upsert_task_instance(ti).ok());
+    AttemptRecord attempt{pipeline, "scheduled__x", "t", 1, TaskState::kFailed, 1, 2, "/l", 3, "", "me"};
+    ASSERT_TRUE(store->upsert_attempt(attempt).ok());
+    ASSERT_TRUE(store->add_sync_report({"scheduled__x", "t", "pg", "{}", 1, pipeline}).ok());
+  }
+  EXPECT_EQ(store->runs_with_id("scheduled__x")->size(), 2u);
+  EXPECT_EQ((*store->runs_with_id("scheduled__x"))[1].pipeline, "b");
+  ASSERT_TRUE(*store->claim_run("a", "scheduled__x", "me", 7));
+  EXPECT_EQ((*store->run("a", "scheduled__x"))->state, RunState::kRunning);
+  EXPECT_EQ((*store->run("a", "scheduled__x"))->start_at, 7);
+  EXPECT_EQ((*store->run("b", "scheduled__x"))->state, RunState::kQueued);
+  EXPECT_EQ((*store->task_instances("b", "scheduled__x"))[0].try_number, 2);
+  EXPECT_EQ(store->attempts("a", "scheduled__x", "t")->size(), 1u);
+  EXPECT_EQ(store->sync_reports("b", "scheduled__x")->size(), 1u);
+  ASSERT_TRUE(store->delete_task_instances("a", "scheduled__x").ok());
+  EXPECT_TRUE(store->task_instances("a", "scheduled__x")->empty());
+  EXPECT_EQ(store->task_instances("b", "scheduled__x")->size(), 1u);
+  EXPECT_FALSE((*store->run("c", "scheduled__x")).has_value());
+}
+
+// claim_run takes a queued run once; adopt_run moves a running run only from the owner named.
+TEST_P(StoreContractTest, ClaimAndAdoptAreConditional) {
+  ASSERT_TRUE(store_->create_run(queued_run("p", "r1")).ok());
+  EXPECT_TRUE(*store_->claim_run("p", "r1", "one", 10));
+  EXPECT_FALSE(*store_->claim_run("p", "r1", "two", 11));
+  EXPECT_EQ((*store_->run("p", "r1"))->owner, "one");
+  EXPECT_FALSE(*store_->claim_run("p", "missing", "two", 11));
+  EXPECT_FALSE(*store_->adopt_run("p", "r1", "two", "three"));
+  EXPECT_EQ((*store_->run("p", "r1"))->owner, "one");
+  EXPECT_TRUE(*store_->adopt_run("p", "r1", "one", "three"));
+  EXPECT_FALSE(*store_->adopt_run("p", "r1", "one", "four"));
+  auto run = *store_->run("p", "r1");
+  EXPECT_EQ(run->owner, "three");
+  EXPECT_EQ(run->state, RunState::kRunning);
+  EXPECT_EQ(run->start_at, 10);  // kept
+  // A queued run is claimed, not adopted.
+  ASSERT_TRUE(store_->create_run(queued_run("p", "r2", 200)).ok());
+  EXPECT_FALSE(*store_->adopt_run("p", "r2", "", "three"));
+}
+
+// N handles (N connections, as N processes have) race to claim each of several queued runs:
+// every run has exactly one winner, and the run names that winner as its owner.
+TEST_P(StoreContractTest, ClaimRunHasExactlyOneWinnerAcrossConnections) {
+  constexpr int kClaimers = 6;
+  constexpr int kRuns = 25;
+  for (int r = 0; r < kRuns; ++r)
+    ASSERT_TRUE(store_->create_run(queued_run("p", "run_" + std::to_string(r), 100 + r)).ok());
+  std::vector<std::unique_ptr<MetadataStore>> handles;
+  for (int i = 0; i < kClaimers; ++i) {
+    handles.push_back(open_handle());
+    ASSERT_NE(handles.back(), nullptr);
+  }
+  std::vector<std::vector<std::string>> won(kClaimers);
+  std::atomic<int> ready{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClaimers; ++i)
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (ready.load() < kClaimers) std::this_thread::yield();
+      for (int r = 0; r < kRuns; ++r) {
+        const std::string run_id = "run_" + std::to_string(r);
+        auto claimed = handles[static_cast<size_t>(i)]->claim_run("p", run_id, "owner_" + std::to_string(i), 1);
+        if (!claimed.ok()) ++errors;
+        else if (*claimed) won[static_cast<size_t>(i)].push_back(run_id);
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  std::multiset<std::string> all;
+  for (int i = 0; i < kClaimers; ++i)
+    for (const auto& run_id : won[static_cast<size_t>(i)]) {
+      all.insert(run_id);
+      EXPECT_EQ((*store_->run("p", run_id))->owner, "owner_" + std::to_string(i)) << run_id;
+    }
+  EXPECT_EQ(all.size(), static_cast<size_t>(kRuns));
+  for (int r = 0; r < kRuns; ++r) EXPECT_EQ(all.count("run_" + std::to_string(r)), 1u) << r;
+  EXPECT_EQ(store_->runs("p", RunState::kQueued, 100)->size(), 0u);
+}
+
+}  // namespace strata::orchestrate::testing
