@@ -1,9 +1,12 @@
 #include "ingest/cdc.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "common/strings.h"
+#include "common/time.h"
 #include "ingest/bronze.h"
 #include "ingest/discover.h"
 
@@ -105,6 +108,25 @@ Result<pg::Connection> connect_replication(const ConnectionConfig& config, Secre
   pg::ConnectOptions options = source_connect_options(masker, "strata sync");
   options.params.emplace_back("replication", "database");
   return pg::Connection::connect(config.source.conninfo(), options);
+}
+
+Result<SlotStream> stream_slot(const ConnectionConfig& config, pg::Lsn from, bool binary, SecretMasker* masker,
+                               pg::CancelGroup* cancel) {
+  const SourceConfig& src = config.source;
+  const std::string statement = "START_REPLICATION SLOT " + src.replication_slot + " LOGICAL " + pg::format_lsn(from) +
+                                " (proto_version '1', publication_names '" +
+                                pg::Connection::quote_identifier(src.publication) + "'" +
+                                (binary ? ", binary 'true')" : ")");
+  const int64_t give_up = monotonic_micros() + 10'000'000;
+  while (true) {
+    STRATA_ASSIGN(pg::Connection conn, connect_replication(config, masker));
+    if (cancel) STRATA_TRY(cancel->add(conn.canceller()));
+    Result<pg::ReplicationStream> started = conn.start_replication(statement);
+    if (started.ok()) return SlotStream{std::move(conn), std::move(*started)};
+    // 55006 object_in_use: "replication slot … is active for PID …".
+    if (started.error().state() != "55006" || monotonic_micros() > give_up) return started.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, pg::Connection& source,
@@ -218,14 +240,9 @@ Status CdcSync::confirm() {
   pg::Lsn lowest = UINT64_MAX;
   for (const auto& [name, lsn] : positions_) lowest = std::min(lowest, lsn);
   if (lowest <= slot_confirmed_) return ok_status();
-  const SourceConfig& src = config_->source;
-  STRATA_ASSIGN(pg::Connection conn, connect_replication(*config_, masker_));
-  STRATA_ASSIGN(pg::ReplicationStream stream,
-                conn.start_replication("START_REPLICATION SLOT " + src.replication_slot + " LOGICAL " +
-                                       pg::format_lsn(lowest) + " (proto_version '1', publication_names '" +
-                                       src.publication + "')"));
-  STRATA_TRY(stream.send_status(lowest));
-  STRATA_TRY(stream.finish());
+  STRATA_ASSIGN(SlotStream slot, stream_slot(*config_, lowest, false, masker_));
+  STRATA_TRY(slot.stream.send_status(lowest));
+  STRATA_TRY(slot.stream.finish());
   slot_confirmed_ = lowest;
   return ok_status();
 }

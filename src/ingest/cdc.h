@@ -95,6 +95,17 @@ class CdcSync {
 // A replication connection (replication=database) to the source. Errors: as Connection::connect.
 Result<pg::Connection> connect_replication(const ConnectionConfig& config, SecretMasker* masker);
 
+// A replication connection streaming the connection's slot from `from` (START_REPLICATION with
+// pgoutput's protocol 1, the publication, and binary values when `binary`). A slot still held by
+// the walsender of a client that just went away (a killed sync) is waited for, up to 10 s.
+// `cancel` (optional) gets the connection. Errors: the server's (55006 after the wait), kConnection.
+struct SlotStream {
+  pg::Connection connection;
+  pg::ReplicationStream stream;  // declared after: ends before its connection closes
+};
+Result<SlotStream> stream_slot(const ConnectionConfig& config, pg::Lsn from, bool binary, SecretMasker* masker,
+                               pg::CancelGroup* cancel = nullptr);
+
 // The columns a cdc read adds after the source's: _strata_lsn (BIGINT), _strata_deleted_at
 // (TIMESTAMPTZ). For a snapshot read their select expressions are the consistent point and NULL.
 void add_cdc_columns(ReadPlan& plan, const CdcRead& read);

@@ -144,13 +144,9 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
                                    const CdcRead& read, const ReadOptions& options, const BatchConsumer& consumer) {
   CdcReadResult result;
   result.lsn = read.from;
-  STRATA_ASSIGN(pg::Connection conn, connect_replication(config, options.masker));
-  if (options.cancel) STRATA_TRY(options.cancel->add(conn.canceller()));
   const SourceConfig& src = config.source;
-  STRATA_ASSIGN(pg::ReplicationStream changes,
-                conn.start_replication("START_REPLICATION SLOT " + src.replication_slot + " LOGICAL " +
-                                       pg::format_lsn(read.from) + " (proto_version '1', publication_names '" +
-                                       src.publication + "', binary 'true')"));
+  STRATA_ASSIGN(SlotStream slot, stream_slot(config, read.from, true, options.masker, options.cancel));
+  pg::ReplicationStream& changes = slot.stream;
   ChangeEncoder encoder(plan, [&](sql::ColumnBatch&& batch) -> Status {
     if (options.progress) options.progress->rows.fetch_add(batch.num_rows(), std::memory_order_relaxed);
     return consumer(std::move(batch));

@@ -420,8 +420,8 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
     if (config.source.replication_slot.empty()) config.source.replication_slot = fallback;
     if (config.source.publication.empty()) config.source.publication = fallback;
     if (!config.streams_listed) {
-      return doc.error(root, "replication: cdc needs a streams: list (the tables of its publication to sync)",
-                       "streams:\n  - name: public.orders\n    sync_mode: incremental_dedup");
+      return Error(ErrorCode::kConfig, "replication: cdc needs a streams: list (the tables of its publication to sync)",
+                   config.source.where_replication, "streams:\n  - name: public.orders\n    sync_mode: incremental_dedup");
     }
   }
   return config;

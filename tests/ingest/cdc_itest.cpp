@@ -4,6 +4,8 @@
 // a sync that fails before its commit reading the same changes again; the slot confirmed only
 // after the commit; and the located configuration errors.
 
+#include <signal.h>
+
 #include "ingest_fixture.h"
 
 namespace strata::ingest::testing {
@@ -16,9 +18,18 @@ class Cdc : public IngestTest {
     slot_ = "s_" + db_name_;
   }
   void TearDown() override {
-    // A database with a logical slot cannot be dropped: the next run's create_database needs it gone.
-    pg_->execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '" + db_name_ +
-                 "'");
+    // A database with a logical slot cannot be dropped: the next run's create_database needs it gone
+    // (a walsender still holding one, e.g. of a killed sync, is ended first).
+    const std::string slots = "FROM pg_replication_slots WHERE database = '" + db_name_ + "'";
+    pg_->execute("SELECT pg_terminate_backend(active_pid) " + slots + " AND active_pid IS NOT NULL");
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      try {
+        pg_->execute("SELECT pg_drop_replication_slot(slot_name) " + slots);
+        break;
+      } catch (const std::exception&) {
+        ::usleep(100000);
+      }
+    }
     IngestTest::TearDown();
   }
   // The items table (5 rows) and a publication of it.
@@ -107,6 +118,12 @@ TEST_F(Cdc, AppendKeepsEveryChangeAsARow) {
             "6 | 1 | 0 | 6 | \n50 | 1 | 0 | 5 | \n");
   // Within one key the versions are ordered by LSN, the delete last.
   EXPECT_EQ(dump(bronze_rows("SELECT qty FROM bronze.items WHERE id = 3 ORDER BY _strata_lsn")), "3 | \n30 | \n31 | \n");
+  // A TRUNCATE is reported, and bronze keeps its rows (as Airbyte's CDC does).
+  source("TRUNCATE items");
+  SyncReport truncated = sync_ok(conn);
+  ASSERT_EQ(truncated.streams[0].warnings.size(), 1u);
+  EXPECT_NE(truncated.streams[0].warnings[0].find("the source table was truncated"), std::string::npos);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "12");
 }
 
 // A sync that fails before its warehouse commit (here: bronze refuses a row) commits nothing and
@@ -134,6 +151,55 @@ TEST_F(Cdc, AFailureBeforeTheCommitReadsTheSameChangesAgain) {
             "1 | one | 1 | \n7 | big | 5000 | \n");
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "6");
   EXPECT_NE(state_lsn(), before);
+  EXPECT_EQ(state_lsn(), confirmed_flush());
+}
+
+// `strata sync` killed (SIGKILL) after it read the changes, while its merge waits for a lock in
+// bronze: nothing committed, nothing confirmed; the next sync reads the same changes, once.
+TEST_F(Cdc, AKilledSyncReadsTheSameChangesAgain) {
+  use_postgres_destination();
+  make_items();
+  const std::string conn = items_connection("incremental_dedup");
+  sync_ok(conn);
+  const std::string before = state_lsn();
+  source("INSERT INTO items VALUES (8, 'n8', 8); DELETE FROM items WHERE id = 1;");
+  auto locker = pg::Connection::connect(warehouse_pg_->conninfo(warehouse_db_));
+  ASSERT_TRUE(locker.ok());
+  ASSERT_TRUE(locker->execute("BEGIN; LOCK TABLE bronze.items IN ACCESS EXCLUSIVE MODE").ok());
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const std::string binary = std::string(STRATA_BINARY_DIR) + "/strata";
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    ::execl(binary.c_str(), binary.c_str(), "sync", conn.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(child, 0);
+  const std::string waiting = "SELECT pid FROM pg_stat_activity WHERE datname = '" + warehouse_db_ +
+                              "' AND wait_event_type = 'Lock'";
+  bool blocked = false;
+  for (int i = 0; i < 300 && !blocked; ++i) {
+    auto r = locker->exec(waiting);
+    blocked = r.ok() && r->rows() > 0;
+    if (!blocked) ::usleep(100000);
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(blocked) << "the sync never reached its merge";
+  // The killed client's session would go on once the lock is free: end it as a lost client's ends.
+  ASSERT_TRUE(locker->execute("SELECT pg_terminate_backend(pid) FROM (" + waiting + ") w").ok());
+  ASSERT_TRUE(locker->execute("ROLLBACK").ok());
+  EXPECT_EQ(state_lsn(), before);
+  EXPECT_EQ(confirmed_flush(), before);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items WHERE id = 8")[0][0], "0");
+
+  SyncReport again = sync_ok(conn);
+  EXPECT_EQ(again.streams[0].rows, 2u);
+  EXPECT_EQ(dump(bronze_rows("SELECT id, name, _strata_deleted_at IS NOT NULL FROM bronze.items WHERE id IN (1, 8) "
+                             "ORDER BY id")),
+            "1 | <NULL> | true | \n8 | n8 | false | \n");
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "6");
   EXPECT_EQ(state_lsn(), confirmed_flush());
 }
 
@@ -199,7 +265,7 @@ TEST_F(Cdc, ConfigurationErrorsAreLocated) {
   // A slot dropped under streams that recorded positions in it: their changes since are lost.
   const std::string conn = items_connection("incremental_dedup");
   sync_ok(conn);
-  pg_->execute("SELECT pg_drop_replication_slot('" + slot_ + "')");
+  source("SELECT pg_drop_replication_slot('" + slot_ + "')");
   std::string out, err;
   EXPECT_EQ(run_strata({"sync", conn}, &out, &err), 2) << err;
   EXPECT_NE(err.find("replication slot '" + slot_ + "' does not exist"), std::string::npos) << err;

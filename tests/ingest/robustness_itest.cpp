@@ -345,12 +345,12 @@ TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
     EXPECT_NE(err.find("src.yml:" + std::to_string(c.line) + ":"), std::string::npos) << c.body << "\n" << err;
     EXPECT_EQ(err.find("terminate"), std::string::npos) << err;
   }
-  // The reserved CDC key: a clear "not supported yet" at the key's position (source block, line 8).
+  // CDC without a streams list: an error at replication: (source block, line 8).
   {
     std::string path = write_connection("", "cdc", "  replication: cdc\n");
     std::string out, err;
     EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << err;
-    EXPECT_NE(err.find("replication: cdc is not supported yet"), std::string::npos) << err;
+    EXPECT_NE(err.find("replication: cdc needs a streams: list"), std::string::npos) << err;
     EXPECT_NE(err.find("cdc.yml:8:"), std::string::npos) << err;
   }
   // A broken env_var call is an error at its value, not a database name.
