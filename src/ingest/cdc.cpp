@@ -39,7 +39,8 @@ Status check_source(const ConnectionConfig& config, pg::Connection& source, cons
   }
   std::vector<std::string> tables;
   for (const StreamConfig& s : config.streams) tables.push_back(relation_text(s));
-  STRATA_ASSIGN(pg::PgResult pub, source.exec_params("SELECT 1 FROM pg_publication WHERE pubname = $1", {src.publication}));
+  STRATA_ASSIGN(pg::PgResult pub,
+                source.exec_params("SELECT pubviaroot FROM pg_publication WHERE pubname = $1", {src.publication}));
   if (pub.rows() == 0) {
     return config_error(located(src.where_publication, src), "publication '" + src.publication + "' does not exist",
                         "create it as a superuser or the tables' owner: CREATE PUBLICATION " +
@@ -54,6 +55,15 @@ Status check_source(const ConnectionConfig& config, pg::Connection& source, cons
   }
   for (const StreamConfig& s : config.streams) {
     if (s.invalid) continue;
+    const CatalogTable* table = catalog.find(s.schema, s.table);
+    // Without publish_via_partition_root, a partition's changes come under the partition's name.
+    if (table && table->kind == TableKind::kPartitioned && pub.value(0, 0) != "t") {
+      return config_error(s.where_name,
+                          "table " + s.full_name() + " is partitioned, and publication '" + src.publication +
+                              "' publishes its partitions' changes under their own names",
+                          "ALTER PUBLICATION " + pg::Connection::quote_identifier(src.publication) +
+                              " SET (publish_via_partition_root = true);");
+    }
     if (!in_publication.count({s.schema, s.table})) {
       return config_error(s.where_name, "table " + s.full_name() + " is not in publication '" + src.publication + "'",
                           "ALTER PUBLICATION " + pg::Connection::quote_identifier(src.publication) + " ADD TABLE " +
@@ -62,7 +72,6 @@ Status check_source(const ConnectionConfig& config, pg::Connection& source, cons
     STRATA_ASSIGN(pg::PgResult identity,
                   source.exec_params("SELECT relreplident FROM pg_class WHERE oid = $1::regclass", {relation_text(s)}));
     const std::string replident(identity.rows() ? identity.value(0, 0) : "d");
-    const CatalogTable* table = catalog.find(s.schema, s.table);
     const bool has_key = table && !table->primary_key.empty();
     if (replident == "n" || (replident == "d" && !has_key)) {
       return config_error(s.where_name,
@@ -116,7 +125,7 @@ Result<SlotStream> stream_slot(const ConnectionConfig& config, pg::Lsn from, boo
   const std::string statement = "START_REPLICATION SLOT " + src.replication_slot + " LOGICAL " + pg::format_lsn(from) +
                                 " (proto_version '1', publication_names '" +
                                 pg::Connection::quote_identifier(src.publication) + "'" +
-                                (binary ? ", binary 'true')" : ")");
+                                ", messages 'true'" + (binary ? ", binary 'true')" : ")");
   const int64_t give_up = monotonic_micros() + 10'000'000;
   while (true) {
     STRATA_ASSIGN(pg::Connection conn, connect_replication(config, masker));
@@ -188,8 +197,16 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
     return sync;
   }
   sync->slot_confirmed_ = slot->confirmed;
-  STRATA_ASSIGN(pg::PgResult end, source.exec("SELECT pg_current_wal_insert_lsn()::text"));
-  const pg::Lsn until = parse_lsn_or_zero(end.value(0, 0));
+  // Where the reads end: a message in a transaction of its own, committed synchronously (so that
+  // its WAL, and every record before it, is flushed and the walsender sends it): every
+  // transaction committed before now comes before its commit.
+  const std::string marker = config.name + " " + std::to_string(now_micros());
+  STRATA_TRY(source.execute("BEGIN; SET LOCAL synchronous_commit = on"));
+  Result<pg::PgResult> emitted = source.exec_params("SELECT pg_logical_emit_message(true, $1, $2)::text",
+                                                    {std::string(kCdcMarkerPrefix), marker});
+  STRATA_TRY(source.execute(emitted.ok() ? "COMMIT" : "ROLLBACK"));
+  if (!emitted.ok()) return emitted.error();
+  const pg::Lsn until = parse_lsn_or_zero(emitted->value(0, 0));
   pg::Lsn confirmable = UINT64_MAX;
   for (const auto& [stream, lsn] : recorded)
     if (lsn) confirmable = std::min(confirmable, *lsn);
@@ -198,6 +215,7 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
     if (lsn) {
       read.from = *lsn;
       read.until = until;
+      read.marker = marker;
       read.confirmable = confirmable;
       sync->positions_.emplace_back(stream, *lsn);
     } else {

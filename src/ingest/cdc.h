@@ -38,12 +38,19 @@
 
 namespace strata::ingest {
 
+// The prefix of the logical decoding messages that mark where a sync's read of changes ends.
+inline constexpr const char* kCdcMarkerPrefix = "strata_sync";
+
 // How one cdc stream is read by this sync.
 struct CdcRead {
   std::string snapshot;         // non-empty: the first read, of the table in this exported snapshot
   pg::Lsn snapshot_lsn = 0;     // with a snapshot: the slot's consistent point
   pg::Lsn from = 0;             // changes: the stream's recorded LSN (transactions at or below it are skipped)
-  pg::Lsn until = 0;            // changes: the server's WAL end when the sync began
+  pg::Lsn until = 0;            // changes: the WAL position of the sync's marker (see marker)
+  // changes: the content of the logical decoding message (prefix kCdcMarkerPrefix) this sync wrote
+  // when it began, in a transaction of its own committed synchronously: its commit ends the read,
+  // as every transaction committed before the sync began comes before it in commit order.
+  std::string marker;
   pg::Lsn confirmable = 0;      // what status replies may confirm (the smallest recorded LSN)
   std::optional<Error> error;   // set: the stream cannot run (e.g. added after the slot was created)
 };
@@ -96,7 +103,8 @@ class CdcSync {
 Result<pg::Connection> connect_replication(const ConnectionConfig& config, SecretMasker* masker);
 
 // A replication connection streaming the connection's slot from `from` (START_REPLICATION with
-// pgoutput's protocol 1, the publication, and binary values when `binary`). A slot still held by
+// pgoutput's protocol 1, the publication, logical decoding messages, and binary values when
+// `binary`). A slot still held by
 // the walsender of a client that just went away (a killed sync) is waited for, up to 10 s.
 // `cancel` (optional) gets the connection. Errors: the server's (55006 after the wait), kConnection.
 struct SlotStream {

@@ -12,8 +12,8 @@
 namespace strata::ingest {
 namespace {
 
-// How long one wait for the replication stream lasts, and how long a stream that sends nothing
-// (not even a keepalive) is waited for before the read ends where it is.
+// How long one wait for the replication stream lasts, and how long a stream that does not move
+// (no data, no keepalive with a later WAL end) is waited for before the read ends where it is.
 constexpr std::chrono::milliseconds kPoll{250};
 constexpr int64_t kIdleMicros = 10'000'000;
 
@@ -154,9 +154,14 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
   STRATA_TRY(encoder.start());
   std::map<uint32_t, RelationMap> relations;
   bool in_transaction = false, skip = false;
+  bool marker_seen = false, caught_up = false;  // the sync's marker (CdcRead::marker), and its commit
   int64_t commit_time = 0;
+  // When the stream last moved (data, or a keepalive with a later WAL end): a stream that stays
+  // still for kIdleMicros without bringing the marker ends the read where it is (nothing is lost:
+  // the position only moves with what was read).
   int64_t last_message = monotonic_micros();
-  // An LSN at or past `until` ends the read once no transaction is open.
+  pg::Lsn last_wal_end = 0;
+  // The commit of the transaction holding the sync's marker ends the read.
   while (true) {
     if (options.cancel) STRATA_TRY(options.cancel->check());
     STRATA_ASSIGN(pg::ReplicationMessage message, changes.next(kPoll));
@@ -168,15 +173,12 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
       if (!in_transaction && monotonic_micros() - last_message > kIdleMicros) break;
       continue;
     }
-    last_message = monotonic_micros();
+    if (message.kind == Kind::kData || message.wal_end > last_wal_end) last_message = monotonic_micros();
+    last_wal_end = std::max(last_wal_end, message.wal_end);
     if (message.kind == Kind::kKeepalive) {
-      if (!in_transaction && message.wal_end >= read.until) {
-        // Every transaction committed before the server's WAL end was sent: the position may move there.
-        result.lsn = std::max(result.lsn, message.wal_end);
-        break;
-      }
-      // A reply (confirming no more than every stream recorded) makes the server send the next keepalive.
-      STRATA_TRY(changes.send_status(read.confirmable));
+      if (!in_transaction && monotonic_micros() - last_message > kIdleMicros) break;
+      // A reply (confirming no more than every stream recorded) keeps the server's keepalives coming.
+      if (message.reply_requested) STRATA_TRY(changes.send_status(read.confirmable));
       continue;
     }
     if (options.progress) options.progress->bytes.fetch_add(message.payload.size(), std::memory_order_relaxed);
@@ -190,6 +192,10 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
       case 'C':
         in_transaction = false;
         if (!skip) result.lsn = std::max(result.lsn, m.end_lsn);
+        caught_up = marker_seen;
+        break;
+      case 'M':
+        marker_seen = marker_seen || (in_transaction && m.name == kCdcMarkerPrefix && m.content == read.marker);
         break;
       case 'R':
         relations[m.relation] = map_relation(m, stream, plan);
@@ -225,7 +231,7 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
       default:
         break;  // Origin, Type, Message: nothing to do
     }
-    if (!in_transaction && result.lsn >= read.until && result.lsn > read.from) break;
+    if (caught_up) break;
   }
   STRATA_TRY(encoder.finish());
   STRATA_TRY(changes.finish());

@@ -159,8 +159,14 @@ Result<PgOutputMessage> parse_pgoutput(std::string_view payload) {
       for (uint32_t i = 0; i < n && !r.failed(); ++i) m.truncated.push_back(r.u32());
       break;
     }
-    case 'M':
-      break;  // a logical decoding message (pg_logical_emit_message): nothing to parse
+    case 'M': {
+      m.transactional = (r.byte() & 1) != 0;
+      m.lsn = r.u64();
+      m.name = r.cstring();
+      const int32_t len = r.i32();
+      m.content = len < 0 ? r.bytes(SIZE_MAX) : r.bytes(static_cast<size_t>(len));
+      break;
+    }
     default:
       return Error(ErrorCode::kFailed, std::string("malformed pgoutput message: unknown type '") + m.type + "'");
   }

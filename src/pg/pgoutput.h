@@ -34,7 +34,7 @@ struct PgOutputMessage {
   // 'B' begin, 'C' commit, 'O' origin, 'R' relation, 'Y' type, 'I' insert, 'U' update,
   // 'D' delete, 'T' truncate, 'M' message.
   char type = 0;
-  // Begin: the commit's LSN (final_lsn). Commit: commit_lsn. Origin: the origin's LSN.
+  // Begin: the commit's LSN (final_lsn). Commit: commit_lsn. Origin, Message: their LSN.
   Lsn lsn = 0;
   Lsn end_lsn = 0;           // Commit: the end of the commit record
   int64_t timestamp = 0;     // Begin, Commit: commit time, microseconds since 2000-01-01 UTC
@@ -50,6 +50,10 @@ struct PgOutputMessage {
   TupleData old_tuple;
   TupleData new_tuple;  // Insert, Update
   std::vector<uint32_t> truncated;  // Truncate: the relations' OIDs
+  // Message (pg_logical_emit_message; sent with the `messages 'true'` option): `name` is its
+  // prefix, `lsn` its position, `transactional` its flag, `content` its bytes.
+  bool transactional = false;
+  std::string_view content;
   bool cascade = false, restart_identity = false;  // Truncate options
 };
 

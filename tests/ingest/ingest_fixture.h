@@ -4,6 +4,8 @@
 // through the library or the `strata` binary, and reading rows from both sides as text.
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +25,8 @@
 #include "support/pg_cluster.h"
 #include "support/temp_dir.h"
 #include "warehouse/warehouse.h"
+
+extern char** environ;  // posix_spawn passes it on
 
 namespace strata::ingest::testing {
 
@@ -215,6 +219,38 @@ class IngestTest : public ::testing::Test {
   strata::testing::PgCluster* warehouse_pg_ = nullptr;
   strata::testing::TempDir dir_;
 };
+
+// Starts the strata binary (stdout and stderr to the given files), with SIGINT and SIGTERM at
+// their default handling whatever this process inherited (a background job may ignore SIGINT).
+inline pid_t spawn_strata(const std::vector<std::string>& args, const std::string& out = "/dev/null",
+                   const std::string& err = "/dev/null") {
+  std::string bin = std::string(STRATA_BINARY_DIR) + "/strata";
+  std::vector<char*> argv;
+  argv.push_back(bin.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ), 0);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
 
 inline std::string dump(const Rows& rows, size_t limit = 20) {
   std::string out;
