@@ -44,7 +44,8 @@ Status check_source(const ConnectionConfig& config, pg::Connection& source, cons
   if (pub.rows() == 0) {
     return config_error(located(src.where_publication, src), "publication '" + src.publication + "' does not exist",
                         "create it as a superuser or the tables' owner: CREATE PUBLICATION " +
-                            pg::Connection::quote_identifier(src.publication) + " FOR TABLE " + join(tables, ", ") + ";");
+                            pg::Connection::quote_identifier(src.publication) + " FOR TABLE " +
+                            join(tables, ", ") + ";");
   }
   STRATA_ASSIGN(pg::PgResult published, source.exec_params("SELECT schemaname, tablename FROM pg_publication_tables "
                                                            "WHERE pubname = $1",
@@ -202,11 +203,10 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
   // transaction committed before now comes before its commit.
   const std::string marker = config.name + " " + std::to_string(now_micros());
   STRATA_TRY(source.execute("BEGIN; SET LOCAL synchronous_commit = on"));
-  Result<pg::PgResult> emitted = source.exec_params("SELECT pg_logical_emit_message(true, $1, $2)::text",
+  Result<pg::PgResult> emitted = source.exec_params("SELECT pg_logical_emit_message(true, $1, $2)",
                                                     {std::string(kCdcMarkerPrefix), marker});
   STRATA_TRY(source.execute(emitted.ok() ? "COMMIT" : "ROLLBACK"));
   if (!emitted.ok()) return emitted.error();
-  const pg::Lsn until = parse_lsn_or_zero(emitted->value(0, 0));
   pg::Lsn confirmable = UINT64_MAX;
   for (const auto& [stream, lsn] : recorded)
     if (lsn) confirmable = std::min(confirmable, *lsn);
@@ -214,7 +214,6 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
     CdcRead read;
     if (lsn) {
       read.from = *lsn;
-      read.until = until;
       read.marker = marker;
       read.confirmable = confirmable;
       sync->positions_.emplace_back(stream, *lsn);

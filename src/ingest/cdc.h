@@ -7,20 +7,23 @@
 // 'export') and reads every stream with the ordinary snapshot read inside that exported snapshot;
 // each stream's state records the slot's consistent point. Later syncs: START_REPLICATION from the
 // stream's recorded LSN with binary 'true' (values in each type's send format, decoded by the
-// binary COPY decoder), up to the server's WAL end read when the sync started; each change is a
+// binary COPY decoder), up to the commit of a logical decoding message the sync wrote (in a
+// synchronously committed transaction of its own) when it started: every transaction committed
+// before the sync began comes before it in commit order. Each change is a
 // row (_strata_lsn: its LSN; a delete has _strata_deleted_at, its commit time, and the old key).
 // The rows and the new LSN commit in one warehouse transaction; only after every stream committed
 // does a Standby Status Update confirm the smallest recorded LSN, so the slot keeps the WAL a
-// crash before a commit has to read again. Transactions committed at or below a stream's recorded
+// crash before a commit has to read again. Transactions whose commit lies below a stream's recorded
 // LSN are skipped: the recorded LSN is the truth, confirmed_flush_lsn only frees WAL.
 //
-// Choices (written down in docs/connections.md): the user creates the publication (as Airbyte
+// Choices (written down in README.md and docs/architecture.md): the user creates the publication (as Airbyte
 // asks); Strata creates the slot (the exported snapshot needs the slot's creation). Each stream
 // reads the WAL from its own position on its own (a sync of N streams decodes the WAL N times).
 // A stream added after the slot's first sync fails with a hint to run --full-refresh, which drops
 // and re-creates the slot and re-reads every stream (Airbyte would snapshot it alone). TRUNCATE is
 // reported as a warning and leaves bronze as it is (Airbyte ignores it). An unchanged TOASTed value
-// of an UPDATE (not sent by PostgreSQL unless REPLICA IDENTITY FULL) becomes NULL with a note.
+// of an UPDATE (not sent by PostgreSQL unless REPLICA IDENTITY FULL) becomes NULL, and the stream's
+// report warns.
 
 #include <memory>
 #include <optional>
@@ -46,7 +49,6 @@ struct CdcRead {
   std::string snapshot;         // non-empty: the first read, of the table in this exported snapshot
   pg::Lsn snapshot_lsn = 0;     // with a snapshot: the slot's consistent point
   pg::Lsn from = 0;             // changes: the stream's recorded LSN (transactions at or below it are skipped)
-  pg::Lsn until = 0;            // changes: the WAL position of the sync's marker (see marker)
   // changes: the content of the logical decoding message (prefix kCdcMarkerPrefix) this sync wrote
   // when it began, in a transaction of its own committed synchronously: its commit ends the read,
   // as every transaction committed before the sync began comes before it in commit order.

@@ -167,7 +167,8 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
     STRATA_ASSIGN(pg::ReplicationMessage message, changes.next(kPoll));
     using Kind = pg::ReplicationMessage::Kind;
     if (message.kind == Kind::kEnd) {
-      return Error(ErrorCode::kFailed, "the source ended the replication stream of slot '" + src.replication_slot + "'");
+      return Error(ErrorCode::kFailed,
+                   "the source ended the replication stream of slot '" + src.replication_slot + "'");
     }
     if (message.kind == Kind::kTimeout) {
       if (!in_transaction && monotonic_micros() - last_message > kIdleMicros) break;
@@ -222,7 +223,8 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
         for (uint32_t oid : m.truncated) {
           auto it = relations.find(oid);
           if (it != relations.end() && it->second.target) {
-            result.warnings.push_back("the source table was truncated (TRUNCATE at LSN " + pg::format_lsn(message.wal_start) +
+            result.warnings.push_back("the source table was truncated (TRUNCATE at LSN " +
+                                      pg::format_lsn(message.wal_start) +
                                       "); bronze keeps its rows: a full refresh (--full-refresh) drops them");
           }
         }

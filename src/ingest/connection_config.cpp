@@ -125,10 +125,11 @@ Status load_source(const YamlDocument& doc, const YamlNode& root, SourceConfig& 
     (slot ? source.where_slot : source.where_publication) = doc.where(node[key]);
     (slot ? source.replication_slot : source.publication) = name;
     // PostgreSQL's slot names: lower-case letters, digits and underscores, at most 63.
-    const bool valid = !name.empty() && name.size() <= 63 &&
-                       std::all_of(name.begin(), name.end(), [&](char c) {
-                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (!slot && c != '\'' && c != '"');
-                       });
+    auto allowed = [&](char c) {
+      if (!slot) return c != '\'' && c != '"';
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    };
+    const bool valid = !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), allowed);
     if (!valid) {
       return doc.error(node[key], std::string(key) + " '" + name + "' is not a valid name",
                        slot ? "lower-case letters, digits and underscores, at most 63 characters"
@@ -420,8 +421,10 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
     if (config.source.replication_slot.empty()) config.source.replication_slot = fallback;
     if (config.source.publication.empty()) config.source.publication = fallback;
     if (!config.streams_listed) {
-      return Error(ErrorCode::kConfig, "replication: cdc needs a streams: list (the tables of its publication to sync)",
-                   config.source.where_replication, "streams:\n  - name: public.orders\n    sync_mode: incremental_dedup");
+      return Error(ErrorCode::kConfig,
+                   "replication: cdc needs a streams: list (the tables of its publication to sync)",
+                   config.source.where_replication,
+                   "streams:\n  - name: public.orders\n    sync_mode: incremental_dedup");
     }
   }
   return config;
