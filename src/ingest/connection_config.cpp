@@ -1,6 +1,7 @@
 #include "ingest/connection_config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -65,7 +66,7 @@ Status load_source(const YamlDocument& doc, const YamlNode& root, SourceConfig& 
   STRATA_ASSIGN(YamlNode node, require_map(doc, root, "source", "a connection file"));
   STRATA_TRY(check_keys(doc, node, "source",
                         {"type", "host", "port", "database", "dbname", "user", "password", "sslmode", "schemas",
-                         "replication"}));
+                         "replication", "replication_slot", "publication"}));
   source.where = doc.where(node);
   if (!node["type"]) return doc.error(node, "source needs 'type'", "type: postgres");
   STRATA_ASSIGN(std::string type, yaml_string(doc, node["type"], "type"));
@@ -108,13 +109,31 @@ Status load_source(const YamlDocument& doc, const YamlNode& root, SourceConfig& 
   }
   if (node["replication"]) {
     STRATA_ASSIGN(source.replication, yaml_string(doc, node["replication"], "replication"));
-    if (source.replication == "cdc") {
-      return doc.error(node["replication"], "replication: cdc is not supported yet",
-                       "use replication: standard (cursor-based incremental streams)");
-    }
-    if (source.replication != "standard") {
+    source.where_replication = doc.where(node["replication"]);
+    if (source.replication != "standard" && source.replication != "cdc") {
       return doc.error(node["replication"], "unknown replication '" + source.replication + "'",
-                       "replication: standard");
+                       "replication: standard (cursor-based) or replication: cdc (logical replication)");
+    }
+  }
+  for (const char* key : {"replication_slot", "publication"}) {
+    if (!node[key]) continue;
+    if (!source.cdc()) {
+      return doc.error(node[key], std::string(key) + " is only used with replication: cdc", "replication: cdc");
+    }
+    const bool slot = std::string_view(key) == "replication_slot";
+    STRATA_ASSIGN(std::string name, yaml_string(doc, node[key], key));
+    (slot ? source.where_slot : source.where_publication) = doc.where(node[key]);
+    (slot ? source.replication_slot : source.publication) = name;
+    // PostgreSQL's slot names: lower-case letters, digits and underscores, at most 63.
+    auto allowed = [&](char c) {
+      if (!slot) return c != '\'' && c != '"';
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    };
+    const bool valid = !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), allowed);
+    if (!valid) {
+      return doc.error(node[key], std::string(key) + " '" + name + "' is not a valid name",
+                       slot ? "lower-case letters, digits and underscores, at most 63 characters"
+                            : "a publication name of at most 63 characters without quotes");
     }
   }
   return ok_status();
@@ -155,12 +174,15 @@ Status split_stream_name(const YamlDocument& doc, const YamlNode& node, const st
   return ok_status();
 }
 
-Result<StreamConfig> load_stream(const YamlDocument& doc, const YamlNode& node) {
+// `cdc`: the source replicates with replication: cdc (see ingest/cdc.h).
+Result<StreamConfig> load_stream(const YamlDocument& doc, const YamlNode& node, bool cdc) {
   StreamConfig s;
+  if (cdc) s.mode = SyncMode::kIncrementalDedup;  // Airbyte's CDC default for a table with a key
   s.where = doc.where(node);
   if (node.is_scalar()) {  // "- public.orders" shorthand
     s.where_name = s.where;
     STRATA_TRY(split_stream_name(doc, node, node.scalar(), s));
+    if (cdc) s.cursor_field = kLsnColumn;
     return s;
   }
   if (!node.is_map()) return doc.error(node, "a stream must be a mapping", "- name: public.orders\n  sync_mode: …");
@@ -210,6 +232,19 @@ Result<StreamConfig> load_stream(const YamlDocument& doc, const YamlNode& node) 
       return doc.error(node["bronze_table"], "bronze_table '" + s.bronze_table + "' is not allowed",
                        "a non-empty name that does not start with _strata_ (Strata's own tables)");
     }
+  }
+  if (cdc) {
+    if (!is_incremental(s.mode)) {
+      return doc.error(node["sync_mode"], std::string("sync_mode ") + sync_mode_name(s.mode) +
+                                              " cannot read changes with replication: cdc",
+                       "sync_mode: incremental_dedup (or incremental_append); a full refresh is strata sync "
+                       "--full-refresh");
+    }
+    if (node["cursor_field"]) {
+      return doc.error(node["cursor_field"], "a stream of a replication: cdc source has no cursor_field",
+                       "remove it: changes are read from the WAL, ordered by their LSN (_strata_lsn)");
+    }
+    s.cursor_field = kLsnColumn;
   }
   if (is_incremental(s.mode) && s.cursor_field.empty()) {
     return doc.error(node, std::string(sync_mode_name(s.mode)) + " needs a cursor_field",
@@ -368,7 +403,7 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
     config.where_streams = doc.where(streams);
     std::set<std::string> seen;
     for (auto item : streams) {
-      STRATA_ASSIGN(StreamConfig s, load_stream(doc, item));
+      STRATA_ASSIGN(StreamConfig s, load_stream(doc, item, config.source.cdc()));
       if (!seen.insert(s.full_name()).second) {
         // "x.y"."z" and "x"."y.z" are two tables with one stream name, which keys one state row.
         return doc.error(item, "stream " + s.full_name() + " is listed twice",
@@ -376,6 +411,20 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
                              " need two connections with different destination schemas");
       }
       config.streams.push_back(std::move(s));
+    }
+  }
+  if (config.source.cdc()) {
+    // strata_<connection>, in the characters a slot name may hold.
+    std::string fallback = "strata_";
+    for (char c : to_lower(config.name)) fallback += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    fallback = fallback.substr(0, 63);
+    if (config.source.replication_slot.empty()) config.source.replication_slot = fallback;
+    if (config.source.publication.empty()) config.source.publication = fallback;
+    if (!config.streams_listed) {
+      return Error(ErrorCode::kConfig,
+                   "replication: cdc needs a streams: list (the tables of its publication to sync)",
+                   config.source.where_replication,
+                   "streams:\n  - name: public.orders\n    sync_mode: incremental_dedup");
     }
   }
   return config;
@@ -438,7 +487,7 @@ std::optional<Error> check_against_table(const Catalog& catalog, const CatalogTa
                           "run strata discover to see its columns");
     }
   }
-  if (!s.cursor_field.empty()) {
+  if (!s.cursor_field.empty() && s.cursor_field != kLsnColumn) {
     if (!table->column(s.cursor_field)) {
       std::string hint = table->suggested_cursors.empty()
                              ? "run strata discover to see its columns"

@@ -20,6 +20,13 @@ namespace strata::ingest {
 
 struct Catalog;  // discover.h
 
+// The bronze columns of a cdc stream (Airbyte's _ab_cdc_lsn and _ab_cdc_deleted_at): the WAL
+// position of the change (of the snapshot for rows of the first sync) as a BIGINT, and the
+// commit time of a delete (NULL otherwise). A cdc stream's state keeps its position as the cursor
+// of kLsnColumn ("16/B374D848").
+inline constexpr const char* kLsnColumn = "_strata_lsn";
+inline constexpr const char* kDeletedAtColumn = "_strata_deleted_at";
+
 enum class SyncMode { kFullRefreshOverwrite, kFullRefreshAppend, kIncrementalAppend, kIncrementalDedup };
 // "full_refresh_overwrite", …; parse also takes Airbyte's "incremental_deduped_history" for
 // incremental_dedup, and returns nullopt for an unknown name.
@@ -38,8 +45,16 @@ struct SourceConfig {
   std::string sslmode = "prefer";
   std::vector<std::string> schemas;  // empty = every non-system schema
   SourceLocation where_schemas;      // the schemas: value, when given
+  // "standard" (cursor-based) or "cdc" (logical replication with pgoutput; see ingest/cdc.h).
   std::string replication = "standard";
+  // cdc: the logical replication slot Strata creates on the first sync (default strata_<connection>)
+  // and the publication the user creates (default strata_<connection>). Empty when standard.
+  std::string replication_slot;
+  std::string publication;
   SourceLocation where;
+  SourceLocation where_replication, where_slot, where_publication;  // each value's, when given
+
+  bool cdc() const { return replication == "cdc"; }
 
   // libpq key=value conninfo (values quoted). Contains the password: never log it.
   std::string conninfo() const;

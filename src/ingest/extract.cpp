@@ -78,18 +78,28 @@ Result<pg::Connection> open_source(const ReadOptions& options) {
   return pg::Connection::connect(options.conninfo, source_connect_options(options.masker, "strata sync"));
 }
 
+// BEGIN REPEATABLE READ READ ONLY, in options.snapshot when one is given.
+Status begin_on(pg::Connection& conn, const ReadOptions& options) {
+  STRATA_TRY(conn.execute(kBeginSnapshot));
+  if (options.snapshot.empty()) return ok_status();
+  return conn.execute("SET TRANSACTION SNAPSHOT " + pg::Connection::quote_literal(options.snapshot));
+}
+
 // A connection in an open REPEATABLE READ READ ONLY transaction: options.connection when it
 // still works, else a new one (held by `owned`).
 Result<pg::Connection*> begin_snapshot(const ReadOptions& options, std::optional<pg::Connection>& owned) {
   if (options.connection) {
     if (options.cancel) STRATA_TRY(options.cancel->add(options.connection->canceller()));
-    Status begun = options.connection->execute(kBeginSnapshot);
+    Status begun = begin_on(*options.connection, options);
     if (begun.ok()) return options.connection;
-    if (begun.error().code() != ErrorCode::kConnection) return begun.error();
+    if (begun.error().code() != ErrorCode::kConnection) {
+      (void)options.connection->execute("ROLLBACK");
+      return begun.error();
+    }
   }
   STRATA_ASSIGN(owned, open_source(options));
   if (options.cancel) STRATA_TRY(options.cancel->add(owned->canceller()));
-  STRATA_TRY(owned->execute(kBeginSnapshot));
+  STRATA_TRY(begin_on(*owned, options));
   return &*owned;
 }
 

@@ -62,6 +62,9 @@ struct ReadOptions {
   // signal, a task's timeout) stops a read even while PostgreSQL makes it wait, e.g. on a lock.
   // The read then fails with kCancelled.
   pg::CancelGroup* cancel = nullptr;
+  // An exported snapshot (a replication slot's, see cdc.h) the read runs in instead of its own:
+  // its transaction imports it with SET TRANSACTION SNAPSHOT. Empty: a snapshot of its own.
+  std::string snapshot;
 };
 
 // The COPY statement for a plan, restricted to a ctid page range [first_page, end_page) when

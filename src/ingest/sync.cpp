@@ -10,10 +10,12 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "ingest/bronze.h"
+#include "ingest/cdc.h"
 #include "ingest/cursor.h"
 #include "ingest/discover.h"
 #include "ingest/extract.h"
 #include "ingest/merge_on_read.h"
+#include "ingest/scoped_setting.h"
 #include "ingest/stage_writer.h"
 #include "pg/connection.h"
 
@@ -58,6 +60,7 @@ struct StreamJob {
   int64_t shared_buffers_bytes = 0;  // the source server's (0: unknown)
   bool unchecked_text = false;        // the source's text may not be UTF-8 (Catalog::unchecked_text)
   bool last = false;                 // the sync's last stream
+  CdcSync* cdc = nullptr;            // replication: cdc (see cdc.h), else null
 };
 
 // The source columns the stream reads, in table order.
@@ -104,53 +107,6 @@ std::string drop_sync_column_defaults_sql(const sql::Dialect& d, const warehouse
   }
   return sql;
 }
-
-// Sets a DuckDB setting and puts the previous value back when destroyed; does nothing for an
-// empty value or another warehouse, and leaves the setting alone when it cannot be read.
-class ScopedSetting {
- public:
-  ScopedSetting(warehouse::Warehouse& wh, std::string name, const std::string& value)
-      : wh_(wh), name_(std::move(name)) {
-    if (value.empty() || wh.dialect().id() != sql::DialectId::kDuckDb) return;
-    std::optional<std::string> current = get();
-    if (!current || current->empty()) return;
-    // DuckDB shows some settings rounded (memory_limit "18.8 GiB" for 18.84 GiB): setting that text
-    // back would drift, so the default comes back through RESET when that is what it was.
-    reset_restores_ = wh.execute("RESET " + name_).ok() && get() == current;
-    previous_ = *current;
-    if (!reset_restores_) (void)set(previous_);
-    if (!set(value)) previous_.clear();
-  }
-  ~ScopedSetting() {
-    if (previous_.empty()) return;
-    if (reset_restores_) {
-      (void)wh_.execute("RESET " + name_);
-    } else {
-      (void)set(previous_);
-    }
-  }
-  // Sets another value (kept until destruction) when the constructor's took effect.
-  void change(const std::string& value) {
-    if (!previous_.empty()) (void)set(value);
-  }
-  ScopedSetting(const ScopedSetting&) = delete;
-  ScopedSetting& operator=(const ScopedSetting&) = delete;
-
- private:
-  std::optional<std::string> get() {
-    auto current = wh_.query("SELECT current_setting(" + wh_.dialect().quote_string(name_) + ")");
-    if (!current.ok() || current->num_rows() != 1) return std::nullopt;
-    return current->cell_text(0, 0);
-  }
-  bool set(const std::string& value) {
-    return wh_.execute("SET " + name_ + " = " + wh_.dialect().quote_string(value)).ok();
-  }
-
-  warehouse::Warehouse& wh_;
-  std::string name_;
-  std::string previous_;
-  bool reset_restores_ = false;
-};
 
 std::string kept_note(const std::string& column) { return "kept dropped column " + column; }
 
@@ -346,7 +302,12 @@ Status check_rowid_columns(const ConnectionConfig& config, const Catalog& catalo
 Status sync_one(const StreamJob& job, StreamReport& report) {
   const int64_t started = monotonic_micros();
   const sql::Dialect& d = job.wh.dialect();
-  const bool overwrite = job.options.full_refresh || job.stream.mode == SyncMode::kFullRefreshOverwrite;
+  // A cdc stream reads its changes, or the whole table in the slot's snapshot (its first sync,
+  // which rebuilds bronze as a full refresh does).
+  const CdcRead* cdc_read = job.cdc ? &job.cdc->read_for(job.stream) : nullptr;
+  if (cdc_read && cdc_read->error) return *cdc_read->error;
+  const bool overwrite = job.options.full_refresh || job.stream.mode == SyncMode::kFullRefreshOverwrite ||
+                         (cdc_read && !cdc_read->snapshot.empty());
   const std::string stream_name = job.stream.full_name();
 
   // What to read and the staged schema: source columns, _strata_meta, _strata_extracted_at, _strata_sync_id.
@@ -369,6 +330,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     plan.columns.push_back({c->name, c->mapping.kind, c->mapping.array_depth, c->mapping.type});
   }
   plan.plain_table = plain && !plan.expressions.empty();
+  if (cdc_read) add_cdc_columns(plan, *cdc_read);
   sql::Schema staged;
   for (const auto& c : plan.columns) staged.push_back({c.name, c.type, true});
   staged.push_back({pg::kMetaColumn, LogicalType::json(), true});
@@ -506,6 +468,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
            warehouse::create_table_sql(d, stage, stage_schema, false, zstd_columns) + ";\n" + defaults;
   };
   StageWriter writer;
+  std::optional<CdcReadResult> changes;  // a cdc stream's read
   // Until the commit (see SyncOptions::staging_threads). A process that owns the database
   // checkpoints it when closing it after the sync; the last stream's commit checkpoints at once
   // instead (DuckDB then skips writing its rows to the WAL first, as it does for any commit
@@ -537,7 +500,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
       job.options.on_progress(stream_name, progress.rows.load(), progress.bytes.load(), secs,
                               plan.where.empty() ? job.table.estimated_rows : -1, done);
     };
-    STRATA_TRY(read_stream(plan, read, [&](sql::ColumnBatch&& batch) -> Status {
+    auto consume = [&](sql::ColumnBatch&& batch) -> Status {
       cursor.observe(batch);
       report.notes += count_notes(batch.column(plan.columns.size()));
       if (memory_limit > 0 && batch.num_rows() > 0) {
@@ -551,7 +514,13 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
         emit(false);
       }
       return ok_status();
-    }));
+    };
+    if (cdc_read) {
+      STRATA_ASSIGN(changes, read_cdc_stream(job.config, job.stream, plan, *cdc_read, read, consume));
+      for (auto& warning : changes->warnings) report.warnings.push_back(std::move(warning));
+    } else {
+      STRATA_TRY(read_stream(plan, read, consume));
+    }
     STRATA_TRY(writer.finish());
     report.rows = progress.rows.load();
     report.bytes = progress.bytes.load();
@@ -561,8 +530,10 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // Resuming, every row read is at or above the previous cursor, so the new maximum never goes back.
   std::optional<std::string> new_cursor = resume ? previous_cursor : std::nullopt;
   if (cursor.max) new_cursor = format_cursor(cursor.type, *cursor.max);
+  if (changes) new_cursor = pg::format_lsn(changes->lsn);
   MergeSpec merge;
-  merge.key_is_source_primary_key = merge_key_is_source_key;
+  // A cdc read may hold several changes of one key: dedup ranks them by _strata_lsn.
+  merge.key_is_source_primary_key = merge_key_is_source_key && !cdc_read;
   // A dedup stream whose configured key may repeat is rebuilt from its latest rows, also when
   // fully refreshed.
   const bool rebuild_ranked =
@@ -572,7 +543,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   for (const auto& c : schema_plan.add) merge.added_columns.push_back(c.name);
   merge.primary_key = job.stream.primary_key;
   merge.cursor_field = job.stream.cursor_field;
-  if (resume && job.stream.mode == SyncMode::kIncrementalAppend) {
+  if (resume && job.stream.mode == SyncMode::kIncrementalAppend && !cdc_read) {
     // DuckDB reads the astronomical years of format_cursor; PostgreSQL needs its era form.
     const std::string text =
         d.id() == sql::DialectId::kPostgres ? postgres_cursor_text(*previous_cursor) : *previous_cursor;
@@ -602,6 +573,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   sql += write_state_sql(d, job.config.destination.schema, next);
   report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   STRATA_TRY(writer.commit(sql));
+  if (changes) job.cdc->committed(job.stream, changes->lsn);
   threads.reset();  // a compaction uses every core (its rewrite at 5M rows: ~1.0 s instead of 2.1 s on one)
   report.cursor_after = new_cursor;
   if (merge_on_read && should_compact(storage, report.rows)) {
@@ -718,6 +690,11 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
   STRATA_TRY(ensure_bronze(*wh, config.destination.schema));
   STRATA_ASSIGN(std::string last_sync_id, latest_sync_id(*wh, config.destination.schema));
   report.sync_id = new_sync_id(last_sync_id);
+  std::unique_ptr<CdcSync> cdc;
+  if (config.source.cdc()) {
+    STRATA_ASSIGN(cdc, CdcSync::start(config, discovered.connection, catalog, *wh, options.full_refresh,
+                                      !options.only_streams.empty(), options.masker));
+  }
   // The discovery connection also serves the streams' reads (see ReadOptions::connection); a
   // stream that fails closes it and the next one opens its own.
   std::optional<pg::Connection> source(std::move(discovered.connection));
@@ -732,7 +709,7 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
     }
     StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, db, options, report.sync_id,
                   source ? &*source : nullptr, catalog.shared_buffers_bytes, catalog.unchecked_text,
-                  &stream == &config.streams.back()};
+                  &stream == &config.streams.back(), cdc.get()};
     Status st = sync_one(job, sr);
     sr.ok = st.ok();
     sr.unreachable = !st.ok() && st.error().code() == ErrorCode::kConnection;
@@ -743,6 +720,13 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
       sr.error = options.masker ? options.masker->mask(message) : message;
     }
     report.streams.push_back(std::move(sr));
+  }
+  // Only now, with every stream's rows committed, may the slot release the WAL before them.
+  if (Status confirmed = cdc ? cdc->confirm() : ok_status(); !confirmed.ok()) {
+    for (StreamReport& sr : report.streams) {
+      if (sr.ok) sr.warnings.push_back("the replication slot was not told of the new position (" +
+                                       confirmed.error().message() + "); it keeps the WAL until a later sync does");
+    }
   }
   report.finished_at = format_iso8601(now_micros());
   return report;

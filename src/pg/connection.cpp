@@ -225,6 +225,19 @@ Result<CopyOutStream> Connection::copy_out(std::string_view sql) {
   return Error(ErrorCode::kInternal, "copy_out() needs a `COPY … TO STDOUT` statement");
 }
 
+Result<ReplicationStream> Connection::start_replication(std::string_view sql) {
+  STRATA_TRY(check_idle());
+  const std::string text(sql);
+  PgResult result(PQexec(state_->conn, text.c_str()));
+  if (!result.raw()) return state_->connection_error("START_REPLICATION failed");
+  ExecStatusType status = PQresultStatus(result.raw());
+  if (status == PGRES_COPY_BOTH) return ReplicationStream(state_.get());
+  if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) return state_->result_error(result.raw());
+  result = PgResult();
+  state_->drain_results();
+  return Error(ErrorCode::kInternal, "start_replication() needs a START_REPLICATION statement");
+}
+
 Result<CopyInStream> Connection::copy_in(std::string_view sql) {
   STRATA_TRY(check_idle());
   const std::string text(sql);

@@ -32,6 +32,7 @@
 #include "pg/conninfo.h"
 #include "pg/copy_stream.h"
 #include "pg/pg_result.h"
+#include "pg/replication.h"
 
 namespace strata::pg {
 
@@ -123,6 +124,11 @@ class Connection {
   Result<CopyOutStream> copy_out(std::string_view sql);
   // Starts `COPY … FROM STDIN …` and returns the stream to write its data to.
   Result<CopyInStream> copy_in(std::string_view sql);
+
+  // On a replication connection (ConnectOptions::params {"replication", "database"}): runs
+  // `START_REPLICATION SLOT … LOGICAL …` and returns its stream. Errors: the server's (e.g. the
+  // slot does not exist or is active elsewhere), kInternal for another statement.
+  Result<ReplicationStream> start_replication(std::string_view sql);
 
   // Cancels the running statement; thread-safe (see Canceller::cancel).
   Status cancel() const;

@@ -83,5 +83,55 @@ TEST(ConnectionConfig, AKeyRepeatedInOneMappingIsALocatedError) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ConnectionConfig, CdcDefaultsAndItsLocatedMistakes) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("strata_cdc_conf_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto load = [&](const std::string& source_lines, const std::string& streams) {
+    const std::string path = (dir / "My-Erp.yml").string();
+    std::ofstream(path) << "source:\n  type: postgres\n  database: erp\n  user: etl\n" << source_lines
+                        << "destination:\n  duckdb_path: w.duckdb\n" << streams;
+    return load_connection_config(path);
+  };
+  auto config = load("  replication: cdc\n", "streams:\n  - public.orders\n  - name: public.lines\n"
+                                                "    sync_mode: incremental_append\n");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_TRUE(config->source.cdc());
+  EXPECT_EQ(config->source.replication_slot, "strata_my_erp");
+  EXPECT_EQ(config->source.publication, "strata_my_erp");
+  ASSERT_EQ(config->streams.size(), 2u);
+  EXPECT_EQ(config->streams[0].mode, SyncMode::kIncrementalDedup);  // Airbyte's CDC default
+  EXPECT_EQ(config->streams[0].cursor_field, kLsnColumn);
+  EXPECT_EQ(config->streams[1].mode, SyncMode::kIncrementalAppend);
+  auto named = load("  replication: cdc\n  replication_slot: erp_slot\n  publication: Erp Pub\n",
+                    "streams:\n  - public.orders\n");
+  ASSERT_TRUE(named.ok()) << named.error().to_string();
+  EXPECT_EQ(named->source.replication_slot, "erp_slot");
+  EXPECT_EQ(named->source.publication, "Erp Pub");
+  struct Bad {
+    std::string source, streams, message;
+    int line;
+  };
+  const std::vector<Bad> cases = {
+      {"  replication: logical\n", "", "unknown replication 'logical'", 5},
+      {"  replication_slot: s\n", "", "replication_slot is only used with replication: cdc", 5},
+      {"  replication: cdc\n  replication_slot: Bad-Slot\n", "streams:\n  - public.orders\n",
+       "replication_slot 'Bad-Slot' is not a valid name", 6},
+      {"  replication: cdc\n", "", "replication: cdc needs a streams: list", 5},
+      {"  replication: cdc\n", "streams:\n  - name: public.orders\n    sync_mode: full_refresh_append\n",
+       "sync_mode full_refresh_append cannot read changes with replication: cdc", 10},
+      {"  replication: cdc\n", "streams:\n  - name: public.orders\n    cursor_field: updated_at\n",
+       "has no cursor_field", 10},
+  };
+  for (const Bad& c : cases) {
+    auto bad = load(c.source, c.streams);
+    ASSERT_FALSE(bad.ok()) << c.message;
+    EXPECT_EQ(bad.error().code(), ErrorCode::kConfig) << c.message;
+    EXPECT_NE(bad.error().message().find(c.message), std::string::npos) << bad.error().to_string();
+    EXPECT_EQ(bad.error().where().line, c.line) << bad.error().to_string();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace strata::ingest

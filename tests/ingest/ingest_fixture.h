@@ -4,6 +4,8 @@
 // through the library or the `strata` binary, and reading rows from both sides as text.
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,8 @@
 #include "support/pg_cluster.h"
 #include "support/temp_dir.h"
 #include "warehouse/warehouse.h"
+
+extern char** environ;  // posix_spawn passes it on
 
 namespace strata::ingest::testing {
 
@@ -130,6 +135,67 @@ class IngestTest : public ::testing::Test {
     return rows;
   }
 
+  // Compares `pg_select` on the source with `duck_select` in bronze, value by value as text;
+  // `interval_column` is compared in the warehouse's spelling of intervals.
+  void expect_same(const std::string& pg_select, const std::string& duck_select, size_t interval_column) {
+    Rows want = source_rows(pg_select);
+    // PostgreSQL spells interval units "mons" and "-1 days"; the warehouse "months" and "-1 day".
+    for (auto& row : want) {
+      std::string& iv = row[interval_column];
+      iv = std::regex_replace(iv, std::regex(" mons\\b"), " months");
+      iv = std::regex_replace(iv, std::regex(" mon\\b"), " month");
+      iv = std::regex_replace(iv, std::regex("(^|[^0-9])(-?1) days\\b"), "$1$2 day");
+    }
+    Rows got = bronze_rows(duck_select);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t r = 0; r < want.size(); ++r) {
+      ASSERT_EQ(got[r].size(), want[r].size());
+      for (size_t c = 0; c < want[r].size(); ++c) {
+        EXPECT_EQ(got[r][c].substr(0, 200), want[r][c].substr(0, 200)) << "row " << r << " column " << c;
+        EXPECT_EQ(got[r][c], want[r][c]) << "row " << r << " column " << c << " (long values differ past 200 chars)";
+      }
+    }
+  }
+  // Table t with every scalar type the issue lists (type mood, domain price, extension citext):
+  // extremes (row 2), NULLs (row 3), large values (row 4). The schema and the rows can come apart.
+  void create_scalars_table() {
+    create_scalars_schema();
+    insert_scalars_rows();
+  }
+  void create_scalars_schema() {
+    source(R"sql(
+      CREATE TYPE mood AS ENUM ('sad', 'happy');
+      CREATE DOMAIN price AS numeric(12,3);
+      CREATE EXTENSION IF NOT EXISTS citext;
+      CREATE TABLE t (
+        id int PRIMARY KEY, b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8,
+        n numeric(38,10), n2 numeric(5,2), nu numeric, m money, tx text, vc varchar(20), ch char(5), nm name,
+        ci citext, e mood, p price, bya bytea, d date, tm time, ttz timetz, ts timestamp, tstz timestamptz,
+        iv interval, u uuid, j json, jb jsonb, ip inet, cidr_ cidr, mac macaddr, tsv tsvector, pt point, rng int4range);
+    )sql");
+  }
+  void insert_scalars_rows() {
+    source(R"sql(
+      INSERT INTO t VALUES
+        (1, true, -32768, -2147483648, -9223372036854775808, 1.5, -2.25e300,
+         -9999999999999999999999999999.9999999999, -999.99, 123456789012345678901234567890123456789012345.678901, -92233720368547758.08,
+         'héllo wörld ✓', 'varchar', 'ab', 'nm', 'CaseLess', 'happy', 12.345, '\x00ff10', '0001-01-01', '00:00:00', '23:59:59.999999+14',
+         '1970-01-01 00:00:00', '2024-02-29 12:34:56.789012+00', '-178000000 years', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+         '{"a": [1, 2, {"b": null}]}', '{"z": 1, "a": "ü"}', '192.168.0.1/24', '10.0.0.0/8', '08:00:2b:01:02:03',
+         'a fat cat', '(1.5,2)', '[1,10)'),
+        (2, false, 32767, 2147483647, 9223372036854775807, 'Infinity', 'NaN',
+         9999999999999999999999999999.9999999999, 999.99, 'NaN', 92233720368547758.07,
+         '', '', '', '', '', 'sad', -0.001, '', '9999-12-31', '24:00:00', '00:00:00-15:59',
+         '294276-12-31 23:59:59.999999', 'infinity', '1 year 2 mons 3 days 04:05:06.5', '00000000-0000-0000-0000-000000000000',
+         '[]', '{}', '::1', '::/0', 'ff:ff:ff:ff:ff:ff', '', '(0,0)', 'empty'),
+        (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+         NULL, NULL, NULL, NULL, '-infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+        (4, true, 0, 0, 0, '-Infinity', 0, 0, 0, 0.000000000000000000001, 0, repeat('x', 1048576), 'x', 'x', 'x', 'x', 'sad', 0,
+         decode(repeat('ab', 1048576), 'hex'), '2000-01-01', '12:00:00', '12:00:00+00', '2000-01-01 00:00:00',
+         '1999-12-31 23:59:59.5-01', '-1 days -00:00:00.000001', 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+         'null', '[1, 2.5, "x"]', '0.0.0.0', '0.0.0.0/0', '00:00:00:00:00:00', 'x:1 y:2', '(-1,-1)', '(,5]');
+    )sql");
+  }
   // Runs the strata binary with args; returns its exit status and fills stdout/stderr.
   int run_strata(const std::vector<std::string>& args, std::string* out = nullptr, std::string* err = nullptr) {
     std::string cmd = std::string(STRATA_BINARY_DIR) + "/strata";
@@ -153,6 +219,38 @@ class IngestTest : public ::testing::Test {
   strata::testing::PgCluster* warehouse_pg_ = nullptr;
   strata::testing::TempDir dir_;
 };
+
+// Starts the strata binary (stdout and stderr to the given files), with SIGINT and SIGTERM at
+// their default handling whatever this process inherited (a background job may ignore SIGINT).
+inline pid_t spawn_strata(const std::vector<std::string>& args, const std::string& out = "/dev/null",
+                   const std::string& err = "/dev/null") {
+  std::string bin = std::string(STRATA_BINARY_DIR) + "/strata";
+  std::vector<char*> argv;
+  argv.push_back(bin.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ), 0);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
 
 inline std::string dump(const Rows& rows, size_t limit = 20) {
   std::string out;

@@ -78,39 +78,6 @@ TEST_F(Robustness, ParallelReadUnderConcurrentUpdatesEqualsOneSnapshot) {
   EXPECT_EQ(differ, 0u) << "rows differ from the snapshot after transfer " << seen;
 }
 
-// Starts `strata` with args, stdout/stderr to /dev/null; returns its pid.
-// Starts the strata binary (stdout and stderr to the given files), with SIGINT and SIGTERM at
-// their default handling whatever this process inherited (a background job may ignore SIGINT).
-pid_t spawn_strata(const std::vector<std::string>& args, const std::string& out = "/dev/null",
-                   const std::string& err = "/dev/null") {
-  std::string bin = std::string(STRATA_BINARY_DIR) + "/strata";
-  std::vector<char*> argv;
-  argv.push_back(bin.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ), 0);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
 TEST_F(Robustness, SigkillAtManyPointsLosesAndDuplicatesNothing) { sigkill_trials(); }
 
 TEST_F(Robustness, SigkillAtManyPointsIntoPostgresLosesAndDuplicatesNothing) {
@@ -345,12 +312,12 @@ TEST_F(Robustness, BadConfigsAreLocatedErrorsWithExitCode2) {
     EXPECT_NE(err.find("src.yml:" + std::to_string(c.line) + ":"), std::string::npos) << c.body << "\n" << err;
     EXPECT_EQ(err.find("terminate"), std::string::npos) << err;
   }
-  // The reserved CDC key: a clear "not supported yet" at the key's position (source block, line 8).
+  // CDC without a streams list: an error at replication: (source block, line 8).
   {
     std::string path = write_connection("", "cdc", "  replication: cdc\n");
     std::string out, err;
     EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << err;
-    EXPECT_NE(err.find("replication: cdc is not supported yet"), std::string::npos) << err;
+    EXPECT_NE(err.find("replication: cdc needs a streams: list"), std::string::npos) << err;
     EXPECT_NE(err.find("cdc.yml:8:"), std::string::npos) << err;
   }
   // A broken env_var call is an error at its value, not a database name.

@@ -184,7 +184,8 @@ bool wait_ready(const std::string& conninfo, double seconds) {
 
 }  // namespace
 
-PgCluster::PgCluster() : owner_pid_(::getpid()), password_(random_password()) {
+PgCluster::PgCluster(Settings settings)
+    : settings_(std::move(settings)), owner_pid_(::getpid()), password_(random_password()) {
   auto begin = std::chrono::steady_clock::now();
   bin_dir_ = find_bin_dir();
   as_postgres_user_ = ::geteuid() == 0;
@@ -310,7 +311,7 @@ void PgCluster::write_config() {
   conf << "\n# strata test cluster\n"
        << "listen_addresses = '127.0.0.1'\n"
        << "unix_socket_directories = '" << socket_dir_ << "'\n"
-       << "wal_level = logical\n"
+       << "wal_level = " << settings_.wal_level << "\n"
        << "max_wal_senders = 10\n"
        << "max_replication_slots = 10\n"
        << "fsync = off\n"

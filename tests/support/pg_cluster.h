@@ -41,8 +41,13 @@ namespace strata::testing {
 
 class PgCluster {
  public:
+  // What a cluster's postgresql.conf sets beyond the fixed test settings.
+  struct Settings {
+    std::string wal_level = "logical";  // e.g. "replica": a source logical replication must refuse
+  };
   // initdb + start. Throws std::runtime_error on failure.
-  PgCluster();
+  PgCluster() : PgCluster(Settings{}) {}
+  explicit PgCluster(Settings settings);
   // A hot standby of `primary` (pg_basebackup -R, streaming replication) on a port of its own:
   // read-only, with the primary's roles and databases. Throws std::runtime_error on failure.
   struct StandbyOf {
@@ -97,6 +102,7 @@ class PgCluster {
   double startup_seconds() const { return startup_seconds_; }
 
  private:
+  Settings settings_;
   void create_root();
   // `args` prefixed with `runuser -u postgres --` when running as root.
   std::vector<std::string> pg_command(std::vector<std::string> args) const;

@@ -1,0 +1,129 @@
+#pragma once
+// `replication: cdc`: streams read from PostgreSQL's logical replication (pgoutput), as Airbyte's
+// Postgres source does in CDC mode.
+//
+// First sync (no LSN in the streams' states, or --full-refresh): Strata creates the connection's
+// slot on a replication connection with CREATE_REPLICATION_SLOT … LOGICAL pgoutput (SNAPSHOT
+// 'export') and reads every stream with the ordinary snapshot read inside that exported snapshot;
+// each stream's state records the slot's consistent point. Later syncs: START_REPLICATION from the
+// stream's recorded LSN with binary 'true' (values in each type's send format, decoded by the
+// binary COPY decoder), up to the commit of a logical decoding message the sync wrote (in a
+// synchronously committed transaction of its own) when it started: every transaction committed
+// before the sync began comes before it in commit order. Each change is a
+// row (_strata_lsn: its LSN; a delete has _strata_deleted_at, its commit time, and the old key).
+// The rows and the new LSN commit in one warehouse transaction; only after every stream committed
+// does a Standby Status Update confirm the smallest recorded LSN, so the slot keeps the WAL a
+// crash before a commit has to read again. Transactions whose commit lies below a stream's recorded
+// LSN are skipped: the recorded LSN is the truth, confirmed_flush_lsn only frees WAL.
+//
+// Choices (written down in README.md and docs/architecture.md): the user creates the publication (as Airbyte
+// asks); Strata creates the slot (the exported snapshot needs the slot's creation). Each stream
+// reads the WAL from its own position on its own (a sync of N streams decodes the WAL N times).
+// A stream added after the slot's first sync fails with a hint to run --full-refresh, which drops
+// and re-creates the slot and re-reads every stream (Airbyte would snapshot it alone). TRUNCATE is
+// reported as a warning and leaves bronze as it is (Airbyte ignores it). An unchanged TOASTed value
+// of an UPDATE (not sent by PostgreSQL unless REPLICA IDENTITY FULL) becomes NULL, and the stream's
+// report warns.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/secrets.h"
+#include "ingest/catalog.h"
+#include "ingest/connection_config.h"
+#include "ingest/extract.h"
+#include "pg/connection.h"
+#include "pg/replication.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::ingest {
+
+// The prefix of the logical decoding messages that mark where a sync's read of changes ends.
+inline constexpr const char* kCdcMarkerPrefix = "strata_sync";
+
+// How one cdc stream is read by this sync.
+struct CdcRead {
+  std::string snapshot;         // non-empty: the first read, of the table in this exported snapshot
+  pg::Lsn snapshot_lsn = 0;     // with a snapshot: the slot's consistent point
+  pg::Lsn from = 0;             // changes: the stream's recorded LSN (transactions at or below it are skipped)
+  // changes: the content of the logical decoding message (prefix kCdcMarkerPrefix) this sync wrote
+  // when it began, in a transaction of its own committed synchronously: its commit ends the read,
+  // as every transaction committed before the sync began comes before it in commit order.
+  std::string marker;
+  pg::Lsn confirmable = 0;      // what status replies may confirm (the smallest recorded LSN)
+  std::optional<Error> error;   // set: the stream cannot run (e.g. added after the slot was created)
+};
+
+// What a read of changes found.
+struct CdcReadResult {
+  pg::Lsn lsn = 0;  // the stream's position after them (to record with the rows)
+  std::vector<std::string> warnings;
+};
+
+// The cdc side of one sync: checks the source, creates or finds the slot, and decides how each
+// stream reads. Holds the replication connection whose exported snapshot the first reads use
+// (it must stay open and idle until they finish).
+class CdcSync {
+ public:
+  // Checks the source for the selected streams of `config` (already validated) and prepares the
+  // reads; `wh` holds their states. Errors (kConfig, located in the connection file, exit code 2):
+  // wal_level is not logical; the publication does not exist or lacks a stream's table; a table
+  // has neither a primary key nor REPLICA IDENTITY FULL; a column's type arrives in a binary form
+  // the decoder does not read; the slot is missing (or of another plugin or database) although
+  // streams recorded positions in it. kUsage: --full-refresh or a first sync of some streams only
+  // (--stream), which would move the slot under the others. kConnection: the source.
+  static Result<std::unique_ptr<CdcSync>> start(const ConnectionConfig& config, pg::Connection& source,
+                                                const Catalog& catalog, warehouse::Warehouse& wh,
+                                                bool full_refresh, bool some_streams, SecretMasker* masker);
+
+  // How `stream` reads in this sync.
+  const CdcRead& read_for(const StreamConfig& stream) const;
+  // Records that `stream` committed its rows up to `lsn` (its new position).
+  void committed(const StreamConfig& stream, pg::Lsn lsn);
+  // After every stream ran: confirms the smallest position the streams recorded with a Standby
+  // Status Update, so the slot releases the WAL before it. Errors: kConnection, the server's.
+  Status confirm();
+
+  CdcSync(const CdcSync&) = delete;
+  CdcSync& operator=(const CdcSync&) = delete;
+  ~CdcSync();
+
+ private:
+  CdcSync() = default;
+  const ConnectionConfig* config_ = nullptr;
+  SecretMasker* masker_ = nullptr;
+  std::optional<pg::Connection> replication_;  // holds the exported snapshot, when one was taken
+  std::vector<std::pair<std::string, CdcRead>> reads_;  // by stream full name
+  std::vector<std::pair<std::string, pg::Lsn>> positions_;  // each stream's recorded LSN
+  pg::Lsn slot_confirmed_ = 0;
+};
+
+// A replication connection (replication=database) to the source. Errors: as Connection::connect.
+Result<pg::Connection> connect_replication(const ConnectionConfig& config, SecretMasker* masker);
+
+// A replication connection streaming the connection's slot from `from` (START_REPLICATION with
+// pgoutput's protocol 1, the publication, logical decoding messages, and binary values when
+// `binary`). A slot still held by
+// the walsender of a client that just went away (a killed sync) is waited for, up to 10 s.
+// `cancel` (optional) gets the connection. Errors: the server's (55006 after the wait), kConnection.
+struct SlotStream {
+  pg::Connection connection;
+  pg::ReplicationStream stream;  // declared after: ends before its connection closes
+};
+Result<SlotStream> stream_slot(const ConnectionConfig& config, pg::Lsn from, bool binary, SecretMasker* masker,
+                               pg::CancelGroup* cancel = nullptr);
+
+// The columns a cdc read adds after the source's: _strata_lsn (BIGINT), _strata_deleted_at
+// (TIMESTAMPTZ). For a snapshot read their select expressions are the consistent point and NULL.
+void add_cdc_columns(ReadPlan& plan, const CdcRead& read);
+
+// Reads one stream for `read`: the table in the exported snapshot (read_stream), or its changes
+// from the slot. `plan` lists the source columns then add_cdc_columns'. Batches go to `consumer`
+// as in read_stream. Errors: as read_stream's; kFailed for a malformed replication stream.
+Result<CdcReadResult> read_cdc_stream(const ConnectionConfig& config, const StreamConfig& stream, const ReadPlan& plan,
+                                      const CdcRead& read, const ReadOptions& options, const BatchConsumer& consumer);
+
+}  // namespace strata::ingest

@@ -1,0 +1,274 @@
+// Reading one cdc stream: its snapshot (read_stream in the slot's exported snapshot) or its
+// changes, pgoutput messages turned into binary COPY tuples for the stream's CopyBinaryDecoder.
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include "common/time.h"
+#include "ingest/cdc.h"
+#include "pg/copy_binary.h"
+#include "pg/pgoutput.h"
+
+namespace strata::ingest {
+namespace {
+
+// How long one wait for the replication stream lasts, and how long a stream that does not move
+// (no data, no keepalive with a later WAL end) is waited for before the read ends where it is.
+constexpr std::chrono::milliseconds kPoll{250};
+constexpr int64_t kIdleMicros = 10'000'000;
+
+void put_u16(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v & 0xFF));
+}
+void put_u32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+void put_u64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+// True for the kinds whose text form is what the decoder reads (a value pgoutput sends as text
+// because its type has no binary send function is only readable for these).
+bool reads_text(pg::WireKind kind) { return kind == pg::WireKind::kText || kind == pg::WireKind::kTextUnchecked; }
+
+// The stream's view of one relation of the replication stream.
+struct RelationMap {
+  bool target = false;
+  std::vector<int> columns;  // per source column of the plan: its index in the relation's tuples, or -1
+  std::vector<int> key;      // the stream's primary key columns' indexes in the relation's tuples
+};
+
+// Turns changes into binary COPY tuples (the source columns, then _strata_lsn and
+// _strata_deleted_at) for a CopyBinaryDecoder, which hands out the batches.
+class ChangeEncoder {
+ public:
+  ChangeEncoder(const ReadPlan& plan, pg::BatchSink sink, const pg::CopyDecoderOptions& options)
+      : plan_(plan), decoder_(plan.columns, std::move(sink), options), sources_(plan.columns.size() - 2) {}
+
+  Status start() {
+    static constexpr char kSignature[] = "PGCOPY\n\377\r\n";
+    buffer_.assign(kSignature, sizeof kSignature);  // with its terminating NUL
+    put_u32(buffer_, 0);  // flags
+    put_u32(buffer_, 0);  // header extension
+    return send();
+  }
+
+  // One row: `tuple`'s values by `map` (an unchanged TOASTed value is taken from `old` when it
+  // has it), the change's LSN and, for a delete, its commit time.
+  Status row(const RelationMap& map, const pg::TupleData& tuple, const pg::TupleData* old, pg::Lsn lsn,
+             std::optional<int64_t> deleted_at) {
+    put_u16(buffer_, static_cast<uint16_t>(plan_.columns.size()));
+    for (size_t i = 0; i < sources_; ++i) {
+      const int at = map.columns[i];
+      const pg::TupleValue* v = at >= 0 && static_cast<size_t>(at) < tuple.size() ? &tuple[at] : nullptr;
+      if (v && v->kind == 'u') {
+        v = old && static_cast<size_t>(at) < old->size() && (*old)[at].kind != 'u' ? &(*old)[at] : nullptr;
+        if (!v) ++unchanged_toast_;
+      }
+      if (v && v->kind == 't' && !reads_text(plan_.columns[i].kind)) {
+        ++text_values_;
+        v = nullptr;
+      }
+      if (!v || v->kind == 'n') {
+        put_u32(buffer_, 0xFFFFFFFFu);
+        continue;
+      }
+      put_u32(buffer_, static_cast<uint32_t>(v->bytes.size()));
+      buffer_.append(v->bytes);
+    }
+    put_u32(buffer_, 8);
+    put_u64(buffer_, lsn);
+    if (deleted_at) {
+      put_u32(buffer_, 8);
+      put_u64(buffer_, static_cast<uint64_t>(*deleted_at));
+    } else {
+      put_u32(buffer_, 0xFFFFFFFFu);
+    }
+    ++rows_;
+    return send();
+  }
+
+  Status finish() {
+    put_u16(buffer_, 0xFFFF);
+    STRATA_TRY(send());
+    return decoder_.finish();
+  }
+
+  uint64_t rows() const { return rows_; }
+  uint64_t unchanged_toast() const { return unchanged_toast_; }
+  uint64_t text_values() const { return text_values_; }
+
+ private:
+  Status send() {
+    Status fed = decoder_.feed(buffer_);
+    buffer_.clear();
+    return fed;
+  }
+
+  const ReadPlan& plan_;
+  pg::CopyBinaryDecoder decoder_;
+  size_t sources_;
+  std::string buffer_;
+  uint64_t rows_ = 0, unchanged_toast_ = 0, text_values_ = 0;
+};
+
+RelationMap map_relation(const pg::PgOutputMessage& m, const StreamConfig& stream, const ReadPlan& plan) {
+  RelationMap map;
+  const std::string schema = m.schema.empty() ? "pg_catalog" : m.schema;
+  map.target = schema == stream.schema && m.name == stream.table;
+  if (!map.target) return map;
+  auto index_of = [&](const std::string& name) {
+    for (size_t i = 0; i < m.columns.size(); ++i)
+      if (m.columns[i].name == name) return static_cast<int>(i);
+    return -1;
+  };
+  for (size_t i = 0; i + 2 < plan.columns.size(); ++i) map.columns.push_back(index_of(plan.columns[i].name));
+  for (const std::string& k : stream.primary_key) map.key.push_back(index_of(k));
+  return map;
+}
+
+// Whether an update's old row has another key than its new one (the old key's row is then gone).
+bool key_changed(const RelationMap& map, const pg::TupleData& old, const pg::TupleData& now) {
+  if (map.key.empty()) return false;
+  for (int k : map.key) {
+    if (k < 0 || static_cast<size_t>(k) >= old.size() || static_cast<size_t>(k) >= now.size()) return false;
+    const pg::TupleValue &a = old[k], &b = now[k];
+    if (a.kind == 'u' || b.kind == 'u') continue;
+    if (a.kind != b.kind || a.bytes != b.bytes) return true;
+  }
+  return false;
+}
+
+Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamConfig& stream, const ReadPlan& plan,
+                                   const CdcRead& read, const ReadOptions& options, const BatchConsumer& consumer) {
+  CdcReadResult result;
+  result.lsn = read.from;
+  const SourceConfig& src = config.source;
+  STRATA_ASSIGN(SlotStream slot, stream_slot(config, read.from, true, options.masker, options.cancel));
+  pg::ReplicationStream& changes = slot.stream;
+  ChangeEncoder encoder(plan, [&](sql::ColumnBatch&& batch) -> Status {
+    if (options.progress) options.progress->rows.fetch_add(batch.num_rows(), std::memory_order_relaxed);
+    return consumer(std::move(batch));
+  }, options.decoder);
+  STRATA_TRY(encoder.start());
+  std::map<uint32_t, RelationMap> relations;
+  bool in_transaction = false, skip = false;
+  bool marker_seen = false, caught_up = false;  // the sync's marker (CdcRead::marker), and its commit
+  int64_t commit_time = 0;
+  // When the stream last moved (data, or a keepalive with a later WAL end): a stream that stays
+  // still for kIdleMicros without bringing the marker ends the read where it is (nothing is lost:
+  // the position only moves with what was read).
+  int64_t last_message = monotonic_micros();
+  pg::Lsn last_wal_end = 0;
+  // The commit of the transaction holding the sync's marker ends the read.
+  while (true) {
+    if (options.cancel) STRATA_TRY(options.cancel->check());
+    STRATA_ASSIGN(pg::ReplicationMessage message, changes.next(kPoll));
+    using Kind = pg::ReplicationMessage::Kind;
+    if (message.kind == Kind::kEnd) {
+      return Error(ErrorCode::kFailed,
+                   "the source ended the replication stream of slot '" + src.replication_slot + "'");
+    }
+    if (message.kind == Kind::kTimeout) {
+      if (!in_transaction && monotonic_micros() - last_message > kIdleMicros) break;
+      continue;
+    }
+    if (message.kind == Kind::kData || message.wal_end > last_wal_end) last_message = monotonic_micros();
+    last_wal_end = std::max(last_wal_end, message.wal_end);
+    if (message.kind == Kind::kKeepalive) {
+      if (!in_transaction && monotonic_micros() - last_message > kIdleMicros) break;
+      // A reply (confirming no more than every stream recorded) keeps the server's keepalives coming.
+      if (message.reply_requested) STRATA_TRY(changes.send_status(read.confirmable));
+      continue;
+    }
+    if (options.progress) options.progress->bytes.fetch_add(message.payload.size(), std::memory_order_relaxed);
+    STRATA_ASSIGN(pg::PgOutputMessage m, pg::parse_pgoutput(message.payload));
+    switch (m.type) {
+      case 'B':
+        in_transaction = true;
+        skip = m.lsn < read.from;  // committed at or below the recorded position: in bronze already
+        commit_time = m.timestamp;
+        break;
+      case 'C':
+        in_transaction = false;
+        if (!skip) result.lsn = std::max(result.lsn, m.end_lsn);
+        caught_up = marker_seen;
+        break;
+      case 'M':
+        marker_seen = marker_seen || (in_transaction && m.name == kCdcMarkerPrefix && m.content == read.marker);
+        break;
+      case 'R':
+        relations[m.relation] = map_relation(m, stream, plan);
+        break;
+      case 'I':
+      case 'U':
+      case 'D': {
+        auto it = relations.find(m.relation);
+        if (skip || it == relations.end() || !it->second.target) break;
+        const RelationMap& map = it->second;
+        const pg::TupleData* old = m.old_kind ? &m.old_tuple : nullptr;
+        if (m.type == 'D') {
+          STRATA_TRY(encoder.row(map, m.old_tuple, nullptr, message.wal_start, commit_time));
+          break;
+        }
+        if (m.type == 'U' && old && key_changed(map, *old, m.new_tuple)) {
+          STRATA_TRY(encoder.row(map, *old, nullptr, message.wal_start, commit_time));
+        }
+        STRATA_TRY(encoder.row(map, m.new_tuple, m.old_kind == 'O' ? old : nullptr, message.wal_start, std::nullopt));
+        break;
+      }
+      case 'T': {
+        if (skip) break;
+        for (uint32_t oid : m.truncated) {
+          auto it = relations.find(oid);
+          if (it != relations.end() && it->second.target) {
+            result.warnings.push_back("the source table was truncated (TRUNCATE at LSN " +
+                                      pg::format_lsn(message.wal_start) +
+                                      "); bronze keeps its rows: a full refresh (--full-refresh) drops them");
+          }
+        }
+        break;
+      }
+      default:
+        break;  // Origin, Type, Message: nothing to do
+    }
+    if (caught_up) break;
+  }
+  STRATA_TRY(encoder.finish());
+  STRATA_TRY(changes.finish());
+  if (encoder.unchanged_toast()) {
+    result.warnings.push_back(std::to_string(encoder.unchanged_toast()) +
+                              " unchanged TOASTed values of updates were not sent by PostgreSQL and are NULL in bronze "
+                              "(ALTER TABLE … REPLICA IDENTITY FULL makes it send them)");
+  }
+  if (encoder.text_values()) {
+    result.warnings.push_back(std::to_string(encoder.text_values()) +
+                              " values arrived in text form (a type without a binary send function) and are NULL");
+  }
+  return result;
+}
+
+}  // namespace
+
+void add_cdc_columns(ReadPlan& plan, const CdcRead& read) {
+  plan.columns.push_back({kLsnColumn, pg::WireKind::kInt8, 0, sql::LogicalType::int64()});
+  plan.columns.push_back({kDeletedAtColumn, pg::WireKind::kTimestampTz, 0, sql::LogicalType::timestamptz()});
+  plan.expressions.push_back(std::to_string(read.snapshot_lsn) + "::int8");
+  plan.expressions.push_back("NULL::timestamptz");
+  plan.plain_table = false;
+}
+
+Result<CdcReadResult> read_cdc_stream(const ConnectionConfig& config, const StreamConfig& stream, const ReadPlan& plan,
+                                      const CdcRead& read, const ReadOptions& options, const BatchConsumer& consumer) {
+  if (read.error) return *read.error;
+  if (read.snapshot.empty()) return read_changes(config, stream, plan, read, options, consumer);
+  ReadOptions in_snapshot = options;
+  in_snapshot.snapshot = read.snapshot;
+  STRATA_TRY(read_stream(plan, in_snapshot, consumer));
+  CdcReadResult result;
+  result.lsn = read.snapshot_lsn;
+  return result;
+}
+
+}  // namespace strata::ingest

@@ -1,0 +1,299 @@
+// replication: cdc against a real PostgreSQL (wal_level=logical) and a real warehouse: the first
+// sync's snapshot in the slot's exported snapshot, then inserts, updates (also of the key) and
+// deletes read through pgoutput with binary values, for incremental_dedup and incremental_append;
+// a sync that fails before its commit reading the same changes again; the slot confirmed only
+// after the commit; and the located configuration errors.
+
+#include <signal.h>
+
+#include "ingest_fixture.h"
+
+namespace strata::ingest::testing {
+namespace {
+
+class Cdc : public IngestTest {
+ protected:
+  void SetUp() override {
+    IngestTest::SetUp();
+    slot_ = "s_" + db_name_;
+  }
+  void TearDown() override {
+    // A database with a logical slot cannot be dropped: the next run's create_database needs it gone
+    // (a walsender still holding one, e.g. of a killed sync, is ended first).
+    const std::string slots = "FROM pg_replication_slots WHERE database = '" + db_name_ + "'";
+    pg_->execute("SELECT pg_terminate_backend(active_pid) " + slots + " AND active_pid IS NOT NULL");
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      try {
+        pg_->execute("SELECT pg_drop_replication_slot(slot_name) " + slots);
+        break;
+      } catch (const std::exception&) {
+        ::usleep(100000);
+      }
+    }
+    IngestTest::TearDown();
+  }
+  // The items table (5 rows) and a publication of it.
+  void make_items() {
+    source("CREATE TABLE items (id int PRIMARY KEY, name text, qty int);"
+           "INSERT INTO items SELECT g, 'n' || g, g FROM generate_series(1, 5) g;"
+           "CREATE PUBLICATION pub FOR TABLE items;");
+  }
+  std::string cdc_source() const { return "  replication: cdc\n  replication_slot: " + slot_ + "\n  publication: pub\n"; }
+  std::string items_connection(const std::string& mode) {
+    return write_connection("streams:\n  - name: public.items\n    sync_mode: " + mode + "\n", "src", cdc_source());
+  }
+  SyncReport sync_ok(const std::string& conn) {
+    auto r = sync(conn);
+    EXPECT_TRUE(r.ok()) << r.error().to_string();
+    if (!r.ok()) return {};
+    EXPECT_TRUE(r->ok()) << report_to_text(*r);
+    return *r;
+  }
+  std::string confirmed_flush() {
+    Rows r = source_rows("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" + slot_ + "'");
+    return r.size() == 1 ? r[0][0] : "<no slot>";
+  }
+  std::string state_lsn() {
+    Rows r = bronze_rows("SELECT cursor_value FROM bronze._strata_state WHERE stream = 'public.items'");
+    return r.size() == 1 ? r[0][0] : "<no state>";
+  }
+  // Inserts, updates (one row twice, one key), deletes.
+  void change_items() {
+    source("INSERT INTO items VALUES (6, 'n6', 6);"
+           "UPDATE items SET name = 'two' WHERE id = 2;"
+           "UPDATE items SET qty = 30 WHERE id = 3;"
+           "UPDATE items SET qty = 31 WHERE id = 3;"
+           "DELETE FROM items WHERE id = 4;"
+           "UPDATE items SET id = 50 WHERE id = 5;");
+  }
+  std::string slot_;
+};
+
+TEST_F(Cdc, DedupSnapshotThenInsertsUpdatesAndDeletes) {
+  make_items();
+  const std::string conn = items_connection("incremental_dedup");
+  SyncReport first = sync_ok(conn);
+  ASSERT_EQ(first.streams.size(), 1u);
+  EXPECT_EQ(first.streams[0].rows, 5u);
+  // The snapshot's rows carry the slot's consistent point, which the state records and the slot
+  // has confirmed since its creation.
+  const std::string snapshot_lsn = state_lsn();
+  EXPECT_EQ(snapshot_lsn, confirmed_flush());
+  EXPECT_EQ(dump(bronze_rows("SELECT id, name, qty, _strata_deleted_at FROM bronze.items ORDER BY id")),
+            "1 | n1 | 1 | <NULL> | \n2 | n2 | 2 | <NULL> | \n3 | n3 | 3 | <NULL> | \n4 | n4 | 4 | <NULL> | \n"
+            "5 | n5 | 5 | <NULL> | \n");
+
+  change_items();
+  SyncReport second = sync_ok(conn);
+  EXPECT_EQ(second.streams[0].rows, 7u);  // 1 insert, 3 updates, 1 delete, a key update as delete + insert
+  EXPECT_EQ(second.streams[0].cursor_before, snapshot_lsn);
+  EXPECT_EQ(dump(bronze_rows("SELECT id, name, qty, _strata_deleted_at IS NOT NULL FROM bronze.items ORDER BY id")),
+            "1 | n1 | 1 | false | \n2 | two | 2 | false | \n3 | n3 | 31 | false | \n4 | <NULL> | <NULL> | true | \n"
+            "5 | <NULL> | <NULL> | true | \n6 | n6 | 6 | false | \n50 | n5 | 5 | false | \n");
+  // The position moved, and the slot was told only of what bronze committed.
+  const std::string after = state_lsn();
+  EXPECT_NE(after, snapshot_lsn);
+  EXPECT_EQ(after, confirmed_flush());
+  // The changes' LSNs rank the versions: the update of 3 came after the snapshot's row.
+  Rows lsns = bronze_rows("SELECT count(DISTINCT _strata_lsn) FROM bronze.items WHERE id IN (3, 6, 50)");
+  EXPECT_EQ(lsns[0][0], "3");
+
+  // Nothing new: nothing read, nothing changed.
+  SyncReport third = sync_ok(conn);
+  EXPECT_EQ(third.streams[0].rows, 0u);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "7");
+  EXPECT_EQ(state_lsn(), confirmed_flush());
+}
+
+TEST_F(Cdc, AppendKeepsEveryChangeAsARow) {
+  make_items();
+  const std::string conn = items_connection("incremental_append");
+  sync_ok(conn);
+  change_items();
+  SyncReport second = sync_ok(conn);
+  EXPECT_EQ(second.streams[0].rows, 7u);
+  EXPECT_EQ(dump(bronze_rows("SELECT id, count(*), count(_strata_deleted_at), max(qty) FROM bronze.items GROUP BY id "
+                             "ORDER BY id")),
+            "1 | 1 | 0 | 1 | \n2 | 2 | 0 | 2 | \n3 | 3 | 0 | 31 | \n4 | 2 | 1 | 4 | \n5 | 2 | 1 | 5 | \n"
+            "6 | 1 | 0 | 6 | \n50 | 1 | 0 | 5 | \n");
+  // Within one key the versions are ordered by LSN, the delete last.
+  EXPECT_EQ(dump(bronze_rows("SELECT qty FROM bronze.items WHERE id = 3 ORDER BY _strata_lsn")), "3 | \n30 | \n31 | \n");
+  // A TRUNCATE is reported, and bronze keeps its rows (as Airbyte's CDC does).
+  source("TRUNCATE items");
+  SyncReport truncated = sync_ok(conn);
+  ASSERT_EQ(truncated.streams[0].warnings.size(), 1u);
+  EXPECT_NE(truncated.streams[0].warnings[0].find("the source table was truncated"), std::string::npos);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "12");
+}
+
+// A sync that fails before its warehouse commit (here: bronze refuses a row) commits nothing and
+// confirms nothing: the next sync reads the same changes again, once.
+TEST_F(Cdc, AFailureBeforeTheCommitReadsTheSameChangesAgain) {
+  use_postgres_destination();
+  make_items();
+  const std::string conn = items_connection("incremental_dedup");
+  sync_ok(conn);
+  const std::string before = state_lsn();
+  warehouse_pg_->execute("ALTER TABLE bronze.items ADD CONSTRAINT small CHECK (qty < 1000)", warehouse_db_);
+  source("INSERT INTO items VALUES (7, 'big', 5000); UPDATE items SET name = 'one' WHERE id = 1;");
+  auto failed = sync(conn);
+  ASSERT_TRUE(failed.ok()) << failed.error().to_string();
+  ASSERT_FALSE(failed->ok());
+  EXPECT_NE(failed->streams[0].error.find("small"), std::string::npos) << failed->streams[0].error;
+  EXPECT_EQ(state_lsn(), before);
+  EXPECT_EQ(confirmed_flush(), before);
+  EXPECT_EQ(bronze_rows("SELECT name FROM bronze.items WHERE id = 1")[0][0], "n1");
+
+  warehouse_pg_->execute("ALTER TABLE bronze.items DROP CONSTRAINT small", warehouse_db_);
+  SyncReport again = sync_ok(conn);
+  EXPECT_EQ(again.streams[0].rows, 2u);
+  EXPECT_EQ(dump(bronze_rows("SELECT id, name, qty FROM bronze.items WHERE id IN (1, 7) ORDER BY id")),
+            "1 | one | 1 | \n7 | big | 5000 | \n");
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "6");
+  EXPECT_NE(state_lsn(), before);
+  EXPECT_EQ(state_lsn(), confirmed_flush());
+}
+
+// `strata sync` killed (SIGKILL) after it read the changes, while its merge waits for a lock in
+// bronze: nothing committed, nothing confirmed; the next sync reads the same changes, once.
+TEST_F(Cdc, AKilledSyncReadsTheSameChangesAgain) {
+  use_postgres_destination();
+  make_items();
+  const std::string conn = items_connection("incremental_dedup");
+  sync_ok(conn);
+  const std::string before = state_lsn();
+  source("INSERT INTO items VALUES (8, 'n8', 8); DELETE FROM items WHERE id = 1;");
+  auto locker = pg::Connection::connect(warehouse_pg_->conninfo(warehouse_db_));
+  ASSERT_TRUE(locker.ok());
+  ASSERT_TRUE(locker->execute("BEGIN; LOCK TABLE bronze.items IN ACCESS EXCLUSIVE MODE").ok());
+  const pid_t child = spawn_strata({"sync", conn}, dir_.file("killed.out"), dir_.file("killed.err"));
+  ASSERT_GT(child, 0);
+  const std::string waiting = "SELECT pid FROM pg_stat_activity WHERE datname = '" + warehouse_db_ +
+                              "' AND wait_event_type = 'Lock'";
+  bool blocked = false;
+  // Watched from a session of its own: one inside a transaction sees pg_stat_activity as it was
+  // when the transaction began.
+  auto watcher = pg::Connection::connect(warehouse_pg_->conninfo(warehouse_db_));
+  ASSERT_TRUE(watcher.ok());
+  for (int i = 0; i < 300 && !blocked; ++i) {
+    auto r = watcher->exec(waiting);
+    blocked = r.ok() && r->rows() > 0;
+    if (!blocked) ::usleep(100000);
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(blocked) << "the sync never reached its merge (status " << status
+                       << "): " << slurp(dir_.file("killed.out")) << slurp(dir_.file("killed.err"));
+  // The killed client's session would go on once the lock is free: end it as a lost client's ends.
+  ASSERT_TRUE(watcher->execute("SELECT pg_terminate_backend(pid) FROM (" + waiting + ") w").ok());
+  ASSERT_TRUE(locker->execute("ROLLBACK").ok());
+  EXPECT_EQ(state_lsn(), before);
+  EXPECT_EQ(confirmed_flush(), before);
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items WHERE id = 8")[0][0], "0");
+
+  SyncReport again = sync_ok(conn);
+  EXPECT_EQ(again.streams[0].rows, 2u);
+  EXPECT_EQ(dump(bronze_rows("SELECT id, name, _strata_deleted_at IS NOT NULL FROM bronze.items WHERE id IN (1, 8) "
+                             "ORDER BY id")),
+            "1 | <NULL> | true | \n8 | n8 | false | \n");
+  EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "6");
+  EXPECT_EQ(state_lsn(), confirmed_flush());
+}
+
+// Every type the binary decoder reads, inserted after the snapshot so that it arrives through
+// pgoutput (binary 'true'), equals the source value by value; the types it cannot decode from
+// their binary form are left out with columns: […], as the error says.
+TEST_F(Cdc, EveryDecodedTypeRoundTripsThroughPgoutput) {
+  create_scalars_schema();
+  source("CREATE PUBLICATION pub FOR TABLE t");
+  const std::string columns =
+      "id, b, i2, i4, i8, f4, f8, n, n2, nu, m, tx, vc, ch, nm, e, p, bya, d, tm, ttz, ts, tstz, iv, u, j, jb";
+  std::string path = write_connection("streams:\n  - name: public.t\n    columns: [" + columns + "]\n", "src", cdc_source());
+  sync_ok(path);
+  insert_scalars_rows();  // extremes, NULLs and 1 MB values
+  SyncReport changes = sync_ok(path);
+  EXPECT_EQ(changes.streams[0].rows, 4u);
+  expect_same(
+      "SELECT id, CASE WHEN b THEN 'true' WHEN NOT b THEN 'false' END, i2, i4, i8, n, n2, nu, m::numeric, tx, vc, ch, nm,"
+      " e::text, p, encode(bya, 'hex'), d, tm, ttz, ts, tstz, iv, u, j, jb FROM t WHERE id <> 2 ORDER BY id",
+      "SELECT id, b, i2, i4, i8, n, n2, nu, m, tx, vc, ch, nm, e, p, lower(hex(bya)), d, tm, ttz, ts, tstz, iv, u, j, jb"
+      " FROM bronze.t WHERE id <> 2 ORDER BY id", 21);
+  expect_same(
+      "SELECT id, i2, i4, i8, n, n2, nu, m::numeric, tx, d, tm, ttz, tstz, iv, u, j, jb FROM t WHERE id = 2",
+      "SELECT id, i2, i4, i8, n, n2, nu, m, tx, d, tm, ttz, tstz, iv, u, j, jb FROM bronze.t WHERE id = 2", 13);
+  EXPECT_EQ(dump(bronze_rows("SELECT f4 = 1.5, f8 = -2.25e300 FROM bronze.t WHERE id = 1")), "true | true | \n");
+  // An update that leaves a TOASTed value alone: PostgreSQL does not send it, and the report says so.
+  source("UPDATE t SET i2 = 7 WHERE id = 4");
+  SyncReport update = sync_ok(path);
+  ASSERT_EQ(update.streams[0].warnings.size(), 1u) << report_to_text(update);
+  EXPECT_NE(update.streams[0].warnings[0].find("unchanged TOASTed values"), std::string::npos);
+}
+
+TEST_F(Cdc, ConfigurationErrorsAreLocated) {
+  make_items();
+  source("CREATE TABLE nokey (a int); CREATE TABLE unpublished (id int PRIMARY KEY); CREATE TABLE addr (id int PRIMARY "
+         "KEY, ip inet); ALTER PUBLICATION pub ADD TABLE nokey, addr");
+  // In the file alone: a mode that is not incremental, a cursor, no streams list.
+  auto bad_mode = load_connection_config(
+      write_connection("streams:\n  - name: public.items\n    sync_mode: full_refresh_overwrite\n", "a", cdc_source()));
+  ASSERT_FALSE(bad_mode.ok());
+  EXPECT_EQ(bad_mode.error().code(), ErrorCode::kConfig);
+  EXPECT_EQ(bad_mode.error().where().line, 16) << bad_mode.error().to_string();
+  auto cursor = load_connection_config(write_connection(
+      "streams:\n  - name: public.items\n    cursor_field: qty\n", "b", cdc_source()));
+  ASSERT_FALSE(cursor.ok());
+  EXPECT_NE(cursor.error().message().find("no cursor_field"), std::string::npos);
+  // Against the source, through the binary: exit code 2 and file:line:col.
+  auto expect_error = [&](const std::string& name, const std::string& streams, const std::string& source_extra,
+                          const std::string& message, int line) {
+    const std::string path = write_connection(streams, name, source_extra);
+    std::string out, err;
+    EXPECT_EQ(run_strata({"sync", path}, &out, &err), 2) << err;
+    EXPECT_NE(err.find(message), std::string::npos) << err;
+    EXPECT_NE(err.find(name + ".yml:" + std::to_string(line) + ":"), std::string::npos) << err;
+  };
+  const std::string items = "streams:\n  - name: public.items\n";
+  expect_error("nopub", items, "  replication: cdc\n  publication: nope\n", "publication 'nope' does not exist", 9);
+  expect_error("notin", "streams:\n  - name: public.unpublished\n", cdc_source(), "is not in publication 'pub'", 15);
+  expect_error("nokey", "streams:\n  - name: public.nokey\n    sync_mode: incremental_append\n", cdc_source(),
+               "has no primary key", 15);
+  expect_error("inet", "streams:\n  - name: public.addr\n", cdc_source(), "column 'ip' of public.addr has type inet",
+               15);
+  // A slot dropped under streams that recorded positions in it: their changes since are lost.
+  const std::string conn = items_connection("incremental_dedup");
+  sync_ok(conn);
+  source("SELECT pg_drop_replication_slot('" + slot_ + "')");
+  std::string out, err;
+  EXPECT_EQ(run_strata({"sync", conn}, &out, &err), 2) << err;
+  EXPECT_NE(err.find("replication slot '" + slot_ + "' does not exist"), std::string::npos) << err;
+  EXPECT_NE(err.find("--full-refresh"), std::string::npos) << err;
+  // The hint works: a full refresh creates the slot again and reads every stream again.
+  EXPECT_EQ(run_strata({"sync", conn, "--full-refresh"}, &out, &err), 0) << err;
+  EXPECT_EQ(state_lsn(), confirmed_flush());
+}
+
+TEST(CdcWalLevel, ASourceWithoutLogicalWalLevelIsAConfigurationError) {
+  // A cluster of its own: the shared one runs with wal_level = logical.
+  strata::testing::PgCluster replica_level(strata::testing::PgCluster::Settings{"replica"});
+  replica_level.create_database("src");
+  replica_level.execute("CREATE TABLE items (id int PRIMARY KEY)", "src");
+  strata::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/connections");
+  const std::string path = dir.path() + "/connections/src.yml";
+  std::ofstream(path) << "source:\n  type: postgres\n  host: 127.0.0.1\n  port: " << replica_level.port()
+                      << "\n  database: src\n  user: postgres\n  sslmode: disable\n  replication: cdc\n"
+                         "destination:\n  duckdb_path: w.duckdb\nstreams:\n  - public.items\n";
+  auto config = load_connection_config(path);
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  auto db = warehouse::open_duckdb(dir.path() + "/w.duckdb");
+  ASSERT_TRUE(db.ok());
+  auto r = run_sync(*config, **db, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kConfig);
+  EXPECT_EQ(r.error().where().line, 8) << r.error().to_string();
+  EXPECT_NE(r.error().message().find("wal_level is replica"), std::string::npos) << r.error().to_string();
+}
+
+}  // namespace
+}  // namespace strata::ingest::testing
