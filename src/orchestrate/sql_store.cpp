@@ -7,13 +7,36 @@
 namespace strata::orchestrate {
 namespace {
 
-const std::string kRunColumns =
-    "run_id, pipeline, run_type, state, logical_date, interval_start, interval_end, params, queued_at, start_at, "
-    "end_at, owner";
 const std::string kAttemptColumns =
     "run_id, task_id, try_number, state, start_at, end_at, log_path, exit_code, error, owner, pipeline";
 
 int to_int(int64_t v) { return static_cast<int>(v); }
+
+AttemptRecord read_attempt(const SqlRow& row) {
+  AttemptRecord a;
+  a.run_id = row.text(0);
+  a.task_id = row.text(1);
+  a.try_number = to_int(row.integer(2));
+  a.state = parse_task_state(row.text(3)).value_or(TaskState::kFailed);
+  a.start_at = row.integer(4);
+  a.end_at = row.integer(5);
+  a.log_path = row.text(6);
+  a.exit_code = to_int(row.integer(7));
+  a.error = row.text(8);
+  a.owner = row.text(9);
+  a.pipeline = row.text(10);
+  return a;
+}
+
+template <typename T>
+std::optional<T> first(std::vector<T> rows) {
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+SqlValue text(std::string_view v) { return SqlValue(std::string(v)); }
+
+}  // namespace
 
 RunRecord read_run(const SqlRow& row) {
   RunRecord r;
@@ -30,22 +53,6 @@ RunRecord read_run(const SqlRow& row) {
   r.end_at = row.integer(10);
   r.owner = row.text(11);
   return r;
-}
-
-AttemptRecord read_attempt(const SqlRow& row) {
-  AttemptRecord a;
-  a.run_id = row.text(0);
-  a.task_id = row.text(1);
-  a.try_number = to_int(row.integer(2));
-  a.state = parse_task_state(row.text(3)).value_or(TaskState::kFailed);
-  a.start_at = row.integer(4);
-  a.end_at = row.integer(5);
-  a.log_path = row.text(6);
-  a.exit_code = to_int(row.integer(7));
-  a.error = row.text(8);
-  a.owner = row.text(9);
-  a.pipeline = row.text(10);
-  return a;
 }
 
 TaskInstanceRecord read_task_instance(const SqlRow& row) {
@@ -66,15 +73,6 @@ TaskInstanceRecord read_task_instance(const SqlRow& row) {
   return t;
 }
 
-template <typename T>
-std::optional<T> first(std::vector<T> rows) {
-  if (rows.empty()) return std::nullopt;
-  return std::move(rows.front());
-}
-
-SqlValue text(std::string_view v) { return SqlValue(std::string(v)); }
-
-}  // namespace
 
 int64_t SqlRow::integer(size_t column) const {
   const std::string& v = values.at(column);
@@ -280,9 +278,8 @@ Status SqlStore::upsert_task_instance_locked(const TaskInstanceRecord& t) {
 Result<std::vector<TaskInstanceRecord>> SqlStore::task_instances(const std::string& pipeline,
                                                                  const std::string& run_id) {
   STRATA_ASSIGN(SqlRows rows,
-                query("SELECT run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, end_at, "
-                      "next_retry_at, pool, priority, pipeline FROM task_instances WHERE pipeline = ? AND run_id = ? "
-                      "ORDER BY start_at, task_id",
+                query("SELECT " + kTaskInstanceColumns +
+                          " FROM task_instances WHERE pipeline = ? AND run_id = ? ORDER BY start_at, task_id",
                       {pipeline, run_id}));
   std::vector<TaskInstanceRecord> out;
   out.reserve(rows.size());

@@ -28,6 +28,18 @@ struct SqlRow {
 };
 using SqlRows = std::vector<SqlRow>;
 
+// The columns a SELECT of runs / task_instances lists for read_run / read_task_instance, in their
+// order (the store and the web server's history queries read the same rows).
+inline const std::string kRunColumns =
+    "run_id, pipeline, run_type, state, logical_date, interval_start, interval_end, params, queued_at, start_at, "
+    "end_at, owner";
+inline const std::string kTaskInstanceColumns =
+    "run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, end_at, next_retry_at, pool, priority, "
+    "pipeline";
+// A row of those columns as a record (an unknown state or kind reads as failed / none / shell).
+RunRecord read_run(const SqlRow& row);
+TaskInstanceRecord read_task_instance(const SqlRow& row);
+
 // One connection to the store's database. Used by one thread at a time (SqlStore holds its mutex).
 // `sql` is one statement with `?` placeholders, bound in order. A duplicate key fails with
 // Error::state() == kUniqueViolation (metadata_store.h) on either database.

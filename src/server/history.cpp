@@ -16,50 +16,7 @@ using orchestrate::SqlRows;
 using orchestrate::SqlValue;
 using orchestrate::TaskInstanceRecord;
 
-constexpr const char* kRunColumns =
-    "run_id, pipeline, run_type, state, logical_date, interval_start, interval_end, params, queued_at, start_at, "
-    "end_at, owner";
-constexpr const char* kTaskColumns =
-    "run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, end_at, next_retry_at, pool, priority, "
-    "pipeline";
-
-int to_int(int64_t v) { return static_cast<int>(v); }
 double real(const SqlRow& row, size_t column) { return std::strtod(row.text(column).c_str(), nullptr); }
-
-RunRecord read_run(const SqlRow& s) {
-  RunRecord r;
-  r.run_id = s.text(0);
-  r.pipeline = s.text(1);
-  r.type = orchestrate::parse_run_type(s.text(2)).value_or(orchestrate::RunType::kManual);
-  r.state = orchestrate::parse_run_state(s.text(3)).value_or(orchestrate::RunState::kQueued);
-  r.logical_date = s.integer(4);
-  r.interval_start = s.integer(5);
-  r.interval_end = s.integer(6);
-  r.params_json = s.text(7);
-  r.queued_at = s.integer(8);
-  r.start_at = s.integer(9);
-  r.end_at = s.integer(10);
-  r.owner = s.text(11);
-  return r;
-}
-
-TaskInstanceRecord read_task(const SqlRow& s) {
-  TaskInstanceRecord t;
-  t.run_id = s.text(0);
-  t.task_id = s.text(1);
-  t.group = s.text(2);
-  t.kind = orchestrate::parse_task_kind(s.text(3)).value_or(orchestrate::TaskKind::kShell);
-  t.state = orchestrate::parse_task_state(s.text(4)).value_or(orchestrate::TaskState::kNone);
-  t.try_number = to_int(s.integer(5));
-  t.max_tries = to_int(s.integer(6));
-  t.start_at = s.integer(7);
-  t.end_at = s.integer(8);
-  t.next_retry_at = s.integer(9);
-  t.pool = s.text(10);
-  t.priority = to_int(s.integer(11));
-  t.pipeline = s.text(12);
-  return t;
-}
 
 // WHERE clause and its bound values for a run filter.
 struct Where {
@@ -172,11 +129,11 @@ Result<RunPage> History::runs(const RunFilter& filter, int limit, int offset) {
   std::vector<SqlValue> values = w.values;
   values.emplace_back(int64_t{limit});
   values.emplace_back(int64_t{offset});
-  STRATA_ASSIGN(SqlRows rows, query(std::string("SELECT ") + kRunColumns + " FROM runs" + w.sql +
+  STRATA_ASSIGN(SqlRows rows, query("SELECT " + orchestrate::kRunColumns + " FROM runs" + w.sql +
                                         " ORDER BY logical_date DESC, run_id DESC LIMIT CAST(? AS BIGINT) "
                                         "OFFSET CAST(? AS BIGINT)",
                                     values));
-  for (const auto& row : rows) page.runs.push_back(read_run(row));
+  for (const auto& row : rows) page.runs.push_back(orchestrate::read_run(row));
   return page;
 }
 
@@ -187,7 +144,7 @@ Result<std::vector<TaskInstanceRecord>> History::task_instances(const std::strin
   constexpr size_t kChunk = 200;
   for (size_t first = 0; first < run_ids.size(); first += kChunk) {
     const size_t n = std::min(kChunk, run_ids.size() - first);
-    std::string sql = std::string("SELECT ") + kTaskColumns + " FROM task_instances WHERE pipeline = ? AND run_id IN (";
+    std::string sql = "SELECT " + orchestrate::kTaskInstanceColumns + " FROM task_instances WHERE pipeline = ? AND run_id IN (";
     std::vector<SqlValue> values{pipeline};
     for (size_t i = 0; i < n; ++i) {
       sql += i ? ",?" : "?";
@@ -195,7 +152,7 @@ Result<std::vector<TaskInstanceRecord>> History::task_instances(const std::strin
     }
     sql += ")";
     STRATA_ASSIGN(SqlRows rows, query(sql, values));
-    for (const auto& row : rows) out.push_back(read_task(row));
+    for (const auto& row : rows) out.push_back(orchestrate::read_task_instance(row));
   }
   return out;
 }
