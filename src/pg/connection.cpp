@@ -212,46 +212,37 @@ Status Connection::execute(std::string_view sql) {
   return ok_status();
 }
 
-Result<CopyOutStream> Connection::copy_out(std::string_view sql) {
+Status Connection::enter_copy_mode(std::string_view sql, int expected, const char* what, const char* needs) {
   STRATA_TRY(check_idle());
   const std::string text(sql);
   PgResult result(PQexec(state_->conn, text.c_str()));
-  if (!result.raw()) return state_->connection_error("COPY failed");
+  if (!result.raw()) return state_->connection_error(std::string(what) + " failed");
   ExecStatusType status = PQresultStatus(result.raw());
-  if (status == PGRES_COPY_OUT) return CopyOutStream(state_.get());
+  if (status == static_cast<ExecStatusType>(expected)) return ok_status();
   if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) return state_->result_error(result.raw());
   result = PgResult();
-  state_->drain_results();
-  return Error(ErrorCode::kInternal, "copy_out() needs a `COPY … TO STDOUT` statement");
-}
-
-Result<ReplicationStream> Connection::start_replication(std::string_view sql) {
-  STRATA_TRY(check_idle());
-  const std::string text(sql);
-  PgResult result(PQexec(state_->conn, text.c_str()));
-  if (!result.raw()) return state_->connection_error("START_REPLICATION failed");
-  ExecStatusType status = PQresultStatus(result.raw());
-  if (status == PGRES_COPY_BOTH) return ReplicationStream(state_.get());
-  if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) return state_->result_error(result.raw());
-  result = PgResult();
-  state_->drain_results();
-  return Error(ErrorCode::kInternal, "start_replication() needs a START_REPLICATION statement");
-}
-
-Result<CopyInStream> Connection::copy_in(std::string_view sql) {
-  STRATA_TRY(check_idle());
-  const std::string text(sql);
-  PgResult result(PQexec(state_->conn, text.c_str()));
-  if (!result.raw()) return state_->connection_error("COPY failed");
-  ExecStatusType status = PQresultStatus(result.raw());
-  if (status == PGRES_COPY_IN) return CopyInStream(state_.get());
-  if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) return state_->result_error(result.raw());
-  if (status == PGRES_COPY_OUT) {
+  if (status == PGRES_COPY_OUT) {  // another COPY's rows: read them off so the connection is usable
     char* buffer = nullptr;
     while (PQgetCopyData(state_->conn, &buffer, 0) > 0) PQfreemem(buffer);
   }
   state_->drain_results();
-  return Error(ErrorCode::kInternal, "copy_in() needs a `COPY … FROM STDIN` statement");
+  return Error(ErrorCode::kInternal, needs);
+}
+
+Result<CopyOutStream> Connection::copy_out(std::string_view sql) {
+  STRATA_TRY(enter_copy_mode(sql, PGRES_COPY_OUT, "COPY", "copy_out() needs a `COPY … TO STDOUT` statement"));
+  return CopyOutStream(state_.get());
+}
+
+Result<ReplicationStream> Connection::start_replication(std::string_view sql) {
+  STRATA_TRY(enter_copy_mode(sql, PGRES_COPY_BOTH, "START_REPLICATION",
+                             "start_replication() needs a START_REPLICATION statement"));
+  return ReplicationStream(state_.get());
+}
+
+Result<CopyInStream> Connection::copy_in(std::string_view sql) {
+  STRATA_TRY(enter_copy_mode(sql, PGRES_COPY_IN, "COPY", "copy_in() needs a `COPY … FROM STDIN` statement"));
+  return CopyInStream(state_.get());
 }
 
 Status Connection::cancel() const { return canceller().cancel(); }

@@ -160,6 +160,9 @@ class Connection {
  private:
   explicit Connection(std::unique_ptr<detail::ConnectionState> state);
   Status check_idle() const;
+  // Runs `sql`, which must put the connection in the copy mode `expected` (an ExecStatusType):
+  // the server's error, a lost connection (`what` failed), or kInternal `needs` otherwise.
+  Status enter_copy_mode(std::string_view sql, int expected, const char* what, const char* needs);
 
   std::unique_ptr<detail::ConnectionState> state_;
 };
