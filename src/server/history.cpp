@@ -10,7 +10,6 @@
 namespace strata::server {
 namespace {
 
-using orchestrate::RunRecord;
 using orchestrate::SqlRow;
 using orchestrate::SqlRows;
 using orchestrate::SqlValue;

@@ -51,7 +51,6 @@ Json columns_json(const Node& n) {
   return cols;
 }
 
-
 Json config_json(const Node& n) {
   Json c = n.config;
   // dbt writes hooks as objects.
