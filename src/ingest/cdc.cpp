@@ -5,6 +5,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "common/strings.h"
 #include "common/time.h"
 #include "ingest/bronze.h"
@@ -154,17 +156,27 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
                             ", not to pgoutput in this database",
                         "name another slot: replication_slot: <name> (Strata creates it)");
   }
-  // Each stream's recorded position.
+  // Each selected stream's recorded position, and those of the streams --stream left out (the
+  // slot must keep their changes too).
   std::vector<std::pair<std::string, std::optional<pg::Lsn>>> recorded;
+  std::vector<std::pair<std::string, pg::Lsn>> others;
   bool any = false;
+  auto recorded_lsn = [&](const std::string& stream) -> Result<std::optional<pg::Lsn>> {
+    STRATA_ASSIGN(std::optional<StreamState> state, read_state(wh, config.destination.schema, stream));
+    if (state && state->cursor_field == kLsnColumn && state->cursor_value) return pg::parse_lsn(*state->cursor_value);
+    return std::optional<pg::Lsn>();
+  };
   for (const StreamConfig& s : config.streams) {
     if (s.invalid) continue;
-    STRATA_ASSIGN(std::optional<StreamState> state, read_state(wh, config.destination.schema, s.full_name()));
-    std::optional<pg::Lsn> lsn;
-    if (state && state->cursor_field == kLsnColumn && state->cursor_value) lsn = pg::parse_lsn(*state->cursor_value);
+    STRATA_ASSIGN(std::optional<pg::Lsn> lsn, recorded_lsn(s.full_name()));
     any = any || lsn.has_value();
     recorded.emplace_back(s.full_name(), lsn);
   }
+  for (const std::string& stream : config.unselected_streams) {
+    STRATA_ASSIGN(std::optional<pg::Lsn> lsn, recorded_lsn(stream));
+    if (lsn) others.emplace_back(stream, *lsn);
+  }
+  any = any || !others.empty();
   const std::string refresh = "strata sync " + config.name + " --full-refresh";
   if (!slot && any && !full_refresh) {
     return config_error(located(src.where_slot, src),
@@ -183,18 +195,10 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
     if (slot) {
       STRATA_TRY(source.exec_params("SELECT pg_drop_replication_slot($1)", {src.replication_slot}));
     }
-    STRATA_ASSIGN(sync->replication_, connect_replication(config, masker));
-    STRATA_ASSIGN(pg::PgResult created, sync->replication_->exec("CREATE_REPLICATION_SLOT " + src.replication_slot +
-                                                                 " LOGICAL pgoutput (SNAPSHOT 'export')"));
-    const pg::Lsn point = parse_lsn_or_zero(created.value(0, 1));
-    const std::string name(created.value(0, 2));
-    sync->slot_confirmed_ = point;
-    for (auto& [stream, lsn] : recorded) {
-      CdcRead read;
-      read.snapshot = name;
-      read.snapshot_lsn = point;
-      sync->reads_.emplace_back(stream, std::move(read));
-    }
+    STRATA_ASSIGN(ExportedSnapshot exported,
+                  sync->export_snapshot("CREATE_REPLICATION_SLOT " + src.replication_slot + " LOGICAL pgoutput"));
+    sync->slot_confirmed_ = exported.point;
+    for (auto& [stream, lsn] : recorded) sync->reads_.emplace_back(stream, exported.read());
     return sync;
   }
   sync->slot_confirmed_ = slot->confirmed;
@@ -207,25 +211,46 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
                                                     {std::string(kCdcMarkerPrefix), marker});
   STRATA_TRY(source.execute(emitted.ok() ? "COMMIT" : "ROLLBACK"));
   if (!emitted.ok()) return emitted.error();
-  pg::Lsn confirmable = UINT64_MAX;
+  sync->positions_ = others;
   for (const auto& [stream, lsn] : recorded)
-    if (lsn) confirmable = std::min(confirmable, *lsn);
+    if (lsn) sync->positions_.emplace_back(stream, *lsn);
+  pg::Lsn confirmable = UINT64_MAX;
+  for (const auto& [stream, lsn] : sync->positions_) confirmable = std::min(confirmable, lsn);
+  // A stream without a position (added to the connection after the slot's first sync, or whose
+  // first read failed) is read alone in the snapshot of a temporary slot created now: the changes
+  // committed after that slot's consistent point come from the connection's slot in later syncs,
+  // which keeps the WAL since its confirmed position, below the new one.
+  std::optional<ExportedSnapshot> added;
   for (auto& [stream, lsn] : recorded) {
-    CdcRead read;
     if (lsn) {
+      CdcRead read;
       read.from = *lsn;
       read.marker = marker;
       read.confirmable = confirmable;
-      sync->positions_.emplace_back(stream, *lsn);
-    } else {
-      read.error = Error(ErrorCode::kFailed,
-                         "stream " + stream + " has no position in replication slot '" + src.replication_slot +
-                             "' (it was added after the slot's first sync, or that sync failed for it)",
-                         {}, refresh + " creates a new slot and reads every stream again");
+      sync->reads_.emplace_back(stream, std::move(read));
+      continue;
     }
-    sync->reads_.emplace_back(stream, std::move(read));
+    if (!added) {
+      const std::string temporary = src.replication_slot.substr(0, 40) + "_add_" + std::to_string(::getpid());
+      STRATA_ASSIGN(added,
+                    sync->export_snapshot("CREATE_REPLICATION_SLOT " + temporary + " TEMPORARY LOGICAL pgoutput"));
+    }
+    sync->reads_.emplace_back(stream, added->read());
   }
   return sync;
+}
+
+Result<CdcSync::ExportedSnapshot> CdcSync::export_snapshot(const std::string& create_slot) {
+  STRATA_ASSIGN(replication_, connect_replication(*config_, masker_));
+  STRATA_ASSIGN(pg::PgResult created, replication_->exec(create_slot + " (SNAPSHOT 'export')"));
+  return ExportedSnapshot{std::string(created.value(0, 2)), parse_lsn_or_zero(created.value(0, 1))};
+}
+
+CdcRead CdcSync::ExportedSnapshot::read() const {
+  CdcRead read;
+  read.snapshot = name;
+  read.snapshot_lsn = point;
+  return read;
 }
 
 CdcSync::~CdcSync() = default;

@@ -19,8 +19,11 @@
 // Choices (written down in README.md and docs/architecture.md): the user creates the publication (as Airbyte
 // asks); Strata creates the slot (the exported snapshot needs the slot's creation). Each stream
 // reads the WAL from its own position on its own (a sync of N streams decodes the WAL N times).
-// A stream added after the slot's first sync fails with a hint to run --full-refresh, which drops
-// and re-creates the slot and re-reads every stream (Airbyte would snapshot it alone). TRUNCATE is
+// A stream added after the slot's first sync (or whose first read failed) is read alone, in the
+// exported snapshot of a temporary slot created for it, and follows the connection's slot from
+// that snapshot's consistent point on (as Airbyte snapshots a new stream alone); --full-refresh
+// drops and re-creates the slot and re-reads every stream. A --stream sync confirms the slot
+// only up to the smallest position of all the connection's streams, also those it left out. TRUNCATE is
 // reported as a warning and leaves bronze as it is (Airbyte ignores it). An unchanged TOASTed value
 // of an UPDATE (not sent by PostgreSQL unless REPLICA IDENTITY FULL) becomes NULL, and the stream's
 // report warns.
@@ -92,7 +95,16 @@ class CdcSync {
   ~CdcSync();
 
  private:
+  // A slot's exported snapshot: its name and the slot's consistent point.
+  struct ExportedSnapshot {
+    std::string name;
+    pg::Lsn point = 0;
+    CdcRead read() const;  // a first read in it
+  };
   CdcSync() = default;
+  // Runs `create_slot` (a CREATE_REPLICATION_SLOT command without its options) with SNAPSHOT
+  // 'export' on a new replication connection, which then holds the snapshot (replication_).
+  Result<ExportedSnapshot> export_snapshot(const std::string& create_slot);
   const ConnectionConfig* config_ = nullptr;
   SecretMasker* masker_ = nullptr;
   std::optional<pg::Connection> replication_;  // holds the exported snapshot, when one was taken

@@ -111,6 +111,9 @@ struct ConnectionConfig {
   bool streams_listed = false;  // false: every discovered table, full_refresh_overwrite
   SourceLocation where_streams;  // the streams: key's value, when listed
   std::vector<StreamConfig> streams;
+  // The full names of the streams a sync's --stream left out (streams then holds the selected
+  // ones): a cdc sync must not confirm its slot past their recorded positions.
+  std::vector<std::string> unselected_streams;
   // Located "file:line:col: warning: …" lines for things that work but should change (a password
   // written in the file); callers print or log them.
   std::vector<std::string> warnings;

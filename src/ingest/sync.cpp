@@ -629,6 +629,12 @@ Status filter_streams(ConnectionConfig& config, const std::vector<std::string>& 
     });
     if (!listed) kept.push_back(*matches[0]);
   }
+  for (const StreamConfig& s : config.streams) {
+    const bool selected = std::any_of(kept.begin(), kept.end(), [&](const StreamConfig& k) {
+      return k.schema == s.schema && k.table == s.table;
+    });
+    if (!selected) config.unselected_streams.push_back(s.full_name());
+  }
   config.streams = std::move(kept);
   return ok_status();
 }

@@ -126,6 +126,72 @@ TEST_F(Cdc, AppendKeepsEveryChangeAsARow) {
   EXPECT_EQ(bronze_rows("SELECT count(*) FROM bronze.items")[0][0], "12");
 }
 
+// A stream added to the connection after the slot's first sync is read alone in a temporary
+// slot's snapshot, then follows the connection's slot: every change once. A --stream sync leaves
+// the slot confirmed no further than the position of a stream it left out.
+TEST_F(Cdc, AStreamAddedLaterIsReadAloneThenFollowsTheSlot) {
+  make_items();
+  source("CREATE TABLE orders (id int PRIMARY KEY, amount int);"
+         "INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 3) g;"
+         "ALTER PUBLICATION pub ADD TABLE orders;");
+  const std::string items_only = items_connection("incremental_dedup");
+  sync_ok(items_only);
+  // Changes to both tables before orders joins the connection: the snapshot holds orders'.
+  change_items();
+  source("INSERT INTO orders VALUES (4, 40); UPDATE orders SET amount = 11 WHERE id = 1;");
+  const std::string both = write_connection(
+      "streams:\n  - name: public.items\n    sync_mode: incremental_dedup\n"
+      "  - name: public.orders\n    sync_mode: incremental_dedup\n",
+      "src", cdc_source());
+  SyncReport second = sync_ok(both);
+  ASSERT_EQ(second.streams.size(), 2u);
+  EXPECT_EQ(second.streams[0].rows, 7u);  // items' changes, from the slot
+  EXPECT_EQ(second.streams[1].rows, 4u);  // orders' snapshot
+  const std::string orders_sql = "SELECT id, amount, _strata_deleted_at IS NOT NULL FROM bronze.orders ORDER BY id";
+  EXPECT_EQ(dump(bronze_rows(orders_sql)), "1 | 11 | false | \n2 | 20 | false | \n3 | 30 | false | \n4 | 40 | false | \n");
+  // The temporary slot went with its connection.
+  EXPECT_EQ(source_rows("SELECT count(*) FROM pg_replication_slots WHERE database = current_database()")[0][0], "1");
+  auto position = [&](const std::string& stream) {
+    Rows r = bronze_rows("SELECT cursor_value FROM bronze._strata_state WHERE stream = '" + stream + "'");
+    return r.size() == 1 ? r[0][0] : "<no state>";
+  };
+  auto lsn_value = [&](const std::string& lsn) {
+    return std::stoull(source_rows("SELECT '" + lsn + "'::pg_lsn - '0/0'::pg_lsn")[0][0]);
+  };
+  const std::string orders_snapshot = position("public.orders");
+  EXPECT_GT(lsn_value(orders_snapshot), lsn_value(position("public.items")) - 1);
+
+  // Later changes to orders come from the connection's slot, each once.
+  source("UPDATE orders SET amount = 22 WHERE id = 2; DELETE FROM orders WHERE id = 3; INSERT INTO orders VALUES (5, 50);");
+  SyncReport third = sync_ok(both);
+  EXPECT_EQ(third.streams[0].rows, 0u);
+  EXPECT_EQ(third.streams[1].rows, 3u);
+  EXPECT_EQ(third.streams[1].cursor_before, orders_snapshot);
+  EXPECT_EQ(dump(bronze_rows(orders_sql)),
+            "1 | 11 | false | \n2 | 22 | false | \n3 | <NULL> | true | \n4 | 40 | false | \n5 | 50 | false | \n");
+  EXPECT_EQ(confirmed_flush(), std::min(position("public.items"), position("public.orders"),
+                                        [&](const std::string& a, const std::string& b) {
+                                          return lsn_value(a) < lsn_value(b);
+                                        }));
+
+  // A sync of items alone confirms the slot no further than orders' position, so orders' change
+  // made meanwhile is still there for the next full sync.
+  source("UPDATE orders SET amount = 44 WHERE id = 4;");
+  source("UPDATE items SET qty = 7 WHERE id = 1;");
+  SyncOptions only_items;
+  only_items.only_streams = {"public.items"};
+  auto fourth = sync(both, only_items);
+  ASSERT_TRUE(fourth.ok()) << fourth.error().to_string();
+  ASSERT_EQ(fourth->streams.size(), 1u);
+  EXPECT_EQ(fourth->streams[0].rows, 1u);
+  EXPECT_LE(lsn_value(confirmed_flush()), lsn_value(position("public.orders")));
+  SyncReport fifth = sync_ok(both);
+  EXPECT_EQ(fifth.streams[0].rows, 0u);
+  EXPECT_EQ(fifth.streams[1].rows, 1u);
+  EXPECT_EQ(bronze_rows("SELECT amount FROM bronze.orders WHERE id = 4")[0][0], "44");
+  EXPECT_EQ(bronze_rows("SELECT qty FROM bronze.items WHERE id = 1")[0][0], "7");
+}
+
 // A sync that fails before its warehouse commit (here: bronze refuses a row) commits nothing and
 // confirms nothing: the next sync reads the same changes again, once.
 TEST_F(Cdc, AFailureBeforeTheCommitReadsTheSameChangesAgain) {
