@@ -83,18 +83,22 @@ Status check_source(const ConnectionConfig& config, pg::Connection& source, cons
                               ", so PostgreSQL cannot replicate which row an update or delete changed",
                           "add a primary key, or ALTER TABLE " + relation_text(s) + " REPLICA IDENTITY FULL;");
     }
-    for (const CatalogColumn& c : table ? table->columns : std::vector<CatalogColumn>{}) {
-      if (!s.selects(c.name) || !c.mapping.cast_to_text) continue;
-      return config_error(s.columns.empty() ? s.where_name : s.where_columns,
-                          "column '" + c.name + "' of " + s.full_name() + " has type " + c.pg_type +
-                              ", whose binary form replication: cdc does not decode yet",
-                          "leave it out with columns: [...] on the stream, or use replication: standard");
-    }
   }
   return ok_status();
 }
 
 pg::Lsn parse_lsn_or_zero(std::string_view text) { return pg::parse_lsn(text).value_or(0); }
+
+// The stream's columns that a change carries in a binary form the snapshot read turns into text.
+std::map<std::string, TextConversion> text_conversions(const StreamConfig& stream, const Catalog& catalog) {
+  std::map<std::string, TextConversion> out;
+  const CatalogTable* table = catalog.find(stream.schema, stream.table);
+  for (const CatalogColumn& c : table ? table->columns : std::vector<CatalogColumn>{}) {
+    if (!stream.selects(c.name) || !c.mapping.cast_to_text) continue;
+    out.emplace(c.name, TextConversion{c.pg_type, pg::copy_select_expression("\"v\"", c.mapping)});
+  }
+  return out;
+}
 
 struct SlotInfo {
   std::string plugin, database;
@@ -166,11 +170,13 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
     if (state && state->cursor_field == kLsnColumn && state->cursor_value) return pg::parse_lsn(*state->cursor_value);
     return std::optional<pg::Lsn>();
   };
+  std::map<std::string, const StreamConfig*> streams;
   for (const StreamConfig& s : config.streams) {
     if (s.invalid) continue;
     STRATA_ASSIGN(std::optional<pg::Lsn> lsn, recorded_lsn(s.full_name()));
     any = any || lsn.has_value();
     recorded.emplace_back(s.full_name(), lsn);
+    streams[s.full_name()] = &s;
   }
   for (const std::string& stream : config.unselected_streams) {
     STRATA_ASSIGN(std::optional<pg::Lsn> lsn, recorded_lsn(stream));
@@ -227,6 +233,7 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
       read.from = *lsn;
       read.marker = marker;
       read.confirmable = confirmable;
+      read.text_columns = text_conversions(*streams[stream], catalog);
       sync->reads_.emplace_back(stream, std::move(read));
       continue;
     }

@@ -28,6 +28,7 @@
 // of an UPDATE (not sent by PostgreSQL unless REPLICA IDENTITY FULL) becomes NULL, and the stream's
 // report warns.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,14 @@ namespace strata::ingest {
 // The prefix of the logical decoding messages that mark where a sync's read of changes ends.
 inline constexpr const char* kCdcMarkerPrefix = "strata_sync";
 
+// A column the snapshot read casts to text (pg::ColumnMapping::cast_to_text: inet, ranges,
+// tsvector, citext …): a change carries the type's binary send form, which the source turns into
+// the snapshot's text, a batch of changes at a time, so both reads give the same values.
+struct TextConversion {
+  std::string type;        // format_type() of the column, e.g. "inet" or "inet[]"
+  std::string expression;  // the snapshot read's select expression, applied to a column "v"
+};
+
 // How one cdc stream is read by this sync.
 struct CdcRead {
   std::string snapshot;         // non-empty: the first read, of the table in this exported snapshot
@@ -57,6 +66,7 @@ struct CdcRead {
   // as every transaction committed before the sync began comes before it in commit order.
   std::string marker;
   pg::Lsn confirmable = 0;      // what status replies may confirm (the smallest recorded LSN)
+  std::map<std::string, TextConversion> text_columns;  // changes: by source column name
   std::optional<Error> error;   // set: the stream cannot run (e.g. added after the slot was created)
 };
 
@@ -74,8 +84,7 @@ class CdcSync {
   // Checks the source for the selected streams of `config` (already validated) and prepares the
   // reads; `wh` holds their states. Errors (kConfig, located in the connection file, exit code 2):
   // wal_level is not logical; the publication does not exist or lacks a stream's table; a table
-  // has neither a primary key nor REPLICA IDENTITY FULL; a column's type arrives in a binary form
-  // the decoder does not read; the slot is missing (or of another plugin or database) although
+  // has neither a primary key nor REPLICA IDENTITY FULL; the slot is missing (or of another plugin or database) although
   // streams recorded positions in it. kUsage: --full-refresh or a first sync of some streams only
   // (--stream), which would move the slot under the others. kConnection: the source.
   static Result<std::unique_ptr<CdcSync>> start(const ConnectionConfig& config, pg::Connection& source,
@@ -134,7 +143,8 @@ void add_cdc_columns(ReadPlan& plan, const CdcRead& read);
 
 // Reads one stream for `read`: the table in the exported snapshot (read_stream), or its changes
 // from the slot. `plan` lists the source columns then add_cdc_columns'. Batches go to `consumer`
-// as in read_stream. Errors: as read_stream's; kFailed for a malformed replication stream.
+// as in read_stream. The text conversions of read.text_columns run on options.connection (or a
+// connection of their own). Errors: as read_stream's; kFailed for a malformed replication stream.
 Result<CdcReadResult> read_cdc_stream(const ConnectionConfig& config, const StreamConfig& stream, const ReadPlan& plan,
                                       const CdcRead& read, const ReadOptions& options, const BatchConsumer& consumer);
 

@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "common/time.h"
 #include "ingest/cdc.h"
+#include "ingest/discover.h"
 #include "pg/copy_binary.h"
 #include "pg/pgoutput.h"
 
@@ -39,12 +41,72 @@ struct RelationMap {
   std::vector<int> key;      // the stream's primary key columns' indexes in the relation's tuples
 };
 
+// Turns the values of read.text_columns into the snapshot read's text on the source: one
+// statement per column and batch of changes, `SELECT <expression> FROM (VALUES (1, $1::type), …)`
+// with the values as binary parameters and the result in binary (a text's bytes, or a text[]'s
+// binary array). Opens a connection of its own when the read has none.
+class TextConverter {
+ public:
+  TextConverter(const ReadOptions& options) : options_(options) {}
+
+  // Replaces each value with its text, in place (NULLs stay NULL).
+  Status convert(const TextConversion& conversion, std::vector<std::string*>& values) {
+    STRATA_ASSIGN(pg::Connection * conn, connection());
+    constexpr size_t kChunk = 1000;
+    for (size_t first = 0; first < values.size(); first += kChunk) {
+      const size_t n = std::min(kChunk, values.size() - first);
+      std::string sql = "SELECT " + conversion.expression + " FROM (VALUES ";
+      std::vector<std::optional<std::string>> params;
+      params.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        if (i) sql += ", ";
+        sql += "(" + std::to_string(i) + ", $" + std::to_string(i + 1) + "::" + conversion.type + ")";
+        params.emplace_back(std::move(*values[first + i]));
+      }
+      sql += ") AS u(o, \"v\") ORDER BY o";
+      STRATA_ASSIGN(pg::PgResult r, conn->exec_params(sql, params, pg::Format::kBinary, pg::Format::kBinary));
+      if (r.rows() != static_cast<int>(n)) {
+        return Error(ErrorCode::kInternal, "a text conversion of " + conversion.type + " returned " +
+                                               std::to_string(r.rows()) + " rows for " + std::to_string(n));
+      }
+      for (size_t i = 0; i < n; ++i) values[first + i]->assign(r.value(static_cast<int>(i), 0));
+    }
+    return ok_status();
+  }
+
+ private:
+  Result<pg::Connection*> connection() {
+    if (options_.connection) return options_.connection;
+    if (!own_) {
+      STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(options_.conninfo,
+                                                                 source_connect_options(options_.masker, "strata sync")));
+      own_.emplace(std::move(conn));
+      if (options_.cancel) STRATA_TRY(options_.cancel->add(own_->canceller()));
+    }
+    return &*own_;
+  }
+
+  const ReadOptions& options_;
+  std::optional<pg::Connection> own_;
+};
+
 // Turns changes into binary COPY tuples (the source columns, then _strata_lsn and
-// _strata_deleted_at) for a CopyBinaryDecoder, which hands out the batches.
+// _strata_deleted_at) for a CopyBinaryDecoder, which hands out the batches. With text
+// conversions, rows wait (up to kPendingRows or kPendingBytes) until their values are converted.
 class ChangeEncoder {
  public:
-  ChangeEncoder(const ReadPlan& plan, pg::BatchSink sink, const pg::CopyDecoderOptions& options)
-      : plan_(plan), decoder_(plan.columns, std::move(sink), options), sources_(plan.columns.size() - 2) {}
+  ChangeEncoder(const ReadPlan& plan, const CdcRead& read, const ReadOptions& options, pg::BatchSink sink)
+      : plan_(plan),
+        decoder_(plan.columns, std::move(sink), options.decoder),
+        sources_(plan.columns.size() - 2),
+        converter_(options) {
+    conversions_.resize(sources_);
+    for (size_t i = 0; i < sources_; ++i) {
+      auto it = read.text_columns.find(plan.columns[i].name);
+      if (it != read.text_columns.end()) conversions_[i] = &it->second;
+      converting_ = converting_ || conversions_[i];
+    }
+  }
 
   Status start() {
     static constexpr char kSignature[] = "PGCOPY\n\377\r\n";
@@ -58,38 +120,27 @@ class ChangeEncoder {
   // has it), the change's LSN and, for a delete, its commit time.
   Status row(const RelationMap& map, const pg::TupleData& tuple, const pg::TupleData* old, pg::Lsn lsn,
              std::optional<int64_t> deleted_at) {
-    put_u16(buffer_, static_cast<uint16_t>(plan_.columns.size()));
-    for (size_t i = 0; i < sources_; ++i) {
-      const int at = map.columns[i];
-      const pg::TupleValue* v = at >= 0 && static_cast<size_t>(at) < tuple.size() ? &tuple[at] : nullptr;
-      if (v && v->kind == 'u') {
-        v = old && static_cast<size_t>(at) < old->size() && (*old)[at].kind != 'u' ? &(*old)[at] : nullptr;
-        if (!v) ++unchanged_toast_;
-      }
-      if (v && v->kind == 't' && !reads_text(plan_.columns[i].kind)) {
-        ++text_values_;
-        v = nullptr;
-      }
-      if (!v || v->kind == 'n') {
-        put_u32(buffer_, 0xFFFFFFFFu);
-        continue;
-      }
-      put_u32(buffer_, static_cast<uint32_t>(v->bytes.size()));
-      buffer_.append(v->bytes);
-    }
-    put_u32(buffer_, 8);
-    put_u64(buffer_, lsn);
-    if (deleted_at) {
-      put_u32(buffer_, 8);
-      put_u64(buffer_, static_cast<uint64_t>(*deleted_at));
-    } else {
-      put_u32(buffer_, 0xFFFFFFFFu);
-    }
     ++rows_;
-    return send();
+    if (!converting_) {
+      encode([&](size_t i) { return bytes_of(value(map, i, tuple, old)); }, lsn, deleted_at);
+      return send();
+    }
+    Pending row{std::vector<std::optional<std::string>>(sources_), lsn, deleted_at};
+    for (size_t i = 0; i < sources_; ++i) {
+      const pg::TupleValue* v = value(map, i, tuple, old);
+      if (!v) continue;
+      row.values[i] = std::string(v->bytes);
+      pending_bytes_ += v->bytes.size();
+      // A type without a binary send function arrives as its output function's text: the snapshot's.
+      if (conversions_[i] && v->kind == 'b') to_convert_.push_back({pending_.size(), i});
+    }
+    pending_.push_back(std::move(row));
+    if (pending_.size() >= kPendingRows || pending_bytes_ >= kPendingBytes) return flush();
+    return ok_status();
   }
 
   Status finish() {
+    STRATA_TRY(flush());
     put_u16(buffer_, 0xFFFF);
     STRATA_TRY(send());
     return decoder_.finish();
@@ -100,6 +151,76 @@ class ChangeEncoder {
   uint64_t text_values() const { return text_values_; }
 
  private:
+  static constexpr size_t kPendingRows = 4096;
+  static constexpr size_t kPendingBytes = size_t{8} << 20;
+
+  struct Pending {
+    std::vector<std::optional<std::string>> values;
+    pg::Lsn lsn;
+    std::optional<int64_t> deleted_at;
+  };
+
+  // Source column i's value in a change, or null for NULL (and for values it cannot use).
+  const pg::TupleValue* value(const RelationMap& map, size_t i, const pg::TupleData& tuple, const pg::TupleData* old) {
+    const int at = map.columns[i];
+    const pg::TupleValue* v = at >= 0 && static_cast<size_t>(at) < tuple.size() ? &tuple[at] : nullptr;
+    if (v && v->kind == 'u') {
+      v = old && static_cast<size_t>(at) < old->size() && (*old)[at].kind != 'u' ? &(*old)[at] : nullptr;
+      if (!v) ++unchanged_toast_;
+    }
+    if (v && v->kind == 't' && !reads_text(plan_.columns[i].kind) && !conversions_[i]) {
+      ++text_values_;
+      v = nullptr;
+    }
+    return v && v->kind != 'n' ? v : nullptr;
+  }
+
+  static std::optional<std::string_view> bytes_of(const pg::TupleValue* v) {
+    return v ? std::optional<std::string_view>(v->bytes) : std::nullopt;
+  }
+
+  // Appends one tuple: source column i's bytes are value_of(i) (nullopt: NULL), then the cdc columns.
+  template <typename ValueOf>
+  void encode(const ValueOf& value_of, pg::Lsn lsn, std::optional<int64_t> deleted_at) {
+    put_u16(buffer_, static_cast<uint16_t>(plan_.columns.size()));
+    for (size_t i = 0; i < sources_; ++i) {
+      const std::optional<std::string_view> v = value_of(i);
+      if (!v) {
+        put_u32(buffer_, 0xFFFFFFFFu);
+        continue;
+      }
+      put_u32(buffer_, static_cast<uint32_t>(v->size()));
+      buffer_.append(*v);
+    }
+    put_u32(buffer_, 8);
+    put_u64(buffer_, lsn);
+    if (deleted_at) {
+      put_u32(buffer_, 8);
+      put_u64(buffer_, static_cast<uint64_t>(*deleted_at));
+    } else {
+      put_u32(buffer_, 0xFFFFFFFFu);
+    }
+  }
+
+  // Converts the waiting rows' values and encodes the rows.
+  Status flush() {
+    for (size_t column = 0; column < sources_ && !to_convert_.empty(); ++column) {
+      if (!conversions_[column]) continue;
+      std::vector<std::string*> values;
+      for (const auto& [row, col] : to_convert_)
+        if (col == column) values.push_back(&*pending_[row].values[col]);
+      if (!values.empty()) STRATA_TRY(converter_.convert(*conversions_[column], values));
+    }
+    to_convert_.clear();
+    for (const Pending& row : pending_) {
+      encode([&](size_t i) { return row.values[i] ? std::optional<std::string_view>(*row.values[i]) : std::nullopt; },
+             row.lsn, row.deleted_at);
+    }
+    pending_.clear();
+    pending_bytes_ = 0;
+    return send();
+  }
+
   Status send() {
     Status fed = decoder_.feed(buffer_);
     buffer_.clear();
@@ -109,6 +230,12 @@ class ChangeEncoder {
   const ReadPlan& plan_;
   pg::CopyBinaryDecoder decoder_;
   size_t sources_;
+  std::vector<const TextConversion*> conversions_;  // per source column; null: no conversion
+  bool converting_ = false;
+  TextConverter converter_;
+  std::vector<Pending> pending_;
+  size_t pending_bytes_ = 0;
+  std::vector<std::pair<size_t, size_t>> to_convert_;  // (pending row, source column)
   std::string buffer_;
   uint64_t rows_ = 0, unchanged_toast_ = 0, text_values_ = 0;
 };
@@ -147,10 +274,10 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
   const SourceConfig& src = config.source;
   STRATA_ASSIGN(SlotStream slot, stream_slot(config, read.from, true, options.masker, options.cancel));
   pg::ReplicationStream& changes = slot.stream;
-  ChangeEncoder encoder(plan, [&](sql::ColumnBatch&& batch) -> Status {
+  ChangeEncoder encoder(plan, read, options, [&](sql::ColumnBatch&& batch) -> Status {
     if (options.progress) options.progress->rows.fetch_add(batch.num_rows(), std::memory_order_relaxed);
     return consumer(std::move(batch));
-  }, options.decoder);
+  });
   STRATA_TRY(encoder.start());
   std::map<uint32_t, RelationMap> relations;
   bool in_transaction = false, skip = false;

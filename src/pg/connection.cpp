@@ -189,14 +189,21 @@ Result<PgResult> Connection::exec(std::string_view sql) {
 }
 
 Result<PgResult> Connection::exec_params(std::string_view sql, const std::vector<std::optional<std::string>>& params,
-                                         Format format) {
+                                         Format format, Format param_format) {
   STRATA_TRY(check_idle());
   const std::string text(sql);
   std::vector<const char*> values;
+  std::vector<int> lengths, formats;
   values.reserve(params.size());
-  for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+  for (const auto& param : params) {
+    values.push_back(param ? param->data() : nullptr);
+    lengths.push_back(param ? static_cast<int>(param->size()) : 0);
+    formats.push_back(static_cast<int>(param_format));
+  }
+  const bool binary = param_format != Format::kText;
   PGresult* raw = PQexecParams(state_->conn, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                               nullptr, nullptr, static_cast<int>(format));
+                               binary ? lengths.data() : nullptr, binary ? formats.data() : nullptr,
+                               static_cast<int>(format));
   return wrap_result(*state_, raw);
 }
 

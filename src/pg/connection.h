@@ -109,9 +109,11 @@ class Connection {
 
   // Runs one or more statements (simple protocol); returns the last statement's result.
   Result<PgResult> exec(std::string_view sql);
-  // Runs one statement with $1…$n parameters sent as text (nullopt = NULL); result values in `format`.
+  // Runs one statement with $1…$n parameters (nullopt = NULL) sent in `param_format` (binary: each
+  // parameter's type's send form, the type taken from a cast in the statement); result values in
+  // `format`.
   Result<PgResult> exec_params(std::string_view sql, const std::vector<std::optional<std::string>>& params,
-                               Format format = Format::kText);
+                               Format format = Format::kText, Format param_format = Format::kText);
   // exec() for commands whose rows are not needed.
   Status execute(std::string_view sql);
   // Prepares one statement as the session's unnamed statement (replacing the previous one) and
