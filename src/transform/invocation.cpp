@@ -471,6 +471,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   STRATA_ASSIGN(States states, load_states(o, env));
   SelectionRequest request;
   request.state = states.compare ? &*states.compare : nullptr;
+  request.target_dir = target_dir;
   request.select = o.select;
   request.exclude = o.exclude;
   request.selector = o.selector;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/strings.h"
+#include "common/time.h"
 #include "transform/artifacts.h"
 
 namespace strata::transform {
@@ -71,6 +72,29 @@ bool enforced(const Json& node) {
 
 }  // namespace
 
+Result<std::optional<FreshnessResults>> load_freshness(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::optional<FreshnessResults>();
+  STRATA_ASSIGN(Json doc, read_json(path));
+  FreshnessResults out;
+  const Json& list = field(doc, "results");
+  if (list.is_array()) {
+    for (const auto& r : list) {
+      if (!r.is_object() || !field(r, "unique_id").is_string()) continue;
+      std::optional<int64_t> loaded;
+      const Json& at = field(r, "max_loaded_at");
+      if (at.is_string() && field(r, "status") != "runtime error") {
+        // "2024-05-01 10:00:00+00" as the warehouse printed it, or ISO 8601 with a T.
+        std::string iso = at.get<std::string>();
+        if (iso.size() > 10 && iso[10] == ' ') iso[10] = 'T';
+        loaded = parse_iso8601(iso);
+      }
+      out[r["unique_id"].get<std::string>()] = loaded;
+    }
+  }
+  return std::optional<FreshnessResults>(std::move(out));
+}
+
 Result<PreviousState> PreviousState::load(const std::string& dir) {
   PreviousState state;
   state.dir_ = dir;
@@ -90,6 +114,7 @@ Result<PreviousState> PreviousState::load(const std::string& dir) {
         if (r.is_object() && field(r, "unique_id").is_string() && field(r, "status").is_string())
           state.statuses_[r["unique_id"].get<std::string>()] = r["status"].get<std::string>();
   }
+  STRATA_ASSIGN(state.freshness_, load_freshness(dir + "/sources.json"));
   return state;
 }
 
@@ -106,7 +131,9 @@ std::string PreviousState::result_status(const std::string& unique_id) const {
   return it == statuses_.end() ? std::string() : it->second;
 }
 
-StateComparison::StateComparison(const Graph& graph, const PreviousState& state) : graph_(graph), state_(state) {
+StateComparison::StateComparison(const Graph& graph, const PreviousState& state,
+                                 std::optional<FreshnessResults> current_freshness)
+    : graph_(graph), state_(state), current_freshness_(std::move(current_freshness)) {
   const auto& macros = graph.project().macros;
   std::map<std::string, const MacroDef*> by_id;
   for (const auto& m : macros) {
@@ -195,6 +222,24 @@ Result<bool> StateComparison::result_matches(size_t i, const std::string& status
                                         state_.dir() + "'",
                  {}, "pass the target folder of an earlier build, run, test, seed or snapshot");
   return state_.result_status(graph_.node(i).unique_id) == status;
+}
+
+Result<bool> StateComparison::source_status_matches(size_t i, const std::string& value) const {
+  if (value != "fresher")
+    return Error(ErrorCode::kUsage, "unknown source_status '" + value + "'", {}, "use source_status:fresher");
+  if (!state_.freshness())
+    return Error(ErrorCode::kUsage,
+                 "source_status:fresher needs sources.json in the --state folder '" + state_.dir() + "'", {},
+                 "pass the target folder of an invocation that ran strata source freshness");
+  if (!current_freshness_)
+    return Error(ErrorCode::kUsage, "source_status:fresher needs the current freshness results (target/sources.json)",
+                 {}, "run strata source freshness first: it writes them");
+  const std::string& id = graph_.node(i).unique_id;
+  auto now = current_freshness_->find(id);
+  if (now == current_freshness_->end() || !now->second) return false;
+  auto before = state_.freshness()->find(id);
+  if (before == state_.freshness()->end()) return true;
+  return before->second && *now->second > *before->second;
 }
 
 Result<std::vector<Deferral>> defer_to_state(Graph& graph, const std::vector<size_t>& selected,

@@ -117,11 +117,14 @@ bool config_value_match(const Json& v, const std::string& value) {
 Result<bool> matches(const Scope& sc, size_t i, const Term& t, const std::string& method) {
   const Node& n = sc.graph.node(i);
   const std::string& v = t.value;
-  if (method == "state" || method == "result") {
+  if (method == "state" || method == "result" || method == "source_status") {
     if (!sc.state)
       return usage("the " + method + ": method compares with an earlier invocation: pass --state DIR",
                    "DIR is that invocation's target folder (manifest.json" +
-                       std::string(method == "result" ? ", run_results.json)" : ")"));
+                       std::string(method == "result"          ? ", run_results.json)"
+                                   : method == "source_status" ? ", sources.json)"
+                                                               : ")"));
+    if (method == "source_status") return sc.state->source_status_matches(i, v);
     return method == "state" ? sc.state->state_matches(i, v) : sc.state->result_matches(i, v);
   }
   // dbt's fqn method looks at manifest nodes only: a source named like a model (source `orders`,
@@ -174,7 +177,7 @@ Result<bool> matches(const Scope& sc, size_t i, const Term& t, const std::string
   if (method == "package") return glob_match(v, n.package_name);
   return usage("unknown selection method '" + method + "'",
                "use one of fqn, tag, path, file, config.X, resource_type, source, test_type, test_name, package, state, "
-               "result");
+               "result, source_status");
 }
 
 void walk(const Graph& g, Mask& mask, const Mask& start, bool up, int depth) {
@@ -388,7 +391,13 @@ Result<std::vector<bool>> evaluate_selection(const Graph& graph, const std::stri
 
 Result<std::vector<size_t>> select_nodes(const Graph& g, const SelectionRequest& request) {
   std::optional<StateComparison> comparison;
-  if (request.state) comparison.emplace(g, *request.state);
+  if (request.state) {
+    std::optional<FreshnessResults> current;
+    if (!request.target_dir.empty()) {
+      STRATA_ASSIGN(current, load_freshness(request.target_dir + "/sources.json"));
+    }
+    comparison.emplace(g, *request.state, std::move(current));
+  }
   const Scope sc{g, comparison ? &*comparison : nullptr};
   Mask mask(g.size(), false);
   bool explicit_selection = !request.select.empty() || !request.selector.empty();

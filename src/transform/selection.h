@@ -23,6 +23,9 @@ struct SelectionRequest {
   std::vector<ResourceType> resource_types;  // keep only these; empty = all
   bool indirect_tests = true;         // add tests of selected nodes (dbt's eager mode)
   const PreviousState* state = nullptr;  // --state: what `state:` and `result:` compare with
+  // With a state: the current target folder, whose sources.json source_status: compares with the
+  // state's.
+  std::string target_dir;
 };
 
 // The selected nodes in topological order. With no select and no selector, every node (or the

@@ -114,6 +114,46 @@ TEST_F(StateSelection, ResultSelectsByThePreviousRunsStatus) {
   EXPECT_EQ(listed("result:pass", project_ + "/target"), (Names{"unique_stg_id", "not_null_stg_id"}));
 }
 
+// source_status:fresher compares production's sources.json with the one `source freshness` just
+// wrote in the current target: the sources loaded since (and sources production did not check).
+TEST_F(StateSelection, SourceStatusFresherSelectsTheSourcesLoadedSince) {
+  exec("create schema if not exists raw;"
+       "create table raw.events (id int, loaded_at timestamp); insert into raw.events values (1, '2024-01-01 10:00:00');"
+       "create table raw.users (id int, loaded_at timestamp); insert into raw.users values (1, '2024-01-01 10:00:00');"
+       "create table raw.items (id int, loaded_at timestamp); insert into raw.items values (1, '2024-01-01 10:00:00');");
+  edit("models/sources.yml",
+       "version: 2\nsources:\n  - name: raw\n    schema: raw\n    loaded_at_field: loaded_at\n"
+       "    freshness:\n      warn_after: {count: 100000, period: day}\n    tables:\n      - name: events\n"
+       "      - name: users\n");
+  edit("models/ev.sql", "select * from {{ source('raw', 'events') }}\n");
+  edit("models/ev_daily.sql", "select count(*) as n from {{ ref('ev') }}\n");
+  edit("models/us.sql", "select * from {{ source('raw', 'users') }}\n");
+  // Without either sources.json: what to run.
+  auto o = options("ls");
+  o.select = {"source_status:fresher+"};
+  o.state_dir = state_;
+  EXPECT_EQ(invoke_with(o), 2) << output_;
+  EXPECT_NE(output_.find("sources.json in the --state folder"), std::string::npos) << output_;
+  // Production checks freshness; its sources.json travels with its other artifacts.
+  ASSERT_EQ(invoke_with(options("freshness")), 0) << output_;
+  fs::copy_file(project_ + "/target/sources.json", state_ + "/sources.json", fs::copy_options::overwrite_existing);
+  EXPECT_EQ(listed("source_status:fresher+"), Names{}) << "nothing loaded since";
+  // events gets new rows; a new source (items) is checked for the first time.
+  exec("insert into raw.events values (2, '2024-01-02 10:00:00')");
+  edit("models/sources.yml",
+       "version: 2\nsources:\n  - name: raw\n    schema: raw\n    loaded_at_field: loaded_at\n"
+       "    freshness:\n      warn_after: {count: 100000, period: day}\n    tables:\n      - name: events\n"
+       "      - name: users\n      - name: items\n");
+  ASSERT_EQ(invoke_with(options("freshness")), 0) << output_;
+  EXPECT_EQ(listed("source_status:fresher+,resource_type:model"), (Names{"ev", "ev_daily"}));
+  const Names fresher = listed("source_status:fresher");
+  EXPECT_EQ(fresher.count("us"), 0u);
+  EXPECT_EQ(fresher.size(), 2u) << "events and items";
+  o.select = {"source_status:staler"};
+  EXPECT_EQ(invoke_with(o), 2) << output_;
+  EXPECT_NE(output_.find("use source_status:fresher"), std::string::npos) << output_;
+}
+
 TEST_F(StateSelection, DeferBuildsTheChangedModelOnProductionsParents) {
   exec("update prod.mid set label = 'FROM PROD'");
   edit("models/priced.sql", "select id, {{ cents('id') }} + 1 as cents, label from {{ ref('mid') }}\n");
