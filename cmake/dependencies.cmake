@@ -34,6 +34,11 @@ target_link_libraries(date_tz INTERFACE ${DATE_TZ_LIBRARY})
 target_include_directories(date_tz SYSTEM INTERFACE ${DATE_INCLUDE_DIR})
 target_compile_definitions(date_tz INTERFACE USE_OS_TZDB=1)
 
+find_library(STRATA_HTTPLIB_LIBRARY cpp-httplib REQUIRED)
 add_library(httplib_headers INTERFACE)
 target_include_directories(httplib_headers SYSTEM INTERFACE ${HTTPLIB_INCLUDE_DIR})
-target_link_libraries(httplib_headers INTERFACE OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
+target_link_libraries(httplib_headers INTERFACE ${STRATA_HTTPLIB_LIBRARY} OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
+# Debian builds libcpp-httplib with these; every user of its header must define them too (the
+# request/response layouts depend on them).
+target_compile_definitions(httplib_headers INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT CPPHTTPLIB_ZLIB_SUPPORT
+  CPPHTTPLIB_BROTLI_SUPPORT)

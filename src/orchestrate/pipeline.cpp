@@ -15,7 +15,7 @@ namespace strata::orchestrate {
 namespace {
 
 const std::set<std::string> kTopKeys{"schedule", "timezone", "start_date", "end_date", "catchup", "max_active_runs",
-                                     "default_args", "params", "tasks", "description", "tags"};
+                                     "default_args", "params", "tasks", "description", "tags", "notifications"};
 const std::set<std::string> kRetryKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
                                        "execution_timeout"};
 const std::set<std::string> kDefaultArgKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
@@ -304,6 +304,7 @@ Status parse_top(const YamlDocument& doc, PipelineSpec& spec, const date::time_z
     if (!n.is_map()) return doc.error(n, "params must be a mapping", "e.g. params: {full_refresh: false}");
     spec.params = nlohmann::json(yaml_to_json(n));
   }
+  if (auto n = root["notifications"]) { STRATA_ASSIGN(spec.notifications, parse_notifications(doc, n)); }
   return ok_status();
 }
 

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/result.h"
 #include "common/yaml.h"
+#include "orchestrate/notifications.h"
 #include "orchestrate/states.h"
 
 namespace strata::orchestrate {
@@ -71,6 +72,7 @@ struct PipelineSpec {
   int max_active_runs = 16;
   RetryPolicy default_retry;
   nlohmann::json params = nlohmann::json::object();
+  std::vector<NotificationSpec> notifications;  // `notifications:` (notifications.h)
   std::vector<TaskSpec> tasks;
   SourceLocation schedule_where;
 

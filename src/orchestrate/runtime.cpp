@@ -122,6 +122,7 @@ Runtime::~Runtime() {
   scheduler_.reset();
   if (executor_) executor_->shutdown();
   executor_.reset();
+  notifier_.reset();
   runners_.clear();
   dbt_.reset();
   databases_.reset();
@@ -198,6 +199,33 @@ PipelineReload Runtime::reload_pipelines() {
   return report;
 }
 
+void Runtime::notify_task(const TaskEvent& event) {
+  NotifyEvent what;
+  switch (event.state) {
+    case TaskState::kFailed: what = NotifyEvent::kTaskFailed; break;
+    case TaskState::kUpForRetry: what = NotifyEvent::kTaskRetry; break;
+    case TaskState::kSuccess: what = NotifyEvent::kTaskSucceeded; break;
+    default: return;
+  }
+  auto spec = pipeline(event.pipeline);
+  if (!spec || !wants(spec->notifications, what)) return;
+  Notification n{what, event.pipeline, event.run_id, event.task_id, event.try_number, 0, ""};
+  if (auto run = store_->run(event.pipeline, event.run_id); run.ok() && *run) n.logical_date = (*run)->logical_date;
+  if (auto tries = store_->attempts(event.pipeline, event.run_id, event.task_id); tries.ok()) {
+    for (const AttemptRecord& a : *tries)
+      if (a.try_number == event.try_number) n.error = a.error;
+  }
+  notifier_->notify(spec->notifications, n);
+}
+
+void Runtime::notify_run(const RunRecord& run) {
+  if (run.state != RunState::kFailed && run.state != RunState::kSuccess) return;
+  const NotifyEvent what = run.state == RunState::kFailed ? NotifyEvent::kRunFailed : NotifyEvent::kRunSucceeded;
+  auto spec = pipeline(run.pipeline);
+  if (!spec || !wants(spec->notifications, what)) return;
+  notifier_->notify(spec->notifications, Notification{what, run.pipeline, run.run_id, "", 0, run.logical_date, ""});
+}
+
 Status Runtime::start() {
   ExecutorOptions eo;
   eo.workers = options_.workers;
@@ -212,9 +240,16 @@ Status Runtime::start() {
                                                                                   : 0;
   eo.owner = so.owner;
   eo.masker = options_.masker;
-  eo.on_task_event = options_.on_task_event;
-  eo.on_run_finished = [this](const RunRecord&) {
+  Logger notifier_logger(options_.masker);
+  notifier_logger.add_sink(Logger::file_sink(stderr));
+  notifier_ = std::make_unique<Notifier>(options_.masker, notifier_logger);
+  eo.on_task_event = [this, forward = options_.on_task_event](const TaskEvent& event) {
+    if (forward) forward(event);
+    notify_task(event);
+  };
+  eo.on_run_finished = [this](const RunRecord& run) {
     if (scheduler_) scheduler_->notify();
+    notify_run(run);
   };
   auto reload = [this] {
     Logger logger(options_.masker);

@@ -85,6 +85,9 @@ class Runtime {
  private:
   explicit Runtime(RuntimeOptions options) : options_(std::move(options)) {}
   Status expand_pipelines(std::vector<PipelineSpec>& specs);
+  // The executor's observers: queue the notifications a pipeline's `notifications:` asks for.
+  void notify_task(const TaskEvent& event);
+  void notify_run(const RunRecord& run);
   // Reads and parses one pipeline file, recording its text; build tasks expanded.
   Result<PipelineSpec> load_pipeline(const std::string& path, std::string& text);
 
@@ -100,6 +103,7 @@ class Runtime {
   RunnerMap runners_;
   std::unique_ptr<Databases> databases_;
   std::unique_ptr<DbtProjects> dbt_;
+  std::unique_ptr<Notifier> notifier_;  // outlives the executor, whose threads call it
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Scheduler> scheduler_;
 };
