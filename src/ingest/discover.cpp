@@ -67,11 +67,15 @@ pg::ConnectOptions source_connect_options(SecretMasker* masker, const std::strin
   // A SQL_ASCII server checks text it converts to UTF8 and fails the whole statement at the
   // first bad byte; read unconverted instead, and the decoder checks each value (see
   // Catalog::unchecked_text).
+  // Timeouts set for the role or database are meant for interactive sessions: they would cancel a
+  // long COPY or end a parallel read's idle coordinator. Off from the first statement on (the
+  // startup packet), and again in the session's SQL for servers that refuse startup settings.
+  options.startup_settings = {{"statement_timeout", "0"}, {"idle_in_transaction_session_timeout", "0"}};
   options.session_sql =
+      "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; "
       "SELECT set_config('client_encoding', CASE current_setting('server_encoding') WHEN 'SQL_ASCII' THEN "
       "'SQL_ASCII' ELSE 'UTF8' END, false); SET DateStyle = ISO; SET IntervalStyle = postgres; "
-      "SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = hex; "
-      "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0";
+      "SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = hex";
   return options;
 }
 

@@ -107,15 +107,37 @@ Result<Connection> Connection::connect(std::string_view conninfo_or_url, const C
     for (const auto& secret : state->secrets) state->masker->add(secret);
   }
 
-  std::vector<const char*> keys;
-  std::vector<const char*> values;
-  for (const auto& entry : params.entries()) {
-    keys.push_back(entry.key.c_str());
-    values.push_back(entry.value.c_str());
+  auto open = [](const ConnParams& with) {
+    std::vector<const char*> keys;
+    std::vector<const char*> values;
+    for (const auto& entry : with.entries()) {
+      keys.push_back(entry.key.c_str());
+      values.push_back(entry.value.c_str());
+    }
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    return PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/0);
+  };
+  if (options.startup_settings.empty()) {
+    state->conn = open(params);
+  } else {
+    ConnParams with_settings = params;
+    std::string startup = params.get("options", "");
+    for (const auto& [name, value] : options.startup_settings) {
+      startup += (startup.empty() ? "-c " : " -c ") + name + "=";
+      for (char c : value) {
+        if (c == ' ' || c == '\\') startup += '\\';
+        startup += c;
+      }
+    }
+    with_settings.set("options", startup);
+    state->conn = open(with_settings);
+    if (state->conn && PQstatus(state->conn) != CONNECTION_OK &&
+        std::string_view(PQerrorMessage(state->conn)).find("unsupported startup parameter") != std::string_view::npos) {
+      PQfinish(state->conn);
+      state->conn = open(params);
+    }
   }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  state->conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/0);
   if (!state->conn) return Error(ErrorCode::kConnection, "could not allocate a PostgreSQL connection");
   // The password libpq used may come from PGPASSWORD or ~/.pgpass: scrub it too.
   if (const char* used = PQpass(state->conn); used && *used) {

@@ -54,6 +54,12 @@ struct ConnectOptions {
   std::function<void(std::string_view)> on_notice;
   // Statements run once right after connecting (e.g. SETs); a failure fails the connect.
   std::string session_sql;
+  // Settings sent in the startup packet (libpq's `options`, "-c name=value", after the conninfo's
+  // own): they hold from the session's first statement on, which session_sql's SETs cannot promise
+  // (a tiny statement_timeout set for the role or database can cancel session_sql itself). A
+  // server that refuses the parameter (PgBouncer: "unsupported startup parameter") is connected to
+  // again without them; repeat them in session_sql for that case.
+  std::vector<std::pair<std::string, std::string>> startup_settings;
 };
 
 // Cancels the statement running on a connection, from any thread. Copyable; safe to use after

@@ -106,6 +106,17 @@ TEST_F(PgConnectionTest, QueryWithParametersTextAndBinary) {
   EXPECT_EQ(binary->column_format(0), Format::kBinary);
   EXPECT_EQ(binary->value(0, 0), std::string("\x00\x00\x01\x02", 4));
 
+  // Binary parameters: each type's send form, NULs included, the type taken from the cast.
+  auto sent = conn.exec_params("select $1::int4 + 1, $2::bytea, $3::inet::text, $4::text",
+                               {std::string("\x00\x00\x01\x02", 4), std::string("a\0b", 3),
+                                std::string("\x02\x20\x00\x04\x0a\x00\x00\x01", 8), std::nullopt},
+                               Format::kText, Format::kBinary);
+  ASSERT_TRUE(sent.ok()) << sent.error().to_string();
+  EXPECT_EQ(sent->value(0, 0), "259");
+  EXPECT_EQ(sent->value(0, 1), "\\x610062");
+  EXPECT_EQ(sent->value(0, 2), "10.0.0.1/32");
+  EXPECT_TRUE(sent->is_null(0, 3));
+
   ASSERT_TRUE(conn.execute("create temp table t(a int); insert into t select generate_series(1, 5)").ok());
   auto updated = conn.exec("update t set a = a + 1 where a > 2");
   ASSERT_TRUE(updated.ok());
@@ -113,6 +124,31 @@ TEST_F(PgConnectionTest, QueryWithParametersTextAndBinary) {
   EXPECT_EQ(updated->command_tag(), "UPDATE 3");
   auto empty = conn.exec("");
   EXPECT_TRUE(empty.ok());
+}
+
+// Startup settings hold from the first statement on, over the database's own (whose tiny
+// statement_timeout would cancel a session's first SETs), after the conninfo's own options.
+TEST_F(PgConnectionTest, StartupSettingsOverrideTheDatabasesAndKeepTheConninfosOptions) {
+  PgCluster& pg = shared_pg_cluster();
+  pg.create_database("pg_startup");
+  Connection admin = connect_test_db();
+  ASSERT_TRUE(admin.execute("ALTER DATABASE pg_startup SET statement_timeout = '1ms'").ok());
+  ConnectOptions options;
+  options.startup_settings = {{"statement_timeout", "0"}, {"DateStyle", "SQL, DMY"}};
+  options.session_sql = "SELECT pg_sleep(0.05)";
+  auto conn = Connection::connect(pg.conninfo("pg_startup") + " options='-c search_path=pg_catalog'", options);
+  ASSERT_TRUE(conn.ok()) << conn.error().to_string();
+  auto shown = conn->exec("SELECT current_setting('statement_timeout'), current_setting('search_path'), "
+                          "current_setting('DateStyle')");
+  ASSERT_TRUE(shown.ok()) << shown.error().to_string();
+  EXPECT_EQ(shown->value(0, 0), "0");
+  EXPECT_EQ(shown->value(0, 1), "pg_catalog");
+  EXPECT_EQ(shown->value(0, 2), "SQL, DMY");
+  // Without them, the database's timeout cancels the same session SQL.
+  options.startup_settings.clear();
+  auto plain = Connection::connect(pg.conninfo("pg_startup"), options);
+  EXPECT_FALSE(plain.ok());
+  ASSERT_TRUE(admin.execute("ALTER DATABASE pg_startup RESET ALL").ok());
 }
 
 TEST_F(PgConnectionTest, BadQueriesCarrySqlstateMessageDetailAndHint) {
