@@ -42,12 +42,12 @@ struct RelationMap {
 };
 
 // Turns the values of read.text_columns into the snapshot read's text on the source: one
-// statement per column and batch of changes, `SELECT <expression> FROM (VALUES (1, $1::type), …)`
+// statement per column and batch of changes, `SELECT <expression> FROM (VALUES (0, $1::type), …)`
 // with the values as binary parameters and the result in binary (a text's bytes, or a text[]'s
 // binary array). Opens a connection of its own when the read has none.
 class TextConverter {
  public:
-  TextConverter(const ReadOptions& options) : options_(options) {}
+  explicit TextConverter(const ReadOptions& options) : options_(options) {}
 
   // Replaces each value with its text, in place (NULLs stay NULL).
   Status convert(const TextConversion& conversion, std::vector<std::string*>& values) {
