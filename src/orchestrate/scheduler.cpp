@@ -10,13 +10,13 @@
 #include "common/time.h"
 
 namespace strata::orchestrate {
-namespace {
-
 std::string host_name() {
   char buffer[256] = {0};
   if (::gethostname(buffer, sizeof buffer - 1) != 0) return "localhost";
   return buffer;
 }
+
+namespace {
 
 constexpr int kMaxRunsPerTick = 1000;  // bounds one tick's catch-up; the next tick continues
 

@@ -58,6 +58,8 @@ struct SchedulerOptions {
 
 // "host:pid:start-micros" — unique for this process.
 std::string default_owner();
+// This machine's host name ("localhost" when it cannot be read).
+std::string host_name();
 
 class Scheduler {
  public:
