@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <thread>
 
 #include "cli/app.h"
@@ -60,10 +61,19 @@ Status run_worker(const WorkerArgs& args, CliContext& context) {
   wo.project_dir = args.project_dir;
   wo.log_root = args.project_dir + "/.strata/worker_logs";
   orchestrate::Runtime* runtime = rt.get();
-  // The worker's copy of a pipeline; a name it does not know re-reads pipelines/ once (a file
-  // deployed after the worker started).
-  auto lookup = [runtime](const std::string& name) -> std::shared_ptr<const orchestrate::PipelineSpec> {
-    if (auto spec = runtime->pipeline(name)) return spec;
+  // The worker's copy of a pipeline with the task; a pipeline or task it does not know re-reads
+  // pipelines/ once (a file deployed or changed after the worker started). Item threads call it at
+  // once: reloads take turns.
+  auto reload_mutex = std::make_shared<std::mutex>();
+  auto lookup = [runtime, reload_mutex](const std::string& name,
+                                        const std::string& task_id) -> std::shared_ptr<const orchestrate::PipelineSpec> {
+    auto known = [&] {
+      auto spec = runtime->pipeline(name);
+      return spec && spec->find_task(task_id) ? spec : nullptr;
+    };
+    if (auto spec = known()) return spec;
+    std::lock_guard lock(*reload_mutex);
+    if (auto spec = known()) return spec;
     runtime->reload_pipelines();
     return runtime->pipeline(name);
   };

@@ -128,7 +128,7 @@ void Worker::claim(int free) {
 
 Result<TaskOutcome> Worker::run_task(Active& active, TaskLog& log, std::optional<int>& exit_code) {
   const WorkItemRecord& item = active.item;
-  auto spec = pipelines_(item.key.pipeline);
+  auto spec = pipelines_(item.key.pipeline, item.key.task_id);
   if (!spec)
     return Error(ErrorCode::kConfig,
                  "pipeline '" + item.key.pipeline + "' is not in this worker's project (" + options_.project_dir + ")",

@@ -45,8 +45,10 @@ struct WorkerOptions {
   std::string project_dir = ".";
 };
 
-// The worker's spec of a pipeline by name; nullptr when its project has none.
-using PipelineLookup = std::function<std::shared_ptr<const PipelineSpec>(const std::string& name)>;
+// The worker's spec of a pipeline by name, which should have the task (the lookup may re-read the
+// project when it has not); nullptr when its project has no such pipeline.
+using PipelineLookup =
+    std::function<std::shared_ptr<const PipelineSpec>(const std::string& name, const std::string& task_id)>;
 
 class Worker {
  public:

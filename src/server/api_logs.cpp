@@ -39,7 +39,9 @@ void refresh_log(Api& api, LogRef& ref) {
 
 // The attempt's log file, checked to lie inside the log root (no traversal through stored paths).
 Result<LogRef> find_log(Api& api, const httplib::Request& req) {
-  LogRef ref{"", capture(req, 1), capture(req, 2), "", 0};
+  LogRef ref;
+  ref.run_id = capture(req, 1);
+  ref.task_id = capture(req, 2);
   const std::string try_text = capture(req, 3);
   if (try_text.empty() || try_text.size() > 6)
     return Error(ErrorCode::kUsage, "the try number must be a positive integer", {}, "…/logs/1");

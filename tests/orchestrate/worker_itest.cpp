@@ -224,7 +224,9 @@ TEST_F(WorkerTest, AnExecutionTimeoutStopsTheTaskOnTheWorker) {
   auto attempts = std::move(store_->attempts("p", run_id, "long")).value();
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0].state, TaskState::kFailed);
-  auto item = std::move(*store_->work_item(WorkKey{"p", run_id, "long", 1}));
+  auto got = store_->work_item(WorkKey{"p", run_id, "long", 1});
+  ASSERT_TRUE(got.ok() && got->has_value());
+  const WorkItemRecord item = **got;
   EXPECT_EQ(item.state, TaskState::kFailed);
   EXPECT_TRUE(item.cancel_requested);
   EXPECT_EQ(item.error_code, static_cast<int>(ErrorCode::kCancelled)) << item.error;

@@ -40,7 +40,9 @@ class WorkerApiTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (worker_ > 0) EXPECT_TRUE(strata::testing::stop_child(worker_)) << worker_log();
+    if (worker_ > 0) {
+      EXPECT_TRUE(strata::testing::stop_child(worker_)) << worker_log();
+    }
     harness_.reset();
   }
 
@@ -111,7 +113,9 @@ TEST_F(WorkerApiTest, CancellingARunStopsItsTasksOnTheWorker) {
   ASSERT_TRUE(wait_finished(c, run_id));
   EXPECT_EQ(run_state(c, run_id), "failed");
   EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, std::chrono::seconds(10));
-  auto item = std::move(*store.work_item(sleeper));
+  auto got = store.work_item(sleeper);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  const orchestrate::WorkItemRecord item = **got;
   EXPECT_EQ(item.state, orchestrate::TaskState::kFailed);
   EXPECT_TRUE(item.cancel_requested);
   EXPECT_EQ(item.worker, worker_id());
