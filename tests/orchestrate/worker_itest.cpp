@@ -210,6 +210,36 @@ TEST_F(WorkerTest, AKilledWorkersAttemptFailsByHeartbeatAndTheRetryRunsOnTheOthe
   EXPECT_NE(read_text(attempts[0].log_path).find("started"), std::string::npos) << read_text(attempts[0].log_path);
 }
 
+// SIGTERM: the worker stops claiming, cancels the attempt it runs (failed, so retried by the
+// scheduler's policy) and exits 0; the retry runs on the other worker.
+TEST_F(WorkerTest, AStoppedWorkerFailsItsAttemptAndExitsZero) {
+  ASSERT_TRUE(write_file_atomic(
+      dir_.file("pipelines/p.yml"),
+      "tasks:\n  - {id: t, shell: \"echo try $STRATA_TRY_NUMBER; if [ $STRATA_TRY_NUMBER = 1 ]; then sleep 30; fi\", "
+      "retries: 1, retry_delay: 0}\n"));
+  scheduler(30);
+  const pid_t a = worker("a", "default");
+  const std::string run_id = queue_run("p");
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto item = store_->work_item(WorkKey{"p", run_id, "t", 1});
+        return item.ok() && item->has_value() && (*item)->state == TaskState::kRunning;
+      },
+      30))
+      << logs();
+  const auto stopped_at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(stop(a)) << logs();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, std::chrono::seconds(10));
+  const pid_t b = worker("b", "default");
+  ASSERT_EQ(wait_run("p", run_id, 60), RunState::kSuccess) << logs();
+  auto attempts = std::move(store_->attempts("p", run_id, "t")).value();
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].state, TaskState::kFailed);
+  EXPECT_NE(attempts[0].error.find("shutting down"), std::string::npos) << attempts[0].error;
+  EXPECT_EQ(attempts[0].owner, worker_id(a));
+  EXPECT_EQ(attempts[1].owner, worker_id(b));
+}
+
 TEST_F(WorkerTest, AnExecutionTimeoutStopsTheTaskOnTheWorker) {
   const std::string marker = dir_.file("finished.txt");
   ASSERT_TRUE(write_file_atomic(dir_.file("pipelines/p.yml"),

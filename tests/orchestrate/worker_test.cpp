@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "common/strings.h"
@@ -169,6 +170,41 @@ tasks:
   EXPECT_EQ(elsewhere->state, TaskState::kFailed);
   EXPECT_EQ(elsewhere->worker, "");
   EXPECT_EQ(elsewhere->error, "cancelled by the test");
+}
+
+// The scheduler gave up on an item (it failed it, as a zombie) while the worker still runs it: the
+// worker's next heartbeat is refused and it kills the attempt's process.
+TEST(WorkerTest, AWorkerThatLostItsClaimStopsTheAttempt) {
+  auto spec = parse_spec(R"(
+tasks:
+  - {id: t, shell: "echo started; sleep 2; touch finished.txt"}
+)");
+  Harness h;
+  TestWorker worker(h, spec, "w:1");
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
+  WorkItemRecord item;
+  item.key = WorkKey{"p", "r1", "t", 1};
+  item.command = spec->tasks[0].command;
+  item.enqueued_at = now_micros();
+  ASSERT_TRUE(h.store->enqueue_work(item).ok());
+  bool running = false;
+  for (int i = 0; i < 500 && !running; ++i) {
+    auto got = h.store->work_item(item.key);
+    running = got.ok() && got->has_value() && (*got)->state == TaskState::kRunning;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(running);
+  WorkResult gave_up;
+  gave_up.state = TaskState::kFailed;
+  gave_up.error = "taken for dead";
+  gave_up.at = now_micros();
+  ASSERT_TRUE(*h.store->finish_work(item.key, "w:1", gave_up));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_FALSE(std::filesystem::exists(h.dir.file("finished.txt"))) << "the attempt was stopped";
+  auto final_item = std::move(*h.store->work_item(item.key));
+  EXPECT_EQ(final_item->error, "taken for dead") << "the worker's late result does not overwrite it";
+  EXPECT_NE(read_text(task_log_path(h.dir.file(".strata/worker_logs"), "p", "r1", "t", 1)).find("no longer holds"),
+            std::string::npos);
 }
 
 }  // namespace
