@@ -45,6 +45,18 @@ class CancelSubscription {
 
 std::string seconds_text(int64_t micros) { return std::to_string((micros + 500'000) / 1'000'000) + " s"; }
 
+// Shows the worker as the running attempt's owner at once (the executor records it again at the
+// end, TaskContext::ran_on). Best effort: the end's write does not depend on it.
+void record_worker(TaskContext& ctx, const std::string& worker) {
+  auto attempts = ctx.store.attempts(ctx.run.pipeline, ctx.run.run_id, ctx.task.id);
+  if (!attempts.ok()) return;
+  for (auto attempt : *attempts)
+    if (attempt.try_number == ctx.try_number && attempt.state == TaskState::kRunning) {
+      attempt.owner = worker;
+      (void)ctx.store.upsert_attempt(attempt);
+    }
+}
+
 }  // namespace
 
 std::optional<ExecutorMode> parse_executor_mode(std::string_view name) {
@@ -105,6 +117,7 @@ Result<TaskOutcome> RemoteRunner::run(TaskContext& ctx) {
     if (!w.worker.empty() && ctx.ran_on != w.worker) {
       ctx.ran_on = w.worker;
       ctx.log.line("claimed by worker " + w.worker);
+      record_worker(ctx, w.worker);
     }
     if (is_finished(w.state)) {
       copy_log();

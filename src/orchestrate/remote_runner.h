@@ -12,7 +12,8 @@
 // - forwarding the attempt's CancelToken (execution_timeout, a cancelled run, shutdown) to the
 //   item (request_cancel_work); a worker that does not end it within worker_timeout is given up on.
 // The executor's retries, trigger rules, pools and timeouts stay the executor's. The attempt's
-// owner becomes the worker's id (TaskContext::ran_on); its exit code and error are the worker's.
+// owner becomes the worker's id as soon as a worker claims it (and TaskContext::ran_on, which the
+// executor records at the end); its exit code and error are the worker's.
 // Thread-safety: run() may be called from any number of executor threads at once.
 
 #include <cstdint>

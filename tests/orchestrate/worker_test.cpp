@@ -158,6 +158,7 @@ tasks:
   ASSERT_TRUE(running);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ((*h.store->work_item(elsewhere_key))->state, TaskState::kQueued) << "no worker serves special";
+  EXPECT_EQ((*h.store->attempts("p", "r1", "long"))[0].owner, "w:1") << "the running attempt names its worker";
   const auto cancelled_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(executor.cancel_run("p", "r1", "cancelled by the test"));
   EXPECT_EQ(executor.wait("p", "r1"), RunState::kFailed);
