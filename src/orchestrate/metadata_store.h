@@ -1,7 +1,8 @@
 #pragma once
 // MetadataStore: the run history behind one interface (DESIGN.md key types). Implementations:
 // SqliteStore (embedded, `.strata/strata.db`) and PgStore (PostgreSQL, shared by several scheduler
-// processes); open_metadata_store() (store_factory.h) picks one from the project's settings. All times
+// and worker processes); open_metadata_store() (store_factory.h) picks one from the project's
+// settings. It is also the queue of executor mode workers (work items, remote_runner.h). All times
 // are microseconds since the Unix epoch (UTC). Implementations must be thread-safe: every method
 // may be called from any thread.
 
