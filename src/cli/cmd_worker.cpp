@@ -65,8 +65,8 @@ Status run_worker(const WorkerArgs& args, CliContext& context) {
   // pipelines/ once (a file deployed or changed after the worker started). Item threads call it at
   // once: reloads take turns.
   auto reload_mutex = std::make_shared<std::mutex>();
-  auto lookup = [runtime, reload_mutex](const std::string& name,
-                                        const std::string& task_id) -> std::shared_ptr<const orchestrate::PipelineSpec> {
+  using SpecPtr = std::shared_ptr<const orchestrate::PipelineSpec>;
+  auto lookup = [runtime, reload_mutex](const std::string& name, const std::string& task_id) -> SpecPtr {
     auto known = [&] {
       auto spec = runtime->pipeline(name);
       return spec && spec->find_task(task_id) ? spec : nullptr;

@@ -1,7 +1,7 @@
 #pragma once
 // PgStore: the MetadataStore on PostgreSQL, for several `strata serve` / `strata scheduler` /
-// `strata worker` processes sharing one run history and work queue (DESIGN.md: scale-out). Its statements are SqlStore's
-// (sql_store.h), the same SQL the SQLite store runs.
+// `strata worker` processes sharing one run history and work queue (DESIGN.md: scale-out). Its
+// statements are SqlStore's (sql_store.h), the same SQL the SQLite store runs.
 //
 // Schema: every table lives in one PostgreSQL schema (default `strata_meta`), so the store can
 // share a database with a warehouse or an Airflow. Opening creates the schema and applies the

@@ -74,9 +74,8 @@ void Worker::serve() {
       next_beat = monotonic_micros() + options_.heartbeat_interval;
     }
     now = monotonic_micros();
-    const int64_t wait = std::max<int64_t>(
-        1000, std::min({options_.log_ship_interval, next_beat - now, stopping ? options_.log_ship_interval
-                                                                              : std::max<int64_t>(0, next_poll - now)}));
+    const int64_t until_poll = stopping ? options_.log_ship_interval : std::max<int64_t>(0, next_poll - now);
+    const int64_t wait = std::max<int64_t>(1000, std::min({options_.log_ship_interval, next_beat - now, until_poll}));
     std::unique_lock lock(mutex_);
     cv_.wait_for(lock, std::chrono::microseconds(wait));
   }

@@ -175,8 +175,9 @@ TEST_F(WorkerTest, EveryTaskRunsOnceOnAWorkerAndQueuesRouteTasks) {
 }
 
 TEST_F(WorkerTest, AKilledWorkersAttemptFailsByHeartbeatAndTheRetryRunsOnTheOther) {
-  ASSERT_TRUE(write_file_atomic(dir_.file("pipelines/p.yml"),
-                                "tasks:\n  - {id: slow, shell: \"echo started; sleep 4\", retries: 1, retry_delay: 0}\n"));
+  ASSERT_TRUE(write_file_atomic(
+      dir_.file("pipelines/p.yml"),
+      "tasks:\n  - {id: slow, shell: \"echo started; sleep 4\", retries: 1, retry_delay: 0}\n"));
   scheduler(2);
   const pid_t a = worker("a", "default");
   const std::string run_id = queue_run("p");
