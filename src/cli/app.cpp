@@ -34,6 +34,7 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   register_sync(app, context);
   register_pipeline(app, context);
   register_serve(app, context);
+  register_worker(app, context);
 
   try {
     app.parse(argc, argv);

@@ -47,5 +47,6 @@ void register_discover(CLI::App& app, CliContext& context);
 void register_sync(CLI::App& app, CliContext& context);
 void register_pipeline(CLI::App& app, CliContext& context);
 void register_serve(CLI::App& app, CliContext& context);
+void register_worker(CLI::App& app, CliContext& context);
 
 }  // namespace strata::cli

@@ -358,6 +358,7 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
       emit(run, i, TaskState::kRunning, try_number, monotonic_micros());
       outcome = runner->second->run(ctx);
       exit_code = ctx.exit_code;
+      if (!ctx.ran_on.empty()) attempt.owner = ctx.ran_on;
     }
   }
   const int64_t mono_end = monotonic_micros();

@@ -1,7 +1,8 @@
 #pragma once
 // MetadataStore: the run history behind one interface (DESIGN.md key types). Implementations:
 // SqliteStore (embedded, `.strata/strata.db`) and PgStore (PostgreSQL, shared by several scheduler
-// processes); open_metadata_store() (store_factory.h) picks one from the project's settings. All times
+// and worker processes); open_metadata_store() (store_factory.h) picks one from the project's
+// settings. It is also the queue of executor mode workers (work items, remote_runner.h). All times
 // are microseconds since the Unix epoch (UTC). Implementations must be thread-safe: every method
 // may be called from any thread.
 
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -96,6 +98,48 @@ struct TestResultRecord {
   std::string pipeline = {};
 };
 
+// Identifies one work item: one try of one task instance (the Celery executor's message key).
+struct WorkKey {
+  std::string pipeline;
+  std::string run_id;
+  std::string task_id;
+  int try_number = 1;
+};
+
+// A task try handed to `strata worker` processes through the store (executor mode "workers",
+// remote_runner.h). state: queued (waiting for a worker), running (claimed by `worker`), then
+// success, skipped or failed. heartbeat_at is written by the worker holding it; readers compare
+// its changes, not its value, with their own clock (clocks of two machines may disagree).
+// error_code is the failure's ErrorCode as an integer (so a configuration error stays one, and is
+// not retried, across processes).
+struct WorkItemRecord {
+  WorkKey key;
+  TaskKind kind = TaskKind::kShell;
+  std::string queue = "default";
+  std::string command;          // rendered by the scheduler
+  TaskState state = TaskState::kQueued;
+  std::string worker;           // "host:pid" of the worker that claimed it; "" while queued
+  int64_t enqueued_at = 0;
+  int64_t claimed_at = 0;
+  int64_t heartbeat_at = 0;
+  int64_t finished_at = 0;
+  int exit_code = 0;
+  bool has_exit_code = false;   // a process ran and exit_code is its status
+  int error_code = 0;
+  std::string error;
+  bool cancel_requested = false;
+  std::string cancel_reason;
+};
+
+// How a worker ends a work item.
+struct WorkResult {
+  TaskState state = TaskState::kSuccess;  // success, skipped or failed
+  std::optional<int> exit_code;
+  int error_code = 0;
+  std::string error;
+  int64_t at = 0;
+};
+
 // SQLSTATE of a unique-key violation: create_run's error carries it in Error::state() when the
 // run exists already (another scheduler sharing the store may have created it first).
 inline constexpr std::string_view kUniqueViolation = "23505";
@@ -152,6 +196,31 @@ class MetadataStore {
 
   virtual Status heartbeat(const HeartbeatRecord& beat) = 0;
   virtual Result<std::vector<HeartbeatRecord>> heartbeats() = 0;
+
+  // Work items (executor mode "workers"), keyed by WorkKey. enqueue_work stores the item queued,
+  // replacing an item of the same key and its log (a try re-enqueued after a recovery).
+  virtual Status enqueue_work(const WorkItemRecord& item) = 0;
+  // Up to `limit` queued items of the queues (all queues when empty), oldest first. Candidates
+  // only: a worker must claim_work one before running it.
+  virtual Result<std::vector<WorkItemRecord>> queued_work(const std::vector<std::string>& queues, int limit) = 0;
+  // One conditional UPDATE: queued -> running under `worker` (claimed_at = heartbeat_at = at);
+  // false when it was not queued any more. Across connections and processes exactly one claimer
+  // of an item gets true.
+  virtual Result<bool> claim_work(const WorkKey& key, const std::string& worker, int64_t at) = 0;
+  // Renews the claim; false when the item is not running under `worker` any more (it was failed
+  // as a zombie, or cancelled while queued): the worker must stop the attempt.
+  virtual Result<bool> heartbeat_work(const WorkKey& key, const std::string& worker, int64_t at) = 0;
+  // Ends a running item held by `worker` (the worker's result; or, by the scheduler, a zombie's
+  // failure naming the worker it gave up on); false when it was not running under `worker`.
+  virtual Result<bool> finish_work(const WorkKey& key, const std::string& worker, const WorkResult& result) = 0;
+  // Asks the worker to stop the item (cancel_requested); a still queued item ends failed at once
+  // with the reason as its error. Nothing happens to a finished item.
+  virtual Status request_cancel_work(const WorkKey& key, const std::string& reason, int64_t at) = 0;
+  virtual Result<std::optional<WorkItemRecord>> work_item(const WorkKey& key) = 0;
+  // A work item's log, shipped by the worker as numbered chunks (seq from 1, in order).
+  virtual Status append_work_log(const WorkKey& key, int64_t seq, const std::string& text) = 0;
+  // The chunks with seq > after_seq, in order, as (seq, text).
+  virtual Result<std::vector<std::pair<int64_t, std::string>>> work_log(const WorkKey& key, int64_t after_seq) = 0;
 
   virtual Status add_sync_report(const SyncReportRecord& report) = 0;
   virtual Result<std::vector<SyncReportRecord>> sync_reports(const std::string& pipeline,

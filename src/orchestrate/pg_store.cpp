@@ -97,6 +97,8 @@ CREATE TABLE test_results (
 );
 CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
 )sql",
+    // 2: the work queue of `strata worker` processes.
+    kWorkQueueMigration,
 };
 
 // The advisory lock key processes take while they create and migrate the schema ("strata_m").

@@ -1,14 +1,14 @@
 #pragma once
-// PgStore: the MetadataStore on PostgreSQL, for several `strata serve` / `strata scheduler`
-// processes sharing one run history (DESIGN.md: scale-out). Its statements are SqlStore's
-// (sql_store.h), the same SQL the SQLite store runs.
+// PgStore: the MetadataStore on PostgreSQL, for several `strata serve` / `strata scheduler` /
+// `strata worker` processes sharing one run history and work queue (DESIGN.md: scale-out). Its
+// statements are SqlStore's (sql_store.h), the same SQL the SQLite store runs.
 //
 // Schema: every table lives in one PostgreSQL schema (default `strata_meta`), so the store can
 // share a database with a warehouse or an Airflow. Opening creates the schema and applies the
 // numbered migrations missing from `<schema>.schema_versions`, under a session advisory lock so
 // that processes opening at once migrate in turn.
 //
-// Claims: claim_run is one `UPDATE … WHERE state = 'queued'`; PostgreSQL's row lock makes a
+// Claims: claim_run (and claim_work) is one `UPDATE … WHERE state = 'queued'`; PostgreSQL's row lock makes a
 // second claimer wait for the first and then re-check the condition, so across processes exactly
 // one claimer owns a run. adopt_run (recovery) is conditional on the dead owner in the same way.
 //

@@ -19,12 +19,12 @@ const std::set<std::string> kTopKeys{"schedule", "timezone", "start_date", "end_
 const std::set<std::string> kRetryKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
                                        "execution_timeout"};
 const std::set<std::string> kDefaultArgKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
-                                            "execution_timeout", "pool", "priority", "trigger_rule"};
+                                            "execution_timeout", "pool", "priority", "trigger_rule", "queue"};
 const std::set<std::string> kTaskKeys{"id", "sync", "build", "test", "freshness", "sql", "shell", "streams",
                                       "full_refresh", "target",
                                       "env", "cwd", "depends_on", "group", "trigger_rule", "retries", "retry_delay",
                                       "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "pool",
-                                      "priority", "description"};
+                                      "priority", "queue", "description"};
 
 std::string key_list(const std::set<std::string>& keys) {
   return join(std::vector<std::string>(keys.begin(), keys.end()), ", ");
@@ -83,6 +83,15 @@ Result<TriggerRule> read_trigger_rule(const YamlDocument& doc, const YamlNode& n
   return doc.error(node, "unknown trigger_rule '" + text + "'",
                    "use one of all_success, all_done, all_failed, one_success, one_failed, none_failed, "
                    "none_skipped, always");
+}
+
+// A task's `queue` (executor mode workers): a name a `strata worker --queues` can list.
+Result<std::string> read_queue(const YamlDocument& doc, const YamlNode& node) {
+  STRATA_ASSIGN(std::string queue, yaml_string(doc, node, "queue"));
+  if (!valid_name(queue, true))
+    return doc.error(node, "bad queue '" + queue + "'",
+                     "a queue is a name of letters, digits, '_', '-' and '.', as `strata worker --queues` lists them");
+  return queue;
 }
 
 Result<std::vector<std::string>> string_list(const YamlDocument& doc, const YamlNode& node, std::string_view what) {
@@ -163,6 +172,7 @@ Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const
   if (auto n = node["trigger_rule"]) { STRATA_ASSIGN(task.trigger_rule, read_trigger_rule(doc, n)); }
   STRATA_TRY(read_retry(doc, node, task.retry));
   if (auto n = node["pool"]) { STRATA_ASSIGN(task.pool, yaml_string(doc, n, "pool")); }
+  if (auto n = node["queue"]) { STRATA_ASSIGN(task.queue, read_queue(doc, n)); }
   if (auto n = node["priority"]) {
     STRATA_ASSIGN(long long p, yaml_int(doc, n, "priority"));
     task.priority = static_cast<int>(p);
@@ -343,6 +353,7 @@ Result<PipelineSpec> parse_pipeline(const YamlDocument& doc, const std::string& 
     STRATA_TRY(check_keys(doc, n, kDefaultArgKeys, "default_args"));
     STRATA_TRY(read_retry(doc, n, defaults.retry));
     if (auto p = n["pool"]) { STRATA_ASSIGN(defaults.pool, yaml_string(doc, p, "pool")); }
+    if (auto p = n["queue"]) { STRATA_ASSIGN(defaults.queue, read_queue(doc, p)); }
     if (auto p = n["priority"]) {
       STRATA_ASSIGN(long long v, yaml_int(doc, p, "priority"));
       defaults.priority = static_cast<int>(v);

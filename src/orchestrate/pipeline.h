@@ -57,6 +57,9 @@ struct TaskSpec {
   RetryPolicy retry;
   std::string pool = "default_pool";
   int priority = 1;
+  // The work queue a `strata worker` must serve to run it (executor mode workers, as Airflow's
+  // Celery queue); ignored by the local executor.
+  std::string queue = "default";
   SourceLocation where;
 };
 

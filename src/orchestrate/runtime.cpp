@@ -227,6 +227,16 @@ void Runtime::notify_run(const RunRecord& run) {
 }
 
 Status Runtime::start() {
+  RunnerMap runners = runners_;
+  if (options_.executor == ExecutorMode::kWorkers) {
+    if (store_config_.kind != MetadataStoreConfig::Kind::kPostgres)
+      return Error(ErrorCode::kUsage, "executor mode workers needs a PostgreSQL metadata store shared with the workers",
+                   {}, "set STRATA_METADATA_URL for the scheduler and every `strata worker`, or use --executor local");
+    RemoteRunnerOptions remote;
+    remote.worker_timeout = options_.worker_timeout;
+    auto runner = std::make_shared<RemoteRunner>(remote);
+    for (auto& [kind, local] : runners) local = runner;
+  }
   ExecutorOptions eo;
   eo.workers = options_.workers;
   eo.pools = pools_;
@@ -263,7 +273,7 @@ Status Runtime::start() {
     for (const auto& error : changes.errors)
       logger.error("pipelines/ reloaded; this file keeps its previous version, if any: {}", error.to_string());
   };
-  executor_ = std::make_unique<Executor>(*store_, runners_, clock_, eo);
+  executor_ = std::make_unique<Executor>(*store_, std::move(runners), clock_, eo);
   scheduler_ = std::make_unique<Scheduler>(*store_, *executor_, clock_, pipelines(), so);
   scheduler_->set_reloader(std::move(reload), options_.pipeline_reload_interval);
   return ok_status();

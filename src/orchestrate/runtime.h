@@ -6,7 +6,9 @@
 // one task per dbt node, see build_expansion.h), pools (`pools.yml`: `pools: {name: slots}`), the
 // task runners of every kind — shell, sql (DuckDB and PostgreSQL targets of profiles.yml), sync
 // (ingest), build/test/freshness (transform) — sharing one Databases, the executor and the
-// scheduler. add_runner() replaces a kind's runner before start().
+// scheduler. add_runner() replaces a kind's runner before start(). In executor mode workers the
+// executor gets a RemoteRunner for every kind instead; `strata worker` opens a Runtime without
+// start() and runs work items with runners().
 // Pipeline files are re-read by reload_pipelines(), which the scheduler's serve() calls every
 // RuntimeOptions::pipeline_reload_interval and when it finds a queued run of a pipeline it does
 // not know (a file added after start): new files add pipelines, changed ones replace theirs (runs
@@ -27,6 +29,7 @@
 #include "orchestrate/databases.h"
 #include "orchestrate/dbt_runners.h"
 #include "orchestrate/executor.h"
+#include "orchestrate/remote_runner.h"
 #include "orchestrate/scheduler.h"
 #include "orchestrate/store_factory.h"
 #include "warehouse/warehouse.h"
@@ -44,6 +47,10 @@ struct RuntimeOptions {
   // SchedulerOptions::poll_interval; -1: 1 s with a PostgreSQL store (shared by other schedulers),
   // none with SQLite.
   int64_t poll_interval = -1;
+  // kWorkers: every kind's runner is a RemoteRunner (remote_runner.h): `strata worker` processes
+  // sharing the (PostgreSQL) store run the attempts. start() refuses it with a SQLite store.
+  ExecutorMode executor = ExecutorMode::kLocal;
+  int64_t worker_timeout = 30'000'000;  // RemoteRunnerOptions::worker_timeout
 };
 
 // What one reload_pipelines() changed.
@@ -64,8 +71,12 @@ class Runtime {
 
   // Plugs in a runner for a kind (sync, build, test, freshness) before start().
   void add_runner(TaskKind kind, std::shared_ptr<TaskRunner> runner) { runners_[kind] = std::move(runner); }
-  // Creates the executor and scheduler. Call once.
+  // Creates the executor and scheduler. Call once. Errors: kUsage for executor mode workers on a
+  // SQLite store (a worker elsewhere cannot share its file).
   Status start();
+  // The local runners of every kind (what a `strata worker` runs items with), whatever the
+  // executor mode.
+  const RunnerMap& runners() const { return runners_; }
 
   MetadataStore& store() { return *store_; }
   // Which store it is (SQLite file or PostgreSQL); describe() is safe to log.

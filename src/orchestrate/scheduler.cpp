@@ -10,13 +10,13 @@
 #include "common/time.h"
 
 namespace strata::orchestrate {
-namespace {
-
 std::string host_name() {
   char buffer[256] = {0};
   if (::gethostname(buffer, sizeof buffer - 1) != 0) return "localhost";
   return buffer;
 }
+
+namespace {
 
 constexpr int kMaxRunsPerTick = 1000;  // bounds one tick's catch-up; the next tick continues
 
@@ -107,6 +107,9 @@ Status Scheduler::fail_stale_task_instances(const PipelineSpec* spec, const RunR
       attempt.end_at = now;
       attempt.error = "the process running this attempt (" + attempt.owner + ") died";
       STRATA_TRY(store_.upsert_attempt(attempt));
+      // A `strata worker` may still run it (executor mode workers): stop it before the retry.
+      STRATA_TRY(store_.request_cancel_work(WorkKey{run.pipeline, run.run_id, ti.task_id, attempt.try_number},
+                                            "the scheduler that started this attempt died", now));
     }
     const TaskSpec* task = nullptr;
     if (spec)

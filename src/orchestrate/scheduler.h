@@ -7,7 +7,8 @@
 //   rerun_failed).
 // - Heartbeat: this process's row in `heartbeats`, renewed every heartbeat_interval.
 // - recover(): runs left running by a dead owner (no heartbeat for dead_after, or its pid is gone
-//   on this host) are taken over: their running attempts become failed, their task instances
+//   on this host) are taken over: their running attempts become failed (and their work items, in
+//   executor mode workers, are asked to stop: remote_runner.h), their task instances
 //   up_for_retry (tries left, after the retry delay) or failed, and the runs are re-queued so the
 //   next tick resumes them. Runs are never left stuck.
 // - serve(): tick + heartbeat + recover in a loop, sleeping until the next due run, a finished run
@@ -58,6 +59,8 @@ struct SchedulerOptions {
 
 // "host:pid:start-micros" — unique for this process.
 std::string default_owner();
+// This machine's host name ("localhost" when it cannot be read).
+std::string host_name();
 
 class Scheduler {
  public:

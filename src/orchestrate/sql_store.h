@@ -40,6 +40,10 @@ inline const std::string kTaskInstanceColumns =
 RunRecord read_run(const SqlRow& row);
 TaskInstanceRecord read_task_instance(const SqlRow& row);
 
+// The migration that adds the work queue (work_items, work_log_chunks): the same DDL on SQLite
+// and PostgreSQL, appended to both stores' migrations.
+extern const char* const kWorkQueueMigration;
+
 // One connection to the store's database. Used by one thread at a time (SqlStore holds its mutex).
 // `sql` is one statement with `?` placeholders, bound in order. A duplicate key fails with
 // Error::state() == kUniqueViolation (metadata_store.h) on either database.
@@ -90,6 +94,16 @@ class SqlStore : public MetadataStore {
   Result<std::vector<AttemptRecord>> running_attempts() override;
   Status heartbeat(const HeartbeatRecord& beat) override;
   Result<std::vector<HeartbeatRecord>> heartbeats() override;
+  // Work items: sql_store_work.cpp.
+  Status enqueue_work(const WorkItemRecord& item) override;
+  Result<std::vector<WorkItemRecord>> queued_work(const std::vector<std::string>& queues, int limit) override;
+  Result<bool> claim_work(const WorkKey& key, const std::string& worker, int64_t at) override;
+  Result<bool> heartbeat_work(const WorkKey& key, const std::string& worker, int64_t at) override;
+  Result<bool> finish_work(const WorkKey& key, const std::string& worker, const WorkResult& result) override;
+  Status request_cancel_work(const WorkKey& key, const std::string& reason, int64_t at) override;
+  Result<std::optional<WorkItemRecord>> work_item(const WorkKey& key) override;
+  Status append_work_log(const WorkKey& key, int64_t seq, const std::string& text) override;
+  Result<std::vector<std::pair<int64_t, std::string>>> work_log(const WorkKey& key, int64_t after_seq) override;
   Status add_sync_report(const SyncReportRecord& report) override;
   Result<std::vector<SyncReportRecord>> sync_reports(const std::string& pipeline, const std::string& run_id) override;
   Status add_test_result(const TestResultRecord& result) override;

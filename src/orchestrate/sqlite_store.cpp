@@ -169,7 +169,8 @@ CREATE INDEX sync_reports_by_run ON sync_reports (pipeline, run_id);
 CREATE INDEX sync_reports_by_connection ON sync_reports (connection, at);
 DROP INDEX test_results_by_run;
 CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
-)sql",
+)sql",    // 3: the work queue of `strata worker` processes.
+    kWorkQueueMigration,
 };
 
 // A SqlSession on one SQLite connection, with its prepared statements cached by SQL text.

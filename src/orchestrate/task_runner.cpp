@@ -62,6 +62,12 @@ void TaskLog::write(std::string_view text) {
   std::lock_guard lock(mutex_);
   std::fwrite(masked.data(), 1, masked.size(), file_);
   std::fflush(file_);
+  if (tee_) tee_(masked);
+}
+
+void TaskLog::set_tee(std::function<void(std::string_view)> tee) {
+  std::lock_guard lock(mutex_);
+  tee_ = std::move(tee);
 }
 
 void TaskLog::line(std::string_view message) {

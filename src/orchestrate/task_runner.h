@@ -55,6 +55,9 @@ class TaskLog {
   void write(std::string_view text);
   // Writes one line "TIMESTAMP message\n".
   void line(std::string_view message);
+  // Also hands every masked write to `tee` (in order, under the log's lock; it must not block for
+  // long nor write to this log): how a worker ships a log to the store. Empty: none.
+  void set_tee(std::function<void(std::string_view)> tee);
 
  private:
   TaskLog(std::string path, std::FILE* file, SecretMaskerPtr masker)
@@ -63,6 +66,7 @@ class TaskLog {
   std::FILE* file_;
   SecretMaskerPtr masker_;
   std::mutex mutex_;
+  std::function<void(std::string_view)> tee_;
 };
 
 // The path of an attempt's log under a log root.
@@ -84,6 +88,9 @@ struct TaskContext {
   // code, or 128 + the signal that killed it). The attempt records it; when unset, the attempt's
   // exit code is 0 on success and the error's exit code (1, 2 or 3) on failure.
   std::optional<int> exit_code = std::nullopt;
+  // Set by a runner whose attempt ran in another process (RemoteRunner: the `strata worker`
+  // that ran it, "host:pid"): recorded as the attempt's owner instead of the executor's.
+  std::string ran_on = {};
 };
 
 // How an attempt ended when it did not fail.

@@ -15,14 +15,33 @@ constexpr size_t kMaxJsonLog = 8u << 20;
 constexpr size_t kStreamChunk = 256u << 10;
 constexpr int64_t kPingEvery = 10'000'000;
 
+// An attempt's log: the local file, or, when this process has no file for it (another scheduler,
+// perhaps on another machine, executed the attempt with `strata worker`s), the log its worker
+// shipped to the metadata store (refresh_log() reads the chunks added since the last call).
 struct LogRef {
   std::string pipeline, run_id, task_id, path;
   int try_number = 0;
+  bool from_store = false;
+  std::string shipped;       // from_store: the text read so far
+  int64_t shipped_seq = 0;   // from_store: the last chunk read
 };
+
+void refresh_log(Api& api, LogRef& ref) {
+  if (!ref.from_store) return;
+  auto chunks = api.ctx.store->work_log(
+      orchestrate::WorkKey{ref.pipeline, ref.run_id, ref.task_id, ref.try_number}, ref.shipped_seq);
+  if (!chunks.ok()) return;
+  for (const auto& [seq, text] : *chunks) {
+    ref.shipped += text;
+    ref.shipped_seq = seq;
+  }
+}
 
 // The attempt's log file, checked to lie inside the log root (no traversal through stored paths).
 Result<LogRef> find_log(Api& api, const httplib::Request& req) {
-  LogRef ref{"", capture(req, 1), capture(req, 2), "", 0};
+  LogRef ref;
+  ref.run_id = capture(req, 1);
+  ref.task_id = capture(req, 2);
   const std::string try_text = capture(req, 3);
   if (try_text.empty() || try_text.size() > 6)
     return Error(ErrorCode::kUsage, "the try number must be a positive integer", {}, "…/logs/1");
@@ -36,8 +55,19 @@ Result<LogRef> find_log(Api& api, const httplib::Request& req) {
     const auto root = std::filesystem::weakly_canonical(api.ctx.log_root, ec);
     const auto file = std::filesystem::weakly_canonical(a.log_path, ec);
     const std::string r = root.string() + "/";
-    if (ec || file.string().compare(0, r.size(), r) != 0)
-      return Error(ErrorCode::kNotFound, "the log of this attempt is not under the log folder");
+    const bool inside = !ec && file.string().compare(0, r.size(), r) == 0;
+    if (inside && std::filesystem::exists(file, ec)) {
+      ref.path = file.string();
+      return ref;
+    }
+    // Not a file of this process: the log a worker shipped, if a worker ran it.
+    auto item = api.ctx.store->work_item(orchestrate::WorkKey{ref.pipeline, ref.run_id, ref.task_id, ref.try_number});
+    if (item.ok() && item->has_value()) {
+      ref.from_store = true;
+      refresh_log(api, ref);
+      return ref;
+    }
+    if (!inside) return Error(ErrorCode::kNotFound, "the log of this attempt is not under the log folder");
     ref.path = file.string();
     return ref;
   }
@@ -47,7 +77,7 @@ Result<LogRef> find_log(Api& api, const httplib::Request& req) {
 }
 
 // Reads [offset, offset + max) of a file; empty when nothing is there.
-std::string read_range(const std::string& path, uint64_t offset, size_t max) {
+std::string read_file_range(const std::string& path, uint64_t offset, size_t max) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "";
   in.seekg(static_cast<std::streamoff>(offset));
@@ -62,6 +92,15 @@ uint64_t file_size_or_zero(const std::string& path) {
   const auto size = std::filesystem::file_size(path, ec);
   return ec ? 0 : size;
 }
+
+// [offset, offset + max) of the log, from its file or from what was read from the store.
+std::string read_range(const LogRef& ref, uint64_t offset, size_t max) {
+  if (!ref.from_store) return read_file_range(ref.path, offset, max);
+  if (offset >= ref.shipped.size()) return "";
+  return ref.shipped.substr(static_cast<size_t>(offset), max);
+}
+
+uint64_t log_size(const LogRef& ref) { return ref.from_store ? ref.shipped.size() : file_size_or_zero(ref.path); }
 
 // The last `lines` lines of text.
 std::string tail_lines(const std::string& text, int lines) {
@@ -109,7 +148,8 @@ struct LogStream {
     }
     auto finished = attempt_finished(api, ref);
     const bool done = !finished.ok() || *finished;
-    std::string chunk = read_range(ref.path, offset, kStreamChunk);
+    refresh_log(api, ref);
+    std::string chunk = read_range(ref, offset, kStreamChunk);
     const size_t nl = chunk.rfind('\n');
     if (nl != std::string::npos || (done && !chunk.empty())) {
       // Only whole lines while the attempt runs, so a secret is never split across two events.
@@ -151,17 +191,17 @@ void add_log_routes(Routes& routes, Api& api) {
     if (!ref.ok()) return write_error(res, http_status_of(ref.error()), ref.error().message(), ref.error().hint(), api);
     auto tail = int_param(req, "tail", 0, 0, 1'000'000);
     if (!tail.ok()) return write_error(res, 400, tail.error().message(), tail.error().hint(), api);
-    const uint64_t size = file_size_or_zero(ref->path);
+    const uint64_t size = log_size(*ref);
     if (req.get_param_value("format") == "text") {
       const std::string name = ref->task_id + "." + std::to_string(ref->try_number) + ".log";
       res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
-      std::string text = api.mask(read_range(ref->path, 0, static_cast<size_t>(size)));
+      std::string text = api.mask(read_range(*ref, 0, static_cast<size_t>(size)));
       if (*tail > 0) text = tail_lines(text, *tail);
       res.set_content(text, "text/plain; charset=utf-8");
       return;
     }
     const uint64_t from = size > kMaxJsonLog ? size - kMaxJsonLog : 0;
-    std::string text = read_range(ref->path, from, static_cast<size_t>(size - from));
+    std::string text = read_range(*ref, from, static_cast<size_t>(size - from));
     if (*tail > 0) text = tail_lines(text, *tail);
     auto finished = attempt_finished(api, *ref);
     Json body = {{"run_id", ref->run_id},       {"pipeline", ref->pipeline}, {"task_id", ref->task_id},

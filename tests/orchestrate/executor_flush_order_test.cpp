@@ -76,6 +76,29 @@ class DelayingStore final : public MetadataStore {
   Result<std::vector<AttemptRecord>> running_attempts() override { return inner_.running_attempts(); }
   Status heartbeat(const HeartbeatRecord& beat) override { return inner_.heartbeat(beat); }
   Result<std::vector<HeartbeatRecord>> heartbeats() override { return inner_.heartbeats(); }
+  Status enqueue_work(const WorkItemRecord& item) override { return inner_.enqueue_work(item); }
+  Result<std::vector<WorkItemRecord>> queued_work(const std::vector<std::string>& queues, int limit) override {
+    return inner_.queued_work(queues, limit);
+  }
+  Result<bool> claim_work(const WorkKey& key, const std::string& worker, int64_t at) override {
+    return inner_.claim_work(key, worker, at);
+  }
+  Result<bool> heartbeat_work(const WorkKey& key, const std::string& worker, int64_t at) override {
+    return inner_.heartbeat_work(key, worker, at);
+  }
+  Result<bool> finish_work(const WorkKey& key, const std::string& worker, const WorkResult& result) override {
+    return inner_.finish_work(key, worker, result);
+  }
+  Status request_cancel_work(const WorkKey& key, const std::string& reason, int64_t at) override {
+    return inner_.request_cancel_work(key, reason, at);
+  }
+  Result<std::optional<WorkItemRecord>> work_item(const WorkKey& key) override { return inner_.work_item(key); }
+  Status append_work_log(const WorkKey& key, int64_t seq, const std::string& text) override {
+    return inner_.append_work_log(key, seq, text);
+  }
+  Result<std::vector<std::pair<int64_t, std::string>>> work_log(const WorkKey& key, int64_t after_seq) override {
+    return inner_.work_log(key, after_seq);
+  }
   Status add_sync_report(const SyncReportRecord& report) override { return inner_.add_sync_report(report); }
   Result<std::vector<SyncReportRecord>> sync_reports(const std::string& pipeline,
                                                      const std::string& run_id) override {

@@ -150,6 +150,26 @@ TEST(PipelineTest, AKeyRepeatedInAPipelineFileIsALocatedError) {
       << spec.error().to_string();
 }
 
+// `queue:` (executor mode workers) as Airflow's: per task or in default_args, default "default".
+TEST(PipelineTest, QueuesPerTaskAndInDefaultArgs) {
+  auto spec = parse(R"(
+default_args: {queue: etl}
+tasks:
+  - {id: a, shell: "true"}
+  - {id: b, shell: "true", queue: gpu.large}
+)");
+  ASSERT_TRUE(spec.ok()) << spec.error().to_string();
+  EXPECT_EQ(spec->tasks[0].queue, "etl");
+  EXPECT_EQ(spec->tasks[1].queue, "gpu.large");
+  auto plain = parse("tasks:\n  - {id: a, shell: \"true\"}\n");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->tasks[0].queue, "default");
+  auto bad = parse("tasks:\n  - {id: a, shell: \"true\", queue: \"a b\"}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().to_string().find("bad queue 'a b'"), std::string::npos) << bad.error().to_string();
+  EXPECT_EQ(bad.error().where().line, 2);
+}
+
 TEST(PipelineTest, RetryDelayBackoff) {
   RetryPolicy p;
   p.retry_delay = 10;

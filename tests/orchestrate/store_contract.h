@@ -232,4 +232,143 @@ TEST_P(StoreContractTest, ClaimRunHasExactlyOneWinnerAcrossConnections) {
   EXPECT_EQ(store_->runs("p", RunState::kQueued, 100)->size(), 0u);
 }
 
+inline WorkItemRecord work_item_of(const std::string& task_id, int try_number, const std::string& queue,
+                                   int64_t at) {
+  WorkItemRecord w;
+  w.key = WorkKey{"p", "r", task_id, try_number};
+  w.kind = TaskKind::kShell;
+  w.queue = queue;
+  w.command = "echo " + task_id;
+  w.enqueued_at = at;
+  return w;
+}
+
+// The work queue of `strata worker`: queues, a conditional claim, heartbeats held by the claimer,
+// cancel requests, results and shipped logs.
+TEST_P(StoreContractTest, WorkItemsAreClaimedHeartbeatCancelledAndFinished) {
+  ASSERT_TRUE(store_->enqueue_work(work_item_of("a", 1, "default", 10)).ok());
+  ASSERT_TRUE(store_->enqueue_work(work_item_of("b", 1, "special", 11)).ok());
+  ASSERT_TRUE(store_->enqueue_work(work_item_of("c", 1, "default", 12)).ok());
+  auto queued = store_->queued_work({"default"}, 10);
+  ASSERT_TRUE(queued.ok()) << queued.error().to_string();
+  ASSERT_EQ(queued->size(), 2u);
+  EXPECT_EQ((*queued)[0].key.task_id, "a");  // oldest first
+  EXPECT_EQ((*queued)[0].command, "echo a");
+  EXPECT_EQ((*queued)[0].state, TaskState::kQueued);
+  EXPECT_EQ(store_->queued_work({"special"}, 10)->size(), 1u);
+  EXPECT_EQ(store_->queued_work({}, 10)->size(), 3u);
+  EXPECT_EQ(store_->queued_work({"default", "special"}, 2)->size(), 2u);
+
+  const WorkKey a{"p", "r", "a", 1};
+  EXPECT_TRUE(*store_->claim_work(a, "w1", 20));
+  EXPECT_FALSE(*store_->claim_work(a, "w2", 21));
+  EXPECT_EQ(store_->queued_work({"default"}, 10)->size(), 1u);
+  auto item = std::move(*store_->work_item(a));
+  ASSERT_TRUE(item.has_value());
+  EXPECT_EQ(item->state, TaskState::kRunning);
+  EXPECT_EQ(item->worker, "w1");
+  EXPECT_EQ(item->heartbeat_at, 20);
+  EXPECT_TRUE(*store_->heartbeat_work(a, "w1", 25));
+  EXPECT_FALSE(*store_->heartbeat_work(a, "w2", 26));
+  EXPECT_EQ((*store_->work_item(a))->heartbeat_at, 25);
+
+  ASSERT_TRUE(store_->append_work_log(a, 1, "line 1\n").ok());
+  ASSERT_TRUE(store_->append_work_log(a, 2, "line 2\n").ok());
+  auto log = store_->work_log(a, 0);
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[1].first, 2);
+  EXPECT_EQ((*log)[1].second, "line 2\n");
+  EXPECT_EQ(store_->work_log(a, 1)->size(), 1u);
+
+  // A running item's cancel is a request the worker acts on; a queued one ends at once.
+  ASSERT_TRUE(store_->request_cancel_work(a, "run cancelled", 30).ok());
+  item = std::move(*store_->work_item(a));
+  EXPECT_TRUE(item->cancel_requested);
+  EXPECT_EQ(item->cancel_reason, "run cancelled");
+  EXPECT_EQ(item->state, TaskState::kRunning);
+  const WorkKey c{"p", "r", "c", 1};
+  ASSERT_TRUE(store_->request_cancel_work(c, "timeout", 31).ok());
+  item = std::move(*store_->work_item(c));
+  EXPECT_EQ(item->state, TaskState::kFailed);
+  EXPECT_EQ(item->error, "timeout");
+  EXPECT_EQ(item->error_code, static_cast<int>(ErrorCode::kCancelled));
+  EXPECT_FALSE(*store_->claim_work(c, "w1", 32));
+
+  WorkResult result;
+  result.state = TaskState::kFailed;
+  result.exit_code = 137;
+  result.error_code = static_cast<int>(ErrorCode::kCancelled);
+  result.error = "killed";
+  result.at = 40;
+  EXPECT_FALSE(*store_->finish_work(a, "w2", result));  // only its holder ends it
+  EXPECT_TRUE(*store_->finish_work(a, "w1", result));
+  EXPECT_FALSE(*store_->finish_work(a, "w1", result));
+  EXPECT_FALSE(*store_->heartbeat_work(a, "w1", 41));  // a finished item is nobody's any more
+  item = std::move(*store_->work_item(a));
+  EXPECT_EQ(item->state, TaskState::kFailed);
+  EXPECT_TRUE(item->has_exit_code);
+  EXPECT_EQ(item->exit_code, 137);
+  EXPECT_EQ(item->error, "killed");
+  EXPECT_EQ(item->finished_at, 40);
+  ASSERT_TRUE(store_->request_cancel_work(a, "late", 42).ok());
+  EXPECT_FALSE((*store_->work_item(a))->cancel_reason == "late");  // a finished item is left alone
+
+  // Enqueueing a key again starts it afresh, without the old log.
+  ASSERT_TRUE(store_->enqueue_work(work_item_of("a", 1, "default", 50)).ok());
+  item = std::move(*store_->work_item(a));
+  EXPECT_EQ(item->state, TaskState::kQueued);
+  EXPECT_EQ(item->worker, "");
+  EXPECT_FALSE(item->cancel_requested);
+  EXPECT_TRUE(store_->work_log(a, 0)->empty());
+  EXPECT_FALSE(store_->work_item(WorkKey{"p", "r", "a", 2})->has_value());
+}
+
+// N handles (N connections, as N worker processes have) race for every queued item: each item is
+// claimed exactly once, by the worker it names.
+TEST_P(StoreContractTest, ClaimWorkHasExactlyOneWinnerAcrossConnections) {
+  constexpr int kWorkers = 5;
+  constexpr int kItems = 30;
+  for (int i = 0; i < kItems; ++i)
+    ASSERT_TRUE(store_->enqueue_work(work_item_of("t" + std::to_string(i), 1, "default", i)).ok());
+  std::vector<std::unique_ptr<MetadataStore>> handles;
+  for (int i = 0; i < kWorkers; ++i) {
+    handles.push_back(open_handle());
+    ASSERT_NE(handles.back(), nullptr);
+  }
+  std::vector<std::vector<std::string>> won(kWorkers);
+  std::atomic<int> ready{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWorkers; ++i)
+    threads.emplace_back([&, i] {
+      MetadataStore& handle = *handles[static_cast<size_t>(i)];
+      const std::string worker = "w" + std::to_string(i);
+      ++ready;
+      while (ready.load() < kWorkers) std::this_thread::yield();
+      for (;;) {  // as a worker polls: read candidates, claim them
+        auto queued = handle.queued_work({"default"}, 4);
+        if (!queued.ok()) {
+          ++errors;
+          return;
+        }
+        if (queued->empty()) return;
+        for (const auto& item : *queued) {
+          auto claimed = handle.claim_work(item.key, worker, 1);
+          if (!claimed.ok()) ++errors;
+          else if (*claimed) won[static_cast<size_t>(i)].push_back(item.key.task_id);
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  std::multiset<std::string> all;
+  for (int i = 0; i < kWorkers; ++i)
+    for (const auto& task_id : won[static_cast<size_t>(i)]) {
+      all.insert(task_id);
+      EXPECT_EQ((*store_->work_item(WorkKey{"p", "r", task_id, 1}))->worker, "w" + std::to_string(i)) << task_id;
+    }
+  EXPECT_EQ(all.size(), static_cast<size_t>(kItems));
+  for (int i = 0; i < kItems; ++i) EXPECT_EQ(all.count("t" + std::to_string(i)), 1u) << i;
+}
+
 }  // namespace strata::orchestrate::testing

@@ -58,10 +58,13 @@ class ServerHarness {
  public:
   // extra_files: more project files, by path in the project (e.g. "pipelines/x.yml");
   // pipeline_reload_interval: micros between the scheduler's re-reads of pipelines/ (0: default);
-  // env: where the runtime reads its metadata store settings (nullptr: none, so SQLite).
+  // env: where the runtime reads its metadata store settings (nullptr: none, so SQLite);
+  // executor / worker_timeout: RuntimeOptions' (workers: `strata worker` processes run the tasks).
   explicit ServerHarness(AuthConfig auth = {}, std::string host = "127.0.0.1",
                          const std::map<std::string, std::string>& extra_files = {},
-                         int64_t pipeline_reload_interval = 0, EnvLookup env = nullptr) {
+                         int64_t pipeline_reload_interval = 0, EnvLookup env = nullptr,
+                         orchestrate::ExecutorMode executor = orchestrate::ExecutorMode::kLocal,
+                         int64_t worker_timeout = 30'000'000) {
     namespace fs = std::filesystem;
     fs::create_directories(dir_.file("pipelines"));
     for (const auto& [path, text] : extra_files) {
@@ -79,6 +82,8 @@ class ServerHarness {
     options.masker = masker_;
     if (pipeline_reload_interval > 0) options.pipeline_reload_interval = pipeline_reload_interval;
     options.env = env ? env : map_env({});
+    options.executor = executor;
+    options.worker_timeout = worker_timeout;
     runtime_ = std::move(orchestrate::Runtime::open(options)).value();
     Status started = runtime_->start();
     if (!started.ok()) throw std::runtime_error(started.error().to_string());

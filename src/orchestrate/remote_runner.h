@@ -1,0 +1,52 @@
+#pragma once
+// RemoteRunner: the TaskRunner of executor mode "workers" (Airflow's Celery executor on the
+// metadata store). It runs no task itself: it enqueues the attempt as a work item (store
+// enqueue_work: pipeline, run, task, try, kind, the rendered command, the task's `queue`) and
+// blocks until a `strata worker` (worker.h) has run it, while
+// - copying the log chunks the worker ships to the store into the attempt's local log (so the
+//   server's log pages and live stream of this process show it as it is written);
+// - watching the worker's heartbeat: when the item's heartbeat_at has not changed for
+//   `worker_timeout` of this process's monotonic time (clocks of two machines need not agree), the
+//   worker is taken for dead: the item is failed (conditional on that worker still holding it) and
+//   so is the attempt, so the executor's retry policy applies (Airflow's zombie tasks);
+// - forwarding the attempt's CancelToken (execution_timeout, a cancelled run, shutdown) to the
+//   item (request_cancel_work); a worker that does not end it within worker_timeout is given up on.
+// The executor's retries, trigger rules, pools and timeouts stay the executor's. The attempt's
+// owner becomes the worker's id as soon as a worker claims it (and TaskContext::ran_on, which the
+// executor records at the end); its exit code and error are the worker's.
+// Thread-safety: run() may be called from any number of executor threads at once.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "orchestrate/task_runner.h"
+
+namespace strata::orchestrate {
+
+// Where a scheduler's executor runs task attempts: in its own threads (local, the default), or on
+// `strata worker` processes through the metadata store (workers).
+enum class ExecutorMode { kLocal, kWorkers };
+// "local" / "workers"; nullopt for anything else.
+std::optional<ExecutorMode> parse_executor_mode(std::string_view name);
+
+struct RemoteRunnerOptions {
+  int64_t poll_interval = 200'000;     // micros between looks at the item and its log
+  int64_t worker_timeout = 30'000'000; // micros without a heartbeat before a worker is dead
+};
+
+class RemoteRunner final : public TaskRunner {
+ public:
+  explicit RemoteRunner(RemoteRunnerOptions options) : options_(options) {}
+  // Errors: the worker's (its ErrorCode and message), kFailed for a dead worker, kCancelled when
+  // cancelled (before a worker claimed it, or by the worker), the store's when enqueueing fails.
+  Result<TaskOutcome> run(TaskContext& context) override;
+
+ private:
+  RemoteRunnerOptions options_;
+};
+
+// A work item's error code as an ErrorCode (kFailed when out of range).
+ErrorCode work_error_code(int code);
+
+}  // namespace strata::orchestrate
