@@ -29,8 +29,9 @@ std::string libpq_version_text(int v) {
   return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
 }
 
-Status check_duckdb(const warehouse::TargetConfig& target) {
-  STRATA_ASSIGN(auto db, warehouse::open_target(target));
+// DuckDB and BigQuery: open the target (BigQuery fetches an access token) and run `select 1`.
+Status check_warehouse(const warehouse::TargetConfig& target, CliContext& context) {
+  STRATA_ASSIGN(auto db, warehouse::open_target(target, context.logger.masker().get()));
   STRATA_ASSIGN(auto session, db->connect());
   STRATA_ASSIGN(auto result, session->query("select 1"));
   if (result.num_rows() != 1 || result.cell_text(0, 0) != "1") {
@@ -79,7 +80,7 @@ Status run_debug(const DebugFlags& flags, CliContext& context) {
   context.out << "profile: " << target.profile << "\n";
   context.out << "target: " << target.describe() << "\n";
   Status checked = target.type == warehouse::TargetType::kPostgres ? check_postgres(target, context)
-                                                                    : check_duckdb(target);
+                                                                    : check_warehouse(target, context);
   context.out << "connection: " << (checked.ok() ? "OK" : "FAILED") << "\n";
   return checked;
 }

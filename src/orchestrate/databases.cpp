@@ -32,9 +32,20 @@ Result<warehouse::Database*> Databases::postgres_at(const warehouse::TargetConfi
   const std::string conninfo = target.postgres_conninfo();
   std::lock_guard lock(mutex_);
   if (auto it = by_conninfo_.find(conninfo); it != by_conninfo_.end()) return it->second.get();
-  STRATA_ASSIGN(auto db, warehouse::open_target(target));
+  STRATA_ASSIGN(auto db, warehouse::open_target(target, masker_.get()));
   auto* raw = db.get();
   by_conninfo_[conninfo] = std::move(db);
+  return raw;
+}
+
+Result<warehouse::Database*> Databases::bigquery_at(const warehouse::TargetConfig& target) {
+  // One per profile target: its sessions share one token cache.
+  const std::string key = target.profiles_file + "\n" + target.profile + "\n" + target.name;
+  std::lock_guard lock(mutex_);
+  if (auto it = by_target_.find(key); it != by_target_.end()) return it->second.get();
+  STRATA_ASSIGN(auto db, warehouse::open_target(target, masker_.get()));
+  auto* raw = db.get();
+  by_target_[key] = std::move(db);
   return raw;
 }
 
@@ -64,11 +75,13 @@ Result<ResolvedTarget> Databases::target(const std::string& name) {
       STRATA_ASSIGN(out.database, postgres_at(out.config));
       return out;
     }
-    case warehouse::TargetType::kBigQuery:
-      break;
+    case warehouse::TargetType::kBigQuery: {
+      STRATA_ASSIGN(out.database, bigquery_at(out.config));
+      return out;
+    }
   }
-  return Error(ErrorCode::kConfig, "tasks on " + out.config.type_name + " targets are not supported yet",
-               out.config.where, "use a duckdb or postgres target");
+  return Error(ErrorCode::kConfig, "tasks on " + out.config.type_name + " targets are not supported",
+               out.config.where, "use a duckdb, postgres or bigquery target");
 }
 
 }  // namespace strata::orchestrate

@@ -42,10 +42,15 @@ class Databases {
   // conninfo, which holds the password: never printed). Errors: kConnection when the server cannot
   // be reached or refuses the login.
   Result<warehouse::Database*> postgres_at(const warehouse::TargetConfig& target);
+  // The BigQuery warehouse of a bigquery target, opened on first use (credentials read, a first
+  // token fetched) and kept, one per profiles.yml target. Errors: kConfig for a missing key file,
+  // kConnection when the token endpoint cannot be reached or refuses the credentials.
+  Result<warehouse::Database*> bigquery_at(const warehouse::TargetConfig& target);
   // A profiles.yml target ("" = the profile's default). Without any profiles.yml, "" resolves to
   // `.strata/warehouse.duckdb` in the project. Errors: located kConfig errors of profiles.yml,
-  // kNotFound for a named target without profiles.yml, kConfig for BigQuery (not supported yet),
-  // kConnection when a PostgreSQL target's server cannot be reached (the first time it is asked for).
+  // kNotFound for a named target without profiles.yml, kConnection when a PostgreSQL target's
+  // server cannot be reached or a BigQuery target's credentials are refused (the first time it is
+  // asked for).
   Result<ResolvedTarget> target(const std::string& name);
 
  private:
@@ -55,6 +60,7 @@ class Databases {
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<warehouse::Database>> by_path_;
   std::map<std::string, std::unique_ptr<warehouse::Database>> by_conninfo_;
+  std::map<std::string, std::unique_ptr<warehouse::Database>> by_target_;  // bigquery
 };
 
 }  // namespace strata::orchestrate

@@ -129,10 +129,10 @@ Result<warehouse::Database*> DbtProjects::database(const LoadedProject& project)
   switch (target.type) {
     case warehouse::TargetType::kDuckDb: return databases_.duckdb_at(target.duckdb_path());
     case warehouse::TargetType::kPostgres: return databases_.postgres_at(target);
-    case warehouse::TargetType::kBigQuery: break;
+    case warehouse::TargetType::kBigQuery: return databases_.bigquery_at(target);
   }
-  return Error(ErrorCode::kConfig, "build tasks on " + target.type_name + " targets are not supported yet",
-               target.where, "use a duckdb or postgres target for the dbt profile");
+  return Error(ErrorCode::kConfig, "build tasks on " + target.type_name + " targets are not supported",
+               target.where, "use a duckdb, postgres or bigquery target for the dbt profile");
 }
 
 Result<std::shared_ptr<const LoadedProject>> DbtProjects::for_run(const RunRecord& run,

@@ -116,7 +116,8 @@ class BigQueryDialect final : public Dialect {
       case TypeId::kInt64: return "INT64";
       case TypeId::kFloat:
       case TypeId::kDouble: return "FLOAT64";
-      case TypeId::kDecimal: return t.precision() <= 29 && t.scale() <= 9 ? "NUMERIC" : "BIGNUMERIC";
+      // NUMERIC holds 29 integer and 9 fractional digits; BIGNUMERIC 38 and 38.
+      case TypeId::kDecimal: return t.scale() <= 9 && t.precision() - t.scale() <= 29 ? "NUMERIC" : "BIGNUMERIC";
       case TypeId::kVarchar:
       case TypeId::kTimeTz:  // BigQuery's TIME has no offset: the text form keeps it
       case TypeId::kUuid: return "STRING";

@@ -92,12 +92,56 @@ class PostgresSql final : public AdapterSql {
   }
 };
 
+// BigQuery, as dbt-bigquery: `create or replace` (no DDL transactions: a relation of the other
+// kind is dropped first), inserts name their columns, seeds use GoogleSQL's type names.
+class BigQuerySql final : public AdapterSql {
+ public:
+  DdlPlan replace_relation(const std::string& relation, std::optional<warehouse::RelationKind> existing,
+                           warehouse::RelationKind kind, const std::string& query) const override {
+    DdlPlan plan;
+    if (existing && *existing != kind)
+      plan.statements.push_back(std::string("drop ") + kind_word(*existing) + " if exists " + relation);
+    plan.statements.push_back(create_as("create or replace", kind, relation, query));
+    return plan;
+  }
+  DdlPlan replace_with_table(const std::string& relation, std::optional<warehouse::RelationKind> existing,
+                             const std::string& columns) const override {
+    DdlPlan plan;
+    if (existing == warehouse::RelationKind::kView) plan.statements.push_back("drop view if exists " + relation);
+    plan.statements.push_back("create or replace table " + relation + " (\n" + columns + "\n)");
+    return plan;
+  }
+  std::string insert_by_name(const std::string& relation, const std::string& query,
+                             const std::vector<std::string>& columns) const override {
+    const sql::Dialect& d = sql::bigquery_dialect();
+    std::string names;
+    for (const auto& c : columns) names += (names.empty() ? "" : ", ") + d.quote_identifier(c);
+    return "insert into " + relation + " (" + names + ")\nselect " + names + " from (\n" + query +
+           "\n) as dbt_insert_source";
+  }
+  bool insert_needs_columns() const override { return true; }
+  // dbt-bigquery's names (its adapter's convert_*_type).
+  std::string seed_type(SeedType type) const override {
+    switch (type) {
+      case SeedType::kInteger: return "int64";
+      case SeedType::kFloat: return "float64";
+      case SeedType::kBoolean: return "bool";
+      case SeedType::kDate: return "date";
+      case SeedType::kTimestamp: return "datetime";
+      case SeedType::kText: break;
+    }
+    return "string";
+  }
+};
+
 }  // namespace
 
 const AdapterSql& adapter_sql(const sql::Dialect& dialect) {
   static const DuckDbSql duckdb;
   static const PostgresSql postgres;
+  static const BigQuerySql bigquery;
   if (dialect.id() == sql::DialectId::kPostgres) return postgres;
+  if (dialect.id() == sql::DialectId::kBigQuery) return bigquery;
   return duckdb;
 }
 

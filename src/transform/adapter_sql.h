@@ -6,7 +6,9 @@
 //
 // DuckDB replaces a relation in place (`create or replace`). PostgreSQL, as dbt-postgres, drops
 // the old relation with `cascade` (views built on it go too; a build rebuilds them) and creates
-// the new one in the same transaction, so readers see the old relation or the new one.
+// the new one in the same transaction, so readers see the old relation or the new one. BigQuery,
+// as dbt-bigquery, replaces in place too (`create or replace`; it has no transactional DDL) and
+// names the columns of its inserts.
 
 #include <optional>
 #include <string>
@@ -49,7 +51,7 @@ class AdapterSql {
   virtual std::string seed_type(SeedType type) const = 0;
 };
 
-// The SQL of `dialect`'s warehouse (BigQuery: not supported yet; gets DuckDB's).
+// The SQL of `dialect`'s warehouse.
 const AdapterSql& adapter_sql(const sql::Dialect& dialect);
 
 }  // namespace strata::transform::detail

@@ -441,7 +441,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     std::string path = tcfg.duckdb_path();
     target.database = path == ":memory:" || path.empty() ? "memory" : fs::path(path).stem().string();
   } else {
-    target.database = tcfg.dbname;
+    target.database = tcfg.type == warehouse::TargetType::kBigQuery ? tcfg.project : tcfg.dbname;
   }
 
   STRATA_ASSIGN(ParsedProject parsed, parse_project(std::move(project), env));
@@ -465,7 +465,9 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   CompilerOptions copts{target, cli_vars, env, info.invocation_id, info.generated_at, o.logger, std::move(flags), o.empty};
   STRATA_ASSIGN(auto compiler, Compiler::create(graph, copts));
   STRATA_TRY(compiler->parse_render(graph));
-  const sql::Dialect& dialect = target.type == "postgres" ? sql::postgres_dialect() : sql::duckdb_dialect();
+  const sql::Dialect& dialect = target.type == "postgres"   ? sql::postgres_dialect()
+                                : target.type == "bigquery" ? sql::bigquery_dialect()
+                                                            : sql::duckdb_dialect();
   STRATA_TRY(resolve_relations(graph, target, dialect, compiler->name_macro()));
 
   STRATA_ASSIGN(States states, load_states(o, env));
@@ -513,7 +515,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     out << sql << "\n";
     return 0;
   }
-  STRATA_ASSIGN(auto database, warehouse::open_target(tcfg));
+  STRATA_ASSIGN(auto database, warehouse::open_target(tcfg, o.logger.masker().get()));
   std::vector<Deferral> deferred;
   if (const PreviousState* to = states.defer_to()) {
     STRATA_ASSIGN(auto wh, database->connect());

@@ -50,7 +50,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::load(const ProjectLoadOpti
     const std::string path = t.duckdb_path();
     target.database = path == ":memory:" || path.empty() ? "memory" : std::filesystem::path(path).stem().string();
   } else {
-    target.database = t.dbname;
+    target.database = t.type == warehouse::TargetType::kBigQuery ? t.project : t.dbname;
   }
   STRATA_ASSIGN(ParsedProject parsed, parse_project(std::move(project), env));
   for (const auto& w : parsed.warnings) o.logger.warn("{}", w);

@@ -4,6 +4,7 @@
 
 #include "common/yaml.h"
 #include "pg/conninfo.h"
+#include "warehouse/bigquery/bigquery_warehouse.h"
 
 namespace strata::warehouse {
 
@@ -113,16 +114,79 @@ Status parse_postgres(const YamlDocument& doc, const YamlNode& node, TargetConfi
   return ok_status();
 }
 
-Status parse_bigquery(const YamlDocument& doc, const YamlNode& node, TargetConfig& t) {
+const char* kBigQueryMethods = "oauth, service-account, service-account-json or oauth-secrets";
+
+Status parse_bigquery(const YamlDocument& doc, const YamlNode& node, TargetConfig& t, const ProfileOptions& options) {
   STRATA_TRY(read_string(doc, node, "project", t.project));
   STRATA_TRY(read_string(doc, node, "database", t.project));
   STRATA_TRY(read_string(doc, node, "dataset", t.schema));
   STRATA_TRY(read_string(doc, node, "schema", t.schema));
   STRATA_TRY(read_string(doc, node, "method", t.method));
   STRATA_TRY(read_string(doc, node, "keyfile", t.keyfile));
+  STRATA_TRY(read_string(doc, node, "token", t.token));
+  STRATA_TRY(read_string(doc, node, "refresh_token", t.refresh_token));
+  STRATA_TRY(read_string(doc, node, "client_id", t.client_id));
+  STRATA_TRY(read_string(doc, node, "client_secret", t.client_secret));
+  STRATA_TRY(read_string(doc, node, "token_uri", t.token_uri));
   STRATA_TRY(read_string(doc, node, "location", t.location));
+  STRATA_TRY(read_string(doc, node, "priority", t.priority));
+  STRATA_TRY(read_string(doc, node, "api_endpoint", t.api_endpoint));
+  STRATA_TRY(read_int(doc, node, "job_retries", t.job_retries));
+  STRATA_TRY(read_int(doc, node, "job_execution_timeout_seconds", t.job_execution_timeout_seconds));
+  if (const YamlNode bytes = node["maximum_bytes_billed"]) {
+    STRATA_ASSIGN(t.maximum_bytes_billed, yaml_int(doc, bytes, "maximum_bytes_billed"));
+    if (t.maximum_bytes_billed < 0) return doc.error(bytes, "maximum_bytes_billed is negative", "use a byte count");
+  }
+  if (const YamlNode labels = node["labels"]) {
+    if (!labels.is_map()) return doc.error(labels, "labels must be a mapping", "e.g. labels: {team: data}");
+    for (const auto& kv : labels) {
+      STRATA_ASSIGN(std::string value, yaml_string(doc, kv.second, kv.first.scalar()));
+      t.labels[kv.first.scalar()] = value;
+    }
+  }
+  const YamlNode key_json = node["keyfile_json"];
+  if (key_json) {
+    if (!key_json.is_map()) {
+      return doc.error(key_json, "keyfile_json must be a mapping (the service-account key's fields)",
+                       "paste the key file's JSON fields under keyfile_json:, with private_key from env_var()");
+    }
+    const nlohmann::ordered_json key = yaml_to_json(key_json);
+    t.keyfile_json = key.dump();
+    if (options.masker && key.contains("private_key") && key["private_key"].is_string()) {
+      options.masker->add(key["private_key"].get<std::string>());
+    }
+  }
+  if (options.masker) {
+    for (const std::string* secret : {&t.token, &t.refresh_token, &t.client_secret}) {
+      if (!secret->empty()) options.masker->add(*secret);
+    }
+  }
   STRATA_TRY(require(doc, node, "project", t.project, "bigquery"));
   STRATA_TRY(require(doc, node, "dataset", t.schema, "bigquery"));
+  if (!node["method"]) {
+    return doc.error(node, "the bigquery target has no method",
+                     std::string("add `method:` ") + kBigQueryMethods + ", as dbt-bigquery");
+  }
+  if (t.method == "service-account") {
+    STRATA_TRY(require(doc, node, "keyfile", t.keyfile, "bigquery service-account"));
+  } else if (t.method == "service-account-json") {
+    if (!key_json) {
+      return doc.error(node, "the bigquery service-account-json target has no keyfile_json",
+                       "add `keyfile_json:` with the service-account key's fields (or use method: service-account "
+                       "with keyfile: PATH)");
+    }
+  } else if (t.method == "oauth-secrets") {
+    if (t.token.empty() && (t.refresh_token.empty() || t.client_id.empty() || t.client_secret.empty())) {
+      return doc.error(node, "the bigquery oauth-secrets target has neither a token nor refresh_token, client_id and "
+                             "client_secret",
+                       "add `token:` (an access token), or all of refresh_token, client_id and client_secret");
+    }
+  } else if (t.method != "oauth") {
+    return doc.error(node["method"], "unknown bigquery method '" + t.method + "'", std::string("use ") + kBigQueryMethods);
+  }
+  if (!t.priority.empty() && t.priority != "interactive" && t.priority != "batch") {
+    return doc.error(node["priority"], "unknown priority '" + t.priority + "'", "use interactive or batch");
+  }
   return ok_status();
 }
 
@@ -174,7 +238,7 @@ Result<TargetConfig> parse_document(const YamlDocument& doc, const ProfileOption
     STRATA_TRY(parse_postgres(doc, node, t, options));
   } else if (t.type_name == "bigquery") {
     t.type = TargetType::kBigQuery;
-    STRATA_TRY(parse_bigquery(doc, node, t));
+    STRATA_TRY(parse_bigquery(doc, node, t, options));
   } else {
     return doc.error(node["type"], "unknown target type '" + t.type_name + "'", std::string("use ") + kTypes);
   }
@@ -241,15 +305,16 @@ Result<TargetConfig> load_target(const ProfileOptions& options) {
   return parse_document(doc, options);
 }
 
-Result<std::unique_ptr<Database>> open_target(const TargetConfig& target) {
+Result<std::unique_ptr<Database>> open_target(const TargetConfig& target, SecretMasker* masker) {
   if (target.type == TargetType::kPostgres) {
-    auto db = open_postgres(target.postgres_conninfo());
+    auto db = open_postgres(target.postgres_conninfo(), masker);
     if (!db.ok()) return std::move(db).error().at(target.where);
     return db;
   }
-  if (target.type != TargetType::kDuckDb) {
-    return Error(ErrorCode::kConfig, target.type_name + " targets are not supported yet (" + target.describe() + ")",
-                 target.where, "use a duckdb or postgres target");
+  if (target.type == TargetType::kBigQuery) {
+    auto db = open_bigquery(target, masker);
+    if (!db.ok()) return std::move(db).error().at(target.where);
+    return db;
   }
   const std::string path = target.duckdb_path();
   DuckDbOptions options;

@@ -55,11 +55,26 @@ struct TargetConfig {
   std::string sslmode;
   int connect_timeout = 10;
 
-  // bigquery (parsed; not supported yet)
+  // bigquery (dbt-bigquery keys; `database` is accepted for project, `schema` for dataset).
+  // method: oauth (Application Default Credentials), service-account (keyfile), service-account-json
+  // (keyfile_json), oauth-secrets (token, or refresh_token + client_id + client_secret [+ token_uri]).
+  // keyfile_json, token, refresh_token and client_secret are secrets: never print them.
   std::string project;
   std::string method;
-  std::string keyfile;
-  std::string location;
+  std::string keyfile;        // path to a service-account key file (relative: against project_dir)
+  std::string keyfile_json;   // the key as JSON text (from the keyfile_json: mapping)
+  std::string token;
+  std::string refresh_token;
+  std::string client_id;
+  std::string client_secret;
+  std::string token_uri;      // oauth-secrets' token endpoint; "" = Google's
+  std::string location;       // e.g. "US", "EU", "europe-west1"; "" = BigQuery's default
+  std::string priority;       // "interactive" (default) or "batch"
+  long long maximum_bytes_billed = 0;      // 0 = no limit
+  int job_retries = 1;                     // retries of a request that failed transiently
+  int job_execution_timeout_seconds = 0;   // 0 = no timeout
+  std::map<std::string, std::string> labels;  // job labels
+  std::string api_endpoint;   // "" = https://bigquery.googleapis.com (STRATA_BIGQUERY_API_URL overrides)
 
   // The DuckDB path with a relative path resolved against project_dir; ":memory:" unchanged.
   std::string duckdb_path() const;
@@ -87,9 +102,11 @@ Result<TargetConfig> load_target(const ProfileOptions& options);
 Result<TargetConfig> parse_target(std::string_view yaml_text, const std::string& file_name,
                                   const ProfileOptions& options);
 
-// Opens a DuckDB target (creating the parent folder of its file) or a PostgreSQL one (connecting
-// once). Errors: kConfig "not supported yet" for bigquery targets (its adapter is not written
-// yet); see open_duckdb and open_postgres.
-Result<std::unique_ptr<Database>> open_target(const TargetConfig& target);
+// Opens a DuckDB target (creating the parent folder of its file), a PostgreSQL one (connecting
+// once) or a BigQuery one (getting a first access token). masker (not owned, may be null, must
+// outlive the database) receives the secrets found while opening (a key file's private key, access
+// tokens). Errors: see open_duckdb, open_postgres and open_bigquery (bigquery/bigquery_warehouse.h);
+// every error is located at the target in profiles.yml.
+Result<std::unique_ptr<Database>> open_target(const TargetConfig& target, SecretMasker* masker = nullptr);
 
 }  // namespace strata::warehouse

@@ -25,6 +25,10 @@ TEST(Dialect, TypeNames) {
   EXPECT_EQ(postgres_dialect().type_name(LogicalType::json()), "JSONB");
   EXPECT_EQ(postgres_dialect().type_name(LogicalType::float64()), "DOUBLE PRECISION");
   EXPECT_EQ(bigquery_dialect().type_name(LogicalType::list(LogicalType::int32())), "ARRAY<INT64>");
+  EXPECT_EQ(bigquery_dialect().type_name(LogicalType::decimal(38, 9)), "NUMERIC");  // 29 + 9 digits
+  EXPECT_EQ(bigquery_dialect().type_name(LogicalType::decimal(12, 2)), "NUMERIC");
+  EXPECT_EQ(bigquery_dialect().type_name(LogicalType::decimal(38, 8)), "BIGNUMERIC");  // 30 integer digits
+  EXPECT_EQ(bigquery_dialect().type_name(LogicalType::decimal(20, 10)), "BIGNUMERIC");
   EXPECT_EQ(duckdb_dialect().type_name(LogicalType::timetz()), "TIMETZ");
   EXPECT_EQ(postgres_dialect().type_name(LogicalType::timetz()), "TIMETZ");
   EXPECT_EQ(bigquery_dialect().type_name(LogicalType::timetz()), "STRING");

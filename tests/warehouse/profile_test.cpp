@@ -74,17 +74,6 @@ TEST(Profiles, PostgresTargetTakesEnvVarsAndRegistersThePassword) {
   EXPECT_NE(t->postgres_conninfo().find("password='s3cr3t-pw'"), std::string::npos);
 }
 
-TEST(Profiles, BigQueryParsesButCannotOpenYet) {
-  auto t = parse_target(kProfiles, "profiles.yml", options_with({{"PG_PASSWORD", "x"}}, "bq"));
-  ASSERT_TRUE(t.ok()) << t.error().to_string();
-  EXPECT_EQ(t->project, "my-project");
-  EXPECT_EQ(t->schema, "analytics");
-  auto db = open_target(*t);
-  ASSERT_FALSE(db.ok());
-  EXPECT_EQ(db.error().code(), ErrorCode::kConfig);
-  EXPECT_NE(db.error().message().find("not supported yet"), std::string::npos);
-}
-
 struct BadCase {
   const char* yaml;
   const char* target;
@@ -92,6 +81,64 @@ struct BadCase {
   int column;
   const char* message_part;
 };
+
+TEST(Profiles, BigQueryOpensThroughItsAdapter) {
+  auto t = parse_target(kProfiles, "profiles.yml", options_with({{"PG_PASSWORD", "x"}}, "bq"));
+  ASSERT_TRUE(t.ok()) << t.error().to_string();
+  EXPECT_EQ(t->project, "my-project");
+  EXPECT_EQ(t->schema, "analytics");
+  EXPECT_EQ(t->method, "service-account");
+  EXPECT_EQ(t->job_retries, 1);
+  // The adapter is reached: its key file is missing, a located configuration error (exit 2).
+  auto db = open_target(*t);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.error().code(), ErrorCode::kConfig);
+  EXPECT_EQ(db.error().exit_code(), 2);
+  EXPECT_EQ(db.error().where().line, 20);  // the bq target
+  EXPECT_NE(db.error().message().find("/secrets/key.json does not exist"), std::string::npos) << db.error().message();
+}
+
+TEST(Profiles, BigQueryAuthErrorsAreLocated) {
+  const std::string head = "novadrive:\n  target: dev\n  outputs:\n    dev:\n      type: bigquery\n"
+                           "      project: p\n      dataset: d\n";
+  const BadCase cases[] = {
+      {"", "", 5, 7, "has no method"},
+      {"      method: service-account\n", "", 5, 7, "has no keyfile"},
+      {"      method: jwt\n", "", 8, 15, "unknown bigquery method 'jwt'"},
+      {"      method: service-account-json\n", "", 5, 7, "has no keyfile_json"},
+      {"      method: service-account-json\n      keyfile_json: abc\n", "", 9, 21, "keyfile_json must be a mapping"},
+      {"      method: oauth-secrets\n      client_id: x\n", "", 5, 7, "neither a token"},
+      {"      method: oauth\n      priority: urgent\n", "", 9, 17, "unknown priority"},
+      {"      method: oauth\n      job_retries: lots\n", "", 9, 20, "job_retries must be an integer"},
+  };
+  for (const auto& c : cases) {
+    const std::string yaml = head + c.yaml;
+    auto t = parse_target(yaml, "profiles.yml", options_with({}));
+    ASSERT_FALSE(t.ok()) << yaml;
+    EXPECT_EQ(t.error().code(), ErrorCode::kConfig) << yaml;
+    EXPECT_EQ(t.error().exit_code(), 2);
+    EXPECT_EQ(t.error().where().file, "profiles.yml");
+    EXPECT_EQ(t.error().where().line, c.line) << t.error().to_string();
+    EXPECT_EQ(t.error().where().column, c.column) << t.error().to_string();
+    EXPECT_NE(t.error().message().find(c.message_part), std::string::npos) << t.error().to_string();
+    EXPECT_FALSE(t.error().hint().empty()) << t.error().to_string();
+  }
+  // Secrets of oauth-secrets go to the masker; describe() shows none.
+  SecretMasker masker;
+  ProfileOptions o = options_with({});
+  o.masker = &masker;
+  auto t = parse_target(head + "      method: oauth-secrets\n      refresh_token: rt-secret-1\n      client_id: cid\n"
+                               "      client_secret: cs-secret-2\n      labels: {team: data}\n"
+                               "      maximum_bytes_billed: 5000\n      job_execution_timeout_seconds: 60\n",
+                        "profiles.yml", o);
+  ASSERT_TRUE(t.ok()) << t.error().to_string();
+  EXPECT_EQ(masker.mask("rt-secret-1 cs-secret-2"), "**** ****");
+  EXPECT_EQ(t->labels.at("team"), "data");
+  EXPECT_EQ(t->maximum_bytes_billed, 5000);
+  EXPECT_EQ(t->job_execution_timeout_seconds, 60);
+  EXPECT_EQ(t->describe().find("secret"), std::string::npos);
+}
+
 
 TEST(Profiles, ErrorsAreLocated) {
   const BadCase cases[] = {
