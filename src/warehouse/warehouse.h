@@ -1,7 +1,7 @@
 #pragma once
 // The Warehouse interface (DESIGN.md, key types): everything above it (ingest, transform,
-// orchestrate) is written once for every warehouse. Adapters: duckdb/ (embedded), postgres/;
-// bigquery/ later. Errors are returned as Result/Status, never thrown.
+// orchestrate) is written once for every warehouse. Adapters: duckdb/ (embedded), postgres/,
+// bigquery/ (REST; see bigquery/bigquery_warehouse.h). Errors are returned as Result/Status, never thrown.
 
 #include <cstddef>
 #include <functional>

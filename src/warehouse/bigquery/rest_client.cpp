@@ -1,6 +1,7 @@
 #include "warehouse/bigquery/rest_client.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
 #include <thread>
 
