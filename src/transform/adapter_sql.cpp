@@ -16,7 +16,9 @@ std::string create_as(const std::string& verb, warehouse::RelationKind kind, con
   return verb + " " + kind_word(kind) + " " + relation + " as (\n" + query + "\n)";
 }
 
-class DuckDbSql final : public AdapterSql {
+// Warehouses with `create or replace` (DuckDB, BigQuery): a relation of the other kind is dropped
+// first, the rest is one statement.
+class CreateOrReplaceSql : public AdapterSql {
  public:
   DdlPlan replace_relation(const std::string& relation, std::optional<warehouse::RelationKind> existing,
                            warehouse::RelationKind kind, const std::string& query) const override {
@@ -33,6 +35,19 @@ class DuckDbSql final : public AdapterSql {
     plan.statements.push_back("create or replace table " + relation + " (\n" + columns + "\n)");
     return plan;
   }
+};
+
+// `insert into <relation> (<columns>) select <columns> from (<query>)`, the names quoted by `dialect`.
+std::string insert_with_columns(const sql::Dialect& dialect, const std::string& relation, const std::string& query,
+                                const std::vector<std::string>& columns) {
+  std::string names;
+  for (const auto& c : columns) names += (names.empty() ? "" : ", ") + dialect.quote_identifier(c);
+  return "insert into " + relation + " (" + names + ")\nselect " + names + " from (\n" + query +
+         "\n) as dbt_insert_source";
+}
+
+class DuckDbSql final : public CreateOrReplaceSql {
+ public:
   std::string insert_by_name(const std::string& relation, const std::string& query,
                              const std::vector<std::string>&) const override {
     return "insert into " + relation + " by name (\n" + query + "\n)";
@@ -71,11 +86,7 @@ class PostgresSql final : public AdapterSql {
   }
   std::string insert_by_name(const std::string& relation, const std::string& query,
                              const std::vector<std::string>& columns) const override {
-    const sql::Dialect& d = sql::postgres_dialect();
-    std::string names;
-    for (const auto& c : columns) names += (names.empty() ? "" : ", ") + d.quote_identifier(c);
-    return "insert into " + relation + " (" + names + ")\nselect " + names + " from (\n" + query +
-           "\n) as dbt_insert_source";
+    return insert_with_columns(sql::postgres_dialect(), relation, query, columns);
   }
   bool insert_needs_columns() const override { return true; }
   // dbt-postgres' names (its adapter's convert_*_type).
@@ -94,30 +105,11 @@ class PostgresSql final : public AdapterSql {
 
 // BigQuery, as dbt-bigquery: `create or replace` (no DDL transactions: a relation of the other
 // kind is dropped first), inserts name their columns, seeds use GoogleSQL's type names.
-class BigQuerySql final : public AdapterSql {
+class BigQuerySql final : public CreateOrReplaceSql {
  public:
-  DdlPlan replace_relation(const std::string& relation, std::optional<warehouse::RelationKind> existing,
-                           warehouse::RelationKind kind, const std::string& query) const override {
-    DdlPlan plan;
-    if (existing && *existing != kind)
-      plan.statements.push_back(std::string("drop ") + kind_word(*existing) + " if exists " + relation);
-    plan.statements.push_back(create_as("create or replace", kind, relation, query));
-    return plan;
-  }
-  DdlPlan replace_with_table(const std::string& relation, std::optional<warehouse::RelationKind> existing,
-                             const std::string& columns) const override {
-    DdlPlan plan;
-    if (existing == warehouse::RelationKind::kView) plan.statements.push_back("drop view if exists " + relation);
-    plan.statements.push_back("create or replace table " + relation + " (\n" + columns + "\n)");
-    return plan;
-  }
   std::string insert_by_name(const std::string& relation, const std::string& query,
                              const std::vector<std::string>& columns) const override {
-    const sql::Dialect& d = sql::bigquery_dialect();
-    std::string names;
-    for (const auto& c : columns) names += (names.empty() ? "" : ", ") + d.quote_identifier(c);
-    return "insert into " + relation + " (" + names + ")\nselect " + names + " from (\n" + query +
-           "\n) as dbt_insert_source";
+    return insert_with_columns(sql::bigquery_dialect(), relation, query, columns);
   }
   bool insert_needs_columns() const override { return true; }
   // dbt-bigquery's names (its adapter's convert_*_type).
