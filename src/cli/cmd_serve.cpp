@@ -6,11 +6,10 @@
 // by the others (Scheduler::recover). With `--executor workers` (or STRATA_EXECUTOR=workers) the
 // executor runs no task itself: `strata worker` processes (cmd_worker.cpp) run the attempts it
 // enqueues in the store (remote_runner.h).
-#include <signal.h>
 
-#include <thread>
 
 #include "cli/app.h"
+#include "cli/stop_signals.h"
 #include "orchestrate/runtime.h"
 #include "server/serve.h"
 
@@ -51,11 +50,7 @@ void add_executor_options(CLI::App& cmd, ServeArgs& args) {
 // Runs the scheduler loop until SIGINT/SIGTERM; with `http`, the web UI and API too.
 Status serve_until_stopped(const ServeArgs& args, CliContext& context, bool http) {
   // Block the stop signals in every thread; one thread waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = block_stop_signals();
   orchestrate::RuntimeOptions options;
   options.project_dir = args.project_dir;
   options.workers = args.workers;
@@ -75,13 +70,7 @@ Status serve_until_stopped(const ServeArgs& args, CliContext& context, bool http
   if (http) {
     STRATA_ASSIGN(server, server::start_for_runtime(*rt, args.host, args.port, context.logger));
   }
-  std::thread waiter([&rt, signals] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    rt->scheduler().stop();
-  });
-  rt->scheduler().serve();
-  waiter.join();
+  serve_until_signal(signals, [&] { rt->scheduler().serve(); }, [&] { rt->scheduler().stop(); });
   // What the executor's shutdown does, as Airflow does to the tasks of a stopped worker.
   context.logger.info("stopping: running attempts are cancelled; one with retries left becomes up_for_retry and "
                       "runs again when a later scheduler resumes its run, one without fails");

@@ -5,13 +5,12 @@
 // SIGINT/SIGTERM, when it stops claiming, cancels the attempts it runs (they end failed, and the
 // scheduler's retry policy applies) and exits 0. A SQLite store is refused (exit 2): a worker is
 // for other processes or machines, which cannot share one SQLite file safely.
-#include <signal.h>
 #include <unistd.h>
 
 #include <mutex>
-#include <thread>
 
 #include "cli/app.h"
+#include "cli/stop_signals.h"
 #include "common/strings.h"
 #include "orchestrate/runtime.h"
 #include "orchestrate/scheduler.h"
@@ -40,11 +39,7 @@ Status run_worker(const WorkerArgs& args, CliContext& context) {
   for (const auto& queue : args.queues)
     if (queue.empty())
       return Error(ErrorCode::kUsage, "--queues has an empty queue name", {}, "e.g. --queues default,special");
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = block_stop_signals();
 
   orchestrate::RuntimeOptions options;
   options.project_dir = args.project_dir;
@@ -80,13 +75,7 @@ Status run_worker(const WorkerArgs& args, CliContext& context) {
   orchestrate::Worker worker(rt->store(), rt->runners(), lookup, wo, context.logger);
   context.logger.info("worker {} serving queue(s) {} with {} slot(s) for {} (metadata: {})", wo.id,
                       join(wo.queues, ","), wo.concurrency, args.project_dir, rt->store_config().describe());
-  std::thread waiter([&worker, signals] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    worker.stop();
-  });
-  worker.serve();
-  waiter.join();
+  serve_until_signal(signals, [&] { worker.serve(); }, [&] { worker.stop(); });
   context.logger.info("worker {} stopped", wo.id);
   return ok_status();
 }
