@@ -5,9 +5,7 @@
 // killed with SIGKILL mid-run has its run recovered and finished by the other.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -20,10 +18,9 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "orchestrate/pg_store.h"
+#include "support/child_process.h"
 #include "support/pg_cluster.h"
 #include "support/temp_dir.h"
-
-extern char** environ;
 
 namespace strata::orchestrate {
 namespace {
@@ -34,32 +31,11 @@ constexpr int64_t kMinute = 60'000'000;
 // A `strata scheduler` child with STRATA_METADATA_URL set; stderr to `err_file`.
 pid_t start_scheduler(const std::string& dir, const std::string& metadata_url, const std::string& err_file,
                       int max_runs) {
-  std::vector<std::string> args = {kStrata,      "scheduler", "--project-dir", dir, "--max-runs",
-                                   std::to_string(max_runs)};
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e)
-    if (!starts_with(*e, "STRATA_METADATA_")) env_strings.emplace_back(*e);
-  env_strings.push_back("STRATA_METADATA_URL=" + metadata_url);
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  pid_t pid = -1;
-  EXPECT_EQ(::posix_spawn(&pid, kStrata.c_str(), &actions, nullptr, argv.data(), envp.data()), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = strata::testing::spawn_child(kStrata,
+                                                 {"scheduler", "--project-dir", dir, "--max-runs", std::to_string(max_runs)},
+                                                 {"STRATA_METADATA_"}, {"STRATA_METADATA_URL=" + metadata_url}, err_file);
+  EXPECT_GT(pid, 0);
   return pid;
-}
-
-// SIGTERM and wait; true when it exited 0.
-bool stop_process(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 std::string read_text(const std::string& path) {
@@ -128,8 +104,8 @@ TEST_F(ScaleOutTest, TwoSchedulersExecuteEveryScheduledRunExactlyOnce) {
   const pid_t b = start_scheduler(dir_.path(), url_, dir_.file("b.err"), 3);
   const int succeeded = wait_for_runs(*store_, kRuns, 90);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  EXPECT_TRUE(stop_process(a)) << read_text(dir_.file("a.err"));
-  EXPECT_TRUE(stop_process(b)) << read_text(dir_.file("b.err"));
+  EXPECT_TRUE(strata::testing::stop_child(a)) << read_text(dir_.file("a.err"));
+  EXPECT_TRUE(strata::testing::stop_child(b)) << read_text(dir_.file("b.err"));
   ASSERT_EQ(succeeded, kRuns) << "after " << seconds << " s\nA:\n"
                               << read_text(dir_.file("a.err")) << "\nB:\n" << read_text(dir_.file("b.err"));
 
@@ -174,7 +150,7 @@ TEST_F(ScaleOutTest, AKilledSchedulersRunIsFinishedByTheOther) {
   ::waitpid(a, nullptr, 0);
   const pid_t b = start_scheduler(dir_.path(), url_, dir_.file("b.err"), 0);
   const int succeeded = wait_for_runs(*store_, 1, 60);
-  EXPECT_TRUE(stop_process(b)) << read_text(dir_.file("b.err"));
+  EXPECT_TRUE(strata::testing::stop_child(b)) << read_text(dir_.file("b.err"));
   ASSERT_EQ(succeeded, 1) << read_text(dir_.file("b.err"));
   auto run = std::move(store_->runs("p", std::nullopt, 10)).value().front();
   auto attempts = std::move(store_->attempts("p", run.run_id, "work")).value();
