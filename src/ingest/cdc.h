@@ -25,8 +25,9 @@
 // drops and re-creates the slot and re-reads every stream. A --stream sync confirms the slot
 // only up to the smallest position of all the connection's streams, also those it left out. TRUNCATE is
 // reported as a warning and leaves bronze as it is (Airbyte ignores it). An unchanged TOASTed value
-// of an UPDATE (not sent by PostgreSQL unless REPLICA IDENTITY FULL) becomes NULL, and the stream's
-// report warns.
+// of an UPDATE (not sent by PostgreSQL unless REPLICA IDENTITY FULL) is carried over from the
+// key's previous version, in the same read or in bronze (Debezium, under Airbyte, writes a
+// placeholder instead); without a primary key it becomes NULL and the stream's report warns.
 
 #include <map>
 #include <memory>
@@ -74,6 +75,8 @@ struct CdcRead {
 struct CdcReadResult {
   pg::Lsn lsn = 0;  // the stream's position after them (to record with the rows)
   std::vector<std::string> warnings;
+  // The source columns (plan indexes) flagged in kUnchangedToastColumn in some row.
+  std::vector<size_t> unchanged_columns;
 };
 
 // The cdc side of one sync: checks the source, creates or finds the slot, and decides how each
@@ -137,9 +140,27 @@ struct SlotStream {
 Result<SlotStream> stream_slot(const ConnectionConfig& config, pg::Lsn from, bool binary, SecretMasker* masker,
                                pg::CancelGroup* cancel = nullptr);
 
+// The stage-only column of a read of changes that lists, per row, the source columns whose value
+// was an unchanged TOASTed one PostgreSQL did not send (",i,j,": their plan indexes; NULL when
+// none). The merge fills those from the key's previous version (carry_unchanged_sql) and drops
+// the column: it never reaches bronze.
+inline constexpr const char* kUnchangedToastColumn = "_strata_unchanged_toast";
+
 // The columns a cdc read adds after the source's: _strata_lsn (BIGINT), _strata_deleted_at
-// (TIMESTAMPTZ). For a snapshot read their select expressions are the consistent point and NULL.
-void add_cdc_columns(ReadPlan& plan, const CdcRead& read);
+// (TIMESTAMPTZ), and for a read of changes of a stream with a key and a variable-width column,
+// kUnchangedToastColumn (VARCHAR). For a snapshot read their select expressions are the
+// consistent point and NULL.
+void add_cdc_columns(ReadPlan& plan, const CdcRead& read, const StreamConfig& stream);
+// How many of plan's columns come from the source (those before add_cdc_columns').
+size_t source_column_count(const ReadPlan& plan);
+
+// SQL filling, in `stage`, the values of `column` (source index `index`) that rows flagged in
+// kUnchangedToastColumn lack: from the latest earlier staged row of the key that has it, else from
+// the key's latest row (by _strata_lsn) in the `prior` relations (bronze's table, or a
+// merge-on-read bronze's base and delta). A key found nowhere keeps NULL. Pure.
+std::string carry_unchanged_sql(const sql::Dialect& dialect, const warehouse::Relation& stage,
+                                const std::vector<warehouse::Relation>& prior, const std::vector<std::string>& key,
+                                const std::string& column, size_t index);
 
 // Reads one stream for `read`: the table in the exported snapshot (read_stream), or its changes
 // from the slot. `plan` lists the source columns then add_cdc_columns'. Batches go to `consumer`

@@ -4,8 +4,10 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "common/time.h"
+#include "ingest/bronze.h"
 #include "ingest/cdc.h"
 #include "ingest/discover.h"
 #include "pg/copy_binary.h"
@@ -90,15 +92,17 @@ class TextConverter {
   std::optional<pg::Connection> own_;
 };
 
-// Turns changes into binary COPY tuples (the source columns, then _strata_lsn and
-// _strata_deleted_at) for a CopyBinaryDecoder, which hands out the batches. With text
-// conversions, rows wait (up to kPendingRows or kPendingBytes) until their values are converted.
+// Turns changes into binary COPY tuples (the source columns, then _strata_lsn,
+// _strata_deleted_at and, when the plan has it, kUnchangedToastColumn) for a CopyBinaryDecoder,
+// which hands out the batches. With text conversions, rows wait (up to kPendingRows or
+// kPendingBytes) until their values are converted.
 class ChangeEncoder {
  public:
   ChangeEncoder(const ReadPlan& plan, const CdcRead& read, const ReadOptions& options, pg::BatchSink sink)
       : plan_(plan),
         decoder_(plan.columns, std::move(sink), options.decoder),
-        sources_(plan.columns.size() - 2),
+        sources_(source_column_count(plan)),
+        flags_column_(plan.columns.size() > sources_ + 2),
         converter_(options) {
     conversions_.resize(sources_);
     for (size_t i = 0; i < sources_; ++i) {
@@ -121,11 +125,12 @@ class ChangeEncoder {
   Status row(const RelationMap& map, const pg::TupleData& tuple, const pg::TupleData* old, pg::Lsn lsn,
              std::optional<int64_t> deleted_at) {
     ++rows_;
+    flags_.clear();
     if (!converting_) {
-      encode([&](size_t i) { return bytes_of(value(map, i, tuple, old)); }, lsn, deleted_at);
+      encode([&](size_t i) { return bytes_of(value(map, i, tuple, old)); }, lsn, deleted_at, flags_);
       return send();
     }
-    Pending row{std::vector<std::optional<std::string>>(sources_), lsn, deleted_at};
+    Pending row{std::vector<std::optional<std::string>>(sources_), lsn, deleted_at, {}};
     for (size_t i = 0; i < sources_; ++i) {
       const pg::TupleValue* v = value(map, i, tuple, old);
       if (!v) continue;
@@ -134,6 +139,7 @@ class ChangeEncoder {
       // A type without a binary send function arrives as its output function's text: the snapshot's.
       if (conversions_[i] && v->kind == 'b') to_convert_.push_back({pending_.size(), i});
     }
+    row.flags = flags_;
     pending_.push_back(std::move(row));
     if (pending_.size() >= kPendingRows || pending_bytes_ >= kPendingBytes) return flush();
     return ok_status();
@@ -148,6 +154,8 @@ class ChangeEncoder {
 
   uint64_t rows() const { return rows_; }
   uint64_t unchanged_toast() const { return unchanged_toast_; }
+  // The source columns (plan indexes) that had an unchanged TOASTed value in some row.
+  const std::set<size_t>& unchanged_columns() const { return unchanged_columns_; }
   uint64_t text_values() const { return text_values_; }
 
  private:
@@ -158,6 +166,7 @@ class ChangeEncoder {
     std::vector<std::optional<std::string>> values;
     pg::Lsn lsn;
     std::optional<int64_t> deleted_at;
+    std::string flags;  // see flags_
   };
 
   // Source column i's value in a change, or null for NULL (and for values it cannot use).
@@ -166,7 +175,11 @@ class ChangeEncoder {
     const pg::TupleValue* v = at >= 0 && static_cast<size_t>(at) < tuple.size() ? &tuple[at] : nullptr;
     if (v && v->kind == 'u') {
       v = old && static_cast<size_t>(at) < old->size() && (*old)[at].kind != 'u' ? &(*old)[at] : nullptr;
-      if (!v) ++unchanged_toast_;
+      if (!v) {
+        ++unchanged_toast_;
+        unchanged_columns_.insert(i);
+        flags_ += (flags_.empty() ? "," : "") + std::to_string(i) + ",";
+      }
     }
     if (v && v->kind == 't' && !reads_text(plan_.columns[i].kind) && !conversions_[i]) {
       ++text_values_;
@@ -179,9 +192,10 @@ class ChangeEncoder {
     return v ? std::optional<std::string_view>(v->bytes) : std::nullopt;
   }
 
-  // Appends one tuple: source column i's bytes are value_of(i) (nullopt: NULL), then the cdc columns.
+  // Appends one tuple: source column i's bytes are value_of(i) (nullopt: NULL), then the cdc
+  // columns (`flags`, read after every value_of call, is the row's kUnchangedToastColumn).
   template <typename ValueOf>
-  void encode(const ValueOf& value_of, pg::Lsn lsn, std::optional<int64_t> deleted_at) {
+  void encode(const ValueOf& value_of, pg::Lsn lsn, std::optional<int64_t> deleted_at, const std::string& flags) {
     put_u16(buffer_, static_cast<uint16_t>(plan_.columns.size()));
     for (size_t i = 0; i < sources_; ++i) {
       const std::optional<std::string_view> v = value_of(i);
@@ -200,6 +214,13 @@ class ChangeEncoder {
     } else {
       put_u32(buffer_, 0xFFFFFFFFu);
     }
+    if (!flags_column_) return;
+    if (flags.empty()) {
+      put_u32(buffer_, 0xFFFFFFFFu);
+    } else {
+      put_u32(buffer_, static_cast<uint32_t>(flags.size()));
+      buffer_.append(flags);
+    }
   }
 
   // Converts the waiting rows' values and encodes the rows.
@@ -214,7 +235,7 @@ class ChangeEncoder {
     to_convert_.clear();
     for (const Pending& row : pending_) {
       encode([&](size_t i) { return row.values[i] ? std::optional<std::string_view>(*row.values[i]) : std::nullopt; },
-             row.lsn, row.deleted_at);
+             row.lsn, row.deleted_at, row.flags);
     }
     pending_.clear();
     pending_bytes_ = 0;
@@ -230,6 +251,11 @@ class ChangeEncoder {
   const ReadPlan& plan_;
   pg::CopyBinaryDecoder decoder_;
   size_t sources_;
+  bool flags_column_;
+  // The row being encoded's unchanged TOASTed values that nothing could fill: ",i,j," (their
+  // source column indexes), empty when none.
+  std::string flags_;
+  std::set<size_t> unchanged_columns_;
   std::vector<const TextConversion*> conversions_;  // per source column; null: no conversion
   bool converting_ = false;
   TextConverter converter_;
@@ -250,7 +276,7 @@ RelationMap map_relation(const pg::PgOutputMessage& m, const StreamConfig& strea
       if (m.columns[i].name == name) return static_cast<int>(i);
     return -1;
   };
-  for (size_t i = 0; i + 2 < plan.columns.size(); ++i) map.columns.push_back(index_of(plan.columns[i].name));
+  for (size_t i = 0; i < source_column_count(plan); ++i) map.columns.push_back(index_of(plan.columns[i].name));
   for (const std::string& k : stream.primary_key) map.key.push_back(index_of(k));
   return map;
 }
@@ -364,7 +390,9 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
   }
   STRATA_TRY(encoder.finish());
   STRATA_TRY(changes.finish());
-  if (encoder.unchanged_toast()) {
+  result.unchanged_columns.assign(encoder.unchanged_columns().begin(), encoder.unchanged_columns().end());
+  // With kUnchangedToastColumn the merge carries them over (carry_unchanged_sql).
+  if (encoder.unchanged_toast() && source_column_count(plan) + 2 == plan.columns.size()) {
     result.warnings.push_back(std::to_string(encoder.unchanged_toast()) +
                               " unchanged TOASTed values of updates were not sent by PostgreSQL and are NULL in bronze "
                               "(ALTER TABLE … REPLICA IDENTITY FULL makes it send them)");
@@ -378,12 +406,54 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
 
 }  // namespace
 
-void add_cdc_columns(ReadPlan& plan, const CdcRead& read) {
+size_t source_column_count(const ReadPlan& plan) {
+  for (size_t i = 0; i < plan.columns.size(); ++i)
+    if (plan.columns[i].name == kLsnColumn) return i;
+  return plan.columns.size();
+}
+
+void add_cdc_columns(ReadPlan& plan, const CdcRead& read, const StreamConfig& stream) {
+  // Only a variable-width value can be TOASTed.
+  bool toastable = false;
+  for (const auto& c : plan.columns) {
+    const sql::TypeId id = c.type.id();
+    toastable = toastable || id == sql::TypeId::kVarchar || id == sql::TypeId::kBlob || id == sql::TypeId::kJson ||
+                id == sql::TypeId::kList;
+  }
   plan.columns.push_back({kLsnColumn, pg::WireKind::kInt8, 0, sql::LogicalType::int64()});
   plan.columns.push_back({kDeletedAtColumn, pg::WireKind::kTimestampTz, 0, sql::LogicalType::timestamptz()});
   plan.expressions.push_back(std::to_string(read.snapshot_lsn) + "::int8");
   plan.expressions.push_back("NULL::timestamptz");
+  if (read.snapshot.empty() && toastable && !stream.primary_key.empty()) {
+    plan.columns.push_back({kUnchangedToastColumn, pg::WireKind::kText, 0, sql::LogicalType::varchar()});
+    plan.expressions.push_back("NULL::text");
+  }
   plan.plain_table = false;
+}
+
+std::string carry_unchanged_sql(const sql::Dialect& d, const warehouse::Relation& stage,
+                                const std::vector<warehouse::Relation>& prior, const std::vector<std::string>& key,
+                                const std::string& column, size_t index) {
+  const std::string stage_name = warehouse::qualified_name(d, stage);
+  const std::string c = d.quote_identifier(column), lsn = d.quote_identifier(kLsnColumn);
+  const std::string flags = d.quote_identifier(kUnchangedToastColumn);
+  const std::string flagged = " LIKE " + d.quote_string("%," + std::to_string(index) + ",%");
+  const std::string keys = list_columns(d, key, "f.");
+  // Each flagged row's candidates: the staged rows of its key before it that have the value
+  // (first choice, latest first), then the key's rows in bronze, latest first.
+  std::string candidates = "SELECT " + keys + ", f." + lsn + " AS _strata_at, p." + c + " AS _strata_v, 1 AS _strata_o, p." +
+                           lsn + " AS _strata_l FROM " + stage_name + " AS f JOIN " + stage_name + " AS p ON " +
+                           key_match_sql(d, key, "p", "f", false) + " AND p." + lsn + " < f." + lsn + " AND (p." +
+                           flags + " IS NULL OR p." + flags + " NOT" + flagged + ") WHERE f." + flags + flagged;
+  for (const auto& relation : prior) {
+    candidates += "\nUNION ALL SELECT " + keys + ", f." + lsn + ", b." + c + ", 0, b." + lsn + " FROM " + stage_name +
+                  " AS f JOIN " + warehouse::qualified_name(d, relation) + " AS b ON " +
+                  key_match_sql(d, key, "b", "f", false) + " WHERE f." + flags + flagged;
+  }
+  return "UPDATE " + stage_name + " AS s SET " + c + " = r._strata_v FROM (SELECT *, row_number() OVER (PARTITION BY " +
+         list_columns(d, key) + ", _strata_at ORDER BY _strata_o DESC, _strata_l DESC NULLS LAST) AS _strata_rn FROM (" +
+         candidates + ") AS x) AS r WHERE r._strata_rn = 1 AND " + key_match_sql(d, key, "r", "s", false) + " AND s." +
+         lsn + " = r._strata_at AND s." + flags + flagged + ";\n";
 }
 
 Result<CdcReadResult> read_cdc_stream(const ConnectionConfig& config, const StreamConfig& stream, const ReadPlan& plan,

@@ -209,6 +209,30 @@ std::string move_stage_sql(const sql::Dialect& d, const warehouse::Relation& sta
   return sql + merge_sql(d, stage, bronze, merge, true) + "DROP TABLE " + warehouse::qualified_name(d, stage) + ";\n";
 }
 
+// The stage's unchanged TOASTed values (`unchanged`: their plan indexes) filled from the key's
+// previous versions (carry_unchanged_sql), then the stage without kUnchangedToastColumn. A column
+// bronze does not have yet has no previous version there.
+std::string carry_unchanged_values_sql(const sql::Dialect& d, const warehouse::Relation& stage,
+                                       const warehouse::Relation& bronze, const BronzeStorage& storage,
+                                       const std::vector<std::string>& key, const SchemaPlan& schema_plan,
+                                       const ReadPlan& plan, const std::vector<size_t>& unchanged) {
+  std::vector<warehouse::Relation> prior;
+  if (storage.layout == BronzeLayout::kMergeOnRead) {
+    prior = {base_relation(bronze), delta_relation(bronze)};
+  } else if (storage.layout != BronzeLayout::kMissing) {
+    prior = {bronze};
+  }
+  std::string sql;
+  for (size_t index : unchanged) {
+    const std::string& name = plan.columns[index].name;
+    const bool added = std::any_of(schema_plan.add.begin(), schema_plan.add.end(),
+                                   [&](const sql::ColumnSchema& c) { return c.name == name; });
+    sql += carry_unchanged_sql(d, stage, added ? std::vector<warehouse::Relation>{} : prior, key, name, index);
+  }
+  return sql + "ALTER TABLE " + warehouse::qualified_name(d, stage) + " DROP COLUMN " +
+         d.quote_identifier(kUnchangedToastColumn) + ";\n";
+}
+
 // A key as the state records it: a JSON array of column names.
 std::string key_json(const std::vector<std::string>& key) { return json_text(nlohmann::json(key)); }
 
@@ -330,11 +354,24 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     plan.columns.push_back({c->name, c->mapping.kind, c->mapping.array_depth, c->mapping.type});
   }
   plan.plain_table = plain && !plan.expressions.empty();
-  if (cdc_read) add_cdc_columns(plan, *cdc_read);
-  sql::Schema staged;
-  for (const auto& c : plan.columns) staged.push_back({c.name, c.type, true});
+  if (cdc_read) add_cdc_columns(plan, *cdc_read, job.stream);
+  sql::Schema staged;  // bronze's columns
+  std::optional<sql::ColumnSchema> flags_column;  // kUnchangedToastColumn: the stage's only
+  for (const auto& c : plan.columns) {
+    if (c.name == kUnchangedToastColumn) {
+      flags_column = sql::ColumnSchema{c.name, c.type, true};
+    } else {
+      staged.push_back({c.name, c.type, true});
+    }
+  }
   staged.push_back({pg::kMetaColumn, LogicalType::json(), true});
-  const sql::Schema written = staged;  // what the decoder produces; the rest are stage DEFAULTs
+  // What the decoder produces (the plan's columns, then _strata_meta); the rest are stage DEFAULTs.
+  const sql::Schema written = [&] {
+    sql::Schema w;
+    for (const auto& c : plan.columns) w.push_back({c.name, c.type, true});
+    w.push_back(staged.back());
+    return w;
+  }();
   staged.push_back({kExtractedAtColumn, LogicalType::timestamptz(), true});
   staged.push_back({kSyncIdColumn, LogicalType::int64(), true});
   LogicalType& sync_id_type = staged.back().type;  // staged gets no more columns
@@ -453,8 +490,10 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // rows straight to the delta (the constant columns become the delta's DEFAULTs before any row is
   // written, and stay) instead of staging them and copying them over at the merge.
   const bool into_delta = same_schema && storage.layout == BronzeLayout::kMergeOnRead &&
-                          job.stream.mode == SyncMode::kIncrementalDedup;
+                          job.stream.mode == SyncMode::kIncrementalDedup && !flags_column;
   const warehouse::Relation target = into_delta ? delta_relation(bronze) : stage;
+  sql::Schema stage_table_schema = stage_schema;
+  if (flags_column) stage_table_schema.push_back(*flags_column);
   const std::string stage_name = warehouse::qualified_name(d, stage);
   const int64_t extracted_at = now_micros();
   // The first batch decides which string columns are wide (stored with ZSTD), in the stage and in
@@ -465,7 +504,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
     const std::string defaults = sync_column_defaults_sql(d, target, extracted_at, job.sync_id, sync_id_type);
     if (into_delta) return defaults;
     return "DROP TABLE IF EXISTS " + stage_name + ";\n" +
-           warehouse::create_table_sql(d, stage, stage_schema, false, zstd_columns) + ";\n" + defaults;
+           warehouse::create_table_sql(d, stage, stage_table_schema, false, zstd_columns) + ";\n" + defaults;
   };
   StageWriter writer;
   std::optional<CdcReadResult> changes;  // a cdc stream's read
@@ -567,9 +606,12 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   // An existing DuckDB bronze of a dedup stream is merge-on-read after this sync.
   const bool merge_on_read = !overwrite && merge.mode == SyncMode::kIncrementalDedup && supports_merge_on_read(d) &&
                              storage.layout != BronzeLayout::kMissing;
-  std::string sql = into_delta ? merge_on_read_view_sql(d, bronze, merge)
-                               : move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite,
-                                                merge_on_read, same_schema ? nullptr : &stage_schema);
+  std::string sql = flags_column ? carry_unchanged_values_sql(d, stage, bronze, storage, job.stream.primary_key,
+                                                               schema_plan, plan, changes->unchanged_columns)
+                                 : "";
+  sql += into_delta ? merge_on_read_view_sql(d, bronze, merge)
+                    : move_stage_sql(d, stage, bronze, merge, schema_plan, storage, overwrite, merge_on_read,
+                                     same_schema ? nullptr : &stage_schema);
   sql += write_state_sql(d, job.config.destination.schema, next);
   report.stage_seconds = static_cast<double>(monotonic_micros() - started) / 1e6;
   STRATA_TRY(writer.commit(sql));
