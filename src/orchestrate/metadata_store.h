@@ -158,9 +158,11 @@ class MetadataStore {
   virtual Status create_run(const RunRecord& run) = 0;
   virtual Status update_run(const RunRecord& run) = 0;
   // Atomically moves a queued run to running under `owner`; false when it was not queued any more
-  // (another process claimed it first).
+  // (another process claimed it first), or when `max_running` > 0 and the pipeline already has
+  // that many running runs (counted atomically with the claim, across every process sharing the
+  // store: a pipeline's max_active_runs holds with several schedulers).
   virtual Result<bool> claim_run(const std::string& pipeline, const std::string& run_id, const std::string& owner,
-                                 int64_t at) = 0;
+                                 int64_t at, int max_running) = 0;
   // Atomically moves a running run from `from_owner` to `to_owner` (recovery takes a dead owner's
   // run this way before resetting it); false when the run is not running under `from_owner` any
   // more (another process recovered it first). Never changes a run of any other owner.

@@ -221,7 +221,8 @@ Result<int> Scheduler::start_queued(const Entry& entry, const std::vector<std::s
     if (active >= spec.max_active_runs) break;
     if (options_.max_runs > 0 && executor_.active_runs("") >= options_.max_runs) break;
     if (only && std::find(only->begin(), only->end(), run.run_id) == only->end()) continue;
-    STRATA_ASSIGN(bool claimed, store_.claim_run(spec.name, run.run_id, options_.owner, clock_.now()));
+    STRATA_ASSIGN(bool claimed,
+                  store_.claim_run(spec.name, run.run_id, options_.owner, clock_.now(), spec.max_active_runs));
     if (!claimed) continue;
     ++active;
     ++started;
@@ -279,7 +280,7 @@ Status Scheduler::start_now(const std::string& pipeline, const std::string& run_
   if (!found) return Error(ErrorCode::kNotFound, "no pipeline named '" + pipeline + "'");
   STRATA_ASSIGN(auto run, store_.run(pipeline, run_id));
   if (!run) return Error(ErrorCode::kNotFound, "pipeline '" + pipeline + "' has no run '" + run_id + "'");
-  STRATA_ASSIGN(bool claimed, store_.claim_run(pipeline, run_id, options_.owner, clock_.now()));
+  STRATA_ASSIGN(bool claimed, store_.claim_run(pipeline, run_id, options_.owner, clock_.now(), 0));
   if (!claimed) return Error(ErrorCode::kFailed, "run '" + run_id + "' is not queued (another process took it)");
   return start_claimed(*found, run_id);
 }

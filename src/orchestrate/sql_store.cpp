@@ -186,14 +186,36 @@ Status SqlStore::update_run(const RunRecord& r) {
 // One conditional UPDATE: the database applies it to the row under its row lock (PostgreSQL) or
 // the database write lock (SQLite), and a second claimer re-checks `state = 'queued'` after the
 // first committed, so exactly one claimer changes the row.
+// With max_running, claims of one pipeline's runs take turns: a transaction first locks the
+// pipeline's row (registered if missing, then a no-op UPDATE: PostgreSQL's row lock; SQLite's
+// BEGIN IMMEDIATE holds the write lock already), and the claim, a statement of its own, counts the running runs in a snapshot taken
+// after the lock, so it sees every claim committed before.
 Result<bool> SqlStore::claim_run(const std::string& pipeline, const std::string& run_id, const std::string& owner,
-                                 int64_t at) {
-  STRATA_ASSIGN(int64_t changed,
-                execute("UPDATE runs SET state = 'running', owner = ?, start_at = CASE WHEN start_at = 0 "
-                        "THEN CAST(? AS BIGINT) ELSE start_at END "
-                        "WHERE pipeline = ? AND run_id = ? AND state = 'queued'",
-                        {owner, at, pipeline, run_id}));
-  return changed == 1;
+                                 int64_t at, int max_running) {
+  static const std::string kClaim =
+      "UPDATE runs SET state = 'running', owner = ?, start_at = CASE WHEN start_at = 0 "
+      "THEN CAST(? AS BIGINT) ELSE start_at END WHERE pipeline = ? AND run_id = ? AND state = 'queued'";
+  if (max_running <= 0) {
+    STRATA_ASSIGN(int64_t changed, execute(kClaim, {owner, at, pipeline, run_id}));
+    return changed == 1;
+  }
+  std::lock_guard lock(mutex_);
+  STRATA_TRY(session_->begin());
+  auto claim = [&]() -> Result<int64_t> {
+    STRATA_TRY(session_->execute("INSERT INTO pipelines (name, paused, created_at) VALUES (?, 0, ?) "
+                                 "ON CONFLICT (name) DO NOTHING",
+                                 {pipeline, now_micros()}));
+    STRATA_TRY(session_->execute("UPDATE pipelines SET paused = paused WHERE name = ?", {pipeline}));
+    return session_->execute(kClaim + " AND (SELECT count(*) FROM runs WHERE pipeline = ? AND state = 'running') < ?",
+                             {owner, at, pipeline, run_id, pipeline, int64_t{max_running}});
+  };
+  Result<int64_t> changed = claim();
+  if (!changed.ok()) {
+    session_->rollback();
+    return std::move(changed).error();
+  }
+  STRATA_TRY(session_->commit());
+  return *changed == 1;
 }
 
 Result<bool> SqlStore::adopt_run(const std::string& pipeline, const std::string& run_id, const std::string& from_owner,

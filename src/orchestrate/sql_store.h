@@ -75,7 +75,7 @@ class SqlStore : public MetadataStore {
   Status create_run(const RunRecord& run) override;
   Status update_run(const RunRecord& run) override;
   Result<bool> claim_run(const std::string& pipeline, const std::string& run_id, const std::string& owner,
-                         int64_t at) override;
+                         int64_t at, int max_running) override;
   Result<bool> adopt_run(const std::string& pipeline, const std::string& run_id, const std::string& from_owner,
                          const std::string& to_owner) override;
   Result<std::optional<RunRecord>> run(const std::string& pipeline, const std::string& run_id) override;

@@ -107,7 +107,7 @@ Result<Reply> cancel_run(Api& api, RunRecord run) {
   const int64_t now = api.now();
   if (run.state == RunState::kQueued) {
     // Take the run away from the scheduler atomically before failing it.
-    STRATA_ASSIGN(bool claimed, api.ctx.store->claim_run(run.pipeline, run.run_id, "api-cancel", now));
+    STRATA_ASSIGN(bool claimed, api.ctx.store->claim_run(run.pipeline, run.run_id, "api-cancel", now, 0));
     if (claimed) {
       run.state = RunState::kFailed;
       run.end_at = now;

@@ -35,8 +35,8 @@ class DelayingStore final : public MetadataStore {
   Status create_run(const RunRecord& run) override { return inner_.create_run(run); }
   Status update_run(const RunRecord& run) override { return inner_.update_run(run); }
   Result<bool> claim_run(const std::string& pipeline, const std::string& run_id, const std::string& owner,
-                         int64_t at) override {
-    return inner_.claim_run(pipeline, run_id, owner, at);
+                         int64_t at, int max_running) override {
+    return inner_.claim_run(pipeline, run_id, owner, at, max_running);
   }
   Result<bool> adopt_run(const std::string& pipeline, const std::string& run_id, const std::string& from_owner,
                          const std::string& to_owner) override {

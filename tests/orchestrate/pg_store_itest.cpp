@@ -90,7 +90,7 @@ TEST(PgStoreTest, ClaimRunHasExactlyOneWinnerAcrossProcesses) {
       if (!store.ok()) _exit(100);
       int wins = 0;
       for (int r = 0; r < kRuns; ++r) {
-        auto claimed = (*store)->claim_run("p", "run_" + std::to_string(r), "proc_" + std::to_string(i), 1);
+        auto claimed = (*store)->claim_run("p", "run_" + std::to_string(r), "proc_" + std::to_string(i), 1, 0);
         if (!claimed.ok()) _exit(101);
         wins += *claimed ? 1 : 0;
       }

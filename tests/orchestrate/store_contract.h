@@ -159,7 +159,7 @@ TEST_P(StoreContractTest, SameRunIdInTwoPipelinesIsTwoRuns) {
   }
   EXPECT_EQ(store->runs_with_id("scheduled__x")->size(), 2u);
   EXPECT_EQ((*store->runs_with_id("scheduled__x"))[1].pipeline, "b");
-  ASSERT_TRUE(*store->claim_run("a", "scheduled__x", "me", 7));
+  ASSERT_TRUE(*store->claim_run("a", "scheduled__x", "me", 7, 0));
   EXPECT_EQ((*store->run("a", "scheduled__x"))->state, RunState::kRunning);
   EXPECT_EQ((*store->run("a", "scheduled__x"))->start_at, 7);
   EXPECT_EQ((*store->run("b", "scheduled__x"))->state, RunState::kQueued);
@@ -175,10 +175,10 @@ TEST_P(StoreContractTest, SameRunIdInTwoPipelinesIsTwoRuns) {
 // claim_run takes a queued run once; adopt_run moves a running run only from the owner named.
 TEST_P(StoreContractTest, ClaimAndAdoptAreConditional) {
   ASSERT_TRUE(store_->create_run(queued_run("p", "r1")).ok());
-  EXPECT_TRUE(*store_->claim_run("p", "r1", "one", 10));
-  EXPECT_FALSE(*store_->claim_run("p", "r1", "two", 11));
+  EXPECT_TRUE(*store_->claim_run("p", "r1", "one", 10, 0));
+  EXPECT_FALSE(*store_->claim_run("p", "r1", "two", 11, 0));
   EXPECT_EQ((*store_->run("p", "r1"))->owner, "one");
-  EXPECT_FALSE(*store_->claim_run("p", "missing", "two", 11));
+  EXPECT_FALSE(*store_->claim_run("p", "missing", "two", 11, 0));
   EXPECT_FALSE(*store_->adopt_run("p", "r1", "two", "three"));
   EXPECT_EQ((*store_->run("p", "r1"))->owner, "one");
   EXPECT_TRUE(*store_->adopt_run("p", "r1", "one", "three"));
@@ -214,7 +214,7 @@ TEST_P(StoreContractTest, ClaimRunHasExactlyOneWinnerAcrossConnections) {
       while (ready.load() < kClaimers) std::this_thread::yield();
       for (int r = 0; r < kRuns; ++r) {
         const std::string run_id = "run_" + std::to_string(r);
-        auto claimed = handles[static_cast<size_t>(i)]->claim_run("p", run_id, "owner_" + std::to_string(i), 1);
+        auto claimed = handles[static_cast<size_t>(i)]->claim_run("p", run_id, "owner_" + std::to_string(i), 1, 0);
         if (!claimed.ok()) ++errors;
         else if (*claimed) won[static_cast<size_t>(i)].push_back(run_id);
       }
@@ -230,6 +230,46 @@ TEST_P(StoreContractTest, ClaimRunHasExactlyOneWinnerAcrossConnections) {
   EXPECT_EQ(all.size(), static_cast<size_t>(kRuns));
   for (int r = 0; r < kRuns; ++r) EXPECT_EQ(all.count("run_" + std::to_string(r)), 1u) << r;
   EXPECT_EQ(store_->runs("p", RunState::kQueued, 100)->size(), 0u);
+}
+
+// The same race with a limit of 2 running runs of the pipeline (its max_active_runs): however the
+// claims interleave across connections, exactly 2 runs end up running, the rest stay queued.
+TEST_P(StoreContractTest, ClaimRunKeepsMaxActiveRunsAcrossConnections) {
+  constexpr int kClaimers = 6;
+  constexpr int kRuns = 12;
+  constexpr int kMax = 2;
+  for (int r = 0; r < kRuns; ++r)
+    ASSERT_TRUE(store_->create_run(queued_run("p", "run_" + std::to_string(r), 100 + r)).ok());
+  ASSERT_TRUE(store_->create_run(queued_run("other", "run_0", 100)).ok());
+  std::vector<std::unique_ptr<MetadataStore>> handles;
+  for (int i = 0; i < kClaimers; ++i) {
+    handles.push_back(open_handle());
+    ASSERT_NE(handles.back(), nullptr);
+  }
+  std::atomic<int> ready{0}, errors{0}, wins{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClaimers; ++i)
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (ready.load() < kClaimers) std::this_thread::yield();
+      for (int r = 0; r < kRuns; ++r) {
+        // Each claimer starts at another run, so the claims interleave.
+        const std::string run_id = "run_" + std::to_string((r + 2 * i) % kRuns);
+        auto claimed = handles[static_cast<size_t>(i)]->claim_run("p", run_id, "owner_" + std::to_string(i), 1, kMax);
+        if (!claimed.ok()) ++errors;
+        else if (*claimed) ++wins;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(wins.load(), kMax);
+  EXPECT_EQ(store_->runs("p", RunState::kRunning, 100)->size(), static_cast<size_t>(kMax));
+  EXPECT_EQ(store_->runs("p", RunState::kQueued, 100)->size(), static_cast<size_t>(kRuns - kMax));
+  // Another pipeline's runs do not count; without a limit the claim ignores the running ones.
+  EXPECT_TRUE(*store_->claim_run("other", "run_0", "me", 1, 1));
+  const std::string queued = (*store_->runs("p", RunState::kQueued, 1))[0].run_id;
+  EXPECT_FALSE(*store_->claim_run("p", queued, "me", 1, kMax));
+  EXPECT_TRUE(*store_->claim_run("p", queued, "me", 1, 0));
 }
 
 inline WorkItemRecord work_item_of(const std::string& task_id, int try_number, const std::string& queue,
