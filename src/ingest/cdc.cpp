@@ -227,10 +227,16 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
   // committed after that slot's consistent point come from the connection's slot in later syncs,
   // which keeps the WAL since its confirmed position, below the new one.
   std::optional<ExportedSnapshot> added;
+  auto spool = std::make_shared<ChangeSpool>();
+  pg::Lsn spool_from = UINT64_MAX;
+  for (const auto& [stream, lsn] : recorded)
+    if (lsn) spool_from = std::min(spool_from, *lsn);
   for (auto& [stream, lsn] : recorded) {
     if (lsn) {
       CdcRead read;
       read.from = *lsn;
+      read.spool = spool;
+      read.spool_from = spool_from;
       read.marker = marker;
       read.confirmable = confirmable;
       read.text_columns = text_conversions(*streams[stream], catalog);

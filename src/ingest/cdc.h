@@ -17,8 +17,9 @@
 // LSN are skipped: the recorded LSN is the truth, confirmed_flush_lsn only frees WAL.
 //
 // Choices (written down in README.md and docs/architecture.md): the user creates the publication (as Airbyte
-// asks); Strata creates the slot (the exported snapshot needs the slot's creation). Each stream
-// reads the WAL from its own position on its own (a sync of N streams decodes the WAL N times).
+// asks); Strata creates the slot (the exported snapshot needs the slot's creation). A sync
+// decodes the WAL once for all streams: the first stream's read records what the slot sends (from
+// the smallest of the streams' positions) in a ChangeSpool the others replay.
 // A stream added after the slot's first sync (or whose first read failed) is read alone, in the
 // exported snapshot of a temporary slot created for it, and follows the connection's slot from
 // that snapshot's consistent point on (as Airbyte snapshots a new stream alone); --full-refresh
@@ -38,6 +39,7 @@
 #include "common/result.h"
 #include "common/secrets.h"
 #include "ingest/catalog.h"
+#include "ingest/change_spool.h"
 #include "ingest/connection_config.h"
 #include "ingest/extract.h"
 #include "pg/connection.h"
@@ -69,6 +71,11 @@ struct CdcRead {
   pg::Lsn confirmable = 0;      // what status replies may confirm (the smallest recorded LSN)
   std::map<std::string, TextConversion> text_columns;  // changes: by source column name
   std::optional<Error> error;   // set: the stream cannot run (e.g. added after the slot was created)
+  // changes: the sync's spool, shared by its reads of changes. The first one reads the slot from
+  // spool_from (the smallest of their positions) and records what it receives; the others replay
+  // that, when it is complete, instead of decoding the WAL again.
+  std::shared_ptr<ChangeSpool> spool;
+  pg::Lsn spool_from = 0;
 };
 
 // What a read of changes found.

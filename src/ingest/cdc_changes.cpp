@@ -298,8 +298,23 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
   CdcReadResult result;
   result.lsn = read.from;
   const SourceConfig& src = config.source;
-  STRATA_ASSIGN(SlotStream slot, stream_slot(config, read.from, true, options.masker, options.cancel));
-  pg::ReplicationStream& changes = slot.stream;
+  // Replay the sync's spool when an earlier stream recorded it whole; else read the slot (and
+  // record what it sends for the later streams, when no stream did before).
+  ChangeSpool* spool = read.spool.get();
+  std::optional<ChangeSpool::Reader> replay;
+  std::optional<SlotStream> slot;
+  bool recording = false;
+  if (spool && spool->state() == ChangeSpool::State::kComplete) {
+    replay.emplace(spool->replay());
+  } else {
+    recording = spool && spool->state() == ChangeSpool::State::kEmpty;
+    const pg::Lsn from = recording ? std::min(read.spool_from, read.from) : read.from;
+    Result<SlotStream> opened = stream_slot(config, from, true, options.masker, options.cancel);
+    if (!opened.ok()) return std::move(opened).error();
+    slot.emplace(std::move(*opened));
+    if (recording) STRATA_TRY(spool->start_recording());
+  }
+  auto next = [&]() { return replay ? replay->next() : slot->stream.next(kPoll); };
   ChangeEncoder encoder(plan, read, options, [&](sql::ColumnBatch&& batch) -> Status {
     if (options.progress) options.progress->rows.fetch_add(batch.num_rows(), std::memory_order_relaxed);
     return consumer(std::move(batch));
@@ -317,8 +332,9 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
   // The commit of the transaction holding the sync's marker ends the read.
   while (true) {
     if (options.cancel) STRATA_TRY(options.cancel->check());
-    STRATA_ASSIGN(pg::ReplicationMessage message, changes.next(kPoll));
+    STRATA_ASSIGN(pg::ReplicationMessage message, next());
     using Kind = pg::ReplicationMessage::Kind;
+    if (message.kind == Kind::kEnd && replay) break;
     if (message.kind == Kind::kEnd) {
       return Error(ErrorCode::kFailed,
                    "the source ended the replication stream of slot '" + src.replication_slot + "'");
@@ -332,9 +348,10 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
     if (message.kind == Kind::kKeepalive) {
       if (!in_transaction && monotonic_micros() - last_message > kIdleMicros) break;
       // A reply (confirming no more than every stream recorded) keeps the server's keepalives coming.
-      if (message.reply_requested) STRATA_TRY(changes.send_status(read.confirmable));
+      if (message.reply_requested) STRATA_TRY(slot->stream.send_status(read.confirmable));
       continue;
     }
+    if (recording) STRATA_TRY(spool->append(message));
     if (options.progress) options.progress->bytes.fetch_add(message.payload.size(), std::memory_order_relaxed);
     STRATA_ASSIGN(pg::PgOutputMessage m, pg::parse_pgoutput(message.payload));
     switch (m.type) {
@@ -389,7 +406,8 @@ Result<CdcReadResult> read_changes(const ConnectionConfig& config, const StreamC
     if (caught_up) break;
   }
   STRATA_TRY(encoder.finish());
-  STRATA_TRY(changes.finish());
+  if (slot) STRATA_TRY(slot->stream.finish());
+  if (recording) STRATA_TRY(spool->finish_recording());
   result.unchanged_columns.assign(encoder.unchanged_columns().begin(), encoder.unchanged_columns().end());
   // With kUnchangedToastColumn the merge carries them over (carry_unchanged_sql).
   if (encoder.unchanged_toast() && source_column_count(plan) + 2 == plan.columns.size()) {
