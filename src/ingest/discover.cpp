@@ -34,9 +34,11 @@ TableKind kind_of(char relkind) {
   }
 }
 
-Result<pg::PgTypeMap> load_types(pg::Connection& conn) {
-  STRATA_ASSIGN(pg::PgResult r, conn.exec("SELECT oid, typname, typtype, typbasetype, typtypmod, typelem, typcategory"
-                                          " FROM pg_catalog.pg_type WHERE typtype <> 'c' OR typelem <> 0"));
+constexpr const char* kTypesSql =
+    "SELECT oid, typname, typtype, typbasetype, typtypmod, typelem, typcategory"
+    " FROM pg_catalog.pg_type WHERE typtype <> 'c' OR typelem <> 0";
+
+pg::PgTypeMap load_types(const pg::PgResult& r) {
   pg::PgTypeMap types;
   for (int i = 0; i < r.rows(); ++i) {
     pg::PgType t;
@@ -81,9 +83,11 @@ pg::ConnectOptions source_connect_options(SecretMasker* masker, const std::strin
 
 Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::string>& schemas) {
   const std::string filter = relation_filter(schemas);
-  STRATA_ASSIGN(pg::PgTypeMap types, load_types(conn));
-  // Relations with size estimates; a partitioned table sums its leaf partitions.
-  STRATA_ASSIGN(pg::PgResult rels, conn.exec(
+  // Every catalog query at once, in one round trip (they do not depend on each other): the types,
+  // the relations with size estimates (a partitioned table sums its leaf partitions), their
+  // columns, primary keys, the partitions' roots, the schemas, and settings.
+  std::vector<std::string> queries{kTypesSql};
+  queries.push_back(
       "SELECT c.oid, n.nspname, c.relname, c.relkind,"
       // A partition never analyzed (reltuples -1) makes the sum unknown.
       " CASE WHEN c.relkind = 'p' THEN (SELECT CASE WHEN bool_or(p.reltuples < 0) THEN -1 ELSE sum(p.reltuples) END"
@@ -100,7 +104,43 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
       // A standby has no rows of an unlogged table: reading one fails ("could not open file").
       " c.relpersistence = 'u' AND pg_is_in_recovery()"
       " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-      " WHERE " + filter + " ORDER BY n.nspname, c.relname"));
+      " WHERE " + filter + " ORDER BY n.nspname, c.relname");
+  queries.push_back(
+      "SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), a.atttypid, a.atttypmod,"
+      " a.attndims, a.attnotnull, a.attgenerated <> ''"
+      " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+      " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+      " WHERE a.attnum > 0 AND NOT a.attisdropped AND " + filter + " ORDER BY a.attrelid, a.attnum");
+  queries.push_back(
+      "SELECT i.indrelid, a.attname FROM pg_catalog.pg_index i"
+      " JOIN pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+      " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)"
+      " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+      " WHERE i.indisprimary AND " + filter + " ORDER BY i.indrelid, k.ord");
+  queries.push_back(
+      "SELECT pn.nspname || '.' || p.relname, rn.nspname || '.' || r.relname"
+      " FROM pg_catalog.pg_class p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace"
+      " JOIN pg_catalog.pg_class r ON r.oid = pg_partition_root(p.oid)"
+      " JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace WHERE p.relispartition");
+  // money's scale: its values count the minor unit of lc_monetary's currency (2 digits for most,
+  // 0 for yen, 3 for dinar), which money's cast to numeric divides by.
+  queries.push_back(
+      "SELECT pg_size_bytes(current_setting('shared_buffers')), scale(0::money::numeric),"
+      " current_setting('server_encoding') = 'SQL_ASCII'");
+  if (!schemas.empty()) {
+    queries.push_back("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE "
+                      "'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1");
+  }
+  std::string batch;
+  for (const std::string& q : queries) batch += q + ";\n";
+  STRATA_ASSIGN(std::vector<pg::PgResult> results, conn.exec_all(batch));
+  if (results.size() != queries.size()) {
+    return Error(ErrorCode::kInternal, "the catalog queries returned " + std::to_string(results.size()) +
+                                           " results for " + std::to_string(queries.size()));
+  }
+  const pg::PgTypeMap types = load_types(results[0]);
+  const pg::PgResult &rels = results[1], &cols = results[2], &keys = results[3], &parts = results[4];
+  const pg::PgResult& settings = results[5];
   Catalog catalog;
   std::map<std::string, size_t> by_oid;
   for (int i = 0; i < rels.rows(); ++i) {
@@ -117,12 +157,6 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
     by_oid[std::string(rels.value(i, 0))] = catalog.tables.size();
     catalog.tables.push_back(std::move(t));
   }
-  STRATA_ASSIGN(pg::PgResult cols, conn.exec(
-      "SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), a.atttypid, a.atttypmod,"
-      " a.attndims, a.attnotnull, a.attgenerated <> ''"
-      " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
-      " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-      " WHERE a.attnum > 0 AND NOT a.attisdropped AND " + filter + " ORDER BY a.attrelid, a.attnum"));
   for (int i = 0; i < cols.rows(); ++i) {
     auto it = by_oid.find(std::string(cols.value(i, 0)));
     if (it == by_oid.end()) continue;
@@ -138,35 +172,18 @@ Result<Catalog> discover_catalog(pg::Connection& conn, const std::vector<std::st
     c.mapping = pg::map_column_type(types, c.type_oid, c.typmod, c.ndims);
     catalog.tables[it->second].columns.push_back(std::move(c));
   }
-  STRATA_ASSIGN(pg::PgResult keys, conn.exec(
-      "SELECT i.indrelid, a.attname FROM pg_catalog.pg_index i"
-      " JOIN pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-      " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)"
-      " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-      " WHERE i.indisprimary AND " + filter + " ORDER BY i.indrelid, k.ord"));
   for (int i = 0; i < keys.rows(); ++i) {
     auto it = by_oid.find(std::string(keys.value(i, 0)));
     if (it != by_oid.end()) catalog.tables[it->second].primary_key.emplace_back(keys.value(i, 1));
   }
   for (CatalogTable& t : catalog.tables) t.suggested_cursors = suggest_cursors(t.columns);
-  STRATA_ASSIGN(pg::PgResult parts, conn.exec(
-      "SELECT pn.nspname || '.' || p.relname, rn.nspname || '.' || r.relname"
-      " FROM pg_catalog.pg_class p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace"
-      " JOIN pg_catalog.pg_class r ON r.oid = pg_partition_root(p.oid)"
-      " JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace WHERE p.relispartition"));
   for (int i = 0; i < parts.rows(); ++i) {
     catalog.partition_parents[std::string(parts.value(i, 0))] = std::string(parts.value(i, 1));
   }
   if (!schemas.empty()) {
-    STRATA_ASSIGN(pg::PgResult names, conn.exec("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE "
-                                                "'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1"));
+    const pg::PgResult& names = results[6];
     for (int i = 0; i < names.rows(); ++i) catalog.schemas.emplace_back(names.value(i, 0));
   }
-  // money's scale: its values count the minor unit of lc_monetary's currency (2 digits for most,
-  // 0 for yen, 3 for dinar), which money's cast to numeric divides by.
-  STRATA_ASSIGN(pg::PgResult settings,
-                conn.exec("SELECT pg_size_bytes(current_setting('shared_buffers')), scale(0::money::numeric),"
-                          " current_setting('server_encoding') = 'SQL_ASCII'"));
   catalog.shared_buffers_bytes = to_ll(settings.value(0, 0));
   catalog.unchecked_text = settings.value(0, 2) == "t";
   const auto money_scale = static_cast<uint8_t>(to_ll(settings.value(0, 1)));

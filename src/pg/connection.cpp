@@ -210,6 +210,26 @@ Result<PgResult> Connection::exec(std::string_view sql) {
   return wrap_result(*state_, PQexec(state_->conn, text.c_str()));
 }
 
+Result<std::vector<PgResult>> Connection::exec_all(std::string_view sql) {
+  STRATA_TRY(check_idle());
+  const std::string text(sql);
+  if (!PQsendQuery(state_->conn, text.c_str())) return state_->connection_error("the statements could not be sent");
+  std::vector<PgResult> results;
+  std::optional<Error> failed;
+  while (PGresult* raw = PQgetResult(state_->conn)) {
+    Result<PgResult> one = wrap_result(*state_, raw);
+    if (failed) continue;  // wrap_result owns raw either way
+    if (one.ok()) {
+      results.push_back(std::move(*one));
+    } else {
+      failed = std::move(one).error();
+    }
+  }
+  if (failed) return *failed;
+  if (PQstatus(state_->conn) != CONNECTION_OK) return state_->connection_error("the statements failed");
+  return results;
+}
+
 Result<PgResult> Connection::exec_params(std::string_view sql, const std::vector<std::optional<std::string>>& params,
                                          Format format, Format param_format) {
   STRATA_TRY(check_idle());

@@ -115,6 +115,10 @@ class Connection {
 
   // Runs one or more statements (simple protocol); returns the last statement's result.
   Result<PgResult> exec(std::string_view sql);
+  // Runs several statements in one round trip (simple protocol: one implicit transaction unless
+  // they say otherwise) and returns every statement's result, in order. Errors: the first failing
+  // statement's (the server skips the rest), as exec(); the connection stays usable.
+  Result<std::vector<PgResult>> exec_all(std::string_view sql);
   // Runs one statement with $1…$n parameters (nullopt = NULL) sent in `param_format` (binary: each
   // parameter's type's send form, the type taken from a cast in the statement); result values in
   // `format`.

@@ -82,6 +82,26 @@ TEST_F(PgConnectionTest, PasswordLoginRegistersThePasswordWithTheMasker) {
   EXPECT_EQ(masker.mask("the password is " + pg.password()), "the password is ****");
 }
 
+// Several statements in one round trip: every result in order; a failing one fails the call with
+// the server's error and leaves the connection usable.
+TEST_F(PgConnectionTest, ExecAllReturnsEveryStatementsResult) {
+  Connection conn = connect_test_db();
+  auto all = conn.exec_all("SELECT 1 AS a; SELECT g FROM generate_series(1, 3) g; SET TimeZone = 'UTC'; SELECT 'x'");
+  ASSERT_TRUE(all.ok()) << all.error().to_string();
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].value(0, 0), "1");
+  EXPECT_EQ((*all)[1].rows(), 3);
+  EXPECT_EQ((*all)[1].value(2, 0), "3");
+  EXPECT_EQ((*all)[2].rows(), 0);
+  EXPECT_EQ((*all)[3].value(0, 0), "x");
+  auto failed = conn.exec_all("SELECT 1; SELECT 1/0; SELECT 2");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message().find("division by zero"), std::string::npos) << failed.error().to_string();
+  auto after = conn.exec("SELECT 42");
+  ASSERT_TRUE(after.ok()) << after.error().to_string();
+  EXPECT_EQ(after->value(0, 0), "42");
+}
+
 TEST_F(PgConnectionTest, QueryWithParametersTextAndBinary) {
   Connection conn = connect_test_db();
   auto result = conn.exec_params("select $1::int + 1 as n, $2::text as s, $3::text as missing, $4::float8 as f",
