@@ -89,8 +89,15 @@ std::string schema_hash(const sql::Schema& schema) {
   return buf;
 }
 
-Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema) {
+Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema, const StateTable& table) {
   const sql::Dialect& d = wh.dialect();
+  if (table.exists) {
+    for (const std::string& column : table.missing_columns) {
+      STRATA_TRY(wh.execute("ALTER TABLE " + d.qualify("", bronze_schema, kStateTable) + " ADD COLUMN IF NOT EXISTS " +
+                            d.quote_identifier(column) + " " + d.type_name(sql::LogicalType::varchar())));
+    }
+    return ok_status();
+  }
   STRATA_TRY(wh.execute(warehouse::create_schema_sql(d, "", bronze_schema)));
   sql::Schema state = {
       {"stream", sql::LogicalType::varchar(), false},      {"mode", sql::LogicalType::varchar(), true},
@@ -102,74 +109,62 @@ Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema)
   return wh.execute(warehouse::create_table_sql(d, {"", bronze_schema, kStateTable}, state, true));
 }
 
-Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const std::string& bronze_schema,
-                                              const std::string& stream) {
-  const sql::Dialect& d = wh.dialect();
-  const std::string table = d.qualify("", bronze_schema, kStateTable);
-  const std::string select =
-      "SELECT mode, cursor_field, cursor_value, schema_hash, sync_id, rows, primary_key, schema_notes FROM " + table +
-      " WHERE stream = " + d.quote_string(stream);
-  Result<warehouse::QueryResult> read = wh.query(select);
-  if (!read.ok() && (read.error().message().find("primary_key") != std::string::npos ||
-                     read.error().message().find("schema_notes") != std::string::npos)) {
-    // A state table from before these columns (the warehouses' errors name one): add them, then
-    // read again.
-    for (const char* column : {"primary_key", "schema_notes"}) {
-      if (!wh.execute("ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS " + column + " " +
-                      d.type_name(sql::LogicalType::varchar()))
-               .ok()) {
-        return read.error();
+StateTable read_state_table(warehouse::Warehouse& wh, const std::string& bronze_schema) {
+  StateTable table;
+  auto r = wh.query("SELECT * FROM " + wh.dialect().qualify("", bronze_schema, kStateTable));
+  if (!r.ok()) return table;
+  std::map<std::string, size_t> at;
+  for (size_t c = 0; c < r->schema.size(); ++c) at[to_lower(r->schema[c].name)] = c;
+  if (!at.count("stream")) return table;
+  table.exists = true;
+  for (const char* column : {"primary_key", "schema_notes"})
+    if (!at.count(column)) table.missing_columns.emplace_back(column);
+  // The cell of `column` in row i, or nullopt when it is NULL or the table lacks the column.
+  auto cell = [&](size_t i, const char* column) -> std::optional<std::string> {
+    auto it = at.find(column);
+    if (it == at.end() || r->is_null(i, it->second)) return std::nullopt;
+    return r->cell_text(i, it->second);
+  };
+  for (size_t i = 0; i < r->num_rows(); ++i) {
+    StreamState s;
+    s.stream = cell(i, "stream").value_or("");
+    s.mode = cell(i, "mode").value_or("");
+    s.cursor_field = cell(i, "cursor_field").value_or("");
+    s.cursor_value = cell(i, "cursor_value");
+    s.schema_hash = cell(i, "schema_hash").value_or("");
+    s.sync_id = cell(i, "sync_id").value_or("");
+    const std::optional<std::string> rows = cell(i, "rows");
+    s.rows = rows ? std::stoll(*rows) : 0;
+    s.primary_key = cell(i, "primary_key").value_or("");
+    if (const std::optional<std::string> notes_text = cell(i, "schema_notes")) {
+      // Written by write_state_sql; anything else (edited by hand) counts as no notes.
+      const nlohmann::json notes = nlohmann::json::parse(*notes_text, nullptr, /*allow_exceptions=*/false);
+      if (notes.is_array()) {
+        for (const auto& note : notes)
+          if (note.is_string()) s.schema_notes.push_back(note.get<std::string>());
       }
     }
-    read = wh.query(select);
+    table.states[s.stream] = std::move(s);
   }
-  STRATA_ASSIGN(warehouse::QueryResult r, std::move(read));
-  if (r.num_rows() == 0) return std::optional<StreamState>();
-  StreamState s;
-  s.stream = stream;
-  s.mode = r.cell_text(0, 0);
-  s.cursor_field = r.cell_text(0, 1);
-  if (!r.is_null(0, 2)) s.cursor_value = r.cell_text(0, 2);
-  s.schema_hash = r.cell_text(0, 3);
-  s.sync_id = r.cell_text(0, 4);
-  s.rows = r.is_null(0, 5) ? 0 : std::stoll(r.cell_text(0, 5));
-  if (!r.is_null(0, 6)) s.primary_key = r.cell_text(0, 6);
-  if (!r.is_null(0, 7)) {
-    // Written by write_state_sql; anything else (edited by hand) counts as no notes.
-    const nlohmann::json notes = nlohmann::json::parse(r.cell_text(0, 7), nullptr, /*allow_exceptions=*/false);
-    if (notes.is_array()) {
-      for (const auto& note : notes)
-        if (note.is_string()) s.schema_notes.push_back(note.get<std::string>());
-    }
-  }
-  return std::optional<StreamState>(std::move(s));
+  return table;
 }
 
-SyncedStreams synced_streams(warehouse::Warehouse& wh, const std::string& bronze_schema) {
+std::optional<StreamState> StateTable::find(const std::string& stream) const {
+  auto it = states.find(stream);
+  return it == states.end() ? std::nullopt : std::optional<StreamState>(it->second);
+}
+
+SyncedStreams StateTable::synced() const {
   SyncedStreams out;
-  // SELECT *: a state table from before primary_key was recorded lacks that column.
-  auto r = wh.query("SELECT * FROM " + wh.dialect().qualify("", bronze_schema, kStateTable));
-  if (!r.ok()) return out;
-  std::optional<size_t> stream, cursor, key;
-  for (size_t c = 0; c < r->schema.size(); ++c) {
-    if (r->schema[c].name == "stream") stream = c;
-    if (r->schema[c].name == "cursor_field") cursor = c;
-    if (r->schema[c].name == "primary_key") key = c;
-  }
-  if (!stream) return out;
-  for (size_t i = 0; i < r->num_rows(); ++i) {
-    SyncedStream& s = out[r->cell_text(i, *stream)];
-    if (cursor && !r->is_null(i, *cursor)) s.cursor_field = r->cell_text(i, *cursor);
-    if (key && !r->is_null(i, *key)) s.primary_key = r->cell_text(i, *key);
-  }
+  for (const auto& [name, state] : states) out[name] = SyncedStream{state.cursor_field, state.primary_key};
   return out;
 }
 
-Result<std::string> latest_sync_id(warehouse::Warehouse& wh, const std::string& bronze_schema) {
-  const sql::Dialect& d = wh.dialect();
-  STRATA_ASSIGN(warehouse::QueryResult r, wh.query("SELECT max(sync_id) FROM " + d.qualify("", bronze_schema, kStateTable) +
-                                                   " WHERE length(sync_id) = 19"));
-  return r.num_rows() == 0 || r.is_null(0, 0) ? std::string() : r.cell_text(0, 0);
+std::string StateTable::latest_sync_id() const {
+  std::string latest;
+  for (const auto& [name, state] : states)
+    if (state.sync_id.size() == 19 && state.sync_id > latest) latest = state.sync_id;
+  return latest;
 }
 
 std::string write_state_sql(const sql::Dialect& d, const std::string& bronze_schema, const StreamState& s) {

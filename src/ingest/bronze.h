@@ -4,6 +4,7 @@
 // the statements that swap, append or merge a staging table into a bronze table.
 // Functions are pure (SQL text) except those taking a Warehouse&, which run statements on it.
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,17 +53,28 @@ std::vector<std::string> wide_string_columns(const sql::ColumnBatch& batch);
 // A stable hash (hex) of a schema's names and logical types.
 std::string schema_hash(const sql::Schema& schema);
 
-// Creates the bronze schema and the state table when missing.
-Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema);
-// The stream's committed state, or nullopt when it was never synced. A state table written before
-// the primary_key column existed gets it here (ALTER … ADD COLUMN, once).
-Result<std::optional<StreamState>> read_state(warehouse::Warehouse& wh, const std::string& bronze_schema,
-                                              const std::string& stream);
-// The largest sync id of the 19-digit kind in the state table (empty when there is none).
-// The streams <bronze_schema>._strata_state holds a state for (synced before); empty when the
-// table cannot be read (it does not exist yet).
-SyncedStreams synced_streams(warehouse::Warehouse& wh, const std::string& bronze_schema);
-Result<std::string> latest_sync_id(warehouse::Warehouse& wh, const std::string& bronze_schema);
+// Every stream's committed state in <bronze>._strata_state, read once per sync (one query instead
+// of one per stream and purpose). A sync's streams each write only their own row, so the states
+// read at its start stay theirs until they commit.
+struct StateTable {
+  bool exists = false;  // false: the table cannot be read (it, or the bronze schema, is missing)
+  // Columns a state table from before them lacks ("primary_key", "schema_notes"): ensure_bronze
+  // adds them.
+  std::vector<std::string> missing_columns;
+  std::map<std::string, StreamState> states;  // by stream ("schema.table")
+
+  std::optional<StreamState> find(const std::string& stream) const;
+  // The streams it holds a state for (synced before).
+  SyncedStreams synced() const;
+  // The largest sync id of the 19-digit kind (empty when there is none).
+  std::string latest_sync_id() const;
+};
+// Reads the table (SELECT *: older tables lack some columns). Never fails: a table that cannot be
+// read is reported as missing, and creating it (ensure_bronze) then reports the warehouse's error.
+StateTable read_state_table(warehouse::Warehouse& wh, const std::string& bronze_schema);
+// Creates the bronze schema and the state table when `table` says they are missing, and adds the
+// columns an older table lacks. Errors: the warehouse's.
+Status ensure_bronze(warehouse::Warehouse& wh, const std::string& bronze_schema, const StateTable& table);
 // Statements replacing the stream's state row (run them inside the data transaction).
 std::string write_state_sql(const sql::Dialect& dialect, const std::string& bronze_schema, const StreamState& state);
 

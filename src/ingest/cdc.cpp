@@ -146,7 +146,7 @@ Result<SlotStream> stream_slot(const ConnectionConfig& config, pg::Lsn from, boo
 }
 
 Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, pg::Connection& source,
-                                                const Catalog& catalog, warehouse::Warehouse& wh, bool full_refresh,
+                                                const Catalog& catalog, const StateTable& states, bool full_refresh,
                                                 bool some_streams, SecretMasker* masker) {
   STRATA_TRY(check_source(config, source, catalog));
   const SourceConfig& src = config.source;
@@ -166,7 +166,7 @@ Result<std::unique_ptr<CdcSync>> CdcSync::start(const ConnectionConfig& config, 
   std::vector<std::pair<std::string, pg::Lsn>> others;
   bool any = false;
   auto recorded_lsn = [&](const std::string& stream) -> Result<std::optional<pg::Lsn>> {
-    STRATA_ASSIGN(std::optional<StreamState> state, read_state(wh, config.destination.schema, stream));
+    const std::optional<StreamState> state = states.find(stream);
     if (state && state->cursor_field == kLsnColumn && state->cursor_value) return pg::parse_lsn(*state->cursor_value);
     return std::optional<pg::Lsn>();
   };

@@ -38,6 +38,7 @@
 
 #include "common/result.h"
 #include "common/secrets.h"
+#include "ingest/bronze.h"
 #include "ingest/catalog.h"
 #include "ingest/change_spool.h"
 #include "ingest/connection_config.h"
@@ -92,13 +93,13 @@ struct CdcReadResult {
 class CdcSync {
  public:
   // Checks the source for the selected streams of `config` (already validated) and prepares the
-  // reads; `wh` holds their states. Errors (kConfig, located in the connection file, exit code 2):
-  // wal_level is not logical; the publication does not exist or lacks a stream's table; a table
-  // has neither a primary key nor REPLICA IDENTITY FULL; the slot is missing (or of another plugin or database) although
-  // streams recorded positions in it. kUsage: --full-refresh or a first sync of some streams only
+  // reads; `states` are the streams' states (read_state_table). Errors (kConfig, located in the
+  // connection file, exit code 2): wal_level is not logical; the publication does not exist or
+  // lacks a stream's table; a table has neither a primary key nor REPLICA IDENTITY FULL; the slot
+  // is missing (or of another plugin or database) although streams recorded positions in it. kUsage: --full-refresh or a first sync of some streams only
   // (--stream), which would move the slot under the others. kConnection: the source.
   static Result<std::unique_ptr<CdcSync>> start(const ConnectionConfig& config, pg::Connection& source,
-                                                const Catalog& catalog, warehouse::Warehouse& wh,
+                                                const Catalog& catalog, const StateTable& states,
                                                 bool full_refresh, bool some_streams, SecretMasker* masker);
 
   // How `stream` reads in this sync.

@@ -131,7 +131,7 @@ Result<ConnectionConfig> load_connection_config(const std::string& path, const Y
 // Resolves a CONN argument: a path to a .yml/.yaml file as is, else `<project_dir>/connections/<name>.yml`.
 std::string connection_path(const std::string& project_dir, const std::string& name_or_path);
 
-// What the warehouse's state records of a stream synced before (see synced_streams).
+// What the warehouse's state records of a stream synced before (see StateTable::synced).
 struct SyncedStream {
   std::string cursor_field;
   std::string primary_key;  // a JSON array of names; empty when the state predates recording it

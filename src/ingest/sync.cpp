@@ -56,6 +56,7 @@ struct StreamJob {
   warehouse::Database& db;  // for the staging writers' extra sessions
   const SyncOptions& options;
   const std::string& sync_id;
+  std::optional<StreamState> state;  // the stream's committed state (StateTable at the sync's start)
   pg::Connection* source = nullptr;  // an idle source connection the read may use, or null
   int64_t shared_buffers_bytes = 0;  // the source server's (0: unknown)
   bool unchecked_text = false;        // the source's text may not be UTF-8 (Catalog::unchecked_text)
@@ -380,7 +381,7 @@ Status sync_one(const StreamJob& job, StreamReport& report) {
   const warehouse::Relation stage = staging_relation(bronze);
   report.bronze = bronze.schema + "." + bronze.name;
 
-  STRATA_ASSIGN(std::optional<StreamState> state, read_state(job.wh, job.config.destination.schema, stream_name));
+  std::optional<StreamState> state = job.state;
   // DuckDB: how bronze is stored (a table, or merge-on-read for incremental_dedup) and its row
   // counts (they decide when the delta is compacted). A bronze table dropped by hand is read
   // again in full, not from the state's cursor.
@@ -729,18 +730,18 @@ Status prepare_streams(ConnectionConfig& config, const Catalog& catalog, const S
 
 // The second half of a sync, once prepare_streams passed.
 Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource discovered, warehouse::Database& db,
-                                 std::unique_ptr<warehouse::Warehouse> wh, const SyncOptions& options) {
+                                 std::unique_ptr<warehouse::Warehouse> wh, const StateTable& states,
+                                 const SyncOptions& options) {
   const Catalog& catalog = discovered.catalog;
   SyncReport report;
   report.connection = config.name;
   report.started_at = format_iso8601(now_micros());
   if (supports_merge_on_read(wh->dialect())) STRATA_TRY(check_rowid_columns(config, catalog));
-  STRATA_TRY(ensure_bronze(*wh, config.destination.schema));
-  STRATA_ASSIGN(std::string last_sync_id, latest_sync_id(*wh, config.destination.schema));
-  report.sync_id = new_sync_id(last_sync_id);
+  STRATA_TRY(ensure_bronze(*wh, config.destination.schema, states));
+  report.sync_id = new_sync_id(states.latest_sync_id());
   std::unique_ptr<CdcSync> cdc;
   if (config.source.cdc()) {
-    STRATA_ASSIGN(cdc, CdcSync::start(config, discovered.connection, catalog, *wh, options.full_refresh,
+    STRATA_ASSIGN(cdc, CdcSync::start(config, discovered.connection, catalog, states, options.full_refresh,
                                       !options.only_streams.empty(), options.masker));
   }
   // The discovery connection also serves the streams' reads (see ReadOptions::connection); a
@@ -756,7 +757,7 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
       continue;
     }
     StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, db, options, report.sync_id,
-                  source ? &*source : nullptr, catalog.shared_buffers_bytes, catalog.unchecked_text,
+                  states.find(stream.full_name()), source ? &*source : nullptr, catalog.shared_buffers_bytes, catalog.unchecked_text,
                   &stream == &config.streams.back(), cdc.get()};
     Status st = sync_one(job, sr);
     sr.ok = st.ok();
@@ -783,13 +784,13 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
 // A session of the warehouse, and the streams it holds a state for (see synced_streams).
 struct WarehouseSession {
   std::unique_ptr<warehouse::Warehouse> session;
-  SyncedStreams synced;
+  StateTable states;
 };
 
 Result<WarehouseSession> connect_destination(warehouse::Database& db, const ConnectionConfig& config) {
   STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
-  SyncedStreams synced = synced_streams(*wh, config.destination.schema);
-  return WarehouseSession{std::move(wh), std::move(synced)};
+  StateTable states = read_state_table(*wh, config.destination.schema);
+  return WarehouseSession{std::move(wh), std::move(states)};
 }
 
 }  // namespace
@@ -797,8 +798,8 @@ Result<WarehouseSession> connect_destination(warehouse::Database& db, const Conn
 Result<SyncReport> run_sync(ConnectionConfig& config, warehouse::Database& db, const SyncOptions& options) {
   STRATA_ASSIGN(DiscoveredSource discovered, discover_source(config, options));
   STRATA_ASSIGN(WarehouseSession destination, connect_destination(db, config));
-  STRATA_TRY(prepare_streams(config, discovered.catalog, options, destination.synced));
-  return sync_prepared(config, std::move(discovered), db, std::move(destination.session), options);
+  STRATA_TRY(prepare_streams(config, discovered.catalog, options, destination.states.synced()));
+  return sync_prepared(config, std::move(discovered), db, std::move(destination.session), destination.states, options);
 }
 
 Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open_database, const SyncOptions& options,
@@ -811,8 +812,9 @@ Result<SyncReport> run_sync(ConnectionConfig& config, const DatabaseOpener& open
   database = std::move(*opened);
   if (!discovered.ok()) return discovered.error();
   STRATA_ASSIGN(WarehouseSession destination, connect_destination(*database, config));
-  STRATA_TRY(prepare_streams(config, discovered->catalog, options, destination.synced));
-  return sync_prepared(config, std::move(*discovered), *database, std::move(destination.session), options);
+  STRATA_TRY(prepare_streams(config, discovered->catalog, options, destination.states.synced()));
+  return sync_prepared(config, std::move(*discovered), *database, std::move(destination.session), destination.states,
+                       options);
 }
 
 }  // namespace strata::ingest
