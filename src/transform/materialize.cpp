@@ -55,7 +55,7 @@ std::string merge_sql(const sql::Dialect& d, const std::string& target, const st
 Status create_scratch_table(NodeContext& ctx, const std::string& relation, const std::string& query) {
   return run_ddl(ctx, adapter_sql(ctx.wh.dialect())
                           .replace_relation(relation, warehouse::RelationKind::kTable, warehouse::RelationKind::kTable,
-                                            query));
+                                            query, TableConfig()));
 }
 
 // Whether `cols` has a column named `name` (names compare case-insensitively, as unquoted SQL).
@@ -130,12 +130,14 @@ Status run_ddl(NodeContext& ctx, const DdlPlan& plan) {
   return plan.atomic ? in_transaction(ctx, run_all) : run_all();
 }
 
-Status replace_node_relation(NodeContext& ctx, warehouse::RelationKind kind, const std::string& query) {
+Status replace_node_relation(NodeContext& ctx, warehouse::RelationKind kind, const std::string& query,
+                             const TableConfig& table) {
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   std::optional<warehouse::RelationKind> existing;
   if (exists) existing = is_view ? warehouse::RelationKind::kView : warehouse::RelationKind::kTable;
-  STRATA_TRY(run_ddl(ctx, adapter_sql(ctx.wh.dialect()).replace_relation(ctx.node.relation_name, existing, kind, query)));
+  STRATA_TRY(run_ddl(ctx, adapter_sql(ctx.wh.dialect()).replace_relation(ctx.node.relation_name, existing, kind, query,
+                                                                             table)));
   relation_changed(ctx, kind);
   return ok_status();
 }
@@ -156,13 +158,23 @@ Result<std::string> materialize_view(NodeContext& ctx) {
   return std::string("CREATE VIEW");
 }
 
-Result<std::string> materialize_table(NodeContext& ctx) {
+namespace {
+
+// Replaces the node's relation by a table of its query's rows, with its adapter-specific configs.
+Result<std::string> build_table(NodeContext& ctx, const TableConfig& table) {
   if (contract_enforced(ctx.node)) {
-    STRATA_TRY(build_contracted_table(ctx));
+    STRATA_TRY(build_contracted_table(ctx, table));
     return std::string("CREATE TABLE");
   }
-  STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, ctx.compiled));
+  STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, ctx.compiled, table));
   return std::string("CREATE TABLE");
+}
+
+}  // namespace
+
+Result<std::string> materialize_table(NodeContext& ctx) {
+  STRATA_ASSIGN(const TableConfig table, table_config(ctx.node, ctx.wh));
+  return build_table(ctx, table);
 }
 
 bool rebuilds_fully(const NodeContext& ctx) {
@@ -172,12 +184,14 @@ bool rebuilds_fully(const NodeContext& ctx) {
 
 Result<std::string> materialize_incremental(NodeContext& ctx) {
   const Node& n = ctx.node;
-  if (cfg_string(n, "incremental_strategy") == "microbatch") return materialize_microbatch(ctx);
+  // The table configs are checked on every run, though only a new table takes them (as dbt's).
+  STRATA_ASSIGN(const TableConfig table, table_config(n, ctx.wh));
+  if (cfg_string(n, "incremental_strategy") == "microbatch") return materialize_microbatch(ctx, table);
   const sql::Dialect& d = ctx.wh.dialect();
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   const bool full_refresh = rebuilds_fully(ctx);
-  if (!exists || is_view || full_refresh) return materialize_table(ctx);
+  if (!exists || is_view || full_refresh) return build_table(ctx, table);
   if (contract_enforced(n)) STRATA_TRY(check_contract(ctx));
   const warehouse::Relation tmp_rel{n.database, n.schema, n.alias + "__dbt_tmp"};
   std::string tmp = warehouse::qualified_name(d, tmp_rel);
