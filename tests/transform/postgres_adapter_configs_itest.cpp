@@ -116,6 +116,13 @@ TEST_F(AdapterConfigsOnPostgres, BadConfigsFailWithALocatedErrorAndBuildNothing)
   EXPECT_EQ(invoke("run", {"events"}), 1) << output_;
   EXPECT_NE(output_.find("unique must be true or false"), std::string::npos) << output_;
   EXPECT_EQ(rows("select to_regclass('main.events__dbt_tmp') is null"), (Rows{"true"}));
+  // insert_overwrite is BigQuery's.
+  testing::write_files(project_, {{"models/schema.yml",
+                                   "version: 2\nmodels:\n  - name: events\n    config:\n"
+                                   "      incremental_strategy: insert_overwrite\n"}});
+  EXPECT_EQ(invoke("run", {"events"}), 1) << output_;
+  EXPECT_NE(output_.find("incremental_strategy 'insert_overwrite' is BigQuery's"), std::string::npos) << output_;
+  EXPECT_EQ(rows("select to_regclass('main.events__dbt_tmp') is null"), (Rows{"true"}));
 }
 
 TEST_F(AdapterConfigsOnPostgres, AnIndexTheServerRejectsLeavesTheOldTable) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -173,6 +174,53 @@ TEST_F(BigQueryCli, BadTableConfigsFailTheirModelWithALocatedErrorBeforeAnyDdl) 
   }
   // The good model still builds.
   EXPECT_FALSE(sent_starting("create or replace table `strata-test`.`analytics`.`m`").empty()) << run.output;
+}
+
+// insert_overwrite on an incremental model whose table exists (the fake's `orders`): its new rows
+// are staged, the partitions they touch deleted (or those the `partitions` config lists), and the
+// rows inserted; without a partition_by it fails before any DDL.
+TEST_F(BigQueryCli, InsertOverwriteReplacesThePartitionsOfTheNewRows) {
+  const std::string head =
+      "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by={'field': 'at', "
+      "'data_type': 'timestamp'}";
+  std::ofstream(dir_.file("models/orders.sql")) << head << ") }}\nselect 1 as id, current_timestamp() as at\n";
+  const std::string args = "run --select orders --project-dir " + dir_.path() + " --profiles-dir " + dir_.path();
+  ProcessRun run = run_strata(args);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_FALSE(sent_starting("create or replace table `strata-test`.`analytics`.`orders__dbt_tmp` as (").empty());
+  EXPECT_EQ(sent_starting("delete from `strata-test`.`analytics`.`orders`"),
+            "delete from `strata-test`.`analytics`.`orders` where timestamp_trunc(at, day) in (select distinct "
+            "timestamp_trunc(at, day) from `strata-test`.`analytics`.`orders__dbt_tmp`)")
+      << run.output;
+  EXPECT_FALSE(sent_starting("insert into `strata-test`.`analytics`.`orders` (").empty()) << run.output;
+  EXPECT_TRUE(sent_starting("create or replace table `strata-test`.`analytics`.`orders`\n").empty());
+  EXPECT_NE(run.output.find("INSERT OVERWRITE"), std::string::npos) << run.output;
+
+  // Static partitions: the ones listed.
+  std::ofstream(dir_.file("models/orders.sql"))
+      << head << ", partitions=[\"timestamp('2024-01-01')\", \"timestamp('2024-01-02')\"]) }}\nselect 1 as id\n";
+  const size_t sent_before = sent_sql().size();
+  run = run_strata(args);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  std::vector<std::string> sent = sent_sql();
+  sent.erase(sent.begin(), sent.begin() + static_cast<std::ptrdiff_t>(sent_before));
+  EXPECT_NE(std::find(sent.begin(), sent.end(),
+                      "delete from `strata-test`.`analytics`.`orders` where timestamp_trunc(at, day) in "
+                      "(timestamp('2024-01-01'), timestamp('2024-01-02'))"),
+            sent.end())
+      << run.output;
+
+  // No partition_by: a located error, and nothing staged.
+  std::ofstream(dir_.file("models/orders.sql"))
+      << "{{ config(materialized='incremental', incremental_strategy='insert_overwrite') }}\nselect 1 as id\n";
+  const size_t sent_before_error = sent_sql().size();
+  run = run_strata(args);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("models/orders.sql:1"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("incremental_strategy 'insert_overwrite' needs a partition_by"), std::string::npos)
+      << run.output;
+  sent = sent_sql();
+  for (size_t i = sent_before_error; i < sent.size(); ++i) EXPECT_EQ(sent[i].find("orders__dbt_tmp"), std::string::npos);
 }
 
 }  // namespace
