@@ -9,12 +9,17 @@
 // the new one in the same transaction, so readers see the old relation or the new one. BigQuery,
 // as dbt-bigquery, replaces in place too (`create or replace`; it has no transactional DDL) and
 // names the columns of its inserts.
+//
+// A table takes the model's adapter-specific configs (adapter_configs.h): PostgreSQL's `unlogged`
+// and `indexes` (created in the transaction that creates the table), BigQuery's `partition by`,
+// `cluster by` and `options(...)` clauses. DuckDB ignores them.
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sql/dialect.h"
+#include "transform/adapter_configs.h"
 #include "warehouse/warehouse.h"
 
 namespace strata::transform::detail {
@@ -33,13 +38,15 @@ class AdapterSql {
   virtual ~AdapterSql() = default;
   // The statements that make `relation` (quoted and qualified) a `kind` holding `query`'s rows.
   // `existing` is what the name is now (nullopt: nothing); a scratch table that may or may not
-  // exist is passed as an existing table.
+  // exist is passed as an existing table. A table gets `table`'s configs (a view ignores them).
   virtual DdlPlan replace_relation(const std::string& relation, std::optional<warehouse::RelationKind> existing,
-                                   warehouse::RelationKind kind, const std::string& query) const = 0;
+                                   warehouse::RelationKind kind, const std::string& query,
+                                   const TableConfig& table) const = 0;
   // The statements that make `relation` a new, empty table of `columns` (the column definitions and
-  // constraints inside `create table r ( … )`), replacing what the name is now (`existing`).
+  // constraints inside `create table r ( … )`), replacing what the name is now (`existing`), with
+  // `table`'s configs.
   virtual DdlPlan replace_with_table(const std::string& relation, std::optional<warehouse::RelationKind> existing,
-                                     const std::string& columns) const = 0;
+                                     const std::string& columns, const TableConfig& table) const = 0;
   // `insert into <relation> …` writing `query`'s columns into the relation's columns of the same
   // names (the others get their default). `columns` are the query's column names, which a
   // warehouse without `insert … by name` needs; DuckDB ignores them.

@@ -173,7 +173,7 @@ Result<std::string> contract_table_body(const Graph& graph, const Node& n, const
   return "    " + join(lines, ",\n    ");
 }
 
-Status build_contracted_table(NodeContext& ctx) {
+Status build_contracted_table(NodeContext& ctx, const TableConfig& table) {
   STRATA_TRY(check_contract(ctx));
   const Node& n = ctx.node;
   const sql::Dialect& d = ctx.wh.dialect();
@@ -182,7 +182,7 @@ Status build_contracted_table(NodeContext& ctx) {
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   std::optional<warehouse::RelationKind> existing;
   if (exists) existing = is_view ? warehouse::RelationKind::kView : warehouse::RelationKind::kTable;
-  DdlPlan plan = adapter_sql(d).replace_with_table(n.relation_name, existing, body);
+  DdlPlan plan = adapter_sql(d).replace_with_table(n.relation_name, existing, body, table);
   std::string columns;
   for (const auto& c : n.columns) columns += (columns.empty() ? "" : ", ") + d.quote_identifier(c.name);
   plan.statements.push_back("insert into " + n.relation_name + " (" + columns + ")\nselect " + columns +

@@ -29,8 +29,8 @@ Status check_contract(NodeContext& ctx);
 Result<std::string> contract_table_body(const Graph& graph, const Node& n, const sql::Dialect& d);
 
 // Checks the contract, then replaces n's relation by a table built from it and fills it with
-// ctx.compiled's rows, in one transaction. Errors: check_contract's, the warehouse's (a violated
-// constraint fails the insert; nothing changes).
-Status build_contracted_table(NodeContext& ctx);
+// ctx.compiled's rows, in one transaction; the table gets `table`'s adapter-specific configs.
+// Errors: check_contract's, the warehouse's (a violated constraint fails the insert; nothing changes).
+Status build_contracted_table(NodeContext& ctx, const TableConfig& table);
 
 }  // namespace strata::transform::detail

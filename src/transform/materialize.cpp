@@ -55,12 +55,34 @@ std::string merge_sql(const sql::Dialect& d, const std::string& target, const st
 Status create_scratch_table(NodeContext& ctx, const std::string& relation, const std::string& query) {
   return run_ddl(ctx, adapter_sql(ctx.wh.dialect())
                           .replace_relation(relation, warehouse::RelationKind::kTable, warehouse::RelationKind::kTable,
-                                            query));
+                                            query, TableConfig()));
 }
 
 // Whether `cols` has a column named `name` (names compare case-insensitively, as unquoted SQL).
 bool has_column(const std::vector<warehouse::ColumnInfo>& cols, const std::string& name) {
   return std::any_of(cols.begin(), cols.end(), [&](const auto& c) { return to_lower(c.name) == to_lower(name); });
+}
+
+// dbt-bigquery's insert_overwrite strategy needs BigQuery and a partition_by; checked before any DDL.
+Status check_insert_overwrite(const Node& n, const sql::Dialect& d, const TableConfig& table) {
+  if (cfg_string(n, "incremental_strategy") != "insert_overwrite") return ok_status();
+  if (d.id() != sql::DialectId::kBigQuery)
+    return Error(ErrorCode::kConfig, "incremental_strategy 'insert_overwrite' is BigQuery's", n.where,
+                 "use append, delete+insert, merge or microbatch on this warehouse");
+  if (table.partition_by.empty())
+    return Error(ErrorCode::kConfig, "incremental_strategy 'insert_overwrite' needs a partition_by", n.where,
+                 "e.g. partition_by: {field: created_at, data_type: timestamp, granularity: day}");
+  return ok_status();
+}
+
+// insert_overwrite's delete of the partitions to replace: those of the `partitions` config (SQL
+// literals, dbt-bigquery's static insert_overwrite), else every partition the new rows in `tmp`
+// touch (its dynamic one). An int64 range partition is its bucket: a whole bucket is replaced.
+std::string replace_partitions_sql(const Node& n, const TableConfig& table, const std::string& tmp) {
+  const auto listed = unique_key_list(n.config.value("partitions", Json(nullptr)));
+  const std::string replaced =
+      listed.empty() ? "select distinct " + table.partition_by + " from " + tmp : join(listed, ", ");
+  return "delete from " + n.relation_name + " where " + table.partition_by + " in (" + replaced + ")";
 }
 
 }  // namespace
@@ -130,12 +152,14 @@ Status run_ddl(NodeContext& ctx, const DdlPlan& plan) {
   return plan.atomic ? in_transaction(ctx, run_all) : run_all();
 }
 
-Status replace_node_relation(NodeContext& ctx, warehouse::RelationKind kind, const std::string& query) {
+Status replace_node_relation(NodeContext& ctx, warehouse::RelationKind kind, const std::string& query,
+                             const TableConfig& table) {
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   std::optional<warehouse::RelationKind> existing;
   if (exists) existing = is_view ? warehouse::RelationKind::kView : warehouse::RelationKind::kTable;
-  STRATA_TRY(run_ddl(ctx, adapter_sql(ctx.wh.dialect()).replace_relation(ctx.node.relation_name, existing, kind, query)));
+  STRATA_TRY(run_ddl(ctx, adapter_sql(ctx.wh.dialect()).replace_relation(ctx.node.relation_name, existing, kind, query,
+                                                                             table)));
   relation_changed(ctx, kind);
   return ok_status();
 }
@@ -156,13 +180,23 @@ Result<std::string> materialize_view(NodeContext& ctx) {
   return std::string("CREATE VIEW");
 }
 
-Result<std::string> materialize_table(NodeContext& ctx) {
+namespace {
+
+// Replaces the node's relation by a table of its query's rows, with its adapter-specific configs.
+Result<std::string> build_table(NodeContext& ctx, const TableConfig& table) {
   if (contract_enforced(ctx.node)) {
-    STRATA_TRY(build_contracted_table(ctx));
+    STRATA_TRY(build_contracted_table(ctx, table));
     return std::string("CREATE TABLE");
   }
-  STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, ctx.compiled));
+  STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, ctx.compiled, table));
   return std::string("CREATE TABLE");
+}
+
+}  // namespace
+
+Result<std::string> materialize_table(NodeContext& ctx) {
+  STRATA_ASSIGN(const TableConfig table, table_config(ctx.node, ctx.wh));
+  return build_table(ctx, table);
 }
 
 bool rebuilds_fully(const NodeContext& ctx) {
@@ -172,12 +206,15 @@ bool rebuilds_fully(const NodeContext& ctx) {
 
 Result<std::string> materialize_incremental(NodeContext& ctx) {
   const Node& n = ctx.node;
-  if (cfg_string(n, "incremental_strategy") == "microbatch") return materialize_microbatch(ctx);
+  // The table configs are checked on every run, though only a new table takes them (as dbt's).
+  STRATA_ASSIGN(const TableConfig table, table_config(n, ctx.wh));
+  if (cfg_string(n, "incremental_strategy") == "microbatch") return materialize_microbatch(ctx, table);
   const sql::Dialect& d = ctx.wh.dialect();
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   const bool full_refresh = rebuilds_fully(ctx);
-  if (!exists || is_view || full_refresh) return materialize_table(ctx);
+  STRATA_TRY(check_insert_overwrite(n, d, table));
+  if (!exists || is_view || full_refresh) return build_table(ctx, table);
   if (contract_enforced(n)) STRATA_TRY(check_contract(ctx));
   const warehouse::Relation tmp_rel{n.database, n.schema, n.alias + "__dbt_tmp"};
   std::string tmp = warehouse::qualified_name(d, tmp_rel);
@@ -224,9 +261,9 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   if ((strategy == "merge" || strategy == "delete+insert") && keys.empty())
     return Error(ErrorCode::kFailed, "incremental_strategy '" + strategy + "' needs a unique_key", n.where,
                  "set unique_key in the model's config, or use incremental_strategy='append'");
-  if (strategy != "append" && strategy != "merge" && strategy != "delete+insert")
+  if (strategy != "append" && strategy != "merge" && strategy != "delete+insert" && strategy != "insert_overwrite")
     return Error(ErrorCode::kFailed, "unknown incremental_strategy '" + strategy + "'", n.where,
-                 "use append, delete+insert, merge or microbatch");
+                 "use append, delete+insert, merge, microbatch or (on BigQuery) insert_overwrite");
   std::vector<std::string> dest_names;
   for (const auto& c : dest_cols)
     if (has(new_cols, c.name)) dest_names.push_back(c.name);
@@ -248,7 +285,9 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   auto body = [&]() -> Status {
     if (strategy == "merge")
       return ctx.execute(merge_sql(d, n.relation_name, tmp, keys, dest_names, updated, predicates));
-    if (strategy != "append") {
+    if (strategy == "insert_overwrite") {
+      STRATA_TRY(ctx.execute(replace_partitions_sql(n, table, tmp)));
+    } else if (strategy != "append") {
       std::string match;
       for (const auto& k : keys)
         match += (match.empty() ? "" : " and ") + std::string("dbt_new.") + d.quote_identifier(k) + " = " +
@@ -261,6 +300,7 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   STRATA_TRY(in_transaction(ctx, body));
   STRATA_TRY(ctx.execute("drop table if exists " + tmp));
   relation_changed(ctx, warehouse::RelationKind::kTable);
+  if (strategy == "insert_overwrite") return std::string("INSERT OVERWRITE");
   return std::string(strategy == "append" ? "INSERT" : strategy == "merge" ? "MERGE" : "DELETE+INSERT");
 }
 

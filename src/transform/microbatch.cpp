@@ -180,7 +180,7 @@ Result<BatchPlan> plan_batches(const NodeContext& ctx, bool first_build) {
 
 }  // namespace
 
-Result<std::string> materialize_microbatch(NodeContext& ctx) {
+Result<std::string> materialize_microbatch(NodeContext& ctx, const TableConfig& table) {
   const Node& n = ctx.node;
   const sql::Dialect& d = ctx.wh.dialect();
   bool is_view = false;
@@ -209,7 +209,8 @@ Result<std::string> materialize_microbatch(NodeContext& ctx) {
     auto run_batch = [&]() -> Status {
       STRATA_ASSIGN(std::string sql, ctx.compiler.compile(ctx.index, ro));
       if (!exists) {
-        STRATA_TRY(ctx.execute("create table " + n.relation_name + " as (\n" + sql + "\n)"));
+        STRATA_TRY(run_ddl(ctx, adapter_sql(d).replace_relation(n.relation_name, std::nullopt,
+                                                                 warehouse::RelationKind::kTable, sql, table)));
         relation_changed(ctx, warehouse::RelationKind::kTable);
         exists = true;
         return ok_status();

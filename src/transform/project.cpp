@@ -21,6 +21,7 @@ constexpr std::array kModelKeys = {
     "unique_key", "incremental_strategy", "on_schema_change", "incremental_predicates",
     "merge_update_columns", "merge_exclude_columns", "batch_size", "lookback", "begin",
     "concurrent_batches", "partition_by", "cluster_by", "indexes", "unlogged", "options",
+    "require_partition_filter", "partition_expiration_days", "partitions",
     "file_format", "location", "plugin", "labels", "predicates", "bind", "copy_grants", "query_tag",
     "transient", "dist", "sort", "sort_type", "required_tests"};
 constexpr std::array kSeedKeys = {"column_types", "quote_columns", "delimiter"};

@@ -64,9 +64,10 @@ Result<std::string> materialize_incremental(NodeContext& ctx);
 // Whether an incremental model is rebuilt from scratch: its full_refresh config, else --full-refresh.
 bool rebuilds_fully(const NodeContext& ctx);
 // incremental_strategy='microbatch' (microbatch.cpp): the model built batch by batch of its
-// event_time, each batch replacing its window's rows in its own transaction. Sets ctx.batches;
-// an Error when every batch failed, else a message ("PARTIAL SUCCESS (2/3 batches)" when some did).
-Result<std::string> materialize_microbatch(NodeContext& ctx);
+// event_time, each batch replacing its window's rows in its own transaction; a new table gets
+// `table`'s configs. Sets ctx.batches; an Error when every batch failed, else a message
+// ("PARTIAL SUCCESS (2/3 batches)" when some did).
+Result<std::string> materialize_microbatch(NodeContext& ctx, const TableConfig& table);
 Result<std::string> materialize_snapshot(NodeContext& ctx);
 Result<std::string> run_test(NodeContext& ctx);
 // A unit test (unit_test.cpp): sets failures (differing rows), test_status and test_message.
@@ -81,8 +82,10 @@ Status in_transaction(NodeContext& ctx, const std::function<Status()>& body);
 // Runs the plan's statements in order (in one transaction when it is atomic).
 Status run_ddl(NodeContext& ctx, const DdlPlan& plan);
 // Makes the node's relation a `kind` holding `query`'s rows, whatever it was before (the
-// warehouse's way: adapter_sql.h), and records it in the relation cache.
-Status replace_node_relation(NodeContext& ctx, warehouse::RelationKind kind, const std::string& query);
+// warehouse's way: adapter_sql.h), and records it in the relation cache. A table gets `table`'s
+// adapter-specific configs.
+Status replace_node_relation(NodeContext& ctx, warehouse::RelationKind kind, const std::string& query,
+                             const TableConfig& table = TableConfig());
 // `insert into relation` the rows of `query`, matching its columns to the relation's by name.
 Status insert_by_name(NodeContext& ctx, const std::string& relation, const std::string& query);
 

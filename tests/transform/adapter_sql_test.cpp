@@ -10,15 +10,15 @@ using warehouse::RelationKind;
 
 TEST(AdapterSql, BigQueryReplacesInPlaceAndDropsARelationOfTheOtherKind) {
   const AdapterSql& bq = adapter_sql(sql::bigquery_dialect());
-  DdlPlan table = bq.replace_relation("`p`.`d`.`t`", RelationKind::kTable, RelationKind::kTable, "select 1 as x");
+  DdlPlan table = bq.replace_relation("`p`.`d`.`t`", RelationKind::kTable, RelationKind::kTable, "select 1 as x", {});
   EXPECT_FALSE(table.atomic);
   ASSERT_EQ(table.statements.size(), 1u);
   EXPECT_EQ(table.statements[0], "create or replace table `p`.`d`.`t` as (\nselect 1 as x\n)");
-  DdlPlan view = bq.replace_relation("`p`.`d`.`t`", RelationKind::kTable, RelationKind::kView, "select 1 as x");
+  DdlPlan view = bq.replace_relation("`p`.`d`.`t`", RelationKind::kTable, RelationKind::kView, "select 1 as x", {});
   ASSERT_EQ(view.statements.size(), 2u);
   EXPECT_EQ(view.statements[0], "drop table if exists `p`.`d`.`t`");
   EXPECT_EQ(view.statements[1], "create or replace view `p`.`d`.`t` as (\nselect 1 as x\n)");
-  DdlPlan empty = bq.replace_with_table("`p`.`d`.`t`", RelationKind::kView, "x int64 not null");
+  DdlPlan empty = bq.replace_with_table("`p`.`d`.`t`", RelationKind::kView, "x int64 not null", {});
   ASSERT_EQ(empty.statements.size(), 2u);
   EXPECT_EQ(empty.statements[0], "drop view if exists `p`.`d`.`t`");
   EXPECT_EQ(empty.statements[1], "create or replace table `p`.`d`.`t` (\nx int64 not null\n)");
