@@ -40,6 +40,25 @@ class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {
     EXPECT_TRUE(opened.ok()) << opened.error().to_string();
     return opened.ok() ? std::move(opened).value() : nullptr;
   }
+  // Runs body(i, handle) on n threads started together, each with a handle of its own (a
+  // connection, as each process has), and waits for them. Call through ASSERT_NO_FATAL_FAILURE:
+  // a handle that cannot be opened fails the test before any thread starts.
+  void race(int n, const std::function<void(int, MetadataStore&)>& body) {
+    std::vector<std::unique_ptr<MetadataStore>> handles;
+    for (int i = 0; i < n; ++i) {
+      handles.push_back(open_handle());
+      ASSERT_NE(handles.back(), nullptr);
+    }
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i)
+      threads.emplace_back([&, i] {
+        ++ready;
+        while (ready.load() < n) std::this_thread::yield();
+        body(i, *handles[static_cast<size_t>(i)]);
+      });
+    for (auto& t : threads) t.join();
+  }
 
   strata::testing::TempDir dir_;
   std::string location_;
@@ -199,27 +218,16 @@ TEST_P(StoreContractTest, ClaimRunHasExactlyOneWinnerAcrossConnections) {
   constexpr int kRuns = 25;
   for (int r = 0; r < kRuns; ++r)
     ASSERT_TRUE(store_->create_run(queued_run("p", "run_" + std::to_string(r), 100 + r)).ok());
-  std::vector<std::unique_ptr<MetadataStore>> handles;
-  for (int i = 0; i < kClaimers; ++i) {
-    handles.push_back(open_handle());
-    ASSERT_NE(handles.back(), nullptr);
-  }
   std::vector<std::vector<std::string>> won(kClaimers);
-  std::atomic<int> ready{0};
   std::atomic<int> errors{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kClaimers; ++i)
-    threads.emplace_back([&, i] {
-      ++ready;
-      while (ready.load() < kClaimers) std::this_thread::yield();
-      for (int r = 0; r < kRuns; ++r) {
-        const std::string run_id = "run_" + std::to_string(r);
-        auto claimed = handles[static_cast<size_t>(i)]->claim_run("p", run_id, "owner_" + std::to_string(i), 1, 0);
-        if (!claimed.ok()) ++errors;
-        else if (*claimed) won[static_cast<size_t>(i)].push_back(run_id);
-      }
-    });
-  for (auto& t : threads) t.join();
+  ASSERT_NO_FATAL_FAILURE(race(kClaimers, [&](int i, MetadataStore& handle) {
+    for (int r = 0; r < kRuns; ++r) {
+      const std::string run_id = "run_" + std::to_string(r);
+      auto claimed = handle.claim_run("p", run_id, "owner_" + std::to_string(i), 1, 0);
+      if (!claimed.ok()) ++errors;
+      else if (*claimed) won[static_cast<size_t>(i)].push_back(run_id);
+    }
+  }));
   EXPECT_EQ(errors.load(), 0);
   std::multiset<std::string> all;
   for (int i = 0; i < kClaimers; ++i)
@@ -241,26 +249,16 @@ TEST_P(StoreContractTest, ClaimRunKeepsMaxActiveRunsAcrossConnections) {
   for (int r = 0; r < kRuns; ++r)
     ASSERT_TRUE(store_->create_run(queued_run("p", "run_" + std::to_string(r), 100 + r)).ok());
   ASSERT_TRUE(store_->create_run(queued_run("other", "run_0", 100)).ok());
-  std::vector<std::unique_ptr<MetadataStore>> handles;
-  for (int i = 0; i < kClaimers; ++i) {
-    handles.push_back(open_handle());
-    ASSERT_NE(handles.back(), nullptr);
-  }
-  std::atomic<int> ready{0}, errors{0}, wins{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kClaimers; ++i)
-    threads.emplace_back([&, i] {
-      ++ready;
-      while (ready.load() < kClaimers) std::this_thread::yield();
-      for (int r = 0; r < kRuns; ++r) {
-        // Each claimer starts at another run, so the claims interleave.
-        const std::string run_id = "run_" + std::to_string((r + 2 * i) % kRuns);
-        auto claimed = handles[static_cast<size_t>(i)]->claim_run("p", run_id, "owner_" + std::to_string(i), 1, kMax);
-        if (!claimed.ok()) ++errors;
-        else if (*claimed) ++wins;
-      }
-    });
-  for (auto& t : threads) t.join();
+  std::atomic<int> errors{0}, wins{0};
+  ASSERT_NO_FATAL_FAILURE(race(kClaimers, [&](int i, MetadataStore& handle) {
+    for (int r = 0; r < kRuns; ++r) {
+      // Each claimer starts at another run, so the claims interleave.
+      const std::string run_id = "run_" + std::to_string((r + 2 * i) % kRuns);
+      auto claimed = handle.claim_run("p", run_id, "owner_" + std::to_string(i), 1, kMax);
+      if (!claimed.ok()) ++errors;
+      else if (*claimed) ++wins;
+    }
+  }));
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(wins.load(), kMax);
   EXPECT_EQ(store_->runs("p", RunState::kRunning, 100)->size(), static_cast<size_t>(kMax));
@@ -370,36 +368,24 @@ TEST_P(StoreContractTest, ClaimWorkHasExactlyOneWinnerAcrossConnections) {
   constexpr int kItems = 30;
   for (int i = 0; i < kItems; ++i)
     ASSERT_TRUE(store_->enqueue_work(work_item_of("t" + std::to_string(i), 1, "default", i)).ok());
-  std::vector<std::unique_ptr<MetadataStore>> handles;
-  for (int i = 0; i < kWorkers; ++i) {
-    handles.push_back(open_handle());
-    ASSERT_NE(handles.back(), nullptr);
-  }
   std::vector<std::vector<std::string>> won(kWorkers);
-  std::atomic<int> ready{0};
   std::atomic<int> errors{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kWorkers; ++i)
-    threads.emplace_back([&, i] {
-      MetadataStore& handle = *handles[static_cast<size_t>(i)];
-      const std::string worker = "w" + std::to_string(i);
-      ++ready;
-      while (ready.load() < kWorkers) std::this_thread::yield();
-      for (;;) {  // as a worker polls: read candidates, claim them
-        auto queued = handle.queued_work({"default"}, 4);
-        if (!queued.ok()) {
-          ++errors;
-          return;
-        }
-        if (queued->empty()) return;
-        for (const auto& item : *queued) {
-          auto claimed = handle.claim_work(item.key, worker, 1);
-          if (!claimed.ok()) ++errors;
-          else if (*claimed) won[static_cast<size_t>(i)].push_back(item.key.task_id);
-        }
+  ASSERT_NO_FATAL_FAILURE(race(kWorkers, [&](int i, MetadataStore& handle) {
+    const std::string worker = "w" + std::to_string(i);
+    for (;;) {  // as a worker polls: read candidates, claim them
+      auto queued = handle.queued_work({"default"}, 4);
+      if (!queued.ok()) {
+        ++errors;
+        return;
       }
-    });
-  for (auto& t : threads) t.join();
+      if (queued->empty()) return;
+      for (const auto& item : *queued) {
+        auto claimed = handle.claim_work(item.key, worker, 1);
+        if (!claimed.ok()) ++errors;
+        else if (*claimed) won[static_cast<size_t>(i)].push_back(item.key.task_id);
+      }
+    }
+  }));
   EXPECT_EQ(errors.load(), 0);
   std::multiset<std::string> all;
   for (int i = 0; i < kWorkers; ++i)
