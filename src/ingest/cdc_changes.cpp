@@ -459,19 +459,21 @@ std::string carry_unchanged_sql(const sql::Dialect& d, const warehouse::Relation
   const std::string keys = list_columns(d, key, "f.");
   // Each flagged row's candidates: the staged rows of its key before it that have the value
   // (first choice, latest first), then the key's rows in bronze, latest first.
-  std::string candidates = "SELECT " + keys + ", f." + lsn + " AS _strata_at, p." + c + " AS _strata_v, 1 AS _strata_o, p." +
-                           lsn + " AS _strata_l FROM " + stage_name + " AS f JOIN " + stage_name + " AS p ON " +
-                           key_match_sql(d, key, "p", "f", false) + " AND p." + lsn + " < f." + lsn + " AND (p." +
-                           flags + " IS NULL OR p." + flags + " NOT" + flagged + ") WHERE f." + flags + flagged;
+  std::string candidates =
+      "SELECT " + keys + ", f." + lsn + " AS _strata_at, p." + c + " AS _strata_v, 1 AS _strata_o, p." + lsn +
+      " AS _strata_l FROM " + stage_name + " AS f JOIN " + stage_name + " AS p ON " +
+      key_match_sql(d, key, "p", "f", false) + " AND p." + lsn + " < f." + lsn + " AND (p." + flags + " IS NULL OR p." +
+      flags + " NOT" + flagged + ") WHERE f." + flags + flagged;
   for (const auto& relation : prior) {
     candidates += "\nUNION ALL SELECT " + keys + ", f." + lsn + ", b." + c + ", 0, b." + lsn + " FROM " + stage_name +
                   " AS f JOIN " + warehouse::qualified_name(d, relation) + " AS b ON " +
                   key_match_sql(d, key, "b", "f", false) + " WHERE f." + flags + flagged;
   }
-  return "UPDATE " + stage_name + " AS s SET " + c + " = r._strata_v FROM (SELECT *, row_number() OVER (PARTITION BY " +
-         list_columns(d, key) + ", _strata_at ORDER BY _strata_o DESC, _strata_l DESC NULLS LAST) AS _strata_rn FROM (" +
-         candidates + ") AS x) AS r WHERE r._strata_rn = 1 AND " + key_match_sql(d, key, "r", "s", false) + " AND s." +
-         lsn + " = r._strata_at AND s." + flags + flagged + ";\n";
+  return "UPDATE " + stage_name + " AS s SET " + c +
+         " = r._strata_v FROM (SELECT *, row_number() OVER (PARTITION BY " + list_columns(d, key) +
+         ", _strata_at ORDER BY _strata_o DESC, _strata_l DESC NULLS LAST) AS _strata_rn FROM (" + candidates +
+         ") AS x) AS r WHERE r._strata_rn = 1 AND " + key_match_sql(d, key, "r", "s", false) + " AND s." + lsn +
+         " = r._strata_at AND s." + flags + flagged + ";\n";
 }
 
 Result<CdcReadResult> read_cdc_stream(const ConnectionConfig& config, const StreamConfig& stream, const ReadPlan& plan,

@@ -67,7 +67,8 @@ Result<pg::ReplicationMessage> ChangeSpool::Reader::next() {
   std::memcpy(&end, header + 8, 8);
   std::memcpy(&size, header + 16, 4);
   payload_.resize(size);
-  if (size > 0 && ::pread(fd, payload_.data(), size, offset_ + static_cast<int64_t>(kHeader)) != static_cast<ssize_t>(size)) {
+  const int64_t at = offset_ + static_cast<int64_t>(kHeader);
+  if (size > 0 && ::pread(fd, payload_.data(), size, at) != static_cast<ssize_t>(size)) {
     return spool_error("could not be read");
   }
   offset_ += static_cast<int64_t>(kHeader + size);

@@ -757,8 +757,8 @@ Result<SyncReport> sync_prepared(ConnectionConfig& config, DiscoveredSource disc
       continue;
     }
     StreamJob job{config, *catalog.find(stream.schema, stream.table), stream, *wh, db, options, report.sync_id,
-                  states.find(stream.full_name()), source ? &*source : nullptr, catalog.shared_buffers_bytes, catalog.unchecked_text,
-                  &stream == &config.streams.back(), cdc.get()};
+                  states.find(stream.full_name()), source ? &*source : nullptr, catalog.shared_buffers_bytes,
+                  catalog.unchecked_text, &stream == &config.streams.back(), cdc.get()};
     Status st = sync_one(job, sr);
     sr.ok = st.ok();
     sr.unreachable = !st.ok() && st.error().code() == ErrorCode::kConnection;
