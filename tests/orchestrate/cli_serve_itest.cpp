@@ -18,6 +18,7 @@
 #include "common/strings.h"
 #include "orchestrate/sqlite_store.h"
 #include "orchestrate_harness.h"
+#include "support/child_process.h"
 #include "support/pg_cluster.h"
 #include "support/temp_dir.h"
 #include "warehouse/warehouse.h"
@@ -30,14 +31,9 @@ namespace {
 const std::string kStrata = std::string(STRATA_BINARY_DIR) + "/strata";
 
 std::string run_cli(const std::string& args, int* exit_code = nullptr) {
-  std::string out;
-  FILE* pipe = ::popen((kStrata + " " + args + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  strata::testing::CommandOutput run = strata::testing::run_command(kStrata + " " + args);
+  if (exit_code) *exit_code = run.exit_code;
+  return run.output;
 }
 
 pid_t start_serve(const std::string& dir) {

@@ -265,16 +265,11 @@ TEST_F(WorkerTest, AnExecutionTimeoutStopsTheTaskOnTheWorker) {
   EXPECT_FALSE(std::filesystem::exists(marker)) << "the task's process group was killed";
 }
 
-// popen of a shell command line; the output (stdout + stderr) and the exit code.
+// A shell command line's output (stdout + stderr) and exit code.
 std::string run_shell(const std::string& command, int& exit_code) {
-  std::string out;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  strata::testing::CommandOutput run = strata::testing::run_command(command);
+  exit_code = run.exit_code;
+  return run.output;
 }
 
 TEST(WorkerUsageTest, BadUsageExitsTwoWithAClearMessage) {

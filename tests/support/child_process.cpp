@@ -5,6 +5,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <array>
+#include <cstdio>
 #include <string_view>
 
 extern char** environ;
@@ -48,6 +50,18 @@ int wait_child(pid_t pid) {
 bool stop_child(pid_t pid) {
   ::kill(pid, SIGTERM);
   return wait_child(pid) == 0;
+}
+
+CommandOutput run_command(const std::string& command_line) {
+  CommandOutput run;
+  FILE* pipe = ::popen((command_line + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) run.output.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
 }
 
 }  // namespace strata::testing

@@ -15,6 +15,15 @@ pid_t spawn_child(const std::string& program, const std::vector<std::string>& ar
                   const std::vector<std::string>& unset_prefixes, const std::vector<std::string>& set,
                   const std::string& err_file);
 
+// What a shell command line printed (stdout and stderr together) and its exit code (-1 when it
+// could not run or a signal ended it).
+struct CommandOutput {
+  int exit_code = -1;
+  std::string output;
+};
+// Runs `command_line` through /bin/sh (popen) with stderr joined to stdout, and waits for it.
+CommandOutput run_command(const std::string& command_line);
+
 // Waits for a child; its exit code, or -1 when a signal ended it.
 int wait_child(pid_t pid);
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bigquery_fake.h"
+#include "support/child_process.h"
 #include "support/temp_dir.h"
 
 namespace strata::warehouse {
@@ -25,23 +26,11 @@ using testing::FakeBigQuery;
 using testing::Json;
 using testing::TestKey;
 
-struct ProcessRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using ProcessRun = strata::testing::CommandOutput;
 
 ProcessRun run_strata(const std::string& args) {
-  const std::string command = "env -u STRATA_BIGQUERY_API_URL -u GOOGLE_APPLICATION_CREDENTIALS " STRATA_BINARY_DIR
-                              "/strata " + args + " 2>&1";
-  ProcessRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) run.output.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return strata::testing::run_command(
+      "env -u STRATA_BIGQUERY_API_URL -u GOOGLE_APPLICATION_CREDENTIALS " STRATA_BINARY_DIR "/strata " + args);
 }
 
 class BigQueryCli : public ::testing::Test {

@@ -10,28 +10,17 @@
 #include <fstream>
 #include <string>
 
+#include "support/child_process.h"
 #include "support/pg_cluster.h"
 #include "support/temp_dir.h"
 
 namespace strata {
 namespace {
 
-struct ProcessRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using ProcessRun = strata::testing::CommandOutput;
 
 ProcessRun run_strata(const std::string& args, const std::string& env = {}) {
-  std::string command = env + " " STRATA_BINARY_DIR "/strata " + args + " 2>&1";
-  ProcessRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) run.output.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return strata::testing::run_command(env + " " STRATA_BINARY_DIR "/strata " + args);
 }
 
 void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
