@@ -259,7 +259,7 @@ void Executor::flush(Pending& pending) {
 bool Executor::pick_locked(ReadyItem& out) {
   for (auto it = ready_.begin(); it != ready_.end(); ++it) {
     const std::string& pool = it->run->spec->tasks[it->node].pool;
-    if (pool_used_[pool] >= options_.pools[pool]) continue;
+    if (pool_used_[pool] >= pool_slots(pool)) continue;
     out = *it;
     ready_.erase(it);
     ++pool_used_[pool];
@@ -292,7 +292,7 @@ void Executor::worker_loop() {
     const int try_number = node.try_number;
     auto cancel = node.cancel;
     lock.unlock();
-    run_attempt(run, item.node, try_number, cancel);
+    const bool started = run_attempt(run, item.node, try_number, cancel);
     lock.lock();
     Pending pending;
     --pool_used_[task.pool];
@@ -300,16 +300,10 @@ void Executor::worker_loop() {
     if (node.has_timeout) timeouts_.erase(node.timeout);
     node.has_timeout = false;
     node.cancel.reset();
-    if (run.cancelled && node.state == TaskState::kUpForRetry) {
-      node.state = TaskState::kFailed;
-      node.next_retry_at = 0;
-      pending.task_instances.push_back(record_of(run, item.node));
-    }
-    if (node.state == TaskState::kUpForRetry) {
-      retries_.emplace(node.next_retry_at, std::make_pair(&run, item.node));
-      timer_cv_.notify_all();
+    if (started) {
+      attempt_ended_locked(run, item.node, pending);
     } else {
-      finish_node_locked(run, item.node, pending);
+      pool_full_locked(run, item.node, pending);
     }
     work_cv_.notify_all();
     gathered_locked(run, pending);
@@ -319,7 +313,46 @@ void Executor::worker_loop() {
   }
 }
 
-void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::shared_ptr<CancelToken>& cancel) {
+void Executor::attempt_ended_locked(RunExec& run, size_t i, Pending& pending) {
+  Node& node = run.nodes[i];
+  if (run.cancelled && node.state == TaskState::kUpForRetry) {
+    node.state = TaskState::kFailed;
+    node.next_retry_at = 0;
+    pending.task_instances.push_back(record_of(run, i));
+  }
+  if (node.state == TaskState::kUpForRetry) {
+    retries_.emplace(node.next_retry_at, std::make_pair(&run, i));
+    timer_cv_.notify_all();
+  } else {
+    finish_node_locked(run, i, pending);
+  }
+}
+
+int Executor::pool_slots(const std::string& pool) const {
+  auto found = options_.pools.find(pool);
+  return found == options_.pools.end() ? 0 : found->second;
+}
+
+void Executor::pool_full_locked(RunExec& run, size_t i, Pending& pending) {
+  Node& node = run.nodes[i];
+  node.try_number -= 1;
+  node.start_at = 0;
+  if (run.cancelled) {  // cancel_run left this node to its worker
+    node.state = TaskState::kSkipped;
+    node.end_at = clock_.now();
+    pending.task_instances.push_back(record_of(run, i));
+    pending.events.push_back(TaskEvent{run.run.pipeline, run.run.run_id, run.spec->tasks[i].id, node.state,
+                                       node.try_number, monotonic_micros()});
+    finish_node_locked(run, i, pending);
+    return;
+  }
+  // Queued again when the timer finds it due (retries_ holds it, so a cancel drops it).
+  node.state = TaskState::kQueued;
+  retries_.emplace(clock_.now() + kPoolRecheckMicros, std::make_pair(&run, i));
+  timer_cv_.notify_all();
+}
+
+bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::shared_ptr<CancelToken>& cancel) {
   const TaskSpec& task = run.spec->tasks[i];
   Node& node = run.nodes[i];  // fields written here are owned by this worker while running
   TaskInstanceRecord ti = record_of(run, i);
@@ -334,8 +367,12 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   attempt.start_at = ti.start_at;
   attempt.log_path = task_log_path(options_.log_root, run.spec->name, run.run.run_id, task.id, try_number);
   attempt.owner = options_.owner;
-  Status s = store_.save_attempt(ti, attempt);
-  if (!s.ok()) logger_.error("{}", s.error().to_string());
+  // The slot of the task's pool, counted across every process sharing the store (this executor's
+  // own count, pool_used_, let it come this far). A store that fails is logged and the attempt
+  // runs, as every other write of the executor's.
+  Result<bool> slot = store_.start_attempt(ti, attempt, pool_slots(task.pool));
+  if (!slot.ok()) logger_.error("{}", slot.error().to_string());
+  if (slot.ok() && !*slot) return false;
 
   Result<TaskOutcome> outcome = Error(ErrorCode::kInternal, "not run");
   std::optional<int> exit_code;
@@ -389,9 +426,10 @@ void Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
                                          ? " (retry at " + format_iso8601(node.next_retry_at) + ")"
                                          : ""));
   }
-  s = store_.save_attempt(record_of(run, i), attempt);
+  Status s = store_.save_attempt(record_of(run, i), attempt);
   if (!s.ok()) logger_.error("{}", s.error().to_string());
   emit(run, i, node.state, try_number, mono_end);
+  return true;
 }
 
 void Executor::timer_loop() {

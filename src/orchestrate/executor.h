@@ -8,6 +8,8 @@
 //   stop their work (process group killed, query interrupted); the try fails (and may be retried).
 // - Pools cap running tasks across all runs (`pools` option; "default_pool" has 128 slots unless
 //   set); among ready tasks the highest `priority` starts first, then first come first served.
+//   The cap holds across every executor sharing the store (MetadataStore::start_attempt): a task
+//   whose pool is full in other processes waits kPoolRecheckMicros (on the clock) and tries again.
 // - Every state change is written to the MetadataStore; one log file per attempt.
 // Thread-safety: all public methods may be called from any thread. The executor must outlive no
 // one: destroy it (or call shutdown()) before the store, runners and clock it was given.
@@ -57,6 +59,9 @@ struct ExecutorOptions {
 
 class Executor {
  public:
+  // How long a task whose pool's slots other processes hold waits before it tries again.
+  static constexpr int64_t kPoolRecheckMicros = 1'000'000;
+
   // clock, store and runners must outlive the executor.
   Executor(MetadataStore& store, RunnerMap runners, Clock& clock, ExecutorOptions options);
   ~Executor();
@@ -110,7 +115,14 @@ class Executor {
   // Writes a pending's task instances and events; the run's end (if any) only once the run's
   // other pendings are written. Takes the mutex briefly: call without it.
   void flush(Pending& pending);
-  void run_attempt(RunExec& run, size_t node, int try_number, const std::shared_ptr<CancelToken>& cancel);
+  // Runs one attempt; false when it did not start because its pool is full across the store.
+  bool run_attempt(RunExec& run, size_t node, int try_number, const std::shared_ptr<CancelToken>& cancel);
+  // An attempt ended: retried later, or finished (a cancelled run's attempt is not retried).
+  void attempt_ended_locked(RunExec& run, size_t node, Pending& pending);
+  // A picked task whose attempt did not start (pool full elsewhere): queued again after
+  // kPoolRecheckMicros, or skipped when its run was cancelled meanwhile.
+  void pool_full_locked(RunExec& run, size_t node, Pending& pending);
+  int pool_slots(const std::string& pool) const;
   TaskInstanceRecord record_of(const RunExec& run, size_t node) const;
   void emit(const RunExec& run, size_t node, TaskState state, int try_number, int64_t mono);
 

@@ -99,6 +99,8 @@ CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
 )sql",
     // 2: the work queue of `strata worker` processes.
     kWorkQueueMigration,
+    // 3: task instances by pool and state.
+    kPoolIndexMigration,
 };
 
 // The advisory lock key processes take while they create and migrate the schema ("strata_m").
@@ -130,6 +132,11 @@ class PgSession final : public SqlSession {
   }
 
   Status begin() override { return statement("BEGIN"); }
+  // An advisory lock in the two-key space ("pool" and the name's hash), apart from the migration's.
+  Status lock_until_end(const std::string& name) override {
+    STRATA_TRY(execute("SELECT pg_advisory_xact_lock(1886351212, hashtext(?))", {name}));
+    return ok_status();
+  }
   Status commit() override { return statement("COMMIT"); }
   void rollback() override { (void)statement("ROLLBACK"); }
 

@@ -5,6 +5,9 @@
 #include "common/time.h"
 
 namespace strata::orchestrate {
+
+const char* const kPoolIndexMigration = "CREATE INDEX task_instances_by_pool ON task_instances (pool, state);";
+
 namespace {
 
 const std::string kAttemptColumns =
@@ -280,6 +283,36 @@ Status SqlStore::save_attempt(const TaskInstanceRecord& ti, const AttemptRecord&
     return s;
   }
   return session_->commit();
+}
+
+Result<bool> SqlStore::start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots) {
+  if (pool_slots <= 0) {
+    STRATA_TRY(save_attempt(ti, attempt));
+    return true;
+  }
+  std::lock_guard lock(mutex_);
+  STRATA_TRY(session_->begin());
+  auto start = [&]() -> Result<bool> {
+    STRATA_TRY(session_->lock_until_end("pool " + ti.pool));
+    // Only instances of running runs hold a slot: one left running in a run that ended (a crash
+    // between two writes) does not hold it forever.
+    STRATA_ASSIGN(SqlRows held, session_->query("SELECT count(*) FROM task_instances t WHERE t.pool = ? AND t.state = "
+                                                "'running' AND NOT (t.pipeline = ? AND t.run_id = ? AND t.task_id = ?) "
+                                                "AND EXISTS (SELECT 1 FROM runs r WHERE r.pipeline = t.pipeline AND "
+                                                "r.run_id = t.run_id AND r.state = 'running')",
+                                                {ti.pool, ti.pipeline, ti.run_id, ti.task_id}));
+    if (held.front().integer(0) >= pool_slots) return false;
+    STRATA_TRY(upsert_task_instance_locked(ti));
+    STRATA_TRY(upsert_attempt_locked(attempt));
+    return true;
+  };
+  Result<bool> started = start();
+  if (!started.ok() || !*started) {
+    session_->rollback();
+    return started;
+  }
+  STRATA_TRY(session_->commit());
+  return true;
 }
 
 Status SqlStore::upsert_task_instance_locked(const TaskInstanceRecord& t) {

@@ -43,6 +43,9 @@ TaskInstanceRecord read_task_instance(const SqlRow& row);
 // The migration that adds the work queue (work_items, work_log_chunks): the same DDL on SQLite
 // and PostgreSQL, appended to both stores' migrations.
 extern const char* const kWorkQueueMigration;
+// The migration that indexes task instances by pool and state (start_attempt counts a pool's
+// running ones at every attempt's start).
+extern const char* const kPoolIndexMigration;
 
 // One connection to the store's database. Used by one thread at a time (SqlStore holds its mutex).
 // `sql` is one statement with `?` placeholders, bound in order. A duplicate key fails with
@@ -58,6 +61,13 @@ class SqlSession {
   virtual Result<SqlRows> query(const std::string& sql, const std::vector<SqlValue>& params) = 0;
   // Starts a transaction that takes write locks at once (SQLite's BEGIN IMMEDIATE).
   virtual Status begin() = 0;
+  // Inside a transaction: waits for, then holds until it ends, a lock named `name` that every
+  // session of the store's database shares. SQLite's transactions (BEGIN IMMEDIATE) are serialized
+  // already, so there it does nothing.
+  virtual Status lock_until_end(const std::string& name) {
+    (void)name;
+    return ok_status();
+  }
   virtual Status commit() = 0;
   // Best effort: a failure is ignored (the transaction is gone either way).
   virtual void rollback() = 0;
@@ -89,6 +99,7 @@ class SqlStore : public MetadataStore {
   Status delete_task_instances(const std::string& pipeline, const std::string& run_id) override;
   Status upsert_attempt(const AttemptRecord& attempt) override;
   Status save_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt) override;
+  Result<bool> start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots) override;
   Result<std::vector<AttemptRecord>> attempts(const std::string& pipeline, const std::string& run_id,
                                               const std::string& task_id) override;
   Result<std::vector<AttemptRecord>> running_attempts() override;

@@ -171,6 +171,8 @@ DROP INDEX test_results_by_run;
 CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
 )sql",    // 3: the work queue of `strata worker` processes.
     kWorkQueueMigration,
+    // 4: task instances by pool and state.
+    kPoolIndexMigration,
 };
 
 // A SqlSession on one SQLite connection, with its prepared statements cached by SQL text.

@@ -274,6 +274,45 @@ TEST(ExecutorTest, PoolsCapConcurrencyAcrossRunsAndPriorityOrders) {
   EXPECT_EQ(starts[1], "r2 c") << text;
 }
 
+// Two executors (two schedulers) on one store, each running a run of two tasks in a pool of one
+// slot: never two of the four tasks at once, and every task runs. Each executor alone would let
+// one of its own run beside the other's.
+TEST(ExecutorTest, APoolHoldsAcrossExecutorsSharingTheStore) {
+  Harness h;
+  auto second_store = SqliteStore::open(h.dir.file(".strata/strata.db"));
+  ASSERT_TRUE(second_store.ok()) << second_store.error().to_string();
+  auto spec = parse_spec("tasks:\n"
+                         "  - {id: a, shell: \"sleep 0.3\", pool: narrow}\n"
+                         "  - {id: b, shell: \"sleep 0.3\", pool: narrow}\n");
+  SystemClock clock;
+  std::atomic<int> running{0}, peak{0}, ran{0};
+  auto options = h.options(4);
+  options.pools["narrow"] = 1;
+  options.on_task_event = [&](const TaskEvent& e) {
+    if (e.state == TaskState::kRunning) {
+      const int now = ++running;
+      int p = peak.load();
+      while (now > p && !peak.compare_exchange_weak(p, now)) {
+      }
+    } else if (is_finished(e.state)) {
+      --running;
+      ++ran;
+    }
+  };
+  Executor first(*h.store, shell_runners(), clock, options);
+  Executor second(**second_store, shell_runners(), clock, options);
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r2")).ok());
+  ASSERT_TRUE(first.start_run(spec, new_run("p", "r1")).ok());
+  ASSERT_TRUE(second.start_run(spec, new_run("p", "r2")).ok());
+  EXPECT_EQ(first.wait("p", "r1"), RunState::kSuccess);
+  EXPECT_EQ(second.wait("p", "r2"), RunState::kSuccess);
+  EXPECT_EQ(ran.load(), 4);
+  EXPECT_EQ(peak.load(), 1);
+  for (const std::string run_id : {"r1", "r2"})
+    for (const auto& [task, ti] : h.states(run_id)) EXPECT_EQ(ti.try_number, 1) << run_id << " " << task;
+}
+
 TEST(ExecutorTest, CancelRunStopsRunningAttemptsWithoutRetryAndSkipsTheRest) {
   Harness h;
   const std::string pid_file = h.dir.file("child.pid");

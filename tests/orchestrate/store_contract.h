@@ -4,6 +4,7 @@
 // (sqlite_store_test.cpp: SQLite; pg_store_itest.cpp: PostgreSQL).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -268,6 +269,68 @@ TEST_P(StoreContractTest, ClaimRunKeepsMaxActiveRunsAcrossConnections) {
   const std::string queued = (*store_->runs("p", RunState::kQueued, 1))[0].run_id;
   EXPECT_FALSE(*store_->claim_run("p", queued, "me", 1, kMax));
   EXPECT_TRUE(*store_->claim_run("p", queued, "me", 1, 0));
+}
+
+// Six connections start the attempts of 12 task instances of one pool with 2 slots: however the
+// starts interleave, exactly 2 are saved running (with their attempts), the rest are refused and
+// save nothing. A running instance starting again does not count itself; another pool's running
+// instances and a start without slots are not limited.
+TEST_P(StoreContractTest, StartAttemptKeepsAPoolsSlotsAcrossConnections) {
+  constexpr int kStarters = 6;
+  constexpr int kTasks = 12;
+  constexpr int kSlots = 2;
+  ASSERT_TRUE(store_->create_run(queued_run("p", "r")).ok());
+  ASSERT_TRUE(*store_->claim_run("p", "r", "me", 1, 0));
+  auto instance = [](const std::string& task_id, const std::string& pool) {
+    TaskInstanceRecord ti;
+    ti.pipeline = "p";
+    ti.run_id = "r";
+    ti.task_id = task_id;
+    ti.state = TaskState::kRunning;
+    ti.try_number = 1;
+    ti.pool = pool;
+    return ti;
+  };
+  auto attempt_of = [](const TaskInstanceRecord& ti) {
+    return AttemptRecord{ti.pipeline, ti.run_id, ti.task_id, 1, TaskState::kRunning, 1, 0, "/l.log", 0, "", "me"};
+  };
+  TaskInstanceRecord busy = instance("elsewhere", "wide");
+  ASSERT_TRUE(store_->save_attempt(busy, attempt_of(busy)).ok());
+  std::atomic<int> errors{0}, wins{0};
+  ASSERT_NO_FATAL_FAILURE(race(kStarters, [&](int i, MetadataStore& handle) {
+    for (int t = 0; t < kTasks; ++t) {
+      TaskInstanceRecord ti = instance("t" + std::to_string((t + 2 * i) % kTasks), "narrow");
+      auto started = handle.start_attempt(ti, attempt_of(ti), kSlots);
+      if (!started.ok()) ++errors;
+      else if (*started) ++wins;
+    }
+  }));
+  EXPECT_EQ(errors.load(), 0);
+  std::vector<std::string> running;
+  auto instances = store_->task_instances("p", "r");
+  ASSERT_TRUE(instances.ok());
+  for (const auto& ti : *instances)
+    if (ti.pool == "narrow" && ti.state == TaskState::kRunning) running.push_back(ti.task_id);
+  ASSERT_EQ(running.size(), static_cast<size_t>(kSlots));
+  EXPECT_EQ(store_->running_attempts()->size(), static_cast<size_t>(kSlots + 1));
+  // Every start of a running one succeeded again (it does not count itself); no other did.
+  EXPECT_EQ(wins.load(), kSlots * kStarters);
+  TaskInstanceRecord again = instance(running[0], "narrow");
+  EXPECT_TRUE(*store_->start_attempt(again, attempt_of(again), kSlots));
+  std::string waiting = "t0";
+  for (int t = 0; std::find(running.begin(), running.end(), waiting) != running.end(); ++t)
+    waiting = "t" + std::to_string(t);
+  TaskInstanceRecord other = instance(waiting, "narrow");
+  EXPECT_FALSE(*store_->start_attempt(other, attempt_of(other), kSlots));
+  EXPECT_TRUE(*store_->start_attempt(other, attempt_of(other), 0));
+  TaskInstanceRecord wide = instance("w", "wide");
+  EXPECT_TRUE(*store_->start_attempt(wide, attempt_of(wide), 2));
+  EXPECT_FALSE(*store_->start_attempt(instance("w2", "wide"), attempt_of(instance("w2", "wide")), 2));
+  // Once the run has ended, its instances left running hold no slot.
+  RunRecord ended = **store_->run("p", "r");
+  ended.state = RunState::kFailed;
+  ASSERT_TRUE(store_->update_run(ended).ok());
+  EXPECT_TRUE(*store_->start_attempt(other, attempt_of(other), 1));
 }
 
 inline WorkItemRecord work_item_of(const std::string& task_id, int try_number, const std::string& queue,
