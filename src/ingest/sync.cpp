@@ -787,8 +787,18 @@ struct WarehouseSession {
   StateTable states;
 };
 
+// The session holds the sync's lock (Warehouse::try_lock) until the sync ends: two syncs of one
+// connection into one bronze schema (two workers, a CLI sync beside a scheduler's) would both read
+// the state and both append the rows after it. The second fails at once, as in Airbyte.
 Result<WarehouseSession> connect_destination(warehouse::Database& db, const ConnectionConfig& config) {
   STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> wh, db.connect());
+  STRATA_ASSIGN(std::string holder, wh->try_lock("strata sync " + config.destination.schema + " " + config.name));
+  if (!holder.empty()) {
+    return Error(ErrorCode::kFailed,
+                 "another sync of connection '" + config.name + "' into schema '" + config.destination.schema +
+                     "' is running (" + holder + ")",
+                 {}, "run this sync again once that one has ended");
+  }
   StateTable states = read_state_table(*wh, config.destination.schema);
   return WarehouseSession{std::move(wh), std::move(states)};
 }

@@ -118,6 +118,12 @@ class Warehouse {
   // process).
   virtual Result<bool> table_exists(const Relation& relation) = 0;
 
+  // Takes the lock named `name`, which every session of the warehouse's database shares, until this
+  // session ends; never waits. Returns "" when taken, else who holds it (for a message). This
+  // default takes it at once: DuckDB's writers exclude each other already (one process owns the
+  // file), and BigQuery has no such lock. PostgreSQL: a session advisory lock.
+  virtual Result<std::string> try_lock(std::string_view name);
+
   // Asks the running query (if any) to stop; it then fails with ErrorCode::kCancelled.
   // Thread-safe; may be called from any thread while another runs a query.
   virtual void interrupt() = 0;

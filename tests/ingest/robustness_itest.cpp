@@ -467,5 +467,42 @@ void Robustness::source_gone_mid_sync() {
             (std::vector<std::string>{"300000", "300000"}));
 }
 
+// Two syncs of one connection into one PostgreSQL bronze at once (two workers, or a CLI sync beside
+// a scheduler's): the second fails at once, naming the first's session, and writes nothing; the
+// first lands whole, and a sync after it succeeds.
+TEST_F(Robustness, ASecondSyncOfAConnectionIntoPostgresFailsWhileTheFirstRuns) {
+  use_postgres_destination();
+  source("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 100) g;"
+         "CREATE FUNCTION slow(i int) RETURNS int AS 'SELECT pg_sleep(0.02); SELECT i' LANGUAGE sql;"
+         "CREATE VIEW slow_t AS SELECT slow(id) AS id, v FROM t;");
+  const std::string conn = write_connection("streams:\n  - name: public.slow_t\n");
+  Result<SyncReport> first = Error(ErrorCode::kInternal, "not run");
+  std::thread running([&] { first = sync(conn); });
+  auto watcher = pg::Connection::connect(warehouse_pg_->conninfo(warehouse_db_));
+  ASSERT_TRUE(watcher.ok()) << watcher.error().to_string();
+  auto locks = [&] {
+    auto held = watcher->exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted");
+    return held.ok() ? std::string(held->value(0, 0)) : held.error().to_string();
+  };
+  for (int waited = 0; waited < 10000 && locks() == "0"; waited += 20)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::string held = locks();
+  Result<SyncReport> second = held == "1" ? sync(conn) : Error(ErrorCode::kInternal, "not run");
+  running.join();
+  ASSERT_EQ(held, "1") << "the first sync never took its lock";
+  ASSERT_FALSE(second.ok()) << "two syncs of one connection ran at once";
+  EXPECT_NE(second.error().message().find("another sync of connection 'src' into schema 'bronze' is running "
+                                          "(PostgreSQL backend "),
+            std::string::npos)
+      << second.error().to_string();
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  ASSERT_TRUE(first->ok()) << report_to_text(*first);
+  EXPECT_EQ(bronze_rows("SELECT count(*), count(DISTINCT id) FROM bronze.slow_t"),
+            (Rows{{"100", "100"}}));
+  auto again = sync(conn);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_TRUE(again->ok()) << report_to_text(*again);
+}
+
 }  // namespace
 }  // namespace strata::ingest::testing

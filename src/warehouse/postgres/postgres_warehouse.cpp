@@ -352,6 +352,27 @@ Result<bool> PostgresWarehouse::table_exists(const Relation& relation) {
   return rows.rows() > 0;
 }
 
+Result<std::string> PostgresWarehouse::try_lock(std::string_view name) {
+  // The advisory key is a 64-bit hash of the name; pg_locks shows it as classid (high half) and
+  // objid (low half).
+  const std::string key(name);
+  STRATA_ASSIGN(pg::PgResult taken, conn_.exec_params("SELECT pg_catalog.pg_try_advisory_lock("
+                                                      "pg_catalog.hashtextextended($1, 0))",
+                                                      {key}));
+  if (std::string_view(taken.value(0, 0)) == "t") return std::string();
+  STRATA_ASSIGN(pg::PgResult holder,
+                conn_.exec_params("SELECT a.pid, a.application_name, a.client_addr, a.backend_start FROM "
+                                  "pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid WHERE "
+                                  "l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND ((l.classid::int8 << "
+                                  "32) | l.objid::int8) = pg_catalog.hashtextextended($1, 0)",
+                                  {key}));
+  if (holder.rows() == 0) return std::string("another session (it may just have ended)");
+  std::string who = "PostgreSQL backend " + std::string(holder.value(0, 0));
+  if (!std::string_view(holder.value(0, 1)).empty()) who += " of '" + std::string(holder.value(0, 1)) + "'";
+  if (!holder.is_null(0, 2)) who += " from " + std::string(holder.value(0, 2));
+  return who + ", connected since " + std::string(holder.value(0, 3));
+}
+
 Result<std::unique_ptr<BulkWriter>> PostgresWarehouse::writer(const Relation& relation, const sql::Schema& schema) {
   const std::string table = regclass_name(relation);
   STRATA_ASSIGN(std::vector<TableColumn> cols, table_columns(relation));

@@ -65,6 +65,7 @@ class PostgresWarehouse final : public Warehouse {
   Result<std::vector<ColumnInfo>> columns(const Relation& relation) override;
   Result<bool> table_exists(const Relation& relation) override;
   void interrupt() override;
+  Result<std::string> try_lock(std::string_view name) override;
 
  private:
   // A query's plan: the decoder's columns and the statement that produces them.
