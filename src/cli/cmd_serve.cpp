@@ -24,6 +24,7 @@ struct ServeArgs {
   int max_runs = 0;
   std::string executor;          // "local" or "workers"; empty: STRATA_EXECUTOR, else local
   double worker_timeout = 30.0;  // seconds without a worker heartbeat before its attempt fails
+  double queued_timeout = 600.0;  // seconds an attempt may wait for a worker to claim it
 };
 
 // The executor mode from --executor, else STRATA_EXECUTOR, else local. Errors: kUsage.
@@ -45,6 +46,11 @@ void add_executor_options(CLI::App& cmd, ServeArgs& args) {
                  "With --executor workers: seconds without a worker heartbeat before its attempt fails")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd.add_option("--queued-timeout", args.queued_timeout,
+                 "With --executor workers: seconds an attempt may wait for a worker to claim it before it fails "
+                 "(and is retried), as Airflow's task_queued_timeout")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 }
 
 // Runs the scheduler loop until SIGINT/SIGTERM; with `http`, the web UI and API too.
@@ -59,6 +65,7 @@ Status serve_until_stopped(const ServeArgs& args, CliContext& context, bool http
   if (context.env) options.env = context.env;
   STRATA_ASSIGN(options.executor, executor_mode(args, context.env));
   options.worker_timeout = static_cast<int64_t>(args.worker_timeout * 1e6);
+  options.queued_timeout = static_cast<int64_t>(args.queued_timeout * 1e6);
   STRATA_ASSIGN(auto rt, orchestrate::Runtime::open(options));
   STRATA_TRY(rt->start());
   STRATA_ASSIGN(int recovered, rt->scheduler().recover());

@@ -94,8 +94,10 @@ Result<TaskOutcome> RemoteRunner::run(TaskContext& ctx) {
     }
   };
   int64_t seen_beat = -1;
-  int64_t beat_changed_at = monotonic_micros();  // also: the last time the store answered
+  const int64_t queued_at = monotonic_micros();
+  int64_t beat_changed_at = queued_at;  // also: the last time the store answered
   int64_t cancel_sent_at = 0;
+  std::string withdrawn;  // why the item was withdrawn unclaimed
   for (;;) {
     if (ctx.cancel.cancelled() && cancel_sent_at == 0) {
       Status sent = store.request_cancel_work(key, ctx.cancel.reason(), now_micros());
@@ -121,6 +123,7 @@ Result<TaskOutcome> RemoteRunner::run(TaskContext& ctx) {
     }
     if (is_finished(w.state)) {
       copy_log();
+      if (!withdrawn.empty() && w.worker.empty()) return Error(ErrorCode::kFailed, withdrawn);
       if (w.has_exit_code) ctx.exit_code = w.exit_code;
       if (w.state == TaskState::kSuccess) return TaskOutcome::kSuccess;
       if (w.state == TaskState::kSkipped) return TaskOutcome::kSkipped;
@@ -140,6 +143,13 @@ Result<TaskOutcome> RemoteRunner::run(TaskContext& ctx) {
       auto failed = store.finish_work(key, w.worker, result);
       if (failed.ok() && *failed) return Error(ErrorCode::kFailed, why);
       continue;  // it finished meanwhile: read its result
+    }
+    if (w.state == TaskState::kQueued && withdrawn.empty() && mono - queued_at > options_.queued_timeout) {
+      // Fails the item only while it is queued: a worker claiming it meanwhile is asked to stop.
+      const std::string why = "no strata worker serving queue '" + item.queue + "' claimed this task within " +
+                              seconds_text(options_.queued_timeout);
+      if (store.request_cancel_work(key, why, now_micros()).ok()) withdrawn = why;
+      continue;
     }
     if (cancel_sent_at != 0 && mono - cancel_sent_at > options_.worker_timeout) {
       WorkResult result;

@@ -10,7 +10,10 @@
 //   worker is taken for dead: the item is failed (conditional on that worker still holding it) and
 //   so is the attempt, so the executor's retry policy applies (Airflow's zombie tasks);
 // - forwarding the attempt's CancelToken (execution_timeout, a cancelled run, shutdown) to the
-//   item (request_cancel_work); a worker that does not end it within worker_timeout is given up on.
+//   item (request_cancel_work); a worker that does not end it within worker_timeout is given up on;
+// - giving up on an item no worker claimed within `queued_timeout` (Airflow's task_queued_timeout:
+//   e.g. no worker serves its queue): the item is withdrawn and the attempt fails, so the
+//   executor's retry policy applies.
 // The executor's retries, trigger rules, pools and timeouts stay the executor's. The attempt's
 // owner becomes the worker's id as soon as a worker claims it (and TaskContext::ran_on, which the
 // executor records at the end); its exit code and error are the worker's.
@@ -33,6 +36,7 @@ std::optional<ExecutorMode> parse_executor_mode(std::string_view name);
 struct RemoteRunnerOptions {
   int64_t poll_interval = 200'000;     // micros between looks at the item and its log
   int64_t worker_timeout = 30'000'000; // micros without a heartbeat before a worker is dead
+  int64_t queued_timeout = 600'000'000; // micros an item may wait for a worker to claim it
 };
 
 class RemoteRunner final : public TaskRunner {

@@ -234,6 +234,7 @@ Status Runtime::start() {
                    {}, "set STRATA_METADATA_URL for the scheduler and every `strata worker`, or use --executor local");
     RemoteRunnerOptions remote;
     remote.worker_timeout = options_.worker_timeout;
+    remote.queued_timeout = options_.queued_timeout;
     auto runner = std::make_shared<RemoteRunner>(remote);
     for (auto& [kind, local] : runners) local = runner;
   }

@@ -51,6 +51,7 @@ struct RuntimeOptions {
   // sharing the (PostgreSQL) store run the attempts. start() refuses it with a SQLite store.
   ExecutorMode executor = ExecutorMode::kLocal;
   int64_t worker_timeout = 30'000'000;  // RemoteRunnerOptions::worker_timeout
+  int64_t queued_timeout = 600'000'000;  // RemoteRunnerOptions::queued_timeout
 };
 
 // What one reload_pipelines() changed.

@@ -27,10 +27,11 @@ std::string read_text(const std::string& path) {
   return text;
 }
 
-RunnerMap remote_runners(int64_t worker_timeout) {
+RunnerMap remote_runners(int64_t worker_timeout, int64_t queued_timeout = 600'000'000) {
   RemoteRunnerOptions options;
   options.poll_interval = 20'000;
   options.worker_timeout = worker_timeout;
+  options.queued_timeout = queued_timeout;
   auto remote = std::make_shared<RemoteRunner>(options);
   return RunnerMap{{TaskKind::kShell, remote}, {TaskKind::kSql, remote}};
 }
@@ -80,7 +81,12 @@ tasks:
   SystemClock clock;
   Executor executor(*h.store, remote_runners(10'000'000), clock, h.options(4));
   TestWorker worker(h, spec, "host:1");
-  EXPECT_EQ(h.run(executor, spec, new_run("p", "r1")), RunState::kFailed);
+  ASSERT_TRUE(h.store->ensure_pipeline("p").ok());
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
+  ASSERT_TRUE(executor.start_run(spec, new_run("p", "r1")).ok());
+  auto ended = executor.wait_for("p", "r1", 20000);
+  ASSERT_TRUE(ended.has_value()) << "the task still waits for a worker";
+  EXPECT_EQ(*ended, RunState::kFailed);
   auto states = h.states("r1");
   EXPECT_EQ(states["hello"].state, TaskState::kSuccess);
   EXPECT_EQ(states["skip"].state, TaskState::kSkipped);
@@ -171,6 +177,45 @@ tasks:
   EXPECT_EQ(elsewhere->state, TaskState::kFailed);
   EXPECT_EQ(elsewhere->worker, "");
   EXPECT_EQ(elsewhere->error, "cancelled by the test");
+}
+
+// No worker serves the task's queue: each try fails once it waited the queued timeout unclaimed
+// (Airflow's task_queued_timeout), is retried by the task's policy, and its item is withdrawn, so a
+// worker of that queue starting later does not run it.
+TEST(WorkerTest, AnItemNoWorkerClaimsFailsAfterTheQueuedTimeoutAndIsRetried) {
+  auto spec = parse_spec(R"(
+tasks:
+  - {id: stranded, shell: "echo never", queue: special, retries: 1, retry_delay: 0}
+)");
+  Harness h;
+  SystemClock clock;
+  Executor executor(*h.store, remote_runners(10'000'000, 1'000'000), clock, h.options(4));
+  TestWorker worker(h, spec, "w:1", {"default"});
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(h.store->ensure_pipeline("p").ok());
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
+  ASSERT_TRUE(executor.start_run(spec, new_run("p", "r1")).ok());
+  auto ended = executor.wait_for("p", "r1", 20000);
+  ASSERT_TRUE(ended.has_value()) << "the task still waits for a worker";
+  EXPECT_EQ(*ended, RunState::kFailed);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_EQ(h.states("r1")["stranded"].try_number, 2);
+  auto attempts = *h.store->attempts("p", "r1", "stranded");
+  ASSERT_EQ(attempts.size(), 2u);
+  for (const auto& attempt : attempts) {
+    EXPECT_EQ(attempt.state, TaskState::kFailed);
+    EXPECT_NE(attempt.error.find("no strata worker serving queue 'special' claimed this task within 1 s"),
+              std::string::npos)
+        << attempt.error;
+  }
+  TestWorker late(h, spec, "w:2", {"special"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int try_number : {1, 2}) {
+    auto item = std::move(*h.store->work_item(WorkKey{"p", "r1", "stranded", try_number}));
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->state, TaskState::kFailed);
+    EXPECT_EQ(item->worker, "") << "a withdrawn item was claimed";
+  }
 }
 
 // The scheduler gave up on an item (it failed it, as a zombie) while the worker still runs it: the
