@@ -293,6 +293,13 @@ Result<TableConfig> table_config(const Node& n, warehouse::Warehouse& wh) {
   return out;
 }
 
+Result<TableConfig> index_config(const Node& n, warehouse::Warehouse& wh) {
+  STRATA_ASSIGN(TableConfig all, table_config(n, wh));
+  TableConfig indexes;
+  indexes.indexes = std::move(all.indexes);
+  return indexes;
+}
+
 std::string index_name(const std::string& relation, const TableIndex& index) {
   return md5_hex(relation + "|" + join(index.columns, ",") + "|" + (index.unique ? "unique" : "") + "|" + index.type);
 }

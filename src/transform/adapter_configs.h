@@ -4,7 +4,7 @@
 //
 // - PostgreSQL (dbt-postgres): `unlogged: true` makes `create unlogged table`; `indexes: [{columns:
 //   [...], unique: bool, type: btree|hash|gist|spgist|gin|brin|<an access method the server has>}]`
-//   are created on the new table in the transaction that builds it.
+//   are created on the new table in the transaction that builds it (also a seed's and a snapshot's).
 // - BigQuery (dbt-bigquery): `partition_by: {field, data_type: date|timestamp|datetime|int64,
 //   granularity: hour|day|month|year, range: {start, end, interval}}`, `cluster_by` (a column or a
 //   list of up to four), `partition_expiration_days`, `require_partition_filter` and `labels`
@@ -47,6 +47,10 @@ struct TableConfig {
 // looked up in `pg_am`. Errors: kConfig located at n.where, naming the config, what is wrong and
 // what would fix it; the warehouse's error when pg_am cannot be read.
 Result<TableConfig> table_config(const Node& n, warehouse::Warehouse& wh);
+
+// The part of n's table configs that seeds and snapshots take, as dbt-postgres' materializations of
+// them do: the indexes, created with the table when it is built anew. Errors: as table_config().
+Result<TableConfig> index_config(const Node& n, warehouse::Warehouse& wh);
 
 // The same checks without a warehouse, for `dialect`: an index type that is not built into
 // PostgreSQL is accepted as written (table_config() checks it against the server).

@@ -402,7 +402,8 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   bool is_view = false;
   STRATA_ASSIGN(bool exists, relation_exists(ctx, is_view));
   if (!exists) {
-    STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, staged(false)));
+    STRATA_ASSIGN(const TableConfig indexes, index_config(n, ctx.wh));
+    STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, staged(false), indexes));
     return std::string("CREATE TABLE");
   }
   std::string t = n.relation_name;

@@ -24,7 +24,7 @@ constexpr std::array kModelKeys = {
     "require_partition_filter", "partition_expiration_days", "partitions",
     "file_format", "location", "plugin", "labels", "predicates", "bind", "copy_grants", "query_tag",
     "transient", "dist", "sort", "sort_type", "required_tests"};
-constexpr std::array kSeedKeys = {"column_types", "quote_columns", "delimiter"};
+constexpr std::array kSeedKeys = {"column_types", "quote_columns", "delimiter", "indexes"};
 constexpr std::array kSnapshotKeys = {
     "strategy", "unique_key", "updated_at", "check_cols", "target_schema", "target_database",
     "invalidate_hard_deletes", "hard_deletes", "snapshot_meta_column_names", "dbt_valid_to_current"};

@@ -215,7 +215,8 @@ Result<std::string> load_seed(NodeContext& ctx) {
       return ctx.execute("insert into " + n.relation_name + " " + select);
     }));
   } else {
-    STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, select));
+    STRATA_ASSIGN(const TableConfig indexes, index_config(n, ctx.wh));
+    STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, select, indexes));
   }
   STRATA_TRY(ctx.execute("drop table if exists " + staging_name));
   ctx.rows_affected = static_cast<long long>(rows.size() - 1);

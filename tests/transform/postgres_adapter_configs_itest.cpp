@@ -1,5 +1,5 @@
 // dbt-postgres' table configs on a real PostgreSQL 15 warehouse: `indexes` (unique, method) and
-// `unlogged` on table and incremental models (an incremental model's indexes on its first build and
+// `unlogged` on table and incremental models, `indexes` on seeds and snapshots (an incremental model's indexes on its first build and
 // a full refresh only, as dbt's), a bad config that fails the model with a located error before
 // anything is built, an index the server rejects that leaves the old table as it was, and the same
 // project on DuckDB ignoring the keys.
@@ -88,6 +88,35 @@ TEST_F(AdapterConfigsOnPostgres, AMicrobatchModelsTableGetsThemOnItsFirstBatch) 
   EXPECT_EQ(rows(indexes_of("daily")), (Rows{"false|brin|day"}));
   EXPECT_EQ(rows("select relpersistence from pg_class where oid = 'main.daily'::regclass"), (Rows{"u"}));
   EXPECT_EQ(rows("select distinct n from main.daily"), (Rows{"1"}));
+}
+
+// dbt-postgres creates a seed's and a snapshot's configured indexes with their tables: a seed's on
+// its first load and on each full refresh (a reload keeps the table and its indexes), a
+// snapshot's on its first run.
+TEST_F(AdapterConfigsOnPostgres, SeedsAndSnapshotsGetTheirIndexes) {
+  testing::write_files(project_, {
+      {"seeds/tiers.csv", "id,name\n1,gold\n2,silver\n"},
+      {"seeds/properties.yml",
+       "version: 2\nseeds:\n  - name: tiers\n    config:\n"
+       "      indexes: [{columns: [id], unique: true}, {columns: [name], type: hash}]\n"},
+      {"snapshots/tier_history.sql",
+       "{% snapshot tier_history %}\n"
+       "{{ config(target_schema='main', unique_key='id', strategy='check', check_cols='all',"
+       " indexes=[{'columns': ['id', 'dbt_valid_from']}]) }}\n"
+       "select * from {{ ref('tiers') }}\n{% endsnapshot %}\n"},
+  });
+  ASSERT_EQ(invoke("seed"), 0) << output_;
+  const Rows seed_indexes{"true|btree|id", "false|hash|name"};
+  EXPECT_EQ(rows(indexes_of("tiers")), seed_indexes);
+  ASSERT_EQ(invoke("seed"), 0) << output_;
+  EXPECT_EQ(rows(indexes_of("tiers")), seed_indexes);
+  ASSERT_EQ(invoke("seed", {}, true), 0) << output_;
+  EXPECT_EQ(rows(indexes_of("tiers")), seed_indexes);
+  EXPECT_EQ(rows("select count(*) from main.tiers"), (Rows{"2"}));
+  ASSERT_EQ(invoke("snapshot"), 0) << output_;
+  EXPECT_EQ(rows(indexes_of("tier_history")), (Rows{"false|btree|id,dbt_valid_from"}));
+  ASSERT_EQ(invoke("snapshot"), 0) << output_;
+  EXPECT_EQ(rows("select count(*) from main.tier_history"), (Rows{"2"}));
 }
 
 TEST_F(AdapterConfigsOnPostgres, BadConfigsFailWithALocatedErrorAndBuildNothing) {
