@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -18,6 +19,25 @@ using testing::Harness;
 using testing::new_run;
 using testing::parse_spec;
 using testing::shell_runners;
+
+// Counts the attempts running at once (from the executor's task events), across every executor
+// it observes, and the highest count seen.
+struct Concurrency {
+  std::atomic<int> running{0}, peak{0}, finished{0};
+  std::function<void(const TaskEvent&)> observer() {
+    return [this](const TaskEvent& e) {
+      if (e.state == TaskState::kRunning) {
+        const int now = ++running;
+        int p = peak.load();
+        while (now > p && !peak.compare_exchange_weak(p, now)) {
+        }
+      } else if (is_finished(e.state)) {
+        --running;
+        ++finished;
+      }
+    };
+  }
+};
 
 TEST(ExecutorTest, TriggerRulesWithRealFailuresAndSkips) {
   // ok succeeds, bad fails, skip exits 99 (skipped). Each rule is wired to a pair of upstreams.
@@ -235,17 +255,8 @@ TEST(ExecutorTest, PoolsCapConcurrencyAcrossRunsAndPriorityOrders) {
   SystemClock clock;
   auto options = h.options(8);
   options.pools["narrow"] = 1;
-  std::atomic<int> running{0}, peak{0};
-  options.on_task_event = [&](const TaskEvent& e) {
-    if (e.state == TaskState::kRunning) {
-      int now = ++running;
-      int p = peak.load();
-      while (now > p && !peak.compare_exchange_weak(p, now)) {
-      }
-    } else if (is_finished(e.state)) {
-      --running;
-    }
-  };
+  Concurrency concurrency;
+  options.on_task_event = concurrency.observer();
   Executor executor(*h.store, shell_runners(), clock, options);
   ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
   ASSERT_TRUE(h.store->create_run(new_run("p", "r2")).ok());
@@ -253,7 +264,7 @@ TEST(ExecutorTest, PoolsCapConcurrencyAcrossRunsAndPriorityOrders) {
   ASSERT_TRUE(executor.start_run(spec, new_run("p", "r2")).ok());
   EXPECT_EQ(executor.wait("p", "r1"), RunState::kSuccess);
   EXPECT_EQ(executor.wait("p", "r2"), RunState::kSuccess);
-  EXPECT_EQ(peak.load(), 1);
+  EXPECT_EQ(concurrency.peak.load(), 1);
   std::string text;
   ASSERT_TRUE(read_file(trace, text));
   // Never two starts without an end between them.
@@ -285,20 +296,10 @@ TEST(ExecutorTest, APoolHoldsAcrossExecutorsSharingTheStore) {
                          "  - {id: a, shell: \"sleep 0.3\", pool: narrow}\n"
                          "  - {id: b, shell: \"sleep 0.3\", pool: narrow}\n");
   SystemClock clock;
-  std::atomic<int> running{0}, peak{0}, ran{0};
+  Concurrency concurrency;
   auto options = h.options(4);
   options.pools["narrow"] = 1;
-  options.on_task_event = [&](const TaskEvent& e) {
-    if (e.state == TaskState::kRunning) {
-      const int now = ++running;
-      int p = peak.load();
-      while (now > p && !peak.compare_exchange_weak(p, now)) {
-      }
-    } else if (is_finished(e.state)) {
-      --running;
-      ++ran;
-    }
-  };
+  options.on_task_event = concurrency.observer();
   Executor first(*h.store, shell_runners(), clock, options);
   Executor second(**second_store, shell_runners(), clock, options);
   ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
@@ -307,8 +308,8 @@ TEST(ExecutorTest, APoolHoldsAcrossExecutorsSharingTheStore) {
   ASSERT_TRUE(second.start_run(spec, new_run("p", "r2")).ok());
   EXPECT_EQ(first.wait("p", "r1"), RunState::kSuccess);
   EXPECT_EQ(second.wait("p", "r2"), RunState::kSuccess);
-  EXPECT_EQ(ran.load(), 4);
-  EXPECT_EQ(peak.load(), 1);
+  EXPECT_EQ(concurrency.finished.load(), 4);
+  EXPECT_EQ(concurrency.peak.load(), 1);
   for (const std::string run_id : {"r1", "r2"})
     for (const auto& [task, ti] : h.states(run_id)) EXPECT_EQ(ti.try_number, 1) << run_id << " " << task;
 }

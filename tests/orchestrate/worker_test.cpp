@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "common/strings.h"
@@ -34,6 +35,14 @@ RunnerMap remote_runners(int64_t worker_timeout, int64_t queued_timeout = 600'00
   options.queued_timeout = queued_timeout;
   auto remote = std::make_shared<RemoteRunner>(options);
   return RunnerMap{{TaskKind::kShell, remote}, {TaskKind::kSql, remote}};
+}
+
+// Starts run r1 of `spec` on the executor and waits for its end, at most 20 s (nullopt then).
+std::optional<RunState> run_to_end(Harness& h, Executor& executor, const std::shared_ptr<const PipelineSpec>& spec) {
+  EXPECT_TRUE(h.store->ensure_pipeline(spec->name).ok());
+  EXPECT_TRUE(h.store->create_run(new_run(spec->name, "r1")).ok());
+  EXPECT_TRUE(executor.start_run(spec, new_run(spec->name, "r1")).ok());
+  return executor.wait_for(spec->name, "r1", 20000);
 }
 
 // A Worker serving `queues` on its own store connection, on a thread, until destroyed.
@@ -81,10 +90,7 @@ tasks:
   SystemClock clock;
   Executor executor(*h.store, remote_runners(10'000'000), clock, h.options(4));
   TestWorker worker(h, spec, "host:1");
-  ASSERT_TRUE(h.store->ensure_pipeline("p").ok());
-  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
-  ASSERT_TRUE(executor.start_run(spec, new_run("p", "r1")).ok());
-  auto ended = executor.wait_for("p", "r1", 20000);
+  auto ended = run_to_end(h, executor, spec);
   ASSERT_TRUE(ended.has_value()) << "the task still waits for a worker";
   EXPECT_EQ(*ended, RunState::kFailed);
   auto states = h.states("r1");
@@ -192,10 +198,7 @@ tasks:
   Executor executor(*h.store, remote_runners(10'000'000, 1'000'000), clock, h.options(4));
   TestWorker worker(h, spec, "w:1", {"default"});
   const auto started = std::chrono::steady_clock::now();
-  ASSERT_TRUE(h.store->ensure_pipeline("p").ok());
-  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
-  ASSERT_TRUE(executor.start_run(spec, new_run("p", "r1")).ok());
-  auto ended = executor.wait_for("p", "r1", 20000);
+  auto ended = run_to_end(h, executor, spec);
   ASSERT_TRUE(ended.has_value()) << "the task still waits for a worker";
   EXPECT_EQ(*ended, RunState::kFailed);
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
