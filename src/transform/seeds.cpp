@@ -147,6 +147,8 @@ Result<std::string> load_seed(NodeContext& ctx) {
   if (!read_file(file, text)) return Error(ErrorCode::kFailed, "cannot read seed file " + file);
   std::string delim = n.config.value("delimiter", std::string(","));
   STRATA_ASSIGN(auto rows, parse_csv(text, file, delim.empty() ? ',' : delim[0]));
+  // Checked before the staging table exists: a bad value leaves nothing behind.
+  STRATA_ASSIGN(const TableConfig indexes, index_config(n, ctx.wh));
   const std::vector<std::string>& header = rows[0];
   const Json column_types = n.config.value("column_types", Json::object());
   bool quote_columns = n.config.value("quote_columns", Json(true)).is_boolean()
@@ -215,7 +217,6 @@ Result<std::string> load_seed(NodeContext& ctx) {
       return ctx.execute("insert into " + n.relation_name + " " + select);
     }));
   } else {
-    STRATA_ASSIGN(const TableConfig indexes, index_config(n, ctx.wh));
     STRATA_TRY(replace_node_relation(ctx, warehouse::RelationKind::kTable, select, indexes));
   }
   STRATA_TRY(ctx.execute("drop table if exists " + staging_name));

@@ -117,6 +117,15 @@ TEST_F(AdapterConfigsOnPostgres, SeedsAndSnapshotsGetTheirIndexes) {
   EXPECT_EQ(rows(indexes_of("tier_history")), (Rows{"false|btree|id,dbt_valid_from"}));
   ASSERT_EQ(invoke("snapshot"), 0) << output_;
   EXPECT_EQ(rows("select count(*) from main.tier_history"), (Rows{"2"}));
+  // A bad value fails the seed before anything is written: no staging table, the old table stays.
+  testing::write_files(project_, {{"seeds/properties.yml",
+                                   "version: 2\nseeds:\n  - name: tiers\n    config:\n"
+                                   "      indexes: [{columns: []}]\n"}});
+  EXPECT_NE(invoke("seed", {}, true), 0);
+  EXPECT_NE(output_.find("config `indexes` entry 1 has no columns"), std::string::npos) << output_;
+  EXPECT_EQ(rows("select count(*) from pg_tables where tablename like '%dbt_seed_stage'"), (Rows{"0"}));
+  EXPECT_EQ(rows(indexes_of("tiers")), seed_indexes);
+  EXPECT_EQ(rows("select count(*) from main.tiers"), (Rows{"2"}));
 }
 
 TEST_F(AdapterConfigsOnPostgres, BadConfigsFailWithALocatedErrorAndBuildNothing) {
