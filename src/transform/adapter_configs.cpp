@@ -39,7 +39,7 @@ class ConfigErrors {
   // "model m: config `key` <what>", located at the node, with `hint`.
   Error operator()(std::string_view key, const std::string& what, std::string hint) const {
     return Error(ErrorCode::kConfig, "model " + node_.name + ": config `" + std::string(key) + "` " + what,
-                 node_.where, std::move(hint));
+                 node_.config_location(key), std::move(hint));
   }
 
  private:

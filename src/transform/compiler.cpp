@@ -716,7 +716,8 @@ Status Compiler::parse_render(Graph& graph) {
       add_foreign_key_dependencies(m);
       changed = true;
     }
-    merge_configs(m.config, configs_not_scanned(std::move(state.capture.config), scan.config));
+    merge_configs(m.config, m.config_where, configs_not_scanned(std::move(state.capture.config), scan.config), {},
+                  m.where);
   }
   if (changed) STRATA_TRY(graph.refresh_edges());
   // Descriptions are Jinja too: `{{ doc('name') }}`.

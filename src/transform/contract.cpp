@@ -115,7 +115,8 @@ Status check_contract(NodeContext& ctx) {
   const Node& n = ctx.node;
   const sql::Dialect& d = ctx.wh.dialect();
   if (n.materialized() == "ephemeral")
-    return Error(ErrorCode::kConfig, "contracts are not supported for ephemeral models (" + n.name + ")", n.where,
+    return Error(ErrorCode::kConfig, "contracts are not supported for ephemeral models (" + n.name + ")",
+                 n.config_location("contract"),
                  "materialize it as a table, view or incremental model, or remove contract: {enforced: true}");
   if (n.columns.empty())
     return Error(ErrorCode::kConfig, n.name + " has an enforced contract but its properties list no columns", n.where,

@@ -67,10 +67,12 @@ bool has_column(const std::vector<warehouse::ColumnInfo>& cols, const std::strin
 Status check_insert_overwrite(const Node& n, const sql::Dialect& d, const TableConfig& table) {
   if (cfg_string(n, "incremental_strategy") != "insert_overwrite") return ok_status();
   if (d.id() != sql::DialectId::kBigQuery)
-    return Error(ErrorCode::kConfig, "incremental_strategy 'insert_overwrite' is BigQuery's", n.where,
+    return Error(ErrorCode::kConfig, "incremental_strategy 'insert_overwrite' is BigQuery's",
+                 n.config_location("incremental_strategy"),
                  "use append, delete+insert, merge or microbatch on this warehouse");
   if (table.partition_by.empty())
-    return Error(ErrorCode::kConfig, "incremental_strategy 'insert_overwrite' needs a partition_by", n.where,
+    return Error(ErrorCode::kConfig, "incremental_strategy 'insert_overwrite' needs a partition_by",
+                 n.config_location("incremental_strategy"),
                  "e.g. partition_by: {field: created_at, data_type: timestamp, granularity: day}");
   return ok_status();
 }
@@ -237,7 +239,7 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
     return Error(ErrorCode::kFailed,
                  "The source and target schemas on this incremental model are out of sync; on_schema_change is "
                  "'fail'",
-                 n.where, "run with --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns");
+                 n.config_location("on_schema_change"), "run with --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns");
   if (on_change == "append_new_columns" || on_change == "sync_all_columns") {
     for (const auto& c : added)
       STRATA_TRY(ctx.execute("alter table " + n.relation_name + " add column " + d.quote_identifier(c.name) + " " +
@@ -259,10 +261,12 @@ Result<std::string> materialize_incremental(NodeContext& ctx) {
   auto keys = unique_key_list(n.config.value("unique_key", Json(nullptr)));
   if (strategy.empty()) strategy = keys.empty() ? "append" : "delete+insert";
   if ((strategy == "merge" || strategy == "delete+insert") && keys.empty())
-    return Error(ErrorCode::kFailed, "incremental_strategy '" + strategy + "' needs a unique_key", n.where,
+    return Error(ErrorCode::kFailed, "incremental_strategy '" + strategy + "' needs a unique_key",
+                 n.config_location("incremental_strategy"),
                  "set unique_key in the model's config, or use incremental_strategy='append'");
   if (strategy != "append" && strategy != "merge" && strategy != "delete+insert" && strategy != "insert_overwrite")
-    return Error(ErrorCode::kFailed, "unknown incremental_strategy '" + strategy + "'", n.where,
+    return Error(ErrorCode::kFailed, "unknown incremental_strategy '" + strategy + "'",
+                 n.config_location("incremental_strategy"),
                  "use append, delete+insert, merge, microbatch or (on BigQuery) insert_overwrite");
   std::vector<std::string> dest_names;
   for (const auto& c : dest_cols)
@@ -317,7 +321,8 @@ Result<SnapshotColumns> snapshot_columns(const Node& n, const sql::Dialect& d) {
   auto it = n.config.find("snapshot_meta_column_names");
   if (it != n.config.end() && !it->is_null()) {
     if (!it->is_object())
-      return Error(ErrorCode::kConfig, "snapshot " + n.name + ": snapshot_meta_column_names must be a mapping", n.where,
+      return Error(ErrorCode::kConfig, "snapshot " + n.name + ": snapshot_meta_column_names must be a mapping",
+                   n.config_location("snapshot_meta_column_names"),
                    "e.g. snapshot_meta_column_names: {dbt_valid_from: start_date, dbt_valid_to: end_date}");
     const std::pair<const char*, std::string*> names[] = {{"dbt_valid_from", &raw.valid_from},
                                                           {"dbt_valid_to", &raw.valid_to},
@@ -330,7 +335,7 @@ Result<SnapshotColumns> snapshot_columns(const Node& n, const sql::Dialect& d) {
         return Error(ErrorCode::kConfig,
                      "snapshot " + n.name + ": snapshot_meta_column_names has '" + key + "'" +
                          (known == std::end(names) ? ", which is not a snapshot column" : " without a column name"),
-                     n.where, "its keys are dbt_valid_from, dbt_valid_to, dbt_scd_id, dbt_updated_at, dbt_is_deleted");
+                     n.config_location("snapshot_meta_column_names"), "its keys are dbt_valid_from, dbt_valid_to, dbt_scd_id, dbt_updated_at, dbt_is_deleted");
       *known->second = value.get<std::string>();
     }
   }
@@ -364,7 +369,8 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
     hard = n.config.contains("invalidate_hard_deletes") && n.config["invalidate_hard_deletes"] == true ? "invalidate"
                                                                                                        : "ignore";
   if (hard != "ignore" && hard != "invalidate" && hard != "new_record")
-    return Error(ErrorCode::kConfig, "snapshot " + n.name + ": hard_deletes '" + hard + "' is not a choice", n.where,
+    return Error(ErrorCode::kConfig, "snapshot " + n.name + ": hard_deletes '" + hard + "' is not a choice",
+                 n.config_location("hard_deletes"),
                  "use ignore, invalidate or new_record");
   const bool new_record = hard == "new_record";
   STRATA_ASSIGN(const SnapshotColumns col, snapshot_columns(n, d));
@@ -378,7 +384,7 @@ Result<std::string> materialize_snapshot(NodeContext& ctx) {
   std::string updated = strategy == "timestamp" ? "cast(" + cfg_string(n, "updated_at") + " as timestamp)" : now;
   if (strategy == "timestamp" && cfg_string(n, "updated_at").empty())
     return Error(ErrorCode::kConfig, "snapshot " + n.name + " uses strategy 'timestamp' but has no updated_at",
-                 n.where, "add updated_at='column' to its config()");
+                 n.config_location("strategy"), "add updated_at='column' to its config()");
   // dbt_valid_to_current (dbt ≥ 1.9): what current versions hold in dbt_valid_to instead of NULL.
   // Versions written before it was set keep their NULL, so both mean current.
   const std::string valid_to_current = cfg_string(n, "dbt_valid_to_current");

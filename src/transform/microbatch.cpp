@@ -91,7 +91,7 @@ Result<int64_t> parse_time(const Node& n, const std::string& text, const std::st
   std::optional<int64_t> t = parse_iso8601(trim(text));
   if (!t)
     return Error(ErrorCode::kConfig, "model " + n.name + ": " + what + " '" + text + "' is not a date or timestamp",
-                 n.where, "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)");
+                 what == "begin" ? n.config_location("begin") : n.where, "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)");
   return *t;
 }
 
@@ -115,11 +115,12 @@ Result<BatchPlan> plan_configs(const Node& n) {
     return Error(ErrorCode::kConfig,
                  "microbatch model " + n.name + (size_text.empty() ? " has no batch_size" : " has batch_size '" +
                                                                                                size_text + "'"),
-                 n.where, "set batch_size to hour, day, month or year");
+                 n.config_location("batch_size"), "set batch_size to hour, day, month or year");
   plan.size = *size;
   auto concurrent = n.config.find("concurrent_batches");
   if (concurrent != n.config.end() && !concurrent->is_null() && !concurrent->is_boolean())
-    return Error(ErrorCode::kConfig, "model " + n.name + ": concurrent_batches is " + concurrent->dump(), n.where,
+    return Error(ErrorCode::kConfig, "model " + n.name + ": concurrent_batches is " + concurrent->dump(),
+                 n.config_location("concurrent_batches"),
                  "set concurrent_batches to true or false, or leave it out");
   return plan;
 }
@@ -170,7 +171,8 @@ Result<BatchPlan> plan_batches(const NodeContext& ctx, bool first_build) {
   constexpr size_t kMaxBatches = 100000;
   for (int64_t t = batch_floor(start, plan.size); t < end; t = batch_step(t, plan.size, 1)) {
     if (plan.batches.size() == kMaxBatches)
-      return Error(ErrorCode::kConfig, "model " + n.name + " would build more than 100000 batches", n.where,
+      return Error(ErrorCode::kConfig, "model " + n.name + " would build more than 100000 batches",
+                 n.config_location("batch_size"),
                    "use a larger batch_size or a later begin");
     plan.batches.push_back({timestamp_literal(std::max(t, start)),
                             timestamp_literal(std::min(batch_step(t, plan.size, 1), end)), batch_id(t, plan.size)});

@@ -28,6 +28,11 @@ const std::string& Node::materialized() const {
   return it != config.end() && it->is_string() ? it->get_ref<const std::string&>() : kNone;
 }
 
+const SourceLocation& Node::config_location(std::string_view key) const {
+  auto it = config_where.find(key);
+  return it == config_where.end() || !it->second ? where : *it->second;
+}
+
 bool Node::enabled() const {
   auto it = config.find("enabled");
   if (it == config.end()) return true;

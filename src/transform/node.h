@@ -3,6 +3,8 @@
 // parsed from disk. Plain values: built by the parser, then read-only (safe to share across threads).
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +56,15 @@ struct TestMetadata {
   Json kwargs = Json::object();  // arguments, with `column_name` and `model` as dbt renders them
 };
 
+// Where each config key of a node was last set (the winning place: an in-file config() call, a
+// property file's `config:`, or dbt_project.yml), by normalised key; keys left at their defaults
+// have no entry. Shared: every node under a dbt_project.yml folder config points at one location.
+using ConfigOrigins = std::map<std::string, std::shared_ptr<const SourceLocation>, std::less<>>;
+// A ConfigOrigins entry for `where`.
+inline std::shared_ptr<const SourceLocation> config_origin(SourceLocation where) {
+  return std::make_shared<const SourceLocation>(std::move(where));
+}
+
 // One node of the graph. Fields not relevant to a resource type stay empty.
 struct Node {
   std::string unique_id;            // "model.jaffle.orders", "source.jaffle.raw.orders"...
@@ -73,6 +84,7 @@ struct Node {
   std::vector<std::string> tags;
   std::string patch_path;           // property file that documented this node, if any
   SourceLocation where;             // the node's definition (file and line), for errors
+  ConfigOrigins config_where;       // where config's keys were set, for errors about their values
 
   // Dependencies as written; resolved into `depends_on` by the graph.
   std::vector<RefCall> refs;
@@ -112,6 +124,8 @@ struct Node {
   // unchanged.
   const std::string& materialized() const;
   bool enabled() const;
+  // Where config `key` was set (see ConfigOrigins); the node's definition when it was not.
+  const SourceLocation& config_location(std::string_view key) const;
 };
 
 // A macro definition found in a .sql file under a macro path (or a `{% test %}` / `{% snapshot %}`

@@ -105,11 +105,11 @@ const Json& default_config(ResourceType type) {
 }
 
 void apply_project_configs(const ParseState& state, const std::string& kind, const std::vector<std::string>& fqn,
-                           Json& config) {
+                           Json& config, ConfigOrigins* where) {
   for (const ProjectConfig* p : {&state.out.project, state.root}) {
     if (!p) continue;
     auto tree = p->config_trees.find(kind);
-    if (tree != p->config_trees.end()) apply_config_tree(tree->second, fqn, config);
+    if (tree != p->config_trees.end()) apply_config_tree(tree->second, fqn, config, where);
   }
 }
 
@@ -244,34 +244,52 @@ SourceLocation locate_in(const std::string& file, std::string_view text, size_t 
   return {file, line, col};
 }
 
+// Where `key` of an in-file config() call is written in node's file: its first occurrence after
+// the first `config(`, else its first occurrence, else the node's start.
+SourceLocation locate_file_config_key(const Node& node, const std::string& absolute, const std::string& key) {
+  const std::string& code = node.raw_code;
+  size_t call = code.find("config(");
+  size_t at = code.find(key, call == std::string::npos ? 0 : call);
+  if (at == std::string::npos) at = code.find(key);
+  SourceLocation where = locate_in(absolute, code, at == std::string::npos ? 0 : at);
+  if (node.where.line > 1) where.line += node.where.line - 1;  // a snapshot block's body starts mid-file
+  return where;
+}
+
 // Checks the keys of an in-file config() call; errors point at the key in the file.
 Status check_file_config(const Node& node, const Json& config, const std::string& kind, const std::string& absolute) {
   for (auto it = config.begin(); it != config.end(); ++it) {
     std::string key = normalize_config_key(it.key());
     if (is_known_config_key(key, kind)) continue;
-    size_t at = node.raw_code.find(it.key());
     std::string suggestion = suggest_config_key(key, kind);
     return Error(ErrorCode::kConfig, "unknown config key '" + it.key() + "' in config() of " + node.name,
-                 locate_in(absolute, node.raw_code, at == std::string::npos ? 0 : at),
+                 locate_file_config_key(node, absolute, it.key()),
                  suggestion.empty() ? "remove it or use a config dbt knows" : "did you mean '" + suggestion + "'?");
   }
   return ok_status();
 }
 
+// The configs of a file's config() calls, with where each key is written.
+struct FileConfig {
+  Json config = Json::object();
+  ConfigOrigins where;
+};
+
 // Applies the static scan of a SQL node: refs, sources, in-file configs. Sets `exact` to false
 // when the scan could not see everything (the node is rendered once to find its refs).
-Status apply_scan(Node& node, const std::string& kind, const std::string& absolute, Json& file_config,
+Status apply_scan(Node& node, const std::string& kind, const std::string& absolute, FileConfig& file_config,
                   bool& exact) {
   StaticScan scan = static_scan(node.raw_code);
   if (!scan.error.empty())
     return Error(ErrorCode::kConfig, scan.error, {absolute, scan.error_line, scan.error_column});
   node.refs = std::move(scan.refs);
   node.sources = std::move(scan.sources);
-  Json normalized = Json::object();
-  for (auto it = scan.config.begin(); it != scan.config.end(); ++it)
-    normalized[normalize_config_key(it.key())] = it.value();
   STRATA_TRY(check_file_config(node, scan.config, kind, absolute));
-  file_config = std::move(normalized);
+  for (auto it = scan.config.begin(); it != scan.config.end(); ++it) {
+    const std::string key = normalize_config_key(it.key());
+    file_config.config[key] = it.value();
+    file_config.where[key] = config_origin(locate_file_config_key(node, absolute, it.key()));
+  }
   exact = scan.exact;
   return ok_status();
 }
@@ -279,12 +297,12 @@ Status apply_scan(Node& node, const std::string& kind, const std::string& absolu
 // A node parsed from its file on a worker thread, added to the project afterwards in file order.
 struct ParsedFile {
   Node node;
-  Json file_config;
+  FileConfig file_config;
   bool exact = true;
 };
 
 // Adds a parsed file's node: remembers whether it needs a render and its in-file config.
-void add_parsed(ParseState& state, ParsedFile&& parsed, std::vector<Json>& file_configs) {
+void add_parsed(ParseState& state, ParsedFile&& parsed, std::vector<FileConfig>& file_configs) {
   if (!parsed.exact) state.out.needs_render.push_back(state.out.nodes.size());
   file_configs.push_back(std::move(parsed.file_config));
   detail::add_node(state, std::move(parsed.node));
@@ -316,14 +334,14 @@ Status parse_sql_file(const ParseState& state, const NodeFiles& spec, const std:
   node.fqn.push_back(node.name);
   node.unique_id = std::string(resource_type_name(spec.type)) + "." + p.name + "." + node.name;
   node.config = detail::default_config(spec.type);
-  detail::apply_project_configs(state, spec.kind, node.fqn, node.config);
+  detail::apply_project_configs(state, spec.kind, node.fqn, node.config, &node.config_where);
   return apply_scan(node, spec.kind, absolute, out.file_config, out.exact);
 }
 
 // Every .sql file of a resource's folders, parsed on a few threads (system calls and per-node
 // allocations dominate) and added in sorted path order; the first error in that order wins.
 Status parse_sql_nodes(ParseState& state, ProjectFiles& listing, const NodeFiles& spec,
-                       std::vector<Json>& file_configs) {
+                       std::vector<FileConfig>& file_configs) {
   for (const auto& dir : *spec.dirs) {
     std::vector<std::string> files;
     for (auto& rel : listing.list(dir, {".sql"}))
@@ -341,7 +359,7 @@ Status parse_sql_nodes(ParseState& state, ProjectFiles& listing, const NodeFiles
 
 // `{% snapshot name %} … {% endsnapshot %}` blocks of one file.
 Status parse_snapshot_file(ParseState& state, const std::string& dir, const std::string& rel,
-                           std::vector<Json>& file_configs) {
+                           std::vector<FileConfig>& file_configs) {
   const ProjectConfig& p = state.out.project;
   std::string original = join_path(dir, rel);
   std::string absolute = p.root + "/" + original;
@@ -384,7 +402,7 @@ Status parse_snapshot_file(ParseState& state, const std::string& dir, const std:
     node.fqn.push_back(name);
     node.unique_id = "snapshot." + p.name + "." + name;
     node.config = detail::default_config(ResourceType::kSnapshot);
-    detail::apply_project_configs(state, "snapshots", node.fqn, node.config);
+    detail::apply_project_configs(state, "snapshots", node.fqn, node.config, &node.config_where);
     ParsedFile parsed{std::move(node), {}, true};
     STRATA_TRY(apply_scan(parsed.node, "snapshots", absolute, parsed.file_config, parsed.exact));
     add_parsed(state, std::move(parsed), file_configs);
@@ -393,7 +411,7 @@ Status parse_snapshot_file(ParseState& state, const std::string& dir, const std:
   return ok_status();
 }
 
-Status parse_seeds(ParseState& state, ProjectFiles& listing, std::vector<Json>& file_configs) {
+Status parse_seeds(ParseState& state, ProjectFiles& listing, std::vector<FileConfig>& file_configs) {
   const ProjectConfig& p = state.out.project;
   for (const auto& dir : p.seed_paths) {
     for (const auto& rel : listing.list(dir, {".csv"})) {
@@ -410,8 +428,8 @@ Status parse_seeds(ParseState& state, ProjectFiles& listing, std::vector<Json>& 
       node.fqn.push_back(node.name);
       node.unique_id = "seed." + p.name + "." + node.name;
       node.config = detail::default_config(ResourceType::kSeed);
-      detail::apply_project_configs(state, "seeds", node.fqn, node.config);
-      file_configs.push_back(Json::object());
+      detail::apply_project_configs(state, "seeds", node.fqn, node.config, &node.config_where);
+      file_configs.emplace_back();
       detail::add_node(state, std::move(node));
     }
   }
@@ -586,7 +604,7 @@ class PropertyFiles {
 // Parses the files of one project (the root or an installed package) into state.out.
 Status parse_files(ParseState& state) {
   const ProjectConfig& p = state.out.project;
-  std::vector<Json> file_configs;
+  std::vector<FileConfig> file_configs;
   ProjectFiles listing(p.root);
   PropertyFiles property_files(p, listing, state.env);
   STRATA_TRY(parse_sql_nodes(state, listing, {ResourceType::kModel, "models", &p.model_paths}, file_configs));
@@ -603,7 +621,10 @@ Status parse_files(ParseState& state) {
   state.out.nodes.reserve(2 * file_node_count + 16);
   STRATA_TRY(property_files.apply(state));
   // In-file config() wins over property files and the project tree.
-  parallel_for(file_node_count, [&](size_t i) { merge_configs(state.out.nodes[i].config, file_configs[i]); });
+  parallel_for(file_node_count, [&](size_t i) {
+    Node& node = state.out.nodes[i];
+    merge_configs(node.config, node.config_where, file_configs[i].config, file_configs[i].where);
+  });
   return ok_status();
 }
 

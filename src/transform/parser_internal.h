@@ -22,9 +22,10 @@ struct ParseState {
 };
 
 // Applies the `kind` config trees ("models", "seeds"...) along `fqn` to `config`: the parsed
-// project's own tree, then the root project's when a package is parsed.
+// project's own tree, then the root project's when a package is parsed. `where` (optional) gets
+// where each applied key was set.
 void apply_project_configs(const ParseState& state, const std::string& kind, const std::vector<std::string>& fqn,
-                           Json& config);
+                           Json& config, ConfigOrigins* where = nullptr);
 
 // Splits "a/b/c.sql" into folders ["a","b"] and stem "c".
 void split_path(const std::string& relative, std::vector<std::string>& folders, std::string& stem);

@@ -131,14 +131,36 @@ void merge_configs(Json& base, const Json& overlay) {
   }
 }
 
-void apply_config_tree(const ConfigTree& tree, const std::vector<std::string>& path, Json& out) {
-  merge_configs(out, tree.configs);
+void merge_configs(Json& base, ConfigOrigins& base_where, const Json& overlay, const ConfigOrigins& overlay_where,
+                   const SourceLocation& fallback) {
+  merge_configs(base, overlay);
+  std::shared_ptr<const SourceLocation> fallback_origin;
+  for (auto it = overlay.begin(); it != overlay.end(); ++it) {
+    auto at = overlay_where.find(it.key());
+    if (at != overlay_where.end()) {
+      base_where[it.key()] = at->second;
+    } else if (!fallback.empty()) {
+      if (!fallback_origin) fallback_origin = config_origin(fallback);
+      base_where[it.key()] = fallback_origin;
+    }
+  }
+}
+
+void apply_config_tree(const ConfigTree& tree, const std::vector<std::string>& path, Json& out,
+                       ConfigOrigins* out_where) {
+  auto apply = [&](const ConfigTree& level) {
+    if (out_where)
+      merge_configs(out, *out_where, level.configs, level.configs_where);
+    else
+      merge_configs(out, level.configs);
+  };
+  apply(tree);
   const ConfigTree* level = &tree;
   for (const auto& part : path) {
     auto it = level->children.find(part);
     if (it == level->children.end()) return;
     level = &it->second;
-    merge_configs(out, level->configs);
+    apply(*level);
   }
 }
 
@@ -159,6 +181,7 @@ Result<ConfigTree> parse_config_tree(const YamlDocument& doc, const YamlNode& no
                                             : "did you mean '+" + suggestion + "'?");
       }
       tree.configs[key] = yaml_to_json(kv.second);
+      tree.configs_where[key] = config_origin(doc.where(kv.second));
       continue;
     }
     if (!kv.second.is_map() && !kv.second.is_null()) {

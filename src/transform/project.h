@@ -18,6 +18,7 @@ namespace strata::transform {
 // Configs for one level of a config tree (`models:` → package → folder → ... → node name).
 struct ConfigTree {
   Json configs = Json::object();                 // keys normalised (no '+', pre_hook → pre-hook)
+  ConfigOrigins configs_where;                   // each config's value in dbt_project.yml
   std::map<std::string, ConfigTree> children;    // folder / package / node name
   SourceLocation where;
 };
@@ -68,6 +69,10 @@ std::string suggest_config_key(std::string_view key, const std::string& kind);
 // Merges `overlay` configs into `base` with dbt's rules: tags, pre-hook, post-hook append; meta,
 // docs, grants, quoting, persist_docs merge as dicts; every other key replaces.
 void merge_configs(Json& base, const Json& overlay);
+// As merge_configs, and records in `base_where` where each of overlay's keys was set: its entry in
+// `overlay_where`, else `fallback` (when not empty).
+void merge_configs(Json& base, ConfigOrigins& base_where, const Json& overlay, const ConfigOrigins& overlay_where,
+                   const SourceLocation& fallback = {});
 
 // `rendered` (configs a render of a file's config() calls found) less the hooks already in
 // `scanned` (what the static scan read from the same calls and merged before), each hook once,
@@ -75,7 +80,9 @@ void merge_configs(Json& base, const Json& overlay);
 Json configs_not_scanned(Json rendered, const Json& scanned);
 
 // Applies the configs of a tree along `path` (package, folders..., name) to `out`, root first.
-void apply_config_tree(const ConfigTree& tree, const std::vector<std::string>& path, Json& out);
+// `out_where` (optional) gets where each applied key was set.
+void apply_config_tree(const ConfigTree& tree, const std::vector<std::string>& path, Json& out,
+                       ConfigOrigins* out_where = nullptr);
 
 
 }  // namespace strata::transform

@@ -47,13 +47,23 @@ struct FileContext {
   std::vector<std::string> folders;  // folders of the property file inside its resource dir
 };
 
-Status config_into(const YamlDocument& doc, const YamlNode& config, const std::string& kind, Json& out) {
+// Merges a property file's `config:` into `out`; `out_where` (optional) gets where each key is.
+Status config_into(const YamlDocument& doc, const YamlNode& config, const std::string& kind, Json& out,
+                   ConfigOrigins* out_where = nullptr) {
   if (!config) return ok_status();
   if (!config.is_map()) return doc.error(config, "`config` must be a mapping");
   STRATA_TRY(check_config_keys(doc, config, kind));
   Json c = Json::object();
-  for (const auto& kv : config) c[normalize_config_key(kv.first.scalar())] = yaml_to_json(kv.second);
-  merge_configs(out, c);
+  ConfigOrigins where;
+  for (const auto& kv : config) {
+    const std::string key = normalize_config_key(kv.first.scalar());
+    c[key] = yaml_to_json(kv.second);
+    if (out_where) where[key] = config_origin(doc.where(kv.second));
+  }
+  if (out_where)
+    merge_configs(out, *out_where, c, where);
+  else
+    merge_configs(out, c);
   return ok_status();
 }
 
@@ -103,6 +113,7 @@ Status build_generic_test(const ParseState& state, const FileContext& ctx, const
   if (dot != std::string::npos) meta.namespace_ = test_name.substr(0, dot);
   Json args = Json::object();
   Json config = Json::object();
+  ConfigOrigins config_where;
   std::string custom_name;
   if (body && body.is_map()) {
     for (const auto& kv : body) {
@@ -111,12 +122,13 @@ Status build_generic_test(const ParseState& state, const FileContext& ctx, const
       if (key == "name") {
         custom_name = kv.second.scalar();
       } else if (key == "config") {
-        STRATA_TRY(config_into(doc, kv.second, "tests", config));
+        STRATA_TRY(config_into(doc, kv.second, "tests", config, &config_where));
       } else if (key == "arguments") {
         if (!kv.second.is_map()) return doc.error(kv.second, "`arguments` must be a mapping");
         for (const auto& a : kv.second) args[a.first.scalar()] = yaml_to_json(a.second);
       } else if (is_test_config_key(key)) {
         config[normalize_config_key(key)] = yaml_to_json(kv.second);
+        config_where[normalize_config_key(key)] = config_origin(doc.where(kv.second));
       } else {
         args[key] = yaml_to_json(kv.second);
       }
@@ -153,8 +165,8 @@ Status build_generic_test(const ParseState& state, const FileContext& ctx, const
                    md5_hex(test.name + "|" + on.unique_id + "|" + target.column + "|" + test.test_metadata->kwargs.dump())
                        .substr(0, 10);
   test.config = default_config(ResourceType::kTest);
-  apply_project_configs(state, "tests", test.fqn, test.config);
-  merge_configs(test.config, config);
+  apply_project_configs(state, "tests", test.fqn, test.config, &test.config_where);
+  merge_configs(test.config, test.config_where, config, config_where);
   return ok_status();
 }
 
@@ -282,7 +294,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& li
       node.fqn.push_back(name);
       node.unique_id = "snapshot." + node.package_name + "." + name;
       node.config = default_config(ResourceType::kSnapshot);
-      apply_project_configs(state, "snapshots", node.fqn, node.config);
+      apply_project_configs(state, "snapshots", node.fqn, node.config, &node.config_where);
       STRATA_TRY(tests.flush(state));
       add_node(state, std::move(node));
       found = state.by_name.find("snapshot:" + name);
@@ -297,7 +309,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& li
       Node& node = state.out.nodes[index];
       node.patch_path = state.out.project.name + "://" + ctx.original_file_path;
       node.description = scalar_or(entry, "description", node.description);
-      STRATA_TRY(config_into(doc, entry["config"], kind, node.config));
+      STRATA_TRY(config_into(doc, entry["config"], kind, node.config, &node.config_where));
       if (entry["meta"]) merge_configs(node.config, Json{{"meta", yaml_to_json(entry["meta"])}});
       if (entry["tags"]) merge_configs(node.config, Json{{"tags", yaml_to_json(entry["tags"])}});
       if (entry["docs"]) merge_configs(node.config, Json{{"docs", yaml_to_json(entry["docs"])}});
@@ -370,9 +382,9 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YamlNode& 
       if (src["quoting"]) node.quoting = yaml_to_json(src["quoting"]);
       if (tbl["quoting"]) node.quoting.update(yaml_to_json(tbl["quoting"]));
       node.config = default_config(ResourceType::kSource);
-      apply_project_configs(state, "sources", {p.name, source_name, node.name}, node.config);
+      apply_project_configs(state, "sources", {p.name, source_name, node.name}, node.config, &node.config_where);
       merge_configs(node.config, source_config);
-      STRATA_TRY(config_into(doc, tbl["config"], "sources", node.config));
+      STRATA_TRY(config_into(doc, tbl["config"], "sources", node.config, &node.config_where));
       bool disabled = false;
       YamlNode table_fresh = tbl["freshness"];
       if (tbl["config"] && tbl["config"]["freshness"]) table_fresh = tbl["config"]["freshness"];
@@ -462,8 +474,8 @@ Status parse_unit_tests(ParseState& state, const FileContext& ctx, const YamlNod
     node.fqn.push_back(node.name);
     node.unique_id = "unit_test." + node.package_name + "." + model + "." + node.name;
     node.config = default_config(ResourceType::kTest);
-    apply_project_configs(state, "unit_tests", node.fqn, node.config);
-    STRATA_TRY(config_into(doc, entry["config"], "tests", node.config));
+    apply_project_configs(state, "unit_tests", node.fqn, node.config, &node.config_where);
+    STRATA_TRY(config_into(doc, entry["config"], "tests", node.config, &node.config_where));
     node.unit_test = Json{{"model", model},
                           {"given", given ? yaml_to_json(given) : Json::array()},
                           {"expect", yaml_to_json(entry["expect"])},

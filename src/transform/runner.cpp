@@ -279,7 +279,8 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
       else if (n.materialized() == "table") message = detail::materialize_table(ctx);
       else if (n.materialized() == "incremental") message = detail::materialize_incremental(ctx);
       else
-        return Error(ErrorCode::kFailed, "unknown materialization '" + n.materialized() + "'", n.where,
+        return Error(ErrorCode::kFailed, "unknown materialization '" + n.materialized() + "'",
+                     n.config_location("materialized"),
                      "use view, table, incremental or ephemeral");
       if (!message.ok()) return message;
       if (!n.is_test())

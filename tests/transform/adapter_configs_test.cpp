@@ -93,6 +93,14 @@ TEST(AdapterConfigs, PostgresBadValuesAreLocatedErrors) {
   EXPECT_EQ(config_for(pg, R"({"indexes": [{"columns": ["a"], "type": "bloom"}]})").indexes.at(0).type, "bloom");
 }
 
+TEST(AdapterConfigs, AnErrorPointsAtWhereTheConfigIsWritten) {
+  Node n = model(R"({"indexes": [{"columns": []}], "unlogged": true})");
+  n.config_where["indexes"] = config_origin({"models/schema.yml", 7, 16});
+  auto table = table_config_of(n, sql::postgres_dialect());
+  ASSERT_FALSE(table.ok());
+  EXPECT_EQ(table.error().where().to_string(), "models/schema.yml:7:16");
+}
+
 TEST(AdapterConfigs, BigQueryPartitionsClustersAndOptionsAsDbtBigQueryRendersThem) {
   const sql::Dialect& bq = sql::bigquery_dialect();
   auto partition = [&](const std::string& spec) { return config_for(bq, R"({"partition_by": )" + spec + "}").partition_by; };

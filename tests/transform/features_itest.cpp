@@ -129,6 +129,15 @@ TEST_F(LabProject, MergeLeavesExcludedColumnsOfMatchedRows) {
             (std::vector<std::string>{"1|z|a", "5|e|e"}));
 }
 
+TEST_F(LabProject, AMaterializationErrorPointsAtThePropertyFileThatSetIt) {
+  testing::write_files(project_, {{"models/typo.sql", "select 1 as id\n"},
+                                  {"models/typo.yml", "version: 2\nmodels:\n  - name: typo\n    config:\n"
+                                                      "      materialized: tabel\n"}});
+  EXPECT_EQ(invoke("run", {"typo"}), 1) << output_;
+  EXPECT_NE(output_.find("models/typo.yml:5:21: error: unknown materialization 'tabel'"), std::string::npos)
+      << output_;
+}
+
 TEST_F(LabProject, SeedsKeepTheTableUnlessFullRefresh) {
   ASSERT_EQ(invoke("seed"), 0) << output_;
   exec("comment on table main.people is 'kept'");

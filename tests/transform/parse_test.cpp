@@ -236,6 +236,39 @@ TEST(BadProject, UnknownConfigKeyInModelAndPropertyFile) {
   expect_located(r2, "models/schema.yml", 5, "unknown config key 'shema'");
 }
 
+// Errors about a config's value point at where the winning value is written: an in-file
+// config() call beats a property file, which beats dbt_project.yml.
+TEST(Project, EachConfigKnowsWhereItsValueIsWritten) {
+  strata::testing::TempDir dir;
+  auto g = broken_project(
+      dir, {{"dbt_project.yml",
+             "name: bad\nconfig-version: 2\nprofile: bad\nmodels:\n  bad:\n    +materialized: table\n"
+             "    +incremental_strategy: merge\n    +on_schema_change: fail\n"},
+            {"models/b.sql", "-- b\n{{ config(\n    incremental_strategy='append') }}\nselect 1 as id\n"},
+            {"models/schema.yml",
+             "version: 2\nmodels:\n  - name: b\n    config:\n      materialized: incremental\n"
+             "      incremental_strategy: delete+insert\n    columns:\n      - name: id\n        tests:\n"
+             "          - unique:\n              config:\n                severity: warn\n"},
+            {"snapshots/s.sql",
+             "-- one\n\n{% snapshot s %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\n"
+             "select 1 as id\n{% endsnapshot %}\n"}});
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  auto at = [&](const std::string& id, const std::string& key) {
+    const Node* n = find_node(*g, id);
+    if (n == nullptr) return std::string("no node ") + id;
+    const SourceLocation& where = n->config_location(key);
+    return where.file.substr(dir.path().size() + 1) + ":" + std::to_string(where.line) + ":" +
+           std::to_string(where.column);
+  };
+  EXPECT_EQ(at("model.bad.a", "materialized"), "dbt_project.yml:6:20");
+  EXPECT_EQ(at("model.bad.a", "unique_key"), "models/a.sql:1:1");  // never set: the node itself
+  EXPECT_EQ(at("model.bad.b", "materialized"), "models/schema.yml:5:21");
+  EXPECT_EQ(at("model.bad.b", "incremental_strategy"), "models/b.sql:3:5");
+  EXPECT_EQ(at("model.bad.b", "on_schema_change"), "dbt_project.yml:8:24");
+  EXPECT_EQ(at("snapshot.bad.s", "strategy"), "snapshots/s.sql:4:28");
+  EXPECT_EQ(at("test.bad.unique_b_id", "severity"), "models/schema.yml:12:27");
+}
+
 TEST(BadProject, MissingProjectFileAndName) {
   strata::testing::TempDir dir;
   auto r = load_project(dir.path(), map_env({}));
