@@ -1,18 +1,28 @@
 // Executor latency: end-to-end time of a chain of 40 no-op sql tasks (`select 1` on an in-memory
 // DuckDB) and of a 1,000-task fan-out/fan-in, with p50/p99 "hop" latency: from the end of a task's
 // last upstream to the start of the task. Real SQLite store in a temp folder, real log files.
+// Then executor mode workers (Airflow's Celery executor): a chain of 20 such tasks handed to an
+// in-process strata worker on its own store connection, with the default intervals, on the SQLite
+// store (polled) and, when STRATA_BENCH_PG_URL names a database, on the PostgreSQL store (work
+// watch: LISTEN/NOTIFY). Its total is what the worker hand-offs cost; its hops are the executor's
+// (an attempt starts when it is queued for a worker).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/time.h"
 #include "orchestrate/executor.h"
+#include "orchestrate/pg_store.h"
+#include "orchestrate/remote_runner.h"
 #include "orchestrate/sql_runner.h"
 #include "orchestrate/sqlite_store.h"
+#include "orchestrate/worker.h"
 
 using namespace strata;
 using namespace strata::orchestrate;
@@ -56,29 +66,28 @@ double percentile(std::vector<int64_t> v, double p) {
   return static_cast<double>(v[std::min(idx, v.size() - 1)]) / 1000.0;
 }
 
-int bench(const std::string& label, size_t n, bool chain, const std::string& dir, warehouse::Database& db) {
-  auto store = SqliteStore::open(dir + "/" + label + ".db");
-  if (!store.ok()) {
-    std::fprintf(stderr, "%s\n", store.error().to_string().c_str());
-    return 1;
-  }
+RunnerMap sql_runners(warehouse::Database& db) {
+  return RunnerMap{{TaskKind::kSql, std::make_shared<SqlRunner>([&db](const std::string&) {
+                      return Result<warehouse::Database*>(&db);
+                    })}};
+}
+
+// Runs `spec` once on `store` with `runners` (8 executor threads); prints its total and hops.
+int run_and_report(const std::string& label, const std::shared_ptr<const PipelineSpec>& spec, MetadataStore& store,
+                   const RunnerMap& runners, const std::string& dir) {
   Recorder rec;
   ExecutorOptions options;
   options.workers = 8;
   options.log_root = dir + "/logs";
   options.project_dir = dir;
   options.on_task_event = [&rec](const TaskEvent& e) { rec.on(e); };
-  RunnerMap runners{{TaskKind::kSql, std::make_shared<SqlRunner>([&db](const std::string&) {
-                       return Result<warehouse::Database*>(&db);
-                     })}};
   SystemClock clock;
-  Executor executor(**store, runners, clock, options);
-  auto spec = make_spec(label, n, chain);
+  Executor executor(store, runners, clock, options);
   RunRecord run;
   run.run_id = "bench";
   run.pipeline = label;
   run.queued_at = now_micros();
-  if (!(*store)->create_run(run).ok()) return 1;
+  if (!store.create_run(run).ok()) return 1;
   const int64_t t0 = monotonic_micros();
   Status s = executor.start_run(spec, run);
   if (!s.ok()) {
@@ -94,10 +103,61 @@ int bench(const std::string& label, size_t n, bool chain, const std::string& dir
     for (size_t up : task.upstream) ready = std::max(ready, rec.end[spec->tasks[up].id]);
     hops.push_back(rec.start[task.id] - ready);
   }
-  std::printf("%-22s tasks=%-5zu state=%-8s total=%8.1f ms  hop p50=%6.3f ms  p99=%6.3f ms  max=%6.3f ms\n",
-              label.c_str(), n, std::string(run_state_name(state)).c_str(), static_cast<double>(total) / 1000.0,
-              percentile(hops, 0.5), percentile(hops, 0.99), percentile(hops, 1.0));
+  std::printf("%-26s tasks=%-5zu state=%-8s total=%8.1f ms  hop p50=%6.3f ms  p99=%6.3f ms  max=%6.3f ms\n",
+              label.c_str(), spec->tasks.size(), std::string(run_state_name(state)).c_str(),
+              static_cast<double>(total) / 1000.0, percentile(hops, 0.5), percentile(hops, 0.99),
+              percentile(hops, 1.0));
   return state == RunState::kSuccess ? 0 : 1;
+}
+
+int bench(const std::string& label, size_t n, bool chain, const std::string& dir, warehouse::Database& db) {
+  auto store = SqliteStore::open(dir + "/" + label + ".db");
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", store.error().to_string().c_str());
+    return 1;
+  }
+  return run_and_report(label, make_spec(label, n, chain), **store, sql_runners(db), dir);
+}
+
+// A chain of `n` tasks run by a worker on `worker_store` for an executor on `store`.
+int bench_workers(const std::string& label, size_t n, MetadataStore& store, MetadataStore& worker_store,
+                  const std::string& dir, warehouse::Database& db) {
+  auto spec = make_spec(label, n, true);
+  WorkerOptions options;
+  options.id = "bench:1";
+  options.log_root = dir + "/worker_logs";
+  options.project_dir = dir;
+  Worker worker(worker_store, sql_runners(db),
+                [spec](const std::string& name, const std::string&) { return name == spec->name ? spec : nullptr; },
+                options, Logger());
+  std::thread serving([&worker] { worker.serve(); });
+  auto remote = std::make_shared<RemoteRunner>(RemoteRunnerOptions{});
+  const int rc = run_and_report(label, spec, store, RunnerMap{{TaskKind::kSql, remote}}, dir);
+  worker.stop();
+  serving.join();
+  return rc;
+}
+
+// Opens the store of `which` ("sqlite" in dir, or "postgres" at url) twice: the scheduler's and the worker's.
+int bench_workers_on(const std::string& which, const std::string& dir, const std::string& url,
+                     warehouse::Database& db) {
+  std::unique_ptr<MetadataStore> stores[2];
+  for (auto& store : stores) {
+    Result<std::unique_ptr<MetadataStore>> opened = Error(ErrorCode::kInternal, "");
+    if (which == "sqlite") {
+      auto s = SqliteStore::open(dir + "/workers.db");
+      opened = s.ok() ? Result<std::unique_ptr<MetadataStore>>(std::move(s).value()) : s.error();
+    } else {
+      auto s = PgStore::open(PgStoreOptions{url, "strata_bench", nullptr});
+      opened = s.ok() ? Result<std::unique_ptr<MetadataStore>>(std::move(s).value()) : s.error();
+    }
+    if (!opened.ok()) {
+      std::fprintf(stderr, "%s\n", opened.error().to_string().c_str());
+      return 1;
+    }
+    store = std::move(opened).value();
+  }
+  return bench_workers("workers_chain_20_" + which, 20, *stores[0], *stores[1], dir, db);
 }
 
 }  // namespace
@@ -114,6 +174,11 @@ int main() {
   rc |= bench("chain_40", 40, true, dir, **db);
   rc |= bench("fan_out_in_1000", 1000, false, dir, **db);
   std::printf("goals: chain_40 total <= 200 ms; hop p99 <= 10 ms; fan_out_in_1000 total <= 2000 ms\n");
+  rc |= bench_workers_on("sqlite", dir, "", **db);
+  if (const char* url = std::getenv("STRATA_BENCH_PG_URL"); url && *url)
+    rc |= bench_workers_on("postgres", dir, url, **db);
+  else
+    std::printf("(no STRATA_BENCH_PG_URL: the PostgreSQL store's workers chain is not run)\n");
   std::filesystem::remove_all(dir);
   return rc;
 }

@@ -97,10 +97,12 @@ void register_worker(CLI::App& app, CliContext& context) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--heartbeat-interval", args->heartbeat_interval,
-                  "Seconds between heartbeats (and looks for cancel requests) of a running attempt")
+                  "Seconds between heartbeats (and looks for cancel requests, which a PostgreSQL store also "
+                  "signals at once) of a running attempt")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--poll-interval", args->poll_interval, "Seconds between looks for queued attempts")
+  cmd->add_option("--poll-interval", args->poll_interval, "Seconds between looks for queued attempts (a PostgreSQL store also signals "
+                  "them at once, and is looked at every 5 s or this, whichever is longer)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   bind_action(*cmd, context, [args, &context]() -> Status { return run_worker(*args, context); });

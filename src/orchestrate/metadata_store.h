@@ -7,6 +7,8 @@
 // may be called from any thread.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -104,6 +106,7 @@ struct WorkKey {
   std::string run_id;
   std::string task_id;
   int try_number = 1;
+  bool operator==(const WorkKey&) const = default;
 };
 
 // A task try handed to `strata worker` processes through the store (executor mode "workers",
@@ -138,6 +141,27 @@ struct WorkResult {
   int error_code = 0;
   std::string error;
   int64_t at = 0;
+};
+
+// A change to the work queue, as a store's watch (MetadataStore::watch_work) reports it.
+struct WorkSignal {
+  enum class Kind : std::uint8_t {
+    kQueued,    // an item was enqueued on `queue` (for workers)
+    kCancel,    // item `key` was asked to stop, or failed while queued (for its worker and scheduler)
+    kChanged,   // item `key` was claimed, finished or got log text (for its scheduler)
+    kMissed,    // signals may have been missed (the watch's connection was lost): look at everything
+  };
+  Kind kind = Kind::kMissed;
+  std::string queue;
+  WorkKey key;
+};
+using WorkSignalHandler = std::function<void(const WorkSignal&)>;
+
+// Delivers a store's WorkSignals while it lives (MetadataStore::watch_work). Destroying it stops
+// the delivery and waits for a handler call in progress.
+class WorkWatch {
+ public:
+  virtual ~WorkWatch() = default;
 };
 
 // SQLSTATE of a unique-key violation: create_run's error carries it in Error::state() when the
@@ -229,6 +253,15 @@ class MetadataStore {
   virtual Status append_work_log(const WorkKey& key, int64_t seq, const std::string& text) = 0;
   // The chunks with seq > after_seq, in order, as (seq, text).
   virtual Result<std::vector<std::pair<int64_t, std::string>>> work_log(const WorkKey& key, int64_t after_seq) = 0;
+  // Calls `on_signal`, from a thread of the watch's own, soon after any process sharing the store
+  // enqueues, claims, finishes or cancels a work item or ships its log, so that workers and
+  // schedulers need not wait for their next poll. Signals are hints: a handler reads the store to
+  // learn what changed. A null watch when the store cannot watch (SQLite): its users poll.
+  // Errors: the watch's own connection could not be opened (its users then poll).
+  virtual Result<std::unique_ptr<WorkWatch>> watch_work(WorkSignalHandler on_signal) {
+    (void)on_signal;
+    return std::unique_ptr<WorkWatch>();
+  }
 
   virtual Status add_sync_report(const SyncReportRecord& report) = 0;
   virtual Result<std::vector<SyncReportRecord>> sync_reports(const std::string& pipeline,

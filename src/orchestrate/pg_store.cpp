@@ -1,7 +1,13 @@
 #include "orchestrate/pg_store.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "pg/connection.h"
 
@@ -110,8 +116,9 @@ constexpr const char* kMigrationUnlock = "SELECT pg_advisory_unlock(752667561664
 // A SqlSession on one libpq connection, reopened when it was lost.
 class PgSession final : public SqlSession {
  public:
-  PgSession(std::string conninfo, pg::ConnectOptions options, pg::Connection connection)
-      : conninfo_(std::move(conninfo)), options_(std::move(options)), connection_(std::move(connection)) {}
+  PgSession(std::string conninfo, pg::ConnectOptions options, pg::Connection connection, std::string channel)
+      : conninfo_(std::move(conninfo)), options_(std::move(options)), connection_(std::move(connection)),
+        channel_(std::move(channel)) {}
 
   Result<int64_t> execute(const std::string& sql, const std::vector<SqlValue>& params) override {
     STRATA_ASSIGN(pg::PgResult result, run(sql, params));
@@ -139,6 +146,7 @@ class PgSession final : public SqlSession {
   }
   Status commit() override { return statement("COMMIT"); }
   void rollback() override { (void)statement("ROLLBACK"); }
+  void notify_work(const std::string& payload) override { (void)run("SELECT pg_notify(?, ?)", {channel_, payload}); }
 
  private:
   Status reconnect_if_lost() {
@@ -180,10 +188,92 @@ class PgSession final : public SqlSession {
   std::string conninfo_;
   pg::ConnectOptions options_;
   pg::Connection connection_;
+  std::string channel_;  // of notify_work
   std::map<std::string, std::string> numbered_;  // SQL with `?` → with $n
 };
 
+// A connection that LISTENs to the store's work channel.
+Result<pg::Connection> listen_to_work(const PgStoreOptions& options) {
+  pg::ConnectOptions connect;
+  connect.application_name = "strata-metadata-watch";
+  connect.masker = options.masker;
+  STRATA_ASSIGN(pg::Connection connection, pg::Connection::connect(options.conninfo, connect));
+  STRATA_TRY(connection.execute("LISTEN " + pg::Connection::quote_identifier(work_channel(options.schema))));
+  return connection;
+}
+
+// PgStore's WorkWatch: a thread waiting on a LISTEN connection and on an eventfd that stops it.
+class PgWorkWatch final : public WorkWatch {
+ public:
+  PgWorkWatch(PgStoreOptions options, WorkSignalHandler on_signal, pg::Connection connection, int wake_fd)
+      : options_(std::move(options)), on_signal_(std::move(on_signal)), wake_fd_(wake_fd),
+        thread_([this, c = std::move(connection)]() mutable { loop(std::move(c)); }) {}
+  ~PgWorkWatch() override {
+    stop_ = true;
+    const uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+    ::close(wake_fd_);
+  }
+  PgWorkWatch(const PgWorkWatch&) = delete;
+  PgWorkWatch& operator=(const PgWorkWatch&) = delete;
+
+ private:
+  void loop(pg::Connection connection) {
+    bool lost = false;
+    while (!stop_) {
+      if (lost) {
+        if (!pause(std::chrono::seconds(1))) return;
+        auto again = listen_to_work(options_);
+        if (!again.ok()) continue;
+        connection = std::move(again).value();
+        lost = false;
+        on_signal_(WorkSignal{});  // what was sent meanwhile is gone
+        continue;
+      }
+      auto received = connection.wait_notifications(std::chrono::seconds(1), wake_fd_);
+      if (!received.ok()) {
+        lost = true;
+        continue;
+      }
+      for (const pg::Notification& n : *received)
+        if (auto signal = parse_work_signal(n.payload)) on_signal_(*signal);
+    }
+  }
+  // Waits `duration` unless stopped first; false when stopped.
+  bool pause(std::chrono::milliseconds duration) {
+    pollfd fd{wake_fd_, POLLIN, 0};
+    (void)::poll(&fd, 1, static_cast<int>(duration.count()));
+    return !stop_;
+  }
+
+  const PgStoreOptions options_;
+  const WorkSignalHandler on_signal_;
+  const int wake_fd_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: started once the members above are set
+};
+
 }  // namespace
+
+std::string work_channel(const std::string& schema) {
+  std::string channel = "strata_work:" + schema;
+  constexpr size_t kMaxChannel = 63;
+  if (channel.size() > kMaxChannel) {
+    size_t cut = kMaxChannel;
+    while (cut > 0 && (static_cast<unsigned char>(channel[cut]) & 0xC0) == 0x80) --cut;  // not mid-character
+    channel.resize(cut);
+  }
+  return channel;
+}
+
+Result<std::unique_ptr<WorkWatch>> PgStore::watch_work(WorkSignalHandler on_signal) {
+  STRATA_ASSIGN(pg::Connection connection, listen_to_work(options_));
+  const int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd < 0) return Error(ErrorCode::kInternal, "eventfd failed for the work watch");
+  return std::unique_ptr<WorkWatch>(
+      std::make_unique<PgWorkWatch>(options_, std::move(on_signal), std::move(connection), wake_fd));
+}
 
 std::string numbered_placeholders(const std::string& sql) {
   std::string out;
@@ -218,14 +308,15 @@ Result<std::unique_ptr<SqlSession>> open_pg_session(const PgStoreOptions& option
   auto connection = pg::Connection::connect(options.conninfo, connect);
   if (!connection.ok())
     return std::move(connection).error().context("cannot open the PostgreSQL metadata store");
-  return std::unique_ptr<SqlSession>(
-      std::make_unique<PgSession>(options.conninfo, connect, std::move(connection).value()));
+  return std::unique_ptr<SqlSession>(std::make_unique<PgSession>(options.conninfo, connect,
+                                                                 std::move(connection).value(),
+                                                                 work_channel(options.schema)));
 }
 
 Result<std::unique_ptr<PgStore>> PgStore::open(const PgStoreOptions& options) {
   STRATA_ASSIGN(std::unique_ptr<SqlSession> session, open_pg_session(options));
   SqlSession& raw = *session;
-  std::unique_ptr<PgStore> store(new PgStore(std::move(session)));
+  std::unique_ptr<PgStore> store(new PgStore(std::move(session), options));
   // The lock is the session's: a process that dies while migrating releases it with its connection.
   STRATA_TRY(raw.execute(kMigrationLock, {}));
   auto migrated = raw.execute("CREATE SCHEMA IF NOT EXISTS " + pg::Connection::quote_identifier(options.schema), {});

@@ -12,6 +12,10 @@
 // second claimer wait for the first and then re-check the condition, so across processes exactly
 // one claimer owns a run. adopt_run (recovery) is conditional on the dead owner in the same way.
 //
+// Work watches: every change to a work item is also a NOTIFY on the channel
+// "strata_work:<schema>" (sent with the change's commit); watch_work LISTENs on a connection of
+// its own, so workers claim and schedulers see results within milliseconds instead of a poll.
+//
 // Thread-safety: one connection guarded by SqlStore's mutex (statements are short; the executor's
 // workers take turns). A connection lost between statements is reopened before the next one; the
 // statement that found it lost fails with kConnection.
@@ -46,9 +50,19 @@ class PgStore final : public SqlStore {
   // The highest migration applied.
   int schema_version();
 
+  // LISTENs on its own connection (reconnecting, each second, when it is lost; a reconnection is
+  // delivered as WorkSignal::kMissed). Errors: the first connection's (kConnection).
+  Result<std::unique_ptr<WorkWatch>> watch_work(WorkSignalHandler on_signal) override;
+
  private:
-  using SqlStore::SqlStore;
+  PgStore(std::unique_ptr<SqlSession> session, PgStoreOptions options)
+      : SqlStore(std::move(session)), options_(std::move(options)) {}
+
+  PgStoreOptions options_;
 };
+
+// The NOTIFY channel of a store schema's work signals (at most 63 bytes, PostgreSQL's limit).
+std::string work_channel(const std::string& schema);
 
 // One more connection to the store's database (schema on the search path), for readers beside the
 // store (the HTTP API's History). Errors as PgStore::open's connection errors.

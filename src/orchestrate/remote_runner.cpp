@@ -1,7 +1,10 @@
 #include "orchestrate/remote_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <mutex>
+#include <vector>
 
 #include "common/time.h"
 
@@ -59,6 +62,58 @@ void record_worker(TaskContext& ctx, const std::string& worker) {
 
 }  // namespace
 
+// The run() calls waiting on work items, woken by the work watch of the store they use.
+class RemoteRunner::Watchers {
+ public:
+  ~Watchers() {
+    std::unique_ptr<WorkWatch> watch;
+    {
+      std::lock_guard lock(mutex_);
+      watch = std::move(watch_);
+    }
+    watch.reset();  // joins the watch's thread, which may be waiting for mutex_
+  }
+
+  // Wakes `wakeup` on signals about `key` until unsubscribe(); opens the store's watch at the
+  // first call. Returns whether the key is watched (false: the caller polls at poll_interval).
+  bool subscribe(MetadataStore& store, const WorkKey& key, const std::shared_ptr<Wakeup>& wakeup, TaskLog& log) {
+    std::lock_guard lock(mutex_);
+    if (!store_) {
+      store_ = &store;
+      auto watch = store.watch_work([this](const WorkSignal& signal) { on_signal(signal); });
+      if (watch.ok())
+        watch_ = std::move(watch).value();
+      else
+        log.line("cannot watch the work queue, so it is polled: " + watch.error().message());
+    }
+    if (store_ != &store || !watch_) return false;
+    waiting_.emplace_back(key, wakeup);
+    return true;
+  }
+  void unsubscribe(const std::shared_ptr<Wakeup>& wakeup) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(waiting_, [&](const auto& entry) { return entry.second == wakeup; });
+  }
+
+ private:
+  void on_signal(const WorkSignal& signal) {
+    if (signal.kind == WorkSignal::Kind::kQueued) return;
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, wakeup] : waiting_)
+      if (signal.kind == WorkSignal::Kind::kMissed || key == signal.key) wakeup->fire();
+  }
+
+  std::mutex mutex_;
+  MetadataStore* store_ = nullptr;  // the store the watch is on
+  std::vector<std::pair<WorkKey, std::shared_ptr<Wakeup>>> waiting_;
+  std::unique_ptr<WorkWatch> watch_;
+};
+
+RemoteRunner::RemoteRunner(RemoteRunnerOptions options)
+    : options_(options), watchers_(std::make_unique<Watchers>()) {}
+
+RemoteRunner::~RemoteRunner() = default;
+
 std::optional<ExecutorMode> parse_executor_mode(std::string_view name) {
   if (name == "local") return ExecutorMode::kLocal;
   if (name == "workers") return ExecutorMode::kWorkers;
@@ -77,13 +132,22 @@ Result<TaskOutcome> RemoteRunner::run(TaskContext& ctx) {
   item.kind = ctx.task.kind;
   item.queue = ctx.task.queue;
   item.command = ctx.command;
+  const WorkKey& key = item.key;
+  // Subscribed before the item exists, so that no signal about it comes before.
+  auto wakeup = std::make_shared<Wakeup>();
+  CancelSubscription subscription(ctx.cancel, wakeup);
+  const bool watched = watchers_->subscribe(store, key, wakeup, ctx.log);
+  const int64_t poll_interval =
+      watched ? std::max(options_.watched_poll_interval, options_.poll_interval) : options_.poll_interval;
+  struct Unsubscribe {
+    Watchers& watchers;
+    const std::shared_ptr<Wakeup>& wakeup;
+    ~Unsubscribe() { watchers.unsubscribe(wakeup); }
+  } unsubscribe{*watchers_, wakeup};
   item.enqueued_at = now_micros();
   STRATA_TRY(store.enqueue_work(item));
   ctx.log.line("queued for a strata worker on queue '" + item.queue + "'");
-  const WorkKey& key = item.key;
 
-  auto wakeup = std::make_shared<Wakeup>();
-  CancelSubscription subscription(ctx.cancel, wakeup);
   int64_t log_seq = 0;
   auto copy_log = [&] {
     auto chunks = store.work_log(key, log_seq);
@@ -112,7 +176,7 @@ Result<TaskOutcome> RemoteRunner::run(TaskContext& ctx) {
         return Error(ErrorCode::kFailed, "the work item of this attempt could not be read for " +
                                              seconds_text(mono - beat_changed_at) +
                                              (read.ok() ? "" : ": " + read.error().message()));
-      wakeup->wait(options_.poll_interval);
+      wakeup->wait(poll_interval);
       continue;
     }
     const WorkItemRecord& w = **read;
@@ -162,7 +226,7 @@ Result<TaskOutcome> RemoteRunner::run(TaskContext& ctx) {
       if (given_up.ok() && *given_up) return Error(ErrorCode::kCancelled, result.error);
       continue;
     }
-    wakeup->wait(options_.poll_interval);
+    wakeup->wait(poll_interval);
   }
 }
 

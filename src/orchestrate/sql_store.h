@@ -71,7 +71,16 @@ class SqlSession {
   virtual Status commit() = 0;
   // Best effort: a failure is ignored (the transaction is gone either way).
   virtual void rollback() = 0;
+  // Tells the store's work watches (MetadataStore::watch_work) about a change: sent at once, or
+  // with the commit of the transaction it is in. Best effort (a lost signal delays a watcher until
+  // its next poll). SQLite has no watches: there it does nothing.
+  virtual void notify_work(const std::string& payload) { (void)payload; }
 };
+
+// A WorkSignal as the text a store's notification carries, and back (nullopt for a text that is
+// not one).
+std::string work_signal_payload(const WorkSignal& signal);
+std::optional<WorkSignal> parse_work_signal(std::string_view payload);
 
 class SqlStore : public MetadataStore {
  public:
@@ -137,6 +146,8 @@ class SqlStore : public MetadataStore {
   int applied_version();
 
  private:
+  // Sends a work signal on its own (see SqlSession::notify_work).
+  void notify(const WorkSignal& signal);
   Result<int64_t> execute(const std::string& sql, const std::vector<SqlValue>& params);
   Result<SqlRows> query(const std::string& sql, const std::vector<SqlValue>& params);
   Status upsert_task_instance_locked(const TaskInstanceRecord& ti);

@@ -1,6 +1,9 @@
 // SqlStore's work queue (metadata_store.h: work items), the same SQL on SQLite and PostgreSQL.
 #include "orchestrate/sql_store.h"
 
+#include <optional>
+#include <string_view>
+
 namespace strata::orchestrate {
 
 const char* const kWorkQueueMigration = R"sql(
@@ -66,6 +69,9 @@ WorkItemRecord read_work_item(const SqlRow& row) {
   return w;
 }
 
+// Separates the fields of a signal's payload; never part of a pipeline, run or task id.
+constexpr char kSignalSeparator = '\x1f';
+
 // The key's values, appended to a statement's parameters (in kWhereKey's order).
 std::vector<SqlValue> with_key(std::vector<SqlValue> params, const WorkKey& key) {
   params.emplace_back(key.pipeline);
@@ -75,7 +81,64 @@ std::vector<SqlValue> with_key(std::vector<SqlValue> params, const WorkKey& key)
   return params;
 }
 
+WorkSignal changed_signal(WorkSignal::Kind kind, const WorkKey& key) {
+  WorkSignal signal;
+  signal.kind = kind;
+  signal.key = key;
+  return signal;
+}
+
 }  // namespace
+
+std::string work_signal_payload(const WorkSignal& signal) {
+  const char s = kSignalSeparator;
+  switch (signal.kind) {
+    case WorkSignal::Kind::kQueued:
+      return std::string("q") + s + signal.queue;
+    case WorkSignal::Kind::kCancel:
+    case WorkSignal::Kind::kChanged: {
+      const WorkKey& k = signal.key;
+      return std::string(signal.kind == WorkSignal::Kind::kCancel ? "x" : "c") + s + k.pipeline + s + k.run_id + s +
+             k.task_id + s + std::to_string(k.try_number);
+    }
+    case WorkSignal::Kind::kMissed:
+      break;
+  }
+  return "m";
+}
+
+std::optional<WorkSignal> parse_work_signal(std::string_view payload) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= payload.size(); ++i)
+    if (i == payload.size() || payload[i] == kSignalSeparator) {
+      parts.emplace_back(payload.substr(start, i - start));
+      start = i + 1;
+    }
+  WorkSignal signal;
+  if (parts[0] == "m" && parts.size() == 1) return signal;
+  if (parts[0] == "q" && parts.size() == 2) {
+    signal.kind = WorkSignal::Kind::kQueued;
+    signal.queue = parts[1];
+    return signal;
+  }
+  if ((parts[0] == "x" || parts[0] == "c") && parts.size() == 5) {
+    int try_number = 0;
+    for (char c : parts[4]) {
+      if (c < '0' || c > '9' || try_number > 100'000'000) return std::nullopt;
+      try_number = try_number * 10 + (c - '0');
+    }
+    signal.kind = parts[0] == "x" ? WorkSignal::Kind::kCancel : WorkSignal::Kind::kChanged;
+    signal.key = WorkKey{parts[1], parts[2], parts[3], try_number};
+    return signal;
+  }
+  return std::nullopt;
+}
+
+void SqlStore::notify(const WorkSignal& signal) {
+  std::lock_guard lock(mutex_);
+  session_->notify_work(work_signal_payload(signal));
+}
 
 Status SqlStore::enqueue_work(const WorkItemRecord& w) {
   std::lock_guard lock(mutex_);
@@ -88,6 +151,10 @@ Status SqlStore::enqueue_work(const WorkItemRecord& w) {
             ") VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', '', ?, 0, 0, 0, 0, 0, 0, '', 0, '')",
         {w.key.pipeline, w.key.run_id, w.key.task_id, int64_t{w.key.try_number}, std::string(task_kind_name(w.kind)),
          w.queue, w.command, w.enqueued_at}));
+    WorkSignal queued;
+    queued.kind = WorkSignal::Kind::kQueued;
+    queued.queue = w.queue;
+    session_->notify_work(work_signal_payload(queued));
     return ok_status();
   };
   if (Status s = apply(); !s.ok()) {
@@ -124,6 +191,7 @@ Result<bool> SqlStore::claim_work(const WorkKey& key, const std::string& worker,
                 execute("UPDATE work_items SET state = 'running', worker = ?, claimed_at = ?, heartbeat_at = ?" +
                             kWhereKey + " AND state = 'queued'",
                         with_key({worker, at, at}, key)));
+  if (changed == 1) notify(changed_signal(WorkSignal::Kind::kChanged, key));
   return changed == 1;
 }
 
@@ -148,6 +216,7 @@ Result<bool> SqlStore::finish_work(const WorkKey& key, const std::string& worker
                         "error_code = ?, error = ?" +
                             kWhereKey + " AND state = 'running' AND worker = ?",
                         params));
+  if (changed == 1) notify(changed_signal(WorkSignal::Kind::kChanged, key));
   return changed == 1;
 }
 
@@ -161,6 +230,7 @@ Status SqlStore::request_cancel_work(const WorkKey& key, const std::string& reas
     STRATA_TRY(session_->execute("UPDATE work_items SET state = 'failed', finished_at = ?, error_code = ?, error = ?" +
                                      kWhereKey + " AND state = 'queued'",
                                  with_key({at, int64_t{static_cast<int>(ErrorCode::kCancelled)}, reason}, key)));
+    session_->notify_work(work_signal_payload(changed_signal(WorkSignal::Kind::kCancel, key)));
     return ok_status();
   };
   if (Status s = apply(); !s.ok()) {
@@ -180,6 +250,7 @@ Status SqlStore::append_work_log(const WorkKey& key, int64_t seq, const std::str
   STRATA_TRY(execute("INSERT INTO work_log_chunks (pipeline, run_id, task_id, try_number, seq, text) "
                      "VALUES (?, ?, ?, ?, ?, ?)",
                      {key.pipeline, key.run_id, key.task_id, int64_t{key.try_number}, seq, text}));
+  notify(changed_signal(WorkSignal::Kind::kChanged, key));
   return ok_status();
 }
 

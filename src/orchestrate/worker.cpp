@@ -47,20 +47,35 @@ void Worker::stop() {
 }
 
 void Worker::serve() {
+  std::unique_ptr<WorkWatch> watch;
+  if (auto watched = store_.watch_work([this](const WorkSignal& signal) { on_signal(signal); }); watched.ok())
+    watch = std::move(watched).value();
+  else
+    logger_.warn("cannot watch the work queue, so it is polled: {}", watched.error().to_string());
+  const int64_t poll_interval =
+      watch ? std::max(options_.watched_poll_interval, options_.poll_interval) : options_.poll_interval;
+  const size_t concurrency = static_cast<size_t>(options_.concurrency);
   int64_t next_poll = 0;
   int64_t next_beat = monotonic_micros() + options_.heartbeat_interval;
   for (;;) {
-    bool stopping = false;
+    bool stopping = false, claim_due = false, check_due = false;
     {
       std::lock_guard lock(mutex_);
       stopping = stop_;
+      claim_due = claim_due_;
+      check_due = check_due_;
+      check_due_ = false;
     }
     const size_t running = reap();
     if (stopping && running == 0) return;
     int64_t now = monotonic_micros();
-    if (!stopping && now >= next_poll && running < static_cast<size_t>(options_.concurrency)) {
-      claim(options_.concurrency - static_cast<int>(running));
-      next_poll = now + options_.poll_interval;
+    if (!stopping && running < concurrency && (claim_due || now >= next_poll)) {
+      {
+        std::lock_guard lock(mutex_);
+        claim_due_ = false;  // a signal while claiming sets it again
+      }
+      claim(static_cast<int>(concurrency - running));
+      next_poll = now + poll_interval;
     }
     std::vector<Active*> actives;
     {
@@ -69,7 +84,7 @@ void Worker::serve() {
     }
     // Entries are erased only by reap(), on this thread: the pointers stay valid here.
     for (Active* active : actives) ship_log(*active);
-    if (now >= next_beat) {
+    if (check_due || now >= next_beat) {
       heartbeat_all();
       next_beat = monotonic_micros() + options_.heartbeat_interval;
     }
@@ -77,8 +92,40 @@ void Worker::serve() {
     const int64_t until_poll = stopping ? options_.log_ship_interval : std::max<int64_t>(0, next_poll - now);
     const int64_t wait = std::max<int64_t>(1000, std::min({options_.log_ship_interval, next_beat - now, until_poll}));
     std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, std::chrono::microseconds(wait));
+    cv_.wait_for(lock, std::chrono::microseconds(wait), [&] {
+      if (stop_ != stopping || check_due_) return true;
+      size_t busy = 0;
+      for (const auto& active : active_) {
+        if (active->done) return true;  // to reap, and a slot is free
+        ++busy;
+      }
+      return claim_due_ && !stop_ && busy < concurrency;
+    });
   }
+}
+
+void Worker::on_signal(const WorkSignal& signal) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    switch (signal.kind) {
+      case WorkSignal::Kind::kQueued:
+        if (options_.queues.empty() ||
+            std::find(options_.queues.begin(), options_.queues.end(), signal.queue) != options_.queues.end())
+          claim_due_ = wake = true;
+        break;
+      case WorkSignal::Kind::kCancel:
+        for (const auto& active : active_)
+          if (active->item.key == signal.key) check_due_ = wake = true;
+        break;
+      case WorkSignal::Kind::kChanged:
+        break;
+      case WorkSignal::Kind::kMissed:
+        claim_due_ = check_due_ = wake = true;
+        break;
+    }
+  }
+  if (wake) cv_.notify_all();
 }
 
 size_t Worker::reap() {

@@ -1,5 +1,8 @@
 #include "pg/connection.h"
 
+#include <poll.h>
+
+#include <cerrno>
 #include <cstdlib>
 
 #include "common/strings.h"
@@ -313,6 +316,29 @@ std::string Connection::user() const { return state_ ? value_or(PQuser(state_->c
 const std::string& Connection::describe() const {
   static const std::string kClosed = "closed connection";
   return state_ ? state_->where : kClosed;
+}
+
+Result<std::vector<Notification>> Connection::wait_notifications(std::chrono::milliseconds timeout,
+                                                                 int interrupt_fd) {
+  if (!state_ || !state_->conn) return Error(ErrorCode::kConnection, "wait_notifications() on a closed connection");
+  std::vector<Notification> out;
+  auto drain = [&] {
+    while (PGnotify* n = PQnotifies(state_->conn)) {
+      out.push_back(Notification{n->relname ? n->relname : "", n->extra ? n->extra : "", n->be_pid});
+      PQfreemem(n);
+    }
+  };
+  drain();  // some may have come with the last statement's result
+  if (!out.empty()) return out;
+  pollfd fds[2] = {{PQsocket(state_->conn), POLLIN, 0}, {interrupt_fd, POLLIN, 0}};
+  if (fds[0].fd < 0) return state_->connection_error("the connection is closed");
+  const int ready = ::poll(fds, interrupt_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
+  if (ready < 0 && errno != EINTR) return state_->connection_error("waiting for notifications failed");
+  if (ready > 0 && fds[0].revents != 0) {
+    if (PQconsumeInput(state_->conn) != 1) return state_->connection_error("notifications could not be read");
+    drain();
+  }
+  return out;
 }
 
 bool Connection::ok() const { return state_ && !state_->broken(); }

@@ -41,6 +41,13 @@ struct CancelState;
 struct ConnectionState;
 }  // namespace detail
 
+// A NOTIFY received on a connection that LISTENs to its channel.
+struct Notification {
+  std::string channel;
+  std::string payload;
+  int sender_pid = 0;  // the notifying backend
+};
+
 struct ConnectOptions {
   // Used when the conninfo/URL has no connect_timeout.
   std::chrono::seconds connect_timeout{10};
@@ -141,6 +148,12 @@ class Connection {
   // `START_REPLICATION SLOT … LOGICAL …` and returns its stream. Errors: the server's (e.g. the
   // slot does not exist or is active elsewhere), kInternal for another statement.
   Result<ReplicationStream> start_replication(std::string_view sql);
+
+  // On an idle connection that ran LISTEN: waits up to `timeout` for notifications and returns
+  // those received. Returns early, empty, when `interrupt_fd` (if >= 0; e.g. an eventfd another
+  // thread writes to stop the wait) becomes readable or a signal interrupts the wait; the caller
+  // drains interrupt_fd. Errors: kConnection when the connection is lost.
+  Result<std::vector<Notification>> wait_notifications(std::chrono::milliseconds timeout, int interrupt_fd = -1);
 
   // Cancels the running statement; thread-safe (see Canceller::cancel).
   Status cancel() const;

@@ -14,6 +14,7 @@
 #include "orchestrate/pipeline.h"
 #include "orchestrate/shell_runner.h"
 #include "orchestrate/sqlite_store.h"
+#include "orchestrate/worker.h"
 #include "support/temp_dir.h"
 
 namespace strata::orchestrate::testing {
@@ -83,5 +84,31 @@ inline bool wait_until_running(MetadataStore& store, const std::set<std::string>
 }
 
 inline RunnerMap shell_runners() { return RunnerMap{{TaskKind::kShell, std::make_shared<ShellRunner>()}}; }
+
+// A Worker with the real ShellRunner on its own store (not null), running the pipeline `spec` on a
+// thread until destroyed.
+class ServingWorker {
+ public:
+  ServingWorker(std::unique_ptr<MetadataStore> store, std::shared_ptr<const PipelineSpec> spec, WorkerOptions options)
+      : store_(std::move(store)) {
+    worker_ = std::make_unique<Worker>(*store_, shell_runners(),
+                                       [spec](const std::string& name, const std::string&) {
+                                         return name == spec->name ? spec : nullptr;
+                                       },
+                                       std::move(options), Logger());
+    thread_ = std::thread([this] { worker_->serve(); });
+  }
+  ~ServingWorker() {
+    worker_->stop();
+    thread_.join();
+  }
+  ServingWorker(const ServingWorker&) = delete;
+  ServingWorker& operator=(const ServingWorker&) = delete;
+
+ private:
+  std::unique_ptr<MetadataStore> store_;
+  std::unique_ptr<Worker> worker_;
+  std::thread thread_;
+};
 
 }  // namespace strata::orchestrate::testing

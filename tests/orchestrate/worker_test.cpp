@@ -45,14 +45,21 @@ std::optional<RunState> run_to_end(Harness& h, Executor& executor, const std::sh
   return executor.wait_for(spec->name, "r1", 20000);
 }
 
-// A Worker serving `queues` on its own store connection, on a thread, until destroyed.
-class TestWorker {
+// A worker serving `queues` on its own connection to the harness's store file (as another process
+// has), polling every 20 ms.
+class TestWorker : public testing::ServingWorker {
  public:
   TestWorker(Harness& h, std::shared_ptr<const PipelineSpec> spec, std::string id,
-             std::vector<std::string> queues = {"default"}) {
+             std::vector<std::string> queues = {"default"})
+      : ServingWorker(open_store(h), std::move(spec), options(h, std::move(id), std::move(queues))) {}
+
+ private:
+  static std::unique_ptr<MetadataStore> open_store(Harness& h) {
     auto store = SqliteStore::open(h.dir.file(".strata/strata.db"));
     EXPECT_TRUE(store.ok());
-    store_ = std::move(store).value();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+  static WorkerOptions options(Harness& h, std::string id, std::vector<std::string> queues) {
     WorkerOptions options;
     options.id = std::move(id);
     options.queues = std::move(queues);
@@ -61,22 +68,8 @@ class TestWorker {
     options.log_ship_interval = 20'000;
     options.log_root = h.dir.file(".strata/worker_logs");
     options.project_dir = h.dir.path();
-    worker_ = std::make_unique<Worker>(*store_, testing::shell_runners(),
-                                       [spec](const std::string& name, const std::string&) {
-                                         return name == spec->name ? spec : nullptr;
-                                       },
-                                       options, Logger());
-    thread_ = std::thread([this] { worker_->serve(); });
+    return options;
   }
-  ~TestWorker() {
-    worker_->stop();
-    thread_.join();
-  }
-
- private:
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Worker> worker_;
-  std::thread thread_;
 };
 
 TEST(WorkerTest, ResultsExitCodesLogsAndOwnersCrossTheStore) {
