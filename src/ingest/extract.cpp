@@ -115,12 +115,22 @@ Status copy_into(pg::Connection& conn, const std::string& statement, const ReadP
   pg::CopyBinaryDecoder decoder(plan.columns, sink, options.decoder);
   if (options.cancel) STRATA_TRY(options.cancel->check());
   STRATA_ASSIGN(pg::CopyOutStream copy, conn.copy_out(statement));
+  // A chunk is one row: the shared counter is added to once per 256 KB, not once per row (an
+  // atomic add per row cost ~5 % of a full read's CPU).
+  constexpr uint64_t kProgressStep = 256 << 10;
+  uint64_t unreported = 0;
+  auto report = [&] {
+    if (options.progress && unreported > 0) options.progress->bytes.fetch_add(unreported, std::memory_order_relaxed);
+    unreported = 0;
+  };
   while (true) {
     STRATA_ASSIGN(std::optional<std::string_view> chunk, copy.next());
     if (!chunk) break;
     STRATA_TRY(decoder.feed(*chunk));
-    if (options.progress) options.progress->bytes.fetch_add(chunk->size(), std::memory_order_relaxed);
+    unreported += chunk->size();
+    if (unreported >= kProgressStep) report();
   }
+  report();
   return decoder.finish();
 }
 
