@@ -146,7 +146,12 @@ class PgSession final : public SqlSession {
   }
   Status commit() override { return statement("COMMIT"); }
   void rollback() override { (void)statement("ROLLBACK"); }
-  void notify_work(const std::string& payload) override { (void)run("SELECT pg_notify(?, ?)", {channel_, payload}); }
+  void notify_work(const std::string& payload) override {
+    // PostgreSQL refuses a payload of 8000 bytes or more (ids that long): then "look at everything".
+    constexpr size_t kMaxPayload = 7999;
+    (void)run("SELECT pg_notify(?, ?)",
+              {channel_, payload.size() <= kMaxPayload ? payload : work_signal_payload(WorkSignal{})});
+  }
 
  private:
   Status reconnect_if_lost() {

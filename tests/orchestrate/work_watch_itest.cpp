@@ -180,6 +180,13 @@ TEST_F(WorkWatchTest, AWatchReportsEachChangeAndSurvivesLosingItsConnection) {
   ASSERT_TRUE(other.ok()) << other.error().to_string();
   ASSERT_TRUE((*other)->enqueue_work(item).ok());
   EXPECT_FALSE(signals.wait_for(WorkSignal::Kind::kQueued, 1));
+
+  // A key too long for a notification's payload (8000 bytes) still enqueues; watchers are told to
+  // look at everything.
+  item.key.task_id = std::string(9000, 't');
+  ASSERT_TRUE(writer->enqueue_work(item).ok());
+  ASSERT_TRUE(*writer->claim_work(item.key, "w:9", 3));
+  EXPECT_TRUE(signals.wait_for(WorkSignal::Kind::kMissed, 5));
   watch->reset();  // stops and joins at once
 }
 
