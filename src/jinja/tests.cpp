@@ -43,7 +43,9 @@ void register_builtin_tests(EnvironmentState& state) {
   t["integer"] = [](const Value& v, CallArgs&, CallContext&) -> Result<bool> { return v.is_int(); };
   t["float"] = [](const Value& v, CallArgs&, CallContext&) -> Result<bool> { return v.is_float(); };
   t["string"] = [](const Value& v, CallArgs&, CallContext&) -> Result<bool> { return v.is_string(); };
-  t["mapping"] = [](const Value& v, CallArgs&, CallContext&) -> Result<bool> { return v.is_dict(); };
+  t["mapping"] = [](const Value& v, CallArgs&, CallContext&) -> Result<bool> {
+    return v.is_dict() || (v.is_object() && v.as_object()->is_mapping());
+  };
   t["iterable"] = [](const Value& v, CallArgs&, CallContext&) -> Result<bool> {
     if (v.is_object()) return v.as_object()->iterate().has_value();
     return v.is_string() || v.is_sequence() || v.is_dict() || v.is_undefined();

@@ -283,6 +283,8 @@ class Object {
   // str(obj): what `{{ obj }}` prints.
   virtual std::string to_string() const { return "<" + type_name() + " object>"; }
   virtual bool truthy() const { return true; }
+  // True for an object Jinja2's `is mapping` test accepts (a Python object that is a Mapping).
+  virtual bool is_mapping() const { return false; }
 };
 
 }  // namespace strata::jinja

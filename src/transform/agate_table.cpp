@@ -48,19 +48,41 @@ Value returning(const char* name, Value v) {
   return jinja::make_function(name, [v](CallArgs&, CallContext&) -> Result<Value> { return v; });
 }
 
+// The methods of agate's MappedSequence (a sequence that is also a mapping from name to value):
+// keys(), values(), items() and get(key, default); nullopt for other names.
+std::optional<Value> mapped_sequence_method(std::string_view name, const Names& names, const ValueList& values) {
+  if (name == "keys") {
+    ValueList out;
+    for (const auto& n : *names) out.emplace_back(n);
+    return returning("keys", Value::tuple(std::move(out)));
+  }
+  if (name == "values") return returning("values", Value::tuple(values));
+  if (name == "items") {
+    ValueList pairs;
+    for (size_t c = 0; c < values.size() && c < names->size(); ++c)
+      pairs.push_back(Value::tuple({Value((*names)[c]), values[c]}));
+    return returning("items", Value(std::move(pairs)));
+  }
+  if (name == "get")
+    return jinja::make_function("get", [names, values](CallArgs& args, CallContext&) -> Result<Value> {
+      const Value* key = args.get(0, "key");
+      if (key) {
+        auto at = position(*key, *names);
+        if (at && *at < values.size()) return values[*at];
+      }
+      const Value* fallback = args.get(1, "default");
+      return fallback ? *fallback : Value::none();
+    });
+  return std::nullopt;
+}
+
 // agate.Row: a sequence of cells that is also a mapping from column name to cell.
 class RowObject : public jinja::Object {
  public:
   RowObject(Names names, ValueList cells) : names_(std::move(names)), cells_(std::move(cells)) {}
   std::string type_name() const override { return "Row"; }
   std::optional<Value> get_attr(std::string_view name) const override {
-    if (name == "keys") return returning("keys", names_tuple());
-    if (name == "values") return returning("values", Value::tuple(cells_));
-    if (name == "items") {
-      ValueList pairs;
-      for (size_t c = 0; c < cells_.size(); ++c) pairs.push_back(Value::tuple({Value((*names_)[c]), cells_[c]}));
-      return returning("items", Value(std::move(pairs)));
-    }
+    if (auto method = mapped_sequence_method(name, names_, cells_)) return method;
     return get_item(Value(name));
   }
   std::optional<Value> get_item(const Value& key) const override {
@@ -72,11 +94,6 @@ class RowObject : public jinja::Object {
   std::string to_string() const override { return "<agate.Row: " + Value::tuple(cells_).repr() + ">"; }
 
  private:
-  Value names_tuple() const {
-    ValueList out;
-    for (const auto& n : *names_) out.emplace_back(n);
-    return Value::tuple(std::move(out));
-  }
   Names names_;
   ValueList cells_;
 };
@@ -113,12 +130,7 @@ class ColumnsObject : public jinja::Object {
   ColumnsObject(Names names, ValueList columns) : names_(std::move(names)), columns_(std::move(columns)) {}
   std::string type_name() const override { return "MappedSequence"; }
   std::optional<Value> get_attr(std::string_view name) const override {
-    if (name == "keys") {
-      ValueList out;
-      for (const auto& n : *names_) out.emplace_back(n);
-      return returning("keys", Value::tuple(std::move(out)));
-    }
-    return std::nullopt;
+    return mapped_sequence_method(name, names_, columns_);
   }
   std::optional<Value> get_item(const Value& key) const override {
     auto at = position(key, *names_);

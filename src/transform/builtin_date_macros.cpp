@@ -15,6 +15,7 @@ const char* builtin_date_macros_source() {
 {{ exceptions.raise_not_implemented('current_timestamp macro not implemented for adapter ' ~ adapter.type()) }}
 {%- endmacro %}
 {% macro postgres__current_timestamp() -%} now() {%- endmacro %}
+{% macro duckdb__current_timestamp() -%} now() {%- endmacro %}
 
 {% macro snapshot_get_time() -%}
 {{ return(adapter.dispatch('snapshot_get_time', 'dbt')()) }}
@@ -119,7 +120,8 @@ cast({{ dbt.dateadd('day', '-1', dbt.dateadd(datepart, '1', dbt.date_trunc(datep
 {%- endmacro %}
 {% macro default__last_day(date, datepart) -%} {{ dbt.default_last_day(date, datepart) }} {%- endmacro %}
 {#- A quarter as three months (DuckDB's and PostgreSQL's intervals have no quarters). -#}
-{% macro postgres__last_day(date, datepart) -%}
+{% macro postgres__last_day(date, datepart) -%} {{ duckdb__last_day(date, datepart) }} {%- endmacro %}
+{% macro duckdb__last_day(date, datepart) -%}
 {%- if datepart == 'quarter' -%}
 cast({{ dbt.dateadd('day', '-1', dbt.dateadd('month', '3', dbt.date_trunc(datepart, date))) }} as date)
 {%- else -%}

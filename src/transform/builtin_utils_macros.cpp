@@ -168,6 +168,19 @@ coalesce(string_split({{ string_text }}, {{ delimiter_text }})[{{ part_number }}
 {% macro intersect() %}{{ return(adapter.dispatch('intersect', 'dbt')()) }}{% endmacro %}
 {% macro default__intersect() %}intersect{% endmacro %}
 
+{#- The test's store_failures config, else the --store-failures flag. -#}
+{% macro should_store_failures() -%}
+{%- set config_store_failures = config.get('store_failures') -%}
+{%- if config_store_failures is none -%}{%- set config_store_failures = flags.STORE_FAILURES -%}{%- endif -%}
+{{ return(config_store_failures) }}
+{%- endmacro %}
+
+{#- The relation as the warehouse has it now (none when it does not exist). -#}
+{% macro load_cached_relation(relation) -%}
+{{ return(adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier)) }}
+{%- endmacro %}
+{% macro load_relation(relation) -%} {{ return(load_cached_relation(relation)) }} {%- endmacro %}
+
 {#- The model's full_refresh config, else the --full-refresh flag. -#}
 {% macro should_full_refresh() -%}
 {%- set config_full_refresh = config.get('full_refresh') -%}

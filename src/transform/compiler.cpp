@@ -172,6 +172,9 @@ struct Compiler::Impl {
                                                                           const RenderOptions& options,
                                                                           std::vector<size_t>& stack);
   Result<std::string> generic_test_text(size_t i) const;
+  // Renders generic test `n` (node i) in parse mode and gives it the configs its macro's config()
+  // calls set, except those its YAML or the project set. A render error is left to the run.
+  Status capture_generic_test_config(Node& n, size_t i);
   std::optional<std::string> fast_compile(size_t i, std::vector<size_t>& ephemerals) const;
   std::optional<std::string> plain_relation(const detail::PlainCall& call, const Node& from,
                                             std::vector<size_t>& ephemerals) const;
@@ -224,7 +227,8 @@ void Compiler::Impl::register_functions() {
     if (t.materialized() == "ephemeral" && !st.parse_mode) {
       if (std::find(st.ephemerals.begin(), st.ephemerals.end(), *target) == st.ephemerals.end())
         st.ephemerals.push_back(*target);
-      return Value(std::string("__dbt__cte__") + t.name);
+      // dbt's ephemeral relation: renders as the CTE's name, is_cte true.
+      return Value::object(std::make_shared<RelationObject>(d, "", "", detail::kEphemeralPrefix + t.name, "cte"));
     }
     return relation_of(d, t, self->options.empty, &st.options);
   });
@@ -439,6 +443,18 @@ Result<std::string> Compiler::Impl::generic_test_text(size_t i) const {
   return text + ") }}";
 }
 
+Status Compiler::Impl::capture_generic_test_config(Node& n, size_t i) {
+  STRATA_ASSIGN(std::string text, generic_test_text(i));
+  RenderState state;
+  state.node = i;
+  state.parse_mode = true;
+  state.options.execute = false;
+  if (!render_text(text, i, state, node_file_path(graph->project(), n)).ok()) return ok_status();
+  for (auto it = state.capture.config.begin(); it != state.capture.config.end(); ++it)
+    if (!n.config_where.count(it.key())) n.config[it.key()] = it.value();
+  return ok_status();
+}
+
 // What ref()/source() print for a literal call, or nullopt when the Jinja path must decide (an
 // unknown target, a dependency the parser did not record).
 std::optional<std::string> Compiler::Impl::plain_relation(const detail::PlainCall& call, const Node& from,
@@ -512,6 +528,17 @@ Result<std::string> Compiler::Impl::render_text(const std::string& text, size_t 
     const Node& n = graph->node(node);
     if (!n.is_test()) ctx.set("this", relation_of(*dialect, n));
     ctx.set("model", model_value(n));
+  } else if (name == "<inline>") {
+    // dbt's node of `show|compile --inline`.
+    const std::string& project = graph->project().project.name;
+    jinja::Dict model;
+    model.set("name", Value(std::string("inline_query")));
+    model.set("unique_id", Value("sql_operation." + project + ".inline_query"));
+    model.set("resource_type", Value(std::string("sql_operation")));
+    model.set("package_name", Value(project));
+    model.set("raw_code", Value(text));
+    model.set("config", Value(jinja::Dict()));
+    ctx.set("model", Value(std::move(model)));
   }
   auto out = (*parsed)->render(ctx);
   if (!out.ok()) return as_config_error(std::move(out).error(), packages_text);
@@ -638,6 +665,7 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   env.add_global("config", detail::config_object(graph));
   env.add_global("exceptions", detail::exceptions_object(impl->options.logger));
   env.add_global("adapter", detail::adapter_object(*impl->dialect, type, impl->namespaces));
+  env.add_global("api", detail::api_object(*impl->dialect));
   const TargetInfo& t = impl->options.target;
   jinja::Dict target;
   target.set("name", Value(t.name));
@@ -694,11 +722,30 @@ Status Compiler::Impl::render_config_values(Graph& graph) {
   return ok_status();
 }
 
+// The names of the generic test macros ("test_x") whose body, or an adapter's implementation of
+// it ("default__test_x"), calls config(): a test of one gets those configs at parse time (dbt
+// renders tests while parsing), below its YAML and project ones.
+std::unordered_set<std::string> test_macros_with_config(const Graph& graph) {
+  std::unordered_set<std::string> out;
+  for (const MacroDef& m : graph.project().macros) {
+    if (m.macro_sql.find("config(") == std::string::npos) continue;
+    const size_t dispatched = m.name.find("__test_");
+    if (starts_with(m.name, "test_")) out.insert(m.name);
+    else if (dispatched != std::string::npos) out.insert(m.name.substr(dispatched + 2));
+  }
+  return out;
+}
+
 Status Compiler::parse_render(Graph& graph) {
   STRATA_TRY(impl_->render_config_values(graph));
+  const std::unordered_set<std::string> configuring_tests = test_macros_with_config(graph);
   bool changed = false;
   for (size_t i = 0; i < graph.size(); ++i) {
     const Node& n = graph.node(i);
+    if (n.is_test() && n.test_metadata && configuring_tests.count("test_" + n.test_metadata->name)) {
+      STRATA_TRY(impl_->capture_generic_test_config(graph.mutable_node(i), i));
+      continue;
+    }
     if (n.is_test() || n.resource_type == ResourceType::kSource || n.resource_type == ResourceType::kSeed) continue;
     if (n.raw_code.find("{%") == std::string::npos && n.raw_code.find("{{") == std::string::npos) continue;
     StaticScan scan = static_scan(n.raw_code);
@@ -739,6 +786,19 @@ Status Compiler::parse_render(Graph& graph) {
 }
 
 bool Compiler::has_macro(const std::string& name) const { return impl_->user_macros.count(name) > 0; }
+
+std::optional<std::string> Compiler::macro_call(const std::string& name) const {
+  const detail::MacroNamespaces& ns = *impl_->namespaces;
+  if (auto dot = name.find('.'); dot != std::string::npos) {
+    if (ns.find(name.substr(0, dot), name.substr(dot + 1))) return name;
+    return std::nullopt;
+  }
+  if (has_macro(name)) return name;
+  for (const auto& [package, macros] : ns.packages)
+    if (package != ns.root && package != "dbt" && ns.find(package, name)) return package + "." + name;
+  if (ns.find("dbt", name)) return name;
+  return std::nullopt;
+}
 
 NameMacro Compiler::name_macro() {
   Impl* impl = impl_.get();

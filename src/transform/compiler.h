@@ -90,6 +90,10 @@ class Compiler {
 
   // Whether the project's macro files define a macro named `name`.
   bool has_macro(const std::string& name) const;
+  // How a template calls the macro `name` ("macro" or "package.macro", as `dbt run-operation`
+  // takes it): the root project's, else an installed package's (by package name order), else
+  // dbt's built-in; nullopt when there is none.
+  std::optional<std::string> macro_call(const std::string& name) const;
 
   // The compiled SQL of node i: rendered with ref/source resolved, ephemeral parents injected as
   // CTEs. For generic tests, the test query. Errors: Jinja errors (kConfig, located at the node).

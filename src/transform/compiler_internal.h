@@ -27,8 +27,10 @@ const char* builtin_macros_source();
 const char* builtin_utils_macros_source();
 const char* builtin_date_macros_source();
 
-// A relation as templates see it: `{{ rel }}` prints the quoted name; attributes database,
-// schema, identifier/name/table, type, is_table, is_view.
+// A relation as templates see it: `{{ rel }}` prints the quoted name (an ephemeral model's, type
+// "cte", its bare CTE name); attributes database, schema, identifier/name/table, type, is_table,
+// is_view, is_cte, is_materialized_view, path. As dbt's BaseRelation it is a mapping whose
+// get('metadata') is {"type": "<Adapter>Relation"} (dbt_utils' _is_relation checks that).
 class RelationObject : public jinja::Object {
  public:
   // `empty`: the relation renders as a subquery of none of its rows (see CompilerOptions::empty).
@@ -39,11 +41,13 @@ class RelationObject : public jinja::Object {
   std::string type_name() const override { return "Relation"; }
   std::optional<jinja::Value> get_attr(std::string_view name) const override;
   std::string to_string() const override;
+  bool is_mapping() const override { return true; }
   // Reads only the rows matching `where` (a microbatch's event-time filter).
   void set_filter(std::string where) { filter_ = std::move(where); }
   // Renders as `(query)` instead of the relation (a unit test's fixture).
   void set_replacement(std::string query) { replacement_ = std::move(query); }
 
+  const sql::Dialect& dialect() const { return dialect_; }
   const std::string& database() const { return database_; }
   const std::string& schema() const { return schema_; }
   const std::string& identifier() const { return identifier_; }
@@ -112,6 +116,18 @@ struct MacroNamespaces {
 // Jinja syntax errors in macro files (kConfig, located).
 Status load_macros(jinja::Environment& env, const Graph& graph, const std::shared_ptr<const jinja::Context>& base,
                    MacroNamespaces& ns, std::unordered_set<std::string>& root_macros);
+
+// dbt's prefix of an ephemeral model's CTE name.
+inline constexpr const char* kEphemeralPrefix = "__dbt__cte__";
+
+// A column as adapter.get_columns_in_relation and api.Column.create give it (dbt's Column): name,
+// column, dtype, data_type, quoted, char_size, numeric_precision, numeric_scale; is_string(),
+// is_number(), is_numeric(), is_integer(), is_float(), string_size() (context_columns.cpp).
+// `native_type` is the warehouse's type name, e.g. "DECIMAL(18,2)" or "character varying(20)".
+jinja::Value column_value(const sql::Dialect& dialect, const std::string& name, const std::string& native_type);
+// The `api` context object: api.Relation.create(database, schema, identifier, type),
+// api.Relation.add_ephemeral_prefix(name) and api.Column.create(name, dtype).
+jinja::Value api_object(const sql::Dialect& dialect);
 
 // The `config`, `exceptions` and `adapter` context objects (context_objects.cpp). The adapter's
 // dispatch searches `namespaces`, which may be filled after this call (before any render).

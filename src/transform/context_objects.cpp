@@ -17,6 +17,35 @@ std::optional<Value> RelationObject::get_attr(std::string_view name) const {
   if (name == "type") return Value(type_);
   if (name == "is_table") return Value(type_ == "table");
   if (name == "is_view") return Value(type_ == "view");
+  if (name == "is_cte") return Value(type_ == "cte");
+  if (name == "is_materialized_view") return Value(type_ == "materialized_view");
+  if (name == "path") {
+    jinja::Dict path;
+    path.set("database", database_.empty() ? Value::none() : Value(database_));
+    path.set("schema", Value(schema_));
+    path.set("identifier", Value(identifier_));
+    return Value(std::move(path));
+  }
+  if (name == "get") {
+    // dbt's BaseRelation.get: "metadata" gives the relation class's name; other keys its fields.
+    auto self = std::make_shared<RelationObject>(*this);
+    return jinja::make_function("get", [self](CallArgs& args, CallContext&) -> Result<Value> {
+      const std::string key = arg_string(args, 0, "key");
+      if (key == "metadata") {
+        const sql::DialectId id = self->dialect_.id();
+        jinja::Dict metadata;
+        metadata.set("type", Value(std::string(id == sql::DialectId::kPostgres   ? "PostgresRelation"
+                                               : id == sql::DialectId::kBigQuery ? "BigQueryRelation"
+                                                                                 : "DuckDBRelation")));
+        return Value(std::move(metadata));
+      }
+      if (key != "get") {
+        if (auto v = self->get_attr(key)) return *v;
+      }
+      const Value* fallback = args.get(1, "default");
+      return fallback ? *fallback : Value::none();
+    });
+  }
   if (name == "render") {
     std::string text = to_string();
     return jinja::make_function("render", [text](CallArgs&, CallContext&) -> Result<Value> { return Value(text); });
@@ -31,6 +60,7 @@ std::optional<Value> RelationObject::get_attr(std::string_view name) const {
 }
 
 std::string RelationObject::to_string() const {
+  if (type_ == "cte") return identifier_;
   const std::string name = dialect_.qualify(database_, schema_, identifier_);
   if (!replacement_.empty()) return "(" + replacement_ + ")" + (dialect_.id() == sql::DialectId::kPostgres ? " _dbt_fixture_" + identifier_ : "");
   if (!empty_ && filter_.empty()) return name;
@@ -108,8 +138,8 @@ class ExceptionsObject : public jinja::Object {
 };
 
 // adapter.dispatch(name, macro_namespace): as dbt's, for each namespace of the search order (see
-// MacroNamespaces::dispatch_order) the adapter's prefix, its parent adapters' (dbt-duckdb inherits
-// from postgres), then default__.
+// MacroNamespaces::dispatch_order) the adapter's prefix, then default__ (dbt-duckdb's and
+// dbt-postgres's plugins declare no parent adapter).
 Result<Value> dispatch(const std::string& type, const MacroNamespaces& ns, CallArgs& args, CallContext& ctx) {
   std::string macro = arg_string(args, 0, "macro_name");
   std::string space;
@@ -118,9 +148,7 @@ Result<Value> dispatch(const std::string& type, const MacroNamespaces& ns, CallA
     return ctx.error("In adapter.dispatch, got a macro name of '" + macro + "', but '.' is not a valid macro name "
                      "component: write adapter.dispatch('" + macro.substr(dot + 1) + "', macro_namespace='" +
                      macro.substr(0, dot) + "')");
-  std::vector<std::string> prefixes{type};
-  if (type == "duckdb") prefixes.push_back("postgres");
-  prefixes.push_back("default");
+  const std::string prefixes[] = {type, "default"};
   std::string tried;
   for (const auto& package : ns.dispatch_order(space)) {
     for (const auto& prefix : prefixes) {
@@ -205,14 +233,7 @@ class AdapterObject : public jinja::Object {
         auto cols = st.options.warehouse->columns({r->database(), r->schema(), r->identifier()});
         if (!cols.ok()) return ctx.error(cols.error().message());
         jinja::ValueList out;
-        for (const auto& c : *cols) {
-          jinja::Dict col;
-          col.set("name", Value(c.name));
-          col.set("column", Value(c.name));
-          col.set("data_type", Value(c.native_type));
-          col.set("dtype", Value(c.native_type));
-          out.emplace_back(std::move(col));
-        }
+        for (const auto& c : *cols) out.push_back(column_value(r->dialect(), c.name, c.native_type));
         return Value(std::move(out));
       });
     return std::nullopt;

@@ -194,24 +194,32 @@ Json ls_json(const Graph& graph, size_t i, const std::vector<std::string>& keys)
 Result<int> run_operation(Compiler& compiler, warehouse::Database& database, const InvocationOptions& o,
                           std::ostream& out) {
   const std::string& name = o.operation;
-  bool identifier = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
-                    std::all_of(name.begin(), name.end(), [](char c) {
-                      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-                    });
+  auto is_identifier = [](std::string_view part) {
+    return !part.empty() && !std::isdigit(static_cast<unsigned char>(part[0])) &&
+           std::all_of(part.begin(), part.end(),
+                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  };
+  const size_t dot = name.find('.');
+  const bool identifier = dot == std::string::npos
+                              ? is_identifier(name)
+                              : is_identifier(std::string_view(name).substr(0, dot)) &&
+                                    is_identifier(std::string_view(name).substr(dot + 1));
   if (!identifier)
     return Error(ErrorCode::kUsage, "run-operation needs a macro name, got '" + name + "'", {},
                  "e.g. strata run-operation grant_select --args '{role: reporter}'");
   STRATA_ASSIGN(Json args, parse_mapping(o.operation_args, "--args"));
-  if (!compiler.has_macro(name))
-    return Error(ErrorCode::kUsage, "no macro named '" + name + "' in the project", {},
-                 "define it with {% macro " + name + "(...) %} in a file under macro-paths");
+  const std::optional<std::string> call = compiler.macro_call(name);
+  if (!call)
+    return Error(ErrorCode::kUsage, "no macro named '" + name + "' in the project or its packages", {},
+                 "define it with {% macro " + name.substr(dot == std::string::npos ? 0 : dot + 1) +
+                     "(...) %} in a file under macro-paths, or give it as package.macro");
   STRATA_ASSIGN(auto session, database.connect());
   Json variables{{"__strata_operation_args", args}};
   RenderOptions ro;
   ro.warehouse = session.get();
   ro.variables = &variables;
   auto rendered =
-      compiler.render("{{ " + name + "(**__strata_operation_args) }}", static_cast<size_t>(-1), ro, "<run-operation>");
+      compiler.render("{{ " + *call + "(**__strata_operation_args) }}", static_cast<size_t>(-1), ro, "<run-operation>");
   if (!rendered.ok()) {
     out << "Encountered an error while running operation: " << rendered.error().to_string() << "\n";
     return 1;
@@ -509,8 +517,11 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     return 0;
   }
   if (o.command == "compile" && !o.inline_sql.empty()) {
+    // As dbt's: rendered with a connection (execute is true; run_query() and introspection work).
+    STRATA_ASSIGN(auto database, warehouse::open_target(tcfg, o.logger.masker().get()));
+    STRATA_ASSIGN(auto session, database->connect());
     RenderOptions ro;
-    ro.execute = false;
+    ro.warehouse = session.get();
     STRATA_ASSIGN(std::string sql, compiler->render(o.inline_sql, static_cast<size_t>(-1), ro, "<inline>"));
     out << sql << "\n";
     return 0;
