@@ -138,19 +138,35 @@ class PgSession final : public SqlSession {
     return rows;
   }
 
-  Status begin() override { return statement("BEGIN"); }
+  Status begin() override {
+    STRATA_TRY(statement("BEGIN"));
+    in_transaction_ = true;
+    return ok_status();
+  }
   // An advisory lock in the two-key space ("pool" and the name's hash), apart from the migration's.
   Status lock_until_end(const std::string& name) override {
     STRATA_TRY(execute("SELECT pg_advisory_xact_lock(1886351212, hashtext(?))", {name}));
     return ok_status();
   }
-  Status commit() override { return statement("COMMIT"); }
-  void rollback() override { (void)statement("ROLLBACK"); }
-  void notify_work(const std::string& payload) override {
+  Status commit() override {
+    auto result = run("COMMIT", {});
+    in_transaction_ = false;
+    if (!result.ok()) return std::move(result).error();
+    // An aborted transaction "commits" as a rollback.
+    if (result->command_tag() != "COMMIT")
+      return Error(ErrorCode::kFailed, "metadata store: the transaction was rolled back");
+    return ok_status();
+  }
+  void rollback() override {
+    in_transaction_ = false;
+    (void)statement("ROLLBACK");
+  }
+  Status notify_work(const std::string& payload) override {
     // PostgreSQL refuses a payload of 8000 bytes or more (ids that long): then "look at everything".
     constexpr size_t kMaxPayload = 7999;
-    (void)run("SELECT pg_notify(?, ?)",
-              {channel_, payload.size() <= kMaxPayload ? payload : work_signal_payload(WorkSignal{})});
+    STRATA_TRY(run("SELECT pg_notify(?, ?)",
+                   {channel_, payload.size() <= kMaxPayload ? payload : work_signal_payload(WorkSignal{})}));
+    return ok_status();
   }
 
  private:
@@ -169,6 +185,9 @@ class PgSession final : public SqlSession {
 
   // Without parameters: the simple protocol (several statements allowed: migrations).
   Result<pg::PgResult> run(const std::string& sql, const std::vector<SqlValue>& params) {
+    // A new connection would run the rest of the transaction's statements outside it.
+    if (in_transaction_ && !connection_.ok())
+      return Error(ErrorCode::kConnection, "metadata store: the connection was lost in a transaction");
     STRATA_TRY(reconnect_if_lost());
     if (params.empty() && sql.find('?') == std::string::npos) {
       auto result = connection_.exec(sql);
@@ -194,6 +213,7 @@ class PgSession final : public SqlSession {
   pg::ConnectOptions options_;
   pg::Connection connection_;
   std::string channel_;  // of notify_work
+  bool in_transaction_ = false;  // between begin() and commit() / rollback()
   std::map<std::string, std::string> numbered_;  // SQL with `?` → with $n
 };
 
@@ -202,6 +222,8 @@ Result<pg::Connection> listen_to_work(const PgStoreOptions& options) {
   pg::ConnectOptions connect;
   connect.application_name = "strata-metadata-watch";
   connect.masker = options.masker;
+  // Short: a reconnection in progress holds up the watch's destruction (the conninfo's own wins).
+  connect.connect_timeout = std::chrono::seconds(2);
   STRATA_ASSIGN(pg::Connection connection, pg::Connection::connect(options.conninfo, connect));
   STRATA_TRY(connection.execute("LISTEN " + pg::Connection::quote_identifier(work_channel(options.schema))));
   return connection;

@@ -72,9 +72,13 @@ class SqlSession {
   // Best effort: a failure is ignored (the transaction is gone either way).
   virtual void rollback() = 0;
   // Tells the store's work watches (MetadataStore::watch_work) about a change: sent at once, or
-  // with the commit of the transaction it is in. Best effort (a lost signal delays a watcher until
-  // its next poll). SQLite has no watches: there it does nothing.
-  virtual void notify_work(const std::string& payload) { (void)payload; }
+  // with the commit of the transaction it is in. Errors as execute(); inside a transaction a failure
+  // must fail the transaction (PostgreSQL aborts it). Outside one a caller may ignore it (a lost
+  // signal delays a watcher until its next poll). SQLite has no watches: there it does nothing.
+  virtual Status notify_work(const std::string& payload) {
+    (void)payload;
+    return ok_status();
+  }
 };
 
 // A WorkSignal as the text a store's notification carries, and back (nullopt for a text that is

@@ -137,7 +137,7 @@ std::optional<WorkSignal> parse_work_signal(std::string_view payload) {
 
 void SqlStore::notify(const WorkSignal& signal) {
   std::lock_guard lock(mutex_);
-  session_->notify_work(work_signal_payload(signal));
+  (void)session_->notify_work(work_signal_payload(signal));
 }
 
 Status SqlStore::enqueue_work(const WorkItemRecord& w) {
@@ -154,8 +154,7 @@ Status SqlStore::enqueue_work(const WorkItemRecord& w) {
     WorkSignal queued;
     queued.kind = WorkSignal::Kind::kQueued;
     queued.queue = w.queue;
-    session_->notify_work(work_signal_payload(queued));
-    return ok_status();
+    return session_->notify_work(work_signal_payload(queued));
   };
   if (Status s = apply(); !s.ok()) {
     session_->rollback();
@@ -230,8 +229,7 @@ Status SqlStore::request_cancel_work(const WorkKey& key, const std::string& reas
     STRATA_TRY(session_->execute("UPDATE work_items SET state = 'failed', finished_at = ?, error_code = ?, error = ?" +
                                      kWhereKey + " AND state = 'queued'",
                                  with_key({at, int64_t{static_cast<int>(ErrorCode::kCancelled)}, reason}, key)));
-    session_->notify_work(work_signal_payload(changed_signal(WorkSignal::Kind::kCancel, key)));
-    return ok_status();
+    return session_->notify_work(work_signal_payload(changed_signal(WorkSignal::Kind::kCancel, key)));
   };
   if (Status s = apply(); !s.ok()) {
     session_->rollback();

@@ -74,7 +74,12 @@ void Worker::serve() {
         std::lock_guard lock(mutex_);
         claim_due_ = false;  // a signal while claiming sets it again
       }
-      claim(static_cast<int>(concurrency - running));
+      const int free = static_cast<int>(concurrency - running);
+      if (claim(free) == free) {
+        // Every slot filled: more may be queued (signalled before), to claim as slots free up.
+        std::lock_guard lock(mutex_);
+        claim_due_ = true;
+      }
       next_poll = now + poll_interval;
     }
     std::vector<Active*> actives;
@@ -115,8 +120,8 @@ void Worker::on_signal(const WorkSignal& signal) {
           claim_due_ = wake = true;
         break;
       case WorkSignal::Kind::kCancel:
-        for (const auto& active : active_)
-          if (active->item.key == signal.key) check_due_ = wake = true;
+        // Also for an item not listed yet (claimed a moment ago): cancels are rare.
+        check_due_ = wake = true;
         break;
       case WorkSignal::Kind::kChanged:
         break;
@@ -141,18 +146,19 @@ size_t Worker::reap() {
   return active_.size();
 }
 
-void Worker::claim(int free) {
+int Worker::claim(int free) {
+  const int wanted = free;
   auto queued = store_.queued_work(options_.queues, free * 2);
   if (!queued.ok()) {
     logger_.error("cannot read the work queue: {}", queued.error().to_string());
-    return;
+    return 0;
   }
   for (const auto& item : *queued) {
-    if (free == 0) return;
+    if (free == 0) break;
     auto won = store_.claim_work(item.key, options_.id, now_micros());
     if (!won.ok()) {
       logger_.error("cannot claim a work item: {}", won.error().to_string());
-      return;
+      break;
     }
     if (!*won) continue;  // another worker was first
     --free;
@@ -170,6 +176,7 @@ void Worker::claim(int free) {
     }
     if (stopping) started.cancel->cancel("the worker is shutting down");
   }
+  return wanted - free;
 }
 
 Result<TaskOutcome> Worker::run_task(Active& active, TaskLog& log, std::optional<int>& exit_code) {

@@ -68,8 +68,8 @@ class Worker {
  private:
   struct Active;
 
-  // Claims up to `free` queued items and starts a thread for each.
-  void claim(int free);
+  // Claims up to `free` queued items and starts a thread for each; returns how many it claimed.
+  int claim(int free);
   void run_item(Active& active);
   // The item's attempt with its kind's runner; ctx.exit_code goes to exit_code.
   Result<TaskOutcome> run_task(Active& active, TaskLog& log, std::optional<int>& exit_code);

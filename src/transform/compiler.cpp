@@ -763,8 +763,14 @@ Status Compiler::parse_render(Graph& graph) {
       add_foreign_key_dependencies(m);
       changed = true;
     }
-    merge_configs(m.config, m.config_where, configs_not_scanned(std::move(state.capture.config), scan.config), {},
-                  m.where);
+    // Keys the static scan read keep the place it found; the others are the node's.
+    ConfigOrigins rendered_where;
+    for (auto it = scan.config.begin(); it != scan.config.end(); ++it) {
+      auto origin = m.config_where.find(normalize_config_key(it.key()));
+      if (origin != m.config_where.end()) rendered_where.insert(*origin);
+    }
+    merge_configs(m.config, m.config_where, configs_not_scanned(std::move(state.capture.config), scan.config),
+                  rendered_where, m.where);
   }
   if (changed) STRATA_TRY(graph.refresh_edges());
   // Descriptions are Jinja too: `{{ doc('name') }}`.

@@ -42,6 +42,10 @@ class RelationObject : public jinja::Object {
   std::optional<jinja::Value> get_attr(std::string_view name) const override;
   std::string to_string() const override;
   bool is_mapping() const override { return true; }
+  // rel['schema'], as the mapping dbt's relations are.
+  std::optional<jinja::Value> get_item(const jinja::Value& key) const override {
+    return key.is_string() ? get_attr(key.as_string()) : std::nullopt;
+  }
   // Reads only the rows matching `where` (a microbatch's event-time filter).
   void set_filter(std::string where) { filter_ = std::move(where); }
   // Renders as `(query)` instead of the relation (a unit test's fixture).

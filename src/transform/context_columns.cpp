@@ -57,8 +57,13 @@ class ColumnObject : public jinja::Object {
     }
   }
   std::string type_name() const override { return "Column"; }
-  std::string to_string() const override {
-    return "<Column " + name_ + " (" + dtype_ + ")>";
+  std::string to_string() const override { return "<Column " + name_ + " (" + dtype_ + ")>"; }
+  // c['name'], as the dicts get_columns_in_relation gave before.
+  std::optional<Value> get_item(const Value& key) const override {
+    if (!key.is_string()) return std::nullopt;
+    const std::string& k = key.as_string();
+    if (k != "name" && k != "column" && k != "dtype" && k != "data_type") return std::nullopt;
+    return get_attr(k);
   }
 
   std::optional<Value> get_attr(std::string_view name) const override {

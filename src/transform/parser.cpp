@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <filesystem>
 #include <fcntl.h>
 #include <iterator>
@@ -248,8 +249,19 @@ SourceLocation locate_in(const std::string& file, std::string_view text, size_t 
 // the first `config(`, else its first occurrence, else the node's start.
 SourceLocation locate_file_config_key(const Node& node, const std::string& absolute, const std::string& key) {
   const std::string& code = node.raw_code;
-  size_t call = code.find("config(");
-  size_t at = code.find(key, call == std::string::npos ? 0 : call);
+  const size_t call = code.find("config(");
+  // The key as a keyword argument: a whole word followed by `=` (not `target_schema` for `schema`).
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  size_t at = std::string::npos;
+  for (size_t from = call == std::string::npos ? 0 : call; at == std::string::npos;) {
+    const size_t found = code.find(key, from);
+    if (found == std::string::npos) break;
+    size_t after = found + key.size();
+    while (after < code.size() && (code[after] == ' ' || code[after] == '\t')) ++after;
+    const bool whole = (found == 0 || !is_word(code[found - 1])) && after < code.size() && code[after] == '=';
+    if (whole) at = found;
+    from = found + 1;
+  }
   if (at == std::string::npos) at = code.find(key);
   SourceLocation where = locate_in(absolute, code, at == std::string::npos ? 0 : at);
   if (node.where.line > 1) where.line += node.where.line - 1;  // a snapshot block's body starts mid-file

@@ -53,12 +53,13 @@ class WorkWatchTest : public ::testing::Test {
     return std::make_unique<testing::ServingWorker>(open_store(), std::move(spec), options);
   }
 
-  // An executor on store_ whose RemoteRunner looks at its items every 5 s unless signalled.
-  std::unique_ptr<Executor> slow_executor() {
+  // An executor on store_ (`threads` tasks at once) whose RemoteRunner looks at its items every
+  // 5 s unless signalled.
+  std::unique_ptr<Executor> slow_executor(int threads = 4) {
     RemoteRunnerOptions options;
     options.poll_interval = options.watched_poll_interval = kSlowPoll;
     auto remote = std::make_shared<RemoteRunner>(options);
-    return std::make_unique<Executor>(*store_, RunnerMap{{TaskKind::kShell, remote}}, clock_, h_.options(4));
+    return std::make_unique<Executor>(*store_, RunnerMap{{TaskKind::kShell, remote}}, clock_, h_.options(threads));
   }
 
   Status start(Executor& executor, const std::shared_ptr<const PipelineSpec>& spec) {
@@ -93,6 +94,23 @@ TEST_F(WorkWatchTest, AChainOnAWorkerMovesOnSignalsNotPolls) {
     ASSERT_EQ(attempts.size(), 1u);
     EXPECT_EQ(attempts[0].owner, "w:1");
   }
+}
+
+TEST_F(WorkWatchTest, AWorkersBacklogDrainsAsSlotsFreeUp) {
+  // Nine tasks queued at once for a worker of four slots: three waves, each as slots free up.
+  std::string yaml = "tasks:\n";
+  for (int i = 1; i <= 9; ++i) yaml += "  - {id: t" + std::to_string(i) + ", shell: \"sleep 0.2\"}\n";
+  auto spec = parse_spec(yaml);
+  auto executor = slow_executor(9);
+  auto worker = slow_worker(spec);
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(start(*executor, spec).ok());
+  auto ended = executor->wait_for("p", "r1", 20000);
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(*ended, RunState::kSuccess);
+  // Waiting for the 5 s poll between waves takes 10 s or more.
+  EXPECT_LT(seconds, 4.0);
 }
 
 TEST_F(WorkWatchTest, ACancelReachesTheWorkerBeforeItsNextHeartbeat) {

@@ -249,6 +249,8 @@ TEST(Project, EachConfigKnowsWhereItsValueIsWritten) {
              "version: 2\nmodels:\n  - name: b\n    config:\n      materialized: incremental\n"
              "      incremental_strategy: delete+insert\n    columns:\n      - name: id\n        tests:\n"
              "          - unique:\n              config:\n                severity: warn\n"},
+            {"models/c.sql",
+             "-- c\n{{ config(persist_docs={'relation': true},\n  docs={'show': false}) }}\nselect 1 as id\n"},
             {"snapshots/s.sql",
              "-- one\n\n{% snapshot s %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\n"
              "select 1 as id\n{% endsnapshot %}\n"}});
@@ -266,6 +268,8 @@ TEST(Project, EachConfigKnowsWhereItsValueIsWritten) {
   EXPECT_EQ(at("model.bad.b", "incremental_strategy"), "models/b.sql:3:5");
   EXPECT_EQ(at("model.bad.b", "on_schema_change"), "dbt_project.yml:8:24");
   EXPECT_EQ(at("snapshot.bad.s", "strategy"), "snapshots/s.sql:4:28");
+  // A whole keyword, not part of another (persist_docs).
+  EXPECT_EQ(at("model.bad.c", "docs"), "models/c.sql:3:3");
   EXPECT_EQ(at("test.bad.unique_b_id", "severity"), "models/schema.yml:12:27");
 }
 
