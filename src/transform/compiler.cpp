@@ -431,6 +431,7 @@ Result<std::string> Compiler::Impl::generic_test_text(size_t i) const {
       text += std::string(trim(std::string_view(m).substr(2, m.size() - 4)));
     } else if (v.is_string()) {
       std::string s = v.get<std::string>();
+      if (it.key() == "column_name" && meta.quote_column) s = dialect->quote_identifier(s);
       if (starts_with(s, "ref(") || starts_with(s, "source(")) {
         text += s;
       } else {
@@ -481,7 +482,8 @@ std::optional<std::string> Compiler::Impl::fast_compile(size_t i, std::vector<si
     return std::nullopt;
   if (n.is_test() && n.test_metadata) {
     const TestMetadata& meta = *n.test_metadata;
-    if (!meta.namespace_.empty() || overridden("test_" + meta.name, n) || overridden("get_where_subquery", n))
+    if (!meta.namespace_.empty() || meta.quote_column || overridden("test_" + meta.name, n) ||
+        overridden("get_where_subquery", n))
       return std::nullopt;
     auto model_arg = meta.kwargs.find("model");
     if (model_arg == meta.kwargs.end() || !model_arg->is_string()) return std::nullopt;

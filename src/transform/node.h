@@ -54,6 +54,9 @@ struct TestMetadata {
   std::string name;        // macro name without the "test_" prefix, e.g. "accepted_values"
   std::string namespace_;  // package of the test macro when given as `pkg.test`; else empty
   Json kwargs = Json::object();  // arguments, with `column_name` and `model` as dbt renders them
+  // The column is quoted in the test's SQL with the adapter's quotes (the column's `quote: true`,
+  // or its source's `quoting: {column: true}`), as dbt passes `column_name`.
+  bool quote_column = false;
 };
 
 // Where each config key of a node was last set (the winning place: an in-file config() call, a

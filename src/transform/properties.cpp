@@ -35,11 +35,21 @@ struct TestTarget {
   std::string source_name;  // sources only
   std::string unique_id;
   std::string column;       // empty for node-level tests
+  bool quote_column = false;  // see TestMetadata::quote_column
 
-  static TestTarget of(const Node& n, std::string column = {}) {
-    return {n.resource_type, n.name, n.source_name, n.unique_id, std::move(column)};
+  static TestTarget of(const Node& n, std::string column = {}, bool quote_column = false) {
+    return {n.resource_type, n.name, n.source_name, n.unique_id, std::move(column), quote_column};
   }
 };
+
+// Whether a column's tests quote its name: its own `quote:` if given, else `otherwise` (a source's
+// quoting.column).
+bool column_quoted(const YamlNode& column, bool otherwise) {
+  const YamlNode quote = column["quote"];
+  if (!quote || quote.is_null()) return otherwise;
+  const std::string text = to_lower(quote.scalar());
+  return text == "true" || text == "yes" || text == "on";
+}
 
 struct FileContext {
   const YamlDocument* doc;
@@ -151,6 +161,7 @@ Status build_generic_test(const ParseState& state, const FileContext& ctx, const
   for (auto it = args.begin(); it != args.end(); ++it)
     if (it.key() != "model") collect_refs_from_args(it.value(), test);
   meta.kwargs = std::move(args);
+  meta.quote_column = !target.column.empty() && target.quote_column;
   test.test_metadata = std::move(meta);
   test.column_name = target.column;
   test.attached_node = on.unique_id;
@@ -323,7 +334,7 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& li
     // Flushing tests appends to nodes: take what the tests need before the vector can move.
     STRATA_TRY(tests.add(entry, TestTarget::of(state.out.nodes[index])));
     for (const auto& [column, col] : column_tests)
-      STRATA_TRY(tests.add(col, TestTarget::of(state.out.nodes[index], column)));
+      STRATA_TRY(tests.add(col, TestTarget::of(state.out.nodes[index], column, column_quoted(col, false))));
   }
   return ok_status();
 }
@@ -397,13 +408,16 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YamlNode& 
       std::vector<std::pair<std::string, YamlNode>> column_tests;
       STRATA_ASSIGN(node.columns, parse_columns(state, ctx, tbl["columns"], nullptr, column_tests));
       const bool enabled = node.enabled();
+      const bool node_quoting_columns = node.quoting.is_object() && node.quoting.value("column", false) == true;
       TestTarget target = TestTarget::of(node);
       STRATA_TRY(tests.flush(state));
       add_node(state, std::move(node));
       if (!enabled) continue;
       STRATA_TRY(tests.add(tbl, target));
+      const bool quote_columns = node_quoting_columns;
       for (const auto& [column, col] : column_tests) {
         target.column = column;
+        target.quote_column = column_quoted(col, quote_columns);
         STRATA_TRY(tests.add(col, target));
       }
     }

@@ -316,11 +316,16 @@ Result<RunSummary> run_nodes(const Graph& graph, Compiler& compiler, warehouse::
       r.failures = ctx.failures;
       r.code = *message;
       std::string tag = ctx.test_status == "pass" ? "PASS" : ctx.test_status == "warn" ? "WARN" : "FAIL";
+      // As dbt's: the threshold the status came from (warn_if / error_if, default "!= 0").
+      auto threshold_at = n.config.find(tag == "WARN" ? "warn_if" : "error_if");
+      const std::string threshold = threshold_at != n.config.end() && threshold_at->is_string()
+                                        ? threshold_at->get<std::string>()
+                                        : std::string("!= 0");
       r.message = tag == "PASS"                 ? ""
                   : !ctx.test_message.empty() ? ctx.test_message
                                               : "Got " + std::to_string(ctx.failures) + " result" +
                                                     (ctx.failures == 1 ? "" : "s") + ", configured to " +
-                                                    (tag == "WARN" ? "warn" : "fail") + " if != 0";
+                                                    (tag == "WARN" ? "warn" : "fail") + " if " + threshold;
       line = fmt::format("{} {} ........ [{}{} in {:.2f}s]", tag, describe(n), tag,
                          tag == "PASS" ? "" : " " + std::to_string(ctx.failures), secs);
       if (tag != "PASS" && !ctx.test_message.empty()) line += "\n" + ctx.test_message;

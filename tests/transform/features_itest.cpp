@@ -138,6 +138,46 @@ TEST_F(LabProject, AMaterializationErrorPointsAtThePropertyFileThatSetIt) {
       << output_;
 }
 
+TEST_F(LabProject, ATestsMessageNamesTheThresholdItCrossed) {
+  testing::write_files(project_, {{"models/four.sql", "select v, null::int as w from (values (1), (2), (3), (4)) t(v)\n"},
+                                  {"models/four.yml",
+                                   "version: 2\nmodels:\n  - name: four\n    columns:\n      - name: v\n"
+                                   "        data_tests:\n"
+                                   "          - accepted_values:\n              values: [0]\n"
+                                   "              config: {warn_if: '>1', error_if: '>5'}\n"
+                                   "      - name: w\n        data_tests:\n"
+                                   "          - not_null:\n              config: {error_if: '>3'}\n"}});
+  EXPECT_EQ(invoke("build", {"four"}), 1) << output_;
+  std::map<std::string, std::string> messages;
+  const Json results = artifact("run_results.json")["results"];
+  for (const auto& r : results)
+    if (r["unique_id"].get<std::string>().rfind("test.", 0) == 0)
+      messages[r["status"].get<std::string>()] = r["message"].get<std::string>();
+  EXPECT_EQ(messages["warn"], "Got 4 results, configured to warn if >1") << output_;
+  EXPECT_EQ(messages["fail"], "Got 4 results, configured to fail if >3") << output_;
+}
+
+TEST_F(LabProject, AQuotedColumnsTestsQuoteItsName) {
+  exec("create table bronze.spaced as select 1 as \"Mixed Col\" union all select null");
+  testing::write_files(project_, {{"models/spaced.sql", "select 1 as \"Mixed Col\"\n"},
+                                  {"models/spaced.yml",
+                                   "version: 2\nmodels:\n  - name: spaced\n    columns:\n      - name: Mixed Col\n"
+                                   "        quote: true\n        data_tests: [not_null, unique]\n"
+                                   "sources:\n  - name: raw\n    schema: bronze\n    quoting: {column: true}\n"
+                                   "    tables:\n      - name: spaced\n        columns:\n"
+                                   "          - name: Mixed Col\n            data_tests: [not_null]\n"}});
+  EXPECT_EQ(invoke("build", {"spaced", "source:raw"}), 1) << output_;
+  std::map<std::string, std::string> status;  // by test name
+  const Json results = artifact("run_results.json")["results"];
+  for (const auto& r : results) {
+    const std::string id = r["unique_id"].get<std::string>();
+    if (id.rfind("test.lab.", 0) == 0) status[split(id, '.')[2]] = r["status"];
+  }
+  EXPECT_EQ(status["not_null_spaced_Mixed_Col"], "pass") << output_;
+  EXPECT_EQ(status["unique_spaced_Mixed_Col"], "pass") << output_;
+  EXPECT_EQ(status["source_not_null_raw_spaced_Mixed_Col"], "fail") << output_;  // the source has a NULL
+}
+
 TEST_F(LabProject, SeedsKeepTheTableUnlessFullRefresh) {
   ASSERT_EQ(invoke("seed"), 0) << output_;
   exec("comment on table main.people is 'kept'");
