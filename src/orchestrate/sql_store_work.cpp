@@ -1,8 +1,11 @@
 // SqlStore's work queue (metadata_store.h: work items), the same SQL on SQLite and PostgreSQL.
 #include "orchestrate/sql_store.h"
 
+#include <charconv>
 #include <optional>
 #include <string_view>
+
+#include "common/strings.h"
 
 namespace strata::orchestrate {
 
@@ -108,13 +111,7 @@ std::string work_signal_payload(const WorkSignal& signal) {
 }
 
 std::optional<WorkSignal> parse_work_signal(std::string_view payload) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (size_t i = 0; i <= payload.size(); ++i)
-    if (i == payload.size() || payload[i] == kSignalSeparator) {
-      parts.emplace_back(payload.substr(start, i - start));
-      start = i + 1;
-    }
+  const std::vector<std::string> parts = split(payload, kSignalSeparator);
   WorkSignal signal;
   if (parts[0] == "m" && parts.size() == 1) return signal;
   if (parts[0] == "q" && parts.size() == 2) {
@@ -124,10 +121,9 @@ std::optional<WorkSignal> parse_work_signal(std::string_view payload) {
   }
   if ((parts[0] == "x" || parts[0] == "c") && parts.size() == 5) {
     int try_number = 0;
-    for (char c : parts[4]) {
-      if (c < '0' || c > '9' || try_number > 100'000'000) return std::nullopt;
-      try_number = try_number * 10 + (c - '0');
-    }
+    const std::string& text = parts[4];
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), try_number);
+    if (ec != std::errc() || end != text.data() + text.size() || try_number < 0) return std::nullopt;
     signal.kind = parts[0] == "x" ? WorkSignal::Kind::kCancel : WorkSignal::Kind::kChanged;
     signal.key = WorkKey{parts[1], parts[2], parts[3], try_number};
     return signal;

@@ -43,12 +43,11 @@ struct TestTarget {
 };
 
 // Whether a column's tests quote its name: its own `quote:` if given, else `otherwise` (a source's
-// quoting.column).
-bool column_quoted(const YamlNode& column, bool otherwise) {
+// quoting.column). Errors: a `quote:` that is not a boolean (located).
+Result<bool> column_quoted(const YamlDocument& doc, const YamlNode& column, bool otherwise) {
   const YamlNode quote = column["quote"];
   if (!quote || quote.is_null()) return otherwise;
-  const std::string text = to_lower(quote.scalar());
-  return text == "true" || text == "yes" || text == "on";
+  return yaml_bool(doc, quote, "quote");
 }
 
 struct FileContext {
@@ -333,8 +332,10 @@ Status patch_nodes(ParseState& state, const FileContext& ctx, const YamlNode& li
     if (!state.out.nodes[index].enabled()) continue;
     // Flushing tests appends to nodes: take what the tests need before the vector can move.
     STRATA_TRY(tests.add(entry, TestTarget::of(state.out.nodes[index])));
-    for (const auto& [column, col] : column_tests)
-      STRATA_TRY(tests.add(col, TestTarget::of(state.out.nodes[index], column, column_quoted(col, false))));
+    for (const auto& [column, col] : column_tests) {
+      STRATA_ASSIGN(bool quoted, column_quoted(doc, col, false));
+      STRATA_TRY(tests.add(col, TestTarget::of(state.out.nodes[index], column, quoted)));
+    }
   }
   return ok_status();
 }
@@ -414,10 +415,9 @@ Status parse_sources(ParseState& state, const FileContext& ctx, const YamlNode& 
       add_node(state, std::move(node));
       if (!enabled) continue;
       STRATA_TRY(tests.add(tbl, target));
-      const bool quote_columns = node_quoting_columns;
       for (const auto& [column, col] : column_tests) {
         target.column = column;
-        target.quote_column = column_quoted(col, quote_columns);
+        STRATA_ASSIGN(target.quote_column, column_quoted(doc, col, node_quoting_columns));
         STRATA_TRY(tests.add(col, target));
       }
     }

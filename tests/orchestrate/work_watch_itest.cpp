@@ -225,6 +225,7 @@ TEST(WorkSignalTest, PayloadsRoundTrip) {
   EXPECT_TRUE(back->key == cancel.key);
   EXPECT_EQ(parse_work_signal(work_signal_payload(WorkSignal{}))->kind, WorkSignal::Kind::kMissed);
   EXPECT_FALSE(parse_work_signal("c\x1fp\x1fr\x1ft\x1fx").has_value());
+  EXPECT_FALSE(parse_work_signal("c\x1fp\x1fr\x1ft\x1f").has_value()) << "an empty try number";
   EXPECT_FALSE(parse_work_signal("hello").has_value());
   EXPECT_EQ(work_channel(std::string(80, 's')).size(), 63u);
   EXPECT_EQ(work_channel(std::string(50, 's') + "ééé").size(), 62u) << "not cut inside a character";

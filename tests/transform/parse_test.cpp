@@ -273,6 +273,13 @@ TEST(Project, EachConfigKnowsWhereItsValueIsWritten) {
   EXPECT_EQ(at("test.bad.unique_b_id", "severity"), "models/schema.yml:12:27");
 }
 
+TEST(BadProject, AColumnsQuoteMustBeABoolean) {
+  strata::testing::TempDir dir;
+  auto r = broken_project(dir, {{"models/schema.yml", "version: 2\nmodels:\n  - name: a\n    columns:\n"
+                                                      "      - name: id\n        quote: maybe\n        tests: [unique]\n"}});
+  expect_located(r, "models/schema.yml", 6, "quote");
+}
+
 TEST(BadProject, MissingProjectFileAndName) {
   strata::testing::TempDir dir;
   auto r = load_project(dir.path(), map_env({}));
