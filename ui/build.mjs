@@ -1,4 +1,5 @@
-// Builds the web UI into one folder: index.html, app.js (bundled, minified), app.css.
+// Builds the web UI into one folder: index.html, app.js (bundled, minified), app.css, and the
+// documentation site's docs/docs.js and docs/docs.css (see src/docs/main.ts).
 // Usage: node build.mjs OUT_DIR. Type-checks with tsc first; any type error fails the build.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, copyFileSync } from "node:fs";
@@ -20,7 +21,7 @@ if (tsc.status !== 0) {
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 await esbuild.build({
-  entryPoints: { app: join(here, "src/main.ts") },
+  entryPoints: { app: join(here, "src/main.ts"), "docs/docs": join(here, "src/docs/main.ts") },
   bundle: true,
   minify: true,
   format: "iife",
@@ -30,5 +31,6 @@ await esbuild.build({
   legalComments: "none",
 });
 copyFileSync(join(here, "src/styles.css"), join(outDir, "app.css"));
+copyFileSync(join(here, "src/docs/docs.css"), join(outDir, "docs/docs.css"));
 copyFileSync(join(here, "index.html"), join(outDir, "index.html"));
 copyFileSync(join(here, "src/favicon.svg"), join(outDir, "favicon.svg"));

@@ -3,7 +3,10 @@
 #include <memory>
 
 #include "cli/app.h"
+#include "cli/stop_signals.h"
+#include "server/docs_site.h"
 #include "transform/invocation.h"
+#include "transform/project.h"
 
 namespace strata::cli {
 
@@ -11,6 +14,7 @@ namespace {
 
 struct DbtFlags {
   transform::InvocationOptions options;
+  bool static_docs = false;  // docs generate --static
 };
 
 void add_common(CLI::App& cmd, DbtFlags& f, bool selection) {
@@ -54,6 +58,13 @@ void add_verb(CLI::App& parent, CliContext& context, const std::string& name, co
     cmd->add_option("macro", flags->options.operation, "The macro to call")->required();
     cmd->add_option("--args", flags->options.operation_args, "Keyword arguments as YAML or JSON, e.g. '{n: 3}'");
   }
+  if (command == "docs") {
+    cmd->add_flag("--static", flags->static_docs,
+                  "Also write target/static_index.html, a page holding manifest.json and catalog.json that opens "
+                  "without a server");
+    cmd->add_flag("!--no-compile", flags->options.compile_docs, "Do not compile the nodes first");
+    cmd->add_flag("--empty-catalog", flags->options.empty_catalog, "Write catalog.json without reading the warehouse");
+  }
   if (command == "ls") {
     cmd->add_option("--resource-type,--resource-types", flags->options.resource_types, "Only these resource types");
     cmd->add_option("--output", flags->options.output, "selector, name, path or json");
@@ -66,11 +77,45 @@ void add_verb(CLI::App& parent, CliContext& context, const std::string& name, co
     o.env = context.env;
     o.logger = context.logger;
     o.version = context.version;
+    if (command == "docs") {
+      o.docs_site = [static_docs = flags->static_docs](const std::string& target_dir) {
+        return server::write_docs_site(target_dir, static_docs);
+      };
+    }
     auto code = transform::run_invocation(o, context.out);
     if (!code.ok()) return std::move(code).error();
     if (*code != 0) context.exit_code = *code;
     return ok_status();
   });
+}
+
+struct DocsServeFlags {
+  std::string project_dir = ".";
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  bool browser = false;
+};
+
+// `strata docs serve`: the target folder's docs site over HTTP until SIGINT/SIGTERM.
+Status serve_docs(const DocsServeFlags& f, CliContext& context) {
+  STRATA_ASSIGN(transform::ProjectConfig project, transform::load_project(f.project_dir, context.env ? context.env : process_env()));
+  const sigset_t signals = block_stop_signals();
+  STRATA_ASSIGN(auto server, server::DocsServer::bind(project.root + "/" + project.target_path, f.host, f.port));
+  context.out << "Serving docs at " << server->url() << "\nPress Ctrl+C to exit.\n" << std::flush;
+  serve_until_signal(signals, [&] { server->serve(); }, [&] { server->stop(); });
+  return ok_status();
+}
+
+void add_docs_serve(CLI::App& docs, CliContext& context) {
+  auto flags = std::make_shared<DocsServeFlags>();
+  auto* cmd = docs.add_subcommand("serve", "Serve the docs site of `strata docs generate` (target/index.html)");
+  cmd->add_option("--project-dir", flags->project_dir, "Folder holding dbt_project.yml");
+  cmd->add_option("--profiles-dir", "Accepted for dbt's command lines; serving needs no profile");
+  cmd->add_option("--port", flags->port, "Port to listen on")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--host", flags->host, "Address to bind")->capture_default_str();
+  cmd->add_flag("--browser,!--no-browser", flags->browser,
+                "Accepted for dbt's command lines; no browser is opened (open the printed address)");
+  bind_action(*cmd, context, [flags, &context]() -> Status { return serve_docs(*flags, context); });
 }
 
 }  // namespace
@@ -97,7 +142,9 @@ void register_dbt(CLI::App& app, CliContext& context) {
            "that errored, failed or were skipped (a microbatch model's failed batches only)",
            false);
   auto* docs = app.add_subcommand("docs", "Documentation artifacts");
-  add_verb(*docs, context, "generate", "docs", "Write target/catalog.json and manifest.json");
+  add_verb(*docs, context, "generate", "docs",
+           "Compile, then write target/manifest.json, catalog.json and the docs site (index.html)");
+  add_docs_serve(*docs, context);
   auto* source = app.add_subcommand("source", "Sources");
   add_verb(*source, context, "freshness", "freshness", "Check source freshness and write target/sources.json");
 }

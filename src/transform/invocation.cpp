@@ -119,11 +119,12 @@ Status source_freshness(const Graph& g, const std::vector<size_t>& selected, war
   return write_artifact(target_dir, "sources.json", doc);
 }
 
+// catalog.json: every built relation's columns as the warehouse reports them (none when `empty`).
 Status docs_generate(const Graph& g, warehouse::Database& db, const InvocationInfo& info,
-                     const std::string& target_dir) {
+                     const std::string& target_dir, bool empty) {
   STRATA_ASSIGN(auto wh, db.connect());
   Json nodes = object_with_capacity(g.size()), sources = object_with_capacity(g.size());
-  for (size_t i = 0; i < g.size(); ++i) {
+  for (size_t i = 0; !empty && i < g.size(); ++i) {
     const Node& n = g.node(i);
     if (n.is_test() || n.resource_type == ResourceType::kAnalysis || n.materialized() == "ephemeral") continue;
     std::string name = n.resource_type == ResourceType::kSource ? n.identifier : n.alias;
@@ -405,6 +406,31 @@ Result<int> retry(const InvocationOptions& o, const ProjectConfig& project, std:
   return run_invocation(next, out);
 }
 
+// `docs generate`: compiles the selected nodes (unless --no-compile), then writes manifest.json
+// (with their compiled code), catalog.json and, through the options' hook, the docs site. A node
+// that fails to compile fails the invocation (exit 1) after manifest.json and run_results.json.
+Result<int> generate_docs(const Graph& graph, Compiler& compiler, warehouse::Database& database,
+                          const std::vector<size_t>& selected, RunOptions ropts, const InvocationOptions& o,
+                          const InvocationInfo& info, const Json& args, std::ostream& out) {
+  std::vector<std::string> compiled;
+  if (o.compile_docs) {
+    ropts.command = RunCommand::kCompile;
+    STRATA_ASSIGN(RunSummary summary, run_nodes(graph, compiler, database, selected, ropts, out));
+    STRATA_TRY(write_artifact(ropts.target_dir, "run_results.json",
+                              run_results_json(info, summary.results, summary.elapsed_seconds, args)));
+    if (summary.failed()) {
+      STRATA_TRY(write_artifact(ropts.target_dir, "manifest.json", manifest_json(graph, info, summary.compiled)));
+      return 1;
+    }
+    compiled = std::move(summary.compiled);
+  }
+  STRATA_TRY(write_artifact(ropts.target_dir, "manifest.json", manifest_json(graph, info, compiled)));
+  STRATA_TRY(docs_generate(graph, database, info, ropts.target_dir, o.empty_catalog));
+  out << "Catalog written to " << ropts.target_dir << "/catalog.json\n";
+  if (o.docs_site) STRATA_TRY(o.docs_site(ropts.target_dir));
+  return 0;
+}
+
 }  // namespace
 
 Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
@@ -541,12 +567,6 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
     STRATA_TRY(source_freshness(graph, selected, *database, info, target_dir, out, failures));
     return failures > 0 ? 1 : 0;
   }
-  if (o.command == "docs") {
-    STRATA_TRY(write_artifact(target_dir, "manifest.json", manifest_json(graph, info)));
-    STRATA_TRY(docs_generate(graph, *database, info, target_dir));
-    out << "Catalog written to " << target_dir << "/catalog.json\n";
-    return 0;
-  }
   RunOptions ropts;
   ropts.command = run_command(o.command);
   ropts.threads = target.threads;
@@ -559,6 +579,10 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   ropts.event_time_start = o.event_time_start;
   ropts.event_time_end = o.event_time_end;
   ropts.retry_batches = o.retry_batches;
+  if (o.command == "docs") {
+    return generate_docs(graph, *compiler, *database, selected, ropts, o, info,
+                         invocation_args(o, cli_vars, target.threads), out);
+  }
   STRATA_ASSIGN(RunSummary summary, run_nodes(graph, *compiler, *database, selected, ropts, out));
   if (o.command == "compile" && selected.size() == 1 && !summary.compiled[selected[0]].empty())
     out << summary.compiled[selected[0]] << "\n";

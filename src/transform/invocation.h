@@ -4,6 +4,7 @@
 // artifacts and prints what dbt prints. Used by the CLI and by the orchestrator's build tasks.
 // Not thread-safe; one invocation at a time per object.
 
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <optional>
@@ -51,6 +52,13 @@ struct InvocationOptions {
   // microbatch models with failed batches build only those (see RunOptions::retry_batches).
   std::optional<std::vector<std::string>> only_unique_ids;
   std::map<std::string, BatchResults> retry_batches;
+  // docs generate: compile the selected nodes first, so manifest.json has their compiled code, as
+  // dbt does (--no-compile: not); --empty-catalog: write catalog.json without asking the warehouse.
+  bool compile_docs = true;
+  bool empty_catalog = false;
+  // docs generate: called with the target folder once manifest.json and catalog.json are written
+  // (the CLI writes the documentation site there); its error fails the invocation.
+  std::function<Status(const std::string& target_dir)> docs_site;
   EnvLookup env;
   Logger logger;
   std::string version = "0.1.0";

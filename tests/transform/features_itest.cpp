@@ -351,13 +351,34 @@ TEST_F(LabProject, SourceFreshnessAndDocsGenerate) {
   EXPECT_EQ(artifact("sources.json")["results"][0]["status"], "error");
 
   ASSERT_EQ(invoke("run", {"inc_merge"}), 0) << output_;
-  ASSERT_EQ(invoke("docs"), 0) << output_;
+  InvocationOptions docs = options("docs");
+  std::string site_dir;
+  docs.docs_site = [&site_dir](const std::string& target_dir) {
+    site_dir = target_dir;
+    return ok_status();
+  };
+  ASSERT_EQ(invoke_with(docs), 0) << output_;
+  EXPECT_EQ(site_dir, project_ + "/target");  // the site is written once the artifacts are
   auto catalog = artifact("catalog.json");
   const Json& node = catalog["nodes"]["model.lab.inc_merge"];
   EXPECT_EQ(node["metadata"]["type"], "BASE TABLE");
   EXPECT_EQ(node["columns"]["val"]["index"], 3);
   EXPECT_TRUE(catalog["sources"].contains("source.lab.bronze.events"));
   EXPECT_FALSE(catalog["nodes"].contains("model.lab.inc_di"));  // not built
+  // As dbt's, docs generate compiles first: the manifest has the models' compiled SQL.
+  auto manifest = artifact("manifest.json");
+  ASSERT_TRUE(manifest["nodes"]["model.lab.inc_merge"].contains("compiled_code"));
+  EXPECT_EQ(manifest["nodes"]["model.lab.inc_merge"]["compiled_code"].get<std::string>().find("{{"), std::string::npos);
+
+  docs.compile_docs = false;  // --no-compile
+  docs.empty_catalog = true;  // --empty-catalog
+  ASSERT_EQ(invoke_with(docs), 0) << output_;
+  EXPECT_FALSE(artifact("manifest.json")["nodes"]["model.lab.inc_merge"].contains("compiled_code"));
+  EXPECT_TRUE(artifact("catalog.json")["nodes"].empty());
+
+  docs.docs_site = [](const std::string&) -> Status { return Error(ErrorCode::kFailed, "cannot write the site"); };
+  EXPECT_EQ(invoke_with(docs), 2);
+  EXPECT_NE(output_.find("cannot write the site"), std::string::npos) << output_;
 }
 
 TEST_F(LabProject, RunQueryGivesAgateTablesWithTypedCells) {

@@ -3,7 +3,8 @@
 // run of each pipeline), starts a real `strata serve` on a free loopback port, and drives Debian's
 // Chromium (headless, fresh profile) with playwright-core through every page: trigger a run and see
 // it turn green in the grid, open a task's log (live tail, search, download), the graph, the gantt,
-// connections, lineage (node details) and data quality. Fails on any console error. Screenshots of
+// connections, lineage (node details) and data quality; then the docs site of `strata docs generate`
+// as `strata docs serve` serves it and as its static page opens from disk. Fails on any console error. Screenshots of
 // each page go to OUTPUT_DIR. Bounded: every wait has a timeout and a watchdog ends it all at 4 min.
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, openSync, readFileSync } from "node:fs";
@@ -32,6 +33,7 @@ cpSync(join(here, "project"), project, { recursive: true });
 const env = { ...process.env, UITEST_PG_PASSWORD: SECRET, NO_COLOR: "1" };
 
 let server = null;
+let docsServer = null;
 let browser = null;
 const results = [];
 const consoleErrors = [];
@@ -47,6 +49,7 @@ async function cleanup() {
   } catch {
     /* already gone */
   }
+  if (docsServer && docsServer.exitCode === null) docsServer.kill("SIGKILL");
   if (server && server.exitCode === null) {
     server.kill("SIGTERM");
     const exited = await Promise.race([
@@ -305,6 +308,75 @@ async function main() {
     await page.locator("h1", { hasText: "Data quality" }).waitFor();
     await page.locator(".summary").waitFor();
     await shot("10-quality");
+  });
+
+  let docsBase = null;
+  await step("docs generate writes the site and docs serve serves it", async () => {
+    // `strata serve` holds the DuckDB file, which docs generate reads for the catalog: stopped first.
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server.once("exit", r));
+      server.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    }
+    const generated = cli(["docs", "generate", "--static", "--project-dir", project]);
+    check(generated.stdout.includes("Catalog written to"), `docs generate printed: ${generated.stdout}`);
+    const docsPort = await freePort();
+    docsBase = `http://127.0.0.1:${docsPort}`;
+    const docsLog = openSync(join(outDir, "docs-serve.log"), "w");
+    docsServer = spawn(strata, ["docs", "serve", "--project-dir", project, "--port", String(docsPort)], {
+      env,
+      stdio: ["ignore", docsLog, docsLog],
+    });
+    await waitFor("strata docs serve", async () => (await fetch(`${docsBase}/manifest.json`)).ok, 20_000);
+    check((await fetch(`${docsBase}/run_results.json`)).status === 404, "docs serve serves more than the docs");
+  });
+
+  await step("docs: a model's page shows its typed columns, tests, compiled code and lineage", async () => {
+    check(docsBase, "no docs server");
+    await page.goto(`${docsBase}/`);
+    await page.locator("[data-testid=docs-counts]").waitFor();
+    await page.locator('[data-testid=docs-tree] details:has(> summary:text-is("gold")) > summary').first().click();
+    await page.click('[data-testid=docs-tree] a.docs-item[title="model.uitest.revenue_by_country"]');
+    await page.waitForURL(/#!\/model\/model\.uitest\.revenue_by_country$/);
+    await page.locator("[data-testid=docs-title]", { hasText: "revenue_by_country" }).waitFor();
+    const country = await page.locator('[data-testid=docs-columns] tr[data-column="country"]').innerText();
+    check(/VARCHAR/i.test(country), `the country column has no type from the catalog: ${country}`);
+    const revenue = await page.locator('[data-testid=docs-columns] tr[data-column="revenue"] .docs-test').allInnerTexts();
+    check(revenue.includes("N"), `revenue's not_null test is not shown: ${revenue}`);
+    await page.click("button.tab:text-is('Compiled')");
+    const code = await page.locator("[data-testid=docs-code]").innerText();
+    check(code.includes("sum(") && !code.includes("{{"), `not the compiled code: ${code.slice(0, 200)}`);
+    check(await page.locator('[data-testid=docs-lineage] g.node[data-id="model.uitest.orders"]').count() === 1, "the lineage lacks orders");
+    await shot("11-docs-model");
+    await page.click('[data-testid=docs-lineage] g.node[data-id="model.uitest.orders"]');
+    await page.locator("[data-testid=docs-title]", { hasText: "orders" }).waitFor();
+  });
+
+  await step("docs: search finds models by name and by column", async () => {
+    check(docsBase, "no docs server");
+    await page.fill("[data-testid=docs-search]", "revenue");
+    await page.locator("[data-testid=docs-results] a", { hasText: "revenue_by_country" }).waitFor();
+    await page.fill("[data-testid=docs-search]", "country");
+    await page.locator("[data-testid=docs-results] a:text-is(\"customers\")").waitFor();
+    await shot("12-docs-search");
+    await page.goto(`${docsBase}/#!/graph`);
+    await page.locator('[data-testid=docs-graph] g.node[data-id="source.uitest.bronze.orders"]').waitFor();
+  });
+
+  await step("docs: the static page opens from disk without a server", async () => {
+    await page.goto(`file://${join(project, "target", "static_index.html")}#!/source/source.uitest.bronze.customers`);
+    await page.locator("[data-testid=docs-title]", { hasText: "bronze.customers" }).waitFor();
+    check(await page.locator('[data-testid=docs-lineage] g.node[data-id="model.uitest.customers"]').count() === 1,
+      "the source's lineage lacks the model reading it");
+    await shot("13-docs-static");
+  });
+
+  await step("docs serve stops on SIGTERM", async () => {
+    check(docsServer, "no docs server");
+    const exited = new Promise((r) => docsServer.once("exit", (code) => r(code)));
+    docsServer.kill("SIGTERM");
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 10_000))]);
+    check(code === 0, `docs serve exited with ${code}`);
   });
 
   await step("no console errors on any page", async () => {
