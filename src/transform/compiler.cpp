@@ -790,6 +790,11 @@ Status Compiler::parse_render(Graph& graph) {
     STRATA_TRY(render_description(m.description));
     for (auto& c : m.columns) STRATA_TRY(render_description(c.description));
   }
+  // Tags, meta and enabled set by the configs just rendered; a disabled node leaves the graph, so
+  // the templates cached by node index start over.
+  const size_t before = graph.size();
+  STRATA_TRY(graph.apply_rendered_configs());
+  if (graph.size() != before) impl_->cache.assign(graph.size(), nullptr);
   return ok_status();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <queue>
 #include <string_view>
+#include <unordered_set>
 
 #include "common/parallel.h"
 
@@ -86,36 +87,69 @@ std::optional<size_t> Graph::resolve_source(const SourceCall& source) const {
 Result<Graph> Graph::build(ParsedProject project) {
   Graph g;
   g.project_ = std::move(project);
-  // Drop generic tests attached to nodes that do not exist (e.g. disabled ones), compacting in place
-  // (nodes move only after the first dropped one). The id index built for linking answers "exists".
+  // Drop generic tests attached to nodes that do not exist (e.g. disabled ones). The id index
+  // built for linking answers "exists".
   g.index();
-  std::vector<Node>& nodes = g.project_.nodes;
-  std::vector<bool> drop(nodes.size(), false);
-  bool any_dropped = false;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const Node& n = nodes[i];
-    if (n.is_test() && !n.attached_node.empty() && !g.by_id_.count(n.attached_node)) {
-      g.project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + n.attached_node +
-                                    " is disabled or missing");
-      drop[i] = true;
-      any_dropped = true;
-    }
-  }
   g.project_.needs_render.clear();
-  if (!any_dropped) {
+  std::vector<bool> drop(g.project_.nodes.size(), false);
+  if (!g.drop_orphan_tests(drop)) {
     STRATA_TRY(g.link());
     STRATA_TRY(g.sort());
     return g;
   }
-  size_t kept = 0;
+  STRATA_TRY(g.remove_nodes(drop, {}));
+  return g;
+}
+
+bool Graph::drop_orphan_tests(std::vector<bool>& drop) {
+  bool any = false;
+  for (size_t i = 0; i < project_.nodes.size(); ++i) {
+    const Node& n = project_.nodes[i];
+    if (drop[i] || !n.is_test() || n.attached_node.empty() || by_id_.count(n.attached_node)) continue;
+    project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + n.attached_node +
+                                " is disabled or missing");
+    drop[i] = true;
+    any = true;
+  }
+  return any;
+}
+
+Status Graph::remove_nodes(const std::vector<bool>& drop, const std::vector<bool>& disable) {
+  std::vector<Node>& nodes = project_.nodes;
+  size_t kept = 0;  // nodes move only after the first removed one
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (drop[i]) continue;
+    if (drop[i]) {
+      if (i < disable.size() && disable[i]) project_.disabled.push_back(std::move(nodes[i]));
+      continue;
+    }
     if (kept != i) nodes[kept] = std::move(nodes[i]);
     ++kept;
   }
   nodes.erase(nodes.begin() + static_cast<std::ptrdiff_t>(kept), nodes.end());
-  STRATA_TRY(g.refresh_edges());
-  return g;
+  return refresh_edges();
+}
+
+Status Graph::apply_rendered_configs() {
+  std::vector<bool> disable(project_.nodes.size(), false);
+  bool any = false;
+  for (size_t i = 0; i < project_.nodes.size(); ++i) {
+    Node& n = project_.nodes[i];
+    n.refresh_tags_and_meta();
+    disable[i] = !n.enabled();
+    any = any || disable[i];
+  }
+  if (!any) return check_unique_ids(project_.nodes);
+  // Tests attached to a disabled node go with it, unless an enabled node has its id (dbt's pattern
+  // of two versions of a model, one enabled at a time).
+  std::unordered_set<std::string_view> kept;
+  for (size_t i = 0; i < disable.size(); ++i)
+    if (!disable[i]) kept.insert(project_.nodes[i].unique_id);
+  for (size_t i = 0; i < disable.size(); ++i)
+    if (disable[i] && !kept.count(project_.nodes[i].unique_id)) by_id_.erase(project_.nodes[i].unique_id);
+  std::vector<bool> drop = disable;
+  drop_orphan_tests(drop);
+  STRATA_TRY(check_unique_ids(project_.nodes, drop));
+  return remove_nodes(drop, disable);
 }
 
 Status Graph::refresh_edges() {

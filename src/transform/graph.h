@@ -37,11 +37,22 @@ class Graph {
   // Nodes ordered so that every node comes after its parents (stable: ties in unique_id order).
   const std::vector<size_t>& topological_order() const { return order_; }
 
+  // After a parse-time render merged configs of its own into nodes: re-derives each node's tags
+  // and meta from its config, and moves the nodes now disabled (enabled=false), with the generic
+  // tests attached to them, to the project's disabled list (a warning per test). Node indexes
+  // change when any is disabled. Same errors as build() (e.g. a ref to a node now disabled).
+  Status apply_rendered_configs();
+
   // Re-resolves node i's refs/sources after they changed (e.g. found by a Jinja render) and
   // rebuilds the edges. Same errors as build().
   Status refresh_edges();
 
  private:
+  // Removes the nodes marked in `drop` (keeping the others' order), moving those marked in
+  // `disable` to project_.disabled, then rebuilds the edges.
+  Status remove_nodes(const std::vector<bool>& drop, const std::vector<bool>& disable);
+  // Marks the generic tests attached to a node that is not in the id index, with a warning.
+  bool drop_orphan_tests(std::vector<bool>& drop);
   // Rebuilds the id, ref-name and source indexes from project_.nodes.
   void index();
   Status link();

@@ -33,6 +33,16 @@ const SourceLocation& Node::config_location(std::string_view key) const {
   return it == config_where.end() || !it->second ? where : *it->second;
 }
 
+void Node::refresh_tags_and_meta() {
+  tags.clear();
+  auto it = config.find("tags");
+  if (it != config.end())
+    for (const auto& t : *it)
+      if (t.is_string()) tags.push_back(t.get<std::string>());
+  auto m = config.find("meta");
+  if (m != config.end() && m->is_object()) meta.update(*m);
+}
+
 bool Node::enabled() const {
   auto it = config.find("enabled");
   if (it == config.end()) return true;

@@ -127,6 +127,9 @@ struct Node {
   // unchanged.
   const std::string& materialized() const;
   bool enabled() const;
+  // Sets `tags` to config's tags and merges config's meta into `meta`: what a node's config says of
+  // them once its configs are merged (after parsing, and again after a parse-time render).
+  void refresh_tags_and_meta();
   // Where config `key` was set (see ConfigOrigins); the node's definition when it was not.
   const SourceLocation& config_location(std::string_view key) const;
 };

@@ -665,6 +665,22 @@ Status parse_packages(ParseState& root) {
 
 }  // namespace
 
+Status check_unique_ids(const std::vector<Node>& nodes, const std::vector<bool>& undecided) {
+  std::unordered_map<std::string_view, size_t> seen;
+  seen.reserve(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = nodes[i];
+    if (!n.enabled() || (i < undecided.size() && undecided[i])) continue;
+    auto [it, inserted] = seen.emplace(n.unique_id, i);
+    if (!inserted)
+      return Error(ErrorCode::kConfig,
+                   "two resources share the unique id " + n.unique_id + ": " + nodes[it->second].original_file_path +
+                       " and " + n.original_file_path,
+                   n.where, "rename one of them, or disable one (config enabled=false)");
+  }
+  return ok_status();
+}
+
 Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env) {
   ParseState state;
   state.env = env;
@@ -674,31 +690,21 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
   STRATA_TRY(parse_selectors(state));
   STRATA_TRY(parse_packages(state));
 
-  // Duplicate names within a resource type are an error, as in dbt.
-  std::unordered_map<std::string_view, size_t> seen;
-  seen.reserve(state.out.nodes.size());
-  for (size_t i = 0; i < state.out.nodes.size(); ++i) {
+  // A node whose own config() call disables it, in Jinja the static scan could not read exactly
+  // (the call may sit in a branch not taken), stays until the parse-time render decides.
+  // Nor do such nodes that may set enabled count as duplicates yet (two versions of a model, each
+  // enabled by a condition, are dbt's pattern): the render checks again.
+  std::vector<bool> undecided(state.out.nodes.size(), false), may_toggle(state.out.nodes.size(), false);
+  for (size_t i : state.out.needs_render) {
     const Node& n = state.out.nodes[i];
-    if (!n.enabled()) continue;
-    auto [it, inserted] = seen.emplace(n.unique_id, i);
-    if (!inserted)
-      return Error(ErrorCode::kConfig,
-                   "two resources share the unique id " + n.unique_id + ": " +
-                       state.out.nodes[it->second].original_file_path + " and " + n.original_file_path,
-                   n.where, "rename one of them");
+    undecided[i] = !n.enabled() && n.config_location("enabled").file == n.where.file;
+    may_toggle[i] = undecided[i] || n.raw_code.find("enabled") != std::string::npos;
   }
-  parallel_for(state.out.nodes.size(), [&](size_t i) {
-    Node& n = state.out.nodes[i];
-    n.tags.clear();
-    auto tags = n.config.find("tags");
-    if (tags != n.config.end())
-      for (const auto& t : *tags)
-        if (t.is_string()) n.tags.push_back(t.get<std::string>());
-    auto meta = n.config.find("meta");
-    if (meta != n.config.end() && meta->is_object()) n.meta.update(*meta);
-  });
-  const bool any_disabled =
-      std::any_of(state.out.nodes.begin(), state.out.nodes.end(), [](const Node& n) { return !n.enabled(); });
+  STRATA_TRY(check_unique_ids(state.out.nodes, may_toggle));
+  parallel_for(state.out.nodes.size(), [&](size_t i) { state.out.nodes[i].refresh_tags_and_meta(); });
+  auto disabled = [&](size_t i) { return !undecided[i] && !state.out.nodes[i].enabled(); };
+  bool any_disabled = false;
+  for (size_t i = 0; i < state.out.nodes.size() && !any_disabled; ++i) any_disabled = disabled(i);
   // Split off disabled nodes; keep needs_render indexes pointing at the right nodes.
   if (any_disabled) {
     std::vector<Node> enabled;
@@ -706,7 +712,7 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
     std::vector<long> remap(state.out.nodes.size(), -1);
     for (size_t i = 0; i < state.out.nodes.size(); ++i) {
       Node& n = state.out.nodes[i];
-      if (n.enabled()) {
+      if (!disabled(i)) {
         remap[i] = static_cast<long>(enabled.size());
         enabled.push_back(std::move(n));
       } else {

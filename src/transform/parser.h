@@ -58,6 +58,10 @@ struct ParsedProject {
 // ref()/source() calls, duplicate node names, snapshot blocks without end.
 Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env);
 
+// dbt's rule: no two enabled nodes share a unique id. Nodes marked `undecided` (whose enabled a
+// parse-time render decides) are left out. Errors (kConfig, located at the second node).
+Status check_unique_ids(const std::vector<Node>& nodes, const std::vector<bool>& undecided = {});
+
 // Adds to node's refs/sources what its foreign key constraints' `to:` name (`ref('m')`), as dbt 1.9
 // does, so the referenced relation is built first.
 void add_foreign_key_dependencies(Node& node);

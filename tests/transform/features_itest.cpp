@@ -138,6 +138,61 @@ TEST_F(LabProject, AMaterializationErrorPointsAtThePropertyFileThatSetIt) {
       << output_;
 }
 
+// Configs that only a parse-time render finds (Jinja the static scan cannot read, a generic test
+// macro's own config()) decide tags, meta and enabled, as in dbt.
+TEST_F(LabProject, ConfigsFoundByAParseTimeRenderSetTagsMetaAndEnabled) {
+  testing::write_files(
+      project_,
+      {{"models/rendered_tag.sql", "{% set n = 1 %}{{ config(tags=['t' ~ n], meta={'owner': 'ann'}) }}\nselect 1 as id\n"},
+       {"models/rendered_off.sql",
+        "{% if var('rendered_on', false) %}{{ config(enabled=true) }}{% else %}{{ config(enabled=false) }}{% endif %}\n"
+        "select 1 as id\n"},
+       {"macros/config_tests.sql",
+        "{% test tagged_null(model, column_name) %}{{ config(tags=['quality']) }}\n"
+        "select * from {{ model }} where {{ column_name }} is null{% endtest %}\n"
+        "{% test off_null(model, column_name) %}{{ config(enabled=false) }}\n"
+        "select * from {{ model }} where {{ column_name }} is null{% endtest %}\n"},
+       {"models/rendered.yml",
+        "version: 2\nmodels:\n  - name: rendered_tag\n    columns:\n      - name: id\n"
+        "        data_tests: [tagged_null, off_null, not_null]\n"
+        "  - name: rendered_off\n    columns:\n      - name: id\n        data_tests: [not_null]\n"}});
+  ASSERT_EQ(invoke("ls", {"tag:t1"}), 0) << output_;  // the model, and its tests (eager indirect selection)
+  EXPECT_EQ(output_, "lab.rendered_tag\nlab.not_null_rendered_tag_id\nlab.tagged_null_rendered_tag_id\n");
+  ASSERT_EQ(invoke("ls", {"tag:quality"}), 0) << output_;
+  EXPECT_EQ(output_, "lab.tagged_null_rendered_tag_id\n");
+  ASSERT_EQ(invoke("ls", {"rendered_tag rendered_off"}), 0) << output_;
+  EXPECT_EQ(output_.find("off_null"), std::string::npos) << output_;     // the test macro disables it
+  EXPECT_EQ(output_.find("rendered_off"), std::string::npos) << output_;  // and its tests with it
+  EXPECT_NE(output_.find("lab.not_null_rendered_tag_id"), std::string::npos) << output_;
+  ASSERT_EQ(invoke("ls", {"rendered_off"}, false, "{rendered_on: true}"), 0) << output_;
+  EXPECT_EQ(output_, "lab.rendered_off\nlab.not_null_rendered_off_id\n");
+  ASSERT_EQ(invoke("parse"), 0) << output_;
+  EXPECT_EQ(artifact("manifest.json")["nodes"]["model.lab.rendered_tag"]["meta"]["owner"], "ann");
+
+  // Two versions of a model, each enabled by a condition: one at a time, else a duplicate.
+  testing::write_files(project_, {{"models/v1/twin.sql", "{{ config(enabled=var('v', 1) == 1) }}\nselect 1 as v\n"},
+                                  {"models/v2/twin.sql", "{{ config(enabled=var('v', 1) == 2) }}\nselect 2 as v\n"}});
+  InvocationOptions paths = options("ls");
+  paths.select = {"twin"};
+  paths.output = "path";
+  ASSERT_EQ(invoke_with(paths), 0) << output_;
+  EXPECT_EQ(output_, "models/v1/twin.sql\n");
+  paths.vars = "{v: 2}";
+  ASSERT_EQ(invoke_with(paths), 0) << output_;
+  EXPECT_EQ(output_, "models/v2/twin.sql\n");
+  testing::write_files(project_, {{"models/v2/twin.sql", "{{ config(enabled=var('v', 1) > 0) }}\nselect 2 as v\n"}});
+  EXPECT_EQ(invoke("ls"), 2);
+  EXPECT_NE(output_.find("two resources share the unique id model.lab.twin"), std::string::npos) << output_;
+  std::filesystem::remove_all(project_ + "/models/v2");
+
+  testing::write_files(project_, {{"models/reads_off.sql", "select * from {{ ref('rendered_off') }}\n"}});
+  EXPECT_EQ(invoke("ls"), 2);
+  EXPECT_NE(output_.find("models/reads_off.sql:1:22: error: Model 'model.lab.reads_off' (models/reads_off.sql) "
+                         "depends on a node named 'rendered_off' which is disabled"),
+            std::string::npos)
+      << output_;
+}
+
 TEST_F(LabProject, ATestsMessageNamesTheThresholdItCrossed) {
   testing::write_files(project_, {{"models/four.sql", "select v, null::int as w from (values (1), (2), (3), (4)) t(v)\n"},
                                   {"models/four.yml",
