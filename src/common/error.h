@@ -51,6 +51,13 @@ class Error {
   Error& at(SourceLocation where) & { where_ = std::move(where); return *this; }
   Error&& at(SourceLocation where) && { where_ = std::move(where); return std::move(*this); }
   Error&& with_state(std::string state) && { state_ = std::move(state); return std::move(*this); }
+  // A failure that no retry can fix (Airflow's AirflowFailException, or a sensor's timeout): the
+  // orchestrator fails the task at once, whatever retries it has left.
+  bool is_final() const { return final_; }
+  Error&& as_final() && {
+    final_ = true;
+    return std::move(*this);
+  }
   // Prepends context: "context: message".
   Error&& context(const std::string& context) && {
     message_ = context + ": " + message_;
@@ -68,6 +75,7 @@ class Error {
   SourceLocation where_;
   std::string hint_;
   std::string state_;
+  bool final_ = false;
 };
 
 }  // namespace strata

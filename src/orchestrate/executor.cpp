@@ -410,8 +410,8 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
     attempt.error = options_.masker->mask(outcome.error().to_string());
     // An attempt of a cancelled run is not retried: decided here already, so that the state saved
     // with the attempt is never up_for_retry (the worker loop still checks again under the lock).
-    const bool can_retry =
-        try_number < node.max_tries && outcome.error().code() != ErrorCode::kConfig && !run.cancelled.load();
+    const bool can_retry = try_number < node.max_tries && outcome.error().code() != ErrorCode::kConfig &&
+                           !outcome.error().is_final() && !run.cancelled.load();
     if (can_retry) {
       node.state = TaskState::kUpForRetry;
       node.next_retry_at = end + retry_delay_after(task.retry, try_number);

@@ -134,11 +134,14 @@ struct WorkItemRecord {
   std::string cancel_reason;
 };
 
+// Set in a work item's error_code when the worker's failure is final (no retry; Error::is_final).
+inline constexpr int kFinalErrorBit = 0x100;
+
 // How a worker ends a work item.
 struct WorkResult {
   TaskState state = TaskState::kSuccess;  // success, skipped or failed
   std::optional<int> exit_code;
-  int error_code = 0;
+  int error_code = 0;  // the ErrorCode, plus kFinalErrorBit for a final failure (Error::is_final)
   std::string error;
   int64_t at = 0;
 };

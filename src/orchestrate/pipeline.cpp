@@ -20,7 +20,8 @@ const std::set<std::string> kRetryKeys{"retries", "retry_delay", "retry_exponent
                                        "execution_timeout"};
 const std::set<std::string> kDefaultArgKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
                                             "execution_timeout", "pool", "priority", "trigger_rule", "queue"};
-const std::set<std::string> kTaskKeys{"id", "sync", "build", "test", "freshness", "sql", "shell", "streams",
+const std::set<std::string> kSensorKeys{"sql", "file", "poke_interval", "timeout", "soft_fail", "mode"};
+const std::set<std::string> kTaskKeys{"id", "sync", "build", "test", "freshness", "sql", "shell", "sensor", "streams",
                                       "full_refresh", "target",
                                       "env", "cwd", "depends_on", "group", "trigger_rule", "retries", "retry_delay",
                                       "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "pool",
@@ -125,6 +126,35 @@ Result<int64_t> read_date(const YamlDocument& doc, const YamlNode& node, std::st
   return static_cast<int64_t>(sys.time_since_epoch().count());
 }
 
+// A positive duration (poke_interval, timeout).
+Result<int64_t> positive_duration(const YamlDocument& doc, const YamlNode& node, std::string_view what) {
+  STRATA_ASSIGN(int64_t micros, yaml_duration(doc, node, what));
+  if (micros <= 0) return doc.error(node, std::string(what) + " must be more than 0", "e.g. 30s");
+  return micros;
+}
+
+Status read_sensor(const YamlDocument& doc, const YamlNode& node, TaskSpec& task) {
+  if (!node.is_map())
+    return doc.error(node, "sensor must be a mapping",
+                     "e.g. sensor: {sql: \"select count(*) > 0 from bronze.orders\", poke_interval: 30s}");
+  STRATA_TRY(check_keys(doc, node, kSensorKeys, "a sensor"));
+  if (static_cast<bool>(node["sql"]) == static_cast<bool>(node["file"]))
+    return doc.error(node, "a sensor waits for exactly one of sql or file",
+                     "sql: a query whose first value turns true; file: a path or glob pattern to appear");
+  task.sensor.kind = node["sql"] ? SensorSpec::Kind::kSql : SensorSpec::Kind::kFile;
+  STRATA_ASSIGN(task.command, yaml_string(doc, node["sql"] ? node["sql"] : node["file"], "sensor"));
+  if (auto n = node["poke_interval"]) { STRATA_ASSIGN(task.sensor.poke_interval, positive_duration(doc, n, "poke_interval")); }
+  if (auto n = node["timeout"]) { STRATA_ASSIGN(task.sensor.timeout, positive_duration(doc, n, "timeout")); }
+  if (auto n = node["soft_fail"]) { STRATA_ASSIGN(task.sensor.soft_fail, yaml_bool(doc, n, "soft_fail")); }
+  if (auto n = node["mode"]) {
+    STRATA_ASSIGN(std::string mode, yaml_string(doc, n, "mode"));
+    if (mode != "poke")
+      return doc.error(n, "sensor mode '" + mode + "' is not supported: sensors poke",
+                       "remove mode (a poking sensor holds one of its pool's slots while it waits)");
+  }
+  return ok_status();
+}
+
 Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const TaskSpec& defaults) {
   if (!node.is_map()) return doc.error(node, "a task must be a mapping", "e.g. - id: load\n    shell: ./load.sh");
   STRATA_TRY(check_keys(doc, node, kTaskKeys, "a task"));
@@ -135,6 +165,11 @@ Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const
   if (!valid_name(task.id, true))
     return doc.error(node["id"], "bad task id '" + task.id + "'", "use letters, digits, '_', '-' and '.'");
   int kinds = 0;
+  if (auto n = node["sensor"]) {
+    ++kinds;
+    task.kind = TaskKind::kSensor;
+    STRATA_TRY(read_sensor(doc, n, task));
+  }
   for (TaskKind kind : {TaskKind::kSync, TaskKind::kBuild, TaskKind::kTest, TaskKind::kFreshness, TaskKind::kSql,
                         TaskKind::kShell}) {
     auto n = node[std::string(task_kind_name(kind))];
@@ -144,7 +179,8 @@ Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const
     STRATA_ASSIGN(task.command, yaml_string(doc, n, task_kind_name(kind)));
   }
   if (kinds != 1)
-    return doc.error(node, "task '" + task.id + "' must have exactly one of sync, build, test, freshness, sql, shell",
+    return doc.error(node,
+                     "task '" + task.id + "' must have exactly one of sync, build, test, freshness, sql, shell, sensor",
                      "e.g. shell: \"echo hello\" or sql: \"select 1\"");
   if (auto n = node["streams"]) { STRATA_ASSIGN(task.streams, string_list(doc, n, "streams")); }
   if (auto n = node["full_refresh"]) {
@@ -152,7 +188,11 @@ Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const
       return doc.error(n, "full_refresh is for sync tasks", "remove it, or make the task a sync: task");
     STRATA_ASSIGN(task.full_refresh, yaml_bool(doc, n, "full_refresh"));
   }
-  if (auto n = node["target"]) { STRATA_ASSIGN(task.target, yaml_string(doc, n, "target")); }
+  if (auto n = node["target"]) {
+    if (task.kind == TaskKind::kSensor && task.sensor.kind == SensorSpec::Kind::kFile)
+      return doc.error(n, "target is for sql sensors; a file sensor looks at the file system", "remove it");
+    STRATA_ASSIGN(task.target, yaml_string(doc, n, "target"));
+  }
   if (auto n = node["cwd"]) { STRATA_ASSIGN(task.cwd, yaml_string(doc, n, "cwd")); }
   if (auto n = node["env"]) {
     if (!n.is_map()) return doc.error(n, "env must be a mapping of variable names to values", "e.g. env: {MODE: full}");

@@ -33,8 +33,21 @@ struct RetryPolicy {
 // retry_delay × 2^(failed_try-1) with exponential backoff, capped by max_retry_delay when set.
 int64_t retry_delay_after(const RetryPolicy& policy, int failed_try);
 
+// A `sensor:` task, as Airflow's SqlSensor and FileSensor in poke mode: the task's `command` holds
+// the SQL (met when the first column of its first row is truthy) or the path to wait for (a glob
+// pattern, relative to the project). It checks every poke_interval until met; at `timeout` it
+// fails without retries, or is skipped with soft_fail.
+struct SensorSpec {
+  enum class Kind : std::uint8_t { kSql, kFile };
+  Kind kind = Kind::kSql;
+  int64_t poke_interval = 60'000'000;      // Airflow's default: 60 s
+  int64_t timeout = 7 * 86'400'000'000LL;  // Airflow's default: 7 days
+  bool soft_fail = false;
+};
+
 // One task of a pipeline. `command` holds the kind's argument: the connection (sync), the selector
-// (build/test/freshness), the SQL text (sql) or the shell command (shell); it may contain templates.
+// (build/test/freshness), the SQL text (sql, sql sensor), the shell command (shell) or the path (file
+// sensor); it may contain templates.
 struct TaskSpec {
   std::string id;
   TaskKind kind = TaskKind::kShell;
@@ -43,6 +56,7 @@ struct TaskSpec {
   bool full_refresh = false;                 // sync: ignore cursors, rebuild (strata sync --full-refresh)
   std::string target;                        // sql, sync: the profile target; empty = the default
                                              // (sync: the connection's destination)
+  SensorSpec sensor;                         // sensor: what it waits for and how
   std::map<std::string, std::string> env;    // shell: extra environment
   std::string cwd;                           // shell: working folder, relative to the project
   // Set on the tasks a `build:` expands into (build_expansion.h): the dbt node a build task runs

@@ -191,7 +191,9 @@ Result<TaskOutcome> RemoteRunner::run(TaskContext& ctx) {
       if (w.has_exit_code) ctx.exit_code = w.exit_code;
       if (w.state == TaskState::kSuccess) return TaskOutcome::kSuccess;
       if (w.state == TaskState::kSkipped) return TaskOutcome::kSkipped;
-      return Error(work_error_code(w.error_code), w.error.empty() ? "the worker failed the task" : w.error);
+      Error failed(work_error_code(w.error_code & ~kFinalErrorBit),
+                   w.error.empty() ? "the worker failed the task" : w.error);
+      return (w.error_code & kFinalErrorBit) != 0 ? std::move(failed).as_final() : failed;
     }
     if (w.state != TaskState::kRunning || w.heartbeat_at != seen_beat) {
       seen_beat = w.heartbeat_at;

@@ -7,6 +7,7 @@
 #include "orchestrate/build_expansion.h"
 #include "orchestrate/connection_secrets.h"
 #include "orchestrate/shell_runner.h"
+#include "orchestrate/sensor_runner.h"
 #include "orchestrate/sql_runner.h"
 #include "orchestrate/sync_runner.h"
 
@@ -75,19 +76,19 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& options) {
   STRATA_ASSIGN(rt->store_, open_metadata_store(rt->store_config_, options.masker.get()));
   Databases* databases = rt->databases_.get();
   rt->runners_[TaskKind::kShell] = std::make_shared<ShellRunner>();
-  rt->runners_[TaskKind::kSql] = std::make_shared<SqlRunner>(
-      [databases](const std::string& target) -> Result<warehouse::Database*> {
-        STRATA_ASSIGN(ResolvedTarget resolved, databases->target(target));
-        if (resolved.database == nullptr)
-          return Error(ErrorCode::kInternal, "target '" + target + "' is not a DuckDB target");
-        return resolved.database;
-      },
-      [databases](const std::string& target) -> Result<std::optional<std::string>> {
-        STRATA_ASSIGN(ResolvedTarget resolved, databases->target(target));
-        if (resolved.postgres_conninfo.empty()) return std::optional<std::string>();
-        return std::optional<std::string>(resolved.postgres_conninfo);
-      },
-      options.masker);
+  // sql and sensor tasks reach a target alike: DuckDB's database, or PostgreSQL's conninfo.
+  TargetResolver duckdb = [databases](const std::string& target) -> Result<warehouse::Database*> {
+    STRATA_ASSIGN(ResolvedTarget resolved, databases->target(target));
+    if (resolved.database == nullptr) return Error(ErrorCode::kInternal, "target '" + target + "' is not a DuckDB target");
+    return resolved.database;
+  };
+  PostgresResolver postgres = [databases](const std::string& target) -> Result<std::optional<std::string>> {
+    STRATA_ASSIGN(ResolvedTarget resolved, databases->target(target));
+    if (resolved.postgres_conninfo.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(resolved.postgres_conninfo);
+  };
+  rt->runners_[TaskKind::kSql] = std::make_shared<SqlRunner>(duckdb, postgres, options.masker);
+  rt->runners_[TaskKind::kSensor] = std::make_shared<SensorRunner>(duckdb, postgres, options.masker);
   rt->runners_[TaskKind::kSync] = std::make_shared<SyncRunner>(*databases, options.masker);
   auto dbt = std::make_shared<DbtRunner>(*rt->dbt_);
   for (TaskKind kind : {TaskKind::kBuild, TaskKind::kTest, TaskKind::kFreshness}) rt->runners_[kind] = dbt;

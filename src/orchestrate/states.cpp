@@ -20,9 +20,10 @@ std::optional<E> value_of(const std::array<std::pair<E, std::string_view>, N>& t
   return std::nullopt;
 }
 
-constexpr std::array<std::pair<TaskKind, std::string_view>, 6> kKinds{{
+constexpr std::array<std::pair<TaskKind, std::string_view>, 7> kKinds{{
     {TaskKind::kSync, "sync"}, {TaskKind::kBuild, "build"}, {TaskKind::kTest, "test"},
-    {TaskKind::kFreshness, "freshness"}, {TaskKind::kSql, "sql"}, {TaskKind::kShell, "shell"}}};
+    {TaskKind::kFreshness, "freshness"}, {TaskKind::kSql, "sql"}, {TaskKind::kShell, "shell"},
+    {TaskKind::kSensor, "sensor"}}};
 
 constexpr std::array<std::pair<TriggerRule, std::string_view>, 8> kRules{{
     {TriggerRule::kAllSuccess, "all_success"}, {TriggerRule::kAllDone, "all_done"},

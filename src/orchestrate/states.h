@@ -7,7 +7,7 @@
 
 namespace strata::orchestrate {
 
-enum class TaskKind { kSync, kBuild, kTest, kFreshness, kSql, kShell };
+enum class TaskKind { kSync, kBuild, kTest, kFreshness, kSql, kShell, kSensor };
 
 // When a task may run, given its upstream tasks' states (Airflow's trigger rules).
 enum class TriggerRule { kAllSuccess, kAllDone, kAllFailed, kOneSuccess, kOneFailed, kNoneFailed, kNoneSkipped, kAlways };

@@ -229,7 +229,7 @@ void Worker::run_item(Active& active) {
     result.state = *outcome == TaskOutcome::kSkipped ? TaskState::kSkipped : TaskState::kSuccess;
   } else {
     result.state = TaskState::kFailed;
-    result.error_code = static_cast<int>(outcome.error().code());
+    result.error_code = static_cast<int>(outcome.error().code()) | (outcome.error().is_final() ? kFinalErrorBit : 0);
     result.error = masker->mask(outcome.error().message());
     if (!outcome.error().hint().empty()) result.error += " (hint: " + masker->mask(outcome.error().hint()) + ")";
   }

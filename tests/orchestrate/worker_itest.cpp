@@ -265,6 +265,24 @@ TEST_F(WorkerTest, AnExecutionTimeoutStopsTheTaskOnTheWorker) {
   EXPECT_FALSE(std::filesystem::exists(marker)) << "the task's process group was killed";
 }
 
+// A sensor that times out on a worker fails for good there too: the final failure crosses the work
+// queue (kFinalErrorBit), so the scheduler does not retry it.
+TEST_F(WorkerTest, ASensorsTimeoutOnAWorkerIsNotRetried) {
+  ASSERT_TRUE(write_file_atomic(dir_.file("pipelines/p.yml"),
+                                "tasks:\n  - id: wait\n    sensor: {file: never.flag, poke_interval: 200ms, timeout: 1s}\n"
+                                "    retries: 2\n    retry_delay: 0s\n"));
+  scheduler(30);
+  worker("a", "default");
+  const std::string run_id = queue_run("p");
+  ASSERT_EQ(wait_run("p", run_id, 60), RunState::kFailed) << logs();
+  auto attempts = std::move(store_->attempts("p", run_id, "wait")).value();
+  ASSERT_EQ(attempts.size(), 1u) << logs();
+  EXPECT_NE(attempts[0].error.find("sensor timed out after"), std::string::npos) << attempts[0].error;
+  auto got = store_->work_item(WorkKey{"p", run_id, "wait", 1});
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->error_code, static_cast<int>(ErrorCode::kFailed) | kFinalErrorBit) << (*got)->error;
+}
+
 // A shell command line's output (stdout + stderr) and exit code.
 std::string run_shell(const std::string& command, int& exit_code) {
   strata::testing::CommandOutput run = strata::testing::run_command(command);

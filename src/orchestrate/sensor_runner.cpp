@@ -1,0 +1,150 @@
+#include "orchestrate/sensor_runner.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include "common/time.h"
+#include "pg/connection.h"
+
+namespace strata::orchestrate {
+namespace {
+
+constexpr unsigned kPgBool = 16;
+constexpr unsigned kPgNumberOids[] = {20, 21, 23, 26, 700, 701, 790, 1700};
+
+// A duration as the log and errors show it: "90 s", "2.5 s".
+std::string seconds_text(int64_t micros) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(micros) / 1e6);
+  return buf;
+}
+
+// True when `pattern` (relative to `base` unless absolute) matches a file or a non-empty folder.
+bool path_present(const std::string& base, const std::string& pattern) {
+  const std::string full = !pattern.empty() && pattern.front() == '/' ? pattern : base + "/" + pattern;
+  glob_t found{};
+  const int rc = ::glob(full.c_str(), GLOB_NOSORT, nullptr, &found);
+  bool present = false;
+  for (size_t i = 0; rc == 0 && i < found.gl_pathc && !present; ++i) {
+    std::error_code ec;
+    const std::filesystem::path p(found.gl_pathv[i]);
+    present = std::filesystem::is_directory(p, ec) ? !std::filesystem::is_empty(p, ec) : std::filesystem::exists(p, ec);
+  }
+  ::globfree(&found);
+  return present;
+}
+
+// Sleeps `micros`, or less when the attempt is cancelled. Returns false when cancelled.
+bool sleep_unless_cancelled(CancelToken& cancel, int64_t micros) {
+  std::mutex mutex;
+  std::condition_variable woken;
+  bool stop = false;
+  const int id = cancel.on_cancel([&] {
+    std::lock_guard lock(mutex);
+    stop = true;
+    woken.notify_all();
+  });
+  {
+    std::unique_lock lock(mutex);
+    woken.wait_for(lock, std::chrono::microseconds(micros), [&] { return stop; });
+  }
+  cancel.remove(id);
+  return !cancel.cancelled();
+}
+
+}  // namespace
+
+bool sensor_value_truthy(bool null, std::string_view text, bool boolean, bool number) {
+  if (null) return false;
+  if (boolean) return text == "true" || text == "t";
+  if (number) {
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec != std::errc() || value != 0;  // NaN and text that is not a number count as true
+  }
+  return !text.empty();
+}
+
+Result<bool> SensorRunner::poke_sql(TaskContext& ctx) {
+  if (postgres_) {
+    STRATA_ASSIGN(std::optional<std::string> conninfo, postgres_(ctx.task.target));
+    if (conninfo) {
+      pg::ConnectOptions options;
+      options.masker = masker_.get();
+      options.application_name = "strata sensor " + ctx.task.id;
+      STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(*conninfo, options));
+      pg::Canceller canceller = conn.canceller();
+      const int cancel_id = ctx.cancel.on_cancel([canceller] { (void)canceller.cancel(); });
+      Result<pg::PgResult> rows = conn.exec(ctx.command);
+      ctx.cancel.remove(cancel_id);
+      if (!rows.ok()) return std::move(rows).error();
+      if (rows->rows() == 0 || rows->columns() == 0) return false;
+      const unsigned type = rows->column_type(0);
+      bool number = false;
+      for (unsigned oid : kPgNumberOids) number = number || oid == type;
+      return sensor_value_truthy(rows->is_null(0, 0), rows->value(0, 0), type == kPgBool, number);
+    }
+  }
+  STRATA_ASSIGN(warehouse::Database * database, resolver_(ctx.task.target));
+  STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> session, database->connect());
+  warehouse::Warehouse* raw = session.get();
+  const int cancel_id = ctx.cancel.on_cancel([raw] { raw->interrupt(); });
+  Result<warehouse::QueryResult> rows = session->query(ctx.command);
+  ctx.cancel.remove(cancel_id);
+  if (!rows.ok()) return std::move(rows).error();
+  if (rows->num_rows() == 0 || rows->schema.empty()) return false;
+  const sql::TypeId type = rows->schema[0].type.id();
+  const bool number = type == sql::TypeId::kInt16 || type == sql::TypeId::kInt32 || type == sql::TypeId::kInt64 ||
+                      type == sql::TypeId::kFloat || type == sql::TypeId::kDouble || type == sql::TypeId::kDecimal;
+  return sensor_value_truthy(rows->is_null(0, 0), rows->cell_text(0, 0), type == sql::TypeId::kBoolean, number);
+}
+
+Result<bool> SensorRunner::poke(TaskContext& ctx) {
+  if (ctx.task.sensor.kind == SensorSpec::Kind::kFile) return path_present(ctx.project_dir, ctx.command);
+  return poke_sql(ctx);
+}
+
+Result<TaskOutcome> SensorRunner::run(TaskContext& ctx) {
+  const SensorSpec& spec = ctx.task.sensor;
+  const bool file = spec.kind == SensorSpec::Kind::kFile;
+  const std::string what = file ? "path " + ctx.command : "SQL on target '" +
+                                                              (ctx.task.target.empty() ? "default" : ctx.task.target) +
+                                                              "'";
+  ctx.log.line("sensor waits for " + what + " (poke_interval " + seconds_text(spec.poke_interval) + ", timeout " +
+               seconds_text(spec.timeout) + (spec.soft_fail ? ", soft_fail" : "") + ")");
+  if (!file) ctx.log.write(ctx.command + "\n");
+  const int64_t started = monotonic_micros();
+  for (int pokes = 1;; ++pokes) {
+    if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "sensor stopped: " + ctx.cancel.reason());
+    Result<bool> met = poke(ctx);
+    if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "sensor stopped: " + ctx.cancel.reason());
+    if (!met.ok()) return std::move(met).error().context("sensor poke " + std::to_string(pokes));
+    const int64_t waited = monotonic_micros() - started;
+    if (*met) {
+      ctx.log.line("poke " + std::to_string(pokes) + ": met after " + seconds_text(waited));
+      return TaskOutcome::kSuccess;
+    }
+    ctx.log.line("poke " + std::to_string(pokes) + ": not met");
+    if (waited >= spec.timeout) {
+      const std::string why = "sensor timed out after " + seconds_text(waited) + " (timeout " +
+                              seconds_text(spec.timeout) + ", " + std::to_string(pokes) + " pokes): " + what +
+                              " was never met";
+      if (spec.soft_fail) {
+        ctx.log.line(why + "; soft_fail: the task is skipped");
+        return TaskOutcome::kSkipped;
+      }
+      return Error(ErrorCode::kFailed, why, {}, "raise the sensor's timeout, or set soft_fail: true to skip instead")
+          .as_final();
+    }
+    // The last poke comes at the timeout itself.
+    if (!sleep_unless_cancelled(ctx.cancel, std::min(spec.poke_interval, spec.timeout - waited)))
+      return Error(ErrorCode::kCancelled, "sensor stopped: " + ctx.cancel.reason());
+  }
+}
+
+}  // namespace strata::orchestrate

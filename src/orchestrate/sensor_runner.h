@@ -1,0 +1,38 @@
+#pragma once
+// SensorRunner: runs `sensor:` tasks (pipeline.h's SensorSpec) as Airflow's SqlSensor and
+// FileSensor run in poke mode. Each poke either runs the SQL on the task's target (DuckDB through
+// a warehouse session, PostgreSQL through a libpq connection, as SqlRunner) and reads the first
+// column of the first row, or looks for a path (a glob pattern) under the project folder. The
+// sensor is met when the value is truthy as in Python (not NULL, false, 0 or ''; no row is not
+// met) or the pattern matches a file or a non-empty folder. Between pokes it sleeps poke_interval,
+// waking at once on cancel (execution_timeout, shutdown); the last poke comes at `timeout` after the
+// attempt started. Not met then, it fails with a final error (no retry, as AirflowSensorTimeout), or is skipped with soft_fail.
+// A poke's own error (bad SQL, lost connection) fails the attempt, which may be retried.
+// Thread-safe: each attempt uses its own sessions.
+
+#include "orchestrate/sql_runner.h"
+
+namespace strata::orchestrate {
+
+class SensorRunner final : public TaskRunner {
+ public:
+  SensorRunner(TargetResolver resolver, PostgresResolver postgres = {}, SecretMaskerPtr masker = {})
+      : resolver_(std::move(resolver)), postgres_(std::move(postgres)), masker_(std::move(masker)) {}
+  Result<TaskOutcome> run(TaskContext& context) override;
+
+ private:
+  // One poke: whether the sensor is met now.
+  Result<bool> poke(TaskContext& context);
+  Result<bool> poke_sql(TaskContext& context);
+
+  TargetResolver resolver_;
+  PostgresResolver postgres_;
+  SecretMaskerPtr masker_;
+};
+
+// Python's truthiness of a query's first value given as text: NULL (`null`), "false"/"f", a
+// number equal to 0, and "" are false; anything else is true. `boolean` and `number` say how the
+// text is to be read.
+bool sensor_value_truthy(bool null, std::string_view text, bool boolean, bool number);
+
+}  // namespace strata::orchestrate

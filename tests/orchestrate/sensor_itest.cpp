@@ -1,0 +1,252 @@
+// `sensor:` tasks (Airflow's SqlSensor and FileSensor, poke mode) through the real executor: on a
+// real DuckDB database, a real PostgreSQL server and the file system.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "orchestrate/sensor_runner.h"
+#include "orchestrate_harness.h"
+#include "support/pg_cluster.h"
+
+namespace strata::orchestrate {
+namespace {
+
+using testing::Harness;
+using testing::parse_spec;
+
+Result<PipelineSpec> parse_text(const std::string& yaml) {
+  auto doc = load_yaml_string(yaml, "pipelines/p.yml");
+  if (!doc.ok()) return std::move(doc).error();
+  return parse_pipeline(*doc, "p");
+}
+
+std::string log_of(Harness& h, const std::string& task, int try_number = 1) {
+  std::ifstream in(task_log_path(h.dir.file(".strata/logs"), "p", "r", task, try_number));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A sensor runner on one DuckDB database (every target) and, for target "pg", PostgreSQL.
+struct SensorRig {
+  Harness h;
+  std::unique_ptr<warehouse::Database> db;
+  std::string pg_conninfo;
+  std::unique_ptr<SystemClock> clock = std::make_unique<SystemClock>();
+  std::unique_ptr<Executor> executor;
+
+  SensorRig() {
+    auto opened = warehouse::open_duckdb(":memory:");
+    EXPECT_TRUE(opened.ok());
+    db = std::move(opened).value();
+    warehouse::Database* raw = db.get();
+    auto runner = std::make_shared<SensorRunner>(
+        [raw](const std::string&) { return Result<warehouse::Database*>(raw); },
+        [this](const std::string& target) -> Result<std::optional<std::string>> {
+          if (target == "pg") return std::optional<std::string>(pg_conninfo);
+          return std::optional<std::string>();
+        });
+    executor = std::make_unique<Executor>(*h.store, RunnerMap{{TaskKind::kSensor, runner}, {TaskKind::kShell, std::make_shared<ShellRunner>()}}, *clock, h.options());
+  }
+  void sql(const std::string& text) {
+    auto session = db->connect();
+    ASSERT_TRUE(session.ok());
+    ASSERT_TRUE((*session)->execute(text).ok()) << text;
+  }
+  RunState run(const std::string& yaml) { return h.run(*executor, parse_spec(yaml), testing::new_run("p", "r")); }
+};
+
+TEST(SensorSpecTest, ParsesAirflowsSettingsWithItsDefaults) {
+  auto spec = parse_text("tasks:\n  - id: wait\n    sensor:\n      sql: select 1\n    target: wh\n"
+                         "  - id: file\n    sensor: {file: 'in/*.csv', poke_interval: 5s, timeout: 1h, soft_fail: true, "
+                         "mode: poke}\n");
+  ASSERT_TRUE(spec.ok()) << spec.error().to_string();
+  const TaskSpec& wait = spec->tasks[0];
+  EXPECT_EQ(wait.kind, TaskKind::kSensor);
+  EXPECT_EQ(wait.sensor.kind, SensorSpec::Kind::kSql);
+  EXPECT_EQ(wait.command, "select 1");
+  EXPECT_EQ(wait.target, "wh");
+  EXPECT_EQ(wait.sensor.poke_interval, 60'000'000);
+  EXPECT_EQ(wait.sensor.timeout, 7 * 86'400'000'000LL);
+  EXPECT_FALSE(wait.sensor.soft_fail);
+  const TaskSpec& file = spec->tasks[1];
+  EXPECT_EQ(file.sensor.kind, SensorSpec::Kind::kFile);
+  EXPECT_EQ(file.command, "in/*.csv");
+  EXPECT_EQ(file.sensor.poke_interval, 5'000'000);
+  EXPECT_EQ(file.sensor.timeout, 3'600'000'000LL);
+  EXPECT_TRUE(file.sensor.soft_fail);
+}
+
+TEST(SensorSpecTest, MistakesAreLocated) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"    sensor: {sql: select 1, file: a}\n", "p.yml:3:13: error: a sensor waits for exactly one of sql or file"},
+      {"    sensor: {poke_interval: 5s}\n", "p.yml:3:13: error: a sensor waits for exactly one of sql or file"},
+      {"    sensor: select 1\n", "p.yml:3:13: error: sensor must be a mapping"},
+      {"    sensor: {sql: select 1, mode: reschedule}\n", "p.yml:3:35: error: sensor mode 'reschedule' is not supported"},
+      {"    sensor: {sql: select 1, poke_interval: 0s}\n", "p.yml:3:44: error: poke_interval must be more than 0"},
+      {"    sensor: {sql: select 1, timeout: soon}\n", "p.yml:3:38: error: bad duration for timeout"},
+      {"    sensor: {sql: select 1, pokes: 3}\n", "p.yml:3:29: error: unknown key 'pokes' in a sensor"},
+      {"    sensor: {file: a}\n    target: wh\n", "p.yml:4:13: error: target is for sql sensors"},
+      {"    sensor: {file: a}\n    shell: ls\n", "must have exactly one of sync, build, test, freshness, sql, shell, sensor"},
+  };
+  for (const auto& [task, expected] : cases) {
+    auto spec = parse_text("tasks:\n  - id: w\n" + task);
+    ASSERT_FALSE(spec.ok()) << task;
+    EXPECT_NE(spec.error().to_string().find(expected), std::string::npos) << spec.error().to_string();
+  }
+}
+
+TEST(SensorValueTest, TruthinessIsPythons) {
+  EXPECT_FALSE(sensor_value_truthy(true, "", false, false));
+  EXPECT_TRUE(sensor_value_truthy(false, "true", true, false));
+  EXPECT_FALSE(sensor_value_truthy(false, "false", true, false));
+  EXPECT_FALSE(sensor_value_truthy(false, "f", true, false));
+  EXPECT_FALSE(sensor_value_truthy(false, "0", false, true));
+  EXPECT_FALSE(sensor_value_truthy(false, "0.00", false, true));
+  EXPECT_TRUE(sensor_value_truthy(false, "-2", false, true));
+  EXPECT_FALSE(sensor_value_truthy(false, "", false, false));
+  EXPECT_TRUE(sensor_value_truthy(false, "0", false, false));  // the string '0' is true in Python
+}
+
+TEST(SensorTest, ASqlSensorWaitsUntilItsQueryTurnsTrue) {
+  SensorRig rig;
+  rig.sql("create table arrivals (id int)");
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    rig.sql("insert into arrivals values (1)");
+  });
+  const int64_t t0 = monotonic_micros();
+  const RunState state = rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {sql: "select count(*) from arrivals", poke_interval: 100ms, timeout: 20s}
+)");
+  later.join();
+  EXPECT_EQ(state, RunState::kSuccess) << log_of(rig.h, "wait");
+  EXPECT_GE(monotonic_micros() - t0, 350'000);
+  const std::string log = log_of(rig.h, "wait");
+  EXPECT_NE(log.find("poke 1: not met"), std::string::npos) << log;
+  EXPECT_NE(log.find(": met after"), std::string::npos) << log;
+}
+
+TEST(SensorTest, ATimedOutSensorFailsWithoutRetries) {
+  SensorRig rig;
+  const int64_t t0 = monotonic_micros();
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {sql: "select null", poke_interval: 100ms, timeout: 500ms}
+    retries: 3
+    retry_delay: 0s
+  - id: after
+    shell: "true"
+    depends_on: [wait]
+)"),
+            RunState::kFailed);
+  const int64_t elapsed = monotonic_micros() - t0;
+  EXPECT_GE(elapsed, 450'000);
+  EXPECT_LT(elapsed, 10'000'000);
+  auto tis = rig.h.states("r");
+  EXPECT_EQ(tis["wait"].state, TaskState::kFailed);
+  EXPECT_EQ(tis["wait"].try_number, 1);  // AirflowSensorTimeout is not retried
+  EXPECT_EQ(tis["after"].state, TaskState::kUpstreamFailed);
+  auto attempt = (*rig.h.store->attempts("p", "r", "wait"))[0];
+  EXPECT_NE(attempt.error.find("sensor timed out after"), std::string::npos) << attempt.error;
+  EXPECT_NE(attempt.error.find("soft_fail"), std::string::npos) << attempt.error;  // the hint
+}
+
+TEST(SensorTest, AFailingPokeIsRetriedLikeAnyFailure) {
+  SensorRig rig;
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {sql: "select * from no_such_table", poke_interval: 100ms, timeout: 5s}
+    retries: 1
+    retry_delay: 0s
+)"),
+            RunState::kFailed);
+  EXPECT_EQ(rig.h.states("r")["wait"].try_number, 2);
+  auto attempt = (*rig.h.store->attempts("p", "r", "wait"))[0];
+  EXPECT_NE(attempt.error.find("sensor poke 1"), std::string::npos) << attempt.error;
+  EXPECT_NE(attempt.error.find("no_such_table"), std::string::npos) << attempt.error;
+}
+
+TEST(SensorTest, SoftFailSkipsTheSensorAndWhatNeedsIt) {
+  SensorRig rig;
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {sql: "select 0", poke_interval: 100ms, timeout: 300ms, soft_fail: true}
+  - id: after
+    shell: "true"
+    depends_on: [wait]
+)"),
+            RunState::kSuccess);
+  auto tis = rig.h.states("r");
+  EXPECT_EQ(tis["wait"].state, TaskState::kSkipped);
+  EXPECT_EQ(tis["after"].state, TaskState::kSkipped);
+  EXPECT_NE(log_of(rig.h, "wait").find("soft_fail: the task is skipped"), std::string::npos);
+}
+
+TEST(SensorTest, AFileSensorWaitsForAMatchingFile) {
+  SensorRig rig;
+  std::filesystem::create_directories(rig.h.dir.file("landing/empty"));
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    std::ofstream(rig.h.dir.file("landing/orders_1970-01-01.csv")) << "id\n1\n";
+  });
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait_empty_folder
+    sensor: {file: "landing/empty", poke_interval: 100ms, timeout: 300ms, soft_fail: true}
+  - id: wait_csv
+    sensor: {file: "landing/orders_{{ ds }}.csv", poke_interval: 100ms, timeout: 10s}
+)"),
+            RunState::kSuccess);
+  later.join();
+  auto tis = rig.h.states("r");
+  EXPECT_EQ(tis["wait_empty_folder"].state, TaskState::kSkipped);  // an empty folder is not there yet
+  EXPECT_EQ(tis["wait_csv"].state, TaskState::kSuccess);
+  EXPECT_NE(log_of(rig.h, "wait_csv").find("path landing/orders_1970-01-01.csv"), std::string::npos)
+      << log_of(rig.h, "wait_csv");
+}
+
+TEST(SensorTest, ExecutionTimeoutStopsASleepingSensorAtOnce) {
+  SensorRig rig;
+  const int64_t t0 = monotonic_micros();
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {sql: "select false", poke_interval: 1h, timeout: 2h}
+    execution_timeout: 500ms
+)"),
+            RunState::kFailed);
+  EXPECT_LT(monotonic_micros() - t0, 5'000'000);
+  auto attempt = (*rig.h.store->attempts("p", "r", "wait"))[0];
+  EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
+}
+
+TEST(SensorTest, ASqlSensorPokesPostgres) {
+  auto& cluster = strata::testing::shared_pg_cluster();
+  SensorRig rig;
+  rig.pg_conninfo = cluster.create_database("orch_sensor");
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {sql: "select now() > '2000-01-01'::timestamptz", poke_interval: 100ms, timeout: 5s}
+    target: pg
+  - id: never
+    sensor: {sql: "select 0::numeric", poke_interval: 100ms, timeout: 300ms, soft_fail: true}
+    target: pg
+)"),
+            RunState::kSuccess);
+  auto tis = rig.h.states("r");
+  EXPECT_EQ(tis["wait"].state, TaskState::kSuccess);
+  EXPECT_EQ(tis["never"].state, TaskState::kSkipped);
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
