@@ -20,7 +20,9 @@ const std::set<std::string> kRetryKeys{"retries", "retry_delay", "retry_exponent
                                        "execution_timeout"};
 const std::set<std::string> kDefaultArgKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
                                             "execution_timeout", "pool", "priority", "trigger_rule", "queue"};
-const std::set<std::string> kSensorKeys{"sql", "file", "poke_interval", "timeout", "soft_fail", "mode"};
+const std::set<std::string> kSensorKeys{"sql",           "file",           "pipeline",      "task",
+                                        "execution_delta", "allowed_states", "failed_states", "poke_interval",
+                                        "timeout",       "soft_fail",      "mode"};
 const std::set<std::string> kTaskKeys{"id", "sync", "build", "test", "freshness", "sql", "shell", "sensor", "streams",
                                       "full_refresh", "target",
                                       "env", "cwd", "depends_on", "group", "trigger_rule", "retries", "retry_delay",
@@ -133,16 +135,58 @@ Result<int64_t> positive_duration(const YamlDocument& doc, const YamlNode& node,
   return micros;
 }
 
+// The states a `pipeline:` sensor names: task states with `task:`, else run states.
+Result<std::vector<std::string>> sensor_states(const YamlDocument& doc, const YamlNode& node, bool of_task,
+                                               std::string_view what) {
+  STRATA_ASSIGN(std::vector<std::string> states, string_list(doc, node, what));
+  for (const auto& s : states) {
+    const bool known = of_task ? parse_task_state(s).has_value() : parse_run_state(s).has_value();
+    if (!known)
+      return doc.error(node, "unknown " + std::string(of_task ? "task" : "run") + " state '" + s + "' in " + std::string(what),
+                       of_task ? "task states: success, failed, skipped, upstream_failed, up_for_retry, running, queued"
+                               : "run states: success, failed, running, queued");
+  }
+  return states;
+}
+
+// The keys of a `pipeline:` sensor (Airflow's ExternalTaskSensor); refused on other sensors.
+Status read_external_sensor(const YamlDocument& doc, const YamlNode& node, TaskSpec& task) {
+  SensorSpec& s = task.sensor;
+  const bool external = s.kind == SensorSpec::Kind::kExternal;
+  for (const char* key : {"task", "execution_delta", "allowed_states", "failed_states"})
+    if (node[key] && !external)
+      return doc.error(node[key], std::string(key) + " is for pipeline sensors", "remove it, or sense a pipeline:");
+  if (!external) return ok_status();
+  if (!valid_name(task.command, false))
+    return doc.error(node["pipeline"], "bad pipeline name '" + task.command + "'", "name a file of pipelines/ by its stem");
+  if (auto n = node["task"]) { STRATA_ASSIGN(s.external_task, yaml_string(doc, n, "task")); }
+  if (auto n = node["execution_delta"]) {
+    STRATA_ASSIGN(s.execution_delta, yaml_duration(doc, n, "execution_delta"));
+    if (s.execution_delta < 0) return doc.error(n, "execution_delta must not be negative", "e.g. 1h: the run an hour earlier");
+  }
+  const bool of_task = !s.external_task.empty();
+  if (auto n = node["allowed_states"]) { STRATA_ASSIGN(s.allowed_states, sensor_states(doc, n, of_task, "allowed_states")); }
+  if (auto n = node["failed_states"]) { STRATA_ASSIGN(s.failed_states, sensor_states(doc, n, of_task, "failed_states")); }
+  return ok_status();
+}
+
 Status read_sensor(const YamlDocument& doc, const YamlNode& node, TaskSpec& task) {
   if (!node.is_map())
     return doc.error(node, "sensor must be a mapping",
                      "e.g. sensor: {sql: \"select count(*) > 0 from bronze.orders\", poke_interval: 30s}");
   STRATA_TRY(check_keys(doc, node, kSensorKeys, "a sensor"));
-  if (static_cast<bool>(node["sql"]) == static_cast<bool>(node["file"]))
-    return doc.error(node, "a sensor waits for exactly one of sql or file",
-                     "sql: a query whose first value turns true; file: a path or glob pattern to appear");
-  task.sensor.kind = node["sql"] ? SensorSpec::Kind::kSql : SensorSpec::Kind::kFile;
-  STRATA_ASSIGN(task.command, yaml_string(doc, node["sql"] ? node["sql"] : node["file"], "sensor"));
+  const int kinds = static_cast<int>(static_cast<bool>(node["sql"])) + static_cast<int>(static_cast<bool>(node["file"])) +
+                    static_cast<int>(static_cast<bool>(node["pipeline"]));
+  if (kinds != 1)
+    return doc.error(node, "a sensor waits for exactly one of sql, file or pipeline",
+                     "sql: a query whose first value turns true; file: a path or glob pattern to appear; pipeline: "
+                     "another pipeline's run (or its task:) at the same logical date");
+  task.sensor.kind = node["sql"]    ? SensorSpec::Kind::kSql
+                     : node["file"] ? SensorSpec::Kind::kFile
+                                    : SensorSpec::Kind::kExternal;
+  const YamlNode what = node["sql"] ? node["sql"] : node["file"] ? node["file"] : node["pipeline"];
+  STRATA_ASSIGN(task.command, yaml_string(doc, what, "sensor"));
+  STRATA_TRY(read_external_sensor(doc, node, task));
   if (auto n = node["poke_interval"]) { STRATA_ASSIGN(task.sensor.poke_interval, positive_duration(doc, n, "poke_interval")); }
   if (auto n = node["timeout"]) { STRATA_ASSIGN(task.sensor.timeout, positive_duration(doc, n, "timeout")); }
   if (auto n = node["soft_fail"]) { STRATA_ASSIGN(task.sensor.soft_fail, yaml_bool(doc, n, "soft_fail")); }
@@ -189,8 +233,8 @@ Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const
     STRATA_ASSIGN(task.full_refresh, yaml_bool(doc, n, "full_refresh"));
   }
   if (auto n = node["target"]) {
-    if (task.kind == TaskKind::kSensor && task.sensor.kind == SensorSpec::Kind::kFile)
-      return doc.error(n, "target is for sql sensors; a file sensor looks at the file system", "remove it");
+    if (task.kind == TaskKind::kSensor && task.sensor.kind != SensorSpec::Kind::kSql)
+      return doc.error(n, "target is for sql sensors", "remove it");
     STRATA_ASSIGN(task.target, yaml_string(doc, n, "target"));
   }
   if (auto n = node["cwd"]) { STRATA_ASSIGN(task.cwd, yaml_string(doc, n, "cwd")); }

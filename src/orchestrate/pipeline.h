@@ -33,13 +33,21 @@ struct RetryPolicy {
 // retry_delay × 2^(failed_try-1) with exponential backoff, capped by max_retry_delay when set.
 int64_t retry_delay_after(const RetryPolicy& policy, int failed_try);
 
-// A `sensor:` task, as Airflow's SqlSensor and FileSensor in poke mode: the task's `command` holds
-// the SQL (met when the first column of its first row is truthy) or the path to wait for (a glob
-// pattern, relative to the project). It checks every poke_interval until met; at `timeout` it
-// fails without retries, or is skipped with soft_fail.
+// A `sensor:` task, as Airflow's SqlSensor, FileSensor and ExternalTaskSensor in poke mode: the
+// task's `command` holds the SQL (met when the first column of its first row is truthy), the path
+// to wait for (a glob pattern, relative to the project), or the other pipeline's name. It checks
+// every poke_interval until met; at `timeout` it fails without retries, or is skipped with
+// soft_fail.
 struct SensorSpec {
-  enum class Kind : std::uint8_t { kSql, kFile };
+  enum class Kind : std::uint8_t { kSql, kFile, kExternal };
   Kind kind = Kind::kSql;
+  // kExternal: the task `external_task` (empty: the run itself) of the other pipeline's run whose
+  // logical date is this run's less execution_delta; met in one of allowed_states, failed in one
+  // of failed_states (task or run state names).
+  std::string external_task;
+  int64_t execution_delta = 0;
+  std::vector<std::string> allowed_states{"success"};
+  std::vector<std::string> failed_states;
   int64_t poke_interval = 60'000'000;      // Airflow's default: 60 s
   int64_t timeout = 7 * 86'400'000'000LL;  // Airflow's default: 7 days
   bool soft_fail = false;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "common/strings.h"
 #include "common/time.h"
 #include "pg/connection.h"
 
@@ -57,6 +58,20 @@ bool sleep_unless_cancelled(CancelToken& cancel, int64_t micros) {
   return !cancel.cancelled();
 }
 
+// What a sensor waits for, for its log and its timeout's message.
+std::string sensed(const TaskContext& ctx) {
+  const SensorSpec& spec = ctx.task.sensor;
+  switch (spec.kind) {
+    case SensorSpec::Kind::kFile: return "path " + ctx.command;
+    case SensorSpec::Kind::kExternal:
+      return (spec.external_task.empty() ? "the run" : "task '" + spec.external_task + "'") + " of pipeline '" +
+             ctx.command + "' at " + format_iso8601(ctx.run.logical_date - spec.execution_delta) + " to be " +
+             join(spec.allowed_states, " or ");
+    case SensorSpec::Kind::kSql: break;
+  }
+  return "SQL on target '" + (ctx.task.target.empty() ? std::string("default") : ctx.task.target) + "'";
+}
+
 }  // namespace
 
 bool sensor_value_truthy(bool null, std::string_view text, bool boolean, bool number) {
@@ -104,20 +119,48 @@ Result<bool> SensorRunner::poke_sql(TaskContext& ctx) {
   return sensor_value_truthy(rows->is_null(0, 0), rows->cell_text(0, 0), type == sql::TypeId::kBoolean, number);
 }
 
+Result<bool> SensorRunner::poke_external(TaskContext& ctx) {
+  const SensorSpec& spec = ctx.task.sensor;
+  const int64_t at = ctx.run.logical_date - spec.execution_delta;
+  STRATA_ASSIGN(std::optional<RunRecord> run, ctx.store.run_at(ctx.command, at));
+  if (!run) {
+    ctx.log.line("no run of pipeline '" + ctx.command + "' at " + format_iso8601(at) + " yet");
+    return false;
+  }
+  std::string state(run_state_name(run->state));
+  std::string what = "run " + run->run_id + " of pipeline '" + ctx.command + "'";
+  if (!spec.external_task.empty()) {
+    STRATA_ASSIGN(std::vector<TaskInstanceRecord> tis, ctx.store.task_instances(ctx.command, run->run_id));
+    auto ti = std::find_if(tis.begin(), tis.end(), [&](const auto& t) { return t.task_id == spec.external_task; });
+    state = ti == tis.end() ? "none" : std::string(task_state_name(ti->state));
+    what = "task '" + spec.external_task + "' of " + what;
+  }
+  ctx.log.line(what + " is " + state);
+  auto among = [&](const std::vector<std::string>& states) {
+    return std::find(states.begin(), states.end(), state) != states.end();
+  };
+  if (among(spec.failed_states)) {
+    return Error(ErrorCode::kFailed, what + " is " + state + ", one of the sensor's failed_states", {},
+                 "fix the other pipeline's run (clear it to run it again); this sensor waits again on its next try");
+  }
+  return among(spec.allowed_states);
+}
+
 Result<bool> SensorRunner::poke(TaskContext& ctx) {
-  if (ctx.task.sensor.kind == SensorSpec::Kind::kFile) return path_present(ctx.project_dir, ctx.command);
+  switch (ctx.task.sensor.kind) {
+    case SensorSpec::Kind::kFile: return path_present(ctx.project_dir, ctx.command);
+    case SensorSpec::Kind::kExternal: return poke_external(ctx);
+    case SensorSpec::Kind::kSql: break;
+  }
   return poke_sql(ctx);
 }
 
 Result<TaskOutcome> SensorRunner::run(TaskContext& ctx) {
   const SensorSpec& spec = ctx.task.sensor;
-  const bool file = spec.kind == SensorSpec::Kind::kFile;
-  const std::string what = file ? "path " + ctx.command : "SQL on target '" +
-                                                              (ctx.task.target.empty() ? "default" : ctx.task.target) +
-                                                              "'";
+  const std::string what = sensed(ctx);
   ctx.log.line("sensor waits for " + what + " (poke_interval " + seconds_text(spec.poke_interval) + ", timeout " +
                seconds_text(spec.timeout) + (spec.soft_fail ? ", soft_fail" : "") + ")");
-  if (!file) ctx.log.write(ctx.command + "\n");
+  if (spec.kind == SensorSpec::Kind::kSql) ctx.log.write(ctx.command + "\n");
   const int64_t started = monotonic_micros();
   for (int pokes = 1;; ++pokes) {
     if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "sensor stopped: " + ctx.cancel.reason());

@@ -1,10 +1,13 @@
 #pragma once
-// SensorRunner: runs `sensor:` tasks (pipeline.h's SensorSpec) as Airflow's SqlSensor and
-// FileSensor run in poke mode. Each poke either runs the SQL on the task's target (DuckDB through
-// a warehouse session, PostgreSQL through a libpq connection, as SqlRunner) and reads the first
-// column of the first row, or looks for a path (a glob pattern) under the project folder. The
-// sensor is met when the value is truthy as in Python (not NULL, false, 0 or ''; no row is not
-// met) or the pattern matches a file or a non-empty folder. Between pokes it sleeps poke_interval,
+// SensorRunner: runs `sensor:` tasks (pipeline.h's SensorSpec) as Airflow's SqlSensor, FileSensor
+// and ExternalTaskSensor run in poke mode. Each poke either runs the SQL on the task's target
+// (DuckDB through a warehouse session, PostgreSQL through a libpq connection, as SqlRunner) and
+// reads the first column of the first row, looks for a path (a glob pattern) under the project
+// folder, or reads the state of another pipeline's run (or of one of its tasks) at this run's
+// logical date less execution_delta from the metadata store. The sensor is met when the value is
+// truthy as in Python (not NULL, false, 0 or ''; no row is not met), the pattern matches a file or
+// a non-empty folder, or the state is one of allowed_states (no such run yet is not met; a state
+// of failed_states fails the attempt). Between pokes it sleeps poke_interval,
 // waking at once on cancel (execution_timeout, shutdown); the last poke comes at `timeout` after the
 // attempt started. Not met then, it fails with a final error (no retry, as AirflowSensorTimeout), or is skipped with soft_fail.
 // A poke's own error (bad SQL, lost connection) fails the attempt, which may be retried.
@@ -24,6 +27,8 @@ class SensorRunner final : public TaskRunner {
   // One poke: whether the sensor is met now.
   Result<bool> poke(TaskContext& context);
   Result<bool> poke_sql(TaskContext& context);
+  // A `pipeline:` sensor: reads the other run's (or task's) state from the metadata store.
+  Result<bool> poke_external(TaskContext& context);
 
   TargetResolver resolver_;
   PostgresResolver postgres_;

@@ -82,8 +82,15 @@ TEST(SensorSpecTest, ParsesAirflowsSettingsWithItsDefaults) {
 
 TEST(SensorSpecTest, MistakesAreLocated) {
   const std::pair<std::string, std::string> cases[] = {
-      {"    sensor: {sql: select 1, file: a}\n", "p.yml:3:13: error: a sensor waits for exactly one of sql or file"},
-      {"    sensor: {poke_interval: 5s}\n", "p.yml:3:13: error: a sensor waits for exactly one of sql or file"},
+      {"    sensor: {sql: select 1, file: a}\n", "p.yml:3:13: error: a sensor waits for exactly one of sql, file or pipeline"},
+      {"    sensor: {poke_interval: 5s}\n", "p.yml:3:13: error: a sensor waits for exactly one of sql, file or pipeline"},
+      {"    sensor: {sql: select 1, task: load}\n", "p.yml:3:35: error: task is for pipeline sensors"},
+      {"    sensor: {pipeline: up, task: load, allowed_states: [done]}\n",
+       "p.yml:3:56: error: unknown task state 'done' in allowed_states"},
+      {"    sensor: {pipeline: up, failed_states: [upstream_failed]}\n",
+       "p.yml:3:43: error: unknown run state 'upstream_failed' in failed_states"},
+      {"    sensor: {pipeline: 'a b'}\n", "p.yml:3:24: error: bad pipeline name 'a b'"},
+      {"    sensor: {pipeline: up}\n    target: wh\n", "p.yml:4:13: error: target is for sql sensors"},
       {"    sensor: select 1\n", "p.yml:3:13: error: sensor must be a mapping"},
       {"    sensor: {sql: select 1, mode: reschedule}\n", "p.yml:3:35: error: sensor mode 'reschedule' is not supported"},
       {"    sensor: {sql: select 1, poke_interval: 0s}\n", "p.yml:3:44: error: poke_interval must be more than 0"},
@@ -97,6 +104,20 @@ TEST(SensorSpecTest, MistakesAreLocated) {
     ASSERT_FALSE(spec.ok()) << task;
     EXPECT_NE(spec.error().to_string().find(expected), std::string::npos) << spec.error().to_string();
   }
+}
+
+TEST(SensorSpecTest, APipelineSensorNamesAnotherRunOrTask) {
+  auto spec = parse_text("tasks:\n  - id: w\n    sensor: {pipeline: ingest, task: load, execution_delta: 1h, "
+                         "failed_states: [failed, upstream_failed]}\n  - id: r\n    sensor: {pipeline: ingest}\n");
+  ASSERT_TRUE(spec.ok()) << spec.error().to_string();
+  const SensorSpec& w = spec->tasks[0].sensor;
+  EXPECT_EQ(w.kind, SensorSpec::Kind::kExternal);
+  EXPECT_EQ(spec->tasks[0].command, "ingest");
+  EXPECT_EQ(w.external_task, "load");
+  EXPECT_EQ(w.execution_delta, 3'600'000'000LL);
+  EXPECT_EQ(w.allowed_states, std::vector<std::string>{"success"});
+  EXPECT_EQ(w.failed_states, (std::vector<std::string>{"failed", "upstream_failed"}));
+  EXPECT_TRUE(spec->tasks[1].sensor.external_task.empty());
 }
 
 TEST(SensorValueTest, TruthinessIsPythons) {
@@ -227,6 +248,63 @@ tasks:
   EXPECT_LT(monotonic_micros() - t0, 5'000'000);
   auto attempt = (*rig.h.store->attempts("p", "r", "wait"))[0];
   EXPECT_NE(attempt.error.find("execution_timeout"), std::string::npos) << attempt.error;
+}
+
+// The run of another pipeline an hour earlier, with one task, in the rig's store.
+void upstream_run(SensorRig& rig, TaskState load_state) {
+  ASSERT_TRUE(rig.h.store->ensure_pipeline("ingest").ok());
+  auto existing = rig.h.store->run("ingest", "u");
+  if (!existing.ok() || !existing->has_value())
+    ASSERT_TRUE(rig.h.store->create_run(testing::new_run("ingest", "u", -3'600'000'000LL)).ok());
+  TaskInstanceRecord ti;
+  ti.pipeline = "ingest";
+  ti.run_id = "u";
+  ti.task_id = "load";
+  ti.state = load_state;
+  ASSERT_TRUE(rig.h.store->upsert_task_instance(ti).ok());
+}
+
+TEST(SensorTest, APipelineSensorWaitsForAnotherPipelinesTask) {
+  SensorRig rig;
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    upstream_run(rig, TaskState::kRunning);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    upstream_run(rig, TaskState::kSuccess);
+  });
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {pipeline: ingest, task: load, execution_delta: 1h, poke_interval: 100ms, timeout: 20s}
+)"),
+            RunState::kSuccess);
+  later.join();
+  const std::string log = log_of(rig.h, "wait");
+  EXPECT_NE(log.find("no run of pipeline 'ingest' at 1969-12-31T23:00:00"), std::string::npos) << log;
+  EXPECT_NE(log.find("task 'load' of run u of pipeline 'ingest' is running"), std::string::npos) << log;
+  EXPECT_NE(log.find("task 'load' of run u of pipeline 'ingest' is success"), std::string::npos) << log;
+}
+
+TEST(SensorTest, APipelineSensorFailsOnAFailedState) {
+  SensorRig rig;
+  upstream_run(rig, TaskState::kUpstreamFailed);
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {pipeline: ingest, task: load, execution_delta: 1h, failed_states: [failed, upstream_failed],
+             poke_interval: 100ms, timeout: 20s}
+  - id: same_date
+    sensor: {pipeline: ingest, poke_interval: 100ms, timeout: 300ms, soft_fail: true}
+)"),
+            RunState::kFailed);
+  auto tis = rig.h.states("r");
+  EXPECT_EQ(tis["wait"].state, TaskState::kFailed);
+  EXPECT_EQ(tis["same_date"].state, TaskState::kSkipped);  // no run of ingest at this run's own date
+  auto attempt = (*rig.h.store->attempts("p", "r", "wait"))[0];
+  EXPECT_NE(attempt.error.find("task 'load' of run u of pipeline 'ingest' is upstream_failed, one of the sensor's "
+                               "failed_states"),
+            std::string::npos)
+      << attempt.error;
 }
 
 TEST(SensorTest, ASqlSensorPokesPostgres) {
