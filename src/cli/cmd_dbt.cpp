@@ -27,6 +27,9 @@ void add_common(CLI::App& cmd, DbtFlags& f, bool selection) {
   cmd.add_option("-s,--select,-m,--models", o.select, "Nodes to select (dbt selection syntax)")->expected(1, -1);
   cmd.add_option("--exclude", o.exclude, "Nodes to exclude")->expected(1, -1);
   cmd.add_option("--selector", o.selector, "A selector from selectors.yml");
+  cmd.add_option("--indirect-selection", o.indirect_selection,
+                 "Which tests of the selected nodes run: eager (default), cautious, buildable or empty")
+      ->check(CLI::IsMember({"eager", "cautious", "buildable", "empty"}));
   cmd.add_option("--threads", o.threads, "Number of threads");
   cmd.add_flag("--full-refresh", o.full_refresh, "Rebuild incremental models and seeds from scratch");
   cmd.add_flag("-x,--fail-fast", o.fail_fast, "Stop at the first failure");

@@ -327,6 +327,23 @@ Result<States> load_states(const InvocationOptions& o, const EnvLookup& env) {
   return states;
 }
 
+// --indirect-selection, else DBT_INDIRECT_SELECTION, else eager; show previews the nodes named,
+// never their tests. Errors (kUsage): an unknown mode.
+Result<IndirectSelection> indirect_selection(const InvocationOptions& o, const EnvLookup& env) {
+  if (o.command == "show") return IndirectSelection::kEmpty;
+  std::string mode = o.indirect_selection;
+  if (mode.empty()) {
+    auto v = env("DBT_INDIRECT_SELECTION");
+    mode = v ? to_lower(*v) : "eager";
+  }
+  auto parsed = parse_indirect_selection(mode);
+  if (!parsed) {
+    return Error(ErrorCode::kUsage, "unknown indirect selection '" + mode + "'", {},
+                 "use eager (the default), cautious, buildable or empty");
+  }
+  return *parsed;
+}
+
 // The flags of `o` as run_results.json's `args` (dbt's keys), which `retry` reads back.
 Json invocation_args(const InvocationOptions& o, const Json& cli_vars, int threads) {
   auto strings = [](const std::vector<std::string>& v) {
@@ -336,6 +353,7 @@ Json invocation_args(const InvocationOptions& o, const Json& cli_vars, int threa
   };
   return Json{{"which", o.command},         {"select", strings(o.select)},   {"exclude", strings(o.exclude)},
               {"selector", o.selector},     {"full_refresh", o.full_refresh}, {"fail_fast", o.fail_fast},
+              {"indirect_selection", o.indirect_selection.empty() ? std::string("eager") : o.indirect_selection},
               {"store_failures", o.store_failures}, {"warn_error", o.warn_error}, {"empty", o.empty},
               {"vars", cli_vars},           {"target", o.target},             {"threads", threads},
               {"event_time_start", o.event_time_start.empty() ? Json(nullptr) : Json(o.event_time_start)},
@@ -512,7 +530,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   request.exclude = o.exclude;
   request.selector = o.selector;
   request.resource_types = types_for(o.command);
-  request.indirect_tests = o.command != "show";  // show previews the nodes named, not their tests
+  STRATA_ASSIGN(request.indirect, indirect_selection(o, env));
   for (const auto& t : o.resource_types) {
     auto rt = parse_resource_type(t);
     if (!rt) return Error(ErrorCode::kUsage, "unknown --resource-type '" + t + "'");

@@ -27,6 +27,7 @@ struct InvocationOptions {
   std::vector<std::string> select;
   std::vector<std::string> exclude;
   std::string selector;
+  std::string indirect_selection;           // --indirect-selection: eager, cautious, buildable, empty ("": DBT_INDIRECT_SELECTION, else eager)
   std::vector<std::string> resource_types;  // ls --resource-type
   std::string output = "selector";          // ls --output: selector|name|path|json
   std::vector<std::string> output_keys;     // ls --output-keys (json): manifest keys to print

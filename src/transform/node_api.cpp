@@ -70,7 +70,7 @@ Result<std::vector<size_t>> LoadedProject::select(const std::string& selector, c
   SelectionRequest request;
   if (!trim(selector).empty()) request.select.push_back(selector);
   request.resource_types = types;
-  request.indirect_tests = indirect_tests;
+  request.indirect = indirect_tests ? IndirectSelection::kEager : IndirectSelection::kEmpty;
   return select_nodes(graph_, request);
 }
 

@@ -224,15 +224,39 @@ Result<Mask> evaluate_term(const Scope& sc, const Term& t) {
   return out;
 }
 
-void add_indirect_tests(const Graph& g, Mask& mask) {
-  Mask base = mask;
-  for (size_t i = 0; i < g.size(); ++i) {
-    if (!g.node(i).is_test() || mask[i]) continue;
+// The selected nodes and every ancestor of one (what a build of them builds first).
+Mask with_ancestors(const Graph& g, const Mask& mask) {
+  Mask out = mask;
+  std::vector<size_t> stack;
+  for (size_t i = 0; i < g.size(); ++i)
+    if (mask[i]) stack.push_back(i);
+  while (!stack.empty()) {
+    const size_t i = stack.back();
+    stack.pop_back();
     for (size_t p : g.parents(i))
-      if (base[p]) {
-        mask[i] = true;
-        break;
+      if (!out[p]) {
+        out[p] = true;
+        stack.push_back(p);
       }
+  }
+  return out;
+}
+
+// Adds the tests of the nodes in `mask`, as `mode` says.
+void add_indirect_tests(const Graph& g, Mask& mask, IndirectSelection mode = IndirectSelection::kEager) {
+  if (mode == IndirectSelection::kEmpty) return;
+  const Mask base = mode == IndirectSelection::kBuildable ? with_ancestors(g, mask) : mask;
+  const Mask selected = mask;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (!g.node(i).is_test() || mask[i] || g.parents(i).empty()) continue;
+    const auto& parents = g.parents(i);
+    if (mode == IndirectSelection::kEager) {
+      mask[i] = std::any_of(parents.begin(), parents.end(), [&](size_t p) { return selected[p]; });
+    } else {
+      // cautious, buildable: every parent, and at least one of them selected itself
+      mask[i] = std::all_of(parents.begin(), parents.end(), [&](size_t p) { return base[p]; }) &&
+                std::any_of(parents.begin(), parents.end(), [&](size_t p) { return selected[p]; });
+    }
   }
 }
 
@@ -385,6 +409,14 @@ bool glob_match(std::string_view p, std::string_view s) {
   return pi == p.size();
 }
 
+std::optional<IndirectSelection> parse_indirect_selection(std::string_view name) {
+  if (name == "eager") return IndirectSelection::kEager;
+  if (name == "cautious") return IndirectSelection::kCautious;
+  if (name == "buildable") return IndirectSelection::kBuildable;
+  if (name == "empty") return IndirectSelection::kEmpty;
+  return std::nullopt;
+}
+
 Result<std::vector<bool>> evaluate_selection(const Graph& graph, const std::string& spec) {
   return evaluate_union(Scope{graph}, {spec});
 }
@@ -405,7 +437,7 @@ Result<std::vector<size_t>> select_nodes(const Graph& g, const SelectionRequest&
     STRATA_ASSIGN(mask, evaluate_named_selector(sc, request.selector, 0));
   }
   if (!request.select.empty()) {
-    STRATA_ASSIGN(Mask m, evaluate_union(sc, request.select, request.indirect_tests));
+    STRATA_ASSIGN(Mask m, evaluate_union(sc, request.select, request.indirect == IndirectSelection::kEager));
     if (!request.selector.empty()) {
       for (size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && m[i];
     } else {
@@ -422,10 +454,12 @@ Result<std::vector<size_t>> select_nodes(const Graph& g, const SelectionRequest&
       mask.assign(g.size(), true);
     }
   }
-  if (request.indirect_tests) add_indirect_tests(g, mask);
+  add_indirect_tests(g, mask, request.indirect);
   if (!request.exclude.empty()) {
-    STRATA_ASSIGN(Mask ex, evaluate_union(sc, request.exclude, request.indirect_tests));
-    if (request.indirect_tests) add_indirect_tests(g, ex);
+    // An excluded node takes its tests with it in every mode but empty, as in dbt.
+    const bool indirect = request.indirect != IndirectSelection::kEmpty;
+    STRATA_ASSIGN(Mask ex, evaluate_union(sc, request.exclude, indirect));
+    if (indirect) add_indirect_tests(g, ex);
     for (size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] && !ex[i];
   }
   std::vector<size_t> out;

@@ -3,11 +3,14 @@
 // methods `tag:`, `path:`, `file:`, `fqn:`, `config.X:`, `resource_type:`, `source:`,
 // `test_type:`, `test_name:`, `package:`, `state:` and `result:` (with --state, see
 // previous_state.h), wildcards (* ? [..]); union by space, intersection by
-// comma; `--exclude`; named selectors from selectors.yml. Tests are selected indirectly ("eager"):
-// a test is selected when any node it tests is. Linear in graph size per selector term.
+// comma; `--exclude`; named selectors from selectors.yml. Tests are selected indirectly, as dbt's
+// --indirect-selection says (IndirectSelection). Linear in graph size per selector term.
 // Pure functions over an immutable Graph; thread-safe.
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -16,12 +19,22 @@
 
 namespace strata::transform {
 
+// dbt's --indirect-selection: which tests of the selected nodes are selected with them.
+enum class IndirectSelection : std::uint8_t {
+  kEager,      // a test of any selected node (dbt's default)
+  kCautious,   // a test whose every parent is selected
+  kBuildable,  // a test whose every parent is selected or an ancestor of a selected node
+  kEmpty,      // none: only the tests selected themselves
+};
+// "eager", "cautious", "buildable" or "empty"; nullopt for anything else.
+std::optional<IndirectSelection> parse_indirect_selection(std::string_view name);
+
 struct SelectionRequest {
   std::vector<std::string> select;    // each item may hold several space-separated terms
   std::vector<std::string> exclude;
   std::string selector;               // a selector name from selectors.yml; "" for none
   std::vector<ResourceType> resource_types;  // keep only these; empty = all
-  bool indirect_tests = true;         // add tests of selected nodes (dbt's eager mode)
+  IndirectSelection indirect = IndirectSelection::kEager;
   const PreviousState* state = nullptr;  // --state: what `state:` and `result:` compare with
   // With a state: the current target folder, whose sources.json source_status: compares with the
   // state's.

@@ -510,6 +510,25 @@ TEST_F(LabProject, WarnsAboutACriterionThatMatchesNothing) {
   EXPECT_EQ(lines->find("'inc_merge'"), std::string::npos) << *lines;
 }
 
+TEST_F(LabProject, IndirectSelectionComesFromTheFlagOrDbtsVariable) {
+  testing::write_files(project_, {{"models/picked.sql", "select 1 as id\n"},
+                                  {"models/picked.yml", "version: 2\nmodels:\n  - name: picked\n    columns:\n"
+                                                        "      - name: id\n        data_tests: [not_null]\n"}});
+  InvocationOptions o = options("ls");
+  o.select = {"picked"};
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_EQ(output_, "lab.picked\nlab.not_null_picked_id\n");  // eager
+  o.env = map_env({{"LAB_DB", db_path_}, {"DBT_INDIRECT_SELECTION", "empty"}});
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_EQ(output_, "lab.picked\n");
+  o.indirect_selection = "cautious";  // the flag wins
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_EQ(output_, "lab.picked\nlab.not_null_picked_id\n");
+  o.indirect_selection = "lazy";
+  EXPECT_EQ(invoke_with(o), 2);
+  EXPECT_NE(output_.find("unknown indirect selection 'lazy'"), std::string::npos) << output_;
+}
+
 TEST_F(LabProject, AnUndefinedPackageNameGetsAHint) {
   testing::write_files(project_, {{"packages.yml", "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.1.1\n"},
                                   {"models/keyed.sql", "select {{ dbt_utils.generate_surrogate_key(['id']) }} as k\n"}});

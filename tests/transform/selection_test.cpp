@@ -26,13 +26,13 @@ class Selection : public ::testing::Test {
   // Names of the selected nodes of the given types (models only by default), without indirect tests.
   std::set<std::string> names(std::vector<std::string> select, std::vector<std::string> exclude = {},
                               std::vector<ResourceType> types = {ResourceType::kModel}, std::string selector = {},
-                              bool indirect = false) {
+                              IndirectSelection indirect = IndirectSelection::kEmpty) {
     SelectionRequest request;
     request.select = std::move(select);
     request.exclude = std::move(exclude);
     request.resource_types = std::move(types);
     request.selector = std::move(selector);
-    request.indirect_tests = indirect;
+    request.indirect = indirect;
     auto r = select_nodes(*graph_, request);
     EXPECT_TRUE(r.ok()) << r.error().to_string();
     std::set<std::string> out;
@@ -112,7 +112,7 @@ TEST_F(Selection, PlainNameDoesNotSelectASourceOfThatName) {
 
 TEST_F(Selection, IntersectionKeepsTheTestsOfItsTerms) {
   // dbt intersects each term's nodes plus their tests: the generic tests of stg_orders.
-  Names tests = names({"stg_orders,test_type:generic"}, {}, {}, {}, true);
+  Names tests = names({"stg_orders,test_type:generic"}, {}, {}, {}, IndirectSelection::kEager);
   EXPECT_TRUE(tests.count("unique_stg_orders_order_id"));
   EXPECT_TRUE(tests.count("not_null_stg_orders_order_id"));
   EXPECT_FALSE(tests.count("stg_orders"));
@@ -130,15 +130,37 @@ TEST_F(Selection, YamlSelectors) {
 }
 
 TEST_F(Selection, IndirectTestsAreSelectedEagerly) {
-  Names tests = names({"stg_orders"}, {}, {ResourceType::kTest}, {}, true);
+  Names tests = names({"stg_orders"}, {}, {ResourceType::kTest}, {}, IndirectSelection::kEager);
   EXPECT_TRUE(tests.count("unique_stg_orders_order_id"));
   EXPECT_TRUE(tests.count("relationships_stg_orders_" +
                           md5_hex("relationships_stg_orders_customer_id__customer_id__ref_stg_customers_")));
   EXPECT_TRUE(tests.count("status_is_final"));
   EXPECT_FALSE(tests.count("unique_customers_customer_id"));
   // Excluding a model excludes its tests.
-  Names none = names({"stg_orders"}, {"stg_orders"}, {}, {}, true);
+  Names none = names({"stg_orders"}, {"stg_orders"}, {}, {}, IndirectSelection::kEager);
   EXPECT_TRUE(none.empty());
+}
+
+// dbt's --indirect-selection modes, on a test with two parents (relationships: stg_orders and
+// stg_customers) and a singular test of orders and stg_payments (an ancestor of orders).
+TEST_F(Selection, IndirectSelectionModes) {
+  const std::string relationships =
+      "relationships_stg_orders_" + md5_hex("relationships_stg_orders_customer_id__customer_id__ref_stg_customers_");
+  auto tests = [&](std::vector<std::string> select, IndirectSelection mode) {
+    return names(std::move(select), {}, {ResourceType::kTest}, {}, mode);
+  };
+  Names cautious = tests({"stg_orders"}, IndirectSelection::kCautious);
+  EXPECT_TRUE(cautious.count("unique_stg_orders_order_id"));
+  EXPECT_FALSE(cautious.count(relationships));  // stg_customers is not selected
+  EXPECT_TRUE(tests({"stg_orders stg_customers"}, IndirectSelection::kCautious).count(relationships));
+  EXPECT_FALSE(tests({"orders"}, IndirectSelection::kCautious).count("assert_order_amounts_match_payments"));
+  EXPECT_TRUE(tests({"orders"}, IndirectSelection::kBuildable).count("assert_order_amounts_match_payments"));
+  EXPECT_FALSE(tests({"stg_orders"}, IndirectSelection::kBuildable).count(relationships));
+  EXPECT_TRUE(tests({"orders"}, IndirectSelection::kEager).count("assert_order_amounts_match_payments"));
+  EXPECT_TRUE(tests({"stg_orders"}, IndirectSelection::kEmpty).empty());
+  EXPECT_EQ(tests({"unique_stg_orders_order_id"}, IndirectSelection::kEmpty), Names({"unique_stg_orders_order_id"}));
+  EXPECT_EQ(parse_indirect_selection("buildable"), IndirectSelection::kBuildable);
+  EXPECT_FALSE(parse_indirect_selection("lazy"));
 }
 
 TEST_F(Selection, EverythingByDefaultInTopologicalOrder) {
