@@ -21,6 +21,8 @@ void add_common(CLI::App& cmd, DbtFlags& f, bool selection) {
   auto& o = f.options;
   cmd.add_option("--project-dir", o.project_dir, "Folder holding dbt_project.yml");
   cmd.add_option("--profiles-dir", o.profiles_dir, "Folder holding profiles.yml");
+  cmd.add_option("--target-path", o.target_path,
+                 "Folder for the artifacts (manifest.json, run_results.json, compiled SQL); default: target-path");
   cmd.add_option("-t,--target", o.target, "Target in profiles.yml");
   cmd.add_option("--vars", o.vars, "Variables as YAML or JSON, e.g. '{key: value}'");
   if (!selection) return;
@@ -94,6 +96,7 @@ void add_verb(CLI::App& parent, CliContext& context, const std::string& name, co
 
 struct DocsServeFlags {
   std::string project_dir = ".";
+  std::string target_path;
   std::string host = "127.0.0.1";
   int port = 8080;
   bool browser = false;
@@ -103,7 +106,8 @@ struct DocsServeFlags {
 Status serve_docs(const DocsServeFlags& f, CliContext& context) {
   STRATA_ASSIGN(transform::ProjectConfig project, transform::load_project(f.project_dir, context.env ? context.env : process_env()));
   const sigset_t signals = block_stop_signals();
-  STRATA_ASSIGN(auto server, server::DocsServer::bind(project.root + "/" + project.target_path, f.host, f.port));
+  if (!f.target_path.empty()) project.target_path = f.target_path;
+  STRATA_ASSIGN(auto server, server::DocsServer::bind(transform::target_dir(project), f.host, f.port));
   context.out << "Serving docs at " << server->url() << "\nPress Ctrl+C to exit.\n" << std::flush;
   serve_until_signal(signals, [&] { server->serve(); }, [&] { server->stop(); });
   return ok_status();
@@ -114,6 +118,7 @@ void add_docs_serve(CLI::App& docs, CliContext& context) {
   auto* cmd = docs.add_subcommand("serve", "Serve the docs site of `strata docs generate` (target/index.html)");
   cmd->add_option("--project-dir", flags->project_dir, "Folder holding dbt_project.yml");
   cmd->add_option("--profiles-dir", "Accepted for dbt's command lines; serving needs no profile");
+  cmd->add_option("--target-path", flags->target_path, "The folder `docs generate` wrote; default: target-path");
   cmd->add_option("--port", flags->port, "Port to listen on")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--host", flags->host, "Address to bind")->capture_default_str();
   cmd->add_flag("--browser,!--no-browser", flags->browser,

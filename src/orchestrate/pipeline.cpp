@@ -167,6 +167,10 @@ Status read_external_sensor(const YamlDocument& doc, const YamlNode& node, TaskS
   const bool of_task = !s.external_task.empty();
   if (auto n = node["allowed_states"]) { STRATA_ASSIGN(s.allowed_states, sensor_states(doc, n, of_task, "allowed_states")); }
   if (auto n = node["failed_states"]) { STRATA_ASSIGN(s.failed_states, sensor_states(doc, n, of_task, "failed_states")); }
+  for (const auto& state : s.failed_states)
+    if (std::find(s.allowed_states.begin(), s.allowed_states.end(), state) != s.allowed_states.end())
+      return doc.error(node["failed_states"] ? node["failed_states"] : node, "state '" + state + "' is both allowed and failed",
+                       "list each state in allowed_states or failed_states, not both");
   return ok_status();
 }
 

@@ -16,7 +16,7 @@ namespace strata::orchestrate {
 namespace {
 
 constexpr unsigned kPgBool = 16;
-constexpr unsigned kPgNumberOids[] = {20, 21, 23, 26, 700, 701, 790, 1700};
+constexpr unsigned kPgNumberOids[] = {20, 21, 23, 26, 700, 701, 1700};
 
 // A duration as the log and errors show it: "90 s", "2.5 s".
 std::string seconds_text(int64_t micros) {
@@ -119,7 +119,7 @@ Result<bool> SensorRunner::poke_sql(TaskContext& ctx) {
   return sensor_value_truthy(rows->is_null(0, 0), rows->cell_text(0, 0), type == sql::TypeId::kBoolean, number);
 }
 
-Result<bool> SensorRunner::poke_external(TaskContext& ctx) {
+Result<bool> SensorRunner::poke_external(TaskContext& ctx, std::string& failed_state) {
   const SensorSpec& spec = ctx.task.sensor;
   const int64_t at = ctx.run.logical_date - spec.execution_delta;
   STRATA_ASSIGN(std::optional<RunRecord> run, ctx.store.run_at(ctx.command, at));
@@ -129,27 +129,44 @@ Result<bool> SensorRunner::poke_external(TaskContext& ctx) {
   }
   std::string state(run_state_name(run->state));
   std::string what = "run " + run->run_id + " of pipeline '" + ctx.command + "'";
+  auto among = [](const std::vector<std::string>& states, const std::string& s) {
+    return std::find(states.begin(), states.end(), s) != states.end();
+  };
   if (!spec.external_task.empty()) {
     STRATA_ASSIGN(std::vector<TaskInstanceRecord> tis, ctx.store.task_instances(ctx.command, run->run_id));
     auto ti = std::find_if(tis.begin(), tis.end(), [&](const auto& t) { return t.task_id == spec.external_task; });
-    state = ti == tis.end() ? "none" : std::string(task_state_name(ti->state));
-    what = "task '" + spec.external_task + "' of " + what;
+    if (ti != tis.end()) {
+      state = task_state_name(ti->state);
+      what = "task '" + spec.external_task + "' of " + what;
+    } else {
+      // A task group (a `build:` task's expansion among them), as Airflow's external_task_group_id:
+      // met when every task of it is in allowed_states, failed when one is in failed_states.
+      std::vector<std::string> states;
+      for (const auto& t : tis)
+        if (t.group == spec.external_task || starts_with(t.group, spec.external_task + "."))
+          states.emplace_back(task_state_name(t.state));
+      const auto failed = std::find_if(states.begin(), states.end(), [&](const auto& s) { return among(spec.failed_states, s); });
+      const auto allowed = std::count_if(states.begin(), states.end(), [&](const auto& s) { return among(spec.allowed_states, s); });
+      state = states.empty()                                     ? "none"
+              : failed != states.end()                           ? *failed
+              : allowed == static_cast<std::ptrdiff_t>(states.size()) ? spec.allowed_states.front()
+                                                                  : "running";
+      what = "group '" + spec.external_task + "' (" + std::to_string(allowed) + " of " + std::to_string(states.size()) +
+             " tasks " + join(spec.allowed_states, " or ") + ") of " + what;
+    }
   }
   ctx.log.line(what + " is " + state);
-  auto among = [&](const std::vector<std::string>& states) {
-    return std::find(states.begin(), states.end(), state) != states.end();
-  };
-  if (among(spec.failed_states)) {
-    return Error(ErrorCode::kFailed, what + " is " + state + ", one of the sensor's failed_states", {},
-                 "fix the other pipeline's run (clear it to run it again); this sensor waits again on its next try");
+  if (among(spec.failed_states, state)) {
+    failed_state = what + " is " + state + ", one of the sensor's failed_states";
+    return false;
   }
-  return among(spec.allowed_states);
+  return among(spec.allowed_states, state);
 }
 
-Result<bool> SensorRunner::poke(TaskContext& ctx) {
+Result<bool> SensorRunner::poke(TaskContext& ctx, std::string& failed_state) {
   switch (ctx.task.sensor.kind) {
     case SensorSpec::Kind::kFile: return path_present(ctx.project_dir, ctx.command);
-    case SensorSpec::Kind::kExternal: return poke_external(ctx);
+    case SensorSpec::Kind::kExternal: return poke_external(ctx, failed_state);
     case SensorSpec::Kind::kSql: break;
   }
   return poke_sql(ctx);
@@ -164,9 +181,18 @@ Result<TaskOutcome> SensorRunner::run(TaskContext& ctx) {
   const int64_t started = monotonic_micros();
   for (int pokes = 1;; ++pokes) {
     if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "sensor stopped: " + ctx.cancel.reason());
-    Result<bool> met = poke(ctx);
+    std::string failed_state;
+    Result<bool> met = poke(ctx, failed_state);
     if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "sensor stopped: " + ctx.cancel.reason());
     if (!met.ok()) return std::move(met).error().context("sensor poke " + std::to_string(pokes));
+    if (!failed_state.empty()) {
+      if (spec.soft_fail) {
+        ctx.log.line(failed_state + "; soft_fail: the task is skipped");
+        return TaskOutcome::kSkipped;
+      }
+      return Error(ErrorCode::kFailed, failed_state, {},
+                   "fix the other pipeline's run (clear it to run it again); this sensor waits again on its next try");
+    }
     const int64_t waited = monotonic_micros() - started;
     if (*met) {
       ctx.log.line("poke " + std::to_string(pokes) + ": met after " + seconds_text(waited));

@@ -7,7 +7,8 @@
 // logical date less execution_delta from the metadata store. The sensor is met when the value is
 // truthy as in Python (not NULL, false, 0 or ''; no row is not met), the pattern matches a file or
 // a non-empty folder, or the state is one of allowed_states (no such run yet is not met; a state
-// of failed_states fails the attempt). Between pokes it sleeps poke_interval,
+// of failed_states fails the attempt, or skips it with soft_fail). `task:` may name a task group
+// (e.g. a `build:` task's expansion): met when all its tasks are allowed, failed when one fails. Between pokes it sleeps poke_interval,
 // waking at once on cancel (execution_timeout, shutdown); the last poke comes at `timeout` after the
 // attempt started. Not met then, it fails with a final error (no retry, as AirflowSensorTimeout), or is skipped with soft_fail.
 // A poke's own error (bad SQL, lost connection) fails the attempt, which may be retried.
@@ -24,11 +25,12 @@ class SensorRunner final : public TaskRunner {
   Result<TaskOutcome> run(TaskContext& context) override;
 
  private:
-  // One poke: whether the sensor is met now.
-  Result<bool> poke(TaskContext& context);
+  // One poke: whether the sensor is met now. `failed_state` is set (and false returned) when a
+  // pipeline sensor found one of its failed_states.
+  Result<bool> poke(TaskContext& context, std::string& failed_state);
   Result<bool> poke_sql(TaskContext& context);
   // A `pipeline:` sensor: reads the other run's (or task's) state from the metadata store.
-  Result<bool> poke_external(TaskContext& context);
+  Result<bool> poke_external(TaskContext& context, std::string& failed_state);
 
   TargetResolver resolver_;
   PostgresResolver postgres_;

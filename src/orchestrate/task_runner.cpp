@@ -14,8 +14,14 @@ void CancelToken::cancel(std::string reason) {
     cancelled_ = true;
     reason_ = std::move(reason);
     callbacks.swap(callbacks_);
+    running_on_ = std::this_thread::get_id();
   }
   for (auto& [id, callback] : callbacks) callback();
+  {
+    std::lock_guard lock(mutex_);
+    running_on_ = std::thread::id();
+  }
+  callbacks_done_.notify_all();
 }
 
 bool CancelToken::cancelled() const {
@@ -41,8 +47,12 @@ int CancelToken::on_cancel(std::function<void()> callback) {
 }
 
 void CancelToken::remove(int id) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   callbacks_.erase(id);
+  // A callback calling remove() itself must not wait for its own thread.
+  callbacks_done_.wait(lock, [&] {
+    return running_on_ == std::thread::id() || running_on_ == std::this_thread::get_id();
+  });
 }
 
 Result<std::unique_ptr<TaskLog>> TaskLog::open(const std::string& path, SecretMaskerPtr masker) {

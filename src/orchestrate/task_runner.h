@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "common/result.h"
 #include "common/secrets.h"
@@ -30,10 +32,14 @@ class CancelToken {
   std::string reason() const;
   // Registers a callback; returns an id for remove().
   int on_cancel(std::function<void()> callback);
+  // Unregisters a callback. Once it returns, no callback of this token runs any more: it waits for
+  // a cancel() running them on another thread, so what they reference may be destroyed then.
   void remove(int id);
 
  private:
   mutable std::mutex mutex_;
+  std::condition_variable callbacks_done_;
+  std::thread::id running_on_;  // the thread running the callbacks; none when they are not running
   bool cancelled_ = false;
   std::string reason_;
   int next_id_ = 1;

@@ -365,7 +365,7 @@ Json invocation_args(const InvocationOptions& o, const Json& cli_vars, int threa
 }
 
 Result<int> retry(const InvocationOptions& o, const ProjectConfig& project, std::ostream& out) {
-  const std::string path = project.root + "/" + project.target_path + "/run_results.json";
+  const std::string path = target_dir(project) + "/run_results.json";
   std::string text;
   if (!read_file(path, text))
     return Error(ErrorCode::kUsage, "Could not find previous run in '" + project.target_path + "' target directory",
@@ -455,7 +455,13 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   EnvLookup env = o.env ? o.env : process_env();
   STRATA_ASSIGN(ProjectConfig project, load_project(o.project_dir, env));
   const std::string root = project.root;
-  const std::string target_dir = root + "/" + project.target_path;
+  // --target-path, else DBT_TARGET_PATH, else dbt_project.yml's target-path.
+  if (!o.target_path.empty()) {
+    project.target_path = o.target_path;
+  } else if (auto v = env("DBT_TARGET_PATH"); v && !v->empty()) {
+    project.target_path = *v;
+  }
+  const std::string target_dir = transform::target_dir(project);
   if (o.command == "deps") {
     STRATA_ASSIGN(std::vector<std::string> lines, install_packages(project, env));
     for (const auto& line : lines) out << line << "\n";

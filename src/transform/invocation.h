@@ -22,6 +22,7 @@ struct InvocationOptions {
   std::string command;            // build, run, test, seed, snapshot, compile, ls, parse, docs, freshness, clean, run-operation, show, deps, retry
   std::string project_dir = ".";
   std::string profiles_dir;
+  std::string target_path;        // --target-path: the artifacts' folder ("": DBT_TARGET_PATH, else the project's)
   std::string target;
   std::string vars;               // --vars YAML/JSON text
   std::vector<std::string> select;

@@ -30,7 +30,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::load(const ProjectLoadOpti
   EnvLookup env = o.env ? o.env : process_env();
   STRATA_ASSIGN(ProjectConfig project, load_project(o.project_dir, env));
   std::unique_ptr<LoadedProject> self(new LoadedProject());
-  self->target_dir_ = project.root + "/" + project.target_path;
+  self->target_dir_ = transform::target_dir(project);
   warehouse::ProfileOptions popts;
   popts.project_dir = project.root;
   popts.profiles_dir = o.profiles_dir;

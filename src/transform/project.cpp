@@ -197,6 +197,11 @@ Result<ConfigTree> parse_config_tree(const YamlDocument& doc, const YamlNode& no
   return tree;
 }
 
+std::string target_dir(const ProjectConfig& project) {
+  if (!project.target_path.empty() && project.target_path.front() == '/') return project.target_path;
+  return project.root + "/" + project.target_path;
+}
+
 Result<ProjectConfig> load_project(const std::string& project_dir, const EnvLookup& env) {
   ProjectConfig project;
   std::error_code ec;

@@ -51,6 +51,9 @@ struct ProjectConfig {
   std::vector<std::string> warnings;
 };
 
+// The project's target folder: target_path, under the project's root unless absolute.
+std::string target_dir(const ProjectConfig& project);
+
 // Loads `<project_dir>/dbt_project.yml`. Errors (kConfig, located): missing file (kNotFound),
 // invalid YAML, missing `name`, unknown top-level keys, unknown `+config` keys, wrong value types.
 Result<ProjectConfig> load_project(const std::string& project_dir, const EnvLookup& env);

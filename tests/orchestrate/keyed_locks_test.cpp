@@ -54,3 +54,32 @@ TEST(KeyedLocksTest, OneHolderPerKeyAndCancellableWaits) {
 
 }  // namespace
 }  // namespace strata::orchestrate
+
+namespace strata::orchestrate {
+namespace {
+
+// remove() returns only once a callback that cancel() runs on another thread has ended, so a runner
+// may destroy what its callback touches right after removing it.
+TEST(CancelTokenTest, RemoveWaitsForACallbackRunningOnAnotherThread) {
+  CancelToken token;
+  std::atomic<bool> started{false}, finished{false};
+  const int id = token.on_cancel([&] {
+    started = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    finished = true;
+  });
+  std::thread canceller([&] { token.cancel("stop"); });
+  while (!started) std::this_thread::yield();
+  token.remove(id);
+  EXPECT_TRUE(finished);
+  canceller.join();
+  // A callback that removes itself (on cancel()'s thread) does not wait for itself.
+  CancelToken other;
+  int self = 0;
+  self = other.on_cancel([&] { other.remove(self); });
+  other.cancel("stop");
+  EXPECT_TRUE(other.cancelled());
+}
+
+}  // namespace
+}  // namespace strata::orchestrate

@@ -91,6 +91,7 @@ TEST(SensorSpecTest, MistakesAreLocated) {
        "p.yml:3:43: error: unknown run state 'upstream_failed' in failed_states"},
       {"    sensor: {pipeline: 'a b'}\n", "p.yml:3:24: error: bad pipeline name 'a b'"},
       {"    sensor: {pipeline: up}\n    target: wh\n", "p.yml:4:13: error: target is for sql sensors"},
+      {"    sensor: {pipeline: up, failed_states: [success]}\n", "error: state 'success' is both allowed and failed"},
       {"    sensor: select 1\n", "p.yml:3:13: error: sensor must be a mapping"},
       {"    sensor: {sql: select 1, mode: reschedule}\n", "p.yml:3:35: error: sensor mode 'reschedule' is not supported"},
       {"    sensor: {sql: select 1, poke_interval: 0s}\n", "p.yml:3:44: error: poke_interval must be more than 0"},
@@ -251,15 +252,17 @@ tasks:
 }
 
 // The run of another pipeline an hour earlier, with one task, in the rig's store.
-void upstream_run(SensorRig& rig, TaskState load_state) {
+void upstream_run(SensorRig& rig, TaskState load_state, const std::string& task = "load", const std::string& group = "") {
   ASSERT_TRUE(rig.h.store->ensure_pipeline("ingest").ok());
   auto existing = rig.h.store->run("ingest", "u");
-  if (!existing.ok() || !existing->has_value())
+  if (!existing.ok() || !existing->has_value()) {
     ASSERT_TRUE(rig.h.store->create_run(testing::new_run("ingest", "u", -3'600'000'000LL)).ok());
+  }
   TaskInstanceRecord ti;
   ti.pipeline = "ingest";
   ti.run_id = "u";
-  ti.task_id = "load";
+  ti.task_id = task;
+  ti.group = group;
   ti.state = load_state;
   ASSERT_TRUE(rig.h.store->upsert_task_instance(ti).ok());
 }
@@ -305,6 +308,42 @@ tasks:
                                "failed_states"),
             std::string::npos)
       << attempt.error;
+}
+
+// `task:` naming a group (a build: task's expansion): met when all of it succeeded; soft_fail
+// skips on a failed state.
+TEST(SensorTest, APipelineSensorWaitsForATaskGroup) {
+  SensorRig rig;
+  upstream_run(rig, TaskState::kSuccess, "model.shop.a", "dbt");
+  upstream_run(rig, TaskState::kRunning, "model.shop.b", "dbt");
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    upstream_run(rig, TaskState::kSuccess, "model.shop.b", "dbt");
+  });
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {pipeline: ingest, task: dbt, execution_delta: 1h, poke_interval: 100ms, timeout: 20s}
+)"),
+            RunState::kSuccess);
+  later.join();
+  const std::string log = log_of(rig.h, "wait");
+  EXPECT_NE(log.find("group 'dbt' (1 of 2 tasks success) of run u of pipeline 'ingest' is running"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("group 'dbt' (2 of 2 tasks success)"), std::string::npos) << log;
+}
+
+TEST(SensorTest, SoftFailSkipsOnAFailedState) {
+  SensorRig rig;
+  upstream_run(rig, TaskState::kFailed);
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {pipeline: ingest, task: load, execution_delta: 1h, failed_states: [failed], soft_fail: true,
+             poke_interval: 100ms, timeout: 20s}
+)"),
+            RunState::kSuccess);
+  EXPECT_EQ(rig.h.states("r")["wait"].state, TaskState::kSkipped);
 }
 
 TEST(SensorTest, ASqlSensorPokesPostgres) {
