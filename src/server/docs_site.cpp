@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/strings.h"
+#include "server/server.h"
 
 #ifdef STRATA_HAVE_UI_ASSETS
 #include "server/assets/ui_assets.h"
@@ -82,6 +83,12 @@ Result<std::string> page(const std::string* data) {
 #endif
 }
 
+// The host name of a Host header: "127.0.0.1:8080" → "127.0.0.1", "[::1]:8080" → "[::1]".
+std::string host_name(const std::string& header) {
+  if (!header.empty() && header.front() == '[') return header.substr(0, header.find(']') + 1);
+  return header.substr(0, header.find(':'));
+}
+
 Status write_page(const std::string& path, const std::string& html) {
   if (!write_file_atomic(path, html)) {
     return Error(ErrorCode::kFailed, "cannot write " + path, {}, "check that the target folder is writable");
@@ -148,6 +155,15 @@ Result<std::unique_ptr<DocsServer>> DocsServer::bind(const std::string& target_d
       }
       res.set_header("Cache-Control", "no-store");
       res.set_content(std::move(body), type);
+    });
+  }
+  if (is_loopback_host(host)) {
+    impl->http.set_pre_routing_handler([host](const httplib::Request& req, httplib::Response& res) {
+      const std::string name = host_name(req.get_header_value("Host"));
+      if (is_loopback_host(name) || name == host) return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 403;
+      res.set_content("this docs server answers loopback names only\n", "text/plain; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
     });
   }
   // An idle browser connection holds a thread of the server until it times out: kept short, so a

@@ -21,9 +21,10 @@ namespace strata::server {
 // without the web UI.
 Status write_docs_site(const std::string& target_dir, bool static_site);
 
-// Serves a target folder's docs over HTTP: "/" and "/index.html", "/manifest.json" and
-// "/catalog.json", read from disk on every request (a later `docs generate` shows on reload);
-// every other path is 404. Thread-safety: serve() blocks on one thread; stop() may be called from
+// Serves a target folder's docs over HTTP: "/" and "/index.html", "/static_index.html",
+// "/manifest.json" and "/catalog.json", read from disk on every request (a later `docs generate`
+// shows on reload); every other path is 404. Bound to a loopback address, it answers only requests
+// whose Host is a loopback name (no DNS rebinding from a web page). Thread-safety: serve() blocks on one thread; stop() may be called from
 // another, and ends serve().
 class DocsServer {
  public:

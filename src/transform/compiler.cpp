@@ -1,12 +1,14 @@
 #include "transform/compiler.h"
 
 #include <algorithm>
+#include <set>
 #include <unordered_set>
 
 #include <yaml-cpp/yaml.h>
 
 #include "common/strings.h"
 #include "transform/artifacts.h"
+#include "transform/compiler_impl.h"
 #include "transform/compiler_internal.h"
 #include "transform/project.h"
 #include "transform/static_parser.h"
@@ -149,48 +151,6 @@ Error as_config_error(Error e, const std::string& packages = {}) {
 
 }  // namespace
 
-struct Compiler::Impl {
-  const Graph* graph = nullptr;
-  CompilerOptions options;
-  const sql::Dialect* dialect = nullptr;
-  jinja::Environment env;
-  std::shared_ptr<const jinja::Context> base;
-  std::unordered_set<std::string> user_macros;  // macros the root project defines
-  std::shared_ptr<detail::MacroNamespaces> namespaces = std::make_shared<detail::MacroNamespaces>();
-  std::string packages_text;  // packages.yml + dependencies.yml, for hints on undefined package names
-  bool fast_paths = true;
-  std::mutex cache_mutex;
-  std::vector<std::shared_ptr<const jinja::Template>> cache;
-
-  Result<std::shared_ptr<const jinja::Template>> node_template(size_t i);
-  Result<std::string> render_text(const std::string& text, size_t node, RenderState& state, const std::string& name);
-  Status render_config_values(Graph& graph);
-  Result<std::string> compile(size_t i, const RenderOptions& options, std::vector<size_t>& stack);
-  // The `__dbt__cte__x` CTEs of the ephemeral nodes a render referenced (those on `stack` left
-  // out): each compiled, or a unit test's fixture for it.
-  Result<std::vector<std::pair<std::string, std::string>>> ephemeral_ctes(const std::vector<size_t>& ephemerals,
-                                                                          const RenderOptions& options,
-                                                                          std::vector<size_t>& stack);
-  Result<std::string> generic_test_text(size_t i) const;
-  // Renders generic test `n` (node i) in parse mode and gives it the configs its macro's config()
-  // calls set, except those its YAML or the project set. A render error is left to the run.
-  Status capture_generic_test_config(Node& n, size_t i);
-  std::optional<std::string> fast_compile(size_t i, std::vector<size_t>& ephemerals) const;
-  std::optional<std::string> plain_relation(const detail::PlainCall& call, const Node& from,
-                                            std::vector<size_t>& ephemerals) const;
-  // Whether the root project, or the package of node `n` (its local namespace), defines `name`.
-  bool overridden(const std::string& name, const Node& n) const {
-    return user_macros.count(name) > 0 || (n.package_name != namespaces->root && namespaces->find(n.package_name, name));
-  }
-  // The base context of a render of node i: its package's local macros over the shared base.
-  const std::shared_ptr<const jinja::Context>& base_for(size_t i) const {
-    if (i == detail::kNoNode) return base;
-    auto local = namespaces->locals.find(graph->node(i).package_name);
-    return local == namespaces->locals.end() ? base : local->second;
-  }
-  void register_functions();
-  Json var_lookup_scope(size_t node) const;
-};
 
 namespace {
 
@@ -413,48 +373,6 @@ Result<std::shared_ptr<const jinja::Template>> Compiler::Impl::node_template(siz
   return cache[i];
 }
 
-// `{{ test_x(model=get_where_subquery(ref('m')), column_name='c', values=[...]) }}`.
-Result<std::string> Compiler::Impl::generic_test_text(size_t i) const {
-  const Node& n = graph->node(i);
-  const TestMetadata& meta = *n.test_metadata;
-  std::string macro = (meta.namespace_.empty() ? "" : meta.namespace_ + ".") + "test_" + meta.name;
-  std::string text = "{{ " + macro + "(";
-  bool first = true;
-  for (auto it = meta.kwargs.begin(); it != meta.kwargs.end(); ++it) {
-    if (!first) text += ", ";
-    first = false;
-    text += it.key() + "=";
-    const Json& v = it.value();
-    if (it.key() == "model") {
-      std::string m = v.get<std::string>();
-      // "{{ get_where_subquery(ref('x')) }}" → the expression inside.
-      text += std::string(trim(std::string_view(m).substr(2, m.size() - 4)));
-    } else if (v.is_string()) {
-      std::string s = v.get<std::string>();
-      if (it.key() == "column_name" && meta.quote_column) s = dialect->quote_identifier(s);
-      if (starts_with(s, "ref(") || starts_with(s, "source(")) {
-        text += s;
-      } else {
-        text += "'" + replace_all(replace_all(s, "\\", "\\\\"), "'", "\\'") + "'";
-      }
-    } else {
-      text += "fromjson('" + replace_all(replace_all(v.dump(), "\\", "\\\\"), "'", "\\'") + "')";
-    }
-  }
-  return text + ") }}";
-}
-
-Status Compiler::Impl::capture_generic_test_config(Node& n, size_t i) {
-  STRATA_ASSIGN(std::string text, generic_test_text(i));
-  RenderState state;
-  state.node = i;
-  state.parse_mode = true;
-  state.options.execute = false;
-  if (!render_text(text, i, state, node_file_path(graph->project(), n)).ok()) return ok_status();
-  for (auto it = state.capture.config.begin(); it != state.capture.config.end(); ++it)
-    if (!n.config_where.count(it.key())) n.config[it.key()] = it.value();
-  return ok_status();
-}
 
 // What ref()/source() print for a literal call, or nullopt when the Jinja path must decide (an
 // unknown target, a dependency the parser did not record).
@@ -694,109 +612,6 @@ Result<std::unique_ptr<Compiler>> Compiler::create(const Graph& graph, CompilerO
   return std::unique_ptr<Compiler>(new Compiler(std::move(impl)));
 }
 
-// dbt renders the configs of dbt_project.yml and property files too: `+schema: "{{ var('x') }}"`,
-// `+materialized: "{{ 'table' if target.name == 'prod' else 'view' }}"`. Hooks stay as written
-// (they are rendered when they run). A render giving True/False becomes a boolean, as dbt's
-// native rendering does.
-Status Compiler::Impl::render_config_values(Graph& graph) {
-  auto has_jinja = [](const Json& v) {
-    return v.is_string() &&
-           (v.get_ref<const std::string&>().find("{{") != std::string::npos ||
-            v.get_ref<const std::string&>().find("{%") != std::string::npos);
-  };
-  for (size_t i = 0; i < graph.size(); ++i) {
-    Node& n = graph.mutable_node(i);
-    for (auto it = n.config.begin(); it != n.config.end(); ++it) {
-      if (it.key() == "pre-hook" || it.key() == "post-hook") continue;
-      auto render = [&](Json& value) -> Status {  // scalars only: tags are also kept in Node::tags
-        if (!has_jinja(value)) return ok_status();
-        RenderState state;
-        state.options.execute = false;
-        STRATA_ASSIGN(std::string text, render_text(value.get<std::string>(), kNoNode, state,
-                                                    "<config '" + it.key() + "' of " + n.unique_id + ">"));
-        std::string_view t = trim(text);
-        value = t == "True" ? Json(true) : t == "False" ? Json(false) : Json(std::string(t));
-        return ok_status();
-      };
-      STRATA_TRY(render(*it));
-    }
-  }
-  return ok_status();
-}
-
-// The names of the generic test macros ("test_x") whose body, or an adapter's implementation of
-// it ("default__test_x"), calls config(): a test of one gets those configs at parse time (dbt
-// renders tests while parsing), below its YAML and project ones.
-std::unordered_set<std::string> test_macros_with_config(const Graph& graph) {
-  std::unordered_set<std::string> out;
-  for (const MacroDef& m : graph.project().macros) {
-    if (m.macro_sql.find("config(") == std::string::npos) continue;
-    const size_t dispatched = m.name.find("__test_");
-    if (starts_with(m.name, "test_")) out.insert(m.name);
-    else if (dispatched != std::string::npos) out.insert(m.name.substr(dispatched + 2));
-  }
-  return out;
-}
-
-Status Compiler::parse_render(Graph& graph) {
-  STRATA_TRY(impl_->render_config_values(graph));
-  const std::unordered_set<std::string> configuring_tests = test_macros_with_config(graph);
-  bool changed = false;
-  for (size_t i = 0; i < graph.size(); ++i) {
-    const Node& n = graph.node(i);
-    if (n.is_test() && n.test_metadata && configuring_tests.count("test_" + n.test_metadata->name)) {
-      STRATA_TRY(impl_->capture_generic_test_config(graph.mutable_node(i), i));
-      continue;
-    }
-    if (n.is_test() || n.resource_type == ResourceType::kSource || n.resource_type == ResourceType::kSeed) continue;
-    if (n.raw_code.find("{%") == std::string::npos && n.raw_code.find("{{") == std::string::npos) continue;
-    StaticScan scan = static_scan(n.raw_code);
-    if (scan.exact) continue;
-    RenderState state;
-    state.node = i;
-    state.parse_mode = true;
-    state.options.execute = false;
-    auto out = impl_->render_text(n.raw_code, i, state, node_file_path(graph.project(), n));
-    if (!out.ok()) return std::move(out).error();
-    Node& m = graph.mutable_node(i);
-    if (state.capture.refs != m.refs || state.capture.sources != m.sources) {
-      m.refs = state.capture.refs;
-      m.sources = state.capture.sources;
-      add_foreign_key_dependencies(m);
-      changed = true;
-    }
-    // Keys the static scan read keep the place it found; the others are the node's.
-    ConfigOrigins rendered_where;
-    for (auto it = scan.config.begin(); it != scan.config.end(); ++it) {
-      auto origin = m.config_where.find(normalize_config_key(it.key()));
-      if (origin != m.config_where.end()) rendered_where.insert(*origin);
-    }
-    merge_configs(m.config, m.config_where, configs_not_scanned(std::move(state.capture.config), scan.config),
-                  rendered_where, m.where);
-  }
-  if (changed) STRATA_TRY(graph.refresh_edges());
-  // Descriptions are Jinja too: `{{ doc('name') }}`.
-  for (size_t i = 0; i < graph.size(); ++i) {
-    Node& m = graph.mutable_node(i);
-    auto render_description = [&](std::string& text) -> Status {
-      if (text.find("{{") == std::string::npos && text.find("{%") == std::string::npos) return ok_status();
-      RenderState state;
-      state.node = i;
-      state.parse_mode = true;
-      state.options.execute = false;
-      STRATA_ASSIGN(text, impl_->render_text(text, i, state, m.patch_path.empty() ? m.where.file : m.patch_path));
-      return ok_status();
-    };
-    STRATA_TRY(render_description(m.description));
-    for (auto& c : m.columns) STRATA_TRY(render_description(c.description));
-  }
-  // Tags, meta and enabled set by the configs just rendered; a disabled node leaves the graph, so
-  // the templates cached by node index start over.
-  const size_t before = graph.size();
-  STRATA_TRY(graph.apply_rendered_configs());
-  if (graph.size() != before) impl_->cache.assign(graph.size(), nullptr);
-  return ok_status();
-}
 
 bool Compiler::has_macro(const std::string& name) const { return impl_->user_macros.count(name) > 0; }
 

@@ -92,7 +92,7 @@ Result<Graph> Graph::build(ParsedProject project) {
   g.index();
   g.project_.needs_render.clear();
   std::vector<bool> drop(g.project_.nodes.size(), false);
-  if (!g.drop_orphan_tests(drop)) {
+  if (!g.drop_orphan_tests(drop, {})) {
     STRATA_TRY(g.link());
     STRATA_TRY(g.sort());
     return g;
@@ -101,12 +101,24 @@ Result<Graph> Graph::build(ParsedProject project) {
   return g;
 }
 
-bool Graph::drop_orphan_tests(std::vector<bool>& drop) {
+bool Graph::drop_orphan_tests(std::vector<bool>& drop, const std::vector<bool>& disabling) {
+  auto disabled_name = [&](const std::string& name) {
+    return std::any_of(project_.disabled.begin(), project_.disabled.end(),
+                       [&](const Node& d) { return d.name == name && is_refable(d.resource_type); });
+  };
   bool any = false;
   for (size_t i = 0; i < project_.nodes.size(); ++i) {
     const Node& n = project_.nodes[i];
-    if (drop[i] || !n.is_test() || n.attached_node.empty() || by_id_.count(n.attached_node)) continue;
-    project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + n.attached_node +
+    if (drop[i] || !n.is_test()) continue;
+    std::string gone;
+    if (!n.attached_node.empty() && !by_id_.count(n.attached_node)) gone = n.attached_node;
+    // A test that refs a disabled node (a relationships test's `to:`) goes too, as in dbt.
+    for (size_t r = 0; gone.empty() && r < n.refs.size(); ++r) {
+      auto target = resolve_ref(n.refs[r], n.package_name);
+      if (target ? *target < disabling.size() && disabling[*target] : disabled_name(n.refs[r].name)) gone = n.refs[r].name;
+    }
+    if (gone.empty()) continue;
+    project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + gone +
                                 " is disabled or missing");
     drop[i] = true;
     any = true;
@@ -129,16 +141,22 @@ Status Graph::remove_nodes(const std::vector<bool>& drop, const std::vector<bool
   return refresh_edges();
 }
 
-Status Graph::apply_rendered_configs() {
+Status Graph::apply_rendered_configs(bool refs_changed) {
   std::vector<bool> disable(project_.nodes.size(), false);
-  bool any = false;
+  bool any = false, undecided = false;
   for (size_t i = 0; i < project_.nodes.size(); ++i) {
     Node& n = project_.nodes[i];
     n.refresh_tags_and_meta();
+    undecided = undecided || n.enabled_undecided;
+    n.enabled_undecided = false;
     disable[i] = !n.enabled();
     any = any || disable[i];
   }
-  if (!any) return check_unique_ids(project_.nodes);
+  if (!any) {
+    STRATA_TRY(check_unique_ids(project_.nodes));
+    // Refs the render found, or refs of undecided nodes left unlinked (now errors if unresolved).
+    return refs_changed || undecided ? refresh_edges() : ok_status();
+  }
   // Tests attached to a disabled node go with it, unless an enabled node has its id (dbt's pattern
   // of two versions of a model, one enabled at a time).
   std::unordered_set<std::string_view> kept;
@@ -147,7 +165,7 @@ Status Graph::apply_rendered_configs() {
   for (size_t i = 0; i < disable.size(); ++i)
     if (disable[i] && !kept.count(project_.nodes[i].unique_id)) by_id_.erase(project_.nodes[i].unique_id);
   std::vector<bool> drop = disable;
-  drop_orphan_tests(drop);
+  drop_orphan_tests(drop, disable);
   STRATA_TRY(check_unique_ids(project_.nodes, drop));
   return remove_nodes(drop, disable);
 }
@@ -188,6 +206,7 @@ Status Graph::link_node(size_t i) {
   std::vector<size_t>& ps = parents_[i];
   for (const auto& ref : node.refs) {
     auto target = resolve_ref(ref, node.package_name);
+    if (!target && node.enabled_undecided) continue;  // decided after the parse-time render
     if (!target) {
       bool disabled = false;
       for (const auto& d : project_.disabled) disabled |= d.name == ref.name && is_refable(d.resource_type);
@@ -204,6 +223,7 @@ Status Graph::link_node(size_t i) {
   }
   for (const auto& src : node.sources) {
     auto target = resolve_source(src);
+    if (!target && node.enabled_undecided) continue;
     if (!target)
       return Error(ErrorCode::kConfig,
                    std::string(describe(node.resource_type)) + " '" + node.unique_id + "' (" +

@@ -38,10 +38,11 @@ class Graph {
   const std::vector<size_t>& topological_order() const { return order_; }
 
   // After a parse-time render merged configs of its own into nodes: re-derives each node's tags
-  // and meta from its config, and moves the nodes now disabled (enabled=false), with the generic
-  // tests attached to them, to the project's disabled list (a warning per test). Node indexes
-  // change when any is disabled. Same errors as build() (e.g. a ref to a node now disabled).
-  Status apply_rendered_configs();
+  // and meta from its config, moves the nodes now disabled (enabled=false), with the tests of
+  // them or that ref them, to the project's disabled list (a warning per test), and links the
+  // edges again (`refs_changed`: the render found other refs). Node indexes change when any is
+  // disabled. Same errors as build() (e.g. a ref to a node now disabled).
+  Status apply_rendered_configs(bool refs_changed);
 
   // Re-resolves node i's refs/sources after they changed (e.g. found by a Jinja render) and
   // rebuilds the edges. Same errors as build().
@@ -51,8 +52,9 @@ class Graph {
   // Removes the nodes marked in `drop` (keeping the others' order), moving those marked in
   // `disable` to project_.disabled, then rebuilds the edges.
   Status remove_nodes(const std::vector<bool>& drop, const std::vector<bool>& disable);
-  // Marks the generic tests attached to a node that is not in the id index, with a warning.
-  bool drop_orphan_tests(std::vector<bool>& drop);
+  // Marks, with a warning, the tests attached to a node that is not in the id index, and those that
+  // ref a disabled node (one in project_.disabled, or marked in `disabling`).
+  bool drop_orphan_tests(std::vector<bool>& drop, const std::vector<bool>& disabling);
   // Rebuilds the id, ref-name and source indexes from project_.nodes.
   void index();
   Status link();

@@ -427,13 +427,14 @@ Result<int> retry(const InvocationOptions& o, const ProjectConfig& project, std:
 // `docs generate`: compiles the selected nodes (unless --no-compile), then writes manifest.json
 // (with their compiled code), catalog.json and, through the options' hook, the docs site. A node
 // that fails to compile fails the invocation (exit 1) after manifest.json and run_results.json.
-Result<int> generate_docs(const Graph& graph, Compiler& compiler, warehouse::Database& database,
-                          const std::vector<size_t>& selected, RunOptions ropts, const InvocationOptions& o,
-                          const InvocationInfo& info, const Json& args, std::ostream& out) {
+Result<int> generate_docs(Graph& graph, Compiler& compiler, warehouse::Database& database,
+                          const std::vector<size_t>& selected, const std::vector<Deferral>& deferred, RunOptions ropts,
+                          const InvocationOptions& o, const InvocationInfo& info, const Json& args, std::ostream& out) {
   std::vector<std::string> compiled;
   if (o.compile_docs) {
     ropts.command = RunCommand::kCompile;
     STRATA_ASSIGN(RunSummary summary, run_nodes(graph, compiler, database, selected, ropts, out));
+    restore_relations(graph, deferred);  // the manifest names this target's relations
     STRATA_TRY(write_artifact(ropts.target_dir, "run_results.json",
                               run_results_json(info, summary.results, summary.elapsed_seconds, args)));
     if (summary.failed()) {
@@ -441,6 +442,8 @@ Result<int> generate_docs(const Graph& graph, Compiler& compiler, warehouse::Dat
       return 1;
     }
     compiled = std::move(summary.compiled);
+  } else {
+    restore_relations(graph, deferred);
   }
   STRATA_TRY(write_artifact(ropts.target_dir, "manifest.json", manifest_json(graph, info, compiled)));
   STRATA_TRY(docs_generate(graph, database, info, ropts.target_dir, o.empty_catalog));
@@ -604,7 +607,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   ropts.event_time_end = o.event_time_end;
   ropts.retry_batches = o.retry_batches;
   if (o.command == "docs") {
-    return generate_docs(graph, *compiler, *database, selected, ropts, o, info,
+    return generate_docs(graph, *compiler, *database, selected, deferred, ropts, o, info,
                          invocation_args(o, cli_vars, target.threads), out);
   }
   STRATA_ASSIGN(RunSummary summary, run_nodes(graph, *compiler, *database, selected, ropts, out));

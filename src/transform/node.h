@@ -88,6 +88,12 @@ struct Node {
   std::string patch_path;           // property file that documented this node, if any
   SourceLocation where;             // the node's definition (file and line), for errors
   ConfigOrigins config_where;       // where config's keys were set, for errors about their values
+  // Nodes whose Jinja the static scan could not read exactly (rendered at parse time):
+  // `config_before_file` is their config before the scanned in-file config() calls were merged,
+  // which the render restores for keys that no branch it took sets; `enabled_undecided` marks
+  // those that may set enabled, whose refs the graph links only once the render decided.
+  Json config_before_file;
+  bool enabled_undecided = false;
 
   // Dependencies as written; resolved into `depends_on` by the graph.
   std::vector<RefCall> refs;

@@ -633,8 +633,12 @@ Status parse_files(ParseState& state) {
   state.out.nodes.reserve(2 * file_node_count + 16);
   STRATA_TRY(property_files.apply(state));
   // In-file config() wins over property files and the project tree.
+  std::vector<bool> inexact(file_node_count, false);
+  for (size_t i : state.out.needs_render)
+    if (i < file_node_count) inexact[i] = true;
   parallel_for(file_node_count, [&](size_t i) {
     Node& node = state.out.nodes[i];
+    if (inexact[i] && !file_configs[i].config.empty()) node.config_before_file = node.config;
     merge_configs(node.config, node.config_where, file_configs[i].config, file_configs[i].where);
   });
   return ok_status();
@@ -699,6 +703,7 @@ Result<ParsedProject> parse_project(ProjectConfig project, const EnvLookup& env)
     const Node& n = state.out.nodes[i];
     undecided[i] = !n.enabled() && n.config_location("enabled").file == n.where.file;
     may_toggle[i] = undecided[i] || n.raw_code.find("enabled") != std::string::npos;
+    state.out.nodes[i].enabled_undecided = may_toggle[i];
   }
   STRATA_TRY(check_unique_ids(state.out.nodes, may_toggle));
   parallel_for(state.out.nodes.size(), [&](size_t i) { state.out.nodes[i].refresh_tags_and_meta(); });

@@ -114,6 +114,9 @@ TEST(DocsSite, TheServerServesTheDocsFilesAndNothingElse) {
   EXPECT_EQ(c.Get("/run_results.json")->status, 404);
   EXPECT_EQ(c.Get("/../manifest.json")->status, 404);
   EXPECT_EQ(c.Get("/%2e%2e/etc/passwd")->status, 404);
+  // A page of another site that resolves its name to 127.0.0.1 (DNS rebinding) is refused.
+  EXPECT_EQ(c.Get("/manifest.json", {{"Host", "attacker.example:" + std::to_string((*server)->port())}})->status, 403);
+  EXPECT_EQ(c.Get("/manifest.json", {{"Host", "localhost:" + std::to_string((*server)->port())}})->status, 200);
 
   (*server)->stop();
   serving.join();

@@ -185,6 +185,29 @@ TEST_F(LabProject, ConfigsFoundByAParseTimeRenderSetTagsMetaAndEnabled) {
   EXPECT_NE(output_.find("two resources share the unique id model.lab.twin"), std::string::npos) << output_;
   std::filesystem::remove_all(project_ + "/models/v2");
 
+  // A config() call in a branch not taken sets nothing; a node the render disables is not linked
+  // (its ref to a missing model is no error), and a test that refs it is dropped, as in dbt.
+  testing::write_files(
+      project_,
+      {{"models/branch_not_taken.sql",
+        "{% if target.name == 'nope' %}{{ config(enabled=false, materialized='view') }}{% endif %}\nselect 1 as id\n"},
+       {"models/off_with_missing_ref.sql",
+        "{% set off = true %}{{ config(enabled=not off) }}\nselect * from {{ ref('no_such_model') }}\n"},
+       {"models/checks_off.yml",
+        "version: 2\nmodels:\n  - name: branch_not_taken\n    columns:\n      - name: id\n        data_tests:\n"
+        "          - relationships: {to: ref('rendered_off'), field: id}\n"}});
+  InvocationOptions listing = options("ls");
+  listing.select = {"branch_not_taken off_with_missing_ref"};
+  listing.output = "json";
+  listing.output_keys = {"name", "config"};
+  ASSERT_EQ(invoke_with(listing), 0) << output_;
+  EXPECT_NE(output_.find("\"name\":\"branch_not_taken\""), std::string::npos) << output_;
+  EXPECT_NE(output_.find("\"materialized\":\"table\""), std::string::npos) << output_;  // the project's
+  EXPECT_EQ(output_.find("off_with_missing_ref"), std::string::npos) << output_;
+  EXPECT_EQ(output_.find("relationships"), std::string::npos) << output_;
+  std::filesystem::remove(project_ + "/models/checks_off.yml");
+  std::filesystem::remove(project_ + "/models/off_with_missing_ref.sql");
+
   testing::write_files(project_, {{"models/reads_off.sql", "select * from {{ ref('rendered_off') }}\n"}});
   EXPECT_EQ(invoke("ls"), 2);
   EXPECT_NE(output_.find("models/reads_off.sql:1:22: error: Model 'model.lab.reads_off' (models/reads_off.sql) "
@@ -527,6 +550,17 @@ TEST_F(LabProject, IndirectSelectionComesFromTheFlagOrDbtsVariable) {
   o.indirect_selection = "lazy";
   EXPECT_EQ(invoke_with(o), 2);
   EXPECT_NE(output_.find("unknown indirect selection 'lazy'"), std::string::npos) << output_;
+}
+
+TEST_F(LabProject, TargetPathComesFromTheFlagOrDbtsVariable) {
+  InvocationOptions o = options("parse");
+  o.target_path = "elsewhere";
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_TRUE(std::filesystem::exists(project_ + "/elsewhere/manifest.json"));
+  o.target_path.clear();
+  o.env = map_env({{"LAB_DB", db_path_}, {"DBT_TARGET_PATH", project_ + "/absolute"}});
+  ASSERT_EQ(invoke_with(o), 0) << output_;
+  EXPECT_TRUE(std::filesystem::exists(project_ + "/absolute/manifest.json"));
 }
 
 TEST_F(LabProject, AnUndefinedPackageNameGetsAHint) {

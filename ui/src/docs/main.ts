@@ -61,7 +61,12 @@ function renderFolder(f: Folder, view: "project" | "database", current: string |
 }
 
 function route(): { page: "overview" | "node" | "graph" | "search"; arg: string } {
-  const hash = decodeURIComponent(location.hash.replace(/^#!?\/?/, ""));
+  let hash = location.hash.replace(/^#!?\/?/, "");
+  try {
+    hash = decodeURIComponent(hash);
+  } catch {
+    // a malformed escape ("%"): the address as typed
+  }
   if (hash.startsWith("search/")) return { page: "search", arg: hash.slice("search/".length) };
   if (hash === "graph") return { page: "graph", arg: "" };
   const slash = hash.indexOf("/");

@@ -3,7 +3,10 @@
 // **bold**, *emphasis* and [links](https://…) (http, https and mailto only).
 import { h, type Child } from "../dom";
 
-const kInline = /(`[^`]+`)|(\*\*[^*]+\*\*)|(\*[^*\s][^*]*\*|_[^_\s][^_]*_)|(\[[^\]]+\]\([^)\s]+\))/;
+// Emphasis needs a non-word character (or the text's edge) outside each marker, so that
+// customer_id_and_order_id and count(*) … sum(*) stay as written.
+const kInline =
+  /(`[^`]+`)|(\*\*[^*]+\*\*)|((?<![\w*])\*(?=\S)[^*]*?(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)[^_]*?(?<=\S)_(?![\w_]))|(\[[^\]]+\]\([^)\s]+\))/;
 
 function inline(text: string): Child[] {
   const out: Child[] = [];
