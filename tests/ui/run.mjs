@@ -339,6 +339,12 @@ async function main() {
     await page.click('[data-testid=docs-tree] a.docs-item[title="model.uitest.revenue_by_country"]');
     await page.waitForURL(/#!\/model\/model\.uitest\.revenue_by_country$/);
     await page.locator("[data-testid=docs-title]", { hasText: "revenue_by_country" }).waitFor();
+    // Markdown: **bold** and _emphasis_, while snake_case names and count(*) stay as written.
+    const description = page.locator("[data-testid=docs-description]");
+    check(await description.locator("strong").innerText() === "country", "**country** is not bold");
+    check(await description.locator("em").allInnerTexts().then((t) => t.join("|")) === "country", "_country_ is not emphasised (only it)");
+    const text = await description.innerText();
+    check(text.includes("customer_id and order_id") && text.includes("count(*) and sum(*)"), `description mangled: ${text}`);
     const country = await page.locator('[data-testid=docs-columns] tr[data-column="country"]').innerText();
     check(/VARCHAR/i.test(country), `the country column has no type from the catalog: ${country}`);
     const revenue = await page.locator('[data-testid=docs-columns] tr[data-column="revenue"] .docs-test').allInnerTexts();

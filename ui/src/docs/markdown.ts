@@ -3,10 +3,10 @@
 // **bold**, *emphasis* and [links](https://…) (http, https and mailto only).
 import { h, type Child } from "../dom";
 
-// Emphasis needs a non-word character (or the text's edge) outside each marker, so that
-// customer_id_and_order_id and count(*) … sum(*) stay as written.
+// Emphasis needs a non-word character (or the text's edge) outside each marker and no space or
+// bracket just inside it, so that customer_id_and_order_id and count(*) … sum(*) stay as written.
 const kInline =
-  /(`[^`]+`)|(\*\*[^*]+\*\*)|((?<![\w*])\*(?=\S)[^*]*?(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)[^_]*?(?<=\S)_(?![\w_]))|(\[[^\]]+\]\([^)\s]+\))/;
+  /(`[^`]+`)|(\*\*[^*]+\*\*)|((?<![\w*])\*(?=[^\s*()[\]])[^*]*?(?<=[^\s*()[\]])\*(?![\w*])|(?<![\w_])_(?=[^\s_()[\]])[^_]*?(?<=[^\s_()[\]])_(?![\w_]))|(\[[^\]]+\]\([^)\s]+\))/;
 
 function inline(text: string): Child[] {
   const out: Child[] = [];
