@@ -86,37 +86,27 @@ bool sensor_value_truthy(bool null, std::string_view text, bool boolean, bool nu
 }
 
 Result<bool> SensorRunner::poke_sql(TaskContext& ctx) {
-  if (postgres_) {
-    STRATA_ASSIGN(std::optional<std::string> conninfo, postgres_(ctx.task.target));
-    if (conninfo) {
-      pg::ConnectOptions options;
-      options.masker = masker_.get();
-      options.application_name = "strata sensor " + ctx.task.id;
-      STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(*conninfo, options));
-      pg::Canceller canceller = conn.canceller();
-      const int cancel_id = ctx.cancel.on_cancel([canceller] { (void)canceller.cancel(); });
-      Result<pg::PgResult> rows = conn.exec(ctx.command);
-      ctx.cancel.remove(cancel_id);
-      if (!rows.ok()) return std::move(rows).error();
-      if (rows->rows() == 0 || rows->columns() == 0) return false;
-      const unsigned type = rows->column_type(0);
-      bool number = false;
-      for (unsigned oid : kPgNumberOids) number = number || oid == type;
-      return sensor_value_truthy(rows->is_null(0, 0), rows->value(0, 0), type == kPgBool, number);
-    }
-  }
-  STRATA_ASSIGN(warehouse::Database * database, resolver_(ctx.task.target));
-  STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> session, database->connect());
-  warehouse::Warehouse* raw = session.get();
-  const int cancel_id = ctx.cancel.on_cancel([raw] { raw->interrupt(); });
-  Result<warehouse::QueryResult> rows = session->query(ctx.command);
-  ctx.cancel.remove(cancel_id);
-  if (!rows.ok()) return std::move(rows).error();
-  if (rows->num_rows() == 0 || rows->schema.empty()) return false;
-  const sql::TypeId type = rows->schema[0].type.id();
-  const bool number = type == sql::TypeId::kInt16 || type == sql::TypeId::kInt32 || type == sql::TypeId::kInt64 ||
-                      type == sql::TypeId::kFloat || type == sql::TypeId::kDouble || type == sql::TypeId::kDecimal;
-  return sensor_value_truthy(rows->is_null(0, 0), rows->cell_text(0, 0), type == sql::TypeId::kBoolean, number);
+  bool met = false;
+  STRATA_TRY(run_on_target(
+      resolver_, postgres_, masker_, ctx,
+      [&](pg::Connection& conn) -> Status {
+        STRATA_ASSIGN(pg::PgResult rows, conn.exec(ctx.command));
+        if (rows.rows() == 0 || rows.columns() == 0) return ok_status();
+        const unsigned type = rows.column_type(0);
+        const bool number = std::find(std::begin(kPgNumberOids), std::end(kPgNumberOids), type) != std::end(kPgNumberOids);
+        met = sensor_value_truthy(rows.is_null(0, 0), rows.value(0, 0), type == kPgBool, number);
+        return ok_status();
+      },
+      [&](warehouse::Warehouse& session) -> Status {
+        STRATA_ASSIGN(warehouse::QueryResult rows, session.query(ctx.command));
+        if (rows.num_rows() == 0 || rows.schema.empty()) return ok_status();
+        const sql::TypeId type = rows.schema[0].type.id();
+        const bool number = type == sql::TypeId::kInt16 || type == sql::TypeId::kInt32 || type == sql::TypeId::kInt64 ||
+                            type == sql::TypeId::kFloat || type == sql::TypeId::kDouble || type == sql::TypeId::kDecimal;
+        met = sensor_value_truthy(rows.is_null(0, 0), rows.cell_text(0, 0), type == sql::TypeId::kBoolean, number);
+        return ok_status();
+      }));
+  return met;
 }
 
 Result<bool> SensorRunner::poke_external(TaskContext& ctx, std::string& failed_state) {

@@ -17,34 +17,46 @@ Result<TaskOutcome> finish(TaskContext& ctx, Status status) {
 
 }  // namespace
 
-Result<TaskOutcome> SqlRunner::run(TaskContext& ctx) {
-  if (postgres_) {
-    STRATA_ASSIGN(std::optional<std::string> conninfo, postgres_(ctx.task.target));
-    if (conninfo) return run_postgres(ctx, *conninfo);
+Status run_on_target(const TargetResolver& resolver, const PostgresResolver& postgres, const SecretMaskerPtr& masker,
+                     TaskContext& ctx, const std::function<Status(pg::Connection&)>& on_postgres,
+                     const std::function<Status(warehouse::Warehouse&)>& on_duckdb) {
+  if (postgres) {
+    STRATA_ASSIGN(std::optional<std::string> conninfo, postgres(ctx.task.target));
+    if (conninfo) {
+      pg::ConnectOptions options;
+      options.masker = masker.get();
+      options.application_name = "strata task " + ctx.task.id;
+      options.on_notice = [&ctx](std::string_view notice) { ctx.log.line(notice); };
+      STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(*conninfo, options));
+      pg::Canceller canceller = conn.canceller();
+      const int cancel_id = ctx.cancel.on_cancel([canceller] { (void)canceller.cancel(); });
+      Status status = ctx.cancel.cancelled() ? Status(Error(ErrorCode::kCancelled, "cancelled")) : on_postgres(conn);
+      ctx.cancel.remove(cancel_id);
+      return status;
+    }
   }
-  STRATA_ASSIGN(warehouse::Database * database, resolver_(ctx.task.target));
+  STRATA_ASSIGN(warehouse::Database * database, resolver(ctx.task.target));
   STRATA_ASSIGN(std::unique_ptr<warehouse::Warehouse> session, database->connect());
   warehouse::Warehouse* raw = session.get();
-  int cancel_id = ctx.cancel.on_cancel([raw] { raw->interrupt(); });
-  ctx.log.line("running SQL on target '" + target_label(ctx.task) + "':");
-  ctx.log.write(ctx.command + "\n");
-  Status status = ctx.cancel.cancelled() ? Status(Error(ErrorCode::kCancelled, "cancelled")) : session->execute(ctx.command);
+  const int cancel_id = ctx.cancel.on_cancel([raw] { raw->interrupt(); });
+  Status status = ctx.cancel.cancelled() ? Status(Error(ErrorCode::kCancelled, "cancelled")) : on_duckdb(*session);
   ctx.cancel.remove(cancel_id);
-  return finish(ctx, std::move(status));
+  return status;
 }
 
-Result<TaskOutcome> SqlRunner::run_postgres(TaskContext& ctx, const std::string& conninfo) {
-  pg::ConnectOptions options;
-  options.masker = masker_.get();
-  options.application_name = "strata task " + ctx.task.id;
-  options.on_notice = [&ctx](std::string_view notice) { ctx.log.line(notice); };
-  STRATA_ASSIGN(pg::Connection conn, pg::Connection::connect(conninfo, options));
-  pg::Canceller canceller = conn.canceller();
-  int cancel_id = ctx.cancel.on_cancel([canceller] { (void)canceller.cancel(); });
-  ctx.log.line("running SQL on PostgreSQL target '" + target_label(ctx.task) + "' (" + conn.describe() + "):");
-  ctx.log.write(ctx.command + "\n");
-  Status status = ctx.cancel.cancelled() ? Status(Error(ErrorCode::kCancelled, "cancelled")) : conn.execute(ctx.command);
-  ctx.cancel.remove(cancel_id);
+Result<TaskOutcome> SqlRunner::run(TaskContext& ctx) {
+  Status status = run_on_target(
+      resolver_, postgres_, masker_, ctx,
+      [&ctx](pg::Connection& conn) {
+        ctx.log.line("running SQL on PostgreSQL target '" + target_label(ctx.task) + "' (" + conn.describe() + "):");
+        ctx.log.write(ctx.command + "\n");
+        return conn.execute(ctx.command);
+      },
+      [&ctx](warehouse::Warehouse& session) {
+        ctx.log.line("running SQL on target '" + target_label(ctx.task) + "':");
+        ctx.log.write(ctx.command + "\n");
+        return session.execute(ctx.command);
+      });
   return finish(ctx, std::move(status));
 }
 

@@ -16,12 +16,24 @@
 #include "orchestrate/task_runner.h"
 #include "warehouse/warehouse.h"
 
+namespace strata::pg {
+class Connection;
+}
+
 namespace strata::orchestrate {
 
 // Returns the database of a target name; the database must outlive every run. Thread-safe.
 using TargetResolver = std::function<Result<warehouse::Database*>(const std::string& target)>;
 // Returns the libpq conninfo of a target when it is a PostgreSQL target, nullopt otherwise.
 using PostgresResolver = std::function<Result<std::optional<std::string>>(const std::string& target)>;
+
+// Runs `on_postgres` on a new libpq connection when the task's target is a PostgreSQL one, else
+// `on_duckdb` on a new session of the target's database; the attempt's cancel interrupts either
+// while it runs (a cancel request, or Warehouse::interrupt()). Notices go to the task's log. For
+// the tasks that run statements on a target: sql and sql sensors.
+Status run_on_target(const TargetResolver& resolver, const PostgresResolver& postgres, const SecretMaskerPtr& masker,
+                     TaskContext& context, const std::function<Status(pg::Connection&)>& on_postgres,
+                     const std::function<Status(warehouse::Warehouse&)>& on_duckdb);
 
 class SqlRunner final : public TaskRunner {
  public:
@@ -30,8 +42,6 @@ class SqlRunner final : public TaskRunner {
   Result<TaskOutcome> run(TaskContext& context) override;
 
  private:
-  Result<TaskOutcome> run_postgres(TaskContext& context, const std::string& conninfo);
-
   TargetResolver resolver_;
   PostgresResolver postgres_;
   SecretMaskerPtr masker_;
