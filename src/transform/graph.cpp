@@ -153,7 +153,8 @@ Status Graph::apply_rendered_configs(bool refs_changed) {
     any = any || disable[i];
   }
   if (!any) {
-    STRATA_TRY(check_unique_ids(project_.nodes));
+    // The parser checked every node but the undecided ones.
+    if (undecided) STRATA_TRY(check_unique_ids(project_.nodes));
     // Refs the render found, or refs of undecided nodes left unlinked (now errors if unresolved).
     return refs_changed || undecided ? refresh_edges() : ok_status();
   }
