@@ -506,9 +506,7 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   }
 
   STRATA_ASSIGN(ParsedProject parsed, parse_project(std::move(project), env));
-  for (const auto& w : parsed.warnings) o.logger.warn("{}", w);
   STRATA_ASSIGN(Graph graph, Graph::build(std::move(parsed)));
-  warn_ignored_configs(graph, o.logger);
   InvocationInfo info;
   info.invocation_id = new_invocation_id();
   info.generated_at = format_iso8601(now_micros());
@@ -526,6 +524,9 @@ Result<int> run_invocation(const InvocationOptions& o, std::ostream& out) {
   CompilerOptions copts{target, cli_vars, env, info.invocation_id, info.generated_at, o.logger, std::move(flags), o.empty};
   STRATA_ASSIGN(auto compiler, Compiler::create(graph, copts));
   STRATA_TRY(compiler->parse_render(graph));
+  // The parser's and the graph's warnings (tests of disabled nodes), with the render's configs in.
+  for (const auto& w : graph.project().warnings) o.logger.warn("{}", w);
+  warn_ignored_configs(graph, o.logger);
   const sql::Dialect& dialect = target.type == "postgres"   ? sql::postgres_dialect()
                                 : target.type == "bigquery" ? sql::bigquery_dialect()
                                                             : sql::duckdb_dialect();

@@ -53,13 +53,13 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::load(const ProjectLoadOpti
     target.database = t.type == warehouse::TargetType::kBigQuery ? t.project : t.dbname;
   }
   STRATA_ASSIGN(ParsedProject parsed, parse_project(std::move(project), env));
-  for (const auto& w : parsed.warnings) o.logger.warn("{}", w);
   STRATA_ASSIGN(self->graph_, Graph::build(std::move(parsed)));
   self->run_started_at_ = format_iso8601(now_micros());
   const std::string invocation_id = md5_hex(self->run_started_at_ + o.project_dir).substr(0, 32);
   CompilerOptions copts{target, o.vars, env, invocation_id, self->run_started_at_, o.logger, Json::object(), false};
   STRATA_ASSIGN(self->compiler_, Compiler::create(self->graph_, copts));
   STRATA_TRY(self->compiler_->parse_render(self->graph_));
+  for (const auto& w : self->graph_.project().warnings) o.logger.warn("{}", w);
   const sql::Dialect& dialect = target.type == "postgres" ? sql::postgres_dialect() : sql::duckdb_dialect();
   STRATA_TRY(resolve_relations(self->graph_, target, dialect, self->compiler_->name_macro()));
   return self;

@@ -200,7 +200,11 @@ TEST_F(LabProject, ConfigsFoundByAParseTimeRenderSetTagsMetaAndEnabled) {
   listing.select = {"branch_not_taken off_with_missing_ref"};
   listing.output = "json";
   listing.output_keys = {"name", "config"};
+  auto warnings = std::make_shared<std::string>();
+  listing.logger.add_sink([warnings](LogLevel, std::string_view line) { *warnings += std::string(line) + "\n"; });
   ASSERT_EQ(invoke_with(listing), 0) << output_;
+  EXPECT_NE(warnings->find("models/checks_off.yml"), std::string::npos) << *warnings;
+  EXPECT_NE(warnings->find("is ignored: rendered_off is disabled or missing"), std::string::npos) << *warnings;
   EXPECT_NE(output_.find("\"name\":\"branch_not_taken\""), std::string::npos) << output_;
   EXPECT_NE(output_.find("\"materialized\":\"table\""), std::string::npos) << output_;  // the project's
   EXPECT_EQ(output_.find("off_with_missing_ref"), std::string::npos) << output_;
