@@ -113,7 +113,11 @@ struct DocsServeFlags {
 Status serve_docs(const DocsServeFlags& f, CliContext& context) {
   STRATA_ASSIGN(transform::ProjectConfig project, transform::load_project(f.project_dir, context.env ? context.env : process_env()));
   const sigset_t signals = block_stop_signals();
-  if (!f.target_path.empty()) project.target_path = f.target_path;
+  if (!f.target_path.empty()) {
+    project.target_path = f.target_path;
+  } else if (auto v = (context.env ? context.env : process_env())("DBT_TARGET_PATH"); v && !v->empty()) {
+    project.target_path = *v;
+  }
   STRATA_ASSIGN(auto server, server::DocsServer::bind(transform::target_dir(project), f.host, f.port));
   context.out << "Serving docs at " << server->url() << "\nPress Ctrl+C to exit.\n" << std::flush;
   serve_until_signal(signals, [&] { server->serve(); }, [&] { server->stop(); });

@@ -130,19 +130,25 @@ Result<bool> SensorRunner::poke_external(TaskContext& ctx, std::string& failed_s
       what = "task '" + spec.external_task + "' of " + what;
     } else {
       // A task group (a `build:` task's expansion among them), as Airflow's external_task_group_id:
-      // met when every task of it is in allowed_states, failed when one is in failed_states.
+      // failed when one of its tasks is in failed_states; met when every one is in allowed_states
+      // once the run has ended (a task not started yet has no record to count while it runs).
       std::vector<std::string> states;
       for (const auto& t : tis)
         if (t.group == spec.external_task || starts_with(t.group, spec.external_task + "."))
           states.emplace_back(task_state_name(t.state));
       const auto failed = std::find_if(states.begin(), states.end(), [&](const auto& s) { return among(spec.failed_states, s); });
       const auto allowed = std::count_if(states.begin(), states.end(), [&](const auto& s) { return among(spec.allowed_states, s); });
-      state = states.empty()                                     ? "none"
-              : failed != states.end()                           ? *failed
-              : allowed == static_cast<std::ptrdiff_t>(states.size()) ? spec.allowed_states.front()
-                                                                  : "running";
+      const bool ended = run->state == RunState::kSuccess || run->state == RunState::kFailed;
       what = "group '" + spec.external_task + "' (" + std::to_string(allowed) + " of " + std::to_string(states.size()) +
              " tasks " + join(spec.allowed_states, " or ") + ") of " + what;
+      if (failed != states.end()) {
+        failed_state = what + " has a task " + *failed + ", one of the sensor's failed_states";
+        ctx.log.line(failed_state);
+        return false;
+      }
+      const bool met = !states.empty() && ended && allowed == static_cast<std::ptrdiff_t>(states.size());
+      ctx.log.line(what + (met ? " is done" : ended ? " never got there" : " is not done yet"));
+      return met;
     }
   }
   ctx.log.line(what + " is " + state);

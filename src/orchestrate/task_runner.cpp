@@ -16,12 +16,17 @@ void CancelToken::cancel(std::string reason) {
     callbacks.swap(callbacks_);
     running_on_ = std::this_thread::get_id();
   }
+  struct Done {  // also when a callback throws, so that remove() never waits for ever
+    CancelToken& token;
+    ~Done() {
+      {
+        std::lock_guard lock(token.mutex_);
+        token.running_on_ = std::thread::id();
+      }
+      token.callbacks_done_.notify_all();
+    }
+  } done{*this};
   for (auto& [id, callback] : callbacks) callback();
-  {
-    std::lock_guard lock(mutex_);
-    running_on_ = std::thread::id();
-  }
-  callbacks_done_.notify_all();
 }
 
 bool CancelToken::cancelled() const {

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <atomic>
 #include <cctype>
@@ -89,6 +91,14 @@ std::string host_name(const std::string& header) {
   return header.substr(0, header.find(':'));
 }
 
+// A Host name that only this machine answers to: "localhost", "[::1]", or an IPv4 literal in
+// 127.0.0.0/8 (not a DNS name that merely starts with "127.").
+bool loopback_name(const std::string& name) {
+  if (name == "localhost" || name == "[::1]") return true;
+  in_addr address{};
+  return ::inet_pton(AF_INET, name.c_str(), &address) == 1 && (ntohl(address.s_addr) >> 24) == 127;
+}
+
 Status write_page(const std::string& path, const std::string& html) {
   if (!write_file_atomic(path, html)) {
     return Error(ErrorCode::kFailed, "cannot write " + path, {}, "check that the target folder is writable");
@@ -160,7 +170,7 @@ Result<std::unique_ptr<DocsServer>> DocsServer::bind(const std::string& target_d
   if (is_loopback_host(host)) {
     impl->http.set_pre_routing_handler([host](const httplib::Request& req, httplib::Response& res) {
       const std::string name = host_name(req.get_header_value("Host"));
-      if (is_loopback_host(name) || name == host) return httplib::Server::HandlerResponse::Unhandled;
+      if (loopback_name(name) || name == host) return httplib::Server::HandlerResponse::Unhandled;
       res.status = 403;
       res.set_content("this docs server answers loopback names only\n", "text/plain; charset=utf-8");
       return httplib::Server::HandlerResponse::Handled;

@@ -1,7 +1,6 @@
 // The parse-time render (Compiler::parse_render): config values written with Jinja, the nodes the
 // static scan could not read exactly (their refs, sources and configs), generic tests whose macro
 // calls config(), and descriptions.
-#include <set>
 #include <unordered_set>
 
 #include "common/strings.h"
@@ -69,19 +68,20 @@ Status Compiler::Impl::render_config_values(Graph& graph) {
   };
   for (size_t i = 0; i < graph.size(); ++i) {
     Node& n = graph.mutable_node(i);
-    for (auto it = n.config.begin(); it != n.config.end(); ++it) {
-      if (it.key() == "pre-hook" || it.key() == "post-hook") continue;
-      auto render = [&](Json& value) -> Status {  // scalars only: tags are also kept in Node::tags
-        if (!has_jinja(value)) return ok_status();
+    // The config before the file's config() calls too: the parse-time render may restore from it.
+    for (Json* config : {&n.config, &n.config_before_file}) {
+      if (!config->is_object()) continue;
+      for (auto it = config->begin(); it != config->end(); ++it) {
+        if (it.key() == "pre-hook" || it.key() == "post-hook") continue;
+        Json& value = *it;  // scalars only: tags are also kept in Node::tags
+        if (!has_jinja(value)) continue;
         RenderState state;
         state.options.execute = false;
         STRATA_ASSIGN(std::string text, render_text(value.get<std::string>(), kNoNode, state,
                                                     "<config '" + it.key() + "' of " + n.unique_id + ">"));
         std::string_view t = trim(text);
         value = t == "True" ? Json(true) : t == "False" ? Json(false) : Json(std::string(t));
-        return ok_status();
-      };
-      STRATA_TRY(render(*it));
+      }
     }
   }
   return ok_status();
@@ -89,15 +89,11 @@ Status Compiler::Impl::render_config_values(Graph& graph) {
 
 namespace {
 
-// In-file config keys the static scan read from calls that no branch the render took reaches (a
-// `{% if %}` not taken) take their value from before the file's configs were merged, or none.
-void restore_unset_scanned_keys(Node& m, const Json& scanned, const Json& rendered) {
-  if (m.config_before_file.is_null()) return;
-  std::set<std::string> set_by_render;
-  for (auto it = rendered.begin(); it != rendered.end(); ++it) set_by_render.insert(normalize_config_key(it.key()));
+// The in-file config keys the static scan read take their value from before the file's configs
+// were merged (or none), so that calls in a `{% if %}` not taken set nothing.
+void reset_scanned_keys(Node& m, const Json& scanned) {
   for (auto it = scanned.begin(); it != scanned.end(); ++it) {
     const std::string key = normalize_config_key(it.key());
-    if (set_by_render.count(key)) continue;
     auto before = m.config_before_file.find(key);
     if (before != m.config_before_file.end()) {
       m.config[key] = *before;
@@ -151,15 +147,21 @@ Status Compiler::parse_render(Graph& graph) {
       add_foreign_key_dependencies(m);
       changed = true;
     }
-    restore_unset_scanned_keys(m, scan.config, state.capture.config);
     // Keys the static scan read keep the place it found; the others are the node's.
     ConfigOrigins rendered_where;
     for (auto it = scan.config.begin(); it != scan.config.end(); ++it) {
       auto origin = m.config_where.find(normalize_config_key(it.key()));
       if (origin != m.config_where.end()) rendered_where.insert(*origin);
     }
-    merge_configs(m.config, m.config_where, configs_not_scanned(std::move(state.capture.config), scan.config),
-                  rendered_where, m.where);
+    if (!m.config_before_file.is_null()) {
+      // The scan merged every config() call it saw, in branches taken or not: those keys start over
+      // from before the file, and the render's calls (the branches taken) merge in whole.
+      reset_scanned_keys(m, scan.config);
+      merge_configs(m.config, m.config_where, state.capture.config, rendered_where, m.where);
+    } else {
+      merge_configs(m.config, m.config_where, configs_not_scanned(std::move(state.capture.config), scan.config),
+                    rendered_where, m.where);
+    }
   }
   // Descriptions are Jinja too: `{{ doc('name') }}`.
   for (size_t i = 0; i < graph.size(); ++i) {

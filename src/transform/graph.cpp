@@ -112,10 +112,20 @@ bool Graph::drop_orphan_tests(std::vector<bool>& drop, const std::vector<bool>& 
     if (drop[i] || !n.is_test()) continue;
     std::string gone;
     if (!n.attached_node.empty() && !by_id_.count(n.attached_node)) gone = n.attached_node;
-    // A test that refs a disabled node (a relationships test's `to:`) goes too, as in dbt.
+    // A test that refs a disabled node (a relationships test's `to:`) goes too, as in dbt, unless
+    // another node of that name stays (two versions of a model, one enabled at a time).
     for (size_t r = 0; gone.empty() && r < n.refs.size(); ++r) {
-      auto target = resolve_ref(n.refs[r], n.package_name);
-      if (target ? *target < disabling.size() && disabling[*target] : disabled_name(n.refs[r].name)) gone = n.refs[r].name;
+      const RefCall& ref = n.refs[r];
+      bool alive = false, disabled = disabled_name(ref.name);
+      if (auto it = by_ref_name_.find(ref.name); it != by_ref_name_.end()) {
+        for (size_t c : it->second) {
+          if (!ref.package.empty() && project_.nodes[c].package_name != ref.package) continue;
+          const bool going = c < disabling.size() && disabling[c];
+          alive = alive || !going;
+          disabled = disabled || going;
+        }
+      }
+      if (!alive && disabled) gone = ref.name;
     }
     if (gone.empty()) continue;
     project_.warnings.push_back(n.where.to_string() + ": test " + n.name + " is ignored: " + gone +

@@ -117,6 +117,8 @@ TEST(DocsSite, TheServerServesTheDocsFilesAndNothingElse) {
   // A page of another site that resolves its name to 127.0.0.1 (DNS rebinding) is refused.
   EXPECT_EQ(c.Get("/manifest.json", {{"Host", "attacker.example:" + std::to_string((*server)->port())}})->status, 403);
   EXPECT_EQ(c.Get("/manifest.json", {{"Host", "localhost:" + std::to_string((*server)->port())}})->status, 200);
+  EXPECT_EQ(c.Get("/manifest.json", {{"Host", "127.rebind.example"}})->status, 403);
+  EXPECT_EQ(c.Get("/manifest.json", {{"Host", "127.0.0.2"}})->status, 200);
 
   (*server)->stop();
   serving.join();

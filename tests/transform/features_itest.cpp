@@ -194,10 +194,15 @@ TEST_F(LabProject, ConfigsFoundByAParseTimeRenderSetTagsMetaAndEnabled) {
        {"models/off_with_missing_ref.sql",
         "{% set off = true %}{{ config(enabled=not off) }}\nselect * from {{ ref('no_such_model') }}\n"},
        {"models/checks_off.yml",
-        "version: 2\nmodels:\n  - name: branch_not_taken\n    columns:\n      - name: id\n        data_tests:\n"
-        "          - relationships: {to: ref('rendered_off'), field: id}\n"}});
+        "version: 2\nmodels:\n  - name: branch_not_taken\n"
+        "    config: {materialized: \"{{ 'view' if target.name != 'nope' else 'table' }}\"}\n"
+        "    columns:\n      - name: id\n        data_tests:\n"
+        "          - relationships: {to: ref('rendered_off'), field: id}\n"},
+       {"models/one_hook.sql",
+        "{% if target.name == 'nope' %}{{ config(post_hook=\"select 'nope'\") }}"
+        "{% else %}{{ config(post_hook=\"select 'taken'\") }}{% endif %}\nselect 1 as id\n"}});
   InvocationOptions listing = options("ls");
-  listing.select = {"branch_not_taken off_with_missing_ref"};
+  listing.select = {"branch_not_taken off_with_missing_ref one_hook"};
   listing.output = "json";
   listing.output_keys = {"name", "config"};
   auto warnings = std::make_shared<std::string>();
@@ -206,11 +211,16 @@ TEST_F(LabProject, ConfigsFoundByAParseTimeRenderSetTagsMetaAndEnabled) {
   EXPECT_NE(warnings->find("models/checks_off.yml"), std::string::npos) << *warnings;
   EXPECT_NE(warnings->find("is ignored: rendered_off is disabled or missing"), std::string::npos) << *warnings;
   EXPECT_NE(output_.find("\"name\":\"branch_not_taken\""), std::string::npos) << output_;
-  EXPECT_NE(output_.find("\"materialized\":\"table\""), std::string::npos) << output_;  // the project's
+  // The property file's value, rendered, not the project's nor the Jinja text.
+  EXPECT_NE(output_.find("\"materialized\":\"view\""), std::string::npos) << output_;
+  EXPECT_NE(output_.find("\"post-hook\":[{\"sql\":\"select 'taken'\",\"transaction\":true,\"index\":0}]"),
+            std::string::npos)
+      << output_;  // the branch taken only
   EXPECT_EQ(output_.find("off_with_missing_ref"), std::string::npos) << output_;
   EXPECT_EQ(output_.find("relationships"), std::string::npos) << output_;
   std::filesystem::remove(project_ + "/models/checks_off.yml");
   std::filesystem::remove(project_ + "/models/off_with_missing_ref.sql");
+  std::filesystem::remove(project_ + "/models/one_hook.sql");
 
   testing::write_files(project_, {{"models/reads_off.sql", "select * from {{ ref('rendered_off') }}\n"}});
   EXPECT_EQ(invoke("ls"), 2);
