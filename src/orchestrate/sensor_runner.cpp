@@ -18,13 +18,6 @@ namespace {
 constexpr unsigned kPgBool = 16;
 constexpr unsigned kPgNumberOids[] = {20, 21, 23, 26, 700, 701, 1700};
 
-// A duration as the log and errors show it: "90 s", "2.5 s".
-std::string seconds_text(int64_t micros) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(micros) / 1e6);
-  return buf;
-}
-
 // True when `pattern` (relative to `base` unless absolute) matches a file or a non-empty folder.
 bool path_present(const std::string& base, const std::string& pattern) {
   const std::string full = !pattern.empty() && pattern.front() == '/' ? pattern : base + "/" + pattern;
@@ -69,7 +62,7 @@ std::string sensed(const TaskContext& ctx) {
              join(spec.allowed_states, " or ");
     case SensorSpec::Kind::kSql: break;
   }
-  return "SQL on target '" + (ctx.task.target.empty() ? std::string("default") : ctx.task.target) + "'";
+  return "SQL on target '" + target_label(ctx.task) + "'";
 }
 
 }  // namespace
@@ -171,8 +164,8 @@ Result<bool> SensorRunner::poke(TaskContext& ctx, std::string& failed_state) {
 Result<TaskOutcome> SensorRunner::run(TaskContext& ctx) {
   const SensorSpec& spec = ctx.task.sensor;
   const std::string what = sensed(ctx);
-  ctx.log.line("sensor waits for " + what + " (poke_interval " + seconds_text(spec.poke_interval) + ", timeout " +
-               seconds_text(spec.timeout) + (spec.soft_fail ? ", soft_fail" : "") + ")");
+  ctx.log.line("sensor waits for " + what + " (poke_interval " + format_duration(spec.poke_interval) + ", timeout " +
+               format_duration(spec.timeout) + (spec.soft_fail ? ", soft_fail" : "") + ")");
   if (spec.kind == SensorSpec::Kind::kSql) ctx.log.write(ctx.command + "\n");
   const int64_t started = monotonic_micros();
   for (int pokes = 1;; ++pokes) {
@@ -191,13 +184,13 @@ Result<TaskOutcome> SensorRunner::run(TaskContext& ctx) {
     }
     const int64_t waited = monotonic_micros() - started;
     if (*met) {
-      ctx.log.line("poke " + std::to_string(pokes) + ": met after " + seconds_text(waited));
+      ctx.log.line("poke " + std::to_string(pokes) + ": met after " + format_duration(waited));
       return TaskOutcome::kSuccess;
     }
     ctx.log.line("poke " + std::to_string(pokes) + ": not met");
     if (waited >= spec.timeout) {
-      const std::string why = "sensor timed out after " + seconds_text(waited) + " (timeout " +
-                              seconds_text(spec.timeout) + ", " + std::to_string(pokes) + " pokes): " + what +
+      const std::string why = "sensor timed out after " + format_duration(waited) + " (timeout " +
+                              format_duration(spec.timeout) + ", " + std::to_string(pokes) + " pokes): " + what +
                               " was never met";
       if (spec.soft_fail) {
         ctx.log.line(why + "; soft_fail: the task is skipped");

@@ -6,8 +6,6 @@ namespace strata::orchestrate {
 
 namespace {
 
-std::string target_label(const TaskSpec& task) { return task.target.empty() ? std::string("default") : task.target; }
-
 Result<TaskOutcome> finish(TaskContext& ctx, Status status) {
   if (ctx.cancel.cancelled()) return Error(ErrorCode::kCancelled, "SQL interrupted: " + ctx.cancel.reason());
   if (!status.ok()) return std::move(status).error();
@@ -16,6 +14,8 @@ Result<TaskOutcome> finish(TaskContext& ctx, Status status) {
 }
 
 }  // namespace
+
+std::string target_label(const TaskSpec& task) { return task.target.empty() ? std::string("default") : task.target; }
 
 Status run_on_target(const TargetResolver& resolver, const PostgresResolver& postgres, const SecretMaskerPtr& masker,
                      TaskContext& ctx, const std::function<Status(pg::Connection&)>& on_postgres,

@@ -27,6 +27,9 @@ using TargetResolver = std::function<Result<warehouse::Database*>(const std::str
 // Returns the libpq conninfo of a target when it is a PostgreSQL target, nullopt otherwise.
 using PostgresResolver = std::function<Result<std::optional<std::string>>(const std::string& target)>;
 
+// A task's target as logs name it: its `target:`, or "default".
+std::string target_label(const TaskSpec& task);
+
 // Runs `on_postgres` on a new libpq connection when the task's target is a PostgreSQL one, else
 // `on_duckdb` on a new session of the target's database; the attempt's cancel interrupts either
 // while it runs (a cancel request, or Warehouse::interrupt()). Notices go to the task's log. For
