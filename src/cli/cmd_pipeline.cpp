@@ -1,7 +1,9 @@
-// `strata pipeline list | show | run | backfill | pause | unpause | runs | logs`.
+// `strata pipeline list | show | run | backfill | pause | unpause | runs | logs`, and
+// `strata datasets list | events | event` (data-aware scheduling, orchestrate/datasets.h).
 #include <chrono>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -30,6 +32,7 @@ struct PipelineArgs {
   int try_number = 0;
   bool follow = false;
   int limit = 25;
+  std::string uri, extra;
 };
 
 Result<std::unique_ptr<Runtime>> open_runtime(const PipelineArgs& args, CliContext& ctx) {
@@ -63,6 +66,12 @@ Result<std::string> params_json(const std::vector<std::string>& params) {
 
 std::string when(int64_t micros) { return micros == 0 ? "-" : format_iso8601(micros); }
 
+// The cron schedule, the dataset condition ("datasets: a & b") or "none".
+std::string schedule_text(const PipelineSpec& spec) {
+  if (spec.datasets) return "datasets: " + spec.datasets->to_string();
+  return spec.schedule.value_or("none");
+}
+
 void print_task_states(Runtime& rt, const RunRecord& run, std::ostream& out) {
   auto tis = rt.store().task_instances(run.pipeline, run.run_id);
   if (!tis.ok()) return;
@@ -82,7 +91,7 @@ Status cmd_list(const PipelineArgs& args, CliContext& ctx) {
       if (r.name == spec->name) paused = r.paused;
     STRATA_ASSIGN(auto runs, rt->store().runs(spec->name, std::nullopt, 1));
     std::string last = runs.empty() ? "-" : runs[0].run_id + " " + std::string(run_state_name(runs[0].state));
-    ctx.out << std::setw(28) << spec->name << std::setw(20) << spec->schedule.value_or("none") << std::setw(8)
+    ctx.out << std::setw(28) << spec->name << std::setw(20) << schedule_text(*spec) << std::setw(8)
             << (paused ? "yes" : "no") << last << "\n";
   }
   return ok_status();
@@ -91,7 +100,7 @@ Status cmd_list(const PipelineArgs& args, CliContext& ctx) {
 Status cmd_show(const PipelineArgs& args, CliContext& ctx) {
   STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
   STRATA_ASSIGN(const std::shared_ptr<const PipelineSpec> spec, find_pipeline(*rt, args.name));
-  ctx.out << "pipeline: " << spec->name << "\nfile: " << spec->file << "\nschedule: " << spec->schedule.value_or("none")
+  ctx.out << "pipeline: " << spec->name << "\nfile: " << spec->file << "\nschedule: " << schedule_text(*spec)
           << "\ntimezone: " << spec->timezone << "\nstart_date: " << (spec->start_date ? when(*spec->start_date) : "-")
           << "\nend_date: " << (spec->end_date ? when(*spec->end_date) : "-")
           << "\ncatchup: " << (spec->catchup ? "true" : "false") << "\nmax_active_runs: " << spec->max_active_runs
@@ -103,7 +112,8 @@ Status cmd_show(const PipelineArgs& args, CliContext& ctx) {
             << (task.group.empty() ? "" : " group=" + task.group)
             << (task.dbt_node.empty() ? "" : " node=" + task.dbt_node) << " trigger_rule="
             << trigger_rule_name(task.trigger_rule) << " retries=" << task.retry.retries << " pool=" << task.pool
-            << " priority=" << task.priority << (ups.empty() ? "" : " after " + join(ups, ", ")) << "\n";
+            << " priority=" << task.priority << (ups.empty() ? "" : " after " + join(ups, ", "))
+            << (task.outlets.empty() ? "" : " outlets=" + join(task.outlets, ", ")) << "\n";
   }
   return ok_status();
 }
@@ -219,10 +229,10 @@ Status cmd_runs(const PipelineArgs& args, CliContext& ctx) {
   STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
   STRATA_TRY(find_pipeline(*rt, args.name));
   STRATA_ASSIGN(auto runs, rt->store().runs(args.name, std::nullopt, args.limit));
-  ctx.out << std::left << std::setw(44) << "RUN" << std::setw(10) << "TYPE" << std::setw(10) << "STATE"
+  ctx.out << std::left << std::setw(50) << "RUN" << std::setw(19) << "TYPE" << std::setw(10) << "STATE"
           << std::setw(30) << "START" << "END\n";
   for (const auto& r : runs)
-    ctx.out << std::setw(44) << r.run_id << std::setw(10) << run_type_name(r.type) << std::setw(10)
+    ctx.out << std::setw(50) << r.run_id << std::setw(19) << run_type_name(r.type) << std::setw(10)
             << run_state_name(r.state) << std::setw(30) << when(r.start_at) << when(r.end_at) << "\n";
   return ok_status();
 }
@@ -278,6 +288,78 @@ Status cmd_logs(const PipelineArgs& args, CliContext& ctx) {
   return ok_status();
 }
 
+Status cmd_datasets_list(const PipelineArgs& args, CliContext& ctx) {
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  auto uses = dataset_uses(rt->pipelines());
+  STRATA_ASSIGN(auto summaries, rt->store().dataset_summaries());
+  std::map<std::string, DatasetSummaryRecord> by_uri;
+  for (const auto& s : summaries) {
+    uses.try_emplace(s.uri);
+    by_uri[s.uri] = s;
+  }
+  ctx.out << std::left << std::setw(40) << "DATASET" << std::setw(8) << "EVENTS" << std::setw(30) << "LAST EVENT"
+          << "UPDATED BY / SCHEDULES\n";
+  for (const auto& [uri, use] : uses) {
+    auto s = by_uri.find(uri);
+    std::vector<std::string> roles;
+    for (const auto& [pipeline, task] : use.producers) roles.push_back(pipeline + "." + task);
+    for (const auto& pipeline : use.consumers) roles.push_back("-> " + pipeline);
+    ctx.out << std::setw(40) << uri << std::setw(8) << (s == by_uri.end() ? 0 : s->second.events) << std::setw(30)
+            << (s == by_uri.end() ? "-" : when(s->second.last_at)) << join(roles, ", ") << "\n";
+  }
+  return ok_status();
+}
+
+Status cmd_datasets_events(const PipelineArgs& args, CliContext& ctx) {
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  STRATA_ASSIGN(auto events, rt->store().dataset_events(args.uri, 0, args.limit));
+  ctx.out << std::left << std::setw(8) << "ID" << std::setw(30) << "AT" << std::setw(40) << "DATASET" << "SOURCE\n";
+  for (const auto& e : events) {
+    const std::string source =
+        e.source_pipeline.empty() ? "api" : e.source_pipeline + "." + e.source_task_id + " (" + e.source_run_id + ")";
+    ctx.out << std::setw(8) << e.id << std::setw(30) << when(e.at) << std::setw(40) << e.uri << source << "\n";
+  }
+  return ok_status();
+}
+
+// `strata datasets event URI [--extra JSON]`: what POST /api/v1/datasets/events does, from a shell.
+Status cmd_datasets_event(const PipelineArgs& args, CliContext& ctx) {
+  if (std::string problem = dataset_uri_problem(args.uri); !problem.empty())
+    return Error(ErrorCode::kUsage, problem, {}, "a dataset is a URI without spaces, in ASCII");
+  nlohmann::json extra = args.extra.empty() ? nlohmann::json::object() : nlohmann::json::parse(args.extra, nullptr, false);
+  if (!extra.is_object())
+    return Error(ErrorCode::kUsage, "--extra must be a JSON object", {}, R"(e.g. --extra '{"rows": 42}')");
+  STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  DatasetEventRecord event;
+  event.uri = args.uri;
+  event.extra_json = extra.dump();
+  const int64_t at = now_micros();
+  STRATA_ASSIGN(int64_t id, rt->store().add_dataset_event(event, at));
+  ctx.out << "dataset event " << id << " on " << args.uri << " at " << when(at)
+          << "; pipelines scheduled on it run at their scheduler's next tick\n";
+  return ok_status();
+}
+
+void register_datasets(CLI::App& app, CliContext& context) {
+  auto args = std::make_shared<PipelineArgs>();
+  auto* cmd = app.add_subcommand("datasets", "Datasets: what tasks update and pipelines wait for");
+  cmd->require_subcommand(1);
+  cmd->add_option("--project-dir", args->project_dir, "The project folder")->capture_default_str();
+  auto add = [&](const char* name, const char* help, auto body) {
+    auto* sub = cmd->add_subcommand(name, help);
+    bind_action(*sub, context, [args, &context, body] { return body(*args, context); });
+    return sub;
+  };
+  add("list", "Every dataset: its events, the tasks that update it, the pipelines scheduled on it",
+      cmd_datasets_list);
+  auto* events = add("events", "Dataset events, newest first", cmd_datasets_events);
+  events->add_option("URI", args->uri, "Only this dataset's");
+  events->add_option("--limit", args->limit, "How many")->capture_default_str();
+  auto* event = add("event", "Record an update of a dataset (as a task's outlet does)", cmd_datasets_event);
+  event->add_option("URI", args->uri)->required();
+  event->add_option("--extra", args->extra, "A JSON object stored with the event");
+}
+
 }  // namespace
 
 void register_pipeline(CLI::App& app, CliContext& context) {
@@ -315,6 +397,7 @@ void register_pipeline(CLI::App& app, CliContext& context) {
   logs->add_option("--try", args->try_number, "Which try (default: the latest)");
   logs->add_option("--pipeline", args->name, "The run's pipeline (needed when several pipelines have a run RUN)");
   logs->add_flag("--follow", args->follow, "Keep printing while the attempt runs");
+  register_datasets(app, context);
 }
 
 }  // namespace strata::cli

@@ -86,6 +86,7 @@ struct Expander {
                          spec.tasks[owner_build[node_task[i]]].id + "'",
                      build.where, "narrow one selector, e.g. with --exclude syntax: \"path:models/gold\"");
       TaskSpec t = build;
+      if (!build.outlets.empty()) t.outlets_build = build.id;
       t.id = std::string(transform::resource_type_name(n.resource_type)) + "." + n.name;
       t.command = t.dbt_node = n.unique_id;
       t.group = group;

@@ -32,6 +32,8 @@ struct Executor::RunExec {
   std::atomic<bool> cancelled = false;
   // Pendings of this run gathered but not yet written (see flush); under the mutex.
   int flushing = 0;
+  // The `build:` tasks whose outlets were announced (queue_outlets_locked); under the mutex.
+  std::set<std::string> builds_announced;
   TemplateContext templates;
 };
 
@@ -39,6 +41,7 @@ struct Executor::Pending {
   RunExec* run = nullptr;  // set by gathered_locked
   std::vector<TaskInstanceRecord> task_instances;
   std::vector<TaskEvent> events;
+  std::vector<DatasetEventRecord> dataset_events;
   std::optional<RunRecord> finished_run;
 };
 
@@ -116,7 +119,9 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
   STRATA_ASSIGN(auto existing, store_.task_instances(run.pipeline, run.run_id));
   auto exec = std::make_unique<RunExec>();
   exec->spec = spec;
-  exec->templates = run_template_context(run, spec->params);
+  std::vector<DatasetEventRecord> triggering;
+  if (run.type == RunType::kDatasetTriggered) { STRATA_ASSIGN(triggering, store_.run_dataset_events(run.pipeline, run.run_id)); }
+  exec->templates = run_template_context(run, spec->params, triggering);
   exec->nodes.resize(spec->tasks.size());
   for (size_t i = 0; i < spec->tasks.size(); ++i) {
     exec->nodes[i].max_tries = spec->tasks[i].retry.retries + 1;
@@ -233,6 +238,11 @@ void Executor::flush(Pending& pending) {
     Status s = store_.upsert_task_instance(ti);
     if (!s.ok()) logger_.error("{}", s.error().to_string());
   }
+  for (const auto& e : pending.dataset_events) {
+    Result<int64_t> added = store_.add_dataset_event(e, clock_.now());
+    if (!added.ok()) logger_.error("{}", added.error().to_string());
+  }
+  if (!pending.dataset_events.empty() && options_.on_dataset_event) options_.on_dataset_event();
   if (options_.on_task_event)
     for (const auto& e : pending.events) options_.on_task_event(e);
   if (pending.run) {
@@ -313,8 +323,22 @@ void Executor::worker_loop() {
   }
 }
 
+void Executor::queue_outlets_locked(RunExec& run, size_t i, Pending& pending) {
+  const TaskSpec& task = run.spec->tasks[i];
+  if (task.outlets.empty()) return;
+  if (!task.outlets_build.empty()) {
+    for (size_t j = 0; j < run.nodes.size(); ++j)
+      if (run.spec->tasks[j].outlets_build == task.outlets_build && run.nodes[j].state != TaskState::kSuccess) return;
+    if (!run.builds_announced.insert(task.outlets_build).second) return;
+  }
+  const std::string& source = task.outlets_build.empty() ? task.id : task.outlets_build;
+  for (const auto& uri : task.outlets)
+    pending.dataset_events.push_back(DatasetEventRecord{0, uri, 0, run.run.pipeline, run.run.run_id, source, "{}"});
+}
+
 void Executor::attempt_ended_locked(RunExec& run, size_t i, Pending& pending) {
   Node& node = run.nodes[i];
+  if (node.state == TaskState::kSuccess) queue_outlets_locked(run, i, pending);
   if (run.cancelled && node.state == TaskState::kUpForRetry) {
     node.state = TaskState::kFailed;
     node.next_retry_at = 0;

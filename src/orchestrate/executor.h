@@ -11,6 +11,8 @@
 //   The cap holds across every executor sharing the store (MetadataStore::start_attempt): a task
 //   whose pool is full in other processes waits kPoolRecheckMicros (on the clock) and tries again.
 // - Every state change is written to the MetadataStore; one log file per attempt.
+// - Datasets: a task's success records one dataset event per outlet (datasets.h), before its
+//   run's end is written; a `build:` task's outlets once every task it expanded into succeeded.
 // Thread-safety: all public methods may be called from any thread. The executor must outlive no
 // one: destroy it (or call shutdown()) before the store, runners and clock it was given.
 
@@ -55,6 +57,8 @@ struct ExecutorOptions {
   // Observers, called from executor threads without locks held; must be thread-safe and quick.
   std::function<void(const TaskEvent&)> on_task_event;
   std::function<void(const RunRecord&)> on_run_finished;
+  // After a task's success recorded dataset events (its outlets).
+  std::function<void()> on_dataset_event;
 };
 
 class Executor {
@@ -117,6 +121,9 @@ class Executor {
   void flush(Pending& pending);
   // Runs one attempt; false when it did not start because its pool is full across the store.
   bool run_attempt(RunExec& run, size_t node, int try_number, const std::shared_ptr<CancelToken>& cancel);
+  // A task succeeded: its outlets' dataset events join `pending` (a `build:` task's once every
+  // task it expanded into succeeded).
+  void queue_outlets_locked(RunExec& run, size_t node, Pending& pending);
   // An attempt ended: retried later, or finished (a cancelled run's attempt is not retried).
   void attempt_ended_locked(RunExec& run, size_t node, Pending& pending);
   // A picked task whose attempt did not start (pool full elsewhere): queued again after

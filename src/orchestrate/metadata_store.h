@@ -100,6 +100,39 @@ struct TestResultRecord {
   std::string pipeline = {};
 };
 
+// One update of a dataset (datasets.h): by a task's success (its pipeline, run and task), or from
+// the API (those empty). id: ascending in the order events were added, across every process
+// sharing the store. extra_json: a JSON object.
+struct DatasetEventRecord {
+  int64_t id = 0;
+  std::string uri;
+  int64_t at = 0;
+  std::string source_pipeline;
+  std::string source_run_id;
+  std::string source_task_id;
+  std::string extra_json = "{}";
+};
+
+// A dataset-scheduled pipeline's queue for one of its datasets: the events after consumed_id (the
+// last event its previous dataset-triggered run consumed, or the newest event when the pipeline
+// first waited for the dataset). count == 0: nothing queued.
+struct DatasetQueueRecord {
+  std::string uri;
+  int64_t consumed_id = 0;
+  int64_t last_id = 0;   // the newest queued event (consumed_id when none)
+  int64_t count = 0;
+  int64_t first_at = 0;  // the oldest queued event's time
+  int64_t last_at = 0;   // the newest's
+};
+
+// A dataset's events in all: how many, and the newest one's id and time.
+struct DatasetSummaryRecord {
+  std::string uri;
+  int64_t events = 0;
+  int64_t last_id = 0;
+  int64_t last_at = 0;
+};
+
 // Identifies one work item: one try of one task instance (the Celery executor's message key).
 struct WorkKey {
   std::string pipeline;
@@ -265,6 +298,29 @@ class MetadataStore {
     (void)on_signal;
     return std::unique_ptr<WorkWatch>();
   }
+
+  // Datasets (datasets.h). add_dataset_event stores the event (its id and at are ignored: the
+  // store numbers it, `at` is the time given) and returns its id.
+  virtual Result<int64_t> add_dataset_event(const DatasetEventRecord& event, int64_t at) = 0;
+  // Events of one dataset (all datasets when uri is empty) with id > after_id, newest first.
+  virtual Result<std::vector<DatasetEventRecord>> dataset_events(const std::string& uri, int64_t after_id,
+                                                                 int limit) = 0;
+  // The pipeline's queue for each of `uris` (see DatasetQueueRecord), in that order. A dataset the
+  // pipeline did not wait for before starts with nothing queued: events older than the pipeline's
+  // schedule on it never trigger it, as in Airflow.
+  virtual Result<std::vector<DatasetQueueRecord>> dataset_queue(const std::string& pipeline,
+                                                                const std::vector<std::string>& uris) = 0;
+  // In one transaction: consumes the queues (each one's events up to its last_id; its consumed_id
+  // must still be the stored one), creates `run` and records those events as the ones that
+  // triggered it. false, and nothing changed, when no queue has events, or when another process
+  // consumed one first.
+  // Errors: create_run's.
+  virtual Result<bool> create_dataset_run(const RunRecord& run, const std::vector<DatasetQueueRecord>& queues) = 0;
+  // Every dataset with events, by URI.
+  virtual Result<std::vector<DatasetSummaryRecord>> dataset_summaries() = 0;
+  // The events that triggered a dataset-triggered run, oldest first.
+  virtual Result<std::vector<DatasetEventRecord>> run_dataset_events(const std::string& pipeline,
+                                                                     const std::string& run_id) = 0;
 
   virtual Status add_sync_report(const SyncReportRecord& report) = 0;
   virtual Result<std::vector<SyncReportRecord>> sync_reports(const std::string& pipeline,

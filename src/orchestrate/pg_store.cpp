@@ -107,6 +107,8 @@ CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
     kWorkQueueMigration,
     // 3: task instances by pool and state.
     kPoolIndexMigration,
+    // 4: datasets (data-aware scheduling).
+    kDatasetMigration,
 };
 
 // The advisory lock key processes take while they create and migrate the schema ("strata_m").

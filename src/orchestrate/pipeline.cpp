@@ -27,7 +27,7 @@ const std::set<std::string> kTaskKeys{"id", "sync", "build", "test", "freshness"
                                       "full_refresh", "target",
                                       "env", "cwd", "depends_on", "group", "trigger_rule", "retries", "retry_delay",
                                       "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "pool",
-                                      "priority", "queue", "description"};
+                                      "priority", "queue", "description", "outlets"};
 
 std::string key_list(const std::set<std::string>& keys) {
   return join(std::vector<std::string>(keys.begin(), keys.end()), ", ");
@@ -231,6 +231,7 @@ Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const
                      "task '" + task.id + "' must have exactly one of sync, build, test, freshness, sql, shell, sensor",
                      "e.g. shell: \"echo hello\" or sql: \"select 1\"");
   if (auto n = node["streams"]) { STRATA_ASSIGN(task.streams, string_list(doc, n, "streams")); }
+  if (auto n = node["outlets"]) { STRATA_ASSIGN(task.outlets, parse_outlets(doc, n)); }
   if (auto n = node["full_refresh"]) {
     if (task.kind != TaskKind::kSync)
       return doc.error(n, "full_refresh is for sync tasks", "remove it, or make the task a sync: task");
@@ -379,7 +380,10 @@ Status parse_top(const YamlDocument& doc, PipelineSpec& spec, const date::time_z
   } else {
     zone = date::locate_zone("UTC");
   }
-  if (auto n = root["schedule"]; n && !n.is_null()) {
+  if (auto n = root["schedule"]; n && (n.is_sequence() || n.is_map())) {
+    STRATA_ASSIGN(spec.datasets, parse_dataset_schedule(doc, n));
+    spec.schedule_where = doc.where(n);
+  } else if (n && !n.is_null()) {
     STRATA_ASSIGN(std::string text, yaml_string(doc, n, "schedule"));
     if (to_lower(text) != "none" && !text.empty()) {
       spec.schedule = text;

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/result.h"
 #include "common/yaml.h"
+#include "orchestrate/datasets.h"
 #include "orchestrate/notifications.h"
 #include "orchestrate/states.h"
 
@@ -72,6 +73,10 @@ struct TaskSpec {
   // those tests' unique ids. Empty on tasks written in the file.
   std::string dbt_node;
   std::vector<std::string> dbt_tests;
+  std::vector<std::string> outlets;          // datasets a success of the task updates (datasets.h)
+  // Set on the tasks a `build:` with outlets expands into: that build task's id. Its outlets are
+  // announced once, when all of them succeeded.
+  std::string outlets_build;
   std::vector<std::string> depends_on;       // as written: task ids or group paths
   std::vector<size_t> upstream;              // resolved: indexes into PipelineSpec::tasks
   std::string group;                         // "outer.inner" (dot-separated path) or empty
@@ -90,6 +95,7 @@ struct PipelineSpec {
   std::string name;
   std::string file;
   std::optional<std::string> schedule;      // cron expression or preset; nullopt = manual only
+  std::optional<DatasetCondition> datasets; // a data-aware schedule (datasets.h); then no `schedule`
   std::string timezone = "UTC";
   std::optional<int64_t> start_date;        // micros since epoch (UTC)
   std::optional<int64_t> end_date;

@@ -263,6 +263,9 @@ Status Runtime::start() {
     if (scheduler_) scheduler_->notify();
     notify_run(run);
   };
+  eo.on_dataset_event = [this] {
+    if (scheduler_) scheduler_->notify();
+  };
   auto reload = [this] {
     Logger logger(options_.masker);
     logger.add_sink(Logger::file_sink(stderr));

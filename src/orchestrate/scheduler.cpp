@@ -196,6 +196,32 @@ Result<int64_t> Scheduler::create_due_runs(const Entry& entry, int64_t now) {
   return now;  // more to create: come back at once
 }
 
+Result<bool> Scheduler::create_dataset_run(const Entry& entry, int64_t now, bool paused) {
+  const PipelineSpec& spec = *entry.spec;
+  if (!spec.datasets) return false;
+  STRATA_ASSIGN(auto queues, store_.dataset_queue(spec.name, spec.datasets->uris()));
+  if (paused) return false;
+  std::set<std::string> updated;
+  RunRecord run;
+  for (const auto& q : queues) {
+    if (q.count == 0) continue;
+    updated.insert(q.uri);
+    run.interval_start = run.interval_start == 0 ? q.first_at : std::min(run.interval_start, q.first_at);
+    run.interval_end = std::max(run.interval_end, q.last_at);
+  }
+  if (!spec.datasets->met(updated)) return false;
+  run.run_id = "dataset_triggered__" + format_iso8601(now);
+  run.pipeline = spec.name;
+  run.type = RunType::kDatasetTriggered;
+  run.logical_date = now;
+  run.queued_at = now;
+  Result<bool> created = store_.create_dataset_run(run, queues);
+  // A run of that id exists (created in the same microsecond): the queue waits for the next tick.
+  if (!created.ok() && created.error().state() == kUniqueViolation) return true;
+  if (!created.ok()) return std::move(created).error();
+  return *created;
+}
+
 Status Scheduler::start_claimed(const Entry& entry, const std::string& run_id) {
   STRATA_ASSIGN(auto run, store_.run(entry.spec->name, run_id));
   if (!run) return Error(ErrorCode::kNotFound, "run '" + run_id + "' does not exist");
@@ -245,6 +271,8 @@ Result<int64_t> Scheduler::tick() {
   int64_t next_due = 0;
   for (const auto& [name, entry] : entries()) {
     if (!paused.count(name)) STRATA_TRY(store_.ensure_pipeline(name));
+    STRATA_ASSIGN(bool dataset_due, create_dataset_run(entry, now, paused[name]));
+    if (dataset_due) next_due = now;
     if (paused[name]) continue;
     STRATA_ASSIGN(int64_t due, create_due_runs(entry, now));
     if (due > 0 && (next_due == 0 || due < next_due)) next_due = due;

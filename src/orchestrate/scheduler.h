@@ -1,7 +1,8 @@
 #pragma once
 // Scheduler: turns pipeline schedules into runs and runs into executor work.
 // - tick(): for every unpaused pipeline, creates the scheduled runs that are due (the cron module's
-//   Timetable: catchup, start/end dates), then claims and starts queued runs (scheduled, manual,
+//   Timetable: catchup, start/end dates) or the dataset-triggered run its datasets' events call for
+//   (datasets.h; one per tick: events queue meanwhile, as in Airflow), then claims and starts queued runs (scheduled, manual,
 //   backfill; oldest logical date first) while fewer than max_active_runs of that pipeline run.
 // - trigger(): a manual run with params; backfill(): runs over a range (failed ones re-queued with
 //   rerun_failed).
@@ -112,6 +113,10 @@ class Scheduler {
   // serve()'s reloads: periodic, and for queued runs of unknown pipelines.
   void maybe_reload(int64_t now, int64_t& next_reload);
   Result<int64_t> create_due_runs(const Entry& entry, int64_t now);
+  // A dataset-scheduled pipeline: starts its queues (also while paused) and, when not paused and
+  // its condition holds over them, consumes them into a queued dataset-triggered run whose data
+  // interval spans the consumed events' times. True when a run was created (or is due again).
+  Result<bool> create_dataset_run(const Entry& entry, int64_t now, bool paused);
   // Starts queued runs of the pipeline (only those `only` names, when given) within max_active_runs.
   Result<int> start_queued(const Entry& entry, const std::vector<std::string>* only = nullptr);
   Status start_claimed(const Entry& entry, const std::string& run_id);

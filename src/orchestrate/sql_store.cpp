@@ -111,6 +111,17 @@ Result<std::vector<AttemptRecord>> SqlStore::query_attempts(const std::string& s
   return out;
 }
 
+Result<bool> SqlStore::in_transaction_locked(const std::function<Result<bool>()>& body) {
+  STRATA_TRY(session_->begin());
+  Result<bool> done = body();
+  if (!done.ok() || !*done) {
+    session_->rollback();
+    return done;
+  }
+  STRATA_TRY(session_->commit());
+  return true;
+}
+
 Status SqlStore::migrate(const std::vector<const char*>& migrations, const std::string& lock_sql) {
   std::lock_guard lock(mutex_);
   STRATA_TRY(session_->execute("CREATE TABLE IF NOT EXISTS schema_versions (version INTEGER PRIMARY KEY, "
@@ -165,9 +176,14 @@ Result<std::vector<PipelineRecord>> SqlStore::pipelines() {
 }
 
 Status SqlStore::create_run(const RunRecord& r) {
+  std::lock_guard lock(mutex_);
+  return create_run_locked(r);
+}
+
+Status SqlStore::create_run_locked(const RunRecord& r) {
   static const std::string sql =
       "INSERT INTO runs (" + kRunColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  auto inserted = execute(sql, {r.run_id, r.pipeline, text(run_type_name(r.type)), text(run_state_name(r.state)),
+  auto inserted = session_->execute(sql, {r.run_id, r.pipeline, text(run_type_name(r.type)), text(run_state_name(r.state)),
                                 r.logical_date, r.interval_start, r.interval_end, r.params_json, r.queued_at,
                                 r.start_at, r.end_at, r.owner});
   if (!inserted.ok() && inserted.error().state() == kUniqueViolation)
@@ -257,7 +273,7 @@ Result<std::vector<RunRecord>> SqlStore::runs(const std::string& pipeline, std::
 
 Result<std::optional<RunRecord>> SqlStore::latest_run(const std::string& pipeline) {
   static const std::string sql = "SELECT " + kRunColumns +
-                                 " FROM runs WHERE pipeline = ? AND run_type <> 'manual' "
+                                 " FROM runs WHERE pipeline = ? AND run_type IN ('scheduled', 'backfill') "
                                  "ORDER BY interval_end DESC LIMIT 1";
   STRATA_ASSIGN(auto runs, query_runs(sql, {pipeline}));
   return first(std::move(runs));
@@ -291,8 +307,7 @@ Result<bool> SqlStore::start_attempt(const TaskInstanceRecord& ti, const Attempt
     return true;
   }
   std::lock_guard lock(mutex_);
-  STRATA_TRY(session_->begin());
-  auto start = [&]() -> Result<bool> {
+  return in_transaction_locked([&]() -> Result<bool> {
     STRATA_TRY(session_->lock_until_end("pool " + ti.pool));
     // Only instances of running runs hold a slot: one left running in a run that ended (a crash
     // between two writes) does not hold it forever.
@@ -305,14 +320,7 @@ Result<bool> SqlStore::start_attempt(const TaskInstanceRecord& ti, const Attempt
     STRATA_TRY(upsert_task_instance_locked(ti));
     STRATA_TRY(upsert_attempt_locked(attempt));
     return true;
-  };
-  Result<bool> started = start();
-  if (!started.ok() || !*started) {
-    session_->rollback();
-    return started;
-  }
-  STRATA_TRY(session_->commit());
-  return true;
+  });
 }
 
 Status SqlStore::upsert_task_instance_locked(const TaskInstanceRecord& t) {

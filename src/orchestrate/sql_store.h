@@ -5,6 +5,7 @@
 // Thread-safety: one session guarded by a mutex; every method may be called from any thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,6 +47,9 @@ extern const char* const kWorkQueueMigration;
 // The migration that indexes task instances by pool and state (start_attempt counts a pool's
 // running ones at every attempt's start).
 extern const char* const kPoolIndexMigration;
+
+// The migration that adds datasets (dataset_events, dataset_queues, dataset_run_events).
+extern const char* const kDatasetMigration;
 
 // One connection to the store's database. Used by one thread at a time (SqlStore holds its mutex).
 // `sql` is one statement with `?` placeholders, bound in order. A duplicate key fails with
@@ -128,6 +132,15 @@ class SqlStore : public MetadataStore {
   Result<std::optional<WorkItemRecord>> work_item(const WorkKey& key) override;
   Status append_work_log(const WorkKey& key, int64_t seq, const std::string& text) override;
   Result<std::vector<std::pair<int64_t, std::string>>> work_log(const WorkKey& key, int64_t after_seq) override;
+  // Datasets: sql_store_datasets.cpp.
+  Result<int64_t> add_dataset_event(const DatasetEventRecord& event, int64_t at) override;
+  Result<std::vector<DatasetEventRecord>> dataset_events(const std::string& uri, int64_t after_id, int limit) override;
+  Result<std::vector<DatasetQueueRecord>> dataset_queue(const std::string& pipeline,
+                                                        const std::vector<std::string>& uris) override;
+  Result<bool> create_dataset_run(const RunRecord& run, const std::vector<DatasetQueueRecord>& queues) override;
+  Result<std::vector<DatasetSummaryRecord>> dataset_summaries() override;
+  Result<std::vector<DatasetEventRecord>> run_dataset_events(const std::string& pipeline,
+                                                             const std::string& run_id) override;
   Status add_sync_report(const SyncReportRecord& report) override;
   Result<std::vector<SyncReportRecord>> sync_reports(const std::string& pipeline, const std::string& run_id) override;
   Status add_test_result(const TestResultRecord& result) override;
@@ -155,6 +168,10 @@ class SqlStore : public MetadataStore {
   Result<int64_t> execute(const std::string& sql, const std::vector<SqlValue>& params);
   Result<SqlRows> query(const std::string& sql, const std::vector<SqlValue>& params);
   Status upsert_task_instance_locked(const TaskInstanceRecord& ti);
+  Status create_run_locked(const RunRecord& run);
+  // Runs `body` in a transaction on the session (mutex held by the caller): committed when it
+  // returns ok and true, rolled back otherwise.
+  Result<bool> in_transaction_locked(const std::function<Result<bool>()>& body);
   Status upsert_attempt_locked(const AttemptRecord& attempt);
   Result<std::vector<RunRecord>> query_runs(const std::string& sql, const std::vector<SqlValue>& params);
   Result<std::vector<AttemptRecord>> query_attempts(const std::string& sql, const std::vector<SqlValue>& params);

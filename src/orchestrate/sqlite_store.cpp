@@ -173,6 +173,8 @@ CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
     kWorkQueueMigration,
     // 4: task instances by pool and state.
     kPoolIndexMigration,
+    // 5: datasets (data-aware scheduling).
+    kDatasetMigration,
 };
 
 // A SqlSession on one SQLite connection, with its prepared statements cached by SQL text.

@@ -40,8 +40,9 @@ constexpr std::array<std::pair<RunState, std::string_view>, 4> kRunStates{{
     {RunState::kQueued, "queued"}, {RunState::kRunning, "running"}, {RunState::kSuccess, "success"},
     {RunState::kFailed, "failed"}}};
 
-constexpr std::array<std::pair<RunType, std::string_view>, 3> kRunTypes{{
-    {RunType::kManual, "manual"}, {RunType::kScheduled, "scheduled"}, {RunType::kBackfill, "backfill"}}};
+constexpr std::array<std::pair<RunType, std::string_view>, 4> kRunTypes{{
+    {RunType::kManual, "manual"}, {RunType::kScheduled, "scheduled"}, {RunType::kBackfill, "backfill"},
+    {RunType::kDatasetTriggered, "dataset_triggered"}}};
 
 }  // namespace
 

@@ -17,7 +17,7 @@ enum class TaskState { kNone, kQueued, kRunning, kSuccess, kFailed, kUpForRetry,
 
 enum class RunState { kQueued, kRunning, kSuccess, kFailed };
 
-enum class RunType { kManual, kScheduled, kBackfill };
+enum class RunType { kManual, kScheduled, kBackfill, kDatasetTriggered };
 
 std::string_view task_kind_name(TaskKind kind);
 std::optional<TaskKind> parse_task_kind(std::string_view name);

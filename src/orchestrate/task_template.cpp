@@ -2,6 +2,7 @@
 
 #include "common/strings.h"
 #include "common/time.h"
+#include "orchestrate/datasets.h"
 
 namespace strata::orchestrate {
 
@@ -16,7 +17,8 @@ std::string without(std::string text, std::string_view chars) {
 
 }  // namespace
 
-TemplateContext run_template_context(const RunRecord& run, const nlohmann::json& pipeline_params) {
+TemplateContext run_template_context(const RunRecord& run, const nlohmann::json& pipeline_params,
+                                     const std::vector<DatasetEventRecord>& triggering) {
   TemplateContext ctx;
   ctx.vars["data_interval_start"] = format_iso8601(run.interval_start);
   ctx.vars["data_interval_end"] = format_iso8601(run.interval_end);
@@ -33,6 +35,9 @@ TemplateContext run_template_context(const RunRecord& run, const nlohmann::json&
   auto jc = std::make_shared<jinja::Context>();
   for (const auto& [name, value] : ctx.vars) jc->set(name, jinja::Value(value));
   jc->set("params", jinja::Value::from_json(ctx.params));
+  nlohmann::json events = nlohmann::json::object();
+  for (const auto& e : triggering) events[e.uri].push_back(dataset_event_json(e));
+  jc->set("triggering_dataset_events", jinja::Value::from_json(events));
   ctx.jinja_context = std::move(jc);
   return ctx;
 }
@@ -48,7 +53,7 @@ Result<std::string> render_task_template(std::string_view text, const TemplateCo
   const Error& e = rendered.error();
   return Error(ErrorCode::kConfig, "task template: " + e.to_string(), where,
                "variables: data_interval_start, data_interval_end, logical_date, ds, ds_nodash, ts, ts_nodash, "
-               "run_id, params.NAME (declare params under `params:` or pass --param NAME=VALUE)");
+               "run_id, triggering_dataset_events, params.NAME (declare params under `params:` or pass --param NAME=VALUE)");
 }
 
 }  // namespace strata::orchestrate

@@ -3,13 +3,16 @@
 // `for`, macros). Variables: `data_interval_start`, `data_interval_end`, `logical_date`, `ts`
 // (ISO 8601 UTC strings), `ds` (YYYY-MM-DD of the logical date), `ds_nodash`, `ts_nodash`,
 // `run_id`, `params` (the pipeline's params overridden by the run's: `{{ params.x }}`,
-// `{{ params.a.b }}`). Undefined names are errors (StrictUndefined), so typos do not run as empty
+// `{{ params.a.b }}`), and `triggering_dataset_events` (a dataset-triggered run's events by dataset
+// URI, as Airflow's: `{{ triggering_dataset_events['s3://a'][0].source_dag_id }}`; empty in other
+// runs). Undefined names are errors (StrictUndefined), so typos do not run as empty
 // text. Text without `{{`, `{%` or `{#` is returned unchanged without parsing.
 
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +32,9 @@ struct TemplateContext {
 };
 
 // The variables of a run: its dates, run id and params (the pipeline's params overridden by the run's).
-TemplateContext run_template_context(const RunRecord& run, const nlohmann::json& pipeline_params);
+// `triggering`: the events that triggered a dataset-triggered run (MetadataStore::run_dataset_events).
+TemplateContext run_template_context(const RunRecord& run, const nlohmann::json& pipeline_params,
+                                     const std::vector<DatasetEventRecord>& triggering = {});
 
 // Renders text. Errors (kConfig, located at `where`, with Jinja's own line and column in the
 // message): syntax errors, undefined variables or params, failing filters.

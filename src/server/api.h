@@ -71,6 +71,8 @@ void add_pipeline_routes(Routes& routes, Api& api);
 // GET …/runs with the filters of docs/api.md; pipeline "" = every pipeline.
 ApiResult list_runs(Api& api, const httplib::Request& req, const std::string& pipeline);
 void add_run_routes(Routes& routes, Api& api);
+// /api/v1/datasets…, and a run's triggering events (api_datasets.cpp).
+void add_dataset_routes(Routes& routes, Api& api);
 void add_log_routes(Routes& routes, Api& api);
 void add_connection_routes(Routes& routes, Api& api);
 void add_dbt_routes(Routes& routes, Api& api);

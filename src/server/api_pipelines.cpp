@@ -53,6 +53,8 @@ Result<Json> pipeline_summary(Api& api, const PipelineSpec& spec, const std::map
   return Json{{"name", spec.name},
               {"file", spec.file},
               {"schedule", spec.schedule ? Json(*spec.schedule) : Json(nullptr)},
+              {"dataset_schedule", spec.datasets ? Json(spec.datasets->to_string()) : Json(nullptr)},
+              {"dataset_uris", spec.datasets ? Json(spec.datasets->uris()) : Json::array()},
               {"timezone", spec.timezone},
               {"paused", is_paused},
               {"next_run", next},
@@ -100,7 +102,8 @@ Json graph_json(Api& api, const PipelineSpec& spec) {
                      {"retry_delay_seconds", seconds_or_null(t.retry.retry_delay)},
                      {"execution_timeout_seconds", seconds_or_null(t.retry.execution_timeout)},
                      {"pool", t.pool},
-                     {"priority", t.priority}});
+                     {"priority", t.priority},
+                     {"outlets", t.outlets}});
     if (t.group.empty()) continue;
     std::string path;
     for (const std::string& part : split(t.group, '.')) {

@@ -109,6 +109,7 @@ void configure(Server::Impl& impl) {
   add_health_routes(routes, api);
   add_pipeline_routes(routes, api);
   add_run_routes(routes, api);
+  add_dataset_routes(routes, api);
   add_log_routes(routes, api);
   add_connection_routes(routes, api);
   add_dbt_routes(routes, api);

@@ -52,6 +52,7 @@ tasks:
     build: "path:models/gold"
     group: marts
     depends_on: [silver]
+    outlets: [warehouse://gold/marts]
   - id: fresh
     freshness: "source:bronze"
     depends_on: [bronze]
@@ -91,6 +92,13 @@ TEST(DbtTasksTest, BuildExpandsIntoOneTaskPerNodeThenItsTests) {
   EXPECT_EQ(tasks["model.stg_orders"]->kind, TaskKind::kBuild);
   EXPECT_EQ(tasks["model.stg_orders.test"]->kind, TaskKind::kTest);
   EXPECT_EQ(tasks["model.stg_orders"]->dbt_node, "model.orch_shop.stg_orders");
+  // The gold build's outlets go with every task it expands into, announced once in its name.
+  for (const char* id : {"model.customer_revenue", "model.customer_revenue.test"}) {
+    EXPECT_EQ(tasks[id]->outlets, std::vector<std::string>{"warehouse://gold/marts"}) << id;
+    EXPECT_EQ(tasks[id]->outlets_build, "gold") << id;
+  }
+  EXPECT_TRUE(tasks["model.stg_orders"]->outlets.empty());
+  EXPECT_TRUE(tasks["model.stg_orders"]->outlets_build.empty());
   // Roots of the silver expansion wait for bronze; the relationships test goes with stg_orders.
   EXPECT_EQ(upstream_ids(*spec, *tasks["model.stg_customers"]), std::set<std::string>{"bronze"});
   EXPECT_EQ(upstream_ids(*spec, *tasks["model.stg_orders"]), std::set<std::string>{"bronze"});
@@ -185,6 +193,11 @@ TEST(DbtTasksTest, RunsModelsWithRunVarsAndStoresTestResults) {
   EXPECT_EQ(status.size(), 8u);  // 7 data tests + 1 source freshness
   for (const auto& [name, s] : status) EXPECT_EQ(s, "pass") << name;
   EXPECT_EQ(status.count("source.orch_shop.bronze.orders"), 1u);
+  auto events = (*rt)->store().dataset_events("", 0, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);  // the gold build's, once for its two tasks
+  EXPECT_EQ((*events)[0].uri, "warehouse://gold/marts");
+  EXPECT_EQ((*events)[0].source_task_id, "gold");
 
   // The model saw the run's data interval as a dbt var; the shell task rendered Jinja.
   const std::string expected_ds = format_iso8601(run->logical_date).substr(0, 10);

@@ -107,6 +107,24 @@ class DelayingStore final : public MetadataStore {
                                                      const std::string& run_id) override {
     return inner_.sync_reports(pipeline, run_id);
   }
+  Result<int64_t> add_dataset_event(const DatasetEventRecord& event, int64_t at) override {
+    return inner_.add_dataset_event(event, at);
+  }
+  Result<std::vector<DatasetEventRecord>> dataset_events(const std::string& uri, int64_t after_id, int limit) override {
+    return inner_.dataset_events(uri, after_id, limit);
+  }
+  Result<std::vector<DatasetQueueRecord>> dataset_queue(const std::string& pipeline,
+                                                        const std::vector<std::string>& uris) override {
+    return inner_.dataset_queue(pipeline, uris);
+  }
+  Result<bool> create_dataset_run(const RunRecord& run, const std::vector<DatasetQueueRecord>& queues) override {
+    return inner_.create_dataset_run(run, queues);
+  }
+  Result<std::vector<DatasetSummaryRecord>> dataset_summaries() override { return inner_.dataset_summaries(); }
+  Result<std::vector<DatasetEventRecord>> run_dataset_events(const std::string& pipeline,
+                                                             const std::string& run_id) override {
+    return inner_.run_dataset_events(pipeline, run_id);
+  }
   Status add_test_result(const TestResultRecord& result) override { return inner_.add_test_result(result); }
   Result<std::vector<TestResultRecord>> test_results(const std::string& pipeline,
                                                      const std::string& run_id) override {
