@@ -310,6 +310,33 @@ async function main() {
     await shot("10-quality");
   });
 
+  await step("datasets page shows producers, consumers and events; recording an update triggers the consumer", async () => {
+    await page.goto(`${base}/`);
+    const schedule = page.locator('tr[data-pipeline="notify"] [data-testid=dataset-schedule]');
+    check((await schedule.innerText()) === "warehouse://gold/marts", "notify's dataset schedule is not shown");
+    await page.goto(`${base}/#/datasets`);
+    const row = page.locator('[data-testid=datasets] tr[data-dataset="warehouse://gold/marts"]');
+    await row.waitFor();
+    const text = await row.innerText();
+    check(text.includes("medallion · build_gold") && text.includes("notify"), `producer or consumer missing: ${text}`);
+    const before = (await api("/datasets/events?uri=warehouse://gold/marts")).events.length;
+    const notifyRuns = async () => (await api("/pipelines/notify/runs")).runs;
+    const runsBefore = (await notifyRuns()).length;
+    await row.locator("a").first().click();
+    await page.locator("[data-testid=dataset-detail]").waitFor();
+    check(new URL(page.url()).hash.includes("uri=warehouse"), `the selection is not in the URL: ${page.url()}`);
+    await page.fill("[data-testid=record-event] input", '{"rows": 3}');
+    await page.click("[data-testid=record-event] button[type=submit]");
+    await page.locator("[data-testid=dataset-events] tr", { hasText: "API / command line" }).first().waitFor();
+    const events = (await api("/datasets/events?uri=warehouse://gold/marts")).events;
+    check(events.length === before + 1 && events[0].extra.rows === 3, `event not recorded: ${JSON.stringify(events[0])}`);
+    await waitFor("notify triggered by the update", async () => {
+      const runs = await notifyRuns();
+      return runs.length === runsBefore + 1 && runs[0].type === "dataset_triggered" && runs[0].state === "success";
+    }, 30_000);
+    await shot("11-datasets");
+  });
+
   let docsBase = null;
   await step("docs generate writes the site and docs serve serves it", async () => {
     // `strata serve` holds the DuckDB file, which docs generate reads for the catalog: stopped first.

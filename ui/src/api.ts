@@ -88,6 +88,8 @@ export interface Pipeline {
   name: string;
   file: string;
   schedule: string | null;
+  dataset_schedule?: string | null;
+  dataset_uris?: string[];
   timezone: string;
   paused: boolean;
   next_run: string | null;
@@ -104,6 +106,7 @@ export interface TaskDef {
   id: string;
   kind: string;
   group: string;
+  outlets?: string[];
   command?: string;
   upstream: string[];
   downstream: string[];
@@ -236,4 +239,23 @@ export interface Preview {
   columns: { name: string; type: string }[];
   rows: (string | null)[][];
   row_count: number;
+}
+
+export interface DatasetEvent {
+  id: number;
+  uri: string;
+  timestamp: string;
+  source_pipeline: string;
+  source_run_id: string;
+  source_task_id: string;
+  extra: Record<string, Json>;
+}
+
+export interface Dataset {
+  uri: string;
+  producers: { pipeline: string; task: string }[];
+  consumers: { pipeline: string; schedule: string | null }[];
+  total_events: number;
+  last_event_id: number | null;
+  last_event_at: string | null;
 }

@@ -3,6 +3,7 @@ import { login, openSession } from "./api";
 import { errorBox, h, mount } from "./dom";
 import { navigate, route } from "./router";
 import { connectionsPage } from "./pages/connections";
+import { datasetsPage } from "./pages/datasets";
 import { ganttPage } from "./pages/gantt";
 import { graphPage } from "./pages/graph";
 import { gridPage } from "./pages/grid";
@@ -21,12 +22,14 @@ route("/pipelines/:name/gantt", "pipelines", ganttPage);
 route("/pipelines/:name/trigger", "pipelines", triggerPage);
 route("/logs/:run/:task/:try", "pipelines", logsPage);
 route("/connections", "connections", connectionsPage);
+route("/datasets", "datasets", datasetsPage);
 route("/lineage", "lineage", lineagePage);
 route("/quality", "quality", qualityPage);
 
 const navItems: [string, string, string][] = [
   ["pipelines", "#/", "Pipelines"],
   ["connections", "#/connections", "Connections & syncs"],
+  ["datasets", "#/datasets", "Datasets"],
   ["lineage", "#/lineage", "Lineage"],
   ["quality", "#/quality", "Data quality"],
 ];
