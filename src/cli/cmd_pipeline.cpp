@@ -66,10 +66,12 @@ Result<std::string> params_json(const std::vector<std::string>& params) {
 
 std::string when(int64_t micros) { return micros == 0 ? "-" : format_iso8601(micros); }
 
-// The cron schedule, the dataset condition ("datasets: a & b") or "none".
+// The cron schedule, the dataset condition ("datasets: a & b"), both ("@daily or datasets: a") or
+// "none".
 std::string schedule_text(const PipelineSpec& spec) {
-  if (spec.datasets) return "datasets: " + spec.datasets->to_string();
-  return spec.schedule.value_or("none");
+  std::string text = spec.schedule.value_or("");
+  if (spec.datasets) text += (text.empty() ? "" : " or ") + ("datasets: " + spec.datasets->to_string());
+  return text.empty() ? "none" : text;
 }
 
 void print_task_states(Runtime& rt, const RunRecord& run, std::ostream& out) {

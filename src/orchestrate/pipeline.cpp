@@ -380,17 +380,29 @@ Status parse_top(const YamlDocument& doc, PipelineSpec& spec, const date::time_z
   } else {
     zone = date::locate_zone("UTC");
   }
-  if (auto n = root["schedule"]; n && (n.is_sequence() || n.is_map())) {
+  auto cron_schedule = [&](const YamlNode& n) -> Status {
+    STRATA_ASSIGN(std::string text, yaml_string(doc, n, "schedule"));
+    if (to_lower(text) == "none" || text.empty()) return ok_status();
+    spec.schedule = text;
+    spec.schedule_where = doc.where(n);
+    SourceLocation zone_where = root["timezone"] ? doc.where(root["timezone"]) : SourceLocation{};
+    return check_schedule(text, spec.timezone, spec.schedule_where, zone_where);
+  };
+  if (auto n = root["schedule"]; n && n.is_map() && (n["cron"] || n["datasets"])) {
+    // Airflow's DatasetOrTimeSchedule: runs on the clock and on dataset updates.
+    STRATA_TRY(check_keys(doc, n, {"cron", "datasets"}, "a schedule on the clock and on datasets"));
+    if (!n["cron"] || !n["datasets"])
+      return doc.error(n, "a schedule with `cron:` or `datasets:` needs both",
+                       "e.g. schedule: {cron: \"@daily\", datasets: [s3://lake/orders]}, or write only one of them");
+    STRATA_TRY(cron_schedule(n["cron"]));
+    STRATA_ASSIGN(spec.datasets, parse_dataset_schedule(doc, n["datasets"]));
+    if (!spec.schedule)
+      return doc.error(n["cron"], "`cron:` must be a cron expression or preset", "e.g. cron: \"@daily\"");
+  } else if (n && (n.is_sequence() || n.is_map())) {
     STRATA_ASSIGN(spec.datasets, parse_dataset_schedule(doc, n));
     spec.schedule_where = doc.where(n);
   } else if (n && !n.is_null()) {
-    STRATA_ASSIGN(std::string text, yaml_string(doc, n, "schedule"));
-    if (to_lower(text) != "none" && !text.empty()) {
-      spec.schedule = text;
-      spec.schedule_where = doc.where(n);
-      SourceLocation zone_where = root["timezone"] ? doc.where(root["timezone"]) : SourceLocation{};
-      STRATA_TRY(check_schedule(text, spec.timezone, spec.schedule_where, zone_where));
-    }
+    STRATA_TRY(cron_schedule(n));
   }
   if (auto n = root["start_date"]) { STRATA_ASSIGN(spec.start_date, read_date(doc, n, "start_date", zone)); }
   if (auto n = root["end_date"]) { STRATA_ASSIGN(spec.end_date, read_date(doc, n, "end_date", zone)); }

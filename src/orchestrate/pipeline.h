@@ -95,7 +95,8 @@ struct PipelineSpec {
   std::string name;
   std::string file;
   std::optional<std::string> schedule;      // cron expression or preset; nullopt = manual only
-  std::optional<DatasetCondition> datasets; // a data-aware schedule (datasets.h); then no `schedule`
+  std::optional<DatasetCondition> datasets; // a data-aware schedule (datasets.h); with `schedule`
+                                            // too, runs come from both (Airflow's DatasetOrTimeSchedule)
   std::string timezone = "UTC";
   std::optional<int64_t> start_date;        // micros since epoch (UTC)
   std::optional<int64_t> end_date;

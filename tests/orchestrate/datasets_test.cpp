@@ -47,6 +47,11 @@ tasks:
   EXPECT_EQ(spec->tasks[0].outlets, std::vector<std::string>{"s3://lake/report"});
   EXPECT_EQ(spec->tasks[1].outlets, (std::vector<std::string>{"s3://x", "s3://y"}));
 
+  auto both = parse("schedule: {cron: \"@daily\", datasets: {any: [a, b]}}\ntasks:\n  - {id: t, shell: x}\n");
+  ASSERT_TRUE(both.ok()) << both.error().to_string();
+  EXPECT_EQ(both->schedule, "@daily");
+  EXPECT_EQ(both->datasets->to_string(), "a | b");
+
   auto list = parse("schedule: [a, b]\ntasks:\n  - {id: t, shell: x}\n");
   ASSERT_TRUE(list.ok()) << list.error().to_string();
   EXPECT_EQ(list->datasets->to_string(), "a & b");
@@ -65,6 +70,10 @@ TEST(DatasetsTest, MistakesAreLocatedErrors) {
       {"schedule: [\"caf\xc3\xa9\"]\ntasks:\n  - {id: t, shell: x}\n", "not ASCII", 1},
       {"schedule:\n  any: []\ntasks:\n  - {id: t, shell: x}\n", "non-empty list", 2},
       {"tasks:\n  - id: t\n    shell: x\n    outlets: {a: 1}\n", "outlets must be", 4},
+      {"schedule: {cron: \"@daily\"}\ntasks:\n  - {id: t, shell: x}\n", "needs both", 1},
+      {"schedule: {cron: \"@daily\", datasets: [a], every: 1}\ntasks:\n  - {id: t, shell: x}\n", "unknown key 'every'", 1},
+      {"schedule:\n  cron: \"0 25 * * *\"\n  datasets: [a]\ntasks:\n  - {id: t, shell: x}\n", "hour", 2},
+      {"schedule:\n  cron: none\n  datasets: [a]\ntasks:\n  - {id: t, shell: x}\n", "cron expression", 2},
       {"tasks:\n  - id: t\n    shell: x\n    outlets: [\"\"]\n", "empty", 4},
   };
   for (const auto& c : cases) {
@@ -206,6 +215,38 @@ TEST(DatasetsTest, APausedConsumerKeepsItsQueueAndRunsOnceUnpaused) {
   auto runs = f.runs("consumer");
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(f.h.store->run_dataset_events("consumer", runs[0].run_id)->size(), 2u);
+}
+
+// Airflow's DatasetOrTimeSchedule: scheduled runs on the clock, dataset-triggered runs on updates;
+// the dataset runs do not move the timetable.
+TEST(DatasetsTest, ACronAndDatasetScheduleRunsOnBoth) {
+  auto spec = parse_spec(R"(
+schedule: {cron: "@hourly", datasets: [a]}
+start_date: 2026-03-01T00:00:00Z
+catchup: false
+tasks:
+  - {id: t, shell: "true"}
+)",
+                         "both");
+  DatasetFixture f({spec});
+  f.clock.advance(3600'000'000LL + 60'000'000LL);
+  ASSERT_NO_FATAL_FAILURE(f.drain());
+  ASSERT_EQ(f.runs("both").size(), 1u);
+  EXPECT_EQ(f.runs("both")[0].type, RunType::kScheduled);
+  ASSERT_NO_FATAL_FAILURE(f.event("a"));
+  ASSERT_NO_FATAL_FAILURE(f.drain());
+  auto runs = f.runs("both");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].type, RunType::kDatasetTriggered);
+  f.clock.advance(3600'000'000LL);
+  ASSERT_NO_FATAL_FAILURE(f.drain());
+  runs = f.runs("both");
+  ASSERT_EQ(runs.size(), 3u);
+  std::vector<RunRecord> scheduled;
+  for (const auto& r : runs)
+    if (r.type == RunType::kScheduled) scheduled.push_back(r);
+  ASSERT_EQ(scheduled.size(), 2u);
+  EXPECT_EQ(scheduled[0].interval_start, scheduled[1].interval_end);  // the interval after the first
 }
 
 // The tasks a `build:` task expands into carry its outlets (build_expansion.cpp): announced once,

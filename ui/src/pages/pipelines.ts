@@ -32,13 +32,15 @@ export function pipelinesPage(ctx: PageContext): Page {
       h("td", null, h("label", { class: "switch", title: p.paused ? "Paused: click to unpause" : "Active: click to pause" }, input, h("span", { class: "slider" }))),
       h("td", null, link(`#/pipelines/${enc(p.name)}/grid`, h("strong", null, p.name)),
         p.description ? h("div", { class: "muted small" }, p.description) : null),
-      h("td", null, p.schedule ? h("code", null, p.schedule)
-        : p.dataset_schedule ? link(`#/datasets?uri=${enc(p.dataset_uris?.[0] ?? "")}`,
+      h("td", null, p.schedule ? h("code", null, p.schedule) : null,
+        p.schedule && p.dataset_schedule ? h("span", { class: "muted small" }, " or ") : null,
+        p.dataset_schedule ? link(`#/datasets?uri=${enc(p.dataset_uris?.[0] ?? "")}`,
             h("span", { class: "muted small" }, "datasets: "), h("code", { "data-testid": "dataset-schedule" }, p.dataset_schedule))
-        : h("span", { class: "muted" }, "manual"),
+        : null,
+        !p.schedule && !p.dataset_schedule ? h("span", { class: "muted" }, "manual") : null,
         p.timezone && p.timezone !== "UTC" ? h("div", { class: "muted small" }, p.timezone) : null),
       h("td", null, p.paused ? h("span", { class: "muted" }, "paused")
-        : p.dataset_schedule ? h("span", { class: "muted small" }, "on dataset updates") : fmtTime(p.next_run)),
+        : !p.schedule && p.dataset_schedule ? h("span", { class: "muted small" }, "on dataset updates") : fmtTime(p.next_run)),
       h("td", { class: "num" }, p.task_count),
       h("td", { class: "num" }, p.active_runs),
       h("td", null, recentSquares(p)),
