@@ -313,6 +313,7 @@ Status cmd_datasets_list(const PipelineArgs& args, CliContext& ctx) {
 }
 
 Status cmd_datasets_events(const PipelineArgs& args, CliContext& ctx) {
+  if (args.limit < 1) return Error(ErrorCode::kUsage, "--limit must be at least 1", {}, "e.g. --limit 25");
   STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
   STRATA_ASSIGN(auto events, rt->store().dataset_events(args.uri, 0, args.limit));
   ctx.out << std::left << std::setw(8) << "ID" << std::setw(30) << "AT" << std::setw(40) << "DATASET" << "SOURCE\n";
@@ -332,6 +333,7 @@ Status cmd_datasets_event(const PipelineArgs& args, CliContext& ctx) {
   if (!extra.is_object())
     return Error(ErrorCode::kUsage, "--extra must be a JSON object", {}, R"(e.g. --extra '{"rows": 42}')");
   STRATA_ASSIGN(auto rt, open_runtime(args, ctx));
+  STRATA_TRY(check_known_dataset(args.uri, rt->pipelines()));
   DatasetEventRecord event;
   event.uri = args.uri;
   event.extra_json = extra.dump();

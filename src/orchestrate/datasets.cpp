@@ -113,6 +113,16 @@ std::map<std::string, DatasetUse> dataset_uses(const std::vector<std::shared_ptr
   return uses;
 }
 
+Status check_known_dataset(const std::string& uri, const std::vector<std::shared_ptr<const PipelineSpec>>& pipelines) {
+  const auto uses = dataset_uses(pipelines);
+  if (uses.count(uri)) return ok_status();
+  std::string known;
+  for (const auto& [name, use] : uses) known += (known.empty() ? "" : ", ") + name;
+  return Error(ErrorCode::kNotFound, "no pipeline names dataset '" + uri + "'", {},
+               known.empty() ? "give a task `outlets: [" + uri + "]` or schedule a pipeline on it"
+                             : "the datasets the pipelines name: " + known);
+}
+
 nlohmann::json dataset_event_json(const DatasetEventRecord& e) {
   nlohmann::json extra = nlohmann::json::parse(e.extra_json, nullptr, false);
   return nlohmann::json{{"id", e.id},

@@ -48,6 +48,9 @@ struct DatasetUse {
 };
 // Every dataset the pipelines name, by URI.
 std::map<std::string, DatasetUse> dataset_uses(const std::vector<std::shared_ptr<const PipelineSpec>>& pipelines);
+// Ok when a pipeline names uri (in an outlet or a schedule); else kNotFound listing those it names
+// (as Airflow 2.9's API refuses an event of a dataset it does not know: a typo triggers nothing).
+Status check_known_dataset(const std::string& uri, const std::vector<std::shared_ptr<const PipelineSpec>>& pipelines);
 
 // Parses `schedule:` given as a sequence (all of its items) or a mapping {all: […]} / {any: […]};
 // items are URIs or such mappings. Errors: kConfig, located (an empty list, an unknown key, a URI

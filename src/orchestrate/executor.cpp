@@ -8,6 +8,16 @@
 
 namespace strata::orchestrate {
 
+namespace {
+
+// The events of a task's outlets in `run`, recorded in the name of its build task when it has one.
+void add_outlet_events(const RunRecord& run, const TaskSpec& task, std::vector<DatasetEventRecord>& out) {
+  const std::string& source = task.outlets_build.empty() ? task.id : task.outlets_build;
+  for (const auto& uri : task.outlets) out.push_back(DatasetEventRecord{0, uri, 0, run.pipeline, run.run_id, source, "{}"});
+}
+
+}  // namespace
+
 struct Executor::Node {
   std::vector<size_t> children;
   TaskState state = TaskState::kNone;
@@ -32,8 +42,9 @@ struct Executor::RunExec {
   std::atomic<bool> cancelled = false;
   // Pendings of this run gathered but not yet written (see flush); under the mutex.
   int flushing = 0;
-  // The `build:` tasks whose outlets were announced (queue_outlets_locked); under the mutex.
-  std::set<std::string> builds_announced;
+  // Per `build:` task with outlets: how many of the tasks it expanded into have not succeeded yet
+  // (queue_outlets_locked announces its outlets when that reaches 0); under the mutex.
+  std::map<std::string, int> build_unfinished;
   TemplateContext templates;
 };
 
@@ -121,7 +132,8 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
   exec->spec = spec;
   std::vector<DatasetEventRecord> triggering;
   if (run.type == RunType::kDatasetTriggered) { STRATA_ASSIGN(triggering, store_.run_dataset_events(run.pipeline, run.run_id)); }
-  exec->templates = run_template_context(run, spec->params, triggering);
+  exec->templates = run_template_context(run, spec->params, triggering,
+                                         spec->datasets ? spec->datasets->uris() : std::vector<std::string>{});
   exec->nodes.resize(spec->tasks.size());
   for (size_t i = 0; i < spec->tasks.size(); ++i) {
     exec->nodes[i].max_tries = spec->tasks[i].retry.retries + 1;
@@ -138,14 +150,19 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     node.next_retry_at = ti.next_retry_at;
     if (is_finished(ti.state) || ti.state == TaskState::kUpForRetry) node.state = ti.state;
   }
+  for (size_t i = 0; i < spec->tasks.size(); ++i) {
+    const std::string& build = spec->tasks[i].outlets_build;
+    if (!build.empty()) exec->build_unfinished[build] += exec->nodes[i].state == TaskState::kSuccess ? 0 : 1;
+  }
   run.state = RunState::kRunning;
   if (run.start_at == 0) run.start_at = clock_.now();
   run.end_at = 0;
   run.owner = options_.owner;
   STRATA_TRY(store_.update_run(run));
   exec->run = run;
-
   Pending pending;
+  STRATA_ASSIGN(pending.dataset_events, missed_outlets(*exec));
+
   {
     std::lock_guard lock(mutex_);
     if (stop_) return Error(ErrorCode::kFailed, "the executor is shut down");
@@ -239,8 +256,14 @@ void Executor::flush(Pending& pending) {
     if (!s.ok()) logger_.error("{}", s.error().to_string());
   }
   for (const auto& e : pending.dataset_events) {
-    Result<int64_t> added = store_.add_dataset_event(e, clock_.now());
-    if (!added.ok()) logger_.error("{}", added.error().to_string());
+    // A store that fails every try is logged: the event is recorded when the run resumes
+    // (missed_outlets), if it does.
+    Result<int64_t> added = Error(ErrorCode::kInternal, "not tried");
+    for (int attempt = 0; attempt < kEventWriteTries && !added.ok(); ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+      added = store_.add_dataset_event(e, clock_.now());
+    }
+    if (!added.ok()) logger_.error("dataset event on {} lost: {}", e.uri, added.error().to_string());
   }
   if (!pending.dataset_events.empty() && options_.on_dataset_event) options_.on_dataset_event();
   if (options_.on_task_event)
@@ -327,13 +350,32 @@ void Executor::queue_outlets_locked(RunExec& run, size_t i, Pending& pending) {
   const TaskSpec& task = run.spec->tasks[i];
   if (task.outlets.empty()) return;
   if (!task.outlets_build.empty()) {
-    for (size_t j = 0; j < run.nodes.size(); ++j)
-      if (run.spec->tasks[j].outlets_build == task.outlets_build && run.nodes[j].state != TaskState::kSuccess) return;
-    if (!run.builds_announced.insert(task.outlets_build).second) return;
+    int& left = run.build_unfinished[task.outlets_build];
+    if (left <= 0 || --left > 0) return;
   }
-  const std::string& source = task.outlets_build.empty() ? task.id : task.outlets_build;
-  for (const auto& uri : task.outlets)
-    pending.dataset_events.push_back(DatasetEventRecord{0, uri, 0, run.run.pipeline, run.run.run_id, source, "{}"});
+  add_outlet_events(run.run, task, pending.dataset_events);
+}
+
+Result<std::vector<DatasetEventRecord>> Executor::missed_outlets(const RunExec& run) {
+  std::vector<DatasetEventRecord> out;
+  const auto& tasks = run.spec->tasks;
+  auto succeeded_with_outlets = [&](size_t i) {
+    return !tasks[i].outlets.empty() && run.nodes[i].state == TaskState::kSuccess;
+  };
+  bool any = false;
+  for (size_t i = 0; i < tasks.size() && !any; ++i) any = succeeded_with_outlets(i);
+  if (!any) return out;  // a new run, or nothing announced yet: no query
+  STRATA_ASSIGN(auto recorded, store_.run_outlet_events(run.run.pipeline, run.run.run_id));
+  std::set<std::string> announced;
+  for (const auto& e : recorded) announced.insert(e.source_task_id);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (!succeeded_with_outlets(i)) continue;
+    const std::string& build = tasks[i].outlets_build;
+    if (!build.empty() && run.build_unfinished.at(build) > 0) continue;
+    if (!announced.insert(build.empty() ? tasks[i].id : build).second) continue;
+    add_outlet_events(run.run, tasks[i], out);
+  }
+  return out;
 }
 
 void Executor::attempt_ended_locked(RunExec& run, size_t i, Pending& pending) {

@@ -13,6 +13,7 @@
 // - Every state change is written to the MetadataStore; one log file per attempt.
 // - Datasets: a task's success records one dataset event per outlet (datasets.h), before its
 //   run's end is written; a `build:` task's outlets once every task it expanded into succeeded.
+//   A resumed run records those a crash kept from being written.
 // Thread-safety: all public methods may be called from any thread. The executor must outlive no
 // one: destroy it (or call shutdown()) before the store, runners and clock it was given.
 
@@ -65,6 +66,9 @@ class Executor {
  public:
   // How long a task whose pool's slots other processes hold waits before it tries again.
   static constexpr int64_t kPoolRecheckMicros = 1'000'000;
+  // How many times a dataset event's write is tried before it is logged as lost.
+  static constexpr int kEventWriteTries = 3;
+
 
   // clock, store and runners must outlive the executor.
   Executor(MetadataStore& store, RunnerMap runners, Clock& clock, ExecutorOptions options);
@@ -124,6 +128,9 @@ class Executor {
   // A task succeeded: its outlets' dataset events join `pending` (a `build:` task's once every
   // task it expanded into succeeded).
   void queue_outlets_locked(RunExec& run, size_t node, Pending& pending);
+  // A resumed run: the events of outlets whose task succeeded before but that the store does not
+  // hold (a crash, or a store that failed, between the success and its events).
+  Result<std::vector<DatasetEventRecord>> missed_outlets(const RunExec& run);
   // An attempt ended: retried later, or finished (a cancelled run's attempt is not retried).
   void attempt_ended_locked(RunExec& run, size_t node, Pending& pending);
   // A picked task whose attempt did not start (pool full elsewhere): queued again after

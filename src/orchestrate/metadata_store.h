@@ -302,12 +302,17 @@ class MetadataStore {
   // Datasets (datasets.h). add_dataset_event stores the event (its id and at are ignored: the
   // store numbers it, `at` is the time given) and returns its id.
   virtual Result<int64_t> add_dataset_event(const DatasetEventRecord& event, int64_t at) = 0;
-  // Events of one dataset (all datasets when uri is empty) with id > after_id, newest first.
+  // Events of one dataset (all datasets when uri is empty): the newest `limit` when after_id is 0,
+  // else the oldest `limit` with id > after_id (a cursor to follow them).
   virtual Result<std::vector<DatasetEventRecord>> dataset_events(const std::string& uri, int64_t after_id,
                                                                  int limit) = 0;
+  // The events a run's tasks recorded (their outlets), oldest first.
+  virtual Result<std::vector<DatasetEventRecord>> run_outlet_events(const std::string& pipeline,
+                                                                    const std::string& run_id) = 0;
   // The pipeline's queue for each of `uris` (see DatasetQueueRecord), in that order. A dataset the
   // pipeline did not wait for before starts with nothing queued: events older than the pipeline's
-  // schedule on it never trigger it, as in Airflow.
+  // schedule on it never trigger it, as in Airflow. The pipeline's queues of other datasets are
+  // dropped (a dataset taken out of its schedule and put back starts afresh).
   virtual Result<std::vector<DatasetQueueRecord>> dataset_queue(const std::string& pipeline,
                                                                 const std::vector<std::string>& uris) = 0;
   // In one transaction: consumes the queues (each one's events up to its last_id; its consumed_id
@@ -316,6 +321,9 @@ class MetadataStore {
   // consumed one first.
   // Errors: create_run's.
   virtual Result<bool> create_dataset_run(const RunRecord& run, const std::vector<DatasetQueueRecord>& queues) = 0;
+  // Consumes the queues without a run (a paused pipeline's: as in Airflow, events that come while it
+  // is paused do not trigger it later). false, and nothing changed, as create_dataset_run.
+  virtual Result<bool> skip_dataset_queue(const std::string& pipeline, const std::vector<DatasetQueueRecord>& queues) = 0;
   // Every dataset with events, by URI.
   virtual Result<std::vector<DatasetSummaryRecord>> dataset_summaries() = 0;
   // The events that triggered a dataset-triggered run, oldest first.

@@ -200,7 +200,11 @@ Result<bool> Scheduler::create_dataset_run(const Entry& entry, int64_t now, bool
   const PipelineSpec& spec = *entry.spec;
   if (!spec.datasets) return false;
   STRATA_ASSIGN(auto queues, store_.dataset_queue(spec.name, spec.datasets->uris()));
-  if (paused) return false;
+  if (paused) {
+    // As Airflow, which queues events only for active DAGs: a paused pipeline lets them pass.
+    STRATA_TRY(store_.skip_dataset_queue(spec.name, queues));
+    return false;
+  }
   std::set<std::string> updated;
   RunRecord run;
   for (const auto& q : queues) {
@@ -319,7 +323,9 @@ Result<std::vector<RunRecord>> Scheduler::backfill(const std::string& name, int6
   if (!found)
     return Error(ErrorCode::kNotFound, "no pipeline named '" + name + "'", {}, "see `strata pipeline list`");
   if (!found->timetable || !found->timetable->schedules_runs())
-    return Error(ErrorCode::kUsage, "pipeline '" + name + "' has no schedule, so it has no intervals to backfill",
+    return Error(ErrorCode::kUsage,
+                 "pipeline '" + name + "' has no cron schedule, so it has no intervals to backfill" +
+                     (found->spec->datasets ? " (it runs on dataset updates)" : ""),
                  found->spec->schedule_where, "trigger it with `strata pipeline run " + name + "` instead");
   if (to < from) return Error(ErrorCode::kUsage, "--to is before --from", {}, "swap the two dates");
   STRATA_TRY(store_.ensure_pipeline(name));

@@ -113,8 +113,8 @@ class Scheduler {
   // serve()'s reloads: periodic, and for queued runs of unknown pipelines.
   void maybe_reload(int64_t now, int64_t& next_reload);
   Result<int64_t> create_due_runs(const Entry& entry, int64_t now);
-  // A dataset-scheduled pipeline: starts its queues (also while paused) and, when not paused and
-  // its condition holds over them, consumes them into a queued dataset-triggered run whose data
+  // A dataset-scheduled pipeline: while paused, consumes its queues without a run; else, when its
+  // condition holds over them, consumes them into a queued dataset-triggered run whose data
   // interval spans the consumed events' times. True when a run was created (or is due again).
   Result<bool> create_dataset_run(const Entry& entry, int64_t now, bool paused);
   // Starts queued runs of the pipeline (only those `only` names, when given) within max_active_runs.

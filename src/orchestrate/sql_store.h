@@ -138,6 +138,9 @@ class SqlStore : public MetadataStore {
   Result<std::vector<DatasetQueueRecord>> dataset_queue(const std::string& pipeline,
                                                         const std::vector<std::string>& uris) override;
   Result<bool> create_dataset_run(const RunRecord& run, const std::vector<DatasetQueueRecord>& queues) override;
+  Result<bool> skip_dataset_queue(const std::string& pipeline, const std::vector<DatasetQueueRecord>& queues) override;
+  Result<std::vector<DatasetEventRecord>> run_outlet_events(const std::string& pipeline,
+                                                            const std::string& run_id) override;
   Result<std::vector<DatasetSummaryRecord>> dataset_summaries() override;
   Result<std::vector<DatasetEventRecord>> run_dataset_events(const std::string& pipeline,
                                                              const std::string& run_id) override;
@@ -169,6 +172,9 @@ class SqlStore : public MetadataStore {
   Result<SqlRows> query(const std::string& sql, const std::vector<SqlValue>& params);
   Status upsert_task_instance_locked(const TaskInstanceRecord& ti);
   Status create_run_locked(const RunRecord& run);
+  // Inside a transaction: moves each queue's watermark from its consumed_id to its last_id (in URI
+  // order, so that two processes never lock rows in opposite orders); false when one moved since.
+  Result<bool> consume_queues_locked(const std::string& pipeline, const std::vector<DatasetQueueRecord>& queues);
   // Runs `body` in a transaction on the session (mutex held by the caller): committed when it
   // returns ok and true, rolled back otherwise.
   Result<bool> in_transaction_locked(const std::function<Result<bool>()>& body);

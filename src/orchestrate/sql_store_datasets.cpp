@@ -17,6 +17,7 @@ CREATE TABLE dataset_events (
   extra TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX dataset_events_by_uri ON dataset_events (uri, id);
+CREATE INDEX dataset_events_by_source ON dataset_events (source_pipeline, source_run_id);
 CREATE TABLE dataset_queues (
   pipeline TEXT NOT NULL,
   uri TEXT NOT NULL,
@@ -66,7 +67,8 @@ Result<int64_t> SqlStore::add_dataset_event(const DatasetEventRecord& e, int64_t
 
 Result<std::vector<DatasetEventRecord>> SqlStore::dataset_events(const std::string& uri, int64_t after_id, int limit) {
   const std::string sql = "SELECT " + kEventColumns + " FROM dataset_events WHERE id > ?" +
-                          (uri.empty() ? "" : " AND uri = ?") + " ORDER BY id DESC LIMIT ?";
+                          (uri.empty() ? "" : " AND uri = ?") + " ORDER BY id " + (after_id > 0 ? "ASC" : "DESC") +
+                          " LIMIT ?";
   std::vector<SqlValue> params{after_id};
   if (!uri.empty()) params.emplace_back(uri);
   params.emplace_back(int64_t{limit});
@@ -77,6 +79,15 @@ Result<std::vector<DatasetEventRecord>> SqlStore::dataset_events(const std::stri
 Result<std::vector<DatasetQueueRecord>> SqlStore::dataset_queue(const std::string& pipeline,
                                                                 const std::vector<std::string>& uris) {
   std::lock_guard lock(mutex_);
+  std::string listed;
+  std::vector<SqlValue> params{pipeline};
+  for (const auto& uri : uris) {
+    listed += listed.empty() ? "?" : ", ?";
+    params.emplace_back(uri);
+  }
+  STRATA_TRY(session_->execute("DELETE FROM dataset_queues WHERE pipeline = ?" +
+                                   (listed.empty() ? std::string() : " AND uri NOT IN (" + listed + ")"),
+                               params));
   std::vector<DatasetQueueRecord> out;
   for (const auto& uri : uris) {
     // A dataset the pipeline starts waiting for: its queue starts after the newest event.
@@ -102,12 +113,8 @@ Result<bool> SqlStore::create_dataset_run(const RunRecord& run, const std::vecto
   if (std::none_of(queues.begin(), queues.end(), [](const DatasetQueueRecord& q) { return q.count > 0; })) return false;
   std::lock_guard lock(mutex_);
   return in_transaction_locked([&]() -> Result<bool> {
-    for (const auto& q : queues) {
-      STRATA_ASSIGN(int64_t moved, session_->execute("UPDATE dataset_queues SET consumed_id = ? WHERE pipeline = ? AND "
-                                                     "uri = ? AND consumed_id = ?",
-                                                     {q.last_id, run.pipeline, q.uri, q.consumed_id}));
-      if (moved != 1) return false;  // another scheduler consumed it first
-    }
+    STRATA_ASSIGN(bool consumed, consume_queues_locked(run.pipeline, queues));
+    if (!consumed) return false;
     STRATA_TRY(create_run_locked(run));
     for (const auto& q : queues) {
       if (q.count == 0) continue;
@@ -117,6 +124,33 @@ Result<bool> SqlStore::create_dataset_run(const RunRecord& run, const std::vecto
     }
     return true;
   });
+}
+
+Result<bool> SqlStore::consume_queues_locked(const std::string& pipeline, const std::vector<DatasetQueueRecord>& queues) {
+  std::vector<const DatasetQueueRecord*> ordered;
+  for (const auto& q : queues) ordered.push_back(&q);
+  std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->uri < b->uri; });
+  for (const DatasetQueueRecord* q : ordered) {
+    STRATA_ASSIGN(int64_t moved, session_->execute("UPDATE dataset_queues SET consumed_id = ? WHERE pipeline = ? AND "
+                                                   "uri = ? AND consumed_id = ?",
+                                                   {q->last_id, pipeline, q->uri, q->consumed_id}));
+    if (moved != 1) return false;  // another scheduler consumed it first
+  }
+  return true;
+}
+
+Result<bool> SqlStore::skip_dataset_queue(const std::string& pipeline, const std::vector<DatasetQueueRecord>& queues) {
+  if (std::none_of(queues.begin(), queues.end(), [](const DatasetQueueRecord& q) { return q.count > 0; })) return false;
+  std::lock_guard lock(mutex_);
+  return in_transaction_locked([&] { return consume_queues_locked(pipeline, queues); });
+}
+
+Result<std::vector<DatasetEventRecord>> SqlStore::run_outlet_events(const std::string& pipeline,
+                                                                    const std::string& run_id) {
+  STRATA_ASSIGN(SqlRows rows, query("SELECT " + kEventColumns + " FROM dataset_events WHERE source_pipeline = ? AND "
+                                    "source_run_id = ? ORDER BY id",
+                                    {pipeline, run_id}));
+  return read_events(rows);
 }
 
 Result<std::vector<DatasetSummaryRecord>> SqlStore::dataset_summaries() {

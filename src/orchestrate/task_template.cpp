@@ -18,7 +18,8 @@ std::string without(std::string text, std::string_view chars) {
 }  // namespace
 
 TemplateContext run_template_context(const RunRecord& run, const nlohmann::json& pipeline_params,
-                                     const std::vector<DatasetEventRecord>& triggering) {
+                                     const std::vector<DatasetEventRecord>& triggering,
+                                     const std::vector<std::string>& datasets) {
   TemplateContext ctx;
   ctx.vars["data_interval_start"] = format_iso8601(run.interval_start);
   ctx.vars["data_interval_end"] = format_iso8601(run.interval_end);
@@ -36,6 +37,7 @@ TemplateContext run_template_context(const RunRecord& run, const nlohmann::json&
   for (const auto& [name, value] : ctx.vars) jc->set(name, jinja::Value(value));
   jc->set("params", jinja::Value::from_json(ctx.params));
   nlohmann::json events = nlohmann::json::object();
+  for (const auto& uri : datasets) events[uri] = nlohmann::json::array();
   for (const auto& e : triggering) events[e.uri].push_back(dataset_event_json(e));
   jc->set("triggering_dataset_events", jinja::Value::from_json(events));
   ctx.jinja_context = std::move(jc);

@@ -4,8 +4,8 @@
 // (ISO 8601 UTC strings), `ds` (YYYY-MM-DD of the logical date), `ds_nodash`, `ts_nodash`,
 // `run_id`, `params` (the pipeline's params overridden by the run's: `{{ params.x }}`,
 // `{{ params.a.b }}`), and `triggering_dataset_events` (a dataset-triggered run's events by dataset
-// URI, as Airflow's: `{{ triggering_dataset_events['s3://a'][0].source_dag_id }}`; empty in other
-// runs). Undefined names are errors (StrictUndefined), so typos do not run as empty
+// URI, as Airflow's: `{{ triggering_dataset_events['s3://a'][0].source_dag_id }}`; every dataset of
+// the pipeline's schedule is a key, with [] when it did not trigger the run). Undefined names are errors (StrictUndefined), so typos do not run as empty
 // text. Text without `{{`, `{%` or `{#` is returned unchanged without parsing.
 
 #include <map>
@@ -32,9 +32,11 @@ struct TemplateContext {
 };
 
 // The variables of a run: its dates, run id and params (the pipeline's params overridden by the run's).
-// `triggering`: the events that triggered a dataset-triggered run (MetadataStore::run_dataset_events).
+// `triggering`: the events that triggered a dataset-triggered run (MetadataStore::run_dataset_events);
+// `datasets`: the pipeline's datasets, each a key of triggering_dataset_events even without events.
 TemplateContext run_template_context(const RunRecord& run, const nlohmann::json& pipeline_params,
-                                     const std::vector<DatasetEventRecord>& triggering = {});
+                                     const std::vector<DatasetEventRecord>& triggering = {},
+                                     const std::vector<std::string>& datasets = {});
 
 // Renders text. Errors (kConfig, located at `where`, with Jinja's own line and column in the
 // message): syntax errors, undefined variables or params, failing filters.

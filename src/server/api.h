@@ -101,6 +101,8 @@ Json run_json(const orchestrate::RunRecord& run, bool with_params = true);
 Result<Json> body_object(const httplib::Request& req);
 // An integer query parameter within [min, max]; fallback when absent. kUsage when malformed.
 Result<int> int_param(const httplib::Request& req, const std::string& name, int fallback, int min, int max);
+Result<int64_t> int64_param(const httplib::Request& req, const std::string& name, int64_t fallback, int64_t min,
+                            int64_t max);
 // An ISO 8601 query parameter; nullopt when absent. kUsage when malformed.
 Result<std::optional<int64_t>> time_param(const httplib::Request& req, const std::string& name);
 // The n-th regex capture of the route (1-based), URL-decoded by httplib already.

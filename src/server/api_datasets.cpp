@@ -1,5 +1,6 @@
 // Datasets (orchestrate/datasets.h): what updates and what waits for each dataset, their events,
 // and events sent from outside (Airflow 2.9's POST /datasets/events).
+#include <cstdint>
 #include <map>
 
 #include "orchestrate/datasets.h"
@@ -49,7 +50,7 @@ ApiResult list_datasets(Api& api) {
 
 ApiResult list_events(Api& api, const httplib::Request& req) {
   STRATA_ASSIGN(int limit, int_param(req, "limit", 25, 1, 1000));
-  STRATA_ASSIGN(int after, int_param(req, "after_id", 0, 0, 1 << 30));
+  STRATA_ASSIGN(int64_t after, int64_param(req, "after_id", 0, 0, INT64_MAX));
   const std::string uri = req.has_param("uri") ? req.get_param_value("uri") : "";
   STRATA_ASSIGN(auto events, api.ctx.store->dataset_events(uri, after, limit));
   return Reply{{{"events", events_json(events)}}};
@@ -68,6 +69,7 @@ ApiResult create_event(Api& api, const httplib::Request& req) {
   event.uri = body["uri"].get<std::string>();
   if (std::string problem = orchestrate::dataset_uri_problem(event.uri); !problem.empty())
     return Error(ErrorCode::kUsage, problem, {}, "a dataset is a URI without spaces, in ASCII");
+  STRATA_TRY(orchestrate::check_known_dataset(event.uri, api.pipelines()));
   Json extra = body.contains("extra") ? body["extra"] : Json::object();
   if (!extra.is_object())
     return Error(ErrorCode::kUsage, "\"extra\" must be a JSON object", {}, "e.g. \"extra\": {\"rows\": 42}");

@@ -157,7 +157,7 @@ Result<RunFilter> run_filter(const httplib::Request& req, const std::string& pip
   if (req.has_param("type")) {
     const std::string t = req.get_param_value("type");
     if (!orchestrate::parse_run_type(t))
-      return Error(ErrorCode::kUsage, "unknown run type '" + t + "'", {}, "one of manual, scheduled, backfill");
+      return Error(ErrorCode::kUsage, "unknown run type '" + t + "'", {}, "one of manual, scheduled, backfill, dataset_triggered");
     f.type = t;
   }
   STRATA_ASSIGN(f.from, time_param(req, "from"));

@@ -107,9 +107,15 @@ Result<Json> body_object(const httplib::Request& req) {
 }
 
 Result<int> int_param(const httplib::Request& req, const std::string& name, int fallback, int min, int max) {
+  STRATA_ASSIGN(int64_t v, int64_param(req, name, fallback, min, max));
+  return static_cast<int>(v);
+}
+
+Result<int64_t> int64_param(const httplib::Request& req, const std::string& name, int64_t fallback, int64_t min,
+                            int64_t max) {
   if (!req.has_param(name)) return fallback;
   const std::string text = req.get_param_value(name);
-  int v = 0;
+  int64_t v = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || ptr != text.data() + text.size() || v < min || v > max)
     return Error(ErrorCode::kUsage, "query parameter '" + name + "' must be an integer from " + std::to_string(min) +

@@ -295,9 +295,9 @@ TEST(CliServeTest, SyncKilledMidCopyIsRetriedWithoutDuplicates) {
 namespace strata::orchestrate {
 namespace {
 
-// `strata datasets` next to a running `strata serve`: a producer run by `strata pipeline run
-// --wait` and an event recorded by `strata datasets event` each trigger the consumer that serve
-// schedules; list and events show them; bad input exits 2 with nothing stored.
+// `strata datasets` next to `strata serve`: a producer run by `strata pipeline run --wait` before
+// serve started, and an event recorded by `strata datasets event` while it runs, each trigger the
+// consumer that serve schedules; list and events show them; bad input exits 2 with nothing stored.
 TEST(CliServeTest, DatasetsFromTheCommandLineTriggerServesConsumer) {
   ASSERT_TRUE(std::filesystem::exists(kStrata)) << "build the strata target first";
   strata::testing::TempDir dir;
@@ -306,16 +306,13 @@ TEST(CliServeTest, DatasetsFromTheCommandLineTriggerServesConsumer) {
                                 "tasks:\n  - {id: load, shell: \"true\", outlets: [s3://lake/orders]}\n"));
   ASSERT_TRUE(write_file_atomic(dir.file("pipelines/consumer.yml"),
                                 "schedule: [s3://lake/orders]\ntasks:\n  - {id: report, shell: \"true\"}\n"));
+  // The producer runs before any `strata serve`: the consumer waits from the first process that
+  // read its file, so this event counts once serve starts.
+  int code = -1;
+  std::string out = run_cli("pipeline --project-dir " + dir.path() + " run producer --wait", &code);
+  ASSERT_EQ(code, 0) << out;
   pid_t serve = start_serve(dir.path());
   auto store = std::move(SqliteStore::open(dir.file(".strata/strata.db"))).value();
-  // serve's first tick starts the consumer's queue.
-  bool waiting = false;
-  for (int i = 0; i < 200 && !waiting; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    waiting = store->pipelines().ok() && store->pipelines()->size() == 2;
-  }
-  ASSERT_TRUE(waiting) << "serve never registered the pipelines";
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto consumer_runs = [&](size_t n) {
     for (int i = 0; i < 400; ++i) {
       auto runs = store->runs("consumer", std::nullopt, 100);
@@ -327,9 +324,6 @@ TEST(CliServeTest, DatasetsFromTheCommandLineTriggerServesConsumer) {
     }
     return false;
   };
-  int code = -1;
-  std::string out = run_cli("pipeline --project-dir " + dir.path() + " run producer --wait", &code);
-  ASSERT_EQ(code, 0) << out;
   EXPECT_TRUE(consumer_runs(1)) << "the producer's outlet did not trigger the consumer";
   out = run_cli("datasets --project-dir " + dir.path() + " event s3://lake/orders --extra '{\"rows\": 5}'", &code);
   ASSERT_EQ(code, 0) << out;
@@ -352,7 +346,12 @@ TEST(CliServeTest, DatasetsFromTheCommandLineTriggerServesConsumer) {
   out = run_cli("datasets --project-dir " + dir.path() + " event 's3://a b'", &code);
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("whitespace"), std::string::npos) << out;
-  out = run_cli("datasets --project-dir " + dir.path() + " event s3://a --extra '[1]'", &code);
+  out = run_cli("datasets --project-dir " + dir.path() + " event s3://lake/ordres", &code);
+  EXPECT_EQ(code, 2) << out;  // kNotFound: a typo triggers nothing
+  EXPECT_NE(out.find("no pipeline names dataset 's3://lake/ordres'"), std::string::npos) << out;
+  out = run_cli("datasets --project-dir " + dir.path() + " events --limit 0", &code);
+  EXPECT_EQ(code, 2) << out;
+  out = run_cli("datasets --project-dir " + dir.path() + " event s3://lake/orders --extra '[1]'", &code);
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("--extra must be a JSON object"), std::string::npos) << out;
   EXPECT_EQ(store->dataset_events("", 0, 10)->size(), 2u);

@@ -182,7 +182,9 @@ tasks:
 
 TEST(DatasetsTest, AllWaitsForEveryDatasetAndAnyForOne) {
   auto all = parse_spec("schedule: [a, b]\ntasks:\n  - {id: t, shell: \"true\"}\n", "all");
-  auto any = parse_spec("schedule: {any: [a, b]}\ntasks:\n  - {id: t, shell: \"true\"}\n", "any");
+  auto any = parse_spec("schedule: {any: [a, b]}\ntasks:\n  - id: t\n    shell: \"echo {{ triggering_dataset_events['b'] "
+                        "| length }} >> any.txt\"\n",
+                        "any");
   DatasetFixture f({all, any});
   ASSERT_NO_FATAL_FAILURE(f.drain());
   ASSERT_NO_FATAL_FAILURE(f.event("a"));
@@ -198,9 +200,12 @@ TEST(DatasetsTest, AllWaitsForEveryDatasetAndAnyForOne) {
   ASSERT_EQ(all_runs.size(), 1u);
   EXPECT_EQ(f.h.store->run_dataset_events("all", all_runs[0].run_id)->size(), 3u);
   EXPECT_EQ(f.runs("any").size(), 2u);
+  EXPECT_EQ(read_file(f.h.dir.file("any.txt")), "0\n1\n");  // b did not trigger the first run: []
 }
 
-TEST(DatasetsTest, APausedConsumerKeepsItsQueueAndRunsOnceUnpaused) {
+// As Airflow, which queues events for active DAGs only: what comes while a consumer is paused does
+// not run it once unpaused; the next event does.
+TEST(DatasetsTest, EventsWhileAConsumerIsPausedDoNotRunItLater) {
   auto consumer = parse_spec("schedule: [a]\ntasks:\n  - {id: t, shell: \"true\"}\n", "consumer");
   DatasetFixture f({consumer});
   ASSERT_TRUE(f.h.store->ensure_pipeline("consumer").ok());
@@ -212,9 +217,54 @@ TEST(DatasetsTest, APausedConsumerKeepsItsQueueAndRunsOnceUnpaused) {
   EXPECT_TRUE(f.runs("consumer").empty());
   ASSERT_TRUE(f.h.store->set_paused("consumer", false).ok());
   ASSERT_NO_FATAL_FAILURE(f.drain());
+  EXPECT_TRUE(f.runs("consumer").empty());
+  ASSERT_NO_FATAL_FAILURE(f.event("a"));
+  ASSERT_NO_FATAL_FAILURE(f.drain());
   auto runs = f.runs("consumer");
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(f.h.store->run_dataset_events("consumer", runs[0].run_id)->size(), 2u);
+  EXPECT_EQ(f.h.store->run_dataset_events("consumer", runs[0].run_id)->size(), 1u);
+}
+
+// A run resumed after a crash between a task's success and its events records them then, once;
+// a build's once all its tasks succeeded; nothing twice when the events are there.
+TEST(DatasetsTest, AResumedRunRecordsTheOutletsACrashLost) {
+  auto spec = std::make_shared<PipelineSpec>(*parse_spec(R"(
+tasks:
+  - {id: load, shell: "true", outlets: [a]}
+  - {id: model.x, shell: "true", outlets: [g], depends_on: load}
+  - {id: model.y, shell: "true", outlets: [g], depends_on: load}
+  - {id: after, shell: "true", depends_on: [model.x, model.y]}
+)"));
+  spec->tasks[1].outlets_build = spec->tasks[2].outlets_build = "build_gold";
+  Harness h;
+  FakeClock clock{kT0};
+  Executor executor(*h.store, shell_runners(), clock, h.options(2));
+  RunRecord run = testing::new_run("p", "r1");
+  ASSERT_TRUE(h.store->ensure_pipeline("p").ok());
+  ASSERT_TRUE(h.store->create_run(run).ok());
+  // Before the crash: load and the whole build succeeded; none of their events was written.
+  for (const char* task : {"load", "model.x", "model.y"}) {
+    TaskInstanceRecord ti;
+    ti.pipeline = "p";
+    ti.run_id = "r1";
+    ti.task_id = task;
+    ti.state = TaskState::kSuccess;
+    ti.try_number = 1;
+    ASSERT_TRUE(h.store->upsert_task_instance(ti).ok());
+  }
+  ASSERT_TRUE(executor.start_run(spec, run).ok());
+  EXPECT_EQ(executor.wait("p", "r1"), RunState::kSuccess);
+  auto events = h.store->run_outlet_events("p", "r1");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].source_task_id, "load");
+  EXPECT_EQ((*events)[1].source_task_id, "build_gold");
+  // Resumed again (e.g. a clear of `after`): nothing is recorded twice.
+  auto again = h.store->run("p", "r1");
+  ASSERT_TRUE(again.ok() && *again);
+  ASSERT_TRUE(executor.start_run(spec, **again).ok());
+  EXPECT_EQ(executor.wait("p", "r1"), RunState::kSuccess);
+  EXPECT_EQ(h.store->run_outlet_events("p", "r1")->size(), 2u);
 }
 
 // Airflow's DatasetOrTimeSchedule: scheduled runs on the clock, dataset-triggered runs on updates;

@@ -120,6 +120,13 @@ class DelayingStore final : public MetadataStore {
   Result<bool> create_dataset_run(const RunRecord& run, const std::vector<DatasetQueueRecord>& queues) override {
     return inner_.create_dataset_run(run, queues);
   }
+  Result<bool> skip_dataset_queue(const std::string& pipeline, const std::vector<DatasetQueueRecord>& queues) override {
+    return inner_.skip_dataset_queue(pipeline, queues);
+  }
+  Result<std::vector<DatasetEventRecord>> run_outlet_events(const std::string& pipeline,
+                                                            const std::string& run_id) override {
+    return inner_.run_outlet_events(pipeline, run_id);
+  }
   Result<std::vector<DatasetSummaryRecord>> dataset_summaries() override { return inner_.dataset_summaries(); }
   Result<std::vector<DatasetEventRecord>> run_dataset_events(const std::string& pipeline,
                                                              const std::string& run_id) override {

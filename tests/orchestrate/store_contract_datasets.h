@@ -60,10 +60,10 @@ TEST_P(StoreContractTest, DatasetEventsQueueForEachPipelineFromWhenItFirstWaits)
   EXPECT_EQ((*triggering)[2].uri, "s3://b");
   EXPECT_EQ((*triggering)[0].extra_json, R"({"rows": 3})");
   // Consumed: the queue is empty again, and the same (stale) queue cannot be consumed twice.
-  auto after = store_->dataset_queue("consumer", {"s3://a", "s3://b"});
-  ASSERT_TRUE(after.ok());
-  EXPECT_EQ((*after)[0].count, 0);
-  EXPECT_EQ((*after)[1].count, 0);
+  auto drained = store_->dataset_queue("consumer", {"s3://a", "s3://b"});
+  ASSERT_TRUE(drained.ok());
+  EXPECT_EQ((*drained)[0].count, 0);
+  EXPECT_EQ((*drained)[1].count, 0);
   auto again = store_->create_dataset_run(dataset_run("consumer", "dataset_triggered__2"), *queue);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(*again);
@@ -73,13 +73,46 @@ TEST_P(StoreContractTest, DatasetEventsQueueForEachPipelineFromWhenItFirstWaits)
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 3u);
   EXPECT_EQ(events->front().id, 3);  // newest first
-  EXPECT_EQ(store_->dataset_events("", 2, 10)->size(), 2u);
+  // After an id: the oldest first, so that a follower pages through all of them.
+  auto after = store_->dataset_events("", 1, 2);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[0].id, 2);
+  EXPECT_EQ((*after)[1].id, 3);
+  EXPECT_EQ(store_->dataset_events("", 3, 10)->size(), 1u);
+  auto outlets = store_->run_outlet_events("producer", "run_1");
+  ASSERT_TRUE(outlets.ok());
+  EXPECT_EQ(outlets->size(), 4u);
+  EXPECT_TRUE(store_->run_outlet_events("producer", "run_2")->empty());
   auto summaries = store_->dataset_summaries();
   ASSERT_TRUE(summaries.ok());
   ASSERT_EQ(summaries->size(), 2u);
   EXPECT_EQ((*summaries)[0].uri, "s3://a");
   EXPECT_EQ((*summaries)[0].events, 3);
   EXPECT_EQ((*summaries)[0].last_at, 30);
+}
+
+// A dataset taken out of a pipeline's schedule and put back starts afresh; skipping (a paused
+// pipeline) consumes without a run.
+TEST_P(StoreContractTest, DatasetQueuesFollowTheScheduleAndCanBeSkipped) {
+  ASSERT_TRUE(store_->dataset_queue("c", {"a", "b"}).ok());
+  ASSERT_TRUE(store_->add_dataset_event(produced("b"), 1).ok());
+  ASSERT_EQ((*store_->dataset_queue("c", {"a", "b"}))[1].count, 1);
+  ASSERT_TRUE(store_->dataset_queue("c", {"a"}).ok());  // b left the schedule
+  ASSERT_TRUE(store_->add_dataset_event(produced("b"), 2).ok());
+  auto back = store_->dataset_queue("c", {"a", "b"});
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ((*back)[1].count, 0);
+  ASSERT_TRUE(store_->add_dataset_event(produced("a"), 3).ok());
+  auto queued = store_->dataset_queue("c", {"a", "b"});
+  ASSERT_TRUE(queued.ok());
+  ASSERT_EQ((*queued)[0].count, 1);
+  auto skipped = store_->skip_dataset_queue("c", *queued);
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_TRUE(*skipped);
+  EXPECT_EQ((*store_->dataset_queue("c", {"a", "b"}))[0].count, 0);
+  EXPECT_FALSE(*store_->skip_dataset_queue("c", *queued));  // stale
+  EXPECT_TRUE(store_->runs("c", std::nullopt, 10)->empty());
 }
 
 // Schedulers sharing the store race to consume one queue: exactly one creates the run, and the

@@ -96,7 +96,7 @@ TEST(DatasetsApi, BadEventsAreRefusedWithNothingStored) {
   auto c = h.client();
   auto s = BrowserSession::open(c);
   const char* bad[] = {R"({})", R"({"uri": 3})", R"({"uri": "s3://a b"})", R"({"uri": ""})",
-                       R"({"uri": "s3://a", "extra": [1]})", R"({"uri": "s3://a", "colour": "red"})", R"([1])"};
+                       R"({"uri": "s3://lake/orders", "extra": [1]})", R"({"uri": "s3://a", "colour": "red"})", R"([1])"};
   for (const char* body : bad) {
     auto r = post(c, s, "/api/v1/datasets/events", body);
     ASSERT_TRUE(r);
@@ -104,6 +104,11 @@ TEST(DatasetsApi, BadEventsAreRefusedWithNothingStored) {
     EXPECT_FALSE(json_of(r)["error"]["message"].get<std::string>().empty()) << body;
     EXPECT_FALSE(json_of(r)["error"]["hint"].get<std::string>().empty()) << body;
   }
+  auto unknown = post(c, s, "/api/v1/datasets/events", R"({"uri": "s3://lake/ordres"})");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_NE(json_of(unknown)["error"]["hint"].get<std::string>().find("s3://lake/orders"), std::string::npos);
+  EXPECT_EQ(c.Get("/api/v1/datasets/events?after_id=-1")->status, 400);
   // Without a session, or without its CSRF token, a browser cannot post one.
   auto anonymous = c.Post("/api/v1/datasets/events", R"({"uri": "s3://a"})", "application/json");
   ASSERT_TRUE(anonymous);
