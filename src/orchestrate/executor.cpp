@@ -368,10 +368,18 @@ Result<std::vector<DatasetEventRecord>> Executor::missed_outlets(const RunExec& 
   STRATA_ASSIGN(auto recorded, store_.run_outlet_events(run.run.pipeline, run.run.run_id));
   std::set<std::string> announced;
   for (const auto& e : recorded) announced.insert(e.source_task_id);
+  // A success marked by hand (its last attempt did not succeed) updated no data: no event, as in Airflow.
+  auto ran_to_success = [&](size_t i) -> Result<bool> {
+    STRATA_ASSIGN(auto attempts, store_.attempts(run.run.pipeline, run.run.run_id, tasks[i].id));
+    return !attempts.empty() && attempts.back().state == TaskState::kSuccess;
+  };
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (!succeeded_with_outlets(i)) continue;
     const std::string& build = tasks[i].outlets_build;
     if (!build.empty() && run.build_unfinished.at(build) > 0) continue;
+    if (announced.count(build.empty() ? tasks[i].id : build)) continue;
+    STRATA_ASSIGN(bool ran, ran_to_success(i));
+    if (!ran) continue;
     if (!announced.insert(build.empty() ? tasks[i].id : build).second) continue;
     add_outlet_events(run.run, tasks[i], out);
   }

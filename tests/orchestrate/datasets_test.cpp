@@ -234,6 +234,7 @@ tasks:
   - {id: model.x, shell: "true", outlets: [g], depends_on: load}
   - {id: model.y, shell: "true", outlets: [g], depends_on: load}
   - {id: after, shell: "true", depends_on: [model.x, model.y]}
+  - {id: marked, shell: "true", outlets: [m]}
 )"));
   spec->tasks[1].outlets_build = spec->tasks[2].outlets_build = "build_gold";
   Harness h;
@@ -243,14 +244,20 @@ tasks:
   ASSERT_TRUE(h.store->ensure_pipeline("p").ok());
   ASSERT_TRUE(h.store->create_run(run).ok());
   // Before the crash: load and the whole build succeeded; none of their events was written.
-  for (const char* task : {"load", "model.x", "model.y"}) {
+  for (const char* task : {"load", "model.x", "model.y", "marked"}) {
     TaskInstanceRecord ti;
     ti.pipeline = "p";
     ti.run_id = "r1";
     ti.task_id = task;
     ti.state = TaskState::kSuccess;
     ti.try_number = 1;
-    ASSERT_TRUE(h.store->upsert_task_instance(ti).ok());
+    AttemptRecord attempt;
+    attempt.pipeline = "p";
+    attempt.run_id = "r1";
+    attempt.task_id = task;
+    // `marked` failed and was marked success by hand: it updated nothing.
+    attempt.state = std::string(task) == "marked" ? TaskState::kFailed : TaskState::kSuccess;
+    ASSERT_TRUE(h.store->save_attempt(ti, attempt).ok());
   }
   ASSERT_TRUE(executor.start_run(spec, run).ok());
   EXPECT_EQ(executor.wait("p", "r1"), RunState::kSuccess);
