@@ -1,5 +1,6 @@
 #include "orchestrate/executor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 
@@ -26,6 +27,9 @@ struct Executor::Node {
   int64_t start_at = 0;
   int64_t end_at = 0;
   int64_t next_retry_at = 0;
+  // A sensor in reschedule mode between pokes: its first poke's start (its timeout counts from
+  // there, and it pokes again in the same try); 0 otherwise.
+  int64_t first_poke_at = 0;
   std::shared_ptr<CancelToken> cancel;
   std::multimap<int64_t, std::pair<Executor::RunExec*, size_t>>::iterator timeout;
   bool has_timeout = false;
@@ -148,7 +152,8 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     node.start_at = ti.start_at;
     node.end_at = ti.end_at;
     node.next_retry_at = ti.next_retry_at;
-    if (is_finished(ti.state) || ti.state == TaskState::kUpForRetry) node.state = ti.state;
+    if (is_finished(ti.state) || is_waiting(ti.state)) node.state = ti.state;
+    if (ti.state == TaskState::kUpForReschedule) node.first_poke_at = ti.start_at;
   }
   for (size_t i = 0; i < spec->tasks.size(); ++i) {
     const std::string& build = spec->tasks[i].outlets_build;
@@ -175,7 +180,7 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     for (auto& node : r.nodes)
       if (!is_finished(node.state)) ++r.unfinished;
     for (size_t i = 0; i < r.nodes.size(); ++i) {
-      if (r.nodes[i].state == TaskState::kUpForRetry) {
+      if (is_waiting(r.nodes[i].state)) {
         retries_.emplace(r.nodes[i].next_retry_at, std::make_pair(&r, i));
         timer_cv_.notify_all();
       } else {
@@ -311,14 +316,15 @@ void Executor::worker_loop() {
     Node& node = run.nodes[item.node];
     const TaskSpec& task = run.spec->tasks[item.node];
     node.state = TaskState::kRunning;
-    node.try_number += 1;
-    node.start_at = clock_.now();
+    const int64_t now = clock_.now();
+    if (node.first_poke_at == 0) node.try_number += 1;  // a rescheduled sensor pokes in the same try
+    node.start_at = node.first_poke_at != 0 ? node.first_poke_at : now;
     node.end_at = 0;
     node.next_retry_at = 0;
     node.cancel = std::make_shared<CancelToken>();
     ++run.running;
     if (task.retry.execution_timeout > 0) {
-      node.timeout = timeouts_.emplace(node.start_at + task.retry.execution_timeout, std::make_pair(&run, item.node));
+      node.timeout = timeouts_.emplace(now + task.retry.execution_timeout, std::make_pair(&run, item.node));
       node.has_timeout = true;
       timer_cv_.notify_all();
     }
@@ -389,12 +395,12 @@ Result<std::vector<DatasetEventRecord>> Executor::missed_outlets(const RunExec& 
 void Executor::attempt_ended_locked(RunExec& run, size_t i, Pending& pending) {
   Node& node = run.nodes[i];
   if (node.state == TaskState::kSuccess) queue_outlets_locked(run, i, pending);
-  if (run.cancelled && node.state == TaskState::kUpForRetry) {
+  if (run.cancelled && is_waiting(node.state)) {
     node.state = TaskState::kFailed;
     node.next_retry_at = 0;
     pending.task_instances.push_back(record_of(run, i));
   }
-  if (node.state == TaskState::kUpForRetry) {
+  if (is_waiting(node.state)) {
     retries_.emplace(node.next_retry_at, std::make_pair(&run, i));
     timer_cv_.notify_all();
   } else {
@@ -409,8 +415,10 @@ int Executor::pool_slots(const std::string& pool) const {
 
 void Executor::pool_full_locked(RunExec& run, size_t i, Pending& pending) {
   Node& node = run.nodes[i];
-  node.try_number -= 1;
-  node.start_at = 0;
+  if (node.first_poke_at == 0) {
+    node.try_number -= 1;
+    node.start_at = 0;
+  }
   if (run.cancelled) {  // cancel_run left this node to its worker
     node.state = TaskState::kSkipped;
     node.end_at = clock_.now();
@@ -424,6 +432,26 @@ void Executor::pool_full_locked(RunExec& run, size_t i, Pending& pending) {
   node.state = TaskState::kQueued;
   retries_.emplace(clock_.now() + kPoolRecheckMicros, std::make_pair(&run, i));
   timer_cv_.notify_all();
+}
+
+bool Executor::reschedule_or_time_out(const SensorSpec& sensor, int64_t first_poke, int64_t end, Node& node,
+                                      Result<TaskOutcome>& outcome) {
+  const int64_t waited = end - first_poke;
+  if (waited < sensor.timeout) {
+    node.first_poke_at = first_poke;
+    node.next_retry_at = std::min(end + sensor.poke_interval, first_poke + sensor.timeout);  // the last at the timeout
+    return true;
+  }
+  const std::string why = "sensor timed out after " + format_duration(waited) + " (timeout " +
+                          format_duration(sensor.timeout) + ", reschedule mode)";
+  if (sensor.soft_fail) {
+    outcome = TaskOutcome::kSkipped;
+    logger_.info("{}; soft_fail: the task is skipped", why);
+  } else {
+    outcome = Error(ErrorCode::kFailed, why, {}, "raise the sensor's timeout, or set soft_fail: true to skip instead")
+                  .as_final();
+  }
+  return false;
 }
 
 bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::shared_ptr<CancelToken>& cancel) {
@@ -477,9 +505,15 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   attempt.end_at = end;
   attempt.exit_code = exit_code.value_or(outcome.ok() ? 0 : outcome.error().exit_code());
   node.end_at = end;
-  if (outcome.ok()) {
+  const bool rescheduled = outcome.ok() && *outcome == TaskOutcome::kReschedule &&
+                           reschedule_or_time_out(task.sensor, attempt.start_at, end, node, outcome);
+  if (rescheduled) {
+    attempt.state = node.state = TaskState::kUpForReschedule;
+  } else if (outcome.ok()) {
+    node.first_poke_at = 0;
     attempt.state = node.state = *outcome == TaskOutcome::kSkipped ? TaskState::kSkipped : TaskState::kSuccess;
   } else {
+    node.first_poke_at = 0;
     attempt.state = TaskState::kFailed;
     attempt.error = options_.masker->mask(outcome.error().to_string());
     // An attempt of a cancelled run is not retried: decided here already, so that the state saved
@@ -493,7 +527,9 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
       node.state = TaskState::kFailed;
     }
   }
-  if (log.ok()) {
+  if (log.ok() && rescheduled) {
+    (*log)->line("up_for_reschedule: next poke at " + format_iso8601(node.next_retry_at));
+  } else if (log.ok()) {
     (*log)->line(outcome.ok() ? "finished: " + std::string(task_state_name(node.state))
                               : "failed: " + attempt.error +
                                     (node.state == TaskState::kUpForRetry

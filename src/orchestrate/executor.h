@@ -4,6 +4,9 @@
 //   at once and hands runnable ones to idle workers through a condition variable (no polling).
 // - Retries: a failed try with tries left becomes up_for_retry and is re-queued by a timer thread at
 //   end + retry_delay_after(policy, try) on the injected Clock.
+// - Sensors in reschedule mode: a poke that is not met makes the instance up_for_reschedule (no
+//   slot held) until the timer queues it again after poke_interval, in the same try; at the
+//   timeout (from the first poke) it fails without retry, or is skipped with soft_fail.
 // - execution_timeout: the timer thread fires the attempt's CancelToken at the deadline; runners
 //   stop their work (process group killed, query interrupted); the try fails (and may be retried).
 // - Pools cap running tasks across all runs (`pools` option; "default_pool" has 128 slots unless
@@ -131,6 +134,11 @@ class Executor {
   // A resumed run: the events of outlets whose task succeeded before but that the store does not
   // hold (a crash, or a store that failed, between the success and its events).
   Result<std::vector<DatasetEventRecord>> missed_outlets(const RunExec& run);
+  // A sensor in reschedule mode was not met at `end` (its first poke started at first_poke): true
+  // and its next poke time set on `node`, or, past its timeout, false and `outcome` made skipped
+  // (soft_fail) or a final failure.
+  bool reschedule_or_time_out(const SensorSpec& sensor, int64_t first_poke, int64_t end, Node& node,
+                              Result<TaskOutcome>& outcome);
   // An attempt ended: retried later, or finished (a cancelled run's attempt is not retried).
   void attempt_ended_locked(RunExec& run, size_t node, Pending& pending);
   // A picked task whose attempt did not start (pool full elsewhere): queued again after

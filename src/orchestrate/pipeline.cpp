@@ -196,9 +196,10 @@ Status read_sensor(const YamlDocument& doc, const YamlNode& node, TaskSpec& task
   if (auto n = node["soft_fail"]) { STRATA_ASSIGN(task.sensor.soft_fail, yaml_bool(doc, n, "soft_fail")); }
   if (auto n = node["mode"]) {
     STRATA_ASSIGN(std::string mode, yaml_string(doc, n, "mode"));
-    if (mode != "poke")
-      return doc.error(n, "sensor mode '" + mode + "' is not supported: sensors poke",
-                       "remove mode (a poking sensor holds one of its pool's slots while it waits)");
+    if (mode != "poke" && mode != "reschedule")
+      return doc.error(n, "unknown sensor mode '" + mode + "'",
+                       "poke (holds its slot while it waits) or reschedule (frees it between pokes)");
+    task.sensor.reschedule = mode == "reschedule";
   }
   return ok_status();
 }

@@ -52,6 +52,9 @@ struct SensorSpec {
   int64_t poke_interval = 60'000'000;      // Airflow's default: 60 s
   int64_t timeout = 7 * 86'400'000'000LL;  // Airflow's default: 7 days
   bool soft_fail = false;
+  // mode: reschedule (Airflow's): one poke per run of the task; between pokes the task instance is
+  // up_for_reschedule and holds no executor slot or pool slot. The timeout counts from the first poke.
+  bool reschedule = false;
 };
 
 // One task of a pipeline. `command` holds the kind's argument: the connection (sync), the selector

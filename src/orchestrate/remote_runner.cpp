@@ -185,6 +185,10 @@ Result<TaskOutcome> RemoteRunner::run(TaskContext& ctx) {
       ctx.log.line("claimed by worker " + w.worker);
       record_worker(ctx, w.worker);
     }
+    if (w.state == TaskState::kUpForReschedule) {
+      copy_log();
+      return TaskOutcome::kReschedule;
+    }
     if (is_finished(w.state)) {
       copy_log();
       if (!withdrawn.empty() && w.worker.empty()) return Error(ErrorCode::kFailed, withdrawn);

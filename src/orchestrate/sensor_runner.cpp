@@ -187,7 +187,8 @@ Result<TaskOutcome> SensorRunner::run(TaskContext& ctx) {
       ctx.log.line("poke " + std::to_string(pokes) + ": met after " + format_duration(waited));
       return TaskOutcome::kSuccess;
     }
-    ctx.log.line("poke " + std::to_string(pokes) + ": not met");
+    ctx.log.line("poke " + std::to_string(pokes) + ": not met" + (spec.reschedule ? "; rescheduled" : ""));
+    if (spec.reschedule) return TaskOutcome::kReschedule;  // the executor pokes again, or times it out
     if (waited >= spec.timeout) {
       const std::string why = "sensor timed out after " + format_duration(waited) + " (timeout " +
                               format_duration(spec.timeout) + ", " + std::to_string(pokes) + " pokes): " + what +

@@ -12,6 +12,8 @@
 // waking at once on cancel (execution_timeout, shutdown); the last poke comes at `timeout` after the
 // attempt started. Not met then, it fails with a final error (no retry, as AirflowSensorTimeout), or is skipped with soft_fail.
 // A poke's own error (bad SQL, lost connection) fails the attempt, which may be retried.
+// In reschedule mode each run is one poke: not met, it returns TaskOutcome::kReschedule and the
+// executor runs it again after poke_interval (or times it out: Executor).
 // Thread-safe: each attempt uses its own sessions.
 
 #include "orchestrate/sql_runner.h"

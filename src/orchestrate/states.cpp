@@ -31,10 +31,11 @@ constexpr std::array<std::pair<TriggerRule, std::string_view>, 8> kRules{{
     {TriggerRule::kOneFailed, "one_failed"}, {TriggerRule::kNoneFailed, "none_failed"},
     {TriggerRule::kNoneSkipped, "none_skipped"}, {TriggerRule::kAlways, "always"}}};
 
-constexpr std::array<std::pair<TaskState, std::string_view>, 8> kTaskStates{{
+constexpr std::array<std::pair<TaskState, std::string_view>, 9> kTaskStates{{
     {TaskState::kNone, "none"}, {TaskState::kQueued, "queued"}, {TaskState::kRunning, "running"},
     {TaskState::kSuccess, "success"}, {TaskState::kFailed, "failed"}, {TaskState::kUpForRetry, "up_for_retry"},
-    {TaskState::kUpstreamFailed, "upstream_failed"}, {TaskState::kSkipped, "skipped"}}};
+    {TaskState::kUpstreamFailed, "upstream_failed"}, {TaskState::kSkipped, "skipped"},
+    {TaskState::kUpForReschedule, "up_for_reschedule"}}};
 
 constexpr std::array<std::pair<RunState, std::string_view>, 4> kRunStates{{
     {RunState::kQueued, "queued"}, {RunState::kRunning, "running"}, {RunState::kSuccess, "success"},
@@ -61,5 +62,7 @@ bool is_finished(TaskState state) {
   return state == TaskState::kSuccess || state == TaskState::kFailed || state == TaskState::kUpstreamFailed ||
          state == TaskState::kSkipped;
 }
+
+bool is_waiting(TaskState state) { return state == TaskState::kUpForRetry || state == TaskState::kUpForReschedule; }
 
 }  // namespace strata::orchestrate

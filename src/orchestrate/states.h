@@ -12,8 +12,10 @@ enum class TaskKind { kSync, kBuild, kTest, kFreshness, kSql, kShell, kSensor };
 // When a task may run, given its upstream tasks' states (Airflow's trigger rules).
 enum class TriggerRule { kAllSuccess, kAllDone, kAllFailed, kOneSuccess, kOneFailed, kNoneFailed, kNoneSkipped, kAlways };
 
-// A task instance's state. kNone: not decided yet; kUpForRetry: failed, waiting for its next try.
-enum class TaskState { kNone, kQueued, kRunning, kSuccess, kFailed, kUpForRetry, kUpstreamFailed, kSkipped };
+// A task instance's state. kNone: not decided yet; kUpForRetry: failed, waiting for its next try;
+// kUpForReschedule: a sensor in reschedule mode between two pokes (its slot freed).
+enum class TaskState { kNone, kQueued, kRunning, kSuccess, kFailed, kUpForRetry, kUpstreamFailed, kSkipped,
+                       kUpForReschedule };
 
 enum class RunState { kQueued, kRunning, kSuccess, kFailed };
 
@@ -32,5 +34,8 @@ std::optional<RunType> parse_run_type(std::string_view name);
 
 // True for states a task instance never leaves (success, failed, upstream_failed, skipped).
 bool is_finished(TaskState state);
+// True for the states of an instance the executor queues again at its next_retry_at
+// (up_for_retry, up_for_reschedule).
+bool is_waiting(TaskState state);
 
 }  // namespace strata::orchestrate

@@ -100,7 +100,9 @@ struct TaskContext {
 };
 
 // How an attempt ended when it did not fail.
-enum class TaskOutcome { kSuccess, kSkipped };
+// kReschedule: a sensor in reschedule mode was not met; the executor pokes it again later (or
+// times it out), with the task's slot freed meanwhile.
+enum class TaskOutcome { kSuccess, kSkipped, kReschedule };
 
 // Runs tasks of one kind. run() may be called from several threads at once; implementations are
 // thread-safe. A failure is an Error (kFailed, or kCancelled when stopped by the token).

@@ -226,7 +226,9 @@ void Worker::run_item(Active& active) {
   WorkResult result;
   result.exit_code = exit_code;
   if (outcome.ok()) {
-    result.state = *outcome == TaskOutcome::kSkipped ? TaskState::kSkipped : TaskState::kSuccess;
+    result.state = *outcome == TaskOutcome::kSkipped      ? TaskState::kSkipped
+                   : *outcome == TaskOutcome::kReschedule ? TaskState::kUpForReschedule
+                                                          : TaskState::kSuccess;
   } else {
     result.state = TaskState::kFailed;
     result.error_code = static_cast<int>(outcome.error().code()) | (outcome.error().is_final() ? kFinalErrorBit : 0);

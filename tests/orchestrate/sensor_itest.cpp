@@ -1,7 +1,9 @@
-// `sensor:` tasks (Airflow's SqlSensor and FileSensor, poke mode) through the real executor: on a
-// real DuckDB database, a real PostgreSQL server and the file system.
+// `sensor:` tasks (Airflow's SqlSensor, FileSensor and ExternalTaskSensor, in poke and reschedule
+// mode) through the real executor: on a real DuckDB database, a real PostgreSQL server and the file
+// system.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -38,7 +40,7 @@ struct SensorRig {
   std::unique_ptr<SystemClock> clock = std::make_unique<SystemClock>();
   std::unique_ptr<Executor> executor;
 
-  SensorRig() {
+  explicit SensorRig(std::map<std::string, int> pools = {}) {
     auto opened = warehouse::open_duckdb(":memory:");
     EXPECT_TRUE(opened.ok());
     db = std::move(opened).value();
@@ -49,7 +51,12 @@ struct SensorRig {
           if (target == "pg") return std::optional<std::string>(pg_conninfo);
           return std::optional<std::string>();
         });
-    executor = std::make_unique<Executor>(*h.store, RunnerMap{{TaskKind::kSensor, runner}, {TaskKind::kShell, std::make_shared<ShellRunner>()}}, *clock, h.options());
+    executor = std::make_unique<Executor>(*h.store, RunnerMap{{TaskKind::kSensor, runner}, {TaskKind::kShell, std::make_shared<ShellRunner>()}}, *clock, options(std::move(pools)));
+  }
+  ExecutorOptions options(std::map<std::string, int> pools) const {
+    ExecutorOptions o = h.options();
+    for (auto& [name, slots] : pools) o.pools[name] = slots;
+    return o;
   }
   void sql(const std::string& text) {
     auto session = db->connect();
@@ -93,7 +100,7 @@ TEST(SensorSpecTest, MistakesAreLocated) {
       {"    sensor: {pipeline: up}\n    target: wh\n", "p.yml:4:13: error: target is for sql sensors"},
       {"    sensor: {pipeline: up, failed_states: [success]}\n", "error: state 'success' is both allowed and failed"},
       {"    sensor: select 1\n", "p.yml:3:13: error: sensor must be a mapping"},
-      {"    sensor: {sql: select 1, mode: reschedule}\n", "p.yml:3:35: error: sensor mode 'reschedule' is not supported"},
+      {"    sensor: {sql: select 1, mode: later}\n", "p.yml:3:35: error: unknown sensor mode 'later'"},
       {"    sensor: {sql: select 1, poke_interval: 0s}\n", "p.yml:3:44: error: poke_interval must be more than 0"},
       {"    sensor: {sql: select 1, timeout: soon}\n", "p.yml:3:38: error: bad duration for timeout"},
       {"    sensor: {sql: select 1, pokes: 3}\n", "p.yml:3:29: error: unknown key 'pokes' in a sensor"},
@@ -370,6 +377,84 @@ tasks:
   auto tis = rig.h.states("r");
   EXPECT_EQ(tis["wait"].state, TaskState::kSuccess);
   EXPECT_EQ(tis["never"].state, TaskState::kSkipped);
+}
+
+// mode: reschedule frees the sensor's pool slot between pokes: a task sharing a one-slot pool runs
+// meanwhile and creates what the sensor waits for (in poke mode they would wait on each other until
+// the timeout). Every poke is the same try, its log appended; the instance is up_for_reschedule in
+// between.
+TEST(SensorTest, ARescheduledSensorFreesItsSlotBetweenPokes) {
+  SensorRig rig({{"one", 1}});
+  std::atomic<bool> seen_rescheduled{false};
+  std::atomic<bool> done{false};
+  std::thread watch([&] {
+    while (!done) {
+      auto tis = rig.h.store->task_instances("p", "r");
+      if (tis.ok())
+        for (const auto& ti : *tis)
+          if (ti.task_id == "wait" && ti.state == TaskState::kUpForReschedule) seen_rescheduled = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  const RunState state = rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {file: flag, poke_interval: 200ms, timeout: 20s, mode: reschedule}
+    pool: one
+    priority: 10
+  - id: make_flag
+    shell: "sleep 0.3; touch flag"
+    pool: one
+)");
+  done = true;
+  watch.join();
+  EXPECT_EQ(state, RunState::kSuccess);
+  EXPECT_TRUE(seen_rescheduled.load());
+  auto tis = rig.h.states("r");
+  EXPECT_EQ(tis["wait"].state, TaskState::kSuccess);
+  EXPECT_EQ(tis["wait"].try_number, 1);
+  EXPECT_LE(tis["wait"].start_at, tis["make_flag"].start_at);  // its start is the first poke's
+  auto attempts = rig.h.store->attempts("p", "r", "wait");
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].state, TaskState::kSuccess);
+  const std::string log = log_of(rig.h, "wait");
+  EXPECT_NE(log.find("not met; rescheduled"), std::string::npos) << log;
+  EXPECT_NE(log.find("up_for_reschedule: next poke at"), std::string::npos) << log;
+  EXPECT_NE(log.find("met after"), std::string::npos) << log;
+}
+
+// At the timeout (counted from the first poke, across reschedules) it fails without retry, or is
+// skipped with soft_fail.
+TEST(SensorTest, ARescheduledSensorTimesOutFromItsFirstPoke) {
+  SensorRig rig;
+  const int64_t t0 = monotonic_micros();
+  EXPECT_EQ(rig.run(R"(
+tasks:
+  - id: wait
+    sensor: {sql: "select false", poke_interval: 100ms, timeout: 500ms, mode: reschedule}
+    retries: 2
+    retry_delay: 0s
+  - id: skip
+    sensor: {file: never, poke_interval: 100ms, timeout: 300ms, mode: reschedule, soft_fail: true}
+)"),
+            RunState::kFailed);
+  const int64_t elapsed = monotonic_micros() - t0;
+  EXPECT_GE(elapsed, 450'000);
+  EXPECT_LT(elapsed, 10'000'000);
+  auto tis = rig.h.states("r");
+  EXPECT_EQ(tis["wait"].state, TaskState::kFailed);
+  EXPECT_EQ(tis["wait"].try_number, 1);  // not retried
+  EXPECT_EQ(tis["skip"].state, TaskState::kSkipped);
+  auto attempts = *rig.h.store->attempts("p", "r", "wait");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_NE(attempts[0].error.find("sensor timed out after"), std::string::npos) << attempts[0].error;
+  EXPECT_NE(attempts[0].error.find("reschedule mode"), std::string::npos) << attempts[0].error;
+  const std::string log = log_of(rig.h, "wait");
+  size_t pokes = 0;
+  for (size_t at = log.find("not met; rescheduled"); at != std::string::npos; at = log.find("not met; rescheduled", at + 1))
+    ++pokes;
+  EXPECT_GE(pokes, 4u) << log;  // about one per 100 ms, the last at the timeout
 }
 
 }  // namespace

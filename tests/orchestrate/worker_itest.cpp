@@ -283,6 +283,31 @@ TEST_F(WorkerTest, ASensorsTimeoutOnAWorkerIsNotRetried) {
   EXPECT_EQ((*got)->error_code, static_cast<int>(ErrorCode::kFailed) | kFinalErrorBit) << (*got)->error;
 }
 
+// A sensor in reschedule mode on a worker: each poke is a work item of the same try; between them
+// the instance is up_for_reschedule; the file created meanwhile meets it.
+TEST_F(WorkerTest, ARescheduledSensorPokesThroughWorkersInOneTry) {
+  ASSERT_TRUE(write_file_atomic(dir_.file("pipelines/p.yml"),
+                                "tasks:\n  - id: wait\n    sensor: {file: later.flag, poke_interval: 200ms, timeout: 30s, "
+                                "mode: reschedule}\n"));
+  scheduler(30);
+  worker("a", "default");
+  const std::string run_id = queue_run("p");
+  bool rescheduled = false;
+  for (int i = 0; i < 400 && !rescheduled; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    auto tis = store_->task_instances("p", run_id);
+    if (tis.ok())
+      for (const auto& ti : *tis) rescheduled = rescheduled || ti.state == TaskState::kUpForReschedule;
+  }
+  EXPECT_TRUE(rescheduled) << logs();
+  ASSERT_TRUE(write_file_atomic(dir_.file("later.flag"), "ok"));
+  ASSERT_EQ(wait_run("p", run_id, 60), RunState::kSuccess) << logs();
+  auto attempts = std::move(store_->attempts("p", run_id, "wait")).value();
+  ASSERT_EQ(attempts.size(), 1u) << logs();
+  EXPECT_EQ(attempts[0].state, TaskState::kSuccess);
+  EXPECT_EQ(attempts[0].try_number, 1);
+}
+
 // A shell command line's output (stdout + stderr) and exit code.
 std::string run_shell(const std::string& command, int& exit_code) {
   strata::testing::CommandOutput run = strata::testing::run_command(command);

@@ -37,7 +37,7 @@ export function setQuery(query: Record<string, string | null>): void {
 }
 
 // The worst state of a set, for a collapsed group (what needs attention first).
-const severity = ["failed", "upstream_failed", "up_for_retry", "running", "queued", "success", "skipped", "none"];
+const severity = ["failed", "upstream_failed", "up_for_retry", "running", "up_for_reschedule", "queued", "success", "skipped", "none"];
 export function worstState(states: (string | null | undefined)[]): string | null {
   let best: string | null = null;
   for (const st of states) {
