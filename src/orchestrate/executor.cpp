@@ -342,7 +342,7 @@ void Executor::worker_loop() {
     if (started) {
       attempt_ended_locked(run, item.node, pending);
     } else {
-      pool_full_locked(run, item.node, pending);
+      not_started_locked(run, item.node, pending);
     }
     work_cv_.notify_all();
     gathered_locked(run, pending);
@@ -413,7 +413,7 @@ int Executor::pool_slots(const std::string& pool) const {
   return found == options_.pools.end() ? 0 : found->second;
 }
 
-void Executor::pool_full_locked(RunExec& run, size_t i, Pending& pending) {
+void Executor::not_started_locked(RunExec& run, size_t i, Pending& pending) {
   Node& node = run.nodes[i];
   if (node.first_poke_at == 0) {
     node.try_number -= 1;
@@ -432,6 +432,15 @@ void Executor::pool_full_locked(RunExec& run, size_t i, Pending& pending) {
   node.state = TaskState::kQueued;
   retries_.emplace(clock_.now() + kPoolRecheckMicros, std::make_pair(&run, i));
   timer_cv_.notify_all();
+}
+
+Result<bool> Executor::past_allows(const RunExec& run, const TaskSpec& task) {
+  STRATA_ASSIGN(auto previous, store_.previous_run(run.run.pipeline, run.run.logical_date));
+  if (!previous) return true;
+  STRATA_ASSIGN(auto instances, store_.task_instances(previous->pipeline, previous->run_id));
+  for (const auto& ti : instances)
+    if (ti.task_id == task.id) return ti.state == TaskState::kSuccess || ti.state == TaskState::kSkipped;
+  return true;
 }
 
 bool Executor::reschedule_or_time_out(const SensorSpec& sensor, int64_t first_poke, int64_t end, Node& node,
@@ -472,6 +481,11 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   // The slot of the task's pool, counted across every process sharing the store (this executor's
   // own count, pool_used_, let it come this far). A store that fails is logged and the attempt
   // runs, as every other write of the executor's.
+  if (task.depends_on_past) {
+    Result<bool> allowed = past_allows(run, task);
+    if (!allowed.ok()) logger_.error("{}", allowed.error().to_string());
+    if (!allowed.ok() || !*allowed) return false;  // waits, as for a full pool
+  }
   Result<bool> slot = store_.start_attempt(ti, attempt, pool_slots(task.pool));
   if (!slot.ok()) logger_.error("{}", slot.error().to_string());
   if (slot.ok() && !*slot) return false;

@@ -12,7 +12,8 @@
 // - Pools cap running tasks across all runs (`pools` option; "default_pool" has 128 slots unless
 //   set); among ready tasks the highest `priority` starts first, then first come first served.
 //   The cap holds across every executor sharing the store (MetadataStore::start_attempt): a task
-//   whose pool is full in other processes waits kPoolRecheckMicros (on the clock) and tries again.
+//   whose pool is full in other processes waits kPoolRecheckMicros (on the clock) and tries again,
+//   as does a task with depends_on_past whose instance in the previous run has not succeeded.
 // - Every state change is written to the MetadataStore; one log file per attempt.
 // - Datasets: a task's success records one dataset event per outlet (datasets.h), before its
 //   run's end is written; a `build:` task's outlets once every task it expanded into succeeded.
@@ -126,7 +127,8 @@ class Executor {
   // Writes a pending's task instances and events; the run's end (if any) only once the run's
   // other pendings are written. Takes the mutex briefly: call without it.
   void flush(Pending& pending);
-  // Runs one attempt; false when it did not start because its pool is full across the store.
+  // Runs one attempt; false when it did not start: its pool is full across the store, or its
+  // depends_on_past is not met.
   bool run_attempt(RunExec& run, size_t node, int try_number, const std::shared_ptr<CancelToken>& cancel);
   // A task succeeded: its outlets' dataset events join `pending` (a `build:` task's once every
   // task it expanded into succeeded).
@@ -134,6 +136,9 @@ class Executor {
   // A resumed run: the events of outlets whose task succeeded before but that the store does not
   // hold (a crash, or a store that failed, between the success and its events).
   Result<std::vector<DatasetEventRecord>> missed_outlets(const RunExec& run);
+  // depends_on_past: whether the task's instance in the pipeline's previous run (by logical date)
+  // succeeded or was skipped; true when there is none.
+  Result<bool> past_allows(const RunExec& run, const TaskSpec& task);
   // A sensor in reschedule mode was not met at `end` (its first poke started at first_poke): true
   // and its next poke time set on `node`, or, past its timeout, false and `outcome` made skipped
   // (soft_fail) or a final failure.
@@ -141,9 +146,10 @@ class Executor {
                               Result<TaskOutcome>& outcome);
   // An attempt ended: retried later, or finished (a cancelled run's attempt is not retried).
   void attempt_ended_locked(RunExec& run, size_t node, Pending& pending);
-  // A picked task whose attempt did not start (pool full elsewhere): queued again after
+  // A picked task whose attempt did not start (its pool full elsewhere, or depends_on_past not met
+  // yet): queued again after
   // kPoolRecheckMicros, or skipped when its run was cancelled meanwhile.
-  void pool_full_locked(RunExec& run, size_t node, Pending& pending);
+  void not_started_locked(RunExec& run, size_t node, Pending& pending);
   int pool_slots(const std::string& pool) const;
   TaskInstanceRecord record_of(const RunExec& run, size_t node) const;
   void emit(const RunExec& run, size_t node, TaskState state, int try_number, int64_t mono);

@@ -19,7 +19,8 @@ const std::set<std::string> kTopKeys{"schedule", "timezone", "start_date", "end_
 const std::set<std::string> kRetryKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
                                        "execution_timeout"};
 const std::set<std::string> kDefaultArgKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
-                                            "execution_timeout", "pool", "priority", "trigger_rule", "queue"};
+                                            "execution_timeout", "pool", "priority", "trigger_rule", "queue",
+                                            "depends_on_past"};
 const std::set<std::string> kSensorKeys{"sql",           "file",           "pipeline",      "task",
                                         "execution_delta", "allowed_states", "failed_states", "poke_interval",
                                         "timeout",       "soft_fail",      "mode"};
@@ -27,7 +28,7 @@ const std::set<std::string> kTaskKeys{"id", "sync", "build", "test", "freshness"
                                       "full_refresh", "target",
                                       "env", "cwd", "depends_on", "group", "trigger_rule", "retries", "retry_delay",
                                       "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "pool",
-                                      "priority", "queue", "description", "outlets"};
+                                      "priority", "queue", "description", "outlets", "depends_on_past"};
 
 std::string key_list(const std::set<std::string>& keys) {
   return join(std::vector<std::string>(keys.begin(), keys.end()), ", ");
@@ -267,6 +268,7 @@ Result<TaskSpec> parse_task(const YamlDocument& doc, const YamlNode& node, const
     STRATA_ASSIGN(long long p, yaml_int(doc, n, "priority"));
     task.priority = static_cast<int>(p);
   }
+  if (auto n = node["depends_on_past"]) { STRATA_ASSIGN(task.depends_on_past, yaml_bool(doc, n, "depends_on_past")); }
   return task;
 }
 
@@ -464,6 +466,7 @@ Result<PipelineSpec> parse_pipeline(const YamlDocument& doc, const std::string& 
       defaults.priority = static_cast<int>(v);
     }
     if (auto p = n["trigger_rule"]) { STRATA_ASSIGN(defaults.trigger_rule, read_trigger_rule(doc, p)); }
+    if (auto p = n["depends_on_past"]) { STRATA_ASSIGN(defaults.depends_on_past, yaml_bool(doc, p, "depends_on_past")); }
   }
   spec.default_retry = defaults.retry;
   const YamlNode tasks = doc.root["tasks"];

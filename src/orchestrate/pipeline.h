@@ -87,6 +87,10 @@ struct TaskSpec {
   RetryPolicy retry;
   std::string pool = "default_pool";
   int priority = 1;
+  // Airflow's depends_on_past: the task starts only once the same task of the pipeline's previous
+  // run (by logical date) succeeded or was skipped; it waits meanwhile (a first run, or a previous
+  // run without the task, does not wait).
+  bool depends_on_past = false;
   // The work queue a `strata worker` must serve to run it (executor mode workers, as Airflow's
   // Celery queue); ignored by the local executor.
   std::string queue = "default";

@@ -120,6 +120,9 @@ class DelayingStore final : public MetadataStore {
   Result<bool> create_dataset_run(const RunRecord& run, const std::vector<DatasetQueueRecord>& queues) override {
     return inner_.create_dataset_run(run, queues);
   }
+  Result<std::optional<RunRecord>> previous_run(const std::string& pipeline, int64_t logical_date) override {
+    return inner_.previous_run(pipeline, logical_date);
+  }
   Result<bool> skip_dataset_queue(const std::string& pipeline, const std::vector<DatasetQueueRecord>& queues) override {
     return inner_.skip_dataset_queue(pipeline, queues);
   }

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -392,6 +393,49 @@ TEST(ExecutorTest, ResumesARunKeepingFinishedTasks) {
   std::string text;
   ASSERT_TRUE(read_file(trace, text));
   EXPECT_EQ(text, "b\n");
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
+
+namespace strata::orchestrate {
+namespace {
+
+// depends_on_past (Airflow's): the task waits while its instance in the previous run (by logical
+// date) has not succeeded; the first run, and a task the previous run did not have, do not wait.
+TEST(ExecutorTest, DependsOnPastWaitsForThePreviousRunsInstance) {
+  Harness h;
+  SystemClock clock;
+  Executor executor(*h.store, testing::shell_runners(), clock, h.options());
+  auto failing = testing::parse_spec(R"(
+default_args: {depends_on_past: true}
+tasks:
+  - {id: load, shell: "exit 1"}
+)");
+  EXPECT_EQ(h.run(executor, failing, testing::new_run("p", "first", 0)), RunState::kFailed);
+  auto spec = testing::parse_spec(R"(
+default_args: {depends_on_past: true}
+tasks:
+  - {id: load, shell: "echo second >> out.txt"}
+  - {id: new_task, shell: "true"}
+)");
+  EXPECT_TRUE(spec->tasks[0].depends_on_past);
+  RunRecord second = testing::new_run("p", "second", 3'600'000'000LL);
+  ASSERT_TRUE(h.store->create_run(second).ok());
+  ASSERT_TRUE(executor.start_run(spec, second).ok());
+  auto waited = executor.wait_for("p", "second", 1500);
+  EXPECT_FALSE(waited.has_value());  // load waits for the failed instance of the first run
+  auto tis = h.states("second");
+  EXPECT_EQ(tis["new_task"].state, TaskState::kSuccess);  // not in the first run: no wait
+  EXPECT_NE(tis["load"].state, TaskState::kSuccess);
+  EXPECT_EQ(tis["load"].try_number, 0);  // never started: no try used
+  EXPECT_FALSE(std::filesystem::exists(h.dir.file("out.txt")));
+  // The first run's instance is marked success (as a clear and re-run would make it).
+  auto first = h.states("first")["load"];
+  first.state = TaskState::kSuccess;
+  ASSERT_TRUE(h.store->upsert_task_instance(first).ok());
+  EXPECT_EQ(executor.wait("p", "second"), RunState::kSuccess);
+  EXPECT_EQ(h.states("second")["load"].try_number, 1);
 }
 
 }  // namespace
