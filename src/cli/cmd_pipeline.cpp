@@ -278,7 +278,8 @@ Status cmd_logs(const PipelineArgs& args, CliContext& ctx) {
     STRATA_ASSIGN(auto now, rt->store().attempts(pipeline, args.run_id, args.task_id));
     bool running = false;
     for (const auto& a : now)
-      if (a.try_number == chosen->try_number) running = a.state == TaskState::kRunning;
+      if (a.try_number == chosen->try_number)  // a sensor between pokes appends to this try's log again
+        running = a.state == TaskState::kRunning || a.state == TaskState::kUpForReschedule;
     if (!running && in.eof()) {
       in.clear();
       while (std::getline(in, line)) ctx.out << line << "\n";

@@ -57,6 +57,7 @@ struct Executor::Pending {
   std::vector<TaskInstanceRecord> task_instances;
   std::vector<TaskEvent> events;
   std::vector<DatasetEventRecord> dataset_events;
+  std::vector<std::pair<std::string, int>> closed_attempts;  // (task, try) of cancelled sensors between pokes
   std::optional<RunRecord> finished_run;
 };
 
@@ -153,7 +154,11 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     node.end_at = ti.end_at;
     node.next_retry_at = ti.next_retry_at;
     if (is_finished(ti.state) || is_waiting(ti.state)) node.state = ti.state;
-    if (ti.state == TaskState::kUpForReschedule) node.first_poke_at = ti.start_at;
+    // Only if the task is still a sensor in reschedule mode (the file may have changed meanwhile);
+    // otherwise it starts a new try.
+    const TaskSpec& task = spec->tasks[*index];
+    if (ti.state == TaskState::kUpForReschedule && task.kind == TaskKind::kSensor && task.sensor.reschedule)
+      node.first_poke_at = ti.start_at;
   }
   for (size_t i = 0; i < spec->tasks.size(); ++i) {
     const std::string& build = spec->tasks[i].outlets_build;
@@ -260,6 +265,10 @@ void Executor::flush(Pending& pending) {
     Status s = store_.upsert_task_instance(ti);
     if (!s.ok()) logger_.error("{}", s.error().to_string());
   }
+  if (pending.run)
+    for (const auto& [task_id, try_number] : pending.closed_attempts) close_attempt(pending.run->run.pipeline,
+                                                                                   pending.run->run.run_id, task_id,
+                                                                                   try_number);
   for (const auto& e : pending.dataset_events) {
     // A store that fails every try is logged: the event is recorded when the run resumes
     // (missed_outlets), if it does.
@@ -398,7 +407,10 @@ void Executor::attempt_ended_locked(RunExec& run, size_t i, Pending& pending) {
   if (run.cancelled && is_waiting(node.state)) {
     node.state = TaskState::kFailed;
     node.next_retry_at = 0;
+    node.first_poke_at = 0;
     pending.task_instances.push_back(record_of(run, i));
+    pending.events.push_back(TaskEvent{run.run.pipeline, run.run.run_id, run.spec->tasks[i].id, node.state,
+                                       node.try_number, monotonic_micros()});
   }
   if (is_waiting(node.state)) {
     retries_.emplace(node.next_retry_at, std::make_pair(&run, i));
@@ -434,6 +446,20 @@ void Executor::not_started_locked(RunExec& run, size_t i, Pending& pending) {
   timer_cv_.notify_all();
 }
 
+void Executor::close_attempt(const std::string& pipeline, const std::string& run_id, const std::string& task_id,
+                             int try_number) {
+  auto attempts = store_.attempts(pipeline, run_id, task_id);
+  if (!attempts.ok()) return logger_.error("{}", attempts.error().to_string());
+  for (auto attempt : *attempts) {
+    if (attempt.try_number != try_number || attempt.state != TaskState::kUpForReschedule) continue;
+    attempt.state = TaskState::kSkipped;
+    attempt.end_at = clock_.now();
+    attempt.error = "the run was cancelled between two pokes";
+    Status s = store_.upsert_attempt(attempt);
+    if (!s.ok()) logger_.error("{}", s.error().to_string());
+  }
+}
+
 Result<bool> Executor::past_allows(const RunExec& run, const TaskSpec& task) {
   STRATA_ASSIGN(auto previous, store_.previous_run(run.run.pipeline, run.run.logical_date));
   if (!previous) return true;
@@ -443,8 +469,28 @@ Result<bool> Executor::past_allows(const RunExec& run, const TaskSpec& task) {
   return true;
 }
 
-bool Executor::reschedule_or_time_out(const SensorSpec& sensor, int64_t first_poke, int64_t end, Node& node,
-                                      Result<TaskOutcome>& outcome) {
+bool Executor::reschedules(const RunExec& run, const TaskSpec& task, const CancelToken& cancel, int64_t first_poke,
+                           int64_t end, Node& node, Result<TaskOutcome>& outcome, std::string& note) {
+  if (task.kind != TaskKind::kSensor || !task.sensor.reschedule) return false;
+  const SensorSpec& sensor = task.sensor;
+  if (!outcome.ok()) {
+    // A poke stopped by the executor's shutdown is no failure: it pokes again when the run resumes.
+    bool stopping = false;
+    {
+      std::lock_guard lock(mutex_);
+      stopping = stop_;
+    }
+    if (!(stopping && outcome.error().code() == ErrorCode::kCancelled && !run.cancelled.load())) return false;
+    note = "poke stopped by the shutdown; it pokes again when the run resumes";
+    node.first_poke_at = first_poke;
+    node.next_retry_at = end;
+    return true;
+  }
+  if (*outcome != TaskOutcome::kReschedule) return false;
+  if (run.cancelled.load() || cancel.cancelled()) {
+    outcome = Error(ErrorCode::kCancelled, "sensor stopped: " + (cancel.cancelled() ? cancel.reason() : "run cancelled"));
+    return false;
+  }
   const int64_t waited = end - first_poke;
   if (waited < sensor.timeout) {
     node.first_poke_at = first_poke;
@@ -455,7 +501,7 @@ bool Executor::reschedule_or_time_out(const SensorSpec& sensor, int64_t first_po
                           format_duration(sensor.timeout) + ", reschedule mode)";
   if (sensor.soft_fail) {
     outcome = TaskOutcome::kSkipped;
-    logger_.info("{}; soft_fail: the task is skipped", why);
+    note = why + "; soft_fail: the task is skipped";
   } else {
     outcome = Error(ErrorCode::kFailed, why, {}, "raise the sensor's timeout, or set soft_fail: true to skip instead")
                   .as_final();
@@ -517,10 +563,10 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   const int64_t mono_end = monotonic_micros();
   const int64_t end = clock_.now();
   attempt.end_at = end;
-  attempt.exit_code = exit_code.value_or(outcome.ok() ? 0 : outcome.error().exit_code());
   node.end_at = end;
-  const bool rescheduled = outcome.ok() && *outcome == TaskOutcome::kReschedule &&
-                           reschedule_or_time_out(task.sensor, attempt.start_at, end, node, outcome);
+  std::string sensor_note;
+  const bool rescheduled = reschedules(run, task, *cancel, attempt.start_at, end, node, outcome, sensor_note);
+  attempt.exit_code = exit_code.value_or(outcome.ok() ? 0 : outcome.error().exit_code());
   if (rescheduled) {
     attempt.state = node.state = TaskState::kUpForReschedule;
   } else if (outcome.ok()) {
@@ -541,6 +587,7 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
       node.state = TaskState::kFailed;
     }
   }
+  if (log.ok() && !sensor_note.empty()) (*log)->line(sensor_note);
   if (log.ok() && rescheduled) {
     (*log)->line("up_for_reschedule: next poke at " + format_iso8601(node.next_retry_at));
   } else if (log.ok()) {
@@ -618,6 +665,10 @@ bool Executor::cancel_run(const std::string& pipeline, const std::string& run_id
       }
       if (is_finished(node.state)) continue;
       drop_waiting_locked(run, i);
+      // A sensor between pokes: its try's attempt ends with it.
+      if (node.state == TaskState::kUpForReschedule)
+        pending.closed_attempts.emplace_back(run.spec->tasks[i].id, node.try_number);
+      node.first_poke_at = 0;
       node.state = TaskState::kSkipped;
       node.end_at = now;
       --run.unfinished;

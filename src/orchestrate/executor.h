@@ -136,14 +136,19 @@ class Executor {
   // A resumed run: the events of outlets whose task succeeded before but that the store does not
   // hold (a crash, or a store that failed, between the success and its events).
   Result<std::vector<DatasetEventRecord>> missed_outlets(const RunExec& run);
+  // Ends the attempt of a cancelled sensor between two pokes (skipped). Errors are logged.
+  void close_attempt(const std::string& pipeline, const std::string& run_id, const std::string& task_id,
+                     int try_number);
   // depends_on_past: whether the task's instance in the pipeline's previous run (by logical date)
   // succeeded or was skipped; true when there is none.
   Result<bool> past_allows(const RunExec& run, const TaskSpec& task);
-  // A sensor in reschedule mode was not met at `end` (its first poke started at first_poke): true
-  // and its next poke time set on `node`, or, past its timeout, false and `outcome` made skipped
-  // (soft_fail) or a final failure.
-  bool reschedule_or_time_out(const SensorSpec& sensor, int64_t first_poke, int64_t end, Node& node,
-                              Result<TaskOutcome>& outcome);
+  // After a poke of a sensor in reschedule mode (first poke started at first_poke, this one ended
+  // at `end`): true, with the next poke's time on `node`, when it was not met (or the executor's
+  // shutdown stopped it: poked again at once when the run resumes). Past its timeout false, with
+  // `outcome` made skipped (soft_fail) or a final failure; a cancelled run's poke becomes a
+  // cancellation. `note` gets a line for the task log. False for any other task.
+  bool reschedules(const RunExec& run, const TaskSpec& task, const CancelToken& cancel, int64_t first_poke,
+                   int64_t end, Node& node, Result<TaskOutcome>& outcome, std::string& note);
   // An attempt ended: retried later, or finished (a cancelled run's attempt is not retried).
   void attempt_ended_locked(RunExec& run, size_t node, Pending& pending);
   // A picked task whose attempt did not start (its pool full elsewhere, or depends_on_past not met

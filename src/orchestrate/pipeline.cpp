@@ -144,7 +144,7 @@ Result<std::vector<std::string>> sensor_states(const YamlDocument& doc, const Ya
     const bool known = of_task ? parse_task_state(s).has_value() : parse_run_state(s).has_value();
     if (!known)
       return doc.error(node, "unknown " + std::string(of_task ? "task" : "run") + " state '" + s + "' in " + std::string(what),
-                       of_task ? "task states: success, failed, skipped, upstream_failed, up_for_retry, running, queued"
+                       of_task ? "task states: success, failed, skipped, upstream_failed, up_for_retry, up_for_reschedule, running, queued"
                                : "run states: success, failed, running, queued");
   }
   return states;

@@ -100,22 +100,29 @@ Status Scheduler::fail_stale_task_instances(const PipelineSpec* spec, const RunR
   STRATA_ASSIGN(auto tis, store_.task_instances(run.pipeline, run.run_id));
   for (auto ti : tis) {
     if (ti.state != TaskState::kRunning && ti.state != TaskState::kQueued) continue;
+    const TaskSpec* task = nullptr;
+    if (spec)
+      if (auto i = spec->find_task(ti.task_id)) task = &spec->tasks[*i];
+    // A sensor in reschedule mode whose poke died pokes again at once, in the same try (a poke is
+    // no try of its own).
+    const bool repoke = ti.state == TaskState::kRunning && ti.try_number > 0 && task &&
+                        task->kind == TaskKind::kSensor && task->sensor.reschedule;
     STRATA_ASSIGN(auto attempts, store_.attempts(run.pipeline, run.run_id, ti.task_id));
     for (auto attempt : attempts) {
       if (attempt.state != TaskState::kRunning) continue;
-      attempt.state = TaskState::kFailed;
+      attempt.state = repoke ? TaskState::kUpForReschedule : TaskState::kFailed;
       attempt.end_at = now;
-      attempt.error = "the process running this attempt (" + attempt.owner + ") died";
+      if (!repoke) attempt.error = "the process running this attempt (" + attempt.owner + ") died";
       STRATA_TRY(store_.upsert_attempt(attempt));
       // A `strata worker` may still run it (executor mode workers): stop it before the retry.
       STRATA_TRY(store_.request_cancel_work(WorkKey{run.pipeline, run.run_id, ti.task_id, attempt.try_number},
                                             "the scheduler that started this attempt died", now));
     }
-    const TaskSpec* task = nullptr;
-    if (spec)
-      if (auto i = spec->find_task(ti.task_id)) task = &spec->tasks[*i];
     ti.end_at = now;
-    if (ti.try_number == 0) {
+    if (repoke) {
+      ti.state = TaskState::kUpForReschedule;
+      ti.next_retry_at = now;
+    } else if (ti.try_number == 0) {
       ti.state = TaskState::kNone;
     } else if (task && ti.try_number < std::max(ti.max_tries, task->retry.retries + 1)) {
       ti.state = TaskState::kUpForRetry;

@@ -117,7 +117,8 @@ std::string tail_lines(const std::string& text, int lines) {
 Result<bool> attempt_finished(Api& api, const LogRef& ref) {
   STRATA_ASSIGN(auto attempts, api.ctx.store->attempts(ref.pipeline, ref.run_id, ref.task_id));
   for (const auto& a : attempts)
-    if (a.try_number == ref.try_number) return a.state != orchestrate::TaskState::kRunning;
+    if (a.try_number == ref.try_number)  // a sensor between pokes appends to this try's log again
+      return a.state != orchestrate::TaskState::kRunning && a.state != orchestrate::TaskState::kUpForReschedule;
   return true;
 }
 

@@ -457,5 +457,54 @@ tasks:
   EXPECT_GE(pokes, 4u) << log;  // about one per 100 ms, the last at the timeout
 }
 
+// Waits until the sensor `wait` of run r is in `state` (polling the store); false after 10 s.
+bool wait_for_state(Harness& h, TaskState state) {
+  for (int i = 0; i < 500; ++i) {
+    auto tis = h.store->task_instances("p", "r");
+    if (tis.ok())
+      for (const auto& ti : *tis)
+        if (ti.task_id == "wait" && ti.state == state) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// A cancel between two pokes skips the sensor and ends its attempt; a shutdown during a poke is no
+// failure: the sensor is up_for_reschedule in the same try, to poke again when the run resumes.
+TEST(SensorTest, ARescheduledSensorSurvivesAShutdownAndEndsOnACancel) {
+  {
+    SensorRig rig;
+    auto spec = parse_spec("tasks:\n  - id: wait\n    sensor: {file: never, poke_interval: 30s, mode: reschedule}\n");
+    ASSERT_TRUE(rig.h.store->ensure_pipeline("p").ok());
+    ASSERT_TRUE(rig.h.store->create_run(testing::new_run("p", "r")).ok());
+    ASSERT_TRUE(rig.executor->start_run(spec, testing::new_run("p", "r")).ok());
+    ASSERT_TRUE(wait_for_state(rig.h, TaskState::kUpForReschedule));
+    ASSERT_TRUE(rig.executor->cancel_run("p", "r", "stop it"));
+    EXPECT_EQ(rig.executor->wait("p", "r"), RunState::kFailed);
+    EXPECT_EQ(rig.h.states("r")["wait"].state, TaskState::kSkipped);
+    auto attempts = *rig.h.store->attempts("p", "r", "wait");
+    ASSERT_EQ(attempts.size(), 1u);
+    EXPECT_EQ(attempts[0].state, TaskState::kSkipped);
+    EXPECT_GT(attempts[0].end_at, 0);
+  }
+  SensorRig rig;
+  auto spec = parse_spec(
+      "tasks:\n  - id: wait\n    sensor: {sql: \"select count(*) > 0 from range(100000000000)\", poke_interval: 1s, "
+      "mode: reschedule}\n");
+  ASSERT_TRUE(rig.h.store->ensure_pipeline("p").ok());
+  ASSERT_TRUE(rig.h.store->create_run(testing::new_run("p", "r")).ok());
+  ASSERT_TRUE(rig.executor->start_run(spec, testing::new_run("p", "r")).ok());
+  ASSERT_TRUE(testing::wait_until_running(*rig.h.store, {"wait"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the poke's query is running
+  rig.executor->shutdown();
+  auto ti = rig.h.states("r")["wait"];
+  EXPECT_EQ(ti.state, TaskState::kUpForReschedule);
+  EXPECT_EQ(ti.try_number, 1);
+  auto attempts = *rig.h.store->attempts("p", "r", "wait");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].state, TaskState::kUpForReschedule);
+  EXPECT_NE(log_of(rig.h, "wait").find("poke stopped by the shutdown"), std::string::npos) << log_of(rig.h, "wait");
+}
+
 }  // namespace
 }  // namespace strata::orchestrate

@@ -171,7 +171,7 @@ export function gridPage(ctx: PageContext): Page {
         h("dt", null, "Try"), h("dd", null, `${ti.try_number} of ${ti.max_tries}`),
         h("dt", null, "Started"), h("dd", null, fmtTime(ti.start_at)),
         h("dt", null, "Duration"), h("dd", null, fmtDuration(ti.duration_seconds)),
-        ti.next_retry_at ? [h("dt", null, "Next try"), h("dd", null, fmtTime(ti.next_retry_at))] : null),
+        ti.next_retry_at ? [h("dt", null, ti.state === "up_for_reschedule" ? "Next poke" : "Next try"), h("dd", null, fmtTime(ti.next_retry_at))] : null),
       h("div", { class: "actions" },
         h("button", { class: "btn small", disabled: !finished, onclick: () => void act("Cleared", `${base}/clear${scope}`, { downstream: false }) }, "Clear"),
         h("button", { class: "btn small", disabled: !finished, onclick: () => void act("Cleared", `${base}/clear${scope}`, { downstream: true }) }, "Clear + downstream"),
