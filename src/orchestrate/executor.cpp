@@ -182,6 +182,10 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     finished_.erase(key);
     RunExec& r = *exec;
     runs_[key] = std::move(exec);
+    if (spec->dagrun_timeout > 0) {
+      run_deadlines_.emplace(run_deadline(r), key);
+      timer_cv_.notify_all();
+    }
     for (auto& node : r.nodes)
       if (!is_finished(node.state)) ++r.unfinished;
     for (size_t i = 0; i < r.nodes.size(); ++i) {
@@ -305,11 +309,14 @@ void Executor::flush(Pending& pending) {
 
 bool Executor::pick_locked(ReadyItem& out) {
   for (auto it = ready_.begin(); it != ready_.end(); ++it) {
-    const std::string& pool = it->run->spec->tasks[it->node].pool;
+    const PipelineSpec& spec = *it->run->spec;
+    const std::string& pool = spec.tasks[it->node].pool;
     if (pool_used_[pool] >= pool_slots(pool)) continue;
+    if (spec.max_active_tasks > 0 && pipeline_running_[spec.name] >= spec.max_active_tasks) continue;
     out = *it;
     ready_.erase(it);
     ++pool_used_[pool];
+    ++pipeline_running_[spec.name];
     return true;
   }
   return false;
@@ -344,6 +351,7 @@ void Executor::worker_loop() {
     lock.lock();
     Pending pending;
     --pool_used_[task.pool];
+    --pipeline_running_[run.spec->name];
     --run.running;
     if (node.has_timeout) timeouts_.erase(node.timeout);
     node.has_timeout = false;
@@ -613,6 +621,17 @@ void Executor::timer_loop() {
       run->nodes[i].state = TaskState::kNone;
       enqueue_locked(*run, i);
     }
+    std::vector<RunKey> overdue;
+    while (!run_deadlines_.empty() && run_deadlines_.begin()->first <= now) {
+      overdue.push_back(run_deadlines_.begin()->second);
+      run_deadlines_.erase(run_deadlines_.begin());
+    }
+    if (!overdue.empty()) {
+      lock.unlock();
+      for (const auto& [pipeline, run_id] : overdue) cancel_overdue_run(pipeline, run_id);
+      lock.lock();
+      continue;
+    }
     std::vector<std::shared_ptr<CancelToken>> expired;
     while (!timeouts_.empty() && timeouts_.begin()->first <= now) {
       auto [run, i] = timeouts_.begin()->second;
@@ -629,6 +648,8 @@ void Executor::timer_loop() {
     int64_t next = 0;
     if (!retries_.empty()) next = retries_.begin()->first;
     if (!timeouts_.empty() && (next == 0 || timeouts_.begin()->first < next)) next = timeouts_.begin()->first;
+    if (!run_deadlines_.empty() && (next == 0 || run_deadlines_.begin()->first < next))
+      next = run_deadlines_.begin()->first;
     clock_.wait_until(lock, timer_cv_, next);
   }
 }
@@ -682,6 +703,26 @@ bool Executor::cancel_run(const std::string& pipeline, const std::string& run_id
   for (auto& token : running) token->cancel(reason);
   flush(pending);
   return true;
+}
+
+int64_t Executor::run_deadline(const RunExec& run) {
+  // From the run's start, or from its latest queueing when that came later (a clear re-queues a
+  // finished run: its time counts from there, as Airflow resets a cleared run's start).
+  return std::max(run.run.start_at, run.run.queued_at) + run.spec->dagrun_timeout;
+}
+
+void Executor::cancel_overdue_run(const std::string& pipeline, const std::string& run_id) {
+  std::shared_ptr<const PipelineSpec> spec;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = runs_.find(RunKey{pipeline, run_id});
+    // Ended in time; or a deadline left by an earlier execution of a run cleared since.
+    if (found == runs_.end() || clock_.now() < run_deadline(*found->second)) return;
+    spec = found->second->spec;
+  }
+  const std::string reason = "dagrun_timeout exceeded: the run was still going " +
+                             format_duration(spec->dagrun_timeout) + " after it started";
+  if (cancel_run(pipeline, run_id, reason)) logger_.info("run {} of {}: {}", run_id, pipeline, reason);
 }
 
 RunState Executor::wait(const std::string& pipeline, const std::string& run_id) {

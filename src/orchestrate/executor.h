@@ -9,6 +9,8 @@
 //   timeout (from the first poke) it fails without retry, or is skipped with soft_fail.
 // - execution_timeout: the timer thread fires the attempt's CancelToken at the deadline; runners
 //   stop their work (process group killed, query interrupted); the try fails (and may be retried).
+// - A pipeline's max_active_tasks caps its running tasks across its runs in this executor; its
+//   dagrun_timeout cancels a run still executing that long after its start (the timer thread).
 // - Pools cap running tasks across all runs (`pools` option; "default_pool" has 128 slots unless
 //   set); among ready tasks the highest `priority` starts first, then first come first served.
 //   The cap holds across every executor sharing the store (MetadataStore::start_attempt): a task
@@ -156,6 +158,10 @@ class Executor {
   // kPoolRecheckMicros, or skipped when its run was cancelled meanwhile.
   void not_started_locked(RunExec& run, size_t node, Pending& pending);
   int pool_slots(const std::string& pool) const;
+  // When a run executing here times out (dagrun_timeout).
+  static int64_t run_deadline(const RunExec& run);
+  // dagrun_timeout: cancels the run (as cancel_run) if it still executes here. Call without the lock.
+  void cancel_overdue_run(const std::string& pipeline, const std::string& run_id);
   TaskInstanceRecord record_of(const RunExec& run, size_t node) const;
   void emit(const RunExec& run, size_t node, TaskState state, int try_number, int64_t mono);
 
@@ -180,6 +186,8 @@ class Executor {
   std::map<std::string, int> pool_used_;
   std::multimap<int64_t, std::pair<RunExec*, size_t>> retries_;
   std::multimap<int64_t, std::pair<RunExec*, size_t>> timeouts_;
+  std::multimap<int64_t, RunKey> run_deadlines_;   // dagrun_timeout of the runs executing here
+  std::map<std::string, int> pipeline_running_;     // running attempts per pipeline (max_active_tasks)
   std::vector<std::thread> threads_;
 };
 

@@ -15,6 +15,7 @@ namespace strata::orchestrate {
 namespace {
 
 const std::set<std::string> kTopKeys{"schedule", "timezone", "start_date", "end_date", "catchup", "max_active_runs",
+                                     "max_active_tasks", "dagrun_timeout",
                                      "default_args", "params", "tasks", "description", "tags", "notifications"};
 const std::set<std::string> kRetryKeys{"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
                                        "execution_timeout"};
@@ -416,6 +417,14 @@ Status parse_top(const YamlDocument& doc, PipelineSpec& spec, const date::time_z
     STRATA_ASSIGN(long long m, yaml_int(doc, n, "max_active_runs"));
     if (m < 1) return doc.error(n, "max_active_runs must be at least 1", "e.g. max_active_runs: 1");
     spec.max_active_runs = static_cast<int>(m);
+  }
+  if (auto n = root["max_active_tasks"]) {
+    STRATA_ASSIGN(long long m, yaml_int(doc, n, "max_active_tasks"));
+    if (m < 1) return doc.error(n, "max_active_tasks must be at least 1", "e.g. max_active_tasks: 4");
+    spec.max_active_tasks = static_cast<int>(m);
+  }
+  if (auto n = root["dagrun_timeout"]) {
+    STRATA_ASSIGN(spec.dagrun_timeout, positive_duration(doc, n, "dagrun_timeout"));
   }
   if (auto n = root["params"]) {
     if (!n.is_map()) return doc.error(n, "params must be a mapping", "e.g. params: {full_refresh: false}");

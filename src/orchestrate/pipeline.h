@@ -109,6 +109,12 @@ struct PipelineSpec {
   std::optional<int64_t> end_date;
   bool catchup = true;                      // Airflow 2's default
   int max_active_runs = 16;
+  // Airflow's max_active_tasks: at most this many of the pipeline's task instances run at once,
+  // across its runs (0: no limit), in each executor.
+  int max_active_tasks = 0;
+  // Airflow's dagrun_timeout: a run still going this long after it started is cancelled (its
+  // running tasks stopped and failed, the rest skipped, the run failed); 0: none.
+  int64_t dagrun_timeout = 0;
   RetryPolicy default_retry;
   nlohmann::json params = nlohmann::json::object();
   std::vector<NotificationSpec> notifications;  // `notifications:` (notifications.h)

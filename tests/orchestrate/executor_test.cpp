@@ -440,3 +440,74 @@ tasks:
 
 }  // namespace
 }  // namespace strata::orchestrate
+
+namespace strata::orchestrate {
+namespace {
+
+// max_active_tasks (Airflow's): at most that many of the pipeline's tasks run at once across its runs.
+TEST(ExecutorTest, MaxActiveTasksCapsAPipelineAcrossItsRuns) {
+  Harness h;
+  SystemClock clock;
+  Concurrency concurrency;
+  auto options = h.options(8);
+  options.on_task_event = concurrency.observer();
+  Executor executor(*h.store, testing::shell_runners(), clock, options);
+  auto spec = testing::parse_spec(R"(
+max_active_tasks: 2
+tasks:
+  - {id: a, shell: "sleep 0.2"}
+  - {id: b, shell: "sleep 0.2"}
+  - {id: c, shell: "sleep 0.2"}
+)");
+  EXPECT_EQ(spec->max_active_tasks, 2);
+  for (const char* id : {"r1", "r2"}) {
+    ASSERT_TRUE(h.store->create_run(testing::new_run("p", id)).ok());
+    ASSERT_TRUE(executor.start_run(spec, testing::new_run("p", id)).ok());
+  }
+  EXPECT_EQ(executor.wait("p", "r1"), RunState::kSuccess);
+  EXPECT_EQ(executor.wait("p", "r2"), RunState::kSuccess);
+  EXPECT_EQ(concurrency.finished.load(), 6);
+  EXPECT_EQ(concurrency.peak.load(), 2);
+}
+
+// dagrun_timeout (Airflow's): a run still going after it is cancelled: its running task stopped
+// and failed without retry, what had not run skipped, the run failed.
+TEST(ExecutorTest, DagrunTimeoutFailsARunThatTakesTooLong) {
+  Harness h;
+  SystemClock clock;
+  Executor executor(*h.store, testing::shell_runners(), clock, h.options());
+  auto spec = testing::parse_spec(R"(
+dagrun_timeout: 600ms
+tasks:
+  - {id: slow, shell: "sleep 30", retries: 2, retry_delay: 0s}
+  - {id: after, shell: "true", depends_on: slow}
+)");
+  const int64_t t0 = monotonic_micros();
+  EXPECT_EQ(h.run(executor, spec, testing::new_run("p", "r")), RunState::kFailed);
+  const int64_t elapsed = monotonic_micros() - t0;
+  EXPECT_GE(elapsed, 550'000);
+  EXPECT_LT(elapsed, 10'000'000);
+  auto tis = h.states("r");
+  EXPECT_EQ(tis["slow"].state, TaskState::kFailed);
+  EXPECT_EQ(tis["slow"].try_number, 1);
+  EXPECT_EQ(tis["after"].state, TaskState::kSkipped);
+  auto attempts = *h.store->attempts("p", "r", "slow");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_NE(attempts[0].error.find("dagrun_timeout exceeded"), std::string::npos) << attempts[0].error;
+}
+
+TEST(ExecutorTest, RunLimitsAreCheckedWhenParsed) {
+  for (const char* bad : {"max_active_tasks: 0\ntasks:\n  - {id: a, shell: x}\n",
+                          "dagrun_timeout: soon\ntasks:\n  - {id: a, shell: x}\n",
+                          "dagrun_timeout: 0s\ntasks:\n  - {id: a, shell: x}\n"}) {
+    auto doc = load_yaml_string(bad, "pipelines/p.yml");
+    ASSERT_TRUE(doc.ok());
+    auto spec = parse_pipeline(*doc, "p");
+    ASSERT_FALSE(spec.ok()) << bad;
+    EXPECT_EQ(spec.error().where().line, 1) << spec.error().to_string();
+    EXPECT_EQ(spec.error().exit_code(), 2);
+  }
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
