@@ -106,6 +106,8 @@ Status cmd_show(const PipelineArgs& args, CliContext& ctx) {
           << "\ntimezone: " << spec->timezone << "\nstart_date: " << (spec->start_date ? when(*spec->start_date) : "-")
           << "\nend_date: " << (spec->end_date ? when(*spec->end_date) : "-")
           << "\ncatchup: " << (spec->catchup ? "true" : "false") << "\nmax_active_runs: " << spec->max_active_runs
+          << "\nmax_active_tasks: " << (spec->max_active_tasks > 0 ? std::to_string(spec->max_active_tasks) : "-")
+          << "\ndagrun_timeout: " << (spec->dagrun_timeout > 0 ? format_duration(spec->dagrun_timeout) : "-")
           << "\nparams: " << spec->params.dump() << "\ntasks:\n";
   for (const auto& task : spec->tasks) {
     std::vector<std::string> ups;
@@ -115,7 +117,8 @@ Status cmd_show(const PipelineArgs& args, CliContext& ctx) {
             << (task.dbt_node.empty() ? "" : " node=" + task.dbt_node) << " trigger_rule="
             << trigger_rule_name(task.trigger_rule) << " retries=" << task.retry.retries << " pool=" << task.pool
             << " priority=" << task.priority << (ups.empty() ? "" : " after " + join(ups, ", "))
-            << (task.outlets.empty() ? "" : " outlets=" + join(task.outlets, ", ")) << "\n";
+            << (task.outlets.empty() ? "" : " outlets=" + join(task.outlets, ", "))
+            << (task.depends_on_past ? " depends_on_past" : "") << "\n";
   }
   return ok_status();
 }

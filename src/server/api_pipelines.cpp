@@ -37,6 +37,8 @@ std::pair<Json, Json> next_run(Api& api, const PipelineSpec& spec, bool paused) 
   return {time_json(next->run_after), time_json(next->logical_date())};
 }
 
+Json seconds_or_null(int64_t micros) { return micros > 0 ? Json(static_cast<double>(micros) / 1e6) : Json(nullptr); }
+
 Result<Json> pipeline_summary(Api& api, const PipelineSpec& spec, const std::map<std::string, bool>& paused) {
   auto p = paused.find(spec.name);
   const bool is_paused = p != paused.end() && p->second;
@@ -61,6 +63,8 @@ Result<Json> pipeline_summary(Api& api, const PipelineSpec& spec, const std::map
               {"next_logical_date", next_logical},
               {"catchup", spec.catchup},
               {"max_active_runs", spec.max_active_runs},
+              {"max_active_tasks", spec.max_active_tasks > 0 ? Json(spec.max_active_tasks) : Json(nullptr)},
+              {"dagrun_timeout_seconds", seconds_or_null(spec.dagrun_timeout)},
               {"params", spec.params},
               {"task_count", spec.tasks.size()},
               {"active_runs", active},
@@ -75,7 +79,6 @@ Result<std::map<std::string, bool>> paused_map(Api& api) {
   return out;
 }
 
-Json seconds_or_null(int64_t micros) { return micros > 0 ? Json(static_cast<double>(micros) / 1e6) : Json(nullptr); }
 
 Json graph_json(Api& api, const PipelineSpec& spec) {
   std::vector<std::vector<std::string>> downstream(spec.tasks.size());
@@ -103,7 +106,8 @@ Json graph_json(Api& api, const PipelineSpec& spec) {
                      {"execution_timeout_seconds", seconds_or_null(t.retry.execution_timeout)},
                      {"pool", t.pool},
                      {"priority", t.priority},
-                     {"outlets", t.outlets}});
+                     {"outlets", t.outlets},
+                     {"depends_on_past", t.depends_on_past}});
     if (t.group.empty()) continue;
     std::string path;
     for (const std::string& part : split(t.group, '.')) {
