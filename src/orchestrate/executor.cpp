@@ -46,6 +46,9 @@ struct Executor::RunExec {
   std::atomic<bool> cancelled = false;
   // Pendings of this run gathered but not yet written (see flush); under the mutex.
   int flushing = 0;
+  // Its entry in run_deadlines_ (dagrun_timeout); under the mutex.
+  std::multimap<int64_t, RunKey>::iterator deadline;
+  bool has_deadline = false;
   // Per `build:` task with outlets: how many of the tasks it expanded into have not succeeded yet
   // (queue_outlets_locked announces its outlets when that reaches 0); under the mutex.
   std::map<std::string, int> build_unfinished;
@@ -183,7 +186,8 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     RunExec& r = *exec;
     runs_[key] = std::move(exec);
     if (spec->dagrun_timeout > 0) {
-      run_deadlines_.emplace(run_deadline(r), key);
+      r.deadline = run_deadlines_.emplace(run_deadline(r), key);
+      r.has_deadline = true;
       timer_cv_.notify_all();
     }
     for (auto& node : r.nodes)
@@ -301,6 +305,8 @@ void Executor::flush(Pending& pending) {
   {
     std::lock_guard lock(mutex_);
     finished_[RunKey{run.pipeline, run.run_id}] = run.state;
+    if (auto found = runs_.find(RunKey{run.pipeline, run.run_id}); found != runs_.end() && found->second->has_deadline)
+      run_deadlines_.erase(found->second->deadline);
     runs_.erase(RunKey{run.pipeline, run.run_id});
   }
   done_cv_.notify_all();
@@ -469,12 +475,14 @@ void Executor::close_attempt(const std::string& pipeline, const std::string& run
 }
 
 Result<bool> Executor::past_allows(const RunExec& run, const TaskSpec& task) {
-  STRATA_ASSIGN(auto previous, store_.previous_run(run.run.pipeline, run.run.logical_date));
+  // As Airflow: with catchup, the previous scheduled run (manual runs left out), else any.
+  STRATA_ASSIGN(auto previous, store_.previous_run(run.run.pipeline, run.run.logical_date, run.spec->catchup));
   if (!previous) return true;
   STRATA_ASSIGN(auto instances, store_.task_instances(previous->pipeline, previous->run_id));
   for (const auto& ti : instances)
     if (ti.task_id == task.id) return ti.state == TaskState::kSuccess || ti.state == TaskState::kSkipped;
-  return true;
+  // No instance: the task was not in that run, if it has ended; else it has not started there yet.
+  return previous->state == RunState::kSuccess || previous->state == RunState::kFailed;
 }
 
 bool Executor::reschedules(const RunExec& run, const TaskSpec& task, const CancelToken& cancel, int64_t first_poke,
@@ -623,7 +631,9 @@ void Executor::timer_loop() {
     }
     std::vector<RunKey> overdue;
     while (!run_deadlines_.empty() && run_deadlines_.begin()->first <= now) {
-      overdue.push_back(run_deadlines_.begin()->second);
+      const RunKey key = run_deadlines_.begin()->second;
+      overdue.push_back(key);
+      if (auto found = runs_.find(key); found != runs_.end()) found->second->has_deadline = false;
       run_deadlines_.erase(run_deadlines_.begin());
     }
     if (!overdue.empty()) {
@@ -706,9 +716,9 @@ bool Executor::cancel_run(const std::string& pipeline, const std::string& run_id
 }
 
 int64_t Executor::run_deadline(const RunExec& run) {
-  // From the run's start, or from its latest queueing when that came later (a clear re-queues a
-  // finished run: its time counts from there, as Airflow resets a cleared run's start).
-  return std::max(run.run.start_at, run.run.queued_at) + run.spec->dagrun_timeout;
+  // A clear resets the run's start (as Airflow's), so a cleared run's time counts from its restart;
+  // a run resumed after a crash keeps it, downtime included, as in Airflow.
+  return run.run.start_at + run.spec->dagrun_timeout;
 }
 
 void Executor::cancel_overdue_run(const std::string& pipeline, const std::string& run_id) {

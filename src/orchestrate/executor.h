@@ -141,8 +141,9 @@ class Executor {
   // Ends the attempt of a cancelled sensor between two pokes (skipped). Errors are logged.
   void close_attempt(const std::string& pipeline, const std::string& run_id, const std::string& task_id,
                      int try_number);
-  // depends_on_past: whether the task's instance in the pipeline's previous run (by logical date)
-  // succeeded or was skipped; true when there is none.
+  // depends_on_past: whether the task's instance in the pipeline's previous run (by logical date;
+  // with catchup the previous non-manual one) succeeded or was skipped; true when there is no
+  // previous run, or it ended without the task.
   Result<bool> past_allows(const RunExec& run, const TaskSpec& task);
   // After a poke of a sensor in reschedule mode (first poke started at first_poke, this one ended
   // at `end`): true, with the next poke's time on `node`, when it was not met (or the executor's

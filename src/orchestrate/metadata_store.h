@@ -237,8 +237,9 @@ class MetadataStore {
   // Runs of a pipeline (all pipelines when empty), newest logical date first, optionally by state.
   virtual Result<std::vector<RunRecord>> runs(const std::string& pipeline, std::optional<RunState> state,
                                                int limit) = 0;
-  // The pipeline's run with the latest logical date before `logical_date`, if any (depends_on_past).
-  virtual Result<std::optional<RunRecord>> previous_run(const std::string& pipeline, int64_t logical_date) = 0;
+  // The pipeline's run with the latest logical date before `logical_date`, if any, manual runs
+  // left out with skip_manual (depends_on_past).
+  virtual Result<std::optional<RunRecord>> previous_run(const std::string& pipeline, int64_t logical_date, bool skip_manual) = 0;
   // The latest scheduled/backfill data interval end of a pipeline, for the timetable.
   virtual Result<std::optional<RunRecord>> latest_run(const std::string& pipeline) = 0;
 

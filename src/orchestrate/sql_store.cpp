@@ -279,9 +279,10 @@ Result<std::optional<RunRecord>> SqlStore::latest_run(const std::string& pipelin
   return first(std::move(runs));
 }
 
-Result<std::optional<RunRecord>> SqlStore::previous_run(const std::string& pipeline, int64_t logical_date) {
-  static const std::string sql = "SELECT " + kRunColumns +
-                                 " FROM runs WHERE pipeline = ? AND logical_date < ? ORDER BY logical_date DESC LIMIT 1";
+Result<std::optional<RunRecord>> SqlStore::previous_run(const std::string& pipeline, int64_t logical_date,
+                                                        bool skip_manual) {
+  const std::string sql = "SELECT " + kRunColumns + " FROM runs WHERE pipeline = ? AND logical_date < ?" +
+                          (skip_manual ? " AND run_type <> 'manual'" : "") + " ORDER BY logical_date DESC LIMIT 1";
   STRATA_ASSIGN(auto runs, query_runs(sql, {pipeline, logical_date}));
   return first(std::move(runs));
 }

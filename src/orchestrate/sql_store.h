@@ -110,7 +110,7 @@ class SqlStore : public MetadataStore {
   Result<std::optional<RunRecord>> run_at(const std::string& pipeline, int64_t logical_date) override;
   Result<std::vector<RunRecord>> runs(const std::string& pipeline, std::optional<RunState> state, int limit) override;
   Result<std::optional<RunRecord>> latest_run(const std::string& pipeline) override;
-  Result<std::optional<RunRecord>> previous_run(const std::string& pipeline, int64_t logical_date) override;
+  Result<std::optional<RunRecord>> previous_run(const std::string& pipeline, int64_t logical_date, bool skip_manual) override;
   Status upsert_task_instance(const TaskInstanceRecord& ti) override;
   Result<std::vector<TaskInstanceRecord>> task_instances(const std::string& pipeline,
                                                           const std::string& run_id) override;

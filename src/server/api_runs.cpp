@@ -148,6 +148,7 @@ Result<Reply> clear_tasks(Api& api, RunRecord run, const PipelineSpec& spec, con
   }
   run.state = RunState::kQueued;
   run.queued_at = api.now();
+  run.start_at = 0;  // as Airflow's clear: the run starts afresh (its dagrun_timeout counts from there)
   run.end_at = 0;
   STRATA_TRY(api.ctx.store->update_run(run));
   if (api.ctx.scheduler) api.ctx.scheduler->notify();

@@ -120,8 +120,9 @@ class DelayingStore final : public MetadataStore {
   Result<bool> create_dataset_run(const RunRecord& run, const std::vector<DatasetQueueRecord>& queues) override {
     return inner_.create_dataset_run(run, queues);
   }
-  Result<std::optional<RunRecord>> previous_run(const std::string& pipeline, int64_t logical_date) override {
-    return inner_.previous_run(pipeline, logical_date);
+  Result<std::optional<RunRecord>> previous_run(const std::string& pipeline, int64_t logical_date,
+                                                bool skip_manual) override {
+    return inner_.previous_run(pipeline, logical_date, skip_manual);
   }
   Result<bool> skip_dataset_queue(const std::string& pipeline, const std::vector<DatasetQueueRecord>& queues) override {
     return inner_.skip_dataset_queue(pipeline, queues);

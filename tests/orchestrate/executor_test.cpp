@@ -412,7 +412,20 @@ default_args: {depends_on_past: true}
 tasks:
   - {id: load, shell: "exit 1"}
 )");
-  EXPECT_EQ(h.run(executor, failing, testing::new_run("p", "first", 0)), RunState::kFailed);
+  RunRecord first_run = testing::new_run("p", "first", 0);
+  first_run.type = RunType::kScheduled;
+  EXPECT_EQ(h.run(executor, failing, first_run), RunState::kFailed);
+  // A failed manual run in between does not count: with catchup (the default), the previous run
+  // is the previous scheduled one, as in Airflow.
+  RunRecord manual = testing::new_run("p", "manual", 1'800'000'000LL);
+  manual.state = RunState::kFailed;
+  ASSERT_TRUE(h.store->create_run(manual).ok());
+  TaskInstanceRecord manual_load;
+  manual_load.pipeline = "p";
+  manual_load.run_id = "manual";
+  manual_load.task_id = "load";
+  manual_load.state = TaskState::kFailed;
+  ASSERT_TRUE(h.store->upsert_task_instance(manual_load).ok());
   auto spec = testing::parse_spec(R"(
 default_args: {depends_on_past: true}
 tasks:
@@ -421,6 +434,7 @@ tasks:
 )");
   EXPECT_TRUE(spec->tasks[0].depends_on_past);
   RunRecord second = testing::new_run("p", "second", 3'600'000'000LL);
+  second.type = RunType::kScheduled;
   ASSERT_TRUE(h.store->create_run(second).ok());
   ASSERT_TRUE(executor.start_run(spec, second).ok());
   auto waited = executor.wait_for("p", "second", 1500);
@@ -434,7 +448,9 @@ tasks:
   auto first = h.states("first")["load"];
   first.state = TaskState::kSuccess;
   ASSERT_TRUE(h.store->upsert_task_instance(first).ok());
-  EXPECT_EQ(executor.wait("p", "second"), RunState::kSuccess);
+  auto ended = executor.wait_for("p", "second", 10000);
+  ASSERT_TRUE(ended.has_value()) << "load still waits: the manual run counted as the previous one?";
+  EXPECT_EQ(*ended, RunState::kSuccess);
   EXPECT_EQ(h.states("second")["load"].try_number, 1);
 }
 
