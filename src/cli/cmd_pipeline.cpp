@@ -2,6 +2,7 @@
 // `strata datasets list | events | event` (data-aware scheduling, orchestrate/datasets.h).
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <mutex>
@@ -348,16 +349,31 @@ Status cmd_datasets_event(const PipelineArgs& args, CliContext& ctx) {
   return ok_status();
 }
 
-void register_datasets(CLI::App& app, CliContext& context) {
+// A command whose subcommands share one PipelineArgs and its --project-dir.
+struct CommandGroup {
+  CLI::App* cmd;
+  std::shared_ptr<PipelineArgs> args;
+  CliContext& context;
+
+  CLI::App* add(const char* name, const char* help, std::function<Status(const PipelineArgs&, CliContext&)> body) {
+    auto* sub = cmd->add_subcommand(name, help);
+    bind_action(*sub, context, [args = args, &context = context, body] { return body(*args, context); });
+    return sub;
+  }
+};
+
+CommandGroup command_group(CLI::App& app, CliContext& context, const char* name, const char* help) {
   auto args = std::make_shared<PipelineArgs>();
-  auto* cmd = app.add_subcommand("datasets", "Datasets: what tasks update and pipelines wait for");
+  auto* cmd = app.add_subcommand(name, help);
   cmd->require_subcommand(1);
   cmd->add_option("--project-dir", args->project_dir, "The project folder")->capture_default_str();
-  auto add = [&](const char* name, const char* help, auto body) {
-    auto* sub = cmd->add_subcommand(name, help);
-    bind_action(*sub, context, [args, &context, body] { return body(*args, context); });
-    return sub;
-  };
+  return CommandGroup{cmd, args, context};
+}
+
+void register_datasets(CLI::App& app, CliContext& context) {
+  CommandGroup group = command_group(app, context, "datasets", "Datasets: what tasks update and pipelines wait for");
+  auto& args = group.args;
+  auto add = [&](const char* name, const char* help, auto body) { return group.add(name, help, body); };
   add("list", "Every dataset: its events, the tasks that update it, the pipelines scheduled on it",
       cmd_datasets_list);
   auto* events = add("events", "Dataset events, newest first", cmd_datasets_events);
@@ -371,15 +387,10 @@ void register_datasets(CLI::App& app, CliContext& context) {
 }  // namespace
 
 void register_pipeline(CLI::App& app, CliContext& context) {
-  auto args = std::make_shared<PipelineArgs>();
-  auto* cmd = app.add_subcommand("pipeline", "List, run, backfill and inspect pipelines (pipelines/*.yml)");
-  cmd->require_subcommand(1);
-  cmd->add_option("--project-dir", args->project_dir, "The project folder")->capture_default_str();
-  auto add = [&](const char* name, const char* help, auto body) {
-    auto* sub = cmd->add_subcommand(name, help);
-    bind_action(*sub, context, [args, &context, body] { return body(*args, context); });
-    return sub;
-  };
+  CommandGroup group =
+      command_group(app, context, "pipeline", "List, run, backfill and inspect pipelines (pipelines/*.yml)");
+  auto& args = group.args;
+  auto add = [&](const char* name, const char* help, auto body) { return group.add(name, help, body); };
   add("list", "Every pipeline with its schedule and last run", cmd_list);
   add("show", "A pipeline's settings and tasks", cmd_show)->add_option("NAME", args->name)->required();
   auto* run = add("run", "Trigger a manual run", cmd_run);
