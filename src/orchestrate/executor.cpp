@@ -30,6 +30,8 @@ struct Executor::Node {
   // A sensor in reschedule mode between pokes: its first poke's start (its timeout counts from
   // there, and it pokes again in the same try); 0 otherwise.
   int64_t first_poke_at = 0;
+  // Picked but not started (its pool full elsewhere, depends_on_past not met): recorded queued once.
+  bool wait_recorded = false;
   std::shared_ptr<CancelToken> cancel;
   std::multimap<int64_t, std::pair<Executor::RunExec*, size_t>>::iterator timeout;
   bool has_timeout = false;
@@ -363,6 +365,7 @@ void Executor::worker_loop() {
     node.has_timeout = false;
     node.cancel.reset();
     if (started) {
+      node.wait_recorded = false;
       attempt_ended_locked(run, item.node, pending);
     } else {
       not_started_locked(run, item.node, pending);
@@ -454,8 +457,13 @@ void Executor::not_started_locked(RunExec& run, size_t i, Pending& pending) {
     finish_node_locked(run, i, pending);
     return;
   }
-  // Queued again when the timer finds it due (retries_ holds it, so a cancel drops it).
+  // Queued again when the timer finds it due (retries_ holds it, so a cancel drops it). The store
+  // shows it queued, written once rather than at every recheck.
   node.state = TaskState::kQueued;
+  if (!node.wait_recorded) {
+    node.wait_recorded = true;
+    pending.task_instances.push_back(record_of(run, i));
+  }
   retries_.emplace(clock_.now() + kPoolRecheckMicros, std::make_pair(&run, i));
   timer_cv_.notify_all();
 }
