@@ -319,6 +319,12 @@ async function main() {
     await row.waitFor();
     const text = await row.innerText();
     check(text.includes("medallion · build_gold") && text.includes("notify"), `producer or consumer missing: ${text}`);
+    const graph = page.locator("[data-testid=dataset-graph]");
+    for (const id of ["p:medallion", "d:warehouse://gold/marts", "p:notify"])
+      check(await graph.locator(`g.node[data-id="${id}"]`).count() === 1, `graph node ${id} missing`);
+    check(await graph.locator('path.edge[data-from="p:medallion"][data-to="d:warehouse://gold/marts"]').count() === 1 &&
+      await graph.locator('path.edge[data-from="d:warehouse://gold/marts"][data-to="p:notify"]').count() === 1,
+      "graph edges producer → dataset → consumer missing");
     const before = (await api("/datasets/events?uri=warehouse://gold/marts")).events.length;
     const notifyRuns = async () => (await api("/pipelines/notify/runs")).runs;
     const runsBefore = (await notifyRuns()).length;

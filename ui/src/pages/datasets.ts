@@ -2,6 +2,7 @@
 // view); the selected dataset's latest events, and a form to record an update from here.
 import { enc, get, post, type Dataset, type DatasetEvent } from "../api";
 import { errorBox, fmtTime, h, link, mount, type Child } from "../dom";
+import { drawDag, type DagNode, type Edge } from "../layout";
 import type { Page, PageContext } from "../router";
 import { setQuery } from "./common";
 
@@ -20,6 +21,27 @@ function eventsTable(events: DatasetEvent[]): HTMLElement {
       h("td", null, fmtTime(e.timestamp)),
       h("td", null, eventSource(e)),
       h("td", null, Object.keys(e.extra).length ? h("code", { class: "small" }, JSON.stringify(e.extra)) : null)))));
+}
+
+// Pipelines and datasets as one graph, as Airflow's Datasets view draws them: a producing pipeline →
+// its dataset → the pipelines scheduled on it.
+function datasetGraph(datasets: Dataset[], selected: string | null, pick: (uri: string) => void): SVGSVGElement {
+  const nodes = new Map<string, DagNode>();
+  const edges: Edge[] = [];
+  const pipeline = (name: string) => {
+    const id = `p:${name}`;
+    if (!nodes.has(id))
+      nodes.set(id, { id, label: name, sublabel: "pipeline", cls: "pipeline-node", onClick: () => { location.hash = `#/pipelines/${enc(name)}/grid`; } });
+    return id;
+  };
+  for (const d of datasets) {
+    const id = `d:${d.uri}`;
+    nodes.set(id, { id, label: d.uri, sublabel: `dataset · ${d.total_events} events`, cls: "dataset-node", title: d.uri,
+      selected: d.uri === selected, onClick: () => pick(d.uri) });
+    for (const p of d.producers) edges.push({ from: pipeline(p.pipeline), to: id });
+    for (const c of d.consumers) edges.push({ from: id, to: pipeline(c.pipeline) });
+  }
+  return drawDag([...nodes.values()], edges);
 }
 
 export function datasetsPage(ctx: PageContext): Page {
@@ -45,13 +67,16 @@ export function datasetsPage(ctx: PageContext): Page {
     });
     return form;
   };
+  const select = (uri: string) => {
+    selected = uri;
+    setQuery({ uri });
+    void page.refresh();
+  };
   const row = (d: Dataset): HTMLElement => {
     const pick = h("a", { href: `#/datasets?uri=${enc(d.uri)}` }, h("code", null, d.uri));
     pick.addEventListener("click", (ev) => {
       ev.preventDefault();
-      selected = d.uri;
-      setQuery({ uri: d.uri });
-      void page.refresh();
+      select(d.uri);
     });
     return h("tr", { "data-dataset": d.uri, class: d.uri === selected ? "selected" : "" },
       h("td", null, pick),
@@ -77,7 +102,10 @@ export function datasetsPage(ctx: PageContext): Page {
             h("thead", null, h("tr", null, ["Dataset", "Updated by", "Schedules", "Events", "Last update"].map((t) => h("th", null, t)))),
             h("tbody", null, data.datasets.map(row)))
         : h("p", { class: "muted" }, "No datasets: give tasks `outlets:` or schedule a pipeline on datasets (`schedule: [uri, …]`).");
-      mount(ctx.root, h("h1", null, "Datasets"), error ? errorBox(error) : null, body, detail);
+      const graph = data.datasets.length
+        ? h("div", { class: "scroll-x", style: "margin-bottom:12px", "data-testid": "dataset-graph" }, datasetGraph(data.datasets, selected, select))
+        : null;
+      mount(ctx.root, h("h1", null, "Datasets"), error ? errorBox(error) : null, graph, body, detail);
     },
   };
   return page;
