@@ -275,10 +275,8 @@ void Executor::flush(Pending& pending) {
     Status s = store_.upsert_task_instance(ti);
     if (!s.ok()) logger_.error("{}", s.error().to_string());
   }
-  if (pending.run)
-    for (const auto& [task_id, try_number] : pending.closed_attempts) close_attempt(pending.run->run.pipeline,
-                                                                                   pending.run->run.run_id, task_id,
-                                                                                   try_number);
+  for (const auto& [task_id, try_number] : pending.closed_attempts)
+    close_attempt(pending.run->run.pipeline, pending.run->run.run_id, task_id, try_number);
   for (const auto& e : pending.dataset_events) {
     // A store that fails every try is logged: the event is recorded when the run resumes
     // (missed_outlets), if it does.
@@ -408,11 +406,11 @@ Result<std::vector<DatasetEventRecord>> Executor::missed_outlets(const RunExec& 
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (!succeeded_with_outlets(i)) continue;
     const std::string& build = tasks[i].outlets_build;
-    if (!build.empty() && run.build_unfinished.at(build) > 0) continue;
-    if (announced.count(build.empty() ? tasks[i].id : build)) continue;
+    const std::string& source = build.empty() ? tasks[i].id : build;
+    if ((!build.empty() && run.build_unfinished.at(build) > 0) || announced.count(source)) continue;
     STRATA_ASSIGN(bool ran, ran_to_success(i));
     if (!ran) continue;
-    if (!announced.insert(build.empty() ? tasks[i].id : build).second) continue;
+    announced.insert(source);
     add_outlet_events(run.run, tasks[i], out);
   }
   return out;
@@ -548,14 +546,14 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   attempt.start_at = ti.start_at;
   attempt.log_path = task_log_path(options_.log_root, run.spec->name, run.run.run_id, task.id, try_number);
   attempt.owner = options_.owner;
-  // The slot of the task's pool, counted across every process sharing the store (this executor's
-  // own count, pool_used_, let it come this far). A store that fails is logged and the attempt
-  // runs, as every other write of the executor's.
   if (task.depends_on_past) {
     Result<bool> allowed = past_allows(run, task);
     if (!allowed.ok()) logger_.error("{}", allowed.error().to_string());
     if (!allowed.ok() || !*allowed) return false;  // waits, as for a full pool
   }
+  // The slot of the task's pool, counted across every process sharing the store (this executor's
+  // own count, pool_used_, let it come this far). A store that fails is logged and the attempt
+  // runs, as every other write of the executor's.
   Result<bool> slot = store_.start_attempt(ti, attempt, pool_slots(task.pool));
   if (!slot.ok()) logger_.error("{}", slot.error().to_string());
   if (slot.ok() && !*slot) return false;

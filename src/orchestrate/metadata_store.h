@@ -312,10 +312,13 @@ class MetadataStore {
   // The events a run's tasks recorded (their outlets), oldest first.
   virtual Result<std::vector<DatasetEventRecord>> run_outlet_events(const std::string& pipeline,
                                                                     const std::string& run_id) = 0;
-  // The pipeline's queue for each of `uris` (see DatasetQueueRecord), in that order. A dataset the
-  // pipeline did not wait for before starts with nothing queued: events older than the pipeline's
-  // schedule on it never trigger it, as in Airflow. The pipeline's queues of other datasets are
-  // dropped (a dataset taken out of its schedule and put back starts afresh).
+  // Starts the pipeline's queues on `uris` (its schedule's datasets): a dataset the pipeline did not
+  // wait for before starts with nothing queued, so events older than the pipeline's schedule on it
+  // never trigger it, as in Airflow. Its queues of other datasets are dropped (a dataset taken out
+  // of its schedule and put back starts afresh). Writes: call it when the schedule is (re)read.
+  virtual Status start_dataset_queues(const std::string& pipeline, const std::vector<std::string>& uris) = 0;
+  // The pipeline's queue for each of `uris` (see DatasetQueueRecord), in that order; reads only. A
+  // queue not started has nothing queued.
   virtual Result<std::vector<DatasetQueueRecord>> dataset_queue(const std::string& pipeline,
                                                                 const std::vector<std::string>& uris) = 0;
   // In one transaction: consumes the queues (each one's events up to its last_id; its consumed_id

@@ -77,7 +77,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const RuntimeOptions& options) {
   // A dataset-scheduled pipeline waits for its datasets from the first process that reads its file
   // on: an event of `strata pipeline run --wait` before any `strata serve` still counts.
   for (const auto& spec : rt->pipelines_)
-    if (spec->datasets) STRATA_TRY(rt->store_->dataset_queue(spec->name, spec->datasets->uris()));
+    if (spec->datasets) STRATA_TRY(rt->store_->start_dataset_queues(spec->name, spec->datasets->uris()));
   Databases* databases = rt->databases_.get();
   rt->runners_[TaskKind::kShell] = std::make_shared<ShellRunner>();
   // sql and sensor tasks reach a target alike: DuckDB's database, or PostgreSQL's conninfo.

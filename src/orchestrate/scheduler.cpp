@@ -206,6 +206,12 @@ Result<int64_t> Scheduler::create_due_runs(const Entry& entry, int64_t now) {
 Result<bool> Scheduler::create_dataset_run(const Entry& entry, int64_t now, bool paused) {
   const PipelineSpec& spec = *entry.spec;
   if (!spec.datasets) return false;
+  // Once per version of the pipeline's file (started_queues_ keeps it alive, so its address is not
+  // reused): the ticks after it only read.
+  if (auto& started = started_queues_[spec.name]; started != entry.spec) {
+    STRATA_TRY(store_.start_dataset_queues(spec.name, spec.datasets->uris()));
+    started = entry.spec;
+  }
   STRATA_ASSIGN(auto queues, store_.dataset_queue(spec.name, spec.datasets->uris()));
   if (paused) {
     // As Airflow, which queues events only for active DAGs: a paused pipeline lets them pass.

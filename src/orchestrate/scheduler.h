@@ -131,7 +131,9 @@ class Scheduler {
   std::map<std::string, Entry> pipelines_;
   std::function<void()> reload_;
   int64_t reload_interval_ = 15'000'000;
-  std::set<std::string> reloaded_for_;   // unknown pipelines a reload was tried for since the last periodic one
+  std::set<std::string> reloaded_for_;
+  // The pipeline version whose dataset queues this scheduler started (create_dataset_run).
+  std::map<std::string, std::shared_ptr<const PipelineSpec>> started_queues_;   // unknown pipelines a reload was tried for since the last periodic one
   int64_t started_at_;
   std::mutex mutex_;
   std::condition_variable cv_;

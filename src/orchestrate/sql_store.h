@@ -136,6 +136,7 @@ class SqlStore : public MetadataStore {
   // Datasets: sql_store_datasets.cpp.
   Result<int64_t> add_dataset_event(const DatasetEventRecord& event, int64_t at) override;
   Result<std::vector<DatasetEventRecord>> dataset_events(const std::string& uri, int64_t after_id, int limit) override;
+  Status start_dataset_queues(const std::string& pipeline, const std::vector<std::string>& uris) override;
   Result<std::vector<DatasetQueueRecord>> dataset_queue(const std::string& pipeline,
                                                         const std::vector<std::string>& uris) override;
   Result<bool> create_dataset_run(const RunRecord& run, const std::vector<DatasetQueueRecord>& queues) override;

@@ -76,8 +76,7 @@ Result<std::vector<DatasetEventRecord>> SqlStore::dataset_events(const std::stri
   return read_events(rows);
 }
 
-Result<std::vector<DatasetQueueRecord>> SqlStore::dataset_queue(const std::string& pipeline,
-                                                                const std::vector<std::string>& uris) {
+Status SqlStore::start_dataset_queues(const std::string& pipeline, const std::vector<std::string>& uris) {
   std::lock_guard lock(mutex_);
   std::string listed;
   std::vector<SqlValue> params{pipeline};
@@ -88,20 +87,31 @@ Result<std::vector<DatasetQueueRecord>> SqlStore::dataset_queue(const std::strin
   STRATA_TRY(session_->execute("DELETE FROM dataset_queues WHERE pipeline = ?" +
                                    (listed.empty() ? std::string() : " AND uri NOT IN (" + listed + ")"),
                                params));
-  std::vector<DatasetQueueRecord> out;
   for (const auto& uri : uris) {
     // A dataset the pipeline starts waiting for: its queue starts after the newest event.
     STRATA_TRY(session_->execute(
         "INSERT INTO dataset_queues (pipeline, uri, consumed_id) SELECT ?, ?, COALESCE(MAX(id), 0) FROM "
         "dataset_events WHERE uri = ? ON CONFLICT (pipeline, uri) DO NOTHING",
         {pipeline, uri, uri}));
+  }
+  return ok_status();
+}
+
+Result<std::vector<DatasetQueueRecord>> SqlStore::dataset_queue(const std::string& pipeline,
+                                                                const std::vector<std::string>& uris) {
+  std::lock_guard lock(mutex_);
+  std::vector<DatasetQueueRecord> out;
+  for (const auto& uri : uris) {
     STRATA_ASSIGN(SqlRows rows,
                   session_->query("SELECT q.consumed_id, COALESCE(MAX(e.id), q.consumed_id), COUNT(e.id), "
                                   "COALESCE(MIN(e.at), 0), COALESCE(MAX(e.at), 0) FROM dataset_queues q LEFT JOIN "
                                   "dataset_events e ON e.uri = q.uri AND e.id > q.consumed_id WHERE q.pipeline = ? "
                                   "AND q.uri = ? GROUP BY q.consumed_id",
                                   {pipeline, uri}));
-    if (rows.empty()) return Error(ErrorCode::kInternal, "dataset queue of " + pipeline + " on " + uri + " is missing");
+    if (rows.empty()) {  // not started
+      out.push_back(DatasetQueueRecord{uri});
+      continue;
+    }
     const SqlRow& row = rows.front();
     out.push_back(DatasetQueueRecord{uri, row.integer(0), row.integer(1), row.integer(2), row.integer(3),
                                      row.integer(4)});

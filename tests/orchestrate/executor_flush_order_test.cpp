@@ -113,6 +113,9 @@ class DelayingStore final : public MetadataStore {
   Result<std::vector<DatasetEventRecord>> dataset_events(const std::string& uri, int64_t after_id, int limit) override {
     return inner_.dataset_events(uri, after_id, limit);
   }
+  Status start_dataset_queues(const std::string& pipeline, const std::vector<std::string>& uris) override {
+    return inner_.start_dataset_queues(pipeline, uris);
+  }
   Result<std::vector<DatasetQueueRecord>> dataset_queue(const std::string& pipeline,
                                                         const std::vector<std::string>& uris) override {
     return inner_.dataset_queue(pipeline, uris);

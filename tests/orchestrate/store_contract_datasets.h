@@ -18,6 +18,7 @@ inline RunRecord dataset_run(const std::string& pipeline, const std::string& run
 TEST_P(StoreContractTest, DatasetEventsQueueForEachPipelineFromWhenItFirstWaits) {
   // Before the consumer waits for it: never queued for it.
   ASSERT_TRUE(store_->add_dataset_event(produced("s3://a"), 10).ok());
+  ASSERT_TRUE(store_->start_dataset_queues("consumer", {"s3://a", "s3://b"}).ok());
   auto queue = store_->dataset_queue("consumer", {"s3://a", "s3://b"});
   ASSERT_TRUE(queue.ok()) << queue.error().to_string();
   ASSERT_EQ(queue->size(), 2u);
@@ -41,6 +42,7 @@ TEST_P(StoreContractTest, DatasetEventsQueueForEachPipelineFromWhenItFirstWaits)
   EXPECT_EQ((*queue)[0].last_at, 30);
   EXPECT_EQ((*queue)[1].count, 1);
   // Another pipeline's queue is its own: it starts empty now.
+  ASSERT_TRUE(store_->start_dataset_queues("other", {"s3://a"}).ok());
   auto other = store_->dataset_queue("other", {"s3://a"});
   ASSERT_TRUE(other.ok());
   EXPECT_EQ((*other)[0].count, 0);
@@ -95,11 +97,12 @@ TEST_P(StoreContractTest, DatasetEventsQueueForEachPipelineFromWhenItFirstWaits)
 // A dataset taken out of a pipeline's schedule and put back starts afresh; skipping (a paused
 // pipeline) consumes without a run.
 TEST_P(StoreContractTest, DatasetQueuesFollowTheScheduleAndCanBeSkipped) {
-  ASSERT_TRUE(store_->dataset_queue("c", {"a", "b"}).ok());
+  ASSERT_TRUE(store_->start_dataset_queues("c", {"a", "b"}).ok());
   ASSERT_TRUE(store_->add_dataset_event(produced("b"), 1).ok());
   ASSERT_EQ((*store_->dataset_queue("c", {"a", "b"}))[1].count, 1);
-  ASSERT_TRUE(store_->dataset_queue("c", {"a"}).ok());  // b left the schedule
+  ASSERT_TRUE(store_->start_dataset_queues("c", {"a"}).ok());  // b left the schedule
   ASSERT_TRUE(store_->add_dataset_event(produced("b"), 2).ok());
+  ASSERT_TRUE(store_->start_dataset_queues("c", {"a", "b"}).ok());
   auto back = store_->dataset_queue("c", {"a", "b"});
   ASSERT_TRUE(back.ok());
   EXPECT_EQ((*back)[1].count, 0);
@@ -120,7 +123,7 @@ TEST_P(StoreContractTest, DatasetQueuesFollowTheScheduleAndCanBeSkipped) {
 TEST_P(StoreContractTest, DatasetQueueIsConsumedByExactlyOneProcess) {
   constexpr int kSchedulers = 5;
   ASSERT_TRUE(store_->ensure_pipeline("consumer").ok());
-  ASSERT_TRUE(store_->dataset_queue("consumer", {"s3://a"}).ok());
+  ASSERT_TRUE(store_->start_dataset_queues("consumer", {"s3://a"}).ok());
   ASSERT_TRUE(store_->add_dataset_event(produced("s3://a"), 1).ok());
   std::atomic<int> created{0}, errors{0};
   std::vector<std::vector<int64_t>> ids(kSchedulers);
