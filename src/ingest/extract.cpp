@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/batch_scheduling.h"
 #include "ingest/discover.h"
 #include "pg/connection.h"
 
@@ -112,6 +113,7 @@ Result<pg::Connection*> begin_snapshot(const ReadPlan& plan, const ReadOptions& 
 // Runs one COPY on an open connection inside its transaction, handing batches to `sink`.
 Status copy_into(pg::Connection& conn, const std::string& statement, const ReadPlan& plan,
                  const ReadOptions& options, const pg::BatchSink& sink) {
+  const BatchScheduling bulk_work;
   pg::CopyBinaryDecoder decoder(plan.columns, sink, options.decoder);
   if (options.cancel) STRATA_TRY(options.cancel->check());
   STRATA_ASSIGN(pg::CopyOutStream copy, conn.copy_out(statement));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/batch_scheduling.h"
+
 namespace strata::ingest {
 
 uint64_t staging_memory_limit(uint64_t base, double row_bytes) {
@@ -36,6 +38,7 @@ Status StageWriter::open(warehouse::Database& db, SetupSql setup, const warehous
 }
 
 void StageWriter::run(const SetupSql& setup, const warehouse::Relation& stage, const sql::Schema& schema) {
+  const BatchScheduling bulk_work;
   Result<std::optional<sql::ColumnBatch>> first = take();
   Status loaded = first.ok() ? ok_status() : Status(first.error());
   if (loaded.ok()) loaded = wh_->execute(setup(*first ? &**first : nullptr));

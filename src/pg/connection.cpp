@@ -7,6 +7,7 @@
 
 #include "common/strings.h"
 #include "pg/connection_state.h"
+#include "pg/wire.h"
 #include "sql/dialect.h"
 
 namespace strata::pg {
@@ -93,6 +94,7 @@ Result<Connection> Connection::connect(std::string_view conninfo_or_url, const C
   state->secrets = password_candidates(conninfo_or_url);
   state->masker = options.masker;
   state->on_notice = options.on_notice;
+  state->wire_copy_out = options.wire_copy_out;
   STRATA_ASSIGN(ConnParams params, ConnParams::parse(conninfo_or_url));
   if (!params.has("connect_timeout")) params.set("connect_timeout", std::to_string(options.connect_timeout.count()));
   if (!params.has("application_name") && !options.application_name.empty()) {
@@ -281,9 +283,55 @@ Status Connection::enter_copy_mode(std::string_view sql, int expected, const cha
   return Error(ErrorCode::kInternal, needs);
 }
 
+namespace {
+
+constexpr const char* kCopyOutNeeds = "copy_out() needs a `COPY … TO STDOUT` statement";
+
+// Sends `sql` and reads the replies up to its CopyOutResponse, off the wire (see wire.h). Without
+// one (an error, another kind of statement) reads on to ReadyForQuery, so the connection is idle.
+Result<std::unique_ptr<detail::WireReader>> start_copy_on_wire(detail::ConnectionState& state, std::string_view sql) {
+  const int fd = PQsocket(state.conn);
+  Status sent = detail::send_message(fd, 'Q', sql);
+  if (!sent.ok()) return state.wire_failure(sent.error());
+  auto wire = std::make_unique<detail::WireReader>(fd);
+  std::optional<Error> failure;
+  while (true) {
+    Result<detail::WireMessage> message = wire->next();
+    if (!message.ok()) return state.wire_failure(message.error());
+    switch (message->type) {
+      case 'H': return wire;
+      case 'E':
+        if (!failure) failure = state.server_error(detail::parse_fields(message->body));
+        break;
+      case 'N': state.wire_notice(detail::parse_fields(message->body)); break;
+      case 'Z': return failure ? *std::move(failure) : Error(ErrorCode::kInternal, kCopyOutNeeds);
+      case 'S':
+      case 'A': break;
+      case 'G':  // COPY FROM STDIN waits for data: refuse it, so the server ends the statement
+      case 'W': {
+        Status refused = detail::send_message(fd, 'f', kCopyOutNeeds);  // CopyFail
+        if (!refused.ok()) return state.wire_failure(refused.error());
+        failure = Error(ErrorCode::kInternal, kCopyOutNeeds);
+        break;
+      }
+      default:
+        if (!failure) failure = Error(ErrorCode::kInternal, kCopyOutNeeds);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
 Result<CopyOutStream> Connection::copy_out(std::string_view sql) {
-  STRATA_TRY(enter_copy_mode(sql, PGRES_COPY_OUT, "COPY", "copy_out() needs a `COPY … TO STDOUT` statement"));
-  return CopyOutStream(state_.get());
+  STRATA_TRY(check_idle());
+  const bool on_wire = state_->wire_copy_out && PQsslInUse(state_->conn) == 0 && PQgssEncInUse(state_->conn) == 0;
+  if (on_wire) {
+    STRATA_ASSIGN(std::unique_ptr<detail::WireReader> wire, start_copy_on_wire(*state_, sql));
+    return CopyOutStream(state_.get(), std::move(wire));
+  }
+  STRATA_TRY(enter_copy_mode(sql, PGRES_COPY_OUT, "COPY", kCopyOutNeeds));
+  return CopyOutStream(state_.get(), nullptr);
 }
 
 Result<ReplicationStream> Connection::start_replication(std::string_view sql) {

@@ -67,6 +67,11 @@ struct ConnectOptions {
   // server that refuses the parameter (PgBouncer: "unsupported startup parameter") is connected to
   // again without them; repeat them in session_sql for that case.
   std::vector<std::pair<std::string, std::string>> startup_settings;
+  // copy_out() reads the COPY's messages off the socket itself (one receive buffer, rows as views
+  // into it) instead of through libpq (a malloc'd copy of every row). Used only on a connection
+  // without TLS or GSS encryption; false keeps libpq's way everywhere. A NOTIFY arriving on the
+  // connection during such a COPY is dropped: LISTEN on another connection.
+  bool wire_copy_out = true;
 };
 
 // Cancels the statement running on a connection, from any thread. Copyable; safe to use after

@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "pg/conninfo.h"
+#include "pg/wire.h"
 
 namespace strata::pg::detail {
 namespace {
@@ -43,29 +44,47 @@ std::string one_line(std::string_view text) {
   return join(parts, " ");
 }
 
-bool ConnectionState::broken() const { return !conn || PQstatus(conn) == CONNECTION_BAD; }
+bool ConnectionState::broken() const { return lost || !conn || PQstatus(conn) == CONNECTION_BAD; }
 
 Error ConnectionState::result_error(const PGresult* result) const {
-  const std::string state = field(result, PG_DIAG_SQLSTATE);
-  std::string message = field(result, PG_DIAG_MESSAGE_PRIMARY);
-  if (message.empty()) {
+  WireFields fields;
+  fields.sqlstate = field(result, PG_DIAG_SQLSTATE);
+  fields.message = field(result, PG_DIAG_MESSAGE_PRIMARY);
+  if (fields.message.empty()) {
     // libpq's own errors (e.g. a lost connection) have no primary field.
     const char* text = result ? PQresultErrorMessage(result) : nullptr;
-    message = one_line(text && *text ? text : PQerrorMessage(conn));
+    fields.message = one_line(text && *text ? text : PQerrorMessage(conn));
   }
-  const std::string detail = field(result, PG_DIAG_MESSAGE_DETAIL);
-  const std::string position = field(result, PG_DIAG_STATEMENT_POSITION);
-  if (!position.empty()) message += " (at character " + position + ")";
-  if (!detail.empty()) message += "\nDETAIL: " + detail;
+  fields.detail = field(result, PG_DIAG_MESSAGE_DETAIL);
+  fields.position = field(result, PG_DIAG_STATEMENT_POSITION);
+  fields.hint = field(result, PG_DIAG_MESSAGE_HINT);
+  return server_error(fields);
+}
+
+Error ConnectionState::server_error(const WireFields& fields) const {
+  std::string message = fields.message;
+  if (!fields.position.empty()) message += " (at character " + fields.position + ")";
+  if (!fields.detail.empty()) message += "\nDETAIL: " + fields.detail;
 
   ErrorCode code = ErrorCode::kFailed;
-  if (broken() || is_connection_state(state)) {
+  if (broken() || is_connection_state(fields.sqlstate)) {
     code = ErrorCode::kConnection;
     message = "lost the connection to PostgreSQL (" + where + "): " + message;
-  } else if (state == "57014") {
+  } else if (fields.sqlstate == "57014") {
     code = ErrorCode::kCancelled;
   }
-  return Error(code, mask(message), {}, mask(field(result, PG_DIAG_MESSAGE_HINT))).with_state(state);
+  return Error(code, mask(message), {}, mask(fields.hint)).with_state(fields.sqlstate);
+}
+
+Error ConnectionState::wire_failure(const Error& error) {
+  lost = true;
+  const std::string prefix = "lost the connection to PostgreSQL (" + where + "): ";
+  std::string message = starts_with(error.message(), prefix) ? error.message() : prefix + error.message();
+  return Error(ErrorCode::kConnection, mask(message), {}, error.hint()).with_state(error.state());
+}
+
+void ConnectionState::wire_notice(const WireFields& fields) const {
+  if (on_notice) on_notice(mask(fields.severity + ":  " + fields.message));
 }
 
 Error ConnectionState::connection_error(std::string_view what) const {

@@ -17,6 +17,8 @@
 
 namespace strata::pg::detail {
 
+struct WireFields;  // wire.h
+
 // The PGcancel of one connection. PQcancel is called under the mutex; the connection frees the
 // object (and sets it to null) under the same mutex when it closes.
 struct CancelState {
@@ -32,6 +34,11 @@ struct ConnectionState {
   std::function<void(std::string_view)> on_notice;
   std::string where;  // "host H, port P, database D, user U"
   bool streaming = false;  // a COPY stream is open
+  // Set when a read off the wire (see wire.h) found the connection gone, which libpq, not having
+  // read it, does not know.
+  bool lost = false;
+  // COPY OUT may be read off the wire (ConnectOptions::wire_copy_out).
+  bool wire_copy_out = true;
 
   ConnectionState() = default;
   ConnectionState(const ConnectionState&) = delete;
@@ -46,6 +53,13 @@ struct ConnectionState {
   // hint, position. Code: kConnection for a lost connection (SQLSTATE 08xxx, 57P01-57P03 or a bad
   // connection status), kCancelled for 57014, else kFailed.
   Error result_error(const PGresult* result) const;
+  // The same error from the fields of an ErrorResponse read off the wire.
+  Error server_error(const WireFields& fields) const;
+  // A read or write off the wire failed (kConnection from wire.h, or the server's last error
+  // before it closed the socket): marks the connection lost and says where it was connected to.
+  Error wire_failure(const Error& error);
+  // Hands a NoticeResponse read off the wire to on_notice, as libpq's notice processor would.
+  void wire_notice(const WireFields& fields) const;
   // An error from PQerrorMessage (no result available), prefixed with `what`.
   Error connection_error(std::string_view what) const;
   // Reads and frees every pending result; returns the first error, if any.

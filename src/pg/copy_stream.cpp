@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "pg/connection_state.h"
+#include "pg/wire.h"
 
 namespace strata::pg {
 namespace {
@@ -17,10 +18,15 @@ void send_cancel(detail::ConnectionState& state) {
 
 }  // namespace
 
-CopyOutStream::CopyOutStream(detail::ConnectionState* state) : state_(state) { state_->streaming = true; }
+CopyOutStream::CopyOutStream(detail::ConnectionState* state, std::unique_ptr<detail::WireReader> wire)
+    : state_(state), wire_(std::move(wire)) {
+  state_->streaming = true;
+}
 
 CopyOutStream::CopyOutStream(CopyOutStream&& other) noexcept
     : state_(std::exchange(other.state_, nullptr)),
+      wire_(std::move(other.wire_)),
+      failure_(std::move(other.failure_)),
       buffer_(std::exchange(other.buffer_, nullptr)),
       done_(other.done_),
       rows_(other.rows_) {}
@@ -30,11 +36,57 @@ CopyOutStream::~CopyOutStream() {
   if (!state_) return;
   if (!done_ && !state_->broken()) {
     send_cancel(*state_);
-    char* buffer = nullptr;
-    while (PQgetCopyData(state_->conn, &buffer, 0) > 0) PQfreemem(buffer);
-    state_->drain_results();
+    if (wire_) {
+      finish_on_wire();
+    } else {
+      char* buffer = nullptr;
+      while (PQgetCopyData(state_->conn, &buffer, 0) > 0) PQfreemem(buffer);
+      state_->drain_results();
+    }
   }
   state_->streaming = false;
+}
+
+void CopyOutStream::finish_on_wire() {
+  while (!done_) {
+    auto chunk = next_from_wire();
+    if (!chunk.ok()) break;  // done_ is set with every error
+  }
+}
+
+Result<std::optional<std::string_view>> CopyOutStream::next_from_wire() {
+  while (true) {
+    Result<detail::WireMessage> message = wire_->next();
+    if (!message.ok()) {
+      done_ = true;
+      state_->streaming = false;
+      // A server that ends the session says why first (e.g. 57P01 after pg_terminate_backend).
+      return state_->wire_failure(failure_ ? *failure_ : message.error());
+    }
+    const std::string_view body = message->body;
+    switch (message->type) {
+      case 'd': return std::optional<std::string_view>(body);
+      case 'C': rows_ = detail::tag_rows(body); break;
+      case 'E':
+        if (!failure_) failure_ = state_->server_error(detail::parse_fields(body));
+        break;
+      case 'N': state_->wire_notice(detail::parse_fields(body)); break;
+      case 'Z':
+        done_ = true;
+        state_->streaming = false;
+        if (failure_) return *std::move(failure_);
+        return std::optional<std::string_view>();
+      case 'c':  // CopyDone: CommandComplete and ReadyForQuery follow
+      case 'S':  // ParameterStatus and NotificationResponse may come at any time
+      case 'A': break;
+      default:
+        if (!failure_) {
+          failure_ = Error(ErrorCode::kFailed, "unexpected message type '" + std::string(1, message->type) +
+                                                   "' from the server during a COPY (" + state_->where + ")");
+        }
+        break;
+    }
+  }
 }
 
 void CopyOutStream::free_buffer() {
@@ -45,6 +97,7 @@ void CopyOutStream::free_buffer() {
 Result<std::optional<std::string_view>> CopyOutStream::next() {
   free_buffer();
   if (done_ || !state_) return std::optional<std::string_view>();
+  if (wire_) return next_from_wire();
   const int length = PQgetCopyData(state_->conn, &buffer_, /*async=*/0);
   if (length > 0) return std::optional<std::string_view>(std::string_view(buffer_, static_cast<size_t>(length)));
   done_ = true;

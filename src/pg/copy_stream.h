@@ -1,11 +1,14 @@
 #pragma once
 // COPY streams over a Connection (see connection.h): CopyOutStream reads `COPY … TO STDOUT` one
-// chunk at a time (bounded memory: only the current chunk is held), CopyInStream writes
+// chunk at a time (bounded memory: only the current chunk and one receive buffer are held; on a
+// connection without TLS or GSS encryption the rows are read off the socket directly, see
+// wire.h, else through libpq), CopyInStream writes
 // `COPY … FROM STDIN`. A stream borrows its connection: the Connection must outlive the stream,
 // and nothing else may run on the connection until the stream is finished or destroyed. Move-only;
 // not thread-safe (cancel the query from another thread with Connection::canceller()).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -15,6 +18,7 @@ namespace strata::pg {
 
 namespace detail {
 struct ConnectionState;
+class WireReader;
 }
 
 class CopyOutStream {
@@ -26,8 +30,8 @@ class CopyOutStream {
   // connection can be used again.
   ~CopyOutStream();
 
-  // The next chunk as libpq delivers it (one row for text/CSV; for binary the header comes with
-  // the first row and the trailer is the last chunk). The view stays valid until the next call
+  // The next chunk as the server sends it (one row; for binary the header comes with the first
+  // row and the trailer is the last chunk). The view stays valid until the next call
   // or destruction. nullopt at the end, after the final status was checked. Errors: the server's
   // (SQLSTATE, kFailed), kCancelled after a cancel, kConnection when the connection is lost.
   Result<std::optional<std::string_view>> next();
@@ -38,10 +42,15 @@ class CopyOutStream {
 
  private:
   friend class Connection;
-  explicit CopyOutStream(detail::ConnectionState* state);
+  // `wire`: the reader the CopyOutResponse came through; null when libpq reads the stream.
+  CopyOutStream(detail::ConnectionState* state, std::unique_ptr<detail::WireReader> wire);
   void free_buffer();
+  Result<std::optional<std::string_view>> next_from_wire();
+  void finish_on_wire();
 
   detail::ConnectionState* state_ = nullptr;
+  std::unique_ptr<detail::WireReader> wire_;
+  std::optional<Error> failure_;  // an ErrorResponse read off the wire, returned at ReadyForQuery
   char* buffer_ = nullptr;
   bool done_ = false;
   int64_t rows_ = 0;

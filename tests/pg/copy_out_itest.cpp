@@ -1,9 +1,11 @@
 // COPY OUT streaming against a real PostgreSQL: a million rows in text and binary format, with
-// bounded memory, cancellation and early abandonment.
+// bounded memory, cancellation and early abandonment. Every test runs twice: with the rows read
+// off the socket (the default on a connection without TLS) and through libpq.
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -36,8 +38,11 @@ long resident_kib() {
   return 0;
 }
 
-Connection connect_or_die() {
-  auto conn = Connection::connect(shared_pg_cluster().conninfo());
+Connection connect_or_die(bool wire = true, std::function<void(std::string_view)> on_notice = {}) {
+  ConnectOptions options;
+  options.wire_copy_out = wire;
+  options.on_notice = std::move(on_notice);
+  auto conn = Connection::connect(shared_pg_cluster().conninfo(), options);
   if (!conn.ok()) throw std::runtime_error(conn.error().to_string());
   return std::move(conn).value();
 }
@@ -70,8 +75,11 @@ StreamStats drain(CopyOutStream& stream) {
   return stats;
 }
 
-TEST(PgCopyOutTest, MillionRowsInTextFormat) {
-  Connection conn = connect_or_die();
+// The parameter: whether copy_out() reads the rows off the wire.
+class PgCopyOutTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(PgCopyOutTest, MillionRowsInTextFormat) {
+  Connection conn = connect_or_die(GetParam());
   auto stream = conn.copy_out("copy (select generate_series(1, " + std::to_string(kRows) + ")) to stdout");
   ASSERT_TRUE(stream.ok()) << stream.error().to_string();
   StreamStats stats = drain(*stream);
@@ -90,8 +98,8 @@ TEST(PgCopyOutTest, MillionRowsInTextFormat) {
   EXPECT_LT(stats.peak_growth_kib, kMaxGrowthKib);
 }
 
-TEST(PgCopyOutTest, MillionRowsInBinaryFormat) {
-  Connection conn = connect_or_die();
+TEST_P(PgCopyOutTest, MillionRowsInBinaryFormat) {
+  Connection conn = connect_or_die(GetParam());
   auto stream = conn.copy_out("copy (select generate_series(1, " + std::to_string(kRows) +
                               ")::int4, 'x'::text) to stdout (format binary)");
   ASSERT_TRUE(stream.ok()) << stream.error().to_string();
@@ -115,8 +123,8 @@ TEST(PgCopyOutTest, MillionRowsInBinaryFormat) {
   EXPECT_TRUE(again.ok());
 }
 
-TEST(PgCopyOutTest, ServerErrorsAreReportedAtTheStartOrTheEnd) {
-  Connection conn = connect_or_die();
+TEST_P(PgCopyOutTest, ServerErrorsAreReportedAtTheStartOrTheEnd) {
+  Connection conn = connect_or_die(GetParam());
   auto missing = conn.copy_out("copy no_such_table to stdout");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().state(), "42P01");
@@ -145,8 +153,8 @@ TEST(PgCopyOutTest, ServerErrorsAreReportedAtTheStartOrTheEnd) {
   EXPECT_TRUE(ok.ok());
 }
 
-TEST(PgCopyOutTest, CancelFromAnotherThreadStopsTheStream) {
-  Connection conn = connect_or_die();
+TEST_P(PgCopyOutTest, CancelFromAnotherThreadStopsTheStream) {
+  Connection conn = connect_or_die(GetParam());
   // A stream that would run for hours (an SRF in the select list streams; in FROM it would materialize).
   auto stream =
       conn.copy_out("copy (select i, pg_sleep(0.001) from (select generate_series(1, 10000000) i) s) to stdout");
@@ -180,8 +188,8 @@ TEST(PgCopyOutTest, CancelFromAnotherThreadStopsTheStream) {
   EXPECT_EQ(ok->value(0, 0), "2");
 }
 
-TEST(PgCopyOutTest, AbandonedStreamLeavesTheConnectionUsable) {
-  Connection conn = connect_or_die();
+TEST_P(PgCopyOutTest, AbandonedStreamLeavesTheConnectionUsable) {
+  Connection conn = connect_or_die(GetParam());
   const auto start = std::chrono::steady_clock::now();
   {
     auto stream = conn.copy_out("copy (select generate_series(1, 100000000)) to stdout");
@@ -202,6 +210,82 @@ TEST(PgCopyOutTest, AbandonedStreamLeavesTheConnectionUsable) {
   ASSERT_TRUE(ok.ok()) << ok.error().to_string();
   EXPECT_EQ(ok->value(0, 0), "3");
 }
+
+TEST_P(PgCopyOutTest, ARowLargerThanTheReceiveBufferArrivesWhole) {
+  Connection conn = connect_or_die(GetParam());
+  auto stream = conn.copy_out("copy (select i, repeat('x', 3000000) from generate_series(1, 3) i) to stdout");
+  ASSERT_TRUE(stream.ok()) << stream.error().to_string();
+  for (int i = 1; i <= 3; ++i) {
+    auto chunk = stream->next();
+    ASSERT_TRUE(chunk.ok() && chunk->has_value());
+    ASSERT_EQ((*chunk)->size(), 2u + 3000000u + 1u);
+    EXPECT_EQ((*chunk)->substr(0, 3), std::to_string(i) + "\tx");
+    EXPECT_EQ((*chunk)->back(), '\n');
+  }
+  auto end = stream->next();
+  ASSERT_TRUE(end.ok()) << end.error().to_string();
+  EXPECT_FALSE(end->has_value());
+  EXPECT_EQ(stream->rows(), 3);
+}
+
+TEST_P(PgCopyOutTest, NoticesRaisedDuringTheCopyReachTheHandler) {
+  std::vector<std::string> notices;
+  Connection conn = connect_or_die(GetParam(), [&](std::string_view text) { notices.emplace_back(text); });
+  ASSERT_TRUE(conn.execute("create function pg_temp.noisy(i int) returns int language plpgsql as "
+                           "$$ begin raise notice 'row %', i; return i; end $$")
+                  .ok());
+  auto stream = conn.copy_out("copy (select pg_temp.noisy(i) from generate_series(1, 3) i) to stdout");
+  ASSERT_TRUE(stream.ok()) << stream.error().to_string();
+  std::vector<std::string> rows;
+  while (true) {
+    auto chunk = stream->next();
+    ASSERT_TRUE(chunk.ok()) << chunk.error().to_string();
+    if (!chunk->has_value()) break;
+    rows.emplace_back(**chunk);
+  }
+  EXPECT_EQ(rows, (std::vector<std::string>{"1\n", "2\n", "3\n"}));
+  EXPECT_EQ(notices, (std::vector<std::string>{"NOTICE:  row 1", "NOTICE:  row 2", "NOTICE:  row 3"}));
+}
+
+TEST_P(PgCopyOutTest, CopyFromStdinIsRefusedAndTheConnectionStaysUsable) {
+  Connection conn = connect_or_die(GetParam());
+  ASSERT_TRUE(conn.execute("create temp table sink (i int)").ok());
+  auto stream = conn.copy_out("copy sink from stdin");
+  ASSERT_FALSE(stream.ok());
+  EXPECT_EQ(stream.error().code(), ErrorCode::kInternal);
+  EXPECT_NE(stream.error().message().find("COPY … TO STDOUT"), std::string::npos) << stream.error().message();
+  auto count = conn.exec("select count(*) from sink");
+  ASSERT_TRUE(count.ok()) << count.error().to_string();
+  EXPECT_EQ(count->value(0, 0), "0");
+}
+
+TEST_P(PgCopyOutTest, ATerminatedBackendIsALostConnection) {
+  Connection conn = connect_or_die(GetParam());
+  Connection admin = connect_or_die();
+  auto pid = conn.exec("select pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  auto stream =
+      conn.copy_out("copy (select i, pg_sleep(0.0005) from (select generate_series(1, 100000000) i) s) to stdout");
+  ASSERT_TRUE(stream.ok()) << stream.error().to_string();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(stream->next().ok());
+  ASSERT_TRUE(admin.exec("select pg_terminate_backend(" + std::string(pid->value(0, 0)) + ")").ok());
+  std::optional<Error> error;
+  for (int i = 0; i < 10000000 && !error; ++i) {
+    auto chunk = stream->next();
+    if (!chunk.ok()) error = chunk.error();
+    else if (!chunk->has_value()) break;
+  }
+  ASSERT_TRUE(error.has_value()) << "the stream ended without an error";
+  EXPECT_EQ(error->code(), ErrorCode::kConnection) << error->to_string();
+  EXPECT_NE(error->message().find("lost the connection to PostgreSQL"), std::string::npos) << error->message();
+  EXPECT_FALSE(conn.ok());
+  auto after = conn.exec("select 1");
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().code(), ErrorCode::kConnection);
+}
+
+INSTANTIATE_TEST_SUITE_P(ReadPaths, PgCopyOutTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "Wire" : "Libpq"; });
 
 }  // namespace
 }  // namespace strata::pg
