@@ -6,7 +6,9 @@
 // writer share the cores: median wall time 1.46 s instead of 1.54 s (fewer switches, no idle
 // core while one of the three waits). Only the calling thread changes (the policy is per thread);
 // where the kernel refuses (another policy such as a real-time one, or not Linux), nothing
-// changes. Construct and destroy on the same thread; not copyable.
+// changes. Threads started while it lives inherit the policy for good (a library that starts its
+// pool lazily on such a thread would keep it): keep its scope to the loading loop. Construct and
+// destroy on the same thread; not copyable.
 
 namespace strata {
 

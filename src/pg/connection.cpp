@@ -1,6 +1,7 @@
 #include "pg/connection.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -297,18 +298,20 @@ Result<std::unique_ptr<detail::WireReader>> start_copy_on_wire(detail::Connectio
   std::optional<Error> failure;
   while (true) {
     Result<detail::WireMessage> message = wire->next();
-    if (!message.ok()) return state.wire_failure(message.error());
+    if (!message.ok()) return state.wire_failure(failure ? *failure : message.error());
     switch (message->type) {
       case 'H': return wire;
       case 'E':
         if (!failure) failure = state.server_error(detail::parse_fields(message->body));
         break;
       case 'N': state.wire_notice(detail::parse_fields(message->body)); break;
-      case 'Z': return failure ? *std::move(failure) : Error(ErrorCode::kInternal, kCopyOutNeeds);
+      case 'Z':
+        state.settle_wire(*wire);
+        return failure ? *std::move(failure) : Error(ErrorCode::kInternal, kCopyOutNeeds);
       case 'S':
       case 'A': break;
       case 'G':  // COPY FROM STDIN waits for data: refuse it, so the server ends the statement
-      case 'W': {
+      case 'W': {  // (a walsender ends the session instead: the next read finds it lost)
         Status refused = detail::send_message(fd, 'f', kCopyOutNeeds);  // CopyFail
         if (!refused.ok()) return state.wire_failure(refused.error());
         failure = Error(ErrorCode::kInternal, kCopyOutNeeds);
@@ -321,12 +324,19 @@ Result<std::unique_ptr<detail::WireReader>> start_copy_on_wire(detail::Connectio
   }
 }
 
+// The wire path needs a plain socket and libpq idle with nothing unread: else libpq reads.
+bool wire_copy_possible(detail::ConnectionState& state) {
+  if (!state.wire_copy_out || PQsslInUse(state.conn) != 0 || PQgssEncInUse(state.conn) != 0) return false;
+  if (PQtransactionStatus(state.conn) == PQTRANS_ACTIVE) return false;
+  char next = 0;  // a message the server sent unasked (a NOTIFY, a FATAL) is libpq's to read
+  return ::recv(PQsocket(state.conn), &next, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 }  // namespace
 
 Result<CopyOutStream> Connection::copy_out(std::string_view sql) {
   STRATA_TRY(check_idle());
-  const bool on_wire = state_->wire_copy_out && PQsslInUse(state_->conn) == 0 && PQgssEncInUse(state_->conn) == 0;
-  if (on_wire) {
+  if (wire_copy_possible(*state_)) {
     STRATA_ASSIGN(std::unique_ptr<detail::WireReader> wire, start_copy_on_wire(*state_, sql));
     return CopyOutStream(state_.get(), std::move(wire));
   }

@@ -78,17 +78,38 @@ Error ConnectionState::server_error(const WireFields& fields) const {
 
 Error ConnectionState::wire_failure(const Error& error) {
   lost = true;
+  lost_reason = error.message();
   const std::string prefix = "lost the connection to PostgreSQL (" + where + "): ";
   std::string message = starts_with(error.message(), prefix) ? error.message() : prefix + error.message();
   return Error(ErrorCode::kConnection, mask(message), {}, error.hint()).with_state(error.state());
 }
 
 void ConnectionState::wire_notice(const WireFields& fields) const {
-  if (on_notice) on_notice(mask(fields.severity + ":  " + fields.message));
+  if (!on_notice) return;
+  std::string text = fields.severity + ":  " + fields.message;
+  if (!fields.detail.empty()) text += "\nDETAIL:  " + fields.detail;
+  if (!fields.hint.empty()) text += "\nHINT:  " + fields.hint;
+  on_notice(mask(text));
+}
+
+void ConnectionState::settle_wire(WireReader& wire) {
+  while (wire.buffered() > 0) {
+    Result<WireMessage> message = wire.next();
+    if (!message.ok()) {
+      (void)wire_failure(message.error());
+      return;
+    }
+    if (message->type == 'N') wire_notice(parse_fields(message->body));
+    if (message->type == 'E') {
+      (void)wire_failure(server_error(parse_fields(message->body)));
+      return;
+    }
+  }
 }
 
 Error ConnectionState::connection_error(std::string_view what) const {
-  std::string reason = one_line(conn ? PQerrorMessage(conn) : "no connection");
+  // After a wire read lost the connection, libpq's last message is about something else.
+  std::string reason = lost ? lost_reason : one_line(conn ? PQerrorMessage(conn) : "no connection");
   ErrorCode code = broken() ? ErrorCode::kConnection : ErrorCode::kFailed;
   std::string message = std::string(what) + " (" + where + ")";
   if (!reason.empty()) message += ": " + reason;
@@ -100,9 +121,10 @@ std::optional<Error> ConnectionState::drain_results(int64_t* rows) {
   while (PGresult* result = PQgetResult(conn)) {
     ExecStatusType status = PQresultStatus(result);
     if (status == PGRES_COPY_OUT) {
-      // Should not happen after a finished COPY; consume its data so the loop ends.
+      // A second COPY in the statements copy_out() ran: its rows are read off and refused.
       char* buffer = nullptr;
       while (PQgetCopyData(conn, &buffer, 0) > 0) PQfreemem(buffer);
+      if (!first) first = Error(ErrorCode::kInternal, kOneCopy);
     } else if (status == PGRES_COPY_IN) {
       PQputCopyEnd(conn, "abandoned by strata");
     } else if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {

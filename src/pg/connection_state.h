@@ -18,6 +18,7 @@
 namespace strata::pg::detail {
 
 struct WireFields;  // wire.h
+class WireReader;   // wire.h
 
 // The PGcancel of one connection. PQcancel is called under the mutex; the connection frees the
 // object (and sets it to null) under the same mutex when it closes.
@@ -37,6 +38,7 @@ struct ConnectionState {
   // Set when a read off the wire (see wire.h) found the connection gone, which libpq, not having
   // read it, does not know.
   bool lost = false;
+  std::string lost_reason;  // what the wire read saw, for later errors on this connection
   // COPY OUT may be read off the wire (ConnectOptions::wire_copy_out).
   bool wire_copy_out = true;
 
@@ -60,11 +62,21 @@ struct ConnectionState {
   Error wire_failure(const Error& error);
   // Hands a NoticeResponse read off the wire to on_notice, as libpq's notice processor would.
   void wire_notice(const WireFields& fields) const;
+  // After ReadyForQuery read off the wire: reads on to the end of what the last recv() brought
+  // (a message the server sent after it, completed if it came in part), so libpq finds the
+  // socket at a message boundary. A notice goes to on_notice, NOTIFY and ParameterStatus are
+  // dropped, an ErrorResponse (a FATAL: the server is ending the session) or a failed read marks
+  // the connection lost.
+  void settle_wire(WireReader& wire);
   // An error from PQerrorMessage (no result available), prefixed with `what`.
   Error connection_error(std::string_view what) const;
   // Reads and frees every pending result; returns the first error, if any.
   std::optional<Error> drain_results(int64_t* rows = nullptr);
 };
+
+// The error for SQL given to copy_out() that holds more than its one COPY statement.
+inline constexpr const char* kOneCopy =
+    "copy_out() runs one `COPY … TO STDOUT` statement; the SQL it was given holds more statements after it";
 
 // libpq's multi-line text as one line ("server closed the connection unexpectedly This probably
 // means …"), so a report keeps one line per stream.

@@ -27,6 +27,8 @@ CopyOutStream::CopyOutStream(CopyOutStream&& other) noexcept
     : state_(std::exchange(other.state_, nullptr)),
       wire_(std::move(other.wire_)),
       failure_(std::move(other.failure_)),
+      refusal_(std::move(other.refusal_)),
+      copy_ended_(other.copy_ended_),
       buffer_(std::exchange(other.buffer_, nullptr)),
       done_(other.done_),
       rows_(other.rows_) {}
@@ -65,8 +67,15 @@ Result<std::optional<std::string_view>> CopyOutStream::next_from_wire() {
     }
     const std::string_view body = message->body;
     switch (message->type) {
-      case 'd': return std::optional<std::string_view>(body);
-      case 'C': rows_ = detail::tag_rows(body); break;
+      case 'd':
+        if (!copy_ended_) return std::optional<std::string_view>(body);
+        if (!refusal_) refusal_ = Error(ErrorCode::kInternal, detail::kOneCopy);
+        break;
+      case 'c': copy_ended_ = true; break;
+      case 'C':
+        if (!copy_ended_ || rows_ == 0) rows_ = detail::tag_rows(body);
+        copy_ended_ = true;
+        break;
       case 'E':
         if (!failure_) failure_ = state_->server_error(detail::parse_fields(body));
         break;
@@ -74,16 +83,15 @@ Result<std::optional<std::string_view>> CopyOutStream::next_from_wire() {
       case 'Z':
         done_ = true;
         state_->streaming = false;
-        if (failure_) return *std::move(failure_);
+        state_->settle_wire(*wire_);
+        if (failure_) return *std::move(failure_);  // the server's reason comes first
+        if (refusal_) return *std::move(refusal_);
         return std::optional<std::string_view>();
-      case 'c':  // CopyDone: CommandComplete and ReadyForQuery follow
       case 'S':  // ParameterStatus and NotificationResponse may come at any time
       case 'A': break;
-      default:
-        if (!failure_) {
-          failure_ = Error(ErrorCode::kFailed, "unexpected message type '" + std::string(1, message->type) +
-                                                   "' from the server during a COPY (" + state_->where + ")");
-        }
+      default:  // another statement's replies ('H' of a second COPY, 'T' of a SELECT …)
+        if (!refusal_) refusal_ = Error(ErrorCode::kInternal, detail::kOneCopy);
+        copy_ended_ = true;
         break;
     }
   }

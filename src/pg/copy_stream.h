@@ -39,6 +39,8 @@ class CopyOutStream {
   bool done() const { return done_; }
   // The row count from the final "COPY n" tag; 0 until done.
   int64_t rows() const { return rows_; }
+  // True when the rows are read off the socket rather than through libpq (see wire.h).
+  bool on_wire() const { return wire_ != nullptr; }
 
  private:
   friend class Connection;
@@ -51,6 +53,8 @@ class CopyOutStream {
   detail::ConnectionState* state_ = nullptr;
   std::unique_ptr<detail::WireReader> wire_;
   std::optional<Error> failure_;  // an ErrorResponse read off the wire, returned at ReadyForQuery
+  std::optional<Error> refusal_;  // replies of more statements than the one COPY, returned likewise
+  bool copy_ended_ = false;       // CopyDone or CommandComplete came: later rows are not this COPY's
   char* buffer_ = nullptr;
   bool done_ = false;
   int64_t rows_ = 0;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -15,6 +16,13 @@ constexpr size_t kInitialCapacity = size_t{256} << 10;
 constexpr size_t kHeaderBytes = 5;  // type byte + int32 length (which counts itself)
 // A CopyData row is at most 1 GB (PostgreSQL's limit on a palloc'd value) plus field headers.
 constexpr uint32_t kMaxLength = (uint32_t{1} << 30) + (uint32_t{1} << 20);
+// Other messages are short, except those that carry rows or server text (libpq's rule too): a
+// length beyond this for another type means the stream is out of step, which fails at once.
+constexpr uint32_t kMaxShortLength = 30000;
+
+bool may_be_long(char type) {
+  return type == 'd' || type == 'D' || type == 'T' || type == 'E' || type == 'N' || type == 'A';
+}
 
 uint32_t read_be32(const char* p) {
   const auto* b = reinterpret_cast<const unsigned char*>(p);
@@ -41,10 +49,11 @@ Status WireReader::fill() {
   const size_t needed = unread >= kHeaderBytes ? 1 + size_t{read_be32(buffer_.get() + start_ + 1)} : kHeaderBytes;
   if (start_ + needed > capacity_ || capacity_ - end_ < kInitialCapacity / 4) {
     if (needed > capacity_) {
-      std::unique_ptr<char[]> larger(new char[needed]);
+      const size_t grown = std::max(needed, 2 * capacity_);
+      std::unique_ptr<char[]> larger(new char[grown]);
       std::memcpy(larger.get(), buffer_.get() + start_, unread);
       buffer_ = std::move(larger);
-      capacity_ = needed;
+      capacity_ = grown;
     } else {
       std::memmove(buffer_.get(), buffer_.get() + start_, unread);
     }
@@ -71,7 +80,7 @@ Result<WireMessage> WireReader::next() {
     const size_t available = end_ - start_;
     if (available >= kHeaderBytes) {
       const uint32_t length = read_be32(buffer_.get() + start_ + 1);
-      if (length < 4 || length > kMaxLength) {
+      if (length < 4 || length > kMaxLength || (length > kMaxShortLength && !may_be_long(buffer_[start_]))) {
         return Error(ErrorCode::kConnection, "lost synchronization with the server (a message of type '" +
                                                  std::string(1, buffer_[start_]) + "' claims " +
                                                  std::to_string(length) + " bytes)");
@@ -119,8 +128,8 @@ WireFields parse_fields(std::string_view body) {
     const size_t end = body.find('\0', at);
     const std::string_view value = body.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
     switch (code) {
-      case 'V': fields.severity = value; break;
-      case 'S':
+      case 'S': fields.severity = value; break;
+      case 'V':
         if (fields.severity.empty()) fields.severity = value;
         break;
       case 'C': fields.sqlstate = value; break;

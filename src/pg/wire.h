@@ -4,7 +4,9 @@
 // malloc'd copy; reading the messages ourselves, a row is a view into one large receive buffer.
 // Only for a plain TCP or Unix socket (not TLS or GSS encryption), and only while libpq is idle
 // with nothing buffered: the caller sends the Query itself (send_message) and reads every message
-// up to ReadyForQuery, so libpq, which sees none of it, stays in step with the server.
+// up to ReadyForQuery and what arrived with it, so libpq, which sees none of it, stays in step
+// with the server. libpq's copies of the session's ParameterStatus values and of the transaction
+// status byte are not updated by such a statement (nothing in Strata reads them).
 
 #include <cstdint>
 #include <memory>
@@ -30,6 +32,9 @@ class WireReader {
   // only to fit a message larger than it. Errors: kConnection when the server closed the socket
   // or reading it failed (the text says which; the caller adds where it was connected to).
   Result<WireMessage> next();
+  // Bytes received but not yet handed out (after ReadyForQuery: an asynchronous message the
+  // server sent next, possibly in part).
+  size_t buffered() const { return end_ - start_; }
 
  private:
   Status fill();
@@ -48,7 +53,7 @@ Status send_message(int fd, char type, std::string_view text);
 // The fields of an ErrorResponse or NoticeResponse body (see the protocol's "Error and Notice
 // Message Fields"), by their one-letter codes; missing fields are empty.
 struct WireFields {
-  std::string severity;  // 'V' (non-localized) or 'S'
+  std::string severity;  // 'S' (localized, as libpq shows it) or else 'V'
   std::string sqlstate;  // 'C'
   std::string message;   // 'M'
   std::string detail;    // 'D'

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -82,6 +84,7 @@ TEST_P(PgCopyOutTest, MillionRowsInTextFormat) {
   Connection conn = connect_or_die(GetParam());
   auto stream = conn.copy_out("copy (select generate_series(1, " + std::to_string(kRows) + ")) to stdout");
   ASSERT_TRUE(stream.ok()) << stream.error().to_string();
+  EXPECT_EQ(stream->on_wire(), GetParam());  // the test cluster has no TLS: the wire path is taken
   StreamStats stats = drain(*stream);
   int64_t expected = 0;
   for (int i = 1; i <= kRows; ++i) expected += static_cast<int64_t>(std::to_string(i).size()) + 1;
@@ -149,6 +152,7 @@ TEST_P(PgCopyOutTest, ServerErrorsAreReportedAtTheStartOrTheEnd) {
 
   auto not_copy = conn.copy_out("select 1");
   ASSERT_FALSE(not_copy.ok());
+  EXPECT_EQ(not_copy.error().code(), ErrorCode::kInternal);
   auto ok = conn.exec("select 1");
   EXPECT_TRUE(ok.ok());
 }
@@ -257,6 +261,39 @@ TEST_P(PgCopyOutTest, CopyFromStdinIsRefusedAndTheConnectionStaysUsable) {
   auto count = conn.exec("select count(*) from sink");
   ASSERT_TRUE(count.ok()) << count.error().to_string();
   EXPECT_EQ(count->value(0, 0), "0");
+}
+
+// Reads a stream to its end: the rows, and the error it ended with (if any).
+std::pair<std::vector<std::string>, std::optional<Error>> read_all(CopyOutStream& stream) {
+  std::vector<std::string> rows;
+  while (true) {
+    auto chunk = stream.next();
+    if (!chunk.ok()) return {rows, chunk.error()};
+    if (!chunk->has_value()) return {rows, std::nullopt};
+    rows.emplace_back(**chunk);
+  }
+}
+
+TEST_P(PgCopyOutTest, StatementsAfterTheCopyAreRefusedNotMixedIn) {
+  Connection conn = connect_or_die(GetParam());
+  auto two = conn.copy_out("copy (select 1) to stdout; copy (select 'other', 2) to stdout");
+  ASSERT_TRUE(two.ok()) << two.error().to_string();
+  auto [rows, error] = read_all(*two);
+  EXPECT_EQ(rows, (std::vector<std::string>{"1\n"}));  // the second COPY's row is not handed out
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code(), ErrorCode::kInternal);
+  EXPECT_NE(error->message().find("one `COPY"), std::string::npos) << error->message();
+
+  // A later statement's own error is the one reported.
+  auto failing = conn.copy_out("copy (select 1) to stdout; select 1 / 0");
+  ASSERT_TRUE(failing.ok()) << failing.error().to_string();
+  auto [rows2, error2] = read_all(*failing);
+  EXPECT_EQ(rows2.size(), 1u);
+  ASSERT_TRUE(error2.has_value());
+  EXPECT_EQ(error2->state(), "22012");
+  auto ok = conn.exec("select 5");
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(ok->value(0, 0), "5");
 }
 
 TEST_P(PgCopyOutTest, ATerminatedBackendIsALostConnection) {

@@ -114,6 +114,26 @@ TEST(PgWireTest, AnImpossibleLengthIsALossOfSync) {
   EXPECT_NE(next.error().message().find("lost synchronization"), std::string::npos);
 }
 
+TEST(PgWireTest, ALongMessageOfAShortTypeIsALossOfSync) {
+  SocketPair pair;
+  pair.write_all(std::string("Z\x00\x01\x00\x00", 5));  // a ReadyForQuery of 64 KB
+  WireReader reader(pair.reader);
+  auto next = reader.next();
+  ASSERT_FALSE(next.ok());
+  EXPECT_NE(next.error().message().find("lost synchronization"), std::string::npos);
+}
+
+TEST(PgWireTest, BufferedCountsWhatWasReceivedButNotHandedOut) {
+  SocketPair pair;
+  const std::string tail = message('N', "notice").substr(0, 6);
+  pair.write_all(message('Z', "I") + tail);
+  WireReader reader(pair.reader);
+  auto ready = reader.next();
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->type, 'Z');
+  EXPECT_EQ(reader.buffered(), tail.size());
+}
+
 TEST(PgWireTest, SendMessageWritesTypeLengthTextAndNul) {
   SocketPair pair;
   ASSERT_TRUE(send_message(pair.writer, 'Q', "select 1").ok());
@@ -132,8 +152,9 @@ TEST(PgWireTest, ErrorFieldsAndCommandTags) {
   EXPECT_EQ(fields.detail, "some detail");
   EXPECT_EQ(fields.hint, "try this");
   EXPECT_EQ(fields.position, "7");
-  // The localized severity 'S' is used only without the non-localized 'V'.
-  EXPECT_EQ(parse_fields(std::string("SFEHLER\0\0", 9)).severity, "FEHLER");
+  // The localized severity 'S' is shown, as libpq does; the non-localized 'V' only without it.
+  EXPECT_EQ(parse_fields(std::string("SFEHLER\0VERROR\0\0", 16)).severity, "FEHLER");
+  EXPECT_EQ(parse_fields(std::string("VERROR\0\0", 8)).severity, "ERROR");
   EXPECT_EQ(tag_rows(std::string("COPY 5000000\0", 13)), 5000000);
   EXPECT_EQ(tag_rows(std::string("SELECT 3", 8)), 3);
   EXPECT_EQ(tag_rows("BEGIN"), 0);
