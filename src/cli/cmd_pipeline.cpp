@@ -239,7 +239,8 @@ Status cmd_runs(const PipelineArgs& args, CliContext& ctx) {
           << std::setw(30) << "START" << "END\n";
   for (const auto& r : runs)
     ctx.out << std::setw(50) << r.run_id << std::setw(19) << run_type_name(r.type) << std::setw(10)
-            << run_state_name(r.state) << std::setw(30) << when(r.start_at) << when(r.end_at) << "\n";
+            << run_state_name(r.state) << std::setw(30) << when(r.start_at) << when(r.end_at)
+            << (r.note.empty() ? "" : "  (" + r.note + ")") << "\n";
   return ok_status();
 }
 

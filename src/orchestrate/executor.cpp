@@ -693,6 +693,7 @@ bool Executor::cancel_run(const std::string& pipeline, const std::string& run_id
     if (found == runs_.end() || found->second->finalized) return false;
     RunExec& run = *found->second;
     run.cancelled = true;
+    if (run.run.note.empty()) run.run.note = reason;
     const int64_t now = clock_.now();
     for (size_t i = 0; i < run.nodes.size(); ++i) {
       Node& node = run.nodes[i];

@@ -42,6 +42,9 @@ struct RunRecord {
   int64_t start_at = 0;       // 0 = not yet
   int64_t end_at = 0;
   std::string owner;
+  // Why the run ended as it did, when Strata knows more than its tasks' states: a dagrun_timeout,
+  // a cancel and who asked for it. Empty otherwise; a clear empties it.
+  std::string note;
 };
 
 // A task within a run. try_number counts tries started so far (0 = never started); max_tries is how

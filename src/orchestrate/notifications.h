@@ -55,7 +55,7 @@ struct Notification {
   std::string pipeline, run_id, task_id;  // task_id empty for run events
   int try_number = 0;
   int64_t logical_date = 0;  // micros since the epoch
-  std::string error;         // the failed try's error, when there is one
+  std::string error;         // the failed try's error, or the ended run's note (RunRecord::note)
 };
 
 // Whether any of `specs` wants `event`.

@@ -109,6 +109,8 @@ CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
     kPoolIndexMigration,
     // 4: datasets (data-aware scheduling).
     kDatasetMigration,
+    // 5: runs.note.
+    kRunNoteMigration,
 };
 
 // The advisory lock key processes take while they create and migrate the schema ("strata_m").

@@ -228,7 +228,8 @@ void Runtime::notify_run(const RunRecord& run) {
   const NotifyEvent what = run.state == RunState::kFailed ? NotifyEvent::kRunFailed : NotifyEvent::kRunSucceeded;
   auto spec = pipeline(run.pipeline);
   if (!spec || !wants(spec->notifications, what)) return;
-  notifier_->notify(spec->notifications, Notification{what, run.pipeline, run.run_id, "", 0, run.logical_date, ""});
+  notifier_->notify(spec->notifications,
+                    Notification{what, run.pipeline, run.run_id, "", 0, run.logical_date, run.note});
 }
 
 Status Runtime::start() {

@@ -7,6 +7,7 @@
 namespace strata::orchestrate {
 
 const char* const kPoolIndexMigration = "CREATE INDEX task_instances_by_pool ON task_instances (pool, state);";
+const char* const kRunNoteMigration = "ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';";
 
 namespace {
 
@@ -55,6 +56,7 @@ RunRecord read_run(const SqlRow& row) {
   r.start_at = row.integer(9);
   r.end_at = row.integer(10);
   r.owner = row.text(11);
+  r.note = row.text(12);
   return r;
 }
 
@@ -182,10 +184,10 @@ Status SqlStore::create_run(const RunRecord& r) {
 
 Status SqlStore::create_run_locked(const RunRecord& r) {
   static const std::string sql =
-      "INSERT INTO runs (" + kRunColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      "INSERT INTO runs (" + kRunColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   auto inserted = session_->execute(sql, {r.run_id, r.pipeline, text(run_type_name(r.type)), text(run_state_name(r.state)),
                                 r.logical_date, r.interval_start, r.interval_end, r.params_json, r.queued_at,
-                                r.start_at, r.end_at, r.owner});
+                                r.start_at, r.end_at, r.owner, r.note});
   if (!inserted.ok() && inserted.error().state() == kUniqueViolation)
     return Error(ErrorCode::kFailed, "pipeline '" + r.pipeline + "' has a run '" + r.run_id + "' already", {},
                  "choose another logical date, or re-run the existing run")
@@ -195,10 +197,10 @@ Status SqlStore::create_run_locked(const RunRecord& r) {
 }
 
 Status SqlStore::update_run(const RunRecord& r) {
-  STRATA_TRY(execute("UPDATE runs SET state = ?, params = ?, start_at = ?, end_at = ?, owner = ?, run_type = ? "
-                     "WHERE pipeline = ? AND run_id = ?",
+  STRATA_TRY(execute("UPDATE runs SET state = ?, params = ?, start_at = ?, end_at = ?, owner = ?, run_type = ?, "
+                     "note = ? WHERE pipeline = ? AND run_id = ?",
                      {text(run_state_name(r.state)), r.params_json, r.start_at, r.end_at, r.owner,
-                      text(run_type_name(r.type)), r.pipeline, r.run_id}));
+                      text(run_type_name(r.type)), r.note, r.pipeline, r.run_id}));
   return ok_status();
 }
 

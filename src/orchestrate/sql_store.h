@@ -33,7 +33,7 @@ using SqlRows = std::vector<SqlRow>;
 // order (the store and the web server's history queries read the same rows).
 inline const std::string kRunColumns =
     "run_id, pipeline, run_type, state, logical_date, interval_start, interval_end, params, queued_at, start_at, "
-    "end_at, owner";
+    "end_at, owner, note";
 inline const std::string kTaskInstanceColumns =
     "run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, end_at, next_retry_at, pool, priority, "
     "pipeline";
@@ -50,6 +50,8 @@ extern const char* const kPoolIndexMigration;
 
 // The migration that adds datasets (dataset_events, dataset_queues, dataset_run_events).
 extern const char* const kDatasetMigration;
+// The migration that adds runs.note (RunRecord::note).
+extern const char* const kRunNoteMigration;
 
 // One connection to the store's database. Used by one thread at a time (SqlStore holds its mutex).
 // `sql` is one statement with `?` placeholders, bound in order. A duplicate key fails with

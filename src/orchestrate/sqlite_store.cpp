@@ -175,6 +175,8 @@ CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
     kPoolIndexMigration,
     // 5: datasets (data-aware scheduling).
     kDatasetMigration,
+    // 6: runs.note.
+    kRunNoteMigration,
 };
 
 // A SqlSession on one SQLite connection, with its prepared statements cached by SQL text.

@@ -111,6 +111,7 @@ Result<Reply> cancel_run(Api& api, RunRecord run) {
     if (claimed) {
       run.state = RunState::kFailed;
       run.end_at = now;
+      run.note = "the run was cancelled through the API before it started";
       STRATA_TRY(api.ctx.store->update_run(run));
       return Reply{{{"run", run_json(run)}}};
     }
@@ -150,6 +151,7 @@ Result<Reply> clear_tasks(Api& api, RunRecord run, const PipelineSpec& spec, con
   run.queued_at = api.now();
   run.start_at = 0;  // as Airflow's clear: the run starts afresh (its dagrun_timeout counts from there)
   run.end_at = 0;
+  run.note.clear();
   STRATA_TRY(api.ctx.store->update_run(run));
   if (api.ctx.scheduler) api.ctx.scheduler->notify();
   return Reply{{{"cleared", cleared}, {"run", run_json(run)}}};

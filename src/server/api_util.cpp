@@ -89,7 +89,8 @@ Json run_json(const orchestrate::RunRecord& run, bool with_params) {
             {"queued_at", time_json(run.queued_at)},
             {"start_at", time_json(run.start_at)},
             {"end_at", time_json(run.end_at)},
-            {"duration_seconds", duration_json(run.start_at, run.end_at)}};
+            {"duration_seconds", duration_json(run.start_at, run.end_at)},
+            {"note", run.note}};
   if (with_params) {
     Json params = Json::parse(run.params_json, nullptr, false);
     j["params"] = params.is_discarded() ? Json::object() : params;

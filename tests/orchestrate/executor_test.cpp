@@ -510,6 +510,10 @@ tasks:
   auto attempts = *h.store->attempts("p", "r", "slow");
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_NE(attempts[0].error.find("dagrun_timeout exceeded"), std::string::npos) << attempts[0].error;
+  // The run says why it failed (the API, the UI, `pipeline runs` and the run_failed notification show it).
+  auto run = *h.store->run("p", "r");
+  ASSERT_TRUE(run.has_value());
+  EXPECT_NE(run->note.find("dagrun_timeout exceeded"), std::string::npos) << run->note;
 }
 
 TEST(ExecutorTest, RunLimitsAreCheckedWhenParsed) {

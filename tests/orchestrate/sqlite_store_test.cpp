@@ -30,12 +30,12 @@ TEST(SqliteStoreTest, MigratesOnceInWalMode) {
   {
     auto store = SqliteStore::open(path);
     ASSERT_TRUE(store.ok()) << store.error().to_string();
-    EXPECT_EQ((*store)->schema_version(), 5);
+    EXPECT_EQ((*store)->schema_version(), 6);
     ASSERT_TRUE((*store)->ensure_pipeline("p").ok());
   }
   auto again = SqliteStore::open(path);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)->schema_version(), 5);
+  EXPECT_EQ((*again)->schema_version(), 6);
   auto pipelines = (*again)->pipelines();
   ASSERT_EQ(pipelines->size(), 1u);
   sqlite3* db = nullptr;
@@ -47,7 +47,7 @@ TEST(SqliteStoreTest, MigratesOnceInWalMode) {
   sqlite3_finalize(stmt);
   sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM schema_versions", -1, &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 5);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 6);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }
@@ -97,10 +97,11 @@ INSERT INTO test_results VALUES ('scheduled__x', 't', 'not_null', 'pass', 0, '',
   }
   auto store = SqliteStore::open(path);
   ASSERT_TRUE(store.ok()) << store.error().to_string();
-  EXPECT_EQ((*store)->schema_version(), 5);
+  EXPECT_EQ((*store)->schema_version(), 6);
   auto run = (*store)->run("a", "scheduled__x");
   ASSERT_TRUE(run.ok() && run->has_value());
   EXPECT_EQ((*run)->state, RunState::kSuccess);
+  EXPECT_EQ((*run)->note, "");  // added by migration 6
   ASSERT_EQ((*store)->task_instances("a", "scheduled__x")->size(), 1u);
   EXPECT_EQ((*(*store)->task_instances("a", "scheduled__x"))[0].pipeline, "a");
   ASSERT_EQ((*store)->attempts("a", "scheduled__x", "t")->size(), 1u);
@@ -109,7 +110,7 @@ INSERT INTO test_results VALUES ('scheduled__x', 't', 'not_null', 'pass', 0, '',
   EXPECT_EQ((*store)->sync_reports("", "")->size(), 1u);  // the CLI's sync outside any run
   EXPECT_EQ((*(*store)->test_results("a", "scheduled__x"))[0].test_name, "not_null");
   // The new key takes a second pipeline's run with the same id.
-  RunRecord other{"scheduled__x", "b", RunType::kScheduled, RunState::kQueued, 1, 1, 2, "{}", 1, 0, 0, ""};
+  RunRecord other{"scheduled__x", "b", RunType::kScheduled, RunState::kQueued, 1, 1, 2, "{}", 1, 0, 0, "", ""};
   EXPECT_TRUE((*store)->create_run(other).ok());
 }
 

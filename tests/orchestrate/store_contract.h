@@ -68,12 +68,12 @@ class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {
 
 inline RunRecord queued_run(const std::string& pipeline, const std::string& run_id, int64_t logical_date = 100) {
   return RunRecord{run_id, pipeline, RunType::kScheduled, RunState::kQueued, logical_date, logical_date,
-                   logical_date + 100, "{}", 5, 0, 0, ""};
+                   logical_date + 100, "{}", 5, 0, 0, "", ""};
 }
 
 TEST_P(StoreContractTest, RunsTaskInstancesAttemptsPauseAndReports) {
   MetadataStore* store = store_.get();
-  RunRecord run{"scheduled__a", "p", RunType::kScheduled, RunState::kQueued, 100, 100, 200, R"({"x":1})", 5, 0, 0, ""};
+  RunRecord run{"scheduled__a", "p", RunType::kScheduled, RunState::kQueued, 100, 100, 200, R"({"x":1})", 5, 0, 0, "", ""};
   ASSERT_TRUE(store->create_run(run).ok());
   auto dup = store->create_run(run);
   ASSERT_FALSE(dup.ok());
@@ -81,6 +81,7 @@ TEST_P(StoreContractTest, RunsTaskInstancesAttemptsPauseAndReports) {
   EXPECT_EQ(dup.error().state(), kUniqueViolation);
   run.state = RunState::kSuccess;
   run.end_at = 300;
+  run.note = "why it ended so";
   ASSERT_TRUE(store->update_run(run).ok());
   auto got = store->run("p", "scheduled__a");
   ASSERT_TRUE(got.ok() && got->has_value());
@@ -88,6 +89,7 @@ TEST_P(StoreContractTest, RunsTaskInstancesAttemptsPauseAndReports) {
   EXPECT_EQ((*got)->params_json, R"({"x":1})");
   EXPECT_EQ((*got)->interval_end, 200);
   EXPECT_EQ((*got)->end_at, 300);
+  EXPECT_EQ((*got)->note, "why it ended so");
   EXPECT_TRUE(store->run_at("p", 100)->has_value());
   EXPECT_FALSE(store->run_at("p", 101)->has_value());
   EXPECT_EQ(store->runs("p", RunState::kSuccess, 10)->size(), 1u);

@@ -107,7 +107,7 @@ class WorkerTest : public ::testing::Test {
   std::string queue_run(const std::string& pipeline) {
     const int64_t now = now_micros();
     const std::string run_id = "manual__" + std::to_string(now);
-    RunRecord run{run_id, pipeline, RunType::kManual, RunState::kQueued, now, now, now, "{}", now, 0, 0, ""};
+    RunRecord run{run_id, pipeline, RunType::kManual, RunState::kQueued, now, now, now, "{}", now, 0, 0, "", ""};
     EXPECT_TRUE(store_->create_run(run).ok());
     return run_id;
   }

@@ -37,7 +37,7 @@ class HistoryTest : public ::testing::TestWithParam<std::string> {
   void add_run(const std::string& pipeline, const std::string& run_id, int64_t logical_date,
                orchestrate::RunState state) {
     orchestrate::RunRecord run{run_id, pipeline, orchestrate::RunType::kScheduled, state, logical_date, logical_date,
-                               logical_date + 10, "{}", 1, 0, 0, ""};
+                               logical_date + 10, "{}", 1, 0, 0, "", ""};
     ASSERT_TRUE(store_->create_run(run).ok());
   }
 

@@ -175,6 +175,7 @@ TEST(ServerApi, MarkClearCancelAndPause) {
   r = post(c, s, "/api/v1/runs/" + queued + "/cancel");
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(json_of(r)["run"]["state"], "failed");
+  EXPECT_EQ(json_of(r)["run"]["note"], "the run was cancelled through the API before it started");
   EXPECT_EQ(post(c, s, "/api/v1/runs/nope/cancel")->status, 404);
   EXPECT_EQ(json_of(post(c, s, "/api/v1/pipelines/demo/unpause"))["paused"], false);
   EXPECT_EQ(post(c, s, "/api/v1/pipelines/ghost/pause")->status, 404);
@@ -196,6 +197,7 @@ TEST(ServerApi, CancelOfARunningRunStopsItsTasksWithoutRetry) {
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   EXPECT_EQ(json_of(r)["run"]["state"], "failed");
+  EXPECT_EQ(json_of(r)["run"]["note"], "the run was cancelled through the API");
   Json t = json_of(c.Get(sleeper.c_str()));
   EXPECT_EQ(t["task_instance"]["state"], "failed") << t.dump();
   EXPECT_EQ(t["attempts"].size(), 1u) << "a cancelled attempt is not retried";

@@ -247,6 +247,18 @@ async function main() {
     await waitFor("the second run to finish", async () => (await api(`/runs/${encodeURIComponent(live)}`)).run.state === "success", 30_000);
   });
 
+  await step("cancelling a run from its detail fails it and shows why", async () => {
+    await page.goto(`${base}/#/pipelines/ui_demo/trigger`);
+    await page.locator("[data-testid=trigger-form]").waitFor();
+    await page.click("[data-testid=trigger-form] button[type=submit]");
+    await page.waitForURL(/grid\?run=/);
+    const id = new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("run");
+    await page.click(`button.bar-btn[data-run="${id}"]`);
+    await page.locator("[data-testid=detail] button:has-text('Cancel run')").click();
+    await page.locator("[data-testid=run-note]", { hasText: "cancelled through the API" }).waitFor({ timeout: 20_000 });
+    check((await api(`/runs/${encodeURIComponent(id)}`)).run.state === "failed", "the cancelled run is not failed");
+  });
+
   await step("graph shows the run's DAG left to right with states; groups collapse", async () => {
     await page.goto(`${base}/#/pipelines/ui_demo/graph?run=${encodeURIComponent(runId)}`);
     await page.locator('[data-testid=graph] g.node[data-id="report"]').waitFor();

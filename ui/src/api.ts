@@ -82,6 +82,7 @@ export interface RunSummary {
   end_at: string | null;
   duration_seconds?: number | null;
   params?: Record<string, Json>;
+  note?: string;
 }
 
 export interface Pipeline {

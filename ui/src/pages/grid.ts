@@ -144,6 +144,7 @@ export function gridPage(ctx: PageContext): Page {
         h("dt", null, "Started"), h("dd", null, fmtTime(run.start_at)),
         h("dt", null, "Ended"), h("dd", null, fmtTime(run.end_at)),
         h("dt", null, "Duration"), h("dd", null, fmtDuration(run.duration_seconds)),
+        run.note ? [h("dt", null, "Note"), h("dd", { "data-testid": "run-note" }, run.note)] : null,
         h("dt", null, "Params"), h("dd", null, h("code", null, JSON.stringify(run.params ?? {})))),
       h("div", { class: "actions" },
         link(`#/pipelines/${enc(name)}/graph?run=${enc(run.run_id)}`, h("span", { class: "btn small ghost" }, "Graph")),
