@@ -30,6 +30,9 @@ struct Executor::Node {
   // A sensor in reschedule mode between pokes: its first poke's start (its timeout counts from
   // there, and it pokes again in the same try); 0 otherwise.
   int64_t first_poke_at = 0;
+  // A sensor in reschedule mode: the first poke of its first try since the run started or was
+  // cleared. As Airflow's, its timeout counts from there across retries too; 0 before that poke.
+  int64_t sensor_since = 0;
   // Picked but not started (its pool full elsewhere, depends_on_past not met): recorded queued once.
   bool wait_recorded = false;
   std::shared_ptr<CancelToken> cancel;
@@ -164,6 +167,14 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
     const TaskSpec& task = spec->tasks[*index];
     if (ti.state == TaskState::kUpForReschedule && task.kind == TaskKind::kSensor && task.sensor.reschedule)
       node.first_poke_at = ti.start_at;
+    if (task.kind == TaskKind::kSensor && task.sensor.reschedule && !is_finished(ti.state)) {
+      // Its tries since the last clear (a clear raised max_tries) started with the first of them.
+      STRATA_ASSIGN(auto attempts, store_.attempts(run.pipeline, run.run_id, ti.task_id));
+      const int first_try = node.max_tries - task.retry.retries;
+      for (const auto& a : attempts)
+        if (a.try_number >= first_try && a.start_at > 0 && (node.sensor_since == 0 || a.start_at < node.sensor_since))
+          node.sensor_since = a.start_at;
+    }
   }
   for (size_t i = 0; i < spec->tasks.size(); ++i) {
     const std::string& build = spec->tasks[i].outlets_build;
@@ -341,6 +352,7 @@ void Executor::worker_loop() {
     const int64_t now = clock_.now();
     if (node.first_poke_at == 0) node.try_number += 1;  // a rescheduled sensor pokes in the same try
     node.start_at = node.first_poke_at != 0 ? node.first_poke_at : now;
+    if (task.kind == TaskKind::kSensor && task.sensor.reschedule && node.sensor_since == 0) node.sensor_since = now;
     node.end_at = 0;
     node.next_retry_at = 0;
     node.cancel = std::make_shared<CancelToken>();
@@ -513,10 +525,12 @@ bool Executor::reschedules(const RunExec& run, const TaskSpec& task, const Cance
     outcome = Error(ErrorCode::kCancelled, "sensor stopped: " + (cancel.cancelled() ? cancel.reason() : "run cancelled"));
     return false;
   }
-  const int64_t waited = end - first_poke;
+  // From the first try's first poke (a retry does not restart the clock, as in Airflow).
+  const int64_t since = node.sensor_since != 0 ? std::min(node.sensor_since, first_poke) : first_poke;
+  const int64_t waited = end - since;
   if (waited < sensor.timeout) {
     node.first_poke_at = first_poke;
-    node.next_retry_at = std::min(end + sensor.poke_interval, first_poke + sensor.timeout);  // the last at the timeout
+    node.next_retry_at = std::min(end + sensor.poke_interval, since + sensor.timeout);  // the last at the timeout
     return true;
   }
   const std::string why = "sensor timed out after " + format_duration(waited) + " (timeout " +
