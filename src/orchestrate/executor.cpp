@@ -565,10 +565,11 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
     if (!allowed.ok()) logger_.error("{}", allowed.error().to_string());
     if (!allowed.ok() || !*allowed) return false;  // waits, as for a full pool
   }
-  // The slot of the task's pool, counted across every process sharing the store (this executor's
-  // own count, pool_used_, let it come this far). A store that fails is logged and the attempt
+  // The slot of the task's pool and of its pipeline's max_active_tasks, counted across every process
+  // sharing the store (this executor's own counts, pool_used_ and pipeline_running_, let it come
+  // this far). A store that fails is logged and the attempt
   // runs, as every other write of the executor's.
-  Result<bool> slot = store_.start_attempt(ti, attempt, pool_slots(task.pool));
+  Result<bool> slot = store_.start_attempt(ti, attempt, pool_slots(task.pool), run.spec->max_active_tasks);
   if (!slot.ok()) logger_.error("{}", slot.error().to_string());
   if (slot.ok() && !*slot) return false;
 

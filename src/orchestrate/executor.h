@@ -9,12 +9,14 @@
 //   timeout (from the first poke) it fails without retry, or is skipped with soft_fail.
 // - execution_timeout: the timer thread fires the attempt's CancelToken at the deadline; runners
 //   stop their work (process group killed, query interrupted); the try fails (and may be retried).
-// - A pipeline's max_active_tasks caps its running tasks across its runs in this executor; its
+// - A pipeline's max_active_tasks caps its running tasks across its runs, and across every
+//   executor sharing the store (MetadataStore::start_attempt, as for pools below); its
 //   dagrun_timeout cancels a run still executing that long after its start (the timer thread).
 // - Pools cap running tasks across all runs (`pools` option; "default_pool" has 128 slots unless
 //   set); among ready tasks the highest `priority` starts first, then first come first served.
 //   The cap holds across every executor sharing the store (MetadataStore::start_attempt): a task
-//   whose pool is full in other processes waits kPoolRecheckMicros (on the clock) and tries again,
+//   whose pool (or pipeline's max_active_tasks) is full in other processes waits kPoolRecheckMicros
+//   (on the clock) and tries again,
 //   as does a task with depends_on_past whose instance in the previous run has not succeeded.
 // - Every state change is written to the MetadataStore; one log file per attempt.
 // - Datasets: a task's success records one dataset event per outlet (datasets.h), before its

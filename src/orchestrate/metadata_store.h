@@ -261,8 +261,10 @@ class MetadataStore {
   // pool_slots > 0 it saves only while fewer than pool_slots task instances of ti.pool other than
   // ti itself are running, counted atomically with the save across every process sharing the
   // store (a pool holds with several schedulers, as Airflow's pools do); false then, nothing saved.
-  // Only instances of running runs count.
-  virtual Result<bool> start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots) = 0;
+  // pipeline_slots > 0 (the pipeline's max_active_tasks) caps ti.pipeline's running instances
+  // likewise. Only instances of running runs count.
+  virtual Result<bool> start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots,
+                                     int pipeline_slots = 0) = 0;
   virtual Result<std::vector<AttemptRecord>> attempts(const std::string& pipeline, const std::string& run_id,
                                                       const std::string& task_id) = 0;
   // Every attempt still in state running, across runs.

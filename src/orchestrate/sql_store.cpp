@@ -311,22 +311,36 @@ Status SqlStore::save_attempt(const TaskInstanceRecord& ti, const AttemptRecord&
   return session_->commit();
 }
 
-Result<bool> SqlStore::start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots) {
-  if (pool_slots <= 0) {
+Result<bool> SqlStore::start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots,
+                                     int pipeline_slots) {
+  if (pool_slots <= 0 && pipeline_slots <= 0) {
     STRATA_TRY(save_attempt(ti, attempt));
     return true;
   }
+  // Only instances of running runs hold a slot: one left running in a run that ended (a crash
+  // between two writes) does not hold it forever. `column` is pool or pipeline.
+  auto running_others = [&](const char* column, const std::string& value) -> Result<int64_t> {
+    STRATA_ASSIGN(SqlRows held, session_->query(std::string("SELECT count(*) FROM task_instances t WHERE t.") + column +
+                                                    " = ? AND t.state = 'running' AND NOT (t.pipeline = ? AND "
+                                                    "t.run_id = ? AND t.task_id = ?) AND EXISTS (SELECT 1 FROM runs r "
+                                                    "WHERE r.pipeline = t.pipeline AND r.run_id = t.run_id AND "
+                                                    "r.state = 'running')",
+                                                {value, ti.pipeline, ti.run_id, ti.task_id}));
+    return held.front().integer(0);
+  };
   std::lock_guard lock(mutex_);
   return in_transaction_locked([&]() -> Result<bool> {
-    STRATA_TRY(session_->lock_until_end("pool " + ti.pool));
-    // Only instances of running runs hold a slot: one left running in a run that ended (a crash
-    // between two writes) does not hold it forever.
-    STRATA_ASSIGN(SqlRows held, session_->query("SELECT count(*) FROM task_instances t WHERE t.pool = ? AND t.state = "
-                                                "'running' AND NOT (t.pipeline = ? AND t.run_id = ? AND t.task_id = ?) "
-                                                "AND EXISTS (SELECT 1 FROM runs r WHERE r.pipeline = t.pipeline AND "
-                                                "r.run_id = t.run_id AND r.state = 'running')",
-                                                {ti.pool, ti.pipeline, ti.run_id, ti.task_id}));
-    if (held.front().integer(0) >= pool_slots) return false;
+    // Locks in one order (pipeline, then pool), so two starters never wait on each other.
+    if (pipeline_slots > 0) {
+      STRATA_TRY(session_->lock_until_end("pipeline tasks " + ti.pipeline));
+      STRATA_ASSIGN(int64_t running, running_others("pipeline", ti.pipeline));
+      if (running >= pipeline_slots) return false;
+    }
+    if (pool_slots > 0) {
+      STRATA_TRY(session_->lock_until_end("pool " + ti.pool));
+      STRATA_ASSIGN(int64_t held, running_others("pool", ti.pool));
+      if (held >= pool_slots) return false;
+    }
     STRATA_TRY(upsert_task_instance_locked(ti));
     STRATA_TRY(upsert_attempt_locked(attempt));
     return true;

@@ -119,7 +119,8 @@ class SqlStore : public MetadataStore {
   Status delete_task_instances(const std::string& pipeline, const std::string& run_id) override;
   Status upsert_attempt(const AttemptRecord& attempt) override;
   Status save_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt) override;
-  Result<bool> start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots) override;
+  Result<bool> start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots,
+                             int pipeline_slots = 0) override;
   Result<std::vector<AttemptRecord>> attempts(const std::string& pipeline, const std::string& run_id,
                                               const std::string& task_id) override;
   Result<std::vector<AttemptRecord>> running_attempts() override;

@@ -69,8 +69,9 @@ class DelayingStore final : public MetadataStore {
   Status save_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt) override {
     return inner_.save_attempt(ti, attempt);
   }
-  Result<bool> start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots) override {
-    return inner_.start_attempt(ti, attempt, pool_slots);
+  Result<bool> start_attempt(const TaskInstanceRecord& ti, const AttemptRecord& attempt, int pool_slots,
+                             int pipeline_slots) override {
+    return inner_.start_attempt(ti, attempt, pool_slots, pipeline_slots);
   }
   Result<std::vector<AttemptRecord>> attempts(const std::string& pipeline, const std::string& run_id,
                                               const std::string& task_id) override {

@@ -315,6 +315,32 @@ TEST(ExecutorTest, APoolHoldsAcrossExecutorsSharingTheStore) {
     for (const auto& [task, ti] : h.states(run_id)) EXPECT_EQ(ti.try_number, 1) << run_id << " " << task;
 }
 
+// max_active_tasks holds across executors too: two executors sharing the store run one run each of
+// a pipeline capped at 1 task at a time, so its four tasks never overlap.
+TEST(ExecutorTest, MaxActiveTasksHoldsAcrossExecutorsSharingTheStore) {
+  Harness h;
+  auto second_store = SqliteStore::open(h.dir.file(".strata/strata.db"));
+  ASSERT_TRUE(second_store.ok()) << second_store.error().to_string();
+  auto spec = parse_spec("max_active_tasks: 1\n"
+                         "tasks:\n"
+                         "  - {id: a, shell: \"sleep 0.3\"}\n"
+                         "  - {id: b, shell: \"sleep 0.3\"}\n");
+  SystemClock clock;
+  Concurrency concurrency;
+  auto options = h.options(4);
+  options.on_task_event = concurrency.observer();
+  Executor first(*h.store, shell_runners(), clock, options);
+  Executor second(**second_store, shell_runners(), clock, options);
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
+  ASSERT_TRUE(h.store->create_run(new_run("p", "r2")).ok());
+  ASSERT_TRUE(first.start_run(spec, new_run("p", "r1")).ok());
+  ASSERT_TRUE(second.start_run(spec, new_run("p", "r2")).ok());
+  EXPECT_EQ(first.wait("p", "r1"), RunState::kSuccess);
+  EXPECT_EQ(second.wait("p", "r2"), RunState::kSuccess);
+  EXPECT_EQ(concurrency.finished.load(), 4);
+  EXPECT_EQ(concurrency.peak.load(), 1);
+}
+
 TEST(ExecutorTest, CancelRunStopsRunningAttemptsWithoutRetryAndSkipsTheRest) {
   Harness h;
   const std::string pid_file = h.dir.file("child.pid");

@@ -335,6 +335,55 @@ TEST_P(StoreContractTest, StartAttemptKeepsAPoolsSlotsAcrossConnections) {
   EXPECT_TRUE(*store_->start_attempt(other, attempt_of(other), 1));
 }
 
+// A pipeline's max_active_tasks across processes: four connections start the 8 tasks of two runs of
+// one pipeline with a cap of 3 (pipeline_slots), each in a pool of its own: exactly 3 start, in
+// both runs together; another pipeline is not limited, nor a start without the cap.
+TEST_P(StoreContractTest, StartAttemptKeepsAPipelinesMaxActiveTasksAcrossConnections) {
+  constexpr int kCap = 3;
+  for (const char* run : {"r1", "r2"}) {
+    ASSERT_TRUE(store_->create_run(queued_run("p", run)).ok());
+    ASSERT_TRUE(*store_->claim_run("p", run, "me", 1, 0));
+  }
+  ASSERT_TRUE(store_->create_run(queued_run("q", "r1")).ok());
+  ASSERT_TRUE(*store_->claim_run("q", "r1", "me", 1, 0));
+  auto instance = [](const std::string& pipeline, const std::string& run_id, const std::string& task_id) {
+    TaskInstanceRecord ti;
+    ti.pipeline = pipeline;
+    ti.run_id = run_id;
+    ti.task_id = task_id;
+    ti.state = TaskState::kRunning;
+    ti.try_number = 1;
+    ti.pool = "pool_" + run_id + "_" + task_id;  // the pools never limit here
+    return ti;
+  };
+  auto attempt_of = [](const TaskInstanceRecord& ti) {
+    return AttemptRecord{ti.pipeline, ti.run_id, ti.task_id, 1, TaskState::kRunning, 1, 0, "/l.log", 0, "", "me"};
+  };
+  std::atomic<int> errors{0};
+  ASSERT_NO_FATAL_FAILURE(race(4, [&](int i, MetadataStore& handle) {
+    for (int t = 0; t < 8; ++t) {
+      const int k = (t + 2 * i) % 8;
+      TaskInstanceRecord ti = instance("p", k < 4 ? "r1" : "r2", "t" + std::to_string(k % 4));
+      if (!handle.start_attempt(ti, attempt_of(ti), 100, kCap).ok()) ++errors;
+    }
+  }));
+  EXPECT_EQ(errors.load(), 0);
+  size_t running = 0;
+  for (const char* run : {"r1", "r2"}) {
+    auto instances = store_->task_instances("p", run);
+    ASSERT_TRUE(instances.ok());
+    for (const auto& ti : *instances) running += ti.state == TaskState::kRunning ? 1 : 0;
+  }
+  EXPECT_EQ(running, static_cast<size_t>(kCap));
+  TaskInstanceRecord more = instance("p", "r2", "extra");
+  EXPECT_FALSE(*store_->start_attempt(more, attempt_of(more), 0, kCap));
+  EXPECT_TRUE(*store_->start_attempt(more, attempt_of(more), 0, kCap + 1));
+  TaskInstanceRecord other = instance("q", "r1", "t0");
+  EXPECT_TRUE(*store_->start_attempt(other, attempt_of(other), 0, 1));
+  TaskInstanceRecord unlimited = instance("p", "r1", "unlimited");
+  EXPECT_TRUE(*store_->start_attempt(unlimited, attempt_of(unlimited), 0, 0));
+}
+
 inline WorkItemRecord work_item_of(const std::string& task_id, int try_number, const std::string& queue,
                                    int64_t at) {
   WorkItemRecord w;
