@@ -33,8 +33,10 @@ struct Executor::Node {
   // A sensor in reschedule mode: the first poke of its first try since the run started or was
   // cleared. As Airflow's, its timeout counts from there across retries too; 0 before that poke.
   int64_t sensor_since = 0;
-  // Picked but not started (its pool full elsewhere, depends_on_past not met): recorded queued once.
+  // Picked but not started (its pool full elsewhere, depends_on_past not met): recorded queued once
+  // per reason, which `note` holds meanwhile.
   bool wait_recorded = false;
+  std::string note;
   std::shared_ptr<CancelToken> cancel;
   std::multimap<int64_t, std::pair<Executor::RunExec*, size_t>>::iterator timeout;
   bool has_timeout = false;
@@ -124,6 +126,7 @@ TaskInstanceRecord Executor::record_of(const RunExec& run, size_t i) const {
   ti.next_retry_at = node.next_retry_at;
   ti.pool = task.pool;
   ti.priority = task.priority;
+  ti.note = node.note;
   return ti;
 }
 
@@ -365,7 +368,8 @@ void Executor::worker_loop() {
     const int try_number = node.try_number;
     auto cancel = node.cancel;
     lock.unlock();
-    const bool started = run_attempt(run, item.node, try_number, cancel);
+    std::string waiting;
+    const bool started = run_attempt(run, item.node, try_number, cancel, waiting);
     lock.lock();
     Pending pending;
     --pool_used_[task.pool];
@@ -378,7 +382,7 @@ void Executor::worker_loop() {
       node.wait_recorded = false;
       attempt_ended_locked(run, item.node, pending);
     } else {
-      not_started_locked(run, item.node, pending);
+      not_started_locked(run, item.node, pending, waiting);
     }
     work_cv_.notify_all();
     gathered_locked(run, pending);
@@ -452,13 +456,14 @@ int Executor::pool_slots(const std::string& pool) const {
   return found == options_.pools.end() ? 0 : found->second;
 }
 
-void Executor::not_started_locked(RunExec& run, size_t i, Pending& pending) {
+void Executor::not_started_locked(RunExec& run, size_t i, Pending& pending, const std::string& waiting) {
   Node& node = run.nodes[i];
   if (node.first_poke_at == 0) {
     node.try_number -= 1;
     node.start_at = 0;
   }
   if (run.cancelled) {  // cancel_run left this node to its worker
+    node.note.clear();
     node.state = TaskState::kSkipped;
     node.end_at = clock_.now();
     pending.task_instances.push_back(record_of(run, i));
@@ -468,10 +473,11 @@ void Executor::not_started_locked(RunExec& run, size_t i, Pending& pending) {
     return;
   }
   // Queued again when the timer finds it due (retries_ holds it, so a cancel drops it). The store
-  // shows it queued, written once rather than at every recheck.
+  // shows it queued with what it waits for, written once per reason rather than at every recheck.
   node.state = TaskState::kQueued;
-  if (!node.wait_recorded) {
+  if (!node.wait_recorded || node.note != waiting) {
     node.wait_recorded = true;
+    node.note = waiting;
     pending.task_instances.push_back(record_of(run, i));
   }
   retries_.emplace(clock_.now() + kPoolRecheckMicros, std::make_pair(&run, i));
@@ -492,15 +498,20 @@ void Executor::close_attempt(const std::string& pipeline, const std::string& run
   }
 }
 
-Result<bool> Executor::past_allows(const RunExec& run, const TaskSpec& task) {
+Result<std::string> Executor::past_blocks(const RunExec& run, const TaskSpec& task) {
   // As Airflow: with catchup, the previous scheduled run (manual runs left out), else any.
   STRATA_ASSIGN(auto previous, store_.previous_run(run.run.pipeline, run.run.logical_date, run.spec->catchup));
-  if (!previous) return true;
+  if (!previous) return std::string();
+  const std::string where = "depends_on_past: its instance in the previous run (" + previous->run_id + ")";
   STRATA_ASSIGN(auto instances, store_.task_instances(previous->pipeline, previous->run_id));
   for (const auto& ti : instances)
-    if (ti.task_id == task.id) return ti.state == TaskState::kSuccess || ti.state == TaskState::kSkipped;
+    if (ti.task_id == task.id)
+      return ti.state == TaskState::kSuccess || ti.state == TaskState::kSkipped
+                 ? std::string()
+                 : where + " is " + std::string(task_state_name(ti.state));
   // No instance: the task was not in that run, if it has ended; else it has not started there yet.
-  return previous->state == RunState::kSuccess || previous->state == RunState::kFailed;
+  if (previous->state == RunState::kSuccess || previous->state == RunState::kFailed) return std::string();
+  return where + " has not run yet";
 }
 
 bool Executor::reschedules(const RunExec& run, const TaskSpec& task, const CancelToken& cancel, int64_t first_poke,
@@ -545,10 +556,12 @@ bool Executor::reschedules(const RunExec& run, const TaskSpec& task, const Cance
   return false;
 }
 
-bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::shared_ptr<CancelToken>& cancel) {
+bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::shared_ptr<CancelToken>& cancel,
+                           std::string& waiting) {
   const TaskSpec& task = run.spec->tasks[i];
   Node& node = run.nodes[i];  // fields written here are owned by this worker while running
   TaskInstanceRecord ti = record_of(run, i);
+  ti.note.clear();
   ti.state = TaskState::kRunning;
   ti.try_number = try_number;
   AttemptRecord attempt;
@@ -561,9 +574,10 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   attempt.log_path = task_log_path(options_.log_root, run.spec->name, run.run.run_id, task.id, try_number);
   attempt.owner = options_.owner;
   if (task.depends_on_past) {
-    Result<bool> allowed = past_allows(run, task);
-    if (!allowed.ok()) logger_.error("{}", allowed.error().to_string());
-    if (!allowed.ok() || !*allowed) return false;  // waits, as for a full pool
+    Result<std::string> blocking = past_blocks(run, task);
+    if (!blocking.ok()) logger_.error("{}", blocking.error().to_string());
+    waiting = blocking.ok() ? *blocking : "depends_on_past: " + blocking.error().message();
+    if (!waiting.empty()) return false;  // waits, as for a full pool
   }
   // The slot of the task's pool and of its pipeline's max_active_tasks, counted across every process
   // sharing the store (this executor's own counts, pool_used_ and pipeline_running_, let it come
@@ -571,7 +585,15 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   // runs, as every other write of the executor's.
   Result<bool> slot = store_.start_attempt(ti, attempt, pool_slots(task.pool), run.spec->max_active_tasks);
   if (!slot.ok()) logger_.error("{}", slot.error().to_string());
-  if (slot.ok() && !*slot) return false;
+  if (slot.ok() && !*slot) {
+    waiting = "a free slot: pool '" + task.pool + "' (" + std::to_string(pool_slots(task.pool)) + ")" +
+              (run.spec->max_active_tasks > 0
+                   ? " or the pipeline's max_active_tasks (" + std::to_string(run.spec->max_active_tasks) + ")"
+                   : std::string()) +
+              " is full in other schedulers";
+    return false;
+  }
+  node.note.clear();
 
   Result<TaskOutcome> outcome = Error(ErrorCode::kInternal, "not run");
   std::optional<int> exit_code;

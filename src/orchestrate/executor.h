@@ -131,9 +131,10 @@ class Executor {
   // Writes a pending's task instances and events; the run's end (if any) only once the run's
   // other pendings are written. Takes the mutex briefly: call without it.
   void flush(Pending& pending);
-  // Runs one attempt; false when it did not start: its pool is full across the store, or its
-  // depends_on_past is not met.
-  bool run_attempt(RunExec& run, size_t node, int try_number, const std::shared_ptr<CancelToken>& cancel);
+  // Runs one attempt; false when it did not start: its pool (or its pipeline's max_active_tasks)
+  // is full across the store, or its depends_on_past is not met; `waiting` then says which.
+  bool run_attempt(RunExec& run, size_t node, int try_number, const std::shared_ptr<CancelToken>& cancel,
+                   std::string& waiting);
   // A task succeeded: its outlets' dataset events join `pending` (a `build:` task's once every
   // task it expanded into succeeded).
   void queue_outlets_locked(RunExec& run, size_t node, Pending& pending);
@@ -143,10 +144,10 @@ class Executor {
   // Ends the attempt of a cancelled sensor between two pokes (skipped). Errors are logged.
   void close_attempt(const std::string& pipeline, const std::string& run_id, const std::string& task_id,
                      int try_number);
-  // depends_on_past: whether the task's instance in the pipeline's previous run (by logical date;
-  // with catchup the previous non-manual one) succeeded or was skipped; true when there is no
-  // previous run, or it ended without the task.
-  Result<bool> past_allows(const RunExec& run, const TaskSpec& task);
+  // depends_on_past: empty when the task's instance in the pipeline's previous run (by logical
+  // date; with catchup the previous non-manual one) succeeded or was skipped, or there is no
+  // previous run, or it ended without the task; else what the task waits for.
+  Result<std::string> past_blocks(const RunExec& run, const TaskSpec& task);
   // After a poke of a sensor in reschedule mode (first poke started at first_poke, this one ended
   // at `end`): true, with the next poke's time on `node`, when it was not met (or the executor's
   // shutdown stopped it: poked again at once when the run resumes). Past its timeout false, with
@@ -157,9 +158,9 @@ class Executor {
   // An attempt ended: retried later, or finished (a cancelled run's attempt is not retried).
   void attempt_ended_locked(RunExec& run, size_t node, Pending& pending);
   // A picked task whose attempt did not start (its pool full elsewhere, or depends_on_past not met
-  // yet): queued again after
-  // kPoolRecheckMicros, or skipped when its run was cancelled meanwhile.
-  void not_started_locked(RunExec& run, size_t node, Pending& pending);
+  // yet; `waiting` says which, recorded as its note): queued again after kPoolRecheckMicros, or
+  // skipped when its run was cancelled meanwhile.
+  void not_started_locked(RunExec& run, size_t node, Pending& pending, const std::string& waiting);
   int pool_slots(const std::string& pool) const;
   // When a run executing here times out (dagrun_timeout).
   static int64_t run_deadline(const RunExec& run);

@@ -63,6 +63,9 @@ struct TaskInstanceRecord {
   int64_t next_retry_at = 0;  // when up_for_retry: when the next try may start
   std::string pool;
   int priority = 1;
+  // While queued but unable to start: what it waits for (its depends_on_past, a pool or the
+  // pipeline's max_active_tasks full in other schedulers). Empty otherwise.
+  std::string note;
 };
 
 // One try of a task instance. state: running, success, failed, skipped.

@@ -111,6 +111,8 @@ CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
     kDatasetMigration,
     // 5: runs.note.
     kRunNoteMigration,
+    // 6: task_instances.note.
+    kTaskNoteMigration,
 };
 
 // The advisory lock key processes take while they create and migrate the schema ("strata_m").

@@ -8,6 +8,7 @@ namespace strata::orchestrate {
 
 const char* const kPoolIndexMigration = "CREATE INDEX task_instances_by_pool ON task_instances (pool, state);";
 const char* const kRunNoteMigration = "ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';";
+const char* const kTaskNoteMigration = "ALTER TABLE task_instances ADD COLUMN note TEXT NOT NULL DEFAULT '';";
 
 namespace {
 
@@ -75,6 +76,7 @@ TaskInstanceRecord read_task_instance(const SqlRow& row) {
   t.pool = row.text(10);
   t.priority = to_int(row.integer(11));
   t.pipeline = row.text(12);
+  t.note = row.text(13);
   return t;
 }
 
@@ -350,14 +352,14 @@ Result<bool> SqlStore::start_attempt(const TaskInstanceRecord& ti, const Attempt
 Status SqlStore::upsert_task_instance_locked(const TaskInstanceRecord& t) {
   auto done = session_->execute(
       "INSERT INTO task_instances (pipeline, run_id, task_id, task_group, kind, state, try_number, max_tries, "
-      "start_at, end_at, next_retry_at, pool, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "start_at, end_at, next_retry_at, pool, priority, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (pipeline, run_id, task_id) DO UPDATE SET task_group = excluded.task_group, kind = excluded.kind, "
       "state = excluded.state, try_number = excluded.try_number, max_tries = excluded.max_tries, "
       "start_at = excluded.start_at, end_at = excluded.end_at, next_retry_at = excluded.next_retry_at, "
-      "pool = excluded.pool, priority = excluded.priority",
+      "pool = excluded.pool, priority = excluded.priority, note = excluded.note",
       {t.pipeline, t.run_id, t.task_id, t.group, text(task_kind_name(t.kind)), text(task_state_name(t.state)),
        int64_t{t.try_number}, int64_t{t.max_tries}, t.start_at, t.end_at, t.next_retry_at, t.pool,
-       int64_t{t.priority}});
+       int64_t{t.priority}, t.note});
   if (!done.ok()) return std::move(done).error().context("save task instance");
   return ok_status();
 }

@@ -36,7 +36,7 @@ inline const std::string kRunColumns =
     "end_at, owner, note";
 inline const std::string kTaskInstanceColumns =
     "run_id, task_id, task_group, kind, state, try_number, max_tries, start_at, end_at, next_retry_at, pool, priority, "
-    "pipeline";
+    "pipeline, note";
 // A row of those columns as a record (an unknown state or kind reads as failed / none / shell).
 RunRecord read_run(const SqlRow& row);
 TaskInstanceRecord read_task_instance(const SqlRow& row);
@@ -52,6 +52,8 @@ extern const char* const kPoolIndexMigration;
 extern const char* const kDatasetMigration;
 // The migration that adds runs.note (RunRecord::note).
 extern const char* const kRunNoteMigration;
+// The migration that adds task_instances.note (TaskInstanceRecord::note).
+extern const char* const kTaskNoteMigration;
 
 // One connection to the store's database. Used by one thread at a time (SqlStore holds its mutex).
 // `sql` is one statement with `?` placeholders, bound in order. A duplicate key fails with

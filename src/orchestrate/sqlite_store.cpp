@@ -177,6 +177,8 @@ CREATE INDEX test_results_by_run ON test_results (pipeline, run_id);
     kDatasetMigration,
     // 6: runs.note.
     kRunNoteMigration,
+    // 7: task_instances.note.
+    kTaskNoteMigration,
 };
 
 // A SqlSession on one SQLite connection, with its prepared statements cached by SQL text.

@@ -74,6 +74,7 @@ Json task_instance_json(const PipelineSpec& spec, size_t i, const TaskInstanceRe
           {"next_retry_at", time_json(ti.next_retry_at)},
           {"pool", ti.pool},
           {"priority", ti.priority},
+          {"note", ti.note},
           {"upstream", upstream},
           {"downstream", downstream}};
 }

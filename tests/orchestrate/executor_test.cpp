@@ -467,7 +467,8 @@ tasks:
   EXPECT_FALSE(waited.has_value());  // load waits for the failed instance of the first run
   auto tis = h.states("second");
   EXPECT_EQ(tis["new_task"].state, TaskState::kSuccess);  // not in the first run: no wait
-  EXPECT_EQ(tis["load"].state, TaskState::kQueued);  // shown waiting
+  EXPECT_EQ(tis["load"].state, TaskState::kQueued);  // shown waiting, with what for
+  EXPECT_EQ(tis["load"].note, "depends_on_past: its instance in the previous run (first) is failed");
   EXPECT_EQ(tis["load"].try_number, 0);  // never started: no try used
   EXPECT_FALSE(std::filesystem::exists(h.dir.file("out.txt")));
   // The first run's instance is marked success (as a clear and re-run would make it).
@@ -478,6 +479,7 @@ tasks:
   ASSERT_TRUE(ended.has_value()) << "load still waits: the manual run counted as the previous one?";
   EXPECT_EQ(*ended, RunState::kSuccess);
   EXPECT_EQ(h.states("second")["load"].try_number, 1);
+  EXPECT_EQ(h.states("second")["load"].note, "");  // once it ran, it waits for nothing
 }
 
 }  // namespace

@@ -57,13 +57,13 @@ TEST(PgStoreTest, CreatesItsSchemaOnceWhenProcessesOpenAtOnce) {
     threads.emplace_back([&] {
       auto store = PgStore::open(PgStoreOptions{conninfo, "team_meta", nullptr});
       EXPECT_TRUE(store.ok()) << store.error().to_string();
-      if (store.ok() && (*store)->schema_version() == 5) ++opened;
+      if (store.ok() && (*store)->schema_version() == 6) ++opened;
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(opened.load(), 4);
   auto store = std::move(PgStore::open(PgStoreOptions{conninfo, "team_meta", nullptr})).value();
   ASSERT_TRUE(store->ensure_pipeline("p").ok());
-  EXPECT_EQ(count_rows(conninfo, "SELECT COUNT(*) FROM team_meta.schema_versions"), 5);
+  EXPECT_EQ(count_rows(conninfo, "SELECT COUNT(*) FROM team_meta.schema_versions"), 6);
   EXPECT_EQ(count_rows(conninfo, "SELECT COUNT(*) FROM team_meta.pipelines"), 1);
   // Nothing outside its schema: the database stays shareable.
   EXPECT_EQ(count_rows(conninfo, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"), 0);

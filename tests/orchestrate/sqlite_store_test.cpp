@@ -30,12 +30,12 @@ TEST(SqliteStoreTest, MigratesOnceInWalMode) {
   {
     auto store = SqliteStore::open(path);
     ASSERT_TRUE(store.ok()) << store.error().to_string();
-    EXPECT_EQ((*store)->schema_version(), 6);
+    EXPECT_EQ((*store)->schema_version(), 7);
     ASSERT_TRUE((*store)->ensure_pipeline("p").ok());
   }
   auto again = SqliteStore::open(path);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)->schema_version(), 6);
+  EXPECT_EQ((*again)->schema_version(), 7);
   auto pipelines = (*again)->pipelines();
   ASSERT_EQ(pipelines->size(), 1u);
   sqlite3* db = nullptr;
@@ -47,7 +47,7 @@ TEST(SqliteStoreTest, MigratesOnceInWalMode) {
   sqlite3_finalize(stmt);
   sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM schema_versions", -1, &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 6);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 7);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }
@@ -97,7 +97,7 @@ INSERT INTO test_results VALUES ('scheduled__x', 't', 'not_null', 'pass', 0, '',
   }
   auto store = SqliteStore::open(path);
   ASSERT_TRUE(store.ok()) << store.error().to_string();
-  EXPECT_EQ((*store)->schema_version(), 6);
+  EXPECT_EQ((*store)->schema_version(), 7);
   auto run = (*store)->run("a", "scheduled__x");
   ASSERT_TRUE(run.ok() && run->has_value());
   EXPECT_EQ((*run)->state, RunState::kSuccess);

@@ -107,11 +107,17 @@ TEST_P(StoreContractTest, RunsTaskInstancesAttemptsPauseAndReports) {
   ti.try_number = 2;
   ti.next_retry_at = 77;
   ASSERT_TRUE(store->upsert_task_instance(ti).ok());
+  ti.state = TaskState::kQueued;
+  ti.note = "a free slot";
+  ASSERT_TRUE(store->upsert_task_instance(ti).ok());
+  EXPECT_EQ((*store->task_instances("p", "scheduled__a"))[0].note, "a free slot");
   ti.state = TaskState::kSuccess;
+  ti.note.clear();
   ASSERT_TRUE(store->upsert_task_instance(ti).ok());
   auto tis = store->task_instances("p", "scheduled__a");
   ASSERT_EQ(tis->size(), 1u);
   EXPECT_EQ((*tis)[0].state, TaskState::kSuccess);
+  EXPECT_EQ((*tis)[0].note, "");
   EXPECT_EQ((*tis)[0].group, "g.h");
   EXPECT_EQ((*tis)[0].kind, TaskKind::kSql);
   EXPECT_EQ((*tis)[0].next_retry_at, 77);

@@ -160,6 +160,7 @@ export interface TaskInstance {
   next_retry_at: string | null;
   upstream: string[];
   downstream: string[];
+  note?: string;
 }
 
 export interface Attempt {
