@@ -186,6 +186,7 @@ Status Executor::start_run(std::shared_ptr<const PipelineSpec> spec, RunRecord r
   run.state = RunState::kRunning;
   if (run.start_at == 0) run.start_at = clock_.now();
   run.end_at = 0;
+  run.note.clear();  // why an earlier execution ended (a re-run of a failed run)
   run.owner = options_.owner;
   STRATA_TRY(store_.update_run(run));
   exec->run = run;
@@ -355,7 +356,6 @@ void Executor::worker_loop() {
     const int64_t now = clock_.now();
     if (node.first_poke_at == 0) node.try_number += 1;  // a rescheduled sensor pokes in the same try
     node.start_at = node.first_poke_at != 0 ? node.first_poke_at : now;
-    if (task.kind == TaskKind::kSensor && task.sensor.reschedule && node.sensor_since == 0) node.sensor_since = now;
     node.end_at = 0;
     node.next_retry_at = 0;
     node.cancel = std::make_shared<CancelToken>();
@@ -474,7 +474,7 @@ void Executor::not_started_locked(RunExec& run, size_t i, Pending& pending, cons
   }
   // Queued again when the timer finds it due (retries_ holds it, so a cancel drops it). The store
   // shows it queued with what it waits for, written once per reason rather than at every recheck.
-  node.state = TaskState::kQueued;
+  node.state = node.first_poke_at != 0 ? TaskState::kUpForReschedule : TaskState::kQueued;
   if (!node.wait_recorded || node.note != waiting) {
     node.wait_recorded = true;
     node.note = waiting;
@@ -594,6 +594,10 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
     return false;
   }
   node.note.clear();
+  // Started: a rescheduled sensor's clock runs from its first try's first poke (not from a wait
+  // for depends_on_past or a slot before it).
+  if (task.kind == TaskKind::kSensor && task.sensor.reschedule && node.sensor_since == 0)
+    node.sensor_since = attempt.start_at;
 
   Result<TaskOutcome> outcome = Error(ErrorCode::kInternal, "not run");
   std::optional<int> exit_code;
@@ -740,10 +744,10 @@ bool Executor::cancel_run(const std::string& pipeline, const std::string& run_id
       }
       if (is_finished(node.state)) continue;
       drop_waiting_locked(run, i);
-      // A sensor between pokes: its try's attempt ends with it.
-      if (node.state == TaskState::kUpForReschedule)
-        pending.closed_attempts.emplace_back(run.spec->tasks[i].id, node.try_number);
+      // A sensor between pokes (or whose next poke could not start yet): its try's attempt ends with it.
+      if (node.first_poke_at != 0) pending.closed_attempts.emplace_back(run.spec->tasks[i].id, node.try_number);
       node.first_poke_at = 0;
+      node.note.clear();
       node.state = TaskState::kSkipped;
       node.end_at = now;
       --run.unfinished;

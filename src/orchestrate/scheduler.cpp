@@ -119,6 +119,7 @@ Status Scheduler::fail_stale_task_instances(const PipelineSpec* spec, const RunR
                                             "the scheduler that started this attempt died", now));
     }
     ti.end_at = now;
+    ti.note.clear();
     if (repoke) {
       ti.state = TaskState::kUpForReschedule;
       ti.next_retry_at = now;
@@ -352,6 +353,7 @@ Result<std::vector<RunRecord>> Scheduler::backfill(const std::string& name, int6
         existing->state = RunState::kQueued;
         existing->start_at = existing->end_at = 0;
         existing->owner.clear();
+        existing->note.clear();
         STRATA_TRY(store_.update_run(*existing));
         out.push_back(*existing);
       }

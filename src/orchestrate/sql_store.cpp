@@ -8,7 +8,10 @@ namespace strata::orchestrate {
 
 const char* const kPoolIndexMigration = "CREATE INDEX task_instances_by_pool ON task_instances (pool, state);";
 const char* const kRunNoteMigration = "ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';";
-const char* const kTaskNoteMigration = "ALTER TABLE task_instances ADD COLUMN note TEXT NOT NULL DEFAULT '';";
+// With the index start_attempt's count of a pipeline's running instances (max_active_tasks) uses.
+const char* const kTaskNoteMigration =
+    "ALTER TABLE task_instances ADD COLUMN note TEXT NOT NULL DEFAULT '';\n"
+    "CREATE INDEX task_instances_by_pipeline_state ON task_instances (pipeline, state);";
 
 namespace {
 

@@ -52,7 +52,8 @@ extern const char* const kPoolIndexMigration;
 extern const char* const kDatasetMigration;
 // The migration that adds runs.note (RunRecord::note).
 extern const char* const kRunNoteMigration;
-// The migration that adds task_instances.note (TaskInstanceRecord::note).
+// The migration that adds task_instances.note (TaskInstanceRecord::note) and indexes task instances
+// by pipeline and state (start_attempt counts a pipeline's running ones under max_active_tasks).
 extern const char* const kTaskNoteMigration;
 
 // One connection to the store's database. Used by one thread at a time (SqlStore holds its mutex).

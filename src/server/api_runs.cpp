@@ -145,6 +145,7 @@ Result<Reply> clear_tasks(Api& api, RunRecord run, const PipelineSpec& spec, con
     ti.state = TaskState::kNone;
     ti.end_at = 0;
     ti.next_retry_at = 0;
+    ti.note.clear();
     STRATA_TRY(api.ctx.store->upsert_task_instance(ti));
     cleared.push_back(ti.task_id);
   }
@@ -169,6 +170,7 @@ Result<Reply> mark_tasks(Api& api, RunRecord run, const PipelineSpec& spec, cons
     TaskInstanceRecord& ti = tis[i];
     ti.state = state;
     ti.next_retry_at = 0;
+    ti.note.clear();
     if (ti.end_at == 0) ti.end_at = now;
     STRATA_TRY(api.ctx.store->upsert_task_instance(ti));
     marked.push_back(ti.task_id);
@@ -177,7 +179,11 @@ Result<Reply> mark_tasks(Api& api, RunRecord run, const PipelineSpec& spec, cons
     bool all_finished = true;
     for (const auto& ti : tis) all_finished = all_finished && orchestrate::is_finished(ti.state);
     if (all_finished) {
-      run.state = final_state(spec, tis);
+      const RunState marked_state = final_state(spec, tis);
+      if (marked_state != run.state) run.note = "marked " + std::string(orchestrate::run_state_name(marked_state)) +
+                                                 " through the API (was " +
+                                                 std::string(orchestrate::run_state_name(run.state)) + ")";
+      run.state = marked_state;
       STRATA_TRY(api.ctx.store->update_run(run));
     }
   }

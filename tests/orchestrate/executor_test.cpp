@@ -317,6 +317,34 @@ TEST(ExecutorTest, APoolHoldsAcrossExecutorsSharingTheStore) {
 
 // max_active_tasks holds across executors too: two executors sharing the store run one run each of
 // a pipeline capped at 1 task at a time, so its four tasks never overlap.
+// A task waiting on depends_on_past when its run is cancelled is skipped, no longer "waiting for"
+// anything; the run's note says why it ended.
+TEST(ExecutorTest, ACancelledWaitingTaskLosesItsWaitingNote) {
+  Harness h;
+  SystemClock clock;
+  Executor executor(*h.store, testing::shell_runners(), clock, h.options());
+  auto spec = testing::parse_spec("default_args: {depends_on_past: true}\ntasks:\n  - {id: load, shell: \"exit 1\"}\n");
+  RunRecord first = testing::new_run("p", "first", 0);
+  first.type = RunType::kScheduled;
+  EXPECT_EQ(h.run(executor, spec, first), RunState::kFailed);
+  RunRecord second = testing::new_run("p", "second", 3'600'000'000LL);
+  second.type = RunType::kScheduled;
+  ASSERT_TRUE(h.store->create_run(second).ok());
+  ASSERT_TRUE(executor.start_run(spec, second).ok());
+  bool waiting = false;
+  for (int i = 0; i < 500 && !waiting; ++i) {
+    waiting = !h.states("second")["load"].note.empty();
+    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(waiting) << "load was never recorded waiting";
+  ASSERT_TRUE(executor.cancel_run("p", "second", "stopped by the test"));
+  EXPECT_EQ(executor.wait("p", "second"), RunState::kFailed);
+  auto load = h.states("second")["load"];
+  EXPECT_EQ(load.state, TaskState::kSkipped);
+  EXPECT_EQ(load.note, "");
+  EXPECT_EQ((*h.store->run("p", "second"))->note, "stopped by the test");
+}
+
 TEST(ExecutorTest, MaxActiveTasksHoldsAcrossExecutorsSharingTheStore) {
   Harness h;
   auto second_store = SqliteStore::open(h.dir.file(".strata/strata.db"));

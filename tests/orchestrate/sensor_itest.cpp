@@ -458,22 +458,22 @@ tasks:
 }
 
 // As Airflow's: a retry does not restart a rescheduled sensor's clock. The first try's poke fails
-// (its query raises until `ready_at`), the retry waits 1 s, and the timeout still counts from the
-// first try's first poke: the sensor fails ~1.5 s after it began, not 1 s + 1.5 s.
+// (its query raises until `ready_at`), the retry waits 1.5 s, and the timeout still counts from the
+// first try's first poke: the sensor fails ~2 s after it began, not 1.5 s + 2 s.
 TEST(SensorTest, ARescheduledSensorsTimeoutSpansItsRetries) {
   SensorRig rig;
   const int64_t t0 = monotonic_micros();
-  const int64_t ready_at_ms = (now_micros() + 300'000) / 1000;
+  const int64_t ready_at_ms = (now_micros() + 600'000) / 1000;
   EXPECT_EQ(rig.run(R"(
 tasks:
   - id: wait
     sensor:
       sql: "select case when epoch_ms(now()) < )" + std::to_string(ready_at_ms) + R"( then error('not yet') else false end"
       poke_interval: 100ms
-      timeout: 1500ms
+      timeout: 2s
       mode: reschedule
     retries: 3
-    retry_delay: 1s
+    retry_delay: 1500ms
 )"),
             RunState::kFailed);
   const int64_t elapsed = monotonic_micros() - t0;
@@ -481,8 +481,8 @@ tasks:
   ASSERT_EQ(attempts.size(), 2u);
   EXPECT_NE(attempts[0].error.find("not yet"), std::string::npos) << attempts[0].error;
   EXPECT_NE(attempts[1].error.find("sensor timed out after"), std::string::npos) << attempts[1].error;
-  EXPECT_GE(elapsed, 1'400'000);
-  EXPECT_LT(elapsed, 2'300'000) << "the retry restarted the timeout";
+  EXPECT_GE(elapsed, 1'900'000);
+  EXPECT_LT(elapsed, 3'000'000) << "the retry restarted the timeout";
 }
 
 // Waits until the sensor `wait` of run r is in `state` (polling the store); false after 10 s.
