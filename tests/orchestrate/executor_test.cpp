@@ -289,34 +289,39 @@ TEST(ExecutorTest, PoolsCapConcurrencyAcrossRunsAndPriorityOrders) {
 // Two executors (two schedulers) on one store, each running a run of two tasks in a pool of one
 // slot: never two of the four tasks at once, and every task runs. Each executor alone would let
 // one of its own run beside the other's.
-TEST(ExecutorTest, APoolHoldsAcrossExecutorsSharingTheStore) {
-  Harness h;
+// Runs r1 of `spec` on one executor and r2 on a second one with its own connection to h's store,
+// both to success; returns the peak number of their tasks running at once.
+int peak_across_two_executors(Harness& h, const std::shared_ptr<const PipelineSpec>& spec, ExecutorOptions options) {
   auto second_store = SqliteStore::open(h.dir.file(".strata/strata.db"));
-  ASSERT_TRUE(second_store.ok()) << second_store.error().to_string();
-  auto spec = parse_spec("tasks:\n"
-                         "  - {id: a, shell: \"sleep 0.3\", pool: narrow}\n"
-                         "  - {id: b, shell: \"sleep 0.3\", pool: narrow}\n");
+  EXPECT_TRUE(second_store.ok()) << second_store.error().to_string();
+  if (!second_store.ok()) return -1;
   SystemClock clock;
   Concurrency concurrency;
-  auto options = h.options(4);
-  options.pools["narrow"] = 1;
   options.on_task_event = concurrency.observer();
   Executor first(*h.store, shell_runners(), clock, options);
   Executor second(**second_store, shell_runners(), clock, options);
-  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
-  ASSERT_TRUE(h.store->create_run(new_run("p", "r2")).ok());
-  ASSERT_TRUE(first.start_run(spec, new_run("p", "r1")).ok());
-  ASSERT_TRUE(second.start_run(spec, new_run("p", "r2")).ok());
+  EXPECT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
+  EXPECT_TRUE(h.store->create_run(new_run("p", "r2")).ok());
+  EXPECT_TRUE(first.start_run(spec, new_run("p", "r1")).ok());
+  EXPECT_TRUE(second.start_run(spec, new_run("p", "r2")).ok());
   EXPECT_EQ(first.wait("p", "r1"), RunState::kSuccess);
   EXPECT_EQ(second.wait("p", "r2"), RunState::kSuccess);
-  EXPECT_EQ(concurrency.finished.load(), 4);
-  EXPECT_EQ(concurrency.peak.load(), 1);
+  EXPECT_EQ(concurrency.finished.load(), 2 * static_cast<int>(spec->tasks.size()));
+  return concurrency.peak.load();
+}
+
+TEST(ExecutorTest, APoolHoldsAcrossExecutorsSharingTheStore) {
+  Harness h;
+  auto spec = parse_spec("tasks:\n"
+                         "  - {id: a, shell: \"sleep 0.3\", pool: narrow}\n"
+                         "  - {id: b, shell: \"sleep 0.3\", pool: narrow}\n");
+  auto options = h.options(4);
+  options.pools["narrow"] = 1;
+  EXPECT_EQ(peak_across_two_executors(h, spec, options), 1);
   for (const std::string run_id : {"r1", "r2"})
     for (const auto& [task, ti] : h.states(run_id)) EXPECT_EQ(ti.try_number, 1) << run_id << " " << task;
 }
 
-// max_active_tasks holds across executors too: two executors sharing the store run one run each of
-// a pipeline capped at 1 task at a time, so its four tasks never overlap.
 // A task waiting on depends_on_past when its run is cancelled is skipped, no longer "waiting for"
 // anything; the run's note says why it ended.
 TEST(ExecutorTest, ACancelledWaitingTaskLosesItsWaitingNote) {
@@ -345,28 +350,15 @@ TEST(ExecutorTest, ACancelledWaitingTaskLosesItsWaitingNote) {
   EXPECT_EQ((*h.store->run("p", "second"))->note, "stopped by the test");
 }
 
+// max_active_tasks holds across executors too: two executors sharing the store run one run each of
+// a pipeline capped at 1 task at a time, so its four tasks never overlap.
 TEST(ExecutorTest, MaxActiveTasksHoldsAcrossExecutorsSharingTheStore) {
   Harness h;
-  auto second_store = SqliteStore::open(h.dir.file(".strata/strata.db"));
-  ASSERT_TRUE(second_store.ok()) << second_store.error().to_string();
   auto spec = parse_spec("max_active_tasks: 1\n"
                          "tasks:\n"
                          "  - {id: a, shell: \"sleep 0.3\"}\n"
                          "  - {id: b, shell: \"sleep 0.3\"}\n");
-  SystemClock clock;
-  Concurrency concurrency;
-  auto options = h.options(4);
-  options.on_task_event = concurrency.observer();
-  Executor first(*h.store, shell_runners(), clock, options);
-  Executor second(**second_store, shell_runners(), clock, options);
-  ASSERT_TRUE(h.store->create_run(new_run("p", "r1")).ok());
-  ASSERT_TRUE(h.store->create_run(new_run("p", "r2")).ok());
-  ASSERT_TRUE(first.start_run(spec, new_run("p", "r1")).ok());
-  ASSERT_TRUE(second.start_run(spec, new_run("p", "r2")).ok());
-  EXPECT_EQ(first.wait("p", "r1"), RunState::kSuccess);
-  EXPECT_EQ(second.wait("p", "r2"), RunState::kSuccess);
-  EXPECT_EQ(concurrency.finished.load(), 4);
-  EXPECT_EQ(concurrency.peak.load(), 1);
+  EXPECT_EQ(peak_across_two_executors(h, spec, h.options(4)), 1);
 }
 
 TEST(ExecutorTest, CancelRunStopsRunningAttemptsWithoutRetryAndSkipsTheRest) {
