@@ -581,8 +581,8 @@ bool Executor::run_attempt(RunExec& run, size_t i, int try_number, const std::sh
   }
   // The slot of the task's pool and of its pipeline's max_active_tasks, counted across every process
   // sharing the store (this executor's own counts, pool_used_ and pipeline_running_, let it come
-  // this far). A store that fails is logged and the attempt
-  // runs, as every other write of the executor's.
+  // this far). A store that fails is logged and the attempt runs, as every other write of the
+  // executor's.
   Result<bool> slot = store_.start_attempt(ti, attempt, pool_slots(task.pool), run.spec->max_active_tasks);
   if (!slot.ok()) logger_.error("{}", slot.error().to_string());
   if (slot.ok() && !*slot) {
