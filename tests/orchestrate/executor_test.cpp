@@ -322,16 +322,23 @@ TEST(ExecutorTest, APoolHoldsAcrossExecutorsSharingTheStore) {
     for (const auto& [task, ti] : h.states(run_id)) EXPECT_EQ(ti.try_number, 1) << run_id << " " << task;
 }
 
+// Runs "first", a scheduled run of a depends_on_past pipeline whose task `load` fails: the
+// previous run a later run's `load` waits on. Returns that pipeline.
+std::shared_ptr<const PipelineSpec> fail_first_scheduled_run(Harness& h, Executor& executor) {
+  auto failing = testing::parse_spec("default_args: {depends_on_past: true}\ntasks:\n  - {id: load, shell: \"exit 1\"}\n");
+  RunRecord first = testing::new_run("p", "first", 0);
+  first.type = RunType::kScheduled;
+  EXPECT_EQ(h.run(executor, failing, first), RunState::kFailed);
+  return failing;
+}
+
 // A task waiting on depends_on_past when its run is cancelled is skipped, no longer "waiting for"
 // anything; the run's note says why it ended.
 TEST(ExecutorTest, ACancelledWaitingTaskLosesItsWaitingNote) {
   Harness h;
   SystemClock clock;
   Executor executor(*h.store, testing::shell_runners(), clock, h.options());
-  auto spec = testing::parse_spec("default_args: {depends_on_past: true}\ntasks:\n  - {id: load, shell: \"exit 1\"}\n");
-  RunRecord first = testing::new_run("p", "first", 0);
-  first.type = RunType::kScheduled;
-  EXPECT_EQ(h.run(executor, spec, first), RunState::kFailed);
+  auto spec = fail_first_scheduled_run(h, executor);
   RunRecord second = testing::new_run("p", "second", 3'600'000'000LL);
   second.type = RunType::kScheduled;
   ASSERT_TRUE(h.store->create_run(second).ok());
@@ -453,14 +460,7 @@ TEST(ExecutorTest, DependsOnPastWaitsForThePreviousRunsInstance) {
   Harness h;
   SystemClock clock;
   Executor executor(*h.store, testing::shell_runners(), clock, h.options());
-  auto failing = testing::parse_spec(R"(
-default_args: {depends_on_past: true}
-tasks:
-  - {id: load, shell: "exit 1"}
-)");
-  RunRecord first_run = testing::new_run("p", "first", 0);
-  first_run.type = RunType::kScheduled;
-  EXPECT_EQ(h.run(executor, failing, first_run), RunState::kFailed);
+  fail_first_scheduled_run(h, executor);
   // A failed manual run in between does not count: with catchup (the default), the previous run
   // is the previous scheduled one, as in Airflow.
   RunRecord manual = testing::new_run("p", "manual", 1'800'000'000LL);

@@ -172,6 +172,15 @@ async function main() {
     await waitFor("medallion unpaused", async () => (await api("/pipelines/medallion")).paused === false, 10_000);
   });
 
+  // Submits ui_demo's trigger form with its defaults; the new run's id, from the grid it opens.
+  const triggerFromForm = async () => {
+    await page.goto(`${base}/#/pipelines/ui_demo/trigger`);
+    await page.locator("[data-testid=trigger-form]").waitFor();
+    await page.click("[data-testid=trigger-form] button[type=submit]");
+    await page.waitForURL(/grid\?run=/);
+    return new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("run");
+  };
+
   let runId = null;
   await step("trigger form is built from the params and starts a run", async () => {
     await page.goto(`${base}/#/pipelines/ui_demo/trigger`);
@@ -231,11 +240,7 @@ async function main() {
   });
 
   await step("a running task's log is tailed live over SSE", async () => {
-    await page.goto(`${base}/#/pipelines/ui_demo/trigger`);
-    await page.locator("[data-testid=trigger-form]").waitFor();
-    await page.click("[data-testid=trigger-form] button[type=submit]");
-    await page.waitForURL(/grid\?run=/);
-    const live = new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("run");
+    const live = await triggerFromForm();
     await waitFor("announce's first attempt", async () =>
       (await api(`/runs/${encodeURIComponent(live)}/tasks/announce`)).attempts.length > 0, 20_000, 100);
     await page.goto(`${base}/#/logs/${encodeURIComponent(live)}/announce/1`);
@@ -248,11 +253,7 @@ async function main() {
   });
 
   await step("cancelling a run from its detail fails it and shows why", async () => {
-    await page.goto(`${base}/#/pipelines/ui_demo/trigger`);
-    await page.locator("[data-testid=trigger-form]").waitFor();
-    await page.click("[data-testid=trigger-form] button[type=submit]");
-    await page.waitForURL(/grid\?run=/);
-    const id = new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("run");
+    const id = await triggerFromForm();
     await page.click(`button.bar-btn[data-run="${id}"]`);
     await page.locator("[data-testid=detail] button:has-text('Cancel run')").click();
     await page.locator("[data-testid=run-note]", { hasText: "cancelled through the API" }).waitFor({ timeout: 20_000 });
